@@ -1,0 +1,17 @@
+//! The roomctl model, shared by the server and the panel (wasm32).
+//!
+//! - [`project`]: what a room is (panels, pages, buttons, LEDs, devices, room
+//!   logic), read from TOML and validated with line/column/field errors.
+//! - [`engine`]: the runtime state machine. Commands in, [`engine::Step`]s out,
+//!   each with a strictly increasing revision. Deterministic and I/O-free.
+//! - [`protocol`]: sans-IO codecs (bytes <-> messages) for every wire format.
+//!
+//! Nothing here opens a socket or spawns a task, so every line of it can be
+//! unit-tested, property-tested and fuzzed in microseconds.
+
+pub mod engine;
+pub mod project;
+pub mod protocol;
+
+pub use engine::{ButtonState, Change, Command, Engine, EngineError, Snapshot, Source, Step};
+pub use project::{Project, ProjectErrors};

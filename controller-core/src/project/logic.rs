@@ -1,0 +1,136 @@
+//! Room logic in the project: devices, sequences, feedback rules and timers.
+//!
+//! The schema lives here so that a project file carrying room logic is
+//! validated like the rest; the runtime that drives devices is the server's.
+
+use serde::{Deserialize, Serialize};
+
+/// A device in the room that the controller talks to (projector, matrix, DSP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub transport: Transport,
+    /// `host:port` for tcp and udp; a base URL for http.
+    pub address: String,
+    /// Appended to every string sent, and splits what arrives into lines.
+    #[serde(default = "Device::default_terminator")]
+    pub terminator: String,
+    /// Sent every `poll_secs` while connected (a status query or keep-alive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<String>,
+    #[serde(default = "Device::default_poll_secs")]
+    pub poll_secs: u32,
+    /// Seconds between reconnect attempts while the device is down.
+    #[serde(default = "Device::default_reconnect_secs")]
+    pub reconnect_secs: u32,
+    /// A button whose LED shows whether the device is connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_led: Option<String>,
+}
+
+impl Device {
+    fn default_terminator() -> String {
+        "\\r".into()
+    }
+    fn default_poll_secs() -> u32 {
+        10
+    }
+    fn default_reconnect_secs() -> u32 {
+        5
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Tcp,
+    Udp,
+    Http,
+}
+
+/// Steps that run when a button is pressed or released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub id: String,
+    /// The button that triggers this sequence.
+    pub button: String,
+    #[serde(default)]
+    pub on: Trigger,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    #[default]
+    Press,
+    Release,
+}
+
+/// One step of a sequence. Exactly one action field is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// Send a string (with `\r`, `\n`, `\xNN` escapes) to `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Send bytes given as hex (`"02 50 4f 4e 03"`) to `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// HTTP request: `"GET /path"` or `"POST /path"`, to an http device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wait this many milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u32>,
+    /// Set the LED of `button` to `led` ("off", "on", "slow_blink", "fast_blink").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub led: Option<String>,
+    /// Press (and release) another button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub press: Option<String>,
+    /// The button whose LED `led` sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button: Option<String>,
+}
+
+/// Data from a device that presses a button or sets an LED.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRule {
+    pub device: String,
+    /// Matches a whole line exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// Matches a line by regular expression; captures are `$1`, `$2`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub press: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub led: Option<String>,
+}
+
+/// A schedule that presses a button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    pub id: String,
+    /// Cron expression: `sec min hour day-of-month month day-of-week`.
+    pub cron: String,
+    /// IANA time zone name, e.g. "Europe/Copenhagen". Default UTC.
+    #[serde(default = "Timer::default_time_zone")]
+    pub time_zone: String,
+    pub press: String,
+}
+
+impl Timer {
+    fn default_time_zone() -> String {
+        "UTC".into()
+    }
+}

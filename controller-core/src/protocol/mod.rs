@@ -1,0 +1,6 @@
+//! Sans-IO codecs: bytes <-> messages for every wire format roomctl speaks.
+//! Each decoder takes untrusted bytes, enforces its size limit and returns a
+//! typed error; none can panic (property-tested and fuzzed). The formats are
+//! specified in `docs/protocols.md`.
+
+pub mod panel;

@@ -1,0 +1,160 @@
+//! The panel live channel: JSON text messages on a WebSocket (`/ws`).
+//!
+//! Version 1. The server sends `welcome` then `snapshot`, then a `step` for
+//! every engine step; both sides send `ping` every keep-alive interval and
+//! answer each `ping` with a `pong`. A panel that sees a gap in step revisions
+//! sends `resync` and receives a fresh `snapshot`. See `docs/protocols.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Snapshot, Step};
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest message a panel may send. Real ones are under 100 bytes.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 1024;
+
+/// Panel -> controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Opens the session: which panel layout this is, and the last revision it
+    /// holds (0 for none).
+    Hello {
+        panel: String,
+        #[serde(default)]
+        revision: u64,
+        /// The panel PIN, for panels that have one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<String>,
+    },
+    Press { button: String },
+    Release { button: String },
+    Ping { seq: u64 },
+    Pong { seq: u64 },
+    /// "I missed a step; send me a snapshot."
+    Resync,
+}
+
+/// Controller -> panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome {
+        protocol: u32,
+        keepalive_ms: u64,
+        controller: String,
+    },
+    Snapshot { snapshot: Snapshot },
+    Step { step: Step },
+    Ping { seq: u64 },
+    Pong { seq: u64 },
+    Error { code: ErrorCode, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    TooLarge,
+    Malformed,
+    UnknownButton,
+    UnknownPanel,
+    PinRequired,
+    WrongPin,
+    Forbidden,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message of {0} bytes exceeds the limit of {MAX_CLIENT_MESSAGE_BYTES} bytes")]
+    TooLarge(usize),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::TooLarge(_) => ErrorCode::TooLarge,
+            DecodeError::Malformed(_) => ErrorCode::Malformed,
+        }
+    }
+}
+
+impl ClientMessage {
+    pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
+        if text.len() > MAX_CLIENT_MESSAGE_BYTES {
+            return Err(DecodeError::TooLarge(text.len()));
+        }
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("panel client messages always serialise")
+    }
+}
+
+impl ServerMessage {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("panel server messages always serialise")
+    }
+
+    /// The panel's decoder. Server messages can be large (a snapshot of a big
+    /// project), so the limit is the panel's own concern.
+    pub fn decode(text: &str) -> Result<ServerMessage, DecodeError> {
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn wire_examples_from_the_docs() {
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"press","button":"src_hdmi1"}"#).unwrap(),
+            ClientMessage::Press { button: "src_hdmi1".into() }
+        );
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"hello","panel":"tablet"}"#).unwrap(),
+            ClientMessage::Hello { panel: "tablet".into(), revision: 0, pin: None }
+        );
+        assert!(matches!(
+            ClientMessage::decode(r#"{"type":"press","button":"x","extra":1}"#),
+            Err(DecodeError::Malformed(_))
+        ));
+        let big = format!(r#"{{"type":"press","button":"{}"}}"#, "x".repeat(2000));
+        assert!(matches!(ClientMessage::decode(&big), Err(DecodeError::TooLarge(_))));
+    }
+
+    fn arb_client() -> impl Strategy<Value = ClientMessage> {
+        prop_oneof![
+            ("[a-z_]{1,20}", any::<u64>(), proptest::option::of("[0-9]{4,8}"))
+                .prop_map(|(panel, revision, pin)| ClientMessage::Hello { panel, revision, pin }),
+            "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Press { button }),
+            "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Release { button }),
+            any::<u64>().prop_map(|seq| ClientMessage::Ping { seq }),
+            any::<u64>().prop_map(|seq| ClientMessage::Pong { seq }),
+            Just(ClientMessage::Resync),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn client_round_trip(m in arb_client()) {
+            prop_assert_eq!(ClientMessage::decode(&m.encode()).unwrap(), m);
+        }
+
+        #[test]
+        fn client_decoder_never_panics(s in ".{0,2000}") {
+            let _ = ClientMessage::decode(&s);
+        }
+
+        #[test]
+        fn server_decoder_never_panics(s in ".{0,500}") {
+            let _ = ServerMessage::decode(&s);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The project format: every error at once, each with line, column and path;
+//! and no input makes the parser panic.
+
+use controller_core::project::{demo_project, Project, DEMO_PROJECT_TOML};
+use proptest::prelude::*;
+
+const MINIMAL: &str = r#"
+[project]
+name = "Small room"
+
+[[buttons]]
+id = "power"
+label = "Power"
+kind = "toggle"
+
+[[panels]]
+id = "tablet"
+name = "Tablet"
+columns = 2
+rows = 2
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ { button = "power", row = 0, col = 0 } ]
+"#;
+
+#[test]
+fn minimal_project_parses() {
+    let p = Project::from_toml(MINIMAL).unwrap();
+    assert_eq!(p.project.name, "Small room");
+    assert_eq!(p.panels[0].pages[0].buttons[0].width, 1);
+}
+
+#[test]
+fn demo_round_trips_through_toml() {
+    let again = Project::from_toml(&demo_project().to_toml()).unwrap();
+    assert_eq!(&again, demo_project());
+    assert!(Project::from_toml(DEMO_PROJECT_TOML).is_ok());
+}
+
+#[test]
+fn reports_every_error_with_line_column_and_path() {
+    let text = r#"[project]
+name = "Broken room"
+
+[[buttons]]
+id = "a"
+label = "A"
+colour = "red"
+
+[[buttons]]
+id = "a"
+label = "Again"
+kind = "interlock"
+
+[[panels]]
+id = "tablet"
+name = "Tablet"
+columns = 2
+rows = 2
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ { button = "missing", row = 0, col = 0 }, { button = "a", row = 5, col = 0 } ]
+"#;
+    let errors = Project::from_toml(text).unwrap_err().0;
+    let find = |path: &str| {
+        errors
+            .iter()
+            .find(|e| e.path == path)
+            .unwrap_or_else(|| panic!("no error at {path}: {errors:#?}"))
+    };
+    let unknown = find("buttons[0].colour");
+    assert_eq!((unknown.line, unknown.column), (7, 1));
+    assert!(unknown.message.contains("unknown field"));
+    let dup = find("buttons[1].id");
+    assert_eq!(dup.line, 10);
+    assert!(dup.message.contains("duplicate"));
+    let group = find("buttons[1].kind");
+    assert!(group.message.contains("group"));
+    let dangling = find("panels[0].pages[0].buttons[0].button");
+    assert_eq!(dangling.line, 23);
+    assert!(dangling.message.contains("missing"));
+    let range = find("panels[0].pages[0].buttons[1].row");
+    assert!(range.message.contains("does not fit"));
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+}
+
+#[test]
+fn type_errors_and_syntax_errors_are_located() {
+    let bad_type = MINIMAL.replace("columns = 2", "columns = \"two\"");
+    let e = Project::from_toml(&bad_type).unwrap_err().0;
+    assert_eq!(e[0].path, "panels[0].columns", "{e:#?}");
+    assert_eq!(e[0].line, 13);
+
+    let bad_syntax = MINIMAL.replace("name = \"Small room\"", "name = \"Small room");
+    let e = Project::from_toml(&bad_syntax).unwrap_err().0;
+    assert_eq!(e[0].line, 3, "{e:#?}");
+
+    let out_of_range = MINIMAL.replace("columns = 2", "columns = 300");
+    let e = Project::from_toml(&out_of_range).unwrap_err().0;
+    assert_eq!(e[0].path, "panels[0].columns", "{e:#?}");
+}
+
+#[test]
+fn oversized_input_is_refused_before_parsing() {
+    let big = "#".repeat(2 * 1024 * 1024);
+    let e = Project::from_toml(&big).unwrap_err();
+    assert!(e.to_string().contains("limit"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_text_never_panics(s in ".{0,400}") {
+        let _ = Project::from_toml(&s);
+    }
+
+    #[test]
+    fn mutated_demo_never_panics(cut in 0usize..DEMO_PROJECT_TOML.len(), insert in ".{0,8}") {
+        let mut text = DEMO_PROJECT_TOML.to_string();
+        let mut cut = cut;
+        while !text.is_char_boundary(cut) { cut -= 1; }
+        text.insert_str(cut, &insert);
+        let _ = Project::from_toml(&text);
+    }
+
+    #[test]
+    fn every_reported_error_has_a_place(cut in 0usize..DEMO_PROJECT_TOML.len(), len in 0usize..40) {
+        let mut text = DEMO_PROJECT_TOML.to_string();
+        let mut start = cut;
+        while !text.is_char_boundary(start) { start -= 1; }
+        let mut end = (start + len).min(text.len());
+        while !text.is_char_boundary(end) { end -= 1; }
+        text.replace_range(start..end, "");
+        if let Err(errors) = Project::from_toml(&text) {
+            prop_assert!(!errors.0.is_empty());
+            for e in errors.0 {
+                prop_assert!(!e.message.is_empty());
+            }
+        }
+    }
+}

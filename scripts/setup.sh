@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing roomctl needs, skipping what is
+# already present at the right version. Safe to run any number of times.
+# Usage: scripts/setup.sh [--e2e]   (--e2e adds Chromium and the Playwright packages)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=versions.env
+source "$ROOT/scripts/versions.env"
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [[ "$(cargo leptos --version 2>/dev/null || true)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != *"$WASM_BINDGEN_VERSION"* ]]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # no --locked: its lock file names a crate version the registry lacks
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# wasm-opt (binaryen) and Playwright come from npm into end2end/node_modules
+need_npm=0
+[[ "$("$ROOT/end2end/node_modules/.bin/wasm-opt" --version 2>/dev/null || true)" == *"${BINARYEN_VERSION%%.*}"* ]] || need_npm=1
+[[ -d "$ROOT/end2end/node_modules/@playwright/test" ]] || need_npm=1
+if [[ $need_npm == 1 ]]; then
+  say "installing npm packages in end2end/ (binaryen, @playwright/test)"
+  (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
+fi
+
+if [[ "${1:-}" == "--e2e" ]]; then
+  if [[ ! -x /usr/bin/chromium ]]; then
+    say "installing Debian's Chromium"
+    if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
+    say "installing util-linux and iproute2 (network namespaces for LAN tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux iproute2 >/dev/null
+  fi
+fi
+say "tools ready"
