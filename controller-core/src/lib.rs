@@ -12,6 +12,7 @@
 pub mod engine;
 pub mod project;
 pub mod protocol;
+pub mod view;
 
 pub use engine::{ButtonState, Change, Command, Engine, EngineError, Snapshot, Source, Step};
 pub use project::{Project, ProjectErrors};

@@ -28,13 +28,29 @@ pub type Source = String;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Press { button: String, source: Source },
-    Release { button: String, source: Source },
+    Press {
+        button: String,
+        source: Source,
+    },
+    Release {
+        button: String,
+        source: Source,
+    },
     /// Sent while a repeating button is held (volume up/down).
-    Repeat { button: String, source: Source },
-    SetLed { button: String, led: Led, source: Source },
+    Repeat {
+        button: String,
+        source: Source,
+    },
+    SetLed {
+        button: String,
+        led: Led,
+        source: Source,
+    },
     /// Replace the running project (already validated). All state restarts.
-    LoadProject { project: Arc<Project>, source: Source },
+    LoadProject {
+        project: Arc<Project>,
+        source: Source,
+    },
 }
 
 /// What one command changed, stamped with its revision.
@@ -47,11 +63,26 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
-    Pressed { button: String, source: Source },
-    Released { button: String, source: Source },
-    Repeated { button: String, source: Source },
-    Led { button: String, led: Led },
-    Latched { button: String, latched: bool },
+    Pressed {
+        button: String,
+        source: Source,
+    },
+    Released {
+        button: String,
+        source: Source,
+    },
+    Repeated {
+        button: String,
+        source: Source,
+    },
+    Led {
+        button: String,
+        led: Led,
+    },
+    Latched {
+        button: String,
+        latched: bool,
+    },
     /// A new project runs; `buttons` is its complete initial state.
     ProjectLoaded {
         name: String,
@@ -76,7 +107,9 @@ impl Step {
     }
 
     pub fn loads_project(&self) -> bool {
-        self.changes.iter().any(|c| matches!(c, Change::ProjectLoaded { .. }))
+        self.changes
+            .iter()
+            .any(|c| matches!(c, Change::ProjectLoaded { .. }))
     }
 }
 
@@ -185,7 +218,12 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownButton(button.to_string()))
     }
 
-    fn press(&self, button: String, source: Source, changes: &mut Vec<Change>) -> Result<(), EngineError> {
+    fn press(
+        &self,
+        button: String,
+        source: Source,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), EngineError> {
         let state = self.known(&button)?;
         let def = self
             .project
@@ -197,18 +235,33 @@ impl Engine {
             source,
         });
         let follows_state = def.led == LedSource::State;
-        let lit = |on: bool| if on { Led::on(def.color) } else { Led::off(def.color) };
+        let lit = |on: bool| {
+            if on {
+                Led::on(def.color)
+            } else {
+                Led::off(def.color)
+            }
+        };
         match def.kind {
             ButtonKind::Momentary => {
                 if follows_state && state.led != lit(true) {
-                    changes.push(Change::Led { button, led: lit(true) });
+                    changes.push(Change::Led {
+                        button,
+                        led: lit(true),
+                    });
                 }
             }
             ButtonKind::Toggle => {
                 let latched = !was_latched;
-                changes.push(Change::Latched { button: button.clone(), latched });
+                changes.push(Change::Latched {
+                    button: button.clone(),
+                    latched,
+                });
                 if follows_state && state.led != lit(latched) {
-                    changes.push(Change::Led { button, led: lit(latched) });
+                    changes.push(Change::Led {
+                        button,
+                        led: lit(latched),
+                    });
                 }
             }
             ButtonKind::Interlock => {
@@ -217,9 +270,14 @@ impl Engine {
                     if *other == button {
                         continue;
                     }
-                    let Some(other_state) = self.state.buttons.get(other) else { continue };
+                    let Some(other_state) = self.state.buttons.get(other) else {
+                        continue;
+                    };
                     if other_state.latched {
-                        changes.push(Change::Latched { button: other.clone(), latched: false });
+                        changes.push(Change::Latched {
+                            button: other.clone(),
+                            latched: false,
+                        });
                     }
                     let other_def = self.project.button(other);
                     if let Some(od) = other_def.filter(|d| d.led == LedSource::State) {
@@ -232,17 +290,28 @@ impl Engine {
                     }
                 }
                 if !was_latched {
-                    changes.push(Change::Latched { button: button.clone(), latched: true });
+                    changes.push(Change::Latched {
+                        button: button.clone(),
+                        latched: true,
+                    });
                 }
                 if follows_state && state.led != lit(true) {
-                    changes.push(Change::Led { button, led: lit(true) });
+                    changes.push(Change::Led {
+                        button,
+                        led: lit(true),
+                    });
                 }
             }
         }
         Ok(())
     }
 
-    fn release(&self, button: String, source: Source, changes: &mut Vec<Change>) -> Result<(), EngineError> {
+    fn release(
+        &self,
+        button: String,
+        source: Source,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), EngineError> {
         let state = self.known(&button)?;
         if !state.held {
             return Ok(());
@@ -255,8 +324,14 @@ impl Engine {
             button: button.clone(),
             source,
         });
-        if def.kind == ButtonKind::Momentary && def.led == LedSource::State && state.led.mode != LedMode::Off {
-            changes.push(Change::Led { button, led: Led::off(def.color) });
+        if def.kind == ButtonKind::Momentary
+            && def.led == LedSource::State
+            && state.led.mode != LedMode::Off
+        {
+            changes.push(Change::Led {
+                button,
+                led: Led::off(def.color),
+            });
         }
         Ok(())
     }

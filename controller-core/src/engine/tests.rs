@@ -10,10 +10,16 @@ fn engine() -> Engine {
 }
 
 fn press(b: &str) -> Command {
-    Command::Press { button: b.into(), source: "test".into() }
+    Command::Press {
+        button: b.into(),
+        source: "test".into(),
+    }
 }
 fn release(b: &str) -> Command {
-    Command::Release { button: b.into(), source: "test".into() }
+    Command::Release {
+        button: b.into(),
+        source: "test".into(),
+    }
 }
 
 #[test]
@@ -56,22 +62,52 @@ fn interlock_selects_one_and_groups_changes_in_one_step() {
 #[test]
 fn unknown_button_is_an_error_and_changes_nothing() {
     let mut e = engine();
-    assert_eq!(e.apply(press("nope")), Err(EngineError::UnknownButton("nope".into())));
+    assert_eq!(
+        e.apply(press("nope")),
+        Err(EngineError::UnknownButton("nope".into()))
+    );
     assert_eq!(e.revision(), 0);
 }
 
 #[test]
 fn set_led_and_repeat() {
     let mut e = engine();
-    let led = Led { mode: LedMode::FastBlink, color: LedColor::Red };
-    e.apply(Command::SetLed { button: "mute".into(), led, source: "t".into() }).unwrap();
+    let led = Led {
+        mode: LedMode::FastBlink,
+        color: LedColor::Red,
+    };
+    e.apply(Command::SetLed {
+        button: "mute".into(),
+        led,
+        source: "t".into(),
+    })
+    .unwrap();
     assert_eq!(e.state().led("mute"), Some(led));
     // Same LED again: no step.
-    assert!(e.apply(Command::SetLed { button: "mute".into(), led, source: "t".into() }).unwrap().is_none());
+    assert!(e
+        .apply(Command::SetLed {
+            button: "mute".into(),
+            led,
+            source: "t".into()
+        })
+        .unwrap()
+        .is_none());
     // Repeat only while held.
-    assert!(e.apply(Command::Repeat { button: "vol_up".into(), source: "t".into() }).unwrap().is_none());
+    assert!(e
+        .apply(Command::Repeat {
+            button: "vol_up".into(),
+            source: "t".into()
+        })
+        .unwrap()
+        .is_none());
     e.apply(press("vol_up")).unwrap();
-    let step = e.apply(Command::Repeat { button: "vol_up".into(), source: "t".into() }).unwrap().unwrap();
+    let step = e
+        .apply(Command::Repeat {
+            button: "vol_up".into(),
+            source: "t".into(),
+        })
+        .unwrap()
+        .unwrap();
     assert!(matches!(step.changes[0], Change::Repeated { .. }));
 }
 
@@ -83,7 +119,10 @@ fn load_project_resets_state_and_keeps_counting() {
     let mut p = demo_project().clone();
     p.project.name = "Other".into();
     let step = e
-        .apply(Command::LoadProject { project: Arc::new(p), source: "t".into() })
+        .apply(Command::LoadProject {
+            project: Arc::new(p),
+            source: "t".into(),
+        })
         .unwrap()
         .unwrap();
     assert_eq!(step.revision, rev + 1);
@@ -106,7 +145,12 @@ fn receive_detects_stale_and_gap() {
 }
 
 fn arb_command() -> impl Strategy<Value = Command> {
-    let ids: Vec<String> = demo_project().buttons.iter().map(|b| b.id.clone()).chain(["ghost".to_string()]).collect();
+    let ids: Vec<String> = demo_project()
+        .buttons
+        .iter()
+        .map(|b| b.id.clone())
+        .chain(["ghost".to_string()])
+        .collect();
     let id = proptest::sample::select(ids);
     let mode = proptest::sample::select(LedMode::ALL.to_vec());
     let color = proptest::sample::select(LedColor::ALL.to_vec());

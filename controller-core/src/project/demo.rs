@@ -35,8 +35,19 @@ mod tests {
             .map(|b| b.label.as_str())
             .collect();
         assert_eq!(sources, ["HDMI 1", "HDMI 2", "Room PC"]);
-        assert!(p.buttons.iter().all(|b| b.kind != ButtonKind::Interlock || b.group.is_some()));
-        for id in ["display_power", "vol_up", "vol_down", "mute", "screen_up", "screen_down", "all_off"] {
+        assert!(p
+            .buttons
+            .iter()
+            .all(|b| b.kind != ButtonKind::Interlock || b.group.is_some()));
+        for id in [
+            "display_power",
+            "vol_up",
+            "vol_down",
+            "mute",
+            "screen_up",
+            "screen_down",
+            "all_off",
+        ] {
             assert!(p.button(id).is_some(), "demo lacks {id}");
         }
     }

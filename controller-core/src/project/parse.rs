@@ -50,7 +50,11 @@ pub struct ProjectErrors(pub Vec<ProjectError>);
 impl fmt::Display for ProjectErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        writeln!(f, "the project has {n} error{}:", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "the project has {n} error{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.0 {
             writeln!(f, "  {e}")?;
         }
@@ -191,9 +195,9 @@ fn ignored_path(path: &serde_ignored::Path<'_>, out: &mut Vec<Seg>) {
             ignored_path(parent, out);
             out.push(Seg::Key(key.clone()));
         }
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-            ignored_path(parent, out)
-        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent, out),
     }
 }
 
@@ -237,7 +241,12 @@ impl Project {
         let locator = Locator::new(text);
         let mut errors: Vec<ProjectError> = unknown
             .iter()
-            .map(|p| locator.error(p, "unknown field (check its spelling in docs/project-format.md)"))
+            .map(|p| {
+                locator.error(
+                    p,
+                    "unknown field (check its spelling in docs/project-format.md)",
+                )
+            })
             .collect();
 
         let project = match result {

@@ -163,7 +163,12 @@ pub enum LedMode {
 }
 
 impl LedMode {
-    pub const ALL: [LedMode; 4] = [LedMode::Off, LedMode::On, LedMode::SlowBlink, LedMode::FastBlink];
+    pub const ALL: [LedMode; 4] = [
+        LedMode::Off,
+        LedMode::On,
+        LedMode::SlowBlink,
+        LedMode::FastBlink,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -192,10 +197,16 @@ pub struct Led {
 
 impl Led {
     pub const fn off(color: LedColor) -> Led {
-        Led { mode: LedMode::Off, color }
+        Led {
+            mode: LedMode::Off,
+            color,
+        }
     }
     pub const fn on(color: LedColor) -> Led {
-        Led { mode: LedMode::On, color }
+        Led {
+            mode: LedMode::On,
+            color,
+        }
     }
 }
 
@@ -273,6 +284,7 @@ impl Project {
     /// The project as TOML text (what a download returns for a project that
     /// was not uploaded as a file, e.g. the built-in demo).
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot serialise project: {e}\n"))
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot serialise project: {e}\n"))
     }
 }

@@ -34,8 +34,14 @@ impl Checker<'_, '_> {
         if id.is_empty() {
             self.err(path, format!("the {what} id is empty"));
         } else if id.len() > MAX_ID_LEN {
-            self.err(path, format!("the {what} id is longer than {MAX_ID_LEN} characters"));
-        } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            self.err(
+                path,
+                format!("the {what} id is longer than {MAX_ID_LEN} characters"),
+            );
+        } else if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             self.err(
                 path,
                 format!("the {what} id {id:?} may only hold letters, digits, '_' and '-'"),
@@ -72,11 +78,19 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
         locator,
         errors: Vec::new(),
     };
-    c.text(vec![k("project"), k("name")], &project.project.name, "project name", 64);
+    c.text(
+        vec![k("project"), k("name")],
+        &project.project.name,
+        "project name",
+        64,
+    );
 
     // Buttons
     if project.buttons.len() > MAX_BUTTONS {
-        c.err(vec![k("buttons")], format!("more than {MAX_BUTTONS} buttons"));
+        c.err(
+            vec![k("buttons")],
+            format!("more than {MAX_BUTTONS} buttons"),
+        );
     }
     let mut button_ids: HashMap<&str, usize> = HashMap::new();
     let mut group_kinds: HashMap<&str, usize> = HashMap::new();
@@ -108,7 +122,10 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
         }
         if let Some(r) = &b.repeat {
             if b.kind != ButtonKind::Momentary {
-                c.err(at(&base, &[k("repeat")]), "only momentary buttons repeat while held");
+                c.err(
+                    at(&base, &[k("repeat")]),
+                    "only momentary buttons repeat while held",
+                );
             }
             if !(50..=5000).contains(&r.interval_ms) {
                 c.err(
@@ -127,19 +144,28 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
 
     // Panels, pages, places
     if project.panels.is_empty() {
-        c.err(vec![k("panels")], "the project has no panel; add a [[panels]] table");
+        c.err(
+            vec![k("panels")],
+            "the project has no panel; add a [[panels]] table",
+        );
     }
     let mut panel_ids = HashSet::new();
     for (pi, panel) in project.panels.iter().enumerate() {
         let base = vec![k("panels"), Seg::Index(pi)];
         c.id(at(&base, &[k("id")]), &panel.id, "panel");
         if !panel_ids.insert(&panel.id) {
-            c.err(at(&base, &[k("id")]), format!("duplicate panel id {:?}", panel.id));
+            c.err(
+                at(&base, &[k("id")]),
+                format!("duplicate panel id {:?}", panel.id),
+            );
         }
         c.text(at(&base, &[k("name")]), &panel.name, "panel name", 64);
         for (field, v) in [("columns", panel.columns), ("rows", panel.rows)] {
             if v == 0 || v > MAX_GRID {
-                c.err(at(&base, &[k(field)]), format!("{field} must be between 1 and {MAX_GRID}"));
+                c.err(
+                    at(&base, &[k(field)]),
+                    format!("{field} must be between 1 and {MAX_GRID}"),
+                );
             }
         }
         if let Some(pin) = &panel.pin {
@@ -155,15 +181,26 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
             let pbase = at(&base, &[k("pages"), Seg::Index(gi)]);
             c.id(at(&pbase, &[k("id")]), &page.id, "page");
             if !page_ids.insert(&page.id) {
-                c.err(at(&pbase, &[k("id")]), format!("duplicate page id {:?} in this panel", page.id));
+                c.err(
+                    at(&pbase, &[k("id")]),
+                    format!("duplicate page id {:?} in this panel", page.id),
+                );
             }
-            c.text(at(&pbase, &[k("title")]), &page.title, "page title", MAX_LABEL_LEN);
+            c.text(
+                at(&pbase, &[k("title")]),
+                &page.title,
+                "page title",
+                MAX_LABEL_LEN,
+            );
             let mut cells: HashMap<(u8, u8), usize> = HashMap::new();
             for (bi, place) in page.buttons.iter().enumerate() {
                 let bbase = at(&pbase, &[k("buttons"), Seg::Index(bi)]);
                 c.button_ref(at(&bbase, &[k("button")]), project, &place.button);
                 if place.width == 0 || place.height == 0 {
-                    c.err(at(&bbase, &[k("width")]), "width and height must be at least 1");
+                    c.err(
+                        at(&bbase, &[k("width")]),
+                        "width and height must be at least 1",
+                    );
                     continue;
                 }
                 let fits_cols = place.col as u16 + place.width as u16 <= panel.columns as u16;
@@ -194,7 +231,9 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
                         if let Some(other) = cells.insert((r, col), bi) {
                             c.err(
                                 at(&bbase, &[k("row")]),
-                                format!("overlaps buttons[{other}] on this page at row {r}, col {col}"),
+                                format!(
+                                    "overlaps buttons[{other}] on this page at row {r}, col {col}"
+                                ),
                             );
                             break 'cells;
                         }
@@ -214,7 +253,10 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
         let base = vec![k("devices"), Seg::Index(i)];
         c.id(at(&base, &[k("id")]), &d.id, "device");
         if !device_ids.insert(d.id.as_str()) {
-            c.err(at(&base, &[k("id")]), format!("duplicate device id {:?}", d.id));
+            c.err(
+                at(&base, &[k("id")]),
+                format!("duplicate device id {:?}", d.id),
+            );
         }
         if d.address.trim().is_empty() {
             c.err(at(&base, &[k("address")]), "the device address is empty");
@@ -233,7 +275,10 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
         let base = vec![k("sequences"), Seg::Index(i)];
         c.id(at(&base, &[k("id")]), &s.id, "sequence");
         if !seq_ids.insert(s.id.as_str()) {
-            c.err(at(&base, &[k("id")]), format!("duplicate sequence id {:?}", s.id));
+            c.err(
+                at(&base, &[k("id")]),
+                format!("duplicate sequence id {:?}", s.id),
+            );
         }
         c.button_ref(at(&base, &[k("button")]), project, &s.button);
         for (j, step) in s.steps.iter().enumerate() {
@@ -273,7 +318,10 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
             }
             if let Some(w) = step.wait_ms {
                 if w > 600_000 {
-                    c.err(at(&sbase, &[k("wait_ms")]), "wait_ms must be at most 600000 (10 minutes)");
+                    c.err(
+                        at(&sbase, &[k("wait_ms")]),
+                        "wait_ms must be at most 600000 (10 minutes)",
+                    );
                 }
             }
         }
@@ -282,10 +330,16 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
         let base = vec![k("feedback"), Seg::Index(i)];
         device_ref(c, at(&base, &[k("device")]), &f.device);
         if f.equals.is_some() == f.regex.is_some() {
-            c.err(base.clone(), "a feedback rule has exactly one of `equals` and `regex`");
+            c.err(
+                base.clone(),
+                "a feedback rule has exactly one of `equals` and `regex`",
+            );
         }
         if f.press.is_some() == f.led.is_some() {
-            c.err(base.clone(), "a feedback rule has exactly one of `press` and `led`");
+            c.err(
+                base.clone(),
+                "a feedback rule has exactly one of `press` and `led`",
+            );
         }
         if let Some(b) = &f.press {
             c.button_ref(at(&base, &[k("press")]), project, b);
@@ -306,7 +360,10 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
         let base = vec![k("timers"), Seg::Index(i)];
         c.id(at(&base, &[k("id")]), &t.id, "timer");
         if !timer_ids.insert(t.id.as_str()) {
-            c.err(at(&base, &[k("id")]), format!("duplicate timer id {:?}", t.id));
+            c.err(
+                at(&base, &[k("id")]),
+                format!("duplicate timer id {:?}", t.id),
+            );
         }
         c.button_ref(at(&base, &[k("press")]), project, &t.press);
         if t.cron.split_whitespace().count() != 6 {

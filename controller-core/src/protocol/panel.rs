@@ -28,10 +28,18 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pin: Option<String>,
     },
-    Press { button: String },
-    Release { button: String },
-    Ping { seq: u64 },
-    Pong { seq: u64 },
+    Press {
+        button: String,
+    },
+    Release {
+        button: String,
+    },
+    Ping {
+        seq: u64,
+    },
+    Pong {
+        seq: u64,
+    },
     /// "I missed a step; send me a snapshot."
     Resync,
 }
@@ -45,11 +53,22 @@ pub enum ServerMessage {
         keepalive_ms: u64,
         controller: String,
     },
-    Snapshot { snapshot: Snapshot },
-    Step { step: Step },
-    Ping { seq: u64 },
-    Pong { seq: u64 },
-    Error { code: ErrorCode, message: String },
+    Snapshot {
+        snapshot: Snapshot,
+    },
+    Step {
+        step: Step,
+    },
+    Ping {
+        seq: u64,
+    },
+    Pong {
+        seq: u64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,24 +134,41 @@ mod tests {
     fn wire_examples_from_the_docs() {
         assert_eq!(
             ClientMessage::decode(r#"{"type":"press","button":"src_hdmi1"}"#).unwrap(),
-            ClientMessage::Press { button: "src_hdmi1".into() }
+            ClientMessage::Press {
+                button: "src_hdmi1".into()
+            }
         );
         assert_eq!(
             ClientMessage::decode(r#"{"type":"hello","panel":"tablet"}"#).unwrap(),
-            ClientMessage::Hello { panel: "tablet".into(), revision: 0, pin: None }
+            ClientMessage::Hello {
+                panel: "tablet".into(),
+                revision: 0,
+                pin: None
+            }
         );
         assert!(matches!(
             ClientMessage::decode(r#"{"type":"press","button":"x","extra":1}"#),
             Err(DecodeError::Malformed(_))
         ));
         let big = format!(r#"{{"type":"press","button":"{}"}}"#, "x".repeat(2000));
-        assert!(matches!(ClientMessage::decode(&big), Err(DecodeError::TooLarge(_))));
+        assert!(matches!(
+            ClientMessage::decode(&big),
+            Err(DecodeError::TooLarge(_))
+        ));
     }
 
     fn arb_client() -> impl Strategy<Value = ClientMessage> {
         prop_oneof![
-            ("[a-z_]{1,20}", any::<u64>(), proptest::option::of("[0-9]{4,8}"))
-                .prop_map(|(panel, revision, pin)| ClientMessage::Hello { panel, revision, pin }),
+            (
+                "[a-z_]{1,20}",
+                any::<u64>(),
+                proptest::option::of("[0-9]{4,8}")
+            )
+                .prop_map(|(panel, revision, pin)| ClientMessage::Hello {
+                    panel,
+                    revision,
+                    pin
+                }),
             "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Press { button }),
             "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Release { button }),
             any::<u64>().prop_map(|seq| ClientMessage::Ping { seq }),

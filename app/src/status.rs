@@ -1,0 +1,111 @@
+//! The status page: what the controller is doing, for installers and the IT
+//! administrator. Every open port and what it is for, connected panels,
+//! devices, the engine revision and recent events. Refreshes itself.
+
+use controller_core::view::StatusReport;
+use leptos::prelude::*;
+
+fn ago(now: u64, then: u64) -> String {
+    let s = now.saturating_sub(then);
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        _ => format!("{} h ago", s / 3600),
+    }
+}
+
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let report = Resource::new(|| (), |_| crate::api::get_status());
+    #[cfg(feature = "hydrate")]
+    {
+        let _ =
+            set_interval_with_handle(move || report.refetch(), std::time::Duration::from_secs(2));
+    }
+    view! {
+        <div class="status-page">
+            <Suspense fallback=|| view! { <p>"Loading status…"</p> }>
+                {move || Suspend::new(async move {
+                    match report.await {
+                        Ok(r) => view! { <StatusBody r/> }.into_any(),
+                        Err(e) => view! {
+                            <div class="error-page">
+                                <h1>"Status"</h1>
+                                <p>{e.to_string()}</p>
+                                <p><a href="/login?next=/status">"Log in"</a></p>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn StatusBody(r: StatusReport) -> impl IntoView {
+    let now = r
+        .panels
+        .iter()
+        .map(|p| p.last_keepalive_at)
+        .max()
+        .unwrap_or(0);
+    view! {
+        <header class="status-head">
+            <h1>{r.controller_name.clone()}</h1>
+            <p>
+                {format!("{} {} · project “{}” rev {} · engine revision ", r.model, r.firmware, r.project_name, r.project_revision)}
+                <span data-testid="engine-revision">{r.engine_revision}</span>
+                {format!(" · up {} s", r.uptime_secs)}
+            </p>
+            <nav><a href="/">"Panel"</a> " · " <a href="/admin">"Admin"</a></nav>
+        </header>
+        <section>
+            <h2>"Network services"</h2>
+            <table class="services">
+                <thead><tr><th>"Service"</th><th>"Endpoint"</th><th>"State"</th><th>"Purpose"</th><th>"Switch off with"</th></tr></thead>
+                <tbody>
+                    {r.services.into_iter().map(|s| view! {
+                        <tr data-service=s.name.clone()>
+                            <td>{s.name.clone()}</td><td><code>{s.endpoint}</code></td>
+                            <td class="state">{s.state.to_string()}</td><td>{s.purpose}</td><td><code>{s.setting}</code></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section>
+            <h2>{format!("Connected panels ({})", r.panels.len())}</h2>
+            <table class="panels">
+                <thead><tr><th>"Address"</th><th>"Panel"</th><th>"Port"</th><th>"Browser"</th><th>"Since"</th><th>"Last keep-alive"</th></tr></thead>
+                <tbody>
+                    {r.panels.into_iter().map(|p| view! {
+                        <tr>
+                            <td>{p.address}</td><td>{p.panel}</td><td>{p.port}</td><td class="ua">{p.user_agent}</td>
+                            <td>{ago(now, p.connected_at)}</td><td>{ago(now, p.last_keepalive_at)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section>
+            <h2>"Devices"</h2>
+            <table class="devices">
+                <thead><tr><th>"Device"</th><th>"Kind"</th><th>"Address"</th><th>"State"</th><th>"Detail"</th></tr></thead>
+                <tbody>
+                    {r.devices.into_iter().map(|d| view! {
+                        <tr data-device=d.id.clone()>
+                            <td>{d.id.clone()}</td><td>{d.kind}</td><td>{d.address}</td>
+                            <td class=if d.online { "online" } else { "offline" }>{if d.online { "online" } else { "offline" }}</td>
+                            <td>{d.detail}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section>
+            <h2>"Recent events"</h2>
+            <pre class="events">{r.recent_events.join("\n")}</pre>
+        </section>
+    }
+}

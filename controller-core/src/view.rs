@@ -1,0 +1,144 @@
+//! View models: what a panel page or the status page needs, computed on the
+//! server and rendered by the Leptos app on both sides (SSR and hydrate).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Snapshot;
+use crate::project::{Button, Panel, PanelProfile, Project};
+
+/// Everything a panel page renders: its layout, the buttons on it, and the
+/// state at one revision. Later changes arrive on the live channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelView {
+    pub controller_name: String,
+    pub project_name: String,
+    pub panel: Panel,
+    /// Definitions of the buttons placed on this panel's pages.
+    pub buttons: BTreeMap<String, Button>,
+    pub snapshot: Snapshot,
+    pub keepalive_ms: u64,
+    /// The other panels of the project: (id, name).
+    pub panels: Vec<(String, String)>,
+    /// This panel asks for its PIN before it can be used.
+    pub pin_required: bool,
+}
+
+impl PanelView {
+    /// The view of `panel_id`, or of the first panel of `profile` when no id is
+    /// given. `None` when the project has no such panel.
+    pub fn build(
+        controller_name: &str,
+        project: &Project,
+        panel_id: Option<&str>,
+        profile: PanelProfile,
+        snapshot: Snapshot,
+        keepalive_ms: u64,
+    ) -> Option<PanelView> {
+        let panel = match panel_id {
+            Some(id) => project.panel(id)?,
+            None => project.panel_for_profile(profile)?,
+        };
+        let buttons = panel
+            .pages
+            .iter()
+            .flat_map(|p| &p.buttons)
+            .filter_map(|place| project.button(&place.button))
+            .map(|b| (b.id.clone(), b.clone()))
+            .collect();
+        let mut panel = panel.clone();
+        let pin_required = panel.pin.take().is_some();
+        Some(PanelView {
+            controller_name: controller_name.to_string(),
+            project_name: project.project.name.clone(),
+            panel,
+            buttons,
+            snapshot,
+            keepalive_ms,
+            panels: project
+                .panels
+                .iter()
+                .map(|p| (p.id.clone(), p.name.clone()))
+                .collect(),
+            pin_required,
+        })
+    }
+}
+
+/// A service's state, as the status page, the console and `roomctl` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// Short name: "panel", "lookup", "central", ...
+    pub name: String,
+    /// What it is for, in words an IT administrator reads.
+    pub purpose: String,
+    /// "tcp 127.0.0.1:3000", "udp 0.0.0.0:8000", "udp 224.10.10.25:7979".
+    pub endpoint: String,
+    pub state: ServiceState,
+    /// Where to switch it off: the settings section.
+    pub setting: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum ServiceState {
+    Starting,
+    Listening,
+    Disabled,
+    Failed(String),
+    Stopped,
+}
+
+impl std::fmt::Display for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceState::Starting => f.write_str("starting"),
+            ServiceState::Listening => f.write_str("listening"),
+            ServiceState::Disabled => f.write_str("disabled"),
+            ServiceState::Failed(why) => write!(f, "failed: {why}"),
+            ServiceState::Stopped => f.write_str("stopped"),
+        }
+    }
+}
+
+/// One connected panel, for the status page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanelSession {
+    pub id: u64,
+    pub address: String,
+    pub user_agent: String,
+    pub panel: String,
+    /// Seconds since the Unix epoch.
+    pub connected_at: u64,
+    pub last_keepalive_at: u64,
+    pub port: u16,
+}
+
+/// One line of the status page's device table (extension devices and room
+/// devices alike).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    pub id: String,
+    pub kind: String,
+    pub address: String,
+    pub online: bool,
+    pub detail: String,
+}
+
+/// The status page: the controller, its project, services, panels, devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub controller_name: String,
+    pub model: String,
+    pub firmware: String,
+    pub project_name: String,
+    pub project_revision: u32,
+    pub engine_revision: u64,
+    pub uptime_secs: u64,
+    pub services: Vec<ServiceStatus>,
+    pub panels: Vec<PanelSession>,
+    pub devices: Vec<DeviceStatus>,
+    /// Recent log lines, newest last.
+    pub recent_events: Vec<String>,
+}

@@ -1,0 +1,68 @@
+//! The `roomctl` command line: one subcommand per file.
+
+pub mod config;
+pub mod serve;
+pub mod user;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roomctl",
+    version,
+    about = "roomctl: a room/AV control system controller"
+)]
+pub struct Cli {
+    /// The settings file (created by `roomctl user add` if missing).
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "ROOMCTL_CONFIG",
+        default_value = "roomctl.toml"
+    )]
+    pub config: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the controller (the default when no subcommand is given).
+    Serve(serve::ServeArgs),
+    /// Manage users (one store for panels, admin pages, 5009, Telnet, FTP).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Show settings.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Check a project file and print every error with its line and column.
+    Validate {
+        /// The project file (TOML).
+        file: PathBuf,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve::run(&cli.config, serve::ServeArgs::default()).await,
+        Some(Command::Serve(args)) => serve::run(&cli.config, args).await,
+        Some(Command::User(cmd)) => user::run(&cli.config, cmd),
+        Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
+        Some(Command::Validate { file }) => {
+            let loaded = crate::project_store::load_file(&file)?;
+            println!(
+                "{}: valid project \"{}\" (revision {}): {} buttons, {} panels",
+                file.display(),
+                loaded.project.project.name,
+                loaded.project.project.revision,
+                loaded.project.buttons.len(),
+                loaded.project.panels.len()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! `roomctl serve`: run the controller until Ctrl-C or SIGTERM.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Profile, Settings};
+use crate::project_store::{self, ProjectStore};
+
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Run this project file instead of the stored active project (or the demo).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Use this network profile's defaults (overrides `network.profile`).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    /// Run the built-in demo project, whatever is stored.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::load(config, args.profile)?;
+    let project = if args.demo {
+        project_store::demo()
+    } else if let Some(file) = &args.project {
+        project_store::load_file(file)?
+    } else {
+        ProjectStore::new(settings.project_dir(config)).load_active_or_demo()
+    };
+    if !config.exists() {
+        tracing::info!(
+            "no settings file at {}; using the {:?} profile defaults (`roomctl config defaults` prints them)",
+            config.display(),
+            settings.network.profile
+        );
+    }
+    if !crate::auth::UserStore::new(settings.users.clone()).has_admin() {
+        tracing::warn!(
+            "no admin user is set, so admin pages, project upload (FTP/Telnet) and authenticated central control are off. \
+             Create one with: roomctl user add admin --role admin"
+        );
+    }
+    let running = crate::serve::start(settings, project).await?;
+    let controller = running.controller.clone();
+    for s in controller.services().list() {
+        tracing::info!("{:<10} {:<28} {}", s.name, s.endpoint, s.state);
+    }
+    if let Some(addr) = running.addrs.panel {
+        println!(
+            "roomctl is running \"{}\".",
+            controller.project().project.name
+        );
+        println!("  Tablet panel:  http://{addr}/");
+    }
+    if let Some(addr) = running.addrs.apprimo {
+        println!("  Wall panel:    http://{addr}/");
+    }
+    if let Some(addr) = running.addrs.panel {
+        println!("  Status page:   http://{addr}/status");
+    }
+    println!("Press Ctrl-C to stop.");
+    wait_for_signal().await;
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,215 @@
+//! Controller settings: a TOML file (`roomctl.toml`), every field optional.
+//!
+//! Defaults depend on the network profile. `development` (the default) binds
+//! loopback on unprivileged ports and broadcasts to 127.255.255.255, so a
+//! development run never puts a packet on the LAN; `lan` is the real
+//! installation: 0.0.0.0, ports 80/8080/23/21, broadcast 255.255.255.255.
+//! The user's file is merged over the profile's defaults, then checked
+//! (unknown keys are errors). `roomctl config defaults --profile lan` prints
+//! the complete defaults; docs/configuration.md describes each field.
+
+mod sections;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+pub use sections::*;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// Loopback only, unprivileged ports: safe on a developer's machine.
+    #[default]
+    Development,
+    /// A real installation on the room's LAN: the reference port layout.
+    Lan,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub network: NetworkSettings,
+    pub identity: Identity,
+    pub project: ProjectSettings,
+    pub panel: PanelSettings,
+    pub apprimo: ApprimoSettings,
+    pub lookup: LookupSettings,
+    pub live: LiveSettings,
+    pub central: CentralSettings,
+    pub extension: ExtensionSettings,
+    pub telnet: TelnetSettings,
+    pub ftp: FtpSettings,
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSettings {
+    pub profile: Profile,
+    /// The address services bind to unless their own section says otherwise.
+    pub bind: IpAddr,
+    /// Where 8000/8001 broadcasts go.
+    pub broadcast: IpAddr,
+}
+
+impl Settings {
+    /// The complete defaults of a profile.
+    pub fn defaults(profile: Profile) -> Settings {
+        sections::defaults(profile)
+    }
+
+    /// Reads settings from `path`; a missing file means the defaults of the
+    /// development profile (or of `profile` when given).
+    pub fn load(path: &Path, profile: Option<Profile>) -> anyhow::Result<Settings> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read settings file {}", path.display()))
+            }
+        };
+        Self::from_toml(&text, profile)
+            .with_context(|| format!("in settings file {}", path.display()))
+    }
+
+    /// Parses settings text over the defaults of its profile.
+    pub fn from_toml(text: &str, profile_override: Option<Profile>) -> anyhow::Result<Settings> {
+        let user: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let profile = match profile_override {
+            Some(p) => p,
+            None => match user.get("network").and_then(|n| n.get("profile")) {
+                None => Profile::Development,
+                Some(v) => v.clone().try_into().map_err(|_| {
+                    anyhow::anyhow!("network.profile must be \"development\" or \"lan\"")
+                })?,
+            },
+        };
+        let mut merged =
+            toml::Table::try_from(Settings::defaults(profile)).context("serialising defaults")?;
+        merge(&mut merged, user);
+        if let Some(toml::Value::Table(n)) = merged.get_mut("network") {
+            n.insert("profile".into(), toml::Value::try_from(profile)?);
+        }
+        let settings: Settings = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let mut tcp_ports = std::collections::HashMap::new();
+        for (name, enabled, port) in [
+            ("panel", self.panel.enabled, self.panel.port),
+            ("apprimo", self.apprimo.enabled, self.apprimo.port),
+            ("central", self.central.enabled, self.central.port),
+            ("telnet", self.telnet.enabled, self.telnet.port),
+            ("ftp", self.ftp.enabled, self.ftp.port),
+        ] {
+            if enabled && port != 0 {
+                if let Some(other) = tcp_ports.insert(port, name) {
+                    bail!("[{name}] and [{other}] are both set to TCP port {port}");
+                }
+            }
+        }
+        for u in &self.users {
+            if u.name.is_empty()
+                || !u
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                bail!(
+                    "user name {:?} may only hold letters, digits, '_', '-' and '.'",
+                    u.name
+                );
+            }
+            if !u.password_hash.starts_with("$argon2") {
+                bail!(
+                    "user {:?}: password_hash must be an argon2 hash (set it with `roomctl user add {} --role {}`)",
+                    u.name,
+                    u.name,
+                    u.role
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Where projects are kept (relative paths are relative to the settings file).
+    pub fn project_dir(&self, settings_path: &Path) -> PathBuf {
+        let dir = &self.project.dir;
+        if dir.is_absolute() {
+            dir.clone()
+        } else {
+            settings_path.parent().unwrap_or(Path::new(".")).join(dir)
+        }
+    }
+}
+
+/// Deep-merges `over` into `base`: tables merge key by key, anything else
+/// replaces. Unknown keys are kept, so deserialisation reports them.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_development_defaults_on_loopback() {
+        let s = Settings::from_toml("", None).unwrap();
+        assert_eq!(s.network.profile, Profile::Development);
+        assert!(s.panel.bind.is_loopback());
+        assert_eq!(s.network.broadcast.to_string(), "127.255.255.255");
+        assert!(s.users.is_empty());
+    }
+
+    #[test]
+    fn lan_profile_is_one_setting_away() {
+        let s = Settings::from_toml("[network]\nprofile = \"lan\"\n", None).unwrap();
+        assert_eq!(
+            (s.panel.port, s.apprimo.port, s.telnet.port, s.ftp.port),
+            (80, 8080, 23, 21)
+        );
+        assert_eq!(s.network.broadcast.to_string(), "255.255.255.255");
+    }
+
+    #[test]
+    fn user_values_override_and_unknown_keys_are_errors() {
+        let s = Settings::from_toml("[panel]\nport = 4000\n", None).unwrap();
+        assert_eq!(s.panel.port, 4000);
+        let e = Settings::from_toml("[panel]\nprot = 4000\n", None).unwrap_err();
+        assert!(format!("{e:#}").contains("prot"), "{e:#}");
+        let e = Settings::from_toml("[panel]\nport = 5009\n", None).unwrap_err();
+        assert!(format!("{e:#}").contains("5009"), "{e:#}");
+    }
+
+    #[test]
+    fn defaults_round_trip() {
+        for p in [Profile::Development, Profile::Lan] {
+            let text = Settings::defaults(p).to_toml();
+            assert_eq!(
+                Settings::from_toml(&text, None).unwrap(),
+                Settings::defaults(p)
+            );
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! One settings section per service, with the defaults of each profile.
+//! Every service has: enabled, bind, port, allow (an IP allow-list; empty
+//! allows all), and where it applies, max_connections, idle_timeout_secs and
+//! max_message_bytes.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{NetworkSettings, Profile, Settings};
+use crate::access::AllowList;
+use crate::auth::Role;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// The controller's name, shown on panels and in discovery.
+    pub name: String,
+    pub model: String,
+    /// Serial number; empty means derived from the machine id at start.
+    pub serial: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSettings {
+    /// Where the active project, its previous version and uploads are kept.
+    pub dir: PathBuf,
+    /// Apply a project as soon as a valid one is uploaded.
+    pub auto_apply: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub allow: AllowList,
+    pub max_connections: usize,
+    /// Keep-alive interval of the live channel; a panel silent for three
+    /// intervals is dropped.
+    pub keepalive_secs: u64,
+    pub max_message_bytes: usize,
+    /// Panels must log in (any user with the operator role or above).
+    pub require_login: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprimoSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// The panel layout opened at `/` on this port; empty means the first
+    /// panel with profile = "wall".
+    pub default_panel: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub allow: AllowList,
+    /// "broadcast" (as the reference product) or "unicast" to the asker.
+    pub reply: ReplyMode,
+    /// At most this many answers per second (all askers together).
+    pub max_replies_per_sec: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyMode {
+    Broadcast,
+    Unicast,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// Where the datagrams go (default: the network broadcast address).
+    pub destination: IpAddr,
+    /// Also send the full status every N seconds (0 = only on changes).
+    pub full_status_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub allow: AllowList,
+    pub max_connections: usize,
+    pub idle_timeout_secs: u64,
+    pub max_message_bytes: usize,
+    /// Messages queued for a slow client before it is disconnected.
+    pub max_queue: usize,
+    /// Clients must authenticate (a user with the operator role or above).
+    pub require_login: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionSettings {
+    pub enabled: bool,
+    /// The multicast group and port of the extension bus.
+    pub group: Ipv4Addr,
+    pub port: u16,
+    /// The local interface address to join the group on.
+    pub interface: Ipv4Addr,
+    pub keepalive_secs: u64,
+    pub offline_after_secs: u64,
+    /// Multicast TTL; 0 keeps packets on this host (the development default).
+    pub ttl: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelnetSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub allow: AllowList,
+    pub max_connections: usize,
+    pub idle_timeout_secs: u64,
+    pub max_message_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FtpSettings {
+    pub enabled: bool,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub allow: AllowList,
+    pub max_connections: usize,
+    pub idle_timeout_secs: u64,
+    /// Passive data ports (inclusive range).
+    pub passive_ports: (u16, u16),
+    /// Active mode (PORT/EPRT), connecting back to the client only.
+    pub active_mode: bool,
+    /// The largest file that may be uploaded.
+    pub max_upload_bytes: u64,
+}
+
+/// A user of every service (panel login, admin pages, 5009, Telnet, FTP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    pub role: Role,
+    /// An argon2 hash; set with `roomctl user add NAME --role ROLE`.
+    pub password_hash: String,
+}
+
+pub(super) fn defaults(profile: Profile) -> Settings {
+    let lan = profile == Profile::Lan;
+    let bind: IpAddr = if lan {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv4Addr::LOCALHOST.into()
+    };
+    let broadcast: IpAddr = if lan {
+        Ipv4Addr::BROADCAST.into()
+    } else {
+        Ipv4Addr::new(127, 255, 255, 255).into()
+    };
+    Settings {
+        network: NetworkSettings {
+            profile,
+            bind,
+            broadcast,
+        },
+        identity: Identity {
+            name: "roomctl".into(),
+            model: "roomctl".into(),
+            serial: String::new(),
+        },
+        project: ProjectSettings {
+            dir: PathBuf::from("var/project"),
+            auto_apply: false,
+        },
+        panel: PanelSettings {
+            enabled: true,
+            bind,
+            port: if lan { 80 } else { 3000 },
+            allow: AllowList::default(),
+            max_connections: 2000,
+            keepalive_secs: 5,
+            max_message_bytes: 1024,
+            require_login: false,
+        },
+        apprimo: ApprimoSettings {
+            enabled: true,
+            bind,
+            port: if lan { 8080 } else { 3080 },
+            default_panel: String::new(),
+        },
+        lookup: LookupSettings {
+            enabled: true,
+            bind,
+            port: 8000,
+            allow: AllowList::default(),
+            reply: ReplyMode::Broadcast,
+            max_replies_per_sec: 20,
+        },
+        live: LiveSettings {
+            enabled: true,
+            bind,
+            port: 8001,
+            destination: broadcast,
+            full_status_secs: 0,
+        },
+        central: CentralSettings {
+            enabled: true,
+            bind,
+            port: 5009,
+            allow: AllowList::default(),
+            max_connections: 200,
+            idle_timeout_secs: 60,
+            max_message_bytes: 4096,
+            max_queue: 1024,
+            require_login: true,
+        },
+        extension: ExtensionSettings {
+            enabled: true,
+            group: Ipv4Addr::new(224, 10, 10, 25),
+            port: 7979,
+            interface: if lan {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                Ipv4Addr::LOCALHOST
+            },
+            keepalive_secs: 3,
+            offline_after_secs: 10,
+            ttl: if lan { 1 } else { 0 },
+        },
+        telnet: TelnetSettings {
+            enabled: true,
+            bind,
+            port: if lan { 23 } else { 2323 },
+            allow: AllowList::default(),
+            max_connections: 8,
+            idle_timeout_secs: 600,
+            max_message_bytes: 1024,
+        },
+        ftp: FtpSettings {
+            enabled: true,
+            bind,
+            port: if lan { 21 } else { 2121 },
+            allow: AllowList::default(),
+            max_connections: 8,
+            idle_timeout_secs: 300,
+            passive_ports: (50000, 50100),
+            active_mode: true,
+            max_upload_bytes: 1024 * 1024,
+        },
+        users: Vec::new(),
+    }
+}

@@ -1,0 +1,14 @@
+//! roomctl, the controller: one process, one service per port, the engine
+//! behind them. `main.rs` is the command line; everything else is here so
+//! integration tests and benchmarks start the real thing.
+
+pub mod access;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod controller;
+pub mod eventlog;
+pub mod project_store;
+pub mod repeat;
+pub mod serve;
+pub mod services;

@@ -1,0 +1,98 @@
+//! `roomctl serve`: start every enabled service, run until Ctrl-C or
+//! SIGTERM, stop gracefully within a deadline.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use controller_core::view::ServiceState;
+
+use crate::config::Settings;
+use crate::controller::Controller;
+use crate::project_store::LoadedProject;
+use crate::services::http::{self, PortKind};
+use crate::services::Supervisor;
+
+/// How long services get to finish on shutdown.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The addresses services actually bound (port 0 in settings = any free port).
+#[derive(Debug, Clone, Default)]
+pub struct BoundAddrs {
+    pub panel: Option<SocketAddr>,
+    pub apprimo: Option<SocketAddr>,
+}
+
+pub struct Running {
+    pub controller: Controller,
+    pub addrs: BoundAddrs,
+    supervisor: Supervisor,
+}
+
+impl Running {
+    pub async fn shutdown(self) {
+        self.controller.log().record("controller stopping");
+        self.supervisor.shutdown(SHUTDOWN_DEADLINE).await;
+    }
+}
+
+/// Starts the controller: binds every enabled service (any failure to bind
+/// is an error naming the service and port, and nothing is left running).
+pub async fn start(settings: Settings, project: LoadedProject) -> anyhow::Result<Running> {
+    let controller = Controller::new(settings.clone(), project.project.clone());
+    controller.set_project_source(Some(project.source));
+    controller.log().record(format!(
+        "running project \"{}\" from {}",
+        project.project.project.name, project.origin
+    ));
+    let mut sup = Supervisor::new(controller.clone());
+    match start_services(&mut sup, &settings).await {
+        Ok(addrs) => Ok(Running {
+            controller,
+            addrs,
+            supervisor: sup,
+        }),
+        Err(e) => {
+            sup.shutdown(SHUTDOWN_DEADLINE).await;
+            Err(e)
+        }
+    }
+}
+
+async fn start_services(sup: &mut Supervisor, s: &Settings) -> anyhow::Result<BoundAddrs> {
+    let mut addrs = BoundAddrs::default();
+    let ctx = sup.context();
+    let registry = ctx.controller.services();
+    if s.panel.enabled {
+        addrs.panel = Some(
+            http::start(
+                sup,
+                PortKind::Panel,
+                SocketAddr::new(s.panel.bind, s.panel.port),
+            )
+            .await?,
+        );
+    } else {
+        registry.disabled("panel", "touch panels in a browser", "panel");
+    }
+    if s.apprimo.enabled {
+        addrs.apprimo = Some(
+            http::start(
+                sup,
+                PortKind::Apprimo,
+                SocketAddr::new(s.apprimo.bind, s.apprimo.port),
+            )
+            .await?,
+        );
+    } else {
+        registry.disabled("apprimo", "wall panels (Apprimo profile)", "apprimo");
+    }
+    ctx.controller.services().register(
+        "repeat",
+        "auto-repeat of held buttons (internal, no port)",
+        "-".into(),
+        "-",
+        ServiceState::Listening,
+    );
+    sup.spawn("repeat", crate::repeat::run(ctx));
+    Ok(addrs)
+}

@@ -1,0 +1,337 @@
+//! The panel live channel, server side: one WebSocket per panel at `/ws`.
+//!
+//! One task per connection with one `select!` loop: messages from the panel,
+//! steps from the engine, the keep-alive clock and shutdown. A step is
+//! encoded once for all panels ([`Encoding::PanelJson`]). A panel that falls
+//! more than the stream's capacity behind gets a fresh snapshot. A panel
+//! silent for three keep-alive intervals is dropped. Bad messages get an
+//! `error` reply and the connection stays up; only this panel is affected.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use controller_core::engine::{Command, Step};
+use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
+use controller_core::view::PanelSession;
+use tokio::sync::{broadcast, Semaphore};
+use tokio::time::{interval_at, Instant, MissedTickBehavior};
+
+use crate::controller::{Controller, Encoding};
+use crate::services::ServiceContext;
+
+/// Largest WebSocket message accepted at all; above the panel protocol's own
+/// limit so an oversized message still gets a readable `error` reply.
+const MAX_WS_MESSAGE: usize = 64 * 1024;
+/// A new connection must say hello within this time.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct LiveState {
+    pub ctx: ServiceContext,
+    pub port: u16,
+    pub sessions: Arc<Semaphore>,
+}
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<LiveState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many panels are connected\n",
+        )
+            .into_response();
+    };
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    // Panel messages are tiny: small buffers keep an idle panel cheap.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(MAX_WS_MESSAGE)
+        .max_frame_size(MAX_WS_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            let _permit = permit;
+            Session::run(socket, state, peer, user_agent).await;
+        })
+}
+
+/// The step message, encoded once per step for every panel.
+pub fn step_message(step: &Step) -> Bytes {
+    let mut out = br#"{"type":"step","step":"#.to_vec();
+    serde_json::to_writer(&mut out, step).expect("steps always serialise");
+    out.push(b'}');
+    Bytes::from(out)
+}
+
+fn text(message: &ServerMessage) -> Message {
+    Message::Text(message.encode().into())
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> Message {
+    text(&ServerMessage::Error {
+        code,
+        message: message.into(),
+    })
+}
+
+struct Session {
+    controller: Controller,
+    id: u64,
+    source: String,
+    /// Buttons this panel holds down; released if it goes away mid-press.
+    held: HashSet<String>,
+    last_heard: Instant,
+}
+
+impl Session {
+    async fn run(mut socket: WebSocket, state: LiveState, peer: SocketAddr, user_agent: String) {
+        let controller = state.ctx.controller.clone();
+        let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
+
+        // 1. hello: which panel, and its PIN if it has one.
+        let hello = tokio::select! {
+            m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
+            _ = state.ctx.shutdown.cancelled() => return,
+        };
+        let panel = match hello {
+            Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
+                Ok(ClientMessage::Hello { panel, pin, .. }) => {
+                    match check_panel(&controller, &panel, pin.as_deref()) {
+                        Ok(()) => panel,
+                        Err((code, why)) => {
+                            let _ = socket.send(error(code, why)).await;
+                            let _ = socket.send(Message::Close(None)).await;
+                            return;
+                        }
+                    }
+                }
+                Ok(_) => {
+                    let _ = socket
+                        .send(error(
+                            ErrorCode::Malformed,
+                            "the first message must be hello",
+                        ))
+                        .await;
+                    return;
+                }
+                Err(e) => {
+                    let _ = socket.send(error(e.code(), e.to_string())).await;
+                    return;
+                }
+            },
+            _ => return,
+        };
+
+        let id = controller.next_id();
+        let now = controller.now();
+        controller.panel_connected(PanelSession {
+            id,
+            address: peer.to_string(),
+            user_agent,
+            panel: panel.clone(),
+            connected_at: now,
+            last_keepalive_at: now,
+            port: state.port,
+        });
+        let mut session = Session {
+            controller: controller.clone(),
+            id,
+            source: format!("panel:{panel}@{}", peer.ip()),
+            held: HashSet::new(),
+            last_heard: Instant::now(),
+        };
+        session.serve(&mut socket, &state, keepalive).await;
+        session.release_all();
+        controller.panel_disconnected(id);
+    }
+
+    async fn serve(&mut self, socket: &mut WebSocket, state: &LiveState, keepalive: Duration) {
+        let welcome = ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            keepalive_ms: keepalive.as_millis() as u64,
+            controller: self.controller.identity().name.clone(),
+        };
+        if socket.send(text(&welcome)).await.is_err() {
+            return;
+        }
+        let Some(mut steps) = self.resync(socket).await else {
+            return;
+        };
+        let mut ping = interval_at(Instant::now() + keepalive, keepalive);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut seq = 0u64;
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let Some(Ok(message)) = incoming else { return };
+                    self.last_heard = Instant::now();
+                    match message {
+                        Message::Text(t) => {
+                            if let Some(reply) = self.handle(&t, &mut steps) {
+                                match reply {
+                                    Reply::Send(m) => if socket.send(m).await.is_err() { return },
+                                    Reply::Resync => match self.resync(socket).await {
+                                        Some(rx) => steps = rx,
+                                        None => return,
+                                    },
+                                }
+                            }
+                        }
+                        Message::Binary(_) => {
+                            if socket.send(error(ErrorCode::Malformed, "messages are JSON text")).await.is_err() { return }
+                        }
+                        Message::Close(_) => return,
+                        Message::Ping(_) | Message::Pong(_) => {}
+                    }
+                }
+                step = steps.recv() => match step {
+                    Ok(published) => {
+                        let bytes = published.encoded(Encoding::PanelJson, step_message);
+                        let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
+                        if socket.send(Message::Text(text)).await.is_err() { return }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket).await {
+                        Some(rx) => steps = rx,
+                        None => return,
+                    },
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() > keepalive * 3 {
+                        let _ = socket.send(Message::Close(Some(CloseFrame {
+                            code: 4000,
+                            reason: "no keep-alive for three intervals".into(),
+                        }))).await;
+                        self.controller.log().record(format!("{} dropped: silent for three keep-alive intervals", self.source));
+                        return;
+                    }
+                    seq += 1;
+                    if socket.send(text(&ServerMessage::Ping { seq })).await.is_err() { return }
+                }
+                _ = state.ctx.shutdown.cancelled() => {
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "controller stopping".into() }))).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends a fresh snapshot and returns the stream that continues from it.
+    async fn resync(
+        &self,
+        socket: &mut WebSocket,
+    ) -> Option<broadcast::Receiver<Arc<crate::controller::Published>>> {
+        let (snapshot, rx) = self.controller.subscribe();
+        socket
+            .send(text(&ServerMessage::Snapshot { snapshot }))
+            .await
+            .ok()?;
+        Some(rx)
+    }
+
+    fn handle(
+        &mut self,
+        text: &str,
+        _steps: &mut broadcast::Receiver<Arc<crate::controller::Published>>,
+    ) -> Option<Reply> {
+        let message = match ClientMessage::decode(text) {
+            Ok(m) => m,
+            Err(e) => return Some(Reply::Send(error(e.code(), e.to_string()))),
+        };
+        match message {
+            ClientMessage::Press { button } => {
+                let result = self.controller.execute(Command::Press {
+                    button: button.clone(),
+                    source: self.source.clone(),
+                });
+                match result {
+                    Ok(_) => {
+                        self.held.insert(button);
+                        None
+                    }
+                    Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
+                }
+            }
+            ClientMessage::Release { button } => {
+                self.held.remove(&button);
+                match self.controller.execute(Command::Release {
+                    button,
+                    source: self.source.clone(),
+                }) {
+                    Ok(_) => None,
+                    Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
+                }
+            }
+            ClientMessage::Ping { seq } => {
+                let now = self.controller.now();
+                self.controller
+                    .panel_update(self.id, |s| s.last_keepalive_at = now);
+                Some(Reply::Send(text_pong(seq)))
+            }
+            ClientMessage::Pong { .. } => {
+                let now = self.controller.now();
+                self.controller
+                    .panel_update(self.id, |s| s.last_keepalive_at = now);
+                None
+            }
+            ClientMessage::Resync => Some(Reply::Resync),
+            ClientMessage::Hello { .. } => Some(Reply::Send(error(
+                ErrorCode::Malformed,
+                "hello was already received",
+            ))),
+        }
+    }
+
+    fn release_all(&mut self) {
+        for button in self.held.drain() {
+            let _ = self.controller.execute(Command::Release {
+                button,
+                source: self.source.clone(),
+            });
+        }
+    }
+}
+
+fn text_pong(seq: u64) -> Message {
+    text(&ServerMessage::Pong { seq })
+}
+
+enum Reply {
+    Send(Message),
+    Resync,
+}
+
+fn check_panel(
+    controller: &Controller,
+    panel: &str,
+    pin: Option<&str>,
+) -> Result<(), (ErrorCode, String)> {
+    let project = controller.project();
+    let Some(p) = project.panel(panel) else {
+        return Err((
+            ErrorCode::UnknownPanel,
+            format!("the project has no panel {panel:?}"),
+        ));
+    };
+    match (&p.pin, pin) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err((ErrorCode::PinRequired, "this panel needs its PIN".into())),
+        (Some(expected), Some(given)) if expected == given => Ok(()),
+        (Some(_), Some(_)) => Err((ErrorCode::WrongPin, "wrong PIN".into())),
+    }
+}
