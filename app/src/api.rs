@@ -19,5 +19,15 @@ pub async fn get_panel_view(panel: Option<String>) -> Result<PanelView, ServerFn
 #[server]
 pub async fn get_status() -> Result<StatusReport, ServerFnError> {
     let backend = expect_context::<crate::backend::Backend>();
-    backend.status().map_err(ServerFnError::new)
+    let cookie = use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get(http::header::COOKIE)?
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    });
+    backend
+        .status(cookie.as_deref())
+        .map_err(ServerFnError::new)
 }

@@ -9,8 +9,9 @@ use controller_core::view::{PanelView, StatusReport};
 pub trait PanelBackend: Send + Sync + 'static {
     /// The view of a panel, or of the port's default panel.
     fn panel_view(&self, panel: Option<&str>) -> Result<PanelView, String>;
-    /// The status report, or why the caller may not see it.
-    fn status(&self) -> Result<StatusReport, String>;
+    /// The status report, or why the caller may not see it. `cookie` is the
+    /// request's Cookie header (the admin session).
+    fn status(&self, cookie: Option<&str>) -> Result<StatusReport, String>;
 }
 
 #[derive(Clone)]

@@ -9,7 +9,6 @@
 //! small (the panel loads on every wall panel at every boot).
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use controller_core::engine::{Snapshot, StepOutcome};

@@ -24,7 +24,7 @@ pub fn StatusPage() -> impl IntoView {
     }
     view! {
         <div class="status-page">
-            <Suspense fallback=|| view! { <p>"Loading status…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading status…"</p> }>
                 {move || Suspend::new(async move {
                     match report.await {
                         Ok(r) => view! { <StatusBody r/> }.into_any(),
@@ -37,7 +37,7 @@ pub fn StatusPage() -> impl IntoView {
                         }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </div>
     }
 }

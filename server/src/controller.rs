@@ -84,6 +84,7 @@ struct Shared {
     started: Instant,
     next_id: std::sync::atomic::AtomicU64,
     project_source: Mutex<Option<String>>,
+    sessions: crate::sessions::Sessions,
 }
 
 #[derive(Clone)]
@@ -115,6 +116,7 @@ impl Controller {
             started: Instant::now(),
             next_id: 1.into(),
             project_source: Mutex::new(None),
+            sessions: Default::default(),
         }))
     }
 
@@ -189,6 +191,11 @@ impl Controller {
 
     pub fn set_users(&self, users: UserStore) {
         *self.0.users.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
+    }
+
+    /// Browser login sessions (admin pages, panels that require a login).
+    pub fn sessions(&self) -> &crate::sessions::Sessions {
+        &self.0.sessions
     }
 
     pub fn services(&self) -> &ServiceRegistry {

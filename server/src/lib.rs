@@ -12,3 +12,4 @@ pub mod project_store;
 pub mod repeat;
 pub mod serve;
 pub mod services;
+pub mod sessions;

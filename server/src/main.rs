@@ -11,6 +11,10 @@ async fn main() {
         )
         .with_target(false)
         .init();
+    // Every panel holds a connection: allow as many sockets as the system does.
+    if let Err(e) = rlimit::increase_nofile_limit(65_536) {
+        tracing::warn!("cannot raise the open-file limit: {e}");
+    }
     let cli = roomctl::cli::Cli::parse();
     if let Err(e) = roomctl::cli::run(cli).await {
         eprintln!("error: {e:#}");

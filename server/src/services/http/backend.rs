@@ -4,7 +4,9 @@ use app::backend::PanelBackend;
 use controller_core::project::PanelProfile;
 use controller_core::view::{PanelView, StatusReport};
 
+use crate::auth::Role;
 use crate::controller::Controller;
+use crate::sessions::allowed;
 
 pub struct PortBackend {
     pub controller: Controller,
@@ -34,7 +36,18 @@ impl PanelBackend for PortBackend {
         })
     }
 
-    fn status(&self) -> Result<StatusReport, String> {
-        Ok(self.controller.status_report())
+    fn status(&self, cookie: Option<&str>) -> Result<StatusReport, String> {
+        let user = self.controller.sessions().from_cookie_header(cookie);
+        if allowed(user.as_ref(), Role::Admin) {
+            Ok(self.controller.status_report())
+        } else if !self.controller.users().has_admin() {
+            Err(
+                "The status page needs an admin login, and no admin user exists yet. \
+                 On the controller, run: roomctl user add admin --role admin"
+                    .into(),
+            )
+        } else {
+            Err("Log in as an admin to see the status page.".into())
+        }
     }
 }

@@ -52,6 +52,12 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    let cookie = headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok());
+    let user = state.ctx.controller.sessions().from_cookie_header(cookie);
+    let login_missing = state.ctx.controller.settings().panel.require_login
+        && !crate::sessions::allowed(user.as_ref(), crate::auth::Role::Operator);
     let user_agent = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
@@ -64,8 +70,17 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |mut socket| async move {
             let _permit = permit;
+            if login_missing {
+                let refusal = error(
+                    ErrorCode::Forbidden,
+                    "This panel needs a login: open /login on this address (an operator or admin user).",
+                );
+                let _ = socket.send(refusal).await;
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
             Session::run(socket, state, peer, user_agent).await;
         })
 }

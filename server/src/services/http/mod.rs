@@ -4,6 +4,7 @@
 
 mod backend;
 pub mod live;
+mod login;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use controller_core::project::PanelProfile;
 use controller_core::view::ServiceState;
@@ -141,6 +142,16 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
     Router::new()
         .route("/ws", get(live::upgrade).with_state(live))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/login",
+            get(login::form)
+                .post(login::submit)
+                .with_state(ctx.controller.clone()),
+        )
+        .route(
+            "/logout",
+            post(login::logout).with_state(ctx.controller.clone()),
+        )
         .leptos_routes_with_context(
             &options,
             routes,

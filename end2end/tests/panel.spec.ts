@@ -1,0 +1,129 @@
+import { test, expect, type Page } from "@playwright/test";
+import * as path from "node:path";
+import { Controller } from "./controller";
+
+let controller: Controller;
+
+test.beforeEach(async () => {
+  controller = await Controller.create();
+});
+
+test.afterEach(async () => {
+  await controller.dispose();
+});
+
+/** Waits until the panel has hydrated and its live channel is up. */
+async function live(page: Page) {
+  await expect(page.locator(".link")).toHaveAttribute("data-link", "live");
+}
+
+function key(page: Page, id: string) {
+  return page.locator(`.page:not([hidden]) [data-button="${id}"]`);
+}
+
+test("the panel shows the demo room and a toggle lights its LED", async ({ page }) => {
+  await page.goto(controller.url("/"));
+  await expect(page.locator(".room-name")).toHaveText("Demo meeting room");
+  await live(page);
+  const display = key(page, "display_power");
+  await expect(display).toHaveAttribute("data-led", "off");
+  await expect(display).toHaveAttribute("aria-pressed", "false");
+  await display.click();
+  await expect(display).toHaveAttribute("data-led", "on");
+  await expect(display).toHaveAttribute("aria-pressed", "true");
+  await display.click();
+  await expect(display).toHaveAttribute("data-led", "off");
+});
+
+test("interlocked sources: one selected at a time", async ({ page }) => {
+  await page.goto(controller.url("/"));
+  await live(page);
+  await key(page, "src_hdmi1").click();
+  await expect(key(page, "src_hdmi1")).toHaveAttribute("data-led", "on");
+  await key(page, "src_pc").click();
+  await expect(key(page, "src_pc")).toHaveAttribute("data-led", "on");
+  await expect(key(page, "src_hdmi1")).toHaveAttribute("data-led", "off");
+});
+
+test("page navigation shows the other pages", async ({ page }) => {
+  await page.goto(controller.url("/"));
+  await live(page);
+  await page.getByRole("tab", { name: "Lights" }).click();
+  await expect(key(page, "light_dim")).toBeVisible();
+  await key(page, "light_dim").click();
+  await expect(key(page, "light_dim")).toHaveAttribute("data-led", "on");
+});
+
+test("a press on one panel lights the LED on both", async ({ browser }) => {
+  const a = await (await browser.newContext()).newPage();
+  const b = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await a.goto(controller.url("/"));
+  await b.goto(controller.wallUrl("/"));
+  await live(a);
+  await live(b);
+  await key(a, "src_hdmi2").click();
+  await expect(key(b, "src_hdmi2")).toHaveAttribute("data-led", "on");
+  await expect(key(a, "src_hdmi2")).toHaveAttribute("data-led", "on");
+  await key(b, "mute").click();
+  await expect(key(a, "mute")).toHaveAttribute("data-led", "on");
+});
+
+test("server restart: panels show disconnected, then recover the correct state", async ({ browser }) => {
+  const a = await (await browser.newContext()).newPage();
+  const b = await (await browser.newContext()).newPage();
+  await a.goto(controller.url("/"));
+  await b.goto(controller.url("/"));
+  await live(a);
+  await live(b);
+  await key(a, "display_power").click();
+  await expect(key(b, "display_power")).toHaveAttribute("data-led", "on");
+
+  await controller.stop();
+  for (const p of [a, b]) {
+    await expect(p.locator(".link")).toHaveAttribute("data-link", "lost");
+    await expect(p.getByRole("alert")).toContainText("Connection to the controller lost");
+    await expect(p.locator(".panel")).toHaveClass(/stale/);
+  }
+
+  // The restarted controller starts with everything off: the panels must
+  // show its state, not the one they had before.
+  await controller.start();
+  for (const p of [a, b]) {
+    await live(p);
+    await expect(p.locator(".panel")).not.toHaveClass(/stale/);
+    await expect(key(p, "display_power")).toHaveAttribute("data-led", "off");
+  }
+  await key(b, "src_pc").click();
+  await expect(key(a, "src_pc")).toHaveAttribute("data-led", "on");
+});
+
+test("the Apprimo port serves the wall-panel layout", async ({ page }) => {
+  await page.goto(controller.wallUrl("/"));
+  await expect(page.locator(".panel")).toHaveAttribute("data-panel", "wall");
+  await expect(page.locator(".panel")).toHaveAttribute("data-profile", "wall");
+  await live(page);
+  await expect(page.getByRole("tab", { name: "Presentation" })).toBeVisible();
+  // The panel port still opens the tablet layout.
+  await page.goto(controller.url("/"));
+  await expect(page.locator(".panel")).toHaveAttribute("data-panel", "tablet");
+});
+
+test("screenshots of each layout (docs/screenshots)", async ({ browser }) => {
+  const out = path.resolve(__dirname, "..", "..", "docs", "screenshots");
+  const shots: Array<[string, string, { width: number; height: number }]> = [
+    ["wall-1280x800.png", controller.wallUrl("/"), { width: 1280, height: 800 }],
+    ["tablet-landscape-1280x800.png", controller.url("/"), { width: 1280, height: 800 }],
+    ["tablet-portrait-800x1280.png", controller.url("/"), { width: 800, height: 1280 }],
+  ];
+  for (const [file, url, viewport] of shots) {
+    const page = await (await browser.newContext({ viewport })).newPage();
+    await page.goto(url);
+    await live(page);
+    await key(page, "src_hdmi1").click();
+    await expect(key(page, "src_hdmi1")).toHaveAttribute("data-led", "on");
+    if (process.env.UPDATE_SCREENSHOTS) {
+      await page.screenshot({ path: path.join(out, file) });
+    }
+    await key(page, "src_hdmi1").click();
+  }
+});

@@ -1,0 +1,34 @@
+import { test, expect } from "@playwright/test";
+import { Controller } from "./controller";
+
+test("the status page needs an admin login, then lists services and panels", async ({ browser }) => {
+  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "status-page-secret"));
+  try {
+    const panel = await (await browser.newContext()).newPage();
+    await panel.goto(controller.url("/"));
+    await expect(panel.locator(".link")).toHaveAttribute("data-link", "live");
+
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(controller.url("/status"));
+    await expect(page.getByText("Log in as an admin")).toBeVisible();
+    await page.goto(controller.url("/login?next=/status"));
+    await page.getByLabel("User").fill("admin");
+    await page.getByLabel("Password").fill("wrong password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByRole("alert")).toContainText("Wrong user name or password");
+    await page.getByLabel("User").fill("admin");
+    await page.getByLabel("Password").fill("status-page-secret");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/status$/);
+    await expect(page.getByRole("heading", { name: "Network services" })).toBeVisible();
+    await expect(page.locator('tr[data-service="panel"] .state')).toHaveText("listening");
+    await expect(page.getByRole("heading", { name: /Connected panels \(1\)/ })).toBeVisible();
+
+    // The page refreshes itself: a press shows up as a new engine revision.
+    const before = Number(await page.getByTestId("engine-revision").textContent());
+    await panel.locator('.page:not([hidden]) [data-button="mute"]').click();
+    await expect(page.getByTestId("engine-revision")).not.toHaveText(String(before));
+  } finally {
+    await controller.dispose();
+  }
+});

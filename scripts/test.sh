@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and lints, every cargo test (unit,
+# property, integration), the release build of the panel (wasm) and the
+# Playwright end-to-end suite in Debian's Chromium. Installs what is missing
+# first; safe to re-run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+scripts/setup.sh --e2e
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo leptos build --release (server + hydrated panel wasm)"
+cargo leptos build --release
+
+step "cargo test (unit, property and integration tests)"
+cargo test --workspace
+
+step "Playwright end-to-end tests (Debian Chromium)"
+export ROOMCTL_BIN="$ROOT/target/release/roomctl"
+export LEPTOS_SITE_ROOT="$ROOT/target/site"
+(cd end2end && npx playwright test)
+
+step "all tests passed"

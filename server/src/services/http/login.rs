@@ -1,0 +1,147 @@
+//! `/login` and `/logout`: a plain HTML form (works without JavaScript, on
+//! any kiosk browser), checked against the one user store.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::controller::Controller;
+use crate::sessions::COOKIE;
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    user: String,
+    password: String,
+    next: Option<String>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Only local paths: a login must not become an open redirect.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/status".to_string(),
+    }
+}
+
+pub async fn form(State(controller): State<Controller>, Query(q): Query<Next>) -> Html<String> {
+    let next = safe_next(q.next.as_deref());
+    let notice = if !controller.users().has_admin() {
+        "<p class=\"error\">No admin user exists yet, so admin pages are off. On the controller, run: <code>roomctl user add admin --role admin</code>, then restart it.</p>"
+    } else {
+        ""
+    };
+    let error = q
+        .error
+        .map(|_| "<p class=\"error\" role=\"alert\">Wrong user name or password.</p>")
+        .unwrap_or("");
+    Html(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Log in · roomctl</title><link rel="stylesheet" href="/pkg/roomctl.css"></head>
+<body><div class="login-page"><h1>Log in to {name}</h1>{notice}{error}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{next}">
+<label>User <input name="user" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Log in</button>
+</form></div></body></html>"#,
+        name = escape(&controller.identity().name),
+        next = escape(&next),
+    ))
+}
+
+pub async fn submit(
+    State(controller): State<Controller>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(c): Form<Credentials>,
+) -> Response {
+    let next = safe_next(c.next.as_deref());
+    let users = controller.users();
+    // argon2 verification is deliberately slow; run it off the async threads.
+    let (name, password) = (c.user.chars().take(64).collect::<String>(), c.password);
+    let user = tokio::task::spawn_blocking(move || users.verify(&name, &password))
+        .await
+        .ok()
+        .flatten();
+    match user {
+        Some(user) => {
+            controller.log().record(format!(
+                "login: {} ({}) from {}",
+                user.name,
+                user.role,
+                peer.ip()
+            ));
+            let token = controller.sessions().open(user);
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (
+                        header::SET_COOKIE,
+                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+                    ),
+                    (header::LOCATION, next),
+                ],
+            )
+                .into_response()
+        }
+        None => {
+            controller.log().record(format!(
+                "failed login for {:?} from {}",
+                c.user.chars().take(64).collect::<String>(),
+                peer.ip()
+            ));
+            // Slow down guessing from one client without blocking others.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Redirect::to(&format!("/login?error=1&next={}", urlencode(&next))).into_response()
+        }
+    }
+}
+
+pub async fn logout(State(controller): State<Controller>, headers: HeaderMap) -> Response {
+    if let Some(cookie) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
+        for (k, v) in cookie.split(';').filter_map(|kv| kv.trim().split_once('=')) {
+            if k == COOKIE {
+                controller.sessions().close(v);
+            }
+        }
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+            ),
+            (header::LOCATION, "/".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

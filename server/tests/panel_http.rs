@@ -1,0 +1,305 @@
+//! The panel service as browsers use it: server-rendered HTML with the
+//! current LED state, and the live WebSocket channel.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use controller_core::engine::{Change, Command, StepOutcome};
+use controller_core::project::LedMode;
+use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).await.unwrap();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let status = text[9..12].parse().unwrap();
+    (status, text)
+}
+
+#[tokio::test]
+async fn panel_html_is_rendered_with_current_led_state() {
+    let running = start_demo("").await;
+    let addr = running.addrs.panel.unwrap();
+    let (status, html) = get(addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Demo meeting room"));
+    assert!(html.contains(r#"data-panel="tablet""#));
+    assert!(html.contains(r#"data-button="display_power""#));
+    assert!(
+        html.contains(r#"data-button="display_power" data-kind="toggle" data-led="off""#),
+        "{html}"
+    );
+
+    // Change state in the engine; a fresh page load shows it.
+    running
+        .controller
+        .execute(Command::Press {
+            button: "display_power".into(),
+            source: "test".into(),
+        })
+        .unwrap();
+    let (_, html) = get(addr, "/").await;
+    assert!(html.contains(r#"data-button="display_power" data-kind="toggle" data-led="on""#));
+
+    // The Apprimo port opens the wall panel; an unknown panel is a clear page.
+    let (_, html) = get(running.addrs.apprimo.unwrap(), "/").await;
+    assert!(html.contains(r#"data-panel="wall""#));
+    let (_, html) = get(addr, "/panel/nope").await;
+    assert!(html.contains("has no panel"), "{html}");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn press_on_one_panel_reaches_every_panel_once_in_order() {
+    let running = start_demo("").await;
+    let addr = running.addrs.panel.unwrap();
+    let (mut a, mut state_a) = panel(addr, "tablet").await;
+    let (mut b, mut state_b) = panel(running.addrs.apprimo.unwrap(), "wall").await;
+
+    send(
+        &mut a,
+        &ClientMessage::Press {
+            button: "src_hdmi1".into(),
+        },
+    )
+    .await;
+    send(
+        &mut a,
+        &ClientMessage::Release {
+            button: "src_hdmi1".into(),
+        },
+    )
+    .await;
+    for (ws, state) in [(&mut a, &mut state_a), (&mut b, &mut state_b)] {
+        let ServerMessage::Step { step } = recv_data(ws).await else {
+            panic!("a step")
+        };
+        assert_eq!(state.receive(&step), StepOutcome::Applied);
+        assert!(step
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Pressed { .. })));
+        assert_eq!(state.led("src_hdmi1").unwrap().mode, LedMode::On);
+        let ServerMessage::Step { step } = recv_data(ws).await else {
+            panic!("a step")
+        };
+        assert_eq!(state.receive(&step), StepOutcome::Applied);
+    }
+    assert_eq!(state_a, running.controller.snapshot());
+    assert_eq!(state_b, running.controller.snapshot());
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_messages_get_errors_and_the_neighbour_keeps_working() {
+    let running = start_demo("").await;
+    let addr = running.addrs.panel.unwrap();
+    let (mut bad, _) = panel(addr, "tablet").await;
+    let (mut good, _) = panel(addr, "tablet").await;
+
+    for junk in [
+        "not json".to_string(),
+        r#"{"type":"press"}"#.to_string(),
+        r#"{"type":"explode","button":"x"}"#.to_string(),
+        format!(r#"{{"type":"press","button":"{}"}}"#, "x".repeat(5000)),
+    ] {
+        bad.send(Message::Text(junk.into())).await.unwrap();
+        let ServerMessage::Error { code, message } = recv_data(&mut bad).await else {
+            panic!("an error reply")
+        };
+        assert!(
+            matches!(code, ErrorCode::Malformed | ErrorCode::TooLarge),
+            "{code:?}: {message}"
+        );
+    }
+    send(
+        &mut bad,
+        &ClientMessage::Press {
+            button: "no_such_button".into(),
+        },
+    )
+    .await;
+    let ServerMessage::Error { code, .. } = recv_data(&mut bad).await else {
+        panic!("an error reply")
+    };
+    assert_eq!(code, ErrorCode::UnknownButton);
+    bad.send(Message::Binary(vec![0u8; 10].into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        recv_data(&mut bad).await,
+        ServerMessage::Error { .. }
+    ));
+
+    // The bad panel is still connected and works; so does its neighbour.
+    send(
+        &mut bad,
+        &ClientMessage::Press {
+            button: "mute".into(),
+        },
+    )
+    .await;
+    assert!(matches!(
+        recv_data(&mut bad).await,
+        ServerMessage::Step { .. }
+    ));
+    assert!(matches!(
+        recv_data(&mut good).await,
+        ServerMessage::Step { .. }
+    ));
+    assert_eq!(
+        running.controller.project().project.name,
+        "Demo meeting room"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn keepalive_both_ways_and_silent_panels_are_dropped() {
+    let running = start_demo("").await; // keepalive_secs = 1
+    let addr = running.addrs.panel.unwrap();
+    let (mut ws, _) = panel(addr, "tablet").await;
+    // The server pings every interval and answers our pings.
+    let mut saw_ping = false;
+    send(&mut ws, &ClientMessage::Ping { seq: 7 }).await;
+    let mut saw_pong = false;
+    while !(saw_ping && saw_pong) {
+        match recv(&mut ws).await {
+            ServerMessage::Ping { .. } => saw_ping = true,
+            ServerMessage::Pong { seq } => {
+                assert_eq!(seq, 7);
+                saw_pong = true
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(running.controller.panels().len(), 1);
+    // Go silent: dropped after three intervals with a close reason.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Close(Some(frame)) = m {
+                return frame.reason.to_string();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("dropped within 10 s");
+    assert!(closed.contains("keep-alive"), "{closed}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(running.controller.panels().is_empty());
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panel_that_goes_away_mid_press_releases_its_button() {
+    let running = start_demo("").await;
+    let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
+    send(
+        &mut ws,
+        &ClientMessage::Press {
+            button: "all_off".into(),
+        },
+    )
+    .await;
+    let _ = recv_data(&mut ws).await;
+    assert!(running.controller.snapshot().buttons["all_off"].held);
+    drop(ws);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while running.controller.snapshot().buttons["all_off"].held {
+        assert!(tokio::time::Instant::now() < deadline, "not released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_panel_and_wrong_hello_are_refused_clearly() {
+    let running = start_demo("").await;
+    let addr = running.addrs.panel.unwrap();
+    let mut ws = ws_connect(addr).await;
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            panel: "ghost".into(),
+            revision: 0,
+            pin: None,
+        },
+    )
+    .await;
+    let ServerMessage::Error { code, .. } = recv_data(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(code, ErrorCode::UnknownPanel);
+    let mut ws = ws_connect(addr).await;
+    send(
+        &mut ws,
+        &ClientMessage::Press {
+            button: "mute".into(),
+        },
+    )
+    .await;
+    let ServerMessage::Error { code, .. } = recv_data(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(code, ErrorCode::Malformed);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_taken_port_is_an_error_naming_the_port_and_service() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let err = roomctl::serve::start(
+        test_settings(&format!("[panel]\nport = {port}\n")),
+        roomctl::project_store::demo(),
+    )
+    .await
+    .err()
+    .expect("start fails");
+    let text = format!("{err:#}");
+    assert!(text.contains("panel service"), "{text}");
+    assert!(text.contains(&port.to_string()), "{text}");
+}
+
+#[tokio::test]
+async fn held_repeat_button_repeats_until_released() {
+    let running = start_demo("").await;
+    let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
+    send(
+        &mut ws,
+        &ClientMessage::Press {
+            button: "vol_up".into(),
+        },
+    )
+    .await;
+    let mut repeats = 0;
+    while repeats < 2 {
+        if let ServerMessage::Step { step } = recv_data(&mut ws).await {
+            repeats += step
+                .changes
+                .iter()
+                .filter(|c| matches!(c, Change::Repeated { .. }))
+                .count();
+        }
+    }
+    send(
+        &mut ws,
+        &ClientMessage::Release {
+            button: "vol_up".into(),
+        },
+    )
+    .await;
+    running.shutdown().await;
+}
