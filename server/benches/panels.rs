@@ -135,6 +135,30 @@ async fn connect_panel(addr: SocketAddr) -> Ws {
     ws
 }
 
+/// A panel that notes when LED changes arrive and answers keep-alive pings.
+fn spawn_reader(ws: Ws, tx: mpsc::UnboundedSender<Instant>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        // Like a real panel: note LED changes, answer keep-alive pings.
+        let (mut sink, mut stream) = ws.split();
+        while let Some(Ok(m)) = stream.next().await {
+            if let Message::Text(t) = m {
+                match ServerMessage::decode(&t) {
+                    Ok(ServerMessage::Step { step }) => {
+                        if step.changes.iter().any(|c| matches!(c, Change::Led { .. })) {
+                            let _ = tx.send(Instant::now());
+                        }
+                    }
+                    Ok(ServerMessage::Ping { seq }) => {
+                        let pong = ClientMessage::Pong { seq }.encode();
+                        let _ = sink.send(Message::Text(pong.into())).await;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    })
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -150,37 +174,40 @@ fn ms(d: Duration) -> String {
 async fn fanout(n: usize) {
     let server = start_server(5).await;
     let pid = server.child.id();
-    // One panel first, so the baseline includes the server's warm state.
-    let presser = connect_panel(server.addr).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_before = rss_kib(pid);
-
     let (tx, mut rx) = mpsc::unbounded_channel::<Instant>();
     let mut readers = Vec::new();
+    // One panel first, so the memory baseline includes the server's warm state.
+    let (warm_tx, _warm_rx) = mpsc::unbounded_channel::<Instant>();
+    readers.push(spawn_reader(connect_panel(server.addr).await, warm_tx));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = rss_kib(pid);
     for _ in 0..n {
         let ws = connect_panel(server.addr).await;
-        let tx = tx.clone();
-        readers.push(tokio::spawn(async move {
-            let (_sink, mut stream) = ws.split();
-            while let Some(Ok(m)) = stream.next().await {
-                if let Message::Text(t) = m {
-                    if let Ok(ServerMessage::Step { step }) = ServerMessage::decode(&t) {
-                        if step.changes.iter().any(|c| matches!(c, Change::Led { .. })) {
-                            let _ = tx.send(Instant::now());
-                        }
-                    }
-                }
-            }
-        }));
+        readers.push(spawn_reader(ws, tx.clone()));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = rss_kib(pid);
+    let presser = connect_panel(server.addr).await;
 
     let (mut sink, mut presser_stream) = presser.split();
-    tokio::spawn(async move { while presser_stream.next().await.is_some() {} });
+    let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<u64>();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = presser_stream.next().await {
+            if let Message::Text(t) = m {
+                if let Ok(ServerMessage::Ping { seq }) = ServerMessage::decode(&t) {
+                    let _ = pong_tx.send(seq);
+                }
+            }
+        }
+    });
     let mut all = Vec::new();
     let mut each = Vec::new();
     for _ in 0..PRESSES {
+        while let Ok(seq) = pong_rx.try_recv() {
+            sink.send(Message::Text(ClientMessage::Pong { seq }.encode().into()))
+                .await
+                .unwrap();
+        }
         let t0 = Instant::now();
         sink.send(Message::Text(
             ClientMessage::Press {
