@@ -19,7 +19,10 @@ pub struct ServeArgs {
 }
 
 pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::load(config, args.profile)?;
+    let mut settings = Settings::load(config, args.profile)?;
+    // Services find the project store through the settings.
+    settings.project.dir = settings.project_dir(config);
+    settings.telnet.settings_file = Some(config.to_path_buf());
     let project = if args.demo {
         project_store::demo()
     } else if let Some(file) = &args.project {
