@@ -262,6 +262,7 @@ impl StorageBackend<FtpUser> for ProjectArea {
                 Ok(()) => format!("OK: {name} is valid and stored as {PENDING}\n"),
                 Err(e) => format!("REFUSED: {name}: {e}\n"),
             };
+            let _ = std::fs::create_dir_all(store.dir());
             let _ = crate::project_store::write_atomic(store.dir(), REPORT, report.as_bytes());
             result
         })
