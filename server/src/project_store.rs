@@ -85,12 +85,16 @@ pub struct StoreInfo {
     pub auto_apply: bool,
 }
 
-/// The project directory. One operation at a time (uploads, apply and
-/// rollback are serialised by a lock).
+/// One store operation at a time in this process: uploads, apply and
+/// rollback from FTP, the console and the admin page are serialised, even
+/// through different `ProjectStore` values for the same directory.
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// The project directory. Cheap to create: the services that need it
+/// share one, the admin page makes its own from the settings.
 pub struct ProjectStore {
     dir: PathBuf,
     max_bytes: u64,
-    lock: Mutex<()>,
 }
 
 impl ProjectStore {
@@ -98,7 +102,6 @@ impl ProjectStore {
         ProjectStore {
             dir: dir.into(),
             max_bytes: MAX_PROJECT_BYTES,
-            lock: Mutex::new(()),
         }
     }
 
@@ -106,6 +109,13 @@ impl ProjectStore {
     pub fn with_max_bytes(mut self, max: u64) -> ProjectStore {
         self.max_bytes = max.min(MAX_PROJECT_BYTES);
         self
+    }
+
+    /// The store of a running controller (its settings' directory and
+    /// upload limit).
+    pub fn of(controller: &Controller) -> ProjectStore {
+        let s = controller.settings();
+        ProjectStore::new(s.project.dir.clone()).with_max_bytes(s.ftp.max_upload_bytes)
     }
 
     pub fn max_bytes(&self) -> u64 {
@@ -125,7 +135,7 @@ impl ProjectStore {
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+        LOCK.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The project to run at start: the active one if present and valid,

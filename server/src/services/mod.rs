@@ -7,6 +7,7 @@
 //! page and the console), runs until the token is cancelled, and stops
 //! within the shutdown deadline.
 
+pub mod admin;
 pub mod ftp;
 pub mod http;
 pub mod telnet;

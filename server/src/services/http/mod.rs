@@ -141,6 +141,7 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
     Router::new()
         .route("/ws", get(live::upgrade).with_state(live))
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(super::admin::routes(ctx.controller.clone()))
         .leptos_routes_with_context(
             &options,
             routes,
