@@ -90,16 +90,9 @@ fn token_from(headers: &HeaderMap) -> Option<String> {
 }
 
 impl AdminState {
-    /// The logged-in admin, or the page to answer with.
-    fn user(&self, headers: &HeaderMap) -> Result<String, Response> {
-        let denied = || {
-            page(
-                StatusCode::UNAUTHORIZED,
-                "Log in first",
-                "This needs an admin login: log in on the admin page.",
-            )
-        };
-        let token = token_from(headers).ok_or_else(denied)?;
+    /// The logged-in admin; `Err(Denied)` is the answer otherwise.
+    fn user(&self, headers: &HeaderMap) -> Result<String, Denied> {
+        let token = token_from(headers).ok_or(Denied)?;
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         match sessions.get(&token) {
             Some((user, expiry)) if *expiry > Instant::now() => {
@@ -113,19 +106,32 @@ impl AdminState {
                     Ok(user.clone())
                 } else {
                     sessions.remove(&token);
-                    Err(denied())
+                    Err(Denied)
                 }
             }
             Some(_) => {
                 sessions.remove(&token);
-                Err(denied())
+                Err(Denied)
             }
-            None => Err(denied()),
+            None => Err(Denied),
         }
     }
 
     fn store(&self) -> ProjectStore {
         ProjectStore::of(&self.controller)
+    }
+}
+
+/// Not logged in (or no longer an admin).
+struct Denied;
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        page(
+            StatusCode::UNAUTHORIZED,
+            "Log in first",
+            "This needs an admin login: log in on the admin page.",
+        )
     }
 }
 
@@ -204,8 +210,8 @@ async fn logout(State(st): State<AdminState>, headers: HeaderMap) -> Response {
 }
 
 async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Err(r) = st.user(&headers) {
-        return r;
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
     }
     let i = st.store().info(&st.controller);
     let show = |f: &Option<(String, String)>| match f {
@@ -232,8 +238,8 @@ async fn download(
     headers: HeaderMap,
     Path(which): Path<String>,
 ) -> Response {
-    if let Err(r) = st.user(&headers) {
-        return r;
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
     }
     let name = match which.as_str() {
         "active" => ACTIVE,
@@ -302,7 +308,7 @@ async fn download(
 async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Multipart) -> Response {
     let user = match st.user(&headers) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(d) => return d.into_response(),
     };
     let mut bytes = None;
     loop {
@@ -362,8 +368,8 @@ async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Mult
 }
 
 async fn validate(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Err(r) = st.user(&headers) {
-        return r;
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
     }
     let store = st.store();
     let result = tokio::task::spawn_blocking(move || match store.read(PENDING)? {
@@ -404,7 +410,7 @@ async fn rollback(State(st): State<AdminState>, headers: HeaderMap) -> Response 
 async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
     let user = match st.user(&headers) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(d) => return d.into_response(),
     };
     let store = st.store();
     let controller = st.controller.clone();
