@@ -145,8 +145,8 @@ impl ProjectStore {
         self.remove_leftover_temp_files();
         for name in [ACTIVE, PREVIOUS] {
             let path = self.dir.join(name);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => match Project::from_toml(&text) {
+            match self.read(name) {
+                Ok(Some(text)) => match Project::from_toml(&text) {
                     Ok(p) => {
                         return LoadedProject {
                             project: Arc::new(p),
@@ -159,8 +159,8 @@ impl ProjectStore {
                         path.display()
                     ),
                 },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => tracing::error!("cannot read {}: {e}", path.display()),
+                Ok(None) => {}
+                Err(e) => tracing::error!("not running {}: {e}", path.display()),
             }
         }
         demo()
@@ -438,4 +438,106 @@ pub fn load_file(path: &Path) -> anyhow::Result<LoadedProject> {
         source: text,
         origin: path.display().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Profile, Settings};
+
+    fn named(name: &str) -> String {
+        DEMO_PROJECT_TOML.replacen(
+            "name = \"Demo meeting room\"",
+            &format!("name = \"{name}\""),
+            1,
+        )
+    }
+
+    fn setup() -> (tempfile::TempDir, ProjectStore, Controller) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProjectStore::new(dir.path().join("p"));
+        let mut settings = Settings::defaults(Profile::Development);
+        settings.project.dir = store.dir().to_path_buf();
+        let loaded = store.load_active_or_demo();
+        let c = Controller::new(settings, loaded.project);
+        c.set_project_source(Some(loaded.source));
+        (dir, store, c)
+    }
+
+    #[test]
+    fn upload_apply_rollback_and_forward_again() {
+        let (_d, store, c) = setup();
+        assert!(matches!(
+            store.apply(&c, "t"),
+            Err(StoreError::NothingPending)
+        ));
+        assert!(matches!(
+            store.rollback(&c, "t"),
+            Err(StoreError::NoPrevious)
+        ));
+        store.upload(&c, named("A").as_bytes(), "t").unwrap();
+        assert_eq!(
+            c.project().project.name,
+            "Demo meeting room",
+            "upload alone applies nothing"
+        );
+        store.apply(&c, "t").unwrap();
+        assert_eq!(c.project().project.name, "A");
+        assert!(store.read(PENDING).unwrap().is_none());
+        assert_eq!(store.read(ACTIVE).unwrap().unwrap(), named("A"));
+        store.rollback(&c, "t").unwrap();
+        assert_eq!(c.project().project.name, "Demo meeting room");
+        store.rollback(&c, "t").unwrap();
+        assert_eq!(c.project().project.name, "A");
+        assert_eq!(c.project_source().unwrap(), named("A"));
+        // A restart runs what is active.
+        assert_eq!(store.load_active_or_demo().project.project.name, "A");
+    }
+
+    #[test]
+    fn invalid_uploads_change_nothing() {
+        let (_d, store, c) = setup();
+        let before = c.revision();
+        let bad = named("B").replacen("kind = \"toggle\"", "kind = \"nope\"", 1);
+        match store.upload(&c, bad.as_bytes(), "t") {
+            Err(StoreError::Invalid(e)) => assert!(e.0[0].line > 0 && !e.0[0].path.is_empty()),
+            other => panic!("{:?}", other.map(|p| p.project.name)),
+        }
+        assert!(matches!(
+            store.upload(&c, &[0xff, 0xfe], "t"),
+            Err(StoreError::NotText)
+        ));
+        let small = ProjectStore::new(store.dir()).with_max_bytes(10);
+        assert!(matches!(
+            small.upload(&c, named("C").as_bytes(), "t"),
+            Err(StoreError::TooLarge { .. })
+        ));
+        assert_eq!(c.revision(), before);
+        assert!(store.read(PENDING).unwrap().is_none());
+        assert!(c.log().recent(5).join("\n").contains("refused"));
+    }
+
+    #[test]
+    fn start_falls_back_to_previous_then_demo_and_clears_temp_files() {
+        let (_d, store, _c) = setup();
+        std::fs::create_dir_all(store.dir()).unwrap();
+        write_atomic(store.dir(), PREVIOUS, named("Prev").as_bytes()).unwrap();
+        std::fs::write(store.path(ACTIVE), "not a project").unwrap();
+        std::fs::write(store.dir().join(".active.toml.tmp"), "half").unwrap();
+        assert_eq!(store.load_active_or_demo().project.project.name, "Prev");
+        assert!(!store.dir().join(".active.toml.tmp").exists());
+        std::fs::remove_file(store.path(PREVIOUS)).unwrap();
+        assert_eq!(store.load_active_or_demo().origin, "built-in demo");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_not_read() {
+        let (d, store, _c) = setup();
+        std::fs::create_dir_all(store.dir()).unwrap();
+        let secret = d.path().join("secret");
+        std::fs::write(&secret, "x").unwrap();
+        std::os::unix::fs::symlink(&secret, store.path(PENDING)).unwrap();
+        assert!(store.read(PENDING).is_err());
+    }
 }
