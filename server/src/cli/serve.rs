@@ -61,6 +61,15 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = running.addrs.panel {
         println!("  Status page:   http://{addr}/status");
     }
+    if let Some(addr) = running.addrs.panel {
+        println!("  Admin page:    http://{addr}/admin");
+    }
+    if let Some(addr) = running.addrs.ftp {
+        println!("  Projects FTP:  ftp://{addr}/");
+    }
+    if let Some(addr) = running.addrs.telnet {
+        println!("  Console:       telnet {} {}", addr.ip(), addr.port());
+    }
     println!("Press Ctrl-C to stop.");
     wait_for_signal().await;
     running.shutdown().await;
