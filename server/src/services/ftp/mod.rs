@@ -169,7 +169,15 @@ async fn session(
     // A loopback socket pair: libunftp serves one end, the guard the other.
     let pair = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
     let inner_client = TcpStream::connect(pair.local_addr()?).await?;
-    let (inner_server, _) = pair.accept().await?;
+    let ours = inner_client.local_addr()?;
+    // Take only our own connection (another local program could race to
+    // connect to the ephemeral port first).
+    let inner_server = loop {
+        let (s, from) = pair.accept().await?;
+        if from == ours {
+            break s;
+        }
+    };
     drop(pair);
     let served = tokio::spawn(async move {
         let _ = server.service(inner_server).await;
