@@ -5,6 +5,7 @@
 //! (takes over the page and opens the live channel). Server state reaches
 //! components through [`backend::Backend`] in the Leptos context.
 
+mod admin;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=panel::PanelPage ssr=SsrMode::Async/>
                 <Route path=path!("/panel/:panel") view=panel::PanelPage ssr=SsrMode::Async/>
                 <Route path=path!("/status") view=status::StatusPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=admin::AdminPage/>
             </Routes>
         </Router>
     }

@@ -1,16 +1,41 @@
-//! Where the active project lives on disk: `<project dir>/active.toml`.
-//! At start the controller runs the active project if there is one, else
-//! the built-in demo. (Uploads, apply and rollback build on this.)
+//! Where projects live on disk, and how a new one replaces the running one.
+//!
+//! The project directory holds at most three projects:
+//! - `active.toml`: the project the controller runs (and restarts with);
+//! - `previous.toml`: the project before the last apply, for `rollback`;
+//! - `pending.toml`: the last valid upload, waiting for `apply`.
+//!
+//! Every file is replaced the same way ([`write_atomic`]): the new text goes
+//! to a temporary file in the same directory, which is fsynced, renamed over
+//! the old name, and the directory is fsynced. A rename within a directory
+//! is atomic, so a kill -9 at any moment leaves either the old file or the
+//! new one, complete. Uploads are validated before they are stored (an
+//! invalid upload never becomes `pending.toml`), and the active file is
+//! validated again at start: if it is somehow invalid, the previous project
+//! runs, else the demo.
+//!
+//! Apply order: `previous.toml` := the running text, then `active.toml` :=
+//! the pending text, then `pending.toml` is removed, then the engine loads
+//! the project (one step, so panels, central clients and keypads all see
+//! the new project at once). A crash between any two of these steps leaves
+//! a valid `active.toml` (the old or the new one).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use controller_core::project::{demo_project, Project, DEMO_PROJECT_TOML};
+use controller_core::engine::Command;
+use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJECT_TOML};
 
-pub struct ProjectStore {
-    dir: PathBuf,
-}
+use crate::controller::Controller;
+
+pub const ACTIVE: &str = "active.toml";
+pub const PREVIOUS: &str = "previous.toml";
+pub const PENDING: &str = "pending.toml";
+
+/// The largest project the parser accepts (controller-core's limit).
+pub const MAX_PROJECT_BYTES: u64 = 1024 * 1024;
 
 /// A project and the text it came from.
 pub struct LoadedProject {
@@ -19,9 +44,82 @@ pub struct LoadedProject {
     pub origin: String,
 }
 
+/// Why a project operation did not happen. Nothing was changed when one of
+/// these is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the upload is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("the upload is not UTF-8 text (a project is a TOML file)")]
+    NotText,
+    #[error("{0}")]
+    Invalid(ProjectErrors),
+    #[error("there is no uploaded project to apply; upload one first")]
+    NothingPending,
+    #[error("there is no previous project to roll back to")]
+    NoPrevious,
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let what = what.into();
+        move |source| StoreError::Io { what, source }
+    }
+}
+
+/// What is stored, for `project info` and the admin page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    pub running_name: String,
+    pub running_revision: String,
+    /// (name, revision) of the stored files that exist.
+    pub active: Option<(String, String)>,
+    pub previous: Option<(String, String)>,
+    pub pending: Option<(String, String)>,
+    pub auto_apply: bool,
+}
+
+/// One store operation at a time in this process: uploads, apply and
+/// rollback from FTP, the console and the admin page are serialised, even
+/// through different `ProjectStore` values for the same directory.
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// The project directory. Cheap to create: the services that need it
+/// share one, the admin page makes its own from the settings.
+pub struct ProjectStore {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
 impl ProjectStore {
     pub fn new(dir: impl Into<PathBuf>) -> ProjectStore {
-        ProjectStore { dir: dir.into() }
+        ProjectStore {
+            dir: dir.into(),
+            max_bytes: MAX_PROJECT_BYTES,
+        }
+    }
+
+    /// Sets the largest upload accepted (never more than a project may be).
+    pub fn with_max_bytes(mut self, max: u64) -> ProjectStore {
+        self.max_bytes = max.min(MAX_PROJECT_BYTES);
+        self
+    }
+
+    /// The store of a running controller (its settings' directory and
+    /// upload limit).
+    pub fn of(controller: &Controller) -> ProjectStore {
+        let s = controller.settings();
+        ProjectStore::new(s.project.dir.clone()).with_max_bytes(s.ftp.max_upload_bytes)
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
     }
 
     pub fn dir(&self) -> &Path {
@@ -29,34 +127,295 @@ impl ProjectStore {
     }
 
     pub fn active_path(&self) -> PathBuf {
-        self.dir.join("active.toml")
+        self.dir.join(ACTIVE)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        LOCK.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The project to run at start: the active one if present and valid,
-    /// else the demo. An invalid active file is reported, not run.
+    /// else the previous one, else the demo. An invalid file is reported,
+    /// not run.
     pub fn load_active_or_demo(&self) -> LoadedProject {
-        let path = self.active_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => match Project::from_toml(&text) {
-                Ok(p) => {
-                    return LoadedProject {
-                        project: Arc::new(p),
-                        source: text,
-                        origin: path.display().to_string(),
+        self.remove_leftover_temp_files();
+        for name in [ACTIVE, PREVIOUS] {
+            let path = self.dir.join(name);
+            match self.read(name) {
+                Ok(Some(text)) => match Project::from_toml(&text) {
+                    Ok(p) => {
+                        return LoadedProject {
+                            project: Arc::new(p),
+                            source: text,
+                            origin: path.display().to_string(),
+                        }
                     }
-                }
-                Err(e) => tracing::error!(
-                    "the active project {} is invalid; running the demo instead:\n{e}",
-                    path.display()
-                ),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::error!(
-                "cannot read {}: {e}; running the demo instead",
-                path.display()
-            ),
+                    Err(e) => tracing::error!(
+                        "the stored project {} is invalid; not running it:\n{e}",
+                        path.display()
+                    ),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::error!("not running {}: {e}", path.display()),
+            }
         }
         demo()
+    }
+
+    /// Temporary files left by a kill during a write are incomplete by
+    /// definition: remove them.
+    fn remove_leftover_temp_files(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Reads a stored project file (`active.toml`, `previous.toml`,
+    /// `pending.toml`); `None` when it does not exist. Symbolic links are
+    /// not followed.
+    pub fn read(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let path = self.dir.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(StoreError::Io {
+                    what: format!("{} is not a regular file", path.display()),
+                    source: std::io::Error::other("not a regular file"),
+                })
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::io(format!("cannot read {}", path.display()))(e)),
+        }
+        std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(StoreError::io(format!("cannot read {}", path.display())))
+    }
+
+    /// Checks an upload without storing it.
+    pub fn validate(&self, bytes: &[u8]) -> Result<Project, StoreError> {
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(StoreError::TooLarge {
+                size: bytes.len() as u64,
+                limit: self.max_bytes,
+            });
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| StoreError::NotText)?;
+        Project::from_toml(text).map_err(StoreError::Invalid)
+    }
+
+    /// Validates an upload and stores it as the pending project. With
+    /// `auto_apply`, a valid upload is applied at once. Every outcome is
+    /// recorded in the controller's log (status page, console, log file).
+    pub fn upload(
+        &self,
+        controller: &Controller,
+        bytes: &[u8],
+        from: &str,
+    ) -> Result<Project, StoreError> {
+        let result = self.upload_inner(bytes);
+        match &result {
+            Ok(p) => controller.log().record(format!(
+                "project \"{}\" (revision {}) uploaded by {from}; {}",
+                p.project.name,
+                p.project.revision,
+                if controller.settings().project.auto_apply {
+                    "applying it (auto_apply is on)"
+                } else {
+                    "apply it with `project apply` on the console or the admin page"
+                }
+            )),
+            Err(e) => controller.log().record(format!(
+                "project upload by {from} refused; the running project is unchanged: {e}"
+            )),
+        }
+        let project = result?;
+        if controller.settings().project.auto_apply {
+            self.apply(controller, from)?;
+        }
+        Ok(project)
+    }
+
+    fn upload_inner(&self, bytes: &[u8]) -> Result<Project, StoreError> {
+        let project = self.validate(bytes)?;
+        let _g = self.guard();
+        self.ensure_dir()?;
+        write_atomic(&self.dir, PENDING, bytes)?;
+        Ok(project)
+    }
+
+    fn ensure_dir(&self) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.dir).map_err(StoreError::io(format!(
+            "cannot create the project directory {}",
+            self.dir.display()
+        )))
+    }
+
+    /// Makes the pending project the running one; the running one is kept
+    /// as the previous project.
+    pub fn apply(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
+        let result = self.apply_inner(controller, by);
+        match &result {
+            Ok(p) => controller.log().record(format!(
+                "project \"{}\" (revision {}) applied by {by}",
+                p.project.name, p.project.revision
+            )),
+            Err(e) => controller.log().record(format!(
+                "project apply by {by} failed; the running project is unchanged: {e}"
+            )),
+        }
+        result
+    }
+
+    fn apply_inner(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
+        let _g = self.guard();
+        let text = self.read(PENDING)?.ok_or(StoreError::NothingPending)?;
+        let project = Arc::new(Project::from_toml(&text).map_err(StoreError::Invalid)?);
+        self.ensure_dir()?;
+        if let Some(running) = self.running_text(controller)? {
+            write_atomic(&self.dir, PREVIOUS, running.as_bytes())?;
+        }
+        write_atomic(&self.dir, ACTIVE, text.as_bytes())?;
+        remove_durably(&self.dir, PENDING)?;
+        self.install(controller, project.clone(), text, by);
+        Ok(project)
+    }
+
+    /// Swaps the running project with the previous one (a second rollback
+    /// goes forward again).
+    pub fn rollback(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
+        let result = self.rollback_inner(controller, by);
+        match &result {
+            Ok(p) => controller.log().record(format!(
+                "rolled back to project \"{}\" (revision {}) by {by}",
+                p.project.name, p.project.revision
+            )),
+            Err(e) => controller.log().record(format!(
+                "rollback by {by} failed; the running project is unchanged: {e}"
+            )),
+        }
+        result
+    }
+
+    fn rollback_inner(
+        &self,
+        controller: &Controller,
+        by: &str,
+    ) -> Result<Arc<Project>, StoreError> {
+        let _g = self.guard();
+        let text = self.read(PREVIOUS)?.ok_or(StoreError::NoPrevious)?;
+        let project = Arc::new(Project::from_toml(&text).map_err(StoreError::Invalid)?);
+        let running = self.running_text(controller)?;
+        // active := previous first: a crash after this runs the rolled-back
+        // project, which is what was asked for.
+        write_atomic(&self.dir, ACTIVE, text.as_bytes())?;
+        match running {
+            Some(r) => write_atomic(&self.dir, PREVIOUS, r.as_bytes())?,
+            None => remove_durably(&self.dir, PREVIOUS)?,
+        }
+        self.install(controller, project.clone(), text, by);
+        Ok(project)
+    }
+
+    /// The text of the running project (what `previous.toml` must become).
+    fn running_text(&self, controller: &Controller) -> Result<Option<String>, StoreError> {
+        match controller.project_source() {
+            Some(t) => Ok(Some(t)),
+            None => self.read(ACTIVE),
+        }
+    }
+
+    fn install(&self, controller: &Controller, project: Arc<Project>, text: String, by: &str) {
+        controller.set_project_source(Some(text));
+        // Loading a project cannot fail for a validated project; an engine
+        // error is still reported rather than lost.
+        if let Err(e) = controller.execute(Command::LoadProject {
+            project,
+            source: by.to_string(),
+        }) {
+            controller
+                .log()
+                .record(format!("the engine refused the project: {e}"));
+        }
+    }
+
+    /// What is stored and what runs.
+    pub fn info(&self, controller: &Controller) -> StoreInfo {
+        let running = controller.project();
+        let describe = |name: &str| -> Option<(String, String)> {
+            let text = self.read(name).ok()??;
+            Some(match Project::from_toml(&text) {
+                Ok(p) => (p.project.name.clone(), p.project.revision.to_string()),
+                Err(e) => ("(invalid)".into(), format!("{} errors", e.0.len())),
+            })
+        };
+        StoreInfo {
+            running_name: running.project.name.clone(),
+            running_revision: running.project.revision.to_string(),
+            active: describe(ACTIVE),
+            previous: describe(PREVIOUS),
+            pending: describe(PENDING),
+            auto_apply: controller.settings().project.auto_apply,
+        }
+    }
+}
+
+/// Replaces `dir/name` with `bytes` atomically and durably: temporary file,
+/// fsync, rename, fsync of the directory.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let target = dir.join(name);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &target)?;
+        sync_dir(dir)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        StoreError::io(format!("cannot write {}", target.display()))(e)
+    })
+}
+
+fn remove_durably(dir: &Path, name: &str) -> Result<(), StoreError> {
+    let path = dir.join(name);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::io(format!("cannot remove {}", path.display()))(
+                e,
+            ))
+        }
+    }
+    sync_dir(dir).map_err(StoreError::io(format!("cannot sync {}", dir.display())))
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
     }
 }
 
@@ -79,4 +438,106 @@ pub fn load_file(path: &Path) -> anyhow::Result<LoadedProject> {
         source: text,
         origin: path.display().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Profile, Settings};
+
+    fn named(name: &str) -> String {
+        DEMO_PROJECT_TOML.replacen(
+            "name = \"Demo meeting room\"",
+            &format!("name = \"{name}\""),
+            1,
+        )
+    }
+
+    fn setup() -> (tempfile::TempDir, ProjectStore, Controller) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProjectStore::new(dir.path().join("p"));
+        let mut settings = Settings::defaults(Profile::Development);
+        settings.project.dir = store.dir().to_path_buf();
+        let loaded = store.load_active_or_demo();
+        let c = Controller::new(settings, loaded.project);
+        c.set_project_source(Some(loaded.source));
+        (dir, store, c)
+    }
+
+    #[test]
+    fn upload_apply_rollback_and_forward_again() {
+        let (_d, store, c) = setup();
+        assert!(matches!(
+            store.apply(&c, "t"),
+            Err(StoreError::NothingPending)
+        ));
+        assert!(matches!(
+            store.rollback(&c, "t"),
+            Err(StoreError::NoPrevious)
+        ));
+        store.upload(&c, named("A").as_bytes(), "t").unwrap();
+        assert_eq!(
+            c.project().project.name,
+            "Demo meeting room",
+            "upload alone applies nothing"
+        );
+        store.apply(&c, "t").unwrap();
+        assert_eq!(c.project().project.name, "A");
+        assert!(store.read(PENDING).unwrap().is_none());
+        assert_eq!(store.read(ACTIVE).unwrap().unwrap(), named("A"));
+        store.rollback(&c, "t").unwrap();
+        assert_eq!(c.project().project.name, "Demo meeting room");
+        store.rollback(&c, "t").unwrap();
+        assert_eq!(c.project().project.name, "A");
+        assert_eq!(c.project_source().unwrap(), named("A"));
+        // A restart runs what is active.
+        assert_eq!(store.load_active_or_demo().project.project.name, "A");
+    }
+
+    #[test]
+    fn invalid_uploads_change_nothing() {
+        let (_d, store, c) = setup();
+        let before = c.revision();
+        let bad = named("B").replacen("kind = \"toggle\"", "kind = \"nope\"", 1);
+        match store.upload(&c, bad.as_bytes(), "t") {
+            Err(StoreError::Invalid(e)) => assert!(e.0[0].line > 0 && !e.0[0].path.is_empty()),
+            other => panic!("{:?}", other.map(|p| p.project.name)),
+        }
+        assert!(matches!(
+            store.upload(&c, &[0xff, 0xfe], "t"),
+            Err(StoreError::NotText)
+        ));
+        let small = ProjectStore::new(store.dir()).with_max_bytes(10);
+        assert!(matches!(
+            small.upload(&c, named("C").as_bytes(), "t"),
+            Err(StoreError::TooLarge { .. })
+        ));
+        assert_eq!(c.revision(), before);
+        assert!(store.read(PENDING).unwrap().is_none());
+        assert!(c.log().recent(5).join("\n").contains("refused"));
+    }
+
+    #[test]
+    fn start_falls_back_to_previous_then_demo_and_clears_temp_files() {
+        let (_d, store, _c) = setup();
+        std::fs::create_dir_all(store.dir()).unwrap();
+        write_atomic(store.dir(), PREVIOUS, named("Prev").as_bytes()).unwrap();
+        std::fs::write(store.path(ACTIVE), "not a project").unwrap();
+        std::fs::write(store.dir().join(".active.toml.tmp"), "half").unwrap();
+        assert_eq!(store.load_active_or_demo().project.project.name, "Prev");
+        assert!(!store.dir().join(".active.toml.tmp").exists());
+        std::fs::remove_file(store.path(PREVIOUS)).unwrap();
+        assert_eq!(store.load_active_or_demo().origin, "built-in demo");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_not_read() {
+        let (d, store, _c) = setup();
+        std::fs::create_dir_all(store.dir()).unwrap();
+        let secret = d.path().join("secret");
+        std::fs::write(&secret, "x").unwrap();
+        std::os::unix::fs::symlink(&secret, store.path(PENDING)).unwrap();
+        assert!(store.read(PENDING).is_err());
+    }
 }

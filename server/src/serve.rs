@@ -2,13 +2,14 @@
 //! SIGTERM, stop gracefully within a deadline.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::view::ServiceState;
 
 use crate::config::Settings;
 use crate::controller::Controller;
-use crate::project_store::LoadedProject;
+use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::{self, PortKind};
 use crate::services::Supervisor;
 
@@ -20,11 +21,15 @@ pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 pub struct BoundAddrs {
     pub panel: Option<SocketAddr>,
     pub apprimo: Option<SocketAddr>,
+    pub ftp: Option<SocketAddr>,
+    pub telnet: Option<SocketAddr>,
 }
 
 pub struct Running {
     pub controller: Controller,
     pub addrs: BoundAddrs,
+    /// The project directory (upload, apply, rollback).
+    pub store: Arc<ProjectStore>,
     supervisor: Supervisor,
 }
 
@@ -44,11 +49,16 @@ pub async fn start(settings: Settings, project: LoadedProject) -> anyhow::Result
         "running project \"{}\" from {}",
         project.project.project.name, project.origin
     ));
+    let store = Arc::new(
+        ProjectStore::new(settings.project.dir.clone())
+            .with_max_bytes(settings.ftp.max_upload_bytes),
+    );
     let mut sup = Supervisor::new(controller.clone());
-    match start_services(&mut sup, &settings).await {
+    match start_services(&mut sup, &settings, &store).await {
         Ok(addrs) => Ok(Running {
             controller,
             addrs,
+            store,
             supervisor: sup,
         }),
         Err(e) => {
@@ -58,7 +68,11 @@ pub async fn start(settings: Settings, project: LoadedProject) -> anyhow::Result
     }
 }
 
-async fn start_services(sup: &mut Supervisor, s: &Settings) -> anyhow::Result<BoundAddrs> {
+async fn start_services(
+    sup: &mut Supervisor,
+    s: &Settings,
+    store: &Arc<ProjectStore>,
+) -> anyhow::Result<BoundAddrs> {
     let mut addrs = BoundAddrs::default();
     let ctx = sup.context();
     let registry = ctx.controller.services();
@@ -86,6 +100,8 @@ async fn start_services(sup: &mut Supervisor, s: &Settings) -> anyhow::Result<Bo
     } else {
         registry.disabled("apprimo", "wall panels (Apprimo profile)", "apprimo");
     }
+    addrs.ftp = crate::services::ftp::start(sup, store.clone()).await?;
+    addrs.telnet = crate::services::telnet::start(sup, store.clone()).await?;
     ctx.controller.services().register(
         "repeat",
         "auto-repeat of held buttons (internal, no port)",

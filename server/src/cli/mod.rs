@@ -1,6 +1,7 @@
 //! The `roomctl` command line: one subcommand per file.
 
 pub mod config;
+pub mod project;
 pub mod serve;
 pub mod user;
 
@@ -39,6 +40,9 @@ pub enum Command {
     /// Show settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// A controller's project over the network: push, pull, validate, apply, rollback.
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
     /// Check a project file and print every error with its line and column.
     Validate {
         /// The project file (TOML).
@@ -52,6 +56,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve::run(&cli.config, args).await,
         Some(Command::User(cmd)) => user::run(&cli.config, cmd),
         Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
+        Some(Command::Project(cmd)) => project::run(cmd).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;
             println!(

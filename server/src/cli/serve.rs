@@ -19,7 +19,10 @@ pub struct ServeArgs {
 }
 
 pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::load(config, args.profile)?;
+    let mut settings = Settings::load(config, args.profile)?;
+    // Services find the project store through the settings.
+    settings.project.dir = settings.project_dir(config);
+    settings.telnet.settings_file = Some(config.to_path_buf());
     let project = if args.demo {
         project_store::demo()
     } else if let Some(file) = &args.project {
@@ -57,6 +60,15 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(addr) = running.addrs.panel {
         println!("  Status page:   http://{addr}/status");
+    }
+    if let Some(addr) = running.addrs.panel {
+        println!("  Admin page:    http://{addr}/admin");
+    }
+    if let Some(addr) = running.addrs.ftp {
+        println!("  Projects FTP:  ftp://{addr}/");
+    }
+    if let Some(addr) = running.addrs.telnet {
+        println!("  Console:       telnet {} {}", addr.ip(), addr.port());
     }
     println!("Press Ctrl-C to stop.");
     wait_for_signal().await;

@@ -131,6 +131,10 @@ pub struct TelnetSettings {
     pub max_connections: usize,
     pub idle_timeout_secs: u64,
     pub max_message_bytes: usize,
+    /// The settings file `passwd` on the console writes to. Not a setting:
+    /// `roomctl serve` fills it in with the file it loaded.
+    #[serde(skip)]
+    pub settings_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,6 +254,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             max_connections: 8,
             idle_timeout_secs: 600,
             max_message_bytes: 1024,
+            settings_file: None,
         },
         ftp: FtpSettings {
             enabled: true,

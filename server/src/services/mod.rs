@@ -7,7 +7,10 @@
 //! page and the console), runs until the token is cancelled, and stops
 //! within the shutdown deadline.
 
+pub mod admin;
+pub mod ftp;
 pub mod http;
+pub mod telnet;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -152,6 +152,7 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
             "/logout",
             post(login::logout).with_state(ctx.controller.clone()),
         )
+        .merge(super::admin::routes(ctx.controller.clone()))
         .leptos_routes_with_context(
             &options,
             routes,

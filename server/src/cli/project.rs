@@ -1,0 +1,263 @@
+//! `roomctl project push|pull|validate|apply|rollback HOST`: manage a
+//! controller's project from an installer's machine. Files go over FTP
+//! (the suppaftp client); validation, apply and rollback run on the Telnet
+//! console, whose answers are printed as they come.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use suppaftp::types::FileType;
+use suppaftp::FtpStream;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Args)]
+pub struct Remote {
+    /// The controller's address (name or IP).
+    pub host: String,
+    /// The user to log in as (an admin to upload, apply or roll back).
+    #[arg(long, short, default_value = "admin")]
+    pub user: String,
+    /// The FTP port.
+    #[arg(long, default_value_t = 21)]
+    pub ftp_port: u16,
+    /// The Telnet console port.
+    #[arg(long, default_value_t = 23)]
+    pub telnet_port: u16,
+    /// Active-mode FTP (the controller connects back) instead of passive.
+    #[arg(long)]
+    pub active: bool,
+    /// Read the password from standard input (else ROOMCTL_PASSWORD, else a prompt).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Upload a project file (it is validated; `--apply` runs it).
+    Push {
+        #[command(flatten)]
+        remote: Remote,
+        /// The project file (TOML).
+        file: PathBuf,
+        /// Apply it at once (over the Telnet console).
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Download the active project (or `--which previous|pending`).
+    Pull {
+        #[command(flatten)]
+        remote: Remote,
+        /// Where to write it; `-` for standard output.
+        #[arg(long, short, default_value = "-")]
+        output: PathBuf,
+        #[arg(long, default_value = "active")]
+        which: Which,
+    },
+    /// Ask the controller to check the uploaded project (errors with line and field).
+    Validate {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Run the uploaded project.
+    Apply {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Go back to the previous project.
+    Rollback {
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Which {
+    Active,
+    Previous,
+    Pending,
+}
+
+pub async fn run(cmd: ProjectCommand) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || run_blocking(cmd)).await?
+}
+
+fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
+    match cmd {
+        ProjectCommand::Push {
+            remote,
+            file,
+            apply,
+        } => {
+            let text =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let password = password(&remote)?;
+            let mut ftp = ftp_login(&remote, &password)?;
+            let stored = ftp.put_file("upload.toml", &mut text.as_slice());
+            let report = ftp
+                .retr_as_buffer(crate::services::ftp::storage::REPORT)
+                .map(|c| String::from_utf8_lossy(&c.into_inner()).into_owned())
+                .unwrap_or_default();
+            let _ = ftp.quit();
+            match stored {
+                Ok(n) => println!("uploaded {} ({n} bytes): {}", file.display(), report.trim()),
+                Err(e) => anyhow::bail!(
+                    "the controller refused {}: {e}\n{}",
+                    file.display(),
+                    report.trim()
+                ),
+            }
+            if apply {
+                print!("{}", console(&remote, &password, "project apply")?);
+            }
+            Ok(())
+        }
+        ProjectCommand::Pull {
+            remote,
+            output,
+            which,
+        } => {
+            let password = password(&remote)?;
+            let mut ftp = ftp_login(&remote, &password)?;
+            let name = match which {
+                Which::Active => crate::project_store::ACTIVE,
+                Which::Previous => crate::project_store::PREVIOUS,
+                Which::Pending => crate::project_store::PENDING,
+            };
+            let data = ftp
+                .retr_as_buffer(name)
+                .with_context(|| format!("cannot download {name}"))?
+                .into_inner();
+            let _ = ftp.quit();
+            if output.as_os_str() == "-" {
+                std::io::stdout().write_all(&data)?;
+            } else {
+                crate::project_store::write_atomic(
+                    output
+                        .parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(std::path::Path::new(".")),
+                    &output
+                        .file_name()
+                        .context("--output needs a file name")?
+                        .to_string_lossy(),
+                    &data,
+                )?;
+                eprintln!(
+                    "saved {name} as {} ({} bytes)",
+                    output.display(),
+                    data.len()
+                );
+            }
+            Ok(())
+        }
+        ProjectCommand::Validate { remote } => {
+            let password = password(&remote)?;
+            print!("{}", console(&remote, &password, "project validate")?);
+            Ok(())
+        }
+        ProjectCommand::Apply { remote } => {
+            let password = password(&remote)?;
+            print!("{}", console(&remote, &password, "project apply")?);
+            Ok(())
+        }
+        ProjectCommand::Rollback { remote } => {
+            let password = password(&remote)?;
+            print!("{}", console(&remote, &password, "project rollback")?);
+            Ok(())
+        }
+    }
+}
+
+fn password(remote: &Remote) -> anyhow::Result<String> {
+    if remote.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if let Ok(p) = std::env::var("ROOMCTL_PASSWORD") {
+        return Ok(p);
+    }
+    Ok(rpassword::prompt_password(format!(
+        "password for {}@{}: ",
+        remote.user, remote.host
+    ))?)
+}
+
+fn resolve(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {host}"))?
+        .next()
+        .with_context(|| format!("{host} has no address"))
+}
+
+fn ftp_login(remote: &Remote, password: &str) -> anyhow::Result<FtpStream> {
+    let addr = resolve(&remote.host, remote.ftp_port)?;
+    let mut ftp = FtpStream::connect_timeout(addr, TIMEOUT)
+        .with_context(|| format!("cannot reach the FTP service at {addr}"))?;
+    if remote.active {
+        ftp = ftp.active_mode(TIMEOUT);
+    }
+    ftp.login(remote.user.as_str(), password)
+        .with_context(|| format!("FTP login as {} failed", remote.user))?;
+    ftp.transfer_type(FileType::Binary)?;
+    Ok(ftp)
+}
+
+/// Runs one console command and returns its output. A plain line client:
+/// the console works without option negotiation (as with `nc`), so the
+/// server's offers are skipped, never answered.
+fn console(remote: &Remote, password: &str, command: &str) -> anyhow::Result<String> {
+    let addr = resolve(&remote.host, remote.telnet_port)?;
+    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT)
+        .with_context(|| format!("cannot reach the console at {addr}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    read_until(&mut s, "login: ")?;
+    writeln!(s, "{}", remote.user)?;
+    read_until(&mut s, "Password: ")?;
+    writeln!(s, "{password}")?;
+    let after_login = read_until_any(&mut s, &["roomctl> ", "login: ", "goodbye"])?;
+    anyhow::ensure!(
+        after_login.ends_with("roomctl> "),
+        "console login as {} failed",
+        remote.user
+    );
+    writeln!(s, "{command}")?;
+    let out = read_until(&mut s, "roomctl> ")?;
+    let _ = writeln!(s, "quit");
+    Ok(out.trim_end_matches("roomctl> ").to_string())
+}
+
+fn read_until(s: &mut TcpStream, needle: &str) -> anyhow::Result<String> {
+    read_until_any(s, &[needle])
+}
+
+fn read_until_any(s: &mut TcpStream, needles: &[&str]) -> anyhow::Result<String> {
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut iac = 0usize;
+    loop {
+        let n = s.read(&mut buf).context("the console did not answer")?;
+        anyhow::ensure!(n > 0, "the console closed the connection");
+        for &b in &buf[..n] {
+            // Skip IAC <verb> <option> (3 bytes) sequences.
+            if iac > 0 {
+                iac -= 1;
+            } else if b == 255 {
+                iac = 2;
+            } else if b != b'\r' {
+                text.push(b);
+            }
+        }
+        anyhow::ensure!(text.len() < 1 << 20, "the console's answer is too long");
+        let t = String::from_utf8_lossy(&text);
+        if needles.iter().any(|n| t.ends_with(n)) {
+            return Ok(t.into_owned());
+        }
+    }
+}

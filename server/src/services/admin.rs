@@ -1,0 +1,401 @@
+//! The admin page's server side (`/admin/api/*` on the panel ports): log
+//! in, upload, download, validate, apply and roll back the project, backed
+//! by the same [`ProjectStore`] as FTP and the console. The page itself is
+//! app/src/admin.rs (plain forms); every answer here is a short HTML page
+//! with the result and a link back.
+//!
+//! Login: an admin user from the settings (argon2 check), then a session in
+//! the controller's one session store (crate::sessions), shared with the
+//! status page's `/login`. There is no default password: with no admin user
+//! nobody can log in.
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use crate::auth::Role;
+use crate::controller::Controller;
+use crate::project_store::{ProjectStore, ACTIVE, PENDING, PREVIOUS};
+
+use crate::sessions::COOKIE;
+
+#[derive(Clone)]
+struct AdminState {
+    controller: Controller,
+}
+
+/// The admin routes, for the panel service's router.
+pub fn routes<S: Clone + Send + Sync + 'static>(controller: Controller) -> Router<S> {
+    let limit = controller.settings().ftp.max_upload_bytes as usize + 64 * 1024;
+    let state = AdminState { controller };
+    Router::new()
+        .route("/admin/api/login", post(login))
+        .route("/admin/api/logout", post(logout))
+        .route("/admin/api/info", get(info))
+        .route("/admin/api/project/{which}", get(download))
+        .route("/admin/api/upload", post(upload))
+        .route("/admin/api/validate", post(validate))
+        .route("/admin/api/apply", post(apply))
+        .route("/admin/api/rollback", post(rollback))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A result page: the title, the text (pre-formatted) and a link back.
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><pre>{x}</pre><p><a href=\"/admin\">Back to the admin page</a></p></body></html>",
+        t = escape(title),
+        x = escape(text)
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+fn token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+impl AdminState {
+    /// The logged-in admin (the one session store of every HTTP page);
+    /// `Err(Denied)` is the answer otherwise.
+    fn user(&self, headers: &HeaderMap) -> Result<String, Denied> {
+        let token = token_from(headers).ok_or(Denied)?;
+        let sessions = self.controller.sessions();
+        let user = sessions.user(&token).ok_or(Denied)?;
+        // Still an admin? (Users may have changed since the login.)
+        if self
+            .controller
+            .users()
+            .names()
+            .any(|(n, r)| n == user.name && r == Role::Admin)
+        {
+            Ok(user.name)
+        } else {
+            sessions.close(&token);
+            Err(Denied)
+        }
+    }
+
+    fn store(&self) -> ProjectStore {
+        ProjectStore::of(&self.controller)
+    }
+}
+
+/// Not logged in (or no longer an admin).
+struct Denied;
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        page(
+            StatusCode::UNAUTHORIZED,
+            "Log in first",
+            "This needs an admin login: log in on the admin page.",
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+}
+
+async fn login(State(st): State<AdminState>, Form(f): Form<LoginForm>) -> Response {
+    let users = st.controller.users();
+    let name = f.user.clone();
+    let user = tokio::task::spawn_blocking(move || users.verify(&name, &f.password))
+        .await
+        .ok()
+        .flatten();
+    let Some(user) = user.filter(|u| u.role == Role::Admin) else {
+        st.controller
+            .log()
+            .record(format!("admin page: failed login for {:?}", f.user));
+        return page(
+            StatusCode::UNAUTHORIZED,
+            "Login failed",
+            "Wrong user or password, or the user is not an admin.",
+        );
+    };
+    let name = user.name.clone();
+    let token = st.controller.sessions().open(user);
+    st.controller
+        .log()
+        .record(format!("admin page: {name} logged in"));
+    let mut response = page(
+        StatusCode::OK,
+        "Logged in",
+        &format!("Logged in as {name}."),
+    );
+    if let Ok(v) = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/").parse() {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+async fn logout(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    if let Some(t) = token_from(&headers) {
+        st.controller.sessions().close(&t);
+    }
+    let mut response = page(StatusCode::OK, "Logged out", "You are logged out.");
+    if let Ok(v) = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0").parse() {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
+    }
+    let i = st.store().info(&st.controller);
+    let show = |f: &Option<(String, String)>| match f {
+        Some((n, r)) => format!("\"{n}\" revision {r}"),
+        None => "-".into(),
+    };
+    page(
+        StatusCode::OK,
+        "Projects",
+        &format!(
+            "running:   \"{}\" revision {}\nstored:    {}\nprevious:  {}\nuploaded:  {}\nauto apply: {}\n",
+            i.running_name,
+            i.running_revision,
+            show(&i.active),
+            show(&i.previous),
+            show(&i.pending),
+            if i.auto_apply { "on" } else { "off" }
+        ),
+    )
+}
+
+async fn download(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    Path(which): Path<String>,
+) -> Response {
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
+    }
+    let name = match which.as_str() {
+        "active" => ACTIVE,
+        "previous" => PREVIOUS,
+        "pending" => PENDING,
+        _ => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "No such project",
+                "Use active, previous or pending.",
+            )
+        }
+    };
+    let store = st.store();
+    let text = match tokio::task::spawn_blocking(move || store.read(name)).await {
+        Ok(Ok(Some(t))) => t,
+        // The running project may not be stored (the demo, or --project).
+        Ok(Ok(None)) if name == ACTIVE => match st.controller.project_source() {
+            Some(t) => t,
+            None => {
+                return page(
+                    StatusCode::NOT_FOUND,
+                    "Not stored",
+                    "No active project is stored.",
+                )
+            }
+        },
+        Ok(Ok(None)) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "Not stored",
+                &format!("There is no {name}."),
+            )
+        }
+        Ok(Err(e)) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cannot read",
+                &e.to_string(),
+            )
+        }
+        Err(e) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cannot read",
+                &e.to_string(),
+            )
+        }
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/toml; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Multipart) -> Response {
+    let user = match st.user(&headers) {
+        Ok(u) => u,
+        Err(d) => return d.into_response(),
+    };
+    let mut bytes = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("project") => match field.bytes().await {
+                Ok(b) => bytes = Some(b),
+                Err(e) => {
+                    return page(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Upload refused",
+                        &format!("{e} (the limit is {} bytes)", st.store().max_bytes()),
+                    )
+                }
+            },
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => return page(StatusCode::BAD_REQUEST, "Upload refused", &e.to_string()),
+        }
+    }
+    let Some(bytes) = bytes else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Upload refused",
+            "Choose a project file.",
+        );
+    };
+    let store = st.store();
+    let controller = st.controller.clone();
+    let by = format!("admin-page:{user}");
+    let auto = controller.settings().project.auto_apply;
+    match tokio::task::spawn_blocking(move || store.upload(&controller, &bytes, &by)).await {
+        Ok(Ok(p)) => page(
+            StatusCode::OK,
+            "Uploaded",
+            &format!(
+                "\"{}\" revision {} is valid and stored.\n{}",
+                p.project.name,
+                p.project.revision,
+                if auto {
+                    "auto_apply is on: it is running now."
+                } else {
+                    "Apply it to run it."
+                }
+            ),
+        ),
+        Ok(Err(e)) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Upload refused",
+            &format!("The running project is unchanged.\n\n{e}"),
+        ),
+        Err(e) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Upload failed",
+            &e.to_string(),
+        ),
+    }
+}
+
+async fn validate(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
+    }
+    let store = st.store();
+    let result = tokio::task::spawn_blocking(move || match store.read(PENDING)? {
+        None => Ok(None),
+        Some(t) => store.validate(t.as_bytes()).map(Some),
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(p))) => page(
+            StatusCode::OK,
+            "Valid",
+            &format!(
+                "\"{}\" revision {}: {} buttons, {} panels. Apply it to run it.",
+                p.project.name,
+                p.project.revision,
+                p.buttons.len(),
+                p.panels.len()
+            ),
+        ),
+        Ok(Ok(None)) => page(
+            StatusCode::NOT_FOUND,
+            "Nothing uploaded",
+            "Upload a project first.",
+        ),
+        Ok(Err(e)) => page(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &e.to_string()),
+        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, "Failed", &e.to_string()),
+    }
+}
+
+async fn apply(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    change(st, headers, true).await
+}
+
+async fn rollback(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    change(st, headers, false).await
+}
+
+async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
+    let user = match st.user(&headers) {
+        Ok(u) => u,
+        Err(d) => return d.into_response(),
+    };
+    let store = st.store();
+    let controller = st.controller.clone();
+    let by = format!("admin-page:{user}");
+    let result = tokio::task::spawn_blocking(move || {
+        if apply {
+            store.apply(&controller, &by)
+        } else {
+            store.rollback(&controller, &by)
+        }
+    })
+    .await;
+    let what = if apply { "Apply" } else { "Rollback" };
+    match result {
+        Ok(Ok(p)) => page(
+            StatusCode::OK,
+            &format!("{what} done"),
+            &format!(
+                "Now running \"{}\" revision {}.",
+                p.project.name, p.project.revision
+            ),
+        ),
+        Ok(Err(e)) => page(
+            StatusCode::CONFLICT,
+            &format!("{what} not done"),
+            &format!("The running project is unchanged: {e}"),
+        ),
+        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, "Failed", &e.to_string()),
+    }
+}

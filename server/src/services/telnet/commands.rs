@@ -1,0 +1,314 @@
+//! The console's commands. Each takes the words of a line and returns the
+//! text to show; `passwd` and `quit` need the session (prompts, closing),
+//! so they come back as [`Reply::Passwd`] and [`Reply::Quit`].
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use controller_core::engine::Command;
+
+use crate::auth::{Role, User};
+use crate::controller::Controller;
+use crate::project_store::{ProjectStore, PENDING};
+
+pub enum Reply {
+    Text(String),
+    Passwd,
+    Quit,
+}
+
+/// One logged-in console session.
+pub struct Console {
+    pub controller: Controller,
+    pub store: Arc<ProjectStore>,
+    pub user: User,
+    /// `telnet:user@address`, for the log and the engine's sources.
+    pub source: String,
+}
+
+const HELP: &str = "\
+Commands:
+  help                        this list
+  status                      controller, project, uptime, counts
+  services                    every service and its state
+  network                     the open ports and what each is for
+  panels                      connected panels
+  devices                     devices and whether they are online
+  leds [BUTTON]               LED and latch state of the buttons
+  press BUTTON                press a button (operator)
+  release BUTTON              release a button (operator)
+  project info                the running, stored, previous and uploaded projects
+  project validate            check the uploaded project (errors with line and field)
+  project apply               run the uploaded project (admin)
+  project rollback            go back to the previous project (admin)
+  log [N]                     the last N events (default 20)
+  passwd                      change your password
+  quit                        close the console
+";
+
+impl Console {
+    pub async fn execute(&self, line: &str) -> Reply {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some((&cmd, args)) = words.split_first() else {
+            return Reply::Text(String::new());
+        };
+        let text = match (cmd.to_ascii_lowercase().as_str(), args) {
+            ("help" | "?", _) => HELP.to_string(),
+            ("quit" | "exit" | "logout", []) => return Reply::Quit,
+            ("passwd", []) => return Reply::Passwd,
+            ("status", []) => self.status(),
+            ("services", []) => self.services(),
+            ("network", []) => self.network(),
+            ("panels", []) => self.panels(),
+            ("devices", []) => self.devices(),
+            ("leds", []) => self.leds(None),
+            ("leds", [b]) => self.leds(Some(b)),
+            ("press", [b]) => self.button(b, true),
+            ("release", [b]) => self.button(b, false),
+            ("press" | "release", _) => {
+                format!("usage: {cmd} BUTTON (see `leds` for the button ids)\n")
+            }
+            ("project", [sub]) => self.project(sub).await,
+            ("project", _) => "usage: project info|validate|apply|rollback\n".into(),
+            ("log", []) => self.log("20"),
+            ("log", [n]) => self.log(n),
+            (
+                "quit" | "exit" | "logout" | "passwd" | "status" | "services" | "network"
+                | "panels" | "devices" | "log" | "leds",
+                _,
+            ) => format!("{cmd}: too many arguments; type `help`\n"),
+            _ => format!("unknown command {cmd:?}; type `help` for the list\n"),
+        };
+        Reply::Text(text)
+    }
+
+    fn status(&self) -> String {
+        let c = &self.controller;
+        let id = c.identity();
+        let p = c.project();
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "controller  {} ({} {}, serial {})",
+            id.name, id.model, id.firmware, id.serial
+        );
+        let _ = writeln!(
+            s,
+            "project     \"{}\" revision {}",
+            p.project.name, p.project.revision
+        );
+        let _ = writeln!(s, "engine      revision {}", c.revision());
+        let _ = writeln!(s, "uptime      {} s", c.uptime_secs());
+        let _ = writeln!(s, "panels      {} connected", c.panels().len());
+        let devices = c.devices();
+        let online = devices.iter().filter(|d| d.online).count();
+        let _ = writeln!(s, "devices     {online} of {} online", devices.len());
+        let _ = writeln!(s, "you         {} ({})", self.user.name, self.user.role);
+        s
+    }
+
+    fn services(&self) -> String {
+        let mut s = String::new();
+        for svc in self.controller.services().list() {
+            let _ = writeln!(
+                s,
+                "{:<10} {:<12} {}",
+                svc.name,
+                svc.state.to_string(),
+                svc.endpoint
+            );
+        }
+        s
+    }
+
+    fn network(&self) -> String {
+        let mut s = String::from("Open ports (from the running services):\n");
+        for svc in self.controller.services().list() {
+            if svc.endpoint == "-" {
+                continue;
+            }
+            let _ = writeln!(s, "  {:<40} {:<9} {}", svc.endpoint, svc.name, svc.purpose);
+        }
+        let off: Vec<String> = self
+            .controller
+            .services()
+            .list()
+            .into_iter()
+            .filter(|svc| svc.endpoint == "-" && svc.setting != "-")
+            .map(|svc| format!("{} ({})", svc.name, svc.state))
+            .collect();
+        if !off.is_empty() {
+            let _ = writeln!(s, "Not listening: {}", off.join(", "));
+        }
+        s
+    }
+
+    fn panels(&self) -> String {
+        let panels = self.controller.panels();
+        if panels.is_empty() {
+            return "no panels connected\n".into();
+        }
+        let mut s = String::new();
+        for p in panels {
+            let _ = writeln!(
+                s,
+                "#{:<4} {:<22} port {:<5} {:<12} {}",
+                p.id, p.address, p.port, p.panel, p.user_agent
+            );
+        }
+        s
+    }
+
+    fn devices(&self) -> String {
+        let devices = self.controller.devices();
+        if devices.is_empty() {
+            return "no devices\n".into();
+        }
+        let mut s = String::new();
+        for d in devices {
+            let _ = writeln!(
+                s,
+                "{:<20} {:<10} {:<22} {:<8} {}",
+                d.id,
+                d.kind,
+                d.address,
+                if d.online { "online" } else { "OFFLINE" },
+                d.detail
+            );
+        }
+        s
+    }
+
+    fn leds(&self, only: Option<&str>) -> String {
+        let snap = self.controller.snapshot();
+        let mut s = String::new();
+        for (id, b) in &snap.buttons {
+            if only.is_some_and(|o| o != id) {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "{id:<24} led {:<10} {}{}",
+                format!("{:?}", b.led).to_lowercase(),
+                if b.latched { "latched " } else { "" },
+                if b.held { "held" } else { "" }
+            );
+        }
+        if s.is_empty() {
+            return match only {
+                Some(b) => format!("there is no button {b:?}; `leds` lists them\n"),
+                None => "the project has no buttons\n".into(),
+            };
+        }
+        s
+    }
+
+    fn button(&self, id: &str, press: bool) -> String {
+        if self.user.role < Role::Operator {
+            return "pressing buttons needs the operator role\n".into();
+        }
+        let source = self.source.clone();
+        let command = if press {
+            Command::Press {
+                button: id.into(),
+                source,
+            }
+        } else {
+            Command::Release {
+                button: id.into(),
+                source,
+            }
+        };
+        match self.controller.execute(command) {
+            Ok(Some(p)) => format!("ok (revision {})\n", p.step.revision),
+            Ok(None) => "ok (no change)\n".into(),
+            Err(e) => format!("{e}; `leds` lists the buttons\n"),
+        }
+    }
+
+    fn log(&self, n: &str) -> String {
+        let Ok(n) = n.parse::<usize>() else {
+            return "usage: log [N] (N = number of events)\n".into();
+        };
+        let mut s = String::new();
+        for line in self.controller.log().recent(n.min(500)) {
+            let _ = writeln!(s, "{line}");
+        }
+        s
+    }
+
+    async fn project(&self, sub: &str) -> String {
+        match sub {
+            "info" => self.project_info(),
+            "validate" => {
+                let store = self.store.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    let text = store.read(PENDING)?;
+                    match text {
+                        None => Ok(None),
+                        Some(t) => store.validate(t.as_bytes()).map(Some),
+                    }
+                })
+                .await;
+                match result {
+                    Ok(Ok(Some(p))) => format!(
+                        "the uploaded project \"{}\" (revision {}) is valid: {} buttons, {} panels; `project apply` runs it\n",
+                        p.project.name,
+                        p.project.revision,
+                        p.buttons.len(),
+                        p.panels.len()
+                    ),
+                    Ok(Ok(None)) => "there is no uploaded project; upload one by FTP (any name ending .toml) or on the admin page\n".into(),
+                    Ok(Err(e)) => format!("{e}\n"),
+                    Err(e) => format!("validation failed: {e}\n"),
+                }
+            }
+            "apply" | "rollback" => {
+                if self.user.role < Role::Admin {
+                    return format!("project {sub} needs the admin role\n");
+                }
+                let store = self.store.clone();
+                let controller = self.controller.clone();
+                let by = self.source.clone();
+                let apply = sub == "apply";
+                let result = tokio::task::spawn_blocking(move || {
+                    if apply {
+                        store.apply(&controller, &by)
+                    } else {
+                        store.rollback(&controller, &by)
+                    }
+                })
+                .await;
+                match result {
+                    Ok(Ok(p)) => format!(
+                        "now running \"{}\" revision {} (panels reload their layout)\n",
+                        p.project.name, p.project.revision
+                    ),
+                    Ok(Err(e)) => format!("not done, the running project is unchanged: {e}\n"),
+                    Err(e) => format!("not done: {e}\n"),
+                }
+            }
+            other => format!(
+                "unknown project command {other:?}; use project info|validate|apply|rollback\n"
+            ),
+        }
+    }
+
+    fn project_info(&self) -> String {
+        let i = self.store.info(&self.controller);
+        let show = |f: &Option<(String, String)>| match f {
+            Some((n, r)) => format!("\"{n}\" revision {r}"),
+            None => "-".into(),
+        };
+        format!(
+            "running     \"{}\" revision {}\nactive.toml {}\nprevious    {}\nuploaded    {}\nauto apply  {}\ndirectory   {}\n",
+            i.running_name,
+            i.running_revision,
+            show(&i.active),
+            show(&i.previous),
+            show(&i.pending),
+            if i.auto_apply { "on" } else { "off" },
+            self.store.dir().display()
+        )
+    }
+}

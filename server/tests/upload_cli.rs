@@ -1,0 +1,115 @@
+//! `roomctl project push|pull|validate|rollback HOST` against a running
+//! controller (FTP through suppaftp, the console through Telnet). Loopback.
+
+mod upload_common;
+
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use upload_common::*;
+
+async fn roomctl(args: &[&str], password: &str) -> (bool, String, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args(args)
+        .env_remove("ROOMCTL_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{password}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_pull_validate_and_rollback() {
+    let h = harness((41300, 41319));
+    let running = start(&h).await;
+    let ftp = running.addrs.ftp.unwrap().port().to_string();
+    let telnet = running.addrs.telnet.unwrap().port().to_string();
+    let remote = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        v.extend(
+            [
+                "127.0.0.1",
+                "--user",
+                ADMIN,
+                "--ftp-port",
+                &ftp,
+                "--telnet-port",
+                &telnet,
+                "--password-stdin",
+            ]
+            .map(String::from),
+        );
+        v
+    };
+    let file = h.dir.path().join("room.toml");
+    std::fs::write(&file, project("Pushed room", 5)).unwrap();
+
+    // push --apply
+    let mut args = remote(&["project", "push"]);
+    args.push(file.to_str().unwrap().into());
+    args.push("--apply".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = roomctl(&args, ADMIN_PW).await;
+    assert!(ok, "push: {out}\n{err}");
+    assert!(
+        out.contains("OK") && out.contains("now running \"Pushed room\""),
+        "{out}"
+    );
+    assert_eq!(running.controller.project().project.name, "Pushed room");
+
+    // pull (active mode, to a file)
+    let pulled = h.dir.path().join("pulled.toml");
+    let mut args = remote(&["project", "pull"]);
+    args.extend([
+        "--active".into(),
+        "--output".into(),
+        pulled.to_str().unwrap().into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, err) = roomctl(&args, ADMIN_PW).await;
+    assert!(ok, "pull: {err}");
+    assert_eq!(
+        std::fs::read_to_string(&pulled).unwrap(),
+        project("Pushed room", 5)
+    );
+
+    // push of a bad project: refused with line and field, nothing changes
+    std::fs::write(&file, bad_project()).unwrap();
+    let mut args = remote(&["project", "push"]);
+    args.push(file.to_str().unwrap().into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, err) = roomctl(&args, ADMIN_PW).await;
+    assert!(
+        !ok && err.contains("REFUSED") && err.contains("line"),
+        "{err}"
+    );
+    assert_eq!(running.controller.project().project.name, "Pushed room");
+
+    // validate (nothing pending after an apply), rollback
+    let args = remote(&["project", "validate"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, _) = roomctl(&args, ADMIN_PW).await;
+    assert!(ok && out.contains("no uploaded project"), "{out}");
+    let args = remote(&["project", "rollback"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, _) = roomctl(&args, ADMIN_PW).await;
+    assert!(ok && out.contains("Demo meeting room"), "{out}");
+
+    // a wrong password is an error
+    let (ok, _, err) = roomctl(&args, "not-the-password").await;
+    assert!(!ok && err.contains("login"), "{err}");
+    running.shutdown().await;
+}

@@ -1,0 +1,358 @@
+//! FTP with real clients: curl (upload, download, list, passive and
+//! active), Python's ftplib (passive and active), and a raw control
+//! connection for the attacks (traversal, symlinks, FTP bounce). Loopback
+//! only.
+
+mod upload_common;
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use upload_common::*;
+
+const FTPLIB: &str = r#"
+import ftplib, io, sys
+host, port, user, pw, mode, upload = sys.argv[1:7]
+ftp = ftplib.FTP()
+ftp.connect(host, int(port), timeout=20)
+ftp.login(user, pw)
+ftp.set_pasv(mode == "passive")
+with open(upload, "rb") as f:
+    ftp.storbinary("STOR room.toml", f)
+print("NAMES", sorted(n.lstrip("/") for n in ftp.nlst()))
+data = io.BytesIO()
+ftp.retrbinary("RETR pending.toml", data.write)
+print("PENDING", len(data.getvalue()))
+ftp.quit()
+"#;
+
+fn url(addr: std::net::SocketAddr, path: &str) -> String {
+    format!("ftp://{addr}/{path}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_uploads_lists_and_downloads() {
+    let h = harness((41000, 41049));
+    let running = start(&h).await;
+    let addr = running.addrs.ftp.expect("ftp is on");
+    let creds = format!("{ADMIN}:{ADMIN_PW}");
+    let file = h.dir.path().join("room.toml");
+    let text = project("Room via curl", 2);
+    std::fs::write(&file, &text).unwrap();
+
+    // Upload (passive, EPSV).
+    let (ok, _, err) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &creds,
+            "-T",
+            file.to_str().unwrap(),
+            &url(addr, "room.toml"),
+        ],
+    )
+    .await;
+    assert!(ok, "curl upload failed: {err}");
+    assert_eq!(
+        std::fs::read_to_string(h.project_dir().join("pending.toml")).unwrap(),
+        text
+    );
+    // Not applied: auto_apply is off.
+    assert_eq!(
+        running.controller.project().project.name,
+        "Demo meeting room"
+    );
+
+    // List.
+    let (ok, out, err) = run(
+        "curl",
+        &["-sS", "--user", &creds, "--list-only", &url(addr, "")],
+    )
+    .await;
+    assert!(ok, "curl list failed: {err}");
+    assert!(
+        out.contains("pending.toml") && out.contains("upload-report.txt"),
+        "listing: {out}"
+    );
+
+    // Apply, then download the active project in active mode (EPRT).
+    running.store.apply(&running.controller, "test").unwrap();
+    assert_eq!(running.controller.project().project.name, "Room via curl");
+    let (ok, out, err) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &creds,
+            "-P",
+            "127.0.0.1",
+            &url(addr, "active.toml"),
+        ],
+    )
+    .await;
+    assert!(ok, "curl active-mode download failed: {err}");
+    assert_eq!(out, text);
+    // And the previous project is there for rollback.
+    let (ok, out, _) = run(
+        "curl",
+        &["-sS", "--user", &creds, &url(addr, "previous.toml")],
+    )
+    .await;
+    assert!(ok && out.contains("Demo meeting room"));
+
+    // Wrong password and anonymous are refused.
+    let (ok, _, _) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &format!("{ADMIN}:wrong-password"),
+            &url(addr, "active.toml"),
+        ],
+    )
+    .await;
+    assert!(!ok, "a wrong password was accepted");
+    let (ok, _, _) = run("curl", &["-sS", &url(addr, "active.toml")]).await;
+    assert!(!ok, "anonymous login was accepted");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_ftplib_passive_and_active() {
+    let h = harness((41050, 41099));
+    let running = start(&h).await;
+    let addr = running.addrs.ftp.unwrap();
+    let script = h.dir.path().join("ftp.py");
+    std::fs::write(&script, FTPLIB).unwrap();
+    for (mode, name) in [("passive", "Room passive"), ("active", "Room active")] {
+        let file = h.dir.path().join(format!("{mode}.toml"));
+        let text = project(name, 3);
+        std::fs::write(&file, &text).unwrap();
+        let port = addr.port().to_string();
+        let (ok, out, err) = run(
+            "python3",
+            &[
+                script.to_str().unwrap(),
+                "127.0.0.1",
+                &port,
+                ADMIN,
+                ADMIN_PW,
+                mode,
+                file.to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert!(ok, "ftplib {mode} failed: {out}\n{err}");
+        assert!(out.contains("'pending.toml'"), "{mode}: {out}");
+        assert!(
+            out.contains(&format!("PENDING {}", text.len())),
+            "{mode}: {out}"
+        );
+        let applied = running.store.apply(&running.controller, "test").unwrap();
+        assert_eq!(applied.project.name, name);
+    }
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_project_is_refused_and_the_old_one_keeps_running() {
+    let mut h = harness((41100, 41119));
+    h.settings.project.auto_apply = true;
+    h.settings.ftp.max_upload_bytes = 200_000;
+    let running = start(&h).await;
+    let addr = running.addrs.ftp.unwrap();
+    let creds = format!("{ADMIN}:{ADMIN_PW}");
+    let before = running.controller.revision();
+
+    let bad = h.dir.path().join("bad.toml");
+    std::fs::write(&bad, bad_project()).unwrap();
+    let (ok, _, err) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &creds,
+            "-T",
+            bad.to_str().unwrap(),
+            &url(addr, "bad.toml"),
+        ],
+    )
+    .await;
+    assert!(!ok, "an invalid project was accepted");
+    assert!(err.contains("551"), "curl: {err}");
+    assert_eq!(
+        running.controller.project().project.name,
+        "Demo meeting room"
+    );
+    assert_eq!(running.controller.revision(), before, "nothing was applied");
+    assert!(!h.project_dir().join("pending.toml").exists());
+    // The errors, with line and field, are in the report, the log (status page).
+    let (_, report, _) = run(
+        "curl",
+        &["-sS", "--user", &creds, &url(addr, "upload-report.txt")],
+    )
+    .await;
+    assert!(
+        report.starts_with("REFUSED") && report.contains("line"),
+        "report: {report}"
+    );
+    let log = running.controller.log().recent(10).join("\n");
+    assert!(
+        log.contains("refused") && log.contains("toggel"),
+        "log: {log}"
+    );
+
+    // Too large: refused with 552, nothing stored.
+    let big = h.dir.path().join("big.toml");
+    std::fs::write(&big, "#".repeat(300_000)).unwrap();
+    let (ok, _, err) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &creds,
+            "-T",
+            big.to_str().unwrap(),
+            &url(addr, "big.toml"),
+        ],
+    )
+    .await;
+    assert!(
+        !ok && err.contains("Exceeded storage"),
+        "oversize upload: {err}"
+    );
+
+    // A viewer may download but not upload.
+    let good = h.dir.path().join("good.toml");
+    std::fs::write(&good, project("Good", 4)).unwrap();
+    let viewer = format!("{VIEWER}:{VIEWER_PW}");
+    let (ok, _, _) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &viewer,
+            "-T",
+            good.to_str().unwrap(),
+            &url(addr, "good.toml"),
+        ],
+    )
+    .await;
+    assert!(!ok, "a viewer uploaded");
+    assert_eq!(
+        running.controller.project().project.name,
+        "Demo meeting room"
+    );
+
+    // A good upload with auto_apply runs at once.
+    let (ok, _, err) = run(
+        "curl",
+        &[
+            "-sS",
+            "--user",
+            &creds,
+            "-T",
+            good.to_str().unwrap(),
+            &url(addr, "good.toml"),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(running.controller.project().project.name, "Good");
+    running.shutdown().await;
+}
+
+/// A minimal FTP control connection for the attack tests.
+struct Control {
+    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Control {
+    async fn login(addr: std::net::SocketAddr) -> Control {
+        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
+        let mut c = Control {
+            r: BufReader::new(r),
+            w,
+        };
+        assert!(c.reply().await.starts_with("220"));
+        assert!(c.cmd(&format!("USER {ADMIN}")).await.starts_with("331"));
+        assert!(c.cmd(&format!("PASS {ADMIN_PW}")).await.starts_with("230"));
+        c
+    }
+
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(20), self.r.read_line(&mut line))
+                .await
+                .expect("reply in time")
+                .unwrap();
+            assert!(n > 0, "connection closed; so far: {all}");
+            all.push_str(&line);
+            // The last line of a reply is "NNN text".
+            if line.len() >= 4
+                && line.as_bytes()[3] == b' '
+                && line[..3].bytes().all(|b| b.is_ascii_digit())
+            {
+                return all;
+            }
+        }
+    }
+
+    async fn cmd(&mut self, line: &str) -> String {
+        self.w
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traversal_symlinks_and_bounce_are_refused() {
+    let h = harness((41120, 41139));
+    let running = start(&h).await;
+    let addr = running.addrs.ftp.unwrap();
+    std::fs::create_dir_all(h.project_dir()).unwrap();
+    // A planted symlink must not be served.
+    std::os::unix::fs::symlink(h.settings_file(), h.project_dir().join("pending.toml")).unwrap();
+
+    let mut c = Control::login(addr).await;
+    // Bounce: PORT/EPRT to any host but the client, or to a privileged port.
+    for cmd in [
+        "PORT 192,0,2,1,0,80",
+        "PORT 127,0,0,2,200,10",
+        "PORT 127,0,0,1,0,22",
+        "EPRT |1|192.0.2.1|8080|",
+        "EPRT |2|::1|8080|",
+    ] {
+        let r = c.cmd(cmd).await;
+        assert!(r.starts_with("504") || r.starts_with("522"), "{cmd} -> {r}");
+    }
+    assert!(c.cmd("PORT 1,2,3").await.starts_with("501"));
+    // Traversal: nothing outside the project area is reachable.
+    assert!(c.cmd("CWD ..").await.starts_with("550"));
+    assert!(c.cmd("CWD /etc").await.starts_with("550"));
+    assert!(c.cmd("SIZE ../roomctl.toml").await.starts_with("550"));
+    assert!(c.cmd("SIZE /../roomctl.toml").await.starts_with("550"));
+    assert!(
+        c.cmd("SIZE pending.toml").await.starts_with("550"),
+        "symlink served"
+    );
+    assert!(c.cmd("MKD x").await.starts_with("550"));
+    assert!(c.cmd("DELE active.toml").await.starts_with("550"));
+    assert!(c.cmd("PWD").await.starts_with("257"));
+    // A plain overlong line closes the session without harm.
+    let long = "X".repeat(10_000);
+    c.w.write_all(long.as_bytes()).await.unwrap();
+    let r = c.reply().await;
+    assert!(r.starts_with("500"), "{r}");
+    // The service is still there for the next client.
+    let mut c2 = Control::login(addr).await;
+    assert!(c2.cmd("NOOP").await.starts_with("200"));
+    running.shutdown().await;
+}

@@ -1,0 +1,305 @@
+//! The Telnet console with real clients: Python's telnetlib (a client that
+//! refuses every option), a character-mode client (accepts ECHO/SGA, types
+//! with backspace) and nc-style bare lines. Loopback only.
+
+mod upload_common;
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use upload_common::*;
+
+const IAC: u8 = 255;
+const DO: u8 = 253;
+const WILL: u8 = 251;
+
+/// Reads until `needle` appears (Telnet commands left in); the text read.
+async fn until(s: &mut TcpStream, needle: &str) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if text.contains(needle) {
+            return text;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("waiting for {needle:?}; got {text:?}"))
+            .unwrap();
+        assert!(n > 0, "closed while waiting for {needle:?}; got {text:?}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+async fn send(s: &mut TcpStream, line: &str) {
+    s.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+}
+
+/// nc-style: no negotiation answers, LF line ends.
+async fn login(addr: std::net::SocketAddr, user: &str, pw: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    until(&mut s, "login: ").await;
+    send(&mut s, user).await;
+    until(&mut s, "Password: ").await;
+    send(&mut s, pw).await;
+    until(&mut s, "roomctl> ").await;
+    s
+}
+
+async fn command(s: &mut TcpStream, line: &str) -> String {
+    send(s, line).await;
+    until(s, "roomctl> ").await
+}
+
+const TELNETLIB: &str = r#"
+import sys, warnings
+warnings.filterwarnings("ignore")
+import telnetlib
+host, port, user, pw = sys.argv[1:5]
+t = telnetlib.Telnet(host, int(port), timeout=20)
+t.read_until(b"login: ")
+t.write(user.encode() + b"\r\n")
+t.read_until(b"Password: ")
+t.write(pw.encode() + b"\r\n")
+t.read_until(b"roomctl> ")
+for cmd in ["help", "status", "network", "frobnicate", "press", "press display_power", "leds display_power", "project info", "quit"]:
+    t.write(cmd.encode() + b"\r\n")
+    out = t.read_until(b"roomctl> " if cmd != "quit" else b"Goodbye.")
+    print("=== " + cmd)
+    print(out.decode(errors="replace"))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telnetlib_scripted_session() {
+    let h = harness((41140, 41149));
+    let running = start(&h).await;
+    let addr = running.addrs.telnet.expect("telnet is on");
+    let script = h.dir.path().join("telnet.py");
+    std::fs::write(&script, TELNETLIB).unwrap();
+    let port = addr.port().to_string();
+    let (ok, out, err) = run(
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            "127.0.0.1",
+            &port,
+            ADMIN,
+            ADMIN_PW,
+        ],
+    )
+    .await;
+    assert!(ok, "telnetlib: {out}\n{err}");
+    let section = |cmd: &str| -> String {
+        let start = out
+            .find(&format!("=== {cmd}\n"))
+            .unwrap_or_else(|| panic!("no {cmd} in {out}"));
+        out[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("=== "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(section("help").contains("project validate"));
+    assert!(section("status").contains("Demo meeting room"));
+    let network = section("network");
+    assert!(
+        network.contains("ftp") && network.contains("telnet") && network.contains("tcp 127.0.0.1:"),
+        "{network}"
+    );
+    assert!(section("frobnicate").contains("unknown command"));
+    assert!(section("press").contains("usage: press BUTTON"));
+    assert!(section("press display_power").contains("ok"));
+    assert!(section("leds display_power").contains("latched"));
+    assert!(section("project info").contains("running"));
+    assert!(out.contains("Goodbye."));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_validate_apply_rollback_from_the_console() {
+    let h = harness((41150, 41159));
+    let running = start(&h).await;
+    let addr = running.addrs.telnet.unwrap();
+    let mut s = login(addr, ADMIN, ADMIN_PW).await;
+    assert!(command(&mut s, "project validate")
+        .await
+        .contains("no uploaded project"));
+    assert!(command(&mut s, "project apply")
+        .await
+        .contains("no uploaded project"));
+    assert!(command(&mut s, "project rollback")
+        .await
+        .contains("no previous project"));
+
+    // A bad upload is refused with its line and field; nothing changes.
+    let err = running
+        .store
+        .upload(&running.controller, bad_project().as_bytes(), "test");
+    assert!(err.is_err());
+    assert!(command(&mut s, "log 3").await.contains("toggel"));
+
+    running
+        .store
+        .upload(
+            &running.controller,
+            project("New room", 7).as_bytes(),
+            "test",
+        )
+        .unwrap();
+    assert!(command(&mut s, "project validate")
+        .await
+        .contains("\"New room\" (revision 7) is valid"));
+    let (_, mut events) = running.controller.subscribe();
+    let out = command(&mut s, "project apply").await;
+    assert!(out.contains("now running \"New room\" revision 7"), "{out}");
+    // Every subscriber (panels, central clients, keypads) gets the new project in one step.
+    let step = events.recv().await.unwrap();
+    assert!(step
+        .step
+        .changes
+        .iter()
+        .any(|c| matches!(c, controller_core::engine::Change::ProjectLoaded { .. })));
+    assert_eq!(running.controller.project().project.name, "New room");
+    assert!(command(&mut s, "project info")
+        .await
+        .contains("previous    \"Demo meeting room\""));
+    let out = command(&mut s, "project rollback").await;
+    assert!(out.contains("now running \"Demo meeting room\""), "{out}");
+    assert_eq!(
+        running.controller.project().project.name,
+        "Demo meeting room"
+    );
+    assert!(command(&mut s, "project frob")
+        .await
+        .contains("unknown project command"));
+
+    // A viewer may look but not apply or press.
+    let mut v = login(addr, VIEWER, VIEWER_PW).await;
+    assert!(command(&mut v, "project rollback")
+        .await
+        .contains("needs the admin role"));
+    assert!(command(&mut v, "press display_power")
+        .await
+        .contains("operator role"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn character_mode_echo_backspace_and_bad_login() {
+    let h = harness((41160, 41169));
+    let running = start(&h).await;
+    let addr = running.addrs.telnet.unwrap();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut first = [0u8; 3];
+    s.read_exact(&mut first).await.unwrap();
+    assert_eq!(first, [IAC, WILL, 1], "server offers ECHO first");
+    until(&mut s, "login: ").await;
+    // Like `telnet` and PuTTY: accept the server's echo, character mode.
+    s.write_all(&[IAC, DO, 1, IAC, DO, 3, IAC, WILL, 3])
+        .await
+        .unwrap();
+    // Wrong password first.
+    s.write_all(format!("{ADMIN}\r\0").as_bytes())
+        .await
+        .unwrap();
+    until(&mut s, "Password: ").await;
+    s.write_all(b"nope\r\n").await.unwrap();
+    let out = until(&mut s, "login: ").await;
+    assert!(
+        out.contains("****") && out.contains("Login incorrect"),
+        "{out:?}"
+    );
+    // Typed with a mistake and DEL (PuTTY's backspace).
+    s.write_all(format!("{ADMIN}x\x7f\r\n").as_bytes())
+        .await
+        .unwrap();
+    let out = until(&mut s, "Password: ").await;
+    assert!(out.contains("x\x08 \x08"), "backspace echo: {out:?}");
+    s.write_all(format!("{ADMIN_PW}\r\n").as_bytes())
+        .await
+        .unwrap();
+    until(&mut s, "roomctl> ").await;
+    s.write_all(b"stauts\x08\x08\x08tus\r\n").await.unwrap();
+    let out = until(&mut s, "roomctl> ").await;
+    assert!(out.contains("Demo meeting room"), "{out:?}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwd_cap_allow_list_and_idle_timeout() {
+    let mut h = harness((41170, 41179));
+    h.settings.telnet.max_connections = 1;
+    h.settings.telnet.idle_timeout_secs = 2;
+    let running = start(&h).await;
+    let addr = running.addrs.telnet.unwrap();
+
+    let mut s = login(addr, VIEWER, VIEWER_PW).await;
+    // The cap: a second session is turned away, the first is unharmed.
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    let mut buf = String::new();
+    second.read_to_string(&mut buf).await.unwrap();
+    assert!(buf.contains("Too many console sessions"), "{buf}");
+
+    send(&mut s, "passwd").await;
+    until(&mut s, "Current password: ").await;
+    send(&mut s, VIEWER_PW).await;
+    until(&mut s, "New password: ").await;
+    send(&mut s, "a-new-secret-2").await;
+    until(&mut s, "Again: ").await;
+    send(&mut s, "a-new-secret-2").await;
+    let out = until(&mut s, "roomctl> ").await;
+    assert!(out.contains("password changed"), "{out}");
+    assert!(running
+        .controller
+        .users()
+        .verify(VIEWER, "a-new-secret-2")
+        .is_some());
+    assert!(running
+        .controller
+        .users()
+        .verify(VIEWER, VIEWER_PW)
+        .is_none());
+    let file = roomctl::config::Settings::load(&h.settings_file(), None).unwrap();
+    assert!(roomctl::auth::UserStore::new(file.users)
+        .verify(VIEWER, "a-new-secret-2")
+        .is_some());
+
+    // Idle: the session is closed by the server.
+    let out = until(&mut s, "Idle for too long").await;
+    assert!(out.contains("goodbye"));
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut rest))
+        .await
+        .expect("closed");
+    // The slot is free again.
+    let mut s = login(addr, VIEWER, "a-new-secret-2").await;
+    assert!(command(&mut s, "help").await.contains("quit"));
+    running.shutdown().await;
+
+    // Allow-list: 127.0.0.1 not allowed.
+    let mut h = harness((41180, 41189));
+    h.settings.telnet.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
+    let running = start(&h).await;
+    let mut s = TcpStream::connect(running.addrs.telnet.unwrap())
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.unwrap();
+    assert!(buf.contains("allow-list"), "{buf}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_admin_user_means_ftp_and_telnet_are_off() {
+    let mut h = harness((41190, 41199));
+    h.settings
+        .users
+        .retain(|u| u.role != roomctl::auth::Role::Admin);
+    let running = start(&h).await;
+    assert!(running.addrs.telnet.is_none() && running.addrs.ftp.is_none());
+    let ftp = running.controller.services().get("ftp").unwrap();
+    assert!(ftp.purpose.contains("admin user"), "{}", ftp.purpose);
+    running.shutdown().await;
+}
