@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod eventlog;
+pub mod logic;
 pub mod project_store;
 pub mod repeat;
 pub mod serve;

@@ -93,6 +93,14 @@ async fn start_services(sup: &mut Supervisor, s: &Settings) -> anyhow::Result<Bo
         "-",
         ServiceState::Listening,
     );
-    sup.spawn("repeat", crate::repeat::run(ctx));
+    sup.spawn("repeat", crate::repeat::run(ctx.clone()));
+    ctx.controller.services().register(
+        "logic",
+        "room devices, sequences, feedback and timers (outgoing connections to the project's devices only, no port)",
+        "-".into(),
+        "-",
+        ServiceState::Listening,
+    );
+    sup.spawn("logic", crate::logic::run(ctx));
     Ok(addrs)
 }

@@ -69,6 +69,13 @@ impl Schedule {
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }
+
+    /// `t` as local time in the schedule's zone, e.g. "2026-11-26 07:00:00 CET".
+    pub fn local_text(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.zone)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +101,10 @@ mod tests {
         assert_eq!(
             s.next_after(utc(2026, 11, 27, 7, 0, 0)),
             Some(utc(2026, 11, 30, 6, 0, 0))
+        );
+        assert_eq!(
+            s.local_text(utc(2026, 11, 26, 6, 0, 0)),
+            "2026-11-26 07:00:00 CET"
         );
         // Summer time (UTC+2).
         assert_eq!(
