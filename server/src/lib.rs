@@ -13,3 +13,4 @@ pub mod project_store;
 pub mod repeat;
 pub mod serve;
 pub mod services;
+pub mod simulator;

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod serve;
+pub mod simulate;
 pub mod user;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub enum Command {
     /// Show settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Run simulated room devices (a PJLink projector, a video matrix) for the demo.
+    Simulate(simulate::SimulateArgs),
     /// Check a project file and print every error with its line and column.
     Validate {
         /// The project file (TOML).
@@ -52,6 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve::run(&cli.config, args).await,
         Some(Command::User(cmd)) => user::run(&cli.config, cmd),
         Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
+        Some(Command::Simulate(args)) => simulate::run(args).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;
             println!(
