@@ -137,3 +137,72 @@ fn publish(controller: &Controller, entries: &[Entry]) {
             .collect(),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Profile, Settings};
+    use chrono::TimeZone;
+    use controller_core::engine::Change;
+
+    const PROJECT: &str = r#"
+[project]
+name = "Timers"
+
+[[buttons]]
+id = "lights_off"
+label = "Lights off"
+
+[[panels]]
+id = "p"
+name = "P"
+columns = 1
+rows = 1
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ { button = "lights_off", row = 0, col = 0 } ]
+
+[[timers]]
+id = "evening"
+cron = "0 0 22 * * *"
+time_zone = "Europe/Copenhagen"
+press = "lights_off"
+"#;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_fires_at_its_time_in_its_zone() {
+        let project = Arc::new(Project::from_toml(PROJECT).unwrap());
+        let controller = Controller::new(Settings::defaults(Profile::Development), project.clone());
+        // 20:59:50 UTC on a winter day = 21:59:50 in Copenhagen: ten seconds
+        // before the timer is due.
+        let origin = Utc.with_ymd_and_hms(2026, 11, 25, 20, 59, 50).unwrap();
+        let clock = Clock::tokio_from(origin);
+        let (_, mut steps) = controller.subscribe();
+        let token = CancellationToken::new();
+        let task = tokio::spawn(run(controller.clone(), project, clock, token.clone()));
+
+        // The status page shows the next run before it fires.
+        tokio::task::yield_now().await;
+        let timers = controller.timers();
+        assert_eq!(timers.len(), 1);
+        assert_eq!(timers[0].next_run, "2026-11-25 22:00:00 CET");
+
+        let step = steps.recv().await.unwrap();
+        assert!(step.step.changes.iter().any(|c| matches!(
+            c,
+            Change::Pressed { button, source } if button == "lights_off" && source == "timer:evening"
+        )));
+        // It fired at its time (paused time only moves when everything waits).
+        assert!(clock.now() >= Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0).unwrap());
+        assert!(clock.now() < Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 1).unwrap());
+        let released = steps.recv().await.unwrap();
+        assert!(matches!(released.step.changes[0], Change::Released { .. }));
+        // ... and the next run moved on a day.
+        tokio::task::yield_now().await;
+        assert_eq!(controller.timers()[0].next_run, "2026-11-26 22:00:00 CET");
+        token.cancel();
+        task.await.unwrap();
+    }
+}
