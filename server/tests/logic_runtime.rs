@@ -249,13 +249,21 @@ async fn a_device_that_is_down_shows_down_while_the_engine_keeps_serving() {
         before + 100,
         "every press and release applied"
     );
-    wait_until("the failed step is logged", || {
+    let logged = |c: &Controller| {
         c.log()
-            .recent(100)
+            .recent(500)
             .iter()
             .any(|l| l.contains("sequence go step 1 failed") && l.contains("not connected"))
-    })
-    .await;
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !logged(&c) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the failed step is not logged: {:#?}",
+            c.log().recent(30)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // The panel service still answers.
     let panel = running.addrs.panel.expect("panel service");
     let mut http = TcpStream::connect(panel).await.unwrap();
@@ -483,4 +491,137 @@ proptest! {
             tokio::time::timeout(PATIENCE, task).await.expect("stops").expect("no panic");
         });
     }
+}
+
+// ---- udp and http devices ---------------------------------------------------
+
+fn udp_http_room(udp: SocketAddr, http: SocketAddr) -> String {
+    format!(
+        r#"
+[project]
+name = "UDP and HTTP"
+
+[[buttons]]
+id = "go"
+label = "Go"
+
+[[buttons]]
+id = "lamp"
+label = "Lamp"
+led = "feedback"
+
+[[panels]]
+id = "tablet"
+name = "Tablet"
+columns = 2
+rows = 1
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ {{ button = "go", row = 0, col = 0 }}, {{ button = "lamp", row = 0, col = 1 }} ]
+
+[[devices]]
+id = "amp"
+transport = "udp"
+address = "{udp}"
+terminator = '\r'
+reconnect_secs = 1
+
+[[devices]]
+id = "dsp"
+transport = "http"
+address = "http://{http}/api"
+reconnect_secs = 1
+
+[[sequences]]
+id = "go"
+button = "go"
+steps = [
+  {{ send = "VOL 10", device = "amp" }},
+  {{ http = "POST /power", body = "on", device = "dsp" }},
+]
+
+[[feedback]]
+device = "amp"
+equals = "VOL=10"
+button = "lamp"
+led = "slow_blink"
+
+[[feedback]]
+device = "dsp"
+equals = "POWER ON"
+button = "lamp"
+led = "on"
+"#
+    )
+}
+
+#[tokio::test]
+async fn udp_and_http_devices_send_and_feed_back() {
+    let amp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dsp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = start(&udp_http_room(
+        amp.local_addr().unwrap(),
+        dsp.local_addr().unwrap(),
+    ))
+    .await;
+    let c = running.controller.clone();
+    wait_until("the udp device is ready", || {
+        online(&c, "amp") == Some(true)
+    })
+    .await;
+    // The http device is probed with a TCP connect until it answers.
+    let (probe, _) = tokio::time::timeout(PATIENCE, dsp.accept())
+        .await
+        .expect("probe")
+        .unwrap();
+    drop(probe);
+    wait_until("the http device is reachable", || {
+        online(&c, "dsp") == Some(true)
+    })
+    .await;
+
+    press(&c, "go");
+    let mut buf = [0u8; 64];
+    let (n, from) = tokio::time::timeout(PATIENCE, amp.recv_from(&mut buf))
+        .await
+        .expect("datagram")
+        .unwrap();
+    assert_eq!(&buf[..n], b"VOL 10\r");
+    amp.send_to(b"VOL=10\r", from).await.unwrap();
+    wait_until("the udp reply sets the LED", || {
+        led(&c, "lamp") == LedMode::SlowBlink
+    })
+    .await;
+
+    let (mut conn, _) = tokio::time::timeout(PATIENCE, dsp.accept())
+        .await
+        .expect("request")
+        .unwrap();
+    let mut request = Vec::new();
+    while !request.ends_with(b"\r\n\r\non") {
+        let mut chunk = [0u8; 512];
+        let n = tokio::time::timeout(PATIENCE, conn.read(&mut chunk))
+            .await
+            .expect("request bytes")
+            .unwrap();
+        assert!(
+            n > 0,
+            "request ended early: {:?}",
+            String::from_utf8_lossy(&request)
+        );
+        request.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+    assert!(text.starts_with("post /api/power http/1.1\r\n"), "{text}");
+    assert!(text.contains("content-length: 2\r\n"), "{text}");
+    conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nPOWER ON\n")
+        .await
+        .unwrap();
+    wait_until("the http answer sets the LED", || {
+        led(&c, "lamp") == LedMode::On
+    })
+    .await;
+    running.shutdown().await;
 }
