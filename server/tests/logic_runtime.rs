@@ -384,6 +384,8 @@ enum Action {
     Press(usize),
     Led(usize, bool),
     Wait(u32),
+    /// A send to a device with no running task: a step that fails.
+    Send,
 }
 
 /// A project of `n` buttons whose sequences press only later buttons (as
@@ -395,6 +397,7 @@ fn generated_project(n: usize, sequences: &[(usize, bool, Vec<Action>)]) -> Proj
         text += &format!("[[buttons]]\nid = \"b{i}\"\nlabel = \"B{i}\"\nkind = \"{kind}\"\n");
     }
     text += "[[buttons]]\nid = \"sentinel\"\nlabel = \"S\"\nled = \"feedback\"\n";
+    text += "[[devices]]\nid = \"ghost\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:9\"\n";
     text += "[[panels]]\nid = \"p\"\nname = \"P\"\ncolumns = 1\nrows = 1\n[[panels.pages]]\nid = \"main\"\ntitle = \"Main\"\n";
     let mut seq_id = 0;
     for (button, on_release, steps) in sequences {
@@ -409,6 +412,7 @@ fn generated_project(n: usize, sequences: &[(usize, bool, Vec<Action>)]) -> Proj
                     j % n
                 ),
                 Action::Wait(ms) => format!("{{ wait_ms = {ms} }}"),
+                Action::Send => "{ send = \"x\", device = \"ghost\" }".into(),
             });
         }
         if lines.is_empty() {
@@ -430,6 +434,7 @@ fn arb_action() -> impl Strategy<Value = Action> {
         (0usize..6).prop_map(Action::Press),
         (0usize..6, any::<bool>()).prop_map(|(b, on)| Action::Led(b, on)),
         (0u32..3).prop_map(Action::Wait),
+        Just(Action::Send),
     ]
 }
 
