@@ -223,6 +223,68 @@ press = "${b}"
 }
 
 #[tokio::test]
+async fn press_repeat_and_release_each_run_their_sequences() {
+    let device = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let extra = r#"
+[[buttons]]
+id = "vol"
+label = "Volume"
+repeat = { delay_ms = 400, interval_ms = 200 }
+
+[[sequences]]
+id = "vol_press"
+button = "vol"
+steps = [ { send = "P", device = "dev" } ]
+
+[[sequences]]
+id = "vol_repeat"
+button = "vol"
+on = "repeat"
+steps = [ { send = "R", device = "dev" } ]
+
+[[sequences]]
+id = "vol_release"
+button = "vol"
+on = "release"
+steps = [ { send = "X", device = "dev" } ]
+"#;
+    let running = start(&room(device.local_addr().unwrap(), extra)).await;
+    let c = running.controller.clone();
+    let (mut conn, _) = tokio::time::timeout(PATIENCE, device.accept())
+        .await
+        .expect("connects")
+        .unwrap();
+    wait_until("the device shows online", || {
+        online(&c, "dev") == Some(true)
+    })
+    .await;
+    let command = |kind: &str| {
+        let (button, source) = ("vol".to_string(), "test".to_string());
+        match kind {
+            "press" => Command::Press { button, source },
+            "repeat" => Command::Repeat { button, source },
+            _ => Command::Release { button, source },
+        }
+    };
+    c.execute(command("press")).unwrap();
+    assert_eq!(read_exactly(&mut conn, 3).await, b"P\r\n");
+    // The repeat service also sends repeats while the button is held; each
+    // runs the repeat sequence.
+    c.execute(command("repeat")).unwrap();
+    assert_eq!(read_exactly(&mut conn, 3).await, b"R\r\n");
+    c.execute(command("release")).unwrap();
+    let mut tail = Vec::new();
+    while !tail.ends_with(b"X\r\n") {
+        tail.extend(read_exactly(&mut conn, 3).await);
+        assert!(
+            tail.chunks(3).all(|l| l == b"R\r\n" || l == b"X\r\n"),
+            "{tail:?}"
+        );
+    }
+    running.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_device_that_is_down_shows_down_while_the_engine_keeps_serving() {
     // A port with nothing listening on it.
     let nothing = TcpListener::bind("127.0.0.1:0").await.unwrap();
