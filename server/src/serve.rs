@@ -94,13 +94,18 @@ async fn start_services(sup: &mut Supervisor, s: &Settings) -> anyhow::Result<Bo
         ServiceState::Listening,
     );
     sup.spawn("repeat", crate::repeat::run(ctx.clone()));
-    ctx.controller.services().register(
-        "logic",
-        "room devices, sequences, feedback and timers (outgoing connections to the project's devices only, no port)",
-        "-".into(),
-        "-",
-        ServiceState::Listening,
-    );
-    sup.spawn("logic", crate::logic::run(ctx));
+    let logic_purpose = "room devices, sequences, feedback and timers (outgoing connections to the project's devices only, no port)";
+    if s.logic.enabled {
+        registry.register(
+            "logic",
+            logic_purpose,
+            "-".into(),
+            "logic",
+            ServiceState::Listening,
+        );
+        sup.spawn("logic", crate::logic::run(ctx));
+    } else {
+        registry.disabled("logic", logic_purpose, "logic");
+    }
     Ok(addrs)
 }

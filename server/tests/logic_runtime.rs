@@ -439,6 +439,30 @@ async fn the_demo_display_button_powers_the_simulated_projector() {
     sim.shutdown().await;
 }
 
+#[tokio::test]
+async fn the_logic_service_can_be_switched_off() {
+    let mut s = settings();
+    s.logic.enabled = false;
+    let text = room("127.0.0.1:9".parse().unwrap(), "");
+    let running = roomctl::serve::start(
+        s,
+        LoadedProject {
+            project: Arc::new(Project::from_toml(&text).unwrap()),
+            source: text.clone(),
+            origin: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let c = running.controller.clone();
+    let logic = c.services().get("logic").expect("listed");
+    assert_eq!(logic.state.to_string(), "disabled");
+    assert_eq!(logic.setting, "logic");
+    press(&c, "go");
+    assert!(c.devices().is_empty(), "no device task runs");
+    running.shutdown().await;
+}
+
 // ---- no mix of sequences and presses stalls the engine -------------------
 
 #[derive(Debug, Clone)]
