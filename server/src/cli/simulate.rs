@@ -14,11 +14,11 @@ pub struct SimulateArgs {
     /// Where the line-based video matrix listens.
     #[arg(long, default_value = "127.0.0.1:4353")]
     pub matrix: SocketAddr,
-    /// Seconds the projector takes to warm up after power on.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds the projector takes to warm up after power on (0-3600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub warmup_secs: u64,
-    /// Seconds the projector takes to cool down after power off.
-    #[arg(long, default_value_t = 5)]
+    /// Seconds the projector takes to cool down after power off (0-3600).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub cooldown_secs: u64,
 }
 
