@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds roomctl and starts it with the built-in demo project on loopback
 # (development profile: panel on http://127.0.0.1:3000/, wall panel on
-# http://127.0.0.1:3080/). Installs what is missing first; safe to re-run.
+# http://127.0.0.1:3080/), with the device simulator beside it (a PJLink
+# projector on 127.0.0.1:4352 and a video matrix on 127.0.0.1:4353) so the
+# demo's buttons drive something real. Installs what is missing first; safe
+# to re-run. Ctrl-C stops both.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,4 +12,9 @@ scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
 cargo leptos build --release
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
-exec "$ROOT/target/release/roomctl" serve --demo "$@"
+BIN="$ROOT/target/release/roomctl"
+
+"$BIN" simulate --projector 127.0.0.1:4352 --matrix 127.0.0.1:4353 &
+SIM=$!
+trap 'kill "$SIM" 2>/dev/null || true' EXIT
+"$BIN" serve --demo "$@"

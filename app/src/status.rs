@@ -104,6 +104,20 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
             </table>
         </section>
         <section>
+            <h2>"Timers"</h2>
+            <table class="timers">
+                <thead><tr><th>"Timer"</th><th>"Schedule"</th><th>"Presses"</th><th>"Next run"</th></tr></thead>
+                <tbody>
+                    {r.timers.into_iter().map(|t| view! {
+                        <tr data-timer=t.id.clone()>
+                            <td>{t.id.clone()}</td><td><code>{t.cron}</code>" "{t.time_zone}</td>
+                            <td>{t.press}</td><td class="next-run">{t.next_run}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section>
             <h2>"Recent events"</h2>
             <pre class="events">{r.recent_events.join("\n")}</pre>
         </section>

@@ -4,12 +4,15 @@
 //!   logic), read from TOML and validated with line/column/field errors.
 //! - [`engine`]: the runtime state machine. Commands in, [`engine::Step`]s out,
 //!   each with a strictly increasing revision. Deterministic and I/O-free.
+//! - [`logic`]: room logic without I/O: send-string escapes, feedback
+//!   matching, timer schedules.
 //! - [`protocol`]: sans-IO codecs (bytes <-> messages) for every wire format.
 //!
 //! Nothing here opens a socket or spawns a task, so every line of it can be
 //! unit-tested, property-tested and fuzzed in microseconds.
 
 pub mod engine;
+pub mod logic;
 pub mod project;
 pub mod protocol;
 pub mod view;

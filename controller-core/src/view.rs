@@ -126,6 +126,23 @@ pub struct DeviceStatus {
     pub detail: String,
 }
 
+/// One timer of the running project, for the status page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerStatus {
+    pub id: String,
+    /// The cron expression and its time zone, as written in the project.
+    pub cron: String,
+    pub time_zone: String,
+    /// The button it presses.
+    pub press: String,
+    /// When it fires next, in its own time zone ("2026-11-26 07:00:00 CET");
+    /// "never" when the schedule has no future time.
+    pub next_run: String,
+    /// The same instant in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run_unix: Option<i64>,
+}
+
 /// The status page: the controller, its project, services, panels, devices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -139,6 +156,9 @@ pub struct StatusReport {
     pub services: Vec<ServiceStatus>,
     pub panels: Vec<PanelSession>,
     pub devices: Vec<DeviceStatus>,
+    /// The project's timers and their next runs.
+    #[serde(default)]
+    pub timers: Vec<TimerStatus>,
     /// Recent log lines, newest last.
     pub recent_events: Vec<String>,
 }

@@ -144,3 +144,63 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn room_logic_errors_are_located() {
+    let text = format!(
+        r#"{MINIMAL}
+[[devices]]
+id = "projector"
+transport = "tcp"
+address = "projector"
+terminator = "\\R"
+
+[[devices]]
+id = "dsp"
+transport = "http"
+address = "http://127.0.0.1:8081"
+
+[[sequences]]
+id = "on"
+button = "power"
+steps = [
+  {{ send = "%1POWR 1\\q", device = "projector" }},
+  {{ send = "x", device = "dsp" }},
+  {{ send_hex = "0G", device = "projector" }},
+  {{ press = "power" }},
+]
+
+[[feedback]]
+device = "projector"
+regex = "(unclosed"
+led = "on"
+button = "power"
+
+[[timers]]
+id = "morning"
+cron = "0 7 * * *"
+time_zone = "Mars/Olympus"
+press = "power"
+"#
+    );
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    let found: Vec<(String, usize)> = errors.iter().map(|e| (e.path.clone(), e.line)).collect();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (path, needle) in [
+        ("devices[0].address", "address = \"projector\""),
+        ("devices[0].terminator", "terminator = \"\\\\R\""),
+        ("sequences[0].steps[0].send", "%1POWR 1"),
+        ("sequences[0].steps[1].device", "send = \"x\""),
+        ("sequences[0].steps[2].send_hex", "0G"),
+        ("sequences[0].steps[3].press", "press = \"power\" }"),
+        ("feedback[0].regex", "(unclosed"),
+        ("timers[0].cron", "0 7 * * *"),
+        ("timers[0].time_zone", "Mars/Olympus"),
+    ] {
+        assert!(
+            found.contains(&(path.to_string(), line_of(needle))),
+            "no error at {path} (line {}): {errors:#?}",
+            line_of(needle)
+        );
+    }
+}

@@ -25,7 +25,7 @@ test("the panel shows the demo room and a toggle lights its LED", async ({ page 
   await page.goto(controller.url("/"));
   await expect(page.locator(".room-name")).toHaveText("Demo meeting room");
   await live(page);
-  const display = key(page, "display_power");
+  const display = key(page, "mute");
   await expect(display).toHaveAttribute("data-led", "off");
   await expect(display).toHaveAttribute("aria-pressed", "false");
   await display.click();
@@ -75,8 +75,8 @@ test("server restart: panels show disconnected, then recover the correct state",
   await b.goto(controller.url("/"));
   await live(a);
   await live(b);
-  await key(a, "display_power").click();
-  await expect(key(b, "display_power")).toHaveAttribute("data-led", "on");
+  await key(a, "mute").click();
+  await expect(key(b, "mute")).toHaveAttribute("data-led", "on");
 
   await controller.stop();
   for (const p of [a, b]) {
@@ -91,7 +91,7 @@ test("server restart: panels show disconnected, then recover the correct state",
   for (const p of [a, b]) {
     await live(p);
     await expect(p.locator(".panel")).not.toHaveClass(/stale/);
-    await expect(key(p, "display_power")).toHaveAttribute("data-led", "off");
+    await expect(key(p, "mute")).toHaveAttribute("data-led", "off");
   }
   await key(b, "src_pc").click();
   await expect(key(a, "src_pc")).toHaveAttribute("data-led", "on");

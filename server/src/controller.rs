@@ -15,7 +15,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use controller_core::engine::{Command, Engine, EngineError, Snapshot, Step};
 use controller_core::project::Project;
-use controller_core::view::{DeviceStatus, PanelSession, StatusReport};
+use controller_core::view::{DeviceStatus, PanelSession, StatusReport, TimerStatus};
 use tokio::sync::broadcast;
 
 use crate::auth::UserStore;
@@ -80,6 +80,7 @@ struct Shared {
     services: ServiceRegistry,
     panels: Mutex<BTreeMap<u64, PanelSession>>,
     devices: Mutex<BTreeMap<String, DeviceStatus>>,
+    timers: Mutex<Vec<TimerStatus>>,
     log: EventLog,
     started: Instant,
     next_id: std::sync::atomic::AtomicU64,
@@ -112,6 +113,7 @@ impl Controller {
             services: ServiceRegistry::default(),
             panels: Mutex::new(BTreeMap::new()),
             devices: Mutex::new(BTreeMap::new()),
+            timers: Mutex::new(Vec::new()),
             log: EventLog::new(500),
             started: Instant::now(),
             next_id: 1.into(),
@@ -284,6 +286,20 @@ impl Controller {
             .collect()
     }
 
+    // ---- timers of the room logic (for the status page) ----
+
+    pub fn set_timers(&self, timers: Vec<TimerStatus>) {
+        *self.0.timers.lock().unwrap_or_else(|e| e.into_inner()) = timers;
+    }
+
+    pub fn timers(&self) -> Vec<TimerStatus> {
+        self.0
+            .timers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn status_report(&self) -> StatusReport {
         let snapshot = self.snapshot();
         let id = self.identity();
@@ -298,6 +314,7 @@ impl Controller {
             services: self.services().list(),
             panels: self.panels(),
             devices: self.devices(),
+            timers: self.timers(),
             recent_events: self.log().recent(50),
         }
     }

@@ -109,6 +109,19 @@ async fn start_services(
         "-",
         ServiceState::Listening,
     );
-    sup.spawn("repeat", crate::repeat::run(ctx));
+    sup.spawn("repeat", crate::repeat::run(ctx.clone()));
+    let logic_purpose = "room devices, sequences, feedback and timers (outgoing connections to the project's devices only, no port)";
+    if s.logic.enabled {
+        registry.register(
+            "logic",
+            logic_purpose,
+            "-".into(),
+            "logic",
+            ServiceState::Listening,
+        );
+        sup.spawn("logic", crate::logic::run(ctx));
+    } else {
+        registry.disabled("logic", logic_purpose, "logic");
+    }
     Ok(addrs)
 }

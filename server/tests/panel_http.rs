@@ -37,7 +37,7 @@ async fn panel_html_is_rendered_with_current_led_state() {
     assert!(html.contains(r#"data-panel="tablet""#));
     assert!(html.contains(r#"data-button="display_power""#));
     assert!(
-        html.contains(r#"data-button="display_power" data-kind="toggle" data-led="off""#),
+        html.contains(r#"data-button="mute" data-kind="toggle" data-led="off""#),
         "{html}"
     );
 
@@ -50,7 +50,7 @@ async fn panel_html_is_rendered_with_current_led_state() {
         })
         .unwrap();
     let (_, html) = get(addr, "/").await;
-    assert!(html.contains(r#"data-button="display_power" data-kind="toggle" data-led="on""#));
+    assert!(html.contains(r#"data-button="mute" data-kind="toggle" data-led="on""#));
 
     // The Apprimo port opens the wall panel; an unknown panel is a clear page.
     let (_, html) = get(running.addrs.apprimo.unwrap(), "/").await;

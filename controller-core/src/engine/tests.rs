@@ -25,12 +25,22 @@ fn release(b: &str) -> Command {
 #[test]
 fn toggle_flips_led() {
     let mut e = engine();
-    let step = e.apply(press("display_power")).unwrap().unwrap();
+    let step = e.apply(press("mute")).unwrap().unwrap();
     assert_eq!(step.revision, 1);
-    assert_eq!(e.state().led("display_power").unwrap().mode, LedMode::On);
-    e.apply(release("display_power")).unwrap();
-    assert_eq!(e.state().led("display_power").unwrap().mode, LedMode::On);
+    assert_eq!(e.state().led("mute").unwrap().mode, LedMode::On);
+    e.apply(release("mute")).unwrap();
+    assert_eq!(e.state().led("mute").unwrap().mode, LedMode::On);
+    e.apply(press("mute")).unwrap();
+    assert_eq!(e.state().led("mute").unwrap().mode, LedMode::Off);
+}
+
+#[test]
+fn feedback_led_is_left_to_feedback() {
+    // display_power has led = "feedback": a press latches it but its LED
+    // follows only what the projector reports.
+    let mut e = engine();
     e.apply(press("display_power")).unwrap();
+    assert!(e.state().buttons["display_power"].latched);
     assert_eq!(e.state().led("display_power").unwrap().mode, LedMode::Off);
 }
 

@@ -58,7 +58,26 @@ pub struct Sequence {
     pub button: String,
     #[serde(default)]
     pub on: Trigger,
+    /// Run only when the triggering button is in this state (read right
+    /// after the press or release): e.g. one sequence powers a display on
+    /// `when = "unlit"` and another powers it off `when = "lit"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
     pub steps: Vec<Step>,
+}
+
+/// A state of the triggering button that a sequence may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// Its LED is on or blinking.
+    Lit,
+    /// Its LED is off.
+    Unlit,
+    /// A toggle or interlock button that is selected.
+    Latched,
+    /// A toggle or interlock button that is not selected.
+    Unlatched,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,6 +86,8 @@ pub enum Trigger {
     #[default]
     Press,
     Release,
+    /// Each auto-repeat while a button with `repeat` is held.
+    Repeat,
 }
 
 /// One step of a sequence. Exactly one action field is set.
@@ -80,7 +101,7 @@ pub struct Step {
     pub send_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
-    /// HTTP request: `"GET /path"` or `"POST /path"`, to an http device.
+    /// HTTP request to an http device: `"GET /path"`, `"POST /path"`, `"PUT /path"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,12 +5,13 @@
 use std::collections::{HashMap, HashSet};
 
 use super::parse::{Locator, ProjectError, Seg};
-use super::{ButtonKind, LedMode, Project};
+use super::{ButtonKind, LedMode, Project, Transport};
 
 pub const MAX_ID_LEN: usize = 64;
 pub const MAX_LABEL_LEN: usize = 40;
 pub const MAX_GRID: u8 = 12;
 pub const MAX_BUTTONS: usize = 1000;
+pub const MAX_STEPS: usize = 100;
 
 struct Checker<'a, 'b> {
     locator: &'a Locator<'b>,
@@ -248,11 +249,16 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
 }
 
 fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
-    let mut device_ids = HashSet::new();
+    use crate::logic::{
+        decode_escapes, decode_hex, feedback::compile_regex, parse_device_address, parse_http_step,
+        schedule,
+    };
+
+    let mut devices: HashMap<&str, Transport> = HashMap::new();
     for (i, d) in project.devices.iter().enumerate() {
         let base = vec![k("devices"), Seg::Index(i)];
         c.id(at(&base, &[k("id")]), &d.id, "device");
-        if !device_ids.insert(d.id.as_str()) {
+        if devices.insert(d.id.as_str(), d.transport).is_some() {
             c.err(
                 at(&base, &[k("id")]),
                 format!("duplicate device id {:?}", d.id),
@@ -260,17 +266,52 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
         }
         if d.address.trim().is_empty() {
             c.err(at(&base, &[k("address")]), "the device address is empty");
+        } else if let Err(e) = parse_device_address(d.transport, &d.address) {
+            c.err(at(&base, &[k("address")]), e.to_string());
+        }
+        match decode_escapes(&d.terminator) {
+            Err(e) => c.err(at(&base, &[k("terminator")]), e.to_string()),
+            Ok(t) if t.len() > 8 => c.err(
+                at(&base, &[k("terminator")]),
+                "a terminator is at most 8 bytes",
+            ),
+            Ok(_) => {}
+        }
+        if let Some(poll) = &d.poll {
+            let parsed = match d.transport {
+                Transport::Http => parse_http_step(poll).map(|_| ()).map_err(|e| e.to_string()),
+                _ => decode_escapes(poll).map(|_| ()).map_err(|e| e.to_string()),
+            };
+            if let Err(e) = parsed {
+                c.err(at(&base, &[k("poll")]), e);
+            }
+        }
+        if !(1..=3600).contains(&d.poll_secs) {
+            c.err(
+                at(&base, &[k("poll_secs")]),
+                "poll_secs must be between 1 and 3600",
+            );
+        }
+        if !(1..=3600).contains(&d.reconnect_secs) {
+            c.err(
+                at(&base, &[k("reconnect_secs")]),
+                "reconnect_secs must be between 1 and 3600",
+            );
         }
         if let Some(b) = &d.status_led {
             c.button_ref(at(&base, &[k("status_led")]), project, b);
         }
     }
-    let device_ref = |c: &mut Checker<'_, '_>, path: Vec<Seg>, id: &str| {
-        if !device_ids.contains(id) {
+    let device_ref = |c: &mut Checker<'_, '_>, path: Vec<Seg>, id: &str| -> Option<Transport> {
+        let found = devices.get(id).copied();
+        if found.is_none() {
             c.err(path, format!("there is no device {id:?}"));
         }
+        found
     };
     let mut seq_ids = HashSet::new();
+    // Which buttons a button's sequences press, to refuse press loops.
+    let mut presses: HashMap<&str, Vec<&str>> = HashMap::new();
     for (i, s) in project.sequences.iter().enumerate() {
         let base = vec![k("sequences"), Seg::Index(i)];
         c.id(at(&base, &[k("id")]), &s.id, "sequence");
@@ -281,6 +322,18 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
             );
         }
         c.button_ref(at(&base, &[k("button")]), project, &s.button);
+        if s.steps.is_empty() {
+            c.err(
+                at(&base, &[k("steps")]),
+                "a sequence needs at least one step",
+            );
+        }
+        if s.steps.len() > MAX_STEPS {
+            c.err(
+                at(&base, &[k("steps")]),
+                format!("a sequence has at most {MAX_STEPS} steps"),
+            );
+        }
         for (j, step) in s.steps.iter().enumerate() {
             let sbase = at(&base, &[k("steps"), Seg::Index(j)]);
             let actions = [
@@ -300,11 +353,48 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
                     "a step has exactly one of send, send_hex, http, wait_ms, led, press",
                 );
             }
-            if step.send.is_some() || step.send_hex.is_some() || step.http.is_some() {
+            let sends = step.send.is_some() || step.send_hex.is_some();
+            if sends || step.http.is_some() {
                 match &step.device {
-                    Some(d) => device_ref(c, at(&sbase, &[k("device")]), d),
+                    Some(d) => match device_ref(c, at(&sbase, &[k("device")]), d) {
+                        Some(Transport::Http) if sends => c.err(
+                            at(&sbase, &[k("device")]),
+                            format!("{d:?} is an http device; use an `http` step"),
+                        ),
+                        Some(Transport::Tcp | Transport::Udp) if step.http.is_some() => c.err(
+                            at(&sbase, &[k("device")]),
+                            format!("{d:?} is not an http device; use `send` or `send_hex`"),
+                        ),
+                        _ => {}
+                    },
                     None => c.err(sbase.clone(), "this step needs a `device`"),
                 }
+            } else if step.device.is_some() {
+                c.err(
+                    at(&sbase, &[k("device")]),
+                    "only send, send_hex and http steps go to a device",
+                );
+            }
+            if let Some(text) = &step.send {
+                if let Err(e) = decode_escapes(text) {
+                    c.err(at(&sbase, &[k("send")]), e.to_string());
+                }
+            }
+            if let Some(text) = &step.send_hex {
+                match decode_hex(text) {
+                    Err(e) => c.err(at(&sbase, &[k("send_hex")]), e.to_string()),
+                    Ok(b) if b.is_empty() => {
+                        c.err(at(&sbase, &[k("send_hex")]), "send_hex holds no bytes")
+                    }
+                    Ok(_) => {}
+                }
+            }
+            if let Some(text) = &step.http {
+                if let Err(e) = parse_http_step(text) {
+                    c.err(at(&sbase, &[k("http")]), e.to_string());
+                }
+            } else if step.body.is_some() {
+                c.err(at(&sbase, &[k("body")]), "only an http step has a body");
             }
             if let Some(mode) = &step.led {
                 c.led_mode(at(&sbase, &[k("led")]), mode);
@@ -312,9 +402,18 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
                     Some(b) => c.button_ref(at(&sbase, &[k("button")]), project, b),
                     None => c.err(sbase.clone(), "an `led` step needs a `button`"),
                 }
+            } else if step.button.is_some() {
+                c.err(
+                    at(&sbase, &[k("button")]),
+                    "`button` belongs to an `led` step; to press a button use `press`",
+                );
             }
             if let Some(b) = &step.press {
                 c.button_ref(at(&sbase, &[k("press")]), project, b);
+                presses
+                    .entry(s.button.as_str())
+                    .or_default()
+                    .push(b.as_str());
             }
             if let Some(w) = step.wait_ms {
                 if w > 600_000 {
@@ -323,6 +422,31 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
                         "wait_ms must be at most 600000 (10 minutes)",
                     );
                 }
+            }
+        }
+    }
+    // A press step that leads back to its own button would run forever.
+    for (i, s) in project.sequences.iter().enumerate() {
+        for (j, step) in s.steps.iter().enumerate() {
+            let Some(target) = step.press.as_deref() else {
+                continue;
+            };
+            if let Some(chain) = press_path(&presses, target, &s.button) {
+                let path = vec![
+                    k("sequences"),
+                    Seg::Index(i),
+                    k("steps"),
+                    Seg::Index(j),
+                    k("press"),
+                ];
+                c.err(
+                    path,
+                    format!(
+                        "pressing {target:?} leads back to {:?} ({}), which would repeat forever",
+                        s.button,
+                        chain.join(" -> ")
+                    ),
+                );
             }
         }
     }
@@ -335,6 +459,11 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
                 "a feedback rule has exactly one of `equals` and `regex`",
             );
         }
+        if let Some(expr) = &f.regex {
+            if let Err(e) = compile_regex(expr) {
+                c.err(at(&base, &[k("regex")]), e.to_string());
+            }
+        }
         if f.press.is_some() == f.led.is_some() {
             c.err(
                 base.clone(),
@@ -342,7 +471,9 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
             );
         }
         if let Some(b) = &f.press {
-            c.button_ref(at(&base, &[k("press")]), project, b);
+            if !b.contains('$') {
+                c.button_ref(at(&base, &[k("press")]), project, b);
+            }
         }
         if let Some(mode) = &f.led {
             if !mode.contains('$') {
@@ -353,6 +484,11 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
                 Some(_) => {}
                 None => c.err(base.clone(), "a feedback rule with `led` needs a `button`"),
             }
+        } else if f.button.is_some() {
+            c.err(
+                at(&base, &[k("button")]),
+                "`button` belongs to an `led` rule; to press a button use `press`",
+            );
         }
     }
     let mut timer_ids = HashSet::new();
@@ -366,11 +502,36 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
             );
         }
         c.button_ref(at(&base, &[k("press")]), project, &t.press);
-        if t.cron.split_whitespace().count() != 6 {
-            c.err(
-                at(&base, &[k("cron")]),
-                "cron has six fields: sec min hour day-of-month month day-of-week",
-            );
+        if let Err(e) = schedule::parse_cron(&t.cron) {
+            c.err(at(&base, &[k("cron")]), e.to_string());
+        }
+        if let Err(e) = schedule::parse_time_zone(&t.time_zone) {
+            c.err(at(&base, &[k("time_zone")]), e.to_string());
         }
     }
+}
+
+/// The chain of buttons from `from` to `to` through sequences' press steps.
+fn press_path<'a>(
+    presses: &HashMap<&'a str, Vec<&'a str>>,
+    from: &'a str,
+    to: &str,
+) -> Option<Vec<&'a str>> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![vec![from]];
+    while let Some(chain) = stack.pop() {
+        let last = *chain.last()?;
+        if last == to {
+            return Some(chain);
+        }
+        if !seen.insert(last) {
+            continue;
+        }
+        for next in presses.get(last).into_iter().flatten() {
+            let mut longer = chain.clone();
+            longer.push(next);
+            stack.push(longer);
+        }
+    }
+    None
 }

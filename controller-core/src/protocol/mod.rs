@@ -4,3 +4,4 @@
 //! specified in `docs/protocols.md`.
 
 pub mod panel;
+pub mod pjlink;

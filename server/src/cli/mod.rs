@@ -3,6 +3,7 @@
 pub mod config;
 pub mod project;
 pub mod serve;
+pub mod simulate;
 pub mod user;
 
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub enum Command {
     /// A controller's project over the network: push, pull, validate, apply, rollback.
     #[command(subcommand)]
     Project(project::ProjectCommand),
+    /// Run simulated room devices (a PJLink projector, a video matrix) for the demo.
+    Simulate(simulate::SimulateArgs),
     /// Check a project file and print every error with its line and column.
     Validate {
         /// The project file (TOML).
@@ -57,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::User(cmd)) => user::run(&cli.config, cmd),
         Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
         Some(Command::Project(cmd)) => project::run(cmd).await,
+        Some(Command::Simulate(args)) => simulate::run(args).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;
             println!(

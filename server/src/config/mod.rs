@@ -42,6 +42,7 @@ pub struct Settings {
     pub extension: ExtensionSettings,
     pub telnet: TelnetSettings,
     pub ftp: FtpSettings,
+    pub logic: LogicSettings,
     #[serde(default)]
     pub users: Vec<UserEntry>,
 }

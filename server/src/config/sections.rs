@@ -154,6 +154,15 @@ pub struct FtpSettings {
     pub max_upload_bytes: u64,
 }
 
+/// The room logic (`docs/room-logic.md`): the project's devices, sequences,
+/// feedback rules and timers. No port; switching it off stops every
+/// outgoing connection to room devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogicSettings {
+    pub enabled: bool,
+}
+
 /// A user of every service (panel login, admin pages, 5009, Telnet, FTP).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -267,6 +276,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             active_mode: true,
             max_upload_bytes: 1024 * 1024,
         },
+        logic: LogicSettings { enabled: true },
         users: Vec::new(),
     }
 }

@@ -1,0 +1,368 @@
+//! Room devices: one task per device, which owns its connection.
+//!
+//! Sequences hand a device task a [`DeviceRequest`] through its
+//! [`DeviceHandle`] and get the outcome back; lines the device sends go to
+//! the feedback task. Each task reports its connection state to the status
+//! page (`Controller::device_update`) and, when the project says so, drives
+//! a button's LED (`status_led`). The transports (tcp, udp, http) each have a
+//! file; what they share (state reporting, request handling) is here.
+
+mod http;
+mod tcp;
+mod udp;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use controller_core::logic::{
+    decode_escapes, parse_device_address, parse_http_step, DeviceAddress,
+};
+use controller_core::project::{Device, LedMode, Project, Transport};
+use controller_core::view::DeviceStatus;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio_util::codec::AnyDelimiterCodec;
+use tokio_util::sync::CancellationToken;
+
+use super::feedback::FeedbackLine;
+use crate::controller::Controller;
+
+/// Requests queued for one device; more are refused as busy.
+const REQUEST_QUEUE: usize = 64;
+/// A connection attempt or a write that takes longer than this has failed.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// A sequence step waits this long for its request to be handled.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest line accepted from a device (longer ones drop the connection).
+pub const MAX_LINE_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("device {0:?} is not in the running project")]
+    Unknown(String),
+    #[error("device {device:?} is not connected ({why})")]
+    NotConnected { device: String, why: String },
+    #[error("device {device:?}: {why}")]
+    Failed { device: String, why: String },
+    #[error("device {0:?} has too many requests waiting")]
+    Busy(String),
+    #[error("device {0:?} did not handle the request in time")]
+    Timeout(String),
+    #[error("device {0:?} is stopping")]
+    Stopping(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a sequence step asks a device to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A string: the device appends its terminator.
+    Line(Vec<u8>),
+    /// Raw bytes (`send_hex`), sent as they are.
+    Raw(Vec<u8>),
+    Http {
+        method: &'static str,
+        path: String,
+        body: Option<String>,
+    },
+}
+
+pub struct DeviceRequest {
+    pub payload: Payload,
+    pub done: oneshot::Sender<Result<(), DeviceError>>,
+}
+
+#[derive(Clone)]
+pub struct DeviceHandle {
+    id: String,
+    tx: mpsc::Sender<DeviceRequest>,
+}
+
+impl DeviceHandle {
+    /// Hands `payload` to the device and waits for the outcome.
+    pub async fn request(&self, payload: Payload) -> Result<(), DeviceError> {
+        let (done, outcome) = oneshot::channel();
+        self.tx
+            .try_send(DeviceRequest { payload, done })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => DeviceError::Busy(self.id.clone()),
+                mpsc::error::TrySendError::Closed(_) => DeviceError::Stopping(self.id.clone()),
+            })?;
+        match tokio::time::timeout(REQUEST_TIMEOUT, outcome).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(DeviceError::Stopping(self.id.clone())),
+            Err(_) => Err(DeviceError::Timeout(self.id.clone())),
+        }
+    }
+}
+
+/// The running project's devices, by id.
+#[derive(Clone, Default)]
+pub struct Devices(Arc<HashMap<String, DeviceHandle>>);
+
+impl Devices {
+    pub async fn request(&self, device: &str, payload: Payload) -> Result<(), DeviceError> {
+        let handle = self
+            .0
+            .get(device)
+            .ok_or_else(|| DeviceError::Unknown(device.to_string()))?;
+        handle.request(payload).await
+    }
+}
+
+/// Starts one task per device of `project`.
+pub fn start(
+    controller: &Controller,
+    project: &Arc<Project>,
+    lines: mpsc::Sender<FeedbackLine>,
+    token: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> Devices {
+    let mut handles = HashMap::new();
+    for device in &project.devices {
+        let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
+        let link = match DeviceLink::new(controller, project, device, lines.clone(), rx, token) {
+            Ok(link) => link,
+            Err(why) => {
+                // Validation makes this unreachable for a loaded project;
+                // report it rather than trust that.
+                controller
+                    .log()
+                    .record(format!("device {}: {why}", device.id));
+                continue;
+            }
+        };
+        handles.insert(
+            device.id.clone(),
+            DeviceHandle {
+                id: device.id.clone(),
+                tx,
+            },
+        );
+        match device.transport {
+            Transport::Tcp => tasks.spawn(tcp::run(link)),
+            Transport::Udp => tasks.spawn(udp::run(link)),
+            Transport::Http => tasks.spawn(http::run(link)),
+        };
+    }
+    Devices(Arc::new(handles))
+}
+
+/// What one device task owns: its settings, its queue, where its lines go,
+/// and how it reports its state.
+pub(super) struct DeviceLink {
+    pub device: Device,
+    pub address: DeviceAddress,
+    pub terminator: Vec<u8>,
+    /// The poll payload, decoded.
+    pub poll: Option<Payload>,
+    pub requests: mpsc::Receiver<DeviceRequest>,
+    pub shutdown: CancellationToken,
+    controller: Controller,
+    project: Arc<Project>,
+    lines: mpsc::Sender<FeedbackLine>,
+    /// The last reported state (None before the first report).
+    online: Option<bool>,
+    detail: String,
+}
+
+impl DeviceLink {
+    fn new(
+        controller: &Controller,
+        project: &Arc<Project>,
+        device: &Device,
+        lines: mpsc::Sender<FeedbackLine>,
+        requests: mpsc::Receiver<DeviceRequest>,
+        token: &CancellationToken,
+    ) -> Result<DeviceLink, String> {
+        let address =
+            parse_device_address(device.transport, &device.address).map_err(|e| e.to_string())?;
+        let terminator = decode_escapes(&device.terminator).map_err(|e| e.to_string())?;
+        let poll = match (&device.poll, device.transport) {
+            (None, _) => None,
+            (Some(p), Transport::Http) => {
+                let step = parse_http_step(p).map_err(|e| e.to_string())?;
+                Some(Payload::Http {
+                    method: step.method,
+                    path: step.path,
+                    body: None,
+                })
+            }
+            (Some(p), _) => Some(Payload::Line(decode_escapes(p).map_err(|e| e.to_string())?)),
+        };
+        let link = DeviceLink {
+            device: device.clone(),
+            address,
+            terminator,
+            poll,
+            requests,
+            shutdown: token.clone(),
+            controller: controller.clone(),
+            project: project.clone(),
+            lines,
+            online: None,
+            detail: String::new(),
+        };
+        link.publish(false, "starting".into());
+        Ok(link)
+    }
+
+    pub fn retry_delay(&self) -> Duration {
+        Duration::from_secs(self.device.reconnect_secs.max(1).into())
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_secs(self.device.poll_secs.max(1).into())
+    }
+
+    /// The bytes a payload puts on a stream or in a datagram.
+    pub fn wire_bytes(&self, payload: &Payload) -> Result<Vec<u8>, DeviceError> {
+        match payload {
+            Payload::Line(text) => {
+                let mut bytes = text.clone();
+                bytes.extend_from_slice(&self.terminator);
+                Ok(bytes)
+            }
+            Payload::Raw(bytes) => Ok(bytes.clone()),
+            Payload::Http { .. } => Err(DeviceError::Invalid(format!(
+                "device {:?} is not an http device",
+                self.device.id
+            ))),
+        }
+    }
+
+    /// Splits what a device sends into lines: at any byte of its terminator
+    /// and at CR and LF (devices differ in which they send back).
+    pub fn line_codec(&self) -> AnyDelimiterCodec {
+        let mut delimiters = self.terminator.clone();
+        delimiters.extend_from_slice(b"\r\n");
+        delimiters.sort_unstable();
+        delimiters.dedup();
+        AnyDelimiterCodec::new_with_max_length(delimiters, self.terminator.clone(), MAX_LINE_BYTES)
+    }
+
+    /// Hands a line from the device to the feedback rules.
+    pub async fn line(&self, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.trim_matches(|c: char| c == '\0');
+        if text.is_empty() {
+            return;
+        }
+        let _ = self
+            .lines
+            .send(FeedbackLine {
+                device: self.device.id.clone(),
+                line: text.to_string(),
+            })
+            .await;
+    }
+
+    /// Hands every line of a block (an HTTP body, a datagram) to feedback.
+    pub async fn lines_of(&self, block: &Bytes) {
+        for line in block.split(|b| *b == b'\n' || *b == b'\r' || self.terminator.contains(b)) {
+            self.line(line).await;
+        }
+    }
+
+    pub fn up(&mut self, detail: impl Into<String>) {
+        self.set_state(true, detail.into());
+    }
+
+    pub fn down(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        let detail = format!("{why}; retrying every {} s", self.device.reconnect_secs);
+        self.set_state(false, detail);
+    }
+
+    fn set_state(&mut self, online: bool, detail: String) {
+        if self.online == Some(online) && self.detail == detail {
+            return;
+        }
+        let changed = self.online != Some(online);
+        self.online = Some(online);
+        self.detail = detail.clone();
+        self.publish(online, detail.clone());
+        if changed {
+            let what = if online { "connected" } else { "down" };
+            self.controller.log().record(format!(
+                "device {} ({}) {what}: {detail}",
+                self.device.id, self.device.address
+            ));
+            if let Some(button) = &self.device.status_led {
+                let mode = if online { LedMode::On } else { LedMode::Off };
+                let source = format!("device:{}", self.device.id);
+                if let Err(e) =
+                    super::set_led(&self.controller, &self.project, button, mode, &source)
+                {
+                    self.controller
+                        .log()
+                        .record(format!("device {} status LED: {e}", self.device.id));
+                }
+            }
+        }
+    }
+
+    /// Down without reconnecting (a UDP device that stopped answering).
+    pub fn set_silent(&mut self, why: String) {
+        self.set_state(false, why);
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.online == Some(true)
+    }
+
+    fn publish(&self, online: bool, detail: String) {
+        let transport = match self.device.transport {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+            Transport::Http => "http",
+        };
+        let kind = if self.device.name.is_empty() {
+            format!("room device ({transport})")
+        } else {
+            format!("{} ({transport})", self.device.name)
+        };
+        self.controller.device_update(DeviceStatus {
+            id: self.device.id.clone(),
+            kind,
+            address: self.device.address.clone(),
+            online,
+            detail,
+        });
+    }
+
+    /// Refuses a request because the device is down.
+    pub fn refuse(&self, request: DeviceRequest) {
+        let _ = request.done.send(Err(DeviceError::NotConnected {
+            device: self.device.id.clone(),
+            why: self.detail.clone(),
+        }));
+    }
+
+    pub fn failed(&self, why: impl std::fmt::Display) -> DeviceError {
+        DeviceError::Failed {
+            device: self.device.id.clone(),
+            why: why.to_string(),
+        }
+    }
+
+    /// Waits `delay` while down, refusing requests meanwhile. False when the
+    /// runtime is stopping.
+    pub async fn wait_down(&mut self, delay: Duration) -> bool {
+        let deadline = tokio::time::sleep(delay);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return false,
+                _ = &mut deadline => return true,
+                r = self.requests.recv() => match r {
+                    Some(request) => self.refuse(request),
+                    None => return false,
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Feedback: lines from devices, matched against the project's feedback
+//! rules (`controller_core::logic::FeedbackMatcher`), become presses and LED
+//! changes. One task for all devices, fed by the device tasks in order, so
+//! a device's replies take effect in the order it sent them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use controller_core::logic::{FeedbackAction, FeedbackMatcher};
+use controller_core::project::Project;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::controller::Controller;
+
+/// Lines waiting for the feedback task; a device's reader waits when full.
+pub const QUEUE: usize = 1024;
+
+/// One line a device sent (without its terminator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackLine {
+    pub device: String,
+    pub line: String,
+}
+
+pub async fn run(
+    controller: Controller,
+    project: Arc<Project>,
+    mut lines: mpsc::Receiver<FeedbackLine>,
+    shutdown: CancellationToken,
+) {
+    let mut rules: HashMap<&str, Vec<FeedbackMatcher>> = HashMap::new();
+    for (i, rule) in project.feedback.iter().enumerate() {
+        match FeedbackMatcher::new(rule) {
+            Ok(m) => rules.entry(rule.device.as_str()).or_default().push(m),
+            Err(e) => controller
+                .log()
+                .record(format!("feedback[{i}] is ignored: {e}")),
+        }
+    }
+    loop {
+        let line = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            l = lines.recv() => match l {
+                Some(l) => l,
+                None => return,
+            },
+        };
+        tracing::debug!("device {}: {:?}", line.device, line.line);
+        for rule in rules.get(line.device.as_str()).into_iter().flatten() {
+            let Some(action) = rule.apply(&line.line) else {
+                continue;
+            };
+            let source = format!("feedback:{}", line.device);
+            let result = match action {
+                Ok(FeedbackAction::Press { button }) => {
+                    super::press_and_release(&controller, &button, &source)
+                        .map_err(|e| e.to_string())
+                }
+                Ok(FeedbackAction::Led { button, mode }) => {
+                    super::set_led(&controller, &project, &button, mode, &source)
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = result {
+                controller.log().record(format!(
+                    "feedback from {} ({:?}) failed: {e}",
+                    line.device, line.line
+                ));
+            }
+        }
+    }
+}

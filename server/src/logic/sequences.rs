@@ -1,0 +1,185 @@
+//! Sequences: steps that run when a button is pressed, released or repeats.
+//!
+//! One task listens to the engine's stream; each triggered sequence runs as
+//! a task of its own, so a long `wait_ms` or a slow device never holds up
+//! the stream, other sequences, or the engine. A step that fails (a device
+//! that is down, an unknown button) is logged and the sequence goes on with
+//! its next step: one dead projector does not keep the lights on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use controller_core::engine::{Change, Snapshot, StepOutcome};
+use controller_core::logic::{decode_escapes, decode_hex, parse_http_step};
+use controller_core::project::{Condition, LedMode, Project, Sequence, Step, Trigger};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::devices::{Devices, Payload};
+use crate::controller::Controller;
+
+/// At most this many sequences run at once; a trigger beyond it is refused
+/// (and logged) rather than queued without bound.
+pub const MAX_RUNNING: usize = 256;
+
+pub async fn run(
+    controller: Controller,
+    project: Arc<Project>,
+    devices: Devices,
+    shutdown: CancellationToken,
+) {
+    let mut by_trigger: HashMap<(&str, Trigger), Vec<Arc<Sequence>>> = HashMap::new();
+    for s in &project.sequences {
+        by_trigger
+            .entry((s.button.as_str(), s.on))
+            .or_default()
+            .push(Arc::new(s.clone()));
+    }
+    let (mut state, mut steps) = controller.subscribe();
+    let slots = Arc::new(Semaphore::new(MAX_RUNNING));
+    let mut running = JoinSet::new();
+    loop {
+        let published = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(_) = running.join_next(), if !running.is_empty() => continue,
+            r = steps.recv() => r,
+        };
+        let published = match published {
+            Ok(p) => p,
+            Err(RecvError::Lagged(n)) => {
+                controller.log().record(format!(
+                    "sequences fell {n} steps behind the engine; presses in them started no sequence"
+                ));
+                state = controller.snapshot();
+                continue;
+            }
+            Err(RecvError::Closed) => break,
+        };
+        if state.receive(&published.step) == StepOutcome::Gap {
+            state = controller.snapshot();
+        }
+        for change in &published.step.changes {
+            let (button, trigger) = match change {
+                Change::Pressed { button, .. } => (button, Trigger::Press),
+                Change::Released { button, .. } => (button, Trigger::Release),
+                Change::Repeated { button, .. } => (button, Trigger::Repeat),
+                _ => continue,
+            };
+            for sequence in by_trigger
+                .get(&(button.as_str(), trigger))
+                .into_iter()
+                .flatten()
+            {
+                if !condition_holds(&state, button, sequence.when) {
+                    continue;
+                }
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    controller.log().record(format!(
+                        "sequence {} not started: {MAX_RUNNING} sequences are already running",
+                        sequence.id
+                    ));
+                    continue;
+                };
+                running.spawn(run_sequence(
+                    controller.clone(),
+                    project.clone(),
+                    devices.clone(),
+                    sequence.clone(),
+                    slot,
+                ));
+            }
+        }
+    }
+    running.abort_all();
+}
+
+fn condition_holds(state: &Snapshot, button: &str, when: Option<Condition>) -> bool {
+    let Some(when) = when else { return true };
+    let Some(b) = state.buttons.get(button) else {
+        return false;
+    };
+    match when {
+        Condition::Lit => b.led.mode.is_lit(),
+        Condition::Unlit => !b.led.mode.is_lit(),
+        Condition::Latched => b.latched,
+        Condition::Unlatched => !b.latched,
+    }
+}
+
+/// Runs one triggered sequence to its end. Its steps run in order; a failed
+/// step is logged and the next one runs.
+pub async fn run_sequence(
+    controller: Controller,
+    project: Arc<Project>,
+    devices: Devices,
+    sequence: Arc<Sequence>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let source = format!("sequence:{}", sequence.id);
+    let mut failed = 0;
+    for (i, step) in sequence.steps.iter().enumerate() {
+        if let Err(e) = run_step(&controller, &project, &devices, step, &source).await {
+            failed += 1;
+            controller.log().record(format!(
+                "sequence {} step {} failed: {e}",
+                sequence.id,
+                i + 1
+            ));
+        }
+    }
+    if failed > 0 {
+        controller.log().record(format!(
+            "sequence {} finished with {failed} of {} steps failed",
+            sequence.id,
+            sequence.steps.len()
+        ));
+    }
+}
+
+async fn run_step(
+    controller: &Controller,
+    project: &Project,
+    devices: &Devices,
+    step: &Step,
+    source: &str,
+) -> Result<(), String> {
+    let device = step.device.as_deref().unwrap_or_default();
+    if let Some(text) = &step.send {
+        let bytes = decode_escapes(text).map_err(|e| e.to_string())?;
+        devices
+            .request(device, Payload::Line(bytes))
+            .await
+            .map_err(|e| e.to_string())
+    } else if let Some(hex) = &step.send_hex {
+        let bytes = decode_hex(hex).map_err(|e| e.to_string())?;
+        devices
+            .request(device, Payload::Raw(bytes))
+            .await
+            .map_err(|e| e.to_string())
+    } else if let Some(http) = &step.http {
+        let req = parse_http_step(http).map_err(|e| e.to_string())?;
+        let payload = Payload::Http {
+            method: req.method,
+            path: req.path,
+            body: step.body.clone(),
+        };
+        devices
+            .request(device, payload)
+            .await
+            .map_err(|e| e.to_string())
+    } else if let Some(ms) = step.wait_ms {
+        tokio::time::sleep(Duration::from_millis(ms.into())).await;
+        Ok(())
+    } else if let Some(mode) = &step.led {
+        let mode = LedMode::parse(mode).ok_or_else(|| format!("unknown LED mode {mode:?}"))?;
+        let button = step.button.as_deref().unwrap_or_default();
+        super::set_led(controller, project, button, mode, source).map_err(|e| e.to_string())
+    } else if let Some(button) = &step.press {
+        super::press_and_release(controller, button, source).map_err(|e| e.to_string())
+    } else {
+        Err("the step has no action".into())
+    }
+}

@@ -1,0 +1,255 @@
+//! Simulated room devices, so the demo project drives something real out of
+//! the box (`roomctl simulate`): a PJLink class 1 projector (TCP 4352) and a
+//! line-based video matrix (TCP 4353). Both bind to loopback by default.
+//!
+//! The devices' behaviour is pure ([`projector::Projector`],
+//! [`matrix::Matrix`]); this file serves it on TCP: one task per
+//! connection, a cap on connections, bounded lines, and the PJLink idle
+//! timeout (a projector drops a client silent for 30 s).
+
+pub mod matrix;
+pub mod projector;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use controller_core::protocol::pjlink::{self, Request};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::codec::{AnyDelimiterCodec, FramedRead};
+use tokio_util::sync::CancellationToken;
+
+use matrix::Matrix;
+use projector::Projector;
+
+/// Connections each simulated device accepts at once.
+const MAX_CONNECTIONS: usize = 16;
+/// A client silent this long is disconnected (PJLink's rule; the matrix too).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest matrix command line.
+const MAX_MATRIX_LINE: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Where the projector listens (None: no projector).
+    pub projector: Option<SocketAddr>,
+    /// Where the matrix listens (None: no matrix).
+    pub matrix: Option<SocketAddr>,
+    pub warmup: Duration,
+    pub cooldown: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            projector: Some(SocketAddr::from(([127, 0, 0, 1], 4352))),
+            matrix: Some(SocketAddr::from(([127, 0, 0, 1], 4353))),
+            warmup: Duration::from_secs(10),
+            cooldown: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Running simulated devices.
+pub struct Simulator {
+    pub projector_addr: Option<SocketAddr>,
+    pub matrix_addr: Option<SocketAddr>,
+    projector: Arc<Mutex<Projector>>,
+    matrix: Arc<Mutex<Matrix>>,
+    token: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+type Handler = Arc<dyn Fn(&[u8]) -> Vec<Vec<u8>> + Send + Sync>;
+
+impl Simulator {
+    /// Binds every configured device (an error names the one that failed).
+    pub async fn start(config: SimulatorConfig) -> anyhow::Result<Simulator> {
+        let token = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let projector = Arc::new(Mutex::new(Projector::new(config.warmup, config.cooldown)));
+        let matrix = Arc::new(Mutex::new(Matrix::default()));
+        let mut projector_addr = None;
+        if let Some(addr) = config.projector {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("the simulated projector cannot listen on tcp {addr}"))?;
+            projector_addr = Some(listener.local_addr()?);
+            let state = projector.clone();
+            let handler: Handler = Arc::new(move |line: &[u8]| {
+                let Ok(request) = Request::decode(line) else {
+                    return Vec::new();
+                };
+                let mut p = state.lock().unwrap_or_else(|e| e.into_inner());
+                let response = p.handle(&request, tokio::time::Instant::now());
+                tracing::info!(
+                    "projector: {} -> {}",
+                    String::from_utf8_lossy(line),
+                    String::from_utf8_lossy(&response.encode()).trim_end()
+                );
+                vec![response.encode()]
+            });
+            let greeting = format!("{}\r", pjlink::GREETING).into_bytes();
+            let codec = || {
+                AnyDelimiterCodec::new_with_max_length(
+                    b"\r\n".to_vec(),
+                    Vec::new(),
+                    pjlink::MAX_LINE_BYTES,
+                )
+            };
+            tasks.spawn(accept_loop(
+                listener,
+                token.clone(),
+                "projector",
+                greeting,
+                codec,
+                handler,
+            ));
+        }
+        let mut matrix_addr = None;
+        if let Some(addr) = config.matrix {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("the simulated matrix cannot listen on tcp {addr}"))?;
+            matrix_addr = Some(listener.local_addr()?);
+            let state = matrix.clone();
+            let handler: Handler = Arc::new(move |line: &[u8]| {
+                let text = String::from_utf8_lossy(line);
+                let answers = state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .handle(&text);
+                if !answers.is_empty() {
+                    tracing::info!("matrix: {} -> {}", text.trim(), answers.join(" | "));
+                }
+                answers
+                    .into_iter()
+                    .map(|a| format!("{a}\r\n").into_bytes())
+                    .collect()
+            });
+            let codec = || {
+                AnyDelimiterCodec::new_with_max_length(
+                    b"\r\n".to_vec(),
+                    Vec::new(),
+                    MAX_MATRIX_LINE,
+                )
+            };
+            tasks.spawn(accept_loop(
+                listener,
+                token.clone(),
+                "matrix",
+                Vec::new(),
+                codec,
+                handler,
+            ));
+        }
+        Ok(Simulator {
+            projector_addr,
+            matrix_addr,
+            projector,
+            matrix,
+            token,
+            tasks,
+        })
+    }
+
+    /// The projector's PJLink power state now ("0" off .. "3" warming up).
+    pub fn projector_power(&self) -> &'static str {
+        self.projector
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .power_code(tokio::time::Instant::now())
+    }
+
+    /// The input the matrix routes to `output`.
+    pub fn matrix_route(&self, output: u8) -> Option<u8> {
+        self.matrix
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .route_of(output)
+    }
+
+    pub async fn shutdown(mut self) {
+        self.token.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    token: CancellationToken,
+    name: &'static str,
+    greeting: Vec<u8>,
+    codec: impl Fn() -> AnyDelimiterCodec + Send + 'static,
+    handler: Handler,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = token.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("{name}: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!("{name}: refusing {peer}: {MAX_CONNECTIONS} clients connected");
+            continue;
+        };
+        tracing::info!("{name}: {peer} connected");
+        let (token, greeting, codec, handler) =
+            (token.clone(), greeting.clone(), codec(), handler.clone());
+        connections.spawn(async move {
+            let _slot = slot;
+            let why = connection(stream, token, &greeting, codec, handler).await;
+            tracing::info!("{name}: {peer} disconnected ({why})");
+        });
+    }
+    connections.abort_all();
+}
+
+async fn connection(
+    stream: TcpStream,
+    token: CancellationToken,
+    greeting: &[u8],
+    codec: AnyDelimiterCodec,
+    handler: Handler,
+) -> String {
+    let (reader, mut writer) = stream.into_split();
+    if !greeting.is_empty() && writer.write_all(greeting).await.is_err() {
+        return "write failed".into();
+    }
+    let mut lines = FramedRead::new(reader, codec);
+    loop {
+        let line = tokio::select! {
+            _ = token.cancelled() => return "simulator stopping".into(),
+            l = tokio::time::timeout(IDLE_TIMEOUT, lines.next()) => l,
+        };
+        let line = match line {
+            Err(_) => return format!("idle for {} s", IDLE_TIMEOUT.as_secs()),
+            Ok(None) => return "closed".into(),
+            Ok(Some(Err(e))) => return format!("bad input: {e}"),
+            Ok(Some(Ok(line))) => line,
+        };
+        if line.is_empty() {
+            continue;
+        }
+        for answer in handler(&line) {
+            if writer.write_all(&answer).await.is_err() {
+                return "write failed".into();
+            }
+        }
+    }
+}
