@@ -45,7 +45,7 @@ async fn panel_html_is_rendered_with_current_led_state() {
     running
         .controller
         .execute(Command::Press {
-            button: "display_power".into(),
+            button: "mute".into(),
             source: "test".into(),
         })
         .unwrap();
