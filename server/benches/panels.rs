@@ -143,10 +143,10 @@ fn spawn_reader(ws: Ws, tx: mpsc::UnboundedSender<Instant>) -> tokio::task::Join
         while let Some(Ok(m)) = stream.next().await {
             if let Message::Text(t) = m {
                 match ServerMessage::decode(&t) {
-                    Ok(ServerMessage::Step { step }) => {
-                        if step.changes.iter().any(|c| matches!(c, Change::Led { .. })) {
-                            let _ = tx.send(Instant::now());
-                        }
+                    Ok(ServerMessage::Step { step })
+                        if step.changes.iter().any(|c| matches!(c, Change::Led { .. })) =>
+                    {
+                        let _ = tx.send(Instant::now());
                     }
                     Ok(ServerMessage::Ping { seq }) => {
                         let pong = ClientMessage::Pong { seq }.encode();
