@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::LoadedProject;
 use crate::services::http::{self, PortKind};
-use crate::services::Supervisor;
+use crate::services::{central, extension, live, lookup, Supervisor};
 
 /// How long services get to finish on shutdown.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -20,6 +20,11 @@ pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 pub struct BoundAddrs {
     pub panel: Option<SocketAddr>,
     pub apprimo: Option<SocketAddr>,
+    pub lookup: Option<SocketAddr>,
+    /// The live-update sending socket (datagrams go to `[live] destination`).
+    pub live: Option<SocketAddr>,
+    pub central: Option<SocketAddr>,
+    pub extension: Option<SocketAddr>,
 }
 
 pub struct Running {
@@ -85,6 +90,33 @@ async fn start_services(sup: &mut Supervisor, s: &Settings) -> anyhow::Result<Bo
         );
     } else {
         registry.disabled("apprimo", "wall panels (Apprimo profile)", "apprimo");
+    }
+    let devices = extension::device_events();
+    if s.extension.enabled {
+        addrs.extension = extension::start(sup, &s.extension, devices.clone()).await;
+    } else {
+        registry.disabled(
+            extension::NAME,
+            "extension devices (keypads, I/O boxes)",
+            "extension",
+        );
+    }
+    if s.live.enabled {
+        addrs.live = Some(live::start(sup, &s.live, devices.clone()).await?);
+    } else {
+        registry.disabled(live::NAME, "live updates on every LED change", "live");
+    }
+    if s.central.enabled {
+        addrs.central = Some(central::start(sup, &s.central, devices).await?);
+    } else {
+        registry.disabled(central::NAME, "central control", "central");
+    }
+    // Last: its answers list the ports of the services started above.
+    if s.lookup.enabled {
+        let advertised = lookup::advertised_services(&addrs, s);
+        addrs.lookup = Some(lookup::start(sup, &s.lookup, s.network.broadcast, advertised).await?);
+    } else {
+        registry.disabled(lookup::NAME, "LAN lookup", "lookup");
     }
     ctx.controller.services().register(
         "repeat",

@@ -7,7 +7,12 @@
 //! page and the console), runs until the token is cancelled, and stops
 //! within the shutdown deadline.
 
+pub mod central;
+pub mod extension;
 pub mod http;
+pub mod lan_socket;
+pub mod live;
+pub mod lookup;
 
 use std::future::Future;
 use std::net::SocketAddr;
