@@ -1,8 +1,12 @@
 //! The `roomctl` command line: one subcommand per file.
 
 pub mod config;
+pub mod discover;
+pub mod keypad;
+pub mod press;
 pub mod serve;
 pub mod user;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -44,6 +48,14 @@ pub enum Command {
         /// The project file (TOML).
         file: PathBuf,
     },
+    /// Find every controller on the LAN (lookup, UDP 8000) and list them.
+    Discover(discover::DiscoverArgs),
+    /// Print live updates (UDP 8001) as they arrive.
+    Watch(watch::WatchArgs),
+    /// Press (and release) a button over central control (TCP 5009).
+    Press(press::PressArgs),
+    /// A simulated extension keypad on the multicast bus (7979).
+    Keypad(keypad::KeypadArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -52,6 +64,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve::run(&cli.config, args).await,
         Some(Command::User(cmd)) => user::run(&cli.config, cmd),
         Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
+        Some(Command::Discover(args)) => discover::run(args).await,
+        Some(Command::Watch(args)) => watch::run(args).await,
+        Some(Command::Press(args)) => press::run(args).await,
+        Some(Command::Keypad(args)) => keypad::run(args).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;
             println!(
