@@ -55,19 +55,42 @@ pub fn multicast_unavailable(interface: Ipv4Addr) -> Option<String> {
     if !interface.is_loopback() {
         return None;
     }
-    const IFF_MULTICAST: u32 = 0x1000;
-    let flags = std::fs::read_to_string("/sys/class/net/lo/flags").ok()?;
-    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).ok()?;
-    if flags & IFF_MULTICAST == 0 {
-        Some(
+    match loopback_has_multicast() {
+        Ok(true) => None,
+        Ok(false) => Some(
             "the loopback interface has no MULTICAST flag, so extension traffic cannot stay on this host \
              (as root: `ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo`), \
              or set [extension] interface to the LAN address, or enabled = false"
                 .into(),
-        )
-    } else {
-        None
+        ),
+        Err(e) => Some(format!("cannot read the loopback interface's flags: {e}")),
     }
+}
+
+/// Whether `lo` has IFF_MULTICAST, asked of the kernel for this process's
+/// network namespace (/sys/class/net shows the namespace sysfs was mounted
+/// in, which is not ours inside `unshare -n`).
+#[cfg(target_os = "linux")]
+fn loopback_has_multicast() -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let probe = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    // SAFETY: ifreq is plain old data; SIOCGIFFLAGS reads the name and
+    // writes the flags into the struct we own, on a socket we own.
+    unsafe {
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        if libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(req.ifr_ifru.ifru_flags as libc::c_int & libc::IFF_MULTICAST != 0)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn loopback_has_multicast() -> io::Result<bool> {
+    Ok(true)
 }
 
 /// A socket in multicast `group` on `interface`: joined (so the kernel
