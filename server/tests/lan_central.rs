@@ -83,7 +83,8 @@ async fn a_press_over_central_reaches_the_live_datagram_and_the_panel() {
         .await
         .expect("a live datagram")
         .unwrap();
-    let LiveMessage::Changes { revision, leds, .. } = LiveMessage::decode(&buf[..n]).unwrap() else {
+    let LiveMessage::Changes { revision, leds, .. } = LiveMessage::decode(&buf[..n]).unwrap()
+    else {
         panic!("not a changes datagram")
     };
     assert_eq!(revision, base + 1);
@@ -105,7 +106,10 @@ async fn a_press_over_central_reaches_the_live_datagram_and_the_panel() {
         }
     };
     assert_eq!(step.revision, revision);
-    assert_eq!(step.leds().next().map(|(b, l)| (b.to_string(), l)), Some(("mute".to_string(), leds[0].led)));
+    assert_eq!(
+        step.leds().next().map(|(b, l)| (b.to_string(), l)),
+        Some(("mute".to_string(), leds[0].led))
+    );
     running.shutdown().await;
 }
 
@@ -119,12 +123,24 @@ async fn login_roles_and_errors_with_reasons() {
     assert!(e.contains("LoginRequired"), "{e}");
     let pong = anon.request(&Request::Ping { seq: 5 }).await.unwrap();
     assert_eq!(pong, Event::Pong { seq: 5 });
-    let e = anon.request(&Request::Hello { protocol: 2, client: String::new() }).await.unwrap_err();
+    let e = anon
+        .request(&Request::Hello {
+            protocol: 2,
+            client: String::new(),
+        })
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("UnsupportedVersion"), "{e}");
 
     let mut viewer = CentralClient::connect(&addr).await.unwrap();
     viewer.login("view", VIEWER_PASSWORD).await.unwrap();
-    assert!(matches!(viewer.request(&Request::Status).await.unwrap(), Event::Status { subscribed: false, .. }));
+    assert!(matches!(
+        viewer.request(&Request::Status).await.unwrap(),
+        Event::Status {
+            subscribed: false,
+            ..
+        }
+    ));
     let e = viewer.press("mute").await.unwrap_err().to_string();
     assert!(e.contains("Forbidden"), "{e}");
 
@@ -135,7 +151,14 @@ async fn login_roles_and_errors_with_reasons() {
     assert!(running.controller.snapshot().buttons["mute"].held);
     // A client that goes away releases what it holds.
     drop(op);
-    assert!(lan_support::eventually(Duration::from_secs(5), || !running.controller.snapshot().buttons["mute"].held).await);
+    assert!(
+        lan_support::eventually(Duration::from_secs(5), || !running
+            .controller
+            .snapshot()
+            .buttons["mute"]
+            .held)
+        .await
+    );
 
     // Three wrong passwords: disconnected with the reason.
     let mut guesser = CentralClient::connect(&addr).await.unwrap();
@@ -143,8 +166,20 @@ async fn login_roles_and_errors_with_reasons() {
         let e = guesser.login("op", "guess").await.unwrap_err();
         assert!(format!("{e:#}").contains("WrongCredentials"), "{e:#}");
     }
-    guesser.send(&Request::Login { user: "op".into(), password: "guess".into() }).await.unwrap();
-    assert!(matches!(guesser.next_event().await.unwrap(), Event::Bye { code: ErrorCode::WrongCredentials, .. }));
+    guesser
+        .send(&Request::Login {
+            user: "op".into(),
+            password: "guess".into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        guesser.next_event().await.unwrap(),
+        Event::Bye {
+            code: ErrorCode::WrongCredentials,
+            ..
+        }
+    ));
     assert!(guesser.next_event().await.is_err());
     running.shutdown().await;
 }
@@ -153,7 +188,11 @@ async fn login_roles_and_errors_with_reasons() {
 async fn subscribers_get_every_step_in_revision_order() {
     let running = start(central_settings()).await;
     let mut watcher = operator(&running).await;
-    let Event::Status { subscribed: true, snapshot } = watcher.request(&Request::Subscribe).await.unwrap() else {
+    let Event::Status {
+        subscribed: true,
+        snapshot,
+    } = watcher.request(&Request::Subscribe).await.unwrap()
+    else {
         panic!("no status")
     };
     let mut presser = operator(&running).await;
@@ -170,7 +209,10 @@ async fn subscribers_get_every_step_in_revision_order() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(matches!(watcher.request(&Request::Unsubscribe).await.unwrap(), Event::Ok { .. }));
+    assert!(matches!(
+        watcher.request(&Request::Unsubscribe).await.unwrap(),
+        Event::Ok { .. }
+    ));
     running.shutdown().await;
 }
 
@@ -202,12 +244,23 @@ async fn oversized_garbage_and_truncated_lines_get_errors_and_the_connection_liv
         (b"not json\n".to_vec(), ErrorCode::Malformed),
         (b"\xff\xfe\x00garbage\n".to_vec(), ErrorCode::Malformed),
         (b"{\"type\":\"press\"}\n".to_vec(), ErrorCode::Malformed),
-        (b"{\"type\":\"press\",\"button\":\"mute\",\"as\":\"admin\"}\n".to_vec(), ErrorCode::Malformed),
-        ([vec![b'x'; 10_000], b"\n".to_vec()].concat(), ErrorCode::TooLarge),
+        (
+            b"{\"type\":\"press\",\"button\":\"mute\",\"as\":\"admin\"}\n".to_vec(),
+            ErrorCode::Malformed,
+        ),
+        (
+            [vec![b'x'; 10_000], b"\n".to_vec()].concat(),
+            ErrorCode::TooLarge,
+        ),
     ] {
         c.get_mut().write_all(&input).await.unwrap();
         match read_line(&mut c).await {
-            Event::Error { code: got, .. } => assert_eq!(got, code, "{:?}", String::from_utf8_lossy(&input[..input.len().min(40)])),
+            Event::Error { code: got, .. } => assert_eq!(
+                got,
+                code,
+                "{:?}",
+                String::from_utf8_lossy(&input[..input.len().min(40)])
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -216,11 +269,23 @@ async fn oversized_garbage_and_truncated_lines_get_errors_and_the_connection_liv
     for _ in 0..20 {
         c.get_mut().write_all(&chunk).await.unwrap();
     }
-    c.get_mut().write_all(b"\n{\"type\":\"ping\",\"seq\":1}\n").await.unwrap();
-    assert!(matches!(read_line(&mut c).await, Event::Error { code: ErrorCode::TooLarge, .. }));
+    c.get_mut()
+        .write_all(b"\n{\"type\":\"ping\",\"seq\":1}\n")
+        .await
+        .unwrap();
+    assert!(matches!(
+        read_line(&mut c).await,
+        Event::Error {
+            code: ErrorCode::TooLarge,
+            ..
+        }
+    ));
     assert_eq!(read_line(&mut c).await, Event::Pong { seq: 1 });
     let grown = rss_kib().saturating_sub(before);
-    assert!(grown < 16 * 1024, "memory grew by {grown} KiB for 20 MB of one line");
+    assert!(
+        grown < 16 * 1024,
+        "memory grew by {grown} KiB for 20 MB of one line"
+    );
 
     // A truncated request (no newline) and a vanished client harm nothing.
     let mut t = TcpStream::connect(&addr).await.unwrap();
@@ -240,15 +305,30 @@ async fn connection_cap_and_allow_list_refuse_with_a_reason() {
     let mut a = CentralClient::connect(&addr).await.unwrap();
     let _b = CentralClient::connect(&addr).await.unwrap();
     let mut third = BufReader::new(TcpStream::connect(&addr).await.unwrap());
-    assert!(matches!(read_line(&mut third).await, Event::Bye { code: ErrorCode::TooManyConnections, .. }));
-    assert_eq!(a.request(&Request::Ping { seq: 1 }).await.unwrap(), Event::Pong { seq: 1 });
+    assert!(matches!(
+        read_line(&mut third).await,
+        Event::Bye {
+            code: ErrorCode::TooManyConnections,
+            ..
+        }
+    ));
+    assert_eq!(
+        a.request(&Request::Ping { seq: 1 }).await.unwrap(),
+        Event::Pong { seq: 1 }
+    );
     running.shutdown().await;
 
     let mut s = central_settings();
     s.central.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
     let running = start(s).await;
     let mut refused = BufReader::new(TcpStream::connect(central_addr(&running)).await.unwrap());
-    assert!(matches!(read_line(&mut refused).await, Event::Bye { code: ErrorCode::NotAllowed, .. }));
+    assert!(matches!(
+        read_line(&mut refused).await,
+        Event::Bye {
+            code: ErrorCode::NotAllowed,
+            ..
+        }
+    ));
     running.shutdown().await;
 }
 
@@ -262,21 +342,30 @@ async fn a_slow_subscriber_is_disconnected_and_never_blocks_the_others() {
 
     // Subscribes, then reads nothing.
     let mut slow = raw(&addr).await;
-    slow.get_mut().write_all(&Request::Subscribe.encode()).await.unwrap();
+    slow.get_mut()
+        .write_all(&Request::Subscribe.encode())
+        .await
+        .unwrap();
     let mut fast = CentralClient::connect(&addr).await.unwrap();
 
     // Far more steps than the socket buffers hold.
     for _ in 0..60_000 {
         running
             .controller
-            .execute(Command::Press { button: "display_power".into(), source: "test".into() })
+            .execute(Command::Press {
+                button: "display_power".into(),
+                source: "test".into(),
+            })
             .unwrap();
         if running.controller.revision() % 5000 == 0 {
             tokio::task::yield_now().await;
         }
     }
     // The other client is answered meanwhile.
-    assert_eq!(fast.request(&Request::Ping { seq: 2 }).await.unwrap(), Event::Pong { seq: 2 });
+    assert_eq!(
+        fast.request(&Request::Ping { seq: 2 }).await.unwrap(),
+        Event::Pong { seq: 2 }
+    );
 
     // The slow one was cut off: its stream ends well before 60,000 steps.
     let mut steps = 0;
@@ -302,7 +391,10 @@ async fn a_slow_subscriber_is_disconnected_and_never_blocks_the_others() {
         assert_eq!(*code, ErrorCode::SlowConsumer);
     }
     println!("slow client got {steps} steps, then {last:?}");
-    assert_eq!(fast.request(&Request::Ping { seq: 3 }).await.unwrap(), Event::Pong { seq: 3 });
+    assert_eq!(
+        fast.request(&Request::Ping { seq: 3 }).await.unwrap(),
+        Event::Pong { seq: 3 }
+    );
     running.shutdown().await;
 }
 
@@ -316,8 +408,12 @@ async fn a_flood_of_connections_and_bytes_leaves_real_clients_served() {
     let mut tasks = Vec::new();
     for i in 0..200u32 {
         tasks.push(tokio::spawn(async move {
-            let Ok(mut s) = TcpStream::connect(addr).await else { return };
-            let junk: Vec<u8> = (0..4096u32).map(|j| (i.wrapping_mul(31) ^ j) as u8).collect();
+            let Ok(mut s) = TcpStream::connect(addr).await else {
+                return;
+            };
+            let junk: Vec<u8> = (0..4096u32)
+                .map(|j| (i.wrapping_mul(31) ^ j) as u8)
+                .collect();
             let _ = s.write_all(&junk).await;
             let mut sink = [0u8; 1024];
             let _ = tokio::time::timeout(Duration::from_millis(50), s.read(&mut sink)).await;

@@ -24,11 +24,17 @@ async fn two_controllers_are_both_discovered() {
     sb.extension.enabled = false;
     let b = start(sb).await;
 
-    let found = discover("127.255.255.255:8000".parse().unwrap(), Duration::from_millis(800))
-        .await
-        .unwrap();
+    let found = discover(
+        "127.255.255.255:8000".parse().unwrap(),
+        Duration::from_millis(800),
+    )
+    .await
+    .unwrap();
     let names: Vec<&str> = found.iter().map(|f| f.id.name.as_str()).collect();
-    assert!(names.contains(&"Room A") && names.contains(&"Room B"), "{found:#?}");
+    assert!(
+        names.contains(&"Room A") && names.contains(&"Room B"),
+        "{found:#?}"
+    );
     assert_eq!(found.len(), 2, "{found:#?}");
     let room_a = found.iter().find(|f| f.id.name == "Room A").unwrap();
     assert_eq!(room_a.id.project_name, "Demo meeting room");
@@ -54,11 +60,15 @@ async fn two_controllers_are_both_discovered() {
     assert!(text.contains("Room A") && text.contains("Room B"), "{text}");
 
     // One request, exactly one answer from each: nobody answers an answer.
-    let listener = roomctl::services::lan_socket::shared_udp("127.255.255.255:8000".parse().unwrap()).unwrap();
+    let listener =
+        roomctl::services::lan_socket::shared_udp("127.255.255.255:8000".parse().unwrap()).unwrap();
     let asker = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     asker.set_broadcast(true).unwrap();
     asker
-        .send_to(&LookupMessage::Request { nonce: 99 }.encode(), "127.255.255.255:8000")
+        .send_to(
+            &LookupMessage::Request { nonce: 99 }.encode(),
+            "127.255.255.255:8000",
+        )
         .await
         .unwrap();
     let mut replies = 0;
@@ -139,7 +149,10 @@ async fn answers_are_rate_limited() {
     // A burst of 5, then 5 per second for as long as requests were arriving.
     let allowed = 5.0 + 5.0 * start.elapsed().as_secs_f64() + 1.0;
     assert!(replies >= 1, "no answer at all");
-    assert!((replies as f64) <= allowed, "{replies} answers, at most {allowed} allowed");
+    assert!(
+        (replies as f64) <= allowed,
+        "{replies} answers, at most {allowed} allowed"
+    );
     running.shutdown().await;
 }
 
@@ -170,6 +183,9 @@ async fn garbage_replies_and_oversized_datagrams_get_no_answer_and_real_askers_s
     let got = tokio::time::timeout(Duration::from_millis(300), hostile.recv_from(&mut buf)).await;
     assert!(got.is_err(), "hostile input was answered");
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    assert!(matches!(ask(&socket, addr, 7).await, Some(LookupMessage::Reply(_))));
+    assert!(matches!(
+        ask(&socket, addr, 7).await,
+        Some(LookupMessage::Reply(_))
+    ));
     running.shutdown().await;
 }

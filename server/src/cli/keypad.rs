@@ -85,6 +85,11 @@ impl SimKeypad {
         Ok(())
     }
 
+    /// Sends raw bytes to the group (tests of hostile input).
+    pub async fn send_raw(&self, bytes: &[u8]) {
+        let _ = self.socket.send_to(bytes, self.group).await;
+    }
+
     pub async fn announce(&self) -> anyhow::Result<()> {
         self.send(&ExtensionMessage::Announce {
             device: self.id.clone(),

@@ -2,7 +2,9 @@
 //! namespace per test, settings on free ports, users.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use roomctl::auth::{hash_password, Role};
@@ -47,7 +49,9 @@ pub fn in_namespace(test: &str, lo: Loopback) -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !usable {
-        eprintln!("SKIPPED {test}: `unshare -n` is not available here (needs root or user namespaces)");
+        eprintln!(
+            "SKIPPED {test}: `unshare -n` is not available here (needs root or user namespaces)"
+        );
         return false;
     }
     let exe = std::env::current_exe().expect("test binary path");
@@ -58,7 +62,10 @@ pub fn in_namespace(test: &str, lo: Loopback) -> bool {
         .env(NETNS_ENV, "1")
         .status()
         .expect("run the test under unshare -n");
-    assert!(status.success(), "{test} failed inside its network namespace");
+    assert!(
+        status.success(),
+        "{test} failed inside its network namespace"
+    );
     false
 }
 
@@ -79,12 +86,19 @@ pub async fn start(settings: Settings) -> Running {
         .expect("controller starts")
 }
 
-/// A user entry with a real argon2 hash of `password`.
+/// A user entry with a real argon2 hash of `password` (hashed once per
+/// password per test binary: argon2 is slow in debug builds).
 pub fn user(name: &str, role: Role, password: &str) -> UserEntry {
+    static HASHES: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    let mut hashes = HASHES.lock().unwrap_or_else(|e| e.into_inner());
+    let hash = hashes
+        .entry(password.to_string())
+        .or_insert_with(|| hash_password(password).unwrap())
+        .clone();
     UserEntry {
         name: name.into(),
         role,
-        password_hash: hash_password(password).unwrap(),
+        password_hash: hash,
     }
 }
 

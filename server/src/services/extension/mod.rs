@@ -183,7 +183,13 @@ impl ExtensionService {
         let Some(id) = message.device().map(str::to_string) else {
             return;
         };
+        if matches!(message, ExtensionMessage::Goodbye { .. }) && self.registry.get(&id).is_none() {
+            return; // never seen: nothing to take offline
+        }
         let heard = self.registry.heard(&id, from, Instant::now());
+        for gone in self.registry.take_evicted() {
+            self.controller.device_remove(&gone);
+        }
         if heard == Heard::RegistryFull {
             self.dropped += 1;
             return;

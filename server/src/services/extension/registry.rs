@@ -36,6 +36,8 @@ pub struct ExtensionRegistry {
     devices: BTreeMap<String, Device>,
     offline_after: Duration,
     max_devices: usize,
+    /// Devices forgotten to make room, not yet reported.
+    evicted: Vec<String>,
 }
 
 impl ExtensionRegistry {
@@ -44,6 +46,7 @@ impl ExtensionRegistry {
             devices: BTreeMap::new(),
             offline_after,
             max_devices,
+            evicted: Vec::new(),
         }
     }
 
@@ -69,6 +72,7 @@ impl ExtensionRegistry {
                 return Heard::RegistryFull;
             };
             self.devices.remove(&gone);
+            self.evicted.push(gone);
         }
         self.devices.insert(
             id.to_string(),
@@ -84,6 +88,11 @@ impl ExtensionRegistry {
             },
         );
         Heard::CameOnline
+    }
+
+    /// The devices forgotten (offline ones, to make room) since the last call.
+    pub fn take_evicted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.evicted)
     }
 
     pub fn get(&self, id: &str) -> Option<&Device> {
@@ -204,5 +213,6 @@ mod tests {
         assert_eq!(r.heard("c", addr(), now), Heard::CameOnline);
         assert_eq!(r.len(), 2);
         assert!(r.get("a").is_none());
+        assert_eq!(r.take_evicted(), vec!["a".to_string()]);
     }
 }
