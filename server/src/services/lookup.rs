@@ -194,28 +194,6 @@ fn transient(e: std::io::Error) -> anyhow::Result<()> {
     }
 }
 
-/// How long `roomctl discover` and tests wait for answers by default.
-pub const DEFAULT_WAIT: Duration = Duration::from_millis(1500);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budget_allows_a_burst_then_refills() {
-        let t0 = Instant::now();
-        let mut b = ReplyBudget::new(3, t0);
-        assert!(b.take(t0) && b.take(t0) && b.take(t0));
-        assert!(!b.take(t0));
-        assert!(!b.take(t0 + Duration::from_millis(100)));
-        assert!(b.take(t0 + Duration::from_millis(400)));
-        assert!(!b.take(t0 + Duration::from_millis(400)));
-        let mut b = ReplyBudget::new(3, t0);
-        let later = t0 + Duration::from_secs(3600);
-        assert!(b.take(later) && b.take(later) && b.take(later) && !b.take(later));
-    }
-}
-
 /// The services a lookup answer lists: those running, with their ports.
 /// (A service added to `serve::start_services` before lookup adds its line here.)
 pub fn advertised_services(
@@ -242,4 +220,23 @@ pub fn advertised_services(
         settings.lookup.enabled.then_some(settings.lookup.port),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_allows_a_burst_then_refills() {
+        let t0 = Instant::now();
+        let mut b = ReplyBudget::new(3, t0);
+        assert!(b.take(t0) && b.take(t0) && b.take(t0));
+        assert!(!b.take(t0));
+        assert!(!b.take(t0 + Duration::from_millis(100)));
+        assert!(b.take(t0 + Duration::from_millis(400)));
+        assert!(!b.take(t0 + Duration::from_millis(400)));
+        let mut b = ReplyBudget::new(3, t0);
+        let later = t0 + Duration::from_secs(3600);
+        assert!(b.take(later) && b.take(later) && b.take(later) && !b.take(later));
+    }
 }
