@@ -12,7 +12,7 @@ use std::sync::Arc;
 use controller_core::protocol::lookup::{Identification, LookupMessage, ServicePort, MAX_DATAGRAM};
 use controller_core::view::ServiceState;
 use tokio::net::UdpSocket;
-use tokio::time::{Duration, Instant};
+use tokio::time::Instant;
 
 use super::lan_socket::{broadcast_listen_addr, local_address_towards, shared_udp};
 use super::{ServiceContext, Supervisor};
@@ -225,6 +225,7 @@ pub fn advertised_services(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Duration;
 
     #[test]
     fn budget_allows_a_burst_then_refills() {
