@@ -125,6 +125,8 @@ async fn unicast_mode_answers_the_asker_with_its_nonce() {
     assert_eq!(id.nonce, 4242);
     assert_eq!(id.name, "Unicast room");
     assert!(!id.serial.is_empty() && !id.firmware.is_empty());
+    let lookup = id.services.iter().find(|s| s.service == Service::Lookup);
+    assert_eq!(lookup.map(|s| s.port), Some(addr.port()));
     running.shutdown().await;
 }
 

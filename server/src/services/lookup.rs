@@ -56,12 +56,16 @@ pub async fn start(
     sup: &mut Supervisor,
     settings: &LookupSettings,
     broadcast: IpAddr,
-    services: Vec<ServicePort>,
+    mut services: Vec<ServicePort>,
 ) -> anyhow::Result<SocketAddr> {
     let ctx = sup.context();
     let addr = SocketAddr::new(settings.bind, settings.port);
     let socket = shared_udp(addr).map_err(|e| super::bind_error(NAME, "UDP", addr, NAME, e))?;
     let local = socket.local_addr()?;
+    services.push(ServicePort {
+        service: controller_core::protocol::lookup::Service::Lookup,
+        port: local.port(),
+    });
     // A service bound to one address also listens on the broadcast address,
     // where lookup requests arrive.
     let broadcast_socket = match broadcast_listen_addr(local.ip(), broadcast, local.port()) {
@@ -194,7 +198,8 @@ fn transient(e: std::io::Error) -> anyhow::Result<()> {
     }
 }
 
-/// The services a lookup answer lists: those running, with their ports.
+/// The services a lookup answer lists: those running, with their ports
+/// (lookup itself is added by [`start`] once bound).
 /// (A service added to `serve::start_services` before lookup adds its line here.)
 pub fn advertised_services(
     addrs: &crate::serve::BoundAddrs,
@@ -214,10 +219,6 @@ pub fn advertised_services(
     add(
         Service::Extension,
         addrs.extension.map(|_| settings.extension.port),
-    );
-    add(
-        Service::Lookup,
-        settings.lookup.enabled.then_some(settings.lookup.port),
     );
     out
 }
