@@ -19,6 +19,6 @@ for t in $targets; do
   mkdir -p "corpus/$t" artifacts
   echo "== $t"
   "$CARGO_TARGET_DIR/$triple/release/$t" -max_total_time="$seconds" -max_len=4096 \
-    -artifact_prefix=artifacts/ "corpus/$t" 2>&1 | grep -E '^#[0-9]+ +DONE|^==|ERROR|panicked' || true
+    -artifact_prefix=artifacts/ "corpus/$t" 2>&1 | grep -E '^#[0-9]+[[:space:]]+DONE|^==|ERROR|panicked' || true
   [ -z "$(ls artifacts 2>/dev/null)" ] || { echo "crash inputs in fuzz/artifacts"; exit 1; }
 done
