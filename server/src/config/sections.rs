@@ -121,6 +121,8 @@ pub struct ExtensionSettings {
     pub ttl: u32,
     /// The registry holds at most this many devices; others are ignored.
     pub max_devices: usize,
+    /// Devices whose address is not on this list are ignored (empty: all).
+    pub allow: AllowList,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +246,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             offline_after_secs: 10,
             ttl: if lan { 1 } else { 0 },
             max_devices: 256,
+            allow: AllowList::default(),
         },
         telnet: TelnetSettings {
             enabled: true,

@@ -96,6 +96,7 @@ pub async fn start(
             settings.max_devices,
         ),
         group: SocketAddrV4::new(settings.group, settings.port).into(),
+        allow: settings.allow.clone(),
         keepalive: Duration::from_secs(settings.keepalive_secs.max(1)),
         events,
         socket,
@@ -110,6 +111,7 @@ struct ExtensionService {
     controller: Controller,
     registry: ExtensionRegistry,
     group: SocketAddr,
+    allow: crate::access::AllowList,
     keepalive: Duration,
     events: DeviceEvents,
     socket: UdpSocket,
@@ -171,6 +173,10 @@ impl ExtensionService {
     }
 
     async fn on_datagram(&mut self, datagram: &[u8], from: SocketAddr) {
+        if !self.allow.allows(from.ip()) {
+            self.dropped += 1;
+            return;
+        }
         let message = match ExtensionMessage::decode(datagram) {
             Ok(m) if !m.from_controller() => m,
             // Controllers' own messages (ours, looped back, or another's).
