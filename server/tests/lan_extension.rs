@@ -8,11 +8,13 @@ use std::net::Ipv4Addr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use controller_core::protocol::central::{Event, Request};
 use controller_core::protocol::extension::{ExtensionMessage, KeyAction};
 use controller_core::protocol::live::LiveMessage;
 use controller_core::view::ServiceState;
 use lan_support::{eventually, in_namespace, settings, start, Loopback};
 use roomctl::cli::keypad::SimKeypad;
+use roomctl::cli::press::CentralClient;
 use roomctl::serve::Running;
 
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 10, 10, 25);
@@ -122,7 +124,14 @@ async fn keypad_presses_reach_the_engine_and_its_leds_come_back() {
     ) {
         return;
     }
-    let running = start(settings("Keypad room")).await;
+    let mut s = settings("Keypad room");
+    s.central.require_login = false;
+    let running = start(s).await;
+    // A central-control subscriber hears about devices too.
+    let mut central = CentralClient::connect(&running.addrs.central.unwrap().to_string())
+        .await
+        .unwrap();
+    central.request(&Request::Subscribe).await.unwrap();
     let mut kp = keypad("kp-sim", &["mute", "display_power"]);
     kp.announce().await.unwrap();
     // The answer to an announcement: every key's LED.
@@ -132,6 +141,18 @@ async fn keypad_presses_reach_the_engine_and_its_leds_come_back() {
         .unwrap();
     assert_eq!(leds.len(), 2);
     assert!(leds.iter().all(|(_, l)| !l.mode.is_lit()));
+
+    match central.next_event().await.unwrap() {
+        Event::Device {
+            id, online, kind, ..
+        } => {
+            assert_eq!(
+                (id.as_str(), online, kind.as_str()),
+                ("kp-sim", true, "keypad")
+            )
+        }
+        other => panic!("expected a device event, got {other:?}"),
+    }
 
     kp.key("mute", KeyAction::Press).await.unwrap();
     // The step's LED message (a keep-alive may bring a full one first).
