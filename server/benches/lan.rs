@@ -152,7 +152,12 @@ async fn commands_per_sec(central: SocketAddr, clients: usize, phase: Duration) 
                 match read {
                     Ok(Ok(n)) if n > 0 => {
                         replied.fetch_add(1, Ordering::Relaxed);
-                        done.fetch_add(1, Ordering::Relaxed);
+                        if line.starts_with(br#"{"type":"ok""#) {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            eprintln!("unexpected reply: {}", String::from_utf8_lossy(&line));
+                            break;
+                        }
                     }
                     Ok(_) => break,
                     Err(_) => {}
