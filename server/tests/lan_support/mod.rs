@@ -21,7 +21,13 @@ pub enum Loopback {
     Multicast,
     /// `lo` up only (as on a stock host).
     Plain,
+    /// `lo` up and a LAN: veth `v0` 10.9.0.1/24 (its peer leads nowhere),
+    /// the default route through it, for the `lan` profile's defaults.
+    Lan,
 }
+
+/// The namespace LAN's address of this host ([`Loopback::Lan`]).
+pub const LAN_ADDRESS: &str = "10.9.0.1";
 
 /// Runs the calling test inside a fresh network namespace of its own.
 ///
@@ -32,8 +38,15 @@ pub enum Loopback {
 pub fn in_namespace(test: &str, lo: Loopback) -> bool {
     if std::env::var_os(NETNS_ENV).is_some() {
         let mut script = String::from("ip link set lo up");
-        if lo == Loopback::Multicast {
-            script.push_str(" && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo");
+        match lo {
+            Loopback::Multicast => script
+                .push_str(" && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo"),
+            Loopback::Plain => {}
+            Loopback::Lan => script.push_str(&format!(
+                " && ip link add v0 type veth peer name v1 && ip link set v1 up \
+                 && ip addr add {LAN_ADDRESS}/24 dev v0 && ip link set v0 up \
+                 && ip route add default dev v0"
+            )),
         }
         let ok = Command::new("sh")
             .args(["-c", &script])
