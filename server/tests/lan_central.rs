@@ -426,3 +426,35 @@ async fn a_flood_of_connections_and_bytes_leaves_real_clients_served() {
     c.press("mute").await.unwrap();
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_press_command_line_tool_logs_in_and_presses() {
+    let running = start(central_settings()).await;
+    let port = running.addrs.central.unwrap().port().to_string();
+    let run = |user: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"));
+        cmd.args(["press", "127.0.0.1", "display_power", "--port", &port])
+            .env("ROOMCTL_PASSWORD", OPERATOR_PASSWORD);
+        if let Some(u) = user {
+            cmd.args(["--user", u]);
+        }
+        cmd.output()
+    };
+    let out = run(Some("op")).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("pressed display_power on Central room"),
+        "{text}"
+    );
+    assert!(running.controller.snapshot().buttons["display_power"].latched);
+
+    let out = run(None).await.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
+    running.shutdown().await;
+}

@@ -95,3 +95,53 @@ async fn steps_full_status_and_garbage() {
     }
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_watch_command_line_tool_prints_each_datagram() {
+    use tokio::io::AsyncBufReadExt;
+    let port = {
+        let probe = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args([
+            "watch",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--count",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait until it listens.
+    let mut stderr = tokio::io::BufReader::new(watch.stderr.take().unwrap()).lines();
+    let first = stderr.next_line().await.unwrap().unwrap();
+    assert!(first.contains("listening"), "{first}");
+
+    let mut s = settings("Watched room");
+    s.lookup.enabled = false;
+    s.extension.enabled = false;
+    s.live.destination = "127.0.0.1".parse().unwrap();
+    s.live.port = port;
+    let running = start(s).await;
+    running
+        .controller
+        .execute(Command::Press {
+            button: "mute".into(),
+            source: "test".into(),
+        })
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), watch.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("rev 1: mute=on/red"), "{text}");
+    running.shutdown().await;
+}

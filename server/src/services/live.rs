@@ -14,11 +14,15 @@ use tokio::net::UdpSocket;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, MissedTickBehavior};
 
-use super::extension::DeviceEvents;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::extension::{DeviceEvent, DeviceEvents};
 use super::lan_socket::shared_udp;
 use super::{ServiceContext, Supervisor};
 use crate::config::LiveSettings;
-use crate::controller::{Controller, Encoding};
+use crate::controller::{Controller, Encoding, Published};
 
 pub const NAME: &str = "live";
 
@@ -55,7 +59,10 @@ pub async fn start(
         socket,
         destination,
     };
-    sup.spawn(NAME, sender.run(ctx, full_status, devices));
+    // Subscribed before the task first runs: no step after start is missed.
+    let (_, steps) = ctx.controller.subscribe();
+    let devices = devices.subscribe();
+    sup.spawn(NAME, sender.run(ctx, full_status, steps, devices));
     Ok(local)
 }
 
@@ -70,10 +77,9 @@ impl LiveUpdateBroadcaster {
         self,
         ctx: ServiceContext,
         full_status: Option<Duration>,
-        devices: DeviceEvents,
+        mut steps: broadcast::Receiver<Arc<Published>>,
+        mut devices: broadcast::Receiver<DeviceEvent>,
     ) -> anyhow::Result<()> {
-        let (_, mut steps) = self.controller.subscribe();
-        let mut devices = devices.subscribe();
         let mut devices_open = true;
         let mut timer = tokio::time::interval(full_status.unwrap_or(Duration::from_secs(3600)));
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -12,6 +12,7 @@
 pub mod registry;
 
 use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 
 use controller_core::engine::{Command, Step};
 use controller_core::project::Led;
@@ -25,7 +26,7 @@ use self::registry::{next_expiry, ExtensionRegistry, Heard};
 use super::lan_socket::multicast_udp;
 use super::{ServiceContext, Supervisor};
 use crate::config::ExtensionSettings;
-use crate::controller::Controller;
+use crate::controller::{Controller, Published};
 
 pub const NAME: &str = "extension";
 
@@ -103,7 +104,9 @@ pub async fn start(
         seq: 0,
         dropped: 0,
     };
-    sup.spawn(NAME, service.run(ctx));
+    // Subscribed before the task first runs: no step after start is missed.
+    let (_, steps) = ctx.controller.subscribe();
+    sup.spawn(NAME, service.run(ctx, steps));
     local
 }
 
@@ -121,8 +124,11 @@ struct ExtensionService {
 }
 
 impl ExtensionService {
-    async fn run(mut self, ctx: ServiceContext) -> anyhow::Result<()> {
-        let (_, mut steps) = self.controller.subscribe();
+    async fn run(
+        mut self,
+        ctx: ServiceContext,
+        mut steps: broadcast::Receiver<Arc<Published>>,
+    ) -> anyhow::Result<()> {
         let mut keepalive = tokio::time::interval(self.keepalive);
         keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
