@@ -4,7 +4,8 @@
 //!
 //! One task per connection with one `select!` loop (requests in, steps and
 //! device events out, the idle clock, shutdown). Replies and events wait in
-//! a per-client queue of at most `max_queue` lines, written with one
+//! a per-client [`Outbox`] of at most `max_queue` lines (and
+//! [`MAX_QUEUED_BYTES`]), written with one
 //! vectored write per wake-up; a client that lets it fill is disconnected
 //! with `slow_consumer`, so a slow client never holds up the engine or
 //! another client. Steps are encoded once for every subscriber
@@ -37,6 +38,9 @@ use crate::controller::{Controller, Encoding, Published};
 pub const NAME: &str = "central";
 /// Failed logins before the connection is closed.
 const MAX_FAILED_LOGINS: u32 = 3;
+/// Bytes a client may have waiting, whatever the line count (a few big
+/// snapshots count as much as many small replies).
+pub const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
 /// How long a refused or closing client gets to read its `bye`.
 const BYE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -147,7 +151,39 @@ struct Session {
     source: String,
     /// Buttons this client holds down; released when it goes away.
     held: HashSet<String>,
-    queue: VecDeque<Bytes>,
+    queue: Outbox,
+}
+
+/// The lines waiting to be written to one client, and their total size.
+#[derive(Default)]
+struct Outbox {
+    lines: VecDeque<Bytes>,
+    bytes: usize,
+}
+
+impl Outbox {
+    fn push_back(&mut self, line: Bytes) {
+        self.bytes += line.len();
+        self.lines.push_back(line);
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(line) = self.lines.pop_front() {
+            self.bytes -= line.len();
+        }
+    }
+
+    fn front(&self) -> Option<&Bytes> {
+        self.lines.front()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn over(&self, max_lines: usize) -> bool {
+        self.lines.len() > max_lines || self.bytes > MAX_QUEUED_BYTES
+    }
 }
 
 struct Subscription {
@@ -171,7 +207,7 @@ impl Session {
             failed_logins: 0,
             source: format!("central@{}", peer.ip()),
             held: HashSet::new(),
-            queue: VecDeque::new(),
+            queue: Outbox::default(),
         }
     }
 
@@ -232,7 +268,7 @@ impl Session {
                     }
                 }
             }
-            if closing.is_none() && self.queue.len() > max_queue {
+            if closing.is_none() && self.queue.over(max_queue) {
                 closing = Some(slow_consumer());
             }
             if let Some(c) = closing {
@@ -473,12 +509,12 @@ async fn next_pushed(subscription: &mut Option<Subscription>) -> Pushed {
 /// Writes as much of the queue as the socket takes in one vectored write.
 async fn write_some(
     writer: &mut OwnedWriteHalf,
-    queue: &mut VecDeque<Bytes>,
+    queue: &mut Outbox,
     offset: &mut usize,
 ) -> std::io::Result<()> {
     let mut slices = [IoSlice::new(&[]); 64];
     let mut count = 0;
-    for (i, b) in queue.iter().take(slices.len()).enumerate() {
+    for (i, b) in queue.lines.iter().take(slices.len()).enumerate() {
         slices[i] = IoSlice::new(if i == 0 { &b[*offset..] } else { &b[..] });
         count += 1;
     }
