@@ -458,3 +458,33 @@ async fn the_press_command_line_tool_logs_in_and_presses() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_sends_and_half_closes_still_gets_its_replies() {
+    let mut s = central_settings();
+    s.central.require_login = false;
+    let running = start(s).await;
+    let mut stream = TcpStream::connect(central_addr(&running)).await.unwrap();
+    let mut requests = Vec::new();
+    for seq in 0..50u64 {
+        requests.extend(Request::Ping { seq }.encode());
+    }
+    requests.extend(Request::Status.encode());
+    stream.write_all(&requests).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut all))
+        .await
+        .unwrap()
+        .unwrap();
+    let events: Vec<Event> = all
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| Event::decode(l).unwrap())
+        .collect();
+    assert!(matches!(events[0], Event::Hello { .. }));
+    assert_eq!(events[1], Event::Pong { seq: 0 });
+    assert_eq!(events[50], Event::Pong { seq: 49 });
+    assert!(matches!(events[51], Event::Status { .. }));
+    running.shutdown().await;
+}

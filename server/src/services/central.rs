@@ -244,7 +244,12 @@ impl Session {
                     closing = Some((ErrorCode::ShuttingDown, "the controller is stopping".into()));
                 }
                 w = write_some(&mut writer, &mut self.queue, &mut offset), if !self.queue.is_empty() => {
-                    if w.is_err() { break (ErrorCode::ShuttingDown, String::new()); }
+                    if w.is_err() {
+                        // The client is gone: nothing more can reach it.
+                        self.queue = Outbox::default();
+                        offset = 0;
+                        break (ErrorCode::ShuttingDown, String::new());
+                    }
                 }
                 r = reader.read_buf(&mut inbuf) => match r {
                     Ok(0) | Err(_) => break (ErrorCode::ShuttingDown, String::new()),
@@ -275,20 +280,38 @@ impl Session {
                 break c;
             }
         };
+        // What is still owed to the client: the rest of a half-written line
+        // and, unless it is too slow to read them, the queued lines (a
+        // client may send its requests and half-close at once). Then the
+        // reason, if there is one.
+        let mut owed: Vec<Bytes> = Vec::new();
+        if let Some(front) = self.queue.front() {
+            owed.push(front.slice(offset..));
+            self.queue.pop_front();
+        }
+        if closing.0 != ErrorCode::SlowConsumer {
+            while let Some(line) = self.queue.front() {
+                owed.push(line.clone());
+                self.queue.pop_front();
+            }
+        }
         if !closing.1.is_empty() {
             tracing::info!("central: closing {}: {}", self.peer, closing.1);
-            // Whatever was queued is dropped: a slow client would not read it.
-            let bye = Event::Bye {
-                code: closing.0,
-                message: closing.1,
-            }
-            .encode();
-            let _ = tokio::time::timeout(BYE_TIMEOUT, async {
-                writer.write_all(&bye).await?;
-                writer.shutdown().await
-            })
-            .await;
+            owed.push(Bytes::from(
+                Event::Bye {
+                    code: closing.0,
+                    message: closing.1,
+                }
+                .encode(),
+            ));
         }
+        let _ = tokio::time::timeout(BYE_TIMEOUT, async {
+            for line in owed {
+                writer.write_all(&line).await?;
+            }
+            writer.shutdown().await
+        })
+        .await;
         for button in self.held.drain() {
             let _ = self.controller.execute(Command::Release {
                 button,
