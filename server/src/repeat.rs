@@ -12,9 +12,13 @@ use tokio::task::AbortHandle;
 
 use crate::services::ServiceContext;
 
-pub async fn run(ctx: ServiceContext) -> anyhow::Result<()> {
+/// Runs the repeater on `steps`, a subscription taken before the task is
+/// spawned so that no press made right after start is missed.
+pub async fn run(
+    ctx: ServiceContext,
+    mut steps: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::controller::Published>>,
+) -> anyhow::Result<()> {
     let controller = ctx.controller.clone();
-    let (_, mut steps) = controller.subscribe();
     let mut running: HashMap<String, AbortHandle> = HashMap::new();
     loop {
         let published = tokio::select! {

@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::{self, PortKind};
-use crate::services::Supervisor;
+use crate::services::{central, extension, live, lookup, Supervisor};
 
 /// How long services get to finish on shutdown.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -23,6 +23,11 @@ pub struct BoundAddrs {
     pub apprimo: Option<SocketAddr>,
     pub ftp: Option<SocketAddr>,
     pub telnet: Option<SocketAddr>,
+    pub lookup: Option<SocketAddr>,
+    /// The live-update sending socket (datagrams go to `[live] destination`).
+    pub live: Option<SocketAddr>,
+    pub central: Option<SocketAddr>,
+    pub extension: Option<SocketAddr>,
 }
 
 pub struct Running {
@@ -102,6 +107,33 @@ async fn start_services(
     }
     addrs.ftp = crate::services::ftp::start(sup, store.clone()).await?;
     addrs.telnet = crate::services::telnet::start(sup, store.clone()).await?;
+    let devices = extension::device_events();
+    if s.extension.enabled {
+        addrs.extension = extension::start(sup, &s.extension, devices.clone()).await;
+    } else {
+        registry.disabled(
+            extension::NAME,
+            "extension devices (keypads, I/O boxes)",
+            "extension",
+        );
+    }
+    if s.live.enabled {
+        addrs.live = Some(live::start(sup, &s.live, devices.clone()).await?);
+    } else {
+        registry.disabled(live::NAME, "live updates on every LED change", "live");
+    }
+    if s.central.enabled {
+        addrs.central = Some(central::start(sup, &s.central, devices).await?);
+    } else {
+        registry.disabled(central::NAME, "central control", "central");
+    }
+    // Last: its answers list the ports of the services started above.
+    if s.lookup.enabled {
+        let advertised = lookup::advertised_services(&addrs, s);
+        addrs.lookup = Some(lookup::start(sup, &s.lookup, s.network.broadcast, advertised).await?);
+    } else {
+        registry.disabled(lookup::NAME, "LAN lookup", "lookup");
+    }
     ctx.controller.services().register(
         "repeat",
         "auto-repeat of held buttons (internal, no port)",

@@ -3,5 +3,10 @@
 //! typed error; none can panic (property-tested and fuzzed). The formats are
 //! specified in `docs/protocols.md`.
 
+pub mod central;
+pub mod extension;
+pub mod live;
+pub mod lookup;
 pub mod panel;
 pub mod pjlink;
+pub mod wire;

@@ -1,10 +1,14 @@
 //! The `roomctl` command line: one subcommand per file.
 
 pub mod config;
+pub mod discover;
+pub mod keypad;
+pub mod press;
 pub mod project;
 pub mod serve;
 pub mod simulate;
 pub mod user;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -51,6 +55,14 @@ pub enum Command {
         /// The project file (TOML).
         file: PathBuf,
     },
+    /// Find every controller on the LAN (lookup, UDP 8000) and list them.
+    Discover(discover::DiscoverArgs),
+    /// Print live updates (UDP 8001) as they arrive.
+    Watch(watch::WatchArgs),
+    /// Press (and release) a button over central control (TCP 5009).
+    Press(press::PressArgs),
+    /// A simulated extension keypad on the multicast bus (7979).
+    Keypad(keypad::KeypadArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -61,6 +73,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
         Some(Command::Project(cmd)) => project::run(cmd).await,
         Some(Command::Simulate(args)) => simulate::run(args).await,
+        Some(Command::Discover(args)) => discover::run(args).await,
+        Some(Command::Watch(args)) => watch::run(args).await,
+        Some(Command::Press(args)) => press::run(args).await,
+        Some(Command::Keypad(args)) => keypad::run(args).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;
             println!(

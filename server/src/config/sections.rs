@@ -119,6 +119,10 @@ pub struct ExtensionSettings {
     pub offline_after_secs: u64,
     /// Multicast TTL; 0 keeps packets on this host (the development default).
     pub ttl: u32,
+    /// The registry holds at most this many devices; others are ignored.
+    pub max_devices: usize,
+    /// Devices whose address is not on this list are ignored (empty: all).
+    pub allow: AllowList,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,6 +258,8 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             keepalive_secs: 3,
             offline_after_secs: 10,
             ttl: if lan { 1 } else { 0 },
+            max_devices: 256,
+            allow: AllowList::default(),
         },
         telnet: TelnetSettings {
             enabled: true,

@@ -8,8 +8,13 @@
 //! within the shutdown deadline.
 
 pub mod admin;
+pub mod central;
+pub mod extension;
 pub mod ftp;
 pub mod http;
+pub mod lan_socket;
+pub mod live;
+pub mod lookup;
 pub mod telnet;
 
 use std::future::Future;

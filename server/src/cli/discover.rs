@@ -1,0 +1,170 @@
+//! `roomctl discover`: every controller on the LAN, as a table (lookup,
+//! UDP 8000). Sends one lookup request and collects the answers, broadcast
+//! (on port 8000) and unicast alike.
+//!
+//! The default target is the loopback broadcast address, so a plain
+//! `roomctl discover` on a development machine never leaves it; installers
+//! pass `--to 255.255.255.255` (or the subnet's broadcast address).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use controller_core::protocol::lookup::{Identification, LookupMessage, MAX_DATAGRAM};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use crate::services::lan_socket::shared_udp;
+
+#[derive(Debug, clap::Args)]
+pub struct DiscoverArgs {
+    /// Where to send the request: a broadcast address (255.255.255.255 or the
+    /// subnet's on a LAN) or one controller's address.
+    #[arg(long, default_value = "127.255.255.255")]
+    pub to: IpAddr,
+    /// The lookup port.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// How long to collect answers, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub wait_ms: u64,
+}
+
+/// One controller that answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where the answer came from.
+    pub from: SocketAddr,
+    pub id: Identification,
+}
+
+pub async fn run(args: DiscoverArgs) -> anyhow::Result<()> {
+    let found = discover(
+        SocketAddr::new(args.to, args.port),
+        Duration::from_millis(args.wait_ms),
+    )
+    .await?;
+    if found.is_empty() {
+        println!(
+            "no controller answered a lookup sent to {}:{} within {} ms",
+            args.to, args.port, args.wait_ms
+        );
+        return Ok(());
+    }
+    print!("{}", table(&found));
+    Ok(())
+}
+
+/// Sends a lookup request to `target` and returns every distinct answer
+/// received within `wait`.
+pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<Found>> {
+    let loopback = target.ip().is_loopback();
+    let local: IpAddr = if loopback {
+        Ipv4Addr::LOCALHOST.into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
+    };
+    let sender = shared_udp(SocketAddr::new(local, 0))?;
+    // Broadcast answers go to port 8000 of the broadcast address.
+    let listen: IpAddr = if loopback {
+        Ipv4Addr::new(127, 255, 255, 255).into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
+    };
+    let listener = match shared_udp(SocketAddr::new(listen, target.port())) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!(
+                "note: cannot listen on {listen}:{} ({e}); only unicast answers are seen",
+                target.port()
+            );
+            None
+        }
+    };
+    let nonce = nonce();
+    sender
+        .send_to(&LookupMessage::Request { nonce }.encode(), target)
+        .await?;
+    let deadline = Instant::now() + wait;
+    let mut found: Vec<Found> = Vec::new();
+    let mut a = vec![0u8; MAX_DATAGRAM + 1];
+    let mut b = vec![0u8; MAX_DATAGRAM + 1];
+    loop {
+        let received = tokio::select! {
+            r = sender.recv_from(&mut a) => r.map(|(n, from)| (a[..n].to_vec(), from)),
+            r = recv(&listener, &mut b) => r.map(|(n, from)| (b[..n].to_vec(), from)),
+            _ = tokio::time::sleep_until(deadline) => break,
+        };
+        let Ok((bytes, from)) = received else {
+            continue;
+        };
+        if let Ok(LookupMessage::Reply(mut id)) = LookupMessage::decode(&bytes) {
+            // Several askers share port 8000: answers to any request count.
+            id.nonce = 0;
+            let entry = Found { from, id };
+            if !found.contains(&entry) {
+                found.push(entry);
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn recv(s: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    match s {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn nonce() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    t.subsec_nanos() ^ std::process::id()
+}
+
+/// The answers as an aligned text table.
+pub fn table(found: &[Found]) -> String {
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "MODEL".into(),
+        "SERIAL".into(),
+        "FIRMWARE".into(),
+        "ADDRESS".into(),
+        "PROJECT".into(),
+        "SERVICES".into(),
+    ]];
+    for f in found {
+        let id = &f.id;
+        let services: Vec<String> = id
+            .services
+            .iter()
+            .map(|s| format!("{} {}", s.service.name(), s.port))
+            .collect();
+        rows.push([
+            id.name.clone(),
+            id.model.clone(),
+            id.serial.clone(),
+            id.firmware.clone(),
+            id.address
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| f.from.ip().to_string()),
+            format!("{} (rev {})", id.project_name, id.project_revision),
+            services.join(", "),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

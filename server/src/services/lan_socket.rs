@@ -1,0 +1,119 @@
+//! UDP sockets of the LAN services and their command-line clients, with the
+//! options std and tokio do not expose (socket2): a shared port
+//! (`SO_REUSEADDR`, so several controllers, `roomctl discover` and
+//! `roomctl watch` can all listen on 8000/8001 of one host), broadcast, and
+//! multicast membership on a chosen interface.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+
+/// A UDP socket on `addr` that shares its port and may send broadcasts.
+pub fn shared_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_broadcast(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// Where to listen for datagrams sent to `broadcast:port` when the service
+/// itself is bound to a single address (a socket bound to 127.0.0.1 does not
+/// receive what is sent to 127.255.255.255). `None` when the bound socket
+/// already receives broadcasts (bound to 0.0.0.0) or there is no IPv4
+/// broadcast address.
+pub fn broadcast_listen_addr(bound: IpAddr, broadcast: IpAddr, port: u16) -> Option<SocketAddr> {
+    match (bound, broadcast) {
+        (IpAddr::V4(b), IpAddr::V4(bc)) if !b.is_unspecified() && b != bc => {
+            Some(SocketAddr::new(bc.into(), port))
+        }
+        _ => None,
+    }
+}
+
+/// The local address this machine uses to reach `peer` (no packet is sent:
+/// connecting a UDP socket only chooses a route).
+pub fn local_address_towards(peer: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = match peer {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(peer).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+/// Why multicast cannot be used on `interface`, when it cannot.
+///
+/// On loopback (the development default) the interface needs the MULTICAST
+/// flag; the kernel accepts a join without it, but then the traffic would
+/// have to leave by another interface, which development runs must never do.
+pub fn multicast_unavailable(interface: Ipv4Addr) -> Option<String> {
+    if !interface.is_loopback() {
+        return None;
+    }
+    match loopback_has_multicast() {
+        Ok(true) => None,
+        Ok(false) => Some(
+            "the loopback interface has no MULTICAST flag, so extension traffic cannot stay on this host \
+             (as root: `ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo`), \
+             or set [extension] interface to the LAN address, or enabled = false"
+                .into(),
+        ),
+        Err(e) => Some(format!("cannot read the loopback interface's flags: {e}")),
+    }
+}
+
+/// Whether `lo` has IFF_MULTICAST, asked of the kernel for this process's
+/// network namespace (/sys/class/net shows the namespace sysfs was mounted
+/// in, which is not ours inside `unshare -n`).
+#[cfg(target_os = "linux")]
+fn loopback_has_multicast() -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let probe = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    // SAFETY: ifreq is plain old data; SIOCGIFFLAGS reads the name and
+    // writes the flags into the struct we own, on a socket we own.
+    unsafe {
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        if libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(req.ifr_ifru.ifru_flags as libc::c_int & libc::IFF_MULTICAST != 0)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn loopback_has_multicast() -> io::Result<bool> {
+    Ok(true)
+}
+
+/// A socket in multicast `group` on `interface`: joined (so the kernel
+/// reports membership by IGMP), sending with `ttl` and looping back to
+/// other sockets of this host (keypads simulated on the same machine).
+pub fn multicast_udp(
+    group: Ipv4Addr,
+    port: u16,
+    interface: Ipv4Addr,
+    ttl: u32,
+) -> io::Result<UdpSocket> {
+    if let Some(why) = multicast_unavailable(interface) {
+        return Err(io::Error::other(why));
+    }
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    // Bound to the group address, the socket receives only the group's
+    // traffic, not unicast datagrams to the same port.
+    socket.bind(&SocketAddrV4::new(group, port).into())?;
+    socket.set_multicast_if_v4(&interface)?;
+    socket.set_multicast_ttl_v4(ttl)?;
+    socket.set_multicast_loop_v4(true)?;
+    socket.join_multicast_v4(&group, &interface)?;
+    UdpSocket::from_std(socket.into())
+}

@@ -1,0 +1,246 @@
+//! LAN lookup, UDP 8000: answers "who is there?" with this controller's
+//! identification (`controller_core::protocol::lookup`).
+//!
+//! Answers go by broadcast to port 8000 (as the reference product) or, by
+//! setting, unicast to the asker. They are rate-limited for all askers
+//! together, so the service is useless as an amplifier. Replies (our own,
+//! looped back, or another controller's) are never answered.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use controller_core::protocol::lookup::{Identification, LookupMessage, ServicePort, MAX_DATAGRAM};
+use controller_core::view::ServiceState;
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use super::lan_socket::{broadcast_listen_addr, local_address_towards, shared_udp};
+use super::{ServiceContext, Supervisor};
+use crate::config::{LookupSettings, ReplyMode};
+use crate::controller::Controller;
+
+pub const NAME: &str = "lookup";
+
+/// A token bucket: at most `per_sec` answers in any second, bursts included.
+pub struct ReplyBudget {
+    per_sec: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl ReplyBudget {
+    pub fn new(per_sec: u32, now: Instant) -> ReplyBudget {
+        ReplyBudget {
+            per_sec: per_sec as f64,
+            tokens: per_sec as f64,
+            last: now,
+        }
+    }
+
+    /// Takes one answer from the budget, if there is one left.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.per_sec);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Binds and starts the service; returns the bound address.
+pub async fn start(
+    sup: &mut Supervisor,
+    settings: &LookupSettings,
+    broadcast: IpAddr,
+    mut services: Vec<ServicePort>,
+) -> anyhow::Result<SocketAddr> {
+    let ctx = sup.context();
+    let addr = SocketAddr::new(settings.bind, settings.port);
+    let socket = shared_udp(addr).map_err(|e| super::bind_error(NAME, "UDP", addr, NAME, e))?;
+    let local = socket.local_addr()?;
+    services.push(ServicePort {
+        service: controller_core::protocol::lookup::Service::Lookup,
+        port: local.port(),
+    });
+    // A service bound to one address also listens on the broadcast address,
+    // where lookup requests arrive.
+    let broadcast_socket = match broadcast_listen_addr(local.ip(), broadcast, local.port()) {
+        Some(b) => match shared_udp(b) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                ctx.controller.log().record(format!(
+                    "lookup: cannot listen on {b} ({e}); only requests sent to {local} are answered"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let reply_to = match settings.reply {
+        ReplyMode::Broadcast => Some(SocketAddr::new(broadcast, local.port())),
+        ReplyMode::Unicast => None,
+    };
+    ctx.controller.services().register(
+        NAME,
+        "LAN lookup: answers configuration tools' \"who is there?\" with this controller's identification",
+        format!("udp {local}"),
+        NAME,
+        ServiceState::Listening,
+    );
+    let service = LookupService {
+        controller: ctx.controller.clone(),
+        settings: settings.clone(),
+        bound_ip: local.ip(),
+        reply_to,
+        services: Arc::new(services),
+        budget: ReplyBudget::new(settings.max_replies_per_sec, Instant::now()),
+    };
+    sup.spawn(NAME, service.run(ctx, socket, broadcast_socket));
+    Ok(local)
+}
+
+struct LookupService {
+    controller: Controller,
+    settings: LookupSettings,
+    bound_ip: IpAddr,
+    /// `Some(broadcast:port)` in broadcast mode; `None` answers the asker.
+    reply_to: Option<SocketAddr>,
+    services: Arc<Vec<ServicePort>>,
+    budget: ReplyBudget,
+}
+
+impl LookupService {
+    async fn run(
+        mut self,
+        ctx: ServiceContext,
+        socket: UdpSocket,
+        broadcast_socket: Option<UdpSocket>,
+    ) -> anyhow::Result<()> {
+        // One byte more than the limit, so an oversized datagram is seen as such.
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        let mut buf2 = vec![0u8; MAX_DATAGRAM + 1];
+        loop {
+            let (len, from) = tokio::select! {
+                r = socket.recv_from(&mut buf) => match r {
+                    Ok(x) => x,
+                    Err(e) => { transient(e)?; continue }
+                },
+                r = recv_opt(&broadcast_socket, &mut buf2) => match r {
+                    Ok((len, from)) => { buf[..len].copy_from_slice(&buf2[..len]); (len, from) }
+                    Err(e) => { transient(e)?; continue }
+                },
+                _ = ctx.shutdown.cancelled() => return Ok(()),
+            };
+            if let Some(reply) = self.answer(&buf[..len], from, Instant::now()) {
+                let to = self.reply_to.unwrap_or(from);
+                if let Err(e) = socket.send_to(&reply, to).await {
+                    tracing::debug!("lookup: cannot answer to {to}: {e}");
+                }
+            }
+        }
+    }
+
+    /// The answer to a datagram, if it gets one.
+    fn answer(&mut self, datagram: &[u8], from: SocketAddr, now: Instant) -> Option<Vec<u8>> {
+        let Ok(LookupMessage::Request { nonce }) = LookupMessage::decode(datagram) else {
+            return None; // replies, garbage, other versions: never answered
+        };
+        if !self.settings.allow.allows(from.ip()) || !self.budget.take(now) {
+            return None;
+        }
+        Some(LookupMessage::Reply(self.identification(nonce, from)).encode())
+    }
+
+    fn identification(&self, nonce: u32, asker: SocketAddr) -> Identification {
+        let id = self.controller.identity();
+        let project = self.controller.project();
+        let address = if self.bound_ip.is_unspecified() {
+            local_address_towards(asker)
+        } else {
+            Some(self.bound_ip)
+        };
+        Identification {
+            nonce,
+            name: id.name.clone(),
+            model: id.model.clone(),
+            serial: id.serial.clone(),
+            firmware: id.firmware.clone(),
+            address,
+            project_name: project.project.name.clone(),
+            project_revision: project.project.revision,
+            location: project.project.location.clone(),
+            services: self.services.as_ref().clone(),
+        }
+    }
+}
+
+async fn recv_opt(
+    socket: &Option<UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// ICMP errors surface on the next receive of a UDP socket (a tool that
+/// asked and went away): they end nothing.
+fn transient(e: std::io::Error) -> anyhow::Result<()> {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused | ConnectionReset | Interrupted | WouldBlock => Ok(()),
+        _ => Err(anyhow::anyhow!("receiving lookup requests failed: {e}")),
+    }
+}
+
+/// The services a lookup answer lists: those running, with their ports
+/// (lookup itself is added by [`start`] once bound).
+/// (A service added to `serve::start_services` before lookup adds its line here.)
+pub fn advertised_services(
+    addrs: &crate::serve::BoundAddrs,
+    settings: &crate::config::Settings,
+) -> Vec<ServicePort> {
+    use controller_core::protocol::lookup::Service;
+    let mut out = Vec::new();
+    let mut add = |service, port: Option<u16>| {
+        if let Some(port) = port {
+            out.push(ServicePort { service, port });
+        }
+    };
+    add(Service::PanelHttp, addrs.panel.map(|a| a.port()));
+    add(Service::ApprimoHttp, addrs.apprimo.map(|a| a.port()));
+    add(Service::Central, addrs.central.map(|a| a.port()));
+    add(Service::Live, addrs.live.map(|_| settings.live.port));
+    add(
+        Service::Extension,
+        addrs.extension.map(|_| settings.extension.port),
+    );
+    add(Service::Telnet, addrs.telnet.map(|a| a.port()));
+    add(Service::Ftp, addrs.ftp.map(|a| a.port()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Duration;
+
+    #[test]
+    fn budget_allows_a_burst_then_refills() {
+        let t0 = Instant::now();
+        let mut b = ReplyBudget::new(3, t0);
+        assert!(b.take(t0) && b.take(t0) && b.take(t0));
+        assert!(!b.take(t0));
+        assert!(!b.take(t0 + Duration::from_millis(100)));
+        assert!(b.take(t0 + Duration::from_millis(400)));
+        assert!(!b.take(t0 + Duration::from_millis(400)));
+        let mut b = ReplyBudget::new(3, t0);
+        let later = t0 + Duration::from_secs(3600);
+        assert!(b.take(later) && b.take(later) && b.take(later) && !b.take(later));
+    }
+}

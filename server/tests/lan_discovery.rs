@@ -1,0 +1,193 @@
+//! LAN lookup (UDP 8000): discover finds every controller, answers are
+//! never answered, unicast mode, rate limit, hostile input.
+
+mod lan_support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use controller_core::protocol::lookup::{LookupMessage, Service};
+use lan_support::{in_namespace, settings, start, Loopback};
+use roomctl::cli::discover::{discover, table};
+use roomctl::config::ReplyMode;
+use tokio::net::UdpSocket;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_controllers_are_both_discovered() {
+    if !in_namespace("two_controllers_are_both_discovered", Loopback::Multicast) {
+        return;
+    }
+    // Development defaults: bound to 127.0.0.1:8000, answers broadcast to
+    // 127.255.255.255:8000, both controllers share the port.
+    let a = start(settings("Room A")).await;
+    let mut sb = settings("Room B");
+    sb.extension.enabled = false;
+    let b = start(sb).await;
+
+    let found = discover(
+        "127.255.255.255:8000".parse().unwrap(),
+        Duration::from_millis(800),
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = found.iter().map(|f| f.id.name.as_str()).collect();
+    assert!(
+        names.contains(&"Room A") && names.contains(&"Room B"),
+        "{found:#?}"
+    );
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let room_a = found.iter().find(|f| f.id.name == "Room A").unwrap();
+    assert_eq!(room_a.id.project_name, "Demo meeting room");
+    assert_eq!(room_a.id.address, Some("127.0.0.1".parse().unwrap()));
+    let central = room_a
+        .id
+        .services
+        .iter()
+        .find(|s| s.service == Service::Central)
+        .expect("central port listed");
+    assert_eq!(Some(central.port), a.addrs.central.map(|c| c.port()));
+    println!("{}", table(&found));
+
+    // The command-line tool prints both as a table.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args(["discover", "--wait-ms", "600"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("NAME"), "{text}");
+    assert!(text.contains("Room A") && text.contains("Room B"), "{text}");
+
+    // One request, exactly one answer from each: nobody answers an answer.
+    let listener =
+        roomctl::services::lan_socket::shared_udp("127.255.255.255:8000".parse().unwrap()).unwrap();
+    let asker = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    asker.set_broadcast(true).unwrap();
+    asker
+        .send_to(
+            &LookupMessage::Request { nonce: 99 }.encode(),
+            "127.255.255.255:8000",
+        )
+        .await
+        .unwrap();
+    let mut replies = 0;
+    let mut requests = 0;
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok((n, _))) =
+        tokio::time::timeout(Duration::from_millis(700), listener.recv_from(&mut buf)).await
+    {
+        match LookupMessage::decode(&buf[..n]) {
+            Ok(LookupMessage::Reply(id)) => {
+                assert_eq!(id.nonce, 99);
+                replies += 1;
+            }
+            Ok(LookupMessage::Request { .. }) => requests += 1,
+            Err(e) => panic!("garbage on port 8000: {e}"),
+        }
+    }
+    assert_eq!((requests, replies), (1, 2));
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+async fn unicast_controller(max_per_sec: u32) -> (roomctl::serve::Running, SocketAddr) {
+    let mut s = settings("Unicast room");
+    s.lookup.port = 0;
+    s.lookup.reply = ReplyMode::Unicast;
+    s.lookup.max_replies_per_sec = max_per_sec;
+    s.extension.enabled = false;
+    let running = start(s).await;
+    let addr = running.addrs.lookup.unwrap();
+    (running, addr)
+}
+
+async fn ask(socket: &UdpSocket, to: SocketAddr, nonce: u32) -> Option<LookupMessage> {
+    socket
+        .send_to(&LookupMessage::Request { nonce }.encode(), to)
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    Some(LookupMessage::decode(&buf[..n]).unwrap())
+}
+
+#[tokio::test]
+async fn unicast_mode_answers_the_asker_with_its_nonce() {
+    let (running, addr) = unicast_controller(20).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let Some(LookupMessage::Reply(id)) = ask(&socket, addr, 4242).await else {
+        panic!("no answer")
+    };
+    assert_eq!(id.nonce, 4242);
+    assert_eq!(id.name, "Unicast room");
+    assert!(!id.serial.is_empty() && !id.firmware.is_empty());
+    let lookup = id.services.iter().find(|s| s.service == Service::Lookup);
+    assert_eq!(lookup.map(|s| s.port), Some(addr.port()));
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn answers_are_rate_limited() {
+    let (running, addr) = unicast_controller(5).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let start = std::time::Instant::now();
+    for nonce in 0..200 {
+        socket
+            .send_to(&LookupMessage::Request { nonce }.encode(), addr)
+            .await
+            .unwrap();
+    }
+    let mut replies = 0u32;
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_millis(300), socket.recv_from(&mut buf)).await
+    {
+        replies += 1;
+    }
+    // A burst of 5, then 5 per second for as long as requests were arriving.
+    let allowed = 5.0 + 5.0 * start.elapsed().as_secs_f64() + 1.0;
+    assert!(replies >= 1, "no answer at all");
+    assert!(
+        (replies as f64) <= allowed,
+        "{replies} answers, at most {allowed} allowed"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn garbage_replies_and_oversized_datagrams_get_no_answer_and_real_askers_still_do() {
+    let (running, addr) = unicast_controller(1000).await;
+    let hostile = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let reply = LookupMessage::Reply(Default::default()).encode();
+    let mut request = LookupMessage::Request { nonce: 1 }.encode();
+    let truncated = request[..7].to_vec();
+    request.push(0); // trailing byte
+    let inputs: Vec<Vec<u8>> = vec![
+        vec![],
+        b"RCLU".to_vec(),
+        truncated,
+        request,
+        reply,
+        b"RCLU\x02\x01\0\0\0\0".to_vec(),
+        vec![0xff; 3000],
+        vec![0x52; 60_000],
+    ];
+    for _ in 0..50 {
+        for input in &inputs {
+            hostile.send_to(input, addr).await.unwrap();
+        }
+    }
+    let mut buf = [0u8; 4096];
+    let got = tokio::time::timeout(Duration::from_millis(300), hostile.recv_from(&mut buf)).await;
+    assert!(got.is_err(), "hostile input was answered");
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    assert!(matches!(
+        ask(&socket, addr, 7).await,
+        Some(LookupMessage::Reply(_))
+    ));
+    running.shutdown().await;
+}

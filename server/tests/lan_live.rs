@@ -1,0 +1,147 @@
+//! Live updates (UDP 8001): one datagram per LED-changing step with its
+//! revision, full status on a project load and on the timer, and a socket
+//! that ignores whatever is sent to it.
+
+mod lan_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use controller_core::engine::Command;
+use controller_core::project::demo_project;
+use controller_core::protocol::live::LiveMessage;
+use lan_support::{settings, start};
+use tokio::net::UdpSocket;
+
+async fn next(socket: &UdpSocket) -> LiveMessage {
+    let mut buf = vec![0u8; 65536];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf))
+        .await
+        .expect("a live datagram")
+        .unwrap();
+    LiveMessage::decode(&buf[..n]).unwrap()
+}
+
+#[tokio::test]
+async fn steps_full_status_and_garbage() {
+    let listener = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut s = settings("Live room");
+    s.lookup.enabled = false;
+    s.extension.enabled = false;
+    s.live.destination = "127.0.0.1".parse().unwrap();
+    s.live.port = listener.local_addr().unwrap().port();
+    s.live.full_status_secs = 1;
+    let running = start(s).await;
+    let c = &running.controller;
+
+    // Garbage at the (send-only) live socket changes nothing.
+    let hostile = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for size in [0usize, 1, 6, 100, 9000, 60_000] {
+        hostile
+            .send_to(&vec![0x5a; size], running.addrs.live.unwrap())
+            .await
+            .unwrap();
+    }
+
+    let press = |button: &str| Command::Press {
+        button: button.into(),
+        source: "test".into(),
+    };
+    // Selecting a source lights it: one datagram. Selecting another is one
+    // step that changes two LEDs: still one datagram.
+    c.execute(press("src_hdmi1")).unwrap();
+    let step2 = c.execute(press("src_hdmi2")).unwrap().unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        if let LiveMessage::Changes { revision, leds, .. } = next(&listener).await {
+            got.push((revision, leds));
+        }
+    }
+    assert_eq!(got[1].0, step2.step.revision);
+    assert_eq!(got[1].1.len(), 2, "{:?}", got[1]);
+    assert_eq!(got[0].0 + 1, got[1].0);
+
+    // The timer's full status.
+    loop {
+        if let LiveMessage::FullStatus { revision, leds, .. } = next(&listener).await {
+            assert!(revision >= step2.step.revision);
+            assert_eq!(leds.len(), c.snapshot().buttons.len());
+            break;
+        }
+    }
+
+    // A project load: full status at the load's revision.
+    let load = c
+        .execute(Command::LoadProject {
+            project: Arc::new(demo_project().clone()),
+            source: "test".into(),
+        })
+        .unwrap()
+        .unwrap();
+    loop {
+        if let LiveMessage::FullStatus {
+            revision,
+            project_name,
+            leds,
+            ..
+        } = next(&listener).await
+        {
+            if revision == load.step.revision {
+                assert_eq!(project_name, "Demo meeting room");
+                assert!(leds.iter().all(|l| !l.led.mode.is_lit()));
+                break;
+            }
+        }
+    }
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_watch_command_line_tool_prints_each_datagram() {
+    use tokio::io::AsyncBufReadExt;
+    let port = {
+        let probe = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args([
+            "watch",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--count",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait until it listens.
+    let mut stderr = tokio::io::BufReader::new(watch.stderr.take().unwrap()).lines();
+    let first = stderr.next_line().await.unwrap().unwrap();
+    assert!(first.contains("listening"), "{first}");
+
+    let mut s = settings("Watched room");
+    s.lookup.enabled = false;
+    s.extension.enabled = false;
+    s.live.destination = "127.0.0.1".parse().unwrap();
+    s.live.port = port;
+    let running = start(s).await;
+    running
+        .controller
+        .execute(Command::Press {
+            button: "mute".into(),
+            source: "test".into(),
+        })
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), watch.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("rev 1: mute=on/red"), "{text}");
+    running.shutdown().await;
+}
