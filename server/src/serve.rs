@@ -141,7 +141,8 @@ async fn start_services(
         "-",
         ServiceState::Listening,
     );
-    sup.spawn("repeat", crate::repeat::run(ctx.clone()));
+    let (_, steps) = ctx.controller.subscribe();
+    sup.spawn("repeat", crate::repeat::run(ctx.clone(), steps));
     let logic_purpose = "room devices, sequences, feedback and timers (outgoing connections to the project's devices only, no port)";
     if s.logic.enabled {
         registry.register(
