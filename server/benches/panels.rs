@@ -138,21 +138,19 @@ async fn connect_panel(addr: SocketAddr) -> Ws {
 /// A panel that notes when LED changes arrive and answers keep-alive pings.
 fn spawn_reader(ws: Ws, tx: mpsc::UnboundedSender<Instant>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        // Like a real panel: note LED changes, answer keep-alive pings.
+        // Like a real panel: note LED changes, answer keep-alive pings. The
+        // text is inspected rather than decoded so that the benchmark's own
+        // 1000 clients cost as little CPU as possible on the shared cores.
         let (mut sink, mut stream) = ws.split();
         while let Some(Ok(m)) = stream.next().await {
             if let Message::Text(t) = m {
-                match ServerMessage::decode(&t) {
-                    Ok(ServerMessage::Step { step })
-                        if step.changes.iter().any(|c| matches!(c, Change::Led { .. })) =>
-                    {
-                        let _ = tx.send(Instant::now());
-                    }
-                    Ok(ServerMessage::Ping { seq }) => {
+                if t.starts_with(r#"{"type":"step""#) && t.contains(r#"{"type":"led""#) {
+                    let _ = tx.send(Instant::now());
+                } else if t.starts_with(r#"{"type":"ping""#) {
+                    if let Ok(ServerMessage::Ping { seq }) = ServerMessage::decode(&t) {
                         let pong = ClientMessage::Pong { seq }.encode();
                         let _ = sink.send(Message::Text(pong.into())).await;
                     }
-                    _ => {}
                 }
             }
         }

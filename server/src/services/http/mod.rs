@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use controller_core::project::PanelProfile;
 use controller_core::view::ServiceState;
@@ -107,6 +108,11 @@ pub async fn start(
     let allow = settings.allow.clone();
     let router = router.layer(middleware::from_fn_with_state(Arc::new(allow), allow_list));
     let shutdown = ctx.shutdown.clone();
+    // Panel messages are small and latency-bound: send each at once instead
+    // of letting Nagle's algorithm hold it behind an unacknowledged one.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     sup.spawn(name, async move {
         axum::serve(
             listener,
