@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use controller_core::engine::Change;
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;

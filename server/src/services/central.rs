@@ -34,6 +34,7 @@ use super::{bind_tcp, ServiceContext, Supervisor};
 use crate::auth::{Role, User};
 use crate::config::CentralSettings;
 use crate::controller::{Controller, Encoding, Published};
+use crate::services::accept::next_connection;
 
 pub const NAME: &str = "central";
 /// Failed logins before the connection is closed.
@@ -81,19 +82,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
 ) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, go on.
-                    tracing::warn!("central: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = ctx.shutdown.cancelled() => break,
-        };
+    while let Some((stream, peer)) = next_connection(&listener, NAME, &ctx.shutdown).await {
         let _ = stream.set_nodelay(true);
         if !shared.settings.allow.allows(peer.ip()) {
             tracker.spawn(refuse(

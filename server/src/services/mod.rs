@@ -7,6 +7,7 @@
 //! page and the console), runs until the token is cancelled, and stops
 //! within the shutdown deadline.
 
+pub mod accept;
 pub mod admin;
 pub mod central;
 pub mod extension;

@@ -21,7 +21,6 @@ pub mod storage;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use controller_core::view::ServiceState;
@@ -29,11 +28,11 @@ use libunftp::options::{ActivePassiveMode, Binder, PassiveHost};
 use libunftp::ServerBuilder;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
 use unftp_core::auth::{
     AuthenticationError, Authenticator, Credentials, Principal, UserDetailError, UserDetailProvider,
 };
 
+use super::accept::{admin_exists_or_disable, next_connection, Admission, Gate};
 use super::{bind_tcp, Supervisor};
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
@@ -54,17 +53,7 @@ pub async fn start(
         registry.disabled("ftp", PURPOSE, "ftp");
         return Ok(None);
     }
-    if !controller.users().has_admin() {
-        registry.register(
-            "ftp",
-            "project upload: OFF until an admin user exists (roomctl user add admin --role admin)",
-            "-".into(),
-            "ftp",
-            ServiceState::Disabled,
-        );
-        controller.log().record(
-            "ftp is off: no admin user (create one with `roomctl user add admin --role admin`)",
-        );
+    if !admin_exists_or_disable(&controller, "ftp", "project upload") {
         return Ok(None);
     }
     let (lo, hi) = s.passive_ports;
@@ -82,33 +71,23 @@ pub async fn start(
         ServiceState::Listening,
     );
     let shutdown = ctx.shutdown.clone();
-    let sessions = Arc::new(Semaphore::new(s.max_connections));
+    let gate = Gate::new(s.allow.clone(), s.max_connections);
     sup.spawn("ftp", async move {
-        loop {
-            let (stream, peer) = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, go on.
-                        tracing::warn!("ftp: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
-            let mut stream = stream;
-            if !s.allow.allows(peer.ip()) {
-                let _ = stream
-                    .write_all(b"421 This address is not on the FTP allow-list\r\n")
-                    .await;
-                continue;
-            }
-            let Ok(permit) = sessions.clone().try_acquire_owned() else {
-                let _ = stream
-                    .write_all(b"421 Too many FTP sessions; try again later\r\n")
-                    .await;
-                continue;
+        while let Some((mut stream, peer)) = next_connection(&listener, "ftp", &shutdown).await {
+            let permit = match gate.admit(peer.ip()) {
+                Admission::Admitted(permit) => permit,
+                Admission::NotAllowed => {
+                    let _ = stream
+                        .write_all(b"421 This address is not on the FTP allow-list\r\n")
+                        .await;
+                    continue;
+                }
+                Admission::Full => {
+                    let _ = stream
+                        .write_all(b"421 Too many FTP sessions; try again later\r\n")
+                        .await;
+                    continue;
+                }
             };
             let controller = controller.clone();
             let store = store.clone();
@@ -126,6 +105,7 @@ pub async fn start(
                 }
             });
         }
+        Ok(())
     });
     Ok(Some(local))
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use controller_core::view::ServiceState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 
+use super::accept::{admin_exists_or_disable, next_connection, Admission, Gate};
 use super::{bind_tcp, Supervisor};
 use crate::auth::{hash_password, User, UserStore};
 use crate::controller::Controller;
@@ -40,17 +40,7 @@ pub async fn start(
         registry.disabled("telnet", PURPOSE, "telnet");
         return Ok(None);
     }
-    if !controller.users().has_admin() {
-        registry.register(
-            "telnet",
-            "console: OFF until an admin user exists (roomctl user add admin --role admin)",
-            "-".into(),
-            "telnet",
-            ServiceState::Disabled,
-        );
-        controller.log().record(
-            "telnet is off: no admin user (create one with `roomctl user add admin --role admin`)",
-        );
+    if !admin_exists_or_disable(&controller, "telnet", "console") {
         return Ok(None);
     }
     let listener = bind_tcp("telnet", "telnet", SocketAddr::new(s.bind, s.port)).await?;
@@ -63,31 +53,23 @@ pub async fn start(
         ServiceState::Listening,
     );
     let shutdown = ctx.shutdown.clone();
-    let sessions = Arc::new(Semaphore::new(s.max_connections));
+    let gate = Gate::new(s.allow.clone(), s.max_connections);
     sup.spawn("telnet", async move {
-        loop {
-            let (mut stream, peer) = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!("telnet: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
-            if !s.allow.allows(peer.ip()) {
-                let _ = stream
-                    .write_all(b"This address is not on the console's allow-list.\r\n")
-                    .await;
-                continue;
-            }
-            let Ok(permit) = sessions.clone().try_acquire_owned() else {
-                let _ = stream
-                    .write_all(b"Too many console sessions; try again later.\r\n")
-                    .await;
-                continue;
+        while let Some((mut stream, peer)) = next_connection(&listener, "telnet", &shutdown).await {
+            let permit = match gate.admit(peer.ip()) {
+                Admission::Admitted(permit) => permit,
+                Admission::NotAllowed => {
+                    let _ = stream
+                        .write_all(b"This address is not on the console's allow-list.\r\n")
+                        .await;
+                    continue;
+                }
+                Admission::Full => {
+                    let _ = stream
+                        .write_all(b"Too many console sessions; try again later.\r\n")
+                        .await;
+                    continue;
+                }
             };
             let session = Session {
                 stream,
@@ -115,6 +97,7 @@ pub async fn start(
                 }
             });
         }
+        Ok(())
     });
     Ok(Some(local))
 }
