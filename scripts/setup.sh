@@ -36,15 +36,17 @@ if [[ $need_npm == 1 ]]; then
 fi
 
 if [[ "${1:-}" == "--e2e" ]]; then
-  if [[ ! -x /usr/bin/chromium ]]; then
-    say "installing Debian's Chromium"
+  # Debian's Chromium for Playwright; iproute2 and util-linux for the LAN
+  # tests' private network namespaces (ip, unshare).
+  missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  if (( ${#missing[@]} )); then
+    say "installing ${missing[*]} from Debian"
     if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-  fi
-  if ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
-    say "installing util-linux and iproute2 (network namespaces for LAN tests)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux iproute2 >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 fi
 say "tools ready"
