@@ -16,5 +16,8 @@ BIN="$ROOT/target/release/roomctl"
 
 "$BIN" simulate --projector 127.0.0.1:4352 --matrix 127.0.0.1:4353 &
 SIM=$!
-trap 'kill "$SIM" 2>/dev/null || true' EXIT
-"$BIN" serve --demo "$@"
+"$BIN" serve --demo "$@" &
+CTL=$!
+# Ctrl-C or a TERM to this script stops both (and waits for a clean exit).
+trap 'kill "$CTL" "$SIM" 2>/dev/null || true; wait' INT TERM EXIT
+wait "$CTL"
