@@ -5,6 +5,18 @@
 use controller_core::view::StatusReport;
 use leptos::prelude::*;
 
+/// A short key for styling a service's state (green, grey, red).
+fn state_key(state: &controller_core::view::ServiceState) -> &'static str {
+    use controller_core::view::ServiceState::*;
+    match state {
+        Starting => "starting",
+        Listening => "listening",
+        Disabled => "disabled",
+        Failed(_) => "failed",
+        Stopped => "stopped",
+    }
+}
+
 fn ago(now: u64, then: u64) -> String {
     let s = now.saturating_sub(then);
     match s {
@@ -68,7 +80,7 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
                     {r.services.into_iter().map(|s| view! {
                         <tr data-service=s.name.clone()>
                             <td>{s.name.clone()}</td><td><code>{s.endpoint}</code></td>
-                            <td class="state">{s.state.to_string()}</td><td>{s.purpose}</td><td><code>{s.setting}</code></td>
+                            <td class="state" data-state=state_key(&s.state)>{s.state.to_string()}</td><td>{s.purpose}</td><td><code>{s.setting}</code></td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -22,6 +22,9 @@ test("the status page needs an admin login, then lists services and panels", asy
     await expect(page).toHaveURL(/\/status$/);
     await expect(page.getByRole("heading", { name: "Network services" })).toBeVisible();
     await expect(page.locator('tr[data-service="panel"] .state')).toHaveText("listening");
+    await expect(page.locator('tr[data-service="panel"] .state')).toHaveAttribute("data-state", "listening");
+    // Services switched off in the test's settings show as disabled, not as running.
+    await expect(page.locator('tr[data-service="lookup"] .state')).toHaveAttribute("data-state", "disabled");
     await expect(page.getByRole("heading", { name: /Connected panels \(1\)/ })).toBeVisible();
 
     // The page refreshes itself: a press shows up as a new engine revision.
