@@ -10,6 +10,32 @@ export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
+# Installs Debian packages (apt-get update once, only when something is missing).
+apt_updated=0
+apt_install() {
+  say "installing $* from Debian"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  if [[ $apt_updated == 0 ]]; then
+    $sudo apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# Build prerequisites: a C compiler (ring), Node.js and npm (wasm-opt and
+# Playwright come from npm), and rustfmt/clippy for the lint steps.
+missing=()
+command -v cc >/dev/null || missing+=(build-essential)
+command -v npm >/dev/null || missing+=(nodejs npm)
+(( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -36,17 +62,15 @@ if [[ $need_npm == 1 ]]; then
 fi
 
 if [[ "${1:-}" == "--e2e" ]]; then
-  # Debian's Chromium for Playwright; iproute2 and util-linux for the LAN
-  # tests' private network namespaces (ip, unshare).
+  # For the tests: Debian's Chromium (Playwright), iproute2 and util-linux
+  # (the LAN tests' private network namespaces), curl and Python's ftplib and
+  # telnetlib (the FTP and Telnet tests talk to the server as real clients).
   missing=()
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
-  if (( ${#missing[@]} )); then
-    say "installing ${missing[*]} from Debian"
-    if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  command -v curl >/dev/null || missing+=(curl)
+  python3 -c "import ftplib, telnetlib" 2>/dev/null || missing+=(python3)
+  (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
 fi
 say "tools ready"
