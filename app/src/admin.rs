@@ -18,14 +18,15 @@ pub fn AdminPage() -> impl IntoView {
                 <h2>"Log in"</h2>
                 <p>"An admin user of this controller (create one with "
                     <code>"roomctl user add NAME --role admin"</code>")."</p>
-                <form method="post" action="/admin/api/login">
+                <form method="post" action="/login">
+                    <input type="hidden" name="next" value="/admin"/>
                     <label>"User " <input name="user" autocomplete="username" required/></label>
                     " "
                     <label>"Password " <input name="password" type="password" autocomplete="current-password" required/></label>
                     " "
                     <button type="submit">"Log in"</button>
                 </form>
-                <form method="post" action="/admin/api/logout">
+                <form method="post" action="/logout">
                     <button type="submit">"Log out"</button>
                 </form>
             </section>

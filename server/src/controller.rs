@@ -154,6 +154,14 @@ impl Controller {
         self.engine().revision()
     }
 
+    /// The running project and the state of it, taken together (a project
+    /// applied between two separate reads could otherwise pair one project's
+    /// layout with another's state).
+    pub fn project_and_snapshot(&self) -> (Arc<Project>, Snapshot) {
+        let engine = self.engine();
+        (engine.project().clone(), engine.snapshot())
+    }
+
     pub fn project(&self) -> Arc<Project> {
         self.engine().project().clone()
     }

@@ -38,28 +38,38 @@ async fn admin_page_upload_validate_apply_rollback() {
     let form = format!("project=@{}", file.display());
     let out = call(curl(&["-F", &form, &format!("{base}/admin/api/upload")])).await;
     assert!(out.contains("HTTP 401"), "{out}");
+    // The page's login form is the shared /login: a wrong password sends the
+    // browser back to the form; a viewer logs in but may not use the admin page.
     let out = call(curl(&[
+        "-D",
+        "-",
         "-d",
-        &format!("user={ADMIN}&password=wrong"),
-        &format!("{base}/admin/api/login"),
+        &format!("user={ADMIN}&password=wrong&next=/admin"),
+        &format!("{base}/login"),
     ]))
     .await;
+    assert!(out.contains("HTTP 303") && out.contains("error=1"), "{out}");
+    let out = call(curl(&["-X", "POST", &format!("{base}/admin/api/apply")])).await;
     assert!(out.contains("HTTP 401"), "{out}");
     let out = call(curl(&[
         "-d",
-        &format!("user={VIEWER}&password={VIEWER_PW}"),
-        &format!("{base}/admin/api/login"),
+        &format!("user={VIEWER}&password={VIEWER_PW}&next=/admin"),
+        &format!("{base}/login"),
     ]))
     .await;
-    assert!(out.contains("HTTP 401"), "{out}");
+    assert!(out.contains("HTTP 303"), "{out}");
+    let out = call(curl(&["-X", "POST", &format!("{base}/admin/api/apply")])).await;
+    assert!(out.contains("HTTP 401"), "a viewer is not an admin: {out}");
     let out = call(curl(&[
+        "-D",
+        "-",
         "-d",
-        &format!("user={ADMIN}&password={ADMIN_PW}"),
-        &format!("{base}/admin/api/login"),
+        &format!("user={ADMIN}&password={ADMIN_PW}&next=/admin"),
+        &format!("{base}/login"),
     ]))
     .await;
     assert!(
-        out.contains("HTTP 200") && out.contains("Logged in as"),
+        out.contains("HTTP 303") && out.contains("location: /admin"),
         "{out}"
     );
 
@@ -109,7 +119,7 @@ async fn admin_page_upload_validate_apply_rollback() {
     );
 
     // Logged out: refused again.
-    call(curl(&["-X", "POST", &format!("{base}/admin/api/logout")])).await;
+    call(curl(&["-X", "POST", &format!("{base}/logout")])).await;
     let out = call(curl(&["-X", "POST", &format!("{base}/admin/api/apply")])).await;
     assert!(out.contains("HTTP 401"), "{out}");
     running.shutdown().await;

@@ -4,17 +4,16 @@
 //! app/src/admin.rs (plain forms); every answer here is a short HTML page
 //! with the result and a link back.
 //!
-//! Login: an admin user from the settings (argon2 check), then a session in
-//! the controller's one session store (crate::sessions), shared with the
-//! status page's `/login`. There is no default password: with no admin user
+//! Login is the panel service's `/login` form (one session store for every
+//! page, crate::sessions); every action here checks that the session's user
+//! is still an admin. There is no default password: with no admin user
 //! nobody can log in.
 
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use serde::Deserialize;
+use axum::Router;
 
 use crate::auth::Role;
 use crate::controller::Controller;
@@ -32,8 +31,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(controller: Controller) -> Route
     let limit = controller.settings().ftp.max_upload_bytes as usize + 64 * 1024;
     let state = AdminState { controller };
     Router::new()
-        .route("/admin/api/login", post(login))
-        .route("/admin/api/logout", post(logout))
         .route("/admin/api/info", get(info))
         .route("/admin/api/project/{which}", get(download))
         .route("/admin/api/upload", post(upload))
@@ -112,59 +109,9 @@ impl IntoResponse for Denied {
         page(
             StatusCode::UNAUTHORIZED,
             "Log in first",
-            "This needs an admin login: log in on the admin page.",
+            "This needs an admin login: log in at /login?next=/admin.",
         )
     }
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    user: String,
-    password: String,
-}
-
-async fn login(State(st): State<AdminState>, Form(f): Form<LoginForm>) -> Response {
-    let users = st.controller.users();
-    let name = f.user.clone();
-    let user = tokio::task::spawn_blocking(move || users.verify(&name, &f.password))
-        .await
-        .ok()
-        .flatten();
-    let Some(user) = user.filter(|u| u.role == Role::Admin) else {
-        st.controller
-            .log()
-            .record(format!("admin page: failed login for {:?}", f.user));
-        return page(
-            StatusCode::UNAUTHORIZED,
-            "Login failed",
-            "Wrong user or password, or the user is not an admin.",
-        );
-    };
-    let name = user.name.clone();
-    let token = st.controller.sessions().open(user);
-    st.controller
-        .log()
-        .record(format!("admin page: {name} logged in"));
-    let mut response = page(
-        StatusCode::OK,
-        "Logged in",
-        &format!("Logged in as {name}."),
-    );
-    if let Ok(v) = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/").parse() {
-        response.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    response
-}
-
-async fn logout(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Some(t) = token_from(&headers) {
-        st.controller.sessions().close(&t);
-    }
-    let mut response = page(StatusCode::OK, "Logged out", "You are logged out.");
-    if let Ok(v) = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0").parse() {
-        response.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    response
 }
 
 async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {

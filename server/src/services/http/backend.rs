@@ -17,14 +17,14 @@ pub struct PortBackend {
 
 impl PanelBackend for PortBackend {
     fn panel_view(&self, panel: Option<&str>) -> Result<PanelView, String> {
-        let project = self.controller.project();
+        let (project, snapshot) = self.controller.project_and_snapshot();
         let panel = panel.or(self.default_panel.as_deref());
         PanelView::build(
             &self.controller.identity().name,
             &project,
             panel,
             self.profile,
-            self.controller.snapshot(),
+            snapshot,
             self.controller.settings().panel.keepalive_secs * 1000,
         )
         .ok_or_else(|| match panel {

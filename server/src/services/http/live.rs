@@ -197,7 +197,7 @@ impl Session {
                     self.last_heard = Instant::now();
                     match message {
                         Message::Text(t) => {
-                            if let Some(reply) = self.handle(&t, &mut steps) {
+                            if let Some(reply) = self.handle(&t) {
                                 match reply {
                                     Reply::Send(m) => if socket.send(m).await.is_err() { return },
                                     Reply::Resync => match self.resync(socket).await {
@@ -259,11 +259,7 @@ impl Session {
         Some(rx)
     }
 
-    fn handle(
-        &mut self,
-        text: &str,
-        _steps: &mut broadcast::Receiver<Arc<crate::controller::Published>>,
-    ) -> Option<Reply> {
+    fn handle(&mut self, text: &str) -> Option<Reply> {
         let message = match ClientMessage::decode(text) {
             Ok(m) => m,
             Err(e) => return Some(Reply::Send(error(e.code(), e.to_string()))),
