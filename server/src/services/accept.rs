@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::view::ServiceState;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -69,6 +70,24 @@ impl Gate {
             Ok(permit) => Admission::Admitted(permit),
             Err(_) => Admission::Full,
         }
+    }
+
+    /// Admits a connection, or writes the service's refusal (`not_allowed` or
+    /// `full`, in its own protocol) to it and returns `None`.
+    pub async fn admit_or_refuse(
+        &self,
+        stream: &mut TcpStream,
+        peer: IpAddr,
+        not_allowed: &[u8],
+        full: &[u8],
+    ) -> Option<OwnedSemaphorePermit> {
+        let refusal = match self.admit(peer) {
+            Admission::Admitted(permit) => return Some(permit),
+            Admission::NotAllowed => not_allowed,
+            Admission::Full => full,
+        };
+        let _ = stream.write_all(refusal).await;
+        None
     }
 }
 

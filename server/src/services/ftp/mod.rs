@@ -26,13 +26,12 @@ use async_trait::async_trait;
 use controller_core::view::ServiceState;
 use libunftp::options::{ActivePassiveMode, Binder, PassiveHost};
 use libunftp::ServerBuilder;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use unftp_core::auth::{
     AuthenticationError, Authenticator, Credentials, Principal, UserDetailError, UserDetailProvider,
 };
 
-use super::accept::{admin_exists_or_disable, next_connection, Admission, Gate};
+use super::accept::{admin_exists_or_disable, next_connection, Gate};
 use super::{bind_tcp, Supervisor};
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
@@ -74,20 +73,16 @@ pub async fn start(
     let gate = Gate::new(s.allow.clone(), s.max_connections);
     sup.spawn("ftp", async move {
         while let Some((mut stream, peer)) = next_connection(&listener, "ftp", &shutdown).await {
-            let permit = match gate.admit(peer.ip()) {
-                Admission::Admitted(permit) => permit,
-                Admission::NotAllowed => {
-                    let _ = stream
-                        .write_all(b"421 This address is not on the FTP allow-list\r\n")
-                        .await;
-                    continue;
-                }
-                Admission::Full => {
-                    let _ = stream
-                        .write_all(b"421 Too many FTP sessions; try again later\r\n")
-                        .await;
-                    continue;
-                }
+            let Some(permit) = gate
+                .admit_or_refuse(
+                    &mut stream,
+                    peer.ip(),
+                    b"421 This address is not on the FTP allow-list\r\n",
+                    b"421 Too many FTP sessions; try again later\r\n",
+                )
+                .await
+            else {
+                continue;
             };
             let controller = controller.clone();
             let store = store.clone();

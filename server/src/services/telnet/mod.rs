@@ -16,7 +16,7 @@ use controller_core::view::ServiceState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::accept::{admin_exists_or_disable, next_connection, Admission, Gate};
+use super::accept::{admin_exists_or_disable, next_connection, Gate};
 use super::{bind_tcp, Supervisor};
 use crate::auth::{hash_password, User, UserStore};
 use crate::controller::Controller;
@@ -56,20 +56,16 @@ pub async fn start(
     let gate = Gate::new(s.allow.clone(), s.max_connections);
     sup.spawn("telnet", async move {
         while let Some((mut stream, peer)) = next_connection(&listener, "telnet", &shutdown).await {
-            let permit = match gate.admit(peer.ip()) {
-                Admission::Admitted(permit) => permit,
-                Admission::NotAllowed => {
-                    let _ = stream
-                        .write_all(b"This address is not on the console's allow-list.\r\n")
-                        .await;
-                    continue;
-                }
-                Admission::Full => {
-                    let _ = stream
-                        .write_all(b"Too many console sessions; try again later.\r\n")
-                        .await;
-                    continue;
-                }
+            let Some(permit) = gate
+                .admit_or_refuse(
+                    &mut stream,
+                    peer.ip(),
+                    b"This address is not on the console's allow-list.\r\n",
+                    b"Too many console sessions; try again later.\r\n",
+                )
+                .await
+            else {
+                continue;
             };
             let session = Session {
                 stream,
