@@ -12,7 +12,7 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <div class="admin-page">
             <h1>"Project administration"</h1>
-            <nav><a href="/">"Panel"</a> " · " <a href="/status">"Status"</a></nav>
+            <nav><a rel="external" href="/">"Panel"</a> " · " <a rel="external" href="/status">"Status"</a></nav>
 
             <section>
                 <h2>"Log in"</h2>
@@ -33,12 +33,12 @@ pub fn AdminPage() -> impl IntoView {
 
             <section>
                 <h2>"Projects"</h2>
-                <p><a href="/admin/api/info">"What runs, what is stored"</a></p>
+                <p><a rel="external" href="/admin/api/info">"What runs, what is stored"</a></p>
                 <p>
                     "Download: "
-                    <a href="/admin/api/project/active">"active"</a> " · "
-                    <a href="/admin/api/project/previous">"previous"</a> " · "
-                    <a href="/admin/api/project/pending">"uploaded (not applied)"</a>
+                    <a rel="external" href="/admin/api/project/active">"active"</a> " · "
+                    <a rel="external" href="/admin/api/project/previous">"previous"</a> " · "
+                    <a rel="external" href="/admin/api/project/pending">"uploaded (not applied)"</a>
                 </p>
             </section>
 

@@ -4,6 +4,10 @@
 //! current button and LED state), with `hydrate` into the browser's wasm
 //! (takes over the page and opens the live channel). Server state reaches
 //! components through [`backend::Backend`] in the Leptos context.
+//!
+//! Links between screens (panels, status, admin) are full page loads
+//! (`rel="external"`): each panel page owns one live channel for its whole
+//! life, bound to that page's state.
 
 mod admin;
 pub mod api;

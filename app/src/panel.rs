@@ -50,7 +50,7 @@ pub fn PanelPage() -> impl IntoView {
                         <div class="error-page">
                             <h1>"This panel is not available"</h1>
                             <p>{e.to_string()}</p>
-                            <p><a href="/">"Open the default panel"</a></p>
+                            <p><a rel="external" href="/">"Open the default panel"</a></p>
                         </div>
                     }.into_any(),
                 }
@@ -160,7 +160,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
     let other_panels = panels
         .into_iter()
         .filter(|(id, _)| *id != current_panel)
-        .map(|(id, name)| view! { <a class="panel-link" href=format!("/panel/{id}")>{name}</a> })
+        .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
         .collect_view();
 
     view! {
@@ -192,7 +192,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
             </Show>
             <nav class="tabs" role="tablist">{tabs}</nav>
             <main class="pages">{sections}</main>
-            <footer class="foot">{other_panels}<a class="panel-link" href="/status">"Status"</a></footer>
+            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
         </div>
     }
 }

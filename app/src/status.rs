@@ -31,8 +31,10 @@ pub fn StatusPage() -> impl IntoView {
     let report = Resource::new(|| (), |_| crate::api::get_status());
     #[cfg(feature = "hydrate")]
     {
-        let _ =
-            set_interval_with_handle(move || report.refetch(), std::time::Duration::from_secs(2));
+        let refresh = std::time::Duration::from_secs(2);
+        if let Ok(timer) = set_interval_with_handle(move || report.refetch(), refresh) {
+            on_cleanup(move || timer.clear());
+        }
     }
     view! {
         <div class="status-page">
@@ -44,7 +46,7 @@ pub fn StatusPage() -> impl IntoView {
                             <div class="error-page">
                                 <h1>"Status"</h1>
                                 <p>{e.to_string()}</p>
-                                <p><a href="/login?next=/status">"Log in"</a></p>
+                                <p><a rel="external" href="/login?next=/status">"Log in"</a></p>
                             </div>
                         }.into_any(),
                     }
@@ -70,7 +72,7 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
                 <span data-testid="engine-revision">{r.engine_revision}</span>
                 {format!(" · up {} s", r.uptime_secs)}
             </p>
-            <nav><a href="/">"Panel"</a> " · " <a href="/admin">"Admin"</a></nav>
+            <nav><a rel="external" href="/">"Panel"</a> " · " <a rel="external" href="/admin">"Admin"</a></nav>
         </header>
         <section>
             <h2>"Network services"</h2>

@@ -138,8 +138,16 @@ proptest! {
         text.replace_range(start..end, "");
         if let Err(errors) = Project::from_toml(&text) {
             prop_assert!(!errors.0.is_empty());
+            let lines: Vec<&str> = text.split('\n').collect();
             for e in errors.0 {
                 prop_assert!(!e.message.is_empty());
+                // A reported place is inside the text: an existing line, and a
+                // column at most one past that line's end.
+                if e.line > 0 {
+                    prop_assert!(e.line <= lines.len(), "{e} (text has {} lines)", lines.len());
+                    let width = lines[e.line - 1].chars().count();
+                    prop_assert!(e.column >= 1 && e.column <= width + 1, "{e} (line {} has {width} chars)", e.line);
+                }
             }
         }
     }

@@ -127,3 +127,17 @@ test("screenshots of each layout (docs/screenshots)", async ({ browser }) => {
     await key(page, "src_hdmi1").click();
   }
 });
+
+test("switching layout from the footer gives a live panel of the new layout", async ({ browser }) => {
+  const a = await (await browser.newContext()).newPage();
+  const b = await (await browser.newContext()).newPage();
+  await a.goto(controller.url("/"));
+  await live(a);
+  await a.getByRole("link", { name: "Wall panel" }).click();
+  await expect(a.locator(".panel")).toHaveAttribute("data-panel", "wall");
+  await live(a);
+  await b.goto(controller.url("/"));
+  await live(b);
+  await key(b, "mute").click();
+  await expect(key(a, "mute")).toHaveAttribute("data-led", "on");
+});
