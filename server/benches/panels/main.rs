@@ -21,7 +21,12 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-const PRESSES: usize = 60;
+mod floor;
+mod lean;
+
+use lean::LeanPanels;
+
+pub(crate) const PRESSES: usize = 60;
 
 fn raise_fd_limit() {
     let _ = rlimit::increase_nofile_limit(65_536);
@@ -88,17 +93,53 @@ async fn start_server(keepalive_secs: u64) -> Server {
         .spawn()
         .expect("roomctl starts");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    Server {
+    let server = Server {
         child,
         addr,
         _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !serves_panel_page(addr) {
+        assert!(
+            Instant::now() < deadline,
+            "roomctl did not serve within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    server
+}
+
+/// True once `GET /` answers 200 (the tablet panel, rendered on the server).
+fn serves_panel_page(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+/// Start-up time: process spawned -> the panel page served, over `runs` starts.
+async fn startup(runs: usize) {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let server = start_server(5).await;
+        times.push(t0.elapsed());
+        drop(server);
+    }
+    times.sort();
+    println!(
+        "start-up (spawn -> panel page served, {runs} starts): p50 {} max {}",
+        ms(percentile(&times, 0.5)),
+        ms(*times.last().unwrap()),
+    );
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -109,6 +150,22 @@ fn rss_kib(pid: u32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// CPU time (user + system) a process has used so far, from /proc.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the
+    // 14th field of the line, stime the 15th; both in clock ticks.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz)
 }
 
 type Ws =
@@ -134,29 +191,37 @@ async fn connect_panel(addr: SocketAddr) -> Ws {
     ws
 }
 
-/// A panel that notes when LED changes arrive and answers keep-alive pings.
-fn spawn_reader(ws: Ws, tx: mpsc::UnboundedSender<Instant>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        // Like a real panel: note LED changes, answer keep-alive pings. The
-        // text is inspected rather than decoded so that the benchmark's own
-        // 1000 clients cost as little CPU as possible on the shared cores.
-        let (mut sink, mut stream) = ws.split();
-        while let Some(Ok(m)) = stream.next().await {
-            if let Message::Text(t) = m {
-                if t.starts_with(r#"{"type":"step""#) && t.contains(r#"{"type":"led""#) {
-                    let _ = tx.send(Instant::now());
-                } else if t.starts_with(r#"{"type":"ping""#) {
-                    if let Ok(ServerMessage::Ping { seq }) = ServerMessage::decode(&t) {
-                        let pong = ClientMessage::Pong { seq }.encode();
-                        let _ = sink.send(Message::Text(pong.into())).await;
-                    }
-                }
-            }
-        }
-    })
+/// Hands a connected panel's socket to the lean reader.
+fn into_std(ws: Ws) -> std::net::TcpStream {
+    match ws.into_inner() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.into_std().expect("std socket"),
+        _ => unreachable!("the benchmark connects without TLS"),
+    }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// Waits until `n` panels have reported the LED change sent at `t0`; returns
+/// the time until the last one and records each panel's delay.
+pub(crate) async fn until_every_panel(
+    rx: &mut mpsc::UnboundedReceiver<Instant>,
+    n: usize,
+    t0: Instant,
+    each: &mut Vec<Duration>,
+) -> Duration {
+    let collect = async {
+        let mut last = t0;
+        for _ in 0..n {
+            let t = rx.recv().await.expect("the panel reader runs");
+            each.push(t - t0);
+            last = last.max(t);
+        }
+        last - t0
+    };
+    tokio::time::timeout(Duration::from_secs(10), collect)
+        .await
+        .expect("every panel gets the LED change within 10 s")
+}
+
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -164,24 +229,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn fanout(n: usize) {
+/// Runs the fan-out measurement for `n` panels; returns the size of the LED
+/// step frame the panels received (for the floor measurement).
+async fn fanout(n: usize) -> usize {
     let server = start_server(5).await;
     let pid = server.child.id();
     let (tx, mut rx) = mpsc::unbounded_channel::<Instant>();
-    let mut readers = Vec::new();
     // One panel first, so the memory baseline includes the server's warm state.
     let (warm_tx, _warm_rx) = mpsc::unbounded_channel::<Instant>();
-    readers.push(spawn_reader(connect_panel(server.addr).await, warm_tx));
+    let _warm = LeanPanels::start(vec![into_std(connect_panel(server.addr).await)], warm_tx);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss_kib(pid);
+    let mut streams = Vec::with_capacity(n);
     for _ in 0..n {
-        let ws = connect_panel(server.addr).await;
-        readers.push(spawn_reader(ws, tx.clone()));
+        streams.push(into_std(connect_panel(server.addr).await));
     }
+    let panels = LeanPanels::start(streams, tx);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = rss_kib(pid);
     let presser = connect_panel(server.addr).await;
@@ -198,6 +265,8 @@ async fn fanout(n: usize) {
         }
     });
     let mut all = Vec::new();
+    let (server_cpu0, bench_cpu0, wall0) =
+        (cpu_time(&pid.to_string()), cpu_time("self"), Instant::now());
     let mut each = Vec::new();
     for _ in 0..PRESSES {
         while let Ok(seq) = pong_rx.try_recv() {
@@ -215,16 +284,7 @@ async fn fanout(n: usize) {
         ))
         .await
         .unwrap();
-        let mut last = t0;
-        for _ in 0..n {
-            let t = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-                .await
-                .expect("delivery")
-                .unwrap();
-            each.push(t - t0);
-            last = last.max(t);
-        }
-        all.push(last - t0);
+        all.push(until_every_panel(&mut rx, n, t0, &mut each).await);
         sink.send(Message::Text(
             ClientMessage::Release {
                 button: "mute".into(),
@@ -236,6 +296,9 @@ async fn fanout(n: usize) {
         .unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let wall = wall0.elapsed();
+    let server_cpu = cpu_time(&pid.to_string()) - server_cpu0;
+    let bench_cpu = cpu_time("self") - bench_cpu0;
     all.sort();
     each.sort();
     let per_panel = (rss_idle.saturating_sub(rss_before)) as f64 / n as f64;
@@ -249,9 +312,16 @@ async fn fanout(n: usize) {
         rss_idle,
         per_panel
     );
-    for r in readers {
-        r.abort();
-    }
+    let per_press = |d: Duration| ms(d / PRESSES as u32);
+    println!(
+        "      CPU per press+release cycle: server {}, benchmark clients {} (wall {} per cycle incl. 20 ms pause)",
+        per_press(server_cpu),
+        per_press(bench_cpu),
+        per_press(wall)
+    );
+    panels
+        .last_led_frame
+        .load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Keep-alive traffic of one idle panel over `secs` seconds, scaled to a minute.
@@ -307,9 +377,21 @@ fn main() {
                 .map(|n| n.get())
                 .unwrap_or(1)
         );
-        for n in [1, 100, 1000] {
-            fanout(n).await;
+        // `cargo bench -p server --bench panels -- 1000` runs only the sizes
+        // given (and skips the keep-alive measurement).
+        let sizes: Vec<usize> = std::env::args()
+            .skip(1)
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        let only = !sizes.is_empty();
+        let sizes = if only { sizes } else { vec![1, 100, 1000] };
+        for n in sizes {
+            let frame_len = fanout(n).await;
+            floor::floor(n, frame_len).await;
         }
-        keepalive_bytes(30).await;
+        if !only {
+            keepalive_bytes(30).await;
+            startup(10).await;
+        }
     });
 }

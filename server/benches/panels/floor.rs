@@ -1,0 +1,99 @@
+//! The operating system's floor for a fan-out on this machine.
+//!
+//! The same measurement as for roomctl, without roomctl: a plain loop writes
+//! one ready-made WebSocket frame of the step's size to N loopback TCP
+//! sockets (one `write` each, `TCP_NODELAY`, one thread per core), read by
+//! the same lean panels. No server can deliver to N panels faster than this
+//! on the same machine, so it is the yardstick for roomctl's figure.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::lean::LeanPanels;
+use crate::{ms, percentile, until_every_panel, PRESSES};
+
+/// A server text frame of `len` bytes in all, shaped like a step with an
+/// LED change so the lean panels count it.
+fn step_frame(len: usize) -> Vec<u8> {
+    let head = br#"{"type":"step","step":{"changes":[{"type":"led"}"#;
+    let header = if len - 2 < 126 { 2 } else { 4 };
+    let payload_len = len.saturating_sub(header).max(head.len() + 3);
+    let mut payload = head.to_vec();
+    payload.resize(payload_len - 3, b' ');
+    payload.extend_from_slice(b"]}}");
+    let mut frame = vec![0x81];
+    if payload.len() < 126 {
+        frame.push(payload.len() as u8);
+    } else {
+        frame.push(126);
+        frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    }
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+pub async fn floor(n: usize, frame_len: usize) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().unwrap();
+    let mut clients = Vec::with_capacity(n);
+    let mut servers = Vec::with_capacity(n);
+    for _ in 0..n {
+        clients.push(TcpStream::connect(addr).expect("connect"));
+        let (s, _) = listener.accept().expect("accept");
+        s.set_nodelay(true).unwrap();
+        servers.push(s);
+    }
+    let frame = step_frame(frame_len);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Instant>();
+    let panels = LeanPanels::start(clients, tx);
+
+    // One writer per core, each with its share of the sockets.
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let mut go = Vec::new();
+    let mut writers = Vec::new();
+    let mut shares: Vec<Vec<TcpStream>> = (0..cores).map(|_| Vec::new()).collect();
+    for (i, s) in servers.into_iter().enumerate() {
+        shares[i % cores].push(s);
+    }
+    for share in shares {
+        let (go_tx, go_rx) = std_mpsc::channel::<()>();
+        let frame = frame.clone();
+        go.push(go_tx);
+        writers.push(std::thread::spawn(move || {
+            while go_rx.recv().is_ok() {
+                for mut s in &share {
+                    s.write_all(&frame).expect("write");
+                }
+            }
+        }));
+    }
+
+    let mut all = Vec::new();
+    let mut each = Vec::new();
+    for _ in 0..PRESSES {
+        let t0 = Instant::now();
+        for g in &go {
+            g.send(()).unwrap();
+        }
+        all.push(until_every_panel(&mut rx, n, t0, &mut each).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(go);
+    for w in writers {
+        let _ = w.join();
+    }
+    drop(panels);
+    all.sort();
+    each.sort();
+    println!(
+        "{n:>5} sockets | OS floor (plain write loop, {cores} threads, no server): until every panel p50 {} p99 {} max {} | per panel p50 {}",
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99)),
+        ms(*all.last().unwrap()),
+        ms(percentile(&each, 0.5)),
+    );
+}
