@@ -21,10 +21,6 @@ mod status;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path, SsrMode,
-};
 
 pub use panel::LinkState;
 
@@ -61,14 +57,89 @@ pub fn App() -> impl IntoView {
         <Meta name="mobile-web-app-capable" content="yes"/>
         <Meta name="apple-mobile-web-app-capable" content="yes"/>
         <Title text="roomctl"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="notfound">"Page not found."</p> }>
-                <Route path=path!("/") view=panel::PanelPage ssr=SsrMode::Async/>
-                <Route path=path!("/panel/:panel") view=panel::PanelPage ssr=SsrMode::Async/>
-                <Route path=path!("/status") view=status::StatusPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view=admin::AdminPage/>
-            </Routes>
-        </Router>
+        {match Screen::current() {
+            Screen::Panel(panel) => view! { <panel::PanelPage panel/> }.into_any(),
+            Screen::Status => view! { <status::StatusPage/> }.into_any(),
+            Screen::Admin => view! { <admin::AdminPage/> }.into_any(),
+            Screen::NotFound => view! { <p class="notfound">"Page not found."</p> }.into_any(),
+        }}
+    }
+}
+
+/// The screens of the app, chosen by the request path.
+///
+/// Every link between screens is a full page load, so there is no
+/// client-side routing: the server renders the screen its path names and
+/// the browser hydrates the same screen, read from its own address. One
+/// function decides for both, so they cannot disagree. (This keeps a router
+/// out of the panel's wasm.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// `/` (the port's default panel) or `/panel/{id}`.
+    Panel(Option<String>),
+    /// `/status`.
+    Status,
+    /// `/admin`.
+    Admin,
+    NotFound,
+}
+
+impl Screen {
+    /// The paths the server renders the app for (axum's route syntax).
+    pub const ROUTES: [&'static str; 4] = ["/", "/panel/{panel}", "/status", "/admin"];
+
+    pub fn from_path(path: &str) -> Screen {
+        let path = match path.strip_suffix('/') {
+            Some(p) if !p.is_empty() => p,
+            _ => path,
+        };
+        match path {
+            "" | "/" => Screen::Panel(None),
+            "/status" => Screen::Status,
+            "/admin" => Screen::Admin,
+            _ => match path.strip_prefix("/panel/") {
+                Some(id) if !id.is_empty() && !id.contains('/') => {
+                    Screen::Panel(Some(id.to_string()))
+                }
+                _ => Screen::NotFound,
+            },
+        }
+    }
+
+    /// The screen of the page being rendered (server) or hydrated (browser).
+    fn current() -> Screen {
+        #[cfg(feature = "ssr")]
+        let path = use_context::<http::request::Parts>().map(|parts| parts.uri.path().to_string());
+        #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+        let path = window().location().pathname().ok();
+        #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+        let path: Option<String> = None;
+        Screen::from_path(path.as_deref().unwrap_or("/"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Screen;
+
+    #[test]
+    fn paths_name_screens() {
+        assert_eq!(Screen::from_path("/"), Screen::Panel(None));
+        assert_eq!(Screen::from_path(""), Screen::Panel(None));
+        assert_eq!(
+            Screen::from_path("/panel/wall"),
+            Screen::Panel(Some("wall".into()))
+        );
+        assert_eq!(
+            Screen::from_path("/panel/wall/"),
+            Screen::Panel(Some("wall".into()))
+        );
+        assert_eq!(Screen::from_path("/status"), Screen::Status);
+        assert_eq!(Screen::from_path("/status/"), Screen::Status);
+        assert_eq!(Screen::from_path("/admin"), Screen::Admin);
+        for other in ["/panel/", "/panel", "/panel/a/b", "/statusx", "/nope"] {
+            assert_eq!(Screen::from_path(other), Screen::NotFound, "{other}");
+        }
     }
 }
 

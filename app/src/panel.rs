@@ -12,7 +12,6 @@ use controller_core::protocol::panel::ClientMessage;
 use controller_core::view::PanelView;
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::icons;
 
@@ -36,11 +35,11 @@ pub(crate) fn send(message: ClientMessage) {
     let _ = message;
 }
 
+/// A panel page: `panel` is the id from `/panel/{id}`, `None` for `/` (the
+/// default panel of the port the page came from).
 #[component]
-pub fn PanelPage() -> impl IntoView {
-    let params = use_params_map();
-    let panel_id = move || params.read().get("panel");
-    let data = Resource::new(panel_id, crate::api::get_panel_view);
+pub fn PanelPage(panel: Option<String>) -> impl IntoView {
+    let data = Resource::new(move || panel.clone(), crate::api::panel_view);
     view! {
         <Suspense fallback=|| view! { <div class="loading">"Loading panel…"</div> }>
             {move || Suspend::new(async move {

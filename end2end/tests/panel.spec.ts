@@ -22,6 +22,12 @@ function key(page: Page, id: string) {
 }
 
 test("the panel shows the demo room and a toggle lights its LED", async ({ page }) => {
+  // Hydration must take over the server's page without a single error.
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   await page.goto(controller.url("/"));
   await expect(page.locator(".room-name")).toHaveText("Demo meeting room");
   await live(page);
@@ -33,6 +39,7 @@ test("the panel shows the demo room and a toggle lights its LED", async ({ page 
   await expect(display).toHaveAttribute("aria-pressed", "true");
   await display.click();
   await expect(display).toHaveAttribute("data-led", "off");
+  expect(errors).toEqual([]);
 });
 
 test("interlocked sources: one selected at a time", async ({ page }) => {

@@ -57,6 +57,13 @@ async fn panel_html_is_rendered_with_current_led_state() {
     assert!(html.contains(r#"data-panel="wall""#));
     let (_, html) = get(addr, "/panel/nope").await;
     assert!(html.contains("has no panel"), "{html}");
+    // Any panel by its path, on either port; other paths are a 404 page.
+    let (status, html) = get(addr, "/panel/wall").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-panel="wall""#));
+    let (status, html) = get(addr, "/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page not found."), "{html}");
     running.shutdown().await;
 }
 

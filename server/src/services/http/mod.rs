@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::backend::Backend;
-use app::{shell, App};
+use app::{shell, Screen};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -21,7 +21,6 @@ use axum::Router;
 use controller_core::project::PanelProfile;
 use controller_core::view::ServiceState;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::sync::Semaphore;
 
 use super::{bind_tcp, ServiceContext, Supervisor};
@@ -144,8 +143,30 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
         port,
         sessions: Arc::new(Semaphore::new(settings.panel.max_connections)),
     };
-    let routes = generate_route_list(App);
-    Router::new()
+    // Leptos runs resources on the tokio runtime (a no-op when set already).
+    let _ = any_spawner::Executor::init_tokio();
+    // The app's screens, rendered once every resource has loaded (a panel
+    // page arrives with its LEDs' current state, not a loading fallback).
+    let render = {
+        let backend = backend.clone();
+        let options = options.clone();
+        leptos_axum::render_app_async_with_context(
+            move || provide_context(backend.clone()),
+            move || shell(options.clone()),
+        )
+    };
+    let server_fns = move |request: Request| {
+        let backend = backend.clone();
+        leptos_axum::handle_server_fns_with_context(
+            move || provide_context(backend.clone()),
+            request,
+        )
+    };
+    let mut router = Router::new();
+    for path in Screen::ROUTES {
+        router = router.route(path, get(render.clone()));
+    }
+    router
         .route("/ws", get(live::upgrade).with_state(live))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
@@ -159,14 +180,9 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
             post(login::logout).with_state(ctx.controller.clone()),
         )
         .merge(super::admin::routes(ctx.controller.clone()))
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || provide_context(backend.clone()),
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
+        .route(
+            "/api/{*server_fn}",
+            get(server_fns.clone()).post(server_fns),
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
