@@ -21,8 +21,8 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-mod floor;
 mod lean;
+mod reference;
 
 use lean::LeanPanels;
 
@@ -234,7 +234,7 @@ pub(crate) fn ms(d: Duration) -> String {
 }
 
 /// Runs the fan-out measurement for `n` panels; returns the size of the LED
-/// step frame the panels received (for the floor measurement).
+/// step frame the panels received (for the reference measurement).
 async fn fanout(n: usize) -> usize {
     let server = start_server(5).await;
     let pid = server.child.id();
@@ -387,7 +387,11 @@ fn main() {
         let sizes = if only { sizes } else { vec![1, 100, 1000] };
         for n in sizes {
             let frame_len = fanout(n).await;
-            floor::floor(n, frame_len).await;
+            let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+            reference::plain_write_loop(n, frame_len, 1).await;
+            if cores > 1 {
+                reference::plain_write_loop(n, frame_len, cores).await;
+            }
         }
         if !only {
             keepalive_bytes(30).await;

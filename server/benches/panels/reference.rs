@@ -1,10 +1,10 @@
-//! The operating system's floor for a fan-out on this machine.
+//! A reference for the fan-out: the cost of the deliveries themselves.
 //!
 //! The same measurement as for roomctl, without roomctl: a plain loop writes
 //! one ready-made WebSocket frame of the step's size to N loopback TCP
-//! sockets (one `write` each, `TCP_NODELAY`, one thread per core), read by
-//! the same lean panels. No server can deliver to N panels faster than this
-//! on the same machine, so it is the yardstick for roomctl's figure.
+//! sockets (one `write` each, `TCP_NODELAY`, on one thread or one per
+//! core), read by the same lean panels. There is no server logic in it, so
+//! what roomctl adds on top of the kernel's work shows as the difference.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -36,7 +36,7 @@ fn step_frame(len: usize) -> Vec<u8> {
     frame
 }
 
-pub async fn floor(n: usize, frame_len: usize) {
+pub async fn plain_write_loop(n: usize, frame_len: usize, threads: usize) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let addr = listener.local_addr().unwrap();
     let mut clients = Vec::with_capacity(n);
@@ -51,8 +51,8 @@ pub async fn floor(n: usize, frame_len: usize) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Instant>();
     let panels = LeanPanels::start(clients, tx);
 
-    // One writer per core, each with its share of the sockets.
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    // `threads` writers, each with its share of the sockets.
+    let cores = threads.max(1);
     let mut go = Vec::new();
     let mut writers = Vec::new();
     let mut shares: Vec<Vec<TcpStream>> = (0..cores).map(|_| Vec::new()).collect();
@@ -90,7 +90,7 @@ pub async fn floor(n: usize, frame_len: usize) {
     all.sort();
     each.sort();
     println!(
-        "{n:>5} sockets | OS floor (plain write loop, {cores} threads, no server): until every panel p50 {} p99 {} max {} | per panel p50 {}",
+        "{n:>5} sockets | reference: plain write loop, {cores} thread(s), no server: until every panel p50 {} p99 {} max {} | per panel p50 {}",
         ms(percentile(&all, 0.5)),
         ms(percentile(&all, 0.99)),
         ms(*all.last().unwrap()),
