@@ -167,6 +167,18 @@ terminator = "\\R"
 id = "dsp"
 transport = "http"
 address = "http://127.0.0.1:8081"
+serial = "9600 8N1"
+
+[[devices]]
+id = "display"
+transport = "serial"
+address = "ttyUSB0"
+
+[[devices]]
+id = "matrix"
+transport = "serial"
+address = "/dev/ttyUSB1"
+serial = "9600 8Z1"
 
 [[sequences]]
 id = "on"
@@ -200,6 +212,9 @@ press = "power"
         ("sequences[0].steps[0].send", "%1POWR 1"),
         ("sequences[0].steps[1].device", "send = \"x\""),
         ("sequences[0].steps[2].send_hex", "0G"),
+        ("devices[1].serial", "serial = \"9600 8N1\""),
+        ("devices[2].address", "address = \"ttyUSB0\""),
+        ("devices[3].serial", "serial = \"9600 8Z1\""),
         ("sequences[0].steps[3].press", "press = \"power\" }"),
         ("feedback[0].regex", "(unclosed"),
         ("timers[0].cron", "0 7 * * *"),

@@ -222,6 +222,86 @@ press = "${b}"
     running.shutdown().await;
 }
 
+/// A pseudo-terminal pair: the test holds the master end (the "device"),
+/// the controller opens the slave path as its serial port. No hardware and
+/// no network involved.
+fn open_pty() -> (std::fs::File, String) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor we own; results are checked.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(master), 0, "grantpt");
+        assert_eq!(libc::unlockpt(master), 0, "unlockpt");
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
+        let path = std::ffi::CStr::from_ptr(name.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        (std::fs::File::from_raw_fd(master), path)
+    }
+}
+
+#[tokio::test]
+async fn a_serial_device_gets_its_bytes_and_its_lines_drive_leds() {
+    let (master, slave) = open_pty();
+    let unused: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let text = room(
+        unused,
+        r#"
+[[feedback]]
+device = "dev"
+equals = "PWR=1"
+button = "lamp"
+led = "on"
+"#,
+    )
+    .replace(
+        "transport = \"tcp\"\naddress = \"127.0.0.1:9\"",
+        &format!("transport = \"serial\"\naddress = \"{slave}\"\nserial = \"19200 8N1\""),
+    );
+    assert!(text.contains("transport = \"serial\""), "{text}");
+    let running = start(&text).await;
+    let c = running.controller.clone();
+    wait_until("the serial device shows online", || {
+        online(&c, "dev") == Some(true)
+    })
+    .await;
+    let status = c.devices().into_iter().find(|d| d.id == "dev").unwrap();
+    assert!(status.kind.contains("serial"), "{status:?}");
+    assert!(status.detail.contains("19200 8N1"), "{status:?}");
+    wait_until("the status LED is lit", || led(&c, "link") == LedMode::On).await;
+
+    let mut device = tokio::fs::File::from_std(master.try_clone().unwrap());
+    press(&c, "go");
+    let mut got = vec![0u8; GO_BYTES.len()];
+    tokio::time::timeout(PATIENCE, device.read_exact(&mut got))
+        .await
+        .expect("the device received the bytes in time")
+        .expect("read");
+    assert_eq!(got, GO_BYTES);
+
+    device.write_all(b"PWR=1\r").await.unwrap();
+    device.flush().await.unwrap();
+    wait_until("a line from the serial device lights the lamp", || {
+        led(&c, "lamp") == LedMode::On
+    })
+    .await;
+
+    // The cable is pulled (the other end goes away): the device shows down.
+    drop(device);
+    drop(master);
+    wait_until("the serial device shows down", || {
+        online(&c, "dev") == Some(false)
+    })
+    .await;
+    wait_until("the status LED goes out", || {
+        led(&c, "link") == LedMode::Off
+    })
+    .await;
+    running.shutdown().await;
+}
+
 #[tokio::test]
 async fn press_repeat_and_release_each_run_their_sequences() {
     let device = TcpListener::bind("127.0.0.1:0").await.unwrap();

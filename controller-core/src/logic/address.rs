@@ -15,6 +15,14 @@ pub enum AddressError {
     BadHttpStep,
     #[error("unknown HTTP method {0:?}; use GET, POST, PUT or DELETE")]
     BadMethod(String),
+    #[error("a serial device address is the port's path, e.g. \"/dev/ttyUSB0\"")]
+    NotSerialPath,
+    #[error("a serial device has a port path, not a network address")]
+    NotNetwork,
+    #[error("serial settings are a speed and a framing, e.g. \"9600 8N1\" (data bits 5-8, parity N, E or O, stop bits 1 or 2)")]
+    BadSerialSettings,
+    #[error("the serial speed {0} is not between 50 and 4000000 baud")]
+    BadBaud(u32),
 }
 
 /// Where a device is: a host and a port, and for http a path prefix.
@@ -67,6 +75,7 @@ pub fn parse_device_address(
     address: &str,
 ) -> Result<DeviceAddress, AddressError> {
     match transport {
+        Transport::Serial => Err(AddressError::NotNetwork),
         Transport::Tcp | Transport::Udp => {
             let what = if transport == Transport::Tcp {
                 "tcp"
@@ -164,5 +173,121 @@ mod tests {
             }
             let _ = parse_http_step(&text);
         }
+    }
+}
+
+/// The settings used when a serial device gives none.
+pub const DEFAULT_SERIAL: &str = "9600 8N1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parity {
+    None,
+    Even,
+    Odd,
+}
+
+/// A serial port and its line settings, as written in a project:
+/// `address = "/dev/ttyUSB0"`, `serial = "9600 8N1"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialLine {
+    pub path: String,
+    pub baud: u32,
+    pub data_bits: u8,
+    pub parity: Parity,
+    pub stop_bits: u8,
+}
+
+/// Parses a serial device's path and its settings (`None`: 9600 8N1).
+pub fn parse_serial(address: &str, settings: Option<&str>) -> Result<SerialLine, AddressError> {
+    let path = address.trim();
+    if !path.starts_with('/') || path.len() < 2 || path.chars().any(char::is_whitespace) {
+        return Err(AddressError::NotSerialPath);
+    }
+    let settings = settings.unwrap_or(DEFAULT_SERIAL);
+    let mut parts = settings.split_whitespace();
+    let (Some(baud), Some(framing), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(AddressError::BadSerialSettings);
+    };
+    let baud: u32 = baud.parse().map_err(|_| AddressError::BadSerialSettings)?;
+    if !(50..=4_000_000).contains(&baud) {
+        return Err(AddressError::BadBaud(baud));
+    }
+    let &[data, parity, stop] = framing.as_bytes() else {
+        return Err(AddressError::BadSerialSettings);
+    };
+    let data_bits = match data {
+        b'5'..=b'8' => data - b'0',
+        _ => return Err(AddressError::BadSerialSettings),
+    };
+    let parity = match parity.to_ascii_uppercase() {
+        b'N' => Parity::None,
+        b'E' => Parity::Even,
+        b'O' => Parity::Odd,
+        _ => return Err(AddressError::BadSerialSettings),
+    };
+    let stop_bits = match stop {
+        b'1' => 1,
+        b'2' => 2,
+        _ => return Err(AddressError::BadSerialSettings),
+    };
+    Ok(SerialLine {
+        path: path.to_string(),
+        baud,
+        data_bits,
+        parity,
+        stop_bits,
+    })
+}
+
+#[cfg(test)]
+mod serial_tests {
+    use super::*;
+
+    #[test]
+    fn serial_settings_parse_and_refuse_clearly() {
+        let line = parse_serial("/dev/ttyUSB0", None).unwrap();
+        assert_eq!(
+            line,
+            SerialLine {
+                path: "/dev/ttyUSB0".into(),
+                baud: 9600,
+                data_bits: 8,
+                parity: Parity::None,
+                stop_bits: 1
+            }
+        );
+        let line = parse_serial("/dev/ttyS1", Some("19200 7e2")).unwrap();
+        assert_eq!(
+            (line.baud, line.data_bits, line.parity, line.stop_bits),
+            (19200, 7, Parity::Even, 2)
+        );
+        assert_eq!(
+            parse_serial("ttyUSB0", None),
+            Err(AddressError::NotSerialPath)
+        );
+        assert_eq!(
+            parse_serial("/dev/x", Some("9600")),
+            Err(AddressError::BadSerialSettings)
+        );
+        assert_eq!(
+            parse_serial("/dev/x", Some("9600 9N1")),
+            Err(AddressError::BadSerialSettings)
+        );
+        assert_eq!(
+            parse_serial("/dev/x", Some("9600 8X1")),
+            Err(AddressError::BadSerialSettings)
+        );
+        assert_eq!(
+            parse_serial("/dev/x", Some("9600 8N3")),
+            Err(AddressError::BadSerialSettings)
+        );
+        assert_eq!(
+            parse_serial("/dev/x", Some("12 8N1")),
+            Err(AddressError::BadBaud(12))
+        );
+        assert_eq!(
+            parse_serial("/dev/x", Some("fast 8N1")),
+            Err(AddressError::BadSerialSettings)
+        );
     }
 }

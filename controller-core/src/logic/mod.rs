@@ -9,7 +9,10 @@ pub mod escape;
 pub mod feedback;
 pub mod schedule;
 
-pub use address::{parse_device_address, parse_http_step, AddressError, DeviceAddress, HttpStep};
+pub use address::{
+    parse_device_address, parse_http_step, parse_serial, AddressError, DeviceAddress, HttpStep,
+    Parity, SerialLine, DEFAULT_SERIAL,
+};
 pub use escape::{decode_escapes, decode_hex, encode_escapes, encode_hex, EscapeError};
 pub use feedback::{FeedbackAction, FeedbackError, FeedbackMatcher};
 pub use schedule::{Schedule, ScheduleError};

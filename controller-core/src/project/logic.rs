@@ -12,8 +12,12 @@ pub struct Device {
     #[serde(default)]
     pub name: String,
     pub transport: Transport,
-    /// `host:port` for tcp and udp; a base URL for http.
+    /// `host:port` for tcp and udp; a base URL for http; the port's device
+    /// path for serial (`/dev/ttyUSB0`).
     pub address: String,
+    /// Serial devices only: speed and framing, `"9600 8N1"` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     /// Appended to every string sent, and splits what arrives into lines.
     #[serde(default = "Device::default_terminator")]
     pub terminator: String,
@@ -48,6 +52,8 @@ pub enum Transport {
     Tcp,
     Udp,
     Http,
+    /// A local serial (RS-232/RS-485 adapter) port.
+    Serial,
 }
 
 /// Steps that run when a button is pressed or released.

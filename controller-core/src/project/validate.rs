@@ -251,7 +251,7 @@ pub(crate) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
 fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
     use crate::logic::{
         decode_escapes, decode_hex, feedback::compile_regex, parse_device_address, parse_http_step,
-        schedule,
+        parse_serial, schedule, AddressError,
     };
 
     let mut devices: HashMap<&str, Transport> = HashMap::new();
@@ -266,8 +266,23 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
         }
         if d.address.trim().is_empty() {
             c.err(at(&base, &[k("address")]), "the device address is empty");
+        } else if d.transport == Transport::Serial {
+            match parse_serial(&d.address, d.serial.as_deref()) {
+                Err(AddressError::NotSerialPath) => c.err(
+                    at(&base, &[k("address")]),
+                    AddressError::NotSerialPath.to_string(),
+                ),
+                Err(e) => c.err(at(&base, &[k("serial")]), e.to_string()),
+                Ok(_) => {}
+            }
         } else if let Err(e) = parse_device_address(d.transport, &d.address) {
             c.err(at(&base, &[k("address")]), e.to_string());
+        }
+        if d.serial.is_some() && d.transport != Transport::Serial {
+            c.err(
+                at(&base, &[k("serial")]),
+                "only serial devices have serial settings",
+            );
         }
         match decode_escapes(&d.terminator) {
             Err(e) => c.err(at(&base, &[k("terminator")]), e.to_string()),
@@ -361,10 +376,14 @@ fn validate_logic(project: &Project, c: &mut Checker<'_, '_>) {
                             at(&sbase, &[k("device")]),
                             format!("{d:?} is an http device; use an `http` step"),
                         ),
-                        Some(Transport::Tcp | Transport::Udp) if step.http.is_some() => c.err(
-                            at(&sbase, &[k("device")]),
-                            format!("{d:?} is not an http device; use `send` or `send_hex`"),
-                        ),
+                        Some(Transport::Tcp | Transport::Udp | Transport::Serial)
+                            if step.http.is_some() =>
+                        {
+                            c.err(
+                                at(&sbase, &[k("device")]),
+                                format!("{d:?} is not an http device; use `send` or `send_hex`"),
+                            )
+                        }
                         _ => {}
                     },
                     None => c.err(sbase.clone(), "this step needs a `device`"),

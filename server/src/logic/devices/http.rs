@@ -12,12 +12,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use controller_core::logic::DeviceAddress;
+
 use super::{DeviceError, DeviceLink, Payload, IO_TIMEOUT};
 
 /// Largest response body read from a device.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub(super) async fn run(mut link: DeviceLink) {
+pub(super) async fn run(mut link: DeviceLink, address: DeviceAddress) {
     let mut poll = tokio::time::interval(link.poll_interval());
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut probe = tokio::time::interval(link.retry_delay());
@@ -27,16 +29,16 @@ pub(super) async fn run(mut link: DeviceLink) {
             _ = link.shutdown.cancelled() => return,
             request = link.requests.recv() => {
                 let Some(request) = request else { return };
-                let result = send(&mut link, &request.payload).await;
+                let result = send(&mut link, &address, &request.payload).await;
                 let _ = request.done.send(result);
             }
             _ = poll.tick(), if link.poll.is_some() => {
                 if let Some(p) = link.poll.clone() {
-                    let _ = send(&mut link, &p).await;
+                    let _ = send(&mut link, &address, &p).await;
                 }
             }
             _ = probe.tick(), if link.poll.is_none() && !link.is_online() => {
-                let target = link.address.host_port();
+                let target = address.host_port();
                 match timeout(IO_TIMEOUT, TcpStream::connect(&target)).await {
                     Ok(Ok(_)) => link.up(format!("reachable at {target}")),
                     Ok(Err(e)) => link.down(format!("cannot connect to {target}: {e}")),
@@ -47,15 +49,19 @@ pub(super) async fn run(mut link: DeviceLink) {
     }
 }
 
-async fn send(link: &mut DeviceLink, payload: &Payload) -> Result<(), DeviceError> {
+async fn send(
+    link: &mut DeviceLink,
+    address: &DeviceAddress,
+    payload: &Payload,
+) -> Result<(), DeviceError> {
     let Payload::Http { method, path, body } = payload else {
         return Err(DeviceError::Invalid(format!(
             "device {:?} is an http device; use an http step",
             link.device.id
         )));
     };
-    let target = link.address.host_port();
-    let uri = format!("{}{}", link.address.base_path, path);
+    let target = address.host_port();
+    let uri = format!("{}{}", address.base_path, path);
     let outcome = timeout(IO_TIMEOUT, request(&target, method, &uri, body.clone())).await;
     let result = match outcome {
         Ok(Ok((status, body))) => {

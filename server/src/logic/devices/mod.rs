@@ -4,10 +4,13 @@
 //! [`DeviceHandle`] and get the outcome back; lines the device sends go to
 //! the feedback task. Each task reports its connection state to the status
 //! page (`Controller::device_update`) and, when the project says so, drives
-//! a button's LED (`status_led`). The transports (tcp, udp, http) each have a
-//! file; what they share (state reporting, request handling) is here.
+//! a button's LED (`status_led`). The transports (tcp, udp, http, serial)
+//! each have a file; tcp and serial share their line-by-line session
+//! (`stream.rs`); what all share (state reporting, request handling) is here.
 
 mod http;
+mod serial;
+mod stream;
 mod tcp;
 mod udp;
 
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use controller_core::logic::{
-    decode_escapes, parse_device_address, parse_http_step, DeviceAddress,
+    decode_escapes, parse_device_address, parse_http_step, parse_serial, DeviceAddress, SerialLine,
 };
 use controller_core::project::{Device, LedMode, Project, Transport};
 use controller_core::view::DeviceStatus;
@@ -124,8 +127,12 @@ pub fn start(
     let mut handles = HashMap::new();
     for device in &project.devices {
         let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
-        let link = match DeviceLink::new(controller, project, device, lines.clone(), rx, token) {
-            Ok(link) => link,
+        let link = Endpoint::of(device).and_then(|endpoint| {
+            DeviceLink::new(controller, project, device, lines.clone(), rx, token)
+                .map(|link| (link, endpoint))
+        });
+        let (link, endpoint) = match link {
+            Ok(pair) => pair,
             Err(why) => {
                 // Validation makes this unreachable for a loaded project;
                 // report it rather than trust that.
@@ -142,20 +149,46 @@ pub fn start(
                 tx,
             },
         );
-        match device.transport {
-            Transport::Tcp => tasks.spawn(tcp::run(link)),
-            Transport::Udp => tasks.spawn(udp::run(link)),
-            Transport::Http => tasks.spawn(http::run(link)),
+        match endpoint {
+            Endpoint::Tcp(address) => tasks.spawn(tcp::run(link, address)),
+            Endpoint::Udp(address) => tasks.spawn(udp::run(link, address)),
+            Endpoint::Http(address) => tasks.spawn(http::run(link, address)),
+            Endpoint::Serial(line) => tasks.spawn(serial::run(link, line)),
         };
     }
     Devices(Arc::new(handles))
+}
+
+/// Where a device is, parsed from the project as validation checked it.
+enum Endpoint {
+    Tcp(DeviceAddress),
+    Udp(DeviceAddress),
+    Http(DeviceAddress),
+    Serial(SerialLine),
+}
+
+impl Endpoint {
+    fn of(device: &Device) -> Result<Endpoint, String> {
+        let network = |wrap: fn(DeviceAddress) -> Endpoint| {
+            parse_device_address(device.transport, &device.address)
+                .map(wrap)
+                .map_err(|e| e.to_string())
+        };
+        match device.transport {
+            Transport::Tcp => network(Endpoint::Tcp),
+            Transport::Udp => network(Endpoint::Udp),
+            Transport::Http => network(Endpoint::Http),
+            Transport::Serial => parse_serial(&device.address, device.serial.as_deref())
+                .map(Endpoint::Serial)
+                .map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// What one device task owns: its settings, its queue, where its lines go,
 /// and how it reports its state.
 pub(super) struct DeviceLink {
     pub device: Device,
-    pub address: DeviceAddress,
     pub terminator: Vec<u8>,
     /// The poll payload, decoded.
     pub poll: Option<Payload>,
@@ -178,8 +211,6 @@ impl DeviceLink {
         requests: mpsc::Receiver<DeviceRequest>,
         token: &CancellationToken,
     ) -> Result<DeviceLink, String> {
-        let address =
-            parse_device_address(device.transport, &device.address).map_err(|e| e.to_string())?;
         let terminator = decode_escapes(&device.terminator).map_err(|e| e.to_string())?;
         let poll = match (&device.poll, device.transport) {
             (None, _) => None,
@@ -195,7 +226,6 @@ impl DeviceLink {
         };
         let link = DeviceLink {
             device: device.clone(),
-            address,
             terminator,
             poll,
             requests,
@@ -319,6 +349,7 @@ impl DeviceLink {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
             Transport::Http => "http",
+            Transport::Serial => "serial",
         };
         let kind = if self.device.name.is_empty() {
             format!("room device ({transport})")

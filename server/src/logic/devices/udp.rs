@@ -7,14 +7,16 @@ use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
+use controller_core::logic::DeviceAddress;
+
 use super::DeviceLink;
 
 /// Largest datagram read from a device.
 const MAX_DATAGRAM: usize = 8 * 1024;
 
-pub(super) async fn run(mut link: DeviceLink) {
+pub(super) async fn run(mut link: DeviceLink, address: DeviceAddress) {
+    let target = address.host_port();
     loop {
-        let target = link.address.host_port();
         let socket = tokio::select! {
             _ = link.shutdown.cancelled() => return,
             s = open(&target) => s,
