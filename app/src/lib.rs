@@ -88,11 +88,10 @@ impl Screen {
     /// The paths the server renders the app for (axum's route syntax).
     pub const ROUTES: [&'static str; 4] = ["/", "/panel/{panel}", "/status", "/admin"];
 
+    /// Exactly the paths of [`Screen::ROUTES`] (no trailing slashes, as the
+    /// server routes them); anything else is [`Screen::NotFound`], which the
+    /// server answers with status 404.
     pub fn from_path(path: &str) -> Screen {
-        let path = match path.strip_suffix('/') {
-            Some(p) if !p.is_empty() => p,
-            _ => path,
-        };
         match path {
             "" | "/" => Screen::Panel(None),
             "/status" => Screen::Status,
@@ -130,14 +129,17 @@ mod tests {
             Screen::from_path("/panel/wall"),
             Screen::Panel(Some("wall".into()))
         );
-        assert_eq!(
-            Screen::from_path("/panel/wall/"),
-            Screen::Panel(Some("wall".into()))
-        );
         assert_eq!(Screen::from_path("/status"), Screen::Status);
-        assert_eq!(Screen::from_path("/status/"), Screen::Status);
         assert_eq!(Screen::from_path("/admin"), Screen::Admin);
-        for other in ["/panel/", "/panel", "/panel/a/b", "/statusx", "/nope"] {
+        for other in [
+            "/panel/",
+            "/panel",
+            "/panel/a/b",
+            "/panel/wall/",
+            "/status/",
+            "/statusx",
+            "/nope",
+        ] {
             assert_eq!(Screen::from_path(other), Screen::NotFound, "{other}");
         }
     }

@@ -61,9 +61,11 @@ async fn panel_html_is_rendered_with_current_led_state() {
     let (status, html) = get(addr, "/panel/wall").await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"data-panel="wall""#));
-    let (status, html) = get(addr, "/no/such/page").await;
-    assert_eq!(status, 404);
-    assert!(html.contains("Page not found."), "{html}");
+    for path in ["/no/such/page", "/status/", "/panel/wall/"] {
+        let (status, html) = get(addr, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Page not found."), "{path}: {html}");
+    }
     running.shutdown().await;
 }
 

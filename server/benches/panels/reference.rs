@@ -20,7 +20,7 @@ use crate::{ms, percentile, until_every_panel, PRESSES};
 /// LED change so the lean panels count it.
 fn step_frame(len: usize) -> Vec<u8> {
     let head = br#"{"type":"step","step":{"changes":[{"type":"led"}"#;
-    let header = if len - 2 < 126 { 2 } else { 4 };
+    let header = if len.saturating_sub(2) < 126 { 2 } else { 4 };
     let payload_len = len.saturating_sub(header).max(head.len() + 3);
     let mut payload = head.to_vec();
     payload.resize(payload_len - 3, b' ');
