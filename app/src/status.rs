@@ -11,6 +11,7 @@ fn state_key(state: &controller_core::view::ServiceState) -> &'static str {
     match state {
         Starting => "starting",
         Listening => "listening",
+        Running => "running",
         Disabled => "disabled",
         Failed(_) => "failed",
         Stopped => "stopped",

@@ -84,7 +84,10 @@ pub struct ServiceStatus {
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum ServiceState {
     Starting,
+    /// A service with a port, accepting connections or datagrams.
     Listening,
+    /// A service without a port (room logic, auto-repeat), running.
+    Running,
     Disabled,
     Failed(String),
     Stopped,
@@ -95,6 +98,7 @@ impl std::fmt::Display for ServiceState {
         match self {
             ServiceState::Starting => f.write_str("starting"),
             ServiceState::Listening => f.write_str("listening"),
+            ServiceState::Running => f.write_str("running"),
             ServiceState::Disabled => f.write_str("disabled"),
             ServiceState::Failed(why) => write!(f, "failed: {why}"),
             ServiceState::Stopped => f.write_str("stopped"),

@@ -12,8 +12,6 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 
-use crate::config::UserEntry;
-
 /// What a user may do. Each role includes the ones below it.
 #[derive(
     Debug,
@@ -46,6 +44,16 @@ impl fmt::Display for Role {
             Role::Admin => "admin",
         })
     }
+}
+
+/// A user of every service (panel login, admin pages, 5009, Telnet, FTP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    pub role: Role,
+    /// An argon2 hash; set with `roomctl user add NAME --role ROLE`.
+    pub password_hash: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +107,19 @@ impl UserStore {
     pub fn names(&self) -> impl Iterator<Item = (&str, Role)> {
         self.users.iter().map(|u| (u.name.as_str(), u.role))
     }
+}
+
+/// Checks a login off the async threads (argon2 is deliberately slow): the
+/// one password check of every service.
+pub async fn verify(
+    users: std::sync::Arc<UserStore>,
+    name: String,
+    password: String,
+) -> Option<User> {
+    tokio::task::spawn_blocking(move || users.verify(&name, &password))
+        .await
+        .ok()
+        .flatten()
 }
 
 /// An argon2id hash of a password, for the settings file.

@@ -1,66 +1,28 @@
-//! The controller handle: the one engine, its event stream, and the shared
-//! registries every service reports to. Cheap to clone (an `Arc`).
+//! The controller handle: the one engine, the one event bus, and what every
+//! service shares (settings, identity, users, login sessions, the status
+//! board, the recent-events log). Cheap to clone (an `Arc`).
 //!
-//! Every input becomes [`Command`] through [`Controller::execute`]; every
-//! output subscribes to [`Controller::subscribe`]. The engine lock is held
-//! only to apply a command and publish its step (no await inside), so the
-//! stream's order is the engine's order. A step is serialised at most once
-//! per wire format ([`Published::encoded`]) and the same bytes go to every
-//! connection.
+//! Every input becomes a [`Command`] through [`Controller::execute`]; every
+//! output subscribes to the [`Bus`] (engine state through
+//! [`Controller::subscribe`], which pairs a snapshot with the stream that
+//! continues it). The engine lock is held only to apply a command and
+//! publish its step (no await inside), so the bus's order is the engine's.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use bytes::Bytes;
-use controller_core::engine::{Command, Engine, EngineError, Snapshot, Step};
+use controller_core::engine::{Command, Engine, EngineError, Snapshot};
 use controller_core::project::Project;
-use controller_core::view::{DeviceStatus, PanelSession, StatusReport, TimerStatus};
-use tokio::sync::broadcast;
+use controller_core::view::StatusReport;
 
 use crate::auth::UserStore;
+use crate::bus::{Bus, BusEvent, Published, Subscription};
 use crate::config::Settings;
 use crate::eventlog::{unix_now, EventLog};
-use crate::services::ServiceRegistry;
-
-/// How many steps a slow subscriber may fall behind before it must
-/// resynchronise from a snapshot.
-const STREAM_CAPACITY: usize = 4096;
-
-/// The wire formats a step is published in; each is encoded once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Encoding {
-    /// The panel WebSocket's `step` message (JSON text).
-    PanelJson = 0,
-    /// The central-control (TCP 5009) `step` line.
-    CentralLine = 1,
-    /// The live-update (UDP 8001) datagram.
-    LiveDatagram = 2,
-}
-const ENCODINGS: usize = 3;
-
-/// A step as published on the stream, with its encodings cached.
-pub struct Published {
-    pub step: Step,
-    encoded: [OnceLock<Bytes>; ENCODINGS],
-}
-
-impl Published {
-    fn new(step: Step) -> Published {
-        Published {
-            step,
-            encoded: Default::default(),
-        }
-    }
-
-    /// This step in `format`, encoded by `encode` the first time it is asked for.
-    pub fn encoded(&self, format: Encoding, encode: impl FnOnce(&Step) -> Bytes) -> Bytes {
-        self.encoded[format as usize]
-            .get_or_init(|| encode(&self.step))
-            .clone()
-    }
-}
+use crate::sessions::Sessions;
+use crate::status::StatusBoard;
+use crate::sync::{lock, read, write};
 
 /// Identity as the services report it.
 #[derive(Debug, Clone)]
@@ -71,21 +33,25 @@ pub struct Identity {
     pub firmware: String,
 }
 
+/// The running project: the engine and the text its project came from,
+/// changed together under one lock.
+struct Running {
+    engine: Engine,
+    /// The text the running project was loaded from, when it came from a file.
+    source: Option<String>,
+}
+
 struct Shared {
-    engine: Mutex<Engine>,
-    events: broadcast::Sender<Arc<Published>>,
+    running: Mutex<Running>,
+    bus: Bus,
     settings: Settings,
     identity: Identity,
     users: RwLock<Arc<UserStore>>,
-    services: ServiceRegistry,
-    panels: Mutex<BTreeMap<u64, PanelSession>>,
-    devices: Mutex<BTreeMap<String, DeviceStatus>>,
-    timers: Mutex<Vec<TimerStatus>>,
+    sessions: Sessions,
+    status: StatusBoard,
     log: EventLog,
     started: Instant,
-    next_id: std::sync::atomic::AtomicU64,
-    project_source: Mutex<Option<String>>,
-    sessions: crate::sessions::Sessions,
+    next_id: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -93,7 +59,7 @@ pub struct Controller(Arc<Shared>);
 
 impl Controller {
     pub fn new(settings: Settings, project: Arc<Project>) -> Controller {
-        let (events, _) = broadcast::channel(STREAM_CAPACITY);
+        let bus = Bus::default();
         let identity = Identity {
             name: settings.identity.name.clone(),
             model: settings.identity.model.clone(),
@@ -105,82 +71,101 @@ impl Controller {
             firmware: env!("CARGO_PKG_VERSION").to_string(),
         };
         Controller(Arc::new(Shared {
-            engine: Mutex::new(Engine::new(project)),
-            events,
+            running: Mutex::new(Running {
+                engine: Engine::new(project),
+                source: None,
+            }),
+            status: StatusBoard::new(bus.clone()),
+            bus,
             users: RwLock::new(Arc::new(UserStore::new(settings.users.clone()))),
             settings,
             identity,
-            services: ServiceRegistry::default(),
-            panels: Mutex::new(BTreeMap::new()),
-            devices: Mutex::new(BTreeMap::new()),
-            timers: Mutex::new(Vec::new()),
+            sessions: Sessions::default(),
             log: EventLog::new(500),
             started: Instant::now(),
-            next_id: 1.into(),
-            project_source: Mutex::new(None),
-            sessions: Default::default(),
+            next_id: AtomicU64::new(1),
         }))
     }
 
-    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
-        // A panic while holding the lock cannot leave the engine half-applied
-        // (apply builds the step before mutating), so a poisoned lock is safe.
-        self.0.engine.lock().unwrap_or_else(|e| e.into_inner())
-    }
+    // ---- the engine ----
 
-    /// Applies a command and publishes its step.
+    /// Applies a command and publishes its step on the bus.
     pub fn execute(&self, command: Command) -> Result<Option<Arc<Published>>, EngineError> {
-        let mut engine = self.engine();
-        let step = engine.apply(command)?;
+        let mut running = lock(&self.0.running);
+        let step = running.engine.apply(command)?;
         Ok(step.map(|step| {
             let published = Arc::new(Published::new(step));
-            // No subscribers is fine: the step is still applied.
-            let _ = self.0.events.send(published.clone());
+            // Published under the lock: the bus's order is the engine's order.
+            self.0.bus.publish(BusEvent::Step(published.clone()));
             published
         }))
     }
 
-    /// A snapshot and a stream of every step after it, taken atomically.
-    pub fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Arc<Published>>) {
-        let engine = self.engine();
-        (engine.snapshot(), self.0.events.subscribe())
+    /// Records the text the project given to [`Controller::new`] came from.
+    pub fn with_source(self, text: String) -> Controller {
+        lock(&self.0.running).source = Some(text);
+        self
+    }
+
+    /// Loads a project (`by`: who or what brought it) and records the text
+    /// it came from, in one step.
+    pub fn load_project(
+        &self,
+        project: Arc<Project>,
+        text: String,
+        by: &str,
+    ) -> Result<(), EngineError> {
+        let mut running = lock(&self.0.running);
+        let step = running.engine.apply(Command::LoadProject {
+            project,
+            source: by.to_string(),
+        })?;
+        running.source = Some(text);
+        if let Some(step) = step {
+            self.0
+                .bus
+                .publish(BusEvent::Step(Arc::new(Published::new(step))));
+        }
+        Ok(())
+    }
+
+    /// A snapshot and the bus from just after it, taken atomically.
+    pub fn subscribe(&self) -> (Snapshot, Subscription) {
+        let running = lock(&self.0.running);
+        (running.engine.snapshot(), self.0.bus.subscribe())
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        self.engine().snapshot()
+        lock(&self.0.running).engine.snapshot()
     }
 
     pub fn revision(&self) -> u64 {
-        self.engine().revision()
+        lock(&self.0.running).engine.revision()
     }
 
     /// The running project and the state of it, taken together (a project
     /// applied between two separate reads could otherwise pair one project's
     /// layout with another's state).
     pub fn project_and_snapshot(&self) -> (Arc<Project>, Snapshot) {
-        let engine = self.engine();
-        (engine.project().clone(), engine.snapshot())
+        let running = lock(&self.0.running);
+        (running.engine.project().clone(), running.engine.snapshot())
     }
 
     pub fn project(&self) -> Arc<Project> {
-        self.engine().project().clone()
+        lock(&self.0.running).engine.project().clone()
     }
 
     /// The text the running project was loaded from, when it came from a file.
     pub fn project_source(&self) -> Option<String> {
-        self.0
-            .project_source
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.0.running).source.clone()
     }
 
-    pub fn set_project_source(&self, text: Option<String>) {
-        *self
-            .0
-            .project_source
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = text;
+    // ---- what every service shares ----
+
+    /// The event bus (for events that are not engine steps, and for
+    /// subscribers that need no snapshot).
+    pub fn bus(&self) -> &Bus {
+        &self.0.bus
     }
 
     pub fn settings(&self) -> &Settings {
@@ -192,24 +177,21 @@ impl Controller {
     }
 
     pub fn users(&self) -> Arc<UserStore> {
-        self.0
-            .users
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        read(&self.0.users).clone()
     }
 
     pub fn set_users(&self, users: UserStore) {
-        *self.0.users.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
+        *write(&self.0.users) = Arc::new(users);
     }
 
     /// Browser login sessions (admin pages, panels that require a login).
-    pub fn sessions(&self) -> &crate::sessions::Sessions {
+    pub fn sessions(&self) -> &Sessions {
         &self.0.sessions
     }
 
-    pub fn services(&self) -> &ServiceRegistry {
-        &self.0.services
+    /// Services, connected panels, devices and timers.
+    pub fn status(&self) -> &StatusBoard {
+        &self.0.status
     }
 
     pub fn log(&self) -> &EventLog {
@@ -220,96 +202,19 @@ impl Controller {
         self.0.started.elapsed().as_secs()
     }
 
+    /// A number unique in this process (panel session ids).
     pub fn next_id(&self) -> u64 {
-        self.0
-            .next_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.0.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    // ---- connected panels (for the status page) ----
-
-    pub fn panel_connected(&self, session: PanelSession) {
-        self.0
-            .panels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(session.id, session);
+    pub fn now(&self) -> u64 {
+        unix_now()
     }
 
-    pub fn panel_update(&self, id: u64, f: impl FnOnce(&mut PanelSession)) {
-        if let Some(s) = self
-            .0
-            .panels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&id)
-        {
-            f(s);
-        }
-    }
-
-    pub fn panel_disconnected(&self, id: u64) {
-        self.0
-            .panels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-    }
-
-    pub fn panels(&self) -> Vec<PanelSession> {
-        self.0
-            .panels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    // ---- devices (extension devices and room devices) ----
-
-    pub fn device_update(&self, status: DeviceStatus) {
-        self.0
-            .devices
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(status.id.clone(), status);
-    }
-
-    pub fn device_remove(&self, id: &str) {
-        self.0
-            .devices
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-    }
-
-    pub fn devices(&self) -> Vec<DeviceStatus> {
-        self.0
-            .devices
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    // ---- timers of the room logic (for the status page) ----
-
-    pub fn set_timers(&self, timers: Vec<TimerStatus>) {
-        *self.0.timers.lock().unwrap_or_else(|e| e.into_inner()) = timers;
-    }
-
-    pub fn timers(&self) -> Vec<TimerStatus> {
-        self.0
-            .timers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
+    /// The one `Status` model of the status page, the console and the CLI.
     pub fn status_report(&self) -> StatusReport {
         let snapshot = self.snapshot();
+        let board = self.status().view();
         let id = self.identity();
         StatusReport {
             controller_name: id.name.clone(),
@@ -319,16 +224,12 @@ impl Controller {
             project_revision: snapshot.project_revision,
             engine_revision: snapshot.revision,
             uptime_secs: self.uptime_secs(),
-            services: self.services().list(),
-            panels: self.panels(),
-            devices: self.devices(),
-            timers: self.timers(),
+            services: board.services,
+            panels: board.panels,
+            devices: board.devices,
+            timers: board.timers,
             recent_events: self.log().recent(50),
         }
-    }
-
-    pub fn now(&self) -> u64 {
-        unix_now()
     }
 }
 

@@ -4,14 +4,17 @@
 
 pub mod access;
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod eventlog;
+pub mod held;
 pub mod logic;
 pub mod project_store;
-pub mod repeat;
 pub mod serve;
 pub mod services;
 pub mod sessions;
 pub mod simulator;
+pub mod status;
+pub mod sync;

@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use controller_core::engine::Command;
 use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJECT_TOML};
 
 use crate::controller::Controller;
@@ -73,6 +72,15 @@ impl StoreError {
     }
 }
 
+/// The two ways a person changes the running project on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The pending upload becomes the running project.
+    Apply,
+    /// The previous project runs again.
+    Rollback,
+}
+
 /// What is stored, for `project info` and the admin page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreInfo {
@@ -85,16 +93,13 @@ pub struct StoreInfo {
     pub auto_apply: bool,
 }
 
-/// One store operation at a time in this process: uploads, apply and
-/// rollback from FTP, the console and the admin page are serialised, even
-/// through different `ProjectStore` values for the same directory.
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// The project directory. Cheap to create: the services that need it
-/// share one, the admin page makes its own from the settings.
+/// The project directory. A running controller has exactly one, shared by
+/// every service that changes the project (FTP, the console, the admin
+/// page); its lock serialises their uploads, applies and rollbacks.
 pub struct ProjectStore {
     dir: PathBuf,
     max_bytes: u64,
+    lock: Mutex<()>,
 }
 
 impl ProjectStore {
@@ -102,6 +107,7 @@ impl ProjectStore {
         ProjectStore {
             dir: dir.into(),
             max_bytes: MAX_PROJECT_BYTES,
+            lock: Mutex::new(()),
         }
     }
 
@@ -111,10 +117,9 @@ impl ProjectStore {
         self
     }
 
-    /// The store of a running controller (its settings' directory and
+    /// The store a controller with these settings uses (their directory and
     /// upload limit).
-    pub fn of(controller: &Controller) -> ProjectStore {
-        let s = controller.settings();
+    pub fn for_settings(s: &crate::config::Settings) -> ProjectStore {
         ProjectStore::new(s.project.dir.clone()).with_max_bytes(s.ftp.max_upload_bytes)
     }
 
@@ -135,7 +140,7 @@ impl ProjectStore {
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        LOCK.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.lock)
     }
 
     /// The project to run at start: the active one if present and valid,
@@ -293,6 +298,27 @@ impl ProjectStore {
 
     /// Swaps the running project with the previous one (a second rollback
     /// goes forward again).
+    /// Applies or rolls back off the async threads (the writes fsync), for
+    /// every service that offers both (console, admin page, ...).
+    pub async fn change(
+        self: Arc<Self>,
+        controller: Controller,
+        change: Change,
+        by: String,
+    ) -> Result<Arc<Project>, StoreError> {
+        tokio::task::spawn_blocking(move || match change {
+            Change::Apply => self.apply(&controller, &by),
+            Change::Rollback => self.rollback(&controller, &by),
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(StoreError::Io {
+                what: "the project operation was interrupted".into(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        })
+    }
+
     pub fn rollback(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
         let result = self.rollback_inner(controller, by);
         match &result {
@@ -336,13 +362,9 @@ impl ProjectStore {
     }
 
     fn install(&self, controller: &Controller, project: Arc<Project>, text: String, by: &str) {
-        controller.set_project_source(Some(text));
         // Loading a project cannot fail for a validated project; an engine
         // error is still reported rather than lost.
-        if let Err(e) = controller.execute(Command::LoadProject {
-            project,
-            source: by.to_string(),
-        }) {
+        if let Err(e) = controller.load_project(project, text, by) {
             controller
                 .log()
                 .record(format!("the engine refused the project: {e}"));
@@ -459,8 +481,7 @@ mod tests {
         let mut settings = Settings::defaults(Profile::Development);
         settings.project.dir = store.dir().to_path_buf();
         let loaded = store.load_active_or_demo();
-        let c = Controller::new(settings, loaded.project);
-        c.set_project_source(Some(loaded.source));
+        let c = Controller::new(settings, loaded.project).with_source(loaded.source);
         (dir, store, c)
     }
 

@@ -9,8 +9,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use axum::http::{header, HeaderMap};
 
 use crate::auth::{Role, User};
+use crate::sync::lock;
 
 pub const COOKIE: &str = "roomctl_session";
 const LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -27,7 +29,7 @@ impl Sessions {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = lock(&self.map);
         let now = Instant::now();
         map.retain(|_, (_, expires)| *expires > now);
         if map.len() >= MAX_SESSIONS {
@@ -45,28 +47,45 @@ impl Sessions {
     }
 
     pub fn user(&self, token: &str) -> Option<User> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let map = lock(&self.map);
         map.get(token)
             .filter(|(_, exp)| *exp > Instant::now())
             .map(|(u, _)| u.clone())
     }
 
     pub fn close(&self, token: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(token);
+        lock(&self.map).remove(token);
     }
 
     /// The user of the session named in a `Cookie` header, if any.
     pub fn from_cookie_header(&self, header: Option<&str>) -> Option<User> {
-        let token = header?
-            .split(';')
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == COOKIE)
-            .map(|(_, v)| v)?;
-        self.user(token)
+        self.user(token_in(header?)?)
     }
+
+    /// The user of the session a request's cookies name, if any.
+    pub fn from_headers(&self, headers: &HeaderMap) -> Option<User> {
+        self.user(&session_token(headers)?)
+    }
+}
+
+/// The session token in one `Cookie` header value.
+fn token_in(cookie_header: &str) -> Option<&str> {
+    cookie_header
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
+}
+
+/// The session token among a request's `Cookie` headers (the one cookie
+/// parser of every HTTP page).
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(token_in)
+        .map(str::to_string)
 }
 
 /// Whether a session's user may do what needs `role`.

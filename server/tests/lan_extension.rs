@@ -22,6 +22,7 @@ const GROUP: Ipv4Addr = Ipv4Addr::new(224, 10, 10, 25);
 fn online(running: &Running, id: &str) -> Option<bool> {
     running
         .controller
+        .status()
         .devices()
         .into_iter()
         .find(|d| d.id == id)
@@ -52,8 +53,8 @@ async fn a_keypad_goes_online_and_offline_ten_seconds_after_it_is_killed() {
     assert_eq!(
         running
             .controller
-            .services()
-            .get("extension")
+            .status()
+            .service("extension")
             .unwrap()
             .state,
         ServiceState::Listening
@@ -215,8 +216,8 @@ async fn without_multicast_on_loopback_the_service_fails_with_the_reason() {
     let running = start(settings("Plain room")).await;
     let state = running
         .controller
-        .services()
-        .get("extension")
+        .status()
+        .service("extension")
         .unwrap()
         .state;
     let ServiceState::Failed(why) = state else {
@@ -225,7 +226,12 @@ async fn without_multicast_on_loopback_the_service_fails_with_the_reason() {
     assert!(why.contains("MULTICAST"), "{why}");
     // The rest runs.
     assert_eq!(
-        running.controller.services().get("central").unwrap().state,
+        running
+            .controller
+            .status()
+            .service("central")
+            .unwrap()
+            .state,
         ServiceState::Listening
     );
     running.shutdown().await;
@@ -279,7 +285,7 @@ async fn garbage_and_floods_on_the_bus_leave_the_registry_bounded_and_keypads_se
         flood.send(&ghost(i)).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let devices = running.controller.devices();
+    let devices = running.controller.status().devices();
     assert!(
         devices.len() <= 16 && !devices.is_empty(),
         "{}",

@@ -58,6 +58,7 @@ async fn lan_defaults_discover_live_central_and_keypads() {
     let controller = running.controller.clone();
     assert!(
         eventually(Duration::from_secs(5), || controller
+            .status()
             .devices()
             .iter()
             .any(|d| d.id == "kp-lan" && d.online))

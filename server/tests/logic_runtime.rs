@@ -63,7 +63,8 @@ async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 fn online(c: &Controller, id: &str) -> Option<bool> {
-    c.devices()
+    c.status()
+        .devices()
         .into_iter()
         .find(|d| d.id == id)
         .map(|d| d.online)
@@ -267,7 +268,12 @@ led = "on"
         online(&c, "dev") == Some(true)
     })
     .await;
-    let status = c.devices().into_iter().find(|d| d.id == "dev").unwrap();
+    let status = c
+        .status()
+        .devices()
+        .into_iter()
+        .find(|d| d.id == "dev")
+        .unwrap();
     assert!(status.kind.contains("serial"), "{status:?}");
     assert!(status.detail.contains("19200 8N1"), "{status:?}");
     wait_until("the status LED is lit", || led(&c, "link") == LedMode::On).await;
@@ -373,14 +379,15 @@ async fn a_device_that_is_down_shows_down_while_the_engine_keeps_serving() {
     let running = start(&room(addr, "")).await;
     let c = running.controller.clone();
     wait_until("the device shows down with a reason", || {
-        c.devices()
+        c.status()
+            .devices()
             .iter()
             .any(|d| d.id == "dev" && !d.online && d.detail.contains("cannot connect"))
     })
     .await;
     assert_eq!(
-        c.services().get("logic").map(|s| s.state.to_string()),
-        Some("listening".to_string())
+        c.status().service("logic").map(|s| s.state.to_string()),
+        Some("running".to_string())
     );
     let before = c.revision();
     for _ in 0..50 {
@@ -535,11 +542,11 @@ async fn the_logic_service_can_be_switched_off() {
     .await
     .unwrap();
     let c = running.controller.clone();
-    let logic = c.services().get("logic").expect("listed");
+    let logic = c.status().service("logic").expect("listed");
     assert_eq!(logic.state.to_string(), "disabled");
     assert_eq!(logic.setting, "logic");
     press(&c, "go");
-    assert!(c.devices().is_empty(), "no device task runs");
+    assert!(c.status().devices().is_empty(), "no device task runs");
     running.shutdown().await;
 }
 
@@ -650,7 +657,7 @@ proptest! {
             let lit = tokio::time::timeout(PATIENCE, async {
                 loop {
                     match steps.recv().await {
-                        Ok(p) if p.step.changes.iter().any(|ch| matches!(ch, Change::Led { button, led } if button == "sentinel" && led.mode == LedMode::On)) => return,
+                        Ok(p) if p.step().is_some_and(|p| p.step.changes.iter().any(|ch| matches!(ch, Change::Led { button, led } if button == "sentinel" && led.mode == LedMode::On))) => return,
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(e) => panic!("stream closed: {e}"),
                     }

@@ -193,7 +193,7 @@ async fn keepalive_both_ways_and_silent_panels_are_dropped() {
             _ => {}
         }
     }
-    assert_eq!(running.controller.panels().len(), 1);
+    assert_eq!(running.controller.status().panels().len(), 1);
     // Go silent: dropped after three intervals with a close reason.
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(Ok(m)) = ws.next().await {
@@ -207,7 +207,7 @@ async fn keepalive_both_ways_and_silent_panels_are_dropped() {
     .expect("dropped within 10 s");
     assert!(closed.contains("keep-alive"), "{closed}");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(running.controller.panels().is_empty());
+    assert!(running.controller.status().panels().is_empty());
     running.shutdown().await;
 }
 

@@ -155,8 +155,10 @@ async fn project_validate_apply_rollback_from_the_console() {
     let out = command(&mut s, "project apply").await;
     assert!(out.contains("now running \"New room\" revision 7"), "{out}");
     // Every subscriber (panels, central clients, keypads) gets the new project in one step.
-    let step = events.recv().await.unwrap();
-    assert!(step
+    let event = events.recv().await.unwrap();
+    assert!(event
+        .step()
+        .expect("a step")
         .step
         .changes
         .iter()
@@ -299,7 +301,7 @@ async fn no_admin_user_means_ftp_and_telnet_are_off() {
         .retain(|u| u.role != roomctl::auth::Role::Admin);
     let running = start(&h).await;
     assert!(running.addrs.telnet.is_none() && running.addrs.ftp.is_none());
-    let ftp = running.controller.services().get("ftp").unwrap();
+    let ftp = running.controller.status().service("ftp").unwrap();
     assert!(ftp.purpose.contains("admin user"), "{}", ftp.purpose);
     running.shutdown().await;
 }

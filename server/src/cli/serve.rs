@@ -45,7 +45,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     let running = crate::serve::start(settings, project).await?;
     let controller = running.controller.clone();
-    for s in controller.services().list() {
+    for s in controller.status().services() {
         tracing::info!("{:<10} {:<28} {}", s.name, s.endpoint, s.state);
     }
     if let Some(addr) = running.addrs.panel {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{NetworkSettings, Profile, Settings};
 use crate::access::AllowList;
-use crate::auth::Role;
+pub use crate::auth::UserEntry;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,16 +165,6 @@ pub struct FtpSettings {
 #[serde(deny_unknown_fields)]
 pub struct LogicSettings {
     pub enabled: bool,
-}
-
-/// A user of every service (panel login, admin pages, 5009, Telnet, FTP).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserEntry {
-    pub name: String,
-    pub role: Role,
-    /// An argon2 hash; set with `roomctl user add NAME --role ROLE`.
-    pub password_hash: String,
 }
 
 pub(super) fn defaults(profile: Profile) -> Settings {

@@ -23,8 +23,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::Subscription;
 use crate::controller::Controller;
-use crate::services::ServiceContext;
 
 pub use timers::Clock;
 
@@ -32,25 +32,32 @@ pub use timers::Clock;
 /// aborted.
 const STOP_DEADLINE: Duration = Duration::from_secs(2);
 
-/// Runs the room logic until shutdown (the `logic` service).
-pub async fn run(ctx: ServiceContext) -> anyhow::Result<()> {
-    run_with_clock(ctx, Clock::System).await
+/// Runs the room logic until shutdown (the `logic` service); `steps` is a
+/// subscription taken before the call, so no project load is missed.
+pub async fn run(
+    controller: Controller,
+    shutdown: CancellationToken,
+    steps: Subscription,
+) -> anyhow::Result<()> {
+    run_with_clock(controller, shutdown, steps, Clock::System).await
 }
 
 /// As [`run`], with the clock timers read (tests use tokio's paused clock).
-pub async fn run_with_clock(ctx: ServiceContext, clock: Clock) -> anyhow::Result<()> {
-    let controller = ctx.controller.clone();
-    // Subscribe before reading the project, so no load is missed.
-    let (_, mut steps) = controller.subscribe();
+pub async fn run_with_clock(
+    controller: Controller,
+    shutdown: CancellationToken,
+    mut steps: Subscription,
+    clock: Clock,
+) -> anyhow::Result<()> {
     loop {
         let project = controller.project();
-        let token = ctx.shutdown.child_token();
+        let token = shutdown.child_token();
         let mut tasks = start(&controller, project.clone(), clock, token.clone());
         let reload = loop {
             tokio::select! {
-                _ = ctx.shutdown.cancelled() => break false,
+                _ = shutdown.cancelled() => break false,
                 r = steps.recv() => match r {
-                    Ok(p) if p.step.loads_project() => break true,
+                    Ok(e) if e.step().is_some_and(|p| p.step.loads_project()) => break true,
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
                         if !Arc::ptr_eq(&controller.project(), &project) {
@@ -67,9 +74,9 @@ pub async fn run_with_clock(ctx: ServiceContext, clock: Clock) -> anyhow::Result
             tasks.abort_all();
         }
         for d in &project.devices {
-            controller.device_remove(&d.id);
+            controller.status().remove_device(&d.id);
         }
-        controller.set_timers(Vec::new());
+        controller.status().set_timers(Vec::new());
         if !reload {
             return Ok(());
         }

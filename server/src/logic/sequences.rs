@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::devices::{Devices, Payload};
+use crate::bus::{BusEvent, SequenceFailure};
 use crate::controller::Controller;
 
 /// At most this many sequences run at once; a trigger beyond it is refused
@@ -47,8 +48,8 @@ pub async fn run(
             Some(_) = running.join_next(), if !running.is_empty() => continue,
             r = steps.recv() => r,
         };
-        let published = match published {
-            Ok(p) => p,
+        let event = match published {
+            Ok(e) => e,
             Err(RecvError::Lagged(n)) => {
                 controller.log().record(format!(
                     "sequences fell {n} steps behind the engine; presses in them started no sequence"
@@ -57,6 +58,9 @@ pub async fn run(
                 continue;
             }
             Err(RecvError::Closed) => break,
+        };
+        let Some(published) = event.step() else {
+            continue;
         };
         if state.receive(&published.step) == StepOutcome::Gap {
             state = controller.snapshot();
@@ -128,6 +132,13 @@ pub async fn run_sequence(
                 sequence.id,
                 i + 1
             ));
+            controller
+                .bus()
+                .publish(BusEvent::SequenceFailed(SequenceFailure {
+                    sequence: sequence.id.clone(),
+                    step: i,
+                    reason: e.to_string(),
+                }));
         }
     }
     if failed > 0 {

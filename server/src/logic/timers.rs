@@ -120,7 +120,7 @@ pub async fn run(
 }
 
 fn publish(controller: &Controller, entries: &[Entry]) {
-    controller.set_timers(
+    controller.status().set_timers(
         entries
             .iter()
             .map(|e| TimerStatus {
@@ -185,11 +185,12 @@ press = "lights_off"
 
         // The status page shows the next run before it fires.
         tokio::task::yield_now().await;
-        let timers = controller.timers();
+        let timers = controller.status().timers();
         assert_eq!(timers.len(), 1);
         assert_eq!(timers[0].next_run, "2026-11-25 22:00:00 CET");
 
-        let step = steps.recv().await.unwrap();
+        let event = steps.recv().await.unwrap();
+        let step = event.step().expect("a step");
         assert!(step.step.changes.iter().any(|c| matches!(
             c,
             Change::Pressed { button, source } if button == "lights_off" && source == "timer:evening"
@@ -198,10 +199,16 @@ press = "lights_off"
         assert!(clock.now() >= Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 0).unwrap());
         assert!(clock.now() < Utc.with_ymd_and_hms(2026, 11, 25, 21, 0, 1).unwrap());
         let released = steps.recv().await.unwrap();
-        assert!(matches!(released.step.changes[0], Change::Released { .. }));
+        assert!(matches!(
+            released.step().expect("a step").step.changes[0],
+            Change::Released { .. }
+        ));
         // ... and the next run moved on a day.
         tokio::task::yield_now().await;
-        assert_eq!(controller.timers()[0].next_run, "2026-11-26 22:00:00 CET");
+        assert_eq!(
+            controller.status().timers()[0].next_run,
+            "2026-11-26 22:00:00 CET"
+        );
         token.cancel();
         task.await.unwrap();
     }

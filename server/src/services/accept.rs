@@ -1,19 +1,22 @@
 //! What every TCP service does before it speaks its protocol: take the next
 //! connection (pausing briefly on transient errors such as running out of
 //! file descriptors, stopping on shutdown), then admit it or not by the
-//! service's allow-list and connection cap. Each service words its own
-//! refusal, in its own protocol, so the client can show why.
+//! service's allow-list and connection cap ([`Gate`]). Each service words
+//! its own refusal, in its own protocol, so the client can show why.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use controller_core::view::ServiceState;
+use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+use super::StartError;
 use crate::access::AllowList;
 use crate::controller::Controller;
 
@@ -71,42 +74,73 @@ impl Gate {
             Err(_) => Admission::Full,
         }
     }
+}
 
-    /// Admits a connection, or writes the service's refusal (`not_allowed` or
-    /// `full`, in its own protocol) to it and returns `None`.
-    pub async fn admit_or_refuse(
-        &self,
-        stream: &mut TcpStream,
-        peer: IpAddr,
-        not_allowed: &[u8],
-        full: &[u8],
-    ) -> Option<OwnedSemaphorePermit> {
-        let refusal = match self.admit(peer) {
-            Admission::Admitted(permit) => return Some(permit),
-            Admission::NotAllowed => not_allowed,
-            Admission::Full => full,
+/// What a refused client is told, in the service's own protocol.
+#[derive(Clone)]
+pub struct Refusals {
+    /// Its address is not on the allow-list.
+    pub not_allowed: Bytes,
+    /// The connection cap is reached.
+    pub full: Bytes,
+}
+
+/// How long a refused client gets to read why.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The accept loop of every TCP service: takes connections until shutdown,
+/// admits each through `gate` (a refused one gets its refusal, written in
+/// its own task so a client that does not read cannot stall the loop) and
+/// runs `handle` for each admitted one, holding its place under the cap
+/// until it ends. Returns once every connection has ended.
+pub async fn serve_connections<H, F>(
+    listener: TcpListener,
+    service: &'static str,
+    gate: Gate,
+    refusals: Refusals,
+    shutdown: CancellationToken,
+    handle: H,
+) -> anyhow::Result<()>
+where
+    H: Fn(TcpStream, SocketAddr) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let tracker = TaskTracker::new();
+    while let Some((stream, peer)) = next_connection(&listener, service, &shutdown).await {
+        let refusal = match gate.admit(peer.ip()) {
+            Admission::Admitted(permit) => {
+                let session = handle(stream, peer);
+                tracker.spawn(async move {
+                    let _permit = permit;
+                    session.await;
+                });
+                continue;
+            }
+            Admission::NotAllowed => refusals.not_allowed.clone(),
+            Admission::Full => refusals.full.clone(),
         };
-        let _ = stream.write_all(refusal).await;
-        None
+        tracker.spawn(async move {
+            let mut stream = stream;
+            let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+                stream.write_all(&refusal).await?;
+                stream.shutdown().await
+            })
+            .await;
+        });
     }
+    tracker.close();
+    tracker.wait().await;
+    Ok(())
 }
 
 /// Services that change the controller (uploads, the console) stay off until
-/// an admin user exists: registers such a service as disabled, with the way
-/// to create one, and says whether it may start.
-pub fn admin_exists_or_disable(controller: &Controller, name: &str, what: &str) -> bool {
+/// an admin user exists.
+pub fn require_admin(controller: &Controller) -> Result<(), StartError> {
     if controller.users().has_admin() {
-        return true;
+        Ok(())
+    } else {
+        Err(StartError::Off(
+            "until an admin user exists (roomctl user add admin --role admin)".into(),
+        ))
     }
-    controller.services().register(
-        name,
-        &format!("{what}: OFF until an admin user exists (roomctl user add admin --role admin)"),
-        "-".into(),
-        name,
-        ServiceState::Disabled,
-    );
-    controller.log().record(format!(
-        "{name} is off: no admin user (create one with `roomctl user add admin --role admin`)"
-    ));
-    false
 }

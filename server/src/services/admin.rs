@@ -9,6 +9,8 @@
 //! is still an admin. There is no default password: with no admin user
 //! nobody can log in.
 
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,19 +19,22 @@ use axum::Router;
 
 use crate::auth::Role;
 use crate::controller::Controller;
-use crate::project_store::{ProjectStore, ACTIVE, PENDING, PREVIOUS};
-
-use crate::sessions::COOKIE;
+use crate::project_store::{Change, ProjectStore, ACTIVE, PENDING, PREVIOUS};
+use crate::sessions::session_token;
 
 #[derive(Clone)]
 struct AdminState {
     controller: Controller,
+    store: Arc<ProjectStore>,
 }
 
 /// The admin routes, for the panel service's router.
-pub fn routes<S: Clone + Send + Sync + 'static>(controller: Controller) -> Router<S> {
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    controller: Controller,
+    store: Arc<ProjectStore>,
+) -> Router<S> {
     let limit = controller.settings().ftp.max_upload_bytes as usize + 64 * 1024;
-    let state = AdminState { controller };
+    let state = AdminState { controller, store };
     Router::new()
         .route("/admin/api/info", get(info))
         .route("/admin/api/project/{which}", get(download))
@@ -64,22 +69,11 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
-fn token_from(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-}
-
 impl AdminState {
     /// The logged-in admin (the one session store of every HTTP page);
     /// `Err(Denied)` is the answer otherwise.
     fn user(&self, headers: &HeaderMap) -> Result<String, Denied> {
-        let token = token_from(headers).ok_or(Denied)?;
+        let token = session_token(headers).ok_or(Denied)?;
         let sessions = self.controller.sessions();
         let user = sessions.user(&token).ok_or(Denied)?;
         // Still an admin? (Users may have changed since the login.)
@@ -96,8 +90,8 @@ impl AdminState {
         }
     }
 
-    fn store(&self) -> ProjectStore {
-        ProjectStore::of(&self.controller)
+    fn store(&self) -> Arc<ProjectStore> {
+        self.store.clone()
     }
 }
 
@@ -317,20 +311,18 @@ async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
         Ok(u) => u,
         Err(d) => return d.into_response(),
     };
-    let store = st.store();
-    let controller = st.controller.clone();
-    let by = format!("admin-page:{user}");
-    let result = tokio::task::spawn_blocking(move || {
-        if apply {
-            store.apply(&controller, &by)
-        } else {
-            store.rollback(&controller, &by)
-        }
-    })
-    .await;
+    let change = if apply {
+        Change::Apply
+    } else {
+        Change::Rollback
+    };
+    let result = st
+        .store()
+        .change(st.controller.clone(), change, format!("admin-page:{user}"))
+        .await;
     let what = if apply { "Apply" } else { "Rollback" };
     match result {
-        Ok(Ok(p)) => page(
+        Ok(p) => page(
             StatusCode::OK,
             &format!("{what} done"),
             &format!(
@@ -338,11 +330,10 @@ async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
                 p.project.name, p.project.revision
             ),
         ),
-        Ok(Err(e)) => page(
+        Err(e) => page(
             StatusCode::CONFLICT,
             &format!("{what} not done"),
             &format!("The running project is unchanged: {e}"),
         ),
-        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, "Failed", &e.to_string()),
     }
 }

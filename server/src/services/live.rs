@@ -9,20 +9,18 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use controller_core::engine::{Change, Step};
 use controller_core::protocol::live::{LedEntry, LiveMessage};
-use controller_core::view::ServiceState;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::net::UdpSocket;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
-use std::sync::Arc;
-
-use tokio::sync::broadcast;
-
-use super::extension::{DeviceEvent, DeviceEvents};
 use super::lan_socket::shared_udp;
-use super::{ServiceContext, Supervisor};
-use crate::config::LiveSettings;
-use crate::controller::{Controller, Encoding, Published};
+use super::{Endpoint, Service, StartEnv, StartError, Started};
+use crate::bus::{BusEvent, Encoding, Subscription};
+use crate::config::Settings;
+use crate::controller::Controller;
 
 pub const NAME: &str = "live";
 
@@ -33,37 +31,56 @@ pub fn step_datagram(step: &Step) -> Bytes {
         .unwrap_or_default()
 }
 
-/// Binds the sending socket and starts the service; returns its address.
-pub async fn start(
-    sup: &mut Supervisor,
-    settings: &LiveSettings,
-    devices: DeviceEvents,
-) -> anyhow::Result<SocketAddr> {
-    let ctx = sup.context();
-    // Sent from an ephemeral port: listeners (and `roomctl watch`) own 8001.
-    let addr = SocketAddr::new(settings.bind, 0);
-    let socket = shared_udp(addr).map_err(|e| super::bind_error(NAME, "UDP", addr, NAME, e))?;
-    let local = socket.local_addr()?;
-    let destination = SocketAddr::new(settings.destination, settings.port);
-    ctx.controller.services().register(
-        NAME,
-        "live updates: a datagram for every LED change (send only)",
-        format!("udp {local} -> {destination}"),
-        NAME,
-        ServiceState::Listening,
-    );
-    let full_status =
-        (settings.full_status_secs > 0).then(|| Duration::from_secs(settings.full_status_secs));
-    let sender = LiveUpdateBroadcaster {
-        controller: ctx.controller.clone(),
-        socket,
-        destination,
-    };
-    // Subscribed before the task first runs: no step after start is missed.
-    let (_, steps) = ctx.controller.subscribe();
-    let devices = devices.subscribe();
-    sup.spawn(NAME, sender.run(ctx, full_status, steps, devices));
-    Ok(local)
+pub struct LiveService;
+
+impl Service for LiveService {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn enabled(&self, s: &Settings) -> bool {
+        s.live.enabled
+    }
+
+    fn purpose(&self, s: &Settings) -> String {
+        let full = match s.live.full_status_secs {
+            0 => String::new(),
+            n => format!(", full status every {n} s"),
+        };
+        format!(
+            "live updates: a datagram to {}:{} for every LED change{full} (send only)",
+            s.live.destination, s.live.port
+        )
+    }
+
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        async move {
+            let settings = &env.settings().live;
+            // Sent from an ephemeral port: listeners (and `roomctl watch`) own 8001.
+            let addr = SocketAddr::new(settings.bind, 0);
+            let socket =
+                shared_udp(addr).map_err(|e| super::socket_error(NAME, "UDP", addr, NAME, e))?;
+            let local = socket.local_addr()?;
+            let destination = SocketAddr::new(settings.destination, settings.port);
+            let full_status = (settings.full_status_secs > 0)
+                .then(|| Duration::from_secs(settings.full_status_secs));
+            let sender = LiveUpdateBroadcaster {
+                controller: env.controller.clone(),
+                socket,
+                destination,
+            };
+            // Subscribed before the task first runs: no step after start is missed.
+            let (_, bus) = env.controller.subscribe();
+            Ok(Started::listening(
+                Endpoint {
+                    addr: local,
+                    describe: format!("udp {local} -> {destination}"),
+                },
+                sender.run(env.shutdown, full_status, bus).boxed(),
+            ))
+        }
+        .boxed()
+    }
 }
 
 struct LiveUpdateBroadcaster {
@@ -75,48 +92,45 @@ struct LiveUpdateBroadcaster {
 impl LiveUpdateBroadcaster {
     async fn run(
         self,
-        ctx: ServiceContext,
+        shutdown: CancellationToken,
         full_status: Option<Duration>,
-        mut steps: broadcast::Receiver<Arc<Published>>,
-        mut devices: broadcast::Receiver<DeviceEvent>,
+        mut bus: Subscription,
     ) -> anyhow::Result<()> {
-        let mut devices_open = true;
         let mut timer = tokio::time::interval(full_status.unwrap_or(Duration::from_secs(3600)));
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         timer.tick().await;
         loop {
             tokio::select! {
-                step = steps.recv() => match step {
-                    Ok(published) => {
-                        if let Some(full) = project_loaded(&published.step) {
-                            self.send(&full.encode()).await;
-                        } else {
-                            let bytes = published.encoded(Encoding::LiveDatagram, step_datagram);
-                            if !bytes.is_empty() {
-                                self.send(&bytes).await;
+                event = bus.recv() => match event {
+                    Ok(event) => match &*event {
+                        BusEvent::Step(published) => {
+                            if let Some(full) = project_loaded(&published.step) {
+                                self.send(&full.encode()).await;
+                            } else {
+                                let bytes = published.encoded(Encoding::LiveDatagram, step_datagram);
+                                if !bytes.is_empty() {
+                                    self.send(&bytes).await;
+                                }
                             }
                         }
-                    }
+                        BusEvent::Device(d) => {
+                            let m = LiveMessage::Device { id: d.id.clone(), kind: d.kind.clone(), address: d.address.clone(), online: d.online };
+                            self.send(&m.encode()).await;
+                        }
+                        _ => {}
+                    },
                     // Fell behind: listeners get the whole truth instead.
                     Err(RecvError::Lagged(_)) => {
                         let (snapshot, rx) = self.controller.subscribe();
-                        steps = rx;
+                        bus = rx;
                         self.send(&LiveMessage::full_status(&snapshot).encode()).await;
                     }
                     Err(RecvError::Closed) => return Ok(()),
                 },
-                event = devices.recv(), if devices_open => match event {
-                    Ok(e) => {
-                        let m = LiveMessage::Device { id: e.id, kind: e.kind, address: e.address, online: e.online };
-                        self.send(&m.encode()).await;
-                    }
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => devices_open = false,
-                },
                 _ = timer.tick(), if full_status.is_some() => {
                     self.send(&LiveMessage::full_status(&self.controller.snapshot()).encode()).await;
                 }
-                _ = ctx.shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(()),
             }
         }
     }

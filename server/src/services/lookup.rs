@@ -10,14 +10,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use controller_core::protocol::lookup::{Identification, LookupMessage, ServicePort, MAX_DATAGRAM};
-use controller_core::view::ServiceState;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::lan_socket::{broadcast_listen_addr, local_address_towards, shared_udp};
-use super::{ServiceContext, Supervisor};
-use crate::config::{LookupSettings, ReplyMode};
+use super::{Endpoint, Service, StartEnv, StartError, Started};
+use crate::config::{LookupSettings, ReplyMode, Settings};
 use crate::controller::Controller;
+use crate::status::StatusBoard;
 
 pub const NAME: &str = "lookup";
 
@@ -51,59 +54,81 @@ impl ReplyBudget {
     }
 }
 
-/// Binds and starts the service; returns the bound address.
-pub async fn start(
-    sup: &mut Supervisor,
-    settings: &LookupSettings,
-    broadcast: IpAddr,
-    mut services: Vec<ServicePort>,
-) -> anyhow::Result<SocketAddr> {
-    let ctx = sup.context();
-    let addr = SocketAddr::new(settings.bind, settings.port);
-    let socket = shared_udp(addr).map_err(|e| super::bind_error(NAME, "UDP", addr, NAME, e))?;
-    let local = socket.local_addr()?;
-    services.push(ServicePort {
-        service: controller_core::protocol::lookup::Service::Lookup,
-        port: local.port(),
-    });
-    // A service bound to one address also listens on the broadcast address,
-    // where lookup requests arrive.
-    let broadcast_socket = match broadcast_listen_addr(local.ip(), broadcast, local.port()) {
-        Some(b) => match shared_udp(b) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                ctx.controller.log().record(format!(
-                    "lookup: cannot listen on {b} ({e}); only requests sent to {local} are answered"
-                ));
-                None
-            }
-        },
-        None => None,
-    };
-    let reply_to = match settings.reply {
-        ReplyMode::Broadcast => Some(SocketAddr::new(broadcast, local.port())),
-        ReplyMode::Unicast => None,
-    };
-    ctx.controller.services().register(
-        NAME,
-        "LAN lookup: answers configuration tools' \"who is there?\" with this controller's identification",
-        format!("udp {local}"),
-        NAME,
-        ServiceState::Listening,
-    );
-    let service = LookupService {
-        controller: ctx.controller.clone(),
-        settings: settings.clone(),
-        bound_ip: local.ip(),
-        reply_to,
-        services: Arc::new(services),
-        budget: ReplyBudget::new(settings.max_replies_per_sec, Instant::now()),
-    };
-    sup.spawn(NAME, service.run(ctx, socket, broadcast_socket));
-    Ok(local)
+pub struct LookupService;
+
+impl Service for LookupService {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn enabled(&self, s: &Settings) -> bool {
+        s.lookup.enabled
+    }
+
+    fn purpose(&self, s: &Settings) -> String {
+        let how = match s.lookup.reply {
+            ReplyMode::Broadcast => "by broadcast",
+            ReplyMode::Unicast => "to the asker",
+        };
+        format!(
+            "LAN lookup: answers configuration tools' \"who is there?\" with this controller's identification ({how}, at most {} answers per second)",
+            s.lookup.max_replies_per_sec
+        )
+    }
+
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        async move {
+            let controller = env.controller.clone();
+            let s = controller.settings();
+            let settings = &s.lookup;
+            let broadcast = s.network.broadcast;
+            let addr = SocketAddr::new(settings.bind, settings.port);
+            let socket =
+                shared_udp(addr).map_err(|e| super::socket_error(NAME, "UDP", addr, NAME, e))?;
+            let local = socket.local_addr()?;
+            // The services started before this one, as the status board has them.
+            let mut services = advertised_services(controller.status(), s);
+            services.push(ServicePort {
+                service: controller_core::protocol::lookup::Service::Lookup,
+                port: local.port(),
+            });
+            // A service bound to one address also listens on the broadcast
+            // address, where lookup requests arrive.
+            let broadcast_socket = match broadcast_listen_addr(local.ip(), broadcast, local.port()) {
+                Some(b) => match shared_udp(b) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        controller.log().record(format!(
+                            "lookup: cannot listen on {b} ({e}); only requests sent to {local} are answered"
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let reply_to = match settings.reply {
+                ReplyMode::Broadcast => Some(SocketAddr::new(broadcast, local.port())),
+                ReplyMode::Unicast => None,
+            };
+            let service = Lookup {
+                controller: controller.clone(),
+                settings: settings.clone(),
+                bound_ip: local.ip(),
+                reply_to,
+                services: Arc::new(services),
+                budget: ReplyBudget::new(settings.max_replies_per_sec, Instant::now()),
+            };
+            Ok(Started::listening(
+                Endpoint::udp(local),
+                service.run(env.shutdown, socket, broadcast_socket).boxed(),
+            ))
+        }
+        .boxed()
+    }
 }
 
-struct LookupService {
+/// The running lookup service.
+struct Lookup {
     controller: Controller,
     settings: LookupSettings,
     bound_ip: IpAddr,
@@ -113,10 +138,10 @@ struct LookupService {
     budget: ReplyBudget,
 }
 
-impl LookupService {
+impl Lookup {
     async fn run(
         mut self,
-        ctx: ServiceContext,
+        shutdown: CancellationToken,
         socket: UdpSocket,
         broadcast_socket: Option<UdpSocket>,
     ) -> anyhow::Result<()> {
@@ -133,7 +158,7 @@ impl LookupService {
                     Ok((len, from)) => { buf[..len].copy_from_slice(&buf2[..len]); (len, from) }
                     Err(e) => { transient(e)?; continue }
                 },
-                _ = ctx.shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(()),
             };
             if let Some(reply) = self.answer(&buf[..len], from, Instant::now()) {
                 let to = self.reply_to.unwrap_or(from);
@@ -198,31 +223,32 @@ fn transient(e: std::io::Error) -> anyhow::Result<()> {
     }
 }
 
-/// The services a lookup answer lists: those running, with their ports
-/// (lookup itself is added by [`start`] once bound).
-/// (A service added to `serve::start_services` before lookup adds its line here.)
-pub fn advertised_services(
-    addrs: &crate::serve::BoundAddrs,
-    settings: &crate::config::Settings,
-) -> Vec<ServicePort> {
-    use controller_core::protocol::lookup::Service;
-    let mut out = Vec::new();
-    let mut add = |service, port: Option<u16>| {
-        if let Some(port) = port {
-            out.push(ServicePort { service, port });
-        }
-    };
-    add(Service::PanelHttp, addrs.panel.map(|a| a.port()));
-    add(Service::ApprimoHttp, addrs.apprimo.map(|a| a.port()));
-    add(Service::Central, addrs.central.map(|a| a.port()));
-    add(Service::Live, addrs.live.map(|_| settings.live.port));
-    add(
-        Service::Extension,
-        addrs.extension.map(|_| settings.extension.port),
-    );
-    add(Service::Telnet, addrs.telnet.map(|a| a.port()));
-    add(Service::Ftp, addrs.ftp.map(|a| a.port()));
-    out
+/// The services a lookup answer lists: those started before lookup that
+/// are listening, with their ports (lookup itself is added once bound).
+fn advertised_services(board: &StatusBoard, settings: &Settings) -> Vec<ServicePort> {
+    use controller_core::protocol::lookup::Service as Listed;
+    let port = |name: &str| board.service_addr(name).map(|a| a.port());
+    [
+        (Listed::PanelHttp, port("panel")),
+        (Listed::ApprimoHttp, port("apprimo")),
+        (Listed::Central, port("central")),
+        // Listeners own these ports; the services send from ephemeral ones.
+        (Listed::Live, port("live").map(|_| settings.live.port)),
+        (
+            Listed::Extension,
+            port("extension").map(|_| settings.extension.port),
+        ),
+        (Listed::Telnet, port("telnet")),
+        (Listed::Ftp, port("ftp")),
+    ]
+    .into_iter()
+    .filter_map(|(service, port)| {
+        Some(ServicePort {
+            service,
+            port: port?,
+        })
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,18 @@
-//! The service skeleton: every network service is started the same way.
+//! The service shape: every service is described and started the same way.
 //!
-//! A service gets the [`Controller`], its own settings section and a
-//! cancellation token ([`ServiceContext`]); it binds its socket up front
-//! (so a taken port fails the start with a message naming the port and the
-//! service), registers itself in the [`ServiceRegistry`] (shown on the status
-//! page and the console), runs until the token is cancelled, and stops
-//! within the shutdown deadline.
+//! A [`Service`] has a name, the settings section that switches it
+//! (`setting`), a purpose built from its *effective* settings, and one
+//! [`Service::start`] that receives the one [`StartEnv`] (settings,
+//! controller handle, event bus, project store, cancellation), binds what it
+//! needs up front (so a taken port fails the start with a message naming the
+//! port and the service) and returns [`Started`]: its endpoint, if it has a
+//! port, and the task that runs it until cancellation.
+//!
+//! The [`Supervisor`] alone decides enabled/disabled, registers every
+//! state on the status board (listening, running, disabled, failed: why),
+//! runs the tasks and stops them together within a deadline. Services never
+//! import one another: what one needs from another (the ports lookup
+//! advertises, device events) comes through the status board or the bus.
 
 pub mod accept;
 pub mod admin;
@@ -15,78 +22,132 @@ pub mod ftp;
 pub mod http;
 pub mod lan_socket;
 pub mod live;
+pub mod logic;
 pub mod lookup;
+pub mod repeat;
 pub mod telnet;
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::RwLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::view::{ServiceState, ServiceStatus};
+use futures::future::BoxFuture;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::Bus;
+use crate::config::Settings;
 use crate::controller::Controller;
+use crate::project_store::ProjectStore;
 
+/// Everything a service is started with.
 #[derive(Clone)]
-pub struct ServiceContext {
+pub struct StartEnv {
     pub controller: Controller,
+    pub bus: Bus,
+    pub store: Arc<ProjectStore>,
     pub shutdown: CancellationToken,
 }
 
-/// Every service and its state, in start order.
-#[derive(Default)]
-pub struct ServiceRegistry {
-    services: RwLock<Vec<ServiceStatus>>,
+impl StartEnv {
+    pub fn settings(&self) -> &Settings {
+        self.controller.settings()
+    }
 }
 
-impl ServiceRegistry {
-    pub fn register(
-        &self,
-        name: &str,
-        purpose: &str,
-        endpoint: String,
-        setting: &str,
-        state: ServiceState,
-    ) {
-        let mut list = self.services.write().unwrap_or_else(|e| e.into_inner());
-        let status = ServiceStatus {
-            name: name.to_string(),
-            purpose: purpose.to_string(),
-            endpoint,
-            state,
-            setting: setting.to_string(),
-        };
-        match list.iter_mut().find(|s| s.name == name) {
-            Some(s) => *s = status,
-            None => list.push(status),
+/// A service's main task: runs until the shutdown token is cancelled; an
+/// error before that marks the service failed.
+pub type ServiceTask = BoxFuture<'static, anyhow::Result<()>>;
+
+/// Where a started service can be reached.
+pub struct Endpoint {
+    /// The address it bound (port 0 in the settings = any free port).
+    pub addr: SocketAddr,
+    /// For people: "tcp 127.0.0.1:3000", "udp 0.0.0.0:8000 -> 255.255.255.255:8001".
+    pub describe: String,
+}
+
+impl Endpoint {
+    pub fn tcp(addr: SocketAddr) -> Endpoint {
+        Endpoint {
+            addr,
+            describe: format!("tcp {addr}"),
         }
     }
 
-    /// Registers a service that is switched off in the settings.
-    pub fn disabled(&self, name: &str, purpose: &str, setting: &str) {
-        self.register(name, purpose, "-".into(), setting, ServiceState::Disabled);
+    pub fn udp(addr: SocketAddr) -> Endpoint {
+        Endpoint {
+            addr,
+            describe: format!("udp {addr}"),
+        }
     }
+}
 
-    pub fn set_state(&self, name: &str, state: ServiceState) {
-        let mut list = self.services.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = list.iter_mut().find(|s| s.name == name) {
-            s.state = state;
+/// A started service.
+pub struct Started {
+    /// `None` for a service without a port (it reports `running`).
+    pub endpoint: Option<Endpoint>,
+    pub task: ServiceTask,
+}
+
+impl Started {
+    pub fn listening(endpoint: Endpoint, task: ServiceTask) -> Started {
+        Started {
+            endpoint: Some(endpoint),
+            task,
         }
     }
 
-    pub fn list(&self) -> Vec<ServiceStatus> {
-        self.services
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    pub fn running(task: ServiceTask) -> Started {
+        Started {
+            endpoint: None,
+            task,
+        }
     }
+}
 
-    pub fn get(&self, name: &str) -> Option<ServiceStatus> {
-        self.list().into_iter().find(|s| s.name == name)
+/// Why a service did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The controller cannot run as configured (e.g. its port is taken):
+    /// the whole start fails with this message and nothing is left running.
+    Fatal(anyhow::Error),
+    /// The service stays off for a reason the installer can fix (e.g. no
+    /// admin user yet); the others run.
+    Off(String),
+    /// The service failed to start (e.g. cannot join a multicast group);
+    /// the others run.
+    Failed(String),
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> StartError {
+        StartError::Fatal(e)
     }
+}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> StartError {
+        StartError::Fatal(e.into())
+    }
+}
+
+/// One service of the controller.
+pub trait Service: Send + Sync {
+    /// Short name: "panel", "lookup", "central", ...
+    fn name(&self) -> &'static str;
+    /// The settings section that configures it (and switches it off).
+    fn setting(&self) -> &'static str {
+        self.name()
+    }
+    fn enabled(&self, settings: &Settings) -> bool;
+    /// What it is for, from its effective settings, in words an IT
+    /// administrator reads.
+    fn purpose(&self, settings: &Settings) -> String;
+    /// Binds and returns the running task (not yet spawned).
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>>;
 }
 
 fn bind_error(
@@ -128,53 +189,114 @@ pub async fn bind_udp(service: &str, setting: &str, addr: SocketAddr) -> anyhow:
         .map_err(|e| bind_error(service, "UDP", addr, setting, e))
 }
 
-/// Runs the services' tasks and stops them together.
+/// The error of a socket set up by hand (socket2), in the same words.
+pub fn socket_error(
+    service: &str,
+    proto: &str,
+    addr: SocketAddr,
+    setting: &str,
+    e: std::io::Error,
+) -> anyhow::Error {
+    bind_error(service, proto, addr, setting, e)
+}
+
+/// Starts services, runs their tasks, and stops them together.
 pub struct Supervisor {
     tasks: JoinSet<()>,
-    context: ServiceContext,
+    env: StartEnv,
 }
 
 impl Supervisor {
-    pub fn new(controller: Controller) -> Supervisor {
+    pub fn new(controller: Controller, store: Arc<ProjectStore>) -> Supervisor {
         Supervisor {
             tasks: JoinSet::new(),
-            context: ServiceContext {
+            env: StartEnv {
+                bus: controller.bus().clone(),
                 controller,
+                store,
                 shutdown: CancellationToken::new(),
             },
         }
     }
 
-    pub fn context(&self) -> ServiceContext {
-        self.context.clone()
+    /// Starts one service: registers it disabled when its settings say so,
+    /// else starts it and registers its state. Only a [`StartError::Fatal`]
+    /// is returned as an error.
+    pub async fn start(&mut self, service: &dyn Service) -> anyhow::Result<()> {
+        let settings = self.env.settings().clone();
+        let name = service.name();
+        let purpose = service.purpose(&settings);
+        let board = self.env.controller.status();
+        let status = |purpose: String, endpoint: String, state| ServiceStatus {
+            name: name.to_string(),
+            purpose,
+            endpoint,
+            state,
+            setting: service.setting().to_string(),
+        };
+        if !service.enabled(&settings) {
+            board.set_service(status(purpose, "-".into(), ServiceState::Disabled), None);
+            return Ok(());
+        }
+        match service.start(self.env.clone()).await {
+            Ok(Started { endpoint, task }) => {
+                let (describe, addr, state) = match endpoint {
+                    Some(e) => (e.describe, Some(e.addr), ServiceState::Listening),
+                    None => ("-".to_string(), None, ServiceState::Running),
+                };
+                board.set_service(status(purpose, describe, state), addr);
+                self.spawn(name, task);
+                Ok(())
+            }
+            Err(StartError::Off(why)) => {
+                self.env
+                    .controller
+                    .log()
+                    .record(format!("{name} is off: {why}"));
+                board.set_service(
+                    status(
+                        format!("{purpose}: OFF {why}"),
+                        "-".into(),
+                        ServiceState::Disabled,
+                    ),
+                    None,
+                );
+                Ok(())
+            }
+            Err(StartError::Failed(why)) => {
+                self.env
+                    .controller
+                    .log()
+                    .record(format!("service {name} failed: {why}"));
+                board.set_service(status(purpose, "-".into(), ServiceState::Failed(why)), None);
+                Ok(())
+            }
+            Err(StartError::Fatal(e)) => Err(e),
+        }
     }
 
-    /// Runs a service's main task. If it ends with an error before shutdown,
-    /// the service is marked failed (with the reason) and the rest go on.
-    pub fn spawn(
-        &mut self,
-        name: &'static str,
-        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
-    ) {
-        let ctx = self.context.clone();
+    /// Runs a service's task. If it ends with an error before shutdown, the
+    /// service is marked failed (with the reason) and the rest go on.
+    fn spawn(&mut self, name: &'static str, task: ServiceTask) {
+        let env = self.env.clone();
         self.tasks.spawn(async move {
             let result = task.await;
-            let registry = ctx.controller.services();
+            let board = env.controller.status();
             match result {
-                Err(e) if !ctx.shutdown.is_cancelled() => {
-                    ctx.controller
+                Err(e) if !env.shutdown.is_cancelled() => {
+                    env.controller
                         .log()
                         .record(format!("service {name} failed: {e:#}"));
-                    registry.set_state(name, ServiceState::Failed(format!("{e:#}")));
+                    board.set_service_state(name, ServiceState::Failed(format!("{e:#}")));
                 }
-                _ => registry.set_state(name, ServiceState::Stopped),
+                _ => board.set_service_state(name, ServiceState::Stopped),
             }
         });
     }
 
     /// Signals every service to stop and waits up to `deadline` for them.
     pub async fn shutdown(mut self, deadline: Duration) {
-        self.context.shutdown.cancel();
+        self.env.shutdown.cancel();
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(deadline, all).await.is_err() {
             tracing::warn!("services did not stop within {deadline:?}; stopping them now");

@@ -356,7 +356,7 @@ impl DeviceLink {
         } else {
             format!("{} ({transport})", self.device.name)
         };
-        self.controller.device_update(DeviceStatus {
+        self.controller.status().set_device(DeviceStatus {
             id: self.device.id.clone(),
             kind,
             address: self.device.address.clone(),

@@ -6,128 +6,126 @@
 //! the [`registry::ExtensionRegistry`] (silent for 10 s = offline, any
 //! message resets a device's timer), turns key messages into engine presses
 //! and sends each keypad the LEDs of its keys. Online/offline changes go to
-//! the status page (`device_update`), the log, and [`DeviceEvents`] (the
-//! live updates on 8001 and central-control subscribers).
+//! the status board, which publishes them on the bus (live updates on 8001,
+//! central-control subscribers, ...). Keys a device holds are released when
+//! it goes offline or says goodbye.
 
 pub mod registry;
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV4};
-use std::sync::Arc;
 
-use controller_core::engine::{Command, Step};
+use controller_core::engine::Step;
 use controller_core::project::Led;
 use controller_core::protocol::extension::{ExtensionMessage, KeyAction, MAX_DATAGRAM};
-use controller_core::view::{DeviceStatus, ServiceState};
+use controller_core::view::DeviceStatus;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::net::UdpSocket;
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 use self::registry::{next_expiry, ExtensionRegistry, Heard};
 use super::lan_socket::multicast_udp;
-use super::{ServiceContext, Supervisor};
-use crate::config::ExtensionSettings;
-use crate::controller::{Controller, Published};
+use super::{Endpoint, Service, StartEnv, StartError, Started};
+use crate::bus::Subscription;
+use crate::config::Settings;
+use crate::controller::Controller;
+use crate::held::HeldButtons;
 
 pub const NAME: &str = "extension";
 
-/// An extension device went online or offline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceEvent {
-    pub id: String,
-    pub kind: String,
-    pub address: String,
-    pub online: bool,
-}
+pub struct ExtensionService;
 
-/// Where device online/offline events are published (to the live-update
-/// and central-control services).
-pub type DeviceEvents = broadcast::Sender<DeviceEvent>;
+impl Service for ExtensionService {
+    fn name(&self) -> &'static str {
+        NAME
+    }
 
-pub fn device_events() -> DeviceEvents {
-    broadcast::channel(256).0
-}
+    fn enabled(&self, s: &Settings) -> bool {
+        s.extension.enabled
+    }
 
-/// Joins the group and starts the service. A failure to join (e.g. a
-/// loopback interface without MULTICAST in development) marks the service
-/// failed with the reason and leaves the other services running.
-pub async fn start(
-    sup: &mut Supervisor,
-    settings: &ExtensionSettings,
-    events: DeviceEvents,
-) -> Option<SocketAddr> {
-    let ctx = sup.context();
-    let purpose = "extension devices (keypads, I/O boxes): keep-alive every 3 s, offline after 10 s of silence";
-    let endpoint = format!(
-        "udp {}:{} on {} (ttl {})",
-        settings.group, settings.port, settings.interface, settings.ttl
-    );
-    let socket = match multicast_udp(
-        settings.group,
-        settings.port,
-        settings.interface,
-        settings.ttl,
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            let why = format!(
-                "cannot join multicast group {} on interface {}: {e}",
-                settings.group, settings.interface
+    fn purpose(&self, s: &Settings) -> String {
+        format!(
+            "extension devices (keypads, I/O boxes): keep-alive every {} s, offline after {} s of silence",
+            s.extension.keepalive_secs.max(1),
+            s.extension.offline_after_secs.max(1)
+        )
+    }
+
+    /// Joins the group. A failure to join (e.g. a loopback interface without
+    /// MULTICAST in development) marks the service failed with the reason
+    /// and leaves the other services running.
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        async move {
+            let settings = &env.settings().extension;
+            let socket = multicast_udp(
+                settings.group,
+                settings.port,
+                settings.interface,
+                settings.ttl,
+            )
+            .map_err(|e| {
+                StartError::Failed(format!(
+                    "cannot join multicast group {} on interface {}: {e}",
+                    settings.group, settings.interface
+                ))
+            })?;
+            let local = socket.local_addr()?;
+            let describe = format!(
+                "udp {}:{} on {} (ttl {})",
+                settings.group, settings.port, settings.interface, settings.ttl
             );
-            ctx.controller
-                .log()
-                .record(format!("service {NAME} failed: {why}"));
-            ctx.controller.services().register(
-                NAME,
-                purpose,
-                endpoint,
-                NAME,
-                ServiceState::Failed(why),
-            );
-            return None;
+            let service = Extension {
+                controller: env.controller.clone(),
+                registry: ExtensionRegistry::new(
+                    Duration::from_secs(settings.offline_after_secs.max(1)),
+                    settings.max_devices,
+                ),
+                held: HashMap::new(),
+                group: SocketAddrV4::new(settings.group, settings.port).into(),
+                allow: settings.allow.clone(),
+                keepalive: Duration::from_secs(settings.keepalive_secs.max(1)),
+                socket,
+                seq: 0,
+                dropped: 0,
+            };
+            // Subscribed before the task first runs: no step after start is missed.
+            let steps = env.bus.subscribe();
+            Ok(Started::listening(
+                Endpoint {
+                    addr: local,
+                    describe,
+                },
+                service.run(env.shutdown, steps).boxed(),
+            ))
         }
-    };
-    let local = socket.local_addr().ok();
-    ctx.controller
-        .services()
-        .register(NAME, purpose, endpoint, NAME, ServiceState::Listening);
-    let service = ExtensionService {
-        controller: ctx.controller.clone(),
-        registry: ExtensionRegistry::new(
-            Duration::from_secs(settings.offline_after_secs.max(1)),
-            settings.max_devices,
-        ),
-        group: SocketAddrV4::new(settings.group, settings.port).into(),
-        allow: settings.allow.clone(),
-        keepalive: Duration::from_secs(settings.keepalive_secs.max(1)),
-        events,
-        socket,
-        seq: 0,
-        dropped: 0,
-    };
-    // Subscribed before the task first runs: no step after start is missed.
-    let (_, steps) = ctx.controller.subscribe();
-    sup.spawn(NAME, service.run(ctx, steps));
-    local
+        .boxed()
+    }
 }
 
-struct ExtensionService {
+/// The running extension service.
+struct Extension {
     controller: Controller,
     registry: ExtensionRegistry,
+    /// Keys each device holds down; released when it goes offline or away.
+    held: HashMap<String, HeldButtons>,
     group: SocketAddr,
     allow: crate::access::AllowList,
     keepalive: Duration,
-    events: DeviceEvents,
     socket: UdpSocket,
     seq: u32,
     /// Malformed or unwanted datagrams since the last report.
     dropped: u64,
 }
 
-impl ExtensionService {
+impl Extension {
     async fn run(
         mut self,
-        ctx: ServiceContext,
-        mut steps: broadcast::Receiver<Arc<Published>>,
+        shutdown: CancellationToken,
+        mut bus: Subscription,
     ) -> anyhow::Result<()> {
         let mut keepalive = tokio::time::interval(self.keepalive);
         keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -144,12 +142,14 @@ impl ExtensionService {
                     }
                 }
                 _ = keepalive.tick() => self.keep_alive().await,
-                step = steps.recv() => match step {
-                    Ok(published) => self.on_step(&published.step).await,
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.refresh_all().await,
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                event = bus.recv() => match event {
+                    Ok(event) => if let Some(published) = event.step() {
+                        self.on_step(&published.step).await
+                    },
+                    Err(RecvError::Lagged(_)) => self.refresh_all().await,
+                    Err(RecvError::Closed) => return Ok(()),
                 },
-                _ = ctx.shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(()),
             }
         }
     }
@@ -200,7 +200,8 @@ impl ExtensionService {
         }
         let heard = self.registry.heard(&id, from, Instant::now());
         for gone in self.registry.take_evicted() {
-            self.controller.device_remove(&gone);
+            self.held.remove(&gone);
+            self.controller.status().remove_device(&gone);
         }
         if heard == Heard::RegistryFull {
             self.dropped += 1;
@@ -254,11 +255,16 @@ impl ExtensionService {
                 }
                 device.last_key_seq = Some(seq);
                 let source = format!("keypad:{id}@{}", from.ip());
-                let command = match action {
-                    KeyAction::Press => Command::Press { button, source },
-                    KeyAction::Release => Command::Release { button, source },
+                let held = self
+                    .held
+                    .entry(id.clone())
+                    .or_insert_with(|| HeldButtons::new(self.controller.clone(), source.clone()));
+                held.set_source(source);
+                let result = match action {
+                    KeyAction::Press => held.press(&button),
+                    KeyAction::Release => held.release(&button),
                 };
-                if let Err(e) = self.controller.execute(command) {
+                if let Err(e) = result {
                     tracing::debug!("extension: key from {id}: {e}");
                 }
             }
@@ -266,7 +272,7 @@ impl ExtensionService {
         }
     }
 
-    fn status(&self, id: &str) -> Option<(DeviceStatus, DeviceEvent)> {
+    fn status(&self, id: &str) -> Option<DeviceStatus> {
         let d = self.registry.get(id)?;
         let kind = if d.kind.is_empty() {
             "extension".to_string()
@@ -278,49 +284,42 @@ impl ExtensionService {
         } else {
             format!("{} keys, firmware {}", d.keys.len(), d.firmware)
         };
-        Some((
-            DeviceStatus {
-                id: d.id.clone(),
-                kind: kind.clone(),
-                address: d.address.to_string(),
-                online: d.online,
-                detail,
-            },
-            DeviceEvent {
-                id: d.id.clone(),
-                kind,
-                address: d.address.to_string(),
-                online: d.online,
-            },
-        ))
+        Some(DeviceStatus {
+            id: d.id.clone(),
+            kind,
+            address: d.address.to_string(),
+            online: d.online,
+            detail,
+        })
     }
 
-    /// Updates the status page only (kind, keys or firmware changed).
+    /// Updates the status board (kind, keys or firmware changed; the
+    /// board publishes only online/offline changes on the bus).
     fn report(&self, id: &str) {
-        if let Some((status, _)) = self.status(id) {
-            self.controller.device_update(status);
+        if let Some(status) = self.status(id) {
+            self.controller.status().set_device(status);
         }
     }
 
     fn came_online(&self, id: &str) {
-        if let Some((status, event)) = self.status(id) {
+        if let Some(status) = self.status(id) {
             self.controller.log().record(format!(
                 "extension device {} ({}) online at {}",
                 status.id, status.kind, status.address
             ));
-            self.controller.device_update(status);
-            let _ = self.events.send(event);
+            self.controller.status().set_device(status);
         }
     }
 
-    fn went_offline(&self, id: &str, why: &str) {
-        if let Some((status, event)) = self.status(id) {
+    /// Marks a device offline and releases every key it held.
+    fn went_offline(&mut self, id: &str, why: &str) {
+        self.held.remove(id);
+        if let Some(status) = self.status(id) {
             self.controller.log().record(format!(
                 "extension device {} ({}) offline: {why}",
                 status.id, status.kind
             ));
-            self.controller.device_update(status);
-            let _ = self.events.send(event);
+            self.controller.status().set_device(status);
         }
     }
 

@@ -23,7 +23,9 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use controller_core::view::ServiceState;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use libunftp::options::{ActivePassiveMode, Binder, PassiveHost};
 use libunftp::ServerBuilder;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -31,78 +33,88 @@ use unftp_core::auth::{
     AuthenticationError, Authenticator, Credentials, Principal, UserDetailError, UserDetailProvider,
 };
 
-use super::accept::{admin_exists_or_disable, next_connection, Gate};
-use super::{bind_tcp, Supervisor};
+use super::accept::{require_admin, serve_connections, Gate, Refusals};
+use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
+use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
 use storage::{FtpUser, ProjectArea};
 
-pub const PURPOSE: &str = "project upload/download (FTP control; data on the passive ports or active mode back to the client)";
+pub struct FtpService;
 
-/// Binds and starts the FTP service; `None` when it is off.
-pub async fn start(
-    sup: &mut Supervisor,
-    store: Arc<ProjectStore>,
-) -> anyhow::Result<Option<SocketAddr>> {
-    let ctx = sup.context();
-    let controller = ctx.controller.clone();
-    let s = controller.settings().ftp.clone();
-    let registry = controller.services();
-    if !s.enabled {
-        registry.disabled("ftp", PURPOSE, "ftp");
-        return Ok(None);
+impl Service for FtpService {
+    fn name(&self) -> &'static str {
+        "ftp"
     }
-    if !admin_exists_or_disable(&controller, "ftp", "project upload") {
-        return Ok(None);
+
+    fn enabled(&self, s: &Settings) -> bool {
+        s.ftp.enabled
     }
-    let (lo, hi) = s.passive_ports;
-    anyhow::ensure!(
-        lo <= hi && lo > 0,
-        "[ftp] passive_ports = [{lo}, {hi}] is not a valid range (first <= last, not 0)"
-    );
-    let listener = bind_tcp("ftp", "ftp", SocketAddr::new(s.bind, s.port)).await?;
-    let local = listener.local_addr()?;
-    registry.register(
-        "ftp",
-        PURPOSE,
-        format!("tcp {local}, data tcp {lo}-{hi}"),
-        "ftp",
-        ServiceState::Listening,
-    );
-    let shutdown = ctx.shutdown.clone();
-    let gate = Gate::new(s.allow.clone(), s.max_connections);
-    sup.spawn("ftp", async move {
-        while let Some((mut stream, peer)) = next_connection(&listener, "ftp", &shutdown).await {
-            let Some(permit) = gate
-                .admit_or_refuse(
-                    &mut stream,
-                    peer.ip(),
+
+    fn purpose(&self, s: &Settings) -> String {
+        let (lo, hi) = s.ftp.passive_ports;
+        let active = if s.ftp.active_mode {
+            " or active mode back to the client"
+        } else {
+            ""
+        };
+        format!("project upload/download (FTP control; data on passive ports {lo}-{hi}{active})")
+    }
+
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        async move {
+            let controller = env.controller.clone();
+            let s = controller.settings().ftp.clone();
+            require_admin(&controller)?;
+            let (lo, hi) = s.passive_ports;
+            if !(lo <= hi && lo > 0) {
+                return Err(StartError::Fatal(anyhow::anyhow!(
+                    "[ftp] passive_ports = [{lo}, {hi}] is not a valid range (first <= last, not 0)"
+                )));
+            }
+            let listener = bind_tcp("ftp", "ftp", SocketAddr::new(s.bind, s.port)).await?;
+            let local = listener.local_addr()?;
+            let gate = Gate::new(s.allow.clone(), s.max_connections);
+            let refusals = Refusals {
+                not_allowed: Bytes::from_static(
                     b"421 This address is not on the FTP allow-list\r\n",
-                    b"421 Too many FTP sessions; try again later\r\n",
-                )
-                .await
-            else {
-                continue;
+                ),
+                full: Bytes::from_static(b"421 Too many FTP sessions; try again later\r\n"),
             };
-            let controller = controller.clone();
-            let store = store.clone();
-            let settings = s.clone();
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    r = session(stream, peer, controller, store, &settings) => {
-                        if let Err(e) = r {
-                            tracing::info!("ftp session from {peer} ended: {e:#}");
+            let shutdown = env.shutdown.clone();
+            let store = env.store.clone();
+            let task = serve_connections(
+                listener,
+                "ftp",
+                gate,
+                refusals,
+                env.shutdown,
+                move |stream, peer| {
+                    let (controller, store, settings) =
+                        (controller.clone(), store.clone(), s.clone());
+                    let shutdown = shutdown.clone();
+                    async move {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => {}
+                            r = session(stream, peer, controller, store, &settings) => {
+                                if let Err(e) = r {
+                                    tracing::info!("ftp session from {peer} ended: {e:#}");
+                                }
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
+            Ok(Started::listening(
+                Endpoint {
+                    addr: local,
+                    describe: format!("tcp {local}, data tcp {lo}-{hi}"),
+                },
+                task.boxed(),
+            ))
         }
-        Ok(())
-    });
-    Ok(Some(local))
+        .boxed()
+    }
 }
 
 async fn session(
@@ -234,11 +246,7 @@ impl Authenticator for Login {
         let Some(password) = creds.password.clone() else {
             return Err(AuthenticationError::BadPassword);
         };
-        let users = self.0.users();
-        let name = username.to_string();
-        let user = tokio::task::spawn_blocking(move || users.verify(&name, &password))
-            .await
-            .map_err(|e| AuthenticationError::with_source("password check", e))?;
+        let user = crate::auth::verify(self.0.users(), username.to_string(), password).await;
         match user {
             Some(u) => Ok(Principal { username: u.name }),
             None => {

@@ -7,7 +7,6 @@
 //! silent for three keep-alive intervals is dropped. Bad messages get an
 //! `error` reply and the connection stays up; only this panel is affected.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,14 +16,16 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use controller_core::engine::{Command, Step};
+use controller_core::engine::Step;
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
 use controller_core::view::PanelSession;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use crate::controller::{Controller, Encoding};
-use crate::services::ServiceContext;
+use crate::bus::{Encoding, Subscription};
+use crate::controller::Controller;
+use crate::held::HeldButtons;
+use crate::services::StartEnv;
 
 /// Largest WebSocket message accepted at all; above the panel protocol's own
 /// limit so an oversized message still gets a readable `error` reply.
@@ -34,7 +35,7 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct LiveState {
-    pub ctx: ServiceContext,
+    pub env: StartEnv,
     pub port: u16,
     pub sessions: Arc<Semaphore>,
 }
@@ -52,11 +53,8 @@ pub async fn upgrade(
         )
             .into_response();
     };
-    let cookie = headers
-        .get(axum::http::header::COOKIE)
-        .and_then(|v| v.to_str().ok());
-    let user = state.ctx.controller.sessions().from_cookie_header(cookie);
-    let login_missing = state.ctx.controller.settings().panel.require_login
+    let user = state.env.controller.sessions().from_headers(&headers);
+    let login_missing = state.env.controller.settings().panel.require_login
         && !crate::sessions::allowed(user.as_ref(), crate::auth::Role::Operator);
     let user_agent = headers
         .get("user-agent")
@@ -107,21 +105,20 @@ fn error(code: ErrorCode, message: impl Into<String>) -> Message {
 struct Session {
     controller: Controller,
     id: u64,
-    source: String,
     /// Buttons this panel holds down; released if it goes away mid-press.
-    held: HashSet<String>,
+    held: HeldButtons,
     last_heard: Instant,
 }
 
 impl Session {
     async fn run(mut socket: WebSocket, state: LiveState, peer: SocketAddr, user_agent: String) {
-        let controller = state.ctx.controller.clone();
+        let controller = state.env.controller.clone();
         let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
 
         // 1. hello: which panel, and its PIN if it has one.
         let hello = tokio::select! {
             m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
-            _ = state.ctx.shutdown.cancelled() => return,
+            _ = state.env.shutdown.cancelled() => return,
         };
         let panel = match hello {
             Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
@@ -154,7 +151,7 @@ impl Session {
 
         let id = controller.next_id();
         let now = controller.now();
-        controller.panel_connected(PanelSession {
+        controller.status().panel_connected(PanelSession {
             id,
             address: peer.to_string(),
             user_agent,
@@ -166,13 +163,12 @@ impl Session {
         let mut session = Session {
             controller: controller.clone(),
             id,
-            source: format!("panel:{panel}@{}", peer.ip()),
-            held: HashSet::new(),
+            held: HeldButtons::new(controller.clone(), format!("panel:{panel}@{}", peer.ip())),
             last_heard: Instant::now(),
         };
         session.serve(&mut socket, &state, keepalive).await;
-        session.release_all();
-        controller.panel_disconnected(id);
+        drop(session);
+        controller.status().panel_disconnected(id);
     }
 
     async fn serve(&mut self, socket: &mut WebSocket, state: &LiveState, keepalive: Duration) {
@@ -214,8 +210,9 @@ impl Session {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                step = steps.recv() => match step {
-                    Ok(published) => {
+                event = steps.recv() => match event {
+                    Ok(event) => {
+                        let Some(published) = event.step() else { continue };
                         let bytes = published.encoded(Encoding::PanelJson, step_message);
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
@@ -232,13 +229,13 @@ impl Session {
                             code: 4000,
                             reason: "no keep-alive for three intervals".into(),
                         }))).await;
-                        self.controller.log().record(format!("{} dropped: silent for three keep-alive intervals", self.source));
+                        self.controller.log().record(format!("{} dropped: silent for three keep-alive intervals", self.held.source()));
                         return;
                     }
                     seq += 1;
                     if socket.send(text(&ServerMessage::Ping { seq })).await.is_err() { return }
                 }
-                _ = state.ctx.shutdown.cancelled() => {
+                _ = state.env.shutdown.cancelled() => {
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "controller stopping".into() }))).await;
                     return;
                 }
@@ -247,10 +244,7 @@ impl Session {
     }
 
     /// Sends a fresh snapshot and returns the stream that continues from it.
-    async fn resync(
-        &self,
-        socket: &mut WebSocket,
-    ) -> Option<broadcast::Receiver<Arc<crate::controller::Published>>> {
+    async fn resync(&self, socket: &mut WebSocket) -> Option<Subscription> {
         let (snapshot, rx) = self.controller.subscribe();
         socket
             .send(text(&ServerMessage::Snapshot { snapshot }))
@@ -265,38 +259,25 @@ impl Session {
             Err(e) => return Some(Reply::Send(error(e.code(), e.to_string()))),
         };
         match message {
-            ClientMessage::Press { button } => {
-                let result = self.controller.execute(Command::Press {
-                    button: button.clone(),
-                    source: self.source.clone(),
-                });
-                match result {
-                    Ok(_) => {
-                        self.held.insert(button);
-                        None
-                    }
-                    Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
-                }
-            }
-            ClientMessage::Release { button } => {
-                self.held.remove(&button);
-                match self.controller.execute(Command::Release {
-                    button,
-                    source: self.source.clone(),
-                }) {
-                    Ok(_) => None,
-                    Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
-                }
-            }
+            ClientMessage::Press { button } => match self.held.press(&button) {
+                Ok(()) => None,
+                Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
+            },
+            ClientMessage::Release { button } => match self.held.release(&button) {
+                Ok(()) => None,
+                Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
+            },
             ClientMessage::Ping { seq } => {
                 let now = self.controller.now();
                 self.controller
+                    .status()
                     .panel_update(self.id, |s| s.last_keepalive_at = now);
                 Some(Reply::Send(text_pong(seq)))
             }
             ClientMessage::Pong { .. } => {
                 let now = self.controller.now();
                 self.controller
+                    .status()
                     .panel_update(self.id, |s| s.last_keepalive_at = now);
                 None
             }
@@ -305,15 +286,6 @@ impl Session {
                 ErrorCode::Malformed,
                 "hello was already received",
             ))),
-        }
-    }
-
-    fn release_all(&mut self) {
-        for button in self.held.drain() {
-            let _ = self.controller.execute(Command::Release {
-                button,
-                source: self.source.clone(),
-            });
         }
     }
 }

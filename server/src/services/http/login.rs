@@ -10,8 +10,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
+use crate::auth::verify;
 use crate::controller::Controller;
-use crate::sessions::COOKIE;
+use crate::sessions::{session_token, COOKIE};
 
 #[derive(Deserialize)]
 pub struct Next {
@@ -73,13 +74,8 @@ pub async fn submit(
     Form(c): Form<Credentials>,
 ) -> Response {
     let next = safe_next(c.next.as_deref());
-    let users = controller.users();
-    // argon2 verification is deliberately slow; run it off the async threads.
-    let (name, password) = (c.user.chars().take(64).collect::<String>(), c.password);
-    let user = tokio::task::spawn_blocking(move || users.verify(&name, &password))
-        .await
-        .ok()
-        .flatten();
+    let name = c.user.chars().take(64).collect::<String>();
+    let user = verify(controller.users(), name, c.password).await;
     match user {
         Some(user) => {
             controller.log().record(format!(
@@ -115,12 +111,8 @@ pub async fn submit(
 }
 
 pub async fn logout(State(controller): State<Controller>, headers: HeaderMap) -> Response {
-    if let Some(cookie) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
-        for (k, v) in cookie.split(';').filter_map(|kv| kv.trim().split_once('=')) {
-            if k == COOKIE {
-                controller.sessions().close(v);
-            }
-        }
+    if let Some(token) = session_token(&headers) {
+        controller.sessions().close(&token);
     }
     (
         StatusCode::SEE_OTHER,

@@ -19,12 +19,14 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
 use controller_core::project::PanelProfile;
-use controller_core::view::ServiceState;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use leptos::prelude::*;
 use tokio::sync::Semaphore;
 
-use super::{bind_tcp, ServiceContext, Supervisor};
+use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
 use crate::access::AllowList;
+use crate::config::Settings;
 
 pub use backend::PortBackend;
 
@@ -77,56 +79,74 @@ pub fn leptos_options() -> LeptosOptions {
         .build()
 }
 
-/// Binds and starts one HTTP port. Returns the bound address.
-pub async fn start(
-    sup: &mut Supervisor,
-    kind: PortKind,
-    addr: SocketAddr,
-) -> anyhow::Result<SocketAddr> {
-    let ctx = sup.context();
-    let name = kind.service_name();
-    let listener = bind_tcp(name, name, addr).await?;
-    let local = listener.local_addr()?;
-    let settings = ctx.controller.settings().panel.clone();
-    let purpose = match kind {
-        PortKind::Panel => {
-            "touch panels in a browser (pages and the live channel with 5 s keep-alive)"
+/// The panel service on one of the two HTTP ports.
+pub struct PanelService(pub PortKind);
+
+impl Service for PanelService {
+    fn name(&self) -> &'static str {
+        self.0.service_name()
+    }
+
+    fn enabled(&self, s: &Settings) -> bool {
+        match self.0 {
+            PortKind::Panel => s.panel.enabled,
+            PortKind::Apprimo => s.apprimo.enabled,
         }
-        PortKind::Apprimo => {
-            "wall panels (Apprimo Touch 8i profile): same service, wall layout by default"
+    }
+
+    fn purpose(&self, s: &Settings) -> String {
+        let keepalive = s.panel.keepalive_secs.max(1);
+        match self.0 {
+            PortKind::Panel => format!(
+                "touch panels in a browser (pages and the live channel with {keepalive} s keep-alive)"
+            ),
+            PortKind::Apprimo => format!(
+                "wall panels (Apprimo Touch 8i profile): same service, wall layout by default, {keepalive} s keep-alive"
+            ),
         }
-    };
-    ctx.controller.services().register(
-        name,
-        purpose,
-        format!("tcp {local}"),
-        name,
-        ServiceState::Listening,
-    );
-    let router = router(&ctx, kind, local.port());
-    let allow = settings.allow.clone();
-    let router = router.layer(middleware::from_fn_with_state(Arc::new(allow), allow_list));
-    let shutdown = ctx.shutdown.clone();
-    // Panel messages are small and latency-bound: send each at once instead
-    // of letting Nagle's algorithm hold it behind an unacknowledged one.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    sup.spawn(name, async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
-        Ok(())
-    });
-    Ok(local)
+    }
+
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        let kind = self.0;
+        async move {
+            let name = kind.service_name();
+            let s = env.settings();
+            let addr = match kind {
+                PortKind::Panel => SocketAddr::new(s.panel.bind, s.panel.port),
+                PortKind::Apprimo => SocketAddr::new(s.apprimo.bind, s.apprimo.port),
+            };
+            let listener = bind_tcp(name, name, addr).await?;
+            let local = listener.local_addr()?;
+            let router = router(&env, kind, local.port());
+            let allow = s.panel.allow.clone();
+            let router = router.layer(middleware::from_fn_with_state(Arc::new(allow), allow_list));
+            let shutdown = env.shutdown.clone();
+            // Panel messages are small and latency-bound: send each at once
+            // instead of letting Nagle's algorithm hold it behind an
+            // unacknowledged one.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let task = async move {
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await?;
+                Ok(())
+            };
+            Ok(Started::listening(Endpoint::tcp(local), task.boxed()))
+        }
+        .boxed()
+    }
 }
 
-fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
+/// The whole HTTP app of one port (pages, live channel, login, admin API),
+/// without a socket: tests drive it with `tower::ServiceExt::oneshot`.
+pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
     let options = leptos_options();
-    let settings = ctx.controller.settings();
+    let settings = env.settings();
     let default_panel = match kind {
         PortKind::Apprimo if !settings.apprimo.default_panel.is_empty() => {
             Some(settings.apprimo.default_panel.clone())
@@ -134,12 +154,12 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
         _ => None,
     };
     let backend = Backend(Arc::new(PortBackend {
-        controller: ctx.controller.clone(),
+        controller: env.controller.clone(),
         profile: kind.profile(),
         default_panel,
     }));
     let live = live::LiveState {
-        ctx: ctx.clone(),
+        env: env.clone(),
         port,
         sessions: Arc::new(Semaphore::new(settings.panel.max_connections)),
     };
@@ -173,13 +193,16 @@ fn router(ctx: &ServiceContext, kind: PortKind, port: u16) -> Router {
             "/login",
             get(login::form)
                 .post(login::submit)
-                .with_state(ctx.controller.clone()),
+                .with_state(env.controller.clone()),
         )
         .route(
             "/logout",
-            post(login::logout).with_state(ctx.controller.clone()),
+            post(login::logout).with_state(env.controller.clone()),
         )
-        .merge(super::admin::routes(ctx.controller.clone()))
+        .merge(super::admin::routes(
+            env.controller.clone(),
+            env.store.clone(),
+        ))
         .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),

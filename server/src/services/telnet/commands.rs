@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use controller_core::engine::Command;
+use controller_core::view::ServiceState;
 
 use crate::auth::{Role, User};
 use crate::controller::Controller;
-use crate::project_store::{ProjectStore, PENDING};
+use crate::project_store::{Change, ProjectStore, PENDING};
 
 pub enum Reply {
     Text(String),
@@ -99,8 +100,8 @@ impl Console {
         );
         let _ = writeln!(s, "engine      revision {}", c.revision());
         let _ = writeln!(s, "uptime      {} s", c.uptime_secs());
-        let _ = writeln!(s, "panels      {} connected", c.panels().len());
-        let devices = c.devices();
+        let _ = writeln!(s, "panels      {} connected", c.status().panels().len());
+        let devices = c.status().devices();
         let online = devices.iter().filter(|d| d.online).count();
         let _ = writeln!(s, "devices     {online} of {} online", devices.len());
         let _ = writeln!(s, "you         {} ({})", self.user.name, self.user.role);
@@ -109,7 +110,7 @@ impl Console {
 
     fn services(&self) -> String {
         let mut s = String::new();
-        for svc in self.controller.services().list() {
+        for svc in self.controller.status().services() {
             let _ = writeln!(
                 s,
                 "{:<10} {:<12} {}",
@@ -123,18 +124,17 @@ impl Console {
 
     fn network(&self) -> String {
         let mut s = String::from("Open ports (from the running services):\n");
-        for svc in self.controller.services().list() {
-            if svc.endpoint == "-" {
-                continue;
-            }
+        let services = self.controller.status().services();
+        for svc in services
+            .iter()
+            .filter(|svc| svc.state == ServiceState::Listening)
+        {
             let _ = writeln!(s, "  {:<40} {:<9} {}", svc.endpoint, svc.name, svc.purpose);
         }
-        let off: Vec<String> = self
-            .controller
-            .services()
-            .list()
-            .into_iter()
-            .filter(|svc| svc.endpoint == "-" && svc.setting != "-")
+        // Services without a port (room logic, auto-repeat) are not "not listening".
+        let off: Vec<String> = services
+            .iter()
+            .filter(|svc| !matches!(svc.state, ServiceState::Listening | ServiceState::Running))
             .map(|svc| format!("{} ({})", svc.name, svc.state))
             .collect();
         if !off.is_empty() {
@@ -144,7 +144,7 @@ impl Console {
     }
 
     fn panels(&self) -> String {
-        let panels = self.controller.panels();
+        let panels = self.controller.status().panels();
         if panels.is_empty() {
             return "no panels connected\n".into();
         }
@@ -160,7 +160,7 @@ impl Console {
     }
 
     fn devices(&self) -> String {
-        let devices = self.controller.devices();
+        let devices = self.controller.status().devices();
         if devices.is_empty() {
             return "no devices\n".into();
         }
@@ -267,25 +267,22 @@ impl Console {
                 if self.user.role < Role::Admin {
                     return format!("project {sub} needs the admin role\n");
                 }
-                let store = self.store.clone();
-                let controller = self.controller.clone();
-                let by = self.source.clone();
-                let apply = sub == "apply";
-                let result = tokio::task::spawn_blocking(move || {
-                    if apply {
-                        store.apply(&controller, &by)
-                    } else {
-                        store.rollback(&controller, &by)
-                    }
-                })
-                .await;
+                let change = if sub == "apply" {
+                    Change::Apply
+                } else {
+                    Change::Rollback
+                };
+                let result = self
+                    .store
+                    .clone()
+                    .change(self.controller.clone(), change, self.source.clone())
+                    .await;
                 match result {
-                    Ok(Ok(p)) => format!(
+                    Ok(p) => format!(
                         "now running \"{}\" revision {} (panels reload their layout)\n",
                         p.project.name, p.project.revision
                     ),
-                    Ok(Err(e)) => format!("not done, the running project is unchanged: {e}\n"),
-                    Err(e) => format!("not done: {e}\n"),
+                    Err(e) => format!("not done, the running project is unchanged: {e}\n"),
                 }
             }
             other => format!(

@@ -12,90 +12,84 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use controller_core::view::ServiceState;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::accept::{admin_exists_or_disable, next_connection, Gate};
-use super::{bind_tcp, Supervisor};
+use super::accept::{require_admin, serve_connections, Gate, Refusals};
+use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
 use crate::auth::{hash_password, User, UserStore};
+use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
 use commands::{Console, Reply};
 use terminal::{encode_text, Event, Terminal};
 
-pub const PURPOSE: &str = "management console (login; status, project apply/rollback)";
 const MAX_LOGIN_ATTEMPTS: usize = 3;
 
-/// Binds and starts the console; `None` when it is off.
-pub async fn start(
-    sup: &mut Supervisor,
-    store: Arc<ProjectStore>,
-) -> anyhow::Result<Option<SocketAddr>> {
-    let ctx = sup.context();
-    let controller = ctx.controller.clone();
-    let s = controller.settings().telnet.clone();
-    let registry = controller.services();
-    if !s.enabled {
-        registry.disabled("telnet", PURPOSE, "telnet");
-        return Ok(None);
+pub struct TelnetService;
+
+impl Service for TelnetService {
+    fn name(&self) -> &'static str {
+        "telnet"
     }
-    if !admin_exists_or_disable(&controller, "telnet", "console") {
-        return Ok(None);
+
+    fn enabled(&self, s: &Settings) -> bool {
+        s.telnet.enabled
     }
-    let listener = bind_tcp("telnet", "telnet", SocketAddr::new(s.bind, s.port)).await?;
-    let local = listener.local_addr()?;
-    registry.register(
-        "telnet",
-        PURPOSE,
-        format!("tcp {local}"),
-        "telnet",
-        ServiceState::Listening,
-    );
-    let shutdown = ctx.shutdown.clone();
-    let gate = Gate::new(s.allow.clone(), s.max_connections);
-    sup.spawn("telnet", async move {
-        while let Some((mut stream, peer)) = next_connection(&listener, "telnet", &shutdown).await {
-            let Some(permit) = gate
-                .admit_or_refuse(
-                    &mut stream,
-                    peer.ip(),
-                    b"This address is not on the console's allow-list.\r\n",
-                    b"Too many console sessions; try again later.\r\n",
-                )
-                .await
-            else {
-                continue;
+
+    fn purpose(&self, s: &Settings) -> String {
+        format!(
+            "management console (login; status, project apply/rollback; idle sessions closed after {} s)",
+            s.telnet.idle_timeout_secs.max(1)
+        )
+    }
+
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        async move {
+            let controller = env.controller.clone();
+            let s = controller.settings().telnet.clone();
+            require_admin(&controller)?;
+            let listener = bind_tcp("telnet", "telnet", SocketAddr::new(s.bind, s.port)).await?;
+            let local = listener.local_addr()?;
+            let gate = Gate::new(s.allow.clone(), s.max_connections);
+            let refusals = Refusals {
+                not_allowed: Bytes::from_static(b"This address is not on the console's allow-list.\r\n"),
+                full: Bytes::from_static(b"Too many console sessions; try again later.\r\n"),
             };
-            let session = Session {
-                stream,
-                peer,
-                term: Terminal::new(s.max_message_bytes),
-                pending: VecDeque::new(),
-                idle: Duration::from_secs(s.idle_timeout_secs.max(1)),
-                controller: controller.clone(),
-                settings_file: s.settings_file.clone(),
-            };
-            let store = store.clone();
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let mut session = session;
-                tokio::select! {
-                    _ = shutdown.cancelled() => {
-                        let _ = session.say("\nThe controller is stopping; goodbye.\n").await;
-                    }
-                    r = session.run(store) => {
-                        if let Err(e) = r {
-                            tracing::debug!("telnet session from {peer} ended: {e:#}");
+            let shutdown = env.shutdown.clone();
+            let store = env.store.clone();
+            let task = serve_connections(listener, "telnet", gate, refusals, env.shutdown, move |stream, peer| {
+                let mut session = Session {
+                    stream,
+                    peer,
+                    term: Terminal::new(s.max_message_bytes),
+                    pending: VecDeque::new(),
+                    idle: Duration::from_secs(s.idle_timeout_secs.max(1)),
+                    controller: controller.clone(),
+                    settings_file: s.settings_file.clone(),
+                };
+                let store = store.clone();
+                let shutdown = shutdown.clone();
+                async move {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            let _ = session.say("\nThe controller is stopping; goodbye.\n").await;
+                        }
+                        r = session.run(store) => {
+                            if let Err(e) = r {
+                                tracing::debug!("telnet session from {peer} ended: {e:#}");
+                            }
                         }
                     }
                 }
             });
+            Ok(Started::listening(Endpoint::tcp(local), task.boxed()))
         }
-        Ok(())
-    });
-    Ok(Some(local))
+        .boxed()
+    }
 }
 
 /// Why a session ended early.
@@ -210,12 +204,7 @@ impl Session {
             self.say("login: ").await?;
             let name = self.line().await?.trim().to_string();
             let password = self.hidden_line("Password: ").await?;
-            let users = self.controller.users();
-            let n = name.clone();
-            let user = tokio::task::spawn_blocking(move || users.verify(&n, &password))
-                .await
-                .ok()
-                .flatten();
+            let user = crate::auth::verify(self.controller.users(), name.clone(), password).await;
             match user {
                 Some(u) => return Ok(Some(u)),
                 None => {
@@ -240,12 +229,10 @@ impl Session {
             );
         };
         let old = self.hidden_line("Current password: ").await?;
-        let users = self.controller.users();
         let name = console.user.name.clone();
-        let n = name.clone();
-        let ok = tokio::task::spawn_blocking(move || users.verify(&n, &old).is_some())
+        let ok = crate::auth::verify(self.controller.users(), name.clone(), old)
             .await
-            .unwrap_or(false);
+            .is_some();
         if !ok {
             return Ok("wrong password; nothing changed\n".into());
         }

@@ -1,129 +1,33 @@
-//! Central control, TCP 5009 (`controller_core::protocol::central`): a
-//! monitoring station reads the status, subscribes to changes and presses
-//! buttons.
-//!
-//! One task per connection with one `select!` loop (requests in, steps and
-//! device events out, the idle clock, shutdown). Replies and events wait in
-//! a per-client [`Outbox`] of at most `max_queue` lines (and
-//! [`MAX_QUEUED_BYTES`]), written with one
-//! vectored write per wake-up; a client that lets it fill is disconnected
-//! with `slow_consumer`, so a slow client never holds up the engine or
-//! another client. Steps are encoded once for every subscriber
-//! ([`Encoding::CentralLine`]). Logins use the one user store (argon2, off
-//! the async threads); presses need the operator role.
+//! One central-control connection: one task with one `select!` loop
+//! (requests in, bus events out, the idle clock, shutdown). Replies and
+//! events wait in the client's [`Outbox`]; a client that lets it fill is
+//! disconnected with `slow_consumer`, so a slow client never holds up the
+//! engine or another client. Steps are encoded once for every subscriber
+//! ([`Encoding::CentralLine`]). Buttons it holds are released when it goes.
 
-use std::collections::{HashSet, VecDeque};
-use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use controller_core::engine::Command;
 use controller_core::protocol::central::{step_line, ErrorCode, Event, Request, PROTOCOL_VERSION};
-use controller_core::view::ServiceState;
+use controller_core::view::DeviceStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, Semaphore};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, Instant};
 use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
-use tokio_util::task::TaskTracker;
+use tokio_util::sync::CancellationToken;
 
-use super::extension::{DeviceEvent, DeviceEvents};
-use super::{bind_tcp, ServiceContext, Supervisor};
+use super::outbox::Outbox;
+use super::BYE_TIMEOUT;
 use crate::auth::{Role, User};
+use crate::bus::{BusEvent, Encoding, Subscription};
 use crate::config::CentralSettings;
-use crate::controller::{Controller, Encoding, Published};
-use crate::services::accept::next_connection;
+use crate::controller::Controller;
+use crate::held::HeldButtons;
 
-pub const NAME: &str = "central";
 /// Failed logins before the connection is closed.
 const MAX_FAILED_LOGINS: u32 = 3;
-/// Bytes a client may have waiting, whatever the line count (a few big
-/// snapshots count as much as many small replies).
-pub const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
-/// How long a refused or closing client gets to read its `bye`.
-const BYE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Binds and starts the service; returns the bound address.
-pub async fn start(
-    sup: &mut Supervisor,
-    settings: &CentralSettings,
-    devices: DeviceEvents,
-) -> anyhow::Result<SocketAddr> {
-    let ctx = sup.context();
-    let listener = bind_tcp(NAME, NAME, SocketAddr::new(settings.bind, settings.port)).await?;
-    let local = listener.local_addr()?;
-    ctx.controller.services().register(
-        NAME,
-        "central control: a monitoring station reads status, subscribes to changes and presses buttons",
-        format!("tcp {local}"),
-        NAME,
-        ServiceState::Listening,
-    );
-    let shared = Arc::new(Shared {
-        settings: settings.clone(),
-        devices,
-        sessions: Arc::new(Semaphore::new(settings.max_connections)),
-    });
-    sup.spawn(NAME, accept_loop(ctx, listener, shared));
-    Ok(local)
-}
-
-struct Shared {
-    settings: CentralSettings,
-    devices: DeviceEvents,
-    sessions: Arc<Semaphore>,
-}
-
-async fn accept_loop(
-    ctx: ServiceContext,
-    listener: TcpListener,
-    shared: Arc<Shared>,
-) -> anyhow::Result<()> {
-    let tracker = TaskTracker::new();
-    while let Some((stream, peer)) = next_connection(&listener, NAME, &ctx.shutdown).await {
-        let _ = stream.set_nodelay(true);
-        if !shared.settings.allow.allows(peer.ip()) {
-            tracker.spawn(refuse(
-                stream,
-                ErrorCode::NotAllowed,
-                "this address is not on the central-control allow-list",
-            ));
-            continue;
-        }
-        let Ok(permit) = shared.sessions.clone().try_acquire_owned() else {
-            tracker.spawn(refuse(
-                stream,
-                ErrorCode::TooManyConnections,
-                "too many central-control clients are connected",
-            ));
-            continue;
-        };
-        let session = Session::new(ctx.controller.clone(), shared.clone(), peer);
-        let shutdown = ctx.shutdown.clone();
-        tracker.spawn(async move {
-            let _permit = permit;
-            session.run(stream, shutdown).await;
-        });
-    }
-    tracker.close();
-    tracker.wait().await;
-    Ok(())
-}
-
-async fn refuse(mut stream: TcpStream, code: ErrorCode, message: &str) {
-    let bye = Event::Bye {
-        code,
-        message: message.into(),
-    }
-    .encode();
-    let _ = tokio::time::timeout(BYE_TIMEOUT, async {
-        stream.write_all(&bye).await?;
-        stream.shutdown().await
-    })
-    .await;
-}
 
 static OK_PRESS: &[u8] = b"{\"type\":\"ok\",\"request\":\"press\"}\n";
 static OK_RELEASE: &[u8] = b"{\"type\":\"ok\",\"request\":\"release\"}\n";
@@ -131,78 +35,43 @@ static OK_RELEASE: &[u8] = b"{\"type\":\"ok\",\"request\":\"release\"}\n";
 /// A reason to end the connection, sent as `bye`.
 type Closing = (ErrorCode, String);
 
-struct Session {
+pub struct Session {
     controller: Controller,
-    shared: Arc<Shared>,
+    settings: Arc<CentralSettings>,
     peer: SocketAddr,
     user: Option<User>,
     failed_logins: u32,
-    source: String,
     /// Buttons this client holds down; released when it goes away.
-    held: HashSet<String>,
+    held: HeldButtons,
     queue: Outbox,
 }
 
-/// The lines waiting to be written to one client, and their total size.
-#[derive(Default)]
-struct Outbox {
-    lines: VecDeque<Bytes>,
-    bytes: usize,
-}
-
-impl Outbox {
-    fn push_back(&mut self, line: Bytes) {
-        self.bytes += line.len();
-        self.lines.push_back(line);
-    }
-
-    fn pop_front(&mut self) {
-        if let Some(line) = self.lines.pop_front() {
-            self.bytes -= line.len();
-        }
-    }
-
-    fn front(&self) -> Option<&Bytes> {
-        self.lines.front()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    fn over(&self, max_lines: usize) -> bool {
-        self.lines.len() > max_lines || self.bytes > MAX_QUEUED_BYTES
-    }
-}
-
-struct Subscription {
-    steps: broadcast::Receiver<Arc<Published>>,
-    devices: broadcast::Receiver<DeviceEvent>,
-}
-
+/// What the bus brought a subscribed client.
 enum Pushed {
-    Step(Arc<Published>),
-    Device(DeviceEvent),
+    Step(Arc<BusEvent>),
+    Device(DeviceStatus),
     Lagged,
 }
 
 impl Session {
-    fn new(controller: Controller, shared: Arc<Shared>, peer: SocketAddr) -> Session {
+    pub fn new(
+        controller: Controller,
+        settings: Arc<CentralSettings>,
+        peer: SocketAddr,
+    ) -> Session {
         Session {
+            held: HeldButtons::new(controller.clone(), format!("central@{}", peer.ip())),
             controller,
-            shared,
+            settings,
             peer,
             user: None,
             failed_logins: 0,
-            source: format!("central@{}", peer.ip()),
-            held: HashSet::new(),
             queue: Outbox::default(),
         }
     }
 
-    async fn run(mut self, stream: TcpStream, shutdown: tokio_util::sync::CancellationToken) {
-        let shared = self.shared.clone();
-        let settings = &shared.settings;
+    pub async fn run(mut self, stream: TcpStream, shutdown: CancellationToken) {
+        let settings = self.settings.clone();
         let max_line = settings.max_message_bytes.max(64);
         let max_queue = settings.max_queue.max(1);
         let idle = Duration::from_secs(settings.idle_timeout_secs.max(1));
@@ -210,7 +79,6 @@ impl Session {
         let mut codec = LinesCodec::new_with_max_length(max_line);
         let mut inbuf = BytesMut::with_capacity(1024);
         let mut subscription: Option<Subscription> = None;
-        let mut offset = 0usize;
         let mut last_heard = Instant::now();
         let idle_timer = tokio::time::sleep(idle);
         tokio::pin!(idle_timer);
@@ -232,11 +100,10 @@ impl Session {
                 _ = shutdown.cancelled() => {
                     closing = Some((ErrorCode::ShuttingDown, "the controller is stopping".into()));
                 }
-                w = write_some(&mut writer, &mut self.queue, &mut offset), if !self.queue.is_empty() => {
+                w = self.queue.write_some(&mut writer), if !self.queue.is_empty() => {
                     if w.is_err() {
                         // The client is gone: nothing more can reach it.
                         self.queue = Outbox::default();
-                        offset = 0;
                         break (ErrorCode::ShuttingDown, String::new());
                     }
                 }
@@ -248,10 +115,12 @@ impl Session {
                     }
                 },
                 pushed = next_pushed(&mut subscription) => match pushed {
-                    Pushed::Step(p) => {
-                        self.queue.push_back(p.encoded(Encoding::CentralLine, |s| Bytes::from(step_line(s))));
+                    Pushed::Step(event) => {
+                        if let Some(p) = event.step() {
+                            self.queue.push_back(p.encoded(Encoding::CentralLine, |s| Bytes::from(step_line(s))));
+                        }
                     }
-                    Pushed::Device(e) => self.push_event(&Event::Device { id: e.id, kind: e.kind, address: e.address, online: e.online }),
+                    Pushed::Device(d) => self.push_event(&Event::Device { id: d.id, kind: d.kind, address: d.address, online: d.online }),
                     Pushed::Lagged => closing = Some(slow_consumer()),
                 },
                 _ = &mut idle_timer => {
@@ -273,17 +142,7 @@ impl Session {
         // and, unless it is too slow to read them, the queued lines (a
         // client may send its requests and half-close at once). Then the
         // reason, if there is one.
-        let mut owed: Vec<Bytes> = Vec::new();
-        if let Some(front) = self.queue.front() {
-            owed.push(front.slice(offset..));
-            self.queue.pop_front();
-        }
-        if closing.0 != ErrorCode::SlowConsumer {
-            while let Some(line) = self.queue.front() {
-                owed.push(line.clone());
-                self.queue.pop_front();
-            }
-        }
+        let mut owed = self.queue.drain_owed(closing.0 != ErrorCode::SlowConsumer);
         if !closing.1.is_empty() {
             tracing::info!("central: closing {}: {}", self.peer, closing.1);
             owed.push(Bytes::from(
@@ -301,12 +160,7 @@ impl Session {
             writer.shutdown().await
         })
         .await;
-        for button in self.held.drain() {
-            let _ = self.controller.execute(Command::Release {
-                button,
-                source: self.source.clone(),
-            });
-        }
+        self.held.release_all();
     }
 
     fn push_event(&mut self, event: &Event) {
@@ -352,7 +206,7 @@ impl Session {
     fn role(&self) -> Option<Role> {
         match &self.user {
             Some(u) => Some(u.role),
-            None if !self.shared.settings.require_login => Some(Role::Operator),
+            None if !self.settings.require_login => Some(Role::Operator),
             None => None,
         }
     }
@@ -362,16 +216,14 @@ impl Session {
         line: &str,
         subscription: &mut Option<Subscription>,
     ) -> Option<Closing> {
-        let request = match Request::decode(
-            line.as_bytes(),
-            self.shared.settings.max_message_bytes.max(64),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                self.error(e.code(), e.to_string());
-                return None;
-            }
-        };
+        let request =
+            match Request::decode(line.as_bytes(), self.settings.max_message_bytes.max(64)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.error(e.code(), e.to_string());
+                    return None;
+                }
+            };
         match request {
             Request::Hello { protocol, .. } => {
                 if protocol == PROTOCOL_VERSION {
@@ -397,11 +249,8 @@ impl Session {
                 });
             }
             Request::Subscribe => {
-                let (snapshot, steps) = self.controller.subscribe();
-                *subscription = Some(Subscription {
-                    steps,
-                    devices: self.shared.devices.subscribe(),
-                });
+                let (snapshot, bus) = self.controller.subscribe();
+                *subscription = Some(bus);
                 self.push_event(&Event::Status {
                     subscribed: true,
                     snapshot,
@@ -425,12 +274,7 @@ impl Session {
     }
 
     async fn login(&mut self, user: String, password: String) -> Option<Closing> {
-        let users = self.controller.users();
-        // argon2 takes tens of milliseconds of CPU: not on the async threads.
-        let verified = tokio::task::spawn_blocking(move || users.verify(&user, &password))
-            .await
-            .ok()
-            .flatten();
+        let verified = crate::auth::verify(self.controller.users(), user, password).await;
         match verified {
             Some(u) => {
                 self.controller.log().record(format!(
@@ -439,7 +283,8 @@ impl Session {
                     self.peer.ip(),
                     u.role
                 ));
-                self.source = format!("central:{}@{}", u.name, self.peer.ip());
+                self.held
+                    .set_source(format!("central:{}@{}", u.name, self.peer.ip()));
                 self.ok("login", Some(u.role.to_string()));
                 self.user = Some(u);
                 None
@@ -468,27 +313,13 @@ impl Session {
                 "pressing buttons needs the operator role",
             );
         }
-        let command = if press {
-            Command::Press {
-                button: button.clone(),
-                source: self.source.clone(),
-            }
+        let (result, ok) = if press {
+            (self.held.press(&button), OK_PRESS)
         } else {
-            Command::Release {
-                button: button.clone(),
-                source: self.source.clone(),
-            }
+            (self.held.release(&button), OK_RELEASE)
         };
-        match self.controller.execute(command) {
-            Ok(_) => {
-                if press {
-                    self.held.insert(button);
-                    self.queue.push_back(Bytes::from_static(OK_PRESS));
-                } else {
-                    self.held.remove(&button);
-                    self.queue.push_back(Bytes::from_static(OK_RELEASE));
-                }
-            }
+        match result {
+            Ok(()) => self.queue.push_back(Bytes::from_static(ok)),
             Err(e) => self.error(ErrorCode::UnknownButton, e.to_string()),
         }
     }
@@ -501,50 +332,21 @@ fn slow_consumer() -> Closing {
     )
 }
 
+/// The next bus event a subscribed client is sent (steps and devices going
+/// online or offline); pending forever while it is not subscribed.
 async fn next_pushed(subscription: &mut Option<Subscription>) -> Pushed {
-    let Some(s) = subscription else {
+    let Some(bus) = subscription else {
         return std::future::pending().await;
     };
-    tokio::select! {
-        step = s.steps.recv() => match step {
-            Ok(p) => Pushed::Step(p),
-            Err(_) => Pushed::Lagged,
-        },
-        event = s.devices.recv() => match event {
-            Ok(e) => Pushed::Device(e),
-            Err(broadcast::error::RecvError::Lagged(_)) => Pushed::Lagged,
-            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-        },
-    }
-}
-
-/// Writes as much of the queue as the socket takes in one vectored write.
-async fn write_some(
-    writer: &mut OwnedWriteHalf,
-    queue: &mut Outbox,
-    offset: &mut usize,
-) -> std::io::Result<()> {
-    let mut slices = [IoSlice::new(&[]); 64];
-    let mut count = 0;
-    for (i, b) in queue.lines.iter().take(slices.len()).enumerate() {
-        slices[i] = IoSlice::new(if i == 0 { &b[*offset..] } else { &b[..] });
-        count += 1;
-    }
-    let mut written = writer.write_vectored(&slices[..count]).await?;
-    if written == 0 {
-        return Err(std::io::ErrorKind::WriteZero.into());
-    }
-    while written > 0 {
-        let Some(front) = queue.front() else { break };
-        let left = front.len() - *offset;
-        if written >= left {
-            written -= left;
-            queue.pop_front();
-            *offset = 0;
-        } else {
-            *offset += written;
-            written = 0;
+    loop {
+        match bus.recv().await {
+            Ok(event) => match &*event {
+                BusEvent::Step(_) => return Pushed::Step(event),
+                BusEvent::Device(d) => return Pushed::Device(d.clone()),
+                _ => continue,
+            },
+            Err(RecvError::Lagged(_)) => return Pushed::Lagged,
+            Err(RecvError::Closed) => return std::future::pending().await,
         }
     }
-    Ok(())
 }

@@ -7,28 +7,66 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Command};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::services::ServiceContext;
+use super::{Service, StartEnv, StartError, Started};
+use crate::bus::Subscription;
+use crate::config::Settings;
+use crate::controller::Controller;
 
-/// Runs the repeater on `steps`, a subscription taken before the task is
-/// spawned so that no press made right after start is missed.
-pub async fn run(
-    ctx: ServiceContext,
-    mut steps: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::controller::Published>>,
+pub struct RepeatService;
+
+impl Service for RepeatService {
+    fn name(&self) -> &'static str {
+        "repeat"
+    }
+
+    fn setting(&self) -> &'static str {
+        "-"
+    }
+
+    fn enabled(&self, _: &Settings) -> bool {
+        true
+    }
+
+    fn purpose(&self, _: &Settings) -> String {
+        "auto-repeat of held buttons (internal, no port)".into()
+    }
+
+    fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
+        // Subscribed before the task first runs: no press right after start is missed.
+        let steps = env.bus.subscribe();
+        async move {
+            Ok(Started::running(
+                run(env.controller, env.shutdown, steps).boxed(),
+            ))
+        }
+        .boxed()
+    }
+}
+
+async fn run(
+    controller: Controller,
+    shutdown: CancellationToken,
+    mut steps: Subscription,
 ) -> anyhow::Result<()> {
-    let controller = ctx.controller.clone();
     let mut running: HashMap<String, AbortHandle> = HashMap::new();
     loop {
-        let published = tokio::select! {
+        let event = tokio::select! {
             s = steps.recv() => s,
-            _ = ctx.shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => break,
         };
-        let published = match published {
-            Ok(p) => p,
+        let event = match event {
+            Ok(e) => e,
             Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => break,
+        };
+        let Some(published) = event.step() else {
+            continue;
         };
         for change in &published.step.changes {
             match change {
