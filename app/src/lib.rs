@@ -22,7 +22,7 @@ mod status;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 
-pub use panel::LinkState;
+pub use controller_core::link::LinkState;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -1,9 +1,9 @@
-//! The panel's live channel (browser side): one WebSocket to `/ws` on the
-//! port that served the page. Sends `hello` with the revision it holds,
-//! applies `snapshot` and `step` messages to the page's state through the
-//! same [`Snapshot::receive`] the tests check, pings every keep-alive
-//! interval, and treats one missed keep-alive as a lost connection:
-//! the page shows "connection lost", then reconnects with backoff.
+//! The panel's live channel, browser side: glue between
+//! [`controller_core::link::PanelLink`], which makes every decision (hello,
+//! keep-alive, lost, backoff, resync, refusal; tested natively there), and
+//! the browser: one WebSocket to `/ws` on the port that served the page, one
+//! timer for the link's next deadline, the page's signals, and the PIN in
+//! sessionStorage.
 //!
 //! Hand-written over web-sys rather than a WebSocket crate to keep the wasm
 //! small (the panel loads on every wall panel at every boot).
@@ -11,37 +11,53 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use controller_core::engine::{Snapshot, StepOutcome};
-use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
+use controller_core::engine::Snapshot;
+use controller_core::link::{LinkAction, LinkState, PanelLink};
+use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::panel::LinkState;
-
 struct Live {
-    panel: String,
-    pin: Option<String>,
+    link: PanelLink,
+    /// What the page shows: copies of the link's snapshot and state.
     state: RwSignal<Snapshot>,
-    link: RwSignal<LinkState>,
-    keepalive_ms: u64,
-    socket: Option<WebSocket>,
-    last_heard_ms: f64,
-    ping_seq: u64,
-    last_ping_ms: f64,
-    backoff_ms: u64,
-    /// Bumped on every (re)connect so callbacks of an old socket are ignored.
-    generation: u64,
-    refused: bool,
+    shown: RwSignal<LinkState>,
+    socket: Option<Socket>,
+    /// The armed timer and the deadline it is for.
+    timer: Option<(u64, TimeoutHandle)>,
+}
+
+/// A WebSocket with its callbacks. Dropping it detaches the callbacks before
+/// closing, so a socket the link has given up on can never report into it,
+/// and frees them (wasm-bindgen defers that if one of them is running).
+struct Socket {
+    ws: WebSocket,
+    _onopen: Closure<dyn FnMut()>,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _onclose: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
 }
 
 thread_local! {
     static LIVE: RefCell<Option<Live>> = const { RefCell::new(None) };
 }
 
-fn now_ms() -> f64 {
-    js_sys::Date::now()
+/// Milliseconds on the page's monotonic clock: the link's deadlines must not
+/// move when the wall clock is set (NTP at boot is common on wall panels).
+fn now_ms() -> u64 {
+    window()
+        .performance()
+        .map_or_else(js_sys::Date::now, |p| p.now()) as u64
 }
 
 const PIN_KEY: &str = "roomctl.pin";
@@ -68,7 +84,8 @@ fn clear_pin() {
     }
 }
 
-/// Starts the live channel for this page (once).
+/// Starts the live channel for this page (once): `state` starts as the
+/// server-rendered snapshot and from then on shows the link's.
 pub fn start(
     panel: String,
     pin: Option<String>,
@@ -76,71 +93,101 @@ pub fn start(
     link: RwSignal<LinkState>,
     keepalive_ms: u64,
 ) {
-    let fresh = LIVE.with(|l| {
+    LIVE.with(|l| {
         let mut l = l.borrow_mut();
         if l.is_some() {
-            return false;
+            return;
         }
-        *l = Some(Live {
-            panel,
-            pin,
+        let mut live = Live {
+            link: PanelLink::new(panel, pin, keepalive_ms, state.get_untracked()),
             state,
-            link,
-            keepalive_ms: keepalive_ms.max(500),
+            shown: link,
             socket: None,
-            last_heard_ms: now_ms(),
-            ping_seq: 0,
-            last_ping_ms: 0.0,
-            backoff_ms: 250,
-            generation: 0,
-            refused: false,
-        });
-        true
+            timer: None,
+        };
+        let actions = live.link.start();
+        live.perform(now_ms(), actions);
+        *l = Some(live);
     });
-    if !fresh {
-        return;
-    }
-    connect();
-    // The keep-alive clock: ping, and notice silence. Checked four times per
-    // interval so a missed keep-alive shows within a quarter of an interval.
-    let tick = Duration::from_millis((keepalive_ms / 4).max(100));
-    let _ = set_interval_with_handle(keepalive_tick, tick);
 }
 
-fn keepalive_tick() {
-    let mut lost = false;
+/// Sends a press or release if the channel is open; the link drops it
+/// otherwise (see [`PanelLink::send`]).
+pub fn send(message: ClientMessage) {
+    input(|link, _| link.send(message));
+}
+
+/// Feeds one event into the link and carries out what it decides.
+fn input(event: impl FnOnce(&mut PanelLink, u64) -> Vec<LinkAction>) {
     LIVE.with(|l| {
         let mut l = l.borrow_mut();
         let Some(live) = l.as_mut() else { return };
-        let Some(ws) = &live.socket else { return };
-        if ws.ready_state() != WebSocket::OPEN {
-            return;
-        }
-        let silent_for = now_ms() - live.last_heard_ms;
-        // One keep-alive interval plus a small grace for network jitter.
-        if silent_for > live.keepalive_ms as f64 + 1000.0 {
-            lost = true;
-            return;
-        }
-        if now_ms() - live.last_ping_ms >= live.keepalive_ms as f64 {
-            live.last_ping_ms = now_ms();
-            live.ping_seq += 1;
-            let _ = ws.send_with_str(&ClientMessage::Ping { seq: live.ping_seq }.encode());
+        let now = now_ms();
+        let actions = event(&mut live.link, now);
+        live.perform(now, actions);
+    });
+}
+
+fn on_timer() {
+    LIVE.with(|l| {
+        if let Some(live) = l.borrow_mut().as_mut() {
+            live.timer = None;
         }
     });
-    if lost {
-        connection_lost();
+    input(PanelLink::tick);
+}
+
+impl Live {
+    fn perform(&mut self, now: u64, actions: Vec<LinkAction>) {
+        for action in actions {
+            match action {
+                LinkAction::Connect => match open_socket() {
+                    Some(socket) => self.socket = Some(socket),
+                    // The browser refused to even try (a bad URL): the same
+                    // as a connection that closed at once.
+                    None => {
+                        let more = self.link.closed(now);
+                        self.perform(now, more);
+                    }
+                },
+                LinkAction::Send(message) => {
+                    if let Some(socket) = &self.socket {
+                        let _ = socket.ws.send_with_str(&message.encode());
+                    }
+                }
+                LinkAction::Close => self.socket = None,
+                LinkAction::State(state) => self.shown.set(state),
+                LinkAction::ShowSnapshot => self.state.set(self.link.snapshot().clone()),
+                LinkAction::Reload => {
+                    let _ = window().location().reload();
+                }
+                LinkAction::ForgetPin => clear_pin(),
+            }
+        }
+        self.arm_timer(now);
+    }
+
+    /// Keeps one timer armed for the link's next deadline. Most inputs leave
+    /// the deadline where it was, and then the timer is left alone.
+    fn arm_timer(&mut self, now: u64) {
+        let deadline = self.link.next_deadline();
+        if self.timer.as_ref().map(|(at, _)| *at) == deadline {
+            return;
+        }
+        if let Some((_, handle)) = self.timer.take() {
+            handle.clear();
+        }
+        if let Some(at) = deadline {
+            let delay = Duration::from_millis(at.saturating_sub(now));
+            if let Ok(handle) = set_timeout_with_handle(on_timer, delay) {
+                self.timer = Some((at, handle));
+            }
+        }
     }
 }
 
-fn connect() {
-    let generation = LIVE.with(|l| {
-        let mut l = l.borrow_mut();
-        let live = l.as_mut()?;
-        live.generation += 1;
-        Some(live.generation)
-    });
-    let Some(generation) = generation else { return };
+/// Opens the WebSocket to `/ws` on the page's own host and port.
+fn open_socket() -> Option<Socket> {
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") {
         "wss"
@@ -148,174 +195,24 @@ fn connect() {
         "ws"
     };
     let host = location.host().unwrap_or_default();
-    let Ok(ws) = WebSocket::new(&format!("{scheme}://{host}/ws")) else {
-        schedule_reconnect();
-        return;
-    };
-
-    let onopen = Closure::<dyn FnMut()>::new(move || {
-        LIVE.with(|l| {
-            let mut l = l.borrow_mut();
-            let Some(live) = l.as_mut().filter(|x| x.generation == generation) else {
-                return;
-            };
-            live.last_heard_ms = now_ms();
-            if let Some(ws) = &live.socket {
-                let hello = ClientMessage::Hello {
-                    panel: live.panel.clone(),
-                    revision: live.state.with_untracked(|s| s.revision),
-                    pin: live.pin.clone(),
-                };
-                let _ = ws.send_with_str(&hello.encode());
-            }
-        });
-    });
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+    let ws = WebSocket::new(&format!("{scheme}://{host}/ws")).ok()?;
+    let onopen = Closure::<dyn FnMut()>::new(|| input(PanelLink::opened));
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {
             return;
         };
-        on_message(generation, &text);
-    });
-    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
-        let current = LIVE.with(|l| {
-            l.borrow()
-                .as_ref()
-                .is_some_and(|x| x.generation == generation)
-        });
-        if current {
-            connection_lost();
+        if let Ok(message) = ServerMessage::decode(&text) {
+            input(|link, now| link.received(now, message));
         }
     });
+    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(|_: CloseEvent| input(PanelLink::closed));
     ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
-    // The socket lives as long as the page; its callbacks with it.
-    onopen.forget();
-    onmessage.forget();
-    onclose.forget();
-    LIVE.with(|l| {
-        if let Some(live) = l.borrow_mut().as_mut() {
-            live.socket = Some(ws);
-        }
-    });
-}
-
-fn on_message(generation: u64, text: &str) {
-    let Ok(message) = ServerMessage::decode(text) else {
-        return;
-    };
-    let mut resync = false;
-    let mut reload = false;
-    let mut refused: Option<(ErrorCode, String)> = None;
-    LIVE.with(|l| {
-        let mut l = l.borrow_mut();
-        let Some(live) = l.as_mut().filter(|x| x.generation == generation) else {
-            return;
-        };
-        live.last_heard_ms = now_ms();
-        match message {
-            ServerMessage::Welcome { keepalive_ms, .. } => {
-                live.keepalive_ms = keepalive_ms.max(500);
-            }
-            ServerMessage::Snapshot { snapshot } => {
-                let project_changed = live.state.with_untracked(|s| {
-                    s.project_name != snapshot.project_name
-                        || s.project_revision != snapshot.project_revision
-                });
-                live.state.set(snapshot);
-                live.link.set(LinkState::Live);
-                live.backoff_ms = 250;
-                reload = project_changed;
-            }
-            ServerMessage::Step { step } => {
-                if step.loads_project() {
-                    reload = true;
-                }
-                let mut outcome = StepOutcome::Stale;
-                live.state.update(|s| outcome = s.receive(&step));
-                resync = outcome == StepOutcome::Gap;
-            }
-            ServerMessage::Ping { seq } => {
-                if let Some(ws) = &live.socket {
-                    let _ = ws.send_with_str(&ClientMessage::Pong { seq }.encode());
-                }
-            }
-            ServerMessage::Pong { .. } => {}
-            ServerMessage::Error { code, message } => {
-                if matches!(
-                    code,
-                    ErrorCode::PinRequired
-                        | ErrorCode::WrongPin
-                        | ErrorCode::Forbidden
-                        | ErrorCode::UnknownPanel
-                ) {
-                    live.refused = true;
-                    refused = Some((code, message));
-                }
-            }
-        }
-        if resync {
-            if let Some(ws) = &live.socket {
-                let _ = ws.send_with_str(&ClientMessage::Resync.encode());
-            }
-        }
-    });
-    if let Some((code, message)) = refused {
-        if matches!(code, ErrorCode::WrongPin | ErrorCode::PinRequired) {
-            clear_pin();
-        }
-        LIVE.with(|l| {
-            if let Some(live) = l.borrow().as_ref() {
-                live.link.set(LinkState::Refused(message));
-            }
-        });
-    }
-    if reload {
-        // A new project: its layout may differ, so load the page anew.
-        let _ = window().location().reload();
-    }
-}
-
-/// Marks the link lost, closes the socket and schedules a reconnect.
-fn connection_lost() {
-    let refused = LIVE.with(|l| {
-        let mut l = l.borrow_mut();
-        let Some(live) = l.as_mut() else { return true };
-        if !live.refused {
-            live.link.set(LinkState::Lost);
-        }
-        live.generation += 1;
-        if let Some(ws) = live.socket.take() {
-            let _ = ws.close();
-        }
-        live.refused
-    });
-    if !refused {
-        schedule_reconnect();
-    }
-}
-
-fn schedule_reconnect() {
-    let delay = LIVE.with(|l| {
-        let mut l = l.borrow_mut();
-        let live = l.as_mut()?;
-        let d = live.backoff_ms;
-        live.backoff_ms = (live.backoff_ms * 2).min(5000);
-        Some(d)
-    });
-    if let Some(d) = delay {
-        set_timeout(connect, Duration::from_millis(d));
-    }
-}
-
-/// Sends a message if the channel is open; presses made while it is down are
-/// dropped on purpose (the page shows the link is down).
-pub fn send(message: ClientMessage) {
-    LIVE.with(|l| {
-        if let Some(ws) = l.borrow().as_ref().and_then(|x| x.socket.as_ref()) {
-            if ws.ready_state() == WebSocket::OPEN {
-                let _ = ws.send_with_str(&message.encode());
-            }
-        }
-    });
+    Some(Socket {
+        ws,
+        _onopen: onopen,
+        _onmessage: onmessage,
+        _onclose: onclose,
+    })
 }

@@ -7,6 +7,7 @@
 //! so and greys the LEDs rather than show stale state as live.
 
 use controller_core::engine::Snapshot;
+use controller_core::link::LinkState;
 use controller_core::project::{Button, Place};
 use controller_core::protocol::panel::ClientMessage;
 use controller_core::view::PanelView;
@@ -14,18 +15,6 @@ use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
 
 use crate::icons;
-
-/// The panel's view of its connection to the controller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkState {
-    /// Loaded from the server, live channel not yet open.
-    Connecting,
-    Live,
-    /// A keep-alive was missed or the connection closed; reconnecting.
-    Lost,
-    /// The controller refused this panel (wrong PIN, not allowed, ...).
-    Refused(String),
-}
 
 /// Sends a message on the live channel (a no-op while server-rendering).
 pub(crate) fn send(message: ClientMessage) {
