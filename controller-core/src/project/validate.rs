@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::parse::{Locator, ProjectError, Seg};
+use super::error::{Locator, ProjectError, Seg};
 use super::{ButtonKind, LedMode, Project, Transport};
 
 pub const MAX_ID_LEN: usize = 64;
