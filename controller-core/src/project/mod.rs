@@ -4,14 +4,39 @@
 //! once, at the top level, and placed on the pages of one or more panels; so the
 //! same button (and its LED) shows on a tablet layout and on a wall-panel
 //! layout, and a press on one lights the LED on the other.
+//!
+//! Reading one runs parsing (`parse.rs`: syntax, shape) and then validation
+//! (`validate/`: meaning); both report through `error.rs`, and only this file
+//! joins them, so neither depends on the other.
 
 mod demo;
+mod error;
 mod logic;
 mod parse;
 mod schema;
 mod validate;
 
 pub use demo::{demo_project, DEMO_PROJECT_TOML};
+pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
-pub use parse::{ProjectError, ProjectErrors};
 pub use schema::*;
+
+impl Project {
+    /// Reads and validates a project. On failure, every error found, each
+    /// with its line, column and field path. Never panics, whatever the input.
+    pub fn from_toml(text: &str) -> Result<Project, ProjectErrors> {
+        let parse::Parsed {
+            project,
+            mut errors,
+            locator,
+        } = parse::parse(text)?;
+        if let Some(project) = &project {
+            errors.extend(validate::validate(project, &locator));
+        }
+        errors.sort_by_key(|e| (e.line, e.column));
+        match project {
+            Some(p) if errors.is_empty() => Ok(p),
+            _ => Err(ProjectErrors(errors)),
+        }
+    }
+}

@@ -1,187 +1,18 @@
-//! Reading a project from TOML, reporting every error at once.
-//!
-//! Three passes, so an installer sees all that is wrong in one go:
+//! Reading a project from TOML: the first two of the three passes that
+//! [`Project::from_toml`] runs, so an installer sees all that is wrong in one go:
 //! 1. syntax (the TOML parser; one error, since nothing after it can be trusted),
-//! 2. shape (serde; the first type error, plus every unknown field),
-//! 3. meaning ([`super::validate`]: duplicate ids, dangling references, ranges).
+//! 2. shape (serde; the first type error, plus every unknown field).
 //!
-//! Each error names its line, column and field path (`panels[0].pages[1].title`).
-//! Paths are resolved to positions through the span-carrying `DeTable` parse
-//! of the same text.
+//! The third pass, meaning, is validation's; `mod.rs` runs it on what this
+//! returns. Each error names its line, column and field path
+//! (`panels[0].pages[1].title`), resolved through [`Locator`].
 
-use std::fmt;
-
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
-
+use super::error::{path_string, Locator, Positions, ProjectError, ProjectErrors, Seg};
 use super::Project;
 
 /// Projects larger than this are refused before parsing (a real room's
 /// project is a few KiB; this bounds memory for hostile uploads).
 pub const MAX_PROJECT_BYTES: usize = 1024 * 1024;
-
-/// One thing wrong with a project file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ProjectError {
-    /// 1-based line and column; 0 when the error has no place in the text.
-    pub line: usize,
-    pub column: usize,
-    /// The field at fault, e.g. `buttons[3].group`; empty for the whole file.
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for ProjectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(f, "line {}, column {}: ", self.line, self.column)?;
-        }
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-/// Every error found in a project file, in the order of the text.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ProjectErrors(pub Vec<ProjectError>);
-
-impl fmt::Display for ProjectErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(
-            f,
-            "the project has {n} error{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            writeln!(f, "  {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ProjectErrors {}
-
-/// A step in a field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-pub(crate) fn path_string(path: &[Seg]) -> String {
-    let mut s = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Seg::Index(i) => {
-                s.push('[');
-                s.push_str(&i.to_string());
-                s.push(']');
-            }
-        }
-    }
-    s
-}
-
-/// Turns byte offsets into 1-based line and column (in characters).
-pub(crate) struct Positions<'a> {
-    text: &'a str,
-}
-
-impl<'a> Positions<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        Positions { text }
-    }
-
-    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
-    }
-}
-
-/// Finds where a field path sits in the text: the key when the last step is
-/// a key (so "unknown field" points at the name), else the value.
-pub(crate) struct Locator<'a> {
-    root: Option<Spanned<DeTable<'a>>>,
-    positions: Positions<'a>,
-}
-
-impl<'a> Locator<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        Locator {
-            root: DeTable::parse(text).ok(),
-            positions: Positions::new(text),
-        }
-    }
-
-    fn span_of(&self, path: &[Seg]) -> Option<std::ops::Range<usize>> {
-        let root = self.root.as_ref()?;
-        let mut table: &DeTable = root.get_ref();
-        let mut value: Option<&Spanned<DeValue>> = None;
-        let mut best = None;
-        for (i, seg) in path.iter().enumerate() {
-            let last = i + 1 == path.len();
-            match seg {
-                Seg::Key(k) => {
-                    let (key, v) = table.iter().find(|(key, _)| key.get_ref().as_ref() == k)?;
-                    best = Some(if last { key.span() } else { v.span() });
-                    value = Some(v);
-                }
-                Seg::Index(n) => {
-                    let DeValue::Array(arr) = value?.get_ref() else {
-                        return best;
-                    };
-                    let v = arr.get(*n)?;
-                    best = Some(v.span());
-                    value = Some(v);
-                }
-            }
-            if let Some(DeValue::Table(t)) = value.map(|v| v.get_ref()) {
-                table = t;
-            }
-        }
-        best
-    }
-
-    /// Line and column of the deepest part of `path` that exists in the text.
-    pub(crate) fn locate(&self, path: &[Seg]) -> (usize, usize) {
-        let mut path = path;
-        loop {
-            if let Some(span) = self.span_of(path) {
-                return self.positions.line_col(span.start);
-            }
-            if path.is_empty() {
-                return (0, 0);
-            }
-            path = &path[..path.len() - 1];
-        }
-    }
-
-    pub(crate) fn error(&self, path: &[Seg], message: impl Into<String>) -> ProjectError {
-        let (line, column) = self.locate(path);
-        ProjectError {
-            line,
-            column,
-            path: path_string(path),
-            message: message.into(),
-        }
-    }
-}
 
 fn ignored_path(path: &serde_ignored::Path<'_>, out: &mut Vec<Seg>) {
     use serde_ignored::Path;
@@ -201,86 +32,100 @@ fn ignored_path(path: &serde_ignored::Path<'_>, out: &mut Vec<Seg>) {
     }
 }
 
-impl Project {
-    /// Reads and validates a project. On failure, every error found, each
-    /// with its line, column and field path. Never panics, whatever the input.
-    pub fn from_toml(text: &str) -> Result<Project, ProjectErrors> {
-        if text.len() > MAX_PROJECT_BYTES {
-            return Err(ProjectErrors(vec![ProjectError {
-                line: 0,
-                column: 0,
-                path: String::new(),
-                message: format!(
-                    "the project is {} bytes; the limit is {MAX_PROJECT_BYTES} bytes",
-                    text.len()
-                ),
-            }]));
-        }
-        let positions = Positions::new(text);
-        let syntax_error = |e: toml::de::Error| {
-            let (line, column) = e.span().map_or((0, 0), |s| positions.line_col(s.start));
-            ProjectErrors(vec![ProjectError {
-                line,
-                column,
-                path: String::new(),
-                message: e.message().trim().to_string(),
-            }])
-        };
-        let deserializer = toml::Deserializer::parse(text).map_err(syntax_error)?;
+/// What survived the first two passes: the project if its shape is right,
+/// the errors found so far, and the locator that validation reuses.
+pub(super) struct Parsed<'a> {
+    pub(super) project: Option<Project>,
+    pub(super) errors: Vec<ProjectError>,
+    pub(super) locator: Locator<'a>,
+}
 
-        let mut unknown: Vec<Vec<Seg>> = Vec::new();
-        let mut track = serde_path_to_error::Track::new();
-        let result: Result<Project, _> = serde_ignored::deserialize(
-            serde_path_to_error::Deserializer::new(deserializer, &mut track),
-            |path| {
-                let mut segs = Vec::new();
-                ignored_path(&path, &mut segs);
-                unknown.push(segs);
-            },
-        );
-        let locator = Locator::new(text);
-        let mut errors: Vec<ProjectError> = unknown
-            .iter()
-            .map(|p| {
-                locator.error(
-                    p,
-                    "unknown field (check its spelling in docs/project-format.md)",
-                )
-            })
-            .collect();
+/// Syntax and shape. `Err` when nothing more can be checked (too large, or
+/// not TOML at all); otherwise every shape error, unsorted.
+pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
+    if text.len() > MAX_PROJECT_BYTES {
+        return Err(ProjectErrors(vec![ProjectError {
+            line: 0,
+            column: 0,
+            path: String::new(),
+            message: format!(
+                "the project is {} bytes; the limit is {MAX_PROJECT_BYTES} bytes",
+                text.len()
+            ),
+        }]));
+    }
+    let positions = Positions::new(text);
+    let syntax_error = |e: toml::de::Error| {
+        let (line, column) = e.span().map_or((0, 0), |s| positions.line_col(s.start));
+        ProjectErrors(vec![ProjectError {
+            line,
+            column,
+            path: String::new(),
+            message: e.message().trim().to_string(),
+        }])
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(syntax_error)?;
 
-        let project = match result {
-            Ok(p) => Some(p),
-            Err(e) => {
-                let path: Vec<Seg> = track
-                    .path()
-                    .iter()
-                    .filter_map(|s| match s {
-                        serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                        serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                        _ => None,
-                    })
-                    .collect();
-                let (line, column) = match e.span() {
-                    Some(span) => positions.line_col(span.start),
-                    None => locator.locate(&path),
-                };
-                errors.push(ProjectError {
-                    line,
-                    column,
-                    path: path_string(&path),
-                    message: e.message().trim().to_string(),
-                });
-                None
-            }
-        };
-        if let Some(project) = &project {
-            errors.extend(super::validate::validate(project, &locator));
+    let mut unknown: Vec<Vec<Seg>> = Vec::new();
+    let mut track = serde_path_to_error::Track::new();
+    let result: Result<Project, _> = serde_ignored::deserialize(
+        serde_path_to_error::Deserializer::new(deserializer, &mut track),
+        |path| {
+            let mut segs = Vec::new();
+            ignored_path(&path, &mut segs);
+            unknown.push(segs);
+        },
+    );
+    let locator = Locator::new(text);
+    let mut errors: Vec<ProjectError> = unknown
+        .iter()
+        .map(|p| {
+            locator.error(
+                p,
+                "unknown field (check its spelling in docs/project-format.md)",
+            )
+        })
+        .collect();
+
+    let project = match result {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.push(shape_error(&e, track, &positions, &locator));
+            None
         }
-        errors.sort_by_key(|e| (e.line, e.column));
-        match project {
-            Some(p) if errors.is_empty() => Ok(p),
-            _ => Err(ProjectErrors(errors)),
-        }
+    };
+    Ok(Parsed {
+        project,
+        errors,
+        locator,
+    })
+}
+
+/// The type error serde stopped at, placed at its span or, when serde has
+/// none, at the field path it was reading.
+fn shape_error(
+    e: &toml::de::Error,
+    track: serde_path_to_error::Track,
+    positions: &Positions<'_>,
+    locator: &Locator<'_>,
+) -> ProjectError {
+    let path: Vec<Seg> = track
+        .path()
+        .iter()
+        .filter_map(|s| match s {
+            serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+            _ => None,
+        })
+        .collect();
+    let (line, column) = match e.span() {
+        Some(span) => positions.line_col(span.start),
+        None => locator.locate(&path),
+    };
+    ProjectError {
+        line,
+        column,
+        path: path_string(&path),
+        message: e.message().trim().to_string(),
     }
 }

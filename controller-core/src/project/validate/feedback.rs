@@ -1,0 +1,56 @@
+//! Feedback rules: which device's replies they match, how (exactly one of
+//! `equals` and `regex`), and what a match does (exactly one of `press` and
+//! `led`).
+
+use super::devices::Devices;
+use super::{field, item, Checker};
+use crate::logic::feedback::compile_regex;
+
+/// A target holding `$` names a regex capture, known only once a reply
+/// matches; the server logs a bad one then, so it is not checked here.
+fn is_capture(target: &str) -> bool {
+    target.contains('$')
+}
+
+pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
+    let project = c.project;
+    for (i, f) in project.feedback.iter().enumerate() {
+        let base = item(&[], "feedback", i);
+        devices.resolve(c, field(&base, "device"), &f.device);
+        c.exactly_one(
+            base.clone(),
+            &[f.equals.is_some(), f.regex.is_some()],
+            "a feedback rule has exactly one of `equals` and `regex`",
+        );
+        if let Some(expr) = &f.regex {
+            if let Err(e) = compile_regex(expr) {
+                c.err(field(&base, "regex"), e.to_string());
+            }
+        }
+        c.exactly_one(
+            base.clone(),
+            &[f.press.is_some(), f.led.is_some()],
+            "a feedback rule has exactly one of `press` and `led`",
+        );
+        if let Some(b) = &f.press {
+            if !is_capture(b) {
+                c.button_ref(field(&base, "press"), b);
+            }
+        }
+        if let Some(mode) = &f.led {
+            if !is_capture(mode) {
+                c.led_mode(field(&base, "led"), mode);
+            }
+            match &f.button {
+                Some(b) if !is_capture(b) => c.button_ref(field(&base, "button"), b),
+                Some(_) => {}
+                None => c.err(base.clone(), "a feedback rule with `led` needs a `button`"),
+            }
+        } else if f.button.is_some() {
+            c.err(
+                field(&base, "button"),
+                "`button` belongs to an `led` rule; to press a button use `press`",
+            );
+        }
+    }
+}

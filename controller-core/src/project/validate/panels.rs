@@ -1,0 +1,122 @@
+//! Panels and their pages: the layouts that place the project's buttons,
+//! each place inside its panel's grid and over no other.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{field, item, k, Checker, Seg, MAX_GRID, MAX_LABEL_LEN};
+use crate::project::{Page, Panel, Place};
+
+/// Which place on a page covers each (row, col) cell.
+type Cells = HashMap<(u8, u8), usize>;
+
+pub(super) fn check(c: &mut Checker<'_, '_>) {
+    let project = c.project;
+    if project.panels.is_empty() {
+        c.err(
+            vec![k("panels")],
+            "the project has no panel; add a [[panels]] table",
+        );
+    }
+    let mut panel_ids = HashSet::new();
+    for (pi, panel) in project.panels.iter().enumerate() {
+        let base = item(&[], "panels", pi);
+        c.unique_id(field(&base, "id"), &panel.id, "panel", &mut panel_ids, "");
+        c.text(field(&base, "name"), &panel.name, "panel name", 64);
+        for (name, v) in [("columns", panel.columns), ("rows", panel.rows)] {
+            c.in_range(field(&base, name), v, 1..=MAX_GRID, name);
+        }
+        if let Some(pin) = &panel.pin {
+            if !(4..=12).contains(&pin.len()) || !pin.chars().all(|ch| ch.is_ascii_digit()) {
+                c.err(field(&base, "pin"), "a panel PIN is 4 to 12 digits");
+            }
+        }
+        if panel.pages.is_empty() {
+            c.err(field(&base, "pages"), "a panel needs at least one page");
+        }
+        let mut page_ids = HashSet::new();
+        for (gi, page) in panel.pages.iter().enumerate() {
+            check_page(c, panel, &item(&base, "pages", gi), page, &mut page_ids);
+        }
+    }
+}
+
+fn check_page<'p>(
+    c: &mut Checker<'_, '_>,
+    panel: &Panel,
+    base: &[Seg],
+    page: &'p Page,
+    page_ids: &mut HashSet<&'p str>,
+) {
+    c.unique_id(
+        field(base, "id"),
+        &page.id,
+        "page",
+        page_ids,
+        " in this panel",
+    );
+    c.text(
+        field(base, "title"),
+        &page.title,
+        "page title",
+        MAX_LABEL_LEN,
+    );
+    let mut cells = Cells::new();
+    for (bi, place) in page.buttons.iter().enumerate() {
+        let pbase = item(base, "buttons", bi);
+        c.button_ref(field(&pbase, "button"), &place.button);
+        if fits(c, panel, &pbase, place) {
+            claim_cells(c, &pbase, bi, place, &mut cells);
+        }
+    }
+}
+
+/// Whether a place has a size and lies inside the grid, reporting why not.
+fn fits(c: &mut Checker<'_, '_>, panel: &Panel, base: &[Seg], place: &Place) -> bool {
+    if place.width == 0 || place.height == 0 {
+        c.err(field(base, "width"), "width and height must be at least 1");
+        return false;
+    }
+    // In u16: a u8 start plus a u8 size may pass 255.
+    let mut axis = |name: &str, start: u8, size_name: &str, size: u8, unit: &str, limit: u8| {
+        let inside = start as u16 + size as u16 <= limit as u16;
+        if !inside {
+            c.err(
+                field(base, name),
+                format!("{name} {start} with {size_name} {size} does not fit in {limit} {unit}"),
+            );
+        }
+        inside
+    };
+    let fits_cols = axis(
+        "col",
+        place.col,
+        "width",
+        place.width,
+        "columns",
+        panel.columns,
+    );
+    let fits_rows = axis("row", place.row, "height", place.height, "rows", panel.rows);
+    fits_cols && fits_rows
+}
+
+/// Marks the cells a place covers as place `index`'s, reporting only its
+/// first overlap (one is enough to fix it).
+fn claim_cells(
+    c: &mut Checker<'_, '_>,
+    base: &[Seg],
+    index: usize,
+    place: &Place,
+    cells: &mut Cells,
+) {
+    for r in place.row..place.row + place.height {
+        for col in place.col..place.col + place.width {
+            if let Some(other) = cells.insert((r, col), index) {
+                c.err(
+                    field(base, "row"),
+                    format!("overlaps buttons[{other}] on this page at row {r}, col {col}"),
+                );
+                return;
+            }
+        }
+    }
+}
