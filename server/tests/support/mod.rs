@@ -13,7 +13,7 @@
 //! Everything talks to loopback or to a namespace the test made itself.
 
 // Each test binary uses only part of the harness.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code)]
 
 pub mod eventually;
 pub mod ftp;
@@ -28,7 +28,10 @@ use std::net::TcpListener;
 use controller_core::engine::Command;
 use roomctl::controller::Controller;
 
+// Not every test binary uses every re-export.
+#[allow(unused_imports)]
 pub use eventually::eventually;
+#[allow(unused_imports)]
 pub use settings::{
     bad_project, loaded, project, start, TestEnv, TestSettings, ADMIN, ADMIN_PW, VIEWER, VIEWER_PW,
 };
