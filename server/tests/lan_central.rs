@@ -1,38 +1,31 @@
 //! Central control (TCP 5009): a press produces the 8001 datagram and the
 //! panel update; login, roles, allow-list, limits, slow and hostile clients.
 
-mod lan_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use controller_core::engine::Command;
 use controller_core::protocol::central::{ErrorCode, Event, Request};
 use controller_core::protocol::live::LiveMessage;
-use controller_core::protocol::panel::{ClientMessage, ServerMessage};
-use futures::{SinkExt, StreamExt};
-use lan_support::{rss_kib, settings, start, user};
+use controller_core::protocol::panel::ServerMessage;
 use roomctl::auth::Role;
 use roomctl::cli::press::CentralClient;
-use roomctl::config::Settings;
 use roomctl::serve::Running;
+use support::panel::{panel, recv_data};
+use support::{eventually, press, rss_kib, TestSettings};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio_tungstenite::tungstenite::Message;
 
 const OPERATOR_PASSWORD: &str = "operator password";
 const VIEWER_PASSWORD: &str = "viewer password";
 
-fn central_settings() -> Settings {
-    let mut s = settings("Central room");
-    s.lookup.enabled = false;
-    s.extension.enabled = false;
-    s.live.enabled = false;
-    s.users = vec![
-        user("op", Role::Operator, OPERATOR_PASSWORD),
-        user("view", Role::Viewer, VIEWER_PASSWORD),
-    ];
-    s
+/// Central control and the two HTTP ports, an operator and a viewer.
+fn central_settings() -> TestSettings {
+    TestSettings::only(&["panel", "apprimo", "central"])
+        .name("Central room")
+        .user("op", Role::Operator, OPERATOR_PASSWORD)
+        .user("view", Role::Viewer, VIEWER_PASSWORD)
 }
 
 fn central_addr(r: &Running) -> String {
@@ -50,29 +43,19 @@ async fn operator(r: &Running) -> CentralClient {
 async fn a_press_over_central_reaches_the_live_datagram_and_the_panel() {
     // The live updates go to this test's socket on loopback.
     let live = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let mut s = central_settings();
-    s.live.enabled = true;
-    s.live.destination = "127.0.0.1".parse().unwrap();
-    s.live.port = live.local_addr().unwrap().port();
-    let running = start(s).await;
+    let live_port = live.local_addr().unwrap().port();
+    let running = central_settings()
+        .edit(|s| {
+            s.live.enabled = true;
+            s.live.destination = "127.0.0.1".parse().unwrap();
+            s.live.port = live_port;
+        })
+        .start_demo()
+        .await;
 
     // A panel on the live WebSocket.
-    let url = format!("ws://{}/ws", running.addrs.panel.unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let hello = ClientMessage::Hello {
-        panel: "tablet".into(),
-        revision: 0,
-        pin: None,
-    };
-    ws.send(Message::Text(hello.encode().into())).await.unwrap();
-    let base = loop {
-        let m = ws.next().await.unwrap().unwrap();
-        if let Message::Text(t) = m {
-            if let ServerMessage::Snapshot { snapshot } = ServerMessage::decode(&t).unwrap() {
-                break snapshot.revision;
-            }
-        }
-    };
+    let (mut ws, snapshot) = panel(running.addrs.panel.unwrap(), "tablet").await;
+    let base = snapshot.revision;
 
     let mut client = operator(&running).await;
     client.press("mute").await.unwrap();
@@ -94,15 +77,8 @@ async fn a_press_over_central_reaches_the_live_datagram_and_the_panel() {
 
     // The panel: the same step.
     let step = loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = m {
-            if let ServerMessage::Step { step } = ServerMessage::decode(&t).unwrap() {
-                break step;
-            }
+        if let ServerMessage::Step { step } = recv_data(&mut ws).await {
+            break step;
         }
     };
     assert_eq!(step.revision, revision);
@@ -115,7 +91,7 @@ async fn a_press_over_central_reaches_the_live_datagram_and_the_panel() {
 
 #[tokio::test]
 async fn login_roles_and_errors_with_reasons() {
-    let running = start(central_settings()).await;
+    let running = central_settings().start_demo().await;
     let addr = central_addr(&running);
 
     let mut anon = CentralClient::connect(&addr).await.unwrap();
@@ -151,14 +127,12 @@ async fn login_roles_and_errors_with_reasons() {
     assert!(running.controller.snapshot().buttons["mute"].held);
     // A client that goes away releases what it holds.
     drop(op);
-    assert!(
-        lan_support::eventually(Duration::from_secs(5), || !running
-            .controller
-            .snapshot()
-            .buttons["mute"]
-            .held)
-        .await
-    );
+    eventually(
+        Duration::from_secs(5),
+        "the client's press is released",
+        || !running.controller.snapshot().buttons["mute"].held,
+    )
+    .await;
 
     // Three wrong passwords: disconnected with the reason.
     let mut guesser = CentralClient::connect(&addr).await.unwrap();
@@ -186,7 +160,7 @@ async fn login_roles_and_errors_with_reasons() {
 
 #[tokio::test]
 async fn subscribers_get_every_step_in_revision_order() {
-    let running = start(central_settings()).await;
+    let running = central_settings().start_demo().await;
     let mut watcher = operator(&running).await;
     let Event::Status {
         subscribed: true,
@@ -233,9 +207,12 @@ async fn raw(addr: &str) -> BufReader<TcpStream> {
 
 #[tokio::test]
 async fn oversized_garbage_and_truncated_lines_get_errors_and_the_connection_lives() {
-    let mut s = central_settings();
-    s.central.require_login = false;
-    let running = start(s).await;
+    let running = central_settings()
+        .edit(|s| {
+            s.central.require_login = false;
+        })
+        .start_demo()
+        .await;
     let addr = central_addr(&running);
     let before = rss_kib();
 
@@ -298,9 +275,12 @@ async fn oversized_garbage_and_truncated_lines_get_errors_and_the_connection_liv
 
 #[tokio::test]
 async fn connection_cap_and_allow_list_refuse_with_a_reason() {
-    let mut s = central_settings();
-    s.central.max_connections = 2;
-    let running = start(s).await;
+    let running = central_settings()
+        .edit(|s| {
+            s.central.max_connections = 2;
+        })
+        .start_demo()
+        .await;
     let addr = central_addr(&running);
     let mut a = CentralClient::connect(&addr).await.unwrap();
     let _b = CentralClient::connect(&addr).await.unwrap();
@@ -318,9 +298,12 @@ async fn connection_cap_and_allow_list_refuse_with_a_reason() {
     );
     running.shutdown().await;
 
-    let mut s = central_settings();
-    s.central.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
-    let running = start(s).await;
+    let running = central_settings()
+        .edit(|s| {
+            s.central.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
+        })
+        .start_demo()
+        .await;
     let mut refused = BufReader::new(TcpStream::connect(central_addr(&running)).await.unwrap());
     assert!(matches!(
         read_line(&mut refused).await,
@@ -334,10 +317,13 @@ async fn connection_cap_and_allow_list_refuse_with_a_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_subscriber_is_disconnected_and_never_blocks_the_others() {
-    let mut s = central_settings();
-    s.central.require_login = false;
-    s.central.max_queue = 16;
-    let running = start(s).await;
+    let running = central_settings()
+        .edit(|s| {
+            s.central.require_login = false;
+            s.central.max_queue = 16;
+        })
+        .start_demo()
+        .await;
     let addr = central_addr(&running);
 
     // Subscribes, then reads nothing.
@@ -350,13 +336,7 @@ async fn a_slow_subscriber_is_disconnected_and_never_blocks_the_others() {
 
     // Far more steps than the socket buffers hold.
     for _ in 0..60_000 {
-        running
-            .controller
-            .execute(Command::Press {
-                button: "display_power".into(),
-                source: "test".into(),
-            })
-            .unwrap();
+        press(&running.controller, "display_power");
         if running.controller.revision() % 5000 == 0 {
             tokio::task::yield_now().await;
         }
@@ -400,10 +380,13 @@ async fn a_slow_subscriber_is_disconnected_and_never_blocks_the_others() {
 
 #[tokio::test]
 async fn a_flood_of_connections_and_bytes_leaves_real_clients_served() {
-    let mut s = central_settings();
-    s.central.require_login = false;
-    s.central.max_connections = 50;
-    let running = start(s).await;
+    let running = central_settings()
+        .edit(|s| {
+            s.central.require_login = false;
+            s.central.max_connections = 50;
+        })
+        .start_demo()
+        .await;
     let addr: SocketAddr = running.addrs.central.unwrap();
     let mut tasks = Vec::new();
     for i in 0..200u32 {
@@ -429,7 +412,7 @@ async fn a_flood_of_connections_and_bytes_leaves_real_clients_served() {
 
 #[tokio::test]
 async fn the_press_command_line_tool_logs_in_and_presses() {
-    let running = start(central_settings()).await;
+    let running = central_settings().start_demo().await;
     let port = running.addrs.central.unwrap().port().to_string();
     let run = |user: Option<&str>| {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"));
@@ -461,9 +444,12 @@ async fn the_press_command_line_tool_logs_in_and_presses() {
 
 #[tokio::test]
 async fn a_client_that_sends_and_half_closes_still_gets_its_replies() {
-    let mut s = central_settings();
-    s.central.require_login = false;
-    let running = start(s).await;
+    let running = central_settings()
+        .edit(|s| {
+            s.central.require_login = false;
+        })
+        .start_demo()
+        .await;
     let mut stream = TcpStream::connect(central_addr(&running)).await.unwrap();
     let mut requests = Vec::new();
     for seq in 0..50u64 {

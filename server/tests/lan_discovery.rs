@@ -1,15 +1,17 @@
 //! LAN lookup (UDP 8000): discover finds every controller, answers are
 //! never answered, unicast mode, rate limit, hostile input.
 
-mod lan_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use controller_core::protocol::lookup::{LookupMessage, Service};
-use lan_support::{in_namespace, settings, start, Loopback};
 use roomctl::cli::discover::{discover, table};
 use roomctl::config::ReplyMode;
+use support::netns::{in_namespace, Loopback};
+use support::settings::LAN_SERVICES;
+use support::TestSettings;
 use tokio::net::UdpSocket;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,10 +21,14 @@ async fn two_controllers_are_both_discovered() {
     }
     // Development defaults: bound to 127.0.0.1:8000, answers broadcast to
     // 127.255.255.255:8000, both controllers share the port.
-    let a = start(settings("Room A")).await;
-    let mut sb = settings("Room B");
-    sb.extension.enabled = false;
-    let b = start(sb).await;
+    let a = TestSettings::only(&LAN_SERVICES)
+        .name("Room A")
+        .start_demo()
+        .await;
+    let b = TestSettings::only(&["panel", "apprimo", "lookup", "live", "central"])
+        .name("Room B")
+        .start_demo()
+        .await;
 
     let found = discover(
         "127.255.255.255:8000".parse().unwrap(),
@@ -92,12 +98,15 @@ async fn two_controllers_are_both_discovered() {
 }
 
 async fn unicast_controller(max_per_sec: u32) -> (roomctl::serve::Running, SocketAddr) {
-    let mut s = settings("Unicast room");
-    s.lookup.port = 0;
-    s.lookup.reply = ReplyMode::Unicast;
-    s.lookup.max_replies_per_sec = max_per_sec;
-    s.extension.enabled = false;
-    let running = start(s).await;
+    let running = TestSettings::only(&["panel", "apprimo", "lookup", "live", "central"])
+        .name("Unicast room")
+        .edit(|s| {
+            s.lookup.port = 0;
+            s.lookup.reply = ReplyMode::Unicast;
+            s.lookup.max_replies_per_sec = max_per_sec;
+        })
+        .start_demo()
+        .await;
     let addr = running.addrs.lookup.unwrap();
     (running, addr)
 }

@@ -2,7 +2,7 @@
 //! namespace: keypads go online and offline, presses reach the engine, LEDs
 //! come back, the service joins the group, hostile datagrams harm nothing.
 
-mod lan_support;
+mod support;
 
 use std::net::Ipv4Addr;
 use std::process::Stdio;
@@ -12,10 +12,12 @@ use controller_core::protocol::central::{Event, Request};
 use controller_core::protocol::extension::{ExtensionMessage, KeyAction};
 use controller_core::protocol::live::LiveMessage;
 use controller_core::view::ServiceState;
-use lan_support::{eventually, in_namespace, settings, start, Loopback};
 use roomctl::cli::keypad::SimKeypad;
 use roomctl::cli::press::CentralClient;
 use roomctl::serve::Running;
+use support::netns::{in_namespace, Loopback};
+use support::settings::LAN_SERVICES;
+use support::{eventually, TestSettings};
 
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 10, 10, 25);
 
@@ -49,7 +51,10 @@ async fn a_keypad_goes_online_and_offline_ten_seconds_after_it_is_killed() {
     ) {
         return;
     }
-    let running = start(settings("Keypad room")).await;
+    let running = TestSettings::only(&LAN_SERVICES)
+        .name("Keypad room")
+        .start_demo()
+        .await;
     assert_eq!(
         running
             .controller
@@ -77,12 +82,10 @@ async fn a_keypad_goes_online_and_offline_ten_seconds_after_it_is_killed() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    assert!(
-        eventually(Duration::from_secs(10), || online(&running, "kp-real")
-            == Some(true))
-        .await,
-        "the keypad never came online"
-    );
+    eventually(Duration::from_secs(10), "the keypad comes online", || {
+        online(&running, "kp-real") == Some(true)
+    })
+    .await;
     let mut buf = [0u8; 65536];
     let mut saw_online = false;
     while let Ok(Ok((n, _))) =
@@ -101,12 +104,10 @@ async fn a_keypad_goes_online_and_offline_ten_seconds_after_it_is_killed() {
     // Killed (no goodbye): offline after the 10 s of silence.
     child.kill().await.unwrap();
     let killed = Instant::now();
-    assert!(
-        eventually(Duration::from_secs(20), || online(&running, "kp-real")
-            == Some(false))
-        .await,
-        "the keypad never went offline"
-    );
+    eventually(Duration::from_secs(20), "the keypad goes offline", || {
+        online(&running, "kp-real") == Some(false)
+    })
+    .await;
     println!(
         "offline {:.1} s after the kill",
         killed.elapsed().as_secs_f64()
@@ -125,9 +126,11 @@ async fn keypad_presses_reach_the_engine_and_its_leds_come_back() {
     ) {
         return;
     }
-    let mut s = settings("Keypad room");
-    s.central.require_login = false;
-    let running = start(s).await;
+    let running = TestSettings::only(&LAN_SERVICES)
+        .name("Keypad room")
+        .edit(|s| s.central.require_login = false)
+        .start_demo()
+        .await;
     // A central-control subscriber hears about devices too.
     let mut central = CentralClient::connect(&running.addrs.central.unwrap().to_string())
         .await
@@ -167,14 +170,10 @@ async fn keypad_presses_reach_the_engine_and_its_leds_come_back() {
     let snapshot = running.controller.snapshot();
     assert!(snapshot.buttons["mute"].latched);
     kp.key("mute", KeyAction::Release).await.unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || !running
-            .controller
-            .snapshot()
-            .buttons["mute"]
-            .held)
-        .await
-    );
+    eventually(Duration::from_secs(5), "mute is released", || {
+        !running.controller.snapshot().buttons["mute"].held
+    })
+    .await;
 
     // A retransmitted key message (same seq) is not a second press.
     let revision = running.controller.revision();
@@ -186,22 +185,22 @@ async fn keypad_presses_reach_the_engine_and_its_leds_come_back() {
     };
     kp.send(&repeat).await.unwrap();
     kp.send(&repeat).await.unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || running.controller.revision()
-            > revision)
-        .await
-    );
+    eventually(Duration::from_secs(5), "the key message is applied", || {
+        running.controller.revision() > revision
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(running.controller.revision(), revision + 1);
     assert!(running.controller.snapshot().buttons["display_power"].latched);
 
     // Goodbye: offline at once.
     kp.goodbye().await.unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || online(&running, "kp-sim")
-            == Some(false))
-        .await
-    );
+    eventually(
+        Duration::from_secs(5),
+        "the keypad is offline after goodbye",
+        || online(&running, "kp-sim") == Some(false),
+    )
+    .await;
     running.shutdown().await;
 }
 
@@ -213,7 +212,10 @@ async fn without_multicast_on_loopback_the_service_fails_with_the_reason() {
     ) {
         return;
     }
-    let running = start(settings("Plain room")).await;
+    let running = TestSettings::only(&LAN_SERVICES)
+        .name("Plain room")
+        .start_demo()
+        .await;
     let state = running
         .controller
         .status()
@@ -245,9 +247,11 @@ async fn garbage_and_floods_on_the_bus_leave_the_registry_bounded_and_keypads_se
     ) {
         return;
     }
-    let mut s = settings("Flood room");
-    s.extension.max_devices = 16;
-    let running = start(s).await;
+    let running = TestSettings::only(&LAN_SERVICES)
+        .name("Flood room")
+        .edit(|s| s.extension.max_devices = 16)
+        .start_demo()
+        .await;
     let flood = keypad("flood", &[]);
     let mut inputs: Vec<Vec<u8>> = vec![
         vec![],
@@ -310,10 +314,9 @@ async fn garbage_and_floods_on_the_bus_leave_the_registry_bounded_and_keypads_se
         .unwrap()
         .unwrap();
     assert_eq!(leds.len(), 1);
-    assert!(
-        eventually(Duration::from_secs(5), || online(&running, "kp-after")
-            == Some(true))
-        .await
-    );
+    eventually(Duration::from_secs(5), "the new keypad is online", || {
+        online(&running, "kp-after") == Some(true)
+    })
+    .await;
     running.shutdown().await;
 }

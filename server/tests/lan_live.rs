@@ -2,7 +2,7 @@
 //! revision, full status on a project load and on the timer, and a socket
 //! that ignores whatever is sent to it.
 
-mod lan_support;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +10,18 @@ use std::time::Duration;
 use controller_core::engine::Command;
 use controller_core::project::demo_project;
 use controller_core::protocol::live::LiveMessage;
-use lan_support::{settings, start};
+use support::{press, TestSettings};
 use tokio::net::UdpSocket;
+
+/// Live updates to 127.0.0.1:`port`, central control and the two HTTP ports.
+fn live_settings(name: &str, port: u16) -> TestSettings {
+    TestSettings::only(&["panel", "apprimo", "live", "central"])
+        .name(name)
+        .edit(|s| {
+            s.live.destination = "127.0.0.1".parse().unwrap();
+            s.live.port = port;
+        })
+}
 
 async fn next(socket: &UdpSocket) -> LiveMessage {
     let mut buf = vec![0u8; 65536];
@@ -25,13 +35,11 @@ async fn next(socket: &UdpSocket) -> LiveMessage {
 #[tokio::test]
 async fn steps_full_status_and_garbage() {
     let listener = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let mut s = settings("Live room");
-    s.lookup.enabled = false;
-    s.extension.enabled = false;
-    s.live.destination = "127.0.0.1".parse().unwrap();
-    s.live.port = listener.local_addr().unwrap().port();
-    s.live.full_status_secs = 1;
-    let running = start(s).await;
+    let live_port = listener.local_addr().unwrap().port();
+    let running = live_settings("Live room", live_port)
+        .edit(|s| s.live.full_status_secs = 1)
+        .start_demo()
+        .await;
     let c = &running.controller;
 
     // Garbage at the (send-only) live socket changes nothing.
@@ -123,19 +131,8 @@ async fn the_watch_command_line_tool_prints_each_datagram() {
     let first = stderr.next_line().await.unwrap().unwrap();
     assert!(first.contains("listening"), "{first}");
 
-    let mut s = settings("Watched room");
-    s.lookup.enabled = false;
-    s.extension.enabled = false;
-    s.live.destination = "127.0.0.1".parse().unwrap();
-    s.live.port = port;
-    let running = start(s).await;
-    running
-        .controller
-        .execute(Command::Press {
-            button: "mute".into(),
-            source: "test".into(),
-        })
-        .unwrap();
+    let running = live_settings("Watched room", port).start_demo().await;
+    press(&running.controller, "mute");
     let out = tokio::time::timeout(Duration::from_secs(10), watch.wait_with_output())
         .await
         .unwrap()

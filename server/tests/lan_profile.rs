@@ -2,18 +2,20 @@
 //! 255.255.255.255, the multicast group on the LAN interface), tested on a
 //! LAN that exists only inside this test's network namespace.
 
-mod lan_support;
+mod support;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use controller_core::protocol::live::LiveMessage;
-use lan_support::{eventually, in_namespace, start, Loopback, LAN_ADDRESS};
 use roomctl::cli::discover::discover;
 use roomctl::cli::keypad::SimKeypad;
 use roomctl::cli::press::CentralClient;
 use roomctl::config::{Profile, Settings};
+use roomctl::project_store;
 use roomctl::services::lan_socket::shared_udp;
+use support::eventually;
+use support::netns::{in_namespace, Loopback, LAN_ADDRESS};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lan_defaults_discover_live_central_and_keypads() {
@@ -23,10 +25,11 @@ async fn lan_defaults_discover_live_central_and_keypads() {
     ) {
         return;
     }
+    // The profile's own defaults (ports included): they are what is tested.
     let mut s = Settings::defaults(Profile::Lan);
     s.central.require_login = false;
     s.identity.serial = "RC-LAN-TEST".into();
-    let running = start(s).await;
+    let running = support::start(s, project_store::demo()).await;
     assert_eq!(running.addrs.central.unwrap().port(), 5009);
 
     // Discovery by limited broadcast finds it at its LAN address.
@@ -56,14 +59,14 @@ async fn lan_defaults_discover_live_central_and_keypads() {
         .unwrap()
         .unwrap();
     let controller = running.controller.clone();
-    assert!(
-        eventually(Duration::from_secs(5), || controller
+    eventually(Duration::from_secs(5), "the keypad is online", || {
+        controller
             .status()
             .devices()
             .iter()
-            .any(|d| d.id == "kp-lan" && d.online))
-        .await
-    );
+            .any(|d| d.id == "kp-lan" && d.online)
+    })
+    .await;
     let maddr = std::process::Command::new("ip")
         .args(["maddr", "show", "dev", "v0"])
         .output()

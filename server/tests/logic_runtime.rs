@@ -6,6 +6,8 @@
 //!
 //! One test binary for all of them (each server test binary costs a link).
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,53 +15,24 @@ use std::time::Duration;
 use controller_core::engine::{Change, Command};
 use controller_core::project::{LedMode, Project, DEMO_PROJECT_TOML};
 use proptest::prelude::*;
-use roomctl::config::{Profile, Settings};
+use roomctl::config::Settings;
 use roomctl::controller::Controller;
-use roomctl::project_store::LoadedProject;
 use roomctl::serve::Running;
 use roomctl::simulator::{Simulator, SimulatorConfig};
+use support::{eventually, loaded, press_and_release, TestSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Generous bound for things that take milliseconds; a failure, not a timing.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The panel port and the room logic.
 fn settings() -> Settings {
-    let mut s = Settings::defaults(Profile::Development);
-    s.panel.port = 0;
-    s.apprimo.enabled = false;
-    s.lookup.enabled = false;
-    s.live.enabled = false;
-    s.central.enabled = false;
-    s.extension.enabled = false;
-    s.telnet.enabled = false;
-    s.ftp.enabled = false;
-    s
+    TestSettings::only(&["panel", "logic"]).build()
 }
 
 async fn start(text: &str) -> Running {
-    let project = Project::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
-    roomctl::serve::start(
-        settings(),
-        LoadedProject {
-            project: Arc::new(project),
-            source: text.to_string(),
-            origin: "test".into(),
-        },
-    )
-    .await
-    .expect("the controller starts")
-}
-
-async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !ok() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    support::start(settings(), loaded(text)).await
 }
 
 fn online(c: &Controller, id: &str) -> Option<bool> {
@@ -72,19 +45,6 @@ fn online(c: &Controller, id: &str) -> Option<bool> {
 
 fn led(c: &Controller, button: &str) -> LedMode {
     c.snapshot().led(button).expect("button exists").mode
-}
-
-fn press(c: &Controller, button: &str) {
-    c.execute(Command::Press {
-        button: button.into(),
-        source: "test".into(),
-    })
-    .expect("press");
-    c.execute(Command::Release {
-        button: button.into(),
-        source: "test".into(),
-    })
-    .expect("release");
 }
 
 fn room(device_addr: SocketAddr, extra: &str) -> String {
@@ -146,6 +106,19 @@ steps = [
 
 const GO_BYTES: &[u8] = b"PWR\x01ON\r\n\x02\x41\x03Q\r\n";
 
+/// The controller's connection to the fake device `dev`, once it shows online.
+async fn connected(device: &TcpListener, c: &Controller) -> TcpStream {
+    let (conn, _) = tokio::time::timeout(PATIENCE, device.accept())
+        .await
+        .expect("the controller connects to the device")
+        .unwrap();
+    eventually(PATIENCE, "the device shows online", || {
+        online(c, "dev") == Some(true)
+    })
+    .await;
+    conn
+}
+
 async fn read_exactly(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     tokio::time::timeout(PATIENCE, stream.read_exact(&mut buf))
@@ -178,32 +151,28 @@ press = "${b}"
 "#;
     let running = start(&room(device.local_addr().unwrap(), extra)).await;
     let c = running.controller.clone();
-    let (mut conn, _) = tokio::time::timeout(PATIENCE, device.accept())
-        .await
-        .expect("the controller connects to the device")
-        .unwrap();
-    wait_until("the device shows online", || {
-        online(&c, "dev") == Some(true)
+    let mut conn = connected(&device, &c).await;
+    eventually(PATIENCE, "the status LED is lit", || {
+        led(&c, "link") == LedMode::On
     })
     .await;
-    wait_until("the status LED is lit", || led(&c, "link") == LedMode::On).await;
 
-    press(&c, "go");
+    press_and_release(&c, "go");
     assert_eq!(read_exactly(&mut conn, GO_BYTES.len()).await, GO_BYTES);
 
     conn.write_all(b"PWR=1\r").await.unwrap();
-    wait_until("feedback lights the lamp", || {
+    eventually(PATIENCE, "feedback lights the lamp", || {
         led(&c, "lamp") == LedMode::On
     })
     .await;
     conn.write_all(b"LEVEL fast_blink\n").await.unwrap();
-    wait_until("a capture sets the LED mode", || {
+    eventually(PATIENCE, "a capture sets the LED mode", || {
         led(&c, "lamp") == LedMode::FastBlink
     })
     .await;
     // A capture that is no LED mode is logged, and changes nothing.
     conn.write_all(b"LEVEL purple\r\n").await.unwrap();
-    wait_until("the bad capture is logged", || {
+    eventually(PATIENCE, "the bad capture is logged", || {
         c.log().recent(50).iter().any(|l| l.contains("purple"))
     })
     .await;
@@ -215,8 +184,11 @@ press = "${b}"
     // The device goes away: it shows as down and its status LED goes out.
     drop(conn);
     drop(device);
-    wait_until("the device shows down", || online(&c, "dev") == Some(false)).await;
-    wait_until("the status LED goes out", || {
+    eventually(PATIENCE, "the device shows down", || {
+        online(&c, "dev") == Some(false)
+    })
+    .await;
+    eventually(PATIENCE, "the status LED goes out", || {
         led(&c, "link") == LedMode::Off
     })
     .await;
@@ -264,7 +236,7 @@ led = "on"
     assert!(text.contains("transport = \"serial\""), "{text}");
     let running = start(&text).await;
     let c = running.controller.clone();
-    wait_until("the serial device shows online", || {
+    eventually(PATIENCE, "the serial device shows online", || {
         online(&c, "dev") == Some(true)
     })
     .await;
@@ -276,10 +248,13 @@ led = "on"
         .unwrap();
     assert!(status.kind.contains("serial"), "{status:?}");
     assert!(status.detail.contains("19200 8N1"), "{status:?}");
-    wait_until("the status LED is lit", || led(&c, "link") == LedMode::On).await;
+    eventually(PATIENCE, "the status LED is lit", || {
+        led(&c, "link") == LedMode::On
+    })
+    .await;
 
     let mut device = tokio::fs::File::from_std(master.try_clone().unwrap());
-    press(&c, "go");
+    press_and_release(&c, "go");
     let mut got = vec![0u8; GO_BYTES.len()];
     tokio::time::timeout(PATIENCE, device.read_exact(&mut got))
         .await
@@ -289,19 +264,21 @@ led = "on"
 
     device.write_all(b"PWR=1\r").await.unwrap();
     device.flush().await.unwrap();
-    wait_until("a line from the serial device lights the lamp", || {
-        led(&c, "lamp") == LedMode::On
-    })
+    eventually(
+        PATIENCE,
+        "a line from the serial device lights the lamp",
+        || led(&c, "lamp") == LedMode::On,
+    )
     .await;
 
     // The cable is pulled (the other end goes away): the device shows down.
     drop(device);
     drop(master);
-    wait_until("the serial device shows down", || {
+    eventually(PATIENCE, "the serial device shows down", || {
         online(&c, "dev") == Some(false)
     })
     .await;
-    wait_until("the status LED goes out", || {
+    eventually(PATIENCE, "the status LED goes out", || {
         led(&c, "link") == LedMode::Off
     })
     .await;
@@ -336,14 +313,7 @@ steps = [ { send = "X", device = "dev" } ]
 "#;
     let running = start(&room(device.local_addr().unwrap(), extra)).await;
     let c = running.controller.clone();
-    let (mut conn, _) = tokio::time::timeout(PATIENCE, device.accept())
-        .await
-        .expect("connects")
-        .unwrap();
-    wait_until("the device shows online", || {
-        online(&c, "dev") == Some(true)
-    })
-    .await;
+    let mut conn = connected(&device, &c).await;
     let command = |kind: &str| {
         let (button, source) = ("vol".to_string(), "test".to_string());
         match kind {
@@ -378,7 +348,7 @@ async fn a_device_that_is_down_shows_down_while_the_engine_keeps_serving() {
     drop(nothing);
     let running = start(&room(addr, "")).await;
     let c = running.controller.clone();
-    wait_until("the device shows down with a reason", || {
+    eventually(PATIENCE, "the device shows down with a reason", || {
         c.status()
             .devices()
             .iter()
@@ -391,7 +361,7 @@ async fn a_device_that_is_down_shows_down_while_the_engine_keeps_serving() {
     );
     let before = c.revision();
     for _ in 0..50 {
-        press(&c, "go");
+        press_and_release(&c, "go");
     }
     assert_eq!(
         c.revision(),
@@ -404,42 +374,23 @@ async fn a_device_that_is_down_shows_down_while_the_engine_keeps_serving() {
             .iter()
             .any(|l| l.contains("sequence go step 1 failed") && l.contains("not connected"))
     };
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !logged(&c) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the failed step is not logged: {:#?}",
-            c.log().recent(30)
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(PATIENCE, "the failed step is logged", || {
+        if logged(&c) {
+            Ok(())
+        } else {
+            Err(format!("{:#?}", c.log().recent(30)))
+        }
+    })
+    .await;
     // The panel service still answers.
     let panel = running.addrs.panel.expect("panel service");
-    let mut http = TcpStream::connect(panel).await.unwrap();
-    http.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(PATIENCE, http.read_to_end(&mut answer))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        answer.starts_with(b"HTTP/1.1 "),
-        "the panel service answers"
-    );
+    let (_, answer) = support::http::get(panel, "/status").await;
+    assert!(answer.starts_with("HTTP/1.1 "), "the panel service answers");
 
     // A device that comes up later is found at the next retry.
     let device = TcpListener::bind(addr).await.unwrap();
-    let (mut conn, _) = tokio::time::timeout(PATIENCE, device.accept())
-        .await
-        .expect("reconnects")
-        .unwrap();
-    wait_until("the device shows online", || {
-        online(&c, "dev") == Some(true)
-    })
-    .await;
-    press(&c, "go");
+    let mut conn = connected(&device, &c).await;
+    press_and_release(&c, "go");
     assert_eq!(read_exactly(&mut conn, GO_BYTES.len()).await, GO_BYTES);
     running.shutdown().await;
 }
@@ -451,7 +402,7 @@ async fn a_new_project_restarts_the_logic_with_its_devices() {
     drop(nothing);
     let running = start(&room(addr, "")).await;
     let c = running.controller.clone();
-    wait_until("dev is listed", || online(&c, "dev").is_some()).await;
+    eventually(PATIENCE, "dev is listed", || online(&c, "dev").is_some()).await;
 
     let device = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let text = room(device.local_addr().unwrap(), "")
@@ -467,11 +418,11 @@ async fn a_new_project_restarts_the_logic_with_its_devices() {
         .await
         .expect("the new project's device is connected")
         .unwrap();
-    wait_until("only the new device is listed", || {
+    eventually(PATIENCE, "only the new device is listed", || {
         online(&c, "dev").is_none() && online(&c, "dev2") == Some(true)
     })
     .await;
-    press(&c, "go");
+    press_and_release(&c, "go");
     assert_eq!(read_exactly(&mut conn, GO_BYTES.len()).await, GO_BYTES);
     running.shutdown().await;
 }
@@ -492,33 +443,36 @@ async fn the_demo_display_button_powers_the_simulated_projector() {
         .replace("poll_secs = 5", "poll_secs = 1");
     let running = start(&text).await;
     let c = running.controller.clone();
-    wait_until("both devices are connected", || {
+    eventually(PATIENCE, "both devices are connected", || {
         online(&c, "projector") == Some(true) && online(&c, "matrix") == Some(true)
     })
     .await;
     assert_eq!(sim.projector_power(), "0");
     assert_eq!(led(&c, "display_power"), LedMode::Off);
 
-    press(&c, "display_power");
-    wait_until("the projector is powered on", || {
+    press_and_release(&c, "display_power");
+    eventually(PATIENCE, "the projector is powered on", || {
         sim.projector_power() == "1"
     })
     .await;
-    wait_until("the display LED follows the projector", || {
+    eventually(PATIENCE, "the display LED follows the projector", || {
         led(&c, "display_power") == LedMode::On
     })
     .await;
 
-    press(&c, "src_hdmi2");
-    wait_until("the matrix routes HDMI 2 to the display", || {
+    press_and_release(&c, "src_hdmi2");
+    eventually(PATIENCE, "the matrix routes HDMI 2 to the display", || {
         sim.matrix_route(1) == Some(2)
     })
     .await;
 
     // The LED is lit, so the same button now powers the projector off.
-    press(&c, "display_power");
-    wait_until("the projector is off", || sim.projector_power() == "0").await;
-    wait_until("the display LED goes out", || {
+    press_and_release(&c, "display_power");
+    eventually(PATIENCE, "the projector is off", || {
+        sim.projector_power() == "0"
+    })
+    .await;
+    eventually(PATIENCE, "the display LED goes out", || {
         led(&c, "display_power") == LedMode::Off
     })
     .await;
@@ -528,24 +482,13 @@ async fn the_demo_display_button_powers_the_simulated_projector() {
 
 #[tokio::test]
 async fn the_logic_service_can_be_switched_off() {
-    let mut s = settings();
-    s.logic.enabled = false;
     let text = room("127.0.0.1:9".parse().unwrap(), "");
-    let running = roomctl::serve::start(
-        s,
-        LoadedProject {
-            project: Arc::new(Project::from_toml(&text).unwrap()),
-            source: text.clone(),
-            origin: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    let running = TestSettings::only(&["panel"]).start(loaded(&text)).await;
     let c = running.controller.clone();
     let logic = c.status().service("logic").expect("listed");
     assert_eq!(logic.state.to_string(), "disabled");
     assert_eq!(logic.setting, "logic");
-    press(&c, "go");
+    press_and_release(&c, "go");
     assert!(c.status().devices().is_empty(), "no device task runs");
     running.shutdown().await;
 }
@@ -745,7 +688,7 @@ async fn udp_and_http_devices_send_and_feed_back() {
     ))
     .await;
     let c = running.controller.clone();
-    wait_until("the udp device is ready", || {
+    eventually(PATIENCE, "the udp device is ready", || {
         online(&c, "amp") == Some(true)
     })
     .await;
@@ -755,12 +698,12 @@ async fn udp_and_http_devices_send_and_feed_back() {
         .expect("probe")
         .unwrap();
     drop(probe);
-    wait_until("the http device is reachable", || {
+    eventually(PATIENCE, "the http device is reachable", || {
         online(&c, "dsp") == Some(true)
     })
     .await;
 
-    press(&c, "go");
+    press_and_release(&c, "go");
     let mut buf = [0u8; 64];
     let (n, from) = tokio::time::timeout(PATIENCE, amp.recv_from(&mut buf))
         .await
@@ -768,7 +711,7 @@ async fn udp_and_http_devices_send_and_feed_back() {
         .unwrap();
     assert_eq!(&buf[..n], b"VOL 10\r");
     amp.send_to(b"VOL=10\r", from).await.unwrap();
-    wait_until("the udp reply sets the LED", || {
+    eventually(PATIENCE, "the udp reply sets the LED", || {
         led(&c, "lamp") == LedMode::SlowBlink
     })
     .await;
@@ -797,7 +740,7 @@ async fn udp_and_http_devices_send_and_feed_back() {
     conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nPOWER ON\n")
         .await
         .unwrap();
-    wait_until("the http answer sets the LED", || {
+    eventually(PATIENCE, "the http answer sets the LED", || {
         led(&c, "lamp") == LedMode::On
     })
     .await;

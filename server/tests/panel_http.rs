@@ -1,35 +1,22 @@
 //! The panel service as browsers use it: server-rendered HTML with the
 //! current LED state, and the live WebSocket channel.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::*;
-use controller_core::engine::{Change, Command, StepOutcome};
+use controller_core::engine::{Change, StepOutcome};
 use controller_core::project::LedMode;
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use futures::{SinkExt, StreamExt};
+use support::http::get;
+use support::panel::{self, panel, recv, recv_data, send, ws_connect};
+use support::{eventually, press};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut body = Vec::new();
-    s.read_to_end(&mut body).await.unwrap();
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let status = text[9..12].parse().unwrap();
-    (status, text)
-}
 
 #[tokio::test]
 async fn panel_html_is_rendered_with_current_led_state() {
-    let running = start_demo("").await;
+    let running = panel::settings().start_demo().await;
     let addr = running.addrs.panel.unwrap();
     let (status, html) = get(addr, "/").await;
     assert_eq!(status, 200);
@@ -42,13 +29,7 @@ async fn panel_html_is_rendered_with_current_led_state() {
     );
 
     // Change state in the engine; a fresh page load shows it.
-    running
-        .controller
-        .execute(Command::Press {
-            button: "mute".into(),
-            source: "test".into(),
-        })
-        .unwrap();
+    press(&running.controller, "mute");
     let (_, html) = get(addr, "/").await;
     assert!(html.contains(r#"data-button="mute" data-kind="toggle" data-led="on""#));
 
@@ -71,7 +52,7 @@ async fn panel_html_is_rendered_with_current_led_state() {
 
 #[tokio::test]
 async fn press_on_one_panel_reaches_every_panel_once_in_order() {
-    let running = start_demo("").await;
+    let running = panel::settings().start_demo().await;
     let addr = running.addrs.panel.unwrap();
     let (mut a, mut state_a) = panel(addr, "tablet").await;
     let (mut b, mut state_b) = panel(running.addrs.apprimo.unwrap(), "wall").await;
@@ -112,7 +93,7 @@ async fn press_on_one_panel_reaches_every_panel_once_in_order() {
 
 #[tokio::test]
 async fn bad_messages_get_errors_and_the_neighbour_keeps_working() {
-    let running = start_demo("").await;
+    let running = panel::settings().start_demo().await;
     let addr = running.addrs.panel.unwrap();
     let (mut bad, _) = panel(addr, "tablet").await;
     let (mut good, _) = panel(addr, "tablet").await;
@@ -176,7 +157,7 @@ async fn bad_messages_get_errors_and_the_neighbour_keeps_working() {
 
 #[tokio::test]
 async fn keepalive_both_ways_and_silent_panels_are_dropped() {
-    let running = start_demo("").await; // keepalive_secs = 1
+    let running = panel::settings().start_demo().await; // keepalive_secs = 1
     let addr = running.addrs.panel.unwrap();
     let (mut ws, _) = panel(addr, "tablet").await;
     // The server pings every interval and answers our pings.
@@ -213,7 +194,7 @@ async fn keepalive_both_ways_and_silent_panels_are_dropped() {
 
 #[tokio::test]
 async fn a_panel_that_goes_away_mid_press_releases_its_button() {
-    let running = start_demo("").await;
+    let running = panel::settings().start_demo().await;
     let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
     send(
         &mut ws,
@@ -225,17 +206,16 @@ async fn a_panel_that_goes_away_mid_press_releases_its_button() {
     let _ = recv_data(&mut ws).await;
     assert!(running.controller.snapshot().buttons["all_off"].held);
     drop(ws);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while running.controller.snapshot().buttons["all_off"].held {
-        assert!(tokio::time::Instant::now() < deadline, "not released");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(5), "the button is released", || {
+        !running.controller.snapshot().buttons["all_off"].held
+    })
+    .await;
     running.shutdown().await;
 }
 
 #[tokio::test]
 async fn unknown_panel_and_wrong_hello_are_refused_clearly() {
-    let running = start_demo("").await;
+    let running = panel::settings().start_demo().await;
     let addr = running.addrs.panel.unwrap();
     let mut ws = ws_connect(addr).await;
     send(
@@ -270,13 +250,13 @@ async fn unknown_panel_and_wrong_hello_are_refused_clearly() {
 async fn a_taken_port_is_an_error_naming_the_port_and_service() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let err = roomctl::serve::start(
-        test_settings(&format!("[panel]\nport = {port}\n")),
-        roomctl::project_store::demo(),
-    )
-    .await
-    .err()
-    .expect("start fails");
+    let settings = panel::settings()
+        .toml(&format!("[panel]\nport = {port}\n"))
+        .build();
+    let err = roomctl::serve::start(settings, roomctl::project_store::demo())
+        .await
+        .err()
+        .expect("start fails");
     let text = format!("{err:#}");
     assert!(text.contains("panel service"), "{text}");
     assert!(text.contains(&port.to_string()), "{text}");
@@ -284,7 +264,7 @@ async fn a_taken_port_is_an_error_naming_the_port_and_service() {
 
 #[tokio::test]
 async fn held_repeat_button_repeats_until_released() {
-    let running = start_demo("").await;
+    let running = panel::settings().start_demo().await;
     let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
     send(
         &mut ws,

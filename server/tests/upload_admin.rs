@@ -1,16 +1,15 @@
 //! The admin page with curl as the browser: log in, upload (multipart, as
 //! the page's form sends it), validate, apply, roll back, download. Loopback.
 
-mod upload_common;
+mod support;
 
-use upload_common::*;
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_page_upload_validate_apply_rollback() {
-    let mut h = harness((41320, 41329));
+    let mut h = TestSettings::upload((41320, 41329));
     h.settings.panel.enabled = true;
-    h.settings.panel.port = 0;
-    let running = start(&h).await;
+    let running = h.start().await;
     let base = format!("http://{}", running.addrs.panel.unwrap());
     let jar = h.dir.path().join("cookies");
     let jar = jar.to_str().unwrap();

@@ -1,12 +1,12 @@
 //! `roomctl project push|pull|validate|rollback HOST` against a running
 //! controller (FTP through suppaftp, the console through Telnet). Loopback.
 
-mod upload_common;
+mod support;
 
 use std::process::Stdio;
 
+use support::*;
 use tokio::io::AsyncWriteExt;
-use upload_common::*;
 
 async fn roomctl(args: &[&str], password: &str) -> (bool, String, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
@@ -33,8 +33,8 @@ async fn roomctl(args: &[&str], password: &str) -> (bool, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_pull_validate_and_rollback() {
-    let h = harness((41300, 41319));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41300, 41319));
+    let running = h.start().await;
     let ftp = running.addrs.ftp.unwrap().port().to_string();
     let telnet = running.addrs.telnet.unwrap().port().to_string();
     let remote = |extra: &[&str]| -> Vec<String> {

@@ -3,42 +3,30 @@
 //! kill the stored project is valid and the restarted controller runs it.
 //! Loopback only.
 
-mod upload_common;
+mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use controller_core::project::Project;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use support::ftp::Control;
+use support::telnet::{self, read_until};
+use support::*;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use upload_common::*;
 
 const ITERATIONS: u32 = 20;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn write_settings(h: &Harness, ftp: u16, telnet: u16, auto_apply: bool) {
-    let users = std::fs::read_to_string(h.settings_file()).unwrap();
-    let users = users
-        .split("[[users]]")
-        .skip(1)
-        .map(|u| format!("[[users]]{u}"))
-        .collect::<String>();
-    let text = format!(
-        "[project]\ndir = \"project\"\nauto_apply = {auto_apply}\n\
-         [panel]\nenabled = false\n[apprimo]\nenabled = false\n[lookup]\nenabled = false\n\
-         [live]\nenabled = false\n[central]\nenabled = false\n[extension]\nenabled = false\n\
-         [ftp]\nport = {ftp}\npassive_ports = [41200, 41299]\n[telnet]\nport = {telnet}\n\n{users}"
-    );
-    std::fs::write(h.settings_file(), text).unwrap();
+/// The settings file of the spawned controller: the test's settings (users
+/// included) with these ports.
+fn write_settings(h: &TestEnv, ftp: u16, telnet: u16, auto_apply: bool) {
+    let mut s = h.settings.clone();
+    s.ftp.port = ftp;
+    s.telnet.port = telnet;
+    s.project.auto_apply = auto_apply;
+    std::fs::write(h.settings_file(), s.to_toml()).unwrap();
 }
 
 async fn wait_listening(addr: SocketAddr) {
@@ -51,7 +39,7 @@ async fn wait_listening(addr: SocketAddr) {
     panic!("roomctl did not start listening on {addr}");
 }
 
-fn spawn(h: &Harness) -> tokio::process::Child {
+fn spawn(h: &TestEnv) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
         .args(["--config", h.settings_file().to_str().unwrap(), "serve"])
         .env("RUST_LOG", "warn")
@@ -80,19 +68,6 @@ fn check_dir(dir: &Path) -> Option<String> {
     active
 }
 
-async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return String::new();
-        }
-        if line.len() >= 4 && line.as_bytes()[3] == b' ' {
-            return line;
-        }
-    }
-}
-
 /// Uploads `text` over FTP; when `kill_after_bytes` is set, the controller
 /// is killed after that many bytes of the file are sent (mid-upload),
 /// otherwise after `delay` once the upload is complete (during validation,
@@ -104,26 +79,10 @@ async fn upload_and_kill(
     delay: Duration,
     child: &mut tokio::process::Child,
 ) {
-    let (r, mut w) = TcpStream::connect(ftp).await.unwrap().into_split();
-    let mut r = BufReader::new(r);
-    assert!(reply(&mut r).await.starts_with("220"));
-    w.write_all(format!("USER {ADMIN}\r\nPASS {ADMIN_PW}\r\n").as_bytes())
-        .await
-        .unwrap();
-    reply(&mut r).await;
-    assert!(reply(&mut r).await.starts_with("230"));
-    w.write_all(b"TYPE I\r\n").await.unwrap();
-    reply(&mut r).await;
-    w.write_all(b"PASV\r\n").await.unwrap();
-    let pasv = reply(&mut r).await;
-    let nums: Vec<u16> = pasv[pasv.find('(').unwrap() + 1..pasv.find(')').unwrap()]
-        .split(',')
-        .map(|n| n.trim().parse().unwrap())
-        .collect();
-    let mut data = TcpStream::connect(("127.0.0.1", nums[4] * 256 + nums[5]))
-        .await
-        .unwrap();
-    w.write_all(b"STOR room.toml\r\n").await.unwrap();
+    let mut c = Control::login(ftp, ADMIN, ADMIN_PW).await;
+    c.cmd("TYPE I").await;
+    let mut data = c.passive().await;
+    c.send("STOR room.toml").await;
     match kill_after_bytes {
         Some(n) => {
             data.write_all(&text.as_bytes()[..n]).await.unwrap();
@@ -139,38 +98,9 @@ async fn upload_and_kill(
     }
 }
 
-async fn telnet_login(addr: SocketAddr) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    read_until(&mut s, "login: ").await;
-    s.write_all(format!("{ADMIN}\n").as_bytes()).await.unwrap();
-    read_until(&mut s, "Password: ").await;
-    s.write_all(format!("{ADMIN_PW}\n").as_bytes())
-        .await
-        .unwrap();
-    read_until(&mut s, "roomctl> ").await;
-    s
-}
-
-async fn read_until(s: &mut TcpStream, needle: &str) -> String {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&got).into_owned();
-        if text.contains(needle) {
-            return text;
-        }
-        let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("waiting for {needle:?}; got {text:?}"))
-            .unwrap();
-        assert!(n > 0, "closed while waiting for {needle:?}: {text:?}");
-        got.extend_from_slice(&buf[..n]);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_during_upload_and_apply_always_leaves_a_valid_project() {
-    let h = harness((41200, 41299));
+    let h = TestSettings::upload((41200, 41299));
     let dir = h.project_dir();
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut random = move |n: u64| {
@@ -201,7 +131,7 @@ async fn kill_during_upload_and_apply_always_leaves_a_valid_project() {
             upload_and_kill(ftp_addr, &text, cut, delay, &mut child).await;
         } else {
             // Upload (pending), then kill during `project apply`.
-            let mut s = telnet_login(telnet_addr).await;
+            let mut s = telnet::login(telnet_addr, ADMIN, ADMIN_PW).await;
             upload_and_kill_free(ftp_addr, &text).await;
             s.write_all(b"project apply\n").await.unwrap();
             tokio::time::sleep(delay).await;
@@ -219,7 +149,7 @@ async fn kill_during_upload_and_apply_always_leaves_a_valid_project() {
         // And the restarted controller runs exactly that project.
         let mut child = spawn(&h);
         wait_listening(telnet_addr).await;
-        let mut s = telnet_login(telnet_addr).await;
+        let mut s = telnet::login(telnet_addr, ADMIN, ADMIN_PW).await;
         s.write_all(b"status\n").await.unwrap();
         let status = read_until(&mut s, "roomctl> ").await;
         let expected = active.clone().unwrap_or_else(|| "Demo meeting room".into());
@@ -248,30 +178,12 @@ async fn kill_during_upload_and_apply_always_leaves_a_valid_project() {
 
 /// An upload that completes (the process stays up).
 async fn upload_and_kill_free(ftp: SocketAddr, text: &str) {
-    let (r, mut w) = TcpStream::connect(ftp).await.unwrap().into_split();
-    let mut r = BufReader::new(r);
-    reply(&mut r).await;
-    for cmd in [
-        format!("USER {ADMIN}"),
-        format!("PASS {ADMIN_PW}"),
-        "TYPE I".into(),
-    ] {
-        w.write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
-        reply(&mut r).await;
-    }
-    w.write_all(b"PASV\r\n").await.unwrap();
-    let pasv = reply(&mut r).await;
-    let nums: Vec<u16> = pasv[pasv.find('(').unwrap() + 1..pasv.find(')').unwrap()]
-        .split(',')
-        .map(|n| n.trim().parse().unwrap())
-        .collect();
-    let mut data = TcpStream::connect(("127.0.0.1", nums[4] * 256 + nums[5]))
-        .await
-        .unwrap();
-    w.write_all(b"STOR room.toml\r\n").await.unwrap();
-    assert!(reply(&mut r).await.starts_with("150"));
+    let mut c = Control::login(ftp, ADMIN, ADMIN_PW).await;
+    c.cmd("TYPE I").await;
+    let mut data = c.passive().await;
+    assert!(c.cmd("STOR room.toml").await.starts_with("150"));
     data.write_all(text.as_bytes()).await.unwrap();
     drop(data);
-    let done = reply(&mut r).await;
+    let done = c.reply().await;
     assert!(done.starts_with("226"), "upload: {done}");
 }

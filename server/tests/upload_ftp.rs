@@ -3,13 +3,10 @@
 //! connection for the attacks (traversal, symlinks, FTP bounce). Loopback
 //! only.
 
-mod upload_common;
+mod support;
 
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use upload_common::*;
+use support::ftp::Control;
+use support::*;
 
 const FTPLIB: &str = r#"
 import ftplib, io, sys
@@ -27,14 +24,19 @@ print("PENDING", len(data.getvalue()))
 ftp.quit()
 "#;
 
+/// curl, quiet but for errors.
+async fn curl(args: &[&str]) -> (bool, String, String) {
+    run("curl", &[&["-sS"], args].concat()).await
+}
+
 fn url(addr: std::net::SocketAddr, path: &str) -> String {
     format!("ftp://{addr}/{path}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_uploads_lists_and_downloads() {
-    let h = harness((41000, 41049));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41000, 41049));
+    let running = h.start().await;
     let addr = running.addrs.ftp.expect("ftp is on");
     let creds = format!("{ADMIN}:{ADMIN_PW}");
     let file = h.dir.path().join("room.toml");
@@ -42,17 +44,13 @@ async fn curl_uploads_lists_and_downloads() {
     std::fs::write(&file, &text).unwrap();
 
     // Upload (passive, EPSV).
-    let (ok, _, err) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &creds,
-            "-T",
-            file.to_str().unwrap(),
-            &url(addr, "room.toml"),
-        ],
-    )
+    let (ok, _, err) = curl(&[
+        "--user",
+        &creds,
+        "-T",
+        file.to_str().unwrap(),
+        &url(addr, "room.toml"),
+    ])
     .await;
     assert!(ok, "curl upload failed: {err}");
     assert_eq!(
@@ -66,11 +64,7 @@ async fn curl_uploads_lists_and_downloads() {
     );
 
     // List.
-    let (ok, out, err) = run(
-        "curl",
-        &["-sS", "--user", &creds, "--list-only", &url(addr, "")],
-    )
-    .await;
+    let (ok, out, err) = curl(&["--user", &creds, "--list-only", &url(addr, "")]).await;
     assert!(ok, "curl list failed: {err}");
     assert!(
         out.contains("pending.toml") && out.contains("upload-report.txt"),
@@ -80,49 +74,37 @@ async fn curl_uploads_lists_and_downloads() {
     // Apply, then download the active project in active mode (EPRT).
     running.store.apply(&running.controller, "test").unwrap();
     assert_eq!(running.controller.project().project.name, "Room via curl");
-    let (ok, out, err) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &creds,
-            "-P",
-            "127.0.0.1",
-            &url(addr, "active.toml"),
-        ],
-    )
+    let (ok, out, err) = curl(&[
+        "--user",
+        &creds,
+        "-P",
+        "127.0.0.1",
+        &url(addr, "active.toml"),
+    ])
     .await;
     assert!(ok, "curl active-mode download failed: {err}");
     assert_eq!(out, text);
     // And the previous project is there for rollback.
-    let (ok, out, _) = run(
-        "curl",
-        &["-sS", "--user", &creds, &url(addr, "previous.toml")],
-    )
-    .await;
+    let (ok, out, _) = curl(&["--user", &creds, &url(addr, "previous.toml")]).await;
     assert!(ok && out.contains("Demo meeting room"));
 
     // Wrong password and anonymous are refused.
-    let (ok, _, _) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &format!("{ADMIN}:wrong-password"),
-            &url(addr, "active.toml"),
-        ],
-    )
+    let (ok, _, _) = curl(&[
+        "--user",
+        &format!("{ADMIN}:wrong-password"),
+        &url(addr, "active.toml"),
+    ])
     .await;
     assert!(!ok, "a wrong password was accepted");
-    let (ok, _, _) = run("curl", &["-sS", &url(addr, "active.toml")]).await;
+    let (ok, _, _) = curl(&[&url(addr, "active.toml")]).await;
     assert!(!ok, "anonymous login was accepted");
     running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_ftplib_passive_and_active() {
-    let h = harness((41050, 41099));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41050, 41099));
+    let running = h.start().await;
     let addr = running.addrs.ftp.unwrap();
     let script = h.dir.path().join("ftp.py");
     std::fs::write(&script, FTPLIB).unwrap();
@@ -158,27 +140,23 @@ async fn python_ftplib_passive_and_active() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_project_is_refused_and_the_old_one_keeps_running() {
-    let mut h = harness((41100, 41119));
+    let mut h = TestSettings::upload((41100, 41119));
     h.settings.project.auto_apply = true;
     h.settings.ftp.max_upload_bytes = 200_000;
-    let running = start(&h).await;
+    let running = h.start().await;
     let addr = running.addrs.ftp.unwrap();
     let creds = format!("{ADMIN}:{ADMIN_PW}");
     let before = running.controller.revision();
 
     let bad = h.dir.path().join("bad.toml");
     std::fs::write(&bad, bad_project()).unwrap();
-    let (ok, _, err) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &creds,
-            "-T",
-            bad.to_str().unwrap(),
-            &url(addr, "bad.toml"),
-        ],
-    )
+    let (ok, _, err) = curl(&[
+        "--user",
+        &creds,
+        "-T",
+        bad.to_str().unwrap(),
+        &url(addr, "bad.toml"),
+    ])
     .await;
     assert!(!ok, "an invalid project was accepted");
     assert!(err.contains("551"), "curl: {err}");
@@ -189,11 +167,7 @@ async fn bad_project_is_refused_and_the_old_one_keeps_running() {
     assert_eq!(running.controller.revision(), before, "nothing was applied");
     assert!(!h.project_dir().join("pending.toml").exists());
     // The errors, with line and field, are in the report, the log (status page).
-    let (_, report, _) = run(
-        "curl",
-        &["-sS", "--user", &creds, &url(addr, "upload-report.txt")],
-    )
-    .await;
+    let (_, report, _) = curl(&["--user", &creds, &url(addr, "upload-report.txt")]).await;
     assert!(
         report.starts_with("REFUSED") && report.contains("line"),
         "report: {report}"
@@ -207,17 +181,13 @@ async fn bad_project_is_refused_and_the_old_one_keeps_running() {
     // Too large: refused with 552, nothing stored.
     let big = h.dir.path().join("big.toml");
     std::fs::write(&big, "#".repeat(300_000)).unwrap();
-    let (ok, _, err) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &creds,
-            "-T",
-            big.to_str().unwrap(),
-            &url(addr, "big.toml"),
-        ],
-    )
+    let (ok, _, err) = curl(&[
+        "--user",
+        &creds,
+        "-T",
+        big.to_str().unwrap(),
+        &url(addr, "big.toml"),
+    ])
     .await;
     // The server answers 552 and closes the data connection; curl reports
     // either that reply or, when it was still sending, a reset.
@@ -239,17 +209,13 @@ async fn bad_project_is_refused_and_the_old_one_keeps_running() {
     let good = h.dir.path().join("good.toml");
     std::fs::write(&good, project("Good", 4)).unwrap();
     let viewer = format!("{VIEWER}:{VIEWER_PW}");
-    let (ok, _, _) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &viewer,
-            "-T",
-            good.to_str().unwrap(),
-            &url(addr, "good.toml"),
-        ],
-    )
+    let (ok, _, _) = curl(&[
+        "--user",
+        &viewer,
+        "-T",
+        good.to_str().unwrap(),
+        &url(addr, "good.toml"),
+    ])
     .await;
     assert!(!ok, "a viewer uploaded");
     assert_eq!(
@@ -258,81 +224,29 @@ async fn bad_project_is_refused_and_the_old_one_keeps_running() {
     );
 
     // A good upload with auto_apply runs at once.
-    let (ok, _, err) = run(
-        "curl",
-        &[
-            "-sS",
-            "--user",
-            &creds,
-            "-T",
-            good.to_str().unwrap(),
-            &url(addr, "good.toml"),
-        ],
-    )
+    let (ok, _, err) = curl(&[
+        "--user",
+        &creds,
+        "-T",
+        good.to_str().unwrap(),
+        &url(addr, "good.toml"),
+    ])
     .await;
     assert!(ok, "{err}");
     assert_eq!(running.controller.project().project.name, "Good");
     running.shutdown().await;
 }
 
-/// A minimal FTP control connection for the attack tests.
-struct Control {
-    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    w: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Control {
-    async fn login(addr: std::net::SocketAddr) -> Control {
-        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
-        let mut c = Control {
-            r: BufReader::new(r),
-            w,
-        };
-        assert!(c.reply().await.starts_with("220"));
-        assert!(c.cmd(&format!("USER {ADMIN}")).await.starts_with("331"));
-        assert!(c.cmd(&format!("PASS {ADMIN_PW}")).await.starts_with("230"));
-        c
-    }
-
-    async fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(20), self.r.read_line(&mut line))
-                .await
-                .expect("reply in time")
-                .unwrap();
-            assert!(n > 0, "connection closed; so far: {all}");
-            all.push_str(&line);
-            // The last line of a reply is "NNN text".
-            if line.len() >= 4
-                && line.as_bytes()[3] == b' '
-                && line[..3].bytes().all(|b| b.is_ascii_digit())
-            {
-                return all;
-            }
-        }
-    }
-
-    async fn cmd(&mut self, line: &str) -> String {
-        self.w
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .unwrap();
-        self.reply().await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traversal_symlinks_and_bounce_are_refused() {
-    let h = harness((41120, 41139));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41120, 41139));
+    let running = h.start().await;
     let addr = running.addrs.ftp.unwrap();
     std::fs::create_dir_all(h.project_dir()).unwrap();
     // A planted symlink must not be served.
     std::os::unix::fs::symlink(h.settings_file(), h.project_dir().join("pending.toml")).unwrap();
 
-    let mut c = Control::login(addr).await;
+    let mut c = Control::login(addr, ADMIN, ADMIN_PW).await;
     // Bounce: PORT/EPRT to any host but the client, or to a privileged port.
     for cmd in [
         "PORT 192,0,2,1,0,80",
@@ -359,11 +273,11 @@ async fn traversal_symlinks_and_bounce_are_refused() {
     assert!(c.cmd("PWD").await.starts_with("257"));
     // A plain overlong line closes the session without harm.
     let long = "X".repeat(10_000);
-    c.w.write_all(long.as_bytes()).await.unwrap();
+    c.send_raw(long.as_bytes()).await;
     let r = c.reply().await;
     assert!(r.starts_with("500"), "{r}");
     // The service is still there for the next client.
-    let mut c2 = Control::login(addr).await;
+    let mut c2 = Control::login(addr, ADMIN, ADMIN_PW).await;
     assert!(c2.cmd("NOOP").await.starts_with("200"));
     running.shutdown().await;
 }

@@ -2,55 +2,18 @@
 //! refuses every option), a character-mode client (accepts ECHO/SGA, types
 //! with backspace) and nc-style bare lines. Loopback only.
 
-mod upload_common;
+mod support;
 
 use std::time::Duration;
 
+use support::telnet::{command, login, read_until, send_line};
+use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use upload_common::*;
 
 const IAC: u8 = 255;
 const DO: u8 = 253;
 const WILL: u8 = 251;
-
-/// Reads until `needle` appears (Telnet commands left in); the text read.
-async fn until(s: &mut TcpStream, needle: &str) -> String {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&got).into_owned();
-        if text.contains(needle) {
-            return text;
-        }
-        let n = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("waiting for {needle:?}; got {text:?}"))
-            .unwrap();
-        assert!(n > 0, "closed while waiting for {needle:?}; got {text:?}");
-        got.extend_from_slice(&buf[..n]);
-    }
-}
-
-async fn send(s: &mut TcpStream, line: &str) {
-    s.write_all(format!("{line}\n").as_bytes()).await.unwrap();
-}
-
-/// nc-style: no negotiation answers, LF line ends.
-async fn login(addr: std::net::SocketAddr, user: &str, pw: &str) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    until(&mut s, "login: ").await;
-    send(&mut s, user).await;
-    until(&mut s, "Password: ").await;
-    send(&mut s, pw).await;
-    until(&mut s, "roomctl> ").await;
-    s
-}
-
-async fn command(s: &mut TcpStream, line: &str) -> String {
-    send(s, line).await;
-    until(s, "roomctl> ").await
-}
 
 const TELNETLIB: &str = r#"
 import sys, warnings
@@ -72,8 +35,8 @@ for cmd in ["help", "status", "network", "frobnicate", "press", "press display_p
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telnetlib_scripted_session() {
-    let h = harness((41140, 41149));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41140, 41149));
+    let running = h.start().await;
     let addr = running.addrs.telnet.expect("telnet is on");
     let script = h.dir.path().join("telnet.py");
     std::fs::write(&script, TELNETLIB).unwrap();
@@ -119,8 +82,8 @@ async fn telnetlib_scripted_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_validate_apply_rollback_from_the_console() {
-    let h = harness((41150, 41159));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41150, 41159));
+    let running = h.start().await;
     let addr = running.addrs.telnet.unwrap();
     let mut s = login(addr, ADMIN, ADMIN_PW).await;
     assert!(command(&mut s, "project validate")
@@ -190,14 +153,14 @@ async fn project_validate_apply_rollback_from_the_console() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn character_mode_echo_backspace_and_bad_login() {
-    let h = harness((41160, 41169));
-    let running = start(&h).await;
+    let h = TestSettings::upload((41160, 41169));
+    let running = h.start().await;
     let addr = running.addrs.telnet.unwrap();
     let mut s = TcpStream::connect(addr).await.unwrap();
     let mut first = [0u8; 3];
     s.read_exact(&mut first).await.unwrap();
     assert_eq!(first, [IAC, WILL, 1], "server offers ECHO first");
-    until(&mut s, "login: ").await;
+    read_until(&mut s, "login: ").await;
     // Like `telnet` and PuTTY: accept the server's echo, character mode.
     s.write_all(&[IAC, DO, 1, IAC, DO, 3, IAC, WILL, 3])
         .await
@@ -206,9 +169,9 @@ async fn character_mode_echo_backspace_and_bad_login() {
     s.write_all(format!("{ADMIN}\r\0").as_bytes())
         .await
         .unwrap();
-    until(&mut s, "Password: ").await;
+    read_until(&mut s, "Password: ").await;
     s.write_all(b"nope\r\n").await.unwrap();
-    let out = until(&mut s, "login: ").await;
+    let out = read_until(&mut s, "login: ").await;
     assert!(
         out.contains("****") && out.contains("Login incorrect"),
         "{out:?}"
@@ -217,24 +180,24 @@ async fn character_mode_echo_backspace_and_bad_login() {
     s.write_all(format!("{ADMIN}x\x7f\r\n").as_bytes())
         .await
         .unwrap();
-    let out = until(&mut s, "Password: ").await;
+    let out = read_until(&mut s, "Password: ").await;
     assert!(out.contains("x\x08 \x08"), "backspace echo: {out:?}");
     s.write_all(format!("{ADMIN_PW}\r\n").as_bytes())
         .await
         .unwrap();
-    until(&mut s, "roomctl> ").await;
+    read_until(&mut s, "roomctl> ").await;
     s.write_all(b"stauts\x08\x08\x08tus\r\n").await.unwrap();
-    let out = until(&mut s, "roomctl> ").await;
+    let out = read_until(&mut s, "roomctl> ").await;
     assert!(out.contains("Demo meeting room"), "{out:?}");
     running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwd_cap_allow_list_and_idle_timeout() {
-    let mut h = harness((41170, 41179));
+    let mut h = TestSettings::upload((41170, 41179));
     h.settings.telnet.max_connections = 1;
     h.settings.telnet.idle_timeout_secs = 2;
-    let running = start(&h).await;
+    let running = h.start().await;
     let addr = running.addrs.telnet.unwrap();
 
     let mut s = login(addr, VIEWER, VIEWER_PW).await;
@@ -244,14 +207,14 @@ async fn passwd_cap_allow_list_and_idle_timeout() {
     second.read_to_string(&mut buf).await.unwrap();
     assert!(buf.contains("Too many console sessions"), "{buf}");
 
-    send(&mut s, "passwd").await;
-    until(&mut s, "Current password: ").await;
-    send(&mut s, VIEWER_PW).await;
-    until(&mut s, "New password: ").await;
-    send(&mut s, "a-new-secret-2").await;
-    until(&mut s, "Again: ").await;
-    send(&mut s, "a-new-secret-2").await;
-    let out = until(&mut s, "roomctl> ").await;
+    send_line(&mut s, "passwd").await;
+    read_until(&mut s, "Current password: ").await;
+    send_line(&mut s, VIEWER_PW).await;
+    read_until(&mut s, "New password: ").await;
+    send_line(&mut s, "a-new-secret-2").await;
+    read_until(&mut s, "Again: ").await;
+    send_line(&mut s, "a-new-secret-2").await;
+    let out = read_until(&mut s, "roomctl> ").await;
     assert!(out.contains("password changed"), "{out}");
     assert!(running
         .controller
@@ -269,7 +232,7 @@ async fn passwd_cap_allow_list_and_idle_timeout() {
         .is_some());
 
     // Idle: the session is closed by the server.
-    let out = until(&mut s, "Idle for too long").await;
+    let out = read_until(&mut s, "Idle for too long").await;
     assert!(out.contains("goodbye"));
     let mut rest = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut rest))
@@ -281,9 +244,9 @@ async fn passwd_cap_allow_list_and_idle_timeout() {
     running.shutdown().await;
 
     // Allow-list: 127.0.0.1 not allowed.
-    let mut h = harness((41180, 41189));
+    let mut h = TestSettings::upload((41180, 41189));
     h.settings.telnet.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
-    let running = start(&h).await;
+    let running = h.start().await;
     let mut s = TcpStream::connect(running.addrs.telnet.unwrap())
         .await
         .unwrap();
@@ -295,11 +258,11 @@ async fn passwd_cap_allow_list_and_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_admin_user_means_ftp_and_telnet_are_off() {
-    let mut h = harness((41190, 41199));
+    let mut h = TestSettings::upload((41190, 41199));
     h.settings
         .users
         .retain(|u| u.role != roomctl::auth::Role::Admin);
-    let running = start(&h).await;
+    let running = h.start().await;
     assert!(running.addrs.telnet.is_none() && running.addrs.ftp.is_none());
     let ftp = running.controller.status().service("ftp").unwrap();
     assert!(ftp.purpose.contains("admin user"), "{}", ftp.purpose);

@@ -52,6 +52,17 @@ pub struct StartEnv {
 }
 
 impl StartEnv {
+    /// An environment with a fresh cancellation token (the supervisor makes
+    /// the real one; tests make their own to build a router without a socket).
+    pub fn new(controller: Controller, store: Arc<ProjectStore>) -> StartEnv {
+        StartEnv {
+            bus: controller.bus().clone(),
+            controller,
+            store,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
     pub fn settings(&self) -> &Settings {
         self.controller.settings()
     }
@@ -210,12 +221,7 @@ impl Supervisor {
     pub fn new(controller: Controller, store: Arc<ProjectStore>) -> Supervisor {
         Supervisor {
             tasks: JoinSet::new(),
-            env: StartEnv {
-                bus: controller.bus().clone(),
-                controller,
-                store,
-                shutdown: CancellationToken::new(),
-            },
+            env: StartEnv::new(controller, store),
         }
     }
 

@@ -1,58 +1,21 @@
-//! Shared helpers for integration tests: start the real controller on
-//! ephemeral loopback ports and talk to it as its clients do.
-#![allow(dead_code)]
+//! The panel service's WebSocket client, as a browser panel talks to it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+use controller_core::Snapshot;
 use futures::{SinkExt, StreamExt};
-use roomctl::config::Settings;
-use roomctl::project_store;
-use roomctl::serve::{self, Running};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// Development settings with every port ephemeral and only the listed
-/// services left on (besides the two HTTP ports).
-pub fn test_settings(extra: &str) -> Settings {
-    let base = r#"
-[panel]
-port = 0
-keepalive_secs = 1
-[apprimo]
-port = 0
-[lookup]
-enabled = false
-[live]
-enabled = false
-[central]
-enabled = false
-[extension]
-enabled = false
-[telnet]
-enabled = false
-[ftp]
-enabled = false
-"#;
-    let mut table: toml::Table = toml::from_str(base).unwrap();
-    let extra: toml::Table = toml::from_str(extra).unwrap();
-    for (k, v) in extra {
-        match (table.get_mut(&k), v) {
-            (Some(toml::Value::Table(t)), toml::Value::Table(o)) => t.extend(o),
-            (_, v) => {
-                table.insert(k, v);
-            }
-        }
-    }
-    Settings::from_toml(&toml::to_string(&table).unwrap(), None).unwrap()
-}
+use super::TestSettings;
 
-pub async fn start_demo(extra: &str) -> Running {
-    serve::start(test_settings(extra), project_store::demo())
-        .await
-        .expect("controller starts")
+/// The panel tests' settings: both HTTP ports and the room logic on, a
+/// 1 s keep-alive.
+pub fn settings() -> TestSettings {
+    TestSettings::only(&["panel", "apprimo", "logic"]).toml("[panel]\nkeepalive_secs = 1\n")
 }
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -94,7 +57,7 @@ pub async fn recv_data(ws: &mut Ws) -> ServerMessage {
 }
 
 /// Connects a panel and reads welcome + snapshot.
-pub async fn panel(addr: SocketAddr, panel: &str) -> (Ws, controller_core::Snapshot) {
+pub async fn panel(addr: SocketAddr, panel: &str) -> (Ws, Snapshot) {
     let mut ws = ws_connect(addr).await;
     send(
         &mut ws,

@@ -1,0 +1,97 @@
+//! The one test harness of the server's integration tests. Every test file
+//! includes it with `mod support;` and uses the parts it needs:
+//!
+//! - [`settings`]: [`TestSettings`], settings with only the named services
+//!   on (every TCP port free-chosen), users, a temporary project directory
+//!   and settings file ([`TestEnv`]);
+//! - [`eventually`]: wait for a condition, panic naming it;
+//! - [`http`]: raw HTTP/1.1 over a socket, and `oneshot` on an axum `Router`;
+//! - [`panel`]: the panel WebSocket client;
+//! - [`telnet`] and [`ftp`]: console and FTP control-connection clients;
+//! - [`netns`]: run a test inside a network namespace of its own.
+//!
+//! Everything talks to loopback or to a namespace the test made itself.
+
+// Each test binary uses only part of the harness.
+#![allow(dead_code)]
+
+pub mod eventually;
+pub mod ftp;
+pub mod http;
+pub mod netns;
+pub mod panel;
+pub mod settings;
+pub mod telnet;
+
+use std::net::TcpListener;
+
+use controller_core::engine::Command;
+use roomctl::controller::Controller;
+
+// Not every test binary uses every re-export.
+#[allow(unused_imports)]
+pub use eventually::eventually;
+#[allow(unused_imports)]
+pub use settings::{
+    bad_project, loaded, project, start, TestEnv, TestSettings, ADMIN, ADMIN_PW, VIEWER, VIEWER_PW,
+};
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a child process
+/// that must be told its port up front).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Presses `button` (and holds it) as source "test".
+pub fn press(c: &Controller, button: &str) {
+    c.execute(Command::Press {
+        button: button.into(),
+        source: "test".into(),
+    })
+    .expect("press");
+}
+
+/// Releases `button` as source "test".
+pub fn release(c: &Controller, button: &str) {
+    c.execute(Command::Release {
+        button: button.into(),
+        source: "test".into(),
+    })
+    .expect("release");
+}
+
+/// A press and its release.
+pub fn press_and_release(c: &Controller, button: &str) {
+    press(c, button);
+    release(c, button);
+}
+
+/// Runs a program to completion; (exit ok, stdout, stderr).
+pub async fn run(program: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Resident memory of this process, in KiB.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

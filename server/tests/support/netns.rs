@@ -1,0 +1,123 @@
+//! A private network namespace per test (the LAN-service tests): nothing
+//! sent in it can reach a real network, broadcast and multicast included.
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn a_test() {
+//!     if !in_namespace("a_test", Loopback::Multicast) {
+//!         return; // the test ran (and passed) in its namespace
+//!     }
+//!     // ... the test body, inside the namespace ...
+//! }
+//! ```
+
+use std::process::Command;
+
+/// Set in the child: "you are inside the namespace, run the body".
+const NETNS_ENV: &str = "ROOMCTL_TEST_IN_NETNS";
+
+/// How loopback is set up inside the namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loopback {
+    /// `lo` up, MULTICAST on, 224.0.0.0/4 routed to it.
+    Multicast,
+    /// `lo` up only (as on a stock host).
+    Plain,
+    /// `lo` up and a LAN: veth `v0` 10.9.0.1/24 (its peer leads nowhere),
+    /// the default route through it, for the `lan` profile's defaults.
+    Lan,
+}
+
+/// The namespace LAN's address of this host ([`Loopback::Lan`]).
+pub const LAN_ADDRESS: &str = "10.9.0.1";
+
+/// Runs the calling test inside a fresh network namespace of its own.
+///
+/// Outside the namespace: re-runs this test binary, filtered to exactly
+/// `test`, under `unshare -n`, and returns `false` (the caller returns)
+/// once the child passed having run exactly that one test. It panics when
+/// `unshare -n` cannot be used (not installed, no root nor user
+/// namespaces), when the child fails, and when the child ran no test or
+/// more than one (a misspelt name). Inside: sets up loopback and returns
+/// `true` (the caller runs the test body).
+pub fn in_namespace(test: &str, lo: Loopback) -> bool {
+    if std::env::var_os(NETNS_ENV).is_some() {
+        set_up(lo);
+        return true;
+    }
+    if let Some(why) = namespace_problem("unshare") {
+        panic!("{test} needs its own network namespace, but {why}");
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new("unshare")
+        .arg("-n")
+        .arg(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(NETNS_ENV, "1")
+        .output()
+        .expect("run the test under unshare -n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Shown with the parent's result (libtest captures it unless asked not to).
+    println!("--- {test} in its network namespace: stdout ---\n{stdout}");
+    println!("--- stderr ---\n{stderr}");
+    assert!(
+        out.status.success(),
+        "{test} failed inside its network namespace ({})",
+        out.status
+    );
+    assert!(
+        child_ran_exactly_one_test(&stdout),
+        "{test} did not run inside its network namespace: the child did not report \
+         `running 1 test` and `1 passed` (is the name passed to in_namespace the test's?)"
+    );
+    false
+}
+
+/// Whether a test binary's output (run filtered to one test) says it ran
+/// exactly one test and that it passed: a `running 1 test` line and a
+/// `test result: ok. 1 passed; 0 failed; ...` line.
+pub fn child_ran_exactly_one_test(stdout: &str) -> bool {
+    let mut lines = stdout.lines().map(str::trim);
+    let ran_one = lines.clone().any(|l| l == "running 1 test");
+    let passed_one = lines.any(|l| {
+        l.strip_prefix("test result: ok. 1 passed; 0 failed; 0 ignored;")
+            .is_some()
+    });
+    ran_one && passed_one
+}
+
+/// Why `unshare -n` (run as `program`) cannot give a test a network
+/// namespace; `None` when it can.
+pub fn namespace_problem(program: &str) -> Option<String> {
+    match Command::new(program).args(["-n", "true"]).status() {
+        Ok(s) if s.success() => None,
+        Ok(s) => Some(format!(
+            "`{program} -n` failed ({s}): run the tests as root or allow unprivileged user namespaces"
+        )),
+        Err(e) => Some(format!(
+            "`{program}` cannot be run ({e}): install util-linux (and iproute2 for `ip`)"
+        )),
+    }
+}
+
+fn set_up(lo: Loopback) {
+    let mut script = String::from("ip link set lo up");
+    match lo {
+        Loopback::Multicast => {
+            script.push_str(" && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo")
+        }
+        Loopback::Plain => {}
+        Loopback::Lan => script.push_str(&format!(
+            " && ip link add v0 type veth peer name v1 && ip link set v1 up \
+             && ip addr add {LAN_ADDRESS}/24 dev v0 && ip link set v0 up \
+             && ip route add default dev v0"
+        )),
+    }
+    let ok = Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "cannot set up loopback in the namespace: {script}");
+}
