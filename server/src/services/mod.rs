@@ -15,7 +15,6 @@
 //! advertises, device events) comes through the status board or the bus.
 
 pub mod accept;
-pub mod admin;
 pub mod central;
 pub mod extension;
 pub mod ftp;

@@ -2,6 +2,7 @@
 //! port (8080). Both serve the same Leptos app and the same live channel;
 //! they differ in the panel layout opened at `/` (tablet vs wall panel).
 
+pub mod admin;
 mod backend;
 pub mod live;
 mod login;
@@ -199,7 +200,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             "/logout",
             post(login::logout).with_state(env.controller.clone()),
         )
-        .merge(super::admin::routes(
+        .merge(admin::routes(
             env.controller.clone(),
             env.store.clone(),
         ))
