@@ -72,6 +72,36 @@ impl StoreError {
     }
 }
 
+impl StoreInfo {
+    /// `"Name" revision N` of a stored file, or `-` when it is absent.
+    pub fn show(file: &Option<(String, String)>) -> String {
+        match file {
+            Some((n, r)) => format!("\"{n}\" revision {r}"),
+            None => "-".into(),
+        }
+    }
+
+    /// The lines of `project info` (console) and the admin page: each label
+    /// padded to `width`, a space, the value.
+    pub fn lines(&self, labels: [&str; 5], width: usize) -> String {
+        let values = [
+            format!(
+                "\"{}\" revision {}",
+                self.running_name, self.running_revision
+            ),
+            Self::show(&self.active),
+            Self::show(&self.previous),
+            Self::show(&self.pending),
+            if self.auto_apply { "on" } else { "off" }.to_string(),
+        ];
+        labels
+            .iter()
+            .zip(values)
+            .map(|(l, v)| format!("{l:<width$} {v}\n"))
+            .collect()
+    }
+}
+
 /// The two ways a person changes the running project on request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

@@ -253,30 +253,24 @@ impl Supervisor {
                 self.spawn(name, task);
                 Ok(())
             }
-            Err(StartError::Off(why)) => {
-                self.env
-                    .controller
-                    .log()
-                    .record(format!("{name} is off: {why}"));
-                board.set_service(
-                    status(
+            Err(not_started) => {
+                let (purpose, state, log) = match not_started {
+                    StartError::Fatal(e) => return Err(e),
+                    StartError::Off(why) => (
                         format!("{purpose}: OFF {why}"),
-                        "-".into(),
                         ServiceState::Disabled,
+                        format!("{name} is off {why}"),
                     ),
-                    None,
-                );
+                    StartError::Failed(why) => (
+                        purpose,
+                        ServiceState::Failed(why.clone()),
+                        format!("service {name} failed: {why}"),
+                    ),
+                };
+                self.env.controller.log().record(log);
+                board.set_service(status(purpose, "-".into(), state), None);
                 Ok(())
             }
-            Err(StartError::Failed(why)) => {
-                self.env
-                    .controller
-                    .log()
-                    .record(format!("service {name} failed: {why}"));
-                board.set_service(status(purpose, "-".into(), ServiceState::Failed(why)), None);
-                Ok(())
-            }
-            Err(StartError::Fatal(e)) => Err(e),
         }
     }
 

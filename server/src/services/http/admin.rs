@@ -112,22 +112,19 @@ async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {
     if let Err(d) = st.user(&headers) {
         return d.into_response();
     }
-    let i = st.store().info(&st.controller);
-    let show = |f: &Option<(String, String)>| match f {
-        Some((n, r)) => format!("\"{n}\" revision {r}"),
-        None => "-".into(),
-    };
+    let info = st.store().info(&st.controller);
     page(
         StatusCode::OK,
         "Projects",
-        &format!(
-            "running:   \"{}\" revision {}\nstored:    {}\nprevious:  {}\nuploaded:  {}\nauto apply: {}\n",
-            i.running_name,
-            i.running_revision,
-            show(&i.active),
-            show(&i.previous),
-            show(&i.pending),
-            if i.auto_apply { "on" } else { "off" }
+        &info.lines(
+            [
+                "running:",
+                "stored:",
+                "previous:",
+                "uploaded:",
+                "auto apply:",
+            ],
+            10,
         ),
     )
 }

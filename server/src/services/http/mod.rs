@@ -200,10 +200,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             "/logout",
             post(login::logout).with_state(env.controller.clone()),
         )
-        .merge(admin::routes(
-            env.controller.clone(),
-            env.store.clone(),
-        ))
+        .merge(admin::routes(env.controller.clone(), env.store.clone()))
         .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),

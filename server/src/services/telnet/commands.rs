@@ -292,19 +292,19 @@ impl Console {
     }
 
     fn project_info(&self) -> String {
-        let i = self.store.info(&self.controller);
-        let show = |f: &Option<(String, String)>| match f {
-            Some((n, r)) => format!("\"{n}\" revision {r}"),
-            None => "-".into(),
-        };
+        let info = self.store.info(&self.controller);
         format!(
-            "running     \"{}\" revision {}\nactive.toml {}\nprevious    {}\nuploaded    {}\nauto apply  {}\ndirectory   {}\n",
-            i.running_name,
-            i.running_revision,
-            show(&i.active),
-            show(&i.previous),
-            show(&i.pending),
-            if i.auto_apply { "on" } else { "off" },
+            "{}directory   {}\n",
+            info.lines(
+                [
+                    "running",
+                    "active.toml",
+                    "previous",
+                    "uploaded",
+                    "auto apply"
+                ],
+                11
+            ),
             self.store.dir().display()
         )
     }
