@@ -100,8 +100,10 @@ WASM_IN="$FRONT/wasm32-unknown-unknown/$(profile_dir "$LIB_PROFILE")/${LIB_PACKA
 #    <name>.wasm, the name HydrationScripts requests; so do we.
 STAGE="$FRONT/bindgen"
 mkdir -p "$STAGE" "$PKG"
-# The wasm features rustc enables by default for wasm32-unknown-unknown;
-# wasm-opt must accept all of them or it rejects the module.
+# The wasm features rustc (1.95) enables by default for wasm32-unknown-unknown,
+# as the module's target_features section lists them (wasm-opt --print-features
+# on roomctl_bg.wasm). wasm-opt reads that section itself; naming them keeps
+# the step working with a wasm-opt or a module that does not.
 WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
   --enable-reference-types)
