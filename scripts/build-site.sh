@@ -30,8 +30,10 @@ command -v node >/dev/null || die "node is missing: run scripts/setup.sh"
   || die "wasm-bindgen $WASM_BINDGEN_VERSION is missing (found: $(wasm-bindgen --version 2>/dev/null || echo none)): run scripts/setup.sh"
 WASM_OPT="${WASM_OPT:-$ROOT/end2end/node_modules/.bin/wasm-opt}"
 [[ -x "$WASM_OPT" ]] || die "wasm-opt (npm binaryen) is missing at $WASM_OPT: run scripts/setup.sh"
-rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
-  || die "the wasm32-unknown-unknown target is missing: run scripts/setup.sh"
+if command -v rustup >/dev/null; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || die "the wasm32-unknown-unknown target is missing: run scripts/setup.sh"
+fi
 
 # [[workspace.metadata.leptos]] (the first and only project), as shell variables.
 eval "$(cargo metadata --no-deps --format-version 1 | node -e '
