@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
-cargo leptos build --release
+scripts/build-site.sh
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
 BIN="$ROOT/target/release/roomctl"
 

@@ -41,12 +41,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [[ "$(cargo leptos --version 2>/dev/null || true)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-fi
+# No cargo-leptos here: scripts/build-site.sh builds the site with the tools
+# below. `cargo leptos watch` (UI work) has its own install step, see
+# docs/development.md.
 
-if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != *"$WASM_BINDGEN_VERSION"* ]]; then
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != *" $WASM_BINDGEN_VERSION"* ]]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # no --locked: its lock file names a crate version the registry lacks
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"

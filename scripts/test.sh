@@ -17,8 +17,8 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo leptos build --release (server + hydrated panel wasm)"
-cargo leptos build --release
+step "scripts/build-site.sh (release server + hydrated panel wasm)"
+scripts/build-site.sh
 
 step "cargo test (unit, property and integration tests)"
 cargo test --workspace

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Builds the site exactly as `cargo leptos build --release` lays it out, with
+# only the tools scripts/setup.sh installs (no cargo-leptos):
+#
+#   target/release/roomctl          the server (ssr), release profile
+#   target/site/pkg/roomctl.js      wasm-bindgen's JS (--target web)
+#   target/site/pkg/roomctl.wasm    the hydrated panel (hydrate, wasm-release
+#                                   profile), wasm-bindgen + wasm-opt -Oz
+#   target/site/pkg/roomctl.css     style/main.css
+#   target/site/*                   public/
+#
+# Names, paths, features and profiles come from [[workspace.metadata.leptos]]
+# in Cargo.toml, the one configuration cargo-leptos reads too. Cargo is
+# incremental; wasm-bindgen and wasm-opt are skipped when the wasm they
+# would process is byte-for-byte the one they processed last time.
+# Safe to re-run. Usage: scripts/build-site.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=versions.env
+source "$ROOT/scripts/versions.env"
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+
+say() { printf '\033[1;34m[build-site]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[build-site]\033[0m %s\n' "$*" >&2; exit 1; }
+
+# The tools, at the versions scripts/setup.sh installs.
+command -v node >/dev/null || die "node is missing: run scripts/setup.sh"
+[[ "$(wasm-bindgen --version 2>/dev/null || true)" == *" $WASM_BINDGEN_VERSION"* ]] \
+  || die "wasm-bindgen $WASM_BINDGEN_VERSION is missing (found: $(wasm-bindgen --version 2>/dev/null || echo none)): run scripts/setup.sh"
+WASM_OPT="${WASM_OPT:-$ROOT/end2end/node_modules/.bin/wasm-opt}"
+[[ -x "$WASM_OPT" ]] || die "wasm-opt (npm binaryen) is missing at $WASM_OPT: run scripts/setup.sh"
+if command -v rustup >/dev/null; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || die "the wasm32-unknown-unknown target is missing: run scripts/setup.sh"
+fi
+
+# [[workspace.metadata.leptos]] (the first and only project), as shell variables.
+eval "$(cargo metadata --no-deps --format-version 1 | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const p = m.metadata.leptos[0];
+  const q = (s) => "\x27" + String(s).replace(/\x27/g, "\x27\\\x27\x27") + "\x27";
+  const v = {
+    OUTPUT_NAME: p["output-name"] || p.name,
+    SITE_ROOT: p["site-root"] || "target/site",
+    PKG_DIR: p["site-pkg-dir"] || "pkg",
+    STYLE_FILE: p["style-file"] || "",
+    ASSETS_DIR: p["assets-dir"] || "",
+    SITE_ADDR: p["site-addr"] || "127.0.0.1:3000",
+    RELOAD_PORT: p["reload-port"] || 3001,
+    BIN_PACKAGE: p["bin-package"],
+    BIN_TARGET: p["bin-target"] || p["bin-package"],
+    BIN_FEATURES: (p["bin-features"] || []).join(","),
+    BIN_DEFAULT_FEATURES: p["bin-default-features"] ? 1 : 0,
+    BIN_PROFILE: p["bin-profile-release"] || "release",
+    LIB_PACKAGE: p["lib-package"],
+    LIB_FEATURES: (p["lib-features"] || []).join(","),
+    LIB_DEFAULT_FEATURES: p["lib-default-features"] ? 1 : 0,
+    LIB_PROFILE: p["lib-profile-release"] || "release",
+  };
+  for (const [k, x] of Object.entries(v)) console.log(`${k}=${q(x)}`);
+')"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+PKG="$ROOT/$SITE_ROOT/$PKG_DIR"
+
+# What cargo-leptos puts in the compilers' environment. Only
+# LEPTOS_OUTPUT_NAME is read at compile time (leptos's HydrationScripts asks
+# for <name>.wasm when it is set and for <name>_bg.wasm when not; also set in
+# .cargo/config.toml); the rest are set so that switching between this script
+# and cargo-leptos never rebuilds anything.
+export LEPTOS_OUTPUT_NAME="$OUTPUT_NAME"
+export LEPTOS_SITE_ROOT="$SITE_ROOT" LEPTOS_SITE_PKG_DIR="$PKG_DIR"
+export LEPTOS_SITE_ADDR="$SITE_ADDR" LEPTOS_RELOAD_PORT="$RELOAD_PORT"
+export LEPTOS_LIB_DIR="$LIB_PACKAGE" LEPTOS_BIN_DIR="$BIN_PACKAGE"
+export LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
+
+profile_args() { [[ $1 == release ]] && echo --release || echo "--profile=$1"; }
+profile_dir() { [[ $1 == dev ]] && echo debug || echo "$1"; }
+
+# 1. The server: cargo leptos runs
+#    cargo build --package=server --bin=roomctl --no-default-features --features=ssr --release
+bin_args=(--package="$BIN_PACKAGE" --bin="$BIN_TARGET" "$(profile_args "$BIN_PROFILE")")
+[[ $BIN_DEFAULT_FEATURES == 1 ]] || bin_args+=(--no-default-features)
+[[ -z $BIN_FEATURES ]] || bin_args+=(--features="$BIN_FEATURES")
+say "cargo build ${bin_args[*]}"
+cargo build "${bin_args[@]}"
+
+# 2. The browser's wasm, in its own target directory as cargo-leptos does
+#    (target/front): the ssr and hydrate feature sets never share artifacts.
+FRONT="$TARGET_DIR/front"
+lib_args=(--package="$LIB_PACKAGE" --lib --target=wasm32-unknown-unknown
+  --target-dir="$FRONT" "$(profile_args "$LIB_PROFILE")")
+[[ $LIB_DEFAULT_FEATURES == 1 ]] || lib_args+=(--no-default-features)
+[[ -z $LIB_FEATURES ]] || lib_args+=(--features="$LIB_FEATURES")
+say "cargo build ${lib_args[*]}"
+cargo build "${lib_args[@]}"
+WASM_IN="$FRONT/wasm32-unknown-unknown/$(profile_dir "$LIB_PROFILE")/${LIB_PACKAGE//-/_}.wasm"
+[[ -f $WASM_IN ]] || die "cargo did not produce $WASM_IN"
+
+# 3. wasm-bindgen, then wasm-opt -Oz, into a staging directory; the site's
+#    pkg/ gets the results. cargo-leptos renames <name>_bg.wasm to
+#    <name>.wasm, the name HydrationScripts requests; so do we.
+STAGE="$FRONT/bindgen"
+mkdir -p "$STAGE" "$PKG"
+# The wasm features rustc (1.95) enables by default for wasm32-unknown-unknown,
+# as the module's target_features section lists them (wasm-opt --print-features
+# on roomctl_bg.wasm). wasm-opt reads that section itself; naming them keeps
+# the step working with a wasm-opt or a module that does not.
+WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int
+  --enable-sign-ext --enable-mutable-globals --enable-multivalue
+  --enable-reference-types)
+stamp="$(sha256sum "$WASM_IN" | cut -d' ' -f1) wasm-bindgen $WASM_BINDGEN_VERSION $("$WASM_OPT" --version) ${WASM_FEATURES[*]}"
+if [[ -f $STAGE/stamp && "$(cat "$STAGE/stamp")" == "$stamp" \
+      && -f $STAGE/$OUTPUT_NAME.wasm && -f $STAGE/$OUTPUT_NAME.js ]]; then
+  say "wasm unchanged: wasm-bindgen and wasm-opt skipped"
+else
+  rm -rf "$STAGE" && mkdir -p "$STAGE/out"
+  say "wasm-bindgen --target web --no-typescript --out-name $OUTPUT_NAME"
+  wasm-bindgen --target web --no-typescript --out-dir "$STAGE/out" \
+    --out-name "$OUTPUT_NAME" "$WASM_IN"
+  say "wasm-opt -Oz ($(du -k "$STAGE/out/${OUTPUT_NAME}_bg.wasm" | cut -f1) KiB in)"
+  "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" "$STAGE/out/${OUTPUT_NAME}_bg.wasm" \
+    -o "$STAGE/$OUTPUT_NAME.wasm"
+  rm "$STAGE/out/${OUTPUT_NAME}_bg.wasm"
+  mv "$STAGE/out/$OUTPUT_NAME.js" "$STAGE/$OUTPUT_NAME.js"
+  # inline JS snippets (#[wasm_bindgen(inline_js)]), if any
+  if [[ -d $STAGE/out/snippets ]]; then mv "$STAGE/out/snippets" "$STAGE/snippets"; fi
+  rm -rf "$STAGE/out"
+  printf '%s' "$stamp" > "$STAGE/stamp"
+fi
+cp "$STAGE/$OUTPUT_NAME.wasm" "$STAGE/$OUTPUT_NAME.js" "$PKG/"
+rm -rf "$PKG/snippets"
+if [[ -d $STAGE/snippets ]]; then cp -r "$STAGE/snippets" "$PKG/snippets"; fi
+
+# 4. The stylesheet (cargo-leptos also runs lightningcss over it; the file
+#    is plain CSS the supported browsers read as it is) and the assets.
+if [[ -n $STYLE_FILE ]]; then cp "$STYLE_FILE" "$PKG/$OUTPUT_NAME.css"; fi
+if [[ -n $ASSETS_DIR && -d $ASSETS_DIR ]]; then cp -r "$ASSETS_DIR/." "$ROOT/$SITE_ROOT/"; fi
+
+say "site ready: $SITE_ROOT/ ($(du -k "$PKG/$OUTPUT_NAME.wasm" | cut -f1) KiB wasm," \
+  "$(gzip -9 -c "$PKG/$OUTPUT_NAME.wasm" | wc -c) bytes gzipped), server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"
