@@ -18,6 +18,7 @@ pub mod link;
 pub mod logic;
 pub mod project;
 pub mod protocol;
+pub mod template;
 pub mod view;
 
 pub use engine::{ButtonState, Change, Command, Engine, EngineError, Snapshot, Source, Step};

@@ -227,3 +227,95 @@ press = "power"
         );
     }
 }
+
+#[test]
+fn level_and_variable_errors_are_located() {
+    let text = format!(
+        r#"{MINIMAL}
+[[levels]]
+id = "volume"
+label = "Volume"
+min = 10.0
+max = -10.0
+
+[[levels]]
+id = "gain"
+label = "Gain"
+min = 0.0
+max = 10.0
+step = 20.0
+initial = 11.0
+send = "GAIN {{other}}"
+
+[[levels]]
+id = "meter"
+label = "Meter"
+kind = "meter"
+min = 0.0
+max = 1.0
+device = "nowhere"
+
+[[variables]]
+id = "state"
+kind = "number"
+initial = "warm"
+
+[[buttons]]
+id = "show"
+label = "Show {{ghost}}"
+sublabel = "unclosed {{state"
+enabled = {{ variable = "nothing", equals = 1 }}
+led_when = {{ variable = "state", above = 1, below = 2 }}
+
+[[panels]]
+id = "wall"
+name = "Wall"
+columns = 2
+rows = 2
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ {{ button = "show", row = 0, col = 0 }} ]
+levels = [ {{ level = "gain", row = 0, col = 0 }}, {{ level = "missing", row = 1, col = 0 }} ]
+texts = [ {{ text = "T {{nope}}", row = 1, col = 1 }} ]
+
+[[feedback]]
+device = "none"
+equals = "X"
+level = "gain"
+"#
+    );
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    let found: Vec<(String, usize)> = errors.iter().map(|e| (e.path.clone(), e.line)).collect();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (path, needle) in [
+        ("levels[0].max", "max = -10.0"),
+        ("levels[1].step", "step = 20.0"),
+        ("levels[1].initial", "initial = 11.0"),
+        ("levels[1].send", "GAIN {other}"),
+        ("levels[2].kind", "kind = \"meter\""),
+        ("variables[0].initial", "initial = \"warm\""),
+        ("buttons[1].label", "Show {ghost}"),
+        ("buttons[1].sublabel", "unclosed {state"),
+        ("buttons[1].enabled.variable", "variable = \"nothing\""),
+        ("buttons[1].led_when", "led_when"),
+        ("panels[1].pages[0].levels[0].row", "level = \"gain\""),
+        ("panels[1].pages[0].levels[1].level", "level = \"missing\""),
+        ("panels[1].pages[0].texts[0].text", "T {nope}"),
+    ] {
+        assert!(
+            found.contains(&(path.to_string(), line_of(needle))),
+            "no error at {path} (line {}): {errors:#?}",
+            line_of(needle)
+        );
+    }
+    // A fader's `send` without a `device` is reported at the level itself.
+    assert!(errors
+        .iter()
+        .any(|e| e.path == "levels[1]" && e.message.contains("device")));
+    // An `equals` rule has no capture for the default `$1`.
+    assert!(errors
+        .iter()
+        .any(|e| e.path == "feedback[0].value" && e.line > 60));
+}

@@ -12,15 +12,16 @@
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::project::{ButtonKind, Led, LedMode, LedSource, Project};
+use crate::project::{ButtonKind, Led, LedMode, LedSource, Project, Value};
 
-pub use snapshot::{ButtonState, Snapshot, StepOutcome};
+pub use snapshot::{ButtonState, LevelState, Snapshot, StepOutcome};
 
 /// Who asked for a command: shown in logs and on the live streams.
 /// Free text by convention `kind:detail`, e.g. `panel:tablet@10.0.0.7`.
@@ -46,6 +47,24 @@ pub enum Command {
         led: Led,
         source: Source,
     },
+    /// Move a level; the value is clamped to its range and rounded to its step.
+    SetLevel {
+        level: String,
+        value: f64,
+        source: Source,
+    },
+    /// Mute or unmute a level that has a mute.
+    SetMute {
+        level: String,
+        muted: bool,
+        source: Source,
+    },
+    /// Set a variable; the value is converted to the variable's kind.
+    SetVariable {
+        variable: String,
+        value: Value,
+        source: Source,
+    },
     /// Replace the running project (already validated). All state restarts.
     LoadProject {
         project: Arc<Project>,
@@ -54,13 +73,19 @@ pub enum Command {
 }
 
 /// What one command changed, stamped with its revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// On the wire (JSON) the changes a version-1 client knows travel in
+/// `changes` and the level and variable changes in `values`, a field such a
+/// client ignores (`wire.rs`); the engine keeps `values` kinds last in
+/// `changes` so that split round-trips exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "wire::WireStepIn", into = "wire::WireStep")]
 pub struct Step {
     pub revision: u64,
     pub changes: Vec<Change>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     Pressed {
@@ -83,15 +108,45 @@ pub enum Change {
         button: String,
         latched: bool,
     },
-    /// A new project runs; `buttons` is its complete initial state.
+    /// A level moved. `source` lets a device driver skip the changes its
+    /// own device reported.
+    Level {
+        level: String,
+        value: f64,
+        source: Source,
+    },
+    Mute {
+        level: String,
+        muted: bool,
+        source: Source,
+    },
+    Variable {
+        variable: String,
+        value: Value,
+    },
+    /// A new project runs; `buttons`, `levels` and `variables` are its
+    /// complete initial state.
     ProjectLoaded {
         name: String,
         project_revision: u32,
         buttons: BTreeMap<String, ButtonState>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        levels: BTreeMap<String, LevelState>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        variables: BTreeMap<String, Value>,
     },
 }
 
 impl Change {
+    /// A change of a kind added after protocol version 1 (levels,
+    /// variables): sent where version-1 clients do not look.
+    pub fn is_value(&self) -> bool {
+        matches!(
+            self,
+            Change::Level { .. } | Change::Mute { .. } | Change::Variable { .. }
+        )
+    }
+
     pub fn led(&self) -> Option<(&str, Led)> {
         match self {
             Change::Led { button, led } => Some((button, *led)),
@@ -106,6 +161,11 @@ impl Step {
         self.changes.iter().filter_map(Change::led)
     }
 
+    /// The level and variable changes in this step, in order.
+    pub fn values(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.is_value())
+    }
+
     pub fn loads_project(&self) -> bool {
         self.changes
             .iter()
@@ -117,6 +177,14 @@ impl Step {
 pub enum EngineError {
     #[error("there is no button {0:?} in the running project")]
     UnknownButton(String),
+    #[error("there is no level {0:?} in the running project")]
+    UnknownLevel(String),
+    #[error("there is no variable {0:?} in the running project")]
+    UnknownVariable(String),
+    #[error("level {0:?} has no mute")]
+    NoMute(String),
+    #[error("{value} is not a valid value for {target:?}")]
+    BadValue { target: String, value: String },
 }
 
 /// The running state of a controller: the project and every button's state.
@@ -149,6 +217,32 @@ impl Engine {
         self.state.project_name = project.project.name.clone();
         self.state.project_revision = project.project.revision;
         self.state.buttons = initial_buttons(&project);
+        self.state.levels = project
+            .levels
+            .iter()
+            .map(|l| {
+                let state = LevelState {
+                    value: l.initial_value(),
+                    muted: false,
+                };
+                (l.id.clone(), state)
+            })
+            .collect();
+        self.state.variables = project
+            .variables
+            .iter()
+            .map(|v| (v.id.clone(), v.initial_value()))
+            .collect();
+        // LEDs that follow a condition start as the initial values say.
+        for b in &project.buttons {
+            if let Some(cond) = &b.led_when {
+                if cond.holds(self.state.variables.get(&cond.variable)) {
+                    if let Some(state) = self.state.buttons.get_mut(&b.id) {
+                        state.led = Led::on(b.color);
+                    }
+                }
+            }
+        }
         self.project = project;
     }
 
@@ -191,24 +285,121 @@ impl Engine {
                     changes.push(Change::Led { button, led });
                 }
             }
+            Command::SetLevel {
+                level,
+                value,
+                source,
+            } => {
+                let def = self
+                    .project
+                    .level(&level)
+                    .ok_or_else(|| EngineError::UnknownLevel(level.clone()))?;
+                let value = def.quantise(value).ok_or_else(|| EngineError::BadValue {
+                    target: level.clone(),
+                    value: value.to_string(),
+                })?;
+                let state = self.level_state(&level)?;
+                if state.value != value {
+                    changes.push(Change::Level {
+                        level,
+                        value,
+                        source,
+                    });
+                }
+            }
+            Command::SetMute {
+                level,
+                muted,
+                source,
+            } => {
+                let def = self
+                    .project
+                    .level(&level)
+                    .ok_or_else(|| EngineError::UnknownLevel(level.clone()))?;
+                if !def.mute {
+                    return Err(EngineError::NoMute(level));
+                }
+                if self.level_state(&level)?.muted != muted {
+                    changes.push(Change::Mute {
+                        level,
+                        muted,
+                        source,
+                    });
+                }
+            }
+            Command::SetVariable {
+                variable, value, ..
+            } => self.set_variable(variable, value, &mut changes)?,
             Command::LoadProject { project, .. } => {
                 self.install(project);
                 changes.push(Change::ProjectLoaded {
                     name: self.state.project_name.clone(),
                     project_revision: self.state.project_revision,
                     buttons: self.state.buttons.clone(),
+                    levels: self.state.levels.clone(),
+                    variables: self.state.variables.clone(),
                 });
             }
         }
         if changes.is_empty() {
             return Ok(None);
         }
+        // Level and variable changes last: the wire form splits them off
+        // (see `Step`), and this order makes that split lossless.
+        changes.sort_by_key(Change::is_value);
         let step = Step {
             revision: self.state.revision + 1,
             changes,
         };
         self.state.apply(&step);
         Ok(Some(step))
+    }
+
+    fn level_state(&self, level: &str) -> Result<&LevelState, EngineError> {
+        self.state
+            .levels
+            .get(level)
+            .ok_or_else(|| EngineError::UnknownLevel(level.to_string()))
+    }
+
+    /// The variable's new value, and the LEDs that follow a condition on it.
+    fn set_variable(
+        &self,
+        variable: String,
+        value: Value,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), EngineError> {
+        let def = self
+            .project
+            .variable(&variable)
+            .ok_or_else(|| EngineError::UnknownVariable(variable.clone()))?;
+        let value = value
+            .coerce(def.kind)
+            .ok_or_else(|| EngineError::BadValue {
+                target: variable.clone(),
+                value: value.to_string(),
+            })?;
+        if self.state.variables.get(&variable) == Some(&value) {
+            return Ok(());
+        }
+        for b in &self.project.buttons {
+            let Some(cond) = b.led_when.as_ref().filter(|c| c.variable == variable) else {
+                continue;
+            };
+            let led = if cond.holds(Some(&value)) {
+                Led::on(b.color)
+            } else {
+                Led::off(b.color)
+            };
+            if self.state.led(&b.id).is_some_and(|now| now != led) {
+                changes.push(Change::Led {
+                    button: b.id.clone(),
+                    led,
+                });
+            }
+        }
+        changes.push(Change::Variable { variable, value });
+        Ok(())
     }
 
     fn known(&self, button: &str) -> Result<&ButtonState, EngineError> {
@@ -234,7 +425,7 @@ impl Engine {
             button: button.clone(),
             source,
         });
-        let follows_state = def.led == LedSource::State;
+        let follows_state = def.led == LedSource::State && def.led_when.is_none();
         let lit = |on: bool| {
             if on {
                 Led::on(def.color)
@@ -280,7 +471,9 @@ impl Engine {
                         });
                     }
                     let other_def = self.project.button(other);
-                    if let Some(od) = other_def.filter(|d| d.led == LedSource::State) {
+                    if let Some(od) =
+                        other_def.filter(|d| d.led == LedSource::State && d.led_when.is_none())
+                    {
                         if other_state.led.mode != LedMode::Off {
                             changes.push(Change::Led {
                                 button: other.clone(),
@@ -326,6 +519,7 @@ impl Engine {
         });
         if def.kind == ButtonKind::Momentary
             && def.led == LedSource::State
+            && def.led_when.is_none()
             && state.led.mode != LedMode::Off
         {
             changes.push(Change::Led {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Step};
-use crate::project::Led;
+use crate::project::{Led, Value};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ButtonState {
@@ -18,12 +18,26 @@ pub struct ButtonState {
     pub held: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A level's state: its value (on a step, within range) and its mute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LevelState {
+    pub value: f64,
+    #[serde(default)]
+    pub muted: bool,
+}
+
+/// `levels` and `variables` are left out of the JSON when empty, and a
+/// version-1 client ignores them: they are fields it does not know.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub revision: u64,
     pub project_name: String,
     pub project_revision: u32,
     pub buttons: BTreeMap<String, ButtonState>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub levels: BTreeMap<String, LevelState>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, Value>,
 }
 
 /// What a subscriber should do with a step it received.
@@ -47,14 +61,33 @@ impl Snapshot {
                 Change::Repeated { .. } => {}
                 Change::Led { button, led } => self.with(button, |b| b.led = *led),
                 Change::Latched { button, latched } => self.with(button, |b| b.latched = *latched),
+                Change::Level { level, value, .. } => {
+                    if let Some(l) = self.levels.get_mut(level) {
+                        l.value = *value;
+                    }
+                }
+                Change::Mute { level, muted, .. } => {
+                    if let Some(l) = self.levels.get_mut(level) {
+                        l.muted = *muted;
+                    }
+                }
+                Change::Variable { variable, value } => {
+                    if let Some(v) = self.variables.get_mut(variable) {
+                        *v = value.clone();
+                    }
+                }
                 Change::ProjectLoaded {
                     name,
                     project_revision,
                     buttons,
+                    levels,
+                    variables,
                 } => {
                     self.project_name = name.clone();
                     self.project_revision = *project_revision;
                     self.buttons = buttons.clone();
+                    self.levels = levels.clone();
+                    self.variables = variables.clone();
                 }
             }
         }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::*;
-use crate::project::{demo_project, LedColor, LedMode};
+use crate::project::{demo_project, LedColor, LedMode, Value};
 
 fn engine() -> Engine {
     Engine::new(Arc::new(demo_project().clone()))
@@ -154,6 +154,114 @@ fn receive_detects_stale_and_gap() {
     assert_eq!(mirror, e.snapshot());
 }
 
+fn set_level(level: &str, value: f64) -> Command {
+    Command::SetLevel {
+        level: level.into(),
+        value,
+        source: "test".into(),
+    }
+}
+
+#[test]
+fn levels_are_clamped_stepped_and_revisioned() {
+    let mut e = engine();
+    assert_eq!(e.state().levels["volume"].value, -30.0);
+    let step = e.apply(set_level("volume", -20.3)).unwrap().unwrap();
+    assert_eq!(step.revision, 1);
+    assert_eq!(
+        step.changes,
+        vec![Change::Level {
+            level: "volume".into(),
+            value: -20.5,
+            source: "test".into()
+        }]
+    );
+    e.apply(set_level("volume", 99.0)).unwrap();
+    assert_eq!(e.state().levels["volume"].value, 10.0);
+    // The same value after rounding: no step, no revision.
+    assert_eq!(e.apply(set_level("volume", 10.2)).unwrap(), None);
+    assert_eq!(e.revision(), 2);
+    assert!(matches!(
+        e.apply(set_level("volume", f64::NAN)),
+        Err(EngineError::BadValue { .. })
+    ));
+    assert_eq!(
+        e.apply(set_level("nope", 1.0)),
+        Err(EngineError::UnknownLevel("nope".into()))
+    );
+    let mute = |level: &str| Command::SetMute {
+        level: level.into(),
+        muted: true,
+        source: "t".into(),
+    };
+    e.apply(mute("volume")).unwrap().unwrap();
+    assert!(e.state().levels["volume"].muted);
+    assert_eq!(e.apply(mute("volume")).unwrap(), None);
+    assert_eq!(e.apply(mute("mic")), Err(EngineError::NoMute("mic".into())));
+}
+
+#[test]
+fn variables_are_converted_to_their_kind() {
+    let mut e = engine();
+    assert_eq!(
+        e.state().variables["projector_state"],
+        Value::Text("unknown".into())
+    );
+    let set = |value: Value| Command::SetVariable {
+        variable: "projector_state".into(),
+        value,
+        source: "t".into(),
+    };
+    let step = e.apply(set(Value::Text("on".into()))).unwrap().unwrap();
+    assert_eq!(
+        step.changes,
+        vec![Change::Variable {
+            variable: "projector_state".into(),
+            value: Value::Text("on".into())
+        }]
+    );
+    assert_eq!(e.apply(set(Value::Text("on".into()))).unwrap(), None);
+    e.apply(set(Value::Number(3.0))).unwrap();
+    assert_eq!(
+        e.state().variables["projector_state"],
+        Value::Text("3".into())
+    );
+    assert_eq!(
+        e.apply(Command::SetVariable {
+            variable: "ghost".into(),
+            value: Value::Bool(true),
+            source: "t".into()
+        }),
+        Err(EngineError::UnknownVariable("ghost".into()))
+    );
+}
+
+#[test]
+fn an_led_follows_its_condition_in_the_same_step() {
+    let text = crate::project::DEMO_PROJECT_TOML.replace(
+        "id = \"screen_up\"\n",
+        "id = \"screen_up\"\nled_when = { variable = \"projector_state\", equals = \"on\" }\n",
+    );
+    let project = crate::project::Project::from_toml(&text).unwrap();
+    let mut e = Engine::new(Arc::new(project));
+    let step = e
+        .apply(Command::SetVariable {
+            variable: "projector_state".into(),
+            value: Value::Text("on".into()),
+            source: "t".into(),
+        })
+        .unwrap()
+        .unwrap();
+    // The LED change first, the variable last (the wire split keeps order).
+    assert!(
+        matches!(&step.changes[0], Change::Led { button, led } if button == "screen_up" && led.mode == LedMode::On)
+    );
+    assert!(matches!(&step.changes[1], Change::Variable { .. }));
+    // Pressing it selects it, but its LED follows only the condition.
+    e.apply(press("screen_down")).unwrap();
+    assert!(e.state().led("screen_up").unwrap().mode.is_lit());
+}
+
 fn arb_command() -> impl Strategy<Value = Command> {
     let ids: Vec<String> = demo_project()
         .buttons
@@ -170,6 +278,41 @@ fn arb_command() -> impl Strategy<Value = Command> {
         1 => id.clone().prop_map(|b| Command::Repeat { button: b, source: "p".into() }),
         1 => (id, mode, color).prop_map(|(b, mode, color)| Command::SetLed { button: b, led: Led { mode, color }, source: "p".into() }),
         1 => Just(Command::LoadProject { project: Arc::new(demo_project().clone()), source: "p".into() }),
+        3 => arb_value_command(),
+    ]
+}
+
+/// Level, mute and variable commands, including unknown names, values out
+/// of range, non-finite values and text that is not a number.
+fn arb_value_command() -> impl Strategy<Value = Command> {
+    let level = proptest::sample::select(vec!["volume", "mic", "ghost"]);
+    let variable = proptest::sample::select(vec!["projector_state", "warmup", "ghost"]);
+    let number = prop_oneof![
+        8 => -100.0..100.0f64,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+    ];
+    let value = prop_oneof![
+        "[a-z ]{0,12}".prop_map(Value::Text),
+        (-100.0..100.0f64).prop_map(Value::Number),
+        any::<bool>().prop_map(Value::Bool),
+    ];
+    prop_oneof![
+        (level.clone(), number).prop_map(|(l, value)| Command::SetLevel {
+            level: l.into(),
+            value,
+            source: "p".into()
+        }),
+        (level, any::<bool>()).prop_map(|(l, muted)| Command::SetMute {
+            level: l.into(),
+            muted,
+            source: "p".into()
+        }),
+        (variable, value).prop_map(|(v, value)| Command::SetVariable {
+            variable: v.into(),
+            value,
+            source: "p".into()
+        }),
     ]
 }
 
@@ -203,6 +346,32 @@ proptest! {
             }
         }
         prop_assert_eq!(replica, e.snapshot());
+    }
+
+    #[test]
+    fn levels_stay_in_range_on_a_step(cmds in proptest::collection::vec(arb_value_command(), 0..100)) {
+        let mut e = engine();
+        for c in cmds {
+            let _ = e.apply(c);
+            for (id, state) in &e.state().levels {
+                let def = e.project().level(id).unwrap();
+                prop_assert!(state.value >= def.min && state.value <= def.max);
+                prop_assert_eq!(def.quantise(state.value), Some(state.value));
+            }
+        }
+    }
+
+    #[test]
+    fn steps_survive_their_json_form(cmds in proptest::collection::vec(arb_command(), 0..60)) {
+        let mut e = engine();
+        for c in cmds {
+            if let Ok(Some(step)) = e.apply(c) {
+                let json = serde_json::to_string(&step).unwrap();
+                prop_assert_eq!(serde_json::from_str::<Step>(&json).unwrap(), step);
+            }
+        }
+        let json = serde_json::to_string(&e.snapshot()).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), e.snapshot());
     }
 
     #[test]

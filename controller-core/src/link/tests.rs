@@ -19,6 +19,7 @@ fn snap(revision: u64, project: &str, project_revision: u32) -> Snapshot {
         project_name: project.to_string(),
         project_revision,
         buttons,
+        ..Snapshot::default()
     }
 }
 
@@ -216,6 +217,8 @@ fn a_step_that_loads_a_project_reloads_the_page() {
             name: "Other".into(),
             project_revision: 2,
             buttons: BTreeMap::new(),
+            levels: BTreeMap::new(),
+            variables: BTreeMap::new(),
         }],
     };
     assert_eq!(

@@ -1,5 +1,7 @@
 //! Feedback rules: a line from a device, matched exactly or by regular
-//! expression, becomes a press or an LED change.
+//! expression, becomes a press, an LED change, a variable's new value or a
+//! level's (`regex = "VOL=(-?\\d+)"`, `level = "volume"`: the capture `$1`
+//! is the value unless `value` says otherwise).
 //!
 //! A regex rule's captures may be used in its `button` and `led` fields as
 //! `$1`, `${1}` or `${name}` (the `regex` crate's expansion syntax), so one
@@ -9,7 +11,7 @@
 
 use regex::{Regex, RegexBuilder};
 
-use crate::project::{FeedbackRule, LedMode};
+use crate::project::{FeedbackRule, LedMode, Value, VariableKind};
 
 /// Compiled expressions larger than this are refused (the regex crate's own
 /// bound; keeps a hostile project from costing unbounded memory).
@@ -21,8 +23,24 @@ pub enum FeedbackError {
     BadRegex(String),
     #[error("a feedback rule needs exactly one of `equals` and `regex`")]
     NoPattern,
-    #[error("a feedback rule needs exactly one of `press` and `led` (with `button`)")]
+    #[error("a feedback rule needs exactly one of `press`, `led` (with `button`), `variable`, `level` and `mute`")]
     NoAction,
+    #[error("the line {line:?} gave {value:?} for level {level:?}, which is not a number")]
+    BadNumber {
+        line: String,
+        level: String,
+        value: String,
+    },
+    #[error(
+        "the line {line:?} gave {value:?} for the mute of {level:?}; use 1/0, on/off or true/false"
+    )]
+    BadMute {
+        line: String,
+        level: String,
+        value: String,
+    },
+    #[error("the line {line:?} gave an empty target name")]
+    EmptyTarget { line: String },
     #[error("the line {line:?} gave the LED mode {mode:?}; use off, on, slow_blink or fast_blink")]
     BadLedMode { line: String, mode: String },
     #[error("the line {line:?} gave an empty button id")]
@@ -30,10 +48,28 @@ pub enum FeedbackError {
 }
 
 /// What a matching line does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FeedbackAction {
-    Press { button: String },
-    Led { button: String, mode: LedMode },
+    Press {
+        button: String,
+    },
+    Led {
+        button: String,
+        mode: LedMode,
+    },
+    /// The engine converts the text to the variable's kind.
+    SetVariable {
+        variable: String,
+        value: String,
+    },
+    SetLevel {
+        level: String,
+        value: f64,
+    },
+    SetMute {
+        level: String,
+        muted: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +82,9 @@ enum Pattern {
 enum Template {
     Press(String),
     Led { button: String, mode: String },
+    Variable { name: String, value: String },
+    Level { name: String, value: String },
+    Mute { name: String, value: String },
 }
 
 /// One feedback rule, ready to match lines.
@@ -71,11 +110,27 @@ impl FeedbackMatcher {
             (None, Some(expr)) => Pattern::Regex(compile_regex(expr)?),
             _ => return Err(FeedbackError::NoPattern),
         };
-        let action = match (&rule.press, &rule.led, &rule.button) {
-            (Some(b), None, _) => Template::Press(b.clone()),
-            (None, Some(mode), Some(b)) => Template::Led {
+        let value = rule.value.clone().unwrap_or_else(|| "$1".into());
+        let action = match (
+            (&rule.press, &rule.led, &rule.button),
+            (&rule.variable, &rule.level, &rule.mute),
+        ) {
+            ((Some(b), None, _), (None, None, None)) => Template::Press(b.clone()),
+            ((None, Some(mode), Some(b)), (None, None, None)) => Template::Led {
                 button: b.clone(),
                 mode: mode.clone(),
+            },
+            ((None, None, None), (Some(v), None, None)) => Template::Variable {
+                name: v.clone(),
+                value,
+            },
+            ((None, None, None), (None, Some(l), None)) => Template::Level {
+                name: l.clone(),
+                value,
+            },
+            ((None, None, None), (None, None, Some(l))) => Template::Mute {
+                name: l.clone(),
+                value,
             },
             _ => return Err(FeedbackError::NoAction),
         };
@@ -120,6 +175,38 @@ impl FeedbackMatcher {
                     }),
                 }
             }
+            Template::Variable { name, value } => {
+                let (variable, value) = (expand(name)?, expand(value)?);
+                if variable.is_empty() {
+                    Err(FeedbackError::EmptyTarget { line: line.into() })
+                } else {
+                    Ok(FeedbackAction::SetVariable { variable, value })
+                }
+            }
+            Template::Level { name, value } => {
+                let (level, text) = (expand(name)?, expand(value)?);
+                match text.trim().parse::<f64>() {
+                    _ if level.is_empty() => Err(FeedbackError::EmptyTarget { line: line.into() }),
+                    Ok(value) if value.is_finite() => Ok(FeedbackAction::SetLevel { level, value }),
+                    _ => Err(FeedbackError::BadNumber {
+                        line: line.into(),
+                        level,
+                        value: text,
+                    }),
+                }
+            }
+            Template::Mute { name, value } => {
+                let (level, text) = (expand(name)?, expand(value)?);
+                match Value::Text(text.clone()).coerce(VariableKind::Bool) {
+                    _ if level.is_empty() => Err(FeedbackError::EmptyTarget { line: line.into() }),
+                    Some(Value::Bool(muted)) => Ok(FeedbackAction::SetMute { level, muted }),
+                    _ => Err(FeedbackError::BadMute {
+                        line: line.into(),
+                        level,
+                        value: text,
+                    }),
+                }
+            }
         };
         Some(result)
     }
@@ -138,6 +225,10 @@ mod tests {
             press: None,
             button: Some("display_power".into()),
             led: Some("on".into()),
+            variable: None,
+            level: None,
+            mute: None,
+            value: None,
         }
     }
 
@@ -190,6 +281,65 @@ mod tests {
     }
 
     #[test]
+    fn captures_set_variables_levels_and_mutes() {
+        let base = FeedbackRule {
+            button: None,
+            led: None,
+            ..rule(None, Some(r"^VOL=(-?\d+)$"))
+        };
+        let level = FeedbackMatcher::new(&FeedbackRule {
+            level: Some("volume".into()),
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            level.apply("VOL=-20"),
+            Some(Ok(FeedbackAction::SetLevel {
+                level: "volume".into(),
+                value: -20.0
+            }))
+        );
+        let var = FeedbackMatcher::new(&FeedbackRule {
+            variable: Some("vol_text".into()),
+            value: Some("$1 dB".into()),
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            var.apply("VOL=-3"),
+            Some(Ok(FeedbackAction::SetVariable {
+                variable: "vol_text".into(),
+                value: "-3 dB".into()
+            }))
+        );
+        let mute = FeedbackMatcher::new(&FeedbackRule {
+            mute: Some("volume".into()),
+            ..rule(None, Some(r"^MUTE=(\w+)$"))
+        });
+        // `button`/`led` set as well: two actions is no action.
+        assert_eq!(mute.unwrap_err(), FeedbackError::NoAction);
+        let mute = FeedbackMatcher::new(&FeedbackRule {
+            mute: Some("volume".into()),
+            ..FeedbackRule {
+                regex: Some(r"^MUTE=(\w+)$".into()),
+                ..base
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            mute.apply("MUTE=1"),
+            Some(Ok(FeedbackAction::SetMute {
+                level: "volume".into(),
+                muted: true
+            }))
+        );
+        assert!(matches!(
+            mute.apply("MUTE=maybe"),
+            Some(Err(FeedbackError::BadMute { .. }))
+        ));
+    }
+
+    #[test]
     fn bad_rules_are_refused() {
         assert!(matches!(
             FeedbackMatcher::new(&rule(None, Some("("))),
@@ -220,6 +370,10 @@ mod tests {
                 press: None,
                 button: Some(button),
                 led: Some(mode),
+                variable: None,
+                level: None,
+                mute: None,
+                value: None,
             };
             if let Ok(m) = FeedbackMatcher::new(&r) {
                 let _ = m.apply(&line);

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::controls::Value;
+
 /// A device in the room that the controller talks to (projector, matrix, DSP).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
@@ -57,7 +59,7 @@ pub enum Transport {
 }
 
 /// Steps that run when a button is pressed or released.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sequence {
     pub id: String,
     /// The button that triggers this sequence.
@@ -97,9 +99,10 @@ pub enum Trigger {
 }
 
 /// One step of a sequence. Exactly one action field is set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Step {
-    /// Send a string (with `\r`, `\n`, `\xNN` escapes) to `device`.
+    /// Send a string (with `\r`, `\n`, `\xNN` escapes) to `device`. A
+    /// template: `{name}` sends a variable's or level's current value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send: Option<String>,
     /// Send bytes given as hex (`"02 50 4f 4e 03"`) to `device`.
@@ -124,9 +127,19 @@ pub struct Step {
     /// The button whose LED `led` sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub button: Option<String>,
+    /// Set this variable to `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_variable: Option<String>,
+    /// Move this level to `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_level: Option<String>,
+    /// The value of `set_variable` or `set_level`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
 }
 
-/// Data from a device that presses a button or sets an LED.
+/// Data from a device that presses a button, sets an LED, a variable or a
+/// level (or its mute).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedbackRule {
     pub device: String,
@@ -142,10 +155,23 @@ pub struct FeedbackRule {
     pub button: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub led: Option<String>,
+    /// Set this variable to `value` (captures allowed: `$1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+    /// Move this level to `value` (`$1` when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Set this level's mute from `value` (1/0, on/off, true/false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute: Option<String>,
+    /// What `variable`, `level` or `mute` is set to: a text with captures,
+    /// `$1` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
-/// A schedule that presses a button.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A schedule that presses a button or sets a variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timer {
     pub id: String,
     /// Cron expression: `sec min hour day-of-month month day-of-week`.
@@ -153,11 +179,27 @@ pub struct Timer {
     /// IANA time zone name, e.g. "Europe/Copenhagen". Default UTC.
     #[serde(default = "Timer::default_time_zone")]
     pub time_zone: String,
-    pub press: String,
+    /// The button it presses (or use `set_variable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub press: Option<String>,
+    /// The variable it sets to `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_variable: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
 }
 
 impl Timer {
     fn default_time_zone() -> String {
         "UTC".into()
+    }
+
+    /// What the timer does, in words (status page, logs).
+    pub fn action(&self) -> String {
+        match (&self.press, &self.set_variable, &self.value) {
+            (Some(b), _, _) => format!("press {b}"),
+            (None, Some(v), Some(value)) => format!("set {v} = {value}"),
+            _ => "nothing".into(),
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::controls::{Level, LevelPlace, TextPlace, VarCondition, Variable};
 use super::logic::{Device, FeedbackRule, Sequence, Timer};
 
 /// One room: identity, buttons, the panels that show them, and the room logic.
@@ -16,6 +17,12 @@ pub struct Project {
     pub buttons: Vec<Button>,
     #[serde(default)]
     pub panels: Vec<Panel>,
+    /// Faders and meters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
+    /// Named values shown in labels and text tiles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<Variable>,
     #[serde(default)]
     pub devices: Vec<Device>,
     #[serde(default)]
@@ -42,10 +49,14 @@ pub struct ProjectInfo {
 }
 
 /// A button: defined once, placed on any number of pages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Button {
     pub id: String,
+    /// A template: `{name}` shows a variable or level (`"Display {state}"`).
     pub label: String,
+    /// A second, smaller line under the label; a template like `label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sublabel: Option<String>,
     /// An icon name from the panel's icon set (`docs/project-format.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
@@ -63,6 +74,17 @@ pub struct Button {
     /// Auto-repeat while held (volume up/down). Momentary buttons only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<Repeat>,
+    /// The button can be pressed only while this holds; panels grey it out
+    /// otherwise (e.g. sources only while the display is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<VarCondition>,
+    /// The LED is lit exactly while this holds (and follows nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub led_when: Option<VarCondition>,
+    /// Panels ask this question and press only when the user confirms
+    /// (e.g. "Switch the whole room off?").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -223,6 +245,14 @@ pub struct Panel {
     /// A numeric PIN that unlocks this panel (optional; see docs/security).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
+    /// Go back to the first page after this many seconds without a touch
+    /// (kiosk panels); never when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_secs: Option<u32>,
+    /// The room summary bar: templates shown side by side above the pages
+    /// (`"Display {projector_state}"`, `"Volume {volume} dB"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<String>,
     pub pages: Vec<Page>,
 }
 
@@ -244,6 +274,12 @@ pub struct Page {
     pub icon: Option<String>,
     #[serde(default)]
     pub buttons: Vec<Place>,
+    /// Faders and meters on this page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelPlace>,
+    /// Text tiles on this page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub texts: Vec<TextPlace>,
 }
 
 /// A button placed on a page's grid (row and column count from 0).
@@ -267,6 +303,14 @@ impl Place {
 impl Project {
     pub fn button(&self, id: &str) -> Option<&Button> {
         self.buttons.iter().find(|b| b.id == id)
+    }
+
+    pub fn level(&self, id: &str) -> Option<&Level> {
+        self.levels.iter().find(|l| l.id == id)
+    }
+
+    pub fn variable(&self, id: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.id == id)
     }
 
     pub fn panel(&self, id: &str) -> Option<&Panel> {

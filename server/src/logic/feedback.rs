@@ -1,13 +1,14 @@
 //! Feedback: lines from devices, matched against the project's feedback
-//! rules (`controller_core::logic::FeedbackMatcher`), become presses and LED
-//! changes. One task for all devices, fed by the device tasks in order, so
+//! rules (`controller_core::logic::FeedbackMatcher`), become presses, LED
+//! changes, variables' values and levels' moves. One task for all devices, fed by the device tasks in order, so
 //! a device's replies take effect in the order it sent them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use controller_core::engine::Command;
 use controller_core::logic::{FeedbackAction, FeedbackMatcher};
-use controller_core::project::Project;
+use controller_core::project::{Project, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -61,6 +62,30 @@ pub async fn run(
                     super::set_led(&controller, &project, &button, mode, &source)
                         .map_err(|e| e.to_string())
                 }
+                Ok(FeedbackAction::SetVariable { variable, value }) => controller
+                    .execute(Command::SetVariable {
+                        variable,
+                        value: Value::Text(value),
+                        source,
+                    })
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                Ok(FeedbackAction::SetLevel { level, value }) => controller
+                    .execute(Command::SetLevel {
+                        level,
+                        value,
+                        source,
+                    })
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                Ok(FeedbackAction::SetMute { level, muted }) => controller
+                    .execute(Command::SetMute {
+                        level,
+                        muted,
+                        source,
+                    })
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(e) = result {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use controller_core::engine::Command;
 use controller_core::logic::Schedule;
 use controller_core::project::{Project, Timer};
 use controller_core::view::TimerStatus;
@@ -93,10 +94,11 @@ pub async fn run(
             }
             fired = true;
             let source = format!("timer:{}", entry.timer.id);
-            match super::press_and_release(&controller, &entry.timer.press, &source) {
+            match fire(&controller, entry.timer, &source) {
                 Ok(()) => controller.log().record(format!(
-                    "timer {} pressed {}",
-                    entry.timer.id, entry.timer.press
+                    "timer {}: {}",
+                    entry.timer.id,
+                    entry.timer.action()
                 )),
                 Err(e) => controller
                     .log()
@@ -119,6 +121,26 @@ pub async fn run(
     }
 }
 
+/// Does what a timer says: press a button, or set a variable.
+fn fire(
+    controller: &Controller,
+    timer: &Timer,
+    source: &str,
+) -> Result<(), controller_core::EngineError> {
+    match (&timer.press, &timer.set_variable, &timer.value) {
+        (Some(button), _, _) => super::press_and_release(controller, button, source),
+        (None, Some(variable), Some(value)) => controller
+            .execute(Command::SetVariable {
+                variable: variable.clone(),
+                value: value.clone(),
+                source: source.to_string(),
+            })
+            .map(drop),
+        // Validation refuses a timer with neither.
+        _ => Ok(()),
+    }
+}
+
 fn publish(controller: &Controller, entries: &[Entry]) {
     controller.status().set_timers(
         entries
@@ -127,7 +149,7 @@ fn publish(controller: &Controller, entries: &[Entry]) {
                 id: e.timer.id.clone(),
                 cron: e.timer.cron.clone(),
                 time_zone: e.timer.time_zone.clone(),
-                press: e.timer.press.clone(),
+                press: e.timer.action(),
                 next_run: e
                     .next
                     .map(|t| e.schedule.local_text(t))

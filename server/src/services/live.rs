@@ -149,6 +149,7 @@ fn project_loaded(step: &Step) -> Option<LiveMessage> {
             name,
             project_revision,
             buttons,
+            ..
         } => Some(LiveMessage::FullStatus {
             revision: step.revision,
             truncated: false,

@@ -1,6 +1,6 @@
 //! Feedback rules: which device's replies they match, how (exactly one of
-//! `equals` and `regex`), and what a match does (exactly one of `press` and
-//! `led`).
+//! `equals` and `regex`), and what a match does (exactly one of `press`,
+//! `led`, `variable`, `level` and `mute`).
 
 use super::devices::Devices;
 use super::{field, item, Checker};
@@ -29,9 +29,39 @@ pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
         }
         c.exactly_one(
             base.clone(),
-            &[f.press.is_some(), f.led.is_some()],
-            "a feedback rule has exactly one of `press` and `led`",
+            &[
+                f.press.is_some(),
+                f.led.is_some(),
+                f.variable.is_some(),
+                f.level.is_some(),
+                f.mute.is_some(),
+            ],
+            "a feedback rule has exactly one of `press`, `led`, `variable`, `level` and `mute`",
         );
+        if let Some(v) = f.variable.as_deref().filter(|v| !is_capture(v)) {
+            c.variable_ref(field(&base, "variable"), v);
+        }
+        for (name, target) in [("level", &f.level), ("mute", &f.mute)] {
+            if let Some(l) = target.as_deref().filter(|l| !is_capture(l)) {
+                c.level_ref(field(&base, name), l);
+                if name == "mute" && project.level(l).is_some_and(|l| !l.mute) {
+                    c.err(field(&base, name), format!("level {l:?} has no mute"));
+                }
+            }
+        }
+        let sets = f.variable.is_some() || f.level.is_some() || f.mute.is_some();
+        if f.value.is_some() && !sets {
+            c.err(
+                field(&base, "value"),
+                "`value` belongs to a `variable`, `level` or `mute` rule",
+            );
+        }
+        if sets && f.equals.is_some() && f.value.as_deref().is_none_or(|v| v.contains('$')) {
+            c.err(
+                field(&base, "value"),
+                "an `equals` rule has no captures: give the `value` to set",
+            );
+        }
         if let Some(b) = &f.press {
             if !is_capture(b) {
                 c.button_ref(field(&base, "press"), b);

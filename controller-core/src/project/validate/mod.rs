@@ -9,9 +9,11 @@
 mod buttons;
 mod devices;
 mod feedback;
+mod levels;
 mod panels;
 mod sequences;
 mod timers;
+mod variables;
 
 use std::collections::HashSet;
 use std::fmt::Display;
@@ -19,6 +21,7 @@ use std::ops::RangeInclusive;
 
 use super::error::{Locator, ProjectError, Seg};
 use super::{LedMode, Project};
+use crate::template::{self, MAX_TEMPLATE_LEN};
 
 pub const MAX_ID_LEN: usize = 64;
 pub const MAX_LABEL_LEN: usize = 40;
@@ -42,6 +45,8 @@ pub(super) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
     buttons::check(&mut c);
     panels::check(&mut c);
     let devices = devices::check(&mut c);
+    levels::check(&mut c, &devices);
+    variables::check(&mut c);
     sequences::check(&mut c, &devices);
     feedback::check(&mut c, &devices);
     timers::check(&mut c);
@@ -122,6 +127,35 @@ impl Checker<'_, '_> {
 
     fn button_ref(&mut self, path: Vec<Seg>, id: &str) {
         self.reference(path, self.project.button(id), "button", id);
+    }
+
+    fn level_ref(&mut self, path: Vec<Seg>, id: &str) {
+        self.reference(path, self.project.level(id), "level", id);
+    }
+
+    fn variable_ref(&mut self, path: Vec<Seg>, id: &str) {
+        self.reference(path, self.project.variable(id), "variable", id);
+    }
+
+    /// A template that parses, whose every `{name}` is a variable or level.
+    fn template(&mut self, path: Vec<Seg>, text: &str) {
+        if text.len() > MAX_TEMPLATE_LEN {
+            self.err(path, format!("longer than {MAX_TEMPLATE_LEN} bytes"));
+            return;
+        }
+        match template::names(text) {
+            Err(e) => self.err(path, e.to_string()),
+            Ok(names) => {
+                for name in names {
+                    if self.project.variable(name).is_none() && self.project.level(name).is_none() {
+                        self.err(
+                            path.clone(),
+                            format!("{{{name}}} is neither a variable nor a level"),
+                        );
+                    }
+                }
+            }
+        }
     }
 
     fn led_mode(&mut self, path: Vec<Seg>, mode: &str) {

@@ -1,13 +1,26 @@
 //! Panels and their pages: the layouts that place the project's buttons,
-//! each place inside its panel's grid and over no other.
+//! levels and text tiles, each place inside its panel's grid and over no
+//! other; the summary bar and the idle timeout.
 
 use std::collections::{HashMap, HashSet};
 
 use super::{field, item, k, Checker, Seg, MAX_GRID, MAX_LABEL_LEN};
-use crate::project::{Page, Panel, Place};
+use crate::project::{Page, Panel};
 
-/// Which place on a page covers each (row, col) cell.
-type Cells = HashMap<(u8, u8), usize>;
+/// Which place on a page covers each (row, col) cell, as `buttons[2]`.
+type Cells = HashMap<(u8, u8), String>;
+
+/// At most this many entries in a panel's summary bar.
+const MAX_SUMMARY: usize = 8;
+
+/// Where a place sits: row, col, width, height.
+#[derive(Clone, Copy)]
+struct Area {
+    row: u8,
+    col: u8,
+    width: u8,
+    height: u8,
+}
 
 pub(super) fn check(c: &mut Checker<'_, '_>) {
     let project = c.project;
@@ -29,6 +42,18 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
             if !(4..=12).contains(&pin.len()) || !pin.chars().all(|ch| ch.is_ascii_digit()) {
                 c.err(field(&base, "pin"), "a panel PIN is 4 to 12 digits");
             }
+        }
+        if let Some(secs) = panel.idle_secs {
+            c.in_range(field(&base, "idle_secs"), secs, 10..=86_400, "idle_secs");
+        }
+        if panel.summary.len() > MAX_SUMMARY {
+            c.err(
+                field(&base, "summary"),
+                format!("a summary bar has at most {MAX_SUMMARY} entries"),
+            );
+        }
+        for (i, line) in panel.summary.iter().enumerate() {
+            c.template(item(&base, "summary", i), line);
         }
         if panel.pages.is_empty() {
             c.err(field(&base, "pages"), "a panel needs at least one page");
@@ -64,14 +89,54 @@ fn check_page<'p>(
     for (bi, place) in page.buttons.iter().enumerate() {
         let pbase = item(base, "buttons", bi);
         c.button_ref(field(&pbase, "button"), &place.button);
-        if fits(c, panel, &pbase, place) {
-            claim_cells(c, &pbase, bi, place, &mut cells);
-        }
+        let area = Area {
+            row: place.row,
+            col: place.col,
+            width: place.width,
+            height: place.height,
+        };
+        place_area(c, panel, &pbase, format!("buttons[{bi}]"), area, &mut cells);
+    }
+    for (li, place) in page.levels.iter().enumerate() {
+        let pbase = item(base, "levels", li);
+        c.level_ref(field(&pbase, "level"), &place.level);
+        let area = Area {
+            row: place.row,
+            col: place.col,
+            width: place.width,
+            height: place.height,
+        };
+        place_area(c, panel, &pbase, format!("levels[{li}]"), area, &mut cells);
+    }
+    for (ti, place) in page.texts.iter().enumerate() {
+        let pbase = item(base, "texts", ti);
+        c.text(field(&pbase, "text"), &place.text, "text", 200);
+        c.template(field(&pbase, "text"), &place.text);
+        let area = Area {
+            row: place.row,
+            col: place.col,
+            width: place.width,
+            height: place.height,
+        };
+        place_area(c, panel, &pbase, format!("texts[{ti}]"), area, &mut cells);
+    }
+}
+
+fn place_area(
+    c: &mut Checker<'_, '_>,
+    panel: &Panel,
+    base: &[Seg],
+    name: String,
+    area: Area,
+    cells: &mut Cells,
+) {
+    if fits(c, panel, base, area) {
+        claim_cells(c, base, name, area, cells);
     }
 }
 
 /// Whether a place has a size and lies inside the grid, reporting why not.
-fn fits(c: &mut Checker<'_, '_>, panel: &Panel, base: &[Seg], place: &Place) -> bool {
+fn fits(c: &mut Checker<'_, '_>, panel: &Panel, base: &[Seg], place: Area) -> bool {
     if place.width == 0 || place.height == 0 {
         c.err(field(base, "width"), "width and height must be at least 1");
         return false;
@@ -99,21 +164,21 @@ fn fits(c: &mut Checker<'_, '_>, panel: &Panel, base: &[Seg], place: &Place) -> 
     fits_cols && fits_rows
 }
 
-/// Marks the cells a place covers as place `index`'s, reporting only its
+/// Marks the cells a place covers as `name`'s, reporting only its
 /// first overlap (one is enough to fix it).
 fn claim_cells(
     c: &mut Checker<'_, '_>,
     base: &[Seg],
-    index: usize,
-    place: &Place,
+    name: String,
+    place: Area,
     cells: &mut Cells,
 ) {
     for r in place.row..place.row + place.height {
         for col in place.col..place.col + place.width {
-            if let Some(other) = cells.insert((r, col), index) {
+            if let Some(other) = cells.insert((r, col), name.clone()) {
                 c.err(
                     field(base, "row"),
-                    format!("overlaps buttons[{other}] on this page at row {r}, col {col}"),
+                    format!("overlaps {other} on this page at row {r}, col {col}"),
                 );
                 return;
             }

@@ -52,9 +52,12 @@ fn check_step(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: Vec<Seg>, st
             step.wait_ms.is_some(),
             step.led.is_some(),
             step.press.is_some(),
+            step.set_variable.is_some(),
+            step.set_level.is_some(),
         ],
-        "a step has exactly one of send, send_hex, http, wait_ms, led, press",
+        "a step has exactly one of send, send_hex, http, wait_ms, led, press, set_variable, set_level",
     );
+    step_value(c, &base, step);
     step_device(c, devices, &base, step);
     step_payload(c, &base, step);
     if let Some(mode) = &step.led {
@@ -112,9 +115,42 @@ fn step_device(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], ste
     }
 }
 
+/// `set_variable` and `set_level` name what they set and carry a `value`
+/// that fits it; no other step has a `value`.
+fn step_value(c: &mut Checker<'_, '_>, base: &[Seg], step: &Step) {
+    let sets = step.set_variable.is_some() || step.set_level.is_some();
+    match (&step.value, sets) {
+        (Some(_), false) => c.err(
+            field(base, "value"),
+            "`value` belongs to a set_variable or set_level step",
+        ),
+        (None, true) => c.err(base.to_vec(), "this step needs a `value`"),
+        _ => {}
+    }
+    if let Some(v) = &step.set_variable {
+        c.variable_ref(field(base, "set_variable"), v);
+        let kind = c.project.variable(v).map(|v| v.kind);
+        if let (Some(kind), Some(value)) = (kind, &step.value) {
+            if value.coerce(kind).is_none() {
+                c.err(
+                    field(base, "value"),
+                    format!("{value} does not fit variable {v:?}"),
+                );
+            }
+        }
+    }
+    if let Some(l) = &step.set_level {
+        c.level_ref(field(base, "set_level"), l);
+        if step.value.as_ref().is_some_and(|v| v.as_number().is_none()) {
+            c.err(field(base, "value"), "a level's value is a number");
+        }
+    }
+}
+
 /// What a sending step sends must decode: escapes, hex, or an http request.
 fn step_payload(c: &mut Checker<'_, '_>, base: &[Seg], step: &Step) {
     if let Some(text) = &step.send {
+        c.template(field(base, "send"), text);
         if let Err(e) = decode_escapes(text) {
             c.err(field(base, "send"), e.to_string());
         }

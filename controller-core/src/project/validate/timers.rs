@@ -1,5 +1,5 @@
-//! Timers: unique ids, the button each presses, and a cron schedule in a
-//! time zone that both parse.
+//! Timers: unique ids, the button each presses or the variable it sets, and
+//! a cron schedule in a time zone that both parse.
 
 use std::collections::HashSet;
 
@@ -12,7 +12,29 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
     for (i, t) in project.timers.iter().enumerate() {
         let base = item(&[], "timers", i);
         c.unique_id(field(&base, "id"), &t.id, "timer", &mut ids, "");
-        c.button_ref(field(&base, "press"), &t.press);
+        c.exactly_one(
+            base.clone(),
+            &[t.press.is_some(), t.set_variable.is_some()],
+            "a timer has exactly one of `press` and `set_variable`",
+        );
+        if let Some(b) = &t.press {
+            c.button_ref(field(&base, "press"), b);
+        }
+        match (&t.set_variable, &t.value) {
+            (Some(v), Some(value)) => {
+                c.variable_ref(field(&base, "set_variable"), v);
+                let kind = c.project.variable(v).map(|v| v.kind);
+                if kind.is_some_and(|k| value.coerce(k).is_none()) {
+                    c.err(
+                        field(&base, "value"),
+                        format!("{value} does not fit variable {v:?}"),
+                    );
+                }
+            }
+            (Some(_), None) => c.err(base.clone(), "`set_variable` needs a `value`"),
+            (None, Some(_)) => c.err(field(&base, "value"), "`value` belongs to `set_variable`"),
+            (None, None) => {}
+        }
         if let Err(e) = parse_cron(&t.cron) {
             c.err(field(&base, "cron"), e.to_string());
         }

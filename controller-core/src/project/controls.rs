@@ -1,0 +1,367 @@
+//! Controls beside buttons: levels (faders and meters), variables (named
+//! values from device feedback, sequences and timers), the text tiles and
+//! summary lines that show them, and conditions on variables.
+//!
+//! Like buttons, a level is defined once and placed on any number of pages;
+//! its value is engine state with revisions, so every panel, 5009 station
+//! and 8001 listener sees the same value.
+
+use serde::{Deserialize, Serialize};
+
+/// A level: a value between `min` and `max` in steps of `step` (a volume in
+/// dB, a dimmer in %). A `fader` is set from panels, 5009, device feedback
+/// and sequences; a `meter` only from feedback and sequences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub kind: LevelKind,
+    pub min: f64,
+    pub max: f64,
+    /// Values are rounded to `min + n * step`.
+    #[serde(default = "Level::default_step")]
+    pub step: f64,
+    /// Shown after the value ("dB", "%").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
+    /// The value when the project starts; `min` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial: Option<f64>,
+    /// The level has a mute (shown as a button on its fader).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mute: bool,
+    /// The device that a change of this level drives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Sent to `device` when the value changes: a template where `{value}`
+    /// is the new value (`"VOL {value}\r"`); escapes as in `send` steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Sent to `device` when the mute changes; `{value}` is 1 or 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_mute: Option<String>,
+    /// At most one command per this interval while the level moves (the
+    /// final value is always sent), so a drag does not flood the device.
+    #[serde(default = "Level::default_send_interval_ms")]
+    pub send_interval_ms: u32,
+}
+
+impl Level {
+    fn default_step() -> f64 {
+        1.0
+    }
+    fn default_send_interval_ms() -> u32 {
+        100
+    }
+
+    /// `value` clamped to the range and rounded to the nearest step; `None`
+    /// for a value that is not a number (NaN, infinite).
+    pub fn quantise(&self, value: f64) -> Option<f64> {
+        if !value.is_finite() {
+            return None;
+        }
+        let clamped = value.clamp(self.min, self.max);
+        let steps = ((clamped - self.min) / self.step).round();
+        // Rounded again so repeated steps of 0.1 do not print as 0.30000000000000004.
+        let stepped = ((self.min + steps * self.step) * 1e6).round() / 1e6;
+        Some(stepped.clamp(self.min, self.max))
+    }
+
+    /// The starting value, already in range and on a step.
+    pub fn initial_value(&self) -> f64 {
+        self.initial
+            .and_then(|v| self.quantise(v))
+            .unwrap_or(self.min)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelKind {
+    /// Set by people (panel drag, 5009) and by the room logic.
+    #[default]
+    Fader,
+    /// Read-only on panels and 5009: only feedback and sequences move it.
+    Meter,
+}
+
+/// A named value: set by feedback captures, sequences and timers; shown in
+/// labels and text tiles as `{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variable {
+    pub id: String,
+    #[serde(default)]
+    pub kind: VariableKind,
+    /// The value when the project starts: 0, "" or false when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial: Option<Value>,
+}
+
+impl Variable {
+    pub fn initial_value(&self) -> Value {
+        self.initial
+            .as_ref()
+            .and_then(|v| v.coerce(self.kind))
+            .unwrap_or_else(|| self.kind.zero())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableKind {
+    #[default]
+    Text,
+    Number,
+    Bool,
+}
+
+impl VariableKind {
+    pub fn zero(self) -> Value {
+        match self {
+            VariableKind::Text => Value::Text(String::new()),
+            VariableKind::Number => Value::Number(0.0),
+            VariableKind::Bool => Value::Bool(false),
+        }
+    }
+}
+
+/// Text values longer than this (in characters) are cut: a device reply
+/// cannot make every panel message grow without bound.
+pub const MAX_TEXT_VALUE: usize = 256;
+
+/// A variable's value. In TOML and JSON: a number, a string or a boolean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl Value {
+    /// This value as a variable of `kind`: text is parsed into numbers and
+    /// booleans (`1`/`0`, `true`/`false`, `on`/`off`), anything prints as
+    /// text. `None` when it cannot be one (`"abc"` as a number, NaN).
+    pub fn coerce(&self, kind: VariableKind) -> Option<Value> {
+        match (kind, self) {
+            (VariableKind::Text, Value::Text(t)) => {
+                Some(Value::Text(t.chars().take(MAX_TEXT_VALUE).collect()))
+            }
+            (VariableKind::Text, other) => Some(Value::Text(other.to_string())),
+            (VariableKind::Number, Value::Number(n)) => n.is_finite().then_some(Value::Number(*n)),
+            (VariableKind::Number, Value::Bool(b)) => Some(Value::Number(f64::from(u8::from(*b)))),
+            (VariableKind::Number, Value::Text(t)) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(Value::Number),
+            (VariableKind::Bool, Value::Bool(b)) => Some(Value::Bool(*b)),
+            (VariableKind::Bool, Value::Number(n)) => Some(Value::Bool(*n != 0.0)),
+            (VariableKind::Bool, Value::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" | "yes" => Some(Value::Bool(true)),
+                "0" | "false" | "off" | "no" => Some(Value::Bool(false)),
+                _ => None,
+            },
+        }
+    }
+
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            Value::Text(t) => t.trim().parse().ok(),
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// A number as panels show it: no trailing zeros, at most 3 decimals
+/// (`-20`, `-20.5`, `0.125`).
+pub fn format_number(n: f64) -> String {
+    let rounded = (n * 1000.0).round() / 1000.0;
+    let text = format!("{rounded:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "-0" | "" => "0".into(),
+        t => t.into(),
+    }
+}
+
+/// A condition on a variable: a button's `enabled` or `led_when`.
+/// Exactly one of the comparisons is given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VarCondition {
+    pub variable: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_equals: Option<Value>,
+    /// The variable is a number greater than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    /// The variable is a number less than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+}
+
+impl VarCondition {
+    /// Whether the condition holds for the variable's current value (`None`:
+    /// no such variable, which never holds).
+    pub fn holds(&self, value: Option<&Value>) -> bool {
+        let Some(value) = value else { return false };
+        let same = |want: &Value| match (want, value) {
+            (Value::Text(a), b) | (b, Value::Text(a)) if !matches!(b, Value::Text(_)) => {
+                a.trim() == b.to_string()
+            }
+            (a, b) => a == b,
+        };
+        if let Some(want) = &self.equals {
+            return same(want);
+        }
+        if let Some(want) = &self.not_equals {
+            return !same(want);
+        }
+        let n = value.as_number();
+        if let Some(limit) = self.above {
+            return n.is_some_and(|n| n > limit);
+        }
+        if let Some(limit) = self.below {
+            return n.is_some_and(|n| n < limit);
+        }
+        false
+    }
+}
+
+/// A level placed on a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelPlace {
+    pub level: String,
+    pub row: u8,
+    pub col: u8,
+    #[serde(default = "one")]
+    pub width: u8,
+    #[serde(default = "one")]
+    pub height: u8,
+    /// Vertical (default) or horizontal fader.
+    #[serde(default)]
+    pub orientation: Orientation,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Orientation {
+    #[default]
+    Vertical,
+    Horizontal,
+}
+
+/// A text tile placed on a page: a template showing variables and levels
+/// (`"Projector: {projector_state}"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextPlace {
+    pub text: String,
+    pub row: u8,
+    pub col: u8,
+    #[serde(default = "one")]
+    pub width: u8,
+    #[serde(default = "one")]
+    pub height: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(min: f64, max: f64, step: f64) -> Level {
+        Level {
+            id: "v".into(),
+            label: "V".into(),
+            kind: LevelKind::Fader,
+            min,
+            max,
+            step,
+            unit: String::new(),
+            initial: None,
+            mute: false,
+            device: None,
+            send: None,
+            send_mute: None,
+            send_interval_ms: 100,
+        }
+    }
+
+    #[test]
+    fn quantise_clamps_and_steps() {
+        let l = level(-60.0, 10.0, 0.5);
+        assert_eq!(l.quantise(-100.0), Some(-60.0));
+        assert_eq!(l.quantise(12.0), Some(10.0));
+        assert_eq!(l.quantise(-20.26), Some(-20.5));
+        assert_eq!(l.quantise(-20.24), Some(-20.0));
+        assert_eq!(l.quantise(f64::NAN), None);
+        assert_eq!(l.quantise(f64::INFINITY), None);
+        let tenth = level(0.0, 1.0, 0.1);
+        assert_eq!(tenth.quantise(0.3), Some(0.3));
+        // A step that does not divide the range never passes max.
+        let odd = level(0.0, 10.0, 3.0);
+        assert_eq!(odd.quantise(10.0), Some(9.0));
+    }
+
+    #[test]
+    fn coerce_and_display() {
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(
+            t(" -12 ").coerce(VariableKind::Number),
+            Some(Value::Number(-12.0))
+        );
+        assert_eq!(t("abc").coerce(VariableKind::Number), None);
+        assert_eq!(t("NaN").coerce(VariableKind::Number), None);
+        assert_eq!(t("ON").coerce(VariableKind::Bool), Some(Value::Bool(true)));
+        assert_eq!(
+            Value::Number(-20.5).coerce(VariableKind::Text),
+            Some(t("-20.5"))
+        );
+        let long = t(&"x".repeat(1000)).coerce(VariableKind::Text).unwrap();
+        assert_eq!(long.to_string().len(), MAX_TEXT_VALUE);
+        assert_eq!(format_number(-0.0001), "0");
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(0.125), "0.125");
+    }
+
+    #[test]
+    fn conditions() {
+        let c = |equals, above| VarCondition {
+            variable: "x".into(),
+            equals,
+            not_equals: None,
+            above,
+            below: None,
+        };
+        let on = c(Some(Value::Text("on".into())), None);
+        assert!(on.holds(Some(&Value::Text("on".into()))));
+        assert!(!on.holds(Some(&Value::Text("off".into()))));
+        assert!(!on.holds(None));
+        let three = c(Some(Value::Number(3.0)), None);
+        assert!(three.holds(Some(&Value::Text("3".into()))));
+        assert!(three.holds(Some(&Value::Number(3.0))));
+        let warm = c(None, Some(0.0));
+        assert!(warm.holds(Some(&Value::Number(12.0))));
+        assert!(!warm.holds(Some(&Value::Number(0.0))));
+        assert!(!warm.holds(Some(&Value::Text("soon".into()))));
+    }
+}
