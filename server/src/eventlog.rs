@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+
+use crate::sync::lock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct EventLog {
@@ -34,7 +36,7 @@ impl EventLog {
     pub fn record(&self, line: impl Into<String>) {
         let line = line.into();
         tracing::info!("{line}");
-        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = lock(&self.lines);
         if lines.len() == self.capacity {
             lines.pop_front();
         }
@@ -43,7 +45,7 @@ impl EventLog {
 
     /// The last `n` lines, oldest first.
     pub fn recent(&self, n: usize) -> Vec<String> {
-        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = lock(&self.lines);
         lines
             .iter()
             .skip(lines.len().saturating_sub(n))
