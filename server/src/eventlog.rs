@@ -3,9 +3,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::sync::lock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct EventLog {
     lines: Mutex<VecDeque<String>>,
