@@ -315,7 +315,10 @@ mod tests {
         let t = topics();
         assert_eq!(t.status(), "roomctl/RC-1/status");
         assert_eq!(t.button_state("mute"), "roomctl/RC-1/button/mute/state");
-        assert_eq!(t.group_select("sources"), "roomctl/RC-1/group/sources/select");
+        assert_eq!(
+            t.group_select("sources"),
+            "roomctl/RC-1/group/sources/select"
+        );
         assert_eq!(t.device_state("kp/1+#"), "roomctl/RC-1/device/kp_1__/state");
     }
 
