@@ -8,7 +8,9 @@
 //! - [`http`]: raw HTTP/1.1 over a socket, and `oneshot` on an axum `Router`;
 //! - [`panel`]: the panel WebSocket client;
 //! - [`telnet`] and [`ftp`]: console and FTP control-connection clients;
-//! - [`netns`]: run a test inside a network namespace of its own.
+//! - [`netns`]: run a test inside a network namespace of its own;
+//! - [`mosquitto`]: a real MQTT broker on a free loopback port, and a
+//!   subscriber that remembers what it saw.
 //!
 //! Everything talks to loopback or to a namespace the test made itself.
 
@@ -18,6 +20,7 @@
 pub mod eventually;
 pub mod ftp;
 pub mod http;
+pub mod mosquitto;
 pub mod netns;
 pub mod panel;
 pub mod settings;
