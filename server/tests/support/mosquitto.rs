@@ -49,7 +49,12 @@ impl Mosquitto {
             ),
         )
         .unwrap();
-        let child = Command::new("mosquitto")
+        // Debian puts the broker in /usr/sbin, which a user's PATH may lack.
+        let program = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("mosquitto");
+        let child = Command::new(program)
             .arg("-c")
             .arg(&conf)
             .stdout(Stdio::null())
