@@ -47,7 +47,8 @@ pub struct Counters {
     /// Messages that did not fit the outgoing queue, or events while the
     /// broker was away.
     dropped: AtomicU64,
-    /// Command messages refused: malformed, unknown, or commands are off.
+    /// Command messages refused: malformed or naming nothing known, or
+    /// more than the bridge could take in at once.
     refused: AtomicU64,
 }
 
@@ -413,7 +414,8 @@ impl Bridge {
     // ---- in: commands ----
 
     fn command(&mut self, message: &Publish) {
-        if !self.settings.commands || self.run_command(message).is_err() {
+        // Only command topics are subscribed, and only with `commands = true`.
+        if self.run_command(message).is_err() {
             self.counters.refused();
         }
     }

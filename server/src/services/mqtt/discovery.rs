@@ -77,7 +77,6 @@ impl Discovery<'_> {
         let object = topic_level(object);
         entity["name"] = json!(name);
         entity["unique_id"] = json!(format!("{node}_{object}"));
-        entity["object_id"] = json!(format!("{node}_{object}"));
         entity["availability_topic"] = json!(self.topics.status());
         entity["payload_available"] = json!(ONLINE);
         entity["payload_not_available"] = json!(OFFLINE);
