@@ -65,7 +65,7 @@ if [[ "${1:-}" == "--e2e" ]]; then
   # (the LAN tests' private network namespaces), curl and Python's ftplib and
   # telnetlib (the FTP and Telnet tests talk to the server as real clients),
   # Mosquitto and its clients (the MQTT tests start their own broker on a
-  # loopback port).
+  # loopback port), openssl (their TLS broker's certificates).
   missing=()
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
@@ -74,6 +74,7 @@ if [[ "${1:-}" == "--e2e" ]]; then
   python3 -c "import ftplib, telnetlib" 2>/dev/null || missing+=(python3)
   command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
+  command -v openssl >/dev/null || missing+=(openssl)
   (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
   # The package starts a system broker on 1883 where systemd runs; the tests
   # start their own, so that one is switched off.

@@ -184,7 +184,7 @@ async fn cpu_per_step(broker: Option<&Mosquitto>, steps: usize) -> Duration {
 /// the bridge's messages for a momentary press), for `secs` seconds; one
 /// subscriber keeps the fleet's latest state per topic.
 async fn fleet(broker: &Mosquitto, secs: u64) {
-    let rate = 2u64;
+    let rate = 10u64;
     let (_sub, mut rx) = subscriber(broker.port, "roomctl/#").await;
     let epoch = Instant::now();
     let received = Arc::new(AtomicU64::new(0));

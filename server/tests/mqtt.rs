@@ -67,6 +67,10 @@ async fn a_panel_press_reaches_the_state_topic_and_the_event_stream() {
         .await;
     online(&watcher, &p).await;
 
+    eventually(WAIT, "the info is published", || {
+        watcher.json(&format!("{p}/info")).is_some()
+    })
+    .await;
     let info = json_at(&watcher, &format!("{p}/info")).unwrap();
     assert_eq!(info["name"], "Room A");
     assert_eq!(info["serial"], "RC-TEST-Room-A");
@@ -523,5 +527,43 @@ async fn only_the_buttons_a_step_changed_are_republished() {
     })
     .await;
     assert_eq!(watcher.count(&mute), 1, "mute did not change");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_and_a_password_reach_a_broker_that_demands_them() {
+    let (broker, ca) = Mosquitto::start_tls("room-t", "t-secret").await;
+    let env = TestSettings::only(&["mqtt"]).name("Room T").in_tempdir();
+    let password = env.dir.path().join("mqtt-password");
+    std::fs::write(&password, "t-secret\n").unwrap();
+    let settings = env.settings.clone();
+    let tls = |password_file: &std::path::Path| {
+        let mut s = settings.clone();
+        s.mqtt.url = format!("mqtts://127.0.0.1:{}", broker.port);
+        s.mqtt.ca_file = Some(ca.clone());
+        s.mqtt.username = "room-t".into();
+        s.mqtt.password_file = Some(password_file.to_path_buf());
+        s
+    };
+    // The right password over TLS: connected.
+    let running = start(tls(&password), roomctl::project_store::demo()).await;
+    eventually(WAIT, "connected over TLS with the password", || {
+        board_line(&running)
+            .contains(" connected;")
+            .then_some(())
+            .ok_or(board_line(&running))
+    })
+    .await;
+    running.shutdown().await;
+    // A wrong password: refused by the broker, said on the status board,
+    // and the controller goes on.
+    let wrong = env.dir.path().join("wrong");
+    std::fs::write(&wrong, "nope\n").unwrap();
+    let running = start(tls(&wrong), roomctl::project_store::demo()).await;
+    eventually(WAIT, "the refusal is on the status board", || {
+        let line = board_line(&running);
+        line.contains("connecting (").then_some(()).ok_or(line)
+    })
+    .await;
     running.shutdown().await;
 }

@@ -19,19 +19,82 @@ pub struct Mosquitto {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// Lines added to the broker's config (TLS, passwords).
+    extra: String,
 }
 
 impl Mosquitto {
     /// Starts a broker on a free port of 127.0.0.1 and waits until it accepts.
     pub async fn start() -> Mosquitto {
-        let dir = tempfile::tempdir().unwrap();
+        Mosquitto::with(tempfile::tempdir().unwrap(), String::new()).await
+    }
+
+    async fn with(dir: tempfile::TempDir, extra: String) -> Mosquitto {
         let mut broker = Mosquitto {
             port: free_port(),
             dir,
             child: None,
+            extra,
         };
         broker.run().await;
         broker
+    }
+
+    /// A broker that speaks only TLS (a certificate for 127.0.0.1 signed by
+    /// a CA made here, with openssl) and lets in only `user`/`password`.
+    /// Returns the broker and the CA certificate's path.
+    pub async fn start_tls(user: &str, password: &str) -> (Mosquitto, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let path = |f: &str| d.join(f).to_str().unwrap().to_string();
+        let steps: [Vec<String>; 3] = [
+            "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=roomctl-test-CA -keyout"
+                .split(' ')
+                .map(String::from)
+                .chain([path("ca.key"), "-out".into(), path("ca.crt")])
+                .collect(),
+            "req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout"
+                .split(' ')
+                .map(String::from)
+                .chain([path("broker.key"), "-out".into(), path("broker.csr")])
+                .collect(),
+            "x509 -req -days 1 -set_serial 1 -in"
+                .split(' ')
+                .map(String::from)
+                .chain([path("broker.csr"), "-CA".into(), path("ca.crt")])
+                .chain([
+                    "-CAkey".into(),
+                    path("ca.key"),
+                    "-out".into(),
+                    path("broker.crt"),
+                ])
+                .chain(["-extfile".into(), path("ext.cnf")])
+                .collect(),
+        ];
+        for args in &steps {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (ok, _, err) = super::run("openssl", &args).await;
+            assert!(ok, "openssl {args:?}: {err}");
+        }
+        // -b adds to an existing file.
+        std::fs::write(d.join("passwd"), "").unwrap();
+        let (ok, _, err) =
+            super::run("mosquitto_passwd", &["-b", &path("passwd"), user, password]).await;
+        assert!(ok, "mosquitto_passwd: {err}");
+        let extra = format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\nallow_anonymous false\npassword_file {}\n",
+            path("ca.crt"),
+            path("broker.crt"),
+            path("broker.key"),
+            path("passwd")
+        );
+        let ca = d.join("ca.crt");
+        (Mosquitto::with(dir, extra).await, ca)
     }
 
     /// `mqtt://127.0.0.1:<port>`
@@ -41,11 +104,25 @@ impl Mosquitto {
 
     async fn run(&mut self) {
         let conf = self.dir.path().join("mosquitto.conf");
+        // Started as root, Mosquitto drops to the `mosquitto` user before
+        // reading certificates, which then cannot open the test's private
+        // temporary directory; `user root` keeps it as it was started.
+        // SAFETY: geteuid has no preconditions.
+        let user = if unsafe { libc::geteuid() } == 0 {
+            "user root\n"
+        } else {
+            ""
+        };
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence false\n",
-                self.port
+                "listener {} 127.0.0.1\npersistence false\n{user}{}",
+                self.port,
+                if self.extra.is_empty() {
+                    "allow_anonymous true\n"
+                } else {
+                    &self.extra
+                }
             ),
         )
         .unwrap();
