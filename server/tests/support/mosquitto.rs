@@ -176,12 +176,15 @@ impl Mosquitto {
     }
 }
 
+/// Per topic: the last payload and how many messages came.
+type Seen = Arc<Mutex<BTreeMap<String, (Vec<u8>, usize)>>>;
+
 /// A client subscribed to one filter that keeps, per topic, the last
 /// payload and how many messages came; it resubscribes after a broker
 /// restart.
 #[derive(Clone)]
 pub struct Watcher {
-    seen: Arc<Mutex<BTreeMap<String, (Vec<u8>, usize)>>>,
+    seen: Seen,
     client: AsyncClient,
 }
 
@@ -192,7 +195,7 @@ impl Watcher {
         options.set_keep_alive(Duration::from_secs(5));
         options.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, 64);
-        let seen: Arc<Mutex<BTreeMap<String, (Vec<u8>, usize)>>> = Arc::default();
+        let seen = Seen::default();
         let (watcher, filter) = (
             Watcher {
                 seen: seen.clone(),
