@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,29 @@ fn settings(broker: &Mosquitto, name: &str, also: &[&str], extra: &str) -> TestS
 /// The topic prefix of a controller started with `name`.
 fn prefix(name: &str) -> String {
     format!("roomctl/RC-TEST-{}", name.replace(' ', "-"))
+}
+
+/// A broker, a watcher of the room's whole tree, and the controller `name`
+/// (demo project) connected to the broker.
+struct Room {
+    broker: Mosquitto,
+    p: String,
+    watcher: Watcher,
+    running: Running,
+}
+
+async fn room(name: &str, also: &[&str], extra: &str) -> Room {
+    let broker = Mosquitto::start().await;
+    let p = prefix(name);
+    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
+    let running = settings(&broker, name, also, extra).start_demo().await;
+    online(&watcher, &p).await;
+    Room {
+        broker,
+        p,
+        watcher,
+        running,
+    }
 }
 
 async fn online(watcher: &Watcher, prefix: &str) {
@@ -59,13 +81,12 @@ fn json_at(watcher: &Watcher, topic: &str) -> Result<Value, String> {
 
 #[tokio::test]
 async fn a_panel_press_reaches_the_state_topic_and_the_event_stream() {
-    let broker = Mosquitto::start().await;
-    let p = prefix("Room A");
-    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
-    let running = settings(&broker, "Room A", &["panel"], "")
-        .start_demo()
-        .await;
-    online(&watcher, &p).await;
+    let Room {
+        broker: _broker,
+        p,
+        watcher,
+        running,
+    } = room("Room A", &["panel"], "").await;
 
     eventually(WAIT, "the info is published", || {
         watcher.json(&format!("{p}/info")).is_some()
@@ -141,13 +162,12 @@ async fn a_panel_press_reaches_the_state_topic_and_the_event_stream() {
 
 #[tokio::test]
 async fn commands_from_the_broker_move_the_engine_and_light_the_panel() {
-    let broker = Mosquitto::start().await;
-    let p = prefix("Room B");
-    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
-    let running = settings(&broker, "Room B", &["panel"], "commands = true\n")
-        .start_demo()
-        .await;
-    online(&watcher, &p).await;
+    let Room {
+        broker,
+        p,
+        watcher: _watcher,
+        running,
+    } = room("Room B", &["panel"], "commands = true\n").await;
     let c = running.controller.clone();
     let (mut ws, _) = panel::panel(running.addrs.panel.unwrap(), "tablet").await;
 
@@ -272,11 +292,12 @@ async fn garbage_on_the_command_topics_changes_nothing_and_is_counted() {
 
 #[tokio::test]
 async fn commands_are_ignored_when_switched_off() {
-    let broker = Mosquitto::start().await;
-    let p = prefix("Room D");
-    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
-    let running = settings(&broker, "Room D", &[], "").start_demo().await;
-    online(&watcher, &p).await;
+    let Room {
+        broker,
+        p,
+        watcher,
+        running,
+    } = room("Room D", &[], "").await;
     broker
         .publish(&format!("{p}/button/mute/press"), "{}")
         .await;
@@ -453,14 +474,7 @@ async fn a_silent_or_killed_controller_shows_offline_by_its_last_will() {
     .in_tempdir();
     std::fs::write(env.settings_file(), env.settings.to_toml()).unwrap();
     let watcher = Watcher::start(broker.port, &status).await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
-        .args(["--config", env.settings_file().to_str().unwrap(), "serve"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_roomctl(&env.settings_file());
     let pid = child.id().unwrap() as libc::pid_t;
     online(&watcher, &p).await;
 
@@ -513,11 +527,12 @@ async fn only_the_buttons_a_step_changed_are_republished() {
     // Only the buttons a step changed get a state message: a release of a
     // button that is not held is no step, and vol_up's press and release
     // touch vol_up alone.
-    let broker = Mosquitto::start().await;
-    let p = prefix("Room H");
-    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
-    let running = settings(&broker, "Room H", &[], "").start_demo().await;
-    online(&watcher, &p).await;
+    let Room {
+        broker: _broker,
+        p,
+        watcher,
+        running,
+    } = room("Room H", &[], "").await;
     let mute = format!("{p}/button/mute/state");
     eventually(WAIT, "mute's state is there", || watcher.count(&mute) == 1).await;
     release(&running.controller, "mute");

@@ -54,28 +54,33 @@ impl Topics {
     }
 
     pub fn button_state(&self, button: &str) -> String {
-        format!("{}/button/{}/state", self.prefix, topic_level(button))
+        self.under("button", button, "state")
     }
 
     pub fn button_press(&self, button: &str) -> String {
-        format!("{}/button/{}/press", self.prefix, topic_level(button))
+        self.under("button", button, "press")
     }
 
     pub fn button_release(&self, button: &str) -> String {
-        format!("{}/button/{}/release", self.prefix, topic_level(button))
+        self.under("button", button, "release")
     }
 
     /// The selected member of an interlock group ([`GroupState`]), retained.
     pub fn group_state(&self, group: &str) -> String {
-        format!("{}/group/{}/state", self.prefix, topic_level(group))
+        self.under("group", group, "state")
     }
 
     pub fn group_select(&self, group: &str) -> String {
-        format!("{}/group/{}/select", self.prefix, topic_level(group))
+        self.under("group", group, "select")
     }
 
     pub fn device_state(&self, device: &str) -> String {
-        format!("{}/device/{}/state", self.prefix, topic_level(device))
+        self.under("device", device, "state")
+    }
+
+    /// `<prefix>/<kind>/<id>/<leaf>`, the id made a safe topic level.
+    fn under(&self, kind: &str, id: &str, leaf: &str) -> String {
+        format!("{}/{kind}/{}/{leaf}", self.prefix, topic_level(id))
     }
 
     /// The filters the controller subscribes to for commands.

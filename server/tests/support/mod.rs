@@ -98,3 +98,16 @@ pub fn rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The real `roomctl` binary serving with the settings file `config`
+/// (quiet; killed when dropped).
+pub fn spawn_roomctl(config: &std::path::Path) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
