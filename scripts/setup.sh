@@ -63,13 +63,24 @@ fi
 if [[ "${1:-}" == "--e2e" ]]; then
   # For the tests: Debian's Chromium (Playwright), iproute2 and util-linux
   # (the LAN tests' private network namespaces), curl and Python's ftplib and
-  # telnetlib (the FTP and Telnet tests talk to the server as real clients).
+  # telnetlib (the FTP and Telnet tests talk to the server as real clients),
+  # Mosquitto and its clients (the MQTT tests start their own broker on a
+  # loopback port), openssl (their TLS broker's certificates).
   missing=()
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
   command -v curl >/dev/null || missing+=(curl)
   python3 -c "import ftplib, telnetlib" 2>/dev/null || missing+=(python3)
+  command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
+  command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
+  command -v openssl >/dev/null || missing+=(openssl)
   (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
+  # The package starts a system broker on 1883 where systemd runs; the tests
+  # start their own, so that one is switched off.
+  if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null \
+    && systemctl is-system-running >/dev/null 2>&1; then
+    $([[ $(id -u) -eq 0 ]] || echo sudo) systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  fi
 fi
 say "tools ready"

@@ -10,7 +10,7 @@ use crate::controller::Controller;
 use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::PortKind;
 use crate::services::{
-    central, extension, ftp, http, live, logic, lookup, repeat, telnet, Service, Supervisor,
+    central, extension, ftp, http, live, logic, lookup, mqtt, repeat, telnet, Service, Supervisor,
 };
 use crate::status::StatusBoard;
 
@@ -31,6 +31,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
         Box::new(lookup::LookupService),
         Box::new(repeat::RepeatService),
         Box::new(logic::LogicService),
+        Box::new(mqtt::MqttService),
     ]
 }
 

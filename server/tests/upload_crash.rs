@@ -7,7 +7,6 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use controller_core::project::Project;
@@ -40,14 +39,7 @@ async fn wait_listening(addr: SocketAddr) {
 }
 
 fn spawn(h: &TestEnv) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
-        .args(["--config", h.settings_file().to_str().unwrap(), "serve"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    spawn_roomctl(&h.settings_file())
 }
 
 /// Every stored project that exists is complete and valid; the active one's name.

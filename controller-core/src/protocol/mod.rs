@@ -7,6 +7,7 @@ pub mod central;
 pub mod extension;
 pub mod live;
 pub mod lookup;
+pub mod mqtt;
 pub mod panel;
 pub mod pjlink;
 pub mod wire;

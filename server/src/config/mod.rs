@@ -43,6 +43,7 @@ pub struct Settings {
     pub telnet: TelnetSettings,
     pub ftp: FtpSettings,
     pub logic: LogicSettings,
+    pub mqtt: MqttSettings,
     #[serde(default)]
     pub users: Vec<UserEntry>,
 }

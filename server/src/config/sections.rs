@@ -167,6 +167,40 @@ pub struct LogicSettings {
     pub enabled: bool,
 }
 
+/// The MQTT bridge to an existing broker (`docs/mqtt.md`): an outgoing
+/// connection only, no port. Off until switched on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSettings {
+    pub enabled: bool,
+    /// `mqtt://host:port` (plain TCP) or `mqtts://host:port` (TLS).
+    pub url: String,
+    /// Empty: connect without credentials.
+    pub username: String,
+    /// A file holding the password (first line): the broker needs it in
+    /// clear, so it stays out of the settings file.
+    pub password_file: Option<PathBuf>,
+    /// PEM certificates the broker's certificate must chain to (mqtts);
+    /// unset: the system's bundle.
+    pub ca_file: Option<PathBuf>,
+    /// Empty: `roomctl-<serial>`.
+    pub client_id: String,
+    /// Every topic starts with this; `{serial}` is the controller's serial.
+    pub prefix: String,
+    pub keepalive_secs: u64,
+    /// The longest wait between two connection attempts (the wait doubles
+    /// from one second up to this).
+    pub reconnect_max_secs: u64,
+    /// Messages waiting for the broker before more are dropped (and the
+    /// retained state is republished in full once the queue drains).
+    pub max_queue: usize,
+    /// Act on the command topics (press, release, select).
+    pub commands: bool,
+    /// Publish Home Assistant discovery configs.
+    pub ha_discovery: bool,
+    pub discovery_prefix: String,
+}
+
 pub(super) fn defaults(profile: Profile) -> Settings {
     let lan = profile == Profile::Lan;
     let bind: IpAddr = if lan {
@@ -273,6 +307,21 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             max_upload_bytes: 1024 * 1024,
         },
         logic: LogicSettings { enabled: true },
+        mqtt: MqttSettings {
+            enabled: false,
+            url: "mqtt://127.0.0.1:1883".into(),
+            username: String::new(),
+            password_file: None,
+            ca_file: None,
+            client_id: String::new(),
+            prefix: "roomctl/{serial}".into(),
+            keepalive_secs: 30,
+            reconnect_max_secs: 30,
+            max_queue: 1024,
+            commands: false,
+            ha_discovery: true,
+            discovery_prefix: "homeassistant".into(),
+        },
         users: Vec::new(),
     }
 }

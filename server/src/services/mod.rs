@@ -23,6 +23,7 @@ pub mod lan_socket;
 pub mod live;
 pub mod logic;
 pub mod lookup;
+pub mod mqtt;
 pub mod repeat;
 pub mod telnet;
 

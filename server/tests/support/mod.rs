@@ -8,7 +8,9 @@
 //! - [`http`]: raw HTTP/1.1 over a socket, and `oneshot` on an axum `Router`;
 //! - [`panel`]: the panel WebSocket client;
 //! - [`telnet`] and [`ftp`]: console and FTP control-connection clients;
-//! - [`netns`]: run a test inside a network namespace of its own.
+//! - [`netns`]: run a test inside a network namespace of its own;
+//! - [`mosquitto`]: a real MQTT broker on a free loopback port, and a
+//!   subscriber that remembers what it saw.
 //!
 //! Everything talks to loopback or to a namespace the test made itself.
 
@@ -18,6 +20,7 @@
 pub mod eventually;
 pub mod ftp;
 pub mod http;
+pub mod mosquitto;
 pub mod netns;
 pub mod panel;
 pub mod settings;
@@ -94,4 +97,17 @@ pub fn rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The real `roomctl` binary serving with the settings file `config`
+/// (quiet; killed when dropped).
+pub fn spawn_roomctl(config: &std::path::Path) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
 }

@@ -11,7 +11,7 @@ use roomctl::project_store::{self, LoadedProject, ProjectStore};
 use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
-pub const SERVICES: [&str; 9] = [
+pub const SERVICES: [&str; 10] = [
     "panel",
     "apprimo",
     "lookup",
@@ -21,6 +21,7 @@ pub const SERVICES: [&str; 9] = [
     "telnet",
     "ftp",
     "logic",
+    "mqtt",
 ];
 
 /// The LAN services and the two HTTP ports, without the room logic (the
@@ -72,6 +73,7 @@ impl TestSettings {
         s.telnet.enabled = on("telnet");
         s.ftp.enabled = on("ftp");
         s.logic.enabled = on("logic");
+        s.mqtt.enabled = on("mqtt");
         s.panel.port = 0;
         s.apprimo.port = 0;
         s.central.port = 0;

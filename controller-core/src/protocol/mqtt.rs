@@ -1,0 +1,470 @@
+//! The MQTT topic tree (`docs/protocols.md`, "MQTT"): topic names, the JSON
+//! payloads the controller publishes, and the parser of the command topics
+//! it subscribes to. Sans-IO: the server's MQTT bridge moves these bytes.
+//!
+//! Commands arrive from whoever the broker lets publish, so [`Topics::parse_command`]
+//! takes any topic and any payload and returns a typed error for anything
+//! it does not understand: never a panic (property-tested and fuzzed).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{ButtonState, Step};
+
+/// The largest command payload read; anything longer is refused unread.
+pub const MAX_COMMAND_BYTES: usize = 1024;
+
+/// `online` / `offline` on the status topic (retained; `offline` is also
+/// the last will, so a controller that dies shows offline).
+pub const ONLINE: &str = "online";
+pub const OFFLINE: &str = "offline";
+
+/// The topics of one controller, under its prefix (`roomctl/<serial>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    prefix: String,
+}
+
+impl Topics {
+    /// `prefix` as configured; `{serial}` is replaced by `serial`, and
+    /// trailing slashes are dropped (the tree adds its own).
+    pub fn new(prefix: &str, serial: &str) -> Topics {
+        let prefix = prefix.replace("{serial}", &topic_level(serial));
+        Topics {
+            prefix: prefix.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `online`/`offline`, retained, the last will.
+    pub fn status(&self) -> String {
+        format!("{}/status", self.prefix)
+    }
+
+    /// The controller's identity and project ([`Info`]), retained.
+    pub fn info(&self) -> String {
+        format!("{}/info", self.prefix)
+    }
+
+    /// Every engine step as it happens, not retained.
+    pub fn event(&self) -> String {
+        format!("{}/event", self.prefix)
+    }
+
+    pub fn button_state(&self, button: &str) -> String {
+        self.under("button", button, "state")
+    }
+
+    pub fn button_press(&self, button: &str) -> String {
+        self.under("button", button, "press")
+    }
+
+    pub fn button_release(&self, button: &str) -> String {
+        self.under("button", button, "release")
+    }
+
+    /// The selected member of an interlock group ([`GroupState`]), retained.
+    pub fn group_state(&self, group: &str) -> String {
+        self.under("group", group, "state")
+    }
+
+    pub fn group_select(&self, group: &str) -> String {
+        self.under("group", group, "select")
+    }
+
+    pub fn device_state(&self, device: &str) -> String {
+        self.under("device", device, "state")
+    }
+
+    /// `<prefix>/<kind>/<id>/<leaf>`, the id made a safe topic level.
+    fn under(&self, kind: &str, id: &str, leaf: &str) -> String {
+        format!("{}/{kind}/{}/{leaf}", self.prefix, topic_level(id))
+    }
+
+    /// The filters the controller subscribes to for commands.
+    pub fn command_filters(&self) -> [String; 3] {
+        [
+            format!("{}/button/+/press", self.prefix),
+            format!("{}/button/+/release", self.prefix),
+            format!("{}/group/+/select", self.prefix),
+        ]
+    }
+
+    /// Reads a command: the topic must be one of this controller's command
+    /// topics and the payload valid for it.
+    pub fn parse_command(&self, topic: &str, payload: &[u8]) -> Result<Command, CommandError> {
+        let rest = topic
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+            .ok_or(CommandError::NotOurs)?;
+        let mut levels = rest.split('/');
+        let (kind, id, verb) = match (levels.next(), levels.next(), levels.next(), levels.next()) {
+            (Some(kind), Some(id), Some(verb), None) if !id.is_empty() => (kind, id, verb),
+            _ => return Err(CommandError::UnknownTopic),
+        };
+        if payload.len() > MAX_COMMAND_BYTES {
+            return Err(CommandError::TooLarge(payload.len()));
+        }
+        let id = id.to_string();
+        match (kind, verb) {
+            ("button", "press") => {
+                let p: PressPayload = json_or_default(payload)?;
+                Ok(Command::Press {
+                    button: id,
+                    hold: p.hold,
+                    latched: p.latched,
+                })
+            }
+            ("button", "release") => {
+                let _: ReleasePayload = json_or_default(payload)?;
+                Ok(Command::Release { button: id })
+            }
+            ("group", "select") => {
+                let p: SelectPayload = serde_json::from_slice(payload)
+                    .map_err(|e| CommandError::BadPayload(e.to_string()))?;
+                Ok(Command::Select {
+                    group: id,
+                    option: p.option,
+                })
+            }
+            _ => Err(CommandError::UnknownTopic),
+        }
+    }
+}
+
+/// A topic level made of `id`: MQTT's separators and wildcards (`/`, `+`,
+/// `#`), control characters and anything outside printable ASCII become
+/// `_`, so an extension device's self-chosen id cannot reach into another
+/// part of the tree. Project ids (letters, digits, `_`, `-`) pass unchanged.
+pub fn topic_level(id: &str) -> String {
+    let level: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.:@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if level.is_empty() {
+        "_".into()
+    } else {
+        level
+    }
+}
+
+/// A command read from a command topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `button/<id>/press`. `hold`: keep it held until `release` (else a
+    /// press and its release). `latched`: press only if the button's
+    /// latched state differs (set a toggle on or off rather than flip it).
+    Press {
+        button: String,
+        hold: bool,
+        latched: Option<bool>,
+    },
+    /// `button/<id>/release`.
+    Release { button: String },
+    /// `group/<group>/select`: select the member whose label or id is `option`.
+    Select { group: String, option: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("not under this controller's prefix")]
+    NotOurs,
+    #[error("not a command topic")]
+    UnknownTopic,
+    #[error("payload of {0} bytes is over the {MAX_COMMAND_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("bad payload: {0}")]
+    BadPayload(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PressPayload {
+    #[serde(default)]
+    hold: bool,
+    #[serde(default)]
+    latched: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleasePayload {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SelectPayload {
+    option: String,
+}
+
+/// An empty payload (`mosquitto_pub -n`) means "no options"; anything
+/// else must be the JSON object.
+fn json_or_default<T: Default + for<'de> Deserialize<'de>>(
+    payload: &[u8],
+) -> Result<T, CommandError> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(payload).map_err(|e| CommandError::BadPayload(e.to_string()))
+}
+
+// ---- what the controller publishes ----
+
+/// `button/<id>/state`: the button's state at `revision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ButtonPayload {
+    #[serde(flatten)]
+    pub state: ButtonState,
+    pub revision: u64,
+}
+
+impl ButtonPayload {
+    pub fn encode(state: ButtonState, revision: u64) -> Vec<u8> {
+        to_json(&ButtonPayload { state, revision })
+    }
+}
+
+/// `group/<group>/state`: the latched member of an interlock group, by id
+/// and by label (`option`, what a Home Assistant select shows); both null
+/// when none is selected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    pub selected: Option<String>,
+    pub option: Option<String>,
+    pub revision: u64,
+}
+
+impl GroupState {
+    pub fn encode(&self) -> Vec<u8> {
+        to_json(self)
+    }
+}
+
+/// `device/<id>/state`: an extension device or a room-logic device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePayload {
+    pub id: String,
+    pub kind: String,
+    pub address: String,
+    pub online: bool,
+    pub detail: String,
+}
+
+impl DevicePayload {
+    pub fn encode(&self) -> Vec<u8> {
+        to_json(self)
+    }
+}
+
+/// `info`: who this controller is and what it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    pub name: String,
+    pub model: String,
+    pub serial: String,
+    pub firmware: String,
+    pub project: InfoProject,
+    pub location: String,
+    pub services: Vec<InfoService>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoProject {
+    pub name: String,
+    pub revision: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoService {
+    pub name: String,
+    /// `listening`, `running`, `disabled`, `failed: why`, ...
+    pub state: String,
+}
+
+impl Info {
+    pub fn encode(&self) -> Vec<u8> {
+        to_json(self)
+    }
+}
+
+/// `event`: one engine step, exactly as the engine stamped it.
+pub fn encode_event(step: &Step) -> Vec<u8> {
+    to_json(step)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // These types hold only strings, numbers and maps with string keys,
+    // which serde_json always serialises.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::{Led, LedColor};
+    use proptest::prelude::*;
+
+    fn topics() -> Topics {
+        Topics::new("roomctl/{serial}/", "RC-1")
+    }
+
+    #[test]
+    fn the_tree_is_under_the_prefix_with_the_serial() {
+        let t = topics();
+        assert_eq!(t.status(), "roomctl/RC-1/status");
+        assert_eq!(t.button_state("mute"), "roomctl/RC-1/button/mute/state");
+        assert_eq!(
+            t.group_select("sources"),
+            "roomctl/RC-1/group/sources/select"
+        );
+        assert_eq!(t.device_state("kp/1+#"), "roomctl/RC-1/device/kp_1__/state");
+    }
+
+    #[test]
+    fn commands_parse() {
+        let t = topics();
+        assert_eq!(
+            t.parse_command(&t.button_press("mute"), b""),
+            Ok(Command::Press {
+                button: "mute".into(),
+                hold: false,
+                latched: None
+            })
+        );
+        assert_eq!(
+            t.parse_command(&t.button_press("vol_up"), br#"{"hold": true}"#),
+            Ok(Command::Press {
+                button: "vol_up".into(),
+                hold: true,
+                latched: None
+            })
+        );
+        assert_eq!(
+            t.parse_command(&t.button_press("mute"), br#"{"latched": false}"#),
+            Ok(Command::Press {
+                button: "mute".into(),
+                hold: false,
+                latched: Some(false)
+            })
+        );
+        assert_eq!(
+            t.parse_command(&t.button_release("vol_up"), b"{}"),
+            Ok(Command::Release {
+                button: "vol_up".into()
+            })
+        );
+        assert_eq!(
+            t.parse_command(&t.group_select("sources"), br#"{"option":"HDMI 1"}"#),
+            Ok(Command::Select {
+                group: "sources".into(),
+                option: "HDMI 1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn everything_else_is_refused_with_a_reason() {
+        let t = topics();
+        assert_eq!(
+            t.parse_command("roomctl/RC-2/button/mute/press", b""),
+            Err(CommandError::NotOurs)
+        );
+        assert_eq!(
+            t.parse_command("roomctl/RC-1/button/mute/state", b""),
+            Err(CommandError::UnknownTopic)
+        );
+        assert_eq!(
+            t.parse_command("roomctl/RC-1/button//press", b""),
+            Err(CommandError::UnknownTopic)
+        );
+        assert_eq!(
+            t.parse_command("roomctl/RC-1/button/a/b/press", b""),
+            Err(CommandError::UnknownTopic)
+        );
+        assert!(matches!(
+            t.parse_command(&t.button_press("mute"), b"PRESS"),
+            Err(CommandError::BadPayload(_))
+        ));
+        assert!(matches!(
+            t.parse_command(&t.button_press("mute"), br#"{"hold": 1}"#),
+            Err(CommandError::BadPayload(_))
+        ));
+        assert!(matches!(
+            t.parse_command(&t.button_press("mute"), br#"{"color": "red"}"#),
+            Err(CommandError::BadPayload(_))
+        ));
+        assert!(matches!(
+            t.parse_command(&t.group_select("sources"), b""),
+            Err(CommandError::BadPayload(_))
+        ));
+        let big = vec![b' '; MAX_COMMAND_BYTES + 1];
+        assert_eq!(
+            t.parse_command(&t.button_press("mute"), &big),
+            Err(CommandError::TooLarge(MAX_COMMAND_BYTES + 1))
+        );
+    }
+
+    #[test]
+    fn button_state_payload_is_flat_json() {
+        let state = ButtonState {
+            led: Led::on(LedColor::Green),
+            latched: true,
+            held: false,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&ButtonPayload::encode(state, 7)).unwrap();
+        assert_eq!(v["latched"], true);
+        assert_eq!(v["held"], false);
+        assert_eq!(v["led"]["mode"], "on");
+        assert_eq!(v["led"]["color"], "green");
+        assert_eq!(v["revision"], 7);
+    }
+
+    proptest! {
+        #[test]
+        fn no_topic_or_payload_panics(
+            levels in proptest::collection::vec("[a-z/+#_]{0,8}|\\PC{0,6}", 0..6),
+            payload in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let t = topics();
+            let topic = format!("roomctl/RC-1/{}", levels.join("/"));
+            let _ = t.parse_command(&topic, &payload);
+            let _ = t.parse_command(&levels.join("/"), &payload);
+        }
+
+        #[test]
+        fn json_payloads_never_panic(
+            hold in any::<Option<bool>>(),
+            latched in any::<Option<bool>>(),
+            junk in "\\PC{0,12}",
+        ) {
+            let t = topics();
+            let mut fields = vec![];
+            if let Some(h) = hold { fields.push(format!("\"hold\":{h}")); }
+            if let Some(l) = latched { fields.push(format!("\"latched\":{l}")); }
+            let payload = format!("{{{}}}", fields.join(","));
+            let parsed = t.parse_command(&t.button_press("mute"), payload.as_bytes());
+            prop_assert_eq!(parsed, Ok(Command::Press {
+                button: "mute".into(),
+                hold: hold.unwrap_or(false),
+                latched,
+            }));
+            let _ = t.parse_command(&t.button_press("mute"), junk.as_bytes());
+            let _ = t.parse_command(&t.group_select("g"), junk.as_bytes());
+        }
+
+        #[test]
+        fn topic_levels_hold_no_separator_or_wildcard(id in "\\PC{0,20}") {
+            let level = topic_level(&id);
+            prop_assert!(!level.is_empty());
+            prop_assert!(!level.contains(['/', '+', '#']));
+        }
+    }
+}

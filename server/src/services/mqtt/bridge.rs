@@ -1,0 +1,515 @@
+//! The bridge proper: the bus in, retained state and events out; command
+//! messages in, engine commands out.
+//!
+//! Never slows the engine: every publish is a `try_publish` into rumqttc's
+//! bounded queue. What does not fit is dropped and counted; a dropped
+//! *state* message marks the retained state stale, and the whole of it is
+//! republished once the queue has room again (the broker keeps only the
+//! latest retained message per topic, so the full state replaces whatever
+//! was lost). The same full republish follows every (re)connection, since
+//! the session is clean: nothing is queued for a broker that is away.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
+use controller_core::project::{ButtonKind, Project};
+use controller_core::protocol::mqtt::{
+    encode_event, ButtonPayload, Command, DevicePayload, GroupState, Info, InfoProject,
+    InfoService, Topics, OFFLINE, ONLINE,
+};
+use controller_core::view::{DeviceStatus, ServiceState};
+use rumqttc::{AsyncClient, Publish, QoS};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::connection::Link;
+use super::discovery::{self, Discovery};
+use super::NAME;
+use crate::bus::{BusEvent, Subscription};
+use crate::config::MqttSettings;
+use crate::controller::Controller;
+use crate::held::HeldButtons;
+
+/// How often the status board's line for the bridge is refreshed, and a
+/// stale retained state retried.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a graceful stop waits for `offline` to reach the broker.
+const GOODBYE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// What the status page shows of the bridge.
+#[derive(Default)]
+pub struct Counters {
+    /// Messages that did not fit the outgoing queue, or events while the
+    /// broker was away.
+    dropped: AtomicU64,
+    /// Command messages refused: malformed or naming nothing known, or
+    /// more than the bridge could take in at once.
+    refused: AtomicU64,
+}
+
+impl Counters {
+    pub fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> (u64, u64) {
+        (
+            self.dropped.load(Ordering::Relaxed),
+            self.refused.load(Ordering::Relaxed),
+        )
+    }
+}
+
+pub struct Bridge {
+    controller: Controller,
+    client: AsyncClient,
+    topics: Topics,
+    settings: MqttSettings,
+    counters: Arc<Counters>,
+    /// The state as last published (a subscriber of the engine like any other).
+    snapshot: Snapshot,
+    project: Arc<Project>,
+    /// Every retained topic of the last full publish and its payload: a
+    /// topic that is no longer in the next one is cleared on the broker.
+    retained: BTreeMap<String, Vec<u8>>,
+    /// The last info payload, so a service change republishes only when
+    /// what it says changed.
+    info: Vec<u8>,
+    connected: bool,
+    /// A state message was dropped: publish everything again.
+    stale: bool,
+    /// Presses with `"hold": true`, released on `release` or when the
+    /// broker connection is lost (its holder can no longer release them).
+    held: HeldButtons,
+    /// The status board line last written.
+    reported: String,
+}
+
+impl Bridge {
+    pub fn new(
+        controller: Controller,
+        client: AsyncClient,
+        topics: Topics,
+        settings: MqttSettings,
+        counters: Arc<Counters>,
+    ) -> Bridge {
+        Bridge {
+            held: HeldButtons::new(controller.clone(), "mqtt"),
+            project: controller.project(),
+            controller,
+            client,
+            topics,
+            settings,
+            counters,
+            snapshot: Snapshot::default(),
+            retained: BTreeMap::new(),
+            info: Vec::new(),
+            connected: false,
+            stale: false,
+            reported: String::new(),
+        }
+    }
+
+    pub async fn run(
+        mut self,
+        shutdown: CancellationToken,
+        snapshot: Snapshot,
+        mut bus: Subscription,
+        mut links: mpsc::Receiver<Link>,
+    ) -> anyhow::Result<()> {
+        self.snapshot = snapshot;
+        self.report("connecting");
+        let mut tick = tokio::time::interval(REPORT_EVERY);
+        loop {
+            tokio::select! {
+                link = links.recv() => match link {
+                    Some(Link::Up) => self.connected(),
+                    Some(Link::Down(why)) => self.disconnected(&why),
+                    Some(Link::Message(m)) => self.command(&m),
+                    None => anyhow::bail!("the connection to the broker ended"),
+                },
+                event = bus.recv() => match event {
+                    Ok(event) => self.event(&event),
+                    // Fell behind the bus: the broker gets the whole truth.
+                    Err(RecvError::Lagged(_)) => {
+                        let (snapshot, rx) = self.controller.subscribe();
+                        bus = rx;
+                        self.resync(snapshot);
+                    }
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                _ = tick.tick() => {
+                    if self.stale && self.connected {
+                        self.publish_all();
+                    }
+                    self.report(if self.connected { "connected" } else { "connecting" });
+                }
+                _ = shutdown.cancelled() => {
+                    self.goodbye(links).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    // ---- the connection ----
+
+    fn connected(&mut self) {
+        self.connected = true;
+        self.controller
+            .log()
+            .record(format!("mqtt: connected to {}", self.settings.url));
+        if self.settings.commands {
+            for filter in self.topics.command_filters() {
+                if self.client.try_subscribe(filter, QoS::AtLeastOnce).is_err() {
+                    self.counters.dropped();
+                }
+            }
+        }
+        self.publish_all();
+        self.report("connected");
+    }
+
+    fn disconnected(&mut self, why: &str) {
+        if self.connected {
+            self.controller.log().record(format!(
+                "mqtt: lost the broker at {}: {why}",
+                self.settings.url
+            ));
+        }
+        self.connected = false;
+        self.held.release_all();
+        self.report(&format!("connecting ({why})"));
+    }
+
+    /// `offline` (retained) and a clean DISCONNECT, so the broker does not
+    /// send the last will; bounded by [`GOODBYE_DEADLINE`].
+    async fn goodbye(&mut self, mut links: mpsc::Receiver<Link>) {
+        self.held.release_all();
+        if !self.connected {
+            return;
+        }
+        let _ = self
+            .client
+            .try_publish(self.topics.status(), QoS::AtLeastOnce, true, OFFLINE);
+        let _ = self.client.try_disconnect();
+        let _ = tokio::time::timeout(GOODBYE_DEADLINE, async {
+            while links.recv().await.is_some() {}
+        })
+        .await;
+    }
+
+    // ---- out: engine state to the broker ----
+
+    fn event(&mut self, event: &BusEvent) {
+        match event {
+            BusEvent::Step(published) => self.step(&published.step),
+            BusEvent::Device(device) => {
+                let topic = self.topics.device_state(&device.id);
+                if self.retained.contains_key(&topic) {
+                    let payload = device_payload(device).encode();
+                    self.publish_retained(topic, payload);
+                } else {
+                    // A device seen for the first time: the next full
+                    // publish gives it its state and its entity.
+                    self.stale = true;
+                }
+            }
+            BusEvent::Service(_) => {
+                let info = self.info();
+                if info != self.info {
+                    self.publish_retained(self.topics.info(), info.clone());
+                    self.info = info;
+                }
+            }
+            BusEvent::SequenceFailed(_) => {}
+        }
+    }
+
+    fn step(&mut self, step: &Step) {
+        if step.loads_project() {
+            // A new project: new buttons, new entities, removed ones cleared.
+            let (project, snapshot) = self.controller.project_and_snapshot();
+            self.project = project;
+            self.resync(snapshot);
+            return;
+        }
+        match self.snapshot.receive(step) {
+            StepOutcome::Applied => {}
+            StepOutcome::Stale => return,
+            StepOutcome::Gap => {
+                self.resync(self.controller.snapshot());
+                return;
+            }
+        }
+        if !self.connected {
+            // Not queued for an absent broker; the state is republished
+            // in full on reconnection, the event is lost.
+            self.counters.dropped();
+            return;
+        }
+        self.publish(self.topics.event(), false, encode_event(step));
+        let mut groups = Vec::new();
+        for button in touched(step) {
+            if let Some(state) = self.snapshot.buttons.get(button) {
+                let payload = ButtonPayload::encode(*state, self.snapshot.revision);
+                self.publish_retained(self.topics.button_state(button), payload);
+            }
+            if let Some(g) = self.project.button(button).and_then(|b| b.group.clone()) {
+                if !groups.contains(&g) {
+                    groups.push(g);
+                }
+            }
+        }
+        for g in groups {
+            let payload = self.group_state(&g).encode();
+            self.publish_retained(self.topics.group_state(&g), payload);
+        }
+    }
+
+    fn resync(&mut self, snapshot: Snapshot) {
+        self.snapshot = snapshot;
+        if self.connected {
+            self.publish_all();
+        }
+    }
+
+    /// Everything retained, from the current state, and clears what the
+    /// last full publish had that this one has not.
+    fn publish_all(&mut self) {
+        self.stale = false;
+        self.publish_retained(self.topics.status(), ONLINE.into());
+        let all = self.retained_state();
+        for (topic, payload) in &all {
+            self.publish_retained(topic.clone(), payload.clone());
+        }
+        let gone: Vec<String> = self
+            .retained
+            .keys()
+            .filter(|t| !all.contains_key(*t))
+            .cloned()
+            .collect();
+        for topic in gone {
+            // An empty retained message deletes the retained one (and a
+            // discovery config's entity).
+            self.publish_retained(topic, Vec::new());
+        }
+        self.retained = all;
+        self.info = self
+            .retained
+            .get(&self.topics.info())
+            .cloned()
+            .unwrap_or_default();
+    }
+
+    fn retained_state(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut all = BTreeMap::new();
+        all.insert(self.topics.info(), self.info());
+        let revision = self.snapshot.revision;
+        for (button, state) in &self.snapshot.buttons {
+            all.insert(
+                self.topics.button_state(button),
+                ButtonPayload::encode(*state, revision),
+            );
+        }
+        let groups: BTreeSet<&str> = self
+            .project
+            .buttons
+            .iter()
+            .filter(|b| b.kind == ButtonKind::Interlock)
+            .filter_map(|b| b.group.as_deref())
+            .collect();
+        for g in groups {
+            all.insert(self.topics.group_state(g), self.group_state(g).encode());
+        }
+        let devices = self.controller.status().devices();
+        for d in &devices {
+            all.insert(self.topics.device_state(&d.id), device_payload(d).encode());
+        }
+        if self.settings.ha_discovery {
+            let identity = self.controller.identity();
+            let discovery = Discovery {
+                prefix: &self.settings.discovery_prefix,
+                topics: &self.topics,
+                identity,
+            };
+            all.extend(discovery.configs(&self.project, &devices));
+        }
+        all
+    }
+
+    fn info(&self) -> Vec<u8> {
+        let id = self.controller.identity();
+        Info {
+            name: id.name.clone(),
+            model: id.model.clone(),
+            serial: id.serial.clone(),
+            firmware: id.firmware.clone(),
+            project: InfoProject {
+                name: self.snapshot.project_name.clone(),
+                revision: self.snapshot.project_revision,
+            },
+            location: self.project.project.location.clone(),
+            services: self
+                .controller
+                .status()
+                .services()
+                .into_iter()
+                .map(|s| InfoService {
+                    name: s.name,
+                    state: s.state.to_string(),
+                })
+                .collect(),
+        }
+        .encode()
+    }
+
+    fn group_state(&self, group: &str) -> GroupState {
+        let selected = self
+            .project
+            .buttons
+            .iter()
+            .filter(|b| b.group.as_deref() == Some(group))
+            .find(|b| self.snapshot.buttons.get(&b.id).is_some_and(|s| s.latched))
+            .map(|b| b.id.clone());
+        GroupState {
+            option: selected
+                .as_deref()
+                .and_then(|b| discovery::option_of(&self.project, group, b)),
+            selected,
+            revision: self.snapshot.revision,
+        }
+    }
+
+    fn publish_retained(&mut self, topic: String, payload: Vec<u8>) {
+        if !self.publish(topic, true, payload) {
+            self.stale = true;
+        }
+    }
+
+    /// Into the outgoing queue, or dropped and counted: never waits.
+    fn publish(&self, topic: String, retain: bool, payload: Vec<u8>) -> bool {
+        if !self.connected {
+            return false;
+        }
+        let ok = self
+            .client
+            .try_publish(topic, QoS::AtMostOnce, retain, payload)
+            .is_ok();
+        if !ok {
+            self.counters.dropped();
+        }
+        ok
+    }
+
+    // ---- in: commands ----
+
+    fn command(&mut self, message: &Publish) {
+        // Only command topics are subscribed, and only with `commands = true`.
+        if self.run_command(message).is_err() {
+            self.counters.refused();
+        }
+    }
+
+    fn run_command(&mut self, message: &Publish) -> Result<(), ()> {
+        let command = self
+            .topics
+            .parse_command(&message.topic, &message.payload)
+            .map_err(|e| tracing::debug!("mqtt: {}: {e}", message.topic))?;
+        let source = "mqtt".to_string();
+        let (button, hold, latched) = match command {
+            Command::Press {
+                button,
+                hold,
+                latched,
+            } => (button, hold, latched),
+            Command::Release { button } => {
+                return self.held.release(&button).map_err(|_| ());
+            }
+            Command::Select { group, option } => {
+                let button = discovery::member_of(&self.project, &group, &option).ok_or(())?;
+                (button, false, Some(true))
+            }
+        };
+        // `latched` names the wanted state: already there, nothing to press.
+        let state = self
+            .controller
+            .snapshot()
+            .buttons
+            .get(&button)
+            .copied()
+            .ok_or(())?;
+        if latched.is_some_and(|want| want == state.latched) {
+            return Ok(());
+        }
+        if hold {
+            return self.held.press(&button).map_err(|_| ());
+        }
+        let press = EngineCommand::Press {
+            button: button.clone(),
+            source: source.clone(),
+        };
+        self.controller.execute(press).map_err(|_| ())?;
+        let release = EngineCommand::Release { button, source };
+        self.controller.execute(release).map(|_| ()).map_err(|_| ())
+    }
+
+    // ---- the status board ----
+
+    /// The bridge's line on the status page: connection and counters.
+    fn report(&mut self, connection: &str) {
+        let (dropped, refused) = self.counters.read();
+        let line = format!(
+            "{} {connection}; {dropped} dropped, {refused} commands refused",
+            self.settings.url
+        );
+        if line == self.reported {
+            return;
+        }
+        let board = self.controller.status();
+        if let Some(mut status) = board.service(NAME) {
+            if status.state == ServiceState::Running {
+                status.endpoint = line.clone();
+                board.set_service(status, None);
+            }
+        }
+        self.reported = line;
+    }
+}
+
+/// The buttons whose state a step changed.
+fn touched(step: &Step) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for change in &step.changes {
+        let button = match change {
+            Change::Pressed { button, .. }
+            | Change::Released { button, .. }
+            | Change::Led { button, .. }
+            | Change::Latched { button, .. } => button.as_str(),
+            Change::Repeated { .. } | Change::ProjectLoaded { .. } => continue,
+        };
+        if !out.contains(&button) {
+            out.push(button);
+        }
+    }
+    out
+}
+
+fn device_payload(d: &DeviceStatus) -> DevicePayload {
+    DevicePayload {
+        id: d.id.clone(),
+        kind: d.kind.clone(),
+        address: d.address.clone(),
+        online: d.online,
+        detail: d.detail.clone(),
+    }
+}

@@ -1,0 +1,266 @@
+//! Home Assistant MQTT discovery: one retained config per entity under
+//! `<discovery_prefix>/<component>/<node_id>/<object_id>/config`.
+//!
+//! A toggle is a `switch`, an interlock group a `select`, a momentary
+//! button a `button`, a device's connectivity a `binary_sensor`. Every
+//! entity is available while the status topic says `online` and belongs to
+//! one Home Assistant device (the controller), whose `suggested_area` is the
+//! project's location, so Home Assistant files the room's entities together.
+
+use std::collections::BTreeMap;
+
+use controller_core::project::{ButtonKind, Project};
+use controller_core::protocol::mqtt::{topic_level, Topics, OFFLINE, ONLINE};
+use controller_core::view::DeviceStatus;
+use serde_json::{json, Value};
+
+use crate::controller::Identity;
+
+/// What every config of one controller shares.
+pub struct Discovery<'a> {
+    pub prefix: &'a str,
+    pub topics: &'a Topics,
+    pub identity: &'a Identity,
+}
+
+impl Discovery<'_> {
+    /// Every config for `project` and `devices`: topic -> payload.
+    pub fn configs(
+        &self,
+        project: &Project,
+        devices: &[DeviceStatus],
+    ) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+        for b in &project.buttons {
+            let (component, entity) = match (b.kind, &b.group) {
+                (ButtonKind::Toggle, _) => ("switch", self.switch(&b.id)),
+                (ButtonKind::Momentary, _) => ("button", self.button(&b.id)),
+                (ButtonKind::Interlock, Some(g)) => {
+                    groups.entry(g).or_default().push((&b.id, &b.label));
+                    continue;
+                }
+                // Validation gives every interlock button a group.
+                (ButtonKind::Interlock, None) => continue,
+            };
+            self.add(&mut out, component, &b.id, &b.label, entity, project);
+        }
+        for (group, members) in &groups {
+            let entity = self.select(group, &options(members));
+            self.add(&mut out, "select", group, group, entity, project);
+        }
+        for d in devices {
+            let object = format!("device_{}", d.id);
+            let name = format!("{} ({})", d.id, d.kind);
+            self.add(
+                &mut out,
+                "binary_sensor",
+                &object,
+                &name,
+                self.connectivity(&d.id),
+                project,
+            );
+        }
+        out
+    }
+
+    fn add(
+        &self,
+        out: &mut BTreeMap<String, Vec<u8>>,
+        component: &str,
+        object: &str,
+        name: &str,
+        mut entity: Value,
+        project: &Project,
+    ) {
+        let node = node_id(&self.identity.serial);
+        let object = topic_level(object);
+        entity["name"] = json!(name);
+        entity["unique_id"] = json!(format!("{node}_{object}"));
+        entity["availability_topic"] = json!(self.topics.status());
+        entity["payload_available"] = json!(ONLINE);
+        entity["payload_not_available"] = json!(OFFLINE);
+        entity["device"] = self.device(project);
+        let topic = format!("{}/{component}/{node}/{object}/config", self.prefix);
+        out.insert(topic, serde_json::to_vec(&entity).unwrap_or_default());
+    }
+
+    fn device(&self, project: &Project) -> Value {
+        let id = self.identity;
+        let mut device = json!({
+            "identifiers": [format!("roomctl_{}", node_id(&id.serial))],
+            "name": id.name,
+            "manufacturer": "roomctl",
+            "model": id.model,
+            "serial_number": id.serial,
+            "sw_version": id.firmware,
+        });
+        if !project.project.location.is_empty() {
+            device["suggested_area"] = json!(project.project.location);
+        }
+        device
+    }
+
+    /// On/off: `{"latched": true|false}` on the press topic presses only if
+    /// the toggle is not already in that state.
+    fn switch(&self, button: &str) -> Value {
+        json!({
+            "state_topic": self.topics.button_state(button),
+            "value_template": "{{ 'ON' if value_json.latched else 'OFF' }}",
+            "state_on": "ON",
+            "state_off": "OFF",
+            "command_topic": self.topics.button_press(button),
+            "payload_on": r#"{"latched":true}"#,
+            "payload_off": r#"{"latched":false}"#,
+        })
+    }
+
+    /// A press and its release.
+    fn button(&self, button: &str) -> Value {
+        json!({
+            "command_topic": self.topics.button_press(button),
+            "payload_press": "{}",
+        })
+    }
+
+    fn select(&self, group: &str, options: &[String]) -> Value {
+        json!({
+            "state_topic": self.topics.group_state(group),
+            "value_template": "{{ value_json.option }}",
+            "command_topic": self.topics.group_select(group),
+            "command_template": "{\"option\": {{ value | tojson }}}",
+            "options": options,
+        })
+    }
+
+    fn connectivity(&self, device: &str) -> Value {
+        json!({
+            "device_class": "connectivity",
+            "state_topic": self.topics.device_state(device),
+            "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+        })
+    }
+}
+
+/// Home Assistant's node and object ids allow letters, digits, `_` and `-`.
+fn node_id(serial: &str) -> String {
+    serial
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The options of an interlock group's select: the members' labels, or
+/// their ids when two members share a label (a select's options must be
+/// unique).
+fn options(members: &[(&str, &str)]) -> Vec<String> {
+    let labels: Vec<String> = members.iter().map(|(_, l)| l.to_string()).collect();
+    let unique = labels
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        == labels.len();
+    if unique && labels.iter().all(|l| !l.is_empty()) {
+        labels
+    } else {
+        members.iter().map(|(id, _)| id.to_string()).collect()
+    }
+}
+
+/// The option a group's member goes by (see [`options`]).
+pub fn option_of(project: &Project, group: &str, button: &str) -> Option<String> {
+    let members: Vec<(&str, &str)> = group_members(project, group).collect();
+    let i = members.iter().position(|(id, _)| *id == button)?;
+    options(&members).into_iter().nth(i)
+}
+
+/// The member of `group` an option names (its label or its id).
+pub fn member_of(project: &Project, group: &str, option: &str) -> Option<String> {
+    let members: Vec<(&str, &str)> = group_members(project, group).collect();
+    options(&members)
+        .iter()
+        .position(|o| o == option)
+        .map(|i| members[i].0.to_string())
+        .or_else(|| {
+            members
+                .iter()
+                .find(|(id, _)| *id == option)
+                .map(|(id, _)| id.to_string())
+        })
+}
+
+fn group_members<'a>(
+    project: &'a Project,
+    group: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    project
+        .buttons
+        .iter()
+        .filter(move |b| b.kind == ButtonKind::Interlock && b.group.as_deref() == Some(group))
+        .map(|b| (b.id.as_str(), b.label.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use controller_core::project::demo_project;
+
+    fn identity() -> Identity {
+        Identity {
+            name: "Room 2.14".into(),
+            model: "roomctl".into(),
+            serial: "RC-ABC".into(),
+            firmware: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn the_demo_has_a_switch_a_select_and_a_button_in_one_area() {
+        let topics = Topics::new("roomctl/{serial}", "RC-ABC");
+        let id = identity();
+        let d = Discovery {
+            prefix: "homeassistant",
+            topics: &topics,
+            identity: &id,
+        };
+        let configs = d.configs(demo_project(), &[]);
+        let get = |t: &str| -> Value {
+            serde_json::from_slice(
+                configs
+                    .get(t)
+                    .unwrap_or_else(|| panic!("{t} in {:?}", configs.keys())),
+            )
+            .unwrap()
+        };
+        let switch = get("homeassistant/switch/RC-ABC/mute/config");
+        assert_eq!(switch["command_topic"], "roomctl/RC-ABC/button/mute/press");
+        assert_eq!(switch["state_topic"], "roomctl/RC-ABC/button/mute/state");
+        assert_eq!(switch["unique_id"], "RC-ABC_mute");
+        assert_eq!(switch["availability_topic"], "roomctl/RC-ABC/status");
+        assert_eq!(switch["device"]["suggested_area"], "Building A, floor 2");
+        assert_eq!(switch["device"]["identifiers"][0], "roomctl_RC-ABC");
+        let select = get("homeassistant/select/RC-ABC/sources/config");
+        assert_eq!(select["options"].as_array().unwrap().len(), 3);
+        let button = get("homeassistant/button/RC-ABC/all_off/config");
+        assert_eq!(button["payload_press"], "{}");
+        assert!(!configs.keys().any(|t| t.contains("src_hdmi1")));
+    }
+
+    #[test]
+    fn options_name_members_both_ways() {
+        let p = demo_project();
+        let option = option_of(p, "sources", "src_pc").unwrap();
+        assert_eq!(member_of(p, "sources", &option).as_deref(), Some("src_pc"));
+        assert_eq!(member_of(p, "sources", "src_pc").as_deref(), Some("src_pc"));
+        assert_eq!(member_of(p, "sources", "nothing"), None);
+        assert_eq!(member_of(p, "nope", "src_pc"), None);
+    }
+}

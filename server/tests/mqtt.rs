@@ -1,0 +1,584 @@
+//! The MQTT bridge against a real Mosquitto (started by each test on a free
+//! loopback port): state and events out, commands in, reconnection after a
+//! broker restart, the last will of a killed controller, Home Assistant
+//! discovery, and garbage on the command topics. Loopback only.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use controller_core::project::{LedMode, Project, DEMO_PROJECT_TOML};
+use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+use roomctl::serve::Running;
+use serde_json::Value;
+use support::mosquitto::{Mosquitto, Watcher};
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Settings with the bridge (and `also`) on, pointed at `broker`.
+fn settings(broker: &Mosquitto, name: &str, also: &[&str], extra: &str) -> TestSettings {
+    let mut services = vec!["mqtt"];
+    services.extend_from_slice(also);
+    TestSettings::only(&services).name(name).toml(&format!(
+        "[mqtt]\nurl = \"{}\"\nreconnect_max_secs = 1\n{extra}",
+        broker.url()
+    ))
+}
+
+/// The topic prefix of a controller started with `name`.
+fn prefix(name: &str) -> String {
+    format!("roomctl/RC-TEST-{}", name.replace(' ', "-"))
+}
+
+/// A broker, a watcher of the room's whole tree, and the controller `name`
+/// (demo project) connected to the broker.
+struct Room {
+    broker: Mosquitto,
+    p: String,
+    watcher: Watcher,
+    running: Running,
+}
+
+async fn room(name: &str, also: &[&str], extra: &str) -> Room {
+    let broker = Mosquitto::start().await;
+    let p = prefix(name);
+    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
+    let running = settings(&broker, name, also, extra).start_demo().await;
+    online(&watcher, &p).await;
+    Room {
+        broker,
+        p,
+        watcher,
+        running,
+    }
+}
+
+async fn online(watcher: &Watcher, prefix: &str) {
+    let topic = format!("{prefix}/status");
+    eventually(WAIT, "the bridge says online", || {
+        watcher.last(&topic).as_deref() == Some("online")
+    })
+    .await;
+}
+
+/// The bridge's line on the status board.
+fn board_line(running: &Running) -> String {
+    running
+        .controller
+        .status()
+        .service("mqtt")
+        .map(|s| s.endpoint)
+        .unwrap_or_default()
+}
+
+fn json_at(watcher: &Watcher, topic: &str) -> Result<Value, String> {
+    watcher
+        .json(topic)
+        .ok_or_else(|| format!("nothing on {topic}; topics: {:?}", watcher.topics()))
+}
+
+#[tokio::test]
+async fn a_panel_press_reaches_the_state_topic_and_the_event_stream() {
+    let Room {
+        broker: _broker,
+        p,
+        watcher,
+        running,
+    } = room("Room A", &["panel"], "").await;
+
+    eventually(WAIT, "the info is published", || {
+        watcher.json(&format!("{p}/info")).is_some()
+    })
+    .await;
+    let info = json_at(&watcher, &format!("{p}/info")).unwrap();
+    assert_eq!(info["name"], "Room A");
+    assert_eq!(info["serial"], "RC-TEST-Room-A");
+    assert_eq!(info["project"]["name"], "Demo meeting room");
+    assert_eq!(info["location"], "Building A, floor 2");
+    assert!(info["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "panel" && s["state"] == "listening"));
+    let mute = format!("{p}/button/mute/state");
+    eventually(WAIT, "mute's initial state is retained", || {
+        watcher.json(&mute).is_some_and(|v| v["latched"] == false)
+    })
+    .await;
+
+    let (mut ws, _) = panel::panel(running.addrs.panel.unwrap(), "tablet").await;
+    panel::send(
+        &mut ws,
+        &ClientMessage::Press {
+            button: "mute".into(),
+        },
+    )
+    .await;
+    panel::send(
+        &mut ws,
+        &ClientMessage::Release {
+            button: "mute".into(),
+        },
+    )
+    .await;
+    eventually(WAIT, "mute is latched and lit on the state topic", || {
+        let v = json_at(&watcher, &mute)?;
+        (v["latched"] == true
+            && v["led"]["mode"] == "on"
+            && v["led"]["color"] == "red"
+            && v["held"] == false)
+            .then_some(())
+            .ok_or(v.to_string())
+    })
+    .await;
+    let event = format!("{p}/event");
+    eventually(WAIT, "the press is on the event topic", || {
+        watcher.count(&event) >= 2
+    })
+    .await;
+    let last = json_at(&watcher, &event).unwrap();
+    assert_eq!(last["changes"][0]["type"], "released");
+    assert_eq!(last["revision"], running.controller.revision());
+
+    // An interlock group's state names its selection by id and option.
+    press_and_release(&running.controller, "src_pc");
+    eventually(WAIT, "the sources group shows Room PC", || {
+        let v = json_at(&watcher, &format!("{p}/group/sources/state"))?;
+        (v["selected"] == "src_pc" && v["option"] == "Room PC")
+            .then_some(())
+            .ok_or(v.to_string())
+    })
+    .await;
+
+    // A graceful stop says offline (retained), not by the last will.
+    running.shutdown().await;
+    eventually(WAIT, "the stopped controller is offline", || {
+        watcher.last(&format!("{p}/status")).as_deref() == Some("offline")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn commands_from_the_broker_move_the_engine_and_light_the_panel() {
+    let Room {
+        broker,
+        p,
+        watcher: _watcher,
+        running,
+    } = room("Room B", &["panel"], "commands = true\n").await;
+    let c = running.controller.clone();
+    let (mut ws, _) = panel::panel(running.addrs.panel.unwrap(), "tablet").await;
+
+    broker.publish(&format!("{p}/button/mute/press"), "").await;
+    loop {
+        if let ServerMessage::Step { step } = panel::recv_data(&mut ws).await {
+            let lit = step
+                .leds()
+                .any(|(b, led)| b == "mute" && led.mode == LedMode::On);
+            if lit {
+                break;
+            }
+        }
+    }
+    let s = c.snapshot();
+    assert!(s.buttons["mute"].latched, "{s:?}");
+    assert!(!s.buttons["mute"].held, "a press without hold is released");
+
+    // "latched": the wanted state; already there: nothing happens.
+    let before = c.revision();
+    broker
+        .publish(&format!("{p}/button/mute/press"), r#"{"latched": true}"#)
+        .await;
+    broker
+        .publish(&format!("{p}/button/mute/press"), r#"{"latched": false}"#)
+        .await;
+    eventually(WAIT, "mute is switched off by latched:false", || {
+        !c.snapshot().buttons["mute"].latched
+    })
+    .await;
+    assert_eq!(
+        c.revision(),
+        before + 2,
+        "one press and one release, no more"
+    );
+
+    // Hold and release.
+    broker
+        .publish(&format!("{p}/button/vol_up/press"), r#"{"hold": true}"#)
+        .await;
+    eventually(WAIT, "vol_up is held", || {
+        c.snapshot().buttons["vol_up"].held
+    })
+    .await;
+    broker
+        .publish(&format!("{p}/button/vol_up/release"), "{}")
+        .await;
+    eventually(WAIT, "vol_up is released", || {
+        !c.snapshot().buttons["vol_up"].held
+    })
+    .await;
+
+    // A select by option (the label Home Assistant shows).
+    broker
+        .publish(
+            &format!("{p}/group/sources/select"),
+            r#"{"option": "HDMI 2"}"#,
+        )
+        .await;
+    eventually(WAIT, "HDMI 2 is selected", || {
+        c.snapshot().buttons["src_hdmi2"].latched
+    })
+    .await;
+    assert!(
+        board_line(&running).contains("0 commands refused"),
+        "{}",
+        board_line(&running)
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn garbage_on_the_command_topics_changes_nothing_and_is_counted() {
+    let broker = Mosquitto::start().await;
+    let p = prefix("Room C");
+    let watcher = Watcher::start(broker.port, &format!("{p}/status")).await;
+    let running = settings(&broker, "Room C", &[], "commands = true\n")
+        .start_demo()
+        .await;
+    online(&watcher, &p).await;
+    let before = running.controller.snapshot();
+    let big = "x".repeat(4000);
+    let garbage = [
+        ("button/mute/press", "PRESS"),
+        ("button/mute/press", r#"{"hold": "yes"}"#),
+        ("button/mute/press", r#"{"colour": "red"}"#),
+        ("button/mute/press", "[1,2,3]"),
+        ("button/mute/press", big.as_str()),
+        ("button/no_such_button/press", "{}"),
+        ("button/mute/release", "release!"),
+        ("group/sources/select", "{}"),
+        ("group/sources/select", r#"{"option": "Betamax"}"#),
+        ("group/no_group/select", r#"{"option": "PC"}"#),
+        ("button/mute/press", "\u{1}\u{ff}\u{7f}"),
+    ];
+    for (topic, payload) in garbage {
+        broker.publish(&format!("{p}/{topic}"), payload).await;
+    }
+    let want = format!("{} commands refused", garbage.len());
+    eventually(WAIT, "every bad command is counted", || {
+        board_line(&running)
+            .contains(&want)
+            .then_some(())
+            .ok_or(board_line(&running))
+    })
+    .await;
+    assert_eq!(
+        running.controller.snapshot(),
+        before,
+        "the engine did not move"
+    );
+    // And the bridge is still there: a good command works.
+    broker
+        .publish(&format!("{p}/button/mute/press"), "{}")
+        .await;
+    eventually(WAIT, "a good command after the garbage works", || {
+        running.controller.snapshot().buttons["mute"].latched
+    })
+    .await;
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn commands_are_ignored_when_switched_off() {
+    let Room {
+        broker,
+        p,
+        watcher,
+        running,
+    } = room("Room D", &[], "").await;
+    broker
+        .publish(&format!("{p}/button/mute/press"), "{}")
+        .await;
+    // The press would be on the event topic within milliseconds; a press of
+    // our own afterwards shows the bridge is live and only that one counts.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    press_and_release(&running.controller, "all_off");
+    eventually(WAIT, "our own press is published", || {
+        watcher.count(&format!("{p}/event")) == 2
+    })
+    .await;
+    assert!(!running.controller.snapshot().buttons["mute"].latched);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_broker_restart_is_survived_and_the_state_republished() {
+    let mut broker = Mosquitto::start().await;
+    let p = prefix("Room E");
+    let running = settings(&broker, "Room E", &[], "").start_demo().await;
+    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
+    online(&watcher, &p).await;
+    eventually(WAIT, "connected on the status board", || {
+        board_line(&running).contains(" connected;")
+    })
+    .await;
+
+    broker.stop().await;
+    eventually(WAIT, "the bridge notices the broker is gone", || {
+        !board_line(&running).contains(" connected;")
+    })
+    .await;
+    // Changed while the broker is away: nothing is queued for it...
+    press_and_release(&running.controller, "mute");
+    eventually(WAIT, "the lost events are counted", || {
+        board_line(&running)
+            .contains("2 dropped")
+            .then_some(())
+            .ok_or(board_line(&running))
+    })
+    .await;
+    // ...and a fresh broker (persistence off: it knows nothing) gets the
+    // whole retained state on reconnection.
+    watcher.clear();
+    broker.restart().await;
+    eventually(
+        WAIT,
+        "mute's state after the restart is republished",
+        || {
+            let v = json_at(&watcher, &format!("{p}/button/mute/state"))?;
+            (v["latched"] == true).then_some(()).ok_or(v.to_string())
+        },
+    )
+    .await;
+    assert_eq!(
+        watcher.last(&format!("{p}/status")).as_deref(),
+        Some("online")
+    );
+    assert!(watcher.json(&format!("{p}/info")).is_some());
+    assert!(watcher.json(&format!("{p}/button/src_pc/state")).is_some());
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovery_configs_carry_what_home_assistant_needs_and_follow_the_project() {
+    let broker = Mosquitto::start().await;
+    let p = prefix("Room F");
+    let watcher = Watcher::start(broker.port, "homeassistant/#").await;
+    let state = Watcher::start(broker.port, &format!("{p}/button/+/state")).await;
+    let running = settings(&broker, "Room F", &["logic"], "")
+        .start_demo()
+        .await;
+    let node = "RC-TEST-Room-F";
+    let config =
+        |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
+    eventually(WAIT, "the configs are published", || {
+        watcher
+            .json(&config("binary_sensor", "device_projector"))
+            .is_some()
+    })
+    .await;
+
+    let switch = json_at(&watcher, &config("switch", "mute")).unwrap();
+    for (key, want) in [
+        ("name", "Mute".to_string()),
+        ("unique_id", format!("{node}_mute")),
+        ("state_topic", format!("{p}/button/mute/state")),
+        ("command_topic", format!("{p}/button/mute/press")),
+        ("availability_topic", format!("{p}/status")),
+        ("payload_on", r#"{"latched":true}"#.to_string()),
+        ("payload_off", r#"{"latched":false}"#.to_string()),
+        ("state_on", "ON".to_string()),
+    ] {
+        assert_eq!(switch[key], want.as_str(), "{key} in {switch}");
+    }
+    let device = &switch["device"];
+    assert_eq!(device["identifiers"][0], format!("roomctl_{node}").as_str());
+    assert_eq!(device["name"], "Room F");
+    assert_eq!(device["model"], "roomctl");
+    assert_eq!(device["sw_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(device["suggested_area"], "Building A, floor 2");
+
+    let select = json_at(&watcher, &config("select", "sources")).unwrap();
+    assert_eq!(
+        select["command_topic"],
+        format!("{p}/group/sources/select").as_str()
+    );
+    assert_eq!(
+        select["state_topic"],
+        format!("{p}/group/sources/state").as_str()
+    );
+    let options: Vec<&str> = select["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(options, ["HDMI 1", "HDMI 2", "Room PC"]);
+    let button = json_at(&watcher, &config("button", "all_off")).unwrap();
+    assert_eq!(
+        button["command_topic"],
+        format!("{p}/button/all_off/press").as_str()
+    );
+    let sensor = json_at(&watcher, &config("binary_sensor", "device_projector")).unwrap();
+    assert_eq!(sensor["device_class"], "connectivity");
+    assert_eq!(
+        sensor["state_topic"],
+        format!("{p}/device/projector/state").as_str()
+    );
+    for c in [&switch, &select, &button, &sensor] {
+        assert_eq!(c["availability_topic"], format!("{p}/status").as_str());
+        assert_eq!(c["device"]["identifiers"], device["identifiers"]);
+    }
+    // Interlock buttons are the select's options, not entities of their own.
+    assert!(!watcher.topics().iter().any(|t| t.contains("src_pc")));
+
+    // A new project where `all_off` is now `shutdown`: all_off's entity
+    // and state are removed (empty retained messages), shutdown appears.
+    let text = DEMO_PROJECT_TOML.replace("\"all_off\"", "\"shutdown\"");
+    let project = Project::from_toml(&text).unwrap();
+    running
+        .controller
+        .load_project(Arc::new(project), text, "test")
+        .unwrap();
+    eventually(WAIT, "all_off's config is emptied", || {
+        watcher.last(&config("button", "all_off")).as_deref() == Some("")
+    })
+    .await;
+    eventually(WAIT, "shutdown's config is published", || {
+        watcher.json(&config("button", "shutdown")).is_some()
+    })
+    .await;
+    assert!(watcher.json(&config("switch", "mute")).is_some());
+    assert_eq!(
+        state.last(&format!("{p}/button/all_off/state")).as_deref(),
+        Some(""),
+        "all_off's retained state is cleared"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_or_killed_controller_shows_offline_by_its_last_will() {
+    let broker = Mosquitto::start().await;
+    let p = prefix("Room G");
+    let status = format!("{p}/status");
+    let keepalive = 2;
+    let env = settings(
+        &broker,
+        "Room G",
+        &[],
+        &format!("keepalive_secs = {keepalive}\n"),
+    )
+    .in_tempdir();
+    std::fs::write(env.settings_file(), env.settings.to_toml()).unwrap();
+    let watcher = Watcher::start(broker.port, &status).await;
+    let mut child = spawn_roomctl(&env.settings_file());
+    let pid = child.id().unwrap() as libc::pid_t;
+    online(&watcher, &p).await;
+
+    // SIGSTOP: the connection stays open but the controller falls silent,
+    // as after a power cut or a pulled cable. Only the keep-alive tells.
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let stopped = Instant::now();
+    eventually(WAIT, "the silent controller is offline", || {
+        watcher.last(&status).as_deref() == Some("offline")
+    })
+    .await;
+    let took = stopped.elapsed();
+    // MQTT asks the broker to act after 1.5 keep-alives of silence;
+    // Debian's Mosquitto 2.0.11 measured 2.3-2.6 keep-alives here (for its
+    // own mosquitto_sub too), so the bound is 3 keep-alives and a second.
+    let silent_limit = Duration::from_millis(keepalive * 3000 + 1000);
+    assert!(
+        took <= silent_limit,
+        "offline {took:?} after the stop, limit {silent_limit:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(keepalive),
+        "offline after {took:?}: sooner than one keep-alive, so not by the keep-alive"
+    );
+
+    // Woken up, it reconnects and says online again.
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    online(&watcher, &p).await;
+
+    // SIGKILL: no goodbye; the broker sees the socket close and sends the
+    // will at once, well within 1.5 keep-alives.
+    child.kill().await.unwrap();
+    let killed = Instant::now();
+    eventually(WAIT, "the killed controller is offline", || {
+        watcher.last(&status).as_deref() == Some("offline")
+    })
+    .await;
+    let took = killed.elapsed();
+    let limit = Duration::from_millis(keepalive * 1500);
+    assert!(
+        took <= limit,
+        "offline {took:?} after the kill, limit {limit:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_buttons_a_step_changed_are_republished() {
+    // Only the buttons a step changed get a state message: a release of a
+    // button that is not held is no step, and vol_up's press and release
+    // touch vol_up alone.
+    let Room {
+        broker: _broker,
+        p,
+        watcher,
+        running,
+    } = room("Room H", &[], "").await;
+    let mute = format!("{p}/button/mute/state");
+    eventually(WAIT, "mute's state is there", || watcher.count(&mute) == 1).await;
+    release(&running.controller, "mute");
+    press_and_release(&running.controller, "vol_up");
+    eventually(WAIT, "vol_up's press and release are published", || {
+        watcher.count(&format!("{p}/button/vol_up/state")) == 3
+    })
+    .await;
+    assert_eq!(watcher.count(&mute), 1, "mute did not change");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_and_a_password_reach_a_broker_that_demands_them() {
+    let (broker, ca) = Mosquitto::start_tls("room-t", "t-secret").await;
+    let env = TestSettings::only(&["mqtt"]).name("Room T").in_tempdir();
+    let password = env.dir.path().join("mqtt-password");
+    std::fs::write(&password, "t-secret\n").unwrap();
+    let settings = env.settings.clone();
+    let tls = |password_file: &std::path::Path| {
+        let mut s = settings.clone();
+        s.mqtt.url = format!("mqtts://127.0.0.1:{}", broker.port);
+        s.mqtt.ca_file = Some(ca.clone());
+        s.mqtt.username = "room-t".into();
+        s.mqtt.password_file = Some(password_file.to_path_buf());
+        s
+    };
+    // The right password over TLS: connected.
+    let running = start(tls(&password), roomctl::project_store::demo()).await;
+    eventually(WAIT, "connected over TLS with the password", || {
+        board_line(&running)
+            .contains(" connected;")
+            .then_some(())
+            .ok_or(board_line(&running))
+    })
+    .await;
+    running.shutdown().await;
+    // A wrong password: refused by the broker, said on the status board,
+    // and the controller goes on.
+    let wrong = env.dir.path().join("wrong");
+    std::fs::write(&wrong, "nope\n").unwrap();
+    let running = start(tls(&wrong), roomctl::project_store::demo()).await;
+    eventually(WAIT, "the refusal is on the status board", || {
+        let line = board_line(&running);
+        line.contains("connecting (").then_some(()).ok_or(line)
+    })
+    .await;
+    running.shutdown().await;
+}
