@@ -1,12 +1,14 @@
 //! Simulated room devices, so the demo project drives something real out of
-//! the box (`roomctl simulate`): a PJLink class 1 projector (TCP 4352) and a
-//! line-based video matrix (TCP 4353). Both bind to loopback by default.
+//! the box (`roomctl simulate`): a PJLink class 1 projector (TCP 4352), a
+//! line-based video matrix (TCP 4353) and an audio DSP (TCP 4354). All bind
+//! to loopback by default.
 //!
 //! The devices' behaviour is pure ([`projector::Projector`],
-//! [`matrix::Matrix`]); this file serves it on TCP: one task per
+//! [`matrix::Matrix`], [`dsp::Dsp`]); this file serves it on TCP: one task per
 //! connection, a cap on connections, bounded lines, and the PJLink idle
 //! timeout (a projector drops a client silent for 30 s).
 
+pub mod dsp;
 pub mod matrix;
 pub mod projector;
 
@@ -24,6 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::codec::{AnyDelimiterCodec, FramedRead};
 use tokio_util::sync::CancellationToken;
 
+use dsp::Dsp;
 use matrix::Matrix;
 use projector::Projector;
 
@@ -31,7 +34,7 @@ use projector::Projector;
 const MAX_CONNECTIONS: usize = 16;
 /// A client silent this long is disconnected (PJLink's rule; the matrix too).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest matrix command line.
+/// Longest matrix (and DSP) command line.
 const MAX_MATRIX_LINE: usize = 256;
 
 #[derive(Debug, Clone)]
@@ -40,6 +43,8 @@ pub struct SimulatorConfig {
     pub projector: Option<SocketAddr>,
     /// Where the matrix listens (None: no matrix).
     pub matrix: Option<SocketAddr>,
+    /// Where the audio DSP listens (None: no DSP).
+    pub dsp: Option<SocketAddr>,
     pub warmup: Duration,
     pub cooldown: Duration,
 }
@@ -49,6 +54,7 @@ impl Default for SimulatorConfig {
         SimulatorConfig {
             projector: Some(SocketAddr::from(([127, 0, 0, 1], 4352))),
             matrix: Some(SocketAddr::from(([127, 0, 0, 1], 4353))),
+            dsp: Some(SocketAddr::from(([127, 0, 0, 1], 4354))),
             warmup: Duration::from_secs(10),
             cooldown: Duration::from_secs(5),
         }
@@ -59,8 +65,10 @@ impl Default for SimulatorConfig {
 pub struct Simulator {
     pub projector_addr: Option<SocketAddr>,
     pub matrix_addr: Option<SocketAddr>,
+    pub dsp_addr: Option<SocketAddr>,
     projector: Arc<Mutex<Projector>>,
     matrix: Arc<Mutex<Matrix>>,
+    dsp: Arc<Mutex<Dsp>>,
     token: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -148,11 +156,51 @@ impl Simulator {
                 handler,
             ));
         }
+        let dsp = Arc::new(Mutex::new(Dsp::default()));
+        let mut dsp_addr = None;
+        if let Some(addr) = config.dsp {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("the simulated DSP cannot listen on tcp {addr}"))?;
+            dsp_addr = Some(listener.local_addr()?);
+            let state = dsp.clone();
+            let handler: Handler = Arc::new(move |line: &[u8]| {
+                let text = String::from_utf8_lossy(line);
+                let answers = state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .handle(&text);
+                if !text.trim().eq_ignore_ascii_case("STATUS ?") {
+                    tracing::info!("dsp: {} -> {}", text.trim(), answers.join(" | "));
+                }
+                answers
+                    .into_iter()
+                    .map(|a| format!("{a}\r").into_bytes())
+                    .collect()
+            });
+            let codec = || {
+                AnyDelimiterCodec::new_with_max_length(
+                    b"\r\n".to_vec(),
+                    Vec::new(),
+                    MAX_MATRIX_LINE,
+                )
+            };
+            tasks.spawn(accept_loop(
+                listener,
+                token.clone(),
+                "dsp",
+                Vec::new(),
+                codec,
+                handler,
+            ));
+        }
         Ok(Simulator {
             projector_addr,
             matrix_addr,
+            dsp_addr,
             projector,
             matrix,
+            dsp,
             token,
             tasks,
         })
@@ -172,6 +220,12 @@ impl Simulator {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .route_of(output)
+    }
+
+    /// The DSP's volume (dB) and mute now, and the volumes it received.
+    pub fn dsp_state(&self) -> (f64, bool, Vec<f64>) {
+        let d = self.dsp.lock().unwrap_or_else(|e| e.into_inner());
+        (d.volume(), d.muted(), d.received())
     }
 
     pub async fn shutdown(mut self) {
