@@ -13,30 +13,27 @@ use controller_core::project::{Value, DEMO_PROJECT_TOML};
 use controller_core::protocol::central::{ErrorCode as CentralError, Event, Request};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use roomctl::simulator::{Simulator, SimulatorConfig};
-use support::panel::{panel, recv_data, send, settings, Ws};
+use support::panel::{panel, recv_data, recv_notice, send, settings, Ws};
 use support::{eventually, loaded};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The next step a panel receives (skipping notices).
+/// The next step a panel receives.
 async fn next_step(ws: &mut Ws) -> controller_core::Step {
-    loop {
-        match recv_data(ws).await {
-            ServerMessage::Step { step } => return step,
-            ServerMessage::Notice { .. } => continue,
-            other => panic!("expected a step, got {other:?}"),
-        }
+    match recv_data(ws).await {
+        ServerMessage::Step { step } => step,
+        other => panic!("expected a step, got {other:?}"),
     }
 }
 
-/// The next error a panel receives (skipping notices and steps).
+/// The next error a panel receives (skipping steps).
 async fn next_error(ws: &mut Ws) -> ErrorCode {
     loop {
         match recv_data(ws).await {
             ServerMessage::Error { code, .. } => return code,
-            ServerMessage::Notice { .. } | ServerMessage::Step { .. } => continue,
+            ServerMessage::Step { .. } => continue,
             other => panic!("expected an error, got {other:?}"),
         }
     }
@@ -262,13 +259,9 @@ async fn a_device_that_is_down_shows_on_the_panel() {
     let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
     let mut keys = Vec::new();
     while keys.len() < 3 {
-        match recv_data(&mut ws).await {
-            ServerMessage::Notice { key, active, .. } => {
-                assert!(active);
-                keys.push(key);
-            }
-            other => panic!("expected notices, got {other:?}"),
-        }
+        let (key, active) = recv_notice(&mut ws).await;
+        assert!(active, "{key}");
+        keys.push(key);
     }
     keys.sort();
     assert_eq!(keys, ["device:dsp", "device:matrix", "device:projector"]);
@@ -276,12 +269,10 @@ async fn a_device_that_is_down_shows_on_the_panel() {
     // A sequence whose device is down: its failed step is a notice too.
     support::press_and_release(&c, "src_hdmi1");
     loop {
-        match recv_data(&mut ws).await {
-            ServerMessage::Notice { key, active, .. } if key == "sequence:source_hdmi1" => {
-                assert!(active);
-                break;
-            }
-            _ => continue,
+        let (key, active) = recv_notice(&mut ws).await;
+        if key == "sequence:source_hdmi1" {
+            assert!(active);
+            break;
         }
     }
     running.shutdown().await;
