@@ -34,8 +34,8 @@ use projector::Projector;
 const MAX_CONNECTIONS: usize = 16;
 /// A client silent this long is disconnected (PJLink's rule; the matrix too).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest matrix (and DSP) command line.
-const MAX_MATRIX_LINE: usize = 256;
+/// Longest matrix or DSP command line.
+const MAX_LINE: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct SimulatorConfig {
@@ -121,78 +121,23 @@ impl Simulator {
         }
         let mut matrix_addr = None;
         if let Some(addr) = config.matrix {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("the simulated matrix cannot listen on tcp {addr}"))?;
-            matrix_addr = Some(listener.local_addr()?);
             let state = matrix.clone();
-            let handler: Handler = Arc::new(move |line: &[u8]| {
-                let text = String::from_utf8_lossy(line);
-                let answers = state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .handle(&text);
-                if !answers.is_empty() {
-                    tracing::info!("matrix: {} -> {}", text.trim(), answers.join(" | "));
-                }
-                answers
-                    .into_iter()
-                    .map(|a| format!("{a}\r\n").into_bytes())
-                    .collect()
-            });
-            let codec = || {
-                AnyDelimiterCodec::new_with_max_length(
-                    b"\r\n".to_vec(),
-                    Vec::new(),
-                    MAX_MATRIX_LINE,
-                )
-            };
-            tasks.spawn(accept_loop(
-                listener,
-                token.clone(),
-                "matrix",
-                Vec::new(),
-                codec,
-                handler,
-            ));
+            let handle =
+                move |text: &str| state.lock().unwrap_or_else(|e| e.into_inner()).handle(text);
+            // The matrix answers in CR LF and logs every exchange.
+            let spawned = serve_lines(addr, "matrix", "\r\n", |_| true, handle, &token, &mut tasks);
+            matrix_addr = Some(spawned.await?);
         }
         let dsp = Arc::new(Mutex::new(Dsp::default()));
         let mut dsp_addr = None;
         if let Some(addr) = config.dsp {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("the simulated DSP cannot listen on tcp {addr}"))?;
-            dsp_addr = Some(listener.local_addr()?);
             let state = dsp.clone();
-            let handler: Handler = Arc::new(move |line: &[u8]| {
-                let text = String::from_utf8_lossy(line);
-                let answers = state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .handle(&text);
-                if !text.trim().eq_ignore_ascii_case("STATUS ?") {
-                    tracing::info!("dsp: {} -> {}", text.trim(), answers.join(" | "));
-                }
-                answers
-                    .into_iter()
-                    .map(|a| format!("{a}\r").into_bytes())
-                    .collect()
-            });
-            let codec = || {
-                AnyDelimiterCodec::new_with_max_length(
-                    b"\r\n".to_vec(),
-                    Vec::new(),
-                    MAX_MATRIX_LINE,
-                )
-            };
-            tasks.spawn(accept_loop(
-                listener,
-                token.clone(),
-                "dsp",
-                Vec::new(),
-                codec,
-                handler,
-            ));
+            let handle =
+                move |text: &str| state.lock().unwrap_or_else(|e| e.into_inner()).handle(text);
+            // The DSP answers in CR; its status polls (every 2 s) are not logged.
+            let logged = |text: &str| !text.trim().eq_ignore_ascii_case("STATUS ?");
+            let spawned = serve_lines(addr, "dsp", "\r", logged, handle, &token, &mut tasks);
+            dsp_addr = Some(spawned.await?);
         }
         Ok(Simulator {
             projector_addr,
@@ -232,6 +177,45 @@ impl Simulator {
         self.token.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
+}
+
+/// Serves a line-based device (the matrix, the DSP): binds `addr`, answers
+/// each line with what `handle` returns, each answer ended by `eol`, and
+/// logs the exchanges `logged` picks. Returns the bound address.
+async fn serve_lines(
+    addr: SocketAddr,
+    name: &'static str,
+    eol: &'static str,
+    logged: impl Fn(&str) -> bool + Send + Sync + 'static,
+    handle: impl Fn(&str) -> Vec<String> + Send + Sync + 'static,
+    token: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("the simulated {name} cannot listen on tcp {addr}"))?;
+    let bound = listener.local_addr()?;
+    let handler: Handler = Arc::new(move |line: &[u8]| {
+        let text = String::from_utf8_lossy(line);
+        let answers = handle(&text);
+        if !answers.is_empty() && logged(&text) {
+            tracing::info!("{name}: {} -> {}", text.trim(), answers.join(" | "));
+        }
+        answers
+            .into_iter()
+            .map(|a| format!("{a}{eol}").into_bytes())
+            .collect()
+    });
+    let codec = || AnyDelimiterCodec::new_with_max_length(b"\r\n".to_vec(), Vec::new(), MAX_LINE);
+    tasks.spawn(accept_loop(
+        listener,
+        token.clone(),
+        name,
+        Vec::new(),
+        codec,
+        handler,
+    ));
+    Ok(bound)
 }
 
 async fn accept_loop(
