@@ -14,6 +14,8 @@ use std::time::Duration;
 use controller_core::engine::Snapshot;
 use controller_core::link::{LinkAction, LinkState, PanelLink};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+
+use crate::panel::Notice;
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -24,6 +26,8 @@ struct Live {
     /// What the page shows: copies of the link's snapshot and state.
     state: RwSignal<Snapshot>,
     shown: RwSignal<LinkState>,
+    /// The banners shown: one per key, replaced or cleared by later notices.
+    notices: RwSignal<Vec<Notice>>,
     socket: Option<Socket>,
     /// The armed timer and the deadline it is for.
     timer: Option<(u64, TimeoutHandle)>,
@@ -91,6 +95,7 @@ pub fn start(
     pin: Option<String>,
     state: RwSignal<Snapshot>,
     link: RwSignal<LinkState>,
+    notices: RwSignal<Vec<Notice>>,
     keepalive_ms: u64,
 ) {
     LIVE.with(|l| {
@@ -102,6 +107,7 @@ pub fn start(
             link: PanelLink::new(panel, pin, keepalive_ms, state.get_untracked()),
             state,
             shown: link,
+            notices,
             socket: None,
             timer: None,
         };
@@ -162,6 +168,21 @@ impl Live {
                     let _ = window().location().reload();
                 }
                 LinkAction::ForgetPin => clear_pin(),
+                LinkAction::Notice {
+                    key,
+                    severity,
+                    message,
+                    active,
+                } => self.notices.update(|all| {
+                    all.retain(|n| n.key != key);
+                    if active {
+                        all.push(Notice {
+                            key,
+                            severity,
+                            message,
+                        });
+                    }
+                }),
             }
         }
         self.arm_timer(now);

@@ -9,7 +9,7 @@
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
 use controller_core::project::{Button, Place};
-use controller_core::protocol::panel::ClientMessage;
+use controller_core::protocol::panel::{ClientMessage, Severity};
 use controller_core::view::PanelView;
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
@@ -22,6 +22,14 @@ pub(crate) fn send(message: ClientMessage) {
     crate::live::send(message);
     #[cfg(not(feature = "hydrate"))]
     let _ = message;
+}
+
+/// A banner the controller asked for (a device down, a failed sequence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub key: String,
+    pub severity: Severity,
+    pub message: String,
 }
 
 /// A panel page: `panel` is the id from `/panel/{id}`, `None` for `/` (the
@@ -63,6 +71,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
     let link = RwSignal::new(LinkState::Connecting);
     let page = RwSignal::new(0usize);
     let pin_entered = RwSignal::new(!pin_required);
+    let notices = RwSignal::new(Vec::<Notice>::new());
 
     #[cfg(feature = "hydrate")]
     {
@@ -75,6 +84,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     crate::live::stored_pin(),
                     state,
                     link,
+                    notices,
                     keepalive_ms,
                 );
             }
@@ -170,6 +180,13 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     }}
                 </div>
             </Show>
+            <div class="notices" role="status" aria-live="polite">
+                <For each=move || notices.get() key=|n| (n.key.clone(), n.message.clone()) let:n>
+                    <div class="notice" data-severity=format!("{:?}", n.severity).to_lowercase() data-key=n.key.clone()>
+                        {n.message.clone()}
+                    </div>
+                </For>
+            </div>
             <Show when=move || !pin_entered.get()>
                 <PinPad on_enter=move |pin: String| {
                     #[cfg(feature = "hydrate")]

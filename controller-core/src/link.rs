@@ -12,7 +12,7 @@
 //! to get wrong.
 
 use crate::engine::{Snapshot, StepOutcome};
-use crate::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
+use crate::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, Severity};
 
 /// The controller's keep-alive interval is never taken to be shorter than
 /// this: a misconfigured tiny interval would otherwise declare every link lost.
@@ -58,6 +58,14 @@ pub enum LinkAction {
     /// The controller refused the stored PIN: forget it, so that the next
     /// attempt asks for it again.
     ForgetPin,
+    /// Show (`active`) or clear the banner with this key: a device down, a
+    /// sequence step failed.
+    Notice {
+        key: String,
+        severity: Severity,
+        message: String,
+        active: bool,
+    },
 }
 
 /// Where the connection is. The link state shown to the user is separate:
@@ -209,13 +217,27 @@ impl PanelLink {
             }
             ServerMessage::Ping { seq } => vec![LinkAction::Send(ClientMessage::Pong { seq })],
             ServerMessage::Pong { .. } => Vec::new(),
+            ServerMessage::Notice {
+                key,
+                severity,
+                message,
+                active,
+            } => vec![LinkAction::Notice {
+                key,
+                severity,
+                message,
+                active,
+            }],
             ServerMessage::Error { code, message } => match code {
                 ErrorCode::PinRequired
                 | ErrorCode::WrongPin
                 | ErrorCode::Forbidden
                 | ErrorCode::UnknownPanel => self.refuse(code, message),
                 // About one message of ours; the session goes on.
-                ErrorCode::TooLarge | ErrorCode::Malformed | ErrorCode::UnknownButton => Vec::new(),
+                ErrorCode::TooLarge
+                | ErrorCode::Malformed
+                | ErrorCode::UnknownButton
+                | ErrorCode::UnknownLevel => Vec::new(),
             },
         }
     }

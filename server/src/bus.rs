@@ -31,10 +31,12 @@ pub enum Encoding {
     PanelJson = 0,
     /// The central-control (TCP 5009) `step` line.
     CentralLine = 1,
-    /// The live-update (UDP 8001) datagram.
+    /// The live-update (UDP 8001) datagram of LED changes (kind 1).
     LiveDatagram = 2,
+    /// The live-update datagram of level and variable changes (kind 4).
+    LiveValues = 3,
 }
-const ENCODINGS: usize = 3;
+const ENCODINGS: usize = 4;
 
 /// An engine step as published on the bus, with its encodings cached.
 pub struct Published {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod controller;
 pub mod eventlog;
 pub mod held;
+pub mod levels;
 pub mod logic;
 pub mod project_store;
 pub mod serve;

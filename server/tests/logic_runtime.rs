@@ -432,6 +432,7 @@ async fn the_demo_display_button_powers_the_simulated_projector() {
     let sim = Simulator::start(SimulatorConfig {
         projector: Some("127.0.0.1:0".parse().unwrap()),
         matrix: Some("127.0.0.1:0".parse().unwrap()),
+        dsp: None,
         warmup: Duration::from_millis(300),
         cooldown: Duration::from_millis(300),
     })

@@ -574,7 +574,10 @@ proptest! {
                         prop_assert!(!refused, "state changed after a refusal");
                         refused = matches!(state, LinkState::Refused(_));
                     }
-                    LinkAction::ShowSnapshot | LinkAction::Reload | LinkAction::ForgetPin => {}
+                    LinkAction::ShowSnapshot
+                    | LinkAction::Reload
+                    | LinkAction::ForgetPin
+                    | LinkAction::Notice { .. } => {}
                 }
             }
             if let Some(LinkAction::State(last)) =
@@ -703,4 +706,24 @@ proptest! {
         link.received(now, ServerMessage::Snapshot { snapshot: snap(1, "Demo", 1) });
         prop_assert_eq!(link.state(), &LinkState::Live);
     }
+}
+
+#[test]
+fn a_notice_is_handed_to_the_page() {
+    let mut link = live_link(0);
+    let notice = ServerMessage::Notice {
+        key: "device:dsp".into(),
+        severity: crate::protocol::panel::Severity::Warning,
+        message: "Audio DSP is down".into(),
+        active: true,
+    };
+    assert_eq!(
+        link.received(1, notice),
+        vec![LinkAction::Notice {
+            key: "device:dsp".into(),
+            severity: crate::protocol::panel::Severity::Warning,
+            message: "Audio DSP is down".into(),
+            active: true,
+        }]
+    );
 }

@@ -16,7 +16,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 4096;
 
 /// Client -> controller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
     /// Optional: states the protocol version the client speaks.
@@ -45,6 +45,14 @@ pub enum Request {
         #[serde(default)]
         seq: u64,
     },
+    /// Move a fader and/or set its mute (added within version 1).
+    SetLevel {
+        level: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        muted: Option<bool>,
+    },
 }
 
 impl Request {
@@ -59,6 +67,7 @@ impl Request {
             Request::Press { .. } => "press",
             Request::Release { .. } => "release",
             Request::Ping { .. } => "ping",
+            Request::SetLevel { .. } => "set_level",
         }
     }
 
@@ -175,6 +184,8 @@ pub enum ErrorCode {
     /// The user's role does not allow this (presses need operator).
     Forbidden,
     UnknownButton,
+    /// `set_level` named no fader (or a meter), or gave no valid value.
+    UnknownLevel,
     /// The client's address is not on the allow-list.
     NotAllowed,
     TooManyConnections,
@@ -228,6 +239,18 @@ mod tests {
             Request::decode(br#"{"type":"press","button":"x","as":"admin"}"#, 4096),
             Err(DecodeError::Malformed(_))
         ));
+        assert_eq!(
+            Request::decode(
+                br#"{"type":"set_level","level":"volume","value":-20}"#,
+                4096
+            )
+            .unwrap(),
+            Request::SetLevel {
+                level: "volume".into(),
+                value: Some(-20.0),
+                muted: None
+            }
+        );
         assert!(matches!(
             Request::decode(&[b' '; 5000], 4096),
             Err(DecodeError::TooLarge { .. })
@@ -258,6 +281,16 @@ mod tests {
             ".{0,64}".prop_map(|button| Request::Press { button }),
             ".{0,64}".prop_map(|button| Request::Release { button }),
             any::<u64>().prop_map(|seq| Request::Ping { seq }),
+            (
+                ".{0,64}",
+                proptest::option::of(quarter()),
+                proptest::option::of(any::<bool>())
+            )
+                .prop_map(|(level, value, muted)| Request::SetLevel {
+                    level,
+                    value,
+                    muted
+                }),
         ]
     }
 
@@ -309,6 +342,13 @@ mod tests {
                     online
                 }),
         ]
+    }
+
+    /// Values on a grid of quarters: serde_json (without its slower
+    /// `float_roundtrip` parser) may read the last digit of an arbitrary
+    /// f64 one ulp off; levels are quantised to their step anyway.
+    fn quarter() -> impl Strategy<Value = f64> {
+        (-4_000_000i32..4_000_000).prop_map(|n| f64::from(n) / 4.0)
     }
 
     proptest! {

@@ -4,10 +4,12 @@
 //! Binary, big-endian, header `RCLV`, version 1, then a kind:
 //! 1 = the LED changes of one engine step (with its revision, so a listener
 //! sees a lost datagram as a gap), 2 = full status (every LED), 3 = an
-//! extension device went online or offline. Specified in `docs/protocols.md`.
+//! extension device went online or offline, 4 = level and variable values
+//! (added within version 1: a listener that does not know kind 4 drops it,
+//! as the rules say). Specified in `docs/protocols.md`.
 
-use crate::engine::{Snapshot, Step};
-use crate::project::Led;
+use crate::engine::{Change, Snapshot, Step};
+use crate::project::{Led, Value};
 
 use super::wire::{check_size, string_len, Reader, WireError, Writer};
 
@@ -21,7 +23,25 @@ pub const MAX_DATAGRAM: usize = 65_000;
 const KIND_CHANGES: u8 = 1;
 const KIND_FULL_STATUS: u8 = 2;
 const KIND_DEVICE: u8 = 3;
+const KIND_VALUES: u8 = 4;
 const FLAG_TRUNCATED: u8 = 1;
+/// Kind 4: the datagram holds every level and variable, not one step's.
+const FLAG_FULL: u8 = 2;
+
+const ENTRY_LEVEL: u8 = 1;
+const ENTRY_MUTE: u8 = 2;
+const ENTRY_VARIABLE: u8 = 3;
+const VALUE_TEXT: u8 = 0;
+const VALUE_NUMBER: u8 = 1;
+const VALUE_BOOL: u8 = 2;
+
+/// One level or variable value in a kind-4 datagram.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueEntry {
+    Level { level: String, value: f64 },
+    Mute { level: String, muted: bool },
+    Variable { variable: String, value: Value },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedEntry {
@@ -29,7 +49,7 @@ pub struct LedEntry {
     pub led: Led,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LiveMessage {
     /// The LEDs one engine step changed.
     Changes {
@@ -54,6 +74,14 @@ pub enum LiveMessage {
         address: String,
         online: bool,
     },
+    /// The level and variable changes of one step (`full`: every level and
+    /// variable at `revision`, sent with each full status).
+    Values {
+        revision: u64,
+        truncated: bool,
+        full: bool,
+        entries: Vec<ValueEntry>,
+    },
 }
 
 impl LiveMessage {
@@ -70,6 +98,62 @@ impl LiveMessage {
             revision: step.revision,
             truncated: false,
             leds,
+        })
+    }
+
+    /// The kind-4 datagram for one step: `None` when it changed no level
+    /// or variable.
+    pub fn values_of_step(step: &Step) -> Option<LiveMessage> {
+        let entries: Vec<ValueEntry> = step
+            .values()
+            .filter_map(|c| match c {
+                Change::Level { level, value, .. } => Some(ValueEntry::Level {
+                    level: level.clone(),
+                    value: *value,
+                }),
+                Change::Mute { level, muted, .. } => Some(ValueEntry::Mute {
+                    level: level.clone(),
+                    muted: *muted,
+                }),
+                Change::Variable { variable, value } => Some(ValueEntry::Variable {
+                    variable: variable.clone(),
+                    value: value.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        (!entries.is_empty()).then_some(LiveMessage::Values {
+            revision: step.revision,
+            truncated: false,
+            full: false,
+            entries,
+        })
+    }
+
+    /// Every level and variable of `snapshot`; `None` when it has none.
+    pub fn full_values(snapshot: &Snapshot) -> Option<LiveMessage> {
+        let mut entries = Vec::new();
+        for (level, state) in &snapshot.levels {
+            entries.push(ValueEntry::Level {
+                level: level.clone(),
+                value: state.value,
+            });
+            entries.push(ValueEntry::Mute {
+                level: level.clone(),
+                muted: state.muted,
+            });
+        }
+        for (variable, value) in &snapshot.variables {
+            entries.push(ValueEntry::Variable {
+                variable: variable.clone(),
+                value: value.clone(),
+            });
+        }
+        (!entries.is_empty()).then_some(LiveMessage::Values {
+            revision: snapshot.revision,
+            truncated: false,
+            full: true,
+            entries,
         })
     }
 
@@ -125,6 +209,16 @@ impl LiveMessage {
                     .string(address);
                 w.finish()
             }
+            LiveMessage::Values {
+                revision,
+                truncated,
+                full,
+                entries,
+            } => {
+                let mut w = Writer::new(MAGIC, VERSION, KIND_VALUES);
+                w.u64(*revision);
+                write_values(w, *truncated, *full, entries)
+            }
         }
     }
 
@@ -172,11 +266,133 @@ impl LiveMessage {
                     address: r.string()?,
                 }
             }
+            KIND_VALUES => {
+                let revision = r.u64()?;
+                let flags = r.u8()?;
+                if flags & !(FLAG_TRUNCATED | FLAG_FULL) != 0 {
+                    return Err(WireError::BadValue {
+                        field: "flags",
+                        value: flags.into(),
+                    });
+                }
+                let count = r.u16()? as usize;
+                // Each entry is at least 4 bytes: no allocation beyond what
+                // the datagram can hold, whatever the count claims.
+                let mut entries = Vec::with_capacity(count.min(r.remaining() / 4));
+                for _ in 0..count {
+                    entries.push(read_value(&mut r)?);
+                }
+                LiveMessage::Values {
+                    revision,
+                    truncated: flags & FLAG_TRUNCATED != 0,
+                    full: flags & FLAG_FULL != 0,
+                    entries,
+                }
+            }
             k => return Err(WireError::UnknownKind(k)),
         };
         r.finish()?;
         Ok(message)
     }
+}
+
+/// flags, count, then the entries that fit (see `docs/protocols.md`).
+fn write_values(mut w: Writer, truncated: bool, full: bool, entries: &[ValueEntry]) -> Vec<u8> {
+    let fixed = w.len() + 3;
+    let mut fitting = 0;
+    let mut size = fixed;
+    for e in entries.iter().take(u16::MAX as usize) {
+        let entry = value_len(e);
+        if size + entry > MAX_DATAGRAM {
+            break;
+        }
+        size += entry;
+        fitting += 1;
+    }
+    let truncated = truncated || fitting < entries.len();
+    let flags = if truncated { FLAG_TRUNCATED } else { 0 } | if full { FLAG_FULL } else { 0 };
+    w.u8(flags).u16(fitting as u16);
+    for e in &entries[..fitting] {
+        match e {
+            ValueEntry::Level { level, value } => {
+                w.u8(ENTRY_LEVEL).string(level).u64(value.to_bits());
+            }
+            ValueEntry::Mute { level, muted } => {
+                w.u8(ENTRY_MUTE).string(level).u8(u8::from(*muted));
+            }
+            ValueEntry::Variable { variable, value } => {
+                w.u8(ENTRY_VARIABLE).string(variable);
+                match value {
+                    Value::Text(t) => w.u8(VALUE_TEXT).string(t),
+                    Value::Number(n) => w.u8(VALUE_NUMBER).u64(n.to_bits()),
+                    Value::Bool(b) => w.u8(VALUE_BOOL).u8(u8::from(*b)),
+                };
+            }
+        }
+    }
+    w.finish()
+}
+
+/// The encoded size of an entry (text is cut to 255 bytes by the writer).
+fn value_len(e: &ValueEntry) -> usize {
+    match e {
+        ValueEntry::Level { level, .. } => 1 + string_len(level) + 8,
+        ValueEntry::Mute { level, .. } => 1 + string_len(level) + 1,
+        ValueEntry::Variable { variable, value } => {
+            1 + string_len(variable)
+                + 1
+                + match value {
+                    Value::Text(t) => string_len(t),
+                    Value::Number(_) => 8,
+                    Value::Bool(_) => 1,
+                }
+        }
+    }
+}
+
+fn read_bool(r: &mut Reader, field: &'static str) -> Result<bool, WireError> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(WireError::BadValue {
+            field,
+            value: v.into(),
+        }),
+    }
+}
+
+fn read_value(r: &mut Reader) -> Result<ValueEntry, WireError> {
+    Ok(match r.u8()? {
+        ENTRY_LEVEL => ValueEntry::Level {
+            level: r.string()?,
+            value: f64::from_bits(r.u64()?),
+        },
+        ENTRY_MUTE => ValueEntry::Mute {
+            level: r.string()?,
+            muted: read_bool(r, "muted")?,
+        },
+        ENTRY_VARIABLE => {
+            let variable = r.string()?;
+            let value = match r.u8()? {
+                VALUE_TEXT => Value::Text(r.string()?),
+                VALUE_NUMBER => Value::Number(f64::from_bits(r.u64()?)),
+                VALUE_BOOL => Value::Bool(read_bool(r, "value")?),
+                v => {
+                    return Err(WireError::BadValue {
+                        field: "value type",
+                        value: v.into(),
+                    })
+                }
+            };
+            ValueEntry::Variable { variable, value }
+        }
+        v => {
+            return Err(WireError::BadValue {
+                field: "entry",
+                value: v.into(),
+            })
+        }
+    })
 }
 
 /// flags, count, then (button, mode, colour) per entry, as many as fit.
@@ -257,6 +473,35 @@ mod tests {
     }
 
     #[test]
+    fn values_example_from_the_docs() {
+        let step = Step {
+            revision: 43,
+            changes: vec![
+                Change::Level {
+                    level: "volume".into(),
+                    value: -20.5,
+                    source: "panel:tablet".into(),
+                },
+                Change::Variable {
+                    variable: "state".into(),
+                    value: Value::Text("on".into()),
+                },
+            ],
+        };
+        assert!(LiveMessage::of_step(&step).is_none());
+        let bytes = LiveMessage::values_of_step(&step).unwrap().encode();
+        let mut expected = b"RCLV\x01\x04".to_vec();
+        expected.extend_from_slice(&43u64.to_be_bytes());
+        expected.extend_from_slice(&[0, 0, 2, 1, 6]);
+        expected.extend_from_slice(b"volume");
+        expected.extend_from_slice(&(-20.5f64).to_be_bytes());
+        expected.extend_from_slice(&[3, 5]);
+        expected.extend_from_slice(b"state");
+        expected.extend_from_slice(&[0, 2, b'o', b'n']);
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
     fn too_many_entries_are_cut_and_flagged() {
         let leds: Vec<LedEntry> = (0..2000)
             .map(|i| LedEntry {
@@ -334,6 +579,35 @@ mod tests {
                     address,
                     online
                 }),
+            (
+                any::<u64>(),
+                any::<bool>(),
+                any::<bool>(),
+                proptest::collection::vec(arb_value(), 0..30)
+            )
+                .prop_map(|(revision, truncated, full, entries)| LiveMessage::Values {
+                    revision,
+                    truncated,
+                    full,
+                    entries
+                }),
+        ]
+    }
+
+    fn arb_value() -> impl Strategy<Value = ValueEntry> {
+        let id = "[a-z0-9_]{1,64}";
+        prop_oneof![
+            (id, -1e9..1e9f64).prop_map(|(level, value)| ValueEntry::Level { level, value }),
+            (id, any::<bool>()).prop_map(|(level, muted)| ValueEntry::Mute { level, muted }),
+            (
+                id,
+                prop_oneof![
+                    "[a-z ]{0,40}".prop_map(Value::Text),
+                    (-1e9..1e9f64).prop_map(Value::Number),
+                    any::<bool>().prop_map(Value::Bool),
+                ]
+            )
+                .prop_map(|(variable, value)| ValueEntry::Variable { variable, value }),
         ]
     }
 
@@ -349,7 +623,7 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_after_a_valid_header(kind in 0u8..5, rest in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn never_panics_after_a_valid_header(kind in 0u8..6, rest in proptest::collection::vec(any::<u8>(), 0..300)) {
             let mut bytes = b"RCLV\x01".to_vec();
             bytes.push(kind);
             bytes.extend(rest);

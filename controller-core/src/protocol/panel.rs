@@ -4,6 +4,9 @@
 //! every engine step; both sides send `ping` every keep-alive interval and
 //! answer each `ping` with a `pong`. A panel that sees a gap in step revisions
 //! sends `resync` and receives a fresh `snapshot`. See `docs/protocols.md`.
+//!
+//! Added within version 1 (a panel ignores what it does not know): the
+//! client's `set_level`, the server's `notice`, and the `values` of a step.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +18,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 1024;
 
 /// Panel -> controller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     /// Opens the session: which panel layout this is, and the last revision it
@@ -42,6 +45,14 @@ pub enum ClientMessage {
     },
     /// "I missed a step; send me a snapshot."
     Resync,
+    /// Move a fader (`value`) and/or set its mute (`muted`).
+    SetLevel {
+        level: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        muted: Option<bool>,
+    },
 }
 
 /// Controller -> panel.
@@ -69,6 +80,23 @@ pub enum ServerMessage {
         code: ErrorCode,
         message: String,
     },
+    /// Something the room's user should know: a device went down, a
+    /// sequence step failed. `active: false` clears the notice with that
+    /// `key` (the device is back).
+    Notice {
+        key: String,
+        severity: Severity,
+        message: String,
+        active: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +105,8 @@ pub enum ErrorCode {
     TooLarge,
     Malformed,
     UnknownButton,
+    /// `set_level` named no fader of the project, or a meter, or a bad value.
+    UnknownLevel,
     UnknownPanel,
     PinRequired,
     WrongPin,
@@ -174,7 +204,51 @@ mod tests {
             any::<u64>().prop_map(|seq| ClientMessage::Ping { seq }),
             any::<u64>().prop_map(|seq| ClientMessage::Pong { seq }),
             Just(ClientMessage::Resync),
+            (
+                "[a-z_0-9]{1,30}",
+                proptest::option::of(quarter()),
+                proptest::option::of(any::<bool>())
+            )
+                .prop_map(|(level, value, muted)| ClientMessage::SetLevel {
+                    level,
+                    value,
+                    muted
+                }),
         ]
+    }
+
+    #[test]
+    fn set_level_and_notice_on_the_wire() {
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"set_level","level":"volume","value":-20.5}"#)
+                .unwrap(),
+            ClientMessage::SetLevel {
+                level: "volume".into(),
+                value: Some(-20.5),
+                muted: None
+            }
+        );
+        assert!(
+            ClientMessage::decode(r#"{"type":"set_level","level":"v","value":"loud"}"#).is_err()
+        );
+        let notice = ServerMessage::Notice {
+            key: "device:dsp".into(),
+            severity: Severity::Warning,
+            message: "Audio DSP is not responding".into(),
+            active: true,
+        };
+        assert_eq!(
+            notice.encode(),
+            r#"{"type":"notice","key":"device:dsp","severity":"warning","message":"Audio DSP is not responding","active":true}"#
+        );
+        assert_eq!(ServerMessage::decode(&notice.encode()).unwrap(), notice);
+    }
+
+    /// Values on a grid of quarters: serde_json (without its slower
+    /// `float_roundtrip` parser) may read the last digit of an arbitrary
+    /// f64 one ulp off; levels are quantised to their step anyway.
+    fn quarter() -> impl Strategy<Value = f64> {
+        (-4_000_000i32..4_000_000).prop_map(|n| f64::from(n) / 4.0)
     }
 
     proptest! {

@@ -1,5 +1,6 @@
 //! `roomctl simulate`: run the simulated room devices the demo project
-//! talks to (a PJLink projector and a video matrix), on loopback by default.
+//! talks to (a PJLink projector, a video matrix and an audio DSP), on
+//! loopback by default.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -14,6 +15,9 @@ pub struct SimulateArgs {
     /// Where the line-based video matrix listens.
     #[arg(long, default_value = "127.0.0.1:4353")]
     pub matrix: SocketAddr,
+    /// Where the audio DSP (volume in dB, mute, microphone meter) listens.
+    #[arg(long, default_value = "127.0.0.1:4354")]
+    pub dsp: SocketAddr,
     /// Seconds the projector takes to warm up after power on (0-3600).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub warmup_secs: u64,
@@ -26,6 +30,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let sim = Simulator::start(SimulatorConfig {
         projector: Some(args.projector),
         matrix: Some(args.matrix),
+        dsp: Some(args.dsp),
         warmup: Duration::from_secs(args.warmup_secs),
         cooldown: Duration::from_secs(args.cooldown_secs),
     })
@@ -40,6 +45,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         println!(
             "Simulated video matrix on tcp {a} (ROUTE <in> <out>, ROUTE? <out>, STATUS, PING)"
         );
+    }
+    if let Some(a) = sim.dsp_addr {
+        println!("Simulated audio DSP on tcp {a} (VOL <dB>, MUTE <1/0>, STATUS ?)");
     }
     println!("Press Ctrl-C to stop.");
     super::serve::wait_for_signal().await;

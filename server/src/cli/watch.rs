@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use controller_core::protocol::live::{LedEntry, LiveMessage, MAX_DATAGRAM};
+use controller_core::project::format_number;
+use controller_core::protocol::live::{LedEntry, LiveMessage, ValueEntry, MAX_DATAGRAM};
 
 use crate::services::lan_socket::shared_udp;
 
@@ -115,5 +116,32 @@ pub fn describe(
             "{from} device {id} ({kind}) at {address} is {}",
             if *online { "online" } else { "offline" }
         ),
+        LiveMessage::Values {
+            revision,
+            truncated,
+            full,
+            entries,
+        } => {
+            let what = if *full { "all values" } else { "values" };
+            let more = if *truncated { " (truncated)" } else { "" };
+            format!("{from} rev {revision}: {what}: {}{more}", values(entries))
+        }
     }
+}
+
+/// `volume=-20.5 volume:muted state="on"`
+fn values(entries: &[ValueEntry]) -> String {
+    entries
+        .iter()
+        .map(|e| match e {
+            ValueEntry::Level { level, value } => format!("{level}={}", format_number(*value)),
+            ValueEntry::Mute { level, muted } => {
+                format!("{level}:{}", if *muted { "muted" } else { "unmuted" })
+            }
+            ValueEntry::Variable { variable, value } => {
+                format!("{variable}={:?}", value.to_string())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

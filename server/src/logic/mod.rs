@@ -1,5 +1,5 @@
 //! The room logic runtime: drives the project's devices, runs its sequences,
-//! applies its feedback rules and fires its timers. One service, no port:
+//! applies its feedback rules, sends its levels and fires its timers. One service, no port:
 //! every connection it makes is outgoing, to the devices the project names.
 //!
 //! Everything is started for one project and stopped together; when a new
@@ -10,6 +10,7 @@
 
 pub mod devices;
 pub mod feedback;
+pub mod levels;
 pub mod sequences;
 pub mod timers;
 
@@ -102,6 +103,7 @@ fn start(
         lines_rx,
         token.clone(),
     ));
+    levels::start(controller, &project, &devices, &token, &mut tasks);
     tasks.spawn(sequences::run(
         controller.clone(),
         project.clone(),

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use controller_core::engine::{Change, Snapshot, StepOutcome};
+use controller_core::engine::{Change, Command, Snapshot, StepOutcome};
 use controller_core::logic::{decode_escapes, decode_hex, parse_http_step};
 use controller_core::project::{Condition, LedMode, Project, Sequence, Step, Trigger};
+use controller_core::template;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -159,7 +160,9 @@ async fn run_step(
 ) -> Result<(), String> {
     let device = step.device.as_deref().unwrap_or_default();
     if let Some(text) = &step.send {
-        let bytes = decode_escapes(text).map_err(|e| e.to_string())?;
+        // `{name}` sends a variable's or level's value as it is now.
+        let text = template::render_state(text, &controller.snapshot());
+        let bytes = decode_escapes(&text).map_err(|e| e.to_string())?;
         devices
             .request(device, Payload::Line(bytes))
             .await
@@ -190,6 +193,27 @@ async fn run_step(
         super::set_led(controller, project, button, mode, source).map_err(|e| e.to_string())
     } else if let Some(button) = &step.press {
         super::press_and_release(controller, button, source).map_err(|e| e.to_string())
+    } else if let (Some(variable), Some(value)) = (&step.set_variable, &step.value) {
+        controller
+            .execute(Command::SetVariable {
+                variable: variable.clone(),
+                value: value.clone(),
+                source: source.to_string(),
+            })
+            .map(drop)
+            .map_err(|e| e.to_string())
+    } else if let (Some(level), Some(value)) = (&step.set_level, &step.value) {
+        let value = value
+            .as_number()
+            .ok_or_else(|| format!("{value} is not a number"))?;
+        controller
+            .execute(Command::SetLevel {
+                level: level.clone(),
+                value,
+                source: source.to_string(),
+            })
+            .map(drop)
+            .map_err(|e| e.to_string())
     } else {
         Err("the step has no action".into())
     }

@@ -24,6 +24,13 @@ use crate::controller::Controller;
 
 pub const NAME: &str = "live";
 
+/// The kind-4 datagram of a step, empty when it changed no level or variable.
+pub fn values_datagram(step: &Step) -> Bytes {
+    LiveMessage::values_of_step(step)
+        .map(|m| Bytes::from(m.encode()))
+        .unwrap_or_default()
+}
+
 /// The datagram of a step, empty when the step changed no LED.
 pub fn step_datagram(step: &Step) -> Bytes {
     LiveMessage::of_step(step)
@@ -106,8 +113,13 @@ impl LiveUpdateBroadcaster {
                         BusEvent::Step(published) => {
                             if let Some(full) = project_loaded(&published.step) {
                                 self.send(&full.encode()).await;
+                                self.send_values(&self.controller.snapshot()).await;
                             } else {
                                 let bytes = published.encoded(Encoding::LiveDatagram, step_datagram);
+                                if !bytes.is_empty() {
+                                    self.send(&bytes).await;
+                                }
+                                let bytes = published.encoded(Encoding::LiveValues, values_datagram);
                                 if !bytes.is_empty() {
                                     self.send(&bytes).await;
                                 }
@@ -124,14 +136,24 @@ impl LiveUpdateBroadcaster {
                         let (snapshot, rx) = self.controller.subscribe();
                         bus = rx;
                         self.send(&LiveMessage::full_status(&snapshot).encode()).await;
+                        self.send_values(&snapshot).await;
                     }
                     Err(RecvError::Closed) => return Ok(()),
                 },
                 _ = timer.tick(), if full_status.is_some() => {
-                    self.send(&LiveMessage::full_status(&self.controller.snapshot()).encode()).await;
+                    let snapshot = self.controller.snapshot();
+                    self.send(&LiveMessage::full_status(&snapshot).encode()).await;
+                    self.send_values(&snapshot).await;
                 }
                 _ = shutdown.cancelled() => return Ok(()),
             }
+        }
+    }
+
+    /// Every level and variable, after a full status (kind 4, `full`).
+    async fn send_values(&self, snapshot: &controller_core::engine::Snapshot) {
+        if let Some(values) = LiveMessage::full_values(snapshot) {
+            self.send(&values.encode()).await;
         }
     }
 

@@ -1,12 +1,14 @@
 //! Simulated room devices, so the demo project drives something real out of
-//! the box (`roomctl simulate`): a PJLink class 1 projector (TCP 4352) and a
-//! line-based video matrix (TCP 4353). Both bind to loopback by default.
+//! the box (`roomctl simulate`): a PJLink class 1 projector (TCP 4352), a
+//! line-based video matrix (TCP 4353) and an audio DSP (TCP 4354). All bind
+//! to loopback by default.
 //!
 //! The devices' behaviour is pure ([`projector::Projector`],
-//! [`matrix::Matrix`]); this file serves it on TCP: one task per
+//! [`matrix::Matrix`], [`dsp::Dsp`]); this file serves it on TCP: one task per
 //! connection, a cap on connections, bounded lines, and the PJLink idle
 //! timeout (a projector drops a client silent for 30 s).
 
+pub mod dsp;
 pub mod matrix;
 pub mod projector;
 
@@ -24,6 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::codec::{AnyDelimiterCodec, FramedRead};
 use tokio_util::sync::CancellationToken;
 
+use dsp::Dsp;
 use matrix::Matrix;
 use projector::Projector;
 
@@ -31,8 +34,8 @@ use projector::Projector;
 const MAX_CONNECTIONS: usize = 16;
 /// A client silent this long is disconnected (PJLink's rule; the matrix too).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest matrix command line.
-const MAX_MATRIX_LINE: usize = 256;
+/// Longest matrix or DSP command line.
+const MAX_LINE: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct SimulatorConfig {
@@ -40,6 +43,8 @@ pub struct SimulatorConfig {
     pub projector: Option<SocketAddr>,
     /// Where the matrix listens (None: no matrix).
     pub matrix: Option<SocketAddr>,
+    /// Where the audio DSP listens (None: no DSP).
+    pub dsp: Option<SocketAddr>,
     pub warmup: Duration,
     pub cooldown: Duration,
 }
@@ -49,6 +54,7 @@ impl Default for SimulatorConfig {
         SimulatorConfig {
             projector: Some(SocketAddr::from(([127, 0, 0, 1], 4352))),
             matrix: Some(SocketAddr::from(([127, 0, 0, 1], 4353))),
+            dsp: Some(SocketAddr::from(([127, 0, 0, 1], 4354))),
             warmup: Duration::from_secs(10),
             cooldown: Duration::from_secs(5),
         }
@@ -59,8 +65,10 @@ impl Default for SimulatorConfig {
 pub struct Simulator {
     pub projector_addr: Option<SocketAddr>,
     pub matrix_addr: Option<SocketAddr>,
+    pub dsp_addr: Option<SocketAddr>,
     projector: Arc<Mutex<Projector>>,
     matrix: Arc<Mutex<Matrix>>,
+    dsp: Arc<Mutex<Dsp>>,
     token: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -113,46 +121,31 @@ impl Simulator {
         }
         let mut matrix_addr = None;
         if let Some(addr) = config.matrix {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("the simulated matrix cannot listen on tcp {addr}"))?;
-            matrix_addr = Some(listener.local_addr()?);
             let state = matrix.clone();
-            let handler: Handler = Arc::new(move |line: &[u8]| {
-                let text = String::from_utf8_lossy(line);
-                let answers = state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .handle(&text);
-                if !answers.is_empty() {
-                    tracing::info!("matrix: {} -> {}", text.trim(), answers.join(" | "));
-                }
-                answers
-                    .into_iter()
-                    .map(|a| format!("{a}\r\n").into_bytes())
-                    .collect()
-            });
-            let codec = || {
-                AnyDelimiterCodec::new_with_max_length(
-                    b"\r\n".to_vec(),
-                    Vec::new(),
-                    MAX_MATRIX_LINE,
-                )
-            };
-            tasks.spawn(accept_loop(
-                listener,
-                token.clone(),
-                "matrix",
-                Vec::new(),
-                codec,
-                handler,
-            ));
+            let handle =
+                move |text: &str| state.lock().unwrap_or_else(|e| e.into_inner()).handle(text);
+            // The matrix answers in CR LF and logs every exchange.
+            let spawned = serve_lines(addr, "matrix", "\r\n", |_| true, handle, &token, &mut tasks);
+            matrix_addr = Some(spawned.await?);
+        }
+        let dsp = Arc::new(Mutex::new(Dsp::default()));
+        let mut dsp_addr = None;
+        if let Some(addr) = config.dsp {
+            let state = dsp.clone();
+            let handle =
+                move |text: &str| state.lock().unwrap_or_else(|e| e.into_inner()).handle(text);
+            // The DSP answers in CR; its status polls (every 2 s) are not logged.
+            let logged = |text: &str| !text.trim().eq_ignore_ascii_case("STATUS ?");
+            let spawned = serve_lines(addr, "dsp", "\r", logged, handle, &token, &mut tasks);
+            dsp_addr = Some(spawned.await?);
         }
         Ok(Simulator {
             projector_addr,
             matrix_addr,
+            dsp_addr,
             projector,
             matrix,
+            dsp,
             token,
             tasks,
         })
@@ -174,10 +167,55 @@ impl Simulator {
             .route_of(output)
     }
 
+    /// The DSP's volume (dB) and mute now, and the volumes it received.
+    pub fn dsp_state(&self) -> (f64, bool, Vec<f64>) {
+        let d = self.dsp.lock().unwrap_or_else(|e| e.into_inner());
+        (d.volume(), d.muted(), d.received())
+    }
+
     pub async fn shutdown(mut self) {
         self.token.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
+}
+
+/// Serves a line-based device (the matrix, the DSP): binds `addr`, answers
+/// each line with what `handle` returns, each answer ended by `eol`, and
+/// logs the exchanges `logged` picks. Returns the bound address.
+async fn serve_lines(
+    addr: SocketAddr,
+    name: &'static str,
+    eol: &'static str,
+    logged: impl Fn(&str) -> bool + Send + Sync + 'static,
+    handle: impl Fn(&str) -> Vec<String> + Send + Sync + 'static,
+    token: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("the simulated {name} cannot listen on tcp {addr}"))?;
+    let bound = listener.local_addr()?;
+    let handler: Handler = Arc::new(move |line: &[u8]| {
+        let text = String::from_utf8_lossy(line);
+        let answers = handle(&text);
+        if !answers.is_empty() && logged(&text) {
+            tracing::info!("{name}: {} -> {}", text.trim(), answers.join(" | "));
+        }
+        answers
+            .into_iter()
+            .map(|a| format!("{a}{eol}").into_bytes())
+            .collect()
+    });
+    let codec = || AnyDelimiterCodec::new_with_max_length(b"\r\n".to_vec(), Vec::new(), MAX_LINE);
+    tasks.spawn(accept_loop(
+        listener,
+        token.clone(),
+        name,
+        Vec::new(),
+        codec,
+        handler,
+    ));
+    Ok(bound)
 }
 
 async fn accept_loop(

@@ -46,12 +46,24 @@ pub async fn recv(ws: &mut Ws) -> ServerMessage {
     }
 }
 
-/// The next message that is not a keep-alive ping/pong.
+/// The next message that is not a keep-alive ping/pong or a notice (the
+/// demo's devices are down in most tests, and a panel is told so).
 pub async fn recv_data(ws: &mut Ws) -> ServerMessage {
     loop {
         match recv(ws).await {
-            ServerMessage::Ping { .. } | ServerMessage::Pong { .. } => continue,
+            ServerMessage::Ping { .. }
+            | ServerMessage::Pong { .. }
+            | ServerMessage::Notice { .. } => continue,
             m => return m,
+        }
+    }
+}
+
+/// The next notice: (key, active).
+pub async fn recv_notice(ws: &mut Ws) -> (String, bool) {
+    loop {
+        if let ServerMessage::Notice { key, active, .. } = recv(ws).await {
+            return (key, active);
         }
     }
 }

@@ -260,6 +260,11 @@ impl Session {
                 *subscription = None;
                 self.ok("unsubscribe", None);
             }
+            Request::SetLevel {
+                level,
+                value,
+                muted,
+            } => self.set_level(&level, value, muted),
             Request::Press { button } => self.operate(button, true),
             Request::Release { button } => self.operate(button, false),
         }
@@ -303,6 +308,20 @@ impl Session {
                 self.error(ErrorCode::WrongCredentials, "wrong user name or password");
                 None
             }
+        }
+    }
+
+    fn set_level(&mut self, level: &str, value: Option<f64>, muted: Option<bool>) {
+        if self.role() < Some(Role::Operator) {
+            return self.error(
+                ErrorCode::Forbidden,
+                "moving levels needs the operator role",
+            );
+        }
+        let source = self.held.source().to_string();
+        match crate::levels::set_by_user(&self.controller, level, value, muted, &source) {
+            Ok(()) => self.ok("set_level", None),
+            Err(why) => self.error(ErrorCode::UnknownLevel, why),
         }
     }
 

@@ -183,6 +183,11 @@ impl Session {
         let Some(mut steps) = self.resync(socket).await else {
             return;
         };
+        for notice in super::notices::current(&self.controller) {
+            if socket.send(text(&notice)).await.is_err() {
+                return;
+            }
+        }
         let mut ping = interval_at(Instant::now() + keepalive, keepalive);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut seq = 0u64;
@@ -212,7 +217,12 @@ impl Session {
                 }
                 event = steps.recv() => match event {
                     Ok(event) => {
-                        let Some(published) = event.step() else { continue };
+                        let Some(published) = event.step() else {
+                            if let Some(notice) = super::notices::of_event(&self.controller.project(), &event) {
+                                if socket.send(text(&notice)).await.is_err() { return }
+                            }
+                            continue;
+                        };
                         let bytes = published.encoded(Encoding::PanelJson, step_message);
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
@@ -282,6 +292,16 @@ impl Session {
                 None
             }
             ClientMessage::Resync => Some(Reply::Resync),
+            ClientMessage::SetLevel {
+                level,
+                value,
+                muted,
+            } => {
+                let source = self.held.source().to_string();
+                crate::levels::set_by_user(&self.controller, &level, value, muted, &source)
+                    .err()
+                    .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
+            }
             ClientMessage::Hello { .. } => Some(Reply::Send(error(
                 ErrorCode::Malformed,
                 "hello was already received",

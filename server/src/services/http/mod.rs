@@ -6,6 +6,7 @@ pub mod admin;
 mod backend;
 pub mod live;
 mod login;
+mod notices;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
