@@ -13,7 +13,12 @@
 # in Cargo.toml, the one configuration cargo-leptos reads too. Cargo is
 # incremental; wasm-bindgen and wasm-opt are skipped when the wasm they
 # would process is byte-for-byte the one they processed last time.
-# Safe to re-run. Usage: scripts/build-site.sh
+# Safe to re-run. Usage: scripts/build-site.sh [--dev]
+#   --dev   the server in the dev profile (target/debug/roomctl): compiles in
+#           about half the time and shares most of its build with
+#           `cargo test`; the demo and the test suite use it. The panel's
+#           wasm is always the optimised release build. Installations use
+#           the default (release).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -60,6 +65,11 @@ eval "$(cargo metadata --no-deps --format-version 1 | node -e '
   };
   for (const [k, x] of Object.entries(v)) console.log(`${k}=${q(x)}`);
 ')"
+if [[ ${1:-} == --dev ]]; then
+  BIN_PROFILE=dev
+elif [[ -n ${1:-} ]]; then
+  die "unknown option $1 (usage: scripts/build-site.sh [--dev])"
+fi
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 PKG="$ROOT/$SITE_ROOT/$PKG_DIR"
 

@@ -10,9 +10,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
-scripts/build-site.sh
+scripts/build-site.sh --dev
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
-BIN="$ROOT/target/release/roomctl"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/roomctl"
 
 "$BIN" simulate --projector 127.0.0.1:4352 --matrix 127.0.0.1:4353 &
 SIM=$!

@@ -48,7 +48,10 @@ fi
 if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != *" $WASM_BINDGEN_VERSION"* ]]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # no --locked: its lock file names a crate version the registry lacks
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  # opt-level 1: compiles in a fraction of the time of the default release
+  # profile; processing the panel wasm with it takes seconds at most.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 # wasm-opt (binaryen) and Playwright come from npm into end2end/node_modules

@@ -17,14 +17,15 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "scripts/build-site.sh (release server + hydrated panel wasm)"
-scripts/build-site.sh
-
 step "cargo test (unit, property and integration tests)"
 cargo test --workspace
 
+# After the tests: the server in the dev profile shares most of their build.
+step "scripts/build-site.sh --dev (server + optimised panel wasm)"
+scripts/build-site.sh --dev
+
 step "Playwright end-to-end tests (Debian Chromium)"
-export ROOMCTL_BIN="$ROOT/target/release/roomctl"
+export ROOMCTL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/roomctl"
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
 (cd end2end && npx playwright test)
 
