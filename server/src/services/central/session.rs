@@ -274,9 +274,12 @@ impl Session {
     }
 
     async fn login(&mut self, user: String, password: String) -> Option<Closing> {
-        let verified = crate::auth::verify(self.controller.users(), user, password).await;
+        let verified = self
+            .controller
+            .verify_login(self.peer.ip(), user, password)
+            .await;
         match verified {
-            Some(u) => {
+            Ok(u) => {
                 self.controller.log().record(format!(
                     "central: {} logged in from {} ({})",
                     u.name,
@@ -289,18 +292,19 @@ impl Session {
                 self.user = Some(u);
                 None
             }
-            None => {
+            Err(why) => {
                 self.failed_logins += 1;
-                self.controller
-                    .log()
-                    .record(format!("central: failed login from {}", self.peer.ip()));
+                self.controller.log().record(format!(
+                    "central: failed login from {}: {why}",
+                    self.peer.ip()
+                ));
                 if self.failed_logins >= MAX_FAILED_LOGINS {
                     return Some((
                         ErrorCode::WrongCredentials,
                         format!("{MAX_FAILED_LOGINS} failed logins"),
                     ));
                 }
-                self.error(ErrorCode::WrongCredentials, "wrong user name or password");
+                self.error(ErrorCode::WrongCredentials, why.to_string());
                 None
             }
         }

@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 
 use super::accept::{require_admin, serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::auth::{hash_password, User, UserStore};
+use crate::auth::{hash_password, LoginError, User, UserStore};
 use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
@@ -204,15 +204,22 @@ impl Session {
             self.say("login: ").await?;
             let name = self.line().await?.trim().to_string();
             let password = self.hidden_line("Password: ").await?;
-            let user = crate::auth::verify(self.controller.users(), name.clone(), password).await;
+            let user = self
+                .controller
+                .verify_login(self.peer.ip(), name.clone(), password)
+                .await;
             match user {
-                Some(u) => return Ok(Some(u)),
-                None => {
+                Ok(u) => return Ok(Some(u)),
+                Err(why) => {
                     self.controller.log().record(format!(
-                        "console: failed login for {name:?} from {}",
+                        "console: failed login for {name:?} from {}: {why}",
                         self.peer
                     ));
-                    self.say("Login incorrect.\n").await?;
+                    let reply = match why {
+                        LoginError::Wrong => "Login incorrect.\n".to_string(),
+                        other => format!("Login incorrect: {other}.\n"),
+                    };
+                    self.say(&reply).await?;
                 }
             }
         }
@@ -230,9 +237,11 @@ impl Session {
         };
         let old = self.hidden_line("Current password: ").await?;
         let name = console.user.name.clone();
-        let ok = crate::auth::verify(self.controller.users(), name.clone(), old)
+        let ok = self
+            .controller
+            .verify_login(self.peer.ip(), name.clone(), old)
             .await
-            .is_some();
+            .is_ok();
         if !ok {
             return Ok("wrong password; nothing changed\n".into());
         }
