@@ -27,6 +27,30 @@ pub async fn ws_connect(addr: SocketAddr) -> Ws {
     ws
 }
 
+/// [`ws_connect`] from `source` (an address of 127.0.0.0/8).
+pub async fn ws_connect_from(source: std::net::IpAddr, addr: SocketAddr) -> Ws {
+    let stream = super::http::connect_from(source, addr).await;
+    let (ws, _) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream))
+            .await
+            .expect("ws connects");
+    ws
+}
+
+/// Sends `hello` for `panel` with `pin`; the first reply.
+pub async fn hello(ws: &mut Ws, panel: &str, pin: Option<&str>) -> ServerMessage {
+    send(
+        ws,
+        &ClientMessage::Hello {
+            panel: panel.into(),
+            revision: 0,
+            pin: pin.map(Into::into),
+        },
+    )
+    .await;
+    recv_data(ws).await
+}
+
 pub async fn send(ws: &mut Ws, m: &ClientMessage) {
     ws.send(Message::Text(m.encode().into())).await.unwrap();
 }
