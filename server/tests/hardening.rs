@@ -3,13 +3,14 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use controller_core::project::demo_project;
 use controller_core::protocol::panel::{ErrorCode, ServerMessage};
 use roomctl::project_store::LoadedProject;
 use support::ftp::Control;
+use support::http::{cookie_of, get_with_cookie, raw};
 use support::panel::{self, hello, ws_connect_from};
 use support::{TestSettings, ADMIN, ADMIN_PW};
 
@@ -77,5 +78,74 @@ async fn panel_pin_guessing_backs_off_per_address() {
     let mut ws = ws_connect_from(OTHER, addr).await;
     let reply = hello(&mut ws, "tablet", Some("2468")).await;
     assert!(matches!(reply, ServerMessage::Welcome { .. }), "{reply:?}");
+    running.shutdown().await;
+}
+
+/// A form post as a page from `origin` makes a browser send it.
+fn form_post(
+    addr: SocketAddr,
+    path: &str,
+    origin: Option<&str>,
+    cookie: &str,
+    body: &str,
+) -> String {
+    let origin = origin
+        .map(|o| format!("Origin: {o}\r\n"))
+        .unwrap_or_default();
+    let cookie = if cookie.is_empty() {
+        String::new()
+    } else {
+        format!("Cookie: {cookie}\r\n")
+    };
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{origin}{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_from_other_sites_are_refused() {
+    let env = TestSettings::upload((52120, 52129));
+    let mut settings = env.settings.clone();
+    settings.panel.enabled = true;
+    let running = support::start(settings, roomctl::project_store::demo()).await;
+    let addr = running.addrs.panel.unwrap();
+    let login = format!("user={ADMIN}&password={ADMIN_PW}&next=%2Fstatus");
+    let evil = Some("http://evil.example");
+
+    // A login form posted from another site, or with no origin at all.
+    for origin in [evil, None] {
+        let (status, answer) = raw(addr, &form_post(addr, "/login", origin, "", &login)).await;
+        assert_eq!(status, 403, "{origin:?}: {answer}");
+        assert!(!answer.contains("set-cookie"), "{answer}");
+    }
+    // From the controller's own page (Origin, or only a Referer): logged in.
+    let (status, answer) = raw(
+        addr,
+        &form_post(addr, "/login", Some(&format!("http://{addr}")), "", &login),
+    )
+    .await;
+    assert_eq!(status, 303, "{answer}");
+    let cookie = cookie_of(&answer);
+    let referer_login = form_post(addr, "/login", None, "", &login).replace(
+        "Connection: close",
+        &format!("Referer: http://{addr}/login\r\nConnection: close"),
+    );
+    assert_eq!(raw(addr, &referer_login).await.0, 303);
+
+    // The admin API and /logout, with the session cookie, from another site.
+    for path in [
+        "/admin/api/apply",
+        "/admin/api/rollback",
+        "/admin/api/validate",
+        "/logout",
+    ] {
+        let (status, answer) = raw(addr, &form_post(addr, path, evil, &cookie, "")).await;
+        assert_eq!(status, 403, "{path}: {answer}");
+        assert!(answer.contains("cross-site"), "{answer}");
+    }
+    // The session survived the forged logout.
+    let (status, _) = get_with_cookie(addr, "/status", &cookie).await;
+    assert_eq!(status, 200);
     running.shutdown().await;
 }

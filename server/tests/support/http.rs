@@ -68,12 +68,13 @@ pub async fn get_with_cookie(addr: SocketAddr, path: &str, cookie: &str) -> (u16
     .await
 }
 
-/// `POST path` with a form body (`a=1&b=2`).
+/// `POST path` with a form body (`a=1&b=2`), from the controller's own
+/// page (an `Origin` of the address it is sent to, as a browser sends).
 pub async fn post_form(addr: SocketAddr, path: &str, body: &str) -> (u16, String) {
     raw(
         addr,
         &format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
     )

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod backend;
+mod csrf;
 pub mod live;
 mod login;
 
@@ -207,6 +208,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .layer(middleware::from_fn(csrf::same_origin))
 }
 
 async fn allow_list(
