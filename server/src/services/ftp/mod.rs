@@ -81,6 +81,9 @@ impl Service for FtpService {
                     b"421 This address is not on the FTP allow-list\r\n",
                 ),
                 full: Bytes::from_static(b"421 Too many FTP sessions; try again later\r\n"),
+                address_full: Bytes::from_static(
+                    b"421 Too many FTP sessions from this address; try again later\r\n",
+                ),
             };
             let shutdown = env.shutdown.clone();
             let store = env.store.clone();
@@ -173,7 +176,8 @@ async fn session(
     let served = tokio::spawn(async move {
         let _ = server.service(inner_server).await;
     });
-    guard::relay(client, inner_client, canonical(peer.ip())).await;
+    let login_deadline = std::time::Duration::from_secs(s.login_timeout_secs.max(1));
+    guard::relay(client, inner_client, canonical(peer.ip()), login_deadline).await;
     served.abort();
     Ok(())
 }

@@ -58,6 +58,9 @@ impl Service for TelnetService {
             let refusals = Refusals {
                 not_allowed: Bytes::from_static(b"This address is not on the console's allow-list.\r\n"),
                 full: Bytes::from_static(b"Too many console sessions; try again later.\r\n"),
+                address_full: Bytes::from_static(
+                    b"Too many console sessions from this address; try again later.\r\n",
+                ),
             };
             let shutdown = env.shutdown.clone();
             let store = env.store.clone();
@@ -68,6 +71,7 @@ impl Service for TelnetService {
                     term: Terminal::new(s.max_message_bytes),
                     pending: VecDeque::new(),
                     idle: Duration::from_secs(s.idle_timeout_secs.max(1)),
+                    login_timeout: Duration::from_secs(s.login_timeout_secs.max(1)),
                     controller: controller.clone(),
                     settings_file: s.settings_file.clone(),
                 };
@@ -109,6 +113,7 @@ struct Session {
     term: Terminal,
     pending: VecDeque<Event>,
     idle: Duration,
+    login_timeout: Duration,
     controller: Controller,
     settings_file: Option<std::path::PathBuf>,
 }
@@ -163,7 +168,16 @@ impl Session {
             id.name, id.model, id.firmware
         ))
         .await?;
-        let Some(user) = self.login().await? else {
+        let deadline = self.login_timeout;
+        let Ok(login) = tokio::time::timeout(deadline, self.login()).await else {
+            self.say(&format!(
+                "\nNo login within {} s; goodbye.\n",
+                deadline.as_secs()
+            ))
+            .await?;
+            return Ok(());
+        };
+        let Some(user) = login? else {
             self.say("Too many failed logins; goodbye.\n").await?;
             return Ok(());
         };
