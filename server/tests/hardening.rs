@@ -4,12 +4,9 @@
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use controller_core::project::demo_project;
 use controller_core::protocol::panel::{ErrorCode, ServerMessage};
-use roomctl::project_store::LoadedProject;
 use support::ftp::Control;
 use support::http::{connect_from, cookie_of, get_with_cookie, raw};
 use support::panel::{self, hello, ws_connect_from};
@@ -44,14 +41,7 @@ async fn ftp_password_guessing_backs_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panel_pin_guessing_backs_off_per_address() {
-    let mut project = demo_project().clone();
-    project.panels[0].pin = Some("2468".into());
-    let loaded = LoadedProject {
-        project: Arc::new(project),
-        source: String::new(),
-        origin: "test".into(),
-    };
-    let running = panel::settings().start(loaded).await;
+    let running = panel::settings().start(panel::demo_with_pin("2468")).await;
     let addr = running.addrs.panel.unwrap();
     let mut backed_off = 0;
     for guess in 0..50 {

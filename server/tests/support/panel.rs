@@ -18,6 +18,17 @@ pub fn settings() -> TestSettings {
     TestSettings::only(&["panel", "apprimo", "logic"]).toml("[panel]\nkeepalive_secs = 1\n")
 }
 
+/// The demo project with `pin` on its first (tablet) panel.
+pub fn demo_with_pin(pin: &str) -> roomctl::project_store::LoadedProject {
+    let mut project = controller_core::project::demo_project().clone();
+    project.panels[0].pin = Some(pin.into());
+    roomctl::project_store::LoadedProject {
+        project: std::sync::Arc::new(project),
+        source: String::new(),
+        origin: "test".into(),
+    }
+}
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub async fn ws_connect(addr: SocketAddr) -> Ws {
