@@ -16,7 +16,7 @@ use controller_core::engine::{Command, Engine, EngineError, Snapshot};
 use controller_core::project::Project;
 use controller_core::view::StatusReport;
 
-use crate::auth::UserStore;
+use crate::auth::{Logins, UserStore};
 use crate::bus::{Bus, BusEvent, Published, Subscription};
 use crate::config::Settings;
 use crate::eventlog::{unix_now, EventLog};
@@ -47,6 +47,7 @@ struct Shared {
     settings: Settings,
     identity: Identity,
     users: RwLock<Arc<UserStore>>,
+    logins: Logins,
     sessions: Sessions,
     status: StatusBoard,
     log: EventLog,
@@ -80,6 +81,7 @@ impl Controller {
             users: RwLock::new(Arc::new(UserStore::new(settings.users.clone()))),
             settings,
             identity,
+            logins: Logins::default(),
             sessions: Sessions::default(),
             log: EventLog::new(500),
             started: Instant::now(),
@@ -182,6 +184,22 @@ impl Controller {
 
     pub fn set_users(&self, users: UserStore) {
         *write(&self.0.users) = Arc::new(users);
+    }
+
+    /// The login gate of every service: bounded password checks, back-off.
+    pub fn logins(&self) -> &Logins {
+        &self.0.logins
+    }
+
+    /// Checks a login from `source` against the user store (see
+    /// [`crate::auth::verify`]).
+    pub async fn verify_login(
+        &self,
+        source: std::net::IpAddr,
+        name: String,
+        password: String,
+    ) -> Result<crate::auth::User, crate::auth::LoginError> {
+        crate::auth::verify(&self.0.logins, self.users(), source, name, password).await
     }
 
     /// Browser login sessions (admin pages, panels that require a login).

@@ -193,12 +193,55 @@ async fn keypad_presses_reach_the_engine_and_its_leds_come_back() {
     assert_eq!(running.controller.revision(), revision + 1);
     assert!(running.controller.snapshot().buttons["display_power"].latched);
 
-    // Goodbye: offline at once.
+    // A late copy of an earlier message (a lower seq) is not applied, nor
+    // is a key the keypad never announced; then a fresh key message (sent
+    // last on the same socket, so handled last) is.
+    let revision = running.controller.revision();
+    for (seq, action, button) in [
+        (76, KeyAction::Release, "display_power"),
+        (78, KeyAction::Press, "light_full"),
+        (79, KeyAction::Press, "mute"),
+    ] {
+        let key = ExtensionMessage::Key {
+            device: "kp-sim".into(),
+            seq,
+            action,
+            button: button.into(),
+        };
+        kp.send(&key).await.unwrap();
+    }
+    eventually(
+        Duration::from_secs(5),
+        "the fresh key message is applied",
+        || running.controller.revision() > revision,
+    )
+    .await;
+    let snapshot = running.controller.snapshot();
+    assert!(
+        snapshot.buttons["display_power"].held,
+        "the late release was applied"
+    );
+    assert!(
+        !snapshot.buttons["light_full"].held,
+        "an unannounced key was applied"
+    );
+    assert_eq!(running.controller.revision(), revision + 1);
+
+    // Goodbye: offline at once, and what it held is released.
     kp.goodbye().await.unwrap();
     eventually(
         Duration::from_secs(5),
         "the keypad is offline after goodbye",
         || online(&running, "kp-sim") == Some(false),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(5),
+        "the keys the keypad held are released",
+        || {
+            let b = &running.controller.snapshot().buttons;
+            !b["display_power"].held && !b["mute"].held
+        },
     )
     .await;
     running.shutdown().await;

@@ -2,25 +2,14 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use controller_core::project::demo_project;
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use roomctl::auth::Role;
-use roomctl::project_store::LoadedProject;
 use support::http::{cookie_of, get, get_with_cookie, post_form};
 use support::panel::{self, panel, recv_data, send, ws_connect};
 
 #[tokio::test]
 async fn a_panel_pin_is_required_and_checked() {
-    let mut project = demo_project().clone();
-    project.panels[0].pin = Some("2468".into());
-    let loaded = LoadedProject {
-        project: Arc::new(project),
-        source: String::new(),
-        origin: "test".into(),
-    };
-    let running = panel::settings().start(loaded).await;
+    let running = panel::settings().start(panel::demo_with_pin("2468")).await;
     let addr = running.addrs.panel.unwrap();
     for (pin, expected) in [
         (None, ErrorCode::PinRequired),

@@ -13,8 +13,21 @@ async fn admin_page_upload_validate_apply_rollback() {
     let base = format!("http://{}", running.addrs.panel.unwrap());
     let jar = h.dir.path().join("cookies");
     let jar = jar.to_str().unwrap();
+    let origin = format!("Origin: {base}");
+    let origin = origin.as_str();
     let curl = |args: &[&str]| {
-        let mut v = vec!["-sS", "-b", jar, "-c", jar, "-w", "\nHTTP %{http_code}\n"];
+        // curl stands for the browser on the controller's own page.
+        let mut v = vec![
+            "-sS",
+            "-b",
+            jar,
+            "-c",
+            jar,
+            "-H",
+            origin,
+            "-w",
+            "\nHTTP %{http_code}\n",
+        ];
         v.extend_from_slice(args);
         v.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };

@@ -80,7 +80,25 @@ impl Request {
             });
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        serde_json::from_slice(line).map_err(|e| DecodeError::Malformed(e.to_string()))
+        let request: Request =
+            serde_json::from_slice(line).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        // serde's deny_unknown_fields does not reach the variants without
+        // fields (an internally tagged unit variant takes any map): check
+        // that their object holds nothing but `type`.
+        if matches!(
+            request,
+            Request::Status | Request::Subscribe | Request::Unsubscribe
+        ) {
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(line).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+            if let Some(field) = object.keys().find(|k| *k != "type") {
+                return Err(DecodeError::Malformed(format!(
+                    "unknown field `{field}`: `{}` has no fields",
+                    request.name()
+                )));
+            }
+        }
+        Ok(request)
     }
 
     /// The line for this request, `\n` included.
@@ -218,6 +236,21 @@ mod tests {
     use super::*;
     use crate::engine::Change;
     use proptest::prelude::*;
+
+    #[test]
+    fn requests_without_fields_refuse_unknown_ones() {
+        for t in ["status", "subscribe", "unsubscribe"] {
+            let plain = format!(r#"{{"type":"{t}"}}"#);
+            assert!(Request::decode(plain.as_bytes(), 4096).is_ok(), "{t}");
+            let extra = format!(r#"{{"type":"{t}","button":"mute"}}"#);
+            match Request::decode(extra.as_bytes(), 4096) {
+                Err(DecodeError::Malformed(m)) => assert!(m.contains("button"), "{m}"),
+                other => panic!("{t} with an unknown field: {other:?}"),
+            }
+        }
+        let extra = br#"{"type":"press","button":"mute","force":true}"#;
+        assert!(Request::decode(extra, 4096).is_err());
+    }
 
     #[test]
     fn examples_from_the_docs() {

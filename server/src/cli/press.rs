@@ -81,6 +81,13 @@ impl CentralClient {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("cannot connect to central control at {addr}"))?;
+        CentralClient::over(stream).await
+    }
+
+    /// Reads the `hello` on a connection made already (from a chosen
+    /// local address, say).
+    pub async fn over(stream: TcpStream) -> anyhow::Result<CentralClient> {
+        let addr = stream.peer_addr()?;
         stream.set_nodelay(true)?;
         let (r, w) = stream.into_split();
         let mut client = CentralClient {

@@ -38,7 +38,14 @@ pub struct PanelSettings {
     pub bind: IpAddr,
     pub port: u16,
     pub allow: AllowList,
+    /// Connected panels (live-channel WebSockets).
     pub max_connections: usize,
+    /// Plain HTTP connections (page loads, not yet upgraded to a panel's
+    /// live channel); one address may hold at most half of them.
+    pub max_http_connections: usize,
+    /// A request's head (request line and headers) must arrive within this
+    /// time, or the connection is closed (slow-header clients).
+    pub header_timeout_secs: u64,
     /// Keep-alive interval of the live channel; a panel silent for three
     /// intervals is dropped.
     pub keepalive_secs: u64,
@@ -99,6 +106,10 @@ pub struct CentralSettings {
     pub allow: AllowList,
     pub max_connections: usize,
     pub idle_timeout_secs: u64,
+    /// A connection must complete its login within this time (shorter
+    /// than the idle timeout: an idle socket that never logs in must not
+    /// hold a place under the connection cap for long).
+    pub login_timeout_secs: u64,
     pub max_message_bytes: usize,
     /// Messages queued for a slow client before it is disconnected.
     pub max_queue: usize,
@@ -134,6 +145,10 @@ pub struct TelnetSettings {
     pub allow: AllowList,
     pub max_connections: usize,
     pub idle_timeout_secs: u64,
+    /// A connection must complete its login within this time (shorter
+    /// than the idle timeout: an idle socket that never logs in must not
+    /// hold a place under the connection cap for long).
+    pub login_timeout_secs: u64,
     pub max_message_bytes: usize,
     /// The settings file `passwd` on the console writes to. Not a setting:
     /// `roomctl serve` fills it in with the file it loaded.
@@ -150,6 +165,10 @@ pub struct FtpSettings {
     pub allow: AllowList,
     pub max_connections: usize,
     pub idle_timeout_secs: u64,
+    /// A connection must complete its login within this time (shorter
+    /// than the idle timeout: an idle socket that never logs in must not
+    /// hold a place under the connection cap for long).
+    pub login_timeout_secs: u64,
     /// Passive data ports (inclusive range).
     pub passive_ports: (u16, u16),
     /// Active mode (PORT/EPRT), connecting back to the client only.
@@ -234,6 +253,8 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             port: if lan { 80 } else { 3000 },
             allow: AllowList::default(),
             max_connections: 2000,
+            max_http_connections: 256,
+            header_timeout_secs: 10,
             keepalive_secs: 5,
             max_message_bytes: 1024,
             require_login: false,
@@ -266,6 +287,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             allow: AllowList::default(),
             max_connections: 200,
             idle_timeout_secs: 60,
+            login_timeout_secs: 15,
             max_message_bytes: 4096,
             max_queue: 1024,
             require_login: true,
@@ -292,6 +314,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             allow: AllowList::default(),
             max_connections: 8,
             idle_timeout_secs: 600,
+            login_timeout_secs: 15,
             max_message_bytes: 1024,
             settings_file: None,
         },
@@ -302,6 +325,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             allow: AllowList::default(),
             max_connections: 8,
             idle_timeout_secs: 300,
+            login_timeout_secs: 15,
             passive_ports: (50000, 50100),
             active_mode: true,
             max_upload_bytes: 1024 * 1024,

@@ -1,12 +1,16 @@
 //! What every TCP service does before it speaks its protocol: take the next
 //! connection (pausing briefly on transient errors such as running out of
 //! file descriptors, stopping on shutdown), then admit it or not by the
-//! service's allow-list and connection cap ([`Gate`]). Each service words
-//! its own refusal, in its own protocol, so the client can show why.
+//! service's allow-list, connection cap and per-address cap ([`Gate`]).
+//! Each service words its own refusal, in its own protocol, so the client
+//! can show why. Each service also closes a connection that has not logged
+//! in within its `login_timeout_secs`: with the per-address cap, idle
+//! sockets from one address cannot lock everyone else out.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use super::StartError;
 use crate::access::AllowList;
 use crate::controller::Controller;
+use crate::sync::lock;
 
 /// The next connection, or `None` once the service is shutting down.
 pub async fn next_connection(
@@ -42,19 +47,45 @@ pub async fn next_connection(
 
 /// Whether a new connection may be served.
 pub enum Admission {
-    /// Served; the permit holds its place under the connection cap.
-    Admitted(OwnedSemaphorePermit),
+    /// Served; the place holds it under the connection caps.
+    Admitted(Place),
     /// Its address is not on the allow-list.
     NotAllowed,
     /// The connection cap is reached.
     Full,
+    /// Its address holds its share of the connections already.
+    AddressFull,
 }
 
-/// A service's allow-list and connection cap.
+/// An admitted connection's place under the service's cap and its
+/// address's cap; given back when dropped.
+pub struct Place {
+    _permit: OwnedSemaphorePermit,
+    per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    peer: IpAddr,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut map = lock(&self.per_address);
+        if let Some(n) = map.get_mut(&self.peer) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.peer);
+            }
+        }
+    }
+}
+
+/// A service's allow-list, connection cap and per-address cap: one
+/// address may hold at most half of the service's connections (at least
+/// one), so another address always finds a place.
 #[derive(Clone)]
 pub struct Gate {
     allow: AllowList,
     sessions: Arc<Semaphore>,
+    per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max_per_address: usize,
 }
 
 impl Gate {
@@ -62,6 +93,8 @@ impl Gate {
         Gate {
             allow,
             sessions: Arc::new(Semaphore::new(max_connections)),
+            per_address: Arc::default(),
+            max_per_address: (max_connections / 2).max(1),
         }
     }
 
@@ -69,8 +102,20 @@ impl Gate {
         if !self.allow.allows(peer) {
             return Admission::NotAllowed;
         }
+        let mut map = lock(&self.per_address);
+        let held = map.get(&peer).copied().unwrap_or(0);
+        if held >= self.max_per_address {
+            return Admission::AddressFull;
+        }
         match self.sessions.clone().try_acquire_owned() {
-            Ok(permit) => Admission::Admitted(permit),
+            Ok(permit) => {
+                map.insert(peer, held + 1);
+                Admission::Admitted(Place {
+                    _permit: permit,
+                    per_address: self.per_address.clone(),
+                    peer,
+                })
+            }
             Err(_) => Admission::Full,
         }
     }
@@ -83,6 +128,8 @@ pub struct Refusals {
     pub not_allowed: Bytes,
     /// The connection cap is reached.
     pub full: Bytes,
+    /// Its address holds its share of the connections already.
+    pub address_full: Bytes,
 }
 
 /// How long a refused client gets to read why.
@@ -108,16 +155,17 @@ where
     let tracker = TaskTracker::new();
     while let Some((stream, peer)) = next_connection(&listener, service, &shutdown).await {
         let refusal = match gate.admit(peer.ip()) {
-            Admission::Admitted(permit) => {
+            Admission::Admitted(place) => {
                 let session = handle(stream, peer);
                 tracker.spawn(async move {
-                    let _permit = permit;
+                    let _place = place;
                     session.await;
                 });
                 continue;
             }
             Admission::NotAllowed => refusals.not_allowed.clone(),
             Admission::Full => refusals.full.clone(),
+            Admission::AddressFull => refusals.address_full.clone(),
         };
         tracker.spawn(async move {
             let mut stream = stream;

@@ -2,7 +2,7 @@
 //! browser sends, the whole answer back as text), and `oneshot` on an axum
 //! `Router` where no socket is needed.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -10,13 +10,29 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tower::ServiceExt;
 
 /// Sends `request` as it is and reads the answer until the server closes;
 /// (status, the whole answer: status line, headers and body).
 pub async fn raw(addr: SocketAddr, request: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+    raw_from(None, addr, request).await
+}
+
+/// A TCP connection to `addr` from `source` (any address of 127.0.0.0/8
+/// is this host's: tests use several to stand for several clients).
+pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// [`raw`] from `source` (`None`: the default address).
+pub async fn raw_from(source: Option<IpAddr>, addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut s = match source {
+        Some(source) => connect_from(source, addr).await,
+        None => TcpStream::connect(addr).await.unwrap(),
+    };
     s.write_all(request.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
@@ -52,12 +68,13 @@ pub async fn get_with_cookie(addr: SocketAddr, path: &str, cookie: &str) -> (u16
     .await
 }
 
-/// `POST path` with a form body (`a=1&b=2`).
+/// `POST path` with a form body (`a=1&b=2`), from the controller's own
+/// page (an `Origin` of the address it is sent to, as a browser sends).
 pub async fn post_form(addr: SocketAddr, path: &str, body: &str) -> (u16, String) {
     raw(
         addr,
         &format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
     )

@@ -18,6 +18,17 @@ pub fn settings() -> TestSettings {
     TestSettings::only(&["panel", "apprimo", "logic"]).toml("[panel]\nkeepalive_secs = 1\n")
 }
 
+/// The demo project with `pin` on its first (tablet) panel.
+pub fn demo_with_pin(pin: &str) -> roomctl::project_store::LoadedProject {
+    let mut project = controller_core::project::demo_project().clone();
+    project.panels[0].pin = Some(pin.into());
+    roomctl::project_store::LoadedProject {
+        project: std::sync::Arc::new(project),
+        source: String::new(),
+        origin: "test".into(),
+    }
+}
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub async fn ws_connect(addr: SocketAddr) -> Ws {
@@ -25,6 +36,30 @@ pub async fn ws_connect(addr: SocketAddr) -> Ws {
         .await
         .expect("ws connects");
     ws
+}
+
+/// [`ws_connect`] from `source` (an address of 127.0.0.0/8).
+pub async fn ws_connect_from(source: std::net::IpAddr, addr: SocketAddr) -> Ws {
+    let stream = super::http::connect_from(source, addr).await;
+    let (ws, _) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream))
+            .await
+            .expect("ws connects");
+    ws
+}
+
+/// Sends `hello` for `panel` with `pin`; the first reply.
+pub async fn hello(ws: &mut Ws, panel: &str, pin: Option<&str>) -> ServerMessage {
+    send(
+        ws,
+        &ClientMessage::Hello {
+            panel: panel.into(),
+            revision: 0,
+            pin: pin.map(Into::into),
+        },
+    )
+    .await;
+    recv_data(ws).await
 }
 
 pub async fn send(ws: &mut Ws, m: &ClientMessage) {

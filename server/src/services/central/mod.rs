@@ -73,6 +73,10 @@ impl Service for CentralService {
                     ErrorCode::TooManyConnections,
                     "too many central-control clients are connected",
                 ),
+                address_full: bye(
+                    ErrorCode::TooManyConnections,
+                    "too many central-control connections from this address",
+                ),
             };
             let controller = env.controller.clone();
             let shutdown = env.shutdown.clone();

@@ -82,6 +82,9 @@ impl Session {
         let mut last_heard = Instant::now();
         let idle_timer = tokio::time::sleep(idle);
         tokio::pin!(idle_timer);
+        let login_timeout = Duration::from_secs(settings.login_timeout_secs.max(1));
+        let login_deadline = tokio::time::sleep(login_timeout);
+        tokio::pin!(login_deadline);
 
         let identity = self.controller.identity();
         self.push_event(&Event::Hello {
@@ -123,6 +126,9 @@ impl Session {
                     Pushed::Device(d) => self.push_event(&Event::Device { id: d.id, kind: d.kind, address: d.address, online: d.online }),
                     Pushed::Lagged => closing = Some(slow_consumer()),
                 },
+                _ = &mut login_deadline, if self.role().is_none() => {
+                    closing = Some((ErrorCode::LoginRequired, format!("no login within {} s", login_timeout.as_secs())));
+                }
                 _ = &mut idle_timer => {
                     if last_heard.elapsed() >= idle {
                         closing = Some((ErrorCode::IdleTimeout, format!("nothing received for {} s; send ping more often", idle.as_secs())));
@@ -279,9 +285,12 @@ impl Session {
     }
 
     async fn login(&mut self, user: String, password: String) -> Option<Closing> {
-        let verified = crate::auth::verify(self.controller.users(), user, password).await;
+        let verified = self
+            .controller
+            .verify_login(self.peer.ip(), user, password)
+            .await;
         match verified {
-            Some(u) => {
+            Ok(u) => {
                 self.controller.log().record(format!(
                     "central: {} logged in from {} ({})",
                     u.name,
@@ -294,18 +303,19 @@ impl Session {
                 self.user = Some(u);
                 None
             }
-            None => {
+            Err(why) => {
                 self.failed_logins += 1;
-                self.controller
-                    .log()
-                    .record(format!("central: failed login from {}", self.peer.ip()));
+                self.controller.log().record(format!(
+                    "central: failed login from {}: {why}",
+                    self.peer.ip()
+                ));
                 if self.failed_logins >= MAX_FAILED_LOGINS {
                     return Some((
                         ErrorCode::WrongCredentials,
                         format!("{MAX_FAILED_LOGINS} failed logins"),
                     ));
                 }
-                self.error(ErrorCode::WrongCredentials, "wrong user name or password");
+                self.error(ErrorCode::WrongCredentials, why.to_string());
                 None
             }
         }

@@ -250,8 +250,16 @@ impl Extension {
                 let Some(device) = self.registry.get_mut(&id) else {
                     return;
                 };
-                if device.last_key_seq == Some(seq) {
-                    return; // a retransmission
+                if device.last_key_seq.is_some_and(|last| is_stale(seq, last)) {
+                    return; // a retransmission, or one that arrived late
+                }
+                if !device.keys.contains(&button) {
+                    // Only keys the device announced operate buttons: a
+                    // device cannot reach a button it did not declare.
+                    tracing::debug!(
+                        "extension: {id} sent key {button:?}, which it never announced"
+                    );
+                    return;
                 }
                 device.last_key_seq = Some(seq);
                 let source = format!("keypad:{id}@{}", from.ip());
@@ -377,5 +385,33 @@ impl Extension {
         for id in ids {
             self.send_all_leds(&id).await;
         }
+    }
+}
+
+/// How far behind the last key `seq` a message counts as a late copy of an
+/// earlier one. Further back is a device that restarted and counts from 0
+/// again (its keys must work at once, not after it has caught up).
+const LATE_WINDOW: u32 = 64;
+
+/// Whether key `seq` repeats `last` or is an earlier message arriving late
+/// (sequence numbers wrap: compared as distances).
+fn is_stale(seq: u32, last: u32) -> bool {
+    last.wrapping_sub(seq) < LATE_WINDOW
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stale;
+
+    #[test]
+    fn late_and_repeated_keys_are_stale_restarts_are_not() {
+        assert!(is_stale(77, 77));
+        assert!(is_stale(76, 77));
+        assert!(!is_stale(78, 77));
+        // Across the wrap.
+        assert!(is_stale(u32::MAX, 2));
+        assert!(!is_stale(1, u32::MAX));
+        // A device that restarted counts from 1 again.
+        assert!(!is_stale(1, 5000));
     }
 }

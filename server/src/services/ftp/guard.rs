@@ -14,7 +14,9 @@
 //! the `PORT`/`EPRT` arguments are parsed; libunftp does the rest.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -119,7 +121,7 @@ fn parse_eprt(arg: &str) -> Option<SocketAddr> {
 
 /// Relays a control connection between `client` and `server` (libunftp),
 /// filtering the client's commands. Returns when either side closes.
-pub async fn relay<C, S>(client: C, server: S, client_ip: IpAddr)
+pub async fn relay<C, S>(client: C, server: S, client_ip: IpAddr, login_deadline: Duration)
 where
     C: AsyncRead + AsyncWrite + Send + 'static,
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -127,15 +129,23 @@ where
     let (mut client_rx, client_tx) = tokio::io::split(client);
     let (mut server_rx, mut server_tx) = tokio::io::split(server);
     let client_tx = Arc::new(Mutex::new(client_tx));
+    let logged_in = AtomicBool::new(false);
 
     let replies = {
         let client_tx = client_tx.clone();
+        let logged_in = &logged_in;
         async move {
             let mut buf = vec![0u8; 8192];
             loop {
                 match server_rx.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
+                        // libunftp writes each reply whole: a `230` at the
+                        // start of a line in one read is the login's success.
+                        let chunk = &buf[..n];
+                        if chunk.starts_with(b"230") || chunk.windows(4).any(|w| w == b"\n230") {
+                            logged_in.store(true, Ordering::Relaxed);
+                        }
                         if client_tx.lock().await.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
@@ -192,9 +202,30 @@ where
         }
     };
 
+    // A client that has not logged in by the deadline is let go (it would
+    // otherwise hold a place under the connection cap for the idle timeout).
+    let deadline = async {
+        tokio::time::sleep(login_deadline).await;
+        if logged_in.load(Ordering::Relaxed) {
+            std::future::pending::<()>().await;
+        }
+        let _ = client_tx
+            .lock()
+            .await
+            .write_all(
+                format!(
+                    "421 No login within {} s; closing\r\n",
+                    login_deadline.as_secs()
+                )
+                .as_bytes(),
+            )
+            .await;
+    };
+
     tokio::select! {
         _ = replies => {}
         _ = commands => {}
+        _ = deadline => {}
     }
     let _ = client_tx.lock().await.shutdown().await;
 }

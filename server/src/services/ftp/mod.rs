@@ -35,6 +35,7 @@ use unftp_core::auth::{
 
 use super::accept::{require_admin, serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
+use crate::auth::LoginError;
 use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
@@ -80,6 +81,9 @@ impl Service for FtpService {
                     b"421 This address is not on the FTP allow-list\r\n",
                 ),
                 full: Bytes::from_static(b"421 Too many FTP sessions; try again later\r\n"),
+                address_full: Bytes::from_static(
+                    b"421 Too many FTP sessions from this address; try again later\r\n",
+                ),
             };
             let shutdown = env.shutdown.clone();
             let store = env.store.clone();
@@ -136,7 +140,10 @@ async fn session(
         }),
         Arc::new(Users(controller.clone())),
     )
-    .authenticator(Arc::new(Login(controller.clone())))
+    .authenticator(Arc::new(Login {
+        controller: controller.clone(),
+        peer: canonical(peer.ip()),
+    }))
     .greeting("roomctl FTP: project upload and download")
     .idle_session_timeout(s.idle_timeout_secs)
     .passive_ports(lo..=hi)
@@ -169,7 +176,8 @@ async fn session(
     let served = tokio::spawn(async move {
         let _ = server.service(inner_server).await;
     });
-    guard::relay(client, inner_client, canonical(peer.ip())).await;
+    let login_deadline = std::time::Duration::from_secs(s.login_timeout_secs.max(1));
+    guard::relay(client, inner_client, canonical(peer.ip()), login_deadline).await;
     served.abort();
     Ok(())
 }
@@ -227,8 +235,12 @@ impl Binder for PassiveBinder {
     }
 }
 
-/// Checks FTP logins against the user store.
-struct Login(Controller);
+/// Checks FTP logins against the user store. libunftp sees the loopback
+/// relay, not the client, so the client's address travels here.
+struct Login {
+    controller: Controller,
+    peer: IpAddr,
+}
 
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -246,14 +258,21 @@ impl Authenticator for Login {
         let Some(password) = creds.password.clone() else {
             return Err(AuthenticationError::BadPassword);
         };
-        let user = crate::auth::verify(self.0.users(), username.to_string(), password).await;
+        let user = self
+            .controller
+            .verify_login(self.peer, username.to_string(), password)
+            .await;
         match user {
-            Some(u) => Ok(Principal { username: u.name }),
-            None => {
-                self.0
-                    .log()
-                    .record(format!("ftp: failed login for {username:?}"));
-                Err(AuthenticationError::BadPassword)
+            Ok(u) => Ok(Principal { username: u.name }),
+            Err(why) => {
+                self.controller.log().record(format!(
+                    "ftp: failed login for {username:?} from {}: {why}",
+                    self.peer
+                ));
+                Err(match why {
+                    LoginError::Wrong => AuthenticationError::BadPassword,
+                    other => AuthenticationError::new(other.to_string()),
+                })
             }
         }
     }

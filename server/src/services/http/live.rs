@@ -7,7 +7,7 @@
 //! silent for three keep-alive intervals is dropped. Bad messages get an
 //! `error` reply and the connection stays up; only this panel is affected.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use controller_core::view::PanelSession;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
+use crate::auth::LoginError;
 use crate::bus::{Encoding, Subscription};
 use crate::controller::Controller;
 use crate::held::HeldButtons;
@@ -123,7 +124,7 @@ impl Session {
         let panel = match hello {
             Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
                 Ok(ClientMessage::Hello { panel, pin, .. }) => {
-                    match check_panel(&controller, &panel, pin.as_deref()) {
+                    match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
                         Ok(()) => panel,
                         Err((code, why)) => {
                             let _ = socket.send(error(code, why)).await;
@@ -319,8 +320,12 @@ enum Reply {
     Resync,
 }
 
+/// Whether `panel` exists and, if it has a PIN, whether `pin` is it. PIN
+/// guesses go through the logins' back-off per address (a 4-digit PIN is
+/// found in seconds otherwise): during back-off no PIN is compared.
 fn check_panel(
     controller: &Controller,
+    source: IpAddr,
     panel: &str,
     pin: Option<&str>,
 ) -> Result<(), (ErrorCode, String)> {
@@ -331,10 +336,27 @@ fn check_panel(
             format!("the project has no panel {panel:?}"),
         ));
     };
-    match (&p.pin, pin) {
-        (None, _) => Ok(()),
-        (Some(_), None) => Err((ErrorCode::PinRequired, "this panel needs its PIN".into())),
-        (Some(expected), Some(given)) if expected == given => Ok(()),
-        (Some(_), Some(_)) => Err((ErrorCode::WrongPin, "wrong PIN".into())),
+    let (Some(expected), Some(given)) = (&p.pin, pin) else {
+        return match p.pin {
+            None => Ok(()),
+            Some(_) => Err((ErrorCode::PinRequired, "this panel needs its PIN".into())),
+        };
+    };
+    if let Err(why) = controller.logins().check(source, None) {
+        let why = match why {
+            LoginError::Backoff(wait) => format!(
+                "too many wrong PINs from this address; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            other => other.to_string(),
+        };
+        return Err((ErrorCode::WrongPin, why));
+    }
+    let ok = expected == given;
+    controller.logins().record(source, None, ok);
+    if ok {
+        Ok(())
+    } else {
+        Err((ErrorCode::WrongPin, "wrong PIN".into()))
     }
 }

@@ -2,7 +2,6 @@
 //! any kiosk browser), checked against the one user store.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -10,7 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use crate::auth::verify;
+use crate::auth::LoginError;
 use crate::controller::Controller;
 use crate::sessions::{session_token, COOKIE};
 
@@ -49,10 +48,11 @@ pub async fn form(State(controller): State<Controller>, Query(q): Query<Next>) -
     } else {
         ""
     };
-    let error = q
-        .error
-        .map(|_| "<p class=\"error\" role=\"alert\">Wrong user name or password.</p>")
-        .unwrap_or("");
+    let error = match q.error.as_deref() {
+        None => "",
+        Some("busy") => "<p class=\"error\" role=\"alert\">Too many failed logins from here, or the controller is busy checking others: wait a little and try again.</p>",
+        Some(_) => "<p class=\"error\" role=\"alert\">Wrong user name or password.</p>",
+    };
     Html(format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Log in · roomctl</title><link rel="stylesheet" href="/pkg/roomctl.css"></head>
@@ -75,9 +75,9 @@ pub async fn submit(
 ) -> Response {
     let next = safe_next(c.next.as_deref());
     let name = c.user.chars().take(64).collect::<String>();
-    let user = verify(controller.users(), name, c.password).await;
+    let user = controller.verify_login(peer.ip(), name, c.password).await;
     match user {
-        Some(user) => {
+        Ok(user) => {
             controller.log().record(format!(
                 "login: {} ({}) from {}",
                 user.name,
@@ -97,15 +97,17 @@ pub async fn submit(
             )
                 .into_response()
         }
-        None => {
+        Err(why) => {
             controller.log().record(format!(
-                "failed login for {:?} from {}",
+                "failed login for {:?} from {}: {why}",
                 c.user.chars().take(64).collect::<String>(),
                 peer.ip()
             ));
-            // Slow down guessing from one client without blocking others.
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            Redirect::to(&format!("/login?error=1&next={}", urlencode(&next))).into_response()
+            let error = match why {
+                LoginError::Wrong => "1",
+                LoginError::Backoff(_) | LoginError::Busy => "busy",
+            };
+            Redirect::to(&format!("/login?error={error}&next={}", urlencode(&next))).into_response()
         }
     }
 }

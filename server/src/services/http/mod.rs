@@ -4,12 +4,14 @@
 
 pub mod admin;
 mod backend;
+mod csrf;
 pub mod live;
 mod login;
 mod notices;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::backend::Backend;
 use app::{shell, Screen};
@@ -18,14 +20,20 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::Router;
+use bytes::Bytes;
 use controller_core::project::PanelProfile;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use leptos::prelude::*;
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
+use super::accept::{serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
 use crate::access::AllowList;
 use crate::config::Settings;
@@ -121,23 +129,37 @@ impl Service for PanelService {
             let local = listener.local_addr()?;
             let router = router(&env, kind, local.port());
             let allow = s.panel.allow.clone();
-            let router = router.layer(middleware::from_fn_with_state(Arc::new(allow), allow_list));
-            let shutdown = env.shutdown.clone();
-            // Panel messages are small and latency-bound: send each at once
-            // instead of letting Nagle's algorithm hold it behind an
-            // unacknowledged one.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let task = async move {
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await?;
-                Ok(())
+            let router = router.layer(middleware::from_fn_with_state(
+                Arc::new(allow.clone()),
+                allow_list,
+            ));
+            let gate = Gate::new(allow, s.panel.max_http_connections);
+            let refusals = Refusals {
+                not_allowed: plain_refusal(
+                    "403 Forbidden",
+                    "this address is not on the panel service's allow-list\n",
+                ),
+                full: plain_refusal(
+                    "503 Service Unavailable",
+                    "too many connections; try again later\n",
+                ),
+                address_full: plain_refusal(
+                    "503 Service Unavailable",
+                    "too many connections from this address; try again later\n",
+                ),
             };
+            let header_timeout = Duration::from_secs(s.panel.header_timeout_secs.max(1));
+            let shutdown = env.shutdown.clone();
+            let task = serve_connections(
+                listener,
+                name,
+                gate,
+                refusals,
+                env.shutdown.clone(),
+                move |tcp, peer| {
+                    serve_http(tcp, peer, router.clone(), header_timeout, shutdown.clone())
+                },
+            );
             Ok(Started::listening(Endpoint::tcp(local), task.boxed()))
         }
         .boxed()
@@ -208,7 +230,59 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .layer(middleware::from_fn(csrf::same_origin))
 }
+
+/// A complete HTTP/1.1 answer for a connection refused at accept.
+fn plain_refusal(status: &str, text: &str) -> Bytes {
+    Bytes::from(format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    ))
+}
+
+/// Serves one HTTP connection with hyper directly rather than through
+/// `axum::serve`, for two things axum::serve does not offer: a header read
+/// timeout of our choosing (axum::serve builds its hyper connection itself,
+/// with no way to set `header_read_timeout`; tower-http's TimeoutLayer
+/// starts only once the head has arrived, so it cannot see a client that
+/// dribbles its headers), and the accept loop of every TCP service
+/// ([`serve_connections`]: connection cap and per-address cap).
+async fn serve_http(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) {
+    // Panel messages are small and latency-bound: send each at once
+    // instead of letting Nagle's algorithm hold it behind an
+    // unacknowledged one.
+    let _ = tcp.set_nodelay(true);
+    let service = tower::ServiceBuilder::new()
+        .map_request(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        })
+        .service(router);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+        // The live channel's WebSocket takes the connection over.
+        .with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
+        }
+    }
+}
+
+/// How long a request in progress may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 async fn allow_list(
     State(allow): State<Arc<AllowList>>,

@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 
 use super::accept::{require_admin, serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::auth::{hash_password, User, UserStore};
+use crate::auth::{hash_password, LoginError, User, UserStore};
 use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
@@ -58,6 +58,9 @@ impl Service for TelnetService {
             let refusals = Refusals {
                 not_allowed: Bytes::from_static(b"This address is not on the console's allow-list.\r\n"),
                 full: Bytes::from_static(b"Too many console sessions; try again later.\r\n"),
+                address_full: Bytes::from_static(
+                    b"Too many console sessions from this address; try again later.\r\n",
+                ),
             };
             let shutdown = env.shutdown.clone();
             let store = env.store.clone();
@@ -68,6 +71,7 @@ impl Service for TelnetService {
                     term: Terminal::new(s.max_message_bytes),
                     pending: VecDeque::new(),
                     idle: Duration::from_secs(s.idle_timeout_secs.max(1)),
+                    login_timeout: Duration::from_secs(s.login_timeout_secs.max(1)),
                     controller: controller.clone(),
                     settings_file: s.settings_file.clone(),
                 };
@@ -109,6 +113,7 @@ struct Session {
     term: Terminal,
     pending: VecDeque<Event>,
     idle: Duration,
+    login_timeout: Duration,
     controller: Controller,
     settings_file: Option<std::path::PathBuf>,
 }
@@ -163,7 +168,16 @@ impl Session {
             id.name, id.model, id.firmware
         ))
         .await?;
-        let Some(user) = self.login().await? else {
+        let deadline = self.login_timeout;
+        let Ok(login) = tokio::time::timeout(deadline, self.login()).await else {
+            self.say(&format!(
+                "\nNo login within {} s; goodbye.\n",
+                deadline.as_secs()
+            ))
+            .await?;
+            return Ok(());
+        };
+        let Some(user) = login? else {
             self.say("Too many failed logins; goodbye.\n").await?;
             return Ok(());
         };
@@ -204,15 +218,22 @@ impl Session {
             self.say("login: ").await?;
             let name = self.line().await?.trim().to_string();
             let password = self.hidden_line("Password: ").await?;
-            let user = crate::auth::verify(self.controller.users(), name.clone(), password).await;
+            let user = self
+                .controller
+                .verify_login(self.peer.ip(), name.clone(), password)
+                .await;
             match user {
-                Some(u) => return Ok(Some(u)),
-                None => {
+                Ok(u) => return Ok(Some(u)),
+                Err(why) => {
                     self.controller.log().record(format!(
-                        "console: failed login for {name:?} from {}",
+                        "console: failed login for {name:?} from {}: {why}",
                         self.peer
                     ));
-                    self.say("Login incorrect.\n").await?;
+                    let reply = match why {
+                        LoginError::Wrong => "Login incorrect.\n".to_string(),
+                        other => format!("Login incorrect: {other}.\n"),
+                    };
+                    self.say(&reply).await?;
                 }
             }
         }
@@ -230,9 +251,11 @@ impl Session {
         };
         let old = self.hidden_line("Current password: ").await?;
         let name = console.user.name.clone();
-        let ok = crate::auth::verify(self.controller.users(), name.clone(), old)
+        let ok = self
+            .controller
+            .verify_login(self.peer.ip(), name.clone(), old)
             .await
-            .is_some();
+            .is_ok();
         if !ok {
             return Ok("wrong password; nothing changed\n".into());
         }
