@@ -26,6 +26,8 @@ use tokio::task::JoinSet;
 use tokio_util::codec::{AnyDelimiterCodec, FramedRead};
 use tokio_util::sync::CancellationToken;
 
+use crate::sync::lock;
+
 use dsp::Dsp;
 use matrix::Matrix;
 use projector::Projector;
@@ -93,7 +95,7 @@ impl Simulator {
                 let Ok(request) = Request::decode(line) else {
                     return Vec::new();
                 };
-                let mut p = state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut p = lock(&state);
                 let response = p.handle(&request, tokio::time::Instant::now());
                 tracing::info!(
                     "projector: {} -> {}",
@@ -122,8 +124,7 @@ impl Simulator {
         let mut matrix_addr = None;
         if let Some(addr) = config.matrix {
             let state = matrix.clone();
-            let handle =
-                move |text: &str| state.lock().unwrap_or_else(|e| e.into_inner()).handle(text);
+            let handle = move |text: &str| lock(&state).handle(text);
             // The matrix answers in CR LF and logs every exchange.
             let spawned = serve_lines(addr, "matrix", "\r\n", |_| true, handle, &token, &mut tasks);
             matrix_addr = Some(spawned.await?);
@@ -132,8 +133,7 @@ impl Simulator {
         let mut dsp_addr = None;
         if let Some(addr) = config.dsp {
             let state = dsp.clone();
-            let handle =
-                move |text: &str| state.lock().unwrap_or_else(|e| e.into_inner()).handle(text);
+            let handle = move |text: &str| lock(&state).handle(text);
             // The DSP answers in CR; its status polls (every 2 s) are not logged.
             let logged = |text: &str| !text.trim().eq_ignore_ascii_case("STATUS ?");
             let spawned = serve_lines(addr, "dsp", "\r", logged, handle, &token, &mut tasks);
@@ -153,23 +153,17 @@ impl Simulator {
 
     /// The projector's PJLink power state now ("0" off .. "3" warming up).
     pub fn projector_power(&self) -> &'static str {
-        self.projector
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .power_code(tokio::time::Instant::now())
+        lock(&self.projector).power_code(tokio::time::Instant::now())
     }
 
     /// The input the matrix routes to `output`.
     pub fn matrix_route(&self, output: u8) -> Option<u8> {
-        self.matrix
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .route_of(output)
+        lock(&self.matrix).route_of(output)
     }
 
     /// The DSP's volume (dB) and mute now, and the volumes it received.
     pub fn dsp_state(&self) -> (f64, bool, Vec<f64>) {
-        let d = self.dsp.lock().unwrap_or_else(|e| e.into_inner());
+        let d = lock(&self.dsp);
         (d.volume(), d.muted(), d.received())
     }
 
