@@ -139,6 +139,7 @@ fn enabled(s: &Settings) -> Vec<&'static str> {
         s.telnet.enabled,
         s.ftp.enabled,
         s.logic.enabled,
+        s.mqtt.enabled,
     ];
     SERVICES
         .iter()
