@@ -7,7 +7,13 @@ use leptos::prelude::*;
 use super::{ago, TopBar};
 
 #[component]
-pub fn AlertsPage(user: String, role: String, alerts: Vec<AlertRecord>, can_ack: bool, now: u64) -> impl IntoView {
+pub fn AlertsPage(
+    user: String,
+    role: String,
+    alerts: Vec<AlertRecord>,
+    can_ack: bool,
+    now: u64,
+) -> impl IntoView {
     view! {
         <TopBar user role/>
         <main class="st-alerts-page">

@@ -23,8 +23,23 @@ pub struct GridView {
 
 #[component]
 pub fn GridPage(view: GridView) -> impl IntoView {
-    let GridView { user, role, filter, cards, page, pages, total, online, locations, now } = view;
-    let keys = cards.iter().map(|c| c.key.clone()).collect::<Vec<_>>().join(",");
+    let GridView {
+        user,
+        role,
+        filter,
+        cards,
+        page,
+        pages,
+        total,
+        online,
+        locations,
+        now,
+    } = view;
+    let keys = cards
+        .iter()
+        .map(|c| c.key.clone())
+        .collect::<Vec<_>>()
+        .join(",");
     let link = {
         let f = filter.clone();
         move |p: usize| {
@@ -69,7 +84,11 @@ pub fn GridPage(view: GridView) -> impl IntoView {
 
 #[component]
 fn Card(card: RoomCard, now: u64) -> impl IntoView {
-    let class = if card.online { "st-card online" } else { "st-card offline" };
+    let class = if card.online {
+        "st-card online"
+    } else {
+        "st-card offline"
+    };
     let href = format!("/room/{}", card.key);
     let project = if card.project_name.is_empty() {
         String::new()
@@ -94,7 +113,9 @@ fn Card(card: RoomCard, now: u64) -> impl IntoView {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

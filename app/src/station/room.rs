@@ -21,7 +21,14 @@ pub struct RoomView {
 
 #[component]
 pub fn RoomPage(view: RoomView) -> impl IntoView {
-    let RoomView { user, role, card, layout, snapshot, can_press } = view;
+    let RoomView {
+        user,
+        role,
+        card,
+        layout,
+        snapshot,
+        can_press,
+    } = view;
     let body = match layout {
         None => view! { <p class="st-error">"This room has not sent its layout (offline, or a controller too old to send one)."</p> }.into_any(),
         Some(layout) => layout

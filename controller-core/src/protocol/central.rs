@@ -115,9 +115,13 @@ pub enum Event {
         snapshot: Snapshot,
     },
     /// The answer to `layout`.
-    Layout { layout: RoomLayout },
+    Layout {
+        layout: RoomLayout,
+    },
     /// The answer to `devices`.
-    Devices { devices: Vec<DeviceStatus> },
+    Devices {
+        devices: Vec<DeviceStatus>,
+    },
     /// One engine step (subscribers only), in revision order.
     Step {
         step: Step,

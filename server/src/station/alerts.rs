@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::history::History;
 use super::registry::{key, Registry};
-use super::webhook::{notify, Notice};
 use super::unix_now;
+use super::webhook::{notify, Notice};
 use crate::config::Webhook;
 use crate::sync::lock;
 
@@ -92,11 +92,22 @@ impl Alerts {
             Ok(id) => record.id = id,
             Err(e) => tracing::error!("station: cannot record an alert: {e:#}"),
         }
-        tracing::warn!("station: alert {} in {}: {}", record.kind, record.room, record.detail);
+        tracing::warn!(
+            "station: alert {} in {}: {}",
+            record.kind,
+            record.room,
+            record.detail
+        );
         open.insert(id_key, record.id);
         self.count(&open, room);
         drop(open);
-        notify(&self.webhooks, &Notice { event: "raised", alert: &record });
+        notify(
+            &self.webhooks,
+            &Notice {
+                event: "raised",
+                alert: &record,
+            },
+        );
     }
 
     /// Clears the open alert of this kind and subject, if any.
@@ -140,13 +151,18 @@ impl Alerts {
         drop(history);
         record.acked_by = by.to_string();
         record.acked_at = now;
-        notify(&self.webhooks, &Notice { event: "acknowledged", alert: &record });
-        if record.kind == AlertKind::ProjectChanged.as_str() && AlertKind::ProjectChanged.cleared_by_ack() {
+        notify(
+            &self.webhooks,
+            &Notice {
+                event: "acknowledged",
+                alert: &record,
+            },
+        );
+        if record.kind == AlertKind::ProjectChanged.as_str()
+            && AlertKind::ProjectChanged.cleared_by_ack()
+        {
             let mut open = lock(&self.open);
-            let found = open
-                .iter()
-                .find(|(_, v)| **v == id)
-                .map(|(k, _)| k.clone());
+            let found = open.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone());
             if let Some(k) = found {
                 open.remove(&k);
                 self.count(&open, k.0);
@@ -181,7 +197,13 @@ impl Alerts {
         }
         if let Ok(Some(record)) = history.get(id) {
             drop(history);
-            notify(&self.webhooks, &Notice { event: "cleared", alert: &record });
+            notify(
+                &self.webhooks,
+                &Notice {
+                    event: "cleared",
+                    alert: &record,
+                },
+            );
         }
     }
 
@@ -213,7 +235,10 @@ pub async fn watch_offline(
                     room,
                     AlertKind::Offline,
                     "",
-                    format!("unreachable for more than {} s", d.as_secs().max(after.as_secs())),
+                    format!(
+                        "unreachable for more than {} s",
+                        d.as_secs().max(after.as_secs())
+                    ),
                 );
             }
         }

@@ -34,15 +34,27 @@ pub async fn run(station: Arc<Station>) {
                 }
             };
             for f in found {
-                let Some(port) = f.id.services.iter().find(|p| p.service == Service::Central).map(|p| p.port) else {
+                let Some(port) =
+                    f.id.services
+                        .iter()
+                        .find(|p| p.service == Service::Central)
+                        .map(|p| p.port)
+                else {
                     continue;
                 };
                 if station.registry.has_serial(&f.id.serial, None) {
                     continue;
                 }
                 let ip = f.id.address.unwrap_or(f.from.ip());
-                if station.add_room(SocketAddr::new(ip, port), &f.id.name).is_some() {
-                    tracing::info!("station: found {} ({}) at {ip}:{port}", f.id.name, f.id.serial);
+                if station
+                    .add_room(SocketAddr::new(ip, port), &f.id.name)
+                    .is_some()
+                {
+                    tracing::info!(
+                        "station: found {} ({}) at {ip}:{port}",
+                        f.id.name,
+                        f.id.serial
+                    );
                 }
             }
         }

@@ -170,7 +170,10 @@ mod tests {
         h.acknowledge(a, "ops", 110).unwrap();
         h.clear(a, 120).unwrap();
         let got = h.get(a).unwrap().unwrap();
-        assert_eq!((got.acked_by.as_str(), got.acked_at, got.cleared_at), ("ops", 110, 120));
+        assert_eq!(
+            (got.acked_by.as_str(), got.acked_at, got.cleared_at),
+            ("ops", 110, 120)
+        );
         assert_eq!(h.list(true, 10).unwrap().len(), 1);
         assert_eq!(h.purge(121).unwrap(), 1);
         assert!(h.get(a).unwrap().is_none());

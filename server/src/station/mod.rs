@@ -66,7 +66,10 @@ impl RunningStation {
         self.station.shutdown.cancel();
         let mut tasks = std::mem::take(&mut *crate::sync::lock(&self.station.tasks));
         let all = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), all).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), all)
+            .await
+            .is_err()
+        {
             tracing::warn!("station: tasks did not stop in time");
         }
     }
@@ -74,7 +77,11 @@ impl RunningStation {
 
 /// Starts the station: history, web page, static rooms, lookup, alerts.
 /// `base` is the settings file's folder (relative paths start there).
-pub async fn start(settings: &Settings, password: String, base: &Path) -> anyhow::Result<RunningStation> {
+pub async fn start(
+    settings: &Settings,
+    password: String,
+    base: &Path,
+) -> anyhow::Result<RunningStation> {
     let s = settings.station.clone();
     let users = UserStore::new(settings.users.clone());
     if !users.has_admin() {
@@ -82,11 +89,16 @@ pub async fn start(settings: &Settings, password: String, base: &Path) -> anyhow
             "the station needs an admin user for its web page: run `roomctl user add admin --role admin` with this settings file"
         );
     }
-    let db = if s.database.is_absolute() { s.database.clone() } else { base.join(&s.database) };
+    let db = if s.database.is_absolute() {
+        s.database.clone()
+    } else {
+        base.join(&s.database)
+    };
     let history = History::open(&db, unix_now())?;
     let registry = Registry::new();
     let alerts = Arc::new(Alerts::new(history, registry.clone(), s.webhooks.clone()));
-    let listener = crate::services::bind_tcp("station", "station", SocketAddr::new(s.bind, s.port)).await?;
+    let listener =
+        crate::services::bind_tcp("station", "station", SocketAddr::new(s.bind, s.port)).await?;
     let addr = listener.local_addr()?;
     let station = Arc::new(Station {
         settings: s.clone(),
@@ -114,7 +126,10 @@ pub async fn start(settings: &Settings, password: String, base: &Path) -> anyhow
         }
         tasks.spawn(web::serve(station.clone(), listener));
     }
-    tracing::info!("station: web page on http://{addr}/, watching {} rooms from the list", s.rooms.len());
+    tracing::info!(
+        "station: web page on http://{addr}/, watching {} rooms from the list",
+        s.rooms.len()
+    );
     Ok(RunningStation { station, addr })
 }
 
@@ -126,9 +141,14 @@ pub fn read_password(s: &StationSettings, base: &Path) -> anyhow::Result<String>
     }
     match &s.password_file {
         Some(f) => {
-            let path = if f.is_absolute() { f.clone() } else { base.join(f) };
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read the station password file {}", path.display()))?;
+            let path = if f.is_absolute() {
+                f.clone()
+            } else {
+                base.join(f)
+            };
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("cannot read the station password file {}", path.display())
+            })?;
             Ok(text.lines().next().unwrap_or("").to_string())
         }
         None => Ok(String::new()),

@@ -43,7 +43,10 @@ enum Ended {
     /// Another room entry is this controller.
     Duplicate,
     /// Worth retrying; `reached` says whether it got as far as subscribed.
-    Lost { why: String, reached: bool },
+    Lost {
+        why: String,
+        reached: bool,
+    },
 }
 
 /// A reply the session is waiting for, in request order.
@@ -69,7 +72,9 @@ pub async fn watch(
         let (why, reached) = match ended {
             Ended::Shutdown => return,
             Ended::Duplicate => {
-                tracing::info!("station: {address} is a room already watched; not watching it twice");
+                tracing::info!(
+                    "station: {address} is a room already watched; not watching it twice"
+                );
                 return;
             }
             Ended::Lost { why, reached } => (why, reached),
@@ -108,7 +113,10 @@ async fn session(
     address: SocketAddr,
     commands: &mut mpsc::Receiver<RoomCommand>,
 ) -> Ended {
-    let lost = |why: String| Ended::Lost { why, reached: false };
+    let lost = |why: String| Ended::Lost {
+        why,
+        reached: false,
+    };
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(address)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return lost(format!("cannot connect: {e}")),
@@ -192,8 +200,11 @@ async fn handshake(
     lines: &mut Lines,
     write: &mut OwnedWriteHalf,
 ) -> Result<(), Ended> {
-    let lost = |why: String| Ended::Lost { why, reached: false };
-    let (name, serial, login_required) = match next(lines).await? {
+    let lost = |why: String| Ended::Lost {
+        why,
+        reached: false,
+    };
+    let (name, serial, login_required) = match next(station, room, lines).await? {
         Event::Hello {
             controller,
             serial,
@@ -209,37 +220,80 @@ async fn handshake(
     if login_required {
         let (user, password) = (&station.settings.account, &station.password);
         if user.is_empty() {
-            station.alerts.raise(room, AlertKind::LoginFailed, "", "the room asks for a login and [station] account is not set".into());
+            station.alerts.raise(
+                room,
+                AlertKind::LoginFailed,
+                "",
+                "the room asks for a login and [station] account is not set".into(),
+            );
             return Err(lost("login required: set [station] account".into()));
         }
-        let login = Request::Login { user: user.clone(), password: password.clone() };
+        let login = Request::Login {
+            user: user.clone(),
+            password: password.clone(),
+        };
         send(write, &login).await.map_err(|e| lost(e.to_string()))?;
-        match next(lines).await? {
+        match next(station, room, lines).await? {
             Event::Ok { .. } => station.alerts.clear(room, AlertKind::LoginFailed, ""),
             Event::Error { message, .. } | Event::Bye { message, .. } => {
-                station.alerts.raise(room, AlertKind::LoginFailed, "", format!("the station's account {user:?} was refused: {message}"));
+                station.alerts.raise(
+                    room,
+                    AlertKind::LoginFailed,
+                    "",
+                    format!("the station's account {user:?} was refused: {message}"),
+                );
                 return Err(lost(format!("login refused: {message}")));
             }
-            _ => return Err(protocol_error(station, room, "an unexpected reply to login")),
+            _ => {
+                return Err(protocol_error(
+                    station,
+                    room,
+                    "an unexpected reply to login",
+                ))
+            }
         }
     }
-    send(write, &Request::Layout).await.map_err(|e| lost(e.to_string()))?;
+    send(write, &Request::Layout)
+        .await
+        .map_err(|e| lost(e.to_string()))?;
     // A controller older than `layout` answers with an error: no layout.
-    let layout = match next(lines).await? {
+    let layout = match next(station, room, lines).await? {
         Event::Layout { layout } => Some(Arc::new(layout)),
         Event::Error { .. } => None,
-        _ => return Err(protocol_error(station, room, "an unexpected reply to layout")),
+        _ => {
+            return Err(protocol_error(
+                station,
+                room,
+                "an unexpected reply to layout",
+            ))
+        }
     };
-    send(write, &Request::Devices).await.map_err(|e| lost(e.to_string()))?;
-    let devices = match next(lines).await? {
+    send(write, &Request::Devices)
+        .await
+        .map_err(|e| lost(e.to_string()))?;
+    let devices = match next(station, room, lines).await? {
         Event::Devices { devices } => devices,
         Event::Error { .. } => Vec::new(),
-        _ => return Err(protocol_error(station, room, "an unexpected reply to devices")),
+        _ => {
+            return Err(protocol_error(
+                station,
+                room,
+                "an unexpected reply to devices",
+            ))
+        }
     };
-    send(write, &Request::Subscribe).await.map_err(|e| lost(e.to_string()))?;
-    let snapshot = match next(lines).await? {
+    send(write, &Request::Subscribe)
+        .await
+        .map_err(|e| lost(e.to_string()))?;
+    let snapshot = match next(station, room, lines).await? {
         Event::Status { snapshot, .. } => snapshot,
-        _ => return Err(protocol_error(station, room, "an unexpected reply to subscribe")),
+        _ => {
+            return Err(protocol_error(
+                station,
+                room,
+                "an unexpected reply to subscribe",
+            ))
+        }
     };
     for d in &devices {
         device_alert(station, room, &d.id, d.online);
@@ -286,27 +340,50 @@ async fn follow(
                 let after = (r.snapshot.project_name.clone(), r.snapshot.project_revision);
                 r.card.project_name = after.0.clone();
                 r.card.project_revision = after.1;
-                (outcome, (before != after).then(|| { r.known_project = Some(after.clone()); (before, after) }))
+                (
+                    outcome,
+                    (before != after).then(|| {
+                        r.known_project = Some(after.clone());
+                        (before, after)
+                    }),
+                )
             });
             match outcome {
                 Some((StepOutcome::Gap, _)) => {
-                    send(write, &Request::Subscribe).await.map_err(|e| e.to_string())?;
+                    send(write, &Request::Subscribe)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     pending.push_back(Pending::Resubscribe);
                 }
                 Some((_, Some((before, after)))) => {
                     project_changed(station, room, &before, &after);
-                    send(write, &Request::Layout).await.map_err(|e| e.to_string())?;
+                    send(write, &Request::Layout)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     pending.push_back(Pending::Layout);
                 }
                 _ => {}
             }
         }
-        Event::Device { id, kind, address, online } => {
+        Event::Device {
+            id,
+            kind,
+            address,
+            online,
+        } => {
             device_alert(station, room, &id, online);
-            station.registry.update(room, |r| match r.devices.iter_mut().find(|d| d.id == id) {
-                Some(d) => d.online = online,
-                None => r.devices.push(controller_core::view::DeviceStatus { id, kind, address, online, detail: String::new() }),
-            });
+            station
+                .registry
+                .update(room, |r| match r.devices.iter_mut().find(|d| d.id == id) {
+                    Some(d) => d.online = online,
+                    None => r.devices.push(controller_core::view::DeviceStatus {
+                        id,
+                        kind,
+                        address,
+                        online,
+                        detail: String::new(),
+                    }),
+                });
         }
         Event::Bye { message, .. } => return Err(format!("the controller closed: {message}")),
         reply => match pending.pop_front() {
@@ -344,7 +421,12 @@ fn device_alert(station: &Station, room: usize, id: &str, online: bool) {
     if online {
         station.alerts.clear(room, AlertKind::DeviceOffline, id);
     } else {
-        station.alerts.raise(room, AlertKind::DeviceOffline, id, format!("device {id} is offline"));
+        station.alerts.raise(
+            room,
+            AlertKind::DeviceOffline,
+            id,
+            format!("device {id} is offline"),
+        );
     }
 }
 
@@ -353,23 +435,44 @@ fn project_changed(station: &Station, room: usize, before: &(String, u32), after
         room,
         AlertKind::ProjectChanged,
         "",
-        format!("project \"{}\" rev {} replaced by \"{}\" rev {}", before.0, before.1, after.0, after.1),
+        format!(
+            "project \"{}\" rev {} replaced by \"{}\" rev {}",
+            before.0, before.1, after.0, after.1
+        ),
     );
 }
 
 fn protocol_error(station: &Station, room: usize, what: &str) -> Ended {
-    station.alerts.raise(room, AlertKind::ProtocolError, "", format!("the controller sent {what}; disconnected"));
-    Ended::Lost { why: format!("protocol error: {what}"), reached: false }
+    station.alerts.raise(
+        room,
+        AlertKind::ProtocolError,
+        "",
+        format!("the controller sent {what}; disconnected"),
+    );
+    Ended::Lost {
+        why: format!("protocol error: {what}"),
+        reached: false,
+    }
 }
 
-/// The next handshake reply, within [`HANDSHAKE_TIMEOUT`].
-async fn next(lines: &mut Lines) -> Result<Event, Ended> {
-    let lost = |why: String| Ended::Lost { why, reached: false };
+/// The next handshake reply, within [`HANDSHAKE_TIMEOUT`]. A line that
+/// is too long or not protocol JSON is a protocol error (and an alert).
+async fn next(station: &Station, room: usize, lines: &mut Lines) -> Result<Event, Ended> {
+    let lost = |why: String| Ended::Lost {
+        why,
+        reached: false,
+    };
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, lines.next()).await {
         Err(_) => Err(lost("no answer during the handshake".into())),
         Ok(None) => Err(lost("the controller closed the connection".into())),
-        Ok(Some(Err(e))) => Err(lost(format!("bad line during the handshake: {e}"))),
-        Ok(Some(Ok(line))) => Event::decode(line.as_bytes()).map_err(|e| lost(format!("bad line during the handshake: {e}"))),
+        Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => Err(protocol_error(
+            station,
+            room,
+            "a line longer than max_line_bytes",
+        )),
+        Ok(Some(Err(LinesCodecError::Io(e)))) => Err(lost(format!("read error: {e}"))),
+        Ok(Some(Ok(line))) => Event::decode(line.as_bytes())
+            .map_err(|_| protocol_error(station, room, "a line that is not protocol JSON")),
     }
 }
 

@@ -59,8 +59,24 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/alerts/{id}/ack", post(acknowledge))
         .route("/api/rooms", get(api_rooms))
         .route("/events", get(events))
-        .route("/station.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../../../public/station.js")) }))
-        .route("/station.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../../../public/station.css")) }))
+        .route(
+            "/station.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    include_str!("../../../public/station.js"),
+                )
+            }),
+        )
+        .route(
+            "/station.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css")],
+                    include_str!("../../../public/station.css"),
+                )
+            }),
+        )
         .with_state(station)
 }
 
@@ -68,7 +84,9 @@ pub fn router(station: Arc<Station>) -> Router {
 fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Response> {
     match session_token(headers).and_then(|t| station.sessions.user(&t)) {
         Some(u) if u.role >= role => Ok(u),
-        Some(_) => Err((StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response()),
+        Some(_) => {
+            Err((StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response())
+        }
         None => Err(Redirect::to("/login").into_response()),
     }
 }
@@ -97,7 +115,10 @@ async fn login(State(st): Shared, Form(c): Form<Credentials>) -> Response {
             (
                 StatusCode::SEE_OTHER,
                 [
-                    (header::SET_COOKIE, format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict")),
+                    (
+                        header::SET_COOKIE,
+                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+                    ),
                     (header::LOCATION, "/".to_string()),
                 ],
             )
@@ -119,7 +140,10 @@ async fn logout(State(st): Shared, headers: HeaderMap) -> Response {
     (
         StatusCode::SEE_OTHER,
         [
-            (header::SET_COOKIE, format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")),
+            (
+                header::SET_COOKIE,
+                format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+            ),
             (header::LOCATION, "/login".to_string()),
         ],
     )
@@ -145,7 +169,11 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
     let matching = st.registry.cards(&q.filter);
     let pages = matching.len().div_ceil(PAGE_SIZE);
     let page = q.page.min(pages.saturating_sub(1));
-    let cards = matching.into_iter().skip(page * PAGE_SIZE).take(PAGE_SIZE).collect();
+    let cards = matching
+        .into_iter()
+        .skip(page * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
     let view = GridView {
         user: u.name,
         role: u.role.to_string(),
@@ -158,7 +186,11 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
         locations: st.registry.locations(),
         now: unix_now(),
     };
-    Html(station::document("Rooms", move || view! { <GridPage view/> })).into_response()
+    Html(station::document(
+        "Rooms",
+        move || view! { <GridPage view/> },
+    ))
+    .into_response()
 }
 
 async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
@@ -167,7 +199,13 @@ async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) ->
         Err(r) => return r,
     };
     let found = index(&key).and_then(|i| {
-        st.registry.read(i, |r| (r.card.clone(), r.layout.as_deref().cloned(), r.snapshot.clone()))
+        st.registry.read(i, |r| {
+            (
+                r.card.clone(),
+                r.layout.as_deref().cloned(),
+                r.snapshot.clone(),
+            )
+        })
     });
     let Some((card, layout, snapshot)) = found else {
         return (StatusCode::NOT_FOUND, "no such room").into_response();
@@ -181,7 +219,11 @@ async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) ->
         layout,
         snapshot,
     };
-    Html(station::document(&title, move || view! { <RoomPage view/> })).into_response()
+    Html(station::document(
+        &title,
+        move || view! { <RoomPage view/> },
+    ))
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -192,7 +234,12 @@ struct PressForm {
     action: String,
 }
 
-async fn press(State(st): Shared, headers: HeaderMap, Path(key): Path<String>, Form(f): Form<PressForm>) -> Response {
+async fn press(
+    State(st): Shared,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(f): Form<PressForm>,
+) -> Response {
     let u = match user(&st, &headers, Role::Operator) {
         Ok(u) => u,
         Err(r) => return r,
@@ -207,7 +254,11 @@ async fn press(State(st): Shared, headers: HeaderMap, Path(key): Path<String>, F
     };
     for &release in steps {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let command = RoomCommand::Press { button: f.button.clone(), release, reply: tx };
+        let command = RoomCommand::Press {
+            button: f.button.clone(),
+            release,
+            reply: tx,
+        };
         if let Err(e) = st.registry.command(room, command) {
             return (StatusCode::SERVICE_UNAVAILABLE, e).into_response();
         }
@@ -227,8 +278,18 @@ async fn alerts(State(st): Shared, headers: HeaderMap) -> Response {
         Err(r) => return r,
     };
     let mut list = st.alerts.list(true, 1000);
-    list.extend(st.alerts.list(false, 500).into_iter().filter(|a| a.cleared_at != 0));
-    let (name, role, can_ack, now) = (u.name, u.role.to_string(), u.role >= Role::Operator, unix_now());
+    list.extend(
+        st.alerts
+            .list(false, 500)
+            .into_iter()
+            .filter(|a| a.cleared_at != 0),
+    );
+    let (name, role, can_ack, now) = (
+        u.name,
+        u.role.to_string(),
+        u.role >= Role::Operator,
+        unix_now(),
+    );
     Html(station::document("Alerts", move || {
         view! { <station::AlertsPage user=name role alerts=list can_ack now/> }
     }))
@@ -243,7 +304,10 @@ async fn alerts_csv(State(st): Shared, headers: HeaderMap) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"alerts.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"alerts.csv\"",
+            ),
         ],
         history::csv(&list),
     )
@@ -262,7 +326,11 @@ async fn acknowledge(State(st): Shared, headers: HeaderMap, Path(id): Path<i64>)
     }
 }
 
-async fn api_rooms(State(st): Shared, headers: HeaderMap, Query(filter): Query<CardFilter>) -> Response {
+async fn api_rooms(
+    State(st): Shared,
+    headers: HeaderMap,
+    Query(filter): Query<CardFilter>,
+) -> Response {
     if let Err(r) = user(&st, &headers, Role::Viewer) {
         return r;
     }
@@ -285,7 +353,12 @@ async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQue
     if let Err(r) = user(&st, &headers, Role::Viewer) {
         return r;
     }
-    let watched: HashSet<usize> = q.keys.split(',').chain([q.room.as_str()]).filter_map(index).collect();
+    let watched: HashSet<usize> = q
+        .keys
+        .split(',')
+        .chain([q.room.as_str()])
+        .filter_map(index)
+        .collect();
     let room_page = index(&q.room).is_some();
     Sse::new(stream(st, watched, room_page))
         .keep_alive(KeepAlive::default())
@@ -295,7 +368,11 @@ async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQue
 /// The stream behind [`events`]: waits for a change to a watched room,
 /// takes every other change already queued, sends them as one event, and
 /// leaves at least [`MIN_GAP`] before the next.
-pub fn stream(st: Arc<Station>, watched: HashSet<usize>, room_page: bool) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+pub fn stream(
+    st: Arc<Station>,
+    watched: HashSet<usize>,
+    room_page: bool,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let rx = st.registry.subscribe();
     let start = (st, rx, watched, None::<tokio::time::Instant>);
     futures::stream::unfold(start, move |(st, mut rx, watched, last)| async move {
@@ -328,7 +405,9 @@ pub fn stream(st: Arc<Station>, watched: HashSet<usize>, room_page: bool) -> imp
                     changed.insert(i);
                 }
                 Ok(_) => {}
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => changed.extend(watched.iter().copied()),
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                    changed.extend(watched.iter().copied())
+                }
                 Err(_) => break,
             }
         }
@@ -341,11 +420,21 @@ pub fn stream(st: Arc<Station>, watched: HashSet<usize>, room_page: bool) -> imp
                     "levels": r.snapshot.levels,
                 })
             });
-            SseEvent::default().event("room").data(data.unwrap_or_default().to_string())
+            SseEvent::default()
+                .event("room")
+                .data(data.unwrap_or_default().to_string())
         } else {
-            let cards: Vec<_> = changed.iter().filter_map(|i| st.registry.card(*i)).collect();
-            SseEvent::default().event("cards").data(serde_json::to_string(&cards).unwrap_or_default())
+            let cards: Vec<_> = changed
+                .iter()
+                .filter_map(|i| st.registry.card(*i))
+                .collect();
+            SseEvent::default()
+                .event("cards")
+                .data(serde_json::to_string(&cards).unwrap_or_default())
         };
-        Some((Ok(event), (st, rx, watched, Some(tokio::time::Instant::now()))))
+        Some((
+            Ok(event),
+            (st, rx, watched, Some(tokio::time::Instant::now())),
+        ))
     })
 }
