@@ -80,14 +80,31 @@ pub fn router(station: Arc<Station>) -> Router {
         .with_state(station)
 }
 
-/// The logged-in user with at least `role`, or the response that says no.
-fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Response> {
+/// Why a request was turned away.
+enum Denied {
+    /// No session: to the login form.
+    Login,
+    /// The user's role is below this.
+    Needs(Role),
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Login => Redirect::to("/login").into_response(),
+            Denied::Needs(role) => {
+                (StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response()
+            }
+        }
+    }
+}
+
+/// The logged-in user with at least `role`.
+fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Denied> {
     match session_token(headers).and_then(|t| station.sessions.user(&t)) {
         Some(u) if u.role >= role => Ok(u),
-        Some(_) => {
-            Err((StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response())
-        }
-        None => Err(Redirect::to("/login").into_response()),
+        Some(_) => Err(Denied::Needs(role)),
+        None => Err(Denied::Login),
     }
 }
 
@@ -161,7 +178,7 @@ struct GridQuery {
 async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>) -> Response {
     let u = match user(&st, &headers, Role::Viewer) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let all = st.registry.cards(&CardFilter::default());
     let online = all.iter().filter(|c| c.online).count();
@@ -196,7 +213,7 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
 async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
     let u = match user(&st, &headers, Role::Viewer) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let found = index(&key).and_then(|i| {
         st.registry.read(i, |r| {
@@ -242,7 +259,7 @@ async fn press(
 ) -> Response {
     let u = match user(&st, &headers, Role::Operator) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(room) = index(&key) else {
         return (StatusCode::NOT_FOUND, "no such room").into_response();
@@ -275,7 +292,7 @@ async fn press(
 async fn alerts(State(st): Shared, headers: HeaderMap) -> Response {
     let u = match user(&st, &headers, Role::Viewer) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut list = st.alerts.list(true, 1000);
     list.extend(
@@ -298,7 +315,7 @@ async fn alerts(State(st): Shared, headers: HeaderMap) -> Response {
 
 async fn alerts_csv(State(st): Shared, headers: HeaderMap) -> Response {
     if let Err(r) = user(&st, &headers, Role::Viewer) {
-        return r;
+        return r.into_response();
     }
     let list = st.alerts.list(false, 100_000);
     (
@@ -317,7 +334,7 @@ async fn alerts_csv(State(st): Shared, headers: HeaderMap) -> Response {
 async fn acknowledge(State(st): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Response {
     let u = match user(&st, &headers, Role::Operator) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if st.alerts.acknowledge(id, &u.name) {
         Redirect::to("/alerts").into_response()
@@ -332,7 +349,7 @@ async fn api_rooms(
     Query(filter): Query<CardFilter>,
 ) -> Response {
     if let Err(r) = user(&st, &headers, Role::Viewer) {
-        return r;
+        return r.into_response();
     }
     Json(st.registry.cards(&filter)).into_response()
 }
@@ -351,7 +368,7 @@ struct EventsQuery {
 /// page shows) or, for a room page, `room` events (its card, LEDs, levels).
 async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQuery>) -> Response {
     if let Err(r) = user(&st, &headers, Role::Viewer) {
-        return r;
+        return r.into_response();
     }
     let watched: HashSet<usize> = q
         .keys

@@ -29,7 +29,7 @@ pub fn notify(hooks: &[Webhook], notice: &Notice<'_>) {
         return;
     };
     for hook in hooks {
-        if !hook.kinds.is_empty() && !hook.kinds.iter().any(|k| *k == notice.alert.kind) {
+        if !hook.kinds.is_empty() && !hook.kinds.contains(&notice.alert.kind) {
             continue;
         }
         let url = hook.url.clone();
