@@ -17,6 +17,7 @@ use roomctl::config::{Settings, StationRoom, Webhook};
 use roomctl::serve::Running;
 use roomctl::station::{self, RunningStation};
 use support::http::{cookie_of, get_with_cookie, post_form, raw};
+use support::netns::{in_namespace, Loopback};
 use support::{eventually, TestSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -29,7 +30,11 @@ const OPS_PW: &str = "ops words";
 
 /// A controller with central control only, the station's account on it.
 async fn controller(name: &str, port: u16) -> Running {
-    TestSettings::only(&["central"])
+    controller_with(&["central"], name, port).await
+}
+
+async fn controller_with(services: &[&str], name: &str, port: u16) -> Running {
+    TestSettings::only(services)
         .name(name)
         .user(STATION_USER, Role::Operator, STATION_PW)
         .edit(|s| s.central.port = port)
@@ -292,4 +297,58 @@ async fn a_hostile_controller_cannot_crash_or_stall_the_station() {
     assert!(!card.online, "{card:?}");
     st.shutdown().await;
     a.shutdown().await;
+}
+
+#[tokio::test]
+async fn lookup_finds_rooms_and_a_room_found_twice_is_one_room() {
+    // Lookup broadcasts (to 127.255.255.255:8000): only in a namespace.
+    if !in_namespace(
+        "lookup_finds_rooms_and_a_room_found_twice_is_one_room",
+        Loopback::Plain,
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rooms = [
+        controller_with(&["central", "lookup"], "Room A", 0).await,
+        controller_with(&["central", "lookup"], "Room B", 0).await,
+        controller_with(&["central", "lookup"], "Room C", 0).await,
+    ];
+    // Room A is on the static list as well as found by lookup.
+    let settings: Settings = TestSettings::only(&[])
+        .user(OPS, Role::Admin, OPS_PW)
+        .edit(|s| {
+            let st = &mut s.station;
+            st.port = 0;
+            st.account = STATION_USER.into();
+            st.lookup_interval_secs = 1;
+            st.database = dir.path().join("lookup.sqlite");
+            st.rooms = vec![StationRoom {
+                address: rooms[0].addrs.central.unwrap(),
+                name: String::new(),
+            }];
+        })
+        .build();
+    assert_eq!(
+        settings.station.lookup_broadcast,
+        vec!["127.255.255.255".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let st = station::start(&settings, STATION_PW.into(), dir.path())
+        .await
+        .unwrap();
+    eventually(PATIENCE, "three rooms online", || online(&st) == 3).await;
+    // Lookups go on; still three rooms, each serial once.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let cards = st.station.registry.cards(&Default::default());
+    let mut serials: Vec<&str> = cards.iter().map(|c| c.serial.as_str()).collect();
+    serials.sort();
+    assert_eq!(
+        serials,
+        ["RC-TEST-Room-A", "RC-TEST-Room-B", "RC-TEST-Room-C"],
+        "{cards:#?}"
+    );
+    st.shutdown().await;
+    for r in rooms {
+        r.shutdown().await;
+    }
 }
