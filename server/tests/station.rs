@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use controller_core::project::LedMode;
 use roomctl::auth::Role;
-use roomctl::config::{Settings, StationRoom, Webhook};
+use roomctl::config::{Settings, StationRoom, StationSettings, Webhook};
 use roomctl::serve::Running;
 use roomctl::station::{self, RunningStation};
 use support::http::{cookie_of, get_with_cookie, post_form, raw};
@@ -42,17 +42,19 @@ async fn controller_with(services: &[&str], name: &str, port: u16) -> Running {
         .await
 }
 
-/// A station watching `rooms`, its alert webhook posting to `hook`.
-async fn station(rooms: &[SocketAddr], hook: SocketAddr, dir: &Path) -> RunningStation {
-    let settings: Settings = TestSettings::only(&[])
+/// Station settings: web on any free port, the station account, `rooms`
+/// on the static list, the history in `dir`; then `edit`.
+fn station_settings(
+    rooms: &[SocketAddr],
+    dir: &Path,
+    edit: impl FnOnce(&mut StationSettings),
+) -> Settings {
+    TestSettings::only(&[])
         .user(OPS, Role::Admin, OPS_PW)
         .edit(|s| {
             let st = &mut s.station;
             st.port = 0;
             st.account = STATION_USER.into();
-            st.lookup_broadcast.clear();
-            st.offline_after_secs = 1;
-            st.reconnect_max_secs = 1;
             st.database = dir.join("station.sqlite");
             st.rooms = rooms
                 .iter()
@@ -61,12 +63,23 @@ async fn station(rooms: &[SocketAddr], hook: SocketAddr, dir: &Path) -> RunningS
                     name: String::new(),
                 })
                 .collect();
-            st.webhooks = vec![Webhook {
-                url: format!("http://{hook}/alerts"),
-                kinds: vec!["offline".into()],
-            }];
+            edit(st);
         })
-        .build();
+        .build()
+}
+
+/// A station watching `rooms` (no lookup), its `offline` alerts after 1 s
+/// posted to `hook`.
+async fn station(rooms: &[SocketAddr], hook: SocketAddr, dir: &Path) -> RunningStation {
+    let settings = station_settings(rooms, dir, |st| {
+        st.lookup_broadcast.clear();
+        st.offline_after_secs = 1;
+        st.reconnect_max_secs = 1;
+        st.webhooks = vec![Webhook {
+            url: format!("http://{hook}/alerts"),
+            kinds: vec!["offline".into()],
+        }];
+    });
     station::start(&settings, STATION_PW.into(), dir)
         .await
         .expect("the station starts")
@@ -123,6 +136,23 @@ async fn log_in(web: SocketAddr) -> String {
     cookie_of(&answer)
 }
 
+/// Taps `mute` in a room through the station's web page, as an operator.
+async fn tap_mute(web: SocketAddr, cookie: &str, room: &str) {
+    let body = "button=mute&action=tap";
+    let (status, answer) = raw(
+        web,
+        &format!("POST /room/{room}/press HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+    )
+    .await;
+    assert_eq!(status, 204, "{answer}");
+}
+
+/// Is an alert of `kind` open for the room `key`?
+fn open_alert(st: &RunningStation, kind: &str, key: &str) -> bool {
+    let open = st.station.alerts.list(true, 10);
+    open.iter().any(|a| a.kind == kind && a.room_key == key)
+}
+
 fn online(st: &RunningStation) -> usize {
     st.station
         .registry
@@ -164,13 +194,7 @@ async fn watches_rooms_presses_through_and_alerts_when_one_goes_away() {
     assert_eq!(status, 303, "no page without a session");
 
     // A press through the station lights the LED in room A.
-    let body = "button=mute&action=tap";
-    let (status, answer) = raw(
-        st.addr,
-        &format!("POST /room/r0/press HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
-    )
-    .await;
-    assert_eq!(status, 204, "{answer}");
+    tap_mute(st.addr, &cookie, "r0").await;
     assert_eq!(
         a.controller.snapshot().led("mute").unwrap().mode,
         LedMode::On
@@ -190,11 +214,7 @@ async fn watches_rooms_presses_through_and_alerts_when_one_goes_away() {
     // Room B goes away: an offline alert, and its webhook.
     b.shutdown().await;
     eventually(PATIENCE, "an offline alert for room B", || {
-        st.station
-            .alerts
-            .list(true, 10)
-            .iter()
-            .any(|a| a.kind == "offline" && a.room == "Room B")
+        open_alert(&st, "offline", "r1")
     })
     .await;
     eventually(PATIENCE, "the webhook received it", || {
@@ -273,22 +293,12 @@ async fn a_hostile_controller_cannot_crash_or_stall_the_station() {
     })
     .await;
     eventually(PATIENCE, "the hostile room flagged", || {
-        st.station
-            .alerts
-            .list(true, 10)
-            .iter()
-            .any(|a| a.kind == "protocol_error" && a.room_key == "r0")
+        open_alert(&st, "protocol_error", "r0")
     })
     .await;
     // Meanwhile the station still presses in the real room.
     let cookie = log_in(st.addr).await;
-    let body = "button=mute&action=tap";
-    let (status, answer) = raw(
-        st.addr,
-        &format!("POST /room/r1/press HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
-    )
-    .await;
-    assert_eq!(status, 204, "{answer}");
+    tap_mute(st.addr, &cookie, "r1").await;
     assert_eq!(
         a.controller.snapshot().led("mute").unwrap().mode,
         LedMode::On
@@ -315,20 +325,9 @@ async fn lookup_finds_rooms_and_a_room_found_twice_is_one_room() {
         controller_with(&["central", "lookup"], "Room C", 0).await,
     ];
     // Room A is on the static list as well as found by lookup.
-    let settings: Settings = TestSettings::only(&[])
-        .user(OPS, Role::Admin, OPS_PW)
-        .edit(|s| {
-            let st = &mut s.station;
-            st.port = 0;
-            st.account = STATION_USER.into();
-            st.lookup_interval_secs = 1;
-            st.database = dir.path().join("lookup.sqlite");
-            st.rooms = vec![StationRoom {
-                address: rooms[0].addrs.central.unwrap(),
-                name: String::new(),
-            }];
-        })
-        .build();
+    let settings = station_settings(&[rooms[0].addrs.central.unwrap()], dir.path(), |st| {
+        st.lookup_interval_secs = 1;
+    });
     assert_eq!(
         settings.station.lookup_broadcast,
         vec!["127.255.255.255".parse::<std::net::IpAddr>().unwrap()]
