@@ -182,7 +182,7 @@ async fn run(rooms: usize) {
     settings.users.push(UserEntry {
         name: "ops".into(),
         role: Role::Admin,
-        password_hash: hash_password("bench").unwrap(),
+        password_hash: hash_password("bench words").unwrap(),
     });
     let st = &mut settings.station;
     st.port = 0;
@@ -292,7 +292,7 @@ async fn run(rooms: usize) {
 }
 
 async fn login(web: SocketAddr) -> String {
-    let body = "user=ops&password=bench";
+    let body = "user=ops&password=bench+words";
     let mut s = TcpStream::connect(web).await.unwrap();
     let req = format!("POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     s.write_all(req.as_bytes()).await.unwrap();
