@@ -17,6 +17,8 @@ mod icons;
 #[cfg(feature = "hydrate")]
 mod live;
 mod panel;
+#[cfg(feature = "ssr")]
+pub mod station;
 mod status;
 
 use leptos::prelude::*;

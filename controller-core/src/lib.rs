@@ -14,6 +14,7 @@
 //! unit-tested, property-tested and fuzzed in microseconds.
 
 pub mod engine;
+pub mod fleet;
 pub mod link;
 pub mod logic;
 pub mod project;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Snapshot;
-use crate::project::{Button, Panel, PanelProfile, Project};
+use crate::project::{Button, Level, Panel, PanelProfile, Project, Variable};
 
 /// Everything a panel page renders: its layout, the buttons on it, and the
 /// state at one revision. Later changes arrive on the live channel.
@@ -63,6 +63,50 @@ impl PanelView {
                 .collect(),
             pin_required,
         })
+    }
+}
+
+/// What a central station needs to draw a room's panels: the running
+/// project's panels (without their PINs), buttons, levels and variables.
+/// Sent on central control (5009) in answer to `layout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomLayout {
+    pub project_name: String,
+    pub project_revision: u32,
+    #[serde(default)]
+    pub location: String,
+    pub panels: Vec<Panel>,
+    pub buttons: Vec<Button>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<Variable>,
+}
+
+impl RoomLayout {
+    pub fn of(project: &Project) -> RoomLayout {
+        RoomLayout {
+            project_name: project.project.name.clone(),
+            project_revision: project.project.revision,
+            location: project.project.location.clone(),
+            // A PIN guards a panel in the room; the station has its own
+            // logins and must not learn (or show) it.
+            panels: project
+                .panels
+                .iter()
+                .map(|p| Panel {
+                    pin: None,
+                    ..p.clone()
+                })
+                .collect(),
+            buttons: project.buttons.clone(),
+            levels: project.levels.clone(),
+            variables: project.variables.clone(),
+        }
+    }
+
+    pub fn button(&self, id: &str) -> Option<&Button> {
+        self.buttons.iter().find(|b| b.id == id)
     }
 }
 

@@ -17,5 +17,6 @@ pub mod serve;
 pub mod services;
 pub mod sessions;
 pub mod simulator;
+pub mod station;
 pub mod status;
 pub mod sync;

@@ -1,5 +1,8 @@
 //! Central control (TCP 5009), version 1: a monitoring station reads the
-//! full status, subscribes to changes and presses buttons.
+//! full status, subscribes to changes and presses buttons. A station also
+//! asks for the running project's `layout` (to draw the room's panel) and
+//! the `devices` list: requests a client only sends when it wants them, so
+//! older clients see no difference.
 //!
 //! Text lines, each one JSON object ending in `\n` (UTF-8, at most
 //! `max_message_bytes` per line, 4096 by default). The controller speaks
@@ -10,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Snapshot, Step};
+use crate::view::{DeviceStatus, RoomLayout};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The default (and the documented minimum) line limit.
@@ -34,6 +38,10 @@ pub enum Request {
     /// The full status, then every step after it as `step` events.
     Subscribe,
     Unsubscribe,
+    /// The running project's layout: panels, pages, buttons, levels, text.
+    Layout,
+    /// The devices the controller watches and whether each is online.
+    Devices,
     Press {
         button: String,
     },
@@ -64,6 +72,8 @@ impl Request {
             Request::Status => "status",
             Request::Subscribe => "subscribe",
             Request::Unsubscribe => "unsubscribe",
+            Request::Layout => "layout",
+            Request::Devices => "devices",
             Request::Press { .. } => "press",
             Request::Release { .. } => "release",
             Request::Ping { .. } => "ping",
@@ -130,6 +140,14 @@ pub enum Event {
     Status {
         subscribed: bool,
         snapshot: Snapshot,
+    },
+    /// The answer to `layout`.
+    Layout {
+        layout: RoomLayout,
+    },
+    /// The answer to `devices`.
+    Devices {
+        devices: Vec<DeviceStatus>,
     },
     /// One engine step (subscribers only), in revision order.
     Step {
@@ -311,6 +329,8 @@ mod tests {
             Just(Request::Status),
             Just(Request::Subscribe),
             Just(Request::Unsubscribe),
+            Just(Request::Layout),
+            Just(Request::Devices),
             ".{0,64}".prop_map(|button| Request::Press { button }),
             ".{0,64}".prop_map(|button| Request::Release { button }),
             any::<u64>().prop_map(|seq| Request::Ping { seq }),
@@ -384,7 +404,82 @@ mod tests {
         (-4_000_000i32..4_000_000).prop_map(|n| f64::from(n) / 4.0)
     }
 
+    fn arb_device() -> impl Strategy<Value = DeviceStatus> {
+        (
+            "[a-z0-9-]{1,20}",
+            "[a-z]{0,8}",
+            "[0-9.:]{0,21}",
+            any::<bool>(),
+            ".{0,30}",
+        )
+            .prop_map(|(id, kind, address, online, detail)| DeviceStatus {
+                id,
+                kind,
+                address,
+                online,
+                detail,
+            })
+    }
+
+    /// Layouts: the demo project's, under any name, revision and location
+    /// (the panels, buttons and levels are real ones, so the round trip
+    /// covers every field the model has).
+    fn arb_layout() -> impl Strategy<Value = RoomLayout> {
+        (".{0,30}", any::<u32>(), ".{0,30}", any::<bool>()).prop_map(
+            |(name, revision, location, empty)| {
+                let mut project = crate::project::demo_project().clone();
+                project.project.name = name;
+                project.project.revision = revision;
+                project.project.location = location;
+                if empty {
+                    project.panels.clear();
+                }
+                RoomLayout::of(&project)
+            },
+        )
+    }
+
+    #[test]
+    fn layout_and_devices_examples() {
+        assert_eq!(
+            Request::decode(br#"{"type":"layout"}"#, 4096).unwrap(),
+            Request::Layout
+        );
+        assert_eq!(
+            Request::decode(br#"{"type":"devices"}"#, 4096).unwrap(),
+            Request::Devices
+        );
+        let line = Event::Devices { devices: vec![] }.encode();
+        assert_eq!(line, b"{\"type\":\"devices\",\"devices\":[]}\n");
+        // A layout never carries a panel's PIN.
+        let mut project = crate::project::demo_project().clone();
+        project.panels[0].pin = Some("1234".into());
+        let layout = RoomLayout::of(&project);
+        assert!(layout.panels.iter().all(|p| p.pin.is_none()));
+        let text = String::from_utf8(Event::Layout { layout }.encode()).unwrap();
+        assert!(!text.contains("1234"), "{text}");
+    }
+
     proptest! {
+        #[test]
+        fn layout_round_trip(layout in arb_layout()) {
+            let e = Event::Layout { layout };
+            let line = e.encode();
+            prop_assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
+            prop_assert_eq!(Event::decode(&line).unwrap(), e);
+        }
+
+        #[test]
+        fn devices_round_trip(devices in proptest::collection::vec(arb_device(), 0..8)) {
+            let e = Event::Devices { devices };
+            prop_assert_eq!(Event::decode(&e.encode()).unwrap(), e);
+        }
+
+        #[test]
+        fn event_decoder_never_panics_on_near_layouts(s in r#"\{"type":"(layout|devices)","(layout|devices)":(\{"panels":\[\{"id":"[a-z]{0,3}"(,"pages":\[\{\}\])?\}\]\}|\[\{"id":1\}\]|null|"x")\}"#) {
+            let _ = Event::decode(s.as_bytes());
+        }
+
         #[test]
         fn request_round_trip(r in arb_request()) {
             let line = r.encode();

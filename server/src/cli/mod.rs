@@ -7,6 +7,7 @@ pub mod press;
 pub mod project;
 pub mod serve;
 pub mod simulate;
+pub mod station;
 pub mod user;
 pub mod watch;
 
@@ -61,6 +62,9 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// Press (and release) a button over central control (TCP 5009).
     Press(press::PressArgs),
+    /// Run the central station: every room live in one browser, alerts,
+    /// remote presses (the `[station]` settings section).
+    Station(station::StationArgs),
     /// A simulated extension keypad on the multicast bus (7979).
     Keypad(keypad::KeypadArgs),
 }
@@ -77,6 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Watch(args)) => watch::run(args).await,
         Some(Command::Press(args)) => press::run(args).await,
         Some(Command::Keypad(args)) => keypad::run(args).await,
+        Some(Command::Station(args)) => station::run(&cli.config, args).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;
             println!(

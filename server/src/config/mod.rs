@@ -9,6 +9,7 @@
 //! the complete defaults; docs/configuration.md describes each field.
 
 mod sections;
+mod station;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 pub use sections::*;
+pub use station::{StationRoom, StationSettings, Webhook};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -44,6 +46,8 @@ pub struct Settings {
     pub ftp: FtpSettings,
     pub logic: LogicSettings,
     pub mqtt: MqttSettings,
+    /// Only `roomctl station` reads it.
+    pub station: StationSettings,
     #[serde(default)]
     pub users: Vec<UserEntry>,
 }

@@ -292,6 +292,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             max_queue: 1024,
             require_login: true,
         },
+        station: super::station::defaults(profile),
         extension: ExtensionSettings {
             enabled: true,
             group: Ipv4Addr::new(224, 10, 10, 25),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use controller_core::protocol::central::{step_line, ErrorCode, Event, Request, PROTOCOL_VERSION};
-use controller_core::view::DeviceStatus;
+use controller_core::view::{DeviceStatus, RoomLayout};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
@@ -261,6 +261,14 @@ impl Session {
                     subscribed: true,
                     snapshot,
                 });
+            }
+            Request::Layout => {
+                let layout = RoomLayout::of(&self.controller.project());
+                self.push_event(&Event::Layout { layout });
+            }
+            Request::Devices => {
+                let devices = self.controller.status().devices();
+                self.push_event(&Event::Devices { devices });
             }
             Request::Unsubscribe => {
                 *subscription = None;

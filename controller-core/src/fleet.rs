@@ -1,0 +1,142 @@
+//! What a central station shows of many rooms: a card per room and its
+//! alerts. Built by the station server, rendered by the app's station
+//! screens and sent to browsers on the station's live stream (JSON).
+
+use serde::{Deserialize, Serialize};
+
+/// One room on the station's grid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomCard {
+    /// The station's key for the room (stable while the station runs; used
+    /// in the room page's address).
+    pub key: String,
+    pub name: String,
+    pub location: String,
+    /// The central-control address the station connects to.
+    pub address: String,
+    /// Empty until the controller said hello.
+    pub serial: String,
+    pub online: bool,
+    pub project_name: String,
+    pub project_revision: u32,
+    /// Labels of the buttons whose LEDs are lit: the room's key states at a
+    /// glance ("Power", "HDMI 1").
+    pub lit: Vec<String>,
+    /// Devices the controller reports offline.
+    pub faults: Vec<String>,
+    /// Seconds since the Unix epoch of the last line from the controller;
+    /// 0 = never.
+    pub last_seen: u64,
+    /// Alerts raised and not yet cleared.
+    pub alerts: u32,
+    /// Why the room is offline (connection refused, login refused...).
+    pub problem: String,
+}
+
+impl RoomCard {
+    /// Does the card match a search text (name, location, address, serial,
+    /// project; case-insensitive)?
+    pub fn matches(&self, text: &str) -> bool {
+        if text.is_empty() {
+            return true;
+        }
+        let text = text.to_lowercase();
+        [
+            &self.name,
+            &self.location,
+            &self.address,
+            &self.serial,
+            &self.project_name,
+        ]
+        .iter()
+        .any(|f| f.to_lowercase().contains(&text))
+    }
+}
+
+/// Which cards the grid shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardFilter {
+    #[serde(default)]
+    pub search: String,
+    #[serde(default)]
+    pub offline: bool,
+    #[serde(default)]
+    pub alerts: bool,
+    /// Exact location; empty = any.
+    #[serde(default)]
+    pub location: String,
+}
+
+impl CardFilter {
+    pub fn accepts(&self, card: &RoomCard) -> bool {
+        card.matches(&self.search)
+            && (!self.offline || !card.online)
+            && (!self.alerts || card.alerts > 0)
+            && (self.location.is_empty() || card.location == self.location)
+    }
+}
+
+/// One alert, as the alert list and the CSV export show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub room_key: String,
+    pub room: String,
+    /// `offline`, `device_offline`, `project_changed`, `login_failed`,
+    /// `protocol_error`.
+    pub kind: String,
+    pub detail: String,
+    /// Seconds since the Unix epoch.
+    pub raised_at: u64,
+    #[serde(default)]
+    pub acked_by: String,
+    #[serde(default)]
+    pub acked_at: u64,
+    /// 0 while it holds.
+    #[serde(default)]
+    pub cleared_at: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_combine() {
+        let card = RoomCard {
+            name: "Room 2.14".into(),
+            location: "Building A".into(),
+            online: false,
+            alerts: 1,
+            ..RoomCard::default()
+        };
+        let all = CardFilter::default();
+        assert!(all.accepts(&card));
+        let f = CardFilter {
+            search: "2.14".into(),
+            offline: true,
+            alerts: true,
+            location: "Building A".into(),
+        };
+        assert!(f.accepts(&card));
+        assert!(!CardFilter {
+            location: "Building B".into(),
+            ..CardFilter::default()
+        }
+        .accepts(&card));
+        let online = RoomCard {
+            online: true,
+            ..card.clone()
+        };
+        assert!(!CardFilter {
+            offline: true,
+            ..CardFilter::default()
+        }
+        .accepts(&online));
+        assert!(!CardFilter {
+            search: "lecture".into(),
+            ..CardFilter::default()
+        }
+        .accepts(&card));
+    }
+}

@@ -1,0 +1,82 @@
+// roomctl station: keeps a server-rendered station page live. The grid
+// follows the cards it shows, a room page its LEDs and levels, over one
+// server-sent event stream; room buttons press and release through the
+// station. No framework: the panel's wasm stays out of the station.
+(function () {
+  "use strict";
+  function ago(then) {
+    if (!then) return "never";
+    var s = Math.max(0, Math.floor(Date.now() / 1000) - then);
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    return Math.floor(s / 3600) + " h ago";
+  }
+  function set(el, sel, text) {
+    var t = el.querySelector(sel);
+    if (t) t.textContent = text;
+  }
+  function paintCard(c) {
+    var el = document.getElementById("card-" + c.key);
+    if (!el) return;
+    el.className = "st-card " + (c.online ? "online" : "offline");
+    set(el, ".st-name", c.name);
+    set(el, ".st-location", c.location);
+    set(el, ".st-state", c.online ? "online" : "offline");
+    set(el, ".st-project", c.project_name ? c.project_name + " (rev " + c.project_revision + ")" : "");
+    set(el, ".st-lit", c.lit.join(", "));
+    set(el, ".st-faults", c.faults.length ? "offline: " + c.faults.join(", ") : "");
+    set(el, ".st-alerts", c.alerts ? c.alerts + " alert(s)" : "");
+    var seen = el.querySelector(".st-seen");
+    if (seen) { seen.dataset.seen = c.last_seen; seen.textContent = ago(c.last_seen); }
+    set(el, ".st-problem", c.problem);
+  }
+  function paintRoom(r) {
+    var main = document.querySelector(".st-room");
+    set(main, ".st-state", r.card.online ? "online" : "offline");
+    Object.keys(r.buttons).forEach(function (id) {
+      var led = r.buttons[id].led;
+      document.querySelectorAll('.st-button[data-button="' + CSS.escape(id) + '"]').forEach(function (b) {
+        b.dataset.mode = led.mode;
+        b.dataset.color = led.color;
+      });
+    });
+    Object.keys(r.levels || {}).forEach(function (id) {
+      document.querySelectorAll('.st-level[data-level="' + CSS.escape(id) + '"] b').forEach(function (b) {
+        b.textContent = String(r.levels[id].value);
+      });
+    });
+  }
+  function send(room, button, action) {
+    var body = new URLSearchParams({ button: button, action: action });
+    fetch("/room/" + room + "/press", { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) r.text().then(function (t) { console.warn("press:", t); }); });
+  }
+  var grid = document.querySelector(".st-grid");
+  var room = document.querySelector(".st-room");
+  var url = null;
+  if (grid) url = "/events?keys=" + encodeURIComponent(grid.dataset.keys || "");
+  if (room) url = "/events?room=" + encodeURIComponent(room.dataset.room);
+  if (url) {
+    var es = new EventSource(url);
+    es.addEventListener("cards", function (e) { JSON.parse(e.data).forEach(paintCard); });
+    es.addEventListener("room", function (e) { paintRoom(JSON.parse(e.data)); });
+  }
+  if (room) {
+    room.addEventListener("pointerdown", function (e) {
+      var b = e.target.closest(".st-button");
+      if (!b || b.disabled) return;
+      b.setPointerCapture(e.pointerId);
+      send(room.dataset.room, b.dataset.button, "press");
+      var up = function () {
+        b.removeEventListener("pointerup", up);
+        b.removeEventListener("pointercancel", up);
+        send(room.dataset.room, b.dataset.button, "release");
+      };
+      b.addEventListener("pointerup", up);
+      b.addEventListener("pointercancel", up);
+    });
+  }
+  setInterval(function () {
+    document.querySelectorAll(".st-seen").forEach(function (s) { s.textContent = ago(+s.dataset.seen); });
+  }, 5000);
+})();

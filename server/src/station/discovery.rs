@@ -1,0 +1,66 @@
+//! Rooms found by LAN lookup (UDP 8000): every `lookup_interval_secs` a
+//! lookup request goes to each configured broadcast address (the same
+//! exchange as `roomctl discover`), and each answering controller with a
+//! central-control port becomes a room, unless a room with its serial or
+//! its address is already watched.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use controller_core::protocol::lookup::Service;
+
+use super::Station;
+use crate::cli::discover::discover;
+
+/// How long each lookup collects answers.
+const COLLECT: Duration = Duration::from_millis(1500);
+
+pub async fn run(station: Arc<Station>) {
+    let s = &station.settings;
+    let every = Duration::from_secs(s.lookup_interval_secs.max(1));
+    loop {
+        for target in &s.lookup_broadcast {
+            let target = SocketAddr::new(*target, s.lookup_port);
+            let found = tokio::select! {
+                _ = station.shutdown.cancelled() => return,
+                f = discover(target, COLLECT) => f,
+            };
+            let found = match found {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!("station: lookup to {target} failed: {e:#}");
+                    continue;
+                }
+            };
+            for f in found {
+                let Some(port) =
+                    f.id.services
+                        .iter()
+                        .find(|p| p.service == Service::Central)
+                        .map(|p| p.port)
+                else {
+                    continue;
+                };
+                if station.registry.has_serial(&f.id.serial, None) {
+                    continue;
+                }
+                let ip = f.id.address.unwrap_or(f.from.ip());
+                if station
+                    .add_room(SocketAddr::new(ip, port), &f.id.name)
+                    .is_some()
+                {
+                    tracing::info!(
+                        "station: found {} ({}) at {ip}:{port}",
+                        f.id.name,
+                        f.id.serial
+                    );
+                }
+            }
+        }
+        tokio::select! {
+            _ = station.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}

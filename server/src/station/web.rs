@@ -1,0 +1,461 @@
+//! The station's web page: login (the `[[users]]` of the settings file;
+//! viewer sees, operator presses and acknowledges), the room grid, a
+//! room's panel, the alert list and its CSV, and one server-sent event
+//! stream per page that carries the cards (or the room) it shows as they
+//! change. Changes are sent as they come, coalesced while the browser is
+//! still reading the last batch, so a busy fleet costs a bounded rate.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::station::{self, GridPage, GridView, RoomPage, RoomView};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use controller_core::fleet::CardFilter;
+use futures::Stream;
+use leptos::prelude::*;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::registry::{index, RoomCommand};
+use super::{history, unix_now, Station};
+use crate::auth::{Role, User};
+use crate::sessions::{session_token, COOKIE};
+
+/// Cards per grid page.
+pub const PAGE_SIZE: usize = 60;
+/// The least time between two batches on one stream.
+const MIN_GAP: Duration = Duration::from_millis(50);
+
+type Shared = State<Arc<Station>>;
+
+pub async fn serve(station: Arc<Station>, listener: TcpListener) {
+    let shutdown = station.shutdown.clone();
+    let app = router(station);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    {
+        tracing::error!("station: web server failed: {e}");
+    }
+}
+
+pub fn router(station: Arc<Station>) -> Router {
+    Router::new()
+        .route("/", get(grid))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/room/{key}", get(room))
+        .route("/room/{key}/press", post(press))
+        .route("/alerts", get(alerts))
+        .route("/alerts.csv", get(alerts_csv))
+        .route("/alerts/{id}/ack", post(acknowledge))
+        .route("/api/rooms", get(api_rooms))
+        .route("/events", get(events))
+        .route(
+            "/station.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    include_str!("../../../public/station.js"),
+                )
+            }),
+        )
+        .route(
+            "/station.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css")],
+                    include_str!("../../../public/station.css"),
+                )
+            }),
+        )
+        .with_state(station)
+}
+
+/// Why a request was turned away.
+enum Denied {
+    /// No session: to the login form.
+    Login,
+    /// The user's role is below this.
+    Needs(Role),
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Login => Redirect::to("/login").into_response(),
+            Denied::Needs(role) => {
+                (StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response()
+            }
+        }
+    }
+}
+
+/// The logged-in user with at least `role`.
+fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Denied> {
+    match session_token(headers).and_then(|t| station.sessions.user(&t)) {
+        Some(u) if u.role >= role => Ok(u),
+        Some(_) => Err(Denied::Needs(role)),
+        None => Err(Denied::Login),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginError {
+    error: Option<String>,
+}
+
+async fn login_form(Query(q): Query<LoginError>) -> Html<String> {
+    Html(station::login_page(q.error.is_some()))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    user: String,
+    password: String,
+}
+
+async fn login(
+    State(st): Shared,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Form(c): Form<Credentials>,
+) -> Response {
+    let name: String = c.user.chars().take(64).collect();
+    let users = st.users.clone();
+    match crate::auth::verify(&st.logins, users, peer.ip(), name.clone(), c.password).await {
+        Ok(user) => {
+            tracing::info!("station: {} ({}) logged in", user.name, user.role);
+            let token = st.sessions.open(user);
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (
+                        header::SET_COOKIE,
+                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+                    ),
+                    (header::LOCATION, "/".to_string()),
+                ],
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!("station: failed login for {name:?} from {peer}: {e}");
+            Redirect::to("/login?error=1").into_response()
+        }
+    }
+}
+
+async fn logout(State(st): Shared, headers: HeaderMap) -> Response {
+    if let Some(t) = session_token(&headers) {
+        st.sessions.close(&t);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+            ),
+            (header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct GridQuery {
+    #[serde(flatten)]
+    filter: CardFilter,
+    #[serde(default)]
+    page: usize,
+}
+
+async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>) -> Response {
+    let u = match user(&st, &headers, Role::Viewer) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let all = st.registry.cards(&CardFilter::default());
+    let online = all.iter().filter(|c| c.online).count();
+    let total = all.len();
+    let matching = st.registry.cards(&q.filter);
+    let pages = matching.len().div_ceil(PAGE_SIZE);
+    let page = q.page.min(pages.saturating_sub(1));
+    let cards = matching
+        .into_iter()
+        .skip(page * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
+    let view = GridView {
+        user: u.name,
+        role: u.role.to_string(),
+        filter: q.filter,
+        cards,
+        page,
+        pages,
+        total,
+        online,
+        locations: st.registry.locations(),
+        now: unix_now(),
+    };
+    Html(station::document(
+        "Rooms",
+        move || view! { <GridPage view/> },
+    ))
+    .into_response()
+}
+
+async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
+    let u = match user(&st, &headers, Role::Viewer) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let found = index(&key).and_then(|i| {
+        st.registry.read(i, |r| {
+            (
+                r.card.clone(),
+                r.layout.as_deref().cloned(),
+                r.snapshot.clone(),
+            )
+        })
+    });
+    let Some((card, layout, snapshot)) = found else {
+        return (StatusCode::NOT_FOUND, "no such room").into_response();
+    };
+    let title = card.name.clone();
+    let view = RoomView {
+        user: u.name,
+        can_press: u.role >= Role::Operator,
+        role: u.role.to_string(),
+        card,
+        layout,
+        snapshot,
+    };
+    Html(station::document(
+        &title,
+        move || view! { <RoomPage view/> },
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct PressForm {
+    button: String,
+    /// `press`, `release`, or `tap` (press then release; the default).
+    #[serde(default)]
+    action: String,
+}
+
+async fn press(
+    State(st): Shared,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(f): Form<PressForm>,
+) -> Response {
+    let u = match user(&st, &headers, Role::Operator) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let Some(room) = index(&key) else {
+        return (StatusCode::NOT_FOUND, "no such room").into_response();
+    };
+    let steps: &[bool] = match f.action.as_str() {
+        "press" => &[false],
+        "release" => &[true],
+        _ => &[false, true],
+    };
+    for &release in steps {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let command = RoomCommand::Press {
+            button: f.button.clone(),
+            release,
+            reply: tx,
+        };
+        if let Err(e) = st.registry.command(room, command) {
+            return (StatusCode::SERVICE_UNAVAILABLE, e).into_response();
+        }
+        match tokio::time::timeout(Duration::from_secs(5), rx).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => return (StatusCode::CONFLICT, e).into_response(),
+            _ => return (StatusCode::GATEWAY_TIMEOUT, "the room did not answer").into_response(),
+        }
+    }
+    tracing::info!("station: {} pressed {} in {key}", u.name, f.button);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn alerts(State(st): Shared, headers: HeaderMap) -> Response {
+    let u = match user(&st, &headers, Role::Viewer) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let mut list = st.alerts.list(true, 1000);
+    list.extend(
+        st.alerts
+            .list(false, 500)
+            .into_iter()
+            .filter(|a| a.cleared_at != 0),
+    );
+    let (name, role, can_ack, now) = (
+        u.name,
+        u.role.to_string(),
+        u.role >= Role::Operator,
+        unix_now(),
+    );
+    Html(station::document("Alerts", move || {
+        view! { <station::AlertsPage user=name role alerts=list can_ack now/> }
+    }))
+    .into_response()
+}
+
+async fn alerts_csv(State(st): Shared, headers: HeaderMap) -> Response {
+    if let Err(r) = user(&st, &headers, Role::Viewer) {
+        return r.into_response();
+    }
+    let list = st.alerts.list(false, 100_000);
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"alerts.csv\"",
+            ),
+        ],
+        history::csv(&list),
+    )
+        .into_response()
+}
+
+async fn acknowledge(State(st): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let u = match user(&st, &headers, Role::Operator) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    if st.alerts.acknowledge(id, &u.name) {
+        Redirect::to("/alerts").into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no such alert").into_response()
+    }
+}
+
+async fn api_rooms(
+    State(st): Shared,
+    headers: HeaderMap,
+    Query(filter): Query<CardFilter>,
+) -> Response {
+    if let Err(r) = user(&st, &headers, Role::Viewer) {
+        return r.into_response();
+    }
+    Json(st.registry.cards(&filter)).into_response()
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    /// Cards to follow: comma-separated keys ("r0,r1").
+    #[serde(default)]
+    keys: String,
+    /// A room page: its LEDs and levels.
+    #[serde(default)]
+    room: String,
+}
+
+/// The live stream: `cards` events (a JSON array of the changed cards the
+/// page shows) or, for a room page, `room` events (its card, LEDs, levels).
+async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQuery>) -> Response {
+    if let Err(r) = user(&st, &headers, Role::Viewer) {
+        return r.into_response();
+    }
+    let watched: HashSet<usize> = q
+        .keys
+        .split(',')
+        .chain([q.room.as_str()])
+        .filter_map(index)
+        .collect();
+    let room_page = index(&q.room).is_some();
+    Sse::new(stream(st, watched, room_page))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// The stream behind [`events`]: waits for a change to a watched room,
+/// takes every other change already queued, sends them as one event, and
+/// leaves at least [`MIN_GAP`] before the next.
+pub fn stream(
+    st: Arc<Station>,
+    watched: HashSet<usize>,
+    room_page: bool,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    let rx = st.registry.subscribe();
+    let start = (st, rx, watched, None::<tokio::time::Instant>);
+    futures::stream::unfold(start, move |(st, mut rx, watched, last)| async move {
+        if let Some(last) = last {
+            tokio::time::sleep_until(last + MIN_GAP).await;
+        }
+        let mut changed: HashSet<usize> = HashSet::new();
+        loop {
+            let first = tokio::select! {
+                _ = st.shutdown.cancelled() => return None,
+                r = rx.recv() => r,
+            };
+            match first {
+                Ok(i) if watched.contains(&i) => {
+                    changed.insert(i);
+                    break;
+                }
+                Ok(_) => {}
+                // Too far behind to know what changed: send everything.
+                Err(RecvError::Lagged(_)) => {
+                    changed.extend(watched.iter().copied());
+                    break;
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(i) if watched.contains(&i) => {
+                    changed.insert(i);
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                    changed.extend(watched.iter().copied())
+                }
+                Err(_) => break,
+            }
+        }
+        let event = if room_page {
+            let i = *changed.iter().next()?;
+            let data = st.registry.read(i, |r| {
+                serde_json::json!({
+                    "card": r.card,
+                    "buttons": r.snapshot.buttons,
+                    "levels": r.snapshot.levels,
+                })
+            });
+            SseEvent::default()
+                .event("room")
+                .data(data.unwrap_or_default().to_string())
+        } else {
+            let cards: Vec<_> = changed
+                .iter()
+                .filter_map(|i| st.registry.card(*i))
+                .collect();
+            SseEvent::default()
+                .event("cards")
+                .data(serde_json::to_string(&cards).unwrap_or_default())
+        };
+        Some((
+            Ok(event),
+            (st, rx, watched, Some(tokio::time::Instant::now())),
+        ))
+    })
+}
