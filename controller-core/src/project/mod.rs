@@ -31,14 +31,16 @@ impl Project {
             project,
             mut errors,
             locator,
+            broken,
         } = parse::parse(text)?;
-        if let Some(project) = &project {
-            errors.extend(validate::validate(project, &locator));
-        }
+        // Meaning is checked even when some items' shape is wrong (on the
+        // items that parsed), so one upload reports every error.
+        errors.extend(validate::validate(&project, &locator, &broken));
         errors.sort_by_key(|e| (e.line, e.column));
-        match project {
-            Some(p) if errors.is_empty() => Ok(p),
-            _ => Err(ProjectErrors(errors)),
+        if errors.is_empty() {
+            Ok(project)
+        } else {
+            Err(ProjectErrors(errors))
         }
     }
 }
