@@ -9,6 +9,7 @@
 //! (`validate/`: meaning); both report through `error.rs`, and only this file
 //! joins them, so neither depends on the other.
 
+mod changes;
 mod controls;
 mod demo;
 mod error;
@@ -17,6 +18,7 @@ mod parse;
 mod schema;
 mod validate;
 
+pub use changes::changes;
 pub use controls::*;
 pub use demo::{demo_project, DEMO_PROJECT_TOML};
 pub use error::{ProjectError, ProjectErrors};
