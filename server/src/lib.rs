@@ -11,6 +11,7 @@ pub mod controller;
 pub mod eventlog;
 pub mod held;
 pub mod logic;
+pub mod project_history;
 pub mod project_store;
 pub mod serve;
 pub mod services;
