@@ -116,7 +116,7 @@ impl History {
                 serde_json::from_slice::<Entry>(&bytes).ok()
             })
             .collect();
-        entries.sort_by(|a, b| b.id.cmp(&a.id));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.id));
         entries
     }
 
