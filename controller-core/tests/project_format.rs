@@ -1,7 +1,7 @@
 //! The project format: every error at once, each with line, column and path;
 //! and no input makes the parser panic.
 
-use controller_core::project::{demo_project, Project, DEMO_PROJECT_TOML};
+use controller_core::project::{demo_project, Project, ProjectError, DEMO_PROJECT_TOML};
 use proptest::prelude::*;
 
 const MINIMAL: &str = r#"
@@ -24,6 +24,14 @@ id = "main"
 title = "Main"
 buttons = [ { button = "power", row = 0, col = 0 } ]
 "#;
+
+/// The error reported at `path`; the test fails when there is none.
+fn error_at<'a>(errors: &'a [ProjectError], path: &str) -> &'a ProjectError {
+    errors
+        .iter()
+        .find(|e| e.path == path)
+        .unwrap_or_else(|| panic!("no error at {path}: {errors:#?}"))
+}
 
 #[test]
 fn minimal_project_parses() {
@@ -66,12 +74,7 @@ title = "Main"
 buttons = [ { button = "missing", row = 0, col = 0 }, { button = "a", row = 5, col = 0 } ]
 "#;
     let errors = Project::from_toml(text).unwrap_err().0;
-    let find = |path: &str| {
-        errors
-            .iter()
-            .find(|e| e.path == path)
-            .unwrap_or_else(|| panic!("no error at {path}: {errors:#?}"))
-    };
+    let find = |path: &str| error_at(&errors, path);
     let unknown = find("buttons[0].colour");
     assert_eq!((unknown.line, unknown.column), (7, 1));
     assert!(unknown.message.contains("unknown field"));
@@ -348,12 +351,7 @@ title = "Main"
 buttons = [ { button = "power", row = 0, col = 0 }, { button = "nowhere", row = 0, col = 1 } ]
 "#;
     let errors = Project::from_toml(text).unwrap_err().0;
-    let at = |path: &str| {
-        errors
-            .iter()
-            .find(|e| e.path == path)
-            .unwrap_or_else(|| panic!("no error at {path}: {errors:#?}"))
-    };
+    let at = |path: &str| error_at(&errors, path);
     let typo = at("buttons[0].lable");
     assert_eq!((typo.line, typo.column), (6, 1));
     assert!(typo.message.contains("unknown field"));
