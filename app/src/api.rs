@@ -49,3 +49,30 @@ pub async fn get_status() -> Result<StatusReport, ServerFnError> {
         .status(cookie.as_deref())
         .map_err(ServerFnError::new)
 }
+
+/// What a person reads when loading page data failed: the controller's own
+/// message, never the framework's wrapping ("error running server
+/// function: ...") or its transport details.
+pub fn error_text(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(message) => message.clone(),
+        ServerFnError::Request(_) | ServerFnError::Response(_) => {
+            "The controller did not answer; check the network and reload the page.".into()
+        }
+        _ => "The controller's answer could not be read; reload the page.".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_read_our_words_not_the_frameworks() {
+        let e: ServerFnError = ServerFnError::new("log in as an admin to see the status");
+        assert!(e.to_string().contains("error running server function"));
+        assert_eq!(error_text(&e), "log in as an admin to see the status");
+        let e: ServerFnError = ServerFnError::Request("connection refused".into());
+        assert!(!error_text(&e).contains("server function"));
+    }
+}

@@ -28,15 +28,21 @@ pub use controller_core::link::LinkState;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // A panel is a fixed touch surface (no pinch-zoom to get lost in); the
+    // status and admin pages are read on phones and by people who need
+    // to zoom, so they allow it.
+    let viewport = match Screen::current() {
+        Screen::Panel(_) => {
+            "width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no, viewport-fit=cover"
+        }
+        _ => "width=device-width, initial-scale=1, viewport-fit=cover",
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta
-                    name="viewport"
-                    content="width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no, viewport-fit=cover"
-                />
+                <meta name="viewport" content=viewport/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

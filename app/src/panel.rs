@@ -45,7 +45,7 @@ pub fn PanelPage(panel: Option<String>) -> impl IntoView {
                     Err(e) => view! {
                         <div class="error-page">
                             <h1>"This panel is not available"</h1>
-                            <p>{e.to_string()}</p>
+                            <p>{crate::api::error_text(&e)}</p>
                             <p><a rel="external" href="/">"Open the default panel"</a></p>
                         </div>
                     }.into_any(),

@@ -46,7 +46,7 @@ pub fn StatusPage() -> impl IntoView {
                         Err(e) => view! {
                             <div class="error-page">
                                 <h1>"Status"</h1>
-                                <p>{e.to_string()}</p>
+                                <p>{crate::api::error_text(&e)}</p>
                                 <p><a rel="external" href="/login?next=/status">"Log in"</a></p>
                             </div>
                         }.into_any(),

@@ -1,7 +1,7 @@
 //! The project format: every error at once, each with line, column and path;
 //! and no input makes the parser panic.
 
-use controller_core::project::{demo_project, Project, DEMO_PROJECT_TOML};
+use controller_core::project::{demo_project, Project, ProjectError, DEMO_PROJECT_TOML};
 use proptest::prelude::*;
 
 const MINIMAL: &str = r#"
@@ -24,6 +24,14 @@ id = "main"
 title = "Main"
 buttons = [ { button = "power", row = 0, col = 0 } ]
 "#;
+
+/// The error reported at `path`; the test fails when there is none.
+fn error_at<'a>(errors: &'a [ProjectError], path: &str) -> &'a ProjectError {
+    errors
+        .iter()
+        .find(|e| e.path == path)
+        .unwrap_or_else(|| panic!("no error at {path}: {errors:#?}"))
+}
 
 #[test]
 fn minimal_project_parses() {
@@ -66,12 +74,7 @@ title = "Main"
 buttons = [ { button = "missing", row = 0, col = 0 }, { button = "a", row = 5, col = 0 } ]
 "#;
     let errors = Project::from_toml(text).unwrap_err().0;
-    let find = |path: &str| {
-        errors
-            .iter()
-            .find(|e| e.path == path)
-            .unwrap_or_else(|| panic!("no error at {path}: {errors:#?}"))
-    };
+    let find = |path: &str| error_at(&errors, path);
     let unknown = find("buttons[0].colour");
     assert_eq!((unknown.line, unknown.column), (7, 1));
     assert!(unknown.message.contains("unknown field"));
@@ -318,4 +321,96 @@ level = "gain"
     assert!(errors
         .iter()
         .any(|e| e.path == "feedback[0].value" && e.line > 60));
+}
+
+/// The issue's case: a typo'd field (so a required one is missing) and a
+/// dangling reference further down are reported by the same upload.
+#[test]
+fn shape_and_meaning_errors_come_in_one_pass() {
+    let text = r#"[project]
+name = "Typo room"
+
+[[buttons]]
+id = "power"
+lable = "Power"
+
+[[buttons]]
+id = "mic"
+label = "Mic"
+kind = "interlock"
+
+[[panels]]
+id = "tablet"
+name = "Tablet"
+columns = 2
+rows = 2
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ { button = "power", row = 0, col = 0 }, { button = "nowhere", row = 0, col = 1 } ]
+"#;
+    let errors = Project::from_toml(text).unwrap_err().0;
+    let at = |path: &str| error_at(&errors, path);
+    let typo = at("buttons[0].lable");
+    assert_eq!((typo.line, typo.column), (6, 1));
+    assert!(typo.message.contains("unknown field"));
+    let missing = at("buttons[0]");
+    assert_eq!(missing.message, "missing field `label`");
+    // The second button is the first that parsed, yet is reported at its
+    // own index and line.
+    let group = at("buttons[1].kind");
+    assert_eq!(group.line, 11);
+    let dangling = at("panels[0].pages[0].buttons[1].button");
+    assert_eq!(dangling.line, 22);
+    assert!(dangling.message.contains("nowhere"));
+    // "power" is broken, not missing: no second error for its placement.
+    assert!(
+        !errors.iter().any(|e| e.message.contains("\"power\"")),
+        "{errors:#?}"
+    );
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+}
+
+#[test]
+fn a_section_of_the_wrong_type_and_a_missing_project_table() {
+    let text = "buttons = \"none\"\nbogus = 1\n";
+    let errors = Project::from_toml(text).unwrap_err().0;
+    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    assert!(messages.contains(&"missing field `project`"), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.path == "buttons"
+            && e.line == 1
+            && e.message.contains("expected a sequence")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path == "bogus" && e.line == 2 && e.message.contains("unknown field")),
+        "{errors:#?}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Regression: reading item by item keeps serde's words. Whatever error
+    /// a whole-document read stops at is among the errors reported, with
+    /// the same text.
+    #[test]
+    fn whole_document_errors_keep_their_text(cut in 0usize..DEMO_PROJECT_TOML.len(), insert in "[a-z0-9 =\"\\[\\]\n]{0,6}") {
+        let mut text = DEMO_PROJECT_TOML.to_string();
+        let mut cut = cut;
+        while !text.is_char_boundary(cut) { cut -= 1; }
+        text.insert_str(cut, &insert);
+        if let Err(whole) = toml::from_str::<Project>(&text) {
+            let errors = Project::from_toml(&text).unwrap_err().0;
+            let wanted = whole.message().trim();
+            prop_assert!(
+                errors.iter().any(|e| e.message == wanted),
+                "{wanted:?} not in {errors:#?}"
+            );
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod eventlog;
 pub mod held;
 pub mod levels;
 pub mod logic;
+pub mod project_history;
 pub mod project_store;
 pub mod serve;
 pub mod services;

@@ -19,6 +19,10 @@
 //! the project (one step, so panels, central clients and keypads all see
 //! the new project at once). A crash between any two of these steps leaves
 //! a valid `active.toml` (the old or the new one).
+//!
+//! Every project made the running one (apply, rollback) is also kept in
+//! `history/` ([`crate::project_history`]), after `active.toml` is written:
+//! a crash before that loses a history entry, never the project.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,7 @@ use anyhow::Context;
 use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJECT_TOML};
 
 use crate::controller::Controller;
+use crate::project_history::{self, Diff, Entry, History};
 
 pub const ACTIVE: &str = "active.toml";
 pub const PREVIOUS: &str = "previous.toml";
@@ -57,6 +62,8 @@ pub enum StoreError {
     NothingPending,
     #[error("there is no previous project to roll back to")]
     NoPrevious,
+    #[error("there is no project {0:?} in the history; `project history` lists them")]
+    NoSuchVersion(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -129,16 +136,32 @@ pub struct StoreInfo {
 pub struct ProjectStore {
     dir: PathBuf,
     max_bytes: u64,
+    history: History,
     lock: Mutex<()>,
 }
 
+/// The default of `[project] history`.
+pub const DEFAULT_HISTORY: usize = 50;
+
 impl ProjectStore {
     pub fn new(dir: impl Into<PathBuf>) -> ProjectStore {
+        let dir = dir.into();
         ProjectStore {
-            dir: dir.into(),
+            history: History::new(&dir, DEFAULT_HISTORY),
+            dir,
             max_bytes: MAX_PROJECT_BYTES,
             lock: Mutex::new(()),
         }
+    }
+
+    /// Sets how many applied projects are kept (0: none).
+    pub fn with_history(mut self, keep: usize) -> ProjectStore {
+        self.history = History::new(&self.dir, keep);
+        self
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Sets the largest upload accepted (never more than a project may be).
@@ -150,7 +173,9 @@ impl ProjectStore {
     /// The store a controller with these settings uses (their directory and
     /// upload limit).
     pub fn for_settings(s: &crate::config::Settings) -> ProjectStore {
-        ProjectStore::new(s.project.dir.clone()).with_max_bytes(s.ftp.max_upload_bytes)
+        ProjectStore::new(s.project.dir.clone())
+            .with_max_bytes(s.ftp.max_upload_bytes)
+            .with_history(s.project.history)
     }
 
     pub fn max_bytes(&self) -> u64 {
@@ -322,6 +347,7 @@ impl ProjectStore {
         }
         write_atomic(&self.dir, ACTIVE, text.as_bytes())?;
         remove_durably(&self.dir, PENDING)?;
+        self.keep_in_history(controller, &text, &project, by, "apply");
         self.install(controller, project.clone(), text, by);
         Ok(project)
     }
@@ -379,6 +405,7 @@ impl ProjectStore {
             Some(r) => write_atomic(&self.dir, PREVIOUS, r.as_bytes())?,
             None => remove_durably(&self.dir, PREVIOUS)?,
         }
+        self.keep_in_history(controller, &text, &project, by, "rollback");
         self.install(controller, project.clone(), text, by);
         Ok(project)
     }
@@ -389,6 +416,92 @@ impl ProjectStore {
             Some(t) => Ok(Some(t)),
             None => self.read(ACTIVE),
         }
+    }
+
+    /// The project now runs whatever happens here: a history that cannot be
+    /// written is reported, and does not undo the change.
+    fn keep_in_history(
+        &self,
+        controller: &Controller,
+        text: &str,
+        project: &Project,
+        by: &str,
+        action: &str,
+    ) {
+        if let Err(e) = self.history.record(text, project, by, action) {
+            controller
+                .log()
+                .record(format!("the project history was not updated: {e}"));
+        }
+    }
+
+    /// Makes history entry `id` the pending project (validated again, as
+    /// any upload is); `apply` then runs it. Never applies by itself, even
+    /// with `auto_apply`: restoring is asking to look at it first.
+    pub fn restore(
+        &self,
+        controller: &Controller,
+        id: &str,
+        by: &str,
+    ) -> Result<Project, StoreError> {
+        let result = (|| {
+            let text = id
+                .parse()
+                .ok()
+                .and_then(|n| self.history.text(n))
+                .ok_or_else(|| StoreError::NoSuchVersion(id.to_string()))?;
+            self.upload_inner(text.as_bytes())
+        })();
+        match &result {
+            Ok(p) => controller.log().record(format!(
+                "project \"{}\" (revision {}) from history #{id} restored as pending by {by}; apply it to run it",
+                p.project.name, p.project.revision
+            )),
+            Err(e) => controller
+                .log()
+                .record(format!("restore of history #{id} by {by} refused: {e}")),
+        }
+        result
+    }
+
+    /// The text a version name stands for: `running`, `pending`, or a
+    /// history id.
+    pub fn version_text(
+        &self,
+        controller: &Controller,
+        version: &str,
+    ) -> Result<String, StoreError> {
+        let missing = || StoreError::NoSuchVersion(version.to_string());
+        match version {
+            "running" => Ok(controller
+                .project_source()
+                .unwrap_or_else(|| controller.project().to_toml())),
+            "pending" => self.read(PENDING)?.ok_or(StoreError::NothingPending),
+            n => n
+                .parse()
+                .ok()
+                .and_then(|n| self.history.text(n))
+                .ok_or_else(missing),
+        }
+    }
+
+    /// Two versions compared (see [`ProjectStore::version_text`]).
+    pub fn diff(&self, controller: &Controller, from: &str, to: &str) -> Result<Diff, StoreError> {
+        let a = self.version_text(controller, from)?;
+        let b = self.version_text(controller, to)?;
+        let label = |v: &str| {
+            if v.parse::<u64>().is_ok() {
+                format!("#{v}")
+            } else {
+                v.to_string()
+            }
+        };
+        Ok(project_history::diff(&label(from), &a, &label(to), &b))
+    }
+
+    /// The history, newest first.
+    pub fn history_list(&self) -> Vec<Entry> {
+        self.history.list()
     }
 
     fn install(&self, controller: &Controller, project: Arc<Project>, text: String, by: &str) {
@@ -541,8 +654,57 @@ mod tests {
         store.rollback(&c, "t").unwrap();
         assert_eq!(c.project().project.name, "A");
         assert_eq!(c.project_source().unwrap(), named("A"));
+        // Every change is in the history, newest first.
+        let history: Vec<_> = store
+            .history_list()
+            .into_iter()
+            .map(|e| (e.id, e.action, e.name))
+            .collect();
+        assert_eq!(
+            history,
+            [
+                (3, "rollback".to_string(), "A".to_string()),
+                (2, "rollback".to_string(), "Demo meeting room".to_string()),
+                (1, "apply".to_string(), "A".to_string()),
+            ]
+        );
         // A restart runs what is active.
         assert_eq!(store.load_active_or_demo().project.project.name, "A");
+    }
+
+    #[test]
+    fn restore_makes_a_history_entry_pending_and_diff_compares_versions() {
+        let (_d, store, c) = setup();
+        store.upload(&c, named("A").as_bytes(), "ftp:x@h").unwrap();
+        store.apply(&c, "ftp:x@h").unwrap();
+        store
+            .upload(&c, named("B").as_bytes(), "admin-page:y")
+            .unwrap();
+        store.apply(&c, "admin-page:y").unwrap();
+        let d = store.diff(&c, "1", "running").unwrap();
+        assert_eq!(d.changes, ["project renamed from \"A\" to \"B\""]);
+        assert!(d.unified.starts_with("--- #1\n+++ running\n"));
+        assert!(matches!(
+            store.diff(&c, "9", "running"),
+            Err(StoreError::NoSuchVersion(_))
+        ));
+
+        let p = store.restore(&c, "1", "telnet:z@h").unwrap();
+        assert_eq!(p.project.name, "A");
+        assert_eq!(store.read(PENDING).unwrap().unwrap(), named("A"));
+        assert_eq!(
+            c.project().project.name,
+            "B",
+            "restore alone applies nothing"
+        );
+        assert!(matches!(
+            store.restore(&c, "7", "t"),
+            Err(StoreError::NoSuchVersion(_))
+        ));
+        store.apply(&c, "telnet:z@h").unwrap();
+        assert_eq!(c.project().project.name, "A");
+        let newest = &store.history_list()[0];
+        assert_eq!((newest.id, newest.via.as_str()), (3, "telnet"));
     }
 
     #[test]

@@ -136,3 +136,145 @@ async fn admin_page_upload_validate_apply_rollback() {
     assert!(out.contains("HTTP 401"), "{out}");
     running.shutdown().await;
 }
+
+/// The page's script's view of the admin API: JSON answers, the history
+/// with who and how, a diff of two versions, restore as pending; and the
+/// plain-form answers are styled pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_history_diff_and_restore_as_json() {
+    let mut h = TestSettings::upload((43520, 43529));
+    h.settings.panel.enabled = true;
+    let running = h.start().await;
+    let base = format!("http://{}", running.addrs.panel.unwrap());
+    let jar = h.dir.path().join("cookies");
+    let jar = jar.to_str().unwrap().to_string();
+    let call = |args: Vec<String>| {
+        let jar = jar.clone();
+        async move {
+            let mut v: Vec<String> = [
+                "-sS",
+                "-b",
+                &jar,
+                "-c",
+                &jar,
+                "-H",
+                "Accept: application/json",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            v.extend(args);
+            v.extend(["-w".to_string(), "\n%{http_code}".to_string()]);
+            let args: Vec<&str> = v.iter().map(String::as_str).collect();
+            let (ok, out, err) = run("curl", &args).await;
+            assert!(ok, "curl: {err}");
+            let (body, code) = out.rsplit_once('\n').unwrap();
+            (code.parse::<u16>().unwrap(), body.to_string())
+        }
+    };
+    let s = |x: &str| x.to_string();
+
+    let (code, body) = call(vec![format!("{base}/admin/api/history")]).await;
+    assert_eq!(code, 401, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["ok"], false);
+    assert!(json["text"].as_str().unwrap().contains("admin login"));
+
+    call(vec![
+        s("-d"),
+        format!("user={ADMIN}&password={ADMIN_PW}&next=/admin"),
+        format!("{base}/login"),
+    ])
+    .await;
+    let (code, body) = call(vec![format!("{base}/admin/api/whoami")]).await;
+    assert_eq!(
+        (code, body.as_str()),
+        (200, format!("{{\"user\":\"{ADMIN}\"}}").as_str())
+    );
+
+    for (name, rev) in [("One", 4), ("Two", 5)] {
+        let file = h.dir.path().join("room.toml");
+        std::fs::write(&file, project(name, rev)).unwrap();
+        let (code, body) = call(vec![
+            s("-F"),
+            format!("project=@{}", file.display()),
+            format!("{base}/admin/api/upload"),
+        ])
+        .await;
+        assert_eq!(code, 200, "{body}");
+        let (code, body) = call(vec![s("-X"), s("POST"), format!("{base}/admin/api/apply")]).await;
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (code, &json["ok"]),
+            (200, &serde_json::Value::Bool(true)),
+            "{body}"
+        );
+        assert!(json["text"].as_str().unwrap().contains(name));
+    }
+    let (code, body) = call(vec![format!("{base}/admin/api/history")]).await;
+    assert_eq!(code, 200);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{body}");
+    assert_eq!(list[0]["id"], 2);
+    assert_eq!(list[0]["name"], "Two");
+    assert_eq!(list[0]["via"], "web");
+    assert_eq!(list[0]["user"], ADMIN);
+    assert_eq!(list[0]["action"], "apply");
+
+    let (code, body) = call(vec![format!("{base}/admin/api/diff?from=1&to=running")]).await;
+    assert_eq!(code, 200, "{body}");
+    let d: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(d["changes"][0], "project renamed from \"One\" to \"Two\"");
+    assert!(d["unified"].as_str().unwrap().contains("+name = \"Two\""));
+    let (code, _) = call(vec![format!("{base}/admin/api/diff?from=1&to=77")]).await;
+    assert_eq!(code, 404);
+
+    let (code, body) = call(vec![
+        s("-X"),
+        s("POST"),
+        format!("{base}/admin/api/restore/1"),
+    ])
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("is now the uploaded project"));
+    assert_eq!(running.controller.project().project.name, "Two");
+    assert!(running
+        .store
+        .read("pending.toml")
+        .unwrap()
+        .unwrap()
+        .contains("name = \"One\""));
+
+    // Without the script: a styled page in the site's stylesheet.
+    let (ok, out, _) = run(
+        "curl",
+        &[
+            "-sS",
+            "-b",
+            &jar,
+            "-X",
+            "POST",
+            &format!("{base}/admin/api/restore/99"),
+        ],
+    )
+    .await;
+    assert!(ok);
+    assert!(
+        out.contains("href=\"/pkg/roomctl.css\"") && out.contains("class=\"admin-result error\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("no project &quot;99&quot; in the history"),
+        "{out}"
+    );
+    // The admin page allows zoom; the panel does not.
+    let (_, page, _) = run("curl", &["-sS", &format!("{base}/admin")]).await;
+    assert!(
+        page.contains("id=\"history-rows\"") && !page.contains("user-scalable=no"),
+        "{page}"
+    );
+    let (_, panel, _) = run("curl", &["-sS", &format!("{base}/")]).await;
+    assert!(panel.contains("user-scalable=no"));
+    running.shutdown().await;
+}

@@ -152,6 +152,74 @@ async fn project_validate_apply_rollback_from_the_console() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_history_diff_and_restore_from_the_console() {
+    let h = TestSettings::upload((43510, 43519));
+    let running = h.start().await;
+    let addr = running.addrs.telnet.unwrap();
+    let mut s = login(addr, ADMIN, ADMIN_PW).await;
+    assert!(command(&mut s, "project history")
+        .await
+        .contains("no project has been applied yet"));
+    for (name, rev) in [("First room", 2), ("Second room", 3)] {
+        running
+            .store
+            .upload(
+                &running.controller,
+                project(name, rev).as_bytes(),
+                "ftp:installer@127.0.0.1",
+            )
+            .unwrap();
+        assert!(command(&mut s, "project apply").await.contains(name));
+    }
+    let out = command(&mut s, "project history").await;
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("#2 ") && lines[0].contains("telnet") && lines[0].contains(ADMIN),
+        "{out}"
+    );
+    assert!(lines[0].contains("\"Second room\" revision 3"), "{out}");
+    assert!(
+        lines[1].starts_with("#1 ") && lines[1].contains("\"First room\""),
+        "{out}"
+    );
+
+    let out = command(&mut s, "project diff 1 2").await;
+    assert!(
+        out.contains("* project renamed from \"First room\" to \"Second room\""),
+        "{out}"
+    );
+    assert!(out.contains("* revision 2 → 3"), "{out}");
+    assert!(
+        out.contains("--- #1") && out.contains("+name = \"Second room\""),
+        "{out}"
+    );
+    assert!(command(&mut s, "project diff 1 99")
+        .await
+        .contains("no project \"99\" in the history"));
+
+    let mut v = login(addr, VIEWER, VIEWER_PW).await;
+    assert!(command(&mut v, "project restore 1")
+        .await
+        .contains("needs the admin role"));
+    let out = command(&mut s, "project restore 1").await;
+    assert!(
+        out.contains("\"First room\" revision 2 is now the uploaded project"),
+        "{out}"
+    );
+    assert_eq!(running.controller.project().project.name, "Second room");
+    let out = command(&mut s, "project diff running pending").await;
+    assert!(out.contains("-name = \"Second room\""), "{out}");
+    assert!(command(&mut s, "project apply")
+        .await
+        .contains("First room"));
+    assert!(command(&mut s, "project history").await.contains("#3 "));
+    // The history is on disk, next to the store.
+    assert!(h.project_dir().join("history/000003.json").is_file());
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn character_mode_echo_backspace_and_bad_login() {
     let h = TestSettings::upload((41160, 41169));
     let running = h.start().await;

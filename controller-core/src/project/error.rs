@@ -105,9 +105,14 @@ impl<'a> Positions<'a> {
 
 /// Finds where a field path sits in the text: the key when the last step is
 /// a key (so "unknown field" points at the name), else the value.
+///
+/// A list section may be remapped ([`Locator::remap`]): parsing leaves out the
+/// items whose shape is wrong, so index `i` of the parsed list is the
+/// `remap[i]`-th item of the text, and every error is reported at the latter.
 pub(crate) struct Locator<'a> {
     root: Option<Spanned<DeTable<'a>>>,
     positions: Positions<'a>,
+    remaps: Vec<(String, Vec<usize>)>,
 }
 
 impl<'a> Locator<'a> {
@@ -115,7 +120,28 @@ impl<'a> Locator<'a> {
         Locator {
             root: DeTable::parse(text).ok(),
             positions: Positions::new(text),
+            remaps: Vec::new(),
         }
+    }
+
+    /// From now on, `section[i]` in a path means `section[indices[i]]` of
+    /// the text. Only lists that lost items need one.
+    pub(crate) fn remap(&mut self, section: &str, indices: Vec<usize>) {
+        if indices.iter().enumerate().any(|(i, n)| i != *n) {
+            self.remaps.push((section.to_string(), indices));
+        }
+    }
+
+    fn remapped(&self, path: &[Seg]) -> Vec<Seg> {
+        let mut path = path.to_vec();
+        if let [Seg::Key(section), Seg::Index(i), ..] = path.as_mut_slice() {
+            if let Some((_, indices)) = self.remaps.iter().find(|(s, _)| s == section) {
+                if let Some(n) = indices.get(*i) {
+                    *i = *n;
+                }
+            }
+        }
+        path
     }
 
     fn span_of(&self, path: &[Seg]) -> Option<std::ops::Range<usize>> {
@@ -162,11 +188,12 @@ impl<'a> Locator<'a> {
     }
 
     pub(crate) fn error(&self, path: &[Seg], message: impl Into<String>) -> ProjectError {
-        let (line, column) = self.locate(path);
+        let path = self.remapped(path);
+        let (line, column) = self.locate(&path);
         ProjectError {
             line,
             column,
-            path: path_string(path),
+            path: path_string(&path),
             message: message.into(),
         }
     }

@@ -9,6 +9,7 @@
 //! (`validate/`: meaning); both report through `error.rs`, and only this file
 //! joins them, so neither depends on the other.
 
+mod changes;
 mod controls;
 mod demo;
 mod error;
@@ -17,6 +18,7 @@ mod parse;
 mod schema;
 mod validate;
 
+pub use changes::changes;
 pub use controls::*;
 pub use demo::{demo_project, DEMO_PROJECT_TOML};
 pub use error::{ProjectError, ProjectErrors};
@@ -31,14 +33,16 @@ impl Project {
             project,
             mut errors,
             locator,
+            broken,
         } = parse::parse(text)?;
-        if let Some(project) = &project {
-            errors.extend(validate::validate(project, &locator));
-        }
+        // Meaning is checked even when some items' shape is wrong (on the
+        // items that parsed), so one upload reports every error.
+        errors.extend(validate::validate(&project, &locator, &broken));
         errors.sort_by_key(|e| (e.line, e.column));
-        match project {
-            Some(p) if errors.is_empty() => Ok(p),
-            _ => Err(ProjectErrors(errors)),
+        if errors.is_empty() {
+            Ok(project)
+        } else {
+            Err(ProjectErrors(errors))
         }
     }
 }

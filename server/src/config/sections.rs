@@ -29,6 +29,8 @@ pub struct ProjectSettings {
     pub dir: PathBuf,
     /// Apply a project as soon as a valid one is uploaded.
     pub auto_apply: bool,
+    /// How many applied projects `history/` keeps (0: none).
+    pub history: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,6 +248,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
         project: ProjectSettings {
             dir: PathBuf::from("var/project"),
             auto_apply: false,
+            history: 50,
         },
         panel: PanelSettings {
             enabled: true,

@@ -20,6 +20,7 @@ use std::fmt::Display;
 use std::ops::RangeInclusive;
 
 use super::error::{Locator, ProjectError, Seg};
+use super::parse::Broken;
 use super::{LedMode, Project};
 use crate::template::{self, MAX_TEMPLATE_LEN};
 
@@ -30,10 +31,17 @@ pub const MAX_BUTTONS: usize = 1000;
 pub const MAX_STEPS: usize = 100;
 
 /// Every rule violated in `project`, each placed in the text by `locator`.
-pub(super) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectError> {
+/// References to the items in `broken` (left out for their shape) are not
+/// reported.
+pub(super) fn validate(
+    project: &Project,
+    locator: &Locator<'_>,
+    broken: &Broken,
+) -> Vec<ProjectError> {
     let mut c = Checker {
         project,
         locator,
+        broken,
         errors: Vec::new(),
     };
     c.text(
@@ -58,6 +66,7 @@ pub(super) fn validate(project: &Project, locator: &Locator<'_>) -> Vec<ProjectE
 struct Checker<'p, 'l> {
     project: &'p Project,
     locator: &'l Locator<'l>,
+    broken: &'l Broken,
     errors: Vec<ProjectError>,
 }
 
@@ -119,7 +128,7 @@ impl Checker<'_, '_> {
         what: &str,
         id: &str,
     ) -> Option<T> {
-        if found.is_none() {
+        if found.is_none() && !self.broken.contains(what, id) {
             self.err(path, format!("there is no {what} {id:?}"));
         }
         found
@@ -147,7 +156,11 @@ impl Checker<'_, '_> {
             Err(e) => self.err(path, e.to_string()),
             Ok(names) => {
                 for name in names {
-                    if self.project.variable(name).is_none() && self.project.level(name).is_none() {
+                    let known = self.project.variable(name).is_some()
+                        || self.project.level(name).is_some()
+                        || self.broken.contains("variable", name)
+                        || self.broken.contains("level", name);
+                    if !known {
                         self.err(
                             path.clone(),
                             format!("{{{name}}} is neither a variable nor a level"),

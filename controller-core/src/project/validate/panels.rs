@@ -24,7 +24,7 @@ struct Area {
 
 pub(super) fn check(c: &mut Checker<'_, '_>) {
     let project = c.project;
-    if project.panels.is_empty() {
+    if project.panels.is_empty() && !c.broken.lost_items("panels") {
         c.err(
             vec![k("panels")],
             "the project has no panel; add a [[panels]] table",

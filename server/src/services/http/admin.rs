@@ -1,8 +1,14 @@
 //! The admin page's server side (`/admin/api/*` on the panel ports): log
-//! in, upload, download, validate, apply and roll back the project, backed
-//! by the same [`ProjectStore`] as FTP and the console. The page itself is
-//! app/src/admin.rs (plain forms); every answer here is a short HTML page
-//! with the result and a link back.
+//! in, upload, download, validate, apply and roll back the project, its
+//! history (list, diff, restore), backed by the same [`ProjectStore`] as FTP
+//! and the console. The page itself is app/src/admin.rs with its script
+//! public/admin.js.
+//!
+//! Every answer comes in two forms: JSON when the request accepts
+//! `application/json` (the page's script, which shows it in the page), else
+//! a short HTML page in the site's stylesheet with a link back (the forms
+//! still work without scripts). Only our own words reach a person: no
+//! framework's error text.
 //!
 //! Login is the panel service's `/login` form (one session store for every
 //! page, crate::sessions); every action here checks that the session's user
@@ -42,6 +48,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/admin/api/validate", post(validate))
         .route("/admin/api/apply", post(apply))
         .route("/admin/api/rollback", post(rollback))
+        .route("/admin/api/whoami", get(whoami))
+        .route("/admin/api/history", get(history))
+        .route("/admin/api/diff", get(diff))
+        .route("/admin/api/restore/{id}", post(restore))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -53,13 +63,35 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A result page: the title, the text (pre-formatted) and a link back.
-fn page(status: StatusCode, title: &str, text: &str) -> Response {
+/// Whether the caller is the page's script (JSON) rather than a plain form.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// A result: `{"ok", "title", "text"}` for the script, else a page with
+/// the title, the text (pre-formatted) and a link back.
+fn page(headers: &HeaderMap, status: StatusCode, title: &str, text: &str) -> Response {
+    if wants_json(headers) {
+        let body = serde_json::json!({
+            "ok": status.is_success(),
+            "title": title,
+            "text": text,
+        });
+        return (status, axum::Json(body)).into_response();
+    }
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><pre>{x}</pre><p><a href=\"/admin\">Back to the admin page</a></p></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"stylesheet\" href=\"/pkg/roomctl.css\"><title>{t}</title></head>\
+         <body><main class=\"admin-page\"><h1>{t}</h1>\
+         <pre class=\"admin-result {class}\">{x}</pre>\
+         <p><a href=\"/admin\">Back to the admin page</a></p></main></body></html>",
         t = escape(title),
-        x = escape(text)
+        x = escape(text),
+        class = if status.is_success() { "ok" } else { "error" },
     );
     (
         status,
@@ -69,13 +101,28 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
+/// Data for the script: JSON, or the same shown as text on a page.
+fn data<T: serde::Serialize>(
+    headers: &HeaderMap,
+    title: &str,
+    value: &T,
+    text: String,
+) -> Response {
+    if wants_json(headers) {
+        axum::Json(value).into_response()
+    } else {
+        page(headers, StatusCode::OK, title, &text)
+    }
+}
+
 impl AdminState {
     /// The logged-in admin (the one session store of every HTTP page);
     /// `Err(Denied)` is the answer otherwise.
     fn user(&self, headers: &HeaderMap) -> Result<String, Denied> {
-        let token = session_token(headers).ok_or(Denied)?;
+        let denied = Denied(wants_json(headers));
+        let token = session_token(headers).ok_or(denied)?;
         let sessions = self.controller.sessions();
-        let user = sessions.user(&token).ok_or(Denied)?;
+        let user = sessions.user(&token).ok_or(denied)?;
         // Still an admin? (Users may have changed since the login.)
         if self
             .controller
@@ -86,7 +133,7 @@ impl AdminState {
             Ok(user.name)
         } else {
             sessions.close(&token);
-            Err(Denied)
+            Err(denied)
         }
     }
 
@@ -95,12 +142,21 @@ impl AdminState {
     }
 }
 
-/// Not logged in (or no longer an admin).
-struct Denied;
+/// Not logged in (or no longer an admin); whether to answer in JSON.
+#[derive(Clone, Copy)]
+struct Denied(bool);
 
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {
+        let mut headers = HeaderMap::new();
+        if self.0 {
+            headers.insert(
+                header::ACCEPT,
+                "application/json".parse().expect("a valid header"),
+            );
+        }
         page(
+            &headers,
             StatusCode::UNAUTHORIZED,
             "Log in first",
             "This needs an admin login: log in at /login?next=/admin.",
@@ -114,6 +170,7 @@ async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {
     }
     let info = st.store().info(&st.controller);
     page(
+        &headers,
         StatusCode::OK,
         "Projects",
         &info.lines(
@@ -143,6 +200,7 @@ async fn download(
         "pending" => PENDING,
         _ => {
             return page(
+                &headers,
                 StatusCode::NOT_FOUND,
                 "No such project",
                 "Use active, previous or pending.",
@@ -157,6 +215,7 @@ async fn download(
             Some(t) => t,
             None => {
                 return page(
+                    &headers,
                     StatusCode::NOT_FOUND,
                     "Not stored",
                     "No active project is stored.",
@@ -165,6 +224,7 @@ async fn download(
         },
         Ok(Ok(None)) => {
             return page(
+                &headers,
                 StatusCode::NOT_FOUND,
                 "Not stored",
                 &format!("There is no {name}."),
@@ -172,6 +232,7 @@ async fn download(
         }
         Ok(Err(e)) => {
             return page(
+                &headers,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Cannot read",
                 &e.to_string(),
@@ -179,6 +240,7 @@ async fn download(
         }
         Err(e) => {
             return page(
+                &headers,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Cannot read",
                 &e.to_string(),
@@ -213,6 +275,7 @@ async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Mult
                 Ok(b) => bytes = Some(b),
                 Err(e) => {
                     return page(
+                        &headers,
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "Upload refused",
                         &format!("{e} (the limit is {} bytes)", st.store().max_bytes()),
@@ -221,11 +284,19 @@ async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Mult
             },
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(e) => return page(StatusCode::BAD_REQUEST, "Upload refused", &e.to_string()),
+            Err(e) => {
+                return page(
+                    &headers,
+                    StatusCode::BAD_REQUEST,
+                    "Upload refused",
+                    &e.to_string(),
+                )
+            }
         }
     }
     let Some(bytes) = bytes else {
         return page(
+            &headers,
             StatusCode::BAD_REQUEST,
             "Upload refused",
             "Choose a project file.",
@@ -237,6 +308,7 @@ async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Mult
     let auto = controller.settings().project.auto_apply;
     match tokio::task::spawn_blocking(move || store.upload(&controller, &bytes, &by)).await {
         Ok(Ok(p)) => page(
+            &headers,
             StatusCode::OK,
             "Uploaded",
             &format!(
@@ -251,11 +323,13 @@ async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Mult
             ),
         ),
         Ok(Err(e)) => page(
+            &headers,
             StatusCode::UNPROCESSABLE_ENTITY,
             "Upload refused",
             &format!("The running project is unchanged.\n\n{e}"),
         ),
         Err(e) => page(
+            &headers,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Upload failed",
             &e.to_string(),
@@ -275,6 +349,7 @@ async fn validate(State(st): State<AdminState>, headers: HeaderMap) -> Response 
     .await;
     match result {
         Ok(Ok(Some(p))) => page(
+            &headers,
             StatusCode::OK,
             "Valid",
             &format!(
@@ -286,12 +361,23 @@ async fn validate(State(st): State<AdminState>, headers: HeaderMap) -> Response 
             ),
         ),
         Ok(Ok(None)) => page(
+            &headers,
             StatusCode::NOT_FOUND,
             "Nothing uploaded",
             "Upload a project first.",
         ),
-        Ok(Err(e)) => page(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &e.to_string()),
-        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, "Failed", &e.to_string()),
+        Ok(Err(e)) => page(
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            &e.to_string(),
+        ),
+        Err(e) => page(
+            &headers,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Failed",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -320,6 +406,7 @@ async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
     let what = if apply { "Apply" } else { "Rollback" };
     match result {
         Ok(p) => page(
+            &headers,
             StatusCode::OK,
             &format!("{what} done"),
             &format!(
@@ -328,9 +415,114 @@ async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
             ),
         ),
         Err(e) => page(
+            &headers,
             StatusCode::CONFLICT,
             &format!("{what} not done"),
             &format!("The running project is unchanged: {e}"),
+        ),
+    }
+}
+
+/// Who is logged in (the page shows it beside its logout button).
+async fn whoami(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    match st.user(&headers) {
+        Ok(user) => data(
+            &headers,
+            "Logged in",
+            &serde_json::json!({ "user": user }),
+            format!("Logged in as {user}."),
+        ),
+        Err(d) => d.into_response(),
+    }
+}
+
+async fn history(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
+    }
+    let store = st.store();
+    let entries = tokio::task::spawn_blocking(move || store.history_list())
+        .await
+        .unwrap_or_default();
+    let text = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "#{} {} by {} via {}: \"{}\" revision {}\n",
+                e.id, e.action, e.user, e.via, e.name, e.revision
+            )
+        })
+        .collect::<String>();
+    data(&headers, "History", &entries, text)
+}
+
+#[derive(serde::Deserialize)]
+struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+/// `?from=&to=`: history ids, `running` or `pending`.
+async fn diff(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<DiffQuery>,
+) -> Response {
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
+    }
+    let store = st.store();
+    let controller = st.controller.clone();
+    match tokio::task::spawn_blocking(move || store.diff(&controller, &q.from, &q.to)).await {
+        Ok(Ok(d)) => {
+            let text = format!("{}\n\n{}", d.changes.join("\n"), d.unified);
+            data(&headers, "Differences", &d, text)
+        }
+        Ok(Err(e)) => page(
+            &headers,
+            StatusCode::NOT_FOUND,
+            "Cannot compare",
+            &e.to_string(),
+        ),
+        Err(e) => page(
+            &headers,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot compare",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// History entry `id` becomes the pending project.
+async fn restore(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let user = match st.user(&headers) {
+        Ok(u) => u,
+        Err(d) => return d.into_response(),
+    };
+    let store = st.store();
+    let controller = st.controller.clone();
+    let by = format!("admin-page:{user}");
+    let restored = id.clone();
+    match tokio::task::spawn_blocking(move || store.restore(&controller, &restored, &by)).await {
+        Ok(Ok(p)) => page(
+            &headers,
+            StatusCode::OK,
+            "Restored",
+            &format!(
+                "\"{}\" revision {} from history #{id} is now the uploaded project. Apply it to run it.",
+                p.project.name, p.project.revision
+            ),
+        ),
+        Ok(Err(e)) => page(&headers, StatusCode::NOT_FOUND, "Not restored", &e.to_string()),
+        Err(e) => page(
+            &headers,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not restored",
+            &e.to_string(),
         ),
     }
 }

@@ -42,10 +42,16 @@ Commands:
   project validate            check the uploaded project (errors with line and field)
   project apply               run the uploaded project (admin)
   project rollback            go back to the previous project (admin)
+  project history             every applied project: id, when, who, how
+  project diff A B            compare two versions (history ids, running, pending)
+  project restore N           make history entry N the uploaded project (admin)
   log [N]                     the last N events (default 20)
   passwd                      change your password
   quit                        close the console
 ";
+
+const PROJECT_USAGE: &str =
+    "usage: project info|validate|apply|rollback|history|diff A B|restore N\n";
 
 impl Console {
     pub async fn execute(&self, line: &str) -> Reply {
@@ -70,7 +76,9 @@ impl Console {
                 format!("usage: {cmd} BUTTON (see `leds` for the button ids)\n")
             }
             ("project", [sub]) => self.project(sub).await,
-            ("project", _) => "usage: project info|validate|apply|rollback\n".into(),
+            ("project", ["diff", a, b]) => self.diff(a, b).await,
+            ("project", ["restore", n]) => self.restore(n).await,
+            ("project", _) => PROJECT_USAGE.into(),
             ("log", []) => self.log("20"),
             ("log", [n]) => self.log(n),
             (
@@ -285,9 +293,8 @@ impl Console {
                     Err(e) => format!("not done, the running project is unchanged: {e}\n"),
                 }
             }
-            other => format!(
-                "unknown project command {other:?}; use project info|validate|apply|rollback\n"
-            ),
+            "history" => self.history(),
+            other => format!("unknown project command {other:?}; {PROJECT_USAGE}"),
         }
     }
 
@@ -307,5 +314,63 @@ impl Console {
             ),
             self.store.dir().display()
         )
+    }
+
+    fn history(&self) -> String {
+        let entries = self.store.history_list();
+        if entries.is_empty() {
+            return "no project has been applied yet\n".into();
+        }
+        let mut s = String::new();
+        for e in entries {
+            let when = chrono::DateTime::from_timestamp(e.time as i64, 0).map_or_else(
+                || e.time.to_string(),
+                |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            );
+            let _ = writeln!(
+                s,
+                "#{:<4} {when}  {:<8} {:<9} {:<10} \"{}\" revision {}",
+                e.id, e.action, e.via, e.user, e.name, e.revision
+            );
+        }
+        s
+    }
+
+    async fn diff(&self, a: &str, b: &str) -> String {
+        let (store, controller) = (self.store.clone(), self.controller.clone());
+        let (a, b) = (a.to_string(), b.to_string());
+        let result = tokio::task::spawn_blocking(move || store.diff(&controller, &a, &b)).await;
+        match result {
+            Ok(Ok(d)) => {
+                let mut s = String::new();
+                if d.changes.is_empty() {
+                    s.push_str("no changes in meaning\n");
+                }
+                for c in &d.changes {
+                    let _ = writeln!(s, "* {c}");
+                }
+                s.push_str(&d.unified);
+                s
+            }
+            Ok(Err(e)) => format!("{e}\n"),
+            Err(e) => format!("diff failed: {e}\n"),
+        }
+    }
+
+    async fn restore(&self, n: &str) -> String {
+        if self.user.role < Role::Admin {
+            return "project restore needs the admin role\n".into();
+        }
+        let (store, controller) = (self.store.clone(), self.controller.clone());
+        let (n, by) = (n.trim_start_matches('#').to_string(), self.source.clone());
+        let result = tokio::task::spawn_blocking(move || store.restore(&controller, &n, &by)).await;
+        match result {
+            Ok(Ok(p)) => format!(
+                "\"{}\" revision {} is now the uploaded project; `project diff running pending` compares, `project apply` runs it\n",
+                p.project.name, p.project.revision
+            ),
+            Ok(Err(e)) => format!("not restored: {e}\n"),
+            Err(e) => format!("restore failed: {e}\n"),
+        }
     }
 }
