@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
-use controller_core::project::{ButtonKind, Project};
+use controller_core::project::{ButtonKind, LevelKind, Project};
 use controller_core::protocol::mqtt::{
-    encode_event, ButtonPayload, Command, DevicePayload, GroupState, Info, InfoProject,
-    InfoService, Topics, OFFLINE, ONLINE,
+    encode_event, encode_variable, ButtonPayload, Command, DevicePayload, GroupState, Info,
+    InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
 };
 use controller_core::view::{DeviceStatus, ServiceState};
 use rumqttc::{AsyncClient, Publish, QoS};
@@ -274,6 +274,25 @@ impl Bridge {
             let payload = self.group_state(&g).encode();
             self.publish_retained(self.topics.group_state(&g), payload);
         }
+        let (levels, variables) = touched_values(step);
+        for level in levels {
+            if let Some(payload) = self.level_payload(level) {
+                self.publish_retained(self.topics.level_state(level), payload);
+            }
+        }
+        for variable in variables {
+            if let Some(value) = self.snapshot.variables.get(variable) {
+                let payload = encode_variable(value);
+                self.publish_retained(self.topics.variable(variable), payload);
+            }
+        }
+    }
+
+    /// `level/<id>/state` from the snapshot and the project's definition.
+    fn level_payload(&self, level: &str) -> Option<Vec<u8>> {
+        let def = self.project.level(level)?;
+        let state = self.snapshot.levels.get(level)?;
+        Some(LevelPayload::encode(def, *state, self.snapshot.revision))
     }
 
     fn resync(&mut self, snapshot: Snapshot) {
@@ -330,6 +349,14 @@ impl Bridge {
             .collect();
         for g in groups {
             all.insert(self.topics.group_state(g), self.group_state(g).encode());
+        }
+        for level in self.snapshot.levels.keys() {
+            if let Some(payload) = self.level_payload(level) {
+                all.insert(self.topics.level_state(level), payload);
+            }
+        }
+        for (variable, value) in &self.snapshot.variables {
+            all.insert(self.topics.variable(variable), encode_variable(value));
         }
         let devices = self.controller.status().devices();
         for d in &devices {
@@ -439,6 +466,11 @@ impl Bridge {
                 let button = discovery::member_of(&self.project, &group, &option).ok_or(())?;
                 (button, false, Some(true))
             }
+            Command::SetLevel {
+                level,
+                value,
+                muted,
+            } => return self.set_level(level, value, muted),
         };
         // `latched` names the wanted state: already there, nothing to press.
         let state = self
@@ -461,6 +493,38 @@ impl Bridge {
         self.controller.execute(press).map_err(|_| ())?;
         let release = EngineCommand::Release { button, source };
         self.controller.execute(release).map(|_| ()).map_err(|_| ())
+    }
+
+    /// Moves a fader and/or sets its mute. Meters are read-only here as on
+    /// panels and 5009; a mute on a level without one is refused.
+    fn set_level(
+        &mut self,
+        level: String,
+        value: Option<f64>,
+        muted: Option<bool>,
+    ) -> Result<(), ()> {
+        let def = self.project.level(&level).ok_or(())?;
+        if def.kind == LevelKind::Meter || (muted.is_some() && !def.mute) {
+            return Err(());
+        }
+        let source = "mqtt".to_string();
+        if let Some(muted) = muted {
+            let mute = EngineCommand::SetMute {
+                level: level.clone(),
+                muted,
+                source: source.clone(),
+            };
+            self.controller.execute(mute).map_err(|_| ())?;
+        }
+        if let Some(value) = value {
+            let set = EngineCommand::SetLevel {
+                level,
+                value,
+                source,
+            };
+            self.controller.execute(set).map_err(|_| ())?;
+        }
+        Ok(())
     }
 
     // ---- the status board ----
@@ -495,7 +559,7 @@ fn touched(step: &Step) -> Vec<&str> {
             | Change::Released { button, .. }
             | Change::Led { button, .. }
             | Change::Latched { button, .. } => button.as_str(),
-            // Levels and variables are not bridged yet (see docs/mqtt.md).
+            // Levels and variables: see `touched_values`.
             Change::Repeated { .. }
             | Change::ProjectLoaded { .. }
             | Change::Level { .. }
@@ -507,6 +571,23 @@ fn touched(step: &Step) -> Vec<&str> {
         }
     }
     out
+}
+
+/// The levels (value or mute) and the variables a step changed.
+fn touched_values(step: &Step) -> (Vec<&str>, Vec<&str>) {
+    let mut levels: Vec<&str> = Vec::new();
+    let mut variables: Vec<&str> = Vec::new();
+    for change in &step.changes {
+        let (out, id) = match change {
+            Change::Level { level, .. } | Change::Mute { level, .. } => (&mut levels, level),
+            Change::Variable { variable, .. } => (&mut variables, variable),
+            _ => continue,
+        };
+        if !out.contains(&id.as_str()) {
+            out.push(id);
+        }
+    }
+    (levels, variables)
 }
 
 fn device_payload(d: &DeviceStatus) -> DevicePayload {
