@@ -705,3 +705,52 @@ async fn levels_and_variables_go_out_and_faders_come_in() {
     );
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_restart_with_a_smaller_project_clears_the_stale_discovery_configs() {
+    let broker = Mosquitto::start().await;
+    let ha = Watcher::start(broker.port, "homeassistant/#").await;
+    let node = "RC-TEST-Room-S";
+    let config =
+        |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
+    // Another controller's config is not this node's business.
+    broker
+        .publish("homeassistant/button/RC-OTHER/all_off/config", "{}")
+        .await;
+
+    // Project A (the demo) announces all_off; the controller then stops.
+    let running = settings(&broker, "Room S", &[], "").start_demo().await;
+    eventually(WAIT, "all_off's config is published", || {
+        ha.json(&config("button", "all_off")).is_some()
+    })
+    .await;
+    running.shutdown().await;
+
+    // Project B has no all_off: the broker still holds its retained config
+    // until the new run sweeps it away.
+    let text = DEMO_PROJECT_TOML.replace("\"all_off\"", "\"shutdown\"");
+    let running = settings(&broker, "Room S", &[], "")
+        .start(loaded(&text))
+        .await;
+    eventually(WAIT, "all_off's stale config is emptied", || {
+        ha.last(&config("button", "all_off")).as_deref() == Some("")
+    })
+    .await;
+    assert!(ha.json(&config("button", "shutdown")).is_some());
+    assert!(ha.json(&config("switch", "mute")).is_some());
+    assert!(ha.json(&config("number", "level_volume")).is_some());
+    assert_eq!(
+        ha.last("homeassistant/button/RC-OTHER/all_off/config")
+            .as_deref(),
+        Some("{}"),
+        "another node's config is left alone"
+    );
+    // A fresh watcher gets only what the broker still retains.
+    let fresh = Watcher::start(broker.port, &format!("homeassistant/+/{node}/+/config")).await;
+    eventually(WAIT, "the fresh watcher has the configs", || {
+        fresh.json(&config("button", "shutdown")).is_some()
+    })
+    .await;
+    assert!(fresh.last(&config("button", "all_off")).is_none());
+    running.shutdown().await;
+}

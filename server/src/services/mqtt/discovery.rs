@@ -228,7 +228,7 @@ impl Discovery<'_> {
 }
 
 /// Home Assistant's node and object ids allow letters, digits, `_` and `-`.
-fn node_id(serial: &str) -> String {
+pub fn node_id(serial: &str) -> String {
     serial
         .chars()
         .map(|c| {
