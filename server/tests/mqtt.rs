@@ -302,6 +302,9 @@ async fn commands_are_ignored_when_switched_off() {
     broker
         .publish(&format!("{p}/button/mute/press"), "{}")
         .await;
+    broker
+        .publish(&format!("{p}/level/volume/set"), r#"{"value": 0}"#)
+        .await;
     // The press would be on the event topic within milliseconds; a press of
     // our own afterwards shows the bridge is live and only that one counts.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -311,6 +314,7 @@ async fn commands_are_ignored_when_switched_off() {
     })
     .await;
     assert!(!running.controller.snapshot().buttons["mute"].latched);
+    assert_eq!(running.controller.snapshot().levels["volume"].value, -30.0);
     running.shutdown().await;
 }
 
