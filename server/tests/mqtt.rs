@@ -8,7 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use controller_core::project::{LedMode, Project, DEMO_PROJECT_TOML};
+use controller_core::engine::Command;
+use controller_core::project::{LedMode, Project, Value as VarValue, DEMO_PROJECT_TOML};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use roomctl::serve::Running;
 use serde_json::Value;
@@ -301,6 +302,9 @@ async fn commands_are_ignored_when_switched_off() {
     broker
         .publish(&format!("{p}/button/mute/press"), "{}")
         .await;
+    broker
+        .publish(&format!("{p}/level/volume/set"), r#"{"value": 0}"#)
+        .await;
     // The press would be on the event topic within milliseconds; a press of
     // our own afterwards shows the bridge is live and only that one counts.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -310,6 +314,7 @@ async fn commands_are_ignored_when_switched_off() {
     })
     .await;
     assert!(!running.controller.snapshot().buttons["mute"].latched);
+    assert_eq!(running.controller.snapshot().levels["volume"].value, -30.0);
     running.shutdown().await;
 }
 
@@ -580,5 +585,176 @@ async fn tls_and_a_password_reach_a_broker_that_demands_them() {
         line.contains("connecting (").then_some(()).ok_or(line)
     })
     .await;
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn levels_and_variables_go_out_and_faders_come_in() {
+    let broker = Mosquitto::start().await;
+    let p = prefix("Room L");
+    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
+    let ha = Watcher::start(broker.port, "homeassistant/#").await;
+    let running = settings(&broker, "Room L", &[], "commands = true\n")
+        .start_demo()
+        .await;
+    online(&watcher, &p).await;
+    let c = running.controller.clone();
+    let volume = format!("{p}/level/volume/state");
+
+    // The full retained publish carries every level and variable.
+    eventually(WAIT, "volume's initial state is retained", || {
+        let v = json_at(&watcher, &volume)?;
+        (v["value"] == -30.0
+            && v["min"] == -60.0
+            && v["max"] == 10.0
+            && v["step"] == 0.5
+            && v["unit"] == "dB"
+            && v["muted"] == false)
+            .then_some(())
+            .ok_or(v.to_string())
+    })
+    .await;
+    eventually(WAIT, "the meter and the variables are retained", || {
+        let mic = json_at(&watcher, &format!("{p}/level/mic/state"))?;
+        let state = json_at(&watcher, &format!("{p}/var/projector_state"))?;
+        (mic["kind"] == "meter" && mic["muted"].is_null() && state == "unknown")
+            .then_some(())
+            .ok_or(format!("{mic} {state}"))
+    })
+    .await;
+
+    // A change from anywhere (here the engine, as a panel or 5009 would).
+    c.execute(Command::SetLevel {
+        level: "volume".into(),
+        value: -12.0,
+        source: "test".into(),
+    })
+    .unwrap();
+    c.execute(Command::SetVariable {
+        variable: "warmup".into(),
+        value: VarValue::Text("30 s".into()),
+        source: "test".into(),
+    })
+    .unwrap();
+    eventually(WAIT, "volume -12 dB on its state topic", || {
+        let v = json_at(&watcher, &volume)?;
+        (v["value"] == -12.0).then_some(()).ok_or(v.to_string())
+    })
+    .await;
+    eventually(WAIT, "warmup on its var topic", || {
+        watcher.json(&format!("{p}/var/warmup")) == Some(Value::from("30 s"))
+    })
+    .await;
+
+    // From the broker: a value (clamped and stepped by the engine) and a mute.
+    let set = format!("{p}/level/volume/set");
+    broker.publish(&set, r#"{"value": -6.3}"#).await;
+    eventually(WAIT, "volume moved to -6.5 dB", || {
+        c.snapshot().levels["volume"].value == -6.5
+    })
+    .await;
+    broker.publish(&set, r#"{"muted": true}"#).await;
+    eventually(WAIT, "volume muted on the state topic", || {
+        let v = json_at(&watcher, &volume)?;
+        (v["muted"] == true && v["value"] == -6.5)
+            .then_some(())
+            .ok_or(v.to_string())
+    })
+    .await;
+    assert!(c.snapshot().levels["volume"].muted);
+    assert!(board_line(&running).contains("0 commands refused"));
+
+    // A meter is read-only; nonsense is refused; neither moves anything.
+    let before = c.revision();
+    broker
+        .publish(&format!("{p}/level/mic/set"), r#"{"value": -3}"#)
+        .await;
+    broker.publish(&set, r#"{"value": "loud"}"#).await;
+    broker
+        .publish(&format!("{p}/level/nothing/set"), r#"{"value": 1}"#)
+        .await;
+    eventually(WAIT, "three level commands refused", || {
+        board_line(&running).contains("3 commands refused")
+    })
+    .await;
+    assert_eq!(c.revision(), before);
+
+    // Home Assistant: the fader is a number, its mute a switch, the meter
+    // and the variables sensors.
+    let node = "RC-TEST-Room-L";
+    let config =
+        |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
+    eventually(WAIT, "the number config is published", || {
+        ha.json(&config("number", "level_volume")).is_some()
+    })
+    .await;
+    let number = json_at(&ha, &config("number", "level_volume")).unwrap();
+    assert_eq!(number["min"], -60.0);
+    assert_eq!(number["max"], 10.0);
+    assert_eq!(number["step"], 0.5);
+    assert_eq!(number["unit_of_measurement"], "dB");
+    assert_eq!(number["command_topic"], set.as_str());
+    assert_eq!(number["state_topic"], volume.as_str());
+    assert_eq!(number["value_template"], "{{ value_json.value }}");
+    assert_eq!(number["unique_id"], format!("{node}_level_volume").as_str());
+    let mute = json_at(&ha, &config("switch", "level_volume_mute")).unwrap();
+    assert_eq!(mute["command_topic"], set.as_str());
+    let meter = json_at(&ha, &config("sensor", "level_mic")).unwrap();
+    assert_eq!(meter["unit_of_measurement"], "dB");
+    assert!(meter.get("command_topic").is_none());
+    let var = json_at(&ha, &config("sensor", "var_projector_state")).unwrap();
+    assert_eq!(
+        var["state_topic"],
+        format!("{p}/var/projector_state").as_str()
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_with_a_smaller_project_clears_the_stale_discovery_configs() {
+    let broker = Mosquitto::start().await;
+    let ha = Watcher::start(broker.port, "homeassistant/#").await;
+    let node = "RC-TEST-Room-S";
+    let config =
+        |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
+    // Another controller's config is not this node's business.
+    broker
+        .publish("homeassistant/button/RC-OTHER/all_off/config", "{}")
+        .await;
+
+    // Project A (the demo) announces all_off; the controller then stops.
+    let running = settings(&broker, "Room S", &[], "").start_demo().await;
+    eventually(WAIT, "all_off's config is published", || {
+        ha.json(&config("button", "all_off")).is_some()
+    })
+    .await;
+    running.shutdown().await;
+
+    // Project B has no all_off: the broker still holds its retained config
+    // until the new run sweeps it away.
+    let text = DEMO_PROJECT_TOML.replace("\"all_off\"", "\"shutdown\"");
+    let running = settings(&broker, "Room S", &[], "")
+        .start(loaded(&text))
+        .await;
+    eventually(WAIT, "all_off's stale config is emptied", || {
+        ha.last(&config("button", "all_off")).as_deref() == Some("")
+    })
+    .await;
+    assert!(ha.json(&config("button", "shutdown")).is_some());
+    assert!(ha.json(&config("switch", "mute")).is_some());
+    assert!(ha.json(&config("number", "level_volume")).is_some());
+    assert_eq!(
+        ha.last("homeassistant/button/RC-OTHER/all_off/config")
+            .as_deref(),
+        Some("{}"),
+        "another node's config is left alone"
+    );
+    // A fresh watcher gets only what the broker still retains.
+    let fresh = Watcher::start(broker.port, &format!("homeassistant/+/{node}/+/config")).await;
+    eventually(WAIT, "the fresh watcher has the configs", || {
+        fresh.json(&config("button", "shutdown")).is_some()
+    })
+    .await;
+    assert!(fresh.last(&config("button", "all_off")).is_none());
     running.shutdown().await;
 }

@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{ButtonState, Step};
+use crate::engine::{ButtonState, LevelState, Step};
+use crate::project::{Level, LevelKind, Value};
 
 /// The largest command payload read; anything longer is refused unread.
 pub const MAX_COMMAND_BYTES: usize = 1024;
@@ -78,17 +79,33 @@ impl Topics {
         self.under("device", device, "state")
     }
 
+    /// A level's value, range and mute ([`LevelPayload`]), retained.
+    pub fn level_state(&self, level: &str) -> String {
+        self.under("level", level, "state")
+    }
+
+    /// Moves a fader or mutes it ([`Command::SetLevel`]).
+    pub fn level_set(&self, level: &str) -> String {
+        self.under("level", level, "set")
+    }
+
+    /// `<prefix>/var/<name>`: a variable's value as JSON, retained.
+    pub fn variable(&self, variable: &str) -> String {
+        format!("{}/var/{}", self.prefix, topic_level(variable))
+    }
+
     /// `<prefix>/<kind>/<id>/<leaf>`, the id made a safe topic level.
     fn under(&self, kind: &str, id: &str, leaf: &str) -> String {
         format!("{}/{kind}/{}/{leaf}", self.prefix, topic_level(id))
     }
 
     /// The filters the controller subscribes to for commands.
-    pub fn command_filters(&self) -> [String; 3] {
+    pub fn command_filters(&self) -> [String; 4] {
         [
             format!("{}/button/+/press", self.prefix),
             format!("{}/button/+/release", self.prefix),
             format!("{}/group/+/select", self.prefix),
+            format!("{}/level/+/set", self.prefix),
         ]
     }
 
@@ -129,6 +146,20 @@ impl Topics {
                     option: p.option,
                 })
             }
+            ("level", "set") => {
+                let p: LevelSetPayload = serde_json::from_slice(payload)
+                    .map_err(|e| CommandError::BadPayload(e.to_string()))?;
+                if p.value.is_none() && p.muted.is_none() {
+                    return Err(CommandError::BadPayload(
+                        "expected \"value\" and/or \"muted\"".into(),
+                    ));
+                }
+                Ok(Command::SetLevel {
+                    level: id,
+                    value: p.value,
+                    muted: p.muted,
+                })
+            }
             _ => Err(CommandError::UnknownTopic),
         }
     }
@@ -157,7 +188,7 @@ pub fn topic_level(id: &str) -> String {
 }
 
 /// A command read from a command topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// `button/<id>/press`. `hold`: keep it held until `release` (else a
     /// press and its release). `latched`: press only if the button's
@@ -171,6 +202,13 @@ pub enum Command {
     Release { button: String },
     /// `group/<group>/select`: select the member whose label or id is `option`.
     Select { group: String, option: String },
+    /// `level/<id>/set`: `{"value": n}` moves a fader (clamped and rounded
+    /// by the engine), `{"muted": bool}` sets its mute; either or both.
+    SetLevel {
+        level: String,
+        value: Option<f64>,
+        muted: Option<bool>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +240,15 @@ struct ReleasePayload {}
 #[serde(deny_unknown_fields)]
 struct SelectPayload {
     option: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LevelSetPayload {
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(default)]
+    muted: Option<bool>,
 }
 
 /// An empty payload (`mosquitto_pub -n`) means "no options"; anything
@@ -261,6 +308,41 @@ impl DevicePayload {
     pub fn encode(&self) -> Vec<u8> {
         to_json(self)
     }
+}
+
+/// `level/<id>/state`: a level's value with its range, so a subscriber
+/// can draw it without the project; `muted` is null for a level without
+/// a mute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelPayload {
+    pub value: f64,
+    pub min: f64,
+    pub max: f64,
+    pub step: f64,
+    pub unit: String,
+    pub muted: Option<bool>,
+    pub kind: LevelKind,
+    pub revision: u64,
+}
+
+impl LevelPayload {
+    pub fn encode(level: &Level, state: LevelState, revision: u64) -> Vec<u8> {
+        to_json(&LevelPayload {
+            value: state.value,
+            min: level.min,
+            max: level.max,
+            step: level.step,
+            unit: level.unit.clone(),
+            muted: level.mute.then_some(state.muted),
+            kind: level.kind,
+            revision,
+        })
+    }
+}
+
+/// `var/<name>`: the variable's value as a JSON number, string or boolean.
+pub fn encode_variable(value: &Value) -> Vec<u8> {
+    to_json(value)
 }
 
 /// `info`: who this controller is and what it runs.
@@ -325,6 +407,9 @@ mod tests {
             "roomctl/RC-1/group/sources/select"
         );
         assert_eq!(t.device_state("kp/1+#"), "roomctl/RC-1/device/kp_1__/state");
+        assert_eq!(t.level_state("volume"), "roomctl/RC-1/level/volume/state");
+        assert_eq!(t.level_set("volume"), "roomctl/RC-1/level/volume/set");
+        assert_eq!(t.variable("warmup"), "roomctl/RC-1/var/warmup");
     }
 
     #[test]
@@ -367,6 +452,92 @@ mod tests {
                 option: "HDMI 1".into()
             })
         );
+    }
+
+    #[test]
+    fn level_commands_parse() {
+        let t = topics();
+        assert_eq!(
+            t.parse_command(&t.level_set("volume"), br#"{"value": -12.5}"#),
+            Ok(Command::SetLevel {
+                level: "volume".into(),
+                value: Some(-12.5),
+                muted: None
+            })
+        );
+        assert_eq!(
+            t.parse_command(&t.level_set("volume"), br#"{"muted": true, "value": 3}"#),
+            Ok(Command::SetLevel {
+                level: "volume".into(),
+                value: Some(3.0),
+                muted: Some(true)
+            })
+        );
+        for bad in [
+            &b""[..],
+            b"{}",
+            br#"{"value": "loud"}"#,
+            br#"{"gain": 1}"#,
+            b"5",
+        ] {
+            assert!(
+                matches!(
+                    t.parse_command(&t.level_set("volume"), bad),
+                    Err(CommandError::BadPayload(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            t.parse_command(&t.level_state("volume"), br#"{"value": 1}"#),
+            Err(CommandError::UnknownTopic)
+        );
+    }
+
+    #[test]
+    fn level_and_variable_payloads() {
+        let level = Level {
+            id: "volume".into(),
+            label: "Volume".into(),
+            kind: LevelKind::Fader,
+            min: -60.0,
+            max: 10.0,
+            step: 0.5,
+            unit: "dB".into(),
+            initial: None,
+            mute: true,
+            device: None,
+            send: None,
+            send_mute: None,
+            send_interval_ms: 100,
+        };
+        let state = LevelState {
+            value: -20.5,
+            muted: true,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&LevelPayload::encode(&level, state, 3)).unwrap();
+        assert_eq!(v["value"], -20.5);
+        assert_eq!(
+            (v["min"].clone(), v["max"].clone()),
+            ((-60.0).into(), 10.0.into())
+        );
+        assert_eq!(v["step"], 0.5);
+        assert_eq!(v["unit"], "dB");
+        assert_eq!(v["muted"], true);
+        assert_eq!(v["kind"], "fader");
+        let meter = Level {
+            kind: LevelKind::Meter,
+            mute: false,
+            ..level
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&LevelPayload::encode(&meter, state, 3)).unwrap();
+        assert!(v["muted"].is_null());
+        assert_eq!(encode_variable(&Value::Text("on".into())), br#""on""#);
+        assert_eq!(encode_variable(&Value::Number(2.5)), b"2.5");
+        assert_eq!(encode_variable(&Value::Bool(true)), b"true");
     }
 
     #[test]
@@ -458,6 +629,36 @@ mod tests {
             }));
             let _ = t.parse_command(&t.button_press("mute"), junk.as_bytes());
             let _ = t.parse_command(&t.group_select("g"), junk.as_bytes());
+            let _ = t.parse_command(&t.level_set("v"), junk.as_bytes());
+        }
+
+        #[test]
+        fn level_payloads_round_trip(
+            value in proptest::option::of(-1.0e6f64..1.0e6),
+            muted in any::<Option<bool>>(),
+            junk in "\\PC{0,12}",
+        ) {
+            let t = topics();
+            let mut fields = vec![];
+            if let Some(v) = value { fields.push(format!("\"value\":{v}")); }
+            if let Some(m) = muted { fields.push(format!("\"muted\":{m}")); }
+            let payload = format!("{{{}}}", fields.join(","));
+            let parsed = t.parse_command(&t.level_set("volume"), payload.as_bytes());
+            if value.is_none() && muted.is_none() {
+                prop_assert!(matches!(parsed, Err(CommandError::BadPayload(_))));
+            } else {
+                // serde_json's fast float parser may be one ulp off.
+                let Ok(Command::SetLevel { level, value: got, muted: m }) = parsed else {
+                    return Err(TestCaseError::fail(format!("{parsed:?}")));
+                };
+                prop_assert_eq!(level, "volume");
+                prop_assert_eq!(m, muted);
+                prop_assert_eq!(got.is_some(), value.is_some());
+                if let (Some(a), Some(b)) = (got, value) {
+                    prop_assert!((a - b).abs() <= b.abs() * 1e-12, "{} vs {}", a, b);
+                }
+            }
+            let _ = t.parse_command(&t.level_set("volume"), junk.as_bytes());
         }
 
         #[test]

@@ -12,13 +12,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
-use controller_core::project::{ButtonKind, Project};
+use controller_core::project::{ButtonKind, LevelKind, Project};
 use controller_core::protocol::mqtt::{
-    encode_event, ButtonPayload, Command, DevicePayload, GroupState, Info, InfoProject,
-    InfoService, Topics, OFFLINE, ONLINE,
+    encode_event, encode_variable, ButtonPayload, Command, DevicePayload, GroupState, Info,
+    InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
 };
 use controller_core::view::{DeviceStatus, ServiceState};
 use rumqttc::{AsyncClient, Publish, QoS};
@@ -37,6 +37,10 @@ use crate::held::HeldButtons;
 /// How often the status board's line for the bridge is refreshed, and a
 /// stale retained state retried.
 const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long after connecting the bridge listens to this node's retained
+/// discovery configs before clearing the ones the project no longer has.
+const SWEEP_FOR: Duration = Duration::from_secs(2);
 
 /// How long a graceful stop waits for `offline` to reach the broker.
 const GOODBYE_DEADLINE: Duration = Duration::from_secs(2);
@@ -92,6 +96,20 @@ pub struct Bridge {
     held: HeldButtons,
     /// The status board line last written.
     reported: String,
+    /// Listening to this node's retained discovery configs (see [`Sweep`]).
+    sweep: Option<Sweep>,
+}
+
+/// Stale discovery cleanup. The broker keeps a retained config for every
+/// entity this controller ever announced, also those of an earlier project
+/// or an earlier run (which `retained` never knew). For [`SWEEP_FOR`] after
+/// each connection the bridge subscribes to its own configs
+/// (`<discovery_prefix>/+/<node_id>/+/config`), notes every non-empty one,
+/// then clears (empty retained) those the running project does not have.
+struct Sweep {
+    filter: String,
+    until: Instant,
+    seen: BTreeSet<String>,
 }
 
 impl Bridge {
@@ -116,6 +134,7 @@ impl Bridge {
             connected: false,
             stale: false,
             reported: String::new(),
+            sweep: None,
         }
     }
 
@@ -151,6 +170,9 @@ impl Bridge {
                     if self.stale && self.connected {
                         self.publish_all();
                     }
+                    if self.sweep.as_ref().is_some_and(|s| s.until <= Instant::now()) {
+                        self.end_sweep();
+                    }
                     self.report(if self.connected { "connected" } else { "connecting" });
                 }
                 _ = shutdown.cancelled() => {
@@ -176,7 +198,64 @@ impl Bridge {
             }
         }
         self.publish_all();
+        if self.settings.ha_discovery {
+            let filter = format!(
+                "{}/+/{}/+/config",
+                self.settings.discovery_prefix,
+                discovery::node_id(&self.controller.identity().serial)
+            );
+            if self
+                .client
+                .try_subscribe(filter.clone(), QoS::AtMostOnce)
+                .is_ok()
+            {
+                self.sweep = Some(Sweep {
+                    filter,
+                    until: Instant::now() + SWEEP_FOR,
+                    seen: BTreeSet::new(),
+                });
+            } else {
+                self.counters.dropped();
+            }
+        }
         self.report("connected");
+    }
+
+    /// Clears the configs seen during the sweep that the last full publish
+    /// did not have, and stops listening to them.
+    fn end_sweep(&mut self) {
+        let Some(sweep) = self.sweep.take() else {
+            return;
+        };
+        let _ = self.client.try_unsubscribe(sweep.filter);
+        let stale: Vec<String> = sweep
+            .seen
+            .into_iter()
+            .filter(|t| !self.retained.contains_key(t))
+            .collect();
+        if !stale.is_empty() {
+            self.controller.log().record(format!(
+                "mqtt: cleared {} stale Home Assistant discovery config(s)",
+                stale.len()
+            ));
+        }
+        for topic in stale {
+            self.publish_retained(topic, Vec::new());
+        }
+    }
+
+    /// Whether `topic` is one of this node's discovery configs (the sweep's
+    /// subscription; its messages are not commands).
+    fn is_own_config(&self, topic: &str) -> bool {
+        let node = discovery::node_id(&self.controller.identity().serial);
+        let Some(rest) = topic
+            .strip_prefix(self.settings.discovery_prefix.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return false;
+        };
+        let levels: Vec<&str> = rest.split('/').collect();
+        matches!(levels.as_slice(), [_, n, _, "config"] if *n == node)
     }
 
     fn disconnected(&mut self, why: &str) {
@@ -187,6 +266,8 @@ impl Bridge {
             ));
         }
         self.connected = false;
+        // Begins again on the next connection.
+        self.sweep = None;
         self.held.release_all();
         self.report(&format!("connecting ({why})"));
     }
@@ -274,6 +355,25 @@ impl Bridge {
             let payload = self.group_state(&g).encode();
             self.publish_retained(self.topics.group_state(&g), payload);
         }
+        let (levels, variables) = touched_values(step);
+        for level in levels {
+            if let Some(payload) = self.level_payload(level) {
+                self.publish_retained(self.topics.level_state(level), payload);
+            }
+        }
+        for variable in variables {
+            if let Some(value) = self.snapshot.variables.get(variable) {
+                let payload = encode_variable(value);
+                self.publish_retained(self.topics.variable(variable), payload);
+            }
+        }
+    }
+
+    /// `level/<id>/state` from the snapshot and the project's definition.
+    fn level_payload(&self, level: &str) -> Option<Vec<u8>> {
+        let def = self.project.level(level)?;
+        let state = self.snapshot.levels.get(level)?;
+        Some(LevelPayload::encode(def, *state, self.snapshot.revision))
     }
 
     fn resync(&mut self, snapshot: Snapshot) {
@@ -330,6 +430,14 @@ impl Bridge {
             .collect();
         for g in groups {
             all.insert(self.topics.group_state(g), self.group_state(g).encode());
+        }
+        for level in self.snapshot.levels.keys() {
+            if let Some(payload) = self.level_payload(level) {
+                all.insert(self.topics.level_state(level), payload);
+            }
+        }
+        for (variable, value) in &self.snapshot.variables {
+            all.insert(self.topics.variable(variable), encode_variable(value));
         }
         let devices = self.controller.status().devices();
         for d in &devices {
@@ -414,6 +522,17 @@ impl Bridge {
     // ---- in: commands ----
 
     fn command(&mut self, message: &Publish) {
+        if self.is_own_config(&message.topic) {
+            // The sweep's subscription: noted, not a command. Empty ones
+            // are already cleared; ones arriving after the sweep ended
+            // (before the unsubscribe took effect) are ignored.
+            if let Some(sweep) = &mut self.sweep {
+                if !message.payload.is_empty() {
+                    sweep.seen.insert(message.topic.clone());
+                }
+            }
+            return;
+        }
         // Only command topics are subscribed, and only with `commands = true`.
         if self.run_command(message).is_err() {
             self.counters.refused();
@@ -439,6 +558,11 @@ impl Bridge {
                 let button = discovery::member_of(&self.project, &group, &option).ok_or(())?;
                 (button, false, Some(true))
             }
+            Command::SetLevel {
+                level,
+                value,
+                muted,
+            } => return self.set_level(level, value, muted),
         };
         // `latched` names the wanted state: already there, nothing to press.
         let state = self
@@ -461,6 +585,38 @@ impl Bridge {
         self.controller.execute(press).map_err(|_| ())?;
         let release = EngineCommand::Release { button, source };
         self.controller.execute(release).map(|_| ()).map_err(|_| ())
+    }
+
+    /// Moves a fader and/or sets its mute. Meters are read-only here as on
+    /// panels and 5009; a mute on a level without one is refused.
+    fn set_level(
+        &mut self,
+        level: String,
+        value: Option<f64>,
+        muted: Option<bool>,
+    ) -> Result<(), ()> {
+        let def = self.project.level(&level).ok_or(())?;
+        if def.kind == LevelKind::Meter || (muted.is_some() && !def.mute) {
+            return Err(());
+        }
+        let source = "mqtt".to_string();
+        if let Some(muted) = muted {
+            let mute = EngineCommand::SetMute {
+                level: level.clone(),
+                muted,
+                source: source.clone(),
+            };
+            self.controller.execute(mute).map_err(|_| ())?;
+        }
+        if let Some(value) = value {
+            let set = EngineCommand::SetLevel {
+                level,
+                value,
+                source,
+            };
+            self.controller.execute(set).map_err(|_| ())?;
+        }
+        Ok(())
     }
 
     // ---- the status board ----
@@ -495,7 +651,7 @@ fn touched(step: &Step) -> Vec<&str> {
             | Change::Released { button, .. }
             | Change::Led { button, .. }
             | Change::Latched { button, .. } => button.as_str(),
-            // Levels and variables are not bridged yet (see docs/mqtt.md).
+            // Levels and variables: see `touched_values`.
             Change::Repeated { .. }
             | Change::ProjectLoaded { .. }
             | Change::Level { .. }
@@ -507,6 +663,23 @@ fn touched(step: &Step) -> Vec<&str> {
         }
     }
     out
+}
+
+/// The levels (value or mute) and the variables a step changed.
+fn touched_values(step: &Step) -> (Vec<&str>, Vec<&str>) {
+    let mut levels: Vec<&str> = Vec::new();
+    let mut variables: Vec<&str> = Vec::new();
+    for change in &step.changes {
+        let (out, id) = match change {
+            Change::Level { level, .. } | Change::Mute { level, .. } => (&mut levels, level),
+            Change::Variable { variable, .. } => (&mut variables, variable),
+            _ => continue,
+        };
+        if !out.contains(&id.as_str()) {
+            out.push(id);
+        }
+    }
+    (levels, variables)
 }
 
 fn device_payload(d: &DeviceStatus) -> DevicePayload {

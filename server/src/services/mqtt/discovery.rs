@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use controller_core::project::{ButtonKind, Project};
+use controller_core::project::{ButtonKind, Level, LevelKind, Project};
 use controller_core::protocol::mqtt::{topic_level, Topics, OFFLINE, ONLINE};
 use controller_core::view::DeviceStatus;
 use serde_json::{json, Value};
@@ -48,6 +48,37 @@ impl Discovery<'_> {
         for (group, members) in &groups {
             let entity = self.select(group, &options(members));
             self.add(&mut out, "select", group, group, entity, project);
+        }
+        for l in &project.levels {
+            let object = format!("level_{}", l.id);
+            let entity = match l.kind {
+                LevelKind::Fader => ("number", self.number(l)),
+                LevelKind::Meter => ("sensor", self.meter(l)),
+            };
+            self.add(&mut out, entity.0, &object, &l.label, entity.1, project);
+            if l.mute && l.kind == LevelKind::Fader {
+                let object = format!("level_{}_mute", l.id);
+                let name = format!("{} mute", l.label);
+                self.add(
+                    &mut out,
+                    "switch",
+                    &object,
+                    &name,
+                    self.mute(&l.id),
+                    project,
+                );
+            }
+        }
+        for v in &project.variables {
+            let object = format!("var_{}", v.id);
+            self.add(
+                &mut out,
+                "sensor",
+                &object,
+                &v.id,
+                self.variable(&v.id),
+                project,
+            );
         }
         for d in devices {
             let object = format!("device_{}", d.id);
@@ -133,6 +164,58 @@ impl Discovery<'_> {
         })
     }
 
+    /// A fader: a slider over its range, in its steps and unit.
+    fn number(&self, level: &Level) -> Value {
+        let mut entity = json!({
+            "state_topic": self.topics.level_state(&level.id),
+            "value_template": "{{ value_json.value }}",
+            "command_topic": self.topics.level_set(&level.id),
+            "command_template": "{\"value\": {{ value }}}",
+            "min": level.min,
+            "max": level.max,
+            "step": level.step,
+            "mode": "slider",
+        });
+        if !level.unit.is_empty() {
+            entity["unit_of_measurement"] = json!(level.unit);
+        }
+        entity
+    }
+
+    /// A fader's mute, beside its number.
+    fn mute(&self, level: &str) -> Value {
+        json!({
+            "state_topic": self.topics.level_state(level),
+            "value_template": "{{ 'ON' if value_json.muted else 'OFF' }}",
+            "state_on": "ON",
+            "state_off": "OFF",
+            "command_topic": self.topics.level_set(level),
+            "payload_on": r#"{"muted":true}"#,
+            "payload_off": r#"{"muted":false}"#,
+        })
+    }
+
+    /// A meter: read-only, a measurement in its unit.
+    fn meter(&self, level: &Level) -> Value {
+        let mut entity = json!({
+            "state_topic": self.topics.level_state(&level.id),
+            "value_template": "{{ value_json.value }}",
+            "state_class": "measurement",
+        });
+        if !level.unit.is_empty() {
+            entity["unit_of_measurement"] = json!(level.unit);
+        }
+        entity
+    }
+
+    /// A variable's value (a number, text or boolean) as a sensor's state.
+    fn variable(&self, variable: &str) -> Value {
+        json!({
+            "state_topic": self.topics.variable(variable),
+            "value_template": "{{ value_json }}",
+        })
+    }
+
     fn connectivity(&self, device: &str) -> Value {
         json!({
             "device_class": "connectivity",
@@ -145,7 +228,7 @@ impl Discovery<'_> {
 }
 
 /// Home Assistant's node and object ids allow letters, digits, `_` and `-`.
-fn node_id(serial: &str) -> String {
+pub fn node_id(serial: &str) -> String {
     serial
         .chars()
         .map(|c| {
@@ -252,6 +335,18 @@ mod tests {
         let button = get("homeassistant/button/RC-ABC/all_off/config");
         assert_eq!(button["payload_press"], "{}");
         assert!(!configs.keys().any(|t| t.contains("src_hdmi1")));
+        let number = get("homeassistant/number/RC-ABC/level_volume/config");
+        assert_eq!(number["min"], -60.0);
+        assert_eq!(number["step"], 0.5);
+        assert_eq!(number["unit_of_measurement"], "dB");
+        assert_eq!(number["command_topic"], "roomctl/RC-ABC/level/volume/set");
+        let mute = get("homeassistant/switch/RC-ABC/level_volume_mute/config");
+        assert_eq!(mute["payload_on"], r#"{"muted":true}"#);
+        let meter = get("homeassistant/sensor/RC-ABC/level_mic/config");
+        assert_eq!(meter["state_topic"], "roomctl/RC-ABC/level/mic/state");
+        assert!(meter.get("command_topic").is_none());
+        let var = get("homeassistant/sensor/RC-ABC/var_warmup/config");
+        assert_eq!(var["state_topic"], "roomctl/RC-ABC/var/warmup");
     }
 
     #[test]
