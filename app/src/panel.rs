@@ -8,7 +8,7 @@
 
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
-use controller_core::project::{Button, Place};
+use controller_core::project::{Button, ButtonKind, PanelProfile, Place};
 use controller_core::protocol::panel::{ClientMessage, Severity};
 use controller_core::view::PanelView;
 use leptos::ev::{KeyboardEvent, PointerEvent};
@@ -22,6 +22,17 @@ pub(crate) fn send(message: ClientMessage) {
     crate::live::send(message);
     #[cfg(not(feature = "hydrate"))]
     let _ = message;
+}
+
+/// The link state as a `data-link` value (no `Debug` + `to_lowercase`:
+/// that links Unicode case tables into the wasm).
+fn link_name(state: &LinkState) -> &'static str {
+    match state {
+        LinkState::Connecting => "connecting",
+        LinkState::Live => "live",
+        LinkState::Lost => "lost",
+        LinkState::Refused(_) => "refused",
+    }
 }
 
 /// A banner the controller asked for (a device down, a failed sequence).
@@ -62,6 +73,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         project_name,
         panel,
         buttons,
+        levels: _,
         snapshot,
         keepalive_ms,
         panels,
@@ -106,7 +118,10 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         LinkState::Refused(_) => "link lost",
     };
     let not_live = move || link.get() != LinkState::Live;
-    let profile = format!("{:?}", panel.profile).to_lowercase();
+    let profile = match panel.profile {
+        PanelProfile::Tablet => "tablet",
+        PanelProfile::Wall => "wall",
+    };
     let grid_style = format!("--cols:{};--rows:{}", panel.columns, panel.rows);
     let current_panel = panel.id.clone();
     let pages = panel.pages.clone();
@@ -168,7 +183,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     <span class="room-name">{project_name}</span>
                     <span class="controller-name">{controller_name}</span>
                 </div>
-                <span class=link_class role="status" aria-live="polite" data-link=move || format!("{:?}", link.get()).to_lowercase()>
+                <span class=link_class role="status" aria-live="polite" data-link=move || link_name(&link.get())>
                     {link_text}
                 </span>
             </header>
@@ -182,7 +197,11 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
             </Show>
             <div class="notices" role="status" aria-live="polite">
                 <For each=move || notices.get() key=|n| (n.key.clone(), n.message.clone()) let:n>
-                    <div class="notice" data-severity=format!("{:?}", n.severity).to_lowercase() data-key=n.key.clone()>
+                    <div class="notice" data-severity=match n.severity {
+                        Severity::Info => "info",
+                        Severity::Warning => "warning",
+                        Severity::Error => "error",
+                    } data-key=n.key.clone()>
                         {n.message.clone()}
                     </div>
                 </For>
@@ -278,7 +297,11 @@ fn PanelButton(
             class:pressing=move || pressing.get()
             style=style
             data-button=id
-            data-kind=format!("{:?}", def.kind).to_lowercase()
+            data-kind=match def.kind {
+                ButtonKind::Momentary => "momentary",
+                ButtonKind::Toggle => "toggle",
+                ButtonKind::Interlock => "interlock",
+            }
             data-led=move || current.get().led.mode.as_str()
             data-color=move || current.get().led.color.as_str()
             aria-pressed=move || (current.get().latched || current.get().led.mode.is_lit()).to_string()

@@ -17,6 +17,9 @@ pub struct PanelView {
     pub panel: Panel,
     /// Definitions of the buttons placed on this panel's pages.
     pub buttons: BTreeMap<String, Button>,
+    /// Definitions of the faders and meters placed on this panel's pages.
+    #[serde(default)]
+    pub levels: BTreeMap<String, Level>,
     pub snapshot: Snapshot,
     pub keepalive_ms: u64,
     /// The other panels of the project: (id, name).
@@ -47,6 +50,13 @@ impl PanelView {
             .filter_map(|place| project.button(&place.button))
             .map(|b| (b.id.clone(), b.clone()))
             .collect();
+        let levels = panel
+            .pages
+            .iter()
+            .flat_map(|p| &p.levels)
+            .filter_map(|place| project.level(&place.level))
+            .map(|l| (l.id.clone(), l.clone()))
+            .collect();
         let mut panel = panel.clone();
         let pin_required = panel.pin.take().is_some();
         Some(PanelView {
@@ -54,6 +64,7 @@ impl PanelView {
             project_name: project.project.name.clone(),
             panel,
             buttons,
+            levels,
             snapshot,
             keepalive_ms,
             panels: project
