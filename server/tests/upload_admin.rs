@@ -148,8 +148,11 @@ async fn admin_history_diff_and_restore_as_json() {
     let base = format!("http://{}", running.addrs.panel.unwrap());
     let jar = h.dir.path().join("cookies");
     let jar = jar.to_str().unwrap().to_string();
+    // Changing requests name the controller's own origin (CSRF check).
+    let origin = format!("Origin: {base}");
     let call = |args: Vec<String>| {
         let jar = jar.clone();
+        let origin = origin.clone();
         async move {
             let mut v: Vec<String> = [
                 "-sS",
@@ -159,6 +162,8 @@ async fn admin_history_diff_and_restore_as_json() {
                 &jar,
                 "-H",
                 "Accept: application/json",
+                "-H",
+                &origin,
             ]
             .iter()
             .map(|s| s.to_string())
@@ -253,6 +258,8 @@ async fn admin_history_diff_and_restore_as_json() {
             "-sS",
             "-b",
             &jar,
+            "-H",
+            &origin,
             "-X",
             "POST",
             &format!("{base}/admin/api/restore/99"),
