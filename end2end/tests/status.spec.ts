@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import { Controller } from "./controller";
 
-test("the status page needs an admin login, then lists services and panels", async ({ browser }) => {
+test("the status page needs a login, then lists services and panels", async ({ browser }) => {
   const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "status-page-secret"));
   try {
     const panel = await (await browser.newContext()).newPage();
@@ -10,7 +10,7 @@ test("the status page needs an admin login, then lists services and panels", asy
 
     const page = await (await browser.newContext()).newPage();
     await page.goto(controller.url("/status"));
-    await expect(page.getByText("Log in as an admin")).toBeVisible();
+    await expect(page.getByText("Log in to see the status page")).toBeVisible();
     await page.goto(controller.url("/login?next=/status"));
     await page.getByLabel("User").fill("admin");
     await page.getByLabel("Password").fill("wrong password");

@@ -78,15 +78,16 @@ async fn addresses_off_the_allow_list_are_refused() {
 }
 
 #[tokio::test]
-async fn status_needs_an_admin_login_and_login_works() {
+async fn status_needs_a_login_and_login_works() {
     let running = panel::settings()
         .user("ada", Role::Admin, "correct horse battery")
         .user("op", Role::Operator, "correct horse battery")
+        .user("desk", Role::Viewer, "correct horse battery")
         .start_demo()
         .await;
     let addr = running.addrs.panel.unwrap();
     let (_, page) = get(addr, "/status").await;
-    assert!(page.contains("Log in as an admin"), "{page}");
+    assert!(page.contains("Log in to see the status page"), "{page}");
     assert!(!page.contains("Network services"));
 
     let (_, bad) = post_form(addr, "/login", "user=ada&password=wrong&next=%2Fstatus").await;
@@ -99,9 +100,18 @@ async fn status_needs_an_admin_login_and_login_works() {
     .await;
     let op_cookie = cookie_of(&op);
     let (_, page) = get_with_cookie(addr, "/status", &op_cookie).await;
+    assert!(page.contains("Network services"), "an operator sees status");
+    // A viewer may see status too (docs/configuration.md).
+    let (_, desk) = post_form(
+        addr,
+        "/login",
+        "user=desk&password=correct+horse+battery&next=%2Fstatus",
+    )
+    .await;
+    let (_, page) = get_with_cookie(addr, "/status", &cookie_of(&desk)).await;
     assert!(
-        page.contains("Log in as an admin"),
-        "an operator is not an admin"
+        page.contains("Network services"),
+        "a viewer sees status: {page}"
     );
 
     let (_, ok) = post_form(

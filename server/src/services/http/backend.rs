@@ -38,16 +38,16 @@ impl PanelBackend for PortBackend {
 
     fn status(&self, cookie: Option<&str>) -> Result<StatusReport, String> {
         let user = self.controller.sessions().from_cookie_header(cookie);
-        if allowed(user.as_ref(), Role::Admin) {
+        // Every role may see status (docs/configuration.md): a viewer
+        // account is what a help desk gets.
+        if allowed(user.as_ref(), Role::Viewer) {
             Ok(self.controller.status_report())
-        } else if !self.controller.users().has_admin() {
-            Err(
-                "The status page needs an admin login, and no admin user exists yet. \
+        } else if self.controller.users().is_empty() {
+            Err("The status page needs a login, and no user exists yet. \
                  On the controller, run: roomctl user add admin --role admin"
-                    .into(),
-            )
+                .into())
         } else {
-            Err("Log in as an admin to see the status page.".into())
+            Err("Log in to see the status page (any user: viewer, operator or admin).".into())
         }
     }
 }
