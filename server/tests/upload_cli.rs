@@ -107,6 +107,14 @@ async fn push_pull_validate_and_rollback() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, out, _) = roomctl(&args, ADMIN_PW).await;
     assert!(ok && out.contains("Demo meeting room"), "{out}");
+    // A refused apply (nothing uploaded) is a failure with the reason.
+    let apply = remote(&["project", "apply"]);
+    let apply: Vec<&str> = apply.iter().map(String::as_str).collect();
+    let (ok, out, err) = roomctl(&apply, ADMIN_PW).await;
+    assert!(
+        !ok && err.contains("refused") && err.contains("no uploaded project"),
+        "{out}\n{err}"
+    );
 
     // a wrong password is an error
     let (ok, _, err) = roomctl(&args, "not-the-password").await;

@@ -112,7 +112,7 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
                 ),
             }
             if apply {
-                print!("{}", console(&remote, &password, "project apply")?);
+                change(&remote, &password, "project apply")?;
             }
             Ok(())
         }
@@ -162,14 +162,25 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
         }
         ProjectCommand::Apply { remote } => {
             let password = password(&remote)?;
-            print!("{}", console(&remote, &password, "project apply")?);
-            Ok(())
+            change(&remote, &password, "project apply")
         }
         ProjectCommand::Rollback { remote } => {
             let password = password(&remote)?;
-            print!("{}", console(&remote, &password, "project rollback")?);
-            Ok(())
+            change(&remote, &password, "project rollback")
         }
+    }
+}
+
+/// Runs `project apply` or `project rollback` on the console: its answer
+/// on standard output when it was done, else an error (exit status 1) with
+/// the console's reason, so scripts can tell.
+fn change(remote: &Remote, password: &str, command: &str) -> anyhow::Result<()> {
+    let answer = console(remote, password, command)?;
+    if answer.contains("now running") {
+        print!("{answer}");
+        Ok(())
+    } else {
+        anyhow::bail!("{command} was refused: {}", answer.trim())
     }
 }
 
