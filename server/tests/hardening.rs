@@ -235,3 +235,48 @@ async fn the_panel_port_caps_connections_and_closes_slow_headers() {
     read_until_closed(&mut second, "slow headers").await;
     running.shutdown().await;
 }
+
+/// The next close frame (code, reason) on a panel socket, skipping text.
+async fn close_frame(ws: &mut panel::Ws) -> (u16, String) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return (frame.code.into(), frame.reason.to_string())
+            }
+            Ok(Some(Ok(Message::Close(None)))) => panic!("a close frame without a code"),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("no close frame, but {other:?}"),
+        }
+    }
+}
+
+/// Refusals and oversized messages end with a close frame that says why,
+/// so a browser does not see 1006 ("abnormal closure").
+#[tokio::test]
+async fn panel_socket_refusals_and_oversized_messages_get_a_close_frame() {
+    use controller_core::protocol::panel::ClientMessage;
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let running = panel::settings().start_demo().await;
+    let addr = running.addrs.panel.unwrap();
+
+    let mut ws = panel::ws_connect(addr).await;
+    panel::send(
+        &mut ws,
+        &ClientMessage::Hello {
+            panel: "no-such-panel".into(),
+            revision: 0,
+            pin: None,
+        },
+    )
+    .await;
+    assert_eq!(close_frame(&mut ws).await, (4001, "unknown_panel".into()));
+
+    let (mut ws, _) = panel::panel(addr, "tablet").await;
+    let huge = "x".repeat(70_000);
+    ws.send(Message::Text(huge.into())).await.unwrap();
+    assert_eq!(close_frame(&mut ws).await.0, 1009);
+    running.shutdown().await;
+}

@@ -72,12 +72,13 @@ pub async fn upgrade(
         .on_upgrade(move |mut socket| async move {
             let _permit = permit;
             if login_missing {
-                let refusal = error(
+                refuse(
+                    &mut socket,
                     ErrorCode::Forbidden,
                     "This panel needs a login: open /login on this address (an operator or admin user).",
-                );
-                let _ = socket.send(refusal).await;
-                let _ = socket.send(Message::Close(None)).await;
+                    CLOSE_REFUSED,
+                )
+                .await;
                 return;
             }
             Session::run(socket, state, peer, user_agent).await;
@@ -94,6 +95,37 @@ pub fn step_message(step: &Step) -> Bytes {
 
 fn text(message: &ServerMessage) -> Message {
     Message::Text(message.encode().into())
+}
+
+/// Close code of a refused connection (unknown panel, PIN, login, a first
+/// message that is not hello): the reason is the error code.
+pub const CLOSE_REFUSED: u16 = 4001;
+/// Close code for a message over the size limit (RFC 6455: too big).
+pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Ends a connection properly: the `error` message, then a close frame with
+/// `close_code` and the error code as its reason, then a short wait for the
+/// browser's close reply, so it sees why (not 1006, "abnormal closure").
+async fn refuse(socket: &mut WebSocket, code: ErrorCode, why: impl Into<String>, close_code: u16) {
+    let reason = serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = socket.send(error(code, why)).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: close_code,
+            reason: reason.into(),
+        })))
+        .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> Message {
@@ -127,26 +159,26 @@ impl Session {
                     match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
                         Ok(()) => panel,
                         Err((code, why)) => {
-                            let _ = socket.send(error(code, why)).await;
-                            let _ = socket.send(Message::Close(None)).await;
+                            refuse(&mut socket, code, why, CLOSE_REFUSED).await;
                             return;
                         }
                     }
                 }
                 Ok(_) => {
-                    let _ = socket
-                        .send(error(
-                            ErrorCode::Malformed,
-                            "the first message must be hello",
-                        ))
-                        .await;
+                    let why = "the first message must be hello";
+                    refuse(&mut socket, ErrorCode::Malformed, why, CLOSE_REFUSED).await;
                     return;
                 }
                 Err(e) => {
-                    let _ = socket.send(error(e.code(), e.to_string())).await;
+                    refuse(&mut socket, e.code(), e.to_string(), CLOSE_REFUSED).await;
                     return;
                 }
             },
+            Ok(Some(Err(_))) => {
+                let why = format!("a message may be at most {MAX_WS_MESSAGE} bytes");
+                refuse(&mut socket, ErrorCode::TooLarge, why, CLOSE_TOO_BIG).await;
+                return;
+            }
             _ => return,
         };
 
@@ -195,7 +227,17 @@ impl Session {
         loop {
             tokio::select! {
                 incoming = socket.recv() => {
-                    let Some(Ok(message)) = incoming else { return };
+                    let message = match incoming {
+                        Some(Ok(m)) => m,
+                        // Over the frame/message limit (the only read error
+                        // after which the socket can still say why).
+                        Some(Err(_)) => {
+                            let why = format!("a message may be at most {MAX_WS_MESSAGE} bytes");
+                            refuse(socket, ErrorCode::TooLarge, why, CLOSE_TOO_BIG).await;
+                            return;
+                        }
+                        None => return,
+                    };
                     self.last_heard = Instant::now();
                     match message {
                         Message::Text(t) => {
