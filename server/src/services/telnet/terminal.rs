@@ -25,9 +25,6 @@ pub const SE: u8 = 240;
 pub const ECHO: u8 = 1;
 pub const SGA: u8 = 3;
 
-/// Sub-negotiation bytes kept at most (they are skipped anyway).
-const MAX_SB: usize = 64;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Data,
@@ -54,7 +51,6 @@ pub struct Terminal {
     state: State,
     line: Vec<u8>,
     max_line: usize,
-    sb_len: usize,
     /// The client agreed that we echo (DO ECHO).
     we_echo: bool,
     we_sga: bool,
@@ -70,7 +66,6 @@ impl Terminal {
             state: State::Data,
             line: Vec::new(),
             max_line: max_line.max(16),
-            sb_len: 0,
             we_echo: false,
             we_sga: false,
             hidden: false,
@@ -114,10 +109,7 @@ impl Terminal {
                 self.state = State::Data;
                 match b {
                     WILL | WONT | DO | DONT => self.state = State::Negotiate(b),
-                    SB => {
-                        self.sb_len = 0;
-                        self.state = State::Sb;
-                    }
+                    SB => self.state = State::Sb,
                     // IAC IAC is a data byte 255: not text, ignored.
                     // NOP, AYT, GA and the rest carry nothing for us.
                     _ => {}
@@ -127,15 +119,12 @@ impl Terminal {
                 self.state = State::Data;
                 self.negotiate(verb, b);
             }
+            // Everything up to IAC SE is skipped, however long: nothing is
+            // kept, so length costs no memory, and a long sub-negotiation
+            // must never be read as typed lines (failed logins, commands).
             State::Sb => {
                 if b == IAC {
                     self.state = State::SbIac;
-                } else {
-                    self.sb_len += 1;
-                    if self.sb_len > MAX_SB {
-                        // A runaway sub-negotiation: drop back to data.
-                        self.state = State::Data;
-                    }
                 }
             }
             State::SbIac => {
@@ -299,6 +288,19 @@ mod tests {
         let mut t = Terminal::new(100);
         t.feed(&[IAC, DO, 24, IAC, WILL, 31, IAC, WONT, 31, IAC, DONT, 24]);
         assert_eq!(t.take_output(), [IAC, WONT, 24, IAC, DONT, 31]);
+    }
+
+    /// Sub-negotiation data of any length is never read as input.
+    #[test]
+    fn a_long_subnegotiation_is_skipped_whole() {
+        let mut t = Terminal::new(100);
+        let mut input = vec![IAC, SB, 24];
+        for _ in 0..50 {
+            input.extend(b"admin\r\nsecret\r\n");
+        }
+        input.extend([IAC, SE]);
+        input.extend(b"ok\n");
+        assert_eq!(lines(t.feed(&input)), ["ok"]);
     }
 
     #[test]
