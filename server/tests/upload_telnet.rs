@@ -75,6 +75,8 @@ async fn telnetlib_scripted_session() {
     assert!(section("press").contains("usage: press BUTTON"));
     assert!(section("press display_power").contains("ok"));
     assert!(section("leds display_power").contains("latched"));
+    // Words, not debug text.
+    assert!(!section("leds display_power").contains('{'));
     assert!(section("project info").contains("running"));
     assert!(out.contains("Goodbye."));
     running.shutdown().await;

@@ -196,8 +196,8 @@ impl Console {
             }
             let _ = writeln!(
                 s,
-                "{id:<24} led {:<10} {}{}",
-                format!("{:?}", b.led).to_lowercase(),
+                "{id:<24} led {:<14} {}{}",
+                format!("{} {}", b.led.mode.as_str(), b.led.color.as_str()),
                 if b.latched { "latched " } else { "" },
                 if b.held { "held" } else { "" }
             );
