@@ -29,6 +29,13 @@ async fn two_controllers_are_both_discovered() {
         .name("Room B")
         .start_demo()
         .await;
+    // The broadcast listening socket is an open port too, listed with it.
+    let lookup = a.controller.status().service("lookup").unwrap();
+    assert!(
+        lookup.endpoint.contains("udp 127.255.255.255:8000"),
+        "{}",
+        lookup.endpoint
+    );
 
     let found = discover(
         "127.255.255.255:8000".parse().unwrap(),

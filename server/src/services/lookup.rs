@@ -127,8 +127,17 @@ impl Service for LookupService {
                 services: Arc::new(services),
                 budget: ReplyBudget::new(settings.max_replies_per_sec, Instant::now()),
             };
+            // Both sockets are open ports: the status page and the console's
+            // `network` list them together.
+            let describe = match broadcast_socket.as_ref().and_then(|b| b.local_addr().ok()) {
+                Some(b) => format!("udp {local} and udp {b} (broadcasts)"),
+                None => format!("udp {local}"),
+            };
             Ok(Started::listening(
-                Endpoint::udp(local),
+                Endpoint {
+                    addr: local,
+                    describe,
+                },
                 service.run(env.shutdown, socket, broadcast_socket).boxed(),
             ))
         }
