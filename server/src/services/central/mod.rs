@@ -23,6 +23,9 @@ use session::Session;
 
 /// How long a refused or closing client gets to read its `bye`.
 const BYE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a client cut off for reading too slowly gets to read the rest
+/// of its last line and its `bye`.
+const SLOW_CONSUMER_BYE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct CentralService;
 

@@ -19,7 +19,7 @@ use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::Outbox;
-use super::BYE_TIMEOUT;
+use super::{BYE_TIMEOUT, SLOW_CONSUMER_BYE_TIMEOUT};
 use crate::auth::{Role, User};
 use crate::bus::{BusEvent, Encoding, Subscription};
 use crate::config::CentralSettings;
@@ -159,14 +159,22 @@ impl Session {
                 .encode(),
             ));
         }
-        let _ = tokio::time::timeout(BYE_TIMEOUT, async {
+        // A slow consumer's socket is full by definition: it gets longer to
+        // read the end of its line and the `bye` (its buttons are released
+        // at once below, not after this wait).
+        let deadline = if closing.0 == ErrorCode::SlowConsumer {
+            SLOW_CONSUMER_BYE_TIMEOUT
+        } else {
+            BYE_TIMEOUT
+        };
+        self.held.release_all();
+        let _ = tokio::time::timeout(deadline, async {
             for line in owed {
                 writer.write_all(&line).await?;
             }
             writer.shutdown().await
         })
         .await;
-        self.held.release_all();
     }
 
     fn push_event(&mut self, event: &Event) {
