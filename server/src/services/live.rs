@@ -66,7 +66,7 @@ impl Service for LiveService {
             // Sent from an ephemeral port: listeners (and `roomctl watch`) own 8001.
             let addr = SocketAddr::new(settings.bind, 0);
             let socket =
-                shared_udp(addr).map_err(|e| super::socket_error(NAME, "UDP", addr, NAME, e))?;
+                shared_udp(addr).map_err(|e| super::bind_error(NAME, "UDP", addr, NAME, e))?;
             let local = socket.local_addr()?;
             let destination = SocketAddr::new(settings.destination, settings.port);
             let full_status = (settings.full_status_secs > 0)

@@ -93,7 +93,7 @@ impl Service for LookupService {
             let broadcast = s.network.broadcast;
             let addr = SocketAddr::new(settings.bind, settings.port);
             let socket =
-                shared_udp(addr).map_err(|e| super::socket_error(NAME, "UDP", addr, NAME, e))?;
+                shared_udp(addr).map_err(|e| super::bind_error(NAME, "UDP", addr, NAME, e))?;
             let local = socket.local_addr()?;
             // The services started before this one, as the status board has them.
             let mut services = advertised_services(controller.status(), s);

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use controller_core::view::{ServiceState, ServiceStatus};
 use futures::future::BoxFuture;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -161,7 +161,9 @@ pub trait Service: Send + Sync {
     fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>>;
 }
 
-fn bind_error(
+/// A failure to open a service's socket, in words that name the service,
+/// the port and what to change (for sockets bound by hand, e.g. socket2).
+pub fn bind_error(
     service: &str,
     proto: &str,
     addr: SocketAddr,
@@ -191,24 +193,6 @@ pub async fn bind_tcp(
     TcpListener::bind(addr)
         .await
         .map_err(|e| bind_error(service, "TCP", addr, setting, e))
-}
-
-/// Binds a UDP socket, with an error that names the service and the port.
-pub async fn bind_udp(service: &str, setting: &str, addr: SocketAddr) -> anyhow::Result<UdpSocket> {
-    UdpSocket::bind(addr)
-        .await
-        .map_err(|e| bind_error(service, "UDP", addr, setting, e))
-}
-
-/// The error of a socket set up by hand (socket2), in the same words.
-pub fn socket_error(
-    service: &str,
-    proto: &str,
-    addr: SocketAddr,
-    setting: &str,
-    e: std::io::Error,
-) -> anyhow::Error {
-    bind_error(service, proto, addr, setting, e)
 }
 
 /// Starts services, runs their tasks, and stops them together.
