@@ -20,6 +20,8 @@ mod panel;
 #[cfg(feature = "ssr")]
 pub mod station;
 mod status;
+#[cfg(feature = "ssr")]
+pub mod text;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};

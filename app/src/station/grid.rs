@@ -45,8 +45,8 @@ pub fn GridPage(view: GridView) -> impl IntoView {
         move |p: usize| {
             format!(
                 "/?search={}&location={}{}{}&page={p}",
-                urlencode(&f.search),
-                urlencode(&f.location),
+                crate::text::urlencode(&f.search),
+                crate::text::urlencode(&f.location),
                 if f.offline { "&offline=true" } else { "" },
                 if f.alerts { "&alerts=true" } else { "" },
             )
@@ -108,15 +108,4 @@ fn Card(card: RoomCard, now: u64) -> impl IntoView {
             <span class="st-problem">{card.problem.clone()}</span>
         </li>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

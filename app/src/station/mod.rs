@@ -20,15 +20,8 @@ pub fn document<V: IntoView + 'static>(title: &str, body: impl FnOnce() -> V) ->
     let html = owner.with(|| body().into_view().to_html());
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · roomctl station</title><link rel=\"stylesheet\" href=\"/station.css\"><script src=\"/station.js\" defer></script></head><body>{html}</body></html>",
-        escape(title)
+        crate::text::escape_html(title)
     )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The bar at the top of every station screen.

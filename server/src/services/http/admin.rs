@@ -23,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use app::text::escape_html as escape;
+
 use crate::auth::Role;
 use crate::controller::Controller;
 use crate::project_store::{Change, ProjectStore, ACTIVE, PENDING, PREVIOUS};
@@ -54,13 +56,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/admin/api/restore/{id}", post(restore))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Whether the caller is the page's script (JSON) rather than a plain form.

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use app::text::{escape_html as escape, urlencode};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -24,13 +25,6 @@ pub struct Credentials {
     user: String,
     password: String,
     next: Option<String>,
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Only local paths: a login must not become an open redirect.
@@ -127,15 +121,4 @@ pub async fn logout(State(controller): State<Controller>, headers: HeaderMap) ->
         ],
     )
         .into_response()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
