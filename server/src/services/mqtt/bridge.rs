@@ -17,16 +17,16 @@ use std::time::{Duration, Instant};
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
 use controller_core::project::{ButtonKind, LevelKind, Project};
 use controller_core::protocol::mqtt::{
-    encode_event, encode_variable, ButtonPayload, Command, DevicePayload, GroupState, Info,
-    InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
+    encode_event, encode_layout, encode_variable, ButtonPayload, Command, DevicePayload,
+    GroupState, Info, InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
 };
-use controller_core::view::{DeviceStatus, ServiceState};
-use rumqttc::{AsyncClient, Publish, QoS};
+use controller_core::view::{DeviceStatus, RoomLayout, ServiceState};
+use rumqttc::QoS;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::Link;
+use super::connection::{Client, Link, Message};
 use super::discovery::{self, Discovery};
 use super::NAME;
 use crate::bus::{BusEvent, Subscription};
@@ -75,7 +75,7 @@ impl Counters {
 
 pub struct Bridge {
     controller: Controller,
-    client: AsyncClient,
+    client: Client,
     topics: Topics,
     settings: MqttSettings,
     counters: Arc<Counters>,
@@ -115,7 +115,7 @@ struct Sweep {
 impl Bridge {
     pub fn new(
         controller: Controller,
-        client: AsyncClient,
+        client: Client,
         topics: Topics,
         settings: MqttSettings,
         counters: Arc<Counters>,
@@ -192,7 +192,7 @@ impl Bridge {
             .record(format!("mqtt: connected to {}", self.settings.url));
         if self.settings.commands {
             for filter in self.topics.command_filters() {
-                if self.client.try_subscribe(filter, QoS::AtLeastOnce).is_err() {
+                if !self.client.try_subscribe(filter, QoS::AtLeastOnce) {
                     self.counters.dropped();
                 }
             }
@@ -204,11 +204,7 @@ impl Bridge {
                 self.settings.discovery_prefix,
                 discovery::node_id(&self.controller.identity().serial)
             );
-            if self
-                .client
-                .try_subscribe(filter.clone(), QoS::AtMostOnce)
-                .is_ok()
-            {
+            if self.client.try_subscribe(filter.clone(), QoS::AtMostOnce) {
                 self.sweep = Some(Sweep {
                     filter,
                     until: Instant::now() + SWEEP_FOR,
@@ -279,9 +275,9 @@ impl Bridge {
         if !self.connected {
             return;
         }
-        let _ = self
-            .client
-            .try_publish(self.topics.status(), QoS::AtLeastOnce, true, OFFLINE);
+        let _ =
+            self.client
+                .try_publish(self.topics.status(), QoS::AtLeastOnce, true, OFFLINE.into());
         let _ = self.client.try_disconnect();
         let _ = tokio::time::timeout(GOODBYE_DEADLINE, async {
             while links.recv().await.is_some() {}
@@ -414,6 +410,10 @@ impl Bridge {
     fn retained_state(&self) -> BTreeMap<String, Vec<u8>> {
         let mut all = BTreeMap::new();
         all.insert(self.topics.info(), self.info());
+        all.insert(
+            self.topics.layout(),
+            encode_layout(&RoomLayout::of(&self.project)),
+        );
         let revision = self.snapshot.revision;
         for (button, state) in &self.snapshot.buttons {
             all.insert(
@@ -511,8 +511,7 @@ impl Bridge {
         }
         let ok = self
             .client
-            .try_publish(topic, QoS::AtMostOnce, retain, payload)
-            .is_ok();
+            .try_publish(topic, QoS::AtMostOnce, retain, payload);
         if !ok {
             self.counters.dropped();
         }
@@ -521,7 +520,7 @@ impl Bridge {
 
     // ---- in: commands ----
 
-    fn command(&mut self, message: &Publish) {
+    fn command(&mut self, message: &Message) {
         if self.is_own_config(&message.topic) {
             // The sweep's subscription: noted, not a command. Empty ones
             // are already cleared; ones arriving after the sweep ended
@@ -539,7 +538,7 @@ impl Bridge {
         }
     }
 
-    fn run_command(&mut self, message: &Publish) -> Result<(), ()> {
+    fn run_command(&mut self, message: &Message) -> Result<(), ()> {
         let command = self
             .topics
             .parse_command(&message.topic, &message.payload)
