@@ -97,7 +97,7 @@ enum Polled {
 
 /// Either event loop.
 pub enum EventLoop {
-    V311(rumqttc::EventLoop),
+    V311(Box<rumqttc::EventLoop>),
     V5(Box<v5::EventLoop>),
 }
 

@@ -206,7 +206,7 @@ pub(crate) fn client(
                 o.set_transport(t);
             }
             let (c, e) = AsyncClient::new(o, cap);
-            (Client::V311(c), EventLoop::V311(e))
+            (Client::V311(c), EventLoop::V311(Box::new(e)))
         }
         MqttProtocol::V5 => {
             let mut o = v5::MqttOptions::new(client_id, url.host, url.port);
