@@ -412,6 +412,18 @@ async fn through_a_broker_every_controller_is_a_room_that_presses_and_alerts() {
     assert_eq!(card.location, "Building A, floor 2");
     assert_eq!(card.project_name, "Demo meeting room");
 
+    // Garbage on the state topics adds no room and loses no state.
+    for (topic, payload) in [
+        ("roomctl/EVIL/info", "{not json"),
+        ("roomctl/EVIL/status", "maybe"),
+        ("roomctl/EVIL/button/x/state", "[1,2]"),
+        ("roomctl/RC-TEST-Room-B/button/mute/state", "[1,2]"),
+        ("roomctl/RC-TEST-Room-B/layout", "\u{1}"),
+        ("roomctl/RC-TEST-Room-B/status", "dunno"),
+    ] {
+        broker.publish(topic, payload).await;
+    }
+
     // Room B's page is drawn from the layout on the broker, and a press
     // there goes out on its command topic and lights its LED.
     let cookie = log_in(st.addr).await;
@@ -438,6 +450,14 @@ async fn through_a_broker_every_controller_is_a_room_that_presses_and_alerts() {
             .is_some_and(|c| c.lit.contains(&"Mute".to_string()))
     })
     .await;
+
+    let b_room = index(&b_key).unwrap();
+    let b_state = st
+        .station
+        .registry
+        .read(b_room, |r| (r.card.online, r.layout.is_some()));
+    assert_eq!(b_state, Some((true, true)), "garbage changed room B");
+    assert_eq!(st.station.registry.cards(&Default::default()).len(), 3);
 
     // Room C is killed: its last will says offline, and the alert follows.
     let c_key = key_of(&st, "Room C").expect("room C has a card");

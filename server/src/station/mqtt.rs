@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use controller_core::engine::LevelState;
 use controller_core::project::Value;
 use controller_core::protocol::mqtt::{
-    ButtonPayload, DevicePayload, Fleet, Info, LevelPayload, StateTopic, ONLINE,
+    ButtonPayload, DevicePayload, Fleet, Info, LevelPayload, StateTopic, OFFLINE, ONLINE,
 };
 use controller_core::view::{DeviceStatus, RoomLayout};
 use rumqttc::QoS;
@@ -140,14 +140,17 @@ impl BrokerRooms {
         let Some((serial, what)) = self.fleet.parse(&m.topic) else {
             return;
         };
-        let Some(room) = self.room(serial, m.payload.is_empty()) else {
+        // Malformed: ignored, and it adds no room.
+        let Some(state) = State::read(what, &m.payload) else {
+            tracing::debug!("station: unreadable payload on {}", m.topic);
             return;
         };
-        let payload = &m.payload[..];
+        let Some(room) = self.room(serial, state.is_cleared()) else {
+            return;
+        };
         let registry = &self.station.registry;
-        match what {
-            StateTopic::Status => {
-                let online = payload == ONLINE.as_bytes();
+        match state {
+            State::Status(online) => {
                 registry.update(room, |r| {
                     r.card.last_seen = unix_now();
                     if online {
@@ -165,10 +168,7 @@ impl BrokerRooms {
                     self.station.alerts.clear(room, AlertKind::Offline, "");
                 }
             }
-            StateTopic::Info => {
-                let Some(info) = decode::<Info>(payload) else {
-                    return;
-                };
+            State::Info(info) => {
                 let project = (info.project.name.clone(), info.project.revision);
                 let changed = registry.update(room, |r| {
                     r.card.last_seen = unix_now();
@@ -186,70 +186,37 @@ impl BrokerRooms {
                     project_changed(&self.station, room, &before, &project);
                 }
             }
-            StateTopic::Layout => {
-                let layout = decode::<RoomLayout>(payload).map(Arc::new);
+            State::Layout(layout) => {
                 registry.update(room, |r| {
-                    if let Some(l) = &layout {
-                        r.card.location = l.location.clone();
-                    }
-                    r.layout = layout;
+                    r.card.location = layout.location.clone();
+                    r.layout = Some(Arc::new(layout));
                 });
             }
-            StateTopic::Button(id) => {
-                let state = decode::<ButtonPayload>(payload);
+            State::Button(id, state) => {
                 registry.update(room, |r| {
                     r.card.last_seen = unix_now();
-                    let buttons = &mut r.snapshot.buttons;
-                    match state {
-                        Some(p) => {
-                            r.snapshot.revision = r.snapshot.revision.max(p.revision);
-                            if buttons.len() < MAX_CONTROLS || buttons.contains_key(id) {
-                                buttons.insert(id.to_string(), p.state);
-                            }
-                        }
-                        None => {
-                            buttons.remove(id);
-                        }
+                    if let Some(p) = &state {
+                        r.snapshot.revision = r.snapshot.revision.max(p.revision);
                     }
+                    keep(&mut r.snapshot.buttons, id, state.map(|p| p.state));
                 });
             }
-            StateTopic::Level(id) => {
-                let state = decode::<LevelPayload>(payload);
+            State::Level(id, state) => {
                 registry.update(room, |r| {
-                    let levels = &mut r.snapshot.levels;
-                    match state {
-                        Some(p) => {
-                            r.snapshot.revision = r.snapshot.revision.max(p.revision);
-                            if levels.len() < MAX_CONTROLS || levels.contains_key(id) {
-                                let state = LevelState {
-                                    value: p.value,
-                                    muted: p.muted.unwrap_or(false),
-                                };
-                                levels.insert(id.to_string(), state);
-                            }
-                        }
-                        None => {
-                            levels.remove(id);
-                        }
+                    if let Some(p) = &state {
+                        r.snapshot.revision = r.snapshot.revision.max(p.revision);
                     }
+                    let state = state.map(|p| LevelState {
+                        value: p.value,
+                        muted: p.muted.unwrap_or(false),
+                    });
+                    keep(&mut r.snapshot.levels, id, state);
                 });
             }
-            StateTopic::Variable(id) => {
-                let value = decode::<Value>(payload);
-                registry.update(room, |r| {
-                    let variables = &mut r.snapshot.variables;
-                    match value {
-                        Some(v) if variables.len() < MAX_CONTROLS || variables.contains_key(id) => {
-                            variables.insert(id.to_string(), v);
-                        }
-                        Some(_) => {}
-                        None => {
-                            variables.remove(id);
-                        }
-                    }
-                });
+            State::Variable(id, value) => {
+                registry.update(room, |r| keep(&mut r.snapshot.variables, id, value));
             }
-            StateTopic::Device(id) => self.device(room, id, decode::<DevicePayload>(payload)),
+            State::Device(id, state) => self.device(room, &id, state),
         }
     }
 
@@ -285,13 +252,13 @@ impl BrokerRooms {
         }
     }
 
-    /// The room of a serial, added on its first message (unless that
-    /// message is an empty one: a cleared topic names no live controller).
-    fn room(&mut self, serial: &str, empty: bool) -> Option<usize> {
+    /// The room of a serial, added on its first readable message (unless
+    /// that clears a topic: it names no live controller).
+    fn room(&mut self, serial: &str, cleared: bool) -> Option<usize> {
         if let Some(&room) = self.rooms.get(serial) {
             return Some(room);
         }
-        if empty || self.elsewhere.contains(serial) {
+        if cleared || self.elsewhere.contains(serial) {
             return None;
         }
         if self.rooms.len() >= MAX_ROOMS {
@@ -334,15 +301,69 @@ fn set_offline(r: &mut super::registry::Room, why: String) {
     r.card.problem = why;
 }
 
-/// The JSON a state topic carries; `None` for an empty (cleared) or
-/// malformed payload.
-fn decode<T: DeserializeOwned>(payload: &[u8]) -> Option<T> {
-    if payload.is_empty() {
-        return None;
+/// One state message, read. `None` in a control's state: the topic was
+/// cleared (an empty retained message: the control is gone).
+enum State {
+    Status(bool),
+    Info(Info),
+    Layout(RoomLayout),
+    Button(String, Option<ButtonPayload>),
+    Level(String, Option<LevelPayload>),
+    Variable(String, Option<Value>),
+    Device(String, Option<DevicePayload>),
+}
+
+impl State {
+    /// `None`: not what the topic carries (or a cleared status, info or
+    /// layout, which say nothing).
+    fn read(what: StateTopic, payload: &[u8]) -> Option<State> {
+        fn json<T: DeserializeOwned>(payload: &[u8]) -> Option<T> {
+            serde_json::from_slice(payload).ok()
+        }
+        /// Cleared, or the JSON; `None` when malformed.
+        fn control<T: DeserializeOwned>(payload: &[u8]) -> Option<Option<T>> {
+            if payload.is_empty() {
+                Some(None)
+            } else {
+                json(payload).map(Some)
+            }
+        }
+        Some(match what {
+            StateTopic::Status if payload == ONLINE.as_bytes() => State::Status(true),
+            StateTopic::Status if payload == OFFLINE.as_bytes() => State::Status(false),
+            StateTopic::Status => return None,
+            StateTopic::Info => State::Info(json(payload)?),
+            StateTopic::Layout => State::Layout(json(payload)?),
+            StateTopic::Button(id) => State::Button(id.into(), control(payload)?),
+            StateTopic::Level(id) => State::Level(id.into(), control(payload)?),
+            StateTopic::Variable(id) => State::Variable(id.into(), control(payload)?),
+            StateTopic::Device(id) => State::Device(id.into(), control(payload)?),
+        })
     }
-    serde_json::from_slice(payload)
-        .map_err(|e| tracing::debug!("station: unreadable state payload: {e}"))
-        .ok()
+
+    fn is_cleared(&self) -> bool {
+        matches!(
+            self,
+            State::Button(_, None)
+                | State::Level(_, None)
+                | State::Variable(_, None)
+                | State::Device(_, None)
+        )
+    }
+}
+
+/// Sets (or with `None` removes) a room's control, keeping at most
+/// [`MAX_CONTROLS`] of them.
+fn keep<T>(map: &mut std::collections::BTreeMap<String, T>, id: String, value: Option<T>) {
+    match value {
+        Some(v) if map.len() < MAX_CONTROLS || map.contains_key(&id) => {
+            map.insert(id, v);
+        }
+        Some(_) => {}
+        None => {
+            map.remove(&id);
+        }
+    }
 }
 
 /// Sends one broker room's presses from the web page to its command
