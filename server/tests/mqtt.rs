@@ -356,11 +356,13 @@ async fn commands_are_ignored_when_switched_off() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_broker_restart_is_survived_and_the_state_republished() {
+on_both_protocols!(a_broker_restart_is_survived_and_the_state_republished);
+async fn a_broker_restart_is_survived_and_the_state_republished(protocol: &str) {
     let mut broker = Mosquitto::start().await;
     let p = prefix("Room E");
-    let running = settings(&broker, "Room E", &[], "").start_demo().await;
+    let running = settings(&broker, "Room E", &[], &with_protocol(protocol, ""))
+        .start_demo()
+        .await;
     let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
     online(&watcher, &p).await;
     eventually(WAIT, "connected on the status board", || {
@@ -590,8 +592,8 @@ async fn only_the_buttons_a_step_changed_are_republished() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn tls_and_a_password_reach_a_broker_that_demands_them() {
+on_both_protocols!(tls_and_a_password_reach_a_broker_that_demands_them);
+async fn tls_and_a_password_reach_a_broker_that_demands_them(protocol: &str) {
     let (broker, ca) = Mosquitto::start_tls("room-t", "t-secret").await;
     let env = TestSettings::only(&["mqtt"]).name("Room T").in_tempdir();
     let password = env.dir.path().join("mqtt-password");
@@ -603,6 +605,10 @@ async fn tls_and_a_password_reach_a_broker_that_demands_them() {
         s.mqtt.ca_file = Some(ca.clone());
         s.mqtt.username = "room-t".into();
         s.mqtt.password_file = Some(password_file.to_path_buf());
+        s.mqtt.protocol = match protocol {
+            "5" => roomctl::config::MqttProtocol::V5,
+            _ => roomctl::config::MqttProtocol::V311,
+        };
         s
     };
     // The right password over TLS: connected.
