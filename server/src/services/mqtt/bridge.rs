@@ -42,6 +42,10 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// discovery configs before clearing the ones the project no longer has.
 const SWEEP_FOR: Duration = Duration::from_secs(2);
 
+/// The largest `layout` message published: under the 1 MiB packet limit
+/// of brokers such as EMQX (Mosquitto's default has none).
+const MAX_LAYOUT_BYTES: usize = 1_000_000;
+
 /// How long a graceful stop waits for `offline` to reach the broker.
 const GOODBYE_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -410,10 +414,17 @@ impl Bridge {
     fn retained_state(&self) -> BTreeMap<String, Vec<u8>> {
         let mut all = BTreeMap::new();
         all.insert(self.topics.info(), self.info());
-        all.insert(
-            self.topics.layout(),
-            encode_layout(&RoomLayout::of(&self.project)),
-        );
+        let layout = encode_layout(&RoomLayout::of(&self.project));
+        if layout.len() <= MAX_LAYOUT_BYTES {
+            all.insert(self.topics.layout(), layout);
+        } else {
+            // Left out (so cleared on the broker): too large a message
+            // would end the connection on many brokers, every time.
+            tracing::warn!(
+                "mqtt: the project's layout is {} bytes, over the {MAX_LAYOUT_BYTES} published; stations draw no panel for this room",
+                layout.len()
+            );
+        }
         let revision = self.snapshot.revision;
         for (button, state) in &self.snapshot.buttons {
             all.insert(

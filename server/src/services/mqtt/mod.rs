@@ -151,8 +151,8 @@ impl BrokerUrl {
 /// (and the bridge reconnects).
 const BRIDGE_MAX_INCOMING: usize = 64 << 10;
 
-/// The largest message sent: a project's layout can be large (the
-/// station reads up to `max_line_bytes`, 4 MiB by default, on 5009 too).
+/// The largest message sent on 3.1.1 (on 5 the broker's CONNACK says):
+/// above the largest one the bridge makes, a layout of at most 1 MB.
 const MAX_OUTGOING: usize = 4 << 20;
 
 /// A client of the configured protocol, from the settings: broker,
