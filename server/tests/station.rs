@@ -366,10 +366,20 @@ fn key_of(st: &RunningStation, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn through_a_broker_every_controller_is_a_room_that_presses_and_alerts() {
+    through_a_broker("3.1.1").await
+}
+
+#[tokio::test]
+async fn through_a_broker_on_mqtt_5_too() {
+    through_a_broker("5").await
+}
+
+/// Three controllers and the station on one Mosquitto, all speaking `protocol`.
+async fn through_a_broker(protocol: &str) {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start().await;
     let mqtt = format!(
-        "[mqtt]\nurl = \"{}\"\nreconnect_max_secs = 1\ncommands = true\n",
+        "[mqtt]\nurl = \"{}\"\nprotocol = \"{protocol}\"\nreconnect_max_secs = 1\ncommands = true\n",
         broker.url()
     );
     let bridged = |services: &[&str], name: &str| {
@@ -393,6 +403,10 @@ async fn through_a_broker_every_controller_is_a_room_that_presses_and_alerts() {
         st.transport = StationTransport::Mqtt;
     });
     settings.mqtt.url = broker.url();
+    settings.mqtt.protocol = roomctl::config::Settings::from_toml(&mqtt, None)
+        .unwrap()
+        .mqtt
+        .protocol;
     let st = station::start(&settings, STATION_PW.into(), dir.path())
         .await
         .expect("the station starts");
