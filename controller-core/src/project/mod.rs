@@ -12,6 +12,7 @@
 mod changes;
 mod controls;
 mod demo;
+mod edit;
 mod error;
 mod logic;
 mod parse;
@@ -21,6 +22,7 @@ mod validate;
 pub use changes::changes;
 pub use controls::*;
 pub use demo::{demo_project, DEMO_PROJECT_TOML};
+pub use edit::edit_toml;
 pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
 pub use schema::*;
