@@ -47,4 +47,19 @@ impl Project {
             Err(ProjectErrors(errors))
         }
     }
+
+    /// Reads a project's shape only (syntax, types, unknown fields), not its
+    /// meaning: what an editor opens to fix a project's meaning errors in.
+    /// `Err` with the shape errors when any item's shape is wrong (opening
+    /// the rest would lose that item on save).
+    pub fn from_toml_shape(text: &str) -> Result<Project, ProjectErrors> {
+        let parsed = parse::parse(text)?;
+        if parsed.errors.is_empty() {
+            Ok(parsed.project)
+        } else {
+            let mut errors = parsed.errors;
+            errors.sort_by_key(|e| (e.line, e.column));
+            Err(ProjectErrors(errors))
+        }
+    }
 }
