@@ -272,7 +272,7 @@ function renderNow() {
   const caret = active && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
 
   const main = $("designer-main");
-  main.replaceChildren(toolbar(), h("div", { class: "designer-grid" }, nav(), workspace(), props()), errorsPanel(), outputPanel(), previewPanel());
+  main.replaceChildren(toolbar(), h("div", { class: "designer-grid" + (S.section === "layout" ? "" : " no-props") }, nav(), workspace(), S.section === "layout" ? props() : null), errorsPanel(), outputPanel(), previewPanel());
   markErrors();
 
   if (focusPath) {
@@ -631,7 +631,7 @@ function startResize(ev, kind, index, grid) {
 // ---------- the property panel ----------
 
 function props() {
-  const aside = h("aside", { class: "props", "aria-label": "Properties" });
+  const aside = h("aside", { class: "props", "aria-labelledby": "props-title" }, h("h2", { id: "props-title", class: "props-title", text: "Properties" }));
   if (S.section !== "layout" || !S.sel || !page()) {
     aside.append(h("p", { class: "hint", text: S.section === "layout" ? "Select a tile to edit it." : "" }));
     return aside;
@@ -820,7 +820,7 @@ function sequenceEditor(s, i) {
       field("Only when the button is", s, "when", `${path}.when`, { options: ["lit", "unlit", "latched", "unlatched"], optional: true, none: "(always)" }),
     ),
     steps,
-    smallButton("Add step", () => edit((p) => { const st = {}; setStepKind(st, "send"); p.sequences[i].steps.push(st); }), { "aria-label": `Add a step to ${s.id}` }));
+    smallButton("Add step", () => edit((p) => { const st = {}; setStepKind(st, "send"); p.sequences[i].steps.push(st); }), { "aria-label": `Add step to ${s.id}` }));
 }
 
 function newSequence(p) {
@@ -1041,6 +1041,7 @@ async function save() {
   const d = await call("GET", "/admin/api/diff?from=running&to=pending");
   S.output = { ok: true, title: "Saved as the pending project", text: r.body.text, diff: d.status === 200 ? d.body : null };
   render();
+  $("output").scrollIntoView({ block: "start" });
 }
 
 async function apply() {
@@ -1054,6 +1055,7 @@ async function apply() {
     await loadHistory();
   }
   render();
+  $("output").scrollIntoView({ block: "start" });
 }
 
 function outputPanel() {

@@ -47,6 +47,8 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await login(page, controller);
     await expect(page.locator(".opened")).toHaveText("Editing the running project");
     await expect(page.locator("#error-count")).toHaveText("No errors");
+    await page.locator("#canvas .tile", { hasText: "HDMI 1" }).click();
+    await expect(page.getByLabel("Label", { exact: true })).toHaveValue("HDMI 1");
     await shot(page, "layout");
 
     // The preview: the demo's sources interlock, as a dry run.
@@ -57,6 +59,8 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await preview.locator('[data-button="src_hdmi2"]').click();
     await expect(preview.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
     await expect(preview.locator('[data-button="src_hdmi1"]')).toHaveAttribute("aria-pressed", "false");
+    await preview.scrollIntoViewIfNeeded();
+    await shot(page, "preview");
     await preview.getByRole("button", { name: "Phone" }).click();
     await expect(preview.locator(".preview-frame")).toBeVisible();
     await checkAxe(page, "/designer with the preview");
@@ -66,8 +70,8 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await page.getByRole("button", { name: "Add page" }).click();
     await page.getByLabel("Page title").fill("Scenes");
     await expect(page.getByRole("tab", { name: "Scenes" })).toHaveAttribute("aria-selected", "true");
-    await page.getByRole("button", { name: "New button" }).click();
-    await page.getByRole("button", { name: "New button" }).click();
+    await page.getByRole("button", { name: "New button", exact: true }).click();
+    await page.getByRole("button", { name: "New button", exact: true }).click();
     const tiles = page.locator("#canvas .tile");
     await expect(tiles).toHaveCount(2);
 
