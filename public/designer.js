@@ -292,9 +292,9 @@ function renderNow() {
 
 function toolbar() {
   const which = h("select", { id: "open-which", "aria-label": "Project to open" },
-    h("option", { value: "running", text: "The running project" }),
-    h("option", { value: "pending", text: "The uploaded (pending) project" }),
-    S.history.map((e) => h("option", { value: String(e.id), text: `History #${e.id}: "${e.name}" revision ${e.revision}` })));
+    h("option", { value: "running", text: "The running project", selected: S.which === "running" }),
+    h("option", { value: "pending", text: "The uploaded (pending) project", selected: S.which === "pending" }),
+    S.history.map((e) => h("option", { value: String(e.id), text: `History #${e.id}: "${e.name}" revision ${e.revision}`, selected: S.which === String(e.id) })));
   const n = S.errors.length;
   return h("div", { class: "toolbar", role: "toolbar", "aria-label": "Designer" },
     h("div", { class: "group" }, which, h("button", { type: "button", onclick: () => openVersion(which.value) }, "Open")),
@@ -999,6 +999,7 @@ async function openVersion(which) {
     render();
     return;
   }
+  S.which = which;
   openText(r.body.text, which === "running" || which === "pending" ? `the ${which} project` : `history #${which}`);
 }
 
@@ -1052,6 +1053,7 @@ async function apply() {
     S.original = S.toml;
     S.saved = false;
     S.opened = "the running project";
+    S.which = "running";
     await loadHistory();
   }
   render();

@@ -140,6 +140,32 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     expect(options.some((o) => o.startsWith("History #"))).toBe(true);
     const history = await (await page.request.get(controller.url("/admin/api/history"), { headers: { Accept: "application/json" } })).json();
     expect(history[0].via).toBe("designer");
+    await page.locator("#open-which").selectOption(String(history[0].id));
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect(page.locator(".opened")).toHaveText(`Editing history #${history[0].id}`);
+    await expect(page.locator("#open-which")).toHaveValue(String(history[0].id));
+
+    // The feedback editor's regex tester shows the captures.
+    await page.getByRole("button", { name: "Feedback" }).click();
+    const sample = page.getByLabel("Test with a sample line").first();
+    await sample.fill("VOL=-12.5");
+    const captures = page.locator(".captures").first();
+    await expect(captures).toContainText("$1");
+    await expect(captures).toContainText('"-12.5"');
+    await captures.scrollIntoViewIfNeeded();
+    await shot(page, "feedback");
+    await sample.fill("MUTE=1");
+    await expect(page.locator(".regex-result").first()).toHaveText("No match.");
+
+    // Timers: the next five runs in the timer's zone; a bad cron is named.
+    await page.getByRole("button", { name: "Timers" }).click();
+    await expect(page.locator(".next-runs li")).toHaveCount(5);
+    await expect(page.locator(".next-runs li").first()).toContainText(/22:00:00 CE/);
+    await page.getByLabel("Cron").fill("0 0 25 * * *");
+    await expect(page.locator("#error-count")).toHaveText("1 error");
+    await expect(page.locator(".next-runs .bad")).toBeVisible();
+    await shot(page, "timers");
+    await checkAxe(page, "/designer, timers with an error");
   } finally {
     await controller.dispose();
   }
