@@ -294,6 +294,7 @@ function toolbar() {
   const which = h("select", { id: "open-which", "aria-label": "Project to open" },
     h("option", { value: "running", text: "The running project", selected: S.which === "running" }),
     h("option", { value: "pending", text: "The uploaded (pending) project", selected: S.which === "pending" }),
+    h("option", { value: "new", text: "A new, empty project", selected: S.which === "new" }),
     S.history.map((e) => h("option", { value: String(e.id), text: `History #${e.id}: "${e.name}" revision ${e.revision}`, selected: S.which === String(e.id) })));
   const n = S.errors.length;
   return h("div", { class: "toolbar", role: "toolbar", "aria-label": "Designer" },
@@ -993,6 +994,23 @@ async function loadHistory() {
 }
 
 async function openVersion(which) {
+  if (which === "new") {
+    S.which = "new";
+    openModel(
+      "",
+      {
+        project: { name: "New room", revision: 1, description: "", location: "" },
+        buttons: [],
+        panels: [{ id: "tablet", name: "Tablet", profile: "tablet", columns: 4, rows: 3, pages: [{ id: "main", title: "Main", buttons: [] }] }],
+        devices: [],
+        sequences: [],
+        feedback: [],
+        timers: [],
+      },
+      "a new project",
+    );
+    return;
+  }
   const r = await call("GET", "/admin/api/version/" + encodeURIComponent(which));
   if (r.status !== 200) {
     S.output = { ok: false, title: r.body.title || "Cannot open", text: r.body.text || "" };
@@ -1010,8 +1028,12 @@ function openText(text, label) {
     render();
     return;
   }
+  openModel(text, r.project, label);
+}
+
+function openModel(text, project, label) {
   S.original = text;
-  S.project = r.project;
+  S.project = project;
   S.opened = label;
   S.undo = [];
   S.redo = [];

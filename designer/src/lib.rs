@@ -253,6 +253,36 @@ mod tests {
         assert_eq!(checked["toml"], serde_json::Value::Null);
     }
 
+    /// A project built from nothing (the designer's "new project"): the
+    /// text is written from scratch, with only the fields that are needed.
+    #[test]
+    fn a_new_project_is_written_from_an_empty_text() {
+        let model = json!({
+            "project": { "name": "New room", "revision": 1, "description": "", "location": "" },
+            "buttons": [{ "id": "power", "label": "Power", "kind": "toggle", "color": "green", "led": "state" }],
+            "panels": [{ "id": "tablet", "name": "Tablet", "profile": "tablet", "columns": 4, "rows": 3,
+                "pages": [{ "id": "main", "title": "Main", "buttons": [{ "button": "power", "row": 0, "col": 0, "width": 1, "height": 1 }] }] }],
+            "devices": [], "sequences": [], "feedback": [], "timers": [],
+        });
+        let checked = parse(&check("", &model.to_string()));
+        assert_eq!(checked["errors"], json!([]), "{checked}");
+        let text = checked["toml"].as_str().unwrap();
+        assert!(
+            text.contains("[[buttons]]\nid = \"power\"\nlabel = \"Power\"\nkind = \"toggle\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains("color"), "{text}");
+        assert!(
+            text.contains("buttons = [\n  { button = \"power\", row = 0, col = 0 },\n]"),
+            "{text}"
+        );
+        let back = Project::from_toml(text).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap()["buttons"][0]["id"],
+            "power"
+        );
+    }
+
     #[test]
     fn regex_tester_shows_captures_and_errors() {
         let r = parse(&regex_test(r"^VOL=(?P<db>-?\d+) (on|off)$", "VOL=-20 on"));

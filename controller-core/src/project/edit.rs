@@ -31,12 +31,13 @@ use super::Project;
 /// the plain serialisation ([`Project::to_toml`]).
 pub fn edit_toml(original: &str, edited: &Project) -> String {
     let fresh = edited.to_toml();
-    let (Ok(mut doc), Ok(new)) = (
+    let (Ok(mut doc), Ok(mut new)) = (
         original.parse::<DocumentMut>(),
         fresh.parse::<DocumentMut>(),
     ) else {
         return fresh;
     };
+    house_style(&mut new);
     let mut merge = Merge::default();
     let mut path = Vec::new();
     merge.table(
@@ -99,11 +100,51 @@ impl Merge {
                 None => {
                     let mut item = item;
                     clear_positions(&mut item);
+                    self.new_item(path, &item);
                     old.insert(&key, item);
-                    self.inserted.push(path.clone());
                 }
             }
             path.pop();
+        }
+    }
+
+    /// A key added with its value: the value's own keys (in tables and
+    /// lists of tables) are the candidates for pruning, so a new section's
+    /// items are written without their defaults too; a plain value is one.
+    fn new_item(&mut self, path: &mut Vec<Seg>, item: &Item) {
+        match item {
+            Item::Table(t) => {
+                for (k, v) in t.iter() {
+                    path.push(Seg::Key(k.to_string()));
+                    self.new_item(path, v);
+                    path.pop();
+                }
+            }
+            Item::ArrayOfTables(a) => {
+                for (i, t) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    for (k, v) in t.iter() {
+                        path.push(Seg::Key(k.to_string()));
+                        self.new_item(path, v);
+                        path.pop();
+                    }
+                    path.pop();
+                }
+            }
+            Item::Value(Value::Array(a))
+                if a.iter().all(Value::is_inline_table) && !a.is_empty() =>
+            {
+                for (i, v) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    for (k, _) in v.as_inline_table().into_iter().flat_map(|t| t.iter()) {
+                        path.push(Seg::Key(k.to_string()));
+                        self.inserted.push(path.clone());
+                        path.pop();
+                    }
+                    path.pop();
+                }
+            }
+            _ => self.inserted.push(path.clone()),
         }
     }
 
@@ -199,8 +240,8 @@ impl Merge {
                     out.push(t);
                 }
                 None => {
-                    self.new_keys(path, n.iter().map(|(k, _)| k));
                     let mut item = Item::Table(n);
+                    self.new_item(path, &item);
                     clear_positions(&mut item);
                     if let Item::Table(t) = item {
                         out.push(t);
@@ -385,6 +426,43 @@ fn same_table(a: &Table, b: &Table) -> bool {
     a.len() == b.len()
         && a.iter()
             .all(|(k, v)| b.get(k).is_some_and(|w| same_item(v, w)))
+}
+
+/// The layout docs/project-format.md uses, for what the serialiser writes
+/// as lists of tables: a page's places and a sequence's steps are inline
+/// lists, one item a line (`buttons = [ { button = "power", row = 0, ... }, ]`).
+fn house_style(doc: &mut DocumentMut) {
+    let inline = |table: &mut Table, keys: &[&str]| {
+        for key in keys {
+            let Some(Item::ArrayOfTables(list)) = table.get(key) else {
+                continue;
+            };
+            let mut array = Array::new();
+            for t in list.iter() {
+                let mut v = Value::InlineTable(t.clone().into_inline_table());
+                v.decor_mut().set_prefix("\n  ");
+                array.push_formatted(v);
+            }
+            array.set_trailing_comma(true);
+            array.set_trailing("\n");
+            table.insert(key, Item::Value(Value::Array(array)));
+        }
+    };
+    let root = doc.as_table_mut();
+    if let Some(Item::ArrayOfTables(panels)) = root.get_mut("panels") {
+        for panel in panels.iter_mut() {
+            if let Some(Item::ArrayOfTables(pages)) = panel.get_mut("pages") {
+                for page in pages.iter_mut() {
+                    inline(page, &["buttons", "levels", "texts"]);
+                }
+            }
+        }
+    }
+    if let Some(Item::ArrayOfTables(sequences)) = root.get_mut("sequences") {
+        for sequence in sequences.iter_mut() {
+            inline(sequence, &["steps"]);
+        }
+    }
 }
 
 /// Tables taken from the serialised model carry that document's positions;
@@ -627,6 +705,35 @@ mod tests {
         assert_eq!(
             text.lines().count(),
             DEMO_PROJECT_TOML.lines().count() + 1,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_new_page_is_written_in_the_files_style_without_defaults() {
+        let mut project = demo_project().clone();
+        project.panels[0].pages.push(Page {
+            id: "scenes".into(),
+            title: "Scenes".into(),
+            icon: None,
+            buttons: vec![Place {
+                button: "all_off".into(),
+                row: 1,
+                col: 2,
+                width: 1,
+                height: 1,
+            }],
+            levels: vec![],
+            texts: vec![],
+        });
+        let text = edit_toml(DEMO_PROJECT_TOML, &project);
+        assert!(reads_as(&text, &project));
+        let expected = "[[panels.pages]]\nid = \"scenes\"\ntitle = \"Scenes\"\nbuttons = [\n  { button = \"all_off\", row = 1, col = 2 },\n]\n";
+        assert!(text.contains(expected), "{text}");
+        // It follows the panel's other pages, before the next panel.
+        let at = text.find(expected).unwrap();
+        assert!(
+            at < text.find("id = \"wall\"").unwrap_or(text.len()),
             "{text}"
         );
     }
