@@ -538,11 +538,18 @@ function canvas(pl, pg) {
       style: `grid-row:${place.row + 1} / span ${place.height || 1};grid-column:${place.col + 1} / span ${place.width || 1}`,
     }, icon ? svgIcon(icon, "tile-icon") : null, h("span", { class: "tile-label", text: label }));
     tile.addEventListener("click", () => { S.sel = { kind, index }; render(); });
-    tile.addEventListener("dragstart", (ev) => ev.dataTransfer.setData("text/plain", `${kind}:${index}`));
+    tile.addEventListener("dragstart", (ev) => {
+      // A drag of the resize corner resizes; it does not move the tile.
+      if (S.resizing) ev.preventDefault();
+      else ev.dataTransfer.setData("text/plain", `${kind}:${index}`);
+    });
     tile.addEventListener("keydown", (ev) => tileKey(ev, kind, index));
     const handle = h("span", { class: "resize", "aria-hidden": "true", title: "Drag to resize" });
     handle.addEventListener("pointerdown", (ev) => startResize(ev, kind, index, grid));
-    handle.addEventListener("mousedown", (ev) => ev.stopPropagation());
+    handle.addEventListener("mousedown", (ev) => {
+      ev.preventDefault();
+      ev.stopPropagation();
+    });
     tile.append(handle);
     grid.append(tile);
   }
@@ -608,6 +615,7 @@ function startResize(ev, kind, index, grid) {
   const rect = grid.getBoundingClientRect();
   const cw = rect.width / pl.columns, ch = rect.height / pl.rows;
   let first = true;
+  S.resizing = true;
   const move = (e) => {
     const w = Math.max(1, Math.min(Math.ceil((e.clientX - rect.left) / cw) - it.col, pl.columns - it.col));
     const hgt = Math.max(1, Math.min(Math.ceil((e.clientY - rect.top) / ch) - it.row, pl.rows - it.row));
@@ -621,6 +629,7 @@ function startResize(ev, kind, index, grid) {
     first = false;
   };
   const up = () => {
+    S.resizing = false;
     window.removeEventListener("pointermove", move);
     window.removeEventListener("pointerup", up);
     S.lastKey = null;

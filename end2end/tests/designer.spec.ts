@@ -83,6 +83,15 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("Shift+ArrowRight");
     await expect(page.locator('[data-tile="buttons:1"]')).toHaveAttribute("aria-label", /row 1, column 0/);
+    // Resize the first by dragging its corner to the cell at row 2, column 3.
+    const handle = await page.locator('[data-tile="buttons:0"] .resize').boundingBox();
+    const target = await page.locator('[data-cell="2,3"]').boundingBox();
+    await page.mouse.move(handle!.x + 5, handle!.y + 5);
+    await page.mouse.down();
+    await page.mouse.move(target!.x + target!.width / 2, target!.y + target!.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect(page.getByLabel("Width")).toHaveValue("2");
+    await expect(page.getByLabel("Height")).toHaveValue("2");
     await page.locator('[data-tile="buttons:1"]').click();
     await expect(page.getByLabel("Width")).toHaveValue("2");
 
@@ -166,6 +175,15 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await expect(page.locator(".next-runs .bad")).toBeVisible();
     await shot(page, "timers");
     await checkAxe(page, "/designer, timers with an error");
+
+    // From nothing: a new project, one button on its first page, no errors.
+    await page.locator("#open-which").selectOption("new");
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect(page.locator(".opened")).toHaveText("Editing a new project");
+    await page.getByRole("button", { name: "Layout" }).click();
+    await page.getByRole("button", { name: "New button", exact: true }).click();
+    await expect(page.locator("#canvas .tile")).toHaveCount(1);
+    await expect(page.locator("#error-count")).toHaveText("No errors");
   } finally {
     await controller.dispose();
   }
