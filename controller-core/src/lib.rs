@@ -15,6 +15,7 @@
 
 pub mod engine;
 pub mod fleet;
+pub mod icons;
 pub mod link;
 pub mod logic;
 pub mod project;
