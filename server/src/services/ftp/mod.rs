@@ -260,7 +260,7 @@ impl Authenticator for Login {
         };
         let user = self
             .controller
-            .verify_login(self.peer, username.to_string(), password)
+            .verify_login("ftp", self.peer, username.to_string(), password)
             .await;
         match user {
             Ok(u) => Ok(Principal { username: u.name }),
