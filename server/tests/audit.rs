@@ -189,8 +189,22 @@ async fn the_file_rotates_at_its_cap_and_survives_a_restart() {
     for n in 0..120 {
         remote_press(&running.controller, n);
     }
+    // Presses from panels are not.
+    for command in [
+        Command::Press {
+            button: "mute".into(),
+            source: "panel:tablet@127.0.0.1".into(),
+        },
+        Command::Release {
+            button: "mute".into(),
+            source: "panel:tablet@127.0.0.1".into(),
+        },
+    ] {
+        running.controller.execute(command).unwrap();
+    }
+    remote_press(&running.controller, 120);
     eventually(PATIENCE, "the last press is in the file", || {
-        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("op119"))
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("op120"))
     })
     .await;
     running.shutdown().await;
@@ -205,6 +219,7 @@ async fn the_file_rotates_at_its_cap_and_survives_a_restart() {
     for line in std::fs::read_to_string(&file).unwrap().lines() {
         let entry = AuditEntry::parse_line(line).unwrap();
         assert_eq!(entry.event, AuditEvent::Press);
+        assert_eq!(entry.service, "central", "{line}");
         assert!(
             chrono::DateTime::parse_from_rfc3339(&entry.time).is_ok(),
             "{}",
@@ -212,17 +227,26 @@ async fn the_file_rotates_at_its_cap_and_survives_a_restart() {
         );
     }
 
+    let all: String = [rotated(2), rotated(1), file.clone()]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(
+        !all.contains("\"panel\""),
+        "panel presses are not audited by default"
+    );
+
     // After a restart the trail is read back, and goes on in the same file.
     let running = env.start().await;
     let recent = running.controller.audit().recent(5);
     assert_eq!(
         recent.last().and_then(|e| e.user.as_deref()),
-        Some("op119"),
+        Some("op120"),
         "{recent:?}"
     );
     remote_press(&running.controller, 1000);
     eventually(PATIENCE, "the new press is in the file", || {
-        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("op1000") && t.contains("op119"))
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("op1000") && t.contains("op120"))
     })
     .await;
     running.shutdown().await;

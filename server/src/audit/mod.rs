@@ -128,18 +128,6 @@ impl Audit {
         }))
     }
 
-    /// A trail kept in memory only (no file, no syslog).
-    pub fn in_memory() -> Audit {
-        Audit::start(&AuditSettings {
-            enabled: true,
-            file: Default::default(),
-            max_bytes: 1 << 20,
-            keep: 0,
-            syslog: String::new(),
-            presses: Vec::new(),
-        })
-    }
-
     /// Records one entry; never blocks.
     pub fn record(
         &self,
