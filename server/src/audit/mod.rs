@@ -54,13 +54,17 @@ pub fn now_rfc3339() -> String {
 }
 
 impl Audit {
-    /// Opens the trail as `settings` say (the file's path already resolved):
+    /// Opens the trail as `settings` say (the file's path made absolute):
     /// reads the file's tail back and starts the writer thread when there
     /// is a file or a syslog collector. A file that cannot be opened is
     /// logged and the trail goes on in memory and to syslog.
     pub fn start(settings: &AuditSettings) -> Audit {
         let file_path = settings.file.clone();
-        let has_file = settings.enabled && !file_path.as_os_str().is_empty();
+        // `roomctl serve` makes the path absolute (relative to the settings
+        // file). A relative path here was never resolved (a library user, a
+        // test with the default settings): it would land wherever the
+        // process runs, so the trail stays in memory.
+        let has_file = settings.enabled && file_path.is_absolute();
         let target = if settings.enabled && !settings.syslog.is_empty() {
             match syslog::SyslogTarget::parse(&settings.syslog) {
                 Ok(t) => Some(t),

@@ -27,7 +27,7 @@ impl Service for AuditService {
     }
 
     fn purpose(&self, s: &Settings) -> String {
-        let file = if s.audit.file.as_os_str().is_empty() {
+        let file = if !s.audit.file.is_absolute() {
             "in memory only".to_string()
         } else {
             format!("to {}", s.audit.file.display())
