@@ -300,5 +300,32 @@ async fn discovery_works_on_a_lan_without_a_default_route() {
         !log.iter().any(|l| l.contains("lookup: cannot send")),
         "{log:#?}"
     );
+
+    // An asker on no network of ours with a broadcast address (loopback
+    // here): 255.255.255.255 has no route, so the answer goes to the asker,
+    // and the failure is logged once (then counted until the next report).
+    let asker = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for nonce in [1, 2] {
+        asker
+            .send_to(&LookupMessage::Request { nonce }.encode(), "127.0.0.1:8000")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(10), asker.recv_from(&mut buf))
+            .await
+            .expect("the asker gets the answer")
+            .unwrap();
+        assert!(matches!(
+            LookupMessage::decode(&buf[..n]),
+            Ok(LookupMessage::Reply(id)) if id.nonce == nonce
+        ));
+    }
+    let log = running.controller.log().recent(100);
+    let reported: Vec<_> = log
+        .iter()
+        .filter(|l| l.contains("lookup: cannot send the answer to 255.255.255.255:8000"))
+        .collect();
+    assert_eq!(reported.len(), 1, "{log:#?}");
+    assert!(reported[0].contains("answered 127.0.0.1:"), "{reported:?}");
     running.shutdown().await;
 }
