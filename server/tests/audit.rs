@@ -262,7 +262,11 @@ async fn a_removed_user_cannot_log_in_without_a_restart() {
     let running = env.start().await;
     let telnet = running.addrs.telnet.unwrap();
     let ftp = running.addrs.ftp.unwrap();
-    drop(login(telnet, VIEWER, VIEWER_PW).await);
+    let mut viewer = login(telnet, VIEWER, VIEWER_PW).await;
+    // The trail names users and addresses: not for viewers.
+    let said = command(&mut viewer, "audit").await;
+    assert!(said.contains("needs the operator role"), "{said}");
+    drop(viewer);
     drop(support::ftp::Control::login(ftp, VIEWER, VIEWER_PW).await);
 
     let file = env.settings_file();

@@ -266,3 +266,55 @@ fn write_entries(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A burst larger than the queue: nothing waits, and every entry is
+    /// either in the file or counted as dropped.
+    #[test]
+    fn a_burst_is_written_or_counted_never_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let audit = Audit::start(&AuditSettings {
+            enabled: true,
+            file: path.clone(),
+            max_bytes: 64 << 20,
+            keep: 1,
+            syslog: String::new(),
+            presses: Vec::new(),
+        });
+        const BURST: usize = 3 * QUEUE;
+        for i in 0..BURST {
+            audit.record(
+                AuditEvent::Press,
+                AuditOutcome::Ok,
+                "central",
+                Some("op"),
+                None,
+                format!("press {i}"),
+            );
+        }
+        let written = || {
+            std::fs::read_to_string(&path)
+                .map(|t| t.lines().count())
+                .unwrap_or(0)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while written() + audit.dropped() as usize != BURST {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "written {} + dropped {} != {BURST}",
+                written(),
+                audit.dropped()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(audit.recent(TAIL).len(), TAIL);
+        assert_eq!(
+            audit.report(5).entries.last().unwrap().detail,
+            format!("press {}", BURST - 1)
+        );
+    }
+}
