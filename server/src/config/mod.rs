@@ -46,6 +46,7 @@ pub struct Settings {
     pub ftp: FtpSettings,
     pub logic: LogicSettings,
     pub mqtt: MqttSettings,
+    pub audit: AuditSettings,
     /// Only `roomctl station` reads it.
     pub station: StationSettings,
     #[serde(default)]
@@ -123,6 +124,21 @@ impl Settings {
                 }
             }
         }
+        for source in &self.audit.presses {
+            if !PRESS_SOURCES.contains(&source.as_str()) {
+                bail!(
+                    "[audit] presses: unknown source {source:?}; known: {}",
+                    PRESS_SOURCES.join(", ")
+                );
+            }
+        }
+        if !self.audit.syslog.is_empty() {
+            crate::audit::syslog::SyslogTarget::parse(&self.audit.syslog)
+                .map_err(|e| anyhow::anyhow!("[audit] syslog: {e}"))?;
+        }
+        if self.audit.max_bytes < 4096 {
+            bail!("[audit] max_bytes must be at least 4096");
+        }
         for u in &self.users {
             if u.name.is_empty()
                 || !u
@@ -156,6 +172,17 @@ impl Settings {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The audit trail's file (relative paths are relative to the settings
+    /// file); empty stays empty (not on disk).
+    pub fn audit_file(&self, settings_path: &Path) -> PathBuf {
+        let file = &self.audit.file;
+        if file.as_os_str().is_empty() || file.is_absolute() {
+            file.clone()
+        } else {
+            settings_path.parent().unwrap_or(Path::new(".")).join(file)
+        }
     }
 
     /// Where projects are kept (relative paths are relative to the settings file).

@@ -33,6 +33,33 @@ pub struct ProjectSettings {
     pub history: usize,
 }
 
+/// The audit trail (docs/network.md, "Audit trail").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Record logins, uploads, applies, rollbacks, user and settings
+    /// changes and audited presses at all.
+    pub enabled: bool,
+    /// The JSON-lines file (relative paths are relative to the settings
+    /// file); empty: not kept on disk.
+    pub file: PathBuf,
+    /// The file is rotated (`audit.log.1` ...) before it grows past this.
+    pub max_bytes: u64,
+    /// How many rotated files are kept besides the current one.
+    pub keep: usize,
+    /// Forward every entry to a syslog collector (RFC 5424):
+    /// `udp://host:port` or `tcp://host:port` (octet-counted frames,
+    /// RFC 6587); empty: not forwarded.
+    pub syslog: String,
+    /// Whose button presses are recorded: any of `central`, `mqtt`,
+    /// `telnet`, `panel`, `keypad`, `logic`.
+    pub presses: Vec<String>,
+}
+
+/// The sources `[audit] presses` may name (the part of an engine
+/// command's source before `:` or `@`).
+pub const PRESS_SOURCES: [&str; 6] = ["central", "mqtt", "telnet", "panel", "keypad", "logic"];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PanelSettings {
@@ -385,6 +412,14 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             commands: false,
             ha_discovery: true,
             discovery_prefix: "homeassistant".into(),
+        },
+        audit: AuditSettings {
+            enabled: true,
+            file: PathBuf::from("var/audit.log"),
+            max_bytes: 1024 * 1024,
+            keep: 5,
+            syslog: String::new(),
+            presses: vec!["central".into(), "mqtt".into(), "telnet".into()],
         },
         users: Vec::new(),
     }
