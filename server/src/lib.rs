@@ -21,3 +21,4 @@ pub mod simulator;
 pub mod station;
 pub mod status;
 pub mod sync;
+pub mod tls;

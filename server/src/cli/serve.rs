@@ -23,6 +23,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     // Services find the project store through the settings.
     settings.project.dir = settings.project_dir(config);
     settings.telnet.settings_file = Some(config.to_path_buf());
+    settings.tls.resolve_paths(config);
     let project = if args.demo {
         project_store::demo()
     } else if let Some(file) = &args.project {
@@ -57,6 +58,9 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(addr) = running.addrs.apprimo {
         println!("  Wall panel:    http://{addr}/");
+    }
+    if let Some(addr) = running.addrs.https {
+        println!("  HTTPS (admin): https://{addr}/admin");
     }
     if let Some(addr) = running.addrs.panel {
         println!("  Status page:   http://{addr}/status");
