@@ -93,7 +93,7 @@ pub async fn submit(
             (
                 StatusCode::FORBIDDEN,
                 Html(format!(
-                    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Log in over HTTPS · roomctl</title><link rel=\"stylesheet\" href=\"/pkg/roomctl.css\"></head><body><main class=\"login-page\"><h1>Log in over HTTPS</h1>{}</main></body></html>",
+                    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Log in over HTTPS · roomctl</title><link rel=\"stylesheet\" href=\"/pkg/roomctl.css\"></head><body><main class=\"login-page\"><h1>Log in over HTTPS</h1><p role=\"alert\">This is an admin account, and admins do not log in over plain HTTP here: you are not logged in.</p>{}</main></body></html>",
                     secure::admin_notice(&controller, &headers)
                 )),
             )
