@@ -61,7 +61,14 @@ impl Service for FtpService {
         } else {
             ""
         };
-        format!("project upload/download (FTP control; data on passive ports {lo}-{hi}{active})")
+        let tls = if s.ftp.require_tls {
+            "FTPS required (AUTH TLS)"
+        } else {
+            "FTPS offered (AUTH TLS)"
+        };
+        format!(
+            "project upload/download (FTP control, {tls}; data on passive ports {lo}-{hi}{active})"
+        )
     }
 
     fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
