@@ -19,7 +19,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 pub use sections::*;
-pub use station::{StationRoom, StationSettings, Webhook};
+pub use station::{StationRoom, StationSettings, StationTransport, Webhook};
 pub use tls::{generated_dir as generated_tls_dir, HttpsSettings, TlsSettings};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -149,6 +149,13 @@ impl Settings {
                 );
             }
         }
+        // rumqttc's MQTT 5 client refuses (panics on) a shorter keep-alive.
+        if self.mqtt.protocol == MqttProtocol::V5 && self.mqtt.keepalive_secs < 5 {
+            bail!(
+                "[mqtt] keepalive_secs = {} is under 5, the least MQTT 5 is spoken with here (3.1.1 allows 1)",
+                self.mqtt.keepalive_secs
+            );
+        }
         Ok(())
     }
 
@@ -211,6 +218,29 @@ mod tests {
         assert!(format!("{e:#}").contains("prot"), "{e:#}");
         let e = Settings::from_toml("[panel]\nport = 5009\n", None).unwrap_err();
         assert!(format!("{e:#}").contains("5009"), "{e:#}");
+    }
+
+    #[test]
+    fn mqtt_protocol_and_station_transport() {
+        let s = Settings::from_toml("", None).unwrap();
+        assert_eq!(s.mqtt.protocol, MqttProtocol::V311);
+        assert_eq!(s.station.transport, StationTransport::Central);
+        for five in ["\"5\"", "5"] {
+            let s = Settings::from_toml(&format!("[mqtt]\nprotocol = {five}\n"), None).unwrap();
+            assert_eq!(s.mqtt.protocol, MqttProtocol::V5, "{five}");
+        }
+        let s = Settings::from_toml("[mqtt]\nprotocol = \"3.1.1\"\n", None).unwrap();
+        assert_eq!(s.mqtt.protocol, MqttProtocol::V311);
+        for bad in ["\"3\"", "4", "\"v5\""] {
+            let e = Settings::from_toml(&format!("[mqtt]\nprotocol = {bad}\n"), None).unwrap_err();
+            assert!(format!("{e:#}").contains("\"3.1.1\" or \"5\""), "{e:#}");
+        }
+        let e = Settings::from_toml("[mqtt]\nprotocol = \"5\"\nkeepalive_secs = 2\n", None)
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("under 5"), "{e:#}");
+        let s = Settings::from_toml("[station]\ntransport = \"mqtt\"\n", None).unwrap();
+        assert_eq!(s.station.transport, StationTransport::Mqtt);
+        assert!(Settings::from_toml("[station]\ntransport = \"udp\"\n", None).is_err());
     }
 
     #[test]

@@ -206,6 +206,8 @@ pub struct MqttSettings {
     pub enabled: bool,
     /// `mqtt://host:port` (plain TCP) or `mqtts://host:port` (TLS).
     pub url: String,
+    /// The MQTT protocol version spoken to the broker.
+    pub protocol: MqttProtocol,
     /// Empty: connect without credentials.
     pub username: String,
     /// A file holding the password (first line): the broker needs it in
@@ -230,6 +232,39 @@ pub struct MqttSettings {
     /// Publish Home Assistant discovery configs.
     pub ha_discovery: bool,
     pub discovery_prefix: String,
+}
+
+/// `"3.1.1"` (every broker; the default) or `"5"` (also read: `5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Value", into = "String")]
+pub enum MqttProtocol {
+    V311,
+    V5,
+}
+
+impl TryFrom<toml::Value> for MqttProtocol {
+    type Error = String;
+
+    fn try_from(v: toml::Value) -> Result<MqttProtocol, String> {
+        match v {
+            toml::Value::String(s) if s == "3.1.1" => Ok(MqttProtocol::V311),
+            toml::Value::String(s) if s == "5" || s == "5.0" => Ok(MqttProtocol::V5),
+            toml::Value::Integer(5) => Ok(MqttProtocol::V5),
+            other => Err(format!(
+                "[mqtt] protocol must be \"3.1.1\" or \"5\", not {other}"
+            )),
+        }
+    }
+}
+
+impl From<MqttProtocol> for String {
+    fn from(p: MqttProtocol) -> String {
+        match p {
+            MqttProtocol::V311 => "3.1.1",
+            MqttProtocol::V5 => "5",
+        }
+        .into()
+    }
 }
 
 pub(super) fn defaults(profile: Profile) -> Settings {
@@ -353,6 +388,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
         mqtt: MqttSettings {
             enabled: false,
             url: "mqtt://127.0.0.1:1883".into(),
+            protocol: MqttProtocol::V311,
             username: String::new(),
             password_file: None,
             ca_file: None,
