@@ -10,6 +10,7 @@
 #                                   own bundle, loaded by /designer only
 #   target/site/pkg/roomctl.css     style/main.css
 #   target/site/*                   public/
+#   *.br, *.gz beside them          build-time compressed copies
 #
 # Names, paths, features and profiles come from [[workspace.metadata.leptos]]
 # in Cargo.toml, the one configuration cargo-leptos reads too. Cargo is
@@ -175,6 +176,35 @@ cp "$DESIGNER_STAGE/designer.wasm" "$DESIGNER_STAGE/designer.js" "$PKG/"
 if [[ -n $STYLE_FILE ]]; then cp "$STYLE_FILE" "$PKG/$OUTPUT_NAME.css"; fi
 if [[ -n $ASSETS_DIR && -d $ASSETS_DIR ]]; then cp -r "$ASSETS_DIR/." "$ROOT/$SITE_ROOT/"; fi
 
+# 5. Build-time compressed copies (.br, .gz) of the wasm, JS, CSS and the
+#    other text files, beside each original with its modification time: the
+#    server sends them as they are to browsers that accept them
+#    (server/src/services/http/assets.rs). Node's zlib does both (brotli at
+#    its best quality, gzip -9); a copy is remade only when its original
+#    changed.
+node -e '
+  const fs = require("fs"), path = require("path"), zlib = require("zlib");
+  const worth = /\.(wasm|js|css|svg|json|webmanifest|html|txt)$/;
+  const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
+  for (const file of walk(process.argv[1])) {
+    if (!worth.test(file)) continue;
+    const st = fs.statSync(file);
+    for (const [ext, pack] of [
+      [".br", (b) => zlib.brotliCompressSync(b, { params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length } })],
+      [".gz", (b) => zlib.gzipSync(b, { level: 9 })],
+    ]) {
+      const out = file + ext;
+      if (fs.existsSync(out) && Math.trunc(fs.statSync(out).mtimeMs) === Math.trunc(st.mtimeMs)) continue;
+      if (st.size < 1024) { fs.rmSync(out, { force: true }); continue; }
+      fs.writeFileSync(out, pack(fs.readFileSync(file)));
+      fs.utimesSync(out, st.atime, st.mtime);
+    }
+  }
+' "$ROOT/$SITE_ROOT"
+
 say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped (loaded by /designer only)"
 say "site ready: $SITE_ROOT/ ($(du -k "$PKG/$OUTPUT_NAME.wasm" | cut -f1) KiB wasm," \
-  "$(gzip -9 -c "$PKG/$OUTPUT_NAME.wasm" | wc -c) bytes gzipped), server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"
+  "$(wc -c < "$PKG/$OUTPUT_NAME.wasm.gz") bytes gzipped, $(wc -c < "$PKG/$OUTPUT_NAME.wasm.br") as br), server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"

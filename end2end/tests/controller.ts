@@ -23,6 +23,7 @@ async function freePort(): Promise<number> {
 export class Controller {
   panelPort = 0;
   apprimoPort = 0;
+  httpsPort = 0;
   private dir = "";
   private proc: ChildProcess | null = null;
   output = "";
@@ -41,8 +42,9 @@ export class Controller {
     const c = new Controller();
     c.panelPort = await freePort();
     c.apprimoPort = await freePort();
+    c.httpsPort = await freePort();
     c.dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomctl-e2e-"));
-    // Only the two HTTP ports: the LAN services are tested by cargo tests.
+    // Only the two HTTP ports and HTTPS: the LAN services are tested by cargo tests.
     const settings = `
 [panel]
 port = ${c.panelPort}
@@ -50,6 +52,9 @@ keepalive_secs = 2
 
 [apprimo]
 port = ${c.apprimoPort}
+
+[https]
+port = ${c.httpsPort}
 
 [project]
 dir = "${c.dir.replace(/\\/g, "/")}/project"
@@ -77,6 +82,11 @@ ${extraSettings}
 
   url(p = "/"): string {
     return `http://127.0.0.1:${this.panelPort}${p}`;
+  }
+
+  /** The same pages over HTTPS (the certificate generated at first start). */
+  httpsUrl(p = "/"): string {
+    return `https://127.0.0.1:${this.httpsPort}${p}`;
   }
 
   wallUrl(p = "/"): string {

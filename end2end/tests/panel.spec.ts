@@ -42,6 +42,37 @@ test("the panel shows the demo room and a toggle lights its LED", async ({ page 
   expect(errors).toEqual([]);
 });
 
+test("under its Content-Security-Policy the panel hydrates, over HTTP and HTTPS, with no violation", async ({ browser }) => {
+  // The controller's certificate is its own (generated at first start):
+  // this browser has not been told to trust it.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  for (const url of [controller.url("/"), controller.httpsUrl("/")]) {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) =>
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+      );
+    });
+    const response = await page.goto(url);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toContain("'nonce-");
+    expect(csp).toContain("frame-ancestors 'none'");
+    await live(page);
+    await key(page, "mute").click();
+    await expect(key(page, "mute")).toHaveAttribute("data-led", "on");
+    await key(page, "mute").click();
+    await expect(key(page, "mute")).toHaveAttribute("data-led", "off");
+    expect(errors, url).toEqual([]);
+    await page.close();
+  }
+  await context.close();
+});
+
 test("interlocked sources: one selected at a time", async ({ page }) => {
   await page.goto(controller.url("/"));
   await live(page);

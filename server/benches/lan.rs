@@ -46,6 +46,7 @@ async fn run(quick: bool) {
     let mut s = Settings::defaults(Profile::Development);
     s.panel.enabled = false;
     s.apprimo.enabled = false;
+    s.https.enabled = false;
     s.extension.enabled = false;
     s.central.port = 0;
     s.central.require_login = false;

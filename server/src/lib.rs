@@ -23,3 +23,4 @@ pub mod simulator;
 pub mod station;
 pub mod status;
 pub mod sync;
+pub mod tls;

@@ -24,6 +24,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
     vec![
         Box::new(http::PanelService(PortKind::Panel)),
         Box::new(http::PanelService(PortKind::Apprimo)),
+        Box::new(http::HttpsService),
         Box::new(ftp::FtpService),
         Box::new(telnet::TelnetService),
         Box::new(extension::ExtensionService),
@@ -43,6 +44,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
 pub struct BoundAddrs {
     pub panel: Option<SocketAddr>,
     pub apprimo: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
     pub ftp: Option<SocketAddr>,
     pub telnet: Option<SocketAddr>,
     pub lookup: Option<SocketAddr>,
@@ -57,6 +59,7 @@ impl BoundAddrs {
         BoundAddrs {
             panel: board.service_addr("panel"),
             apprimo: board.service_addr("apprimo"),
+            https: board.service_addr("https"),
             ftp: board.service_addr("ftp"),
             telnet: board.service_addr("telnet"),
             lookup: board.service_addr("lookup"),

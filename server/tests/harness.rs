@@ -132,6 +132,7 @@ fn enabled(s: &Settings) -> Vec<&'static str> {
     let flags = [
         s.panel.enabled,
         s.apprimo.enabled,
+        s.https.enabled,
         s.lookup.enabled,
         s.live.enabled,
         s.central.enabled,
@@ -157,11 +158,12 @@ fn only_the_named_services_are_on_and_tcp_ports_are_free_chosen() {
         [
             s.panel.port,
             s.apprimo.port,
+            s.https.port,
             s.central.port,
             s.telnet.port,
             s.ftp.port
         ],
-        [0; 5]
+        [0; 6]
     );
     assert!(enabled(&TestSettings::only(&[]).build()).is_empty());
     assert_eq!(enabled(&TestSettings::only(&SERVICES).build()), SERVICES);

@@ -29,8 +29,26 @@ async fn lan_defaults_discover_live_central_and_keypads() {
     let mut s = Settings::defaults(Profile::Lan);
     s.central.require_login = false;
     s.identity.serial = "RC-LAN-TEST".into();
+    // The project directory, and the certificate generated beside it.
+    let dir = tempfile::tempdir().unwrap();
+    s.project.dir = dir.path().join("project");
     let running = support::start(s, project_store::demo()).await;
     assert_eq!(running.addrs.central.unwrap().port(), 5009);
+
+    // HTTPS on 443, with a certificate generated for the LAN address.
+    assert_eq!(running.addrs.https.unwrap().port(), 443);
+    let cert = dir.path().join("tls").join("cert.pem");
+    let (ok, out, err) = support::run(
+        "curl",
+        &[
+            "-sS",
+            "--cacert",
+            cert.to_str().unwrap(),
+            &format!("https://{LAN_ADDRESS}/healthz"),
+        ],
+    )
+    .await;
+    assert!(ok && out == "ok\n", "curl https://{LAN_ADDRESS}/: {err}");
 
     // Discovery by limited broadcast finds it at its LAN address.
     let found = discover(

@@ -24,6 +24,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     settings.project.dir = settings.project_dir(config);
     settings.audit.file = settings.audit_file(config);
     settings.telnet.settings_file = Some(config.to_path_buf());
+    settings.tls.resolve_paths(config);
     let project = if args.demo {
         project_store::demo()
     } else if let Some(file) = &args.project {
@@ -58,6 +59,9 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(addr) = running.addrs.apprimo {
         println!("  Wall panel:    http://{addr}/");
+    }
+    if let Some(addr) = running.addrs.https {
+        println!("  HTTPS (admin): https://{addr}/admin");
     }
     if let Some(addr) = running.addrs.panel {
         println!("  Status page:   http://{addr}/status");

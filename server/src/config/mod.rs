@@ -10,6 +10,7 @@
 
 mod sections;
 mod station;
+mod tls;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use sections::*;
 pub use station::{StationRoom, StationSettings, StationTransport, Webhook};
+pub use tls::{generated_dir as generated_tls_dir, HttpsSettings, TlsSettings};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -38,6 +40,8 @@ pub struct Settings {
     pub project: ProjectSettings,
     pub panel: PanelSettings,
     pub apprimo: ApprimoSettings,
+    pub https: HttpsSettings,
+    pub tls: TlsSettings,
     pub lookup: LookupSettings,
     pub live: LiveSettings,
     pub central: CentralSettings,
@@ -114,6 +118,7 @@ impl Settings {
         for (name, enabled, port) in [
             ("panel", self.panel.enabled, self.panel.port),
             ("apprimo", self.apprimo.enabled, self.apprimo.port),
+            ("https", self.https.enabled, self.https.port),
             ("central", self.central.enabled, self.central.port),
             ("telnet", self.telnet.enabled, self.telnet.port),
             ("ftp", self.ftp.enabled, self.ftp.port),

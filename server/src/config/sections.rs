@@ -81,6 +81,12 @@ pub struct PanelSettings {
     pub max_message_bytes: usize,
     /// Panels must log in (any user with the operator role or above).
     pub require_login: bool,
+    /// The largest request body (a project upload on the admin page is
+    /// the largest there is); a larger one is answered 413.
+    pub max_body_bytes: usize,
+    /// A request must be answered within this time (its body included),
+    /// or it is answered 408 (the live channel, once open, is not a request).
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +210,10 @@ pub struct FtpSettings {
     pub active_mode: bool,
     /// The largest file that may be uploaded.
     pub max_upload_bytes: u64,
+    /// Refuse `USER`/`PASS` before `AUTH TLS`, and data connections before
+    /// `PROT P` (FTPS, with the certificate of `[tls]`). Off: FTPS is
+    /// offered and plain FTP still works.
+    pub require_tls: bool,
 }
 
 /// The room logic (`docs/room-logic.md`): the project's devices, sequences,
@@ -323,6 +333,8 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             keepalive_secs: 5,
             max_message_bytes: 1024,
             require_login: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
         },
         apprimo: ApprimoSettings {
             enabled: true,
@@ -330,6 +342,8 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             port: if lan { 8080 } else { 3080 },
             default_panel: String::new(),
         },
+        https: super::tls::https_defaults(profile, bind),
+        tls: super::tls::tls_defaults(),
         lookup: LookupSettings {
             enabled: true,
             bind,
@@ -395,6 +409,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             passive_ports: (50000, 50100),
             active_mode: true,
             max_upload_bytes: 1024 * 1024,
+            require_tls: false,
         },
         logic: LogicSettings { enabled: true },
         mqtt: MqttSettings {

@@ -11,9 +11,10 @@ use roomctl::project_store::{self, LoadedProject, ProjectStore};
 use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
-pub const SERVICES: [&str; 10] = [
+pub const SERVICES: [&str; 11] = [
     "panel",
     "apprimo",
+    "https",
     "lookup",
     "live",
     "central",
@@ -66,6 +67,7 @@ impl TestSettings {
         let mut s = Settings::defaults(Profile::Development);
         s.panel.enabled = on("panel");
         s.apprimo.enabled = on("apprimo");
+        s.https.enabled = on("https");
         s.lookup.enabled = on("lookup");
         s.live.enabled = on("live");
         s.central.enabled = on("central");
@@ -76,6 +78,7 @@ impl TestSettings {
         s.mqtt.enabled = on("mqtt");
         s.panel.port = 0;
         s.apprimo.port = 0;
+        s.https.port = 0;
         s.central.port = 0;
         s.telnet.port = 0;
         s.ftp.port = 0;

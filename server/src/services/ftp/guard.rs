@@ -10,16 +10,19 @@
 //! - turns an IPv4 `EPRT |1|addr|port|` into the equivalent `PORT`;
 //! - refuses lines longer than [`MAX_LINE`] (memory stays bounded).
 //!
+//! - answers `AUTH TLS` itself and holds the client's TLS session (see
+//!   [`ControlTls`]), so it still sees every command; with
+//!   `[ftp] require_tls` it refuses a login before `AUTH TLS` and a data
+//!   connection before `PROT P`.
+//!
 //! Everything else passes unchanged, both ways. Only the command verb and
-//! the `PORT`/`EPRT` arguments are parsed; libunftp does the rest.
+//! the `PORT`/`EPRT`/`AUTH`/`PROT` arguments are parsed; libunftp does the
+//! rest.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::Mutex;
 
 /// The longest command line accepted (RFC 959 servers commonly allow 512;
 /// paths make some longer).
@@ -119,115 +122,218 @@ fn parse_eprt(arg: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port.parse().ok()?))
 }
 
-/// Relays a control connection between `client` and `server` (libunftp),
-/// filtering the client's commands. Returns when either side closes.
-pub async fn relay<C, S>(client: C, server: S, client_ip: IpAddr, login_deadline: Duration)
-where
-    C: AsyncRead + AsyncWrite + Send + 'static,
-    S: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let (mut client_rx, client_tx) = tokio::io::split(client);
-    let (mut server_rx, mut server_tx) = tokio::io::split(server);
-    let client_tx = Arc::new(Mutex::new(client_tx));
-    let logged_in = AtomicBool::new(false);
+/// FTPS on the control connection: the guard itself answers `AUTH TLS`
+/// and holds the TLS session with the client (so it keeps reading the
+/// commands it checks), while libunftp, configured with the same
+/// certificate, protects the data connections (`PBSZ 0`, `PROT P`).
+#[derive(Clone)]
+pub struct ControlTls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    /// `[ftp] require_tls`: no login before `AUTH TLS`, no data
+    /// connection before `PROT P`.
+    pub required: bool,
+}
 
-    let replies = {
-        let client_tx = client_tx.clone();
-        let logged_in = &logged_in;
-        async move {
-            let mut buf = vec![0u8; 8192];
-            loop {
-                match server_rx.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        // libunftp writes each reply whole: a `230` at the
-                        // start of a line in one read is the login's success.
-                        let chunk = &buf[..n];
-                        if chunk.starts_with(b"230") || chunk.windows(4).any(|w| w == b"\n230") {
-                            logged_in.store(true, Ordering::Relaxed);
-                        }
-                        if client_tx.lock().await.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
+/// Where a session stands, as far as the guard's TLS rules go.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TlsState {
+    /// `AUTH TLS` succeeded: the control connection is encrypted.
+    pub secured: bool,
+    /// `PROT P` was sent (and not undone by `PROT C`).
+    pub data_protected: bool,
+}
+
+/// What to do about a command line under the TLS rules.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TlsVerdict {
+    /// Not a TLS matter (or allowed): on to [`check_line`].
+    Pass,
+    /// Answer `234` and start the TLS handshake.
+    StartTls,
+    /// Answer this and do not forward.
+    Refuse(&'static str),
+}
+
+/// The TLS rules for one command line: `offered` when FTPS is available,
+/// `required` with `[ftp] require_tls`. Updates `state` for `PROT`.
+pub fn check_tls(line: &[u8], offered: bool, required: bool, state: &mut TlsState) -> TlsVerdict {
+    let text = String::from_utf8_lossy(line);
+    let trimmed = text.trim_end_matches(['\r', '\n']);
+    let (verb, arg) = match trimmed.split_once(' ') {
+        Some((v, a)) => (v.to_ascii_uppercase(), a.trim().to_ascii_uppercase()),
+        None => (trimmed.to_ascii_uppercase(), String::new()),
+    };
+    match verb.as_str() {
+        "AUTH" if !offered => TlsVerdict::Refuse("502 FTPS is not available on this controller\r\n"),
+        "AUTH" if state.secured => TlsVerdict::Refuse("503 The connection is already secured\r\n"),
+        // RFC 4217 lets a server take AUTH SSL as AUTH TLS (curl tries it first).
+        "AUTH" if matches!(arg.as_str(), "TLS" | "TLS-C" | "SSL") => TlsVerdict::StartTls,
+        "AUTH" => TlsVerdict::Refuse("504 Unknown security mechanism; use AUTH TLS\r\n"),
+        "CCC" => TlsVerdict::Refuse("534 The control connection stays encrypted (CCC refused)\r\n"),
+        "USER" | "PASS" if required && !state.secured => TlsVerdict::Refuse(
+            "534 This controller requires FTPS: send AUTH TLS before logging in (ftps:// with explicit TLS in your client)\r\n",
+        ),
+        "PROT" => {
+            if arg == "P" {
+                state.data_protected = true;
+            } else if arg == "C" {
+                state.data_protected = false;
+            }
+            TlsVerdict::Pass
+        }
+        "PASV" | "EPSV" | "PORT" | "EPRT" if required && !state.data_protected => TlsVerdict::Refuse(
+            "534 This controller requires FTPS data connections: send PBSZ 0 and PROT P first\r\n",
+        ),
+        _ => TlsVerdict::Pass,
+    }
+}
+
+/// Relays a control connection between `client` and `server` (libunftp),
+/// filtering the client's commands, and taking the client's side to TLS
+/// on `AUTH TLS` when `tls` is given. Returns when either side closes, or
+/// the client has not logged in by `login_deadline`.
+pub async fn relay<C, S>(
+    client: C,
+    mut server: S,
+    client_ip: IpAddr,
+    login_deadline: Duration,
+    tls: Option<ControlTls>,
+) where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut session = Session {
+        client_ip,
+        deadline: tokio::time::Instant::now() + login_deadline,
+        login_deadline,
+        logged_in: false,
+        tls_state: TlsState::default(),
+        offered: tls.is_some(),
+        required: tls.as_ref().is_some_and(|t| t.required),
+    };
+    match pump(client, &mut server, &mut session).await {
+        Pumped::Closed => {}
+        Pumped::StartTls(client) => {
+            let Some(tls) = tls else { return };
+            let handshake = tokio::time::timeout_at(session.deadline, tls.acceptor.accept(client));
+            match handshake.await {
+                Ok(Ok(secure)) => {
+                    session.tls_state.secured = true;
+                    if let Pumped::StartTls(mut c) = pump(secure, &mut server, &mut session).await {
+                        let _ = c.shutdown().await;
                     }
                 }
+                Ok(Err(e)) => tracing::info!("ftp: TLS handshake with {client_ip} failed: {e}"),
+                Err(_) => tracing::info!("ftp: no TLS handshake from {client_ip} in time"),
             }
         }
-    };
+    }
+    let _ = server.shutdown().await;
+}
 
-    let commands = {
-        let client_tx = client_tx.clone();
-        async move {
-            let mut line = Vec::with_capacity(256);
-            let mut buf = vec![0u8; 4096];
-            'outer: loop {
-                let n = match client_rx.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
+/// One control session's state across the plain and the TLS part.
+struct Session {
+    client_ip: IpAddr,
+    deadline: tokio::time::Instant,
+    login_deadline: Duration,
+    logged_in: bool,
+    tls_state: TlsState,
+    offered: bool,
+    required: bool,
+}
+
+/// How a stretch of relaying ended.
+enum Pumped<C> {
+    Closed,
+    /// `234` was sent: the client starts its TLS handshake now.
+    StartTls(C),
+}
+
+/// Relays both ways until either side closes, the login deadline passes,
+/// or the client asks for TLS (then the client is handed back to be
+/// wrapped; nothing it sent after `AUTH TLS` may be pending).
+async fn pump<C, S>(mut client: C, server: &mut S, session: &mut Session) -> Pumped<C>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut line = Vec::with_capacity(256);
+    let mut from_client = vec![0u8; 4096];
+    let mut from_server = vec![0u8; 8192];
+    loop {
+        tokio::select! {
+            r = client.read(&mut from_client) => {
+                let n = match r {
+                    Ok(0) | Err(_) => return Pumped::Closed,
                     Ok(n) => n,
                 };
-                for &byte in &buf[..n] {
+                for (i, &byte) in from_client[..n].iter().enumerate() {
                     line.push(byte);
                     if byte == b'\n' {
-                        match check_line(&line, client_ip) {
-                            Verdict::Forward(bytes) => {
-                                if server_tx.write_all(&bytes).await.is_err() {
-                                    break 'outer;
+                        let verdict = check_tls(&line, session.offered, session.required, &mut session.tls_state);
+                        let outcome = match verdict {
+                            TlsVerdict::StartTls => {
+                                if i + 1 != n {
+                                    // Plain bytes sent after AUTH TLS and before
+                                    // the handshake (command injection into the
+                                    // TLS session, CVE-2011-0411 style).
+                                    let _ = client.write_all(b"421 Data after AUTH TLS before the handshake; closing\r\n").await;
+                                    return Pumped::Closed;
                                 }
+                                if client.write_all(b"234 AUTH TLS OK; start the TLS handshake\r\n").await.is_err() {
+                                    return Pumped::Closed;
+                                }
+                                return Pumped::StartTls(client);
                             }
+                            TlsVerdict::Refuse(reply) => Verdict::Refuse(reply),
+                            TlsVerdict::Pass => check_line(&line, session.client_ip),
+                        };
+                        let sent = match outcome {
+                            Verdict::Forward(bytes) => server.write_all(&bytes).await,
                             Verdict::Refuse(reply) => {
-                                tracing::info!("ftp: refused from {client_ip}: {reply}");
-                                if client_tx
-                                    .lock()
-                                    .await
-                                    .write_all(reply.as_bytes())
-                                    .await
-                                    .is_err()
-                                {
-                                    break 'outer;
-                                }
+                                tracing::info!("ftp: refused from {}: {}", session.client_ip, reply.trim_end());
+                                client.write_all(reply.as_bytes()).await
                             }
+                        };
+                        if sent.is_err() {
+                            return Pumped::Closed;
                         }
                         line.clear();
                     } else if line.len() >= MAX_LINE {
-                        let _ = client_tx
-                            .lock()
-                            .await
-                            .write_all(b"500 Command line too long; closing\r\n")
-                            .await;
-                        break 'outer;
+                        let _ = client.write_all(b"500 Command line too long; closing\r\n").await;
+                        return Pumped::Closed;
                     }
                 }
             }
-            let _ = server_tx.shutdown().await;
+            r = server.read(&mut from_server) => {
+                let n = match r {
+                    Ok(0) | Err(_) => {
+                        let _ = client.shutdown().await;
+                        return Pumped::Closed;
+                    }
+                    Ok(n) => n,
+                };
+                // libunftp writes each reply whole: a `230` at the start
+                // of a line in one read is the login's success.
+                let chunk = &from_server[..n];
+                if chunk.starts_with(b"230") || chunk.windows(4).any(|w| w == b"\n230") {
+                    session.logged_in = true;
+                }
+                if client.write_all(chunk).await.is_err() {
+                    return Pumped::Closed;
+                }
+            }
+            // A client that has not logged in by the deadline is let go (it
+            // would otherwise hold a place under the connection cap for the
+            // idle timeout).
+            _ = tokio::time::sleep_until(session.deadline), if !session.logged_in => {
+                let reply = format!("421 No login within {} s; closing\r\n", session.login_deadline.as_secs());
+                let _ = client.write_all(reply.as_bytes()).await;
+                let _ = client.shutdown().await;
+                return Pumped::Closed;
+            }
         }
-    };
-
-    // A client that has not logged in by the deadline is let go (it would
-    // otherwise hold a place under the connection cap for the idle timeout).
-    let deadline = async {
-        tokio::time::sleep(login_deadline).await;
-        if logged_in.load(Ordering::Relaxed) {
-            std::future::pending::<()>().await;
-        }
-        let _ = client_tx
-            .lock()
-            .await
-            .write_all(
-                format!(
-                    "421 No login within {} s; closing\r\n",
-                    login_deadline.as_secs()
-                )
-                .as_bytes(),
-            )
-            .await;
-    };
-
-    tokio::select! {
-        _ = replies => {}
-        _ = commands => {}
-        _ = deadline => {}
     }
-    let _ = client_tx.lock().await.shutdown().await;
 }
 
 #[cfg(test)]
@@ -296,10 +402,79 @@ mod tests {
         assert_eq!(check_line(line, CLIENT), Verdict::Forward(line.to_vec()));
     }
 
+    #[test]
+    fn auth_tls_starts_tls_once() {
+        let mut st = TlsState::default();
+        assert_eq!(
+            check_tls(b"AUTH TLS\r\n", true, false, &mut st),
+            TlsVerdict::StartTls
+        );
+        assert_eq!(
+            check_tls(b"auth ssl\r\n", true, false, &mut st),
+            TlsVerdict::StartTls
+        );
+        assert!(
+            matches!(check_tls(b"AUTH GSSAPI\r\n", true, false, &mut st), TlsVerdict::Refuse(r) if r.starts_with("504"))
+        );
+        assert!(
+            matches!(check_tls(b"AUTH TLS\r\n", false, false, &mut st), TlsVerdict::Refuse(r) if r.starts_with("502"))
+        );
+        st.secured = true;
+        assert!(
+            matches!(check_tls(b"AUTH TLS\r\n", true, false, &mut st), TlsVerdict::Refuse(r) if r.starts_with("503"))
+        );
+        assert!(matches!(
+            check_tls(b"CCC\r\n", true, false, &mut st),
+            TlsVerdict::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn require_tls_refuses_plain_logins_and_data() {
+        let mut st = TlsState::default();
+        assert!(
+            matches!(check_tls(b"USER installer\r\n", true, true, &mut st), TlsVerdict::Refuse(r) if r.starts_with("534"))
+        );
+        assert!(
+            matches!(check_tls(b"PASS x\r\n", true, true, &mut st), TlsVerdict::Refuse(r) if r.starts_with("534"))
+        );
+        assert_eq!(
+            check_tls(b"USER installer\r\n", true, false, &mut st),
+            TlsVerdict::Pass
+        );
+        st.secured = true;
+        assert_eq!(
+            check_tls(b"USER installer\r\n", true, true, &mut st),
+            TlsVerdict::Pass
+        );
+        assert!(matches!(
+            check_tls(b"EPSV\r\n", true, true, &mut st),
+            TlsVerdict::Refuse(_)
+        ));
+        assert_eq!(
+            check_tls(b"PROT P\r\n", true, true, &mut st),
+            TlsVerdict::Pass
+        );
+        assert_eq!(
+            check_tls(b"EPSV\r\n", true, true, &mut st),
+            TlsVerdict::Pass
+        );
+        assert_eq!(
+            check_tls(b"PROT C\r\n", true, true, &mut st),
+            TlsVerdict::Pass
+        );
+        assert!(matches!(
+            check_tls(b"PASV\r\n", true, true, &mut st),
+            TlsVerdict::Refuse(_)
+        ));
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(line in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
             let _ = check_line(&line, CLIENT);
+            let mut st = TlsState::default();
+            let _ = check_tls(&line, true, true, &mut st);
         }
     }
 }

@@ -41,6 +41,8 @@ use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
 use passive::PassiveBinder;
+use crate::tls::TlsIdentity;
+use guard::ControlTls;
 use storage::{FtpUser, ProjectArea};
 
 pub struct FtpService;
@@ -61,7 +63,14 @@ impl Service for FtpService {
         } else {
             ""
         };
-        format!("project upload/download (FTP control; data on passive ports {lo}-{hi}{active})")
+        let tls = if s.ftp.require_tls {
+            "FTPS required (AUTH TLS)"
+        } else {
+            "FTPS offered (AUTH TLS)"
+        };
+        format!(
+            "project upload/download (FTP control, {tls}; data on passive ports {lo}-{hi}{active})"
+        )
     }
 
     fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
@@ -75,6 +84,18 @@ impl Service for FtpService {
                     "[ftp] passive_ports = [{lo}, {hi}] is not a valid range (first <= last, not 0)"
                 )));
             }
+            let tls = match crate::tls::TlsIdentity::load_or_create(controller.settings()) {
+                Ok(identity) => Some(identity),
+                Err(e) if s.require_tls => {
+                    return Err(StartError::Failed(format!(
+                        "[ftp] require_tls is set, but there is no TLS certificate: {e:#}"
+                    )))
+                }
+                Err(e) => {
+                    tracing::warn!("ftp: FTPS is off, no TLS certificate: {e:#}");
+                    None
+                }
+            };
             let listener = bind_tcp("ftp", "ftp", SocketAddr::new(s.bind, s.port)).await?;
             let local = listener.local_addr()?;
             let gate = Gate::new(s.allow.clone(), s.max_connections);
@@ -96,13 +117,13 @@ impl Service for FtpService {
                 refusals,
                 env.shutdown,
                 move |stream, peer| {
-                    let (controller, store, settings) =
-                        (controller.clone(), store.clone(), s.clone());
+                    let (controller, store, settings, tls) =
+                        (controller.clone(), store.clone(), s.clone(), tls.clone());
                     let shutdown = shutdown.clone();
                     async move {
                         tokio::select! {
                             _ = shutdown.cancelled() => {}
-                            r = session(stream, peer, controller, store, &settings) => {
+                            r = session(stream, peer, controller, store, &settings, tls) => {
                                 if let Err(e) = r {
                                     tracing::info!("ftp session from {peer} ended: {e:#}");
                                 }
@@ -129,6 +150,7 @@ async fn session(
     controller: Controller,
     store: Arc<ProjectStore>,
     s: &crate::config::FtpSettings,
+    tls: Option<TlsIdentity>,
 ) -> anyhow::Result<()> {
     let local_ip = client.local_addr()?.ip();
     let (lo, hi) = s.passive_ports;
@@ -161,6 +183,18 @@ async fn session(
     if let IpAddr::V4(v4) = canonical(local_ip) {
         builder = builder.passive_host(PassiveHost::Ip(v4));
     }
+    // libunftp protects the data connections (PROT P) with the
+    // certificate; the guard holds the control connection's TLS.
+    let control_tls = match tls {
+        Some(identity) => {
+            builder = builder.ftps(identity.cert_file.clone(), identity.key_file.clone());
+            Some(ControlTls {
+                acceptor: tokio_rustls::TlsAcceptor::from(identity.ftp_config.clone()),
+                required: s.require_tls,
+            })
+        }
+        None => None,
+    };
     let server = builder
         .build()
         .map_err(|e| anyhow::anyhow!("ftp configuration: {e}"))?;
@@ -182,7 +216,14 @@ async fn session(
         let _ = server.service(inner_server).await;
     });
     let login_deadline = std::time::Duration::from_secs(s.login_timeout_secs.max(1));
-    guard::relay(client, inner_client, canonical(peer.ip()), login_deadline).await;
+    guard::relay(
+        client,
+        inner_client,
+        canonical(peer.ip()),
+        login_deadline,
+        control_tls,
+    )
+    .await;
     served.abort();
     Ok(())
 }

@@ -7,12 +7,13 @@ use app::text::{escape_html as escape, urlencode};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
-use crate::auth::LoginError;
+use super::secure::{self, Transport};
+use crate::auth::{LoginError, Role};
 use crate::controller::Controller;
-use crate::sessions::{session_token, COOKIE};
+use crate::sessions::session_token;
 
 #[derive(Deserialize)]
 pub struct Next {
@@ -35,12 +36,19 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-pub async fn form(State(controller): State<Controller>, Query(q): Query<Next>) -> Html<String> {
+pub async fn form(
+    State(controller): State<Controller>,
+    transport: Option<Extension<Transport>>,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> Html<String> {
     let next = safe_next(q.next.as_deref());
     let notice = if !controller.users().has_admin() {
-        "<p class=\"error\">No admin user exists yet, so admin pages are off. On the controller, run: <code>roomctl user add admin --role admin</code>, then restart it.</p>"
+        "<p class=\"error\">No admin user exists yet, so admin pages are off. On the controller, run: <code>roomctl user add admin --role admin</code>, then restart it.</p>".to_string()
+    } else if !secure::admin_login_allowed(&controller, Transport::of(transport)) {
+        secure::admin_notice(&controller, &headers)
     } else {
-        ""
+        String::new()
     };
     let error = match q.error.as_deref() {
         None => "",
@@ -65,14 +73,34 @@ pub async fn form(State(controller): State<Controller>, Query(q): Query<Next>) -
 pub async fn submit(
     State(controller): State<Controller>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    transport: Option<Extension<Transport>>,
+    headers: HeaderMap,
     Form(c): Form<Credentials>,
 ) -> Response {
+    let transport = Transport::of(transport);
     let next = safe_next(c.next.as_deref());
     let name = c.user.chars().take(64).collect::<String>();
     let user = controller
         .verify_login("web", peer.ip(), name, c.password)
         .await;
     match user {
+        Ok(user)
+            if user.role == Role::Admin && !secure::admin_login_allowed(&controller, transport) =>
+        {
+            controller.log().record(format!(
+                "refused admin login: {} from {} over plain HTTP (admins log in over HTTPS)",
+                user.name,
+                peer.ip()
+            ));
+            (
+                StatusCode::FORBIDDEN,
+                Html(format!(
+                    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Log in over HTTPS · roomctl</title><link rel=\"stylesheet\" href=\"/pkg/roomctl.css\"></head><body><main class=\"login-page\"><h1>Log in over HTTPS</h1><p role=\"alert\">This is an admin account, and admins do not log in over plain HTTP here: you are not logged in.</p>{}</main></body></html>",
+                    secure::admin_notice(&controller, &headers)
+                )),
+            )
+                .into_response()
+        }
         Ok(user) => {
             controller.log().record(format!(
                 "login: {} ({}) from {}",
@@ -86,7 +114,7 @@ pub async fn submit(
                 [
                     (
                         header::SET_COOKIE,
-                        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+                        secure::session_cookie(&token, transport),
                     ),
                     (header::LOCATION, next),
                 ],
@@ -108,7 +136,11 @@ pub async fn submit(
     }
 }
 
-pub async fn logout(State(controller): State<Controller>, headers: HeaderMap) -> Response {
+pub async fn logout(
+    State(controller): State<Controller>,
+    transport: Option<Extension<Transport>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(token) = session_token(&headers) {
         controller.sessions().close(&token);
     }
@@ -117,7 +149,7 @@ pub async fn logout(State(controller): State<Controller>, headers: HeaderMap) ->
         [
             (
                 header::SET_COOKIE,
-                format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+                secure::session_cookie("", Transport::of(transport)),
             ),
             (header::LOCATION, "/".to_string()),
         ],

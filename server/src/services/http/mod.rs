@@ -3,12 +3,16 @@
 //! they differ in the panel layout opened at `/` (tablet vs wall panel).
 
 pub mod admin;
+mod assets;
 mod backend;
 mod csrf;
 mod designer;
+mod layers;
 pub mod live;
 mod login;
 mod notices;
+mod secure;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +34,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use leptos::prelude::*;
-use tokio::net::TcpStream;
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +44,8 @@ use crate::access::AllowList;
 use crate::config::Settings;
 
 pub use backend::PortBackend;
+pub use secure::Transport;
+pub use tls::HttpsService;
 
 /// Which of the two HTTP ports a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,42 +135,102 @@ impl Service for PanelService {
             let listener = bind_tcp(name, name, addr).await?;
             let local = listener.local_addr()?;
             let router = router(&env, kind, local.port());
-            let allow = s.panel.allow.clone();
-            let router = router.layer(middleware::from_fn_with_state(
-                Arc::new(allow.clone()),
-                allow_list,
-            ));
-            let gate = Gate::new(allow, s.panel.max_http_connections);
-            let refusals = Refusals {
-                not_allowed: plain_refusal(
-                    "403 Forbidden",
-                    "this address is not on the panel service's allow-list\n",
-                ),
-                full: plain_refusal(
-                    "503 Service Unavailable",
-                    "too many connections; try again later\n",
-                ),
-                address_full: plain_refusal(
-                    "503 Service Unavailable",
-                    "too many connections from this address; try again later\n",
-                ),
-            };
-            let header_timeout = Duration::from_secs(s.panel.header_timeout_secs.max(1));
-            let shutdown = env.shutdown.clone();
-            let task = serve_connections(
-                listener,
-                name,
-                gate,
-                refusals,
-                env.shutdown.clone(),
-                move |tcp, peer| {
-                    serve_http(tcp, peer, router.clone(), header_timeout, shutdown.clone())
-                },
-            );
-            Ok(Started::listening(Endpoint::tcp(local), task.boxed()))
+            let task = serve_router(&env, name, listener, router, s.panel.allow.clone(), None);
+            Ok(Started::listening(Endpoint::tcp(local), task))
         }
         .boxed()
     }
+}
+
+/// Serves `router` on `listener` behind the panel settings' allow-list,
+/// connection caps and header timeout: plain HTTP, or HTTPS when `tls`
+/// is given (the handshake must finish within the header timeout too).
+pub(crate) fn serve_router(
+    env: &StartEnv,
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    allow: AllowList,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    let s = env.settings();
+    let router = router.layer(middleware::from_fn_with_state(
+        Arc::new(allow.clone()),
+        allow_list,
+    ));
+    let gate = Gate::new(allow, s.panel.max_http_connections);
+    // A TLS client cannot read a plain-text refusal: it is only closed.
+    let refusal = |status, text| match tls {
+        Some(_) => Bytes::new(),
+        None => plain_refusal(status, text),
+    };
+    let refusals = Refusals {
+        not_allowed: refusal(
+            "403 Forbidden",
+            "this address is not on the panel service's allow-list\n",
+        ),
+        full: refusal(
+            "503 Service Unavailable",
+            "too many connections; try again later\n",
+        ),
+        address_full: refusal(
+            "503 Service Unavailable",
+            "too many connections from this address; try again later\n",
+        ),
+    };
+    let header_timeout = Duration::from_secs(s.panel.header_timeout_secs.max(1));
+    let shutdown = env.shutdown.clone();
+    serve_connections(
+        listener,
+        name,
+        gate,
+        refusals,
+        env.shutdown.clone(),
+        move |tcp, peer| {
+            let (router, shutdown, tls) = (router.clone(), shutdown.clone(), tls.clone());
+            async move {
+                // Panel messages are small and latency-bound: send each at
+                // once instead of letting Nagle's algorithm hold it behind
+                // an unacknowledged one.
+                let _ = tcp.set_nodelay(true);
+                match tls {
+                    None => {
+                        serve_http(
+                            tcp,
+                            peer,
+                            Transport::Plain,
+                            router,
+                            header_timeout,
+                            shutdown,
+                        )
+                        .await
+                    }
+                    Some(acceptor) => {
+                        match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                            Ok(Ok(stream)) => {
+                                serve_http(
+                                    stream,
+                                    peer,
+                                    Transport::Tls,
+                                    router,
+                                    header_timeout,
+                                    shutdown,
+                                )
+                                .await
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!("{name}: TLS handshake with {peer} failed: {e}")
+                            }
+                            Err(_) => {
+                                tracing::debug!("{name}: no TLS handshake from {peer} in time")
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .boxed()
 }
 
 /// The whole HTTP app of one port (pages, live channel, login, admin API),
@@ -196,7 +262,10 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         let backend = backend.clone();
         let options = options.clone();
         leptos_axum::render_app_async_with_context(
-            move || provide_context(backend.clone()),
+            move || {
+                provide_context(backend.clone());
+                layers::page_csp();
+            },
             move || shell(options.clone()),
         )
     };
@@ -211,7 +280,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
     for path in Screen::ROUTES {
         router = router.route(path, get(render.clone()));
     }
-    router
+    let router = router
         .route("/ws", get(live::upgrade).with_state(live))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
@@ -229,9 +298,10 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),
         )
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback_service(assets::service(&options))
         .with_state(options)
-        .layer(middleware::from_fn(csrf::same_origin))
+        .layer(middleware::from_fn(csrf::same_origin));
+    layers::around(router, settings)
 }
 
 /// A complete HTTP/1.1 answer for a connection refused at accept.
@@ -249,27 +319,27 @@ fn plain_refusal(status: &str, text: &str) -> Bytes {
 /// starts only once the head has arrived, so it cannot see a client that
 /// dribbles its headers), and the accept loop of every TCP service
 /// ([`serve_connections`]: connection cap and per-address cap).
-async fn serve_http(
-    tcp: TcpStream,
+async fn serve_http<Io>(
+    io: Io,
     peer: SocketAddr,
+    transport: Transport,
     router: Router,
     header_timeout: Duration,
     shutdown: CancellationToken,
-) {
-    // Panel messages are small and latency-bound: send each at once
-    // instead of letting Nagle's algorithm hold it behind an
-    // unacknowledged one.
-    let _ = tcp.set_nodelay(true);
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(transport);
             request
         })
         .service(router);
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
         // The live channel's WebSocket takes the connection over.
         .with_upgrades();
     tokio::pin!(connection);
