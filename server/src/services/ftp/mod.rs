@@ -40,9 +40,9 @@ use crate::auth::LoginError;
 use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
-use passive::PassiveBinder;
 use crate::tls::TlsIdentity;
 use guard::ControlTls;
+use passive::PassiveBinder;
 use storage::{FtpUser, ProjectArea};
 
 pub struct FtpService;
