@@ -75,6 +75,12 @@
       b.addEventListener("pointerup", up);
       b.addEventListener("pointercancel", up);
     });
+    // A keyboard (Enter, Space) clicks without a pointer: a tap.
+    room.addEventListener("click", function (e) {
+      var b = e.target.closest(".st-button");
+      if (!b || b.disabled || e.detail !== 0) return;
+      send(room.dataset.room, b.dataset.button, "tap");
+    });
   }
   setInterval(function () {
     document.querySelectorAll(".st-seen").forEach(function (s) { s.textContent = ago(+s.dataset.seen); });

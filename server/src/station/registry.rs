@@ -41,6 +41,8 @@ pub struct Room {
     pub known_project: Option<(String, u32)>,
     /// Found twice: another entry holds the same controller.
     pub retired: bool,
+    /// Display and source as last recorded for the usage figures.
+    pub usage: super::usage::UsageState,
     commands: mpsc::Sender<RoomCommand>,
 }
 
@@ -123,6 +125,7 @@ impl Registry {
             offline_since: Some(Instant::now()),
             known_project: None,
             retired: false,
+            usage: Default::default(),
             commands: tx,
         });
         by_address.insert(address, index);
@@ -164,6 +167,24 @@ impl Registry {
         };
         let _ = self.changes.send(index);
         Some(out)
+    }
+
+    /// Notes that a room was heard from at `now` (Unix seconds); announced
+    /// only when the second changes, so a busy room costs no extra updates.
+    pub fn touch(&self, index: usize, now: u64) {
+        let changed = {
+            let mut rooms = lock(&self.rooms);
+            match rooms.get_mut(index) {
+                Some(room) if room.card.last_seen != now => {
+                    room.card.last_seen = now;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            let _ = self.changes.send(index);
+        }
     }
 
     /// Reads a room.

@@ -23,7 +23,7 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 use super::alerts::AlertKind;
 use super::registry::RoomCommand;
-use super::{unix_now, Station};
+use super::{unix_now, usage, Station};
 
 /// Time allowed for connecting and for each handshake reply.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,13 +79,23 @@ pub async fn watch(
             }
             Ended::Lost { why, reached } => (why, reached),
         };
-        station.registry.update(room, |r| {
+        let records = station.registry.update(room, |r| {
             if r.card.online {
                 r.offline_since = Some(std::time::Instant::now());
             }
             r.card.online = false;
             r.card.problem = why.clone();
+            // Out of sight: the display's state is not known any more.
+            let who = usage::Subject {
+                room: &r.card.name,
+                location: &r.card.location,
+                at: unix_now(),
+            };
+            let records = usage::changes(&who, &r.usage, &Default::default());
+            r.usage = Default::default();
+            records
         });
+        station.usage.record(records.unwrap_or_default());
         if reached {
             backoff = Duration::from_millis(500);
         }
@@ -173,7 +183,7 @@ async fn session(
                     Ok(Some(Err(LinesCodecError::Io(e)))) => return reached(format!("read error: {e}")),
                     Ok(Some(Ok(line))) => line,
                 };
-                station.registry.update(room, |r| r.card.last_seen = unix_now());
+                station.registry.touch(room, unix_now());
                 let event = match Event::decode(line.as_bytes()) {
                     Ok(e) => e,
                     Err(_) => {
@@ -313,9 +323,12 @@ async fn handshake(
         r.layout = layout;
         r.devices = devices;
         r.snapshot = snapshot;
+        let records = usage::update(r, &station.settings, None, unix_now());
         let before = r.known_project.replace(project.clone());
-        before.filter(|b| *b != project)
+        (before.filter(|b| *b != project), records)
     });
+    let (changed, records) = changed.unzip();
+    station.usage.record(records.unwrap_or_default());
     station.alerts.clear(room, AlertKind::Offline, "");
     station.alerts.clear(room, AlertKind::ProtocolError, "");
     if let Some(Some(before)) = changed {
@@ -340,13 +353,19 @@ async fn follow(
                 let after = (r.snapshot.project_name.clone(), r.snapshot.project_revision);
                 r.card.project_name = after.0.clone();
                 r.card.project_revision = after.1;
+                let records = usage::update(r, &station.settings, Some(&step), unix_now());
                 (
                     outcome,
                     (before != after).then(|| {
                         r.known_project = Some(after.clone());
                         (before, after)
                     }),
+                    records,
                 )
+            });
+            let outcome = outcome.map(|(outcome, project, records)| {
+                station.usage.record(records);
+                (outcome, project)
             });
             match outcome {
                 Some((StepOutcome::Gap, _)) => {

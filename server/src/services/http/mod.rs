@@ -4,7 +4,7 @@
 
 pub mod admin;
 mod backend;
-mod csrf;
+pub(crate) mod csrf;
 pub mod live;
 mod login;
 mod notices;
