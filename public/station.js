@@ -60,6 +60,10 @@
     var es = new EventSource(url);
     es.addEventListener("cards", function (e) { JSON.parse(e.data).forEach(paintCard); });
     es.addEventListener("room", function (e) { paintRoom(JSON.parse(e.data)); });
+    es.addEventListener("summary", function (e) {
+      var s = JSON.parse(e.data);
+      set(document, ".st-summary", s.online + " of " + s.total + " rooms online");
+    });
   }
   if (room) {
     room.addEventListener("pointerdown", function (e) {

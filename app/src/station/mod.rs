@@ -32,7 +32,7 @@ fn TopBar(user: String, role: String) -> impl IntoView {
     view! {
         <header class="st-top">
             <a href="/" class="st-brand">"roomctl station"</a>
-            <nav>
+            <nav aria-label="Station">
                 <a href="/">"Rooms"</a>
                 <a href="/alerts">"Alerts"</a>
                 <a href="/usage">"Usage"</a>

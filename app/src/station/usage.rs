@@ -73,9 +73,9 @@ pub fn UsagePage(user: String, role: String, report: UsageReport) -> impl IntoVi
                 <a href=csv.clone() download=format!("usage-{period}.csv")>"Download as CSV"</a>
             </nav>
             <p class="st-summary">{format!(
-                "{} rooms in {} buildings; from {} to {} (UTC).",
-                report.rooms.len(),
-                report.buildings.len(),
+                "{} in {}; from {} to {} (UTC).",
+                plural(report.rooms.len(), "room"),
+                plural(report.buildings.len(), "building"),
                 date(report.since),
                 date(report.until)
             )}</p>
@@ -191,14 +191,14 @@ pub fn bar_chart(
             list.join("; ")
         )
     };
-    let (label_w, bar_w, row_h) = (190.0, 340.0, 24.0);
+    let (label_w, bar_w, row_h) = (150.0, 190.0, 24.0);
     let height = (rows.len().max(1) as f64) * row_h + 8.0;
     let max = rows.iter().map(|(_, x)| *x).fold(0.0, f64::max);
     let mut svg = format!(
         "<figure><figcaption id=\"{id}-t\">{t}</figcaption><svg role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" viewBox=\"0 0 {w} {height}\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\"><title id=\"{id}-title\">{t}</title><desc id=\"{id}-desc\">{d}</desc>",
         t = escape_html(title),
         d = escape_html(&desc),
-        w = label_w + bar_w + 90.0,
+        w = label_w + bar_w + 70.0,
     );
     if rows.is_empty() {
         svg.push_str(
@@ -212,7 +212,7 @@ pub fn bar_chart(
         } else {
             0.0
         };
-        let label: String = name.chars().take(28).collect();
+        let label: String = name.chars().take(22).collect();
         svg.push_str(&format!(
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"st-svg-label\">{l}</text><rect x=\"{bx}\" y=\"{y}\" width=\"{w:.1}\" height=\"{h}\" rx=\"3\" class=\"st-svg-bar\"/><text x=\"{vx:.1}\" y=\"{ty}\" class=\"st-svg-value\">{v}</text>",
             lx = label_w - 8.0,
@@ -267,6 +267,15 @@ pub fn column_chart(id: &str, title: &str, slices: &[(u64, u64)]) -> String {
         m = max as u64,
     ));
     svg
+}
+
+/// "1 room", "3 rooms".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn slice_label(at: u64, period: &str) -> String {

@@ -41,6 +41,8 @@ pub struct Room {
     pub known_project: Option<(String, u32)>,
     /// Found twice: another entry holds the same controller.
     pub retired: bool,
+    /// Logins refused in a row (an alert from the second on).
+    pub login_refusals: u32,
     /// Display and source as last recorded for the usage figures.
     pub usage: super::usage::UsageState,
     commands: mpsc::Sender<RoomCommand>,
@@ -125,6 +127,7 @@ impl Registry {
             offline_since: Some(Instant::now()),
             known_project: None,
             retired: false,
+            login_refusals: 0,
             usage: Default::default(),
             commands: tx,
         });
@@ -203,6 +206,15 @@ impl Registry {
             .filter(|r| !r.retired && filter.accepts(&r.card))
             .map(|r| r.card.clone())
             .collect()
+    }
+
+    /// (rooms online, rooms), for the grid's summary line.
+    pub fn counts(&self) -> (usize, usize) {
+        let rooms = lock(&self.rooms);
+        let live = rooms.iter().filter(|r| !r.retired);
+        let (online, total) =
+            live.fold((0, 0), |(o, t), r| (o + usize::from(r.card.online), t + 1));
+        (online, total)
     }
 
     /// Every room's index, with how long it has been offline.

@@ -27,6 +27,9 @@ use super::{unix_now, usage, Station};
 
 /// Time allowed for connecting and for each handshake reply.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for the answer to `login`: a password check is slow on
+/// purpose (argon2), and slower on a busy controller.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// A ping this often keeps the controller's idle timer (60 s by default)
 /// from closing the connection and shows the station that it is alive.
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -227,6 +230,10 @@ async fn handshake(
     if !station.registry.claim_serial(room, &serial) {
         return Err(Ended::Duplicate);
     }
+    // Its own name from now on (alerts and usage records carry it).
+    station
+        .registry
+        .update(room, |r| r.card.name = name.clone());
     if login_required {
         let (user, password) = (&station.settings.account, &station.password);
         if user.is_empty() {
@@ -243,15 +250,27 @@ async fn handshake(
             password: password.clone(),
         };
         send(write, &login).await.map_err(|e| lost(e.to_string()))?;
-        match next(station, room, lines).await? {
-            Event::Ok { .. } => station.alerts.clear(room, AlertKind::LoginFailed, ""),
+        match next_within(LOGIN_TIMEOUT, station, room, lines).await? {
+            Event::Ok { .. } => {
+                station.registry.update(room, |r| r.login_refusals = 0);
+                station.alerts.clear(room, AlertKind::LoginFailed, "")
+            }
             Event::Error { message, .. } | Event::Bye { message, .. } => {
-                station.alerts.raise(
-                    room,
-                    AlertKind::LoginFailed,
-                    "",
-                    format!("the station's account {user:?} was refused: {message}"),
-                );
+                // A controller busy checking other logins refuses with the
+                // same code as for a wrong password: alert on the second
+                // refusal in a row, not the first.
+                let refusals = station.registry.update(room, |r| {
+                    r.login_refusals += 1;
+                    r.login_refusals
+                });
+                if refusals.unwrap_or(0) >= 2 {
+                    station.alerts.raise(
+                        room,
+                        AlertKind::LoginFailed,
+                        "",
+                        format!("the station's account {user:?} was refused: {message}"),
+                    );
+                }
                 return Err(lost(format!("login refused: {message}")));
             }
             _ => {
@@ -477,11 +496,21 @@ fn protocol_error(station: &Station, room: usize, what: &str) -> Ended {
 /// The next handshake reply, within [`HANDSHAKE_TIMEOUT`]. A line that
 /// is too long or not protocol JSON is a protocol error (and an alert).
 async fn next(station: &Station, room: usize, lines: &mut Lines) -> Result<Event, Ended> {
+    next_within(HANDSHAKE_TIMEOUT, station, room, lines).await
+}
+
+/// [`next`] within `limit`.
+async fn next_within(
+    limit: Duration,
+    station: &Station,
+    room: usize,
+    lines: &mut Lines,
+) -> Result<Event, Ended> {
     let lost = |why: String| Ended::Lost {
         why,
         reached: false,
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, lines.next()).await {
+    match tokio::time::timeout(limit, lines.next()).await {
         Err(_) => Err(lost("no answer during the handshake".into())),
         Ok(None) => Err(lost("the controller closed the connection".into())),
         Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => Err(protocol_error(

@@ -22,7 +22,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use controller_core::fleet::CardFilter;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use leptos::prelude::*;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -459,7 +459,8 @@ struct EventsQuery {
 }
 
 /// The live stream: `cards` events (a JSON array of the changed cards the
-/// page shows) or, for a room page, `room` events (its card, LEDs, levels).
+/// page shows) and `summary` events (`{"online":N,"total":M}`, when those
+/// change) or, for a room page, `room` events (its card, LEDs, levels).
 async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQuery>) -> Response {
     if let Err(r) = user(&st, &headers, Role::Viewer) {
         return r.into_response();
@@ -488,62 +489,79 @@ pub fn stream(
     room_page: bool,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let rx = st.registry.subscribe();
-    let start = (st, rx, watched);
-    futures::stream::unfold(start, move |(st, mut rx, watched)| async move {
-        let mut changed: HashSet<usize> = HashSet::new();
-        loop {
-            let first = tokio::select! {
-                _ = st.shutdown.cancelled() => return None,
-                r = rx.recv() => r,
-            };
-            match first {
-                Ok(i) if watched.contains(&i) => {
-                    changed.insert(i);
-                    break;
+    let start = (st, rx, watched, None::<(usize, usize)>);
+    let batches = futures::stream::unfold(
+        start,
+        move |(st, mut rx, watched, mut summary)| async move {
+            let mut changed: HashSet<usize> = HashSet::new();
+            loop {
+                let first = tokio::select! {
+                    _ = st.shutdown.cancelled() => return None,
+                    r = rx.recv() => r,
+                };
+                match first {
+                    Ok(i) if watched.contains(&i) => {
+                        changed.insert(i);
+                        break;
+                    }
+                    Ok(_) => {}
+                    // Too far behind to know what changed: send everything.
+                    Err(RecvError::Lagged(_)) => {
+                        changed.extend(watched.iter().copied());
+                        break;
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Ok(_) => {}
-                // Too far behind to know what changed: send everything.
-                Err(RecvError::Lagged(_)) => {
-                    changed.extend(watched.iter().copied());
-                    break;
-                }
-                Err(RecvError::Closed) => return None,
             }
-        }
-        tokio::task::yield_now().await;
-        loop {
-            match rx.try_recv() {
-                Ok(i) if watched.contains(&i) => {
-                    changed.insert(i);
+            tokio::task::yield_now().await;
+            loop {
+                match rx.try_recv() {
+                    Ok(i) if watched.contains(&i) => {
+                        changed.insert(i);
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                        changed.extend(watched.iter().copied())
+                    }
+                    Err(_) => break,
                 }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
-                    changed.extend(watched.iter().copied())
-                }
-                Err(_) => break,
             }
-        }
-        let event = if room_page {
-            let i = *changed.iter().next()?;
-            let data = st.registry.read(i, |r| {
-                serde_json::json!({
-                    "card": r.card,
-                    "buttons": r.snapshot.buttons,
-                    "levels": r.snapshot.levels,
-                })
-            });
-            SseEvent::default()
-                .event("room")
-                .data(data.unwrap_or_default().to_string())
-        } else {
-            let cards: Vec<_> = changed
-                .iter()
-                .filter_map(|i| st.registry.card(*i))
-                .collect();
-            SseEvent::default()
-                .event("cards")
-                .data(serde_json::to_string(&cards).unwrap_or_default())
-        };
-        Some((Ok(event), (st, rx, watched)))
-    })
+            let mut events = Vec::with_capacity(2);
+            if room_page {
+                let i = *changed.iter().next()?;
+                let data = st.registry.read(i, |r| {
+                    serde_json::json!({
+                        "card": r.card,
+                        "buttons": r.snapshot.buttons,
+                        "levels": r.snapshot.levels,
+                    })
+                });
+                events.push(
+                    SseEvent::default()
+                        .event("room")
+                        .data(data.unwrap_or_default().to_string()),
+                );
+            } else {
+                let cards: Vec<_> = changed
+                    .iter()
+                    .filter_map(|i| st.registry.card(*i))
+                    .collect();
+                events.push(
+                    SseEvent::default()
+                        .event("cards")
+                        .data(serde_json::to_string(&cards).unwrap_or_default()),
+                );
+                // The grid's "N of M rooms online", when it changed.
+                let counts = st.registry.counts();
+                if summary != Some(counts) {
+                    summary = Some(counts);
+                    events.push(SseEvent::default().event("summary").data(
+                        serde_json::json!({ "online": counts.0, "total": counts.1 }).to_string(),
+                    ));
+                }
+            }
+            Some((events, (st, rx, watched, summary)))
+        },
+    );
+    batches.flat_map(|events| futures::stream::iter(events.into_iter().map(Ok)))
 }
