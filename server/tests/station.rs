@@ -351,6 +351,8 @@ async fn lookup_finds_rooms_and_a_room_found_twice_is_one_room() {
         ["RC-TEST-Room-A", "RC-TEST-Room-B", "RC-TEST-Room-C"],
         "{cards:#?}"
     );
+    // The grid's summary counts each room once too.
+    assert_eq!(st.station.registry.counts(), (3, 3));
     st.shutdown().await;
     for r in rooms {
         r.shutdown().await;
@@ -569,11 +571,14 @@ async fn the_event_stream_carries_a_card_update_when_a_button_lights() {
         serde_json::from_str(update.trim_start_matches("data: ")).unwrap();
     assert_eq!(update["card"]["key"], "r1");
     assert_eq!(update["buttons"]["mute"]["led"]["mode"], "on", "{update}");
+    // Room A (not on this grid page) goes away: the grid's summary line
+    // still hears of it.
+    a.shutdown().await;
+    read_event(&mut grid, "{\"online\":1,\"total\":2}").await;
     // A stream without a session: to the login page.
     let (status, _) = get_with_cookie(st.addr, "/events?keys=r0", "roomctl_session=x").await;
     assert_eq!(status, 303);
     st.shutdown().await;
-    a.shutdown().await;
     b.shutdown().await;
 }
 

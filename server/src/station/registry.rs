@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -75,6 +76,10 @@ pub struct Registry {
     rooms: Mutex<Vec<Room>>,
     by_address: Mutex<HashMap<SocketAddr, usize>>,
     changes: broadcast::Sender<usize>,
+    /// Rooms online and rooms added, kept as they change so that the
+    /// grid's summary costs nothing to check.
+    online: AtomicUsize,
+    added: AtomicUsize,
 }
 
 /// The key of the room at `index` (in addresses and on cards).
@@ -93,6 +98,8 @@ impl Registry {
             rooms: Mutex::new(Vec::new()),
             by_address: Mutex::new(HashMap::new()),
             changes: broadcast::channel(4096).0,
+            online: AtomicUsize::new(0),
+            added: AtomicUsize::new(0),
         })
     }
 
@@ -132,6 +139,7 @@ impl Registry {
             commands: tx,
         });
         by_address.insert(address, index);
+        self.added.fetch_add(1, Ordering::Relaxed);
         drop(rooms);
         let _ = self.changes.send(index);
         Some((index, rx))
@@ -149,6 +157,9 @@ impl Registry {
     /// (and the room is retired) when another room is that controller.
     pub fn claim_serial(&self, index: usize, serial: &str) -> bool {
         let duplicate = !serial.is_empty() && self.has_serial(serial, Some(index));
+        if duplicate {
+            self.added.fetch_sub(1, Ordering::Relaxed);
+        }
         self.update(index, |room| {
             if duplicate {
                 room.retired = true;
@@ -164,7 +175,13 @@ impl Registry {
         let out = {
             let mut rooms = lock(&self.rooms);
             let room = rooms.get_mut(index)?;
+            let was = room.card.online;
             let out = change(room);
+            match (was, room.card.online) {
+                (false, true) => self.online.fetch_add(1, Ordering::Relaxed),
+                (true, false) => self.online.fetch_sub(1, Ordering::Relaxed),
+                _ => 0,
+            };
             room.refresh();
             out
         };
@@ -208,13 +225,13 @@ impl Registry {
             .collect()
     }
 
-    /// (rooms online, rooms), for the grid's summary line.
+    /// (rooms online, rooms added), for the grid's summary line: two
+    /// counters, no lock.
     pub fn counts(&self) -> (usize, usize) {
-        let rooms = lock(&self.rooms);
-        let live = rooms.iter().filter(|r| !r.retired);
-        let (online, total) =
-            live.fold((0, 0), |(o, t), r| (o + usize::from(r.card.online), t + 1));
-        (online, total)
+        (
+            self.online.load(Ordering::Relaxed),
+            self.added.load(Ordering::Relaxed),
+        )
     }
 
     /// Every room's index, with how long it has been offline.

@@ -504,6 +504,8 @@ pub fn stream(
                         changed.insert(i);
                         break;
                     }
+                    // Another room: only the grid's summary may need sending.
+                    Ok(_) if !room_page && summary != Some(st.registry.counts()) => break,
                     Ok(_) => {}
                     // Too far behind to know what changed: send everything.
                     Err(RecvError::Lagged(_)) => {
@@ -546,11 +548,13 @@ pub fn stream(
                     .iter()
                     .filter_map(|i| st.registry.card(*i))
                     .collect();
-                events.push(
-                    SseEvent::default()
-                        .event("cards")
-                        .data(serde_json::to_string(&cards).unwrap_or_default()),
-                );
+                if !cards.is_empty() {
+                    events.push(
+                        SseEvent::default()
+                            .event("cards")
+                            .data(serde_json::to_string(&cards).unwrap_or_default()),
+                    );
+                }
                 // The grid's "N of M rooms online", when it changed.
                 let counts = st.registry.counts();
                 if summary != Some(counts) {
