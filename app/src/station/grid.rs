@@ -56,6 +56,7 @@ pub fn GridPage(view: GridView) -> impl IntoView {
     view! {
         <TopBar user role/>
         <main class="st-grid-page">
+            <h1>"Rooms"</h1>
             <form class="st-filters" method="get" action="/">
                 <input type="search" name="search" placeholder="Search rooms" aria-label="Search rooms" value=filter.search.clone()/>
                 <select name="location" aria-label="Location">
