@@ -60,6 +60,10 @@
     var es = new EventSource(url);
     es.addEventListener("cards", function (e) { JSON.parse(e.data).forEach(paintCard); });
     es.addEventListener("room", function (e) { paintRoom(JSON.parse(e.data)); });
+    es.addEventListener("summary", function (e) {
+      var s = JSON.parse(e.data);
+      set(document, ".st-summary", s.online + " of " + s.total + " rooms online");
+    });
   }
   if (room) {
     room.addEventListener("pointerdown", function (e) {
@@ -74,6 +78,12 @@
       };
       b.addEventListener("pointerup", up);
       b.addEventListener("pointercancel", up);
+    });
+    // A keyboard (Enter, Space) clicks without a pointer: a tap.
+    room.addEventListener("click", function (e) {
+      var b = e.target.closest(".st-button");
+      if (!b || b.disabled || e.detail !== 0) return;
+      send(room.dataset.room, b.dataset.button, "tap");
     });
   }
   setInterval(function () {

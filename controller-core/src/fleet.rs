@@ -97,6 +97,70 @@ pub struct AlertRecord {
     pub cleared_at: u64,
 }
 
+/// What a room (or a building: its rooms added up) was used for over a
+/// period: the usage page of the station and its CSV.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The room's name, or the building's.
+    pub name: String,
+    /// The building: the room's location up to its first comma.
+    pub building: String,
+    /// Seconds the display was on within the period.
+    pub display_secs: u64,
+    /// Button presses (from any panel, keypad or the station).
+    pub presses: u64,
+    /// Each source and how often it was selected, most often first.
+    pub sources: Vec<(String, u64)>,
+    /// Alerts raised.
+    pub alerts: u64,
+}
+
+impl UsageRow {
+    pub fn display_hours(&self) -> f64 {
+        self.display_secs as f64 / 3600.0
+    }
+
+    pub fn source_selections(&self) -> u64 {
+        self.sources.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Presses per day over a period of `days`.
+    pub fn presses_per_day(&self, days: f64) -> f64 {
+        if days > 0.0 {
+            self.presses as f64 / days
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The usage of every room and building over one period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// `day`, `week` or `month`.
+    pub period: String,
+    /// Unix seconds: the period is `since..until`.
+    pub since: u64,
+    pub until: u64,
+    pub rooms: Vec<UsageRow>,
+    pub buildings: Vec<UsageRow>,
+    /// Presses in each slice of the period (hours of a day, days of a
+    /// week or month), oldest first, with the slice's start.
+    pub timeline: Vec<(u64, u64)>,
+}
+
+impl UsageReport {
+    pub fn days(&self) -> f64 {
+        self.until.saturating_sub(self.since) as f64 / 86_400.0
+    }
+}
+
+/// The building of a location: its text up to the first comma
+/// ("Building A, floor 2" is in "Building A").
+pub fn building_of(location: &str) -> String {
+    location.split(',').next().unwrap_or("").trim().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

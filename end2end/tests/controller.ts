@@ -20,29 +20,70 @@ async function freePort(): Promise<number> {
   });
 }
 
+export interface ControllerOptions {
+  /** The controller's name (and a serial made from it). */
+  name?: string;
+  /** Central control (TCP 5009 protocol) on a free loopback port. */
+  central?: boolean;
+}
+
+function roomctlBin(): string {
+  return process.env.ROOMCTL_BIN ?? path.join(repoRoot, "target", "release", "roomctl");
+}
+
+/** Adds a user to the settings file `settings` with roomctl's own command. */
+function addUserTo(settings: string, name: string, role: string, password: string) {
+  const r = spawnSync(roomctlBin(), ["--config", settings, "user", "add", name, "--role", role, "--password-stdin"], {
+    input: password + "\n",
+    cwd: repoRoot,
+  });
+  if (r.status !== 0) throw new Error(`user add failed: ${r.stderr}`);
+}
+
+/** Polls `url` until it answers (any status) or `proc` exits. */
+async function waitForHttp(url: string, proc: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`roomctl exited early:\n${output()}`);
+    try {
+      await fetch(url, { redirect: "manual" });
+      return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`roomctl did not start:\n${output()}`);
+}
+
 export class Controller {
   panelPort = 0;
   apprimoPort = 0;
   httpsPort = 0;
+  centralPort = 0;
   private dir = "";
   private proc: ChildProcess | null = null;
   output = "";
 
   /** Adds a user to this controller's settings (before start). */
   addUser(name: string, role: string, password: string) {
-    const bin = process.env.ROOMCTL_BIN ?? path.join(repoRoot, "target", "release", "roomctl");
-    const r = spawnSync(bin, ["--config", path.join(this.dir, "roomctl.toml"), "user", "add", name, "--role", role, "--password-stdin"], {
-      input: password + "\n",
-      cwd: repoRoot,
-    });
-    if (r.status !== 0) throw new Error(`user add failed: ${r.stderr}`);
+    addUserTo(path.join(this.dir, "roomctl.toml"), name, role, password);
   }
 
-  static async create(extraSettings = "", beforeStart?: (c: Controller) => void): Promise<Controller> {
+  static async create(
+    extraSettings = "",
+    beforeStart?: (c: Controller) => void,
+    options: ControllerOptions = {},
+  ): Promise<Controller> {
     const c = new Controller();
     c.panelPort = await freePort();
     c.apprimoPort = await freePort();
     c.httpsPort = await freePort();
+    if (options.central) c.centralPort = await freePort();
+    const identity = options.name
+      ? `[identity]\nname = "${options.name}"\nserial = "RC-E2E-${options.name.replace(/\W+/g, "-")}"\n`
+      : "";
+    const central = options.central ? `enabled = true\nport = ${c.centralPort}` : "enabled = false";
     c.dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomctl-e2e-"));
     // Only the two HTTP ports and HTTPS: the LAN services are tested by cargo tests.
     const settings = `
@@ -64,14 +105,14 @@ enabled = false
 [live]
 enabled = false
 [central]
-enabled = false
+${central}
 [extension]
 enabled = false
 [telnet]
 enabled = false
 [ftp]
 enabled = false
-
+${identity}
 ${extraSettings}
 `;
     fs.writeFileSync(path.join(c.dir, "roomctl.toml"), settings);
@@ -93,8 +134,13 @@ ${extraSettings}
     return `http://127.0.0.1:${this.apprimoPort}${p}`;
   }
 
+  /** The central-control address, for a station's room list. */
+  centralAddress(): string {
+    return `127.0.0.1:${this.centralPort}`;
+  }
+
   async start(): Promise<void> {
-    const bin = process.env.ROOMCTL_BIN ?? path.join(repoRoot, "target", "release", "roomctl");
+    const bin = roomctlBin();
     const settingsFile = path.join(this.dir, "roomctl.toml");
     this.proc = spawn(bin, ["--config", settingsFile, "serve", "--demo"], {
       cwd: repoRoot,
@@ -128,6 +174,70 @@ ${extraSettings}
 
   async dispose(): Promise<void> {
     await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `roomctl station` on a free loopback port, watching `rooms` (their
+ * central-control ports) with the account `account`/`password`, which each
+ * room must have. Its web users are added with `addUser` before `start`. */
+export class Station {
+  port = 0;
+  private dir = "";
+  private proc: ChildProcess | null = null;
+  output = "";
+
+  constructor(private password: string) {}
+
+  static async create(rooms: Controller[], account: string, password: string): Promise<Station> {
+    const s = new Station(password);
+    s.port = await freePort();
+    s.dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomctl-e2e-station-"));
+    const list = rooms.map((r) => `  { address = "${r.centralAddress()}" },`).join("\n");
+    const settings = `
+[station]
+port = ${s.port}
+account = "${account}"
+lookup_broadcast = []
+offline_after_secs = 2
+reconnect_max_secs = 1
+database = "${s.dir.replace(/\\/g, "/")}/station.sqlite"
+rooms = [
+${list}
+]
+`;
+    fs.writeFileSync(path.join(s.dir, "station.toml"), settings);
+    return s;
+  }
+
+  addUser(name: string, role: string, password: string) {
+    addUserTo(path.join(this.dir, "station.toml"), name, role, password);
+  }
+
+  url(p = "/"): string {
+    return `http://127.0.0.1:${this.port}${p}`;
+  }
+
+  async start(): Promise<void> {
+    const proc = spawn(roomctlBin(), ["--config", path.join(this.dir, "station.toml"), "station"], {
+      cwd: repoRoot,
+      env: { ...process.env, ROOMCTL_STATION_PASSWORD: this.password },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.proc = proc;
+    proc.stdout?.on("data", (d) => (this.output += d.toString()));
+    proc.stderr?.on("data", (d) => (this.output += d.toString()));
+    await waitForHttp(this.url("/login"), proc, () => this.output);
+  }
+
+  async dispose(): Promise<void> {
+    const p = this.proc;
+    if (p && p.exitCode === null) {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGTERM");
+      await exited;
+    }
+    this.proc = null;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

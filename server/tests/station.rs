@@ -140,10 +140,15 @@ async fn log_in(web: SocketAddr) -> String {
 
 /// Taps `mute` in a room through the station's web page, as an operator.
 async fn tap_mute(web: SocketAddr, cookie: &str, room: &str) {
-    let body = "button=mute&action=tap";
+    tap(web, cookie, room, "mute").await
+}
+
+/// Taps a button in a room through the station's web page, as an operator.
+async fn tap(web: SocketAddr, cookie: &str, room: &str, button: &str) {
+    let body = format!("button={button}&action=tap");
     let (status, answer) = raw(
         web,
-        &format!("POST /room/{room}/press HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+        &format!("POST /room/{room}/press HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
     )
     .await;
     assert_eq!(status, 204, "{answer}");
@@ -348,8 +353,521 @@ async fn lookup_finds_rooms_and_a_room_found_twice_is_one_room() {
         ["RC-TEST-Room-A", "RC-TEST-Room-B", "RC-TEST-Room-C"],
         "{cards:#?}"
     );
+    // The grid's summary counts each room once too.
+    assert_eq!(st.station.registry.counts(), (3, 3));
     st.shutdown().await;
     for r in rooms {
+        r.shutdown().await;
+    }
+}
+
+/// A POST to the station as a browser sends it: `origin` (None: neither
+/// Origin nor Referer) and a session `cookie` (may be empty).
+async fn post_from(
+    web: SocketAddr,
+    path: &str,
+    origin: Option<&str>,
+    cookie: &str,
+    body: &str,
+) -> (u16, String) {
+    let origin = origin.map(|o| format!("{o}\r\n")).unwrap_or_default();
+    raw(
+        web,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {web}\r\n{origin}Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_same_origin_ones_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let (hook, _) = receiver().await;
+    let st = station(&[a.addrs.central.unwrap()], hook, dir.path()).await;
+    eventually(PATIENCE, "the room online", || online(&st) == 1).await;
+    let web = st.addr;
+    let own = format!("Origin: http://{web}");
+    let evil = "Origin: http://evil.example";
+    let credentials = format!("user={OPS}&password=ops+words");
+
+    // Logging in from another site's page, or with no origin at all: refused.
+    for origin in [Some(evil), None] {
+        let (status, answer) = post_from(web, "/login", origin, "", &credentials).await;
+        assert_eq!(status, 403, "{answer}");
+        assert!(!answer.contains("set-cookie"), "{answer}");
+    }
+    let (_, answer) = post_from(web, "/login", Some(evil), "", &credentials).await;
+    assert!(answer.contains("cross-site"), "{answer}");
+
+    // From the station's own page: logged in.
+    let (status, answer) = post_from(web, "/login", Some(&own), "", &credentials).await;
+    assert_eq!(status, 303, "{answer}");
+    let cookie = cookie_of(&answer);
+
+    // A forged press carries a valid session (a browser without SameSite)
+    // but comes from elsewhere: refused, nothing pressed.
+    let press = "button=mute&action=tap";
+    let (status, answer) = post_from(web, "/room/r0/press", Some(evil), &cookie, press).await;
+    assert_eq!(status, 403, "{answer}");
+    let (status, _) = post_from(web, "/alerts/1/ack", Some(evil), &cookie, "").await;
+    assert_eq!(status, 403);
+    let (status, _) = post_from(web, "/logout", Some(evil), &cookie, "").await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        a.controller.snapshot().led("mute").unwrap().mode,
+        LedMode::Off
+    );
+    // The session survived the forged logout.
+    let (status, _) = get_with_cookie(web, "/", &cookie).await;
+    assert_eq!(status, 200);
+
+    // A browser that sends only a Referer of the station's own page: works.
+    let referer = format!("Referer: http://{web}/room/r0");
+    let (status, answer) = post_from(web, "/room/r0/press", Some(&referer), &cookie, press).await;
+    assert_eq!(status, 204, "{answer}");
+    assert_eq!(
+        a.controller.snapshot().led("mute").unwrap().mode,
+        LedMode::On
+    );
+    // The cookie is SameSite=Strict and HttpOnly.
+    assert!(
+        answer_cookie_flags(&credentials, web).await,
+        "the session cookie is SameSite=Strict; HttpOnly"
+    );
+    st.shutdown().await;
+    a.shutdown().await;
+}
+
+async fn answer_cookie_flags(credentials: &str, web: SocketAddr) -> bool {
+    let own = format!("Origin: http://{web}");
+    let (_, answer) = post_from(web, "/login", Some(&own), "", credentials).await;
+    answer
+        .lines()
+        .find(|l| l.starts_with("set-cookie: "))
+        .is_some_and(|l| l.contains("SameSite=Strict") && l.contains("HttpOnly"))
+}
+
+#[tokio::test]
+async fn an_operator_acknowledges_a_project_change_on_the_web_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let (hook, _) = receiver().await;
+    let st = station(&[a.addrs.central.unwrap()], hook, dir.path()).await;
+    eventually(PATIENCE, "the room online", || online(&st) == 1).await;
+    let cookie = log_in(st.addr).await;
+
+    let new = support::loaded(&support::project("Lecture setup", 7));
+    a.controller
+        .load_project(new.project.clone(), new.source.clone(), "test")
+        .unwrap();
+    eventually(PATIENCE, "a project_changed alert", || {
+        open_alert(&st, "project_changed", "r0")
+    })
+    .await;
+    let alert = st
+        .station
+        .alerts
+        .list(true, 10)
+        .into_iter()
+        .find(|a| a.kind == "project_changed")
+        .unwrap();
+    assert!(
+        alert.detail.contains("\"Demo meeting room\" rev 1")
+            && alert.detail.contains("\"Lecture setup\" rev 7"),
+        "{alert:?}"
+    );
+    eventually(PATIENCE, "the card shows the new project", || {
+        st.station
+            .registry
+            .card(0)
+            .is_some_and(|c| c.project_name == "Lecture setup" && c.project_revision == 7)
+    })
+    .await;
+
+    // Acknowledged on the alert page's form: who is kept, and (nothing
+    // else clears a project change) it is cleared.
+    let own = format!("Origin: http://{}", st.addr);
+    let path = format!("/alerts/{}/ack", alert.id);
+    let (status, answer) = post_from(st.addr, &path, Some(&own), &cookie, "").await;
+    assert_eq!(status, 303, "{answer}");
+    let record = st.station.alerts.history().get(alert.id).unwrap().unwrap();
+    assert_eq!(record.acked_by, OPS);
+    assert!(record.acked_at > 0 && record.cleared_at > 0, "{record:?}");
+    assert!(!open_alert(&st, "project_changed", "r0"));
+    let (_, page) = get_with_cookie(st.addr, "/alerts", &cookie).await;
+    assert!(page.contains(&format!("{OPS} (")), "{page}");
+    // An unknown alert: 404, not a crash.
+    let (status, _) = post_from(st.addr, "/alerts/99999/ack", Some(&own), &cookie, "").await;
+    assert_eq!(status, 404);
+    st.shutdown().await;
+    a.shutdown().await;
+}
+
+/// Reads a server-sent event stream until a `data:` line contains
+/// `needle`; that line.
+async fn read_event(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::net::TcpStream>>,
+    needle: &str,
+) -> String {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .expect("the stream reads")
+                .expect("the stream stays open");
+            if line.starts_with("data: ") && line.contains(needle) {
+                return line;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no event with {needle:?} on the stream"))
+}
+
+#[tokio::test]
+async fn the_event_stream_carries_a_card_update_when_a_button_lights() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let b = controller("Room B", 0).await;
+    let (hook, _) = receiver().await;
+    let st = station(
+        &[a.addrs.central.unwrap(), b.addrs.central.unwrap()],
+        hook,
+        dir.path(),
+    )
+    .await;
+    eventually(PATIENCE, "both rooms online", || online(&st) == 2).await;
+    let cookie = log_in(st.addr).await;
+
+    // The grid's stream for room B's card, and a room page's for room B.
+    let open = |query: &'static str| {
+        let cookie = cookie.clone();
+        let web = st.addr;
+        async move {
+            let mut s = tokio::net::TcpStream::connect(web).await.unwrap();
+            let req = format!("GET /events?{query} HTTP/1.1\r\nHost: {web}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n");
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut lines = tokio::io::BufReader::new(s).lines();
+            let status = lines.next_line().await.unwrap().unwrap();
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            lines
+        }
+    };
+    let mut grid = open("keys=r1").await;
+    let mut room = open("room=r1").await;
+    tap_mute(st.addr, &cookie, "r1").await;
+    let card = read_event(&mut grid, "\"lit\":[\"Mute\"]").await;
+    let cards: Vec<controller_core::fleet::RoomCard> =
+        serde_json::from_str(card.trim_start_matches("data: ")).unwrap();
+    assert!(
+        cards.iter().all(|c| c.key == "r1"),
+        "only the followed card: {cards:?}"
+    );
+    let update = read_event(&mut room, "\"mute\"").await;
+    let update: serde_json::Value =
+        serde_json::from_str(update.trim_start_matches("data: ")).unwrap();
+    assert_eq!(update["card"]["key"], "r1");
+    assert_eq!(update["buttons"]["mute"]["led"]["mode"], "on", "{update}");
+    // Room A (not on this grid page) goes away: the grid's summary line
+    // still hears of it.
+    a.shutdown().await;
+    read_event(&mut grid, "{\"online\":1,\"total\":2}").await;
+    // A stream without a session: to the login page.
+    let (status, _) = get_with_cookie(st.addr, "/events?keys=r0", "roomctl_session=x").await;
+    assert_eq!(status, 303);
+    st.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_station_account_raises_login_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let settings = station_settings(&[a.addrs.central.unwrap()], dir.path(), |st| {
+        st.lookup_broadcast.clear();
+        st.reconnect_max_secs = 1;
+    });
+    let st = station::start(&settings, "not the password".into(), dir.path())
+        .await
+        .unwrap();
+    eventually(PATIENCE, "a login_failed alert", || {
+        open_alert(&st, "login_failed", "r0")
+    })
+    .await;
+    let alert = st.station.alerts.list(true, 10).remove(0);
+    assert!(
+        alert.detail.contains("\"station\" was refused"),
+        "{alert:?}"
+    );
+    // Retries do not pile up alerts: still one.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let all = st.station.alerts.list(false, 100);
+    assert_eq!(
+        all.iter().filter(|a| a.kind == "login_failed").count(),
+        1,
+        "{all:?}"
+    );
+    let card = st.station.registry.card(0).unwrap();
+    assert!(
+        !card.online && card.problem.contains("login refused"),
+        "{card:?}"
+    );
+    st.shutdown().await;
+    a.shutdown().await;
+}
+
+/// The demo project with its projector and matrix at `sim`'s addresses
+/// (the DSP at a port where nothing listens), reconnecting every second.
+fn demo_with(sim: &roomctl::simulator::Simulator, dsp: SocketAddr) -> String {
+    controller_core::project::DEMO_PROJECT_TOML
+        .replace("127.0.0.1:4352", &sim.projector_addr.unwrap().to_string())
+        .replace("127.0.0.1:4353", &sim.matrix_addr.unwrap().to_string())
+        .replace("127.0.0.1:4354", &dsp.to_string())
+        .replace("reconnect_secs = 5", "reconnect_secs = 1")
+        .replace("poll_secs = 5", "poll_secs = 1")
+}
+
+fn simulator_config(
+    projector: SocketAddr,
+    matrix: SocketAddr,
+) -> roomctl::simulator::SimulatorConfig {
+    roomctl::simulator::SimulatorConfig {
+        projector: Some(projector),
+        matrix: Some(matrix),
+        dsp: None,
+        warmup: Duration::from_millis(300),
+        cooldown: Duration::from_millis(300),
+    }
+}
+
+#[tokio::test]
+async fn usage_is_recorded_from_the_demo_room_and_devices_raise_alerts() {
+    use roomctl::simulator::Simulator;
+    let dir = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(simulator_config(any, any)).await.unwrap();
+    let (projector, matrix) = (sim.projector_addr.unwrap(), sim.matrix_addr.unwrap());
+    let nothing = TcpListener::bind(any).await.unwrap();
+    let dsp = nothing.local_addr().unwrap();
+    drop(nothing);
+    let room = TestSettings::only(&["central", "logic"])
+        .name("Room A")
+        .user(STATION_USER, Role::Operator, STATION_PW)
+        .start(support::loaded(&demo_with(&sim, dsp)))
+        .await;
+    let (hook, _) = receiver().await;
+    let st = station(&[room.addrs.central.unwrap()], hook, dir.path()).await;
+    eventually(PATIENCE, "the room online", || online(&st) == 1).await;
+    // The DSP is not there: a device_offline alert names it.
+    eventually(PATIENCE, "a device_offline alert for the DSP", || {
+        st.station
+            .alerts
+            .list(true, 10)
+            .iter()
+            .any(|a| a.kind == "device_offline" && a.detail.contains("dsp"))
+    })
+    .await;
+    let cookie = log_in(st.addr).await;
+
+    // The display on (the LED follows the projector), a source, the
+    // display off: what the default rules (display_power, sources) see.
+    tap(st.addr, &cookie, "r0", "display_power").await;
+    eventually(PATIENCE, "the display LED lit", || {
+        st.station
+            .registry
+            .read(0, |r| r.usage.display == Some(true))
+            .unwrap_or(false)
+    })
+    .await;
+    tap(st.addr, &cookie, "r0", "src_hdmi2").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tap(st.addr, &cookie, "r0", "display_power").await;
+    eventually(PATIENCE, "display on, off and HDMI 2 recorded", || {
+        let history = st.station.alerts.history();
+        let display: Vec<String> = history
+            .display_since(0)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.subject)
+            .collect();
+        let counts = history.counts_since(0).unwrap();
+        let ok = display.ends_with(&["on".to_string(), "off".to_string()])
+            && counts
+                .iter()
+                .any(|(r, n)| r.kind == "source" && r.subject == "HDMI 2" && *n == 1)
+            && counts
+                .iter()
+                .any(|(r, n)| r.kind == "press" && r.room == "Room A" && *n >= 3);
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{display:?} {counts:?}"))
+        }
+    })
+    .await;
+
+    // The usage page and its CSV.
+    let (status, page) = get_with_cookie(st.addr, "/usage?period=day", &cookie).await;
+    assert_eq!(status, 200);
+    for part in [
+        "<title id=\"chart-display-title\">",
+        "<desc id=\"chart-presses-desc\">",
+        "HDMI 2: 1",
+        "Room A",
+        "Building A",
+    ] {
+        assert!(page.contains(part), "{part:?} not on the page:\n{page}");
+    }
+    let (status, csv) = get_with_cookie(st.addr, "/usage.csv?period=week", &cookie).await;
+    assert_eq!(status, 200);
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("room,Room A,Building A,week,"))
+        .unwrap_or_else(|| panic!("no row for Room A:\n{csv}"));
+    let fields: Vec<&str> = row.split(',').collect();
+    assert!(fields[7].parse::<u64>().unwrap() >= 3, "presses: {row}");
+    assert_eq!(fields[9], "1", "source selections: {row}");
+    assert_eq!(fields[10], "HDMI 2: 1", "{row}");
+    assert!(
+        csv.contains("\nbuilding,Building A,Building A,week,"),
+        "{csv}"
+    );
+
+    // The projector and matrix go away: device_offline for each; back: cleared.
+    sim.shutdown().await;
+    eventually(PATIENCE, "device_offline for the projector", || {
+        st.station
+            .alerts
+            .list(true, 10)
+            .iter()
+            .any(|a| a.kind == "device_offline" && a.detail.contains("projector"))
+    })
+    .await;
+    assert!(
+        st.station
+            .registry
+            .card(0)
+            .unwrap()
+            .faults
+            .contains(&"projector".to_string()),
+        "the card lists the device"
+    );
+    let sim = Simulator::start(simulator_config(projector, matrix))
+        .await
+        .unwrap();
+    eventually(PATIENCE, "the projector's alert cleared", || {
+        !st.station
+            .alerts
+            .list(true, 10)
+            .iter()
+            .any(|a| a.detail.contains("projector") || a.detail.contains("matrix"))
+    })
+    .await;
+    st.shutdown().await;
+    room.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_veth_lan_three_rooms_are_found_one_goes_offline_and_comes_back() {
+    // A LAN of its own (veth, 10.9.0.1/24) in a private namespace: lookup
+    // broadcasts go to its broadcast address and nowhere else.
+    if !in_namespace(
+        "on_a_veth_lan_three_rooms_are_found_one_goes_offline_and_comes_back",
+        Loopback::Lan,
+    ) {
+        return;
+    }
+    let on_lan = |name: &str, port: u16| {
+        TestSettings::only(&["central", "lookup"])
+            .name(name)
+            .user(STATION_USER, Role::Operator, STATION_PW)
+            .edit(|s| {
+                s.central.bind = std::net::Ipv4Addr::UNSPECIFIED.into();
+                s.central.port = port;
+                s.lookup.bind = std::net::Ipv4Addr::UNSPECIFIED.into();
+            })
+            .start_demo()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = on_lan("Room A", 0).await;
+    let b = on_lan("Room B", 0).await;
+    let c = on_lan("Room C", 0).await;
+    let b_port = b.addrs.central.unwrap().port();
+    let (hook, posts) = receiver().await;
+    // Nothing on the static list: every room comes from lookup.
+    let settings = station_settings(&[], dir.path(), |st| {
+        st.lookup_broadcast = vec!["10.9.0.255".parse().unwrap()];
+        st.lookup_interval_secs = 1;
+        st.offline_after_secs = 1;
+        st.reconnect_max_secs = 1;
+        st.webhooks = vec![Webhook {
+            url: format!("http://{hook}/alerts"),
+            kinds: vec![],
+        }];
+    });
+    let st = station::start(&settings, STATION_PW.into(), dir.path())
+        .await
+        .unwrap();
+    eventually(PATIENCE, "three rooms found and online", || {
+        online(&st) == 3
+    })
+    .await;
+    let cards = st.station.registry.cards(&Default::default());
+    let mut found: Vec<(String, String)> = cards
+        .iter()
+        .map(|c| (c.name.clone(), c.address.clone()))
+        .collect();
+    found.sort();
+    for (name, address) in &found {
+        assert!(
+            address.starts_with("10.9.0.1:"),
+            "{name} found at its LAN address, not {address}"
+        );
+    }
+    assert_eq!(
+        found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        ["Room A", "Room B", "Room C"]
+    );
+    let key_b = cards
+        .iter()
+        .find(|c| c.name == "Room B")
+        .unwrap()
+        .key
+        .clone();
+
+    // Room B's controller stops: an offline alert (and its webhook).
+    b.shutdown().await;
+    eventually(PATIENCE, "an offline alert for room B", || {
+        open_alert(&st, "offline", &key_b)
+    })
+    .await;
+    assert_eq!(online(&st), 2);
+    eventually(PATIENCE, "the webhook heard it", || {
+        posts
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.contains("\"event\":\"raised\"") && p.contains("Room B"))
+    })
+    .await;
+
+    // It comes back on the same port: online again, the alert cleared,
+    // and still three rooms (found again by lookup, not added twice).
+    let b = on_lan("Room B", b_port).await;
+    eventually(PATIENCE, "room B back and its alert cleared", || {
+        online(&st) == 3 && !open_alert(&st, "offline", &key_b)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(st.station.registry.cards(&Default::default()).len(), 3);
+    st.shutdown().await;
+    for r in [a, b, c] {
         r.shutdown().await;
     }
 }

@@ -56,9 +56,10 @@ pub fn GridPage(view: GridView) -> impl IntoView {
     view! {
         <TopBar user role/>
         <main class="st-grid-page">
+            <h1>"Rooms"</h1>
             <form class="st-filters" method="get" action="/">
-                <input type="search" name="search" placeholder="Search rooms" value=filter.search.clone()/>
-                <select name="location">
+                <input type="search" name="search" placeholder="Search rooms" aria-label="Search rooms" value=filter.search.clone()/>
+                <select name="location" aria-label="Location">
                     <option value="">"All locations"</option>
                     {locations.into_iter().map(|l| {
                         let selected = l == filter.location;
@@ -73,7 +74,7 @@ pub fn GridPage(view: GridView) -> impl IntoView {
             <ul class="st-grid" data-keys=keys>
                 {cards.into_iter().map(|c| view! { <Card card=c now/> }).collect_view()}
             </ul>
-            <nav class="st-pages">
+            <nav class="st-pages" aria-label="Pages">
                 {(page > 0).then(|| view! { <a href=prev.clone()>"Previous"</a> })}
                 <span>{format!("page {} of {}", page + 1, pages.max(1))}</span>
                 {(page + 1 < pages).then(|| view! { <a href=next.clone()>"Next"</a> })}

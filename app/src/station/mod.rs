@@ -1,5 +1,5 @@
 //! The central station's screens: the room grid, one room's panel, the
-//! alert list and the login form. Rendered on the station server only
+//! alert list, the usage figures and the login form. Rendered on the station server only
 //! (feature `ssr`) and kept live by the small script `public/station.js`
 //! (a server-sent event stream patches cards and LEDs in place). None of it
 //! is in the panel's wasm: a station adds nothing to what a panel loads.
@@ -7,12 +7,14 @@
 mod alerts;
 mod grid;
 mod room;
+mod usage;
 
 use leptos::prelude::*;
 
 pub use alerts::AlertsPage;
 pub use grid::{GridPage, GridView};
 pub use room::{RoomPage, RoomView};
+pub use usage::UsagePage;
 
 /// Renders a station screen as a complete HTML document.
 pub fn document<V: IntoView + 'static>(title: &str, body: impl FnOnce() -> V) -> String {
@@ -30,9 +32,10 @@ fn TopBar(user: String, role: String) -> impl IntoView {
     view! {
         <header class="st-top">
             <a href="/" class="st-brand">"roomctl station"</a>
-            <nav>
+            <nav aria-label="Station">
                 <a href="/">"Rooms"</a>
                 <a href="/alerts">"Alerts"</a>
+                <a href="/usage">"Usage"</a>
             </nav>
             <form method="post" action="/logout" class="st-user">
                 <span>{user}" ("{role}")"</span>

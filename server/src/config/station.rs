@@ -41,8 +41,14 @@ pub struct StationSettings {
     pub max_line_bytes: usize,
     /// The alert history (SQLite); relative to the settings file.
     pub database: PathBuf,
-    /// Cleared alerts older than this are deleted.
+    /// Cleared alerts and usage records older than this are deleted.
     pub retention_days: u32,
+    /// Usage figures: the buttons whose lit LED means "the display is on"
+    /// (the demo's `display_power`, whose LED follows the projector).
+    pub display_buttons: Vec<String>,
+    /// Usage figures: the button group whose lit member is the selected
+    /// source (the demo's `sources`).
+    pub source_group: String,
     /// HTTP POSTs of alert changes.
     pub webhooks: Vec<Webhook>,
     /// `central`: rooms from the list and lookup only. `mqtt`: also every
@@ -107,6 +113,8 @@ pub fn defaults(profile: Profile) -> StationSettings {
         max_line_bytes: 4 << 20,
         database: PathBuf::from("var/station.sqlite"),
         retention_days: 90,
+        display_buttons: vec!["display_power".into()],
+        source_group: "sources".into(),
         webhooks: Vec::new(),
         transport: StationTransport::Central,
     }

@@ -173,6 +173,11 @@ impl Alerts {
         true
     }
 
+    /// The history itself (usage records share its database).
+    pub fn history(&self) -> std::sync::MutexGuard<'_, History> {
+        lock(&self.history)
+    }
+
     pub fn list(&self, open_only: bool, limit: usize) -> Vec<AlertRecord> {
         lock(&self.history)
             .list(open_only, limit)
@@ -182,7 +187,7 @@ impl Alerts {
             })
     }
 
-    /// Deletes history older than `days` after clearing.
+    /// Deletes history older than `days` (alerts: after clearing).
     pub fn purge(&self, days: u32) {
         let before = unix_now().saturating_sub(u64::from(days) * 86_400);
         if let Err(e) = lock(&self.history).purge(before) {

@@ -1,5 +1,7 @@
-//! The alert history in SQLite: every alert raised, who acknowledged it
-//! and when it cleared, kept for `retention_days` after it cleared.
+//! The station's history in SQLite: every alert raised, who acknowledged
+//! it and when it cleared, kept for `retention_days` after it cleared; and
+//! the usage records (presses, display on/off, source selections) that
+//! the usage figures are counted from, kept for `retention_days`.
 
 use std::path::Path;
 
@@ -22,7 +24,31 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS alerts (
     acked_at INTEGER NOT NULL DEFAULT 0,
     cleared_at INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS alerts_raised ON alerts (raised_at);";
+CREATE INDEX IF NOT EXISTS alerts_raised ON alerts (raised_at);
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room TEXT NOT NULL,
+    building TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_at ON usage (at);";
+
+/// One usage record: a press, the display going on or off (or out of
+/// sight: `unknown`), a source selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRecord {
+    pub room: String,
+    pub building: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// `press`, `display` or `source`.
+    pub kind: String,
+    /// The button (press), `on`/`off`/`unknown` (display), the source's
+    /// label (source).
+    pub subject: String,
+}
 
 impl History {
     /// Opens (or creates) the database. Alerts a previous run left open
@@ -39,7 +65,102 @@ impl History {
             "UPDATE alerts SET cleared_at = ?1 WHERE cleared_at = 0",
             params![now as i64],
         )?;
+        // A display left on when the last run stopped is on no longer as
+        // far as anyone knows: closed at that run's last record.
+        db.execute(
+            "INSERT INTO usage (room, building, at, kind, subject)
+             SELECT room, building, (SELECT MAX(at) FROM usage), 'display', 'unknown'
+             FROM usage u WHERE kind = 'display' AND id = (
+                 SELECT MAX(id) FROM usage WHERE kind = 'display' AND room = u.room)
+             AND subject = 'on'",
+            [],
+        )?;
         Ok(History { db })
+    }
+
+    /// Adds usage records, all in one transaction.
+    pub fn insert_usage(&self, records: &[UsageRecord]) -> anyhow::Result<()> {
+        let tx = self.db.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO usage (room, building, at, kind, subject) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for r in records {
+                stmt.execute(params![r.room, r.building, r.at as i64, r.kind, r.subject])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The display records from `since` on, oldest first, preceded by
+    /// each room's last one before `since` (its state then).
+    pub fn display_since(&self, since: u64) -> anyhow::Result<Vec<UsageRecord>> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT room, building, at, kind, subject FROM usage u
+             WHERE at < ?1 AND kind = 'display' AND id = (
+                 SELECT MAX(id) FROM usage WHERE kind = 'display' AND room = u.room AND at < ?1)
+             UNION ALL
+             SELECT room, building, at, kind, subject FROM (
+                 SELECT * FROM usage WHERE at >= ?1 AND kind = 'display' ORDER BY at, id)",
+        )?;
+        let rows = stmt.query_map(params![since as i64], |row| {
+            Ok(UsageRecord {
+                room: row.get(0)?,
+                building: row.get(1)?,
+                at: row.get::<_, i64>(2)? as u64,
+                kind: row.get(3)?,
+                subject: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Presses and source selections from `since` on, counted per room
+    /// (and per source): records with `at` = 0 and `subject` = the count.
+    pub fn counts_since(&self, since: u64) -> anyhow::Result<Vec<(UsageRecord, u64)>> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT room, MAX(building), kind, CASE WHEN kind = 'press' THEN '' ELSE subject END AS s,
+                    COUNT(*)
+             FROM usage WHERE at >= ?1 AND kind IN ('press', 'source') GROUP BY room, kind, s",
+        )?;
+        let rows = stmt.query_map(params![since as i64], |row| {
+            Ok((
+                UsageRecord {
+                    room: row.get(0)?,
+                    building: row.get(1)?,
+                    at: 0,
+                    kind: row.get(2)?,
+                    subject: row.get(3)?,
+                },
+                row.get::<_, i64>(4)? as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Presses from `since` on, per slice of `slice` seconds: (the slice's
+    /// number from `since`, presses).
+    pub fn presses_by_slice(&self, since: u64, slice: u64) -> anyhow::Result<Vec<(u64, u64)>> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT (at - ?1) / ?2, COUNT(*) FROM usage
+             WHERE at >= ?1 AND kind = 'press' GROUP BY 1",
+        )?;
+        let rows = stmt.query_map(params![since as i64, slice.max(1) as i64], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Alerts raised from `since` on, counted per room name.
+    pub fn alerts_since(&self, since: u64) -> anyhow::Result<Vec<(String, u64)>> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT room, COUNT(*) FROM alerts WHERE raised_at >= ?1 GROUP BY room",
+        )?;
+        let rows = stmt.query_map(params![since as i64], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn insert(&self, a: &AlertRecord) -> anyhow::Result<i64> {
@@ -82,12 +203,21 @@ impl History {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Deletes alerts that cleared before `before`; returns how many.
+    /// Deletes alerts that cleared before `before`, and usage records
+    /// from before it but each room's last display record; returns how
+    /// many rows went.
     pub fn purge(&self, before: u64) -> anyhow::Result<usize> {
-        Ok(self.db.execute(
+        let alerts = self.db.execute(
             "DELETE FROM alerts WHERE cleared_at != 0 AND cleared_at < ?1",
             params![before as i64],
-        )?)
+        )?;
+        // Each room's last display record stays: it is the display's state.
+        let usage = self.db.execute(
+            "DELETE FROM usage WHERE at < ?1 AND NOT (kind = 'display' AND id = (
+                 SELECT MAX(id) FROM usage d WHERE d.kind = 'display' AND d.room = usage.room))",
+            params![before as i64],
+        )?;
+        Ok(alerts + usage)
     }
 }
 
@@ -128,7 +258,7 @@ pub fn csv(alerts: &[AlertRecord]) -> String {
     out
 }
 
-fn quote(field: &str) -> String {
+pub(super) fn quote(field: &str) -> String {
     // A leading = + - @ would be a formula in a spreadsheet: prefix it.
     let field = if field.starts_with(['=', '+', '-', '@']) && field.parse::<f64>().is_err() {
         format!("'{field}")
@@ -182,6 +312,59 @@ mod tests {
         let h = History::open(&path, 200).unwrap();
         assert_eq!(h.get(b).unwrap().unwrap().cleared_at, 200);
         assert!(h.list(true, 10).unwrap().is_empty());
+    }
+
+    fn usage(room: &str, at: u64, kind: &str, subject: &str) -> UsageRecord {
+        UsageRecord {
+            room: room.into(),
+            building: "B".into(),
+            at,
+            kind: kind.into(),
+            subject: subject.into(),
+        }
+    }
+
+    #[test]
+    fn usage_records_count_and_a_restart_closes_a_display_left_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let h = History::open(&path, 0).unwrap();
+        h.insert_usage(&[
+            usage("R1", 10, "display", "on"),
+            usage("R1", 20, "display", "off"),
+            usage("R1", 30, "display", "on"),
+            usage("R2", 15, "display", "off"),
+            usage("R1", 35, "press", "mute"),
+            usage("R1", 50, "press", "mute"),
+            usage("R2", 60, "source", "HDMI 1"),
+        ])
+        .unwrap();
+        let mut got = h.display_since(40).unwrap();
+        got.sort_by(|a, b| a.room.cmp(&b.room));
+        assert_eq!(
+            got,
+            [
+                usage("R1", 30, "display", "on"),
+                usage("R2", 15, "display", "off")
+            ]
+        );
+        let mut counts = h.counts_since(40).unwrap();
+        counts.sort_by(|a, b| a.0.room.cmp(&b.0.room));
+        let got: Vec<_> = counts
+            .iter()
+            .map(|(r, n)| (r.room.as_str(), r.kind.as_str(), r.subject.as_str(), *n))
+            .collect();
+        assert_eq!(got, [("R1", "press", "", 1), ("R2", "source", "HDMI 1", 1)]);
+        assert_eq!(h.presses_by_slice(30, 10).unwrap(), [(0, 1), (2, 1)]);
+        assert_eq!(h.purge(31).unwrap(), 2, "R1's display on/off at 10 and 20");
+        drop(h);
+        // R1's display was on when the run stopped: closed at its last record.
+        let h = History::open(&path, 500).unwrap();
+        let got = h.display_since(55).unwrap();
+        assert!(
+            got.contains(&usage("R1", 60, "display", "unknown")),
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! the static list and by LAN lookup ([`discovery`]), and with
 //! `transport = "mqtt"` under a broker's topic tree ([`mqtt`]); keeps them in the
 //! [`registry`]; raises [`alerts`] (history in SQLite, [`history`]; POSTs
-//! to [`webhook`]s); serves the browser view and presses ([`web`]).
+//! to [`webhook`]s); counts how rooms are used ([`usage`]); serves the
+//! browser view and presses ([`web`]).
 //! Its own small list of tasks, started and stopped together like the
 //! controller's services. Documented in docs/station.md.
 
@@ -12,6 +13,7 @@ pub mod discovery;
 pub mod history;
 pub mod mqtt;
 pub mod registry;
+pub mod usage;
 pub mod watcher;
 pub mod web;
 pub mod webhook;
@@ -39,6 +41,8 @@ pub struct Station {
     pub password: String,
     pub registry: Arc<Registry>,
     pub alerts: Arc<Alerts>,
+    /// Where the watchers put usage records (written to the history).
+    pub usage: usage::Recorder,
     pub users: Arc<UserStore>,
     /// The bounded password check and its back-off, as on a controller.
     pub logins: crate::auth::Logins,
@@ -104,11 +108,13 @@ pub async fn start(
     let listener =
         crate::services::bind_tcp("station", "station", SocketAddr::new(s.bind, s.port)).await?;
     let addr = listener.local_addr()?;
+    let (recorder, records) = usage::Recorder::new();
     let station = Arc::new(Station {
         settings: s.clone(),
         password,
         registry,
         alerts: alerts.clone(),
+        usage: recorder,
         users: Arc::new(users),
         logins: crate::auth::Logins::default(),
         sessions: Sessions::default(),
@@ -138,6 +144,11 @@ pub async fn start(
     };
     {
         let mut tasks = crate::sync::lock(&station.tasks);
+        tasks.spawn(usage::run(
+            records,
+            alerts.clone(),
+            station.shutdown.clone(),
+        ));
         tasks.spawn(alerts::watch_offline(
             alerts,
             Duration::from_secs(s.offline_after_secs),

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -41,6 +42,10 @@ pub struct Room {
     pub known_project: Option<(String, u32)>,
     /// Found twice: another entry holds the same controller.
     pub retired: bool,
+    /// Logins refused in a row (an alert from the second on).
+    pub login_refusals: u32,
+    /// Display and source as last recorded for the usage figures.
+    pub usage: super::usage::UsageState,
     commands: mpsc::Sender<RoomCommand>,
 }
 
@@ -72,6 +77,10 @@ pub struct Registry {
     /// A 5009 address (`host:port`) or a broker room (`mqtt:<serial>`).
     by_address: Mutex<HashMap<String, usize>>,
     changes: broadcast::Sender<usize>,
+    /// Rooms online and rooms added, kept as they change so that the
+    /// grid's summary costs nothing to check.
+    online: AtomicUsize,
+    added: AtomicUsize,
 }
 
 /// The key of the room at `index` (in addresses and on cards).
@@ -90,6 +99,8 @@ impl Registry {
             rooms: Mutex::new(Vec::new()),
             by_address: Mutex::new(HashMap::new()),
             changes: broadcast::channel(4096).0,
+            online: AtomicUsize::new(0),
+            added: AtomicUsize::new(0),
         })
     }
 
@@ -134,9 +145,12 @@ impl Registry {
             offline_since: Some(Instant::now()),
             known_project: None,
             retired: false,
+            login_refusals: 0,
+            usage: Default::default(),
             commands: tx,
         });
         by_address.insert(address, index);
+        self.added.fetch_add(1, Ordering::Relaxed);
         drop(rooms);
         let _ = self.changes.send(index);
         Some((index, rx))
@@ -154,6 +168,9 @@ impl Registry {
     /// (and the room is retired) when another room is that controller.
     pub fn claim_serial(&self, index: usize, serial: &str) -> bool {
         let duplicate = !serial.is_empty() && self.has_serial(serial, Some(index));
+        if duplicate {
+            self.added.fetch_sub(1, Ordering::Relaxed);
+        }
         self.update(index, |room| {
             if duplicate {
                 room.retired = true;
@@ -169,12 +186,36 @@ impl Registry {
         let out = {
             let mut rooms = lock(&self.rooms);
             let room = rooms.get_mut(index)?;
+            let was = room.card.online;
             let out = change(room);
+            match (was, room.card.online) {
+                (false, true) => self.online.fetch_add(1, Ordering::Relaxed),
+                (true, false) => self.online.fetch_sub(1, Ordering::Relaxed),
+                _ => 0,
+            };
             room.refresh();
             out
         };
         let _ = self.changes.send(index);
         Some(out)
+    }
+
+    /// Notes that a room was heard from at `now` (Unix seconds); announced
+    /// only when the second changes, so a busy room costs no extra updates.
+    pub fn touch(&self, index: usize, now: u64) {
+        let changed = {
+            let mut rooms = lock(&self.rooms);
+            match rooms.get_mut(index) {
+                Some(room) if room.card.last_seen != now => {
+                    room.card.last_seen = now;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            let _ = self.changes.send(index);
+        }
     }
 
     /// Reads a room.
@@ -193,6 +234,15 @@ impl Registry {
             .filter(|r| !r.retired && filter.accepts(&r.card))
             .map(|r| r.card.clone())
             .collect()
+    }
+
+    /// (rooms online, rooms added), for the grid's summary line: two
+    /// counters, no lock.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.online.load(Ordering::Relaxed),
+            self.added.load(Ordering::Relaxed),
+        )
     }
 
     /// Every room's index, with how long it has been offline.

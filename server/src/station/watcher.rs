@@ -23,10 +23,13 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 use super::alerts::AlertKind;
 use super::registry::RoomCommand;
-use super::{unix_now, Station};
+use super::{unix_now, usage, Station};
 
 /// Time allowed for connecting and for each handshake reply.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for the answer to `login`: a password check is slow on
+/// purpose (argon2), and slower on a busy controller.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// A ping this often keeps the controller's idle timer (60 s by default)
 /// from closing the connection and shows the station that it is alive.
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -79,13 +82,23 @@ pub async fn watch(
             }
             Ended::Lost { why, reached } => (why, reached),
         };
-        station.registry.update(room, |r| {
+        let records = station.registry.update(room, |r| {
             if r.card.online {
                 r.offline_since = Some(std::time::Instant::now());
             }
             r.card.online = false;
             r.card.problem = why.clone();
+            // Out of sight: the display's state is not known any more.
+            let who = usage::Subject {
+                room: &r.card.name,
+                location: &r.card.location,
+                at: unix_now(),
+            };
+            let records = usage::changes(&who, &r.usage, &Default::default());
+            r.usage = Default::default();
+            records
         });
+        station.usage.record(records.unwrap_or_default());
         if reached {
             backoff = Duration::from_millis(500);
         }
@@ -173,7 +186,7 @@ async fn session(
                     Ok(Some(Err(LinesCodecError::Io(e)))) => return reached(format!("read error: {e}")),
                     Ok(Some(Ok(line))) => line,
                 };
-                station.registry.update(room, |r| r.card.last_seen = unix_now());
+                station.registry.touch(room, unix_now());
                 let event = match Event::decode(line.as_bytes()) {
                     Ok(e) => e,
                     Err(_) => {
@@ -217,6 +230,10 @@ async fn handshake(
     if !station.registry.claim_serial(room, &serial) {
         return Err(Ended::Duplicate);
     }
+    // Its own name from now on (alerts and usage records carry it).
+    station
+        .registry
+        .update(room, |r| r.card.name = name.clone());
     if login_required {
         let (user, password) = (&station.settings.account, &station.password);
         if user.is_empty() {
@@ -233,15 +250,27 @@ async fn handshake(
             password: password.clone(),
         };
         send(write, &login).await.map_err(|e| lost(e.to_string()))?;
-        match next(station, room, lines).await? {
-            Event::Ok { .. } => station.alerts.clear(room, AlertKind::LoginFailed, ""),
+        match next_within(LOGIN_TIMEOUT, station, room, lines).await? {
+            Event::Ok { .. } => {
+                station.registry.update(room, |r| r.login_refusals = 0);
+                station.alerts.clear(room, AlertKind::LoginFailed, "")
+            }
             Event::Error { message, .. } | Event::Bye { message, .. } => {
-                station.alerts.raise(
-                    room,
-                    AlertKind::LoginFailed,
-                    "",
-                    format!("the station's account {user:?} was refused: {message}"),
-                );
+                // A controller busy checking other logins refuses with the
+                // same code as for a wrong password: alert on the second
+                // refusal in a row, not the first.
+                let refusals = station.registry.update(room, |r| {
+                    r.login_refusals += 1;
+                    r.login_refusals
+                });
+                if refusals.unwrap_or(0) >= 2 {
+                    station.alerts.raise(
+                        room,
+                        AlertKind::LoginFailed,
+                        "",
+                        format!("the station's account {user:?} was refused: {message}"),
+                    );
+                }
                 return Err(lost(format!("login refused: {message}")));
             }
             _ => {
@@ -313,9 +342,12 @@ async fn handshake(
         r.layout = layout;
         r.devices = devices;
         r.snapshot = snapshot;
+        let records = usage::update(r, &station.settings, None, unix_now());
         let before = r.known_project.replace(project.clone());
-        before.filter(|b| *b != project)
+        (before.filter(|b| *b != project), records)
     });
+    let (changed, records) = changed.unzip();
+    station.usage.record(records.unwrap_or_default());
     station.alerts.clear(room, AlertKind::Offline, "");
     station.alerts.clear(room, AlertKind::ProtocolError, "");
     if let Some(Some(before)) = changed {
@@ -340,13 +372,19 @@ async fn follow(
                 let after = (r.snapshot.project_name.clone(), r.snapshot.project_revision);
                 r.card.project_name = after.0.clone();
                 r.card.project_revision = after.1;
+                let records = usage::update(r, &station.settings, Some(&step), unix_now());
                 (
                     outcome,
                     (before != after).then(|| {
                         r.known_project = Some(after.clone());
                         (before, after)
                     }),
+                    records,
                 )
+            });
+            let outcome = outcome.map(|(outcome, project, records)| {
+                station.usage.record(records);
+                (outcome, project)
             });
             match outcome {
                 Some((StepOutcome::Gap, _)) => {
@@ -463,11 +501,21 @@ fn protocol_error(station: &Station, room: usize, what: &str) -> Ended {
 /// The next handshake reply, within [`HANDSHAKE_TIMEOUT`]. A line that
 /// is too long or not protocol JSON is a protocol error (and an alert).
 async fn next(station: &Station, room: usize, lines: &mut Lines) -> Result<Event, Ended> {
+    next_within(HANDSHAKE_TIMEOUT, station, room, lines).await
+}
+
+/// [`next`] within `limit`.
+async fn next_within(
+    limit: Duration,
+    station: &Station,
+    room: usize,
+    lines: &mut Lines,
+) -> Result<Event, Ended> {
     let lost = |why: String| Ended::Lost {
         why,
         reached: false,
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, lines.next()).await {
+    match tokio::time::timeout(limit, lines.next()).await {
         Err(_) => Err(lost("no answer during the handshake".into())),
         Ok(None) => Err(lost("the controller closed the connection".into())),
         Ok(Some(Err(LinesCodecError::MaxLineLengthExceeded))) => Err(protocol_error(

@@ -2,8 +2,12 @@
 //! viewer sees, operator presses and acknowledges), the room grid, a
 //! room's panel, the alert list and its CSV, and one server-sent event
 //! stream per page that carries the cards (or the room) it shows as they
-//! change. Changes are sent as they come, coalesced while the browser is
-//! still reading the last batch, so a busy fleet costs a bounded rate.
+//! change. A change is sent at once when the stream is idle; changes that
+//! come while a batch is being written are coalesced (one entry per room)
+//! into the next batch, so a busy fleet costs at most one card per room
+//! per batch and a quiet one no waiting at all. Every request that changes
+//! something (login included) must come from the station's own pages
+//! (the controller's `csrf` check); the session cookie is SameSite=Strict.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -18,21 +22,20 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use controller_core::fleet::CardFilter;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use leptos::prelude::*;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::registry::{index, RoomCommand};
+use super::usage::{self, Period};
 use super::{history, unix_now, Station};
 use crate::auth::{Role, User};
 use crate::sessions::{session_token, COOKIE};
 
 /// Cards per grid page.
 pub const PAGE_SIZE: usize = 60;
-/// The least time between two batches on one stream.
-const MIN_GAP: Duration = Duration::from_millis(50);
 
 type Shared = State<Arc<Station>>;
 
@@ -58,6 +61,8 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/alerts", get(alerts))
         .route("/alerts.csv", get(alerts_csv))
         .route("/alerts/{id}/ack", post(acknowledge))
+        .route("/usage", get(usage_page))
+        .route("/usage.csv", get(usage_csv))
         .route("/api/rooms", get(api_rooms))
         .route("/events", get(events))
         .route(
@@ -78,6 +83,9 @@ pub fn router(station: Arc<Station>) -> Router {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn(
+            crate::services::http::csrf::same_origin,
+        ))
         .with_state(station)
 }
 
@@ -347,6 +355,88 @@ async fn acknowledge(State(st): Shared, headers: HeaderMap, Path(id): Path<i64>)
     }
 }
 
+#[derive(Deserialize)]
+struct UsageQuery {
+    /// `day`, `week` (the default) or `month`.
+    #[serde(default)]
+    period: String,
+}
+
+/// The usage report of a period ending now, counted off the async threads.
+async fn usage_report(
+    st: &Arc<Station>,
+    period: Period,
+) -> Result<controller_core::fleet::UsageReport, Response> {
+    let now = unix_now();
+    let rooms_now: Vec<(String, String)> = st
+        .registry
+        .cards(&CardFilter::default())
+        .into_iter()
+        .map(|c| (c.name, c.location))
+        .collect();
+    let alerts = st.alerts.clone();
+    let counted =
+        tokio::task::spawn_blocking(move || usage::count(&alerts.history(), period, now)).await;
+    match counted {
+        Ok(Ok(c)) => Ok(usage::report(&c, &rooms_now, period, now)),
+        Ok(Err(e)) => {
+            tracing::error!("station: cannot read the usage history: {e:#}");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot read the usage history: {e:#}"),
+            )
+                .into_response())
+        }
+        Err(e) => Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("counting usage failed: {e}"),
+        )
+            .into_response()),
+    }
+}
+
+async fn usage_page(
+    State(st): Shared,
+    headers: HeaderMap,
+    Query(q): Query<UsageQuery>,
+) -> Response {
+    let u = match user(&st, &headers, Role::Viewer) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let report = match usage_report(&st, Period::parse(&q.period)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let (name, role) = (u.name, u.role.to_string());
+    Html(station::document("Usage", move || {
+        view! { <station::UsagePage user=name role report/> }
+    }))
+    .into_response()
+}
+
+async fn usage_csv(State(st): Shared, headers: HeaderMap, Query(q): Query<UsageQuery>) -> Response {
+    if let Err(r) = user(&st, &headers, Role::Viewer) {
+        return r.into_response();
+    }
+    let period = Period::parse(&q.period);
+    let report = match usage_report(&st, period).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"usage-{}.csv\"", period.as_str()),
+            ),
+        ],
+        usage::csv(&report),
+    )
+        .into_response()
+}
+
 async fn api_rooms(
     State(st): Shared,
     headers: HeaderMap,
@@ -369,7 +459,8 @@ struct EventsQuery {
 }
 
 /// The live stream: `cards` events (a JSON array of the changed cards the
-/// page shows) or, for a room page, `room` events (its card, LEDs, levels).
+/// page shows) and `summary` events (`{"online":N,"total":M}`, when those
+/// change) or, for a room page, `room` events (its card, LEDs, levels).
 async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQuery>) -> Response {
     if let Err(r) = user(&st, &headers, Role::Viewer) {
         return r.into_response();
@@ -387,75 +478,94 @@ async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQue
 }
 
 /// The stream behind [`events`]: waits for a change to a watched room,
-/// takes every other change already queued, sends them as one event, and
-/// leaves at least [`MIN_GAP`] before the next.
+/// lets the tasks that are ready run once (so a burst that is already
+/// under way lands in one batch), takes every change queued by then, and
+/// sends them as one event. It is polled again only when the connection
+/// has taken the last event, so while a client is slow the changes pile up
+/// as a set of rooms, not as a queue of events.
 pub fn stream(
     st: Arc<Station>,
     watched: HashSet<usize>,
     room_page: bool,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let rx = st.registry.subscribe();
-    let start = (st, rx, watched, None::<tokio::time::Instant>);
-    futures::stream::unfold(start, move |(st, mut rx, watched, last)| async move {
-        if let Some(last) = last {
-            tokio::time::sleep_until(last + MIN_GAP).await;
-        }
-        let mut changed: HashSet<usize> = HashSet::new();
-        loop {
-            let first = tokio::select! {
-                _ = st.shutdown.cancelled() => return None,
-                r = rx.recv() => r,
-            };
-            match first {
-                Ok(i) if watched.contains(&i) => {
-                    changed.insert(i);
-                    break;
+    let start = (st, rx, watched, None::<(usize, usize)>);
+    let batches = futures::stream::unfold(
+        start,
+        move |(st, mut rx, watched, mut summary)| async move {
+            let mut changed: HashSet<usize> = HashSet::new();
+            loop {
+                let first = tokio::select! {
+                    _ = st.shutdown.cancelled() => return None,
+                    r = rx.recv() => r,
+                };
+                match first {
+                    Ok(i) if watched.contains(&i) => {
+                        changed.insert(i);
+                        break;
+                    }
+                    // Another room: only the grid's summary may need sending.
+                    Ok(_) if !room_page && summary != Some(st.registry.counts()) => break,
+                    Ok(_) => {}
+                    // Too far behind to know what changed: send everything.
+                    Err(RecvError::Lagged(_)) => {
+                        changed.extend(watched.iter().copied());
+                        break;
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Ok(_) => {}
-                // Too far behind to know what changed: send everything.
-                Err(RecvError::Lagged(_)) => {
-                    changed.extend(watched.iter().copied());
-                    break;
-                }
-                Err(RecvError::Closed) => return None,
             }
-        }
-        loop {
-            match rx.try_recv() {
-                Ok(i) if watched.contains(&i) => {
-                    changed.insert(i);
+            tokio::task::yield_now().await;
+            loop {
+                match rx.try_recv() {
+                    Ok(i) if watched.contains(&i) => {
+                        changed.insert(i);
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                        changed.extend(watched.iter().copied())
+                    }
+                    Err(_) => break,
                 }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
-                    changed.extend(watched.iter().copied())
-                }
-                Err(_) => break,
             }
-        }
-        let event = if room_page {
-            let i = *changed.iter().next()?;
-            let data = st.registry.read(i, |r| {
-                serde_json::json!({
-                    "card": r.card,
-                    "buttons": r.snapshot.buttons,
-                    "levels": r.snapshot.levels,
-                })
-            });
-            SseEvent::default()
-                .event("room")
-                .data(data.unwrap_or_default().to_string())
-        } else {
-            let cards: Vec<_> = changed
-                .iter()
-                .filter_map(|i| st.registry.card(*i))
-                .collect();
-            SseEvent::default()
-                .event("cards")
-                .data(serde_json::to_string(&cards).unwrap_or_default())
-        };
-        Some((
-            Ok(event),
-            (st, rx, watched, Some(tokio::time::Instant::now())),
-        ))
-    })
+            let mut events = Vec::with_capacity(2);
+            if room_page {
+                let i = *changed.iter().next()?;
+                let data = st.registry.read(i, |r| {
+                    serde_json::json!({
+                        "card": r.card,
+                        "buttons": r.snapshot.buttons,
+                        "levels": r.snapshot.levels,
+                    })
+                });
+                events.push(
+                    SseEvent::default()
+                        .event("room")
+                        .data(data.unwrap_or_default().to_string()),
+                );
+            } else {
+                let cards: Vec<_> = changed
+                    .iter()
+                    .filter_map(|i| st.registry.card(*i))
+                    .collect();
+                if !cards.is_empty() {
+                    events.push(
+                        SseEvent::default()
+                            .event("cards")
+                            .data(serde_json::to_string(&cards).unwrap_or_default()),
+                    );
+                }
+                // The grid's "N of M rooms online", when it changed.
+                let counts = st.registry.counts();
+                if summary != Some(counts) {
+                    summary = Some(counts);
+                    events.push(SseEvent::default().event("summary").data(
+                        serde_json::json!({ "online": counts.0, "total": counts.1 }).to_string(),
+                    ));
+                }
+            }
+            Some((events, (st, rx, watched, summary)))
+        },
+    );
+    batches.flat_map(|events| futures::stream::iter(events.into_iter().map(Ok)))
 }

@@ -5,14 +5,15 @@
 //! change something (every method but GET, HEAD, OPTIONS and TRACE) must
 //! name the controller itself as its origin: its `Origin` header (or, when
 //! a browser sends none, its `Referer`) must be the `Host` it was sent to,
-//! whichever of the controller's addresses or names that is.
+//! whichever of the controller's addresses or names that is. The central
+//! station's web page (`station::web`) uses the same check.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub async fn same_origin(request: Request, next: Next) -> Response {
+pub(crate) async fn same_origin(request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
     }
@@ -31,14 +32,14 @@ fn check(headers: &HeaderMap) -> Result<(), String> {
         .filter(|o| *o != "null")
         .or_else(|| text(header::REFERER))
         .ok_or(
-            "refused: a request that changes something must come from this controller's own \
+            "refused: a request that changes something must come from this server's own \
              pages (no Origin or Referer header)",
         )?;
     if authority(source).is_some_and(|a| a.eq_ignore_ascii_case(host)) {
         Ok(())
     } else {
         Err(format!(
-            "refused: a page from {source} may not change this controller (cross-site request)"
+            "refused: a page from {source} may not change anything here (cross-site request)"
         ))
     }
 }

@@ -5,7 +5,7 @@
 pub mod admin;
 mod assets;
 mod backend;
-mod csrf;
+pub(crate) mod csrf;
 mod designer;
 mod layers;
 pub mod live;

@@ -1,0 +1,119 @@
+// The central station against three real controllers on loopback: the
+// grid shows them live, a press on the station's room page lights the LED
+// on that room's own panel, a room that stops raises an offline alert that
+// an operator acknowledges, the usage page counts the press, and every
+// station page passes axe-core.
+import { test, expect, type Page } from "@playwright/test";
+import { Controller, Station } from "./controller";
+import { checkAxe } from "./axe";
+
+const ACCOUNT = "station";
+const ACCOUNT_PW = "station-e2e-words";
+const OPS = "ops";
+const OPS_PW = "ops-e2e-words";
+
+let rooms: Controller[] = [];
+let station: Station;
+
+test.beforeEach(async () => {
+  rooms = [];
+  for (const name of ["Room A", "Room B", "Room C"]) {
+    rooms.push(await Controller.create("", (c) => c.addUser(ACCOUNT, "operator", ACCOUNT_PW), { name, central: true }));
+  }
+  station = await Station.create(rooms, ACCOUNT, ACCOUNT_PW);
+  station.addUser(OPS, "admin", OPS_PW);
+  await station.start();
+});
+
+test.afterEach(async () => {
+  await station?.dispose();
+  for (const r of rooms) await r.dispose();
+});
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+}
+
+async function logIn(page: Page) {
+  await page.goto(station.url("/"));
+  await expect(page).toHaveURL(/\/login$/);
+  await checkAxe(page, "station login");
+  await shot(page, "station-login");
+  await page.getByLabel("User").fill(OPS);
+  await page.getByLabel("Password").fill(OPS_PW);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(station.url("/"));
+}
+
+test("the station shows three rooms, presses in one and its panel lights up", async ({ page, context }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await logIn(page);
+
+  // The grid: three cards, all online (kept live by the event stream).
+  const cards = page.locator(".st-card");
+  await expect(cards).toHaveCount(3);
+  await expect(page.locator(".st-card.online")).toHaveCount(3);
+  await expect(page.locator(".st-summary")).toHaveText("3 of 3 rooms online");
+  await expect(cards.locator(".st-name")).toHaveText(["Room A", "Room B", "Room C"]);
+  await checkAxe(page, "station grid");
+  await shot(page, "station-grid");
+
+  // Room B's own panel, in another tab.
+  const panel = await context.newPage();
+  await panel.goto(rooms[1].url("/"));
+  await expect(panel.locator(".link")).toHaveAttribute("data-link", "live");
+  const panelMute = panel.locator('.page:not([hidden]) [data-button="mute"]');
+  await expect(panelMute).toHaveAttribute("data-led", "off");
+
+  // The station's page for room B: press Mute there.
+  await page.getByRole("link", { name: "Room B" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Room B");
+  const mute = page.locator('.st-button[data-button="mute"]').first();
+  await expect(mute).toHaveAttribute("data-mode", "off");
+  await checkAxe(page, "station room page");
+  await mute.click();
+  await expect(panelMute).toHaveAttribute("data-led", "on");
+  // The station's page follows the room too.
+  await expect(mute).toHaveAttribute("data-mode", "on");
+  await shot(page, "station-room");
+  // Room A's panel did not change.
+  expect(rooms[0].output).not.toContain("panic");
+  await panel.close();
+
+  // The grid card lists the lit button.
+  await page.getByRole("link", { name: "Rooms" }).click();
+  await expect(page.locator("#card-r1 .st-lit")).toHaveText("Mute");
+
+  // Room C stops: its card goes offline and an alert is raised.
+  await rooms[2].stop();
+  await expect(page.locator("#card-r2")).toHaveClass(/offline/);
+  await page.getByRole("link", { name: "Alerts" }).click();
+  const alert = page
+    .locator("tr.st-alert.open", { hasText: "Room C" })
+    .filter({ has: page.locator("td:nth-child(2)", { hasText: /^offline$/ }) });
+  await expect(async () => {
+    await page.reload();
+    await expect(alert).toHaveCount(1, { timeout: 500 });
+  }).toPass({ timeout: 15_000 });
+  await checkAxe(page, "station alerts");
+  await shot(page, "station-alerts");
+  await alert.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(alert).toContainText(`${OPS} (`);
+
+  // Usage: the press counted for room B.
+  await page.getByRole("link", { name: "Usage" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Usage");
+  const rowB = page.locator("tr", { has: page.locator('th[scope="row"]', { hasText: "Room B" }) });
+  await expect(async () => {
+    await page.reload();
+    await expect(rowB.locator("td.num").nth(1)).not.toHaveText("0", { timeout: 500 });
+  }).toPass({ timeout: 15_000 });
+  await expect(page.getByRole("img", { name: /Presses per day, per room/ })).toBeVisible();
+  await checkAxe(page, "station usage");
+  await shot(page, "station-usage");
+  const csv = await page.request.get(station.url("/usage.csv?period=day"));
+  expect(csv.status()).toBe(200);
+  expect(await csv.text()).toContain("room,Room B,Building A,day,");
+  expect(errors).toEqual([]);
+});

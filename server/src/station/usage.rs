@@ -1,0 +1,581 @@
+//! Usage at a glance: what each room is used for, counted from records the
+//! watchers keep in the history (SQLite, `usage` table).
+//!
+//! How the station knows, from a room's own layout and live state:
+//! - **display on**: one of `[station] display_buttons` (the demo's
+//!   `display_power`) has its LED lit. In the demo that LED follows what
+//!   the projector reports, so it is the display's real state, not the
+//!   last press. Warming up and cooling down (blinking) count as on.
+//! - **source**: the lit member of the button group `[station]
+//!   source_group` (the demo's `sources`); a selection is counted each
+//!   time a different member lights.
+//! - **presses**: every `pressed` step (any panel, keypad or the station).
+//!
+//! A record is written only when something changes (a press, the display
+//! going on or off, another source), in batches, off the watchers' path.
+//! A room going out of sight while its display is on records `unknown`,
+//! which ends the "on" time there: hours are counted only while seen.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use controller_core::engine::{Change, Snapshot, Step};
+use controller_core::fleet::{building_of, UsageReport, UsageRow};
+use controller_core::view::RoomLayout;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::alerts::Alerts;
+use super::history::{quote, UsageRecord};
+
+/// Records waiting to be written; more are dropped (and counted).
+const QUEUE: usize = 8192;
+/// Records are written at most this often, in one transaction.
+const BATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// What a room's state says about its use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageState {
+    /// `None`: the room has none of the display buttons (or is not seen).
+    pub display: Option<bool>,
+    /// The selected source's label, if one is lit.
+    pub source: Option<String>,
+}
+
+/// The state of a room by the station's rules (see the module's text).
+pub fn state(
+    display_buttons: &[String],
+    source_group: &str,
+    layout: Option<&RoomLayout>,
+    snapshot: &Snapshot,
+) -> UsageState {
+    let mut display = None;
+    for b in display_buttons {
+        if let Some(led) = snapshot.led(b) {
+            display = Some(display.unwrap_or(false) || led.mode.is_lit());
+        }
+    }
+    let source = layout.and_then(|l| {
+        l.buttons
+            .iter()
+            .filter(|b| !source_group.is_empty() && b.group.as_deref() == Some(source_group))
+            .find(|b| snapshot.led(&b.id).is_some_and(|led| led.mode.is_lit()))
+            .map(|b| b.label.clone())
+    });
+    UsageState { display, source }
+}
+
+/// Who the records are about.
+pub struct Subject<'a> {
+    pub room: &'a str,
+    pub location: &'a str,
+    pub at: u64,
+}
+
+impl Subject<'_> {
+    fn record(&self, kind: &str, subject: &str) -> UsageRecord {
+        UsageRecord {
+            room: self.room.to_string(),
+            building: building_of(self.location),
+            at: self.at,
+            kind: kind.into(),
+            subject: subject.into(),
+        }
+    }
+}
+
+/// The records a change of state makes.
+pub fn changes(who: &Subject, before: &UsageState, after: &UsageState) -> Vec<UsageRecord> {
+    let mut out = Vec::new();
+    let display = match (before.display, after.display) {
+        (b, a) if b == a => None,
+        // Newly seen and off: nothing was on, nothing to close.
+        (None, Some(false)) => None,
+        (_, Some(true)) => Some("on"),
+        (_, Some(false)) => Some("off"),
+        (Some(true), None) => Some("unknown"),
+        (_, None) => None,
+    };
+    if let Some(d) = display {
+        out.push(who.record("display", d));
+    }
+    if after.source != before.source {
+        if let Some(s) = &after.source {
+            out.push(who.record("source", s));
+        }
+    }
+    out
+}
+
+/// The presses in a step.
+pub fn presses(who: &Subject, step: &Step) -> Vec<UsageRecord> {
+    step.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Pressed { button, .. } => Some(who.record("press", button)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Brings a room's usage state up to date after a change (`step`, if the
+/// change was one); the records that makes.
+pub fn update(
+    room: &mut super::registry::Room,
+    settings: &crate::config::StationSettings,
+    step: Option<&Step>,
+    at: u64,
+) -> Vec<UsageRecord> {
+    let after = state(
+        &settings.display_buttons,
+        &settings.source_group,
+        room.layout.as_deref(),
+        &room.snapshot,
+    );
+    let who = Subject {
+        room: &room.card.name,
+        location: &room.card.location,
+        at,
+    };
+    let mut out = step.map(|s| presses(&who, s)).unwrap_or_default();
+    if after != room.usage {
+        out.extend(changes(&who, &room.usage, &after));
+        room.usage = after;
+    }
+    out
+}
+
+/// The watchers' end of the record queue: never waits.
+pub struct Recorder {
+    tx: mpsc::Sender<UsageRecord>,
+    dropped: AtomicU64,
+}
+
+impl Recorder {
+    pub fn new() -> (Recorder, mpsc::Receiver<UsageRecord>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let recorder = Recorder {
+            tx,
+            dropped: AtomicU64::new(0),
+        };
+        (recorder, rx)
+    }
+
+    pub fn record(&self, records: Vec<UsageRecord>) {
+        for r in records {
+            if self.tx.try_send(r).is_err() && self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(
+                    "station: usage records are coming faster than the history takes them; some are dropped"
+                );
+            }
+        }
+    }
+}
+
+/// Writes queued records to the history in batches until shutdown (then
+/// writes what is left).
+pub async fn run(
+    mut rx: mpsc::Receiver<UsageRecord>,
+    alerts: Arc<Alerts>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => None,
+            r = rx.recv() => r,
+        };
+        let stopping = first.is_none();
+        if !stopping {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(BATCH_EVERY) => {}
+            }
+        }
+        let mut batch: Vec<UsageRecord> = first.into_iter().collect();
+        while let Ok(r) = rx.try_recv() {
+            batch.push(r);
+        }
+        if !batch.is_empty() {
+            let alerts = alerts.clone();
+            let written =
+                tokio::task::spawn_blocking(move || alerts.history().insert_usage(&batch)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("station: cannot record usage: {e:#}"),
+                Err(e) => tracing::error!("station: recording usage failed: {e}"),
+            }
+        }
+        if stopping || shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// The periods the usage page offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    /// `day`, `week`, `month`; anything else is a week.
+    pub fn parse(text: &str) -> Period {
+        match text {
+            "day" => Period::Day,
+            "month" => Period::Month,
+            _ => Period::Week,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
+    pub fn secs(self) -> u64 {
+        match self {
+            Period::Day => 86_400,
+            Period::Week => 7 * 86_400,
+            Period::Month => 30 * 86_400,
+        }
+    }
+
+    /// The timeline's slice: hours of a day, days of a week or month.
+    fn slice(self) -> u64 {
+        match self {
+            Period::Day => 3600,
+            _ => 86_400,
+        }
+    }
+}
+
+/// What a report is counted from (as the history returns it).
+#[derive(Debug, Default)]
+pub struct Counted {
+    /// Display records from the period's start, each room's state before
+    /// it first ([`super::history::History::display_since`]).
+    pub display: Vec<UsageRecord>,
+    /// Presses and source selections per room (and source)
+    /// ([`super::history::History::counts_since`]).
+    pub counts: Vec<(UsageRecord, u64)>,
+    /// Presses per slice of the period.
+    pub slices: Vec<(u64, u64)>,
+    /// Alerts raised per room.
+    pub alerts: Vec<(String, u64)>,
+}
+
+/// Reads what [`report`] needs for `period` ending at `until`.
+pub fn count(
+    history: &super::history::History,
+    period: Period,
+    until: u64,
+) -> anyhow::Result<Counted> {
+    let since = until.saturating_sub(period.secs());
+    Ok(Counted {
+        display: history.display_since(since)?,
+        counts: history.counts_since(since)?,
+        slices: history.presses_by_slice(since, period.slice())?,
+        alerts: history.alerts_since(since)?,
+    })
+}
+
+/// The report of a period ending at `until`, from what the history
+/// counted and the rooms the station watches now (name, location), which
+/// appear even when unused.
+pub fn report(
+    counted: &Counted,
+    rooms_now: &[(String, String)],
+    period: Period,
+    until: u64,
+) -> UsageReport {
+    let since = until.saturating_sub(period.secs());
+    let mut rooms: BTreeMap<String, UsageRow> = BTreeMap::new();
+    let row = |rooms: &mut BTreeMap<String, UsageRow>, name: &str, building: &str| {
+        let r = rooms.entry(name.to_string()).or_insert_with(|| UsageRow {
+            name: name.to_string(),
+            ..UsageRow::default()
+        });
+        if !building.is_empty() {
+            r.building = building.to_string();
+        }
+    };
+    for (name, location) in rooms_now {
+        row(&mut rooms, name, &building_of(location));
+    }
+    let slices = period.secs() / period.slice();
+    let mut timeline: Vec<(u64, u64)> = (0..slices)
+        .map(|i| (since + i * period.slice(), 0))
+        .collect();
+    for (i, n) in &counted.slices {
+        if let Some(slice) = timeline.get_mut(*i as usize) {
+            slice.1 += n;
+        }
+    }
+    let mut on_since: HashMap<&str, u64> = HashMap::new();
+    for r in &counted.display {
+        row(&mut rooms, &r.room, &r.building);
+        let at = r.at.clamp(since, until);
+        if r.subject == "on" {
+            on_since.entry(&r.room).or_insert(at);
+        } else if let Some(from) = on_since.remove(r.room.as_str()) {
+            if let Some(row) = rooms.get_mut(&r.room) {
+                row.display_secs += at.saturating_sub(from);
+            }
+        }
+    }
+    for (room, from) in on_since {
+        if let Some(row) = rooms.get_mut(room) {
+            row.display_secs += until.saturating_sub(from);
+        }
+    }
+    for (r, n) in &counted.counts {
+        row(&mut rooms, &r.room, &r.building);
+        let Some(row) = rooms.get_mut(&r.room) else {
+            continue;
+        };
+        match r.kind.as_str() {
+            "press" => row.presses += n,
+            "source" => row.sources.push((r.subject.clone(), *n)),
+            _ => {}
+        }
+    }
+    for row in rooms.values_mut() {
+        let counts = std::mem::take(&mut row.sources);
+        row.sources = sorted(counts.into_iter());
+    }
+    for (room, n) in &counted.alerts {
+        row(&mut rooms, room, "");
+        if let Some(row) = rooms.get_mut(room) {
+            row.alerts += n;
+        }
+    }
+    let mut buildings: BTreeMap<String, (UsageRow, BTreeMap<String, u64>)> = BTreeMap::new();
+    for r in rooms.values() {
+        let (b, counts) = buildings.entry(r.building.clone()).or_insert_with(|| {
+            (
+                UsageRow {
+                    name: r.building.clone(),
+                    building: r.building.clone(),
+                    ..UsageRow::default()
+                },
+                BTreeMap::new(),
+            )
+        });
+        b.display_secs += r.display_secs;
+        b.presses += r.presses;
+        b.alerts += r.alerts;
+        for (s, n) in &r.sources {
+            *counts.entry(s.clone()).or_default() += n;
+        }
+    }
+    let buildings = buildings
+        .into_values()
+        .map(|(mut b, counts)| {
+            b.sources = sorted(counts.into_iter());
+            b
+        })
+        .collect();
+    let mut rooms: Vec<UsageRow> = rooms.into_values().collect();
+    rooms.sort_by(|a, b| (&a.building, &a.name).cmp(&(&b.building, &b.name)));
+    UsageReport {
+        period: period.as_str().into(),
+        since,
+        until,
+        rooms,
+        buildings,
+        timeline,
+    }
+}
+
+fn sorted(counts: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = counts.collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The report as CSV: buildings, then rooms.
+pub fn csv(report: &UsageReport) -> String {
+    let mut out = String::from(
+        "scope,name,building,period,since,until,display_hours,presses,presses_per_day,source_selections,sources,alerts\n",
+    );
+    let days = report.days();
+    let lines = report
+        .buildings
+        .iter()
+        .map(|r| ("building", r))
+        .chain(report.rooms.iter().map(|r| ("room", r)));
+    for (scope, r) in lines {
+        let sources: Vec<String> = r.sources.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+        let fields = [
+            scope.to_string(),
+            r.name.clone(),
+            r.building.clone(),
+            report.period.clone(),
+            report.since.to_string(),
+            report.until.to_string(),
+            format!("{:.2}", r.display_hours()),
+            r.presses.to_string(),
+            format!("{:.1}", r.presses_per_day(days)),
+            r.source_selections().to_string(),
+            sources.join("; "),
+            r.alerts.to_string(),
+        ];
+        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        out.push_str(&quoted.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use controller_core::project::{Led, LedMode};
+
+    fn rec(room: &str, at: u64, kind: &str, subject: &str) -> UsageRecord {
+        UsageRecord {
+            room: room.into(),
+            building: "Building A".into(),
+            at,
+            kind: kind.into(),
+            subject: subject.into(),
+        }
+    }
+
+    #[test]
+    fn the_demo_layout_gives_display_and_source() {
+        let project = controller_core::project::demo_project();
+        let layout = RoomLayout::of(project);
+        let mut snap = Snapshot::default();
+        let rules = (vec!["display_power".to_string()], "sources");
+        let s = state(&rules.0, rules.1, Some(&layout), &snap);
+        assert_eq!(
+            s,
+            UsageState::default(),
+            "no such buttons in the snapshot yet"
+        );
+        for id in ["display_power", "src_hdmi1", "src_pc"] {
+            snap.buttons.insert(id.into(), Default::default());
+        }
+        let s = state(&rules.0, rules.1, Some(&layout), &snap);
+        assert_eq!((s.display, s.source), (Some(false), None));
+        let lit = Led {
+            mode: LedMode::SlowBlink,
+            ..Led::default()
+        };
+        snap.buttons.get_mut("display_power").unwrap().led = lit;
+        snap.buttons.get_mut("src_pc").unwrap().led = lit;
+        let s = state(&rules.0, rules.1, Some(&layout), &snap);
+        assert_eq!(s.display, Some(true), "warming up counts as on");
+        assert_eq!(s.source.as_deref(), Some("Room PC"));
+    }
+
+    #[test]
+    fn changes_record_only_what_changed() {
+        let who = Subject {
+            room: "R",
+            location: "Building A, floor 2",
+            at: 5,
+        };
+        let off = UsageState {
+            display: Some(false),
+            source: None,
+        };
+        let on = UsageState {
+            display: Some(true),
+            source: Some("HDMI 1".into()),
+        };
+        assert!(changes(&who, &UsageState::default(), &off).is_empty());
+        let got = changes(&who, &off, &on);
+        assert_eq!(
+            got,
+            [
+                rec("R", 5, "display", "on"),
+                rec("R", 5, "source", "HDMI 1")
+            ]
+        );
+        assert!(changes(&who, &on, &on).is_empty());
+        assert_eq!(
+            changes(&who, &on, &UsageState::default()),
+            [rec("R", 5, "display", "unknown")]
+        );
+    }
+
+    #[test]
+    fn a_report_counts_hours_presses_sources_and_alerts() {
+        let dir = tempfile::tempdir().unwrap();
+        let history =
+            super::super::history::History::open(&dir.path().join("h.sqlite"), 0).unwrap();
+        let until = 10 * 86_400;
+        let since = until - 86_400;
+        history
+            .insert_usage(&[
+                // On before the day began: counted from its start.
+                rec("R1", since - 3600, "display", "on"),
+                rec("R1", since + 7200, "display", "off"),
+                rec("R1", since + 3600, "press", "display_power"),
+                rec("R1", since + 3601, "source", "HDMI 1"),
+                rec("R1", since + 9000, "source", "HDMI 1"),
+                rec("R1", since + 9100, "source", "Room PC"),
+                // A press before the day: not counted.
+                rec("R1", since - 5, "press", "mute"),
+                // On and still on: counted to now.
+                rec("R2", until - 1800, "display", "on"),
+                rec("R2", until - 100, "press", "mute"),
+                // Out of sight ends the on time.
+                rec("R3", since + 100, "display", "on"),
+                rec("R3", since + 400, "display", "unknown"),
+            ])
+            .unwrap();
+        let mut counted = count(&history, Period::Day, until).unwrap();
+        counted.alerts = vec![("R2".to_string(), 3)];
+        let now = [
+            ("R1".to_string(), "Building A, floor 2".to_string()),
+            ("R4".to_string(), "Building B".to_string()),
+        ];
+        let r = report(&counted, &now, Period::Day, until);
+        assert_eq!((r.since, r.until, r.timeline.len()), (since, until, 24));
+        let by = |n: &str| r.rooms.iter().find(|x| x.name == n).unwrap().clone();
+        assert_eq!(by("R1").display_secs, 7200);
+        assert_eq!(by("R1").presses, 1);
+        assert_eq!(
+            by("R1").sources,
+            [("HDMI 1".to_string(), 2), ("Room PC".to_string(), 1)]
+        );
+        assert_eq!((by("R2").display_secs, by("R2").alerts), (1800, 3));
+        assert_eq!(by("R3").display_secs, 300);
+        assert_eq!(
+            by("R4"),
+            UsageRow {
+                name: "R4".into(),
+                building: "Building B".into(),
+                ..UsageRow::default()
+            }
+        );
+        assert_eq!(r.timeline[1].1, 1, "R1's press in the second hour");
+        assert_eq!(r.timeline[23].1, 1, "R2's press in the last hour");
+        let a = r.buildings.iter().find(|b| b.name == "Building A").unwrap();
+        assert_eq!(
+            (a.display_secs, a.presses, a.alerts, a.source_selections()),
+            (7200 + 1800 + 300, 2, 3, 3)
+        );
+        let text = csv(&r);
+        assert!(
+            text.contains(
+                "\nroom,R1,Building A,day,777600,864000,2.00,1,1.0,3,HDMI 1: 2; Room PC: 1,0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nbuilding,Building B,Building B,day,"),
+            "{text}"
+        );
+    }
+}
