@@ -8,8 +8,12 @@
 
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
-use controller_core::project::{Button, ButtonKind, PanelProfile, Place};
+use controller_core::project::{
+    format_number, Button, ButtonKind, Level, LevelKind, LevelPlace, Orientation, PanelProfile,
+    Place, TextPlace,
+};
 use controller_core::protocol::panel::{ClientMessage, Severity};
+use controller_core::template::{is_dynamic, render_state};
 use controller_core::view::PanelView;
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
@@ -73,7 +77,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         project_name,
         panel,
         buttons,
-        levels: _,
+        levels,
         snapshot,
         keepalive_ms,
         panels,
@@ -156,6 +160,22 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     Some(view! { <PanelButton place def state link/> })
                 })
                 .collect_view();
+            let faders = p
+                .levels
+                .into_iter()
+                .filter_map(|place| {
+                    let def = levels.get(&place.level)?.clone();
+                    Some(match def.kind {
+                        LevelKind::Fader => view! { <Fader place def state link/> }.into_any(),
+                        LevelKind::Meter => view! { <Meter place def state/> }.into_any(),
+                    })
+                })
+                .collect_view();
+            let texts = p
+                .texts
+                .into_iter()
+                .map(|place| view! { <TextTile place state/> })
+                .collect_view();
             view! {
                 <section
                     class="page"
@@ -166,10 +186,19 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     style=grid_style.clone()
                 >
                     {keys}
+                    {faders}
+                    {texts}
                 </section>
             }
         })
         .collect_view();
+    let summary = panel
+        .summary
+        .iter()
+        .cloned()
+        .map(|t| view! { <span class="summary-item">{move || state.with(|s| render_state(&t, s))}</span> })
+        .collect_view();
+    let has_summary = !panel.summary.is_empty();
     let other_panels = panels
         .into_iter()
         .filter(|(id, _)| *id != current_panel)
@@ -187,6 +216,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     {link_text}
                 </span>
             </header>
+            {has_summary.then(|| view! { <div class="summary" role="status" aria-label="Room summary">{summary}</div> })}
             <Show when=move || matches!(link.get(), LinkState::Lost | LinkState::Refused(_))>
                 <div class="lost-banner" role="alert">
                     {move || match link.get() {
@@ -262,13 +292,11 @@ fn PanelButton(
         Memo::new(move |_| state.with(|s| s.buttons.get(&id).copied().unwrap_or_default()))
     };
     let pressing = RwSignal::new(false);
-    let style = format!(
-        "grid-row:{} / span {};grid-column:{} / span {}",
-        place.row as u16 + 1,
-        place.height,
-        place.col as u16 + 1,
-        place.width
-    );
+    // A `confirm` button asks first: this is the question on screen.
+    let asking = RwSignal::new(false);
+    let confirm = def.confirm.clone();
+    let needs_confirm = confirm.is_some();
+    let style = grid_area(place.row, place.col, place.width, place.height);
     let press = {
         let id = id.clone();
         move || {
@@ -287,14 +315,89 @@ fn PanelButton(
             }
         }
     };
-    let (p1, p2) = (press.clone(), press);
-    let (r1, r2, r3, r4) = (release.clone(), release.clone(), release.clone(), release);
+    let (p1, p2, p3) = (press.clone(), press.clone(), press);
+    let (r1, r2, r3, r4, r5) = (
+        release.clone(),
+        release.clone(),
+        release.clone(),
+        release.clone(),
+        release,
+    );
     let icon = icons::path(def.icon.as_deref().unwrap_or(""));
+    // aria-pressed only where there is something latched to report.
+    let latching = matches!(def.kind, ButtonKind::Toggle | ButtonKind::Interlock);
+    let label = def.label.clone();
+    let label_view = if is_dynamic(&label) {
+        (move || state.with(|s| render_state(&label, s))).into_any()
+    } else {
+        label.into_any()
+    };
+    let sublabel = def.sublabel.clone().map(|t| {
+        view! { <span class="sublabel">{move || state.with(|s| render_state(&t, s))}</span> }
+    });
+    let key_ref = NodeRef::<leptos::html::Button>::new();
+    let ok_ref = NodeRef::<leptos::html::Button>::new();
+    let dialog_id = format!("confirm-{id}");
+    let close = move || {
+        asking.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(k) = key_ref.get_untracked() {
+            let _ = k.focus();
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if asking.get() {
+            request_animation_frame(move || {
+                if let Some(b) = ok_ref.get_untracked() {
+                    let _ = b.focus();
+                }
+            });
+        }
+    });
+    let dialog = confirm.map(|question| {
+        let dialog_id = dialog_id.clone();
+        let close2 = close;
+        view! {
+            <Show when=move || asking.get()>
+                <div class="confirm-backdrop">
+                    <div
+                        class="confirm"
+                        role="alertdialog"
+                        aria-modal="true"
+                        aria-labelledby=dialog_id.clone()
+                        on:keydown=move |ev: KeyboardEvent| {
+                            if ev.key() == "Escape" {
+                                ev.prevent_default();
+                                close2();
+                            }
+                        }
+                    >
+                        <p class="confirm-question" id=dialog_id.clone()>{question.clone()}</p>
+                        <div class="confirm-actions">
+                            <button type="button" class="confirm-cancel" on:click=move |_| close()>"Cancel"</button>
+                            <button
+                                type="button"
+                                class="confirm-ok"
+                                node_ref=ok_ref
+                                on:click=move |_| {
+                                    close();
+                                    p3();
+                                    r5();
+                                }
+                            >"Confirm"</button>
+                        </div>
+                    </div>
+                </div>
+            </Show>
+        }
+    });
     view! {
         <button
             type="button"
             class="key"
             class:pressing=move || pressing.get()
+            node_ref=key_ref
             style=style
             data-button=id
             data-kind=match def.kind {
@@ -304,18 +407,24 @@ fn PanelButton(
             }
             data-led=move || current.get().led.mode.as_str()
             data-color=move || current.get().led.color.as_str()
-            aria-pressed=move || (current.get().latched || current.get().led.mode.is_lit()).to_string()
+            aria-pressed=move || latching.then(|| current.get().latched.to_string())
+            aria-haspopup=needs_confirm.then_some("dialog")
             aria-disabled=move || (link.get() != LinkState::Live).to_string()
             on:pointerdown=move |ev: PointerEvent| {
-                if ev.button() == 0 {
+                if ev.button() == 0 && !needs_confirm {
                     p1();
                 }
             }
             on:pointerup=move |_| r1()
             on:pointercancel=move |_| r2()
             on:pointerleave=move |_| r3()
+            on:click=move |_| {
+                if needs_confirm && link.get_untracked() == LinkState::Live {
+                    asking.set(true);
+                }
+            }
             on:keydown=move |ev: KeyboardEvent| {
-                if !ev.repeat() && (ev.key() == "Enter" || ev.key() == " ") {
+                if !needs_confirm && !ev.repeat() && (ev.key() == "Enter" || ev.key() == " ") {
                     ev.prevent_default();
                     p2();
                 }
@@ -329,7 +438,311 @@ fn PanelButton(
         >
             <span class="led" aria-hidden="true"></span>
             <svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d=icon/></svg>
-            <span class="label">{def.label}</span>
+            <span class="label">{label_view}</span>
+            {sublabel}
         </button>
+        {dialog}
+    }
+}
+
+/// The CSS grid placement of a tile (rows and columns count from 0).
+fn grid_area(row: u8, col: u8, width: u8, height: u8) -> String {
+    format!(
+        "grid-row:{} / span {height};grid-column:{} / span {width}",
+        u16::from(row) + 1,
+        u16::from(col) + 1,
+    )
+}
+
+/// Where `value` sits between `min` and `max`, 0 to 1.
+fn fraction(value: f64, min: f64, max: f64) -> f64 {
+    if max > min {
+        ((value - min) / (max - min)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// `value` snapped to `min + n * step` and kept within the range.
+fn snap(value: f64, def: &Level) -> f64 {
+    let v = if def.step > 0.0 {
+        def.min + ((value - def.min) / def.step).round() * def.step
+    } else {
+        value
+    };
+    v.clamp(def.min, def.max)
+}
+
+/// A percentage for a style: integer arithmetic via `format_number` (float
+/// `Display` would add core's float formatting to the wasm).
+fn percent(f: f64) -> String {
+    format!("{}%", format_number((f * 1000.0).round() / 10.0))
+}
+
+/// The text a level shows: `-20.5 dB`.
+fn level_text(value: f64, unit: &str) -> String {
+    if unit.is_empty() {
+        format_number(value)
+    } else {
+        format!("{} {unit}", format_number(value))
+    }
+}
+
+/// A fader: drag (or arrow keys) to move the level; the value shown is the
+/// controller's except while the pointer is down on it, when it is the
+/// finger's (the controller's echoes of a drag would make it jump back), and
+/// it settles to the controller's on release.
+#[component]
+fn Fader(
+    place: LevelPlace,
+    def: Level,
+    state: RwSignal<Snapshot>,
+    link: RwSignal<LinkState>,
+) -> impl IntoView {
+    let id = def.id.clone();
+    let current = {
+        let id = id.clone();
+        let min = def.min;
+        Memo::new(move |_| {
+            state.with(|s| {
+                s.levels
+                    .get(&id)
+                    .map_or((min, false), |l| (l.value, l.muted))
+            })
+        })
+    };
+    // The finger's value while dragging; None otherwise.
+    let dragging = RwSignal::new(None::<f64>);
+    // The value waiting for the next animation frame, and whether one is asked for.
+    let pending = StoredValue::new(None::<f64>);
+    let track = NodeRef::<leptos::html::Div>::new();
+    let def = StoredValue::new(def);
+    let shown = move || dragging.get().unwrap_or_else(|| current.get().0);
+    let vertical = place.orientation == Orientation::Vertical;
+    let send_value = {
+        let id = id.clone();
+        move |value: f64| {
+            send(ClientMessage::SetLevel {
+                level: id.clone(),
+                value: Some(value),
+                muted: None,
+            })
+        }
+    };
+    // Sends the latest dragged value once per animation frame.
+    let schedule = {
+        let send_value = send_value.clone();
+        move |value: f64| {
+            let first = pending.get_value().is_none();
+            pending.set_value(Some(value));
+            if first {
+                let send_value = send_value.clone();
+                request_animation_frame(move || {
+                    if let Some(v) = pending.get_value() {
+                        pending.set_value(None);
+                        send_value(v);
+                    }
+                });
+            }
+        }
+    };
+    let value_at = move |ev: &PointerEvent| -> Option<f64> {
+        #[cfg(feature = "hydrate")]
+        {
+            let el = track.get_untracked()?;
+            let rect = el.get_bounding_client_rect();
+            let f = if vertical {
+                (rect.bottom() - f64::from(ev.client_y())) / rect.height()
+            } else {
+                (f64::from(ev.client_x()) - rect.left()) / rect.width()
+            };
+            let f = if f.is_finite() {
+                f.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            def.with_value(|d| Some(snap(d.min + f * (d.max - d.min), d)))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (ev, vertical, track);
+            None
+        }
+    };
+    let (s1, s2) = (schedule.clone(), schedule);
+    let on_down = move |ev: PointerEvent| {
+        if ev.button() != 0 || link.get_untracked() != LinkState::Live {
+            return;
+        }
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = track.get_untracked() {
+            let _ = el.set_pointer_capture(ev.pointer_id());
+        }
+        if let Some(v) = value_at(&ev) {
+            dragging.set(Some(v));
+            s1(v);
+        }
+    };
+    let on_move = move |ev: PointerEvent| {
+        if dragging.get_untracked().is_none() {
+            return;
+        }
+        if let Some(v) = value_at(&ev) {
+            if dragging.get_untracked() != Some(v) {
+                dragging.set(Some(v));
+                s2(v);
+            }
+        }
+    };
+    let finish = {
+        let send_value = send_value.clone();
+        move || {
+            if let Some(v) = dragging.get_untracked() {
+                pending.set_value(None);
+                send_value(v);
+                dragging.set(None);
+            }
+        }
+    };
+    let (f1, f2) = (finish.clone(), finish);
+    let on_key = {
+        let send_value = send_value.clone();
+        move |ev: KeyboardEvent| {
+            let (value, step, min, max) = def.with_value(|d| {
+                (
+                    current.get_untracked().0,
+                    if d.step > 0.0 { d.step } else { 1.0 },
+                    d.min,
+                    d.max,
+                )
+            });
+            let target = match ev.key().as_str() {
+                "ArrowUp" | "ArrowRight" => value + step,
+                "ArrowDown" | "ArrowLeft" => value - step,
+                "PageUp" => value + step * 10.0,
+                "PageDown" => value - step * 10.0,
+                "Home" => min,
+                "End" => max,
+                _ => return,
+            };
+            ev.prevent_default();
+            let target = def.with_value(|d| snap(target, d));
+            if target != value {
+                send_value(target);
+            }
+        }
+    };
+    let toggle_mute = {
+        let id = id.clone();
+        move |_| {
+            send(ClientMessage::SetLevel {
+                level: id.clone(),
+                value: None,
+                muted: Some(!current.get_untracked().1),
+            })
+        }
+    };
+    let (label, unit, min, max, has_mute) =
+        def.with_value(|d| (d.label.clone(), d.unit.clone(), d.min, d.max, d.mute));
+    let unit2 = unit.clone();
+    let pos = move || {
+        let f = fraction(shown(), min, max);
+        format!("--pos:{}", percent(f))
+    };
+    view! {
+        <div
+            class="fader"
+            class:horizontal=!vertical
+            class:dragging=move || dragging.get().is_some()
+            class:muted=move || current.get().1
+            style=grid_area(place.row, place.col, place.width, place.height)
+            data-level=id.clone()
+        >
+            <span class="fader-label" id=format!("fader-{id}")>{label.clone()}</span>
+            <div
+                class="fader-track"
+                node_ref=track
+                role="slider"
+                tabindex="0"
+                aria-labelledby=format!("fader-{id}")
+                aria-orientation=if vertical { "vertical" } else { "horizontal" }
+                aria-valuemin=format_number(min)
+                aria-valuemax=format_number(max)
+                aria-valuenow=move || format_number(shown())
+                aria-valuetext=move || level_text(shown(), &unit)
+                aria-disabled=move || (link.get() != LinkState::Live).to_string()
+                style=pos
+                on:pointerdown=on_down
+                on:pointermove=on_move
+                on:pointerup=move |_| f1()
+                on:pointercancel=move |_| f2()
+                on:keydown=on_key
+            >
+                <div class="fader-fill" aria-hidden="true"></div>
+                <div class="fader-thumb" aria-hidden="true"></div>
+            </div>
+            <span class="fader-value" aria-hidden="true">{move || level_text(shown(), &unit2)}</span>
+            {has_mute.then(|| view! {
+                <button
+                    type="button"
+                    class="fader-mute"
+                    aria-pressed=move || current.get().1.to_string()
+                    aria-disabled=move || (link.get() != LinkState::Live).to_string()
+                    on:click=toggle_mute
+                >
+                    {format!("Mute {label}")}
+                </button>
+            })}
+        </div>
+    }
+}
+
+/// A meter: a read-only bar.
+#[component]
+fn Meter(place: LevelPlace, def: Level, state: RwSignal<Snapshot>) -> impl IntoView {
+    let id = def.id.clone();
+    let value = {
+        let id = id.clone();
+        let min = def.min;
+        Memo::new(move |_| state.with(|s| s.levels.get(&id).map_or(min, |l| l.value)))
+    };
+    let (min, max) = (def.min, def.max);
+    let unit = def.unit.clone();
+    let unit2 = def.unit.clone();
+    let vertical = place.orientation == Orientation::Vertical;
+    view! {
+        <div
+            class="meter"
+            class:horizontal=!vertical
+            style=grid_area(place.row, place.col, place.width, place.height)
+            data-level=id.clone()
+        >
+            <span class="fader-label" id=format!("meter-{id}")>{def.label}</span>
+            <div
+                class="meter-track"
+                role="meter"
+                aria-labelledby=format!("meter-{id}")
+                aria-valuemin=format_number(min)
+                aria-valuemax=format_number(max)
+                aria-valuenow=move || format_number(value.get())
+                aria-valuetext=move || level_text(value.get(), &unit)
+                style=move || format!("--pos:{}", percent(fraction(value.get(), min, max)))
+            >
+                <div class="fader-fill" aria-hidden="true"></div>
+            </div>
+            <span class="fader-value" aria-hidden="true">{move || level_text(value.get(), &unit2)}</span>
+        </div>
+    }
+}
+
+/// A text tile: a template over the variables and levels.
+#[component]
+fn TextTile(place: TextPlace, state: RwSignal<Snapshot>) -> impl IntoView {
+    let text = place.text.clone();
+    view! {
+        <div class="text-tile" style=grid_area(place.row, place.col, place.width, place.height)>
+            {move || state.with(|s| render_state(&text, s))}
+        </div>
     }
 }

@@ -202,7 +202,7 @@ pub fn format_number(n: f64) -> String {
     // Below 2^53 the thousandths are an exact integer.
     if thousandths.abs() < 9_007_199_254_740_992.0 {
         let t = thousandths as i64;
-        return print_thousandths(t < 0, u128::from(t.unsigned_abs()));
+        return print_thousandths(t < 0, t.unsigned_abs());
     }
     // Larger: the value shown is `thousandths / 1000` as an f64, whose exact
     // decimal expansion is mantissa * 2^exponent.
@@ -210,13 +210,14 @@ pub fn format_number(n: f64) -> String {
     let bits = rounded.to_bits();
     let negative = rounded < 0.0;
     let exponent = ((bits >> 52) & 0x7ff) as i32 - 1075;
-    let mantissa = u128::from((bits & ((1 << 52) - 1)) | (1 << 52));
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
     if exponent < 0 {
-        // At most a few fractional bits: round mantissa * 1000 / 2^k to the
+        // At most a few fractional bits: round mantissa * 1000 / 2^k (below
+        // 2^53 * 1000 < 2^63: no overflow) to the
         // nearest integer, ties to even (as core's `{:.3}` does).
         let k = exponent.unsigned_abs();
         let scaled = mantissa * 1000;
-        let (mut q, rem, half) = (scaled >> k, scaled & ((1 << k) - 1), 1u128 << (k - 1));
+        let (mut q, rem, half) = (scaled >> k, scaled & ((1 << k) - 1), 1u64 << (k - 1));
         if rem > half || (rem == half && q % 2 == 1) {
             q += 1;
         }
@@ -255,7 +256,7 @@ pub fn format_number(n: f64) -> String {
 }
 
 /// `t` thousandths as `-12.5`: no trailing zeros, no `-0`.
-fn print_thousandths(negative: bool, t: u128) -> String {
+fn print_thousandths(negative: bool, t: u64) -> String {
     let (int, mut frac) = (t / 1000, t % 1000);
     let mut out = String::new();
     if negative && t != 0 {
