@@ -58,8 +58,9 @@ fi
 need_npm=0
 [[ "$("$ROOT/end2end/node_modules/.bin/wasm-opt" --version 2>/dev/null || true)" == *"${BINARYEN_VERSION%%.*}"* ]] || need_npm=1
 [[ -d "$ROOT/end2end/node_modules/@playwright/test" ]] || need_npm=1
+[[ -d "$ROOT/end2end/node_modules/axe-core" ]] || need_npm=1
 if [[ $need_npm == 1 ]]; then
-  say "installing npm packages in end2end/ (binaryen, @playwright/test)"
+  say "installing npm packages in end2end/ (binaryen, @playwright/test, axe-core)"
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
 fi
 

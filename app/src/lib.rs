@@ -1,3 +1,6 @@
+// The panel's views are deeply nested types (no `into_any`, which would
+// add asynchronous hydration code for each; see `panel.rs`).
+#![recursion_limit = "256"]
 //! The roomctl web UI: touch panels, the status page and the admin page.
 //!
 //! Compiled twice: with `ssr` into the server (renders every page with the
@@ -23,6 +26,7 @@ mod status;
 #[cfg(feature = "ssr")]
 pub mod text;
 
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 
@@ -68,10 +72,12 @@ pub fn App() -> impl IntoView {
         <Meta name="apple-mobile-web-app-capable" content="yes"/>
         <Title text="roomctl"/>
         {match Screen::current() {
-            Screen::Panel(panel) => view! { <panel::PanelPage panel/> }.into_any(),
-            Screen::Status => view! { <status::StatusPage/> }.into_any(),
-            Screen::Admin => view! { <admin::AdminPage/> }.into_any(),
-            Screen::NotFound => view! { <p class="notfound">"Page not found."</p> }.into_any(),
+            // `EitherOf4`, not `into_any`: a type-erased view carries its
+            // asynchronous hydration code whether it is used or not.
+            Screen::Panel(panel) => EitherOf4::A(view! { <panel::PanelPage panel/> }),
+            Screen::Status => EitherOf4::B(view! { <status::StatusPage/> }),
+            Screen::Admin => EitherOf4::C(view! { <admin::AdminPage/> }),
+            Screen::NotFound => EitherOf4::D(view! { <p class="notfound">"Page not found."</p> }),
         }}
     }
 }

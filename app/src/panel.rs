@@ -15,6 +15,7 @@ use controller_core::project::{
 use controller_core::protocol::panel::{ClientMessage, Severity};
 use controller_core::template::{is_dynamic, render_state};
 use controller_core::view::PanelView;
+use leptos::either::Either;
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
 
@@ -36,6 +37,7 @@ fn link_name(state: &LinkState) -> &'static str {
         LinkState::Live => "live",
         LinkState::Lost => "lost",
         LinkState::Refused(_) => "refused",
+        LinkState::PinNeeded(_) => "pin",
     }
 }
 
@@ -47,26 +49,64 @@ pub struct Notice {
     pub message: String,
 }
 
+/// The id of the `<script type="application/json">` that carries the
+/// panel's view (layout and state) in the page.
+const VIEW_SCRIPT: &str = "panel-view";
+
+/// The page data: the panel's view (or why there is none) and the JSON the
+/// page carries it in. The server computes it and writes the JSON into the
+/// page; the browser reads that JSON back before it hydrates, so both
+/// render the same thing synchronously.
+///
+/// Not a Leptos resource: a resource needs `<Suspense>`, whose asynchronous
+/// hydration doubles the code of every view inside it in the wasm (about
+/// 25 KiB gzipped for the panel), and not a server function: links between
+/// screens are full page loads, so the browser never loads another panel's
+/// view by itself; from then on the live channel carries every change.
+fn page_data(panel: Option<String>) -> (Result<PanelView, String>, String) {
+    #[cfg(feature = "ssr")]
+    {
+        let backend = expect_context::<crate::backend::Backend>();
+        let data = backend.panel_view(panel.as_deref());
+        // `<` only occurs inside JSON strings, where `\u003c` means the
+        // same: so no `</script>` can end the element early.
+        let json = serde_json::to_string(&data)
+            .unwrap_or_default()
+            .replace('<', "\\u003c");
+        (data, json)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = panel;
+        let json = document()
+            .get_element_by_id(VIEW_SCRIPT)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default();
+        let data = serde_json::from_str::<Result<PanelView, String>>(&json).unwrap_or_else(|_| {
+            Err("This panel's layout could not be read; reload the page.".to_string())
+        });
+        (data, json)
+    }
+}
+
 /// A panel page: `panel` is the id from `/panel/{id}`, `None` for `/` (the
 /// default panel of the port the page came from).
 #[component]
 pub fn PanelPage(panel: Option<String>) -> impl IntoView {
-    let data = Resource::new(move || panel.clone(), crate::api::panel_view);
+    let (data, json) = page_data(panel);
+    let content = match data {
+        Ok(v) => Either::Left(view! { <PanelScreen view=v/> }),
+        Err(e) => Either::Right(view! {
+            <div class="error-page">
+                <h1>"This panel is not available"</h1>
+                <p>{e}</p>
+                <p><a rel="external" href="/">"Open the default panel"</a></p>
+            </div>
+        }),
+    };
     view! {
-        <Suspense fallback=|| view! { <div class="loading">"Loading panel…"</div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <PanelScreen view=v/> }.into_any(),
-                    Err(e) => view! {
-                        <div class="error-page">
-                            <h1>"This panel is not available"</h1>
-                            <p>{crate::api::error_text(&e)}</p>
-                            <p><a rel="external" href="/">"Open the default panel"</a></p>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <script type="application/json" id=VIEW_SCRIPT inner_html=json></script>
+        {content}
     }
 }
 
@@ -88,6 +128,10 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
     let page = RwSignal::new(0usize);
     let pin_entered = RwSignal::new(!pin_required);
     let notices = RwSignal::new(Vec::<Notice>::new());
+    // Bumped when the panel goes back to its home page after being left
+    // alone: open confirm dialogs close too.
+    let home = RwSignal::new(0u32);
+    let wall = panel.profile == PanelProfile::Wall;
 
     #[cfg(feature = "hydrate")]
     {
@@ -105,6 +149,30 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                 );
             }
         });
+        // The page shown survives a reload (applying a project reloads the
+        // panel's layout): remembered per panel for this tab.
+        let page_ids: Vec<String> = panel.pages.iter().map(|p| p.id.clone()).collect();
+        let panel_id = panel.id.clone();
+        Effect::new(move |first: Option<()>| {
+            if first.is_none() {
+                if let Some(i) = crate::live::saved_page(&panel_id)
+                    .and_then(|saved| page_ids.iter().position(|id| *id == saved))
+                {
+                    page.set(i);
+                }
+            } else if let Some(id) = page_ids.get(page.get()) {
+                crate::live::save_page(&panel_id, id);
+            }
+            page.track();
+        });
+        if let Some(secs) = panel.idle_secs {
+            crate::live::go_home_when_idle(u64::from(secs) * 1000, move || {
+                if page.get_untracked() != 0 {
+                    page.set(0);
+                }
+                home.update(|n| *n += 1);
+            });
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = keepalive_ms;
@@ -114,12 +182,12 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         LinkState::Live => "Live".to_string(),
         LinkState::Lost => "Connection lost – reconnecting…".to_string(),
         LinkState::Refused(why) => why,
+        LinkState::PinNeeded(_) => "PIN needed".to_string(),
     };
     let link_class = move || match link.get() {
-        LinkState::Connecting => "link connecting",
+        LinkState::Connecting | LinkState::PinNeeded(_) => "link connecting",
         LinkState::Live => "link live",
-        LinkState::Lost => "link lost",
-        LinkState::Refused(_) => "link lost",
+        LinkState::Lost | LinkState::Refused(_) => "link lost",
     };
     let not_live = move || link.get() != LinkState::Live;
     let profile = match panel.profile {
@@ -157,7 +225,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                 .into_iter()
                 .filter_map(|place| {
                     let def = buttons.get(&place.button)?.clone();
-                    Some(view! { <PanelButton place def state link/> })
+                    Some(view! { <PanelButton place def state link home/> })
                 })
                 .collect_view();
             let faders = p
@@ -166,8 +234,8 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                 .filter_map(|place| {
                     let def = levels.get(&place.level)?.clone();
                     Some(match def.kind {
-                        LevelKind::Fader => view! { <Fader place def state link/> }.into_any(),
-                        LevelKind::Meter => view! { <Meter place def state/> }.into_any(),
+                        LevelKind::Fader => Either::Left(view! { <Fader place def state link/> }),
+                        LevelKind::Meter => Either::Right(view! { <Meter place def state/> }),
                     })
                 })
                 .collect_view();
@@ -199,11 +267,23 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         .map(|t| view! { <span class="summary-item">{move || state.with(|s| render_state(&t, s))}</span> })
         .collect_view();
     let has_summary = !panel.summary.is_empty();
-    let other_panels = panels
-        .into_iter()
-        .filter(|(id, _)| *id != current_panel)
-        .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
-        .collect_view();
+    // A wall panel offers no link that leaves it: it hangs in a room with
+    // nobody to bring it back. Tablets list the other panels and the
+    // status page (which has a way back to the panel).
+    let footer = (!wall).then(|| {
+        let other_panels = panels
+            .into_iter()
+            .filter(|(id, _)| *id != current_panel)
+            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
+            .collect_view();
+        view! {
+            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+        }
+    });
+    let pin_message = Signal::derive(move || match link.get() {
+        LinkState::PinNeeded(why) => why,
+        _ => String::new(),
+    });
 
     view! {
         <div class="panel" data-panel=panel.id.clone() data-profile=profile class:stale=not_live>
@@ -236,39 +316,66 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     </div>
                 </For>
             </div>
-            <Show when=move || !pin_entered.get()>
-                <PinPad on_enter=move |pin: String| {
+            <Show when=move || !pin_entered.get() || matches!(link.get(), LinkState::PinNeeded(_))>
+                <PinPad message=pin_message on_enter=move |pin: String| {
                     #[cfg(feature = "hydrate")]
-                    crate::live::store_pin(&pin);
+                    {
+                        crate::live::store_pin(&pin);
+                        if pin_entered.get_untracked() {
+                            crate::live::enter_pin(pin);
+                        }
+                    }
+                    #[cfg(not(feature = "hydrate"))]
                     let _ = pin;
                     pin_entered.set(true);
                 }/>
             </Show>
             <nav class="tabs" role="tablist">{tabs}</nav>
             <main class="pages">{sections}</main>
-            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+            {footer}
+            <script src="/kiosk.js" defer=true></script>
         </div>
     }
 }
 
+/// The PIN keypad: shown until a PIN is entered, and again after the
+/// controller refused one, with its message (a wrong PIN, or how long to
+/// wait after several).
 #[component]
-fn PinPad(on_enter: impl Fn(String) + Send + Sync + 'static) -> impl IntoView {
+fn PinPad(
+    message: Signal<String>,
+    on_enter: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
     let digits = RwSignal::new(String::new());
     let keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"];
     let on_enter = std::sync::Arc::new(on_enter);
     view! {
-        <div class="pinpad" role="dialog" aria-label="Enter the panel PIN">
-            <p class="pin-title">"Enter PIN"</p>
-            <p class="pin-dots">{move || "•".repeat(digits.get().len())}</p>
+        <div class="pinpad" role="dialog" aria-modal="true" aria-labelledby="pin-title">
+            <p class="pin-title" id="pin-title">"Enter PIN"</p>
+            <p class="pin-message" role="alert">{move || message.get()}</p>
+            <p class="pin-dots" aria-hidden="true">
+                {move || "•".repeat(digits.get().len())}
+            </p>
             <div class="pin-keys">
                 {keys
                     .into_iter()
                     .map(|k| {
                         let on_enter = on_enter.clone();
+                        let label = match k {
+                            "⌫" => "Delete",
+                            "OK" => "OK",
+                            d => d,
+                        };
                         view! {
-                            <button type="button" class="pin-key" on:click=move |_| match k {
+                            <button type="button" class="pin-key" aria-label=label on:click=move |_| match k {
                                 "⌫" => digits.update(|d| { d.pop(); }),
-                                "OK" => on_enter(digits.get_untracked()),
+                                "OK" => {
+                                    let pin = digits.get_untracked();
+                                    if !pin.is_empty() {
+                                        digits.set(String::new());
+                                        on_enter(pin);
+                                    }
+                                }
                                 d => digits.update(|s| if s.len() < 12 { s.push_str(d) }),
                             }>{k}</button>
                         }
@@ -285,6 +392,8 @@ fn PanelButton(
     def: Button,
     state: RwSignal<Snapshot>,
     link: RwSignal<LinkState>,
+    /// Bumped when the panel goes home after being left alone.
+    home: RwSignal<u32>,
 ) -> impl IntoView {
     let id = def.id.clone();
     let current = {
@@ -297,40 +406,43 @@ fn PanelButton(
     let confirm = def.confirm.clone();
     let needs_confirm = confirm.is_some();
     let style = grid_area(place.row, place.col, place.width, place.height);
-    let press = {
-        let id = id.clone();
-        move || {
-            if !pressing.get_untracked() {
-                pressing.set(true);
-                send(ClientMessage::Press { button: id.clone() });
-            }
+    // Usable: the link is up and the button's `enabled` condition holds.
+    let usable = {
+        let enabled = def.enabled.clone();
+        Memo::new(move |_| {
+            link.get() == LinkState::Live
+                && enabled
+                    .as_ref()
+                    .is_none_or(|c| state.with(|s| c.holds(s.variables.get(&c.variable))))
+        })
+    };
+    // The id in a StoredValue keeps these closures `Copy`, so every event
+    // handler below can hold its own copy.
+    let button = StoredValue::new(id.clone());
+    let press = move || {
+        if !pressing.get_untracked() && usable.get_untracked() {
+            pressing.set(true);
+            send(ClientMessage::Press {
+                button: button.get_value(),
+            });
         }
     };
-    let release = {
-        let id = id.clone();
-        move || {
-            if pressing.get_untracked() {
-                pressing.set(false);
-                send(ClientMessage::Release { button: id.clone() });
-            }
+    let release = move || {
+        if pressing.get_untracked() {
+            pressing.set(false);
+            send(ClientMessage::Release {
+                button: button.get_value(),
+            });
         }
     };
-    let (p1, p2, p3) = (press.clone(), press.clone(), press);
-    let (r1, r2, r3, r4, r5) = (
-        release.clone(),
-        release.clone(),
-        release.clone(),
-        release.clone(),
-        release,
-    );
     let icon = icons::path(def.icon.as_deref().unwrap_or(""));
     // aria-pressed only where there is something latched to report.
     let latching = matches!(def.kind, ButtonKind::Toggle | ButtonKind::Interlock);
     let label = def.label.clone();
     let label_view = if is_dynamic(&label) {
-        (move || state.with(|s| render_state(&label, s))).into_any()
+        Either::Left(move || state.with(|s| render_state(&label, s)))
     } else {
-        label.into_any()
+        Either::Right(label)
     };
     let sublabel = def.sublabel.clone().map(|t| {
         view! { <span class="sublabel">{move || state.with(|s| render_state(&t, s))}</span> }
@@ -345,6 +457,13 @@ fn PanelButton(
             let _ = k.focus();
         }
     };
+    // Left alone, the panel goes home and the question goes away.
+    Effect::new(move |first: Option<()>| {
+        home.track();
+        if first.is_some() {
+            asking.set(false);
+        }
+    });
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if asking.get() {
@@ -357,7 +476,6 @@ fn PanelButton(
     });
     let dialog = confirm.map(|question| {
         let dialog_id = dialog_id.clone();
-        let close2 = close;
         view! {
             <Show when=move || asking.get()>
                 <div class="confirm-backdrop">
@@ -369,7 +487,7 @@ fn PanelButton(
                         on:keydown=move |ev: KeyboardEvent| {
                             if ev.key() == "Escape" {
                                 ev.prevent_default();
-                                close2();
+                                close();
                             }
                         }
                     >
@@ -382,8 +500,8 @@ fn PanelButton(
                                 node_ref=ok_ref
                                 on:click=move |_| {
                                     close();
-                                    p3();
-                                    r5();
+                                    press();
+                                    release();
                                 }
                             >"Confirm"</button>
                         </div>
@@ -409,29 +527,29 @@ fn PanelButton(
             data-color=move || current.get().led.color.as_str()
             aria-pressed=move || latching.then(|| current.get().latched.to_string())
             aria-haspopup=needs_confirm.then_some("dialog")
-            aria-disabled=move || (link.get() != LinkState::Live).to_string()
+            aria-disabled=move || (!usable.get()).to_string()
             on:pointerdown=move |ev: PointerEvent| {
                 if ev.button() == 0 && !needs_confirm {
-                    p1();
+                    press();
                 }
             }
-            on:pointerup=move |_| r1()
-            on:pointercancel=move |_| r2()
-            on:pointerleave=move |_| r3()
+            on:pointerup=move |_| release()
+            on:pointercancel=move |_| release()
+            on:pointerleave=move |_| release()
             on:click=move |_| {
-                if needs_confirm && link.get_untracked() == LinkState::Live {
+                if needs_confirm && usable.get_untracked() {
                     asking.set(true);
                 }
             }
             on:keydown=move |ev: KeyboardEvent| {
                 if !needs_confirm && !ev.repeat() && (ev.key() == "Enter" || ev.key() == " ") {
                     ev.prevent_default();
-                    p2();
+                    press();
                 }
             }
             on:keyup=move |ev: KeyboardEvent| {
                 if ev.key() == "Enter" || ev.key() == " " {
-                    r4();
+                    release();
                 }
             }
             on:contextmenu=move |ev| ev.prevent_default()

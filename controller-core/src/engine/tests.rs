@@ -122,12 +122,24 @@ fn set_led_and_repeat() {
 }
 
 #[test]
-fn load_project_resets_state_and_keeps_counting() {
+fn load_project_keeps_what_still_exists_and_keeps_counting() {
     let mut e = engine();
     e.apply(press("src_pc")).unwrap();
+    e.apply(press("mute")).unwrap();
+    e.apply(set_level("volume", -12.0)).unwrap();
     let rev = e.revision();
     let mut p = demo_project().clone();
     p.project.name = "Other".into();
+    // `mute` becomes a momentary button: a different button, so it starts off.
+    p.buttons.iter_mut().find(|b| b.id == "mute").unwrap().kind = ButtonKind::Momentary;
+    // The volume's range shrinks: the kept value is clamped into it.
+    p.levels.iter_mut().find(|l| l.id == "volume").unwrap().max = -20.0;
+    p.buttons.retain(|b| b.id != "light_dim");
+    for panel in &mut p.panels {
+        for page in &mut panel.pages {
+            page.buttons.retain(|place| place.button != "light_dim");
+        }
+    }
     let step = e
         .apply(Command::LoadProject {
             project: Arc::new(p),
@@ -137,8 +149,23 @@ fn load_project_resets_state_and_keeps_counting() {
         .unwrap();
     assert_eq!(step.revision, rev + 1);
     assert!(step.loads_project());
-    assert_eq!(e.state().project_name, "Other");
-    assert!(!e.state().buttons["src_pc"].latched);
+    let s = e.state();
+    assert_eq!(s.project_name, "Other");
+    assert!(
+        s.buttons["src_pc"].latched,
+        "the selected source stays selected"
+    );
+    assert_eq!(s.buttons["src_pc"].led.mode, LedMode::On);
+    assert!(!s.buttons["mute"].latched);
+    assert_eq!(s.buttons["mute"].led.mode, LedMode::Off);
+    assert!(!s.buttons.contains_key("light_dim"));
+    assert_eq!(s.levels["volume"].value, -20.0);
+    // A panel holding the old state reaches the new one from the step.
+    let mut mirror = e.snapshot();
+    mirror.revision = rev;
+    mirror.buttons.clear();
+    assert_eq!(mirror.receive(&step), StepOutcome::Applied);
+    assert_eq!(mirror, e.snapshot());
 }
 
 #[test]
