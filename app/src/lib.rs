@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/roomctl.css"/>
         <Link rel="manifest" href="/manifest.webmanifest"/>
         <Link rel="icon" href="/icon.svg"/>
+        <Link rel="apple-touch-icon" href="/apple-touch-icon.png"/>
         <Meta name="theme-color" content="#101418"/>
         <Meta name="mobile-web-app-capable" content="yes"/>
         <Meta name="apple-mobile-web-app-capable" content="yes"/>

@@ -439,6 +439,7 @@ fn PanelButton(
     // aria-pressed only where there is something latched to report.
     let latching = matches!(def.kind, ButtonKind::Toggle | ButtonKind::Interlock);
     let label = def.label.clone();
+    let long = label.chars().count() > 18;
     let label_view = if is_dynamic(&label) {
         Either::Left(move || state.with(|s| render_state(&label, s)))
     } else {
@@ -514,6 +515,7 @@ fn PanelButton(
         <button
             type="button"
             class="key"
+            class:long=long
             class:pressing=move || pressing.get()
             node_ref=key_ref
             style=style
@@ -629,8 +631,18 @@ fn Fader(
             })
         })
     };
-    // The finger's value while dragging; None otherwise.
+    // The finger's value while dragging, and after release until the
+    // controller reports it (or a second passes): so the fader does not
+    // jump back to an older value on its way. None otherwise.
     let dragging = RwSignal::new(None::<f64>);
+    // The pointer is down on the track.
+    let held = StoredValue::new(false);
+    Effect::new(move |_| {
+        let now = current.get().0;
+        if !held.get_value() && dragging.get_untracked() == Some(now) {
+            dragging.set(None);
+        }
+    });
     // The value waiting for the next animation frame, and whether one is asked for.
     let pending = StoredValue::new(None::<f64>);
     let track = NodeRef::<leptos::html::Div>::new();
@@ -698,12 +710,13 @@ fn Fader(
             let _ = el.set_pointer_capture(ev.pointer_id());
         }
         if let Some(v) = value_at(&ev) {
+            held.set_value(true);
             dragging.set(Some(v));
             s1(v);
         }
     };
     let on_move = move |ev: PointerEvent| {
-        if dragging.get_untracked().is_none() {
+        if !held.get_value() {
             return;
         }
         if let Some(v) = value_at(&ev) {
@@ -716,10 +729,26 @@ fn Fader(
     let finish = {
         let send_value = send_value.clone();
         move || {
+            if !held.get_value() {
+                return;
+            }
+            held.set_value(false);
             if let Some(v) = dragging.get_untracked() {
                 pending.set_value(None);
                 send_value(v);
-                dragging.set(None);
+                if current.get_untracked().0 == v {
+                    dragging.set(None);
+                } else {
+                    // Settles to the controller's value at the latest now.
+                    set_timeout(
+                        move || {
+                            if !held.get_value() {
+                                dragging.set(None);
+                            }
+                        },
+                        std::time::Duration::from_secs(1),
+                    );
+                }
             }
         }
     };

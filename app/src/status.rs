@@ -47,7 +47,11 @@ pub fn StatusPage() -> impl IntoView {
                             <div class="error-page">
                                 <h1>"Status"</h1>
                                 <p>{crate::api::error_text(&e)}</p>
-                                <p><a rel="external" href="/login?next=/status">"Log in"</a></p>
+                                <p>
+                                    <a rel="external" href="/login?next=/status">"Log in"</a>
+                                    " · "
+                                    <a rel="external" href="/">"Back to the panel"</a>
+                                </p>
                             </div>
                         }.into_any(),
                     }

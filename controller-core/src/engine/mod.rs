@@ -322,9 +322,27 @@ impl Engine {
                 }
             }
             Command::SetLed { button, led, .. } => {
-                let state = self.known(&button)?;
+                let state = *self.known(&button)?;
+                // A toggle whose LED shows the device's state (`led =
+                // "feedback"`, e.g. display power) is latched exactly while
+                // the device reports it on (or on its way): so after "All
+                // off" the display's button no longer reports itself pressed.
+                let follows = self
+                    .project
+                    .button(&button)
+                    .is_some_and(|b| b.kind == ButtonKind::Toggle && b.led == LedSource::Feedback);
+                let lit = led.mode != LedMode::Off;
                 if state.led != led {
-                    changes.push(Change::Led { button, led });
+                    changes.push(Change::Led {
+                        button: button.clone(),
+                        led,
+                    });
+                }
+                if follows && state.latched != lit {
+                    changes.push(Change::Latched {
+                        button,
+                        latched: lit,
+                    });
                 }
             }
             Command::SetLevel {

@@ -413,3 +413,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_feedback_toggle_is_latched_exactly_while_its_led_is_lit() {
+    let mut e = engine();
+    let set = |mode: LedMode| Command::SetLed {
+        button: "display_power".into(),
+        led: Led {
+            mode,
+            color: LedColor::Green,
+        },
+        source: "feedback".into(),
+    };
+    e.apply(set(LedMode::SlowBlink)).unwrap();
+    assert!(e.state().buttons["display_power"].latched);
+    e.apply(set(LedMode::On)).unwrap();
+    assert!(e.state().buttons["display_power"].latched);
+    let step = e.apply(set(LedMode::Off)).unwrap().unwrap();
+    assert!(!e.state().buttons["display_power"].latched);
+    assert!(step
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Latched { latched: false, .. })));
+    // A toggle whose LED is its own state is not affected by a set LED.
+    e.apply(press("mute")).unwrap();
+    e.apply(Command::SetLed {
+        button: "mute".into(),
+        led: Led::off(LedColor::Red),
+        source: "logic".into(),
+    })
+    .unwrap();
+    assert!(e.state().buttons["mute"].latched);
+}

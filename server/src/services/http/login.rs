@@ -56,7 +56,7 @@ pub async fn form(State(controller): State<Controller>, Query(q): Query<Next>) -
 <label>User <input name="user" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Log in</button>
-</form></div></body></html>"#,
+</form><p><a href="/">Back to the panel</a></p></div></body></html>"#,
         name = escape(&controller.identity().name),
         next = escape(&next),
     ))
