@@ -258,10 +258,7 @@ pub fn format_number(n: f64) -> String {
         return print_thousandths(negative, q);
     }
     // A whole number: mantissa * 2^exponent in base-10^9 limbs.
-    let mut limbs: Vec<u64> = vec![
-        mantissa as u64 % 1_000_000_000,
-        mantissa as u64 / 1_000_000_000,
-    ];
+    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000];
     for _ in 0..exponent {
         let mut carry = 0;
         for limb in &mut limbs {
