@@ -147,5 +147,11 @@ if [[ -d $STAGE/snippets ]]; then cp -r "$STAGE/snippets" "$PKG/snippets"; fi
 if [[ -n $STYLE_FILE ]]; then cp "$STYLE_FILE" "$PKG/$OUTPUT_NAME.css"; fi
 if [[ -n $ASSETS_DIR && -d $ASSETS_DIR ]]; then cp -r "$ASSETS_DIR/." "$ROOT/$SITE_ROOT/"; fi
 
+# The panel loads on every wall panel at every boot: its wasm has a budget
+# (docs/performance.md, "Panel wasm size"). Over it, the build fails.
+PANEL_WASM_BUDGET=307200 # 300 KiB gzipped
+gzipped=$(gzip -9 -c "$PKG/$OUTPUT_NAME.wasm" | wc -c)
 say "site ready: $SITE_ROOT/ ($(du -k "$PKG/$OUTPUT_NAME.wasm" | cut -f1) KiB wasm," \
-  "$(gzip -9 -c "$PKG/$OUTPUT_NAME.wasm" | wc -c) bytes gzipped), server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"
+  "$gzipped bytes gzipped, budget $PANEL_WASM_BUDGET), server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"
+(( gzipped <= PANEL_WASM_BUDGET )) \
+  || die "the panel's wasm is $gzipped bytes gzipped, over its budget of $PANEL_WASM_BUDGET (see docs/performance.md: twiggy top on target/front/wasm32-unknown-unknown/wasm-release/app.wasm)"
