@@ -6,6 +6,8 @@
 #   target/site/pkg/roomctl.js      wasm-bindgen's JS (--target web)
 #   target/site/pkg/roomctl.wasm    the hydrated panel (hydrate, wasm-release
 #                                   profile), wasm-bindgen + wasm-opt -Oz
+#   target/site/pkg/designer.{js,wasm}  the Project Designer (designer/), its
+#                                   own bundle, loaded by /designer only
 #   target/site/pkg/roomctl.css     style/main.css
 #   target/site/*                   public/
 #
@@ -142,11 +144,38 @@ cp "$STAGE/$OUTPUT_NAME.wasm" "$STAGE/$OUTPUT_NAME.js" "$PKG/"
 rm -rf "$PKG/snippets"
 if [[ -d $STAGE/snippets ]]; then cp -r "$STAGE/snippets" "$PKG/snippets"; fi
 
+# 3b. The Project Designer's wasm (designer/: controller-core's validation,
+#     TOML edits and engine for /designer): its own bundle, pkg/designer.js
+#     and pkg/designer.wasm, loaded by /designer only, so the panel's wasm
+#     above does not grow. Same profile, tools and skip-when-unchanged stamp.
+DESIGNER_STAGE="$FRONT/bindgen-designer"
+say "cargo build --package=designer --lib --target=wasm32-unknown-unknown $(profile_args "$LIB_PROFILE")"
+cargo build --package=designer --lib --target=wasm32-unknown-unknown \
+  --target-dir="$FRONT" "$(profile_args "$LIB_PROFILE")"
+DESIGNER_IN="$FRONT/wasm32-unknown-unknown/$(profile_dir "$LIB_PROFILE")/designer.wasm"
+[[ -f $DESIGNER_IN ]] || die "cargo did not produce $DESIGNER_IN"
+stamp="$(sha256sum "$DESIGNER_IN" | cut -d' ' -f1) wasm-bindgen $WASM_BINDGEN_VERSION $("$WASM_OPT" --version) ${WASM_FEATURES[*]}"
+if [[ -f $DESIGNER_STAGE/stamp && "$(cat "$DESIGNER_STAGE/stamp")" == "$stamp" \
+      && -f $DESIGNER_STAGE/designer.wasm && -f $DESIGNER_STAGE/designer.js ]]; then
+  say "designer wasm unchanged: wasm-bindgen and wasm-opt skipped"
+else
+  rm -rf "$DESIGNER_STAGE" && mkdir -p "$DESIGNER_STAGE/out"
+  wasm-bindgen --target web --no-typescript --out-dir "$DESIGNER_STAGE/out" \
+    --out-name designer "$DESIGNER_IN"
+  "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" "$DESIGNER_STAGE/out/designer_bg.wasm" \
+    -o "$DESIGNER_STAGE/designer.wasm"
+  mv "$DESIGNER_STAGE/out/designer.js" "$DESIGNER_STAGE/designer.js"
+  rm -rf "$DESIGNER_STAGE/out"
+  printf '%s' "$stamp" > "$DESIGNER_STAGE/stamp"
+fi
+cp "$DESIGNER_STAGE/designer.wasm" "$DESIGNER_STAGE/designer.js" "$PKG/"
+
 # 4. The stylesheet (cargo-leptos also runs lightningcss over it; the file
 #    is plain CSS the supported browsers read as it is) and the assets.
 if [[ -n $STYLE_FILE ]]; then cp "$STYLE_FILE" "$PKG/$OUTPUT_NAME.css"; fi
 if [[ -n $ASSETS_DIR && -d $ASSETS_DIR ]]; then cp -r "$ASSETS_DIR/." "$ROOT/$SITE_ROOT/"; fi
 
+say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped (loaded by /designer only)"
 # The panel loads on every wall panel at every boot: its wasm has a budget
 # (docs/performance.md, "Panel wasm size"). Over it, the build fails.
 PANEL_WASM_BUDGET=307200 # 300 KiB gzipped

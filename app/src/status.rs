@@ -1,7 +1,9 @@
 //! The status page: what the controller is doing, for installers and the IT
 //! administrator. Every open port and what it is for, connected panels,
-//! devices, the engine revision and recent events. Refreshes itself.
+//! devices, the engine revision, the audit trail (admins and operators) and
+//! recent events. Refreshes itself.
 
+use controller_core::audit::{AuditOutcome, AuditReport};
 use controller_core::view::StatusReport;
 use leptos::prelude::*;
 
@@ -136,9 +138,56 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
                 </tbody>
             </table>
         </section>
+        {r.audit.map(|a| view! { <AuditSection a/> })}
         <section>
             <h2>"Recent events"</h2>
             <pre class="events">{r.recent_events.join("\n")}</pre>
+        </section>
+    }
+}
+
+/// The audit trail's latest entries, newest first (admins and operators).
+#[component]
+fn AuditSection(a: AuditReport) -> impl IntoView {
+    let kept = if a.file.is_empty() {
+        "kept in memory only".to_string()
+    } else {
+        format!("kept in {}", a.file)
+    };
+    let forwarded = if a.syslog.is_empty() {
+        "not forwarded to syslog".to_string()
+    } else {
+        format!(
+            "forwarded to syslog {} ({} not delivered)",
+            a.syslog, a.syslog_failed
+        )
+    };
+    view! {
+        <section class="audit">
+            <h2>"Audit trail"</h2>
+            <p>
+                {format!("{kept}; {forwarded}; ")}
+                <span data-testid="audit-dropped">{a.dropped}</span>
+                " dropped (the writer could not keep up)."
+            </p>
+            <table class="audit-entries">
+                <thead><tr><th>"Time"</th><th>"Event"</th><th>"Outcome"</th><th>"Service"</th><th>"User"</th><th>"Address"</th><th>"Detail"</th></tr></thead>
+                <tbody>
+                    {a.entries.into_iter().rev().map(|e| {
+                        let outcome = match e.outcome {
+                            AuditOutcome::Ok => "ok",
+                            AuditOutcome::Failed => "failed",
+                        };
+                        view! {
+                            <tr data-event=e.event.as_str() data-outcome=outcome>
+                                <td>{e.time}</td><td>{e.event.as_str()}</td><td>{outcome}</td>
+                                <td>{e.service}</td><td>{e.user.unwrap_or_default()}</td>
+                                <td>{e.address.unwrap_or_default()}</td><td>{e.detail}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
         </section>
     }
 }

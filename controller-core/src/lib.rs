@@ -7,14 +7,17 @@
 //! - [`logic`]: room logic without I/O: send-string escapes, feedback
 //!   matching, timer schedules.
 //! - [`protocol`]: sans-IO codecs (bytes <-> messages) for every wire format.
+//! - [`audit`]: the audit trail's entry and its one line format.
 //! - [`link`]: the panel's link to its controller (hello, keep-alive, lost,
 //!   backoff, resync, refusal) as a state machine the browser glue drives.
 //!
 //! Nothing here opens a socket or spawns a task, so every line of it can be
 //! unit-tested, property-tested and fuzzed in microseconds.
 
+pub mod audit;
 pub mod engine;
 pub mod fleet;
+pub mod icons;
 pub mod link;
 pub mod logic;
 pub mod project;

@@ -220,4 +220,8 @@ pub struct StatusReport {
     pub timers: Vec<TimerStatus>,
     /// Recent log lines, newest last.
     pub recent_events: Vec<String>,
+    /// The audit trail's latest entries: only for admins and operators
+    /// (`None` for a viewer).
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditReport>,
 }

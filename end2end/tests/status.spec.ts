@@ -27,6 +27,15 @@ test("the status page needs a login, then lists services and panels", async ({ b
     await expect(page.locator('tr[data-service="lookup"] .state')).toHaveAttribute("data-state", "disabled");
     await expect(page.getByRole("heading", { name: /Connected panels \(1\)/ })).toBeVisible();
 
+    // The audit trail (an admin sees it): the wrong password, then the login.
+    await expect(page.getByRole("heading", { name: "Audit trail" })).toBeVisible();
+    const failed = page.locator('.audit-entries tr[data-event="login"][data-outcome="failed"]');
+    await expect(failed).toHaveCount(1);
+    await expect(failed).toContainText("admin");
+    await expect(failed).toContainText("127.0.0.1");
+    await expect(page.locator('.audit-entries tr[data-event="login"][data-outcome="ok"]')).toHaveCount(1);
+    await page.screenshot({ path: test.info().outputPath("status-audit.png"), fullPage: true });
+
     // The page refreshes itself: a press shows up as a new engine revision.
     const before = Number(await page.getByTestId("engine-revision").textContent());
     await panel.locator('.page:not([hidden]) [data-button="mute"]').click();

@@ -16,11 +16,13 @@ use controller_core::engine::{Command, Engine, EngineError, Snapshot};
 use controller_core::project::Project;
 use controller_core::view::StatusReport;
 
-use crate::auth::{Logins, UserStore};
+use crate::audit::{Audit, AuditEvent, AuditOutcome};
+use crate::auth::{LoginError, Logins, UserStore};
 use crate::bus::{Bus, BusEvent, Published, Subscription};
 use crate::config::Settings;
 use crate::eventlog::{unix_now, EventLog};
 use crate::sessions::Sessions;
+use crate::settings_file::SettingsFile;
 use crate::status::StatusBoard;
 use crate::sync::{lock, read, write};
 
@@ -51,6 +53,8 @@ struct Shared {
     sessions: Sessions,
     status: StatusBoard,
     log: EventLog,
+    audit: Audit,
+    settings_file: Option<SettingsFile>,
     started: Instant,
     next_id: AtomicU64,
 }
@@ -79,6 +83,12 @@ impl Controller {
             status: StatusBoard::new(bus.clone()),
             bus,
             users: RwLock::new(Arc::new(UserStore::new(settings.users.clone()))),
+            audit: Audit::start(&settings.audit),
+            settings_file: settings
+                .telnet
+                .settings_file
+                .as_deref()
+                .map(SettingsFile::new),
             settings,
             identity,
             logins: Logins::default(),
@@ -191,15 +201,63 @@ impl Controller {
         &self.0.logins
     }
 
-    /// Checks a login from `source` against the user store (see
-    /// [`crate::auth::verify`]).
+    /// Checks a login on `service` from `source` against the user store
+    /// as the settings file has it now (see [`crate::auth::verify`] and
+    /// [`crate::settings_file`]), and writes it to the audit trail: every
+    /// success and every wrong password. Attempts refused unchecked
+    /// (back-off, busy) are not written one by one: a flood of them would
+    /// push the real history out of the rotated files; the failures that
+    /// caused the back-off are there.
     pub async fn verify_login(
         &self,
+        service: &str,
         source: std::net::IpAddr,
         name: String,
         password: String,
-    ) -> Result<crate::auth::User, crate::auth::LoginError> {
-        crate::auth::verify(&self.0.logins, self.users(), source, name, password).await
+    ) -> Result<crate::auth::User, LoginError> {
+        self.refresh_settings_file().await;
+        let result =
+            crate::auth::verify(&self.0.logins, self.users(), source, name.clone(), password).await;
+        match &result {
+            Ok(user) => self.0.audit.record(
+                AuditEvent::Login,
+                AuditOutcome::Ok,
+                service,
+                Some(&user.name),
+                Some(source),
+                format!("role {}", user.role),
+            ),
+            Err(LoginError::Wrong) => self.0.audit.record(
+                AuditEvent::Login,
+                AuditOutcome::Failed,
+                service,
+                Some(&name),
+                Some(source),
+                LoginError::Wrong.to_string(),
+            ),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Reads the settings file again if it changed (users take effect at
+    /// once; see [`crate::settings_file`]).
+    pub async fn refresh_settings_file(&self) {
+        if self.0.settings_file.is_none() {
+            return;
+        }
+        let controller = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(file) = &controller.0.settings_file {
+                file.refresh(&controller);
+            }
+        })
+        .await;
+    }
+
+    /// The audit trail (logins, uploads, applies, user changes, presses).
+    pub fn audit(&self) -> &Audit {
+        &self.0.audit
     }
 
     /// Browser login sessions (admin pages, panels that require a login).
@@ -247,6 +305,7 @@ impl Controller {
             devices: board.devices,
             timers: board.timers,
             recent_events: self.log().recent(50),
+            audit: None,
         }
     }
 }

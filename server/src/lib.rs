@@ -3,6 +3,7 @@
 //! integration tests and benchmarks start the real thing.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod project_store;
 pub mod serve;
 pub mod services;
 pub mod sessions;
+pub mod settings_file;
 pub mod simulator;
 pub mod station;
 pub mod status;

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJECT_TOML};
 
+use crate::audit::{AuditEvent, AuditOutcome};
 use crate::controller::Controller;
 use crate::project_history::{self, Diff, Entry, History};
 
@@ -284,6 +285,12 @@ impl ProjectStore {
         from: &str,
     ) -> Result<Project, StoreError> {
         let result = self.upload_inner(bytes);
+        audit(
+            controller,
+            AuditEvent::Upload,
+            from,
+            result.as_ref().map(audit_name).map_err(|e| e.to_string()),
+        );
         match &result {
             Ok(p) => controller.log().record(format!(
                 "project \"{}\" (revision {}) uploaded by {from}; {}",
@@ -325,6 +332,15 @@ impl ProjectStore {
     /// as the previous project.
     pub fn apply(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
         let result = self.apply_inner(controller, by);
+        audit(
+            controller,
+            AuditEvent::Apply,
+            by,
+            result
+                .as_ref()
+                .map(|p| audit_name(p))
+                .map_err(|e| e.to_string()),
+        );
         match &result {
             Ok(p) => controller.log().record(format!(
                 "project \"{}\" (revision {}) applied by {by}",
@@ -377,6 +393,15 @@ impl ProjectStore {
 
     pub fn rollback(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
         let result = self.rollback_inner(controller, by);
+        audit(
+            controller,
+            AuditEvent::Rollback,
+            by,
+            result
+                .as_ref()
+                .map(|p| audit_name(p))
+                .map_err(|e| e.to_string()),
+        );
         match &result {
             Ok(p) => controller.log().record(format!(
                 "rolled back to project \"{}\" (revision {}) by {by}",
@@ -452,6 +477,15 @@ impl ProjectStore {
                 .ok_or_else(|| StoreError::NoSuchVersion(id.to_string()))?;
             self.upload_inner(text.as_bytes())
         })();
+        audit(
+            controller,
+            AuditEvent::Upload,
+            by,
+            result
+                .as_ref()
+                .map(|p| format!("{} from history #{id}", audit_name(p)))
+                .map_err(|e| e.to_string()),
+        );
         match &result {
             Ok(p) => controller.log().record(format!(
                 "project \"{}\" (revision {}) from history #{id} restored as pending by {by}; apply it to run it",
@@ -537,6 +571,24 @@ impl ProjectStore {
 
 /// Replaces `dir/name` with `bytes` atomically and durably: temporary file,
 /// fsync, rename, fsync of the directory.
+/// How the audit trail names a project.
+fn audit_name(project: &Project) -> String {
+    format!(
+        "project \"{}\" revision {}",
+        project.project.name, project.project.revision
+    )
+}
+
+/// One audit entry per upload, apply, rollback or restore, whatever the
+/// outcome (`Ok`: what it was about; `Err`: why it was refused).
+fn audit(controller: &Controller, event: AuditEvent, by: &str, result: Result<String, String>) {
+    let (outcome, detail) = match result {
+        Ok(d) => (AuditOutcome::Ok, d),
+        Err(e) => (AuditOutcome::Failed, e),
+    };
+    controller.audit().record_by(event, outcome, by, detail);
+}
+
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let target = dir.join(name);

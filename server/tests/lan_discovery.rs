@@ -207,3 +207,125 @@ async fn garbage_replies_and_oversized_datagrams_get_no_answer_and_real_askers_s
     ));
     running.shutdown().await;
 }
+
+/// A second network namespace joined to the test's by a veth pair: the
+/// other host of a two-host LAN. Deleted when dropped.
+struct OtherHost {
+    name: String,
+}
+
+impl OtherHost {
+    fn sh(script: &str) {
+        let ok = std::process::Command::new("sh")
+            .args(["-c", script])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "cannot set up the two-host LAN: {script}");
+    }
+}
+
+impl Drop for OtherHost {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Defect 13: on a LAN without a gateway (no default route, as on many AV
+/// VLANs) the lan profile's answer to 255.255.255.255 had no route: it goes
+/// to the broadcast address of the network the request came from, and
+/// `roomctl discover` on the other host finds the controller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_works_on_a_lan_without_a_default_route() {
+    if !in_namespace(
+        "discovery_works_on_a_lan_without_a_default_route",
+        Loopback::Plain,
+    ) {
+        return;
+    }
+    // This namespace is host A (10.9.0.1/24 on v0); host B is a namespace
+    // of its own (10.9.0.2/24 on v1). No default route on either.
+    let other = OtherHost {
+        name: format!("roomctl-test-b-{}", std::process::id()),
+    };
+    let b = &other.name;
+    OtherHost::sh(&format!(
+        "ip netns add {b} \
+         && ip link add v0 type veth peer name v1 netns {b} \
+         && ip addr add 10.9.0.1/24 brd + dev v0 && ip link set v0 up \
+         && ip -n {b} link set lo up \
+         && ip -n {b} addr add 10.9.0.2/24 brd + dev v1 && ip -n {b} link set v1 up"
+    ));
+    let routes = std::process::Command::new("ip")
+        .args(["route", "show", "default"])
+        .output()
+        .unwrap();
+    assert!(routes.stdout.is_empty(), "no default route in this test");
+
+    let mut s = roomctl::config::Settings::defaults(roomctl::config::Profile::Lan);
+    // Lookup (and central, which it lists) only.
+    for enabled in [
+        &mut s.panel.enabled,
+        &mut s.apprimo.enabled,
+        &mut s.live.enabled,
+        &mut s.extension.enabled,
+        &mut s.telnet.enabled,
+        &mut s.ftp.enabled,
+        &mut s.logic.enabled,
+    ] {
+        *enabled = false;
+    }
+    s.central.port = 0;
+    s.audit.file = Default::default();
+    s.identity.name = "Isolated room".into();
+    let running = support::start(s, roomctl::project_store::demo()).await;
+
+    let out = tokio::process::Command::new("ip")
+        .args(["netns", "exec", b, env!("CARGO_BIN_EXE_roomctl")])
+        .args(["discover", "--to", "255.255.255.255", "--wait-ms", "1500"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    assert!(text.contains("Isolated room"), "{text}{err}");
+    assert!(text.contains("10.9.0.1"), "{text}{err}");
+    // The answer went by the LAN's broadcast address, not by the fallback
+    // to the asker (which is logged).
+    let log = running.controller.log().recent(100);
+    assert!(
+        !log.iter().any(|l| l.contains("lookup: cannot send")),
+        "{log:#?}"
+    );
+
+    // An asker on no network of ours with a broadcast address (loopback
+    // here): 255.255.255.255 has no route, so the answer goes to the asker,
+    // and the failure is logged once (then counted until the next report).
+    let asker = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for nonce in [1, 2] {
+        asker
+            .send_to(&LookupMessage::Request { nonce }.encode(), "127.0.0.1:8000")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(10), asker.recv_from(&mut buf))
+            .await
+            .expect("the asker gets the answer")
+            .unwrap();
+        assert!(matches!(
+            LookupMessage::decode(&buf[..n]),
+            Ok(LookupMessage::Reply(id)) if id.nonce == nonce
+        ));
+    }
+    let log = running.controller.log().recent(100);
+    let reported: Vec<_> = log
+        .iter()
+        .filter(|l| l.contains("lookup: cannot send the answer to 255.255.255.255:8000"))
+        .collect();
+    assert_eq!(reported.len(), 1, "{log:#?}");
+    assert!(reported[0].contains("answered 127.0.0.1:"), "{reported:?}");
+    running.shutdown().await;
+}

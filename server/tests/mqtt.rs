@@ -18,6 +18,29 @@ use support::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Runs `$test(protocol)` once per MQTT version the bridge speaks, as
+/// `$test::v3_1_1` and `$test::v5` (Mosquitto 2 speaks both).
+macro_rules! on_both_protocols {
+    ($test:ident) => {
+        mod $test {
+            #[tokio::test]
+            async fn v3_1_1() {
+                super::$test("3.1.1").await
+            }
+
+            #[tokio::test]
+            async fn v5() {
+                super::$test("5").await
+            }
+        }
+    };
+}
+
+/// The `[mqtt]` lines choosing `protocol`, then `extra`.
+fn with_protocol(protocol: &str, extra: &str) -> String {
+    format!("protocol = \"{protocol}\"\n{extra}")
+}
+
 /// Settings with the bridge (and `also`) on, pointed at `broker`.
 fn settings(broker: &Mosquitto, name: &str, also: &[&str], extra: &str) -> TestSettings {
     let mut services = vec!["mqtt"];
@@ -80,15 +103,20 @@ fn json_at(watcher: &Watcher, topic: &str) -> Result<Value, String> {
         .ok_or_else(|| format!("nothing on {topic}; topics: {:?}", watcher.topics()))
 }
 
-#[tokio::test]
-async fn a_panel_press_reaches_the_state_topic_and_the_event_stream() {
+on_both_protocols!(a_panel_press_reaches_the_state_topic_and_the_event_stream);
+async fn a_panel_press_reaches_the_state_topic_and_the_event_stream(protocol: &str) {
     let Room {
         broker: _broker,
         p,
         watcher,
         running,
-    } = room("Room A", &["panel"], "").await;
+    } = room("Room A", &["panel"], &with_protocol(protocol, "")).await;
 
+    let purpose = running.controller.status().service("mqtt").unwrap().purpose;
+    assert!(
+        purpose.starts_with(&format!("MQTT {protocol} bridge")),
+        "{purpose}"
+    );
     eventually(WAIT, "the info is published", || {
         watcher.json(&format!("{p}/info")).is_some()
     })
@@ -161,14 +189,19 @@ async fn a_panel_press_reaches_the_state_topic_and_the_event_stream() {
     .await;
 }
 
-#[tokio::test]
-async fn commands_from_the_broker_move_the_engine_and_light_the_panel() {
+on_both_protocols!(commands_from_the_broker_move_the_engine_and_light_the_panel);
+async fn commands_from_the_broker_move_the_engine_and_light_the_panel(protocol: &str) {
     let Room {
         broker,
         p,
         watcher: _watcher,
         running,
-    } = room("Room B", &["panel"], "commands = true\n").await;
+    } = room(
+        "Room B",
+        &["panel"],
+        &with_protocol(protocol, "commands = true\n"),
+    )
+    .await;
     let c = running.controller.clone();
     let (mut ws, _) = panel::panel(running.addrs.panel.unwrap(), "tablet").await;
 
@@ -240,14 +273,19 @@ async fn commands_from_the_broker_move_the_engine_and_light_the_panel() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn garbage_on_the_command_topics_changes_nothing_and_is_counted() {
+on_both_protocols!(garbage_on_the_command_topics_changes_nothing_and_is_counted);
+async fn garbage_on_the_command_topics_changes_nothing_and_is_counted(protocol: &str) {
     let broker = Mosquitto::start().await;
     let p = prefix("Room C");
     let watcher = Watcher::start(broker.port, &format!("{p}/status")).await;
-    let running = settings(&broker, "Room C", &[], "commands = true\n")
-        .start_demo()
-        .await;
+    let running = settings(
+        &broker,
+        "Room C",
+        &[],
+        &with_protocol(protocol, "commands = true\n"),
+    )
+    .start_demo()
+    .await;
     online(&watcher, &p).await;
     let before = running.controller.snapshot();
     let big = "x".repeat(4000);
@@ -318,11 +356,13 @@ async fn commands_are_ignored_when_switched_off() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_broker_restart_is_survived_and_the_state_republished() {
+on_both_protocols!(a_broker_restart_is_survived_and_the_state_republished);
+async fn a_broker_restart_is_survived_and_the_state_republished(protocol: &str) {
     let mut broker = Mosquitto::start().await;
     let p = prefix("Room E");
-    let running = settings(&broker, "Room E", &[], "").start_demo().await;
+    let running = settings(&broker, "Room E", &[], &with_protocol(protocol, ""))
+        .start_demo()
+        .await;
     let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
     online(&watcher, &p).await;
     eventually(WAIT, "connected on the status board", || {
@@ -464,17 +504,19 @@ async fn discovery_configs_carry_what_home_assistant_needs_and_follow_the_projec
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_silent_or_killed_controller_shows_offline_by_its_last_will() {
+on_both_protocols!(a_silent_or_killed_controller_shows_offline_by_its_last_will);
+async fn a_silent_or_killed_controller_shows_offline_by_its_last_will(protocol: &str) {
     let broker = Mosquitto::start().await;
     let p = prefix("Room G");
     let status = format!("{p}/status");
-    let keepalive = 2;
+    // The least keep-alive each client allows: offline comes sooner.
+    let keepalive = if protocol == "5" { 5 } else { 2 };
+    let silent_wait = Duration::from_secs(keepalive * 3 + 1);
     let env = settings(
         &broker,
         "Room G",
         &[],
-        &format!("keepalive_secs = {keepalive}\n"),
+        &with_protocol(protocol, &format!("keepalive_secs = {keepalive}\n")),
     )
     .in_tempdir();
     std::fs::write(env.settings_file(), env.settings.to_toml()).unwrap();
@@ -488,7 +530,7 @@ async fn a_silent_or_killed_controller_shows_offline_by_its_last_will() {
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
     let stopped = Instant::now();
-    eventually(WAIT, "the silent controller is offline", || {
+    eventually(silent_wait, "the silent controller is offline", || {
         watcher.last(&status).as_deref() == Some("offline")
     })
     .await;
@@ -550,8 +592,8 @@ async fn only_the_buttons_a_step_changed_are_republished() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn tls_and_a_password_reach_a_broker_that_demands_them() {
+on_both_protocols!(tls_and_a_password_reach_a_broker_that_demands_them);
+async fn tls_and_a_password_reach_a_broker_that_demands_them(protocol: &str) {
     let (broker, ca) = Mosquitto::start_tls("room-t", "t-secret").await;
     let env = TestSettings::only(&["mqtt"]).name("Room T").in_tempdir();
     let password = env.dir.path().join("mqtt-password");
@@ -563,6 +605,10 @@ async fn tls_and_a_password_reach_a_broker_that_demands_them() {
         s.mqtt.ca_file = Some(ca.clone());
         s.mqtt.username = "room-t".into();
         s.mqtt.password_file = Some(password_file.to_path_buf());
+        s.mqtt.protocol = match protocol {
+            "5" => roomctl::config::MqttProtocol::V5,
+            _ => roomctl::config::MqttProtocol::V311,
+        };
         s
     };
     // The right password over TLS: connected.

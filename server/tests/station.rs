@@ -2,7 +2,7 @@
 //! rooms on its list, shows them on its grid, presses through to a room,
 //! raises an `offline` alert (with its webhook) when a controller stops and
 //! clears it when it comes back, and a hostile controller neither crashes
-//! nor stalls it.
+//! nor stalls it; with `transport = "mqtt"` the same through Mosquitto.
 
 mod support;
 
@@ -13,12 +13,14 @@ use std::time::Duration;
 
 use controller_core::project::LedMode;
 use roomctl::auth::Role;
-use roomctl::config::{Settings, StationRoom, StationSettings, Webhook};
+use roomctl::config::{Settings, StationRoom, StationSettings, StationTransport, Webhook};
 use roomctl::serve::Running;
+use roomctl::station::registry::index;
 use roomctl::station::{self, RunningStation};
 use support::http::{cookie_of, get_with_cookie, post_form, raw};
+use support::mosquitto::Mosquitto;
 use support::netns::{in_namespace, Loopback};
-use support::{eventually, TestSettings};
+use support::{eventually, spawn_roomctl, TestSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -350,4 +352,136 @@ async fn lookup_finds_rooms_and_a_room_found_twice_is_one_room() {
     for r in rooms {
         r.shutdown().await;
     }
+}
+
+/// The key of the room whose card is named `name`.
+fn key_of(st: &RunningStation, name: &str) -> Option<String> {
+    st.station
+        .registry
+        .cards(&Default::default())
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.key)
+}
+
+#[tokio::test]
+async fn through_a_broker_every_controller_is_a_room_that_presses_and_alerts() {
+    through_a_broker("3.1.1").await
+}
+
+#[tokio::test]
+async fn through_a_broker_on_mqtt_5_too() {
+    through_a_broker("5").await
+}
+
+/// Three controllers and the station on one Mosquitto, all speaking `protocol`.
+async fn through_a_broker(protocol: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start().await;
+    let mqtt = format!(
+        "[mqtt]\nurl = \"{}\"\nprotocol = \"{protocol}\"\nreconnect_max_secs = 1\ncommands = true\n",
+        broker.url()
+    );
+    let bridged = |services: &[&str], name: &str| {
+        TestSettings::only(services)
+            .name(name)
+            .user(STATION_USER, Role::Operator, STATION_PW)
+            .toml(&mqtt)
+    };
+    // Room A is also on the station's list over 5009: still one room.
+    let a = bridged(&["mqtt", "central"], "Room A").start_demo().await;
+    let b = bridged(&["mqtt"], "Room B").start_demo().await;
+    // Room C is a process of its own, so that it can be SIGKILLed.
+    let c_env = bridged(&["mqtt"], "Room C").in_tempdir();
+    std::fs::write(c_env.settings_file(), c_env.settings.to_toml()).unwrap();
+    let mut c = spawn_roomctl(&c_env.settings_file());
+
+    let mut settings = station_settings(&[a.addrs.central.unwrap()], dir.path(), |st| {
+        st.lookup_broadcast.clear();
+        st.offline_after_secs = 1;
+        st.reconnect_max_secs = 1;
+        st.transport = StationTransport::Mqtt;
+    });
+    settings.mqtt.url = broker.url();
+    settings.mqtt.protocol = roomctl::config::Settings::from_toml(&mqtt, None)
+        .unwrap()
+        .mqtt
+        .protocol;
+    let st = station::start(&settings, STATION_PW.into(), dir.path())
+        .await
+        .expect("the station starts");
+
+    eventually(PATIENCE, "three rooms online", || online(&st) == 3).await;
+    let cards = st.station.registry.cards(&Default::default());
+    let mut serials: Vec<&str> = cards.iter().map(|c| c.serial.as_str()).collect();
+    serials.sort();
+    assert_eq!(
+        serials,
+        ["RC-TEST-Room-A", "RC-TEST-Room-B", "RC-TEST-Room-C"],
+        "{cards:#?}"
+    );
+    let b_key = key_of(&st, "Room B").expect("room B has a card");
+    let card = st.station.registry.card(index(&b_key).unwrap()).unwrap();
+    assert!(card.address.starts_with("mqtt:"), "{card:?}");
+    assert_eq!(card.location, "Building A, floor 2");
+    assert_eq!(card.project_name, "Demo meeting room");
+
+    // Garbage on the state topics adds no room and loses no state.
+    for (topic, payload) in [
+        ("roomctl/EVIL/info", "{not json"),
+        ("roomctl/EVIL/status", "maybe"),
+        ("roomctl/EVIL/button/x/state", "[1,2]"),
+        ("roomctl/RC-TEST-Room-B/button/mute/state", "[1,2]"),
+        ("roomctl/RC-TEST-Room-B/layout", "\u{1}"),
+        ("roomctl/RC-TEST-Room-B/status", "dunno"),
+    ] {
+        broker.publish(topic, payload).await;
+    }
+
+    // Room B's page is drawn from the layout on the broker, and a press
+    // there goes out on its command topic and lights its LED.
+    let cookie = log_in(st.addr).await;
+    let (status, page) = get_with_cookie(st.addr, &format!("/room/{b_key}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-button=\"mute\""), "{page}");
+    tap_mute(st.addr, &cookie, &b_key).await;
+    eventually(PATIENCE, "mute is lit in room B", || {
+        b.controller.snapshot().led("mute").map(|l| l.mode) == Some(LedMode::On)
+    })
+    .await;
+    assert!(
+        !b.controller.snapshot().buttons["mute"].held,
+        "the tap was released"
+    );
+    assert_eq!(
+        a.controller.snapshot().led("mute").unwrap().mode,
+        LedMode::Off
+    );
+    eventually(PATIENCE, "room B's card lists the lit button", || {
+        st.station
+            .registry
+            .card(index(&b_key).unwrap())
+            .is_some_and(|c| c.lit.contains(&"Mute".to_string()))
+    })
+    .await;
+
+    let b_room = index(&b_key).unwrap();
+    let b_state = st
+        .station
+        .registry
+        .read(b_room, |r| (r.card.online, r.layout.is_some()));
+    assert_eq!(b_state, Some((true, true)), "garbage changed room B");
+    assert_eq!(st.station.registry.cards(&Default::default()).len(), 3);
+
+    // Room C is killed: its last will says offline, and the alert follows.
+    let c_key = key_of(&st, "Room C").expect("room C has a card");
+    c.kill().await.unwrap();
+    eventually(PATIENCE, "an offline alert for room C", || {
+        open_alert(&st, "offline", &c_key)
+    })
+    .await;
+    assert_eq!(online(&st), 2);
+    st.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
 }

@@ -285,3 +285,112 @@ async fn admin_history_diff_and_restore_as_json() {
     assert!(panel.contains("user-scalable=no"));
     running.shutdown().await;
 }
+
+/// `/designer`: only for an admin (the login form otherwise, back to the
+/// designer after); it opens versions through `/admin/api/version/*`, and
+/// what it uploads and applies is recorded in the history as the designer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn designer_page_versions_and_via_designer() {
+    let mut h = TestSettings::upload((43530, 43539));
+    h.settings.panel.enabled = true;
+    let running = h.start().await;
+    let base = format!("http://{}", running.addrs.panel.unwrap());
+    let jar = h.dir.path().join("cookies");
+    let jar = jar.to_str().unwrap().to_string();
+    let origin = format!("Origin: {base}");
+    let call = |args: Vec<String>| {
+        let (jar, origin) = (jar.clone(), origin.clone());
+        async move {
+            let mut v: Vec<String> = ["-sS", "-b", &jar, "-c", &jar, "-H", &origin]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            v.extend(args);
+            v.extend(["-w".to_string(), "\n%{http_code}".to_string()]);
+            let args: Vec<&str> = v.iter().map(String::as_str).collect();
+            let (ok, out, err) = run("curl", &args).await;
+            assert!(ok, "curl: {err}");
+            let (body, code) = out.rsplit_once('\n').unwrap();
+            (code.parse::<u16>().unwrap(), body.to_string())
+        }
+    };
+    let s = |x: &str| x.to_string();
+
+    // Logged out: to the login form, which comes back here.
+    let (code, head) = call(vec![s("-i"), format!("{base}/designer")]).await;
+    assert_eq!(code, 303);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("location: /login?next=/designer"),
+        "{head}"
+    );
+    let (code, body) = call(vec![format!("{base}/admin/api/version/running")]).await;
+    assert_eq!(code, 401, "{body}");
+
+    // A viewer is not an admin.
+    call(vec![
+        s("-d"),
+        format!("user={VIEWER}&password={VIEWER_PW}&next=/designer"),
+        format!("{base}/login"),
+    ])
+    .await;
+    let (code, _) = call(vec![format!("{base}/designer")]).await;
+    assert_eq!(code, 303);
+
+    call(vec![
+        s("-d"),
+        format!("user={ADMIN}&password={ADMIN_PW}&next=/designer"),
+        format!("{base}/login"),
+    ])
+    .await;
+    let (code, page) = call(vec![format!("{base}/designer")]).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("src=\"/designer.js\""), "{page}");
+    assert!(
+        page.contains(&format!("<strong>{ADMIN}</strong>")),
+        "{page}"
+    );
+    // The panel's pages do not load the designer.
+    let (_, panel) = call(vec![format!("{base}/")]).await;
+    assert!(!panel.contains("designer"), "{panel}");
+
+    let (code, text) = call(vec![format!("{base}/admin/api/version/running")]).await;
+    assert_eq!(code, 200);
+    let source = running.controller.project_source();
+    assert_eq!(
+        text,
+        source.unwrap_or_else(|| running.controller.project().to_toml())
+    );
+    let (code, _) = call(vec![format!("{base}/admin/api/version/pending")]).await;
+    assert_eq!(code, 404);
+
+    let file = h.dir.path().join("room.toml");
+    std::fs::write(&file, project("Designed", 9)).unwrap();
+    let (code, body) = call(vec![
+        s("-F"),
+        format!("project=@{}", file.display()),
+        format!("{base}/admin/api/upload?via=designer"),
+    ])
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, text) = call(vec![format!("{base}/admin/api/version/pending")]).await;
+    assert_eq!((code, text), (200, project("Designed", 9)));
+    let (code, body) = call(vec![
+        s("-X"),
+        s("POST"),
+        format!("{base}/admin/api/apply?via=designer"),
+    ])
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (_, body) = call(vec![
+        s("-H"),
+        s("Accept: application/json"),
+        format!("{base}/admin/api/history"),
+    ])
+    .await;
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list[0]["via"], "designer", "{body}");
+    assert_eq!(list[0]["name"], "Designed");
+    let (code, text) = call(vec![format!("{base}/admin/api/version/1")]).await;
+    assert_eq!((code, text), (200, project("Designed", 9)));
+}

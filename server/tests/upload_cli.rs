@@ -121,3 +121,53 @@ async fn push_pull_validate_and_rollback() {
     assert!(!ok && err.contains("login"), "{err}");
     running.shutdown().await;
 }
+
+/// Defect 10b: a push refused before the controller reads it (a viewer may
+/// not upload) prints its own refusal, not the report of the upload before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_push_prints_its_own_refusal() {
+    let h = TestSettings::upload((41320, 41329));
+    let running = h.start().await;
+    let ftp = running.addrs.ftp.unwrap().port().to_string();
+    let telnet = running.addrs.telnet.unwrap().port().to_string();
+    let push = |user: &str, file: &std::path::Path| -> Vec<String> {
+        [
+            "project",
+            "push",
+            "127.0.0.1",
+            file.to_str().unwrap(),
+            "--user",
+            user,
+            "--ftp-port",
+            &ftp,
+            "--telnet-port",
+            &telnet,
+            "--password-stdin",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let bad = h.dir.path().join("bad.toml");
+    std::fs::write(&bad, bad_project()).unwrap();
+    let good = h.dir.path().join("good.toml");
+    std::fs::write(&good, project("Good", 2)).unwrap();
+
+    // The admin's invalid upload leaves its report on the controller.
+    let args = push(ADMIN, &bad);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = roomctl(&args, ADMIN_PW).await;
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("REFUSED") && err.contains("toggel"), "{err}");
+
+    // The viewer's push is refused for its role, and says so.
+    let args = push(VIEWER, &good);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = roomctl(&args, VIEWER_PW).await;
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("refused") && err.contains("550"), "{err}");
+    assert!(
+        !err.contains("REFUSED") && !err.contains("toggel") && !out.contains("toggel"),
+        "the earlier upload's report is not this push's: {out}{err}"
+    );
+    running.shutdown().await;
+}

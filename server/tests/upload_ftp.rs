@@ -281,3 +281,49 @@ async fn traversal_symlinks_and_bounce_are_refused() {
     assert!(c2.cmd("NOOP").await.starts_with("200"));
     running.shutdown().await;
 }
+
+/// Defect 9: another address that connects to the announced passive port
+/// first gets nothing; the client's own data connection is the one served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passive_port_grabbed_by_another_address_does_not_take_the_transfer() {
+    use tokio::io::AsyncReadExt;
+    let h = TestSettings::upload((52170, 52179));
+    let running = h.start().await;
+    let addr = running.addrs.ftp.unwrap();
+    let mut c = Control::login(addr, ADMIN, ADMIN_PW).await;
+    let pasv = c.cmd("PASV").await;
+    assert!(pasv.starts_with("227"), "{pasv}");
+    let port = support::ftp::pasv_port(&pasv);
+
+    // 127.0.0.2 is another address of this machine (all of 127/8 is
+    // loopback): it connects to the announced port before the client.
+    let thief = tokio::net::TcpSocket::new_v4().unwrap();
+    thief.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let stolen = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        thief.connect(std::net::SocketAddr::new(addr.ip(), port)),
+    )
+    .await;
+    assert!(
+        !matches!(stolen, Ok(Ok(_))),
+        "another address got the client's data connection"
+    );
+
+    // The client's own connection carries the listing, and the transfer ends.
+    let mut data = tokio::net::TcpStream::connect((addr.ip(), port))
+        .await
+        .unwrap();
+    let said = c.cmd("NLST").await;
+    assert!(said.starts_with("150") || said.starts_with("125"), "{said}");
+    let mut listing = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        data.read_to_string(&mut listing),
+    )
+    .await
+    .expect("the listing arrives")
+    .unwrap();
+    let done = c.reply().await;
+    assert!(done.starts_with("226"), "{done}");
+    running.shutdown().await;
+}

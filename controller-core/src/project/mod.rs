@@ -12,6 +12,7 @@
 mod changes;
 mod controls;
 mod demo;
+mod edit;
 mod error;
 mod logic;
 mod parse;
@@ -21,6 +22,7 @@ mod validate;
 pub use changes::changes;
 pub use controls::*;
 pub use demo::{demo_project, DEMO_PROJECT_TOML};
+pub use edit::edit_toml;
 pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
 pub use schema::*;
@@ -42,6 +44,21 @@ impl Project {
         if errors.is_empty() {
             Ok(project)
         } else {
+            Err(ProjectErrors(errors))
+        }
+    }
+
+    /// Reads a project's shape only (syntax, types, unknown fields), not its
+    /// meaning: what an editor opens to fix a project's meaning errors in.
+    /// `Err` with the shape errors when any item's shape is wrong (opening
+    /// the rest would lose that item on save).
+    pub fn from_toml_shape(text: &str) -> Result<Project, ProjectErrors> {
+        let parsed = parse::parse(text)?;
+        if parsed.errors.is_empty() {
+            Ok(parsed.project)
+        } else {
+            let mut errors = parsed.errors;
+            errors.sort_by_key(|e| (e.line, e.column));
             Err(ProjectErrors(errors))
         }
     }

@@ -81,9 +81,39 @@ pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<
         }
     };
     let nonce = nonce();
-    sender
-        .send_to(&LookupMessage::Request { nonce }.encode(), target)
-        .await?;
+    let request = LookupMessage::Request { nonce }.encode();
+    if let Err(e) = sender.send_to(&request, target).await {
+        // 255.255.255.255 has no route on a LAN without a gateway: ask on
+        // each of this machine's networks instead.
+        let networks = if target.ip() == IpAddr::V4(Ipv4Addr::BROADCAST) {
+            crate::services::lan_socket::subnet_broadcasts()
+        } else {
+            Vec::new()
+        };
+        let mut sent = 0;
+        for b in &networks {
+            if sender
+                .send_to(&request, SocketAddr::new((*b).into(), target.port()))
+                .await
+                .is_ok()
+            {
+                sent += 1;
+            }
+        }
+        if sent == 0 {
+            return Err(anyhow::anyhow!(
+                "cannot send the lookup request to {target}: {e}"
+            ));
+        }
+        eprintln!(
+            "note: {target} cannot be reached ({e}); asked on {}",
+            networks
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let deadline = Instant::now() + wait;
     let mut found: Vec<Found> = Vec::new();
     let mut a = vec![0u8; MAX_DATAGRAM + 1];

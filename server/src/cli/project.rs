@@ -97,18 +97,33 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let password = password(&remote)?;
             let mut ftp = ftp_login(&remote, &password)?;
-            let stored = ftp.put_file("upload.toml", &mut text.as_slice());
+            // A name of this upload's own: the report names the file it is
+            // about, so a report left by an earlier upload (this one was
+            // refused before the controller read it, e.g. for want of the
+            // admin role) is never shown as this one's.
+            let name = upload_name();
+            let stored = ftp.put_file(&name, &mut text.as_slice());
             let report = ftp
                 .retr_as_buffer(crate::services::ftp::storage::REPORT)
                 .map(|c| String::from_utf8_lossy(&c.into_inner()).into_owned())
-                .unwrap_or_default();
+                .ok()
+                .filter(|r| r.contains(&format!(" {name}")));
             let _ = ftp.quit();
-            match stored {
-                Ok(n) => println!("uploaded {} ({n} bytes): {}", file.display(), report.trim()),
-                Err(e) => anyhow::bail!(
-                    "the controller refused {}: {e}\n{}",
+            match (stored, report) {
+                (Ok(n), Some(report)) => {
+                    println!("uploaded {} ({n} bytes): {}", file.display(), report.trim())
+                }
+                (Ok(n), None) => println!("uploaded {} ({n} bytes)", file.display()),
+                (Err(e), Some(report)) => anyhow::bail!(
+                    "the controller refused {}: {}\n{}",
                     file.display(),
+                    ftp_reply(&e),
                     report.trim()
+                ),
+                (Err(e), None) => anyhow::bail!(
+                    "the controller refused {}: {}",
+                    file.display(),
+                    ftp_reply(&e)
                 ),
             }
             if apply {
@@ -168,6 +183,32 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
             let password = password(&remote)?;
             change(&remote, &password, "project rollback")
         }
+    }
+}
+
+/// The name an upload is stored under on the controller (any `NAME.toml`
+/// becomes the pending project): unique to this push.
+fn upload_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("push-{}-{nanos}.toml", std::process::id())
+}
+
+/// The controller's FTP reply in an error, in words.
+fn ftp_reply(e: &suppaftp::FtpError) -> String {
+    match e {
+        suppaftp::FtpError::UnexpectedResponse(r) => {
+            let body = String::from_utf8_lossy(&r.body).trim().to_string();
+            let code = r.status.code().to_string();
+            if body.starts_with(&code) {
+                body
+            } else {
+                format!("{code} {body}")
+            }
+        }
+        other => other.to_string(),
     }
 }
 

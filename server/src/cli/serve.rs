@@ -22,6 +22,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = Settings::load(config, args.profile)?;
     // Services find the project store through the settings.
     settings.project.dir = settings.project_dir(config);
+    settings.audit.file = settings.audit_file(config);
     settings.telnet.settings_file = Some(config.to_path_buf());
     let project = if args.demo {
         project_store::demo()

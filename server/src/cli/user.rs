@@ -40,7 +40,7 @@ pub fn run(config: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             let hash = hash_password(&password)?;
             set_user(config, &name, role, &hash)?;
             println!(
-                "user {name} ({role}) saved in {}; restart roomctl to use it",
+                "user {name} ({role}) saved in {}; a running roomctl uses it from the next login",
                 config.display()
             );
         }
@@ -66,7 +66,7 @@ pub fn run(config: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 anyhow::bail!("there is no user {name:?}");
             }
             write_doc(config, &doc)?;
-            println!("user {name} removed");
+            println!("user {name} removed; a running roomctl refuses it from now on");
         }
     }
     Ok(())

@@ -18,7 +18,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 pub use sections::*;
-pub use station::{StationRoom, StationSettings, Webhook};
+pub use station::{StationRoom, StationSettings, StationTransport, Webhook};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -46,6 +46,7 @@ pub struct Settings {
     pub ftp: FtpSettings,
     pub logic: LogicSettings,
     pub mqtt: MqttSettings,
+    pub audit: AuditSettings,
     /// Only `roomctl station` reads it.
     pub station: StationSettings,
     #[serde(default)]
@@ -123,6 +124,21 @@ impl Settings {
                 }
             }
         }
+        for source in &self.audit.presses {
+            if !PRESS_SOURCES.contains(&source.as_str()) {
+                bail!(
+                    "[audit] presses: unknown source {source:?}; known: {}",
+                    PRESS_SOURCES.join(", ")
+                );
+            }
+        }
+        if !self.audit.syslog.is_empty() {
+            crate::audit::syslog::SyslogTarget::parse(&self.audit.syslog)
+                .map_err(|e| anyhow::anyhow!("[audit] syslog: {e}"))?;
+        }
+        if self.audit.max_bytes < 4096 {
+            bail!("[audit] max_bytes must be at least 4096");
+        }
         for u in &self.users {
             if u.name.is_empty()
                 || !u
@@ -144,11 +160,29 @@ impl Settings {
                 );
             }
         }
+        // rumqttc's MQTT 5 client refuses (panics on) a shorter keep-alive.
+        if self.mqtt.protocol == MqttProtocol::V5 && self.mqtt.keepalive_secs < 5 {
+            bail!(
+                "[mqtt] keepalive_secs = {} is under 5, the least MQTT 5 is spoken with here (3.1.1 allows 1)",
+                self.mqtt.keepalive_secs
+            );
+        }
         Ok(())
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The audit trail's file (relative paths are relative to the settings
+    /// file); empty stays empty (not on disk).
+    pub fn audit_file(&self, settings_path: &Path) -> PathBuf {
+        let file = &self.audit.file;
+        if file.as_os_str().is_empty() || file.is_absolute() {
+            file.clone()
+        } else {
+            settings_path.parent().unwrap_or(Path::new(".")).join(file)
+        }
     }
 
     /// Where projects are kept (relative paths are relative to the settings file).
@@ -206,6 +240,29 @@ mod tests {
         assert!(format!("{e:#}").contains("prot"), "{e:#}");
         let e = Settings::from_toml("[panel]\nport = 5009\n", None).unwrap_err();
         assert!(format!("{e:#}").contains("5009"), "{e:#}");
+    }
+
+    #[test]
+    fn mqtt_protocol_and_station_transport() {
+        let s = Settings::from_toml("", None).unwrap();
+        assert_eq!(s.mqtt.protocol, MqttProtocol::V311);
+        assert_eq!(s.station.transport, StationTransport::Central);
+        for five in ["\"5\"", "5"] {
+            let s = Settings::from_toml(&format!("[mqtt]\nprotocol = {five}\n"), None).unwrap();
+            assert_eq!(s.mqtt.protocol, MqttProtocol::V5, "{five}");
+        }
+        let s = Settings::from_toml("[mqtt]\nprotocol = \"3.1.1\"\n", None).unwrap();
+        assert_eq!(s.mqtt.protocol, MqttProtocol::V311);
+        for bad in ["\"3\"", "4", "\"v5\""] {
+            let e = Settings::from_toml(&format!("[mqtt]\nprotocol = {bad}\n"), None).unwrap_err();
+            assert!(format!("{e:#}").contains("\"3.1.1\" or \"5\""), "{e:#}");
+        }
+        let e = Settings::from_toml("[mqtt]\nprotocol = \"5\"\nkeepalive_secs = 2\n", None)
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("under 5"), "{e:#}");
+        let s = Settings::from_toml("[station]\ntransport = \"mqtt\"\n", None).unwrap();
+        assert_eq!(s.station.transport, StationTransport::Mqtt);
+        assert!(Settings::from_toml("[station]\ntransport = \"udp\"\n", None).is_err());
     }
 
     #[test]

@@ -33,6 +33,33 @@ pub struct ProjectSettings {
     pub history: usize,
 }
 
+/// The audit trail (docs/network.md, "Audit trail").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Record logins, uploads, applies, rollbacks, user and settings
+    /// changes and audited presses at all.
+    pub enabled: bool,
+    /// The JSON-lines file (relative paths are relative to the settings
+    /// file); empty: not kept on disk.
+    pub file: PathBuf,
+    /// The file is rotated (`audit.log.1` ...) before it grows past this.
+    pub max_bytes: u64,
+    /// How many rotated files are kept besides the current one.
+    pub keep: usize,
+    /// Forward every entry to a syslog collector (RFC 5424):
+    /// `udp://host:port` or `tcp://host:port` (octet-counted frames,
+    /// RFC 6587); empty: not forwarded.
+    pub syslog: String,
+    /// Whose button presses are recorded: any of `central`, `mqtt`,
+    /// `telnet`, `panel`, `keypad`, `logic`.
+    pub presses: Vec<String>,
+}
+
+/// The sources `[audit] presses` may name (the part of an engine
+/// command's source before `:` or `@`).
+pub const PRESS_SOURCES: [&str; 6] = ["central", "mqtt", "telnet", "panel", "keypad", "logic"];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PanelSettings {
@@ -196,6 +223,8 @@ pub struct MqttSettings {
     pub enabled: bool,
     /// `mqtt://host:port` (plain TCP) or `mqtts://host:port` (TLS).
     pub url: String,
+    /// The MQTT protocol version spoken to the broker.
+    pub protocol: MqttProtocol,
     /// Empty: connect without credentials.
     pub username: String,
     /// A file holding the password (first line): the broker needs it in
@@ -220,6 +249,39 @@ pub struct MqttSettings {
     /// Publish Home Assistant discovery configs.
     pub ha_discovery: bool,
     pub discovery_prefix: String,
+}
+
+/// `"3.1.1"` (every broker; the default) or `"5"` (also read: `5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "toml::Value", into = "String")]
+pub enum MqttProtocol {
+    V311,
+    V5,
+}
+
+impl TryFrom<toml::Value> for MqttProtocol {
+    type Error = String;
+
+    fn try_from(v: toml::Value) -> Result<MqttProtocol, String> {
+        match v {
+            toml::Value::String(s) if s == "3.1.1" => Ok(MqttProtocol::V311),
+            toml::Value::String(s) if s == "5" || s == "5.0" => Ok(MqttProtocol::V5),
+            toml::Value::Integer(5) => Ok(MqttProtocol::V5),
+            other => Err(format!(
+                "[mqtt] protocol must be \"3.1.1\" or \"5\", not {other}"
+            )),
+        }
+    }
+}
+
+impl From<MqttProtocol> for String {
+    fn from(p: MqttProtocol) -> String {
+        match p {
+            MqttProtocol::V311 => "3.1.1",
+            MqttProtocol::V5 => "5",
+        }
+        .into()
+    }
 }
 
 pub(super) fn defaults(profile: Profile) -> Settings {
@@ -338,6 +400,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
         mqtt: MqttSettings {
             enabled: false,
             url: "mqtt://127.0.0.1:1883".into(),
+            protocol: MqttProtocol::V311,
             username: String::new(),
             password_file: None,
             ca_file: None,
@@ -349,6 +412,14 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             commands: false,
             ha_discovery: true,
             discovery_prefix: "homeassistant".into(),
+        },
+        audit: AuditSettings {
+            enabled: true,
+            file: PathBuf::from("var/audit.log"),
+            max_bytes: 1024 * 1024,
+            keep: 5,
+            syslog: String::new(),
+            presses: vec!["central".into(), "mqtt".into(), "telnet".into()],
         },
         users: Vec::new(),
     }

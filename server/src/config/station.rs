@@ -45,6 +45,18 @@ pub struct StationSettings {
     pub retention_days: u32,
     /// HTTP POSTs of alert changes.
     pub webhooks: Vec<Webhook>,
+    /// `central`: rooms from the list and lookup only. `mqtt`: also every
+    /// controller under the broker's topic tree, through the broker named
+    /// in this file's `[mqtt]` section (docs/station.md).
+    pub transport: StationTransport,
+}
+
+/// How the station finds and watches rooms beyond the list and lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StationTransport {
+    Central,
+    Mqtt,
 }
 
 /// A room on the static list.
@@ -96,5 +108,6 @@ pub fn defaults(profile: Profile) -> StationSettings {
         database: PathBuf::from("var/station.sqlite"),
         retention_days: 90,
         webhooks: Vec::new(),
+        transport: StationTransport::Central,
     }
 }

@@ -34,6 +34,43 @@ pub fn broadcast_listen_addr(bound: IpAddr, broadcast: IpAddr, port: u16) -> Opt
     }
 }
 
+/// This machine's IPv4 networks that have a broadcast address: address,
+/// netmask and broadcast address (an interface configured without one,
+/// `ip addr add A/24` with no `brd`, has no route for it either).
+fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)> {
+    let Ok(interfaces) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    interfaces
+        .into_iter()
+        .filter_map(|i| match i.addr {
+            if_addrs::IfAddr::V4(a) if !a.ip.is_loopback() => {
+                let broadcast = a.broadcast.filter(|b| !b.is_unspecified())?;
+                Some((a.ip, a.netmask, broadcast))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The broadcast address of this machine's network that `peer` is on (the
+/// answer to a broadcast request goes back to the network it came from,
+/// even where 255.255.255.255 has no route: a LAN without a gateway).
+pub fn subnet_broadcast_towards(peer: Ipv4Addr) -> Option<Ipv4Addr> {
+    let peer = u32::from(peer);
+    ipv4_networks()
+        .into_iter()
+        .find(|(ip, mask, _)| u32::from(*ip) & u32::from(*mask) == peer & u32::from(*mask))
+        .map(|(_, _, broadcast)| broadcast)
+}
+
+/// The broadcast addresses of this machine's IPv4 networks (loopback aside).
+pub fn subnet_broadcasts() -> Vec<Ipv4Addr> {
+    let mut all: Vec<Ipv4Addr> = ipv4_networks().into_iter().map(|(_, _, b)| b).collect();
+    all.dedup();
+    all
+}
+
 /// The local address this machine uses to reach `peer` (no packet is sent:
 /// connecting a UDP socket only chooses a route).
 pub fn local_address_towards(peer: SocketAddr) -> Option<IpAddr> {

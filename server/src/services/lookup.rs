@@ -1,13 +1,14 @@
 //! LAN lookup, UDP 8000: answers "who is there?" with this controller's
 //! identification (`controller_core::protocol::lookup`).
 //!
-//! Answers go by broadcast to port 8000 (as the reference product) or, by
-//! setting, unicast to the asker. They are rate-limited for all askers
+//! Answers go by broadcast to port 8000 (as the reference product; for
+//! 255.255.255.255, the broadcast address of the network the request came
+//! from) or, by setting, unicast to the asker. They are rate-limited for all askers
 //! together, so the service is useless as an amplifier. Replies (our own,
 //! looped back, or another controller's) are never answered.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use controller_core::protocol::lookup::{Identification, LookupMessage, ServicePort, MAX_DATAGRAM};
@@ -17,7 +18,9 @@ use tokio::net::UdpSocket;
 use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::lan_socket::{broadcast_listen_addr, local_address_towards, shared_udp};
+use super::lan_socket::{
+    broadcast_listen_addr, local_address_towards, shared_udp, subnet_broadcast_towards,
+};
 use super::{Endpoint, Service, StartEnv, StartError, Started};
 use crate::config::{LookupSettings, ReplyMode, Settings};
 use crate::controller::Controller;
@@ -126,6 +129,8 @@ impl Service for LookupService {
                 reply_to,
                 services: Arc::new(services),
                 budget: ReplyBudget::new(settings.max_replies_per_sec, Instant::now()),
+                send_failures: 0,
+                failure_logged: None,
             };
             // Both sockets are open ports: the status page and the console's
             // `network` list them together.
@@ -154,7 +159,13 @@ struct Lookup {
     reply_to: Option<SocketAddr>,
     services: Arc<Vec<ServicePort>>,
     budget: ReplyBudget,
+    /// Answers that could not be sent since the last report in the log.
+    send_failures: u64,
+    failure_logged: Option<Instant>,
 }
+
+/// Failed answers are reported at most this often.
+const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Lookup {
     async fn run(
@@ -179,11 +190,53 @@ impl Lookup {
                 _ = shutdown.cancelled() => return Ok(()),
             };
             if let Some(reply) = self.answer(&buf[..len], from, Instant::now()) {
-                let to = self.reply_to.unwrap_or(from);
-                if let Err(e) = socket.send_to(&reply, to).await {
-                    tracing::debug!("lookup: cannot answer to {to}: {e}");
+                self.send_answer(&socket, &reply, from).await;
+            }
+        }
+    }
+
+    /// Where an answer to `from` goes: the asker (unicast mode), or the
+    /// broadcast address. For 255.255.255.255 that is the broadcast address
+    /// of the network the asker is on: the limited broadcast leaves only by
+    /// the default route's interface, and not at all on a LAN without a
+    /// gateway (no default route), where the asker is still one hop away.
+    fn reply_target(&self, from: SocketAddr) -> SocketAddr {
+        match (self.reply_to, from.ip()) {
+            (None, _) => from,
+            (Some(to), IpAddr::V4(asker)) if to.ip() == IpAddr::V4(Ipv4Addr::BROADCAST) => {
+                match subnet_broadcast_towards(asker) {
+                    Some(b) => SocketAddr::new(b.into(), to.port()),
+                    None => to,
                 }
             }
+            (Some(to), _) => to,
+        }
+    }
+
+    /// Sends an answer; a broadcast that cannot be sent goes to the asker
+    /// instead. Failures are logged (at most once a minute, with a count).
+    async fn send_answer(&mut self, socket: &UdpSocket, reply: &[u8], from: SocketAddr) {
+        let to = self.reply_target(from);
+        let Err(e) = socket.send_to(reply, to).await else {
+            return;
+        };
+        let fell_back = to != from && socket.send_to(reply, from).await.is_ok();
+        let now = Instant::now();
+        self.send_failures += 1;
+        if self
+            .failure_logged
+            .is_none_or(|t| now.duration_since(t) >= FAILURE_LOG_INTERVAL)
+        {
+            self.failure_logged = Some(now);
+            let n = std::mem::take(&mut self.send_failures);
+            self.controller.log().record(format!(
+                "lookup: cannot send the answer to {to} ({e}){}; {n} answer(s) failed this way since the last report",
+                if fell_back {
+                    format!("; answered {from} directly instead")
+                } else {
+                    String::new()
+                }
+            ));
         }
     }
 

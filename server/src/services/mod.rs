@@ -15,6 +15,7 @@
 //! advertises, device events) comes through the status board or the bus.
 
 pub mod accept;
+pub mod audit;
 pub mod central;
 pub mod extension;
 pub mod ftp;

@@ -1,6 +1,7 @@
 //! `roomctl station`: the central station. Watches many rooms over central
 //! control (5009), one connection per room ([`watcher`]); finds rooms on
-//! the static list and by LAN lookup ([`discovery`]); keeps them in the
+//! the static list and by LAN lookup ([`discovery`]), and with
+//! `transport = "mqtt"` under a broker's topic tree ([`mqtt`]); keeps them in the
 //! [`registry`]; raises [`alerts`] (history in SQLite, [`history`]; POSTs
 //! to [`webhook`]s); serves the browser view and presses ([`web`]).
 //! Its own small list of tasks, started and stopped together like the
@@ -9,6 +10,7 @@
 pub mod alerts;
 pub mod discovery;
 pub mod history;
+pub mod mqtt;
 pub mod registry;
 pub mod watcher;
 pub mod web;
@@ -24,7 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::UserStore;
-use crate::config::{Settings, StationSettings};
+use crate::config::{Settings, StationSettings, StationTransport};
 use crate::sessions::Sessions;
 use alerts::Alerts;
 use history::History;
@@ -116,6 +118,24 @@ pub async fn start(
     for room in &s.rooms {
         station.add_room(room.address, &room.name);
     }
+    let broker = match s.transport {
+        StationTransport::Central => None,
+        StationTransport::Mqtt => {
+            // The broker is the `[mqtt]` section's; its files relative to
+            // the settings file, like the station's own.
+            let mut m = settings.mqtt.clone();
+            let near = |p: &std::path::PathBuf| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    base.join(p)
+                }
+            };
+            m.password_file = m.password_file.as_ref().map(near);
+            m.ca_file = m.ca_file.as_ref().map(near);
+            Some(mqtt::start(station.clone(), m).context("[station] transport = \"mqtt\"")?)
+        }
+    };
     {
         let mut tasks = crate::sync::lock(&station.tasks);
         tasks.spawn(alerts::watch_offline(
@@ -128,6 +148,9 @@ pub async fn start(
             tasks.spawn(discovery::run(station.clone()));
         }
         tasks.spawn(web::serve(station.clone(), listener));
+        if let Some(broker) = broker {
+            tasks.spawn(broker);
+        }
     }
     tracing::info!(
         "station: web page on http://{addr}/, watching {} rooms from the list",

@@ -69,7 +69,8 @@ impl Room {
 
 pub struct Registry {
     rooms: Mutex<Vec<Room>>,
-    by_address: Mutex<HashMap<SocketAddr, usize>>,
+    /// A 5009 address (`host:port`) or a broker room (`mqtt:<serial>`).
+    by_address: Mutex<HashMap<String, usize>>,
     changes: broadcast::Sender<usize>,
 }
 
@@ -99,6 +100,16 @@ impl Registry {
         address: SocketAddr,
         name: &str,
     ) -> Option<(usize, mpsc::Receiver<RoomCommand>)> {
+        self.add_at(address.to_string(), name)
+    }
+
+    /// [`Registry::add`] for a room that `address` names in words (a broker
+    /// room: `mqtt:<serial>`).
+    pub fn add_at(
+        &self,
+        address: String,
+        name: &str,
+    ) -> Option<(usize, mpsc::Receiver<RoomCommand>)> {
         let mut by_address = lock(&self.by_address);
         if by_address.contains_key(&address) {
             return None;
@@ -110,11 +121,11 @@ impl Registry {
             card: RoomCard {
                 key: key(index),
                 name: if name.is_empty() {
-                    address.to_string()
+                    address.clone()
                 } else {
                     name.to_string()
                 },
-                address: address.to_string(),
+                address: address.clone(),
                 ..RoomCard::default()
             },
             layout: None,

@@ -417,7 +417,7 @@ async fn follow(
     Ok(())
 }
 
-fn device_alert(station: &Station, room: usize, id: &str, online: bool) {
+pub(super) fn device_alert(station: &Station, room: usize, id: &str, online: bool) {
     if online {
         station.alerts.clear(room, AlertKind::DeviceOffline, id);
     } else {
@@ -430,7 +430,12 @@ fn device_alert(station: &Station, room: usize, id: &str, online: bool) {
     }
 }
 
-fn project_changed(station: &Station, room: usize, before: &(String, u32), after: &(String, u32)) {
+pub(super) fn project_changed(
+    station: &Station,
+    room: usize,
+    before: &(String, u32),
+    after: &(String, u32),
+) {
     station.alerts.raise(
         room,
         AlertKind::ProjectChanged,

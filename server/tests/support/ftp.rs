@@ -16,7 +16,13 @@ pub struct Control {
 impl Control {
     /// Connects and reads the greeting (220).
     pub async fn connect(addr: SocketAddr) -> Control {
-        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
+        Control::over(TcpStream::connect(addr).await.unwrap()).await
+    }
+
+    /// Reads the greeting (220) on a connection made already (from a
+    /// chosen local address, say).
+    pub async fn over(stream: TcpStream) -> Control {
+        let (r, w) = stream.into_split();
         let mut c = Control {
             r: BufReader::new(r),
             w,

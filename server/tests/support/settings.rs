@@ -79,6 +79,9 @@ impl TestSettings {
         s.central.port = 0;
         s.telnet.port = 0;
         s.ftp.port = 0;
+        // The audit trail in memory: a test that wants the file uses
+        // `in_tempdir`, which puts it there.
+        s.audit.file = PathBuf::new();
         TestSettings { settings: s }
     }
 
@@ -136,6 +139,7 @@ impl TestSettings {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = self.settings;
         settings.project.dir = dir.path().join("project");
+        settings.audit.file = dir.path().join("var").join("audit.log");
         let file = dir.path().join("roomctl.toml");
         for u in &settings.users {
             roomctl::cli::user::set_user(&file, &u.name, u.role, &u.password_hash).unwrap();

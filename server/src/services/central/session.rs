@@ -303,7 +303,7 @@ impl Session {
     async fn login(&mut self, user: String, password: String) -> Option<Closing> {
         let verified = self
             .controller
-            .verify_login(self.peer.ip(), user, password)
+            .verify_login("central", self.peer.ip(), user, password)
             .await;
         match verified {
             Ok(u) => {

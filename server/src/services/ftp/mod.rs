@@ -8,7 +8,8 @@
 //! - the allow-list and the connection cap, checked at accept;
 //! - [`guard`]: `PORT`/`EPRT` only back to the client's own address;
 //! - passive data ports from `ftp.passive_ports`, on the address the client
-//!   reached (see docs/network.md for firewall rules).
+//!   reached, taking connections from the client's address only
+//!   ([`passive`]; docs/network.md has firewall rules).
 //!
 //! Each control connection gets its own libunftp server (cheap: options
 //! only) so the passive address can be the one this client connected to.
@@ -16,19 +17,19 @@
 //! loopback socket pair.
 
 pub mod guard;
+mod passive;
 pub mod storage;
 
 use std::net::{IpAddr, SocketAddr};
-use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use libunftp::options::{ActivePassiveMode, Binder, PassiveHost};
+use libunftp::options::{ActivePassiveMode, PassiveHost};
 use libunftp::ServerBuilder;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use unftp_core::auth::{
     AuthenticationError, Authenticator, Credentials, Principal, UserDetailError, UserDetailProvider,
 };
@@ -39,6 +40,7 @@ use crate::auth::LoginError;
 use crate::config::Settings;
 use crate::controller::Controller;
 use crate::project_store::ProjectStore;
+use passive::PassiveBinder;
 use storage::{FtpUser, ProjectArea};
 
 pub struct FtpService;
@@ -147,7 +149,10 @@ async fn session(
     .greeting("roomctl FTP: project upload and download")
     .idle_session_timeout(s.idle_timeout_secs)
     .passive_ports(lo..=hi)
-    .binder(PassiveBinder { ip: local_ip })
+    .binder(PassiveBinder {
+        ip: local_ip,
+        client: canonical(peer.ip()),
+    })
     .active_passive_mode(if s.active_mode {
         ActivePassiveMode::ActiveAndPassive
     } else {
@@ -192,49 +197,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Binds passive data listeners on the address the client reached (not the
-/// loopback address libunftp sees), with a port from the configured range.
-#[derive(Debug)]
-struct PassiveBinder {
-    ip: IpAddr,
-}
-
-#[async_trait]
-impl Binder for PassiveBinder {
-    async fn bind(
-        &mut self,
-        _libunftp_local: IpAddr,
-        ports: RangeInclusive<u16>,
-    ) -> std::io::Result<TcpSocket> {
-        let span = u32::from(ports.end() - ports.start()) + 1;
-        // Start at a random place in the range so sessions spread out.
-        let offset = (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0))
-            % span;
-        for i in 0..span {
-            let port = *ports.start() as u32 + (offset + i) % span;
-            let socket = if self.ip.is_ipv4() {
-                TcpSocket::new_v4()?
-            } else {
-                TcpSocket::new_v6()?
-            };
-            if socket.bind(SocketAddr::new(self.ip, port as u16)).is_ok() {
-                return Ok(socket);
-            }
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::AddrInUse,
-            format!(
-                "every passive FTP port {}-{} is in use",
-                ports.start(),
-                ports.end()
-            ),
-        ))
-    }
-}
-
 /// Checks FTP logins against the user store. libunftp sees the loopback
 /// relay, not the client, so the client's address travels here.
 struct Login {
@@ -260,7 +222,7 @@ impl Authenticator for Login {
         };
         let user = self
             .controller
-            .verify_login(self.peer, username.to_string(), password)
+            .verify_login("ftp", self.peer, username.to_string(), password)
             .await;
         match user {
             Ok(u) => Ok(Principal { username: u.name }),

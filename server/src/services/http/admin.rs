@@ -54,6 +54,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/admin/api/history", get(history))
         .route("/admin/api/diff", get(diff))
         .route("/admin/api/restore/{id}", post(restore))
+        .route("/admin/api/version/{which}", get(version))
+        .route("/designer", get(designer_page))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -159,6 +161,59 @@ impl IntoResponse for Denied {
     }
 }
 
+/// `/designer` for an admin; the login form (back here after) otherwise.
+async fn designer_page(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    match st.user(&headers) {
+        Ok(user) => super::designer::page(&user).into_response(),
+        Err(_) => axum::response::Redirect::to("/login?next=/designer").into_response(),
+    }
+}
+
+/// The text of a version (`running`, `pending` or a history id), for the
+/// designer to open; 404 with our words when there is none.
+async fn version(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    Path(which): Path<String>,
+) -> Response {
+    if let Err(d) = st.user(&headers) {
+        return d.into_response();
+    }
+    let store = st.store();
+    let controller = st.controller.clone();
+    let asked = which.clone();
+    match tokio::task::spawn_blocking(move || store.version_text(&controller, &asked)).await {
+        Ok(Ok(text)) => (
+            [(header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Ok(Err(e)) => page(&headers, StatusCode::NOT_FOUND, "Not found", &e.to_string()),
+        Err(e) => page(
+            &headers,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot read",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// `?via=designer`: the designer's uploads and applies are recorded in the
+/// history as coming from the designer rather than the admin page.
+#[derive(serde::Deserialize, Default)]
+struct Via {
+    via: Option<String>,
+}
+
+impl Via {
+    fn by(&self, user: &str) -> String {
+        match self.via.as_deref() {
+            Some("designer") => format!("designer:{user}"),
+            _ => format!("admin-page:{user}"),
+        }
+    }
+}
+
 async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {
     if let Err(d) = st.user(&headers) {
         return d.into_response();
@@ -258,7 +313,12 @@ async fn download(
         .into_response()
 }
 
-async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Multipart) -> Response {
+async fn upload(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    axum::extract::Query(via): axum::extract::Query<Via>,
+    mut form: Multipart,
+) -> Response {
     let user = match st.user(&headers) {
         Ok(u) => u,
         Err(d) => return d.into_response(),
@@ -299,7 +359,7 @@ async fn upload(State(st): State<AdminState>, headers: HeaderMap, mut form: Mult
     };
     let store = st.store();
     let controller = st.controller.clone();
-    let by = format!("admin-page:{user}");
+    let by = via.by(&user);
     let auto = controller.settings().project.auto_apply;
     match tokio::task::spawn_blocking(move || store.upload(&controller, &bytes, &by)).await {
         Ok(Ok(p)) => page(
@@ -376,15 +436,23 @@ async fn validate(State(st): State<AdminState>, headers: HeaderMap) -> Response 
     }
 }
 
-async fn apply(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    change(st, headers, true).await
+async fn apply(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    axum::extract::Query(via): axum::extract::Query<Via>,
+) -> Response {
+    change(st, headers, true, via).await
 }
 
-async fn rollback(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    change(st, headers, false).await
+async fn rollback(
+    State(st): State<AdminState>,
+    headers: HeaderMap,
+    axum::extract::Query(via): axum::extract::Query<Via>,
+) -> Response {
+    change(st, headers, false, via).await
 }
 
-async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
+async fn change(st: AdminState, headers: HeaderMap, apply: bool, via: Via) -> Response {
     let user = match st.user(&headers) {
         Ok(u) => u,
         Err(d) => return d.into_response(),
@@ -396,7 +464,7 @@ async fn change(st: AdminState, headers: HeaderMap, apply: bool) -> Response {
     };
     let result = st
         .store()
-        .change(st.controller.clone(), change, format!("admin-page:{user}"))
+        .change(st.controller.clone(), change, via.by(&user))
         .await;
     let what = if apply { "Apply" } else { "Rollback" };
     match result {

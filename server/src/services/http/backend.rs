@@ -8,6 +8,9 @@ use crate::auth::Role;
 use crate::controller::Controller;
 use crate::sessions::allowed;
 
+/// How many audit entries the status page shows.
+const AUDIT_SHOWN: usize = 50;
+
 pub struct PortBackend {
     pub controller: Controller,
     pub profile: PanelProfile,
@@ -41,13 +44,60 @@ impl PanelBackend for PortBackend {
         // Every role may see status (docs/configuration.md): a viewer
         // account is what a help desk gets.
         if allowed(user.as_ref(), Role::Viewer) {
-            Ok(self.controller.status_report())
+            let mut report = self.controller.status_report();
+            // The audit trail names users and addresses: admins and
+            // operators only.
+            if allowed(user.as_ref(), Role::Operator) && self.controller.audit().enabled() {
+                report.audit = Some(self.controller.audit().report(AUDIT_SHOWN));
+            }
+            Ok(report)
         } else if self.controller.users().is_empty() {
             Err("The status page needs a login, and no user exists yet. \
                  On the controller, run: roomctl user add admin --role admin"
                 .into())
         } else {
             Err("Log in to see the status page (any user: viewer, operator or admin).".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditEvent, AuditOutcome};
+    use crate::auth::User;
+
+    #[test]
+    fn the_audit_trail_is_shown_to_operators_and_admins_only() {
+        let mut settings = crate::config::Settings::defaults(crate::config::Profile::Development);
+        settings.audit.file = Default::default();
+        let controller = Controller::new(settings, crate::project_store::demo().project);
+        controller.audit().record(
+            AuditEvent::Login,
+            AuditOutcome::Failed,
+            "ftp",
+            Some("mallory"),
+            Some("192.0.2.66".parse().unwrap()),
+            "wrong user name or password",
+        );
+        let backend = PortBackend {
+            controller: controller.clone(),
+            profile: PanelProfile::Tablet,
+            default_panel: None,
+        };
+        let audit_for = |role| {
+            let token = controller.sessions().open(User {
+                name: format!("{role}"),
+                role,
+            });
+            let cookie = format!("{}={token}", crate::sessions::COOKIE);
+            backend.status(Some(&cookie)).unwrap().audit
+        };
+        assert_eq!(audit_for(Role::Viewer), None);
+        for role in [Role::Operator, Role::Admin] {
+            let audit = audit_for(role).expect("shown");
+            assert_eq!(audit.entries.len(), 1);
+            assert_eq!(audit.entries[0].user.as_deref(), Some("mallory"));
         }
     }
 }

@@ -22,6 +22,7 @@ use controller_core::view::PanelSession;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
+use crate::audit::{AuditEvent, AuditOutcome};
 use crate::auth::LoginError;
 use crate::bus::{Encoding, Subscription};
 use crate::controller::Controller;
@@ -396,6 +397,18 @@ fn check_panel(
     }
     let ok = expected == given;
     controller.logins().record(source, None, ok);
+    controller.audit().record(
+        AuditEvent::Login,
+        if ok {
+            AuditOutcome::Ok
+        } else {
+            AuditOutcome::Failed
+        },
+        "panel",
+        None,
+        Some(source),
+        format!("panel {panel}: {}", if ok { "PIN" } else { "wrong PIN" }),
+    );
     if ok {
         Ok(())
     } else {

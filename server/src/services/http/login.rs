@@ -69,7 +69,9 @@ pub async fn submit(
 ) -> Response {
     let next = safe_next(c.next.as_deref());
     let name = c.user.chars().take(64).collect::<String>();
-    let user = controller.verify_login(peer.ip(), name, c.password).await;
+    let user = controller
+        .verify_login("web", peer.ip(), name, c.password)
+        .await;
     match user {
         Ok(user) => {
             controller.log().record(format!(

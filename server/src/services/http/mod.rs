@@ -5,6 +5,7 @@
 pub mod admin;
 mod backend;
 mod csrf;
+mod designer;
 pub mod live;
 mod login;
 mod notices;

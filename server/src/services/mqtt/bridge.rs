@@ -17,16 +17,16 @@ use std::time::{Duration, Instant};
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
 use controller_core::project::{ButtonKind, LevelKind, Project};
 use controller_core::protocol::mqtt::{
-    encode_event, encode_variable, ButtonPayload, Command, DevicePayload, GroupState, Info,
-    InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
+    encode_event, encode_layout, encode_variable, ButtonPayload, Command, DevicePayload,
+    GroupState, Info, InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
 };
-use controller_core::view::{DeviceStatus, ServiceState};
-use rumqttc::{AsyncClient, Publish, QoS};
+use controller_core::view::{DeviceStatus, RoomLayout, ServiceState};
+use rumqttc::QoS;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::Link;
+use super::connection::{Client, Link, Message};
 use super::discovery::{self, Discovery};
 use super::NAME;
 use crate::bus::{BusEvent, Subscription};
@@ -41,6 +41,10 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// How long after connecting the bridge listens to this node's retained
 /// discovery configs before clearing the ones the project no longer has.
 const SWEEP_FOR: Duration = Duration::from_secs(2);
+
+/// The largest `layout` message published: under the 1 MiB packet limit
+/// of brokers such as EMQX (Mosquitto's default has none).
+const MAX_LAYOUT_BYTES: usize = 1_000_000;
 
 /// How long a graceful stop waits for `offline` to reach the broker.
 const GOODBYE_DEADLINE: Duration = Duration::from_secs(2);
@@ -75,7 +79,7 @@ impl Counters {
 
 pub struct Bridge {
     controller: Controller,
-    client: AsyncClient,
+    client: Client,
     topics: Topics,
     settings: MqttSettings,
     counters: Arc<Counters>,
@@ -115,7 +119,7 @@ struct Sweep {
 impl Bridge {
     pub fn new(
         controller: Controller,
-        client: AsyncClient,
+        client: Client,
         topics: Topics,
         settings: MqttSettings,
         counters: Arc<Counters>,
@@ -192,7 +196,7 @@ impl Bridge {
             .record(format!("mqtt: connected to {}", self.settings.url));
         if self.settings.commands {
             for filter in self.topics.command_filters() {
-                if self.client.try_subscribe(filter, QoS::AtLeastOnce).is_err() {
+                if !self.client.try_subscribe(filter, QoS::AtLeastOnce) {
                     self.counters.dropped();
                 }
             }
@@ -204,11 +208,7 @@ impl Bridge {
                 self.settings.discovery_prefix,
                 discovery::node_id(&self.controller.identity().serial)
             );
-            if self
-                .client
-                .try_subscribe(filter.clone(), QoS::AtMostOnce)
-                .is_ok()
-            {
+            if self.client.try_subscribe(filter.clone(), QoS::AtMostOnce) {
                 self.sweep = Some(Sweep {
                     filter,
                     until: Instant::now() + SWEEP_FOR,
@@ -279,9 +279,9 @@ impl Bridge {
         if !self.connected {
             return;
         }
-        let _ = self
-            .client
-            .try_publish(self.topics.status(), QoS::AtLeastOnce, true, OFFLINE);
+        let _ =
+            self.client
+                .try_publish(self.topics.status(), QoS::AtLeastOnce, true, OFFLINE.into());
         let _ = self.client.try_disconnect();
         let _ = tokio::time::timeout(GOODBYE_DEADLINE, async {
             while links.recv().await.is_some() {}
@@ -414,6 +414,17 @@ impl Bridge {
     fn retained_state(&self) -> BTreeMap<String, Vec<u8>> {
         let mut all = BTreeMap::new();
         all.insert(self.topics.info(), self.info());
+        let layout = encode_layout(&RoomLayout::of(&self.project));
+        if layout.len() <= MAX_LAYOUT_BYTES {
+            all.insert(self.topics.layout(), layout);
+        } else {
+            // Left out (so cleared on the broker): too large a message
+            // would end the connection on many brokers, every time.
+            tracing::warn!(
+                "mqtt: the project's layout is {} bytes, over the {MAX_LAYOUT_BYTES} published; stations draw no panel for this room",
+                layout.len()
+            );
+        }
         let revision = self.snapshot.revision;
         for (button, state) in &self.snapshot.buttons {
             all.insert(
@@ -511,8 +522,7 @@ impl Bridge {
         }
         let ok = self
             .client
-            .try_publish(topic, QoS::AtMostOnce, retain, payload)
-            .is_ok();
+            .try_publish(topic, QoS::AtMostOnce, retain, payload);
         if !ok {
             self.counters.dropped();
         }
@@ -521,7 +531,7 @@ impl Bridge {
 
     // ---- in: commands ----
 
-    fn command(&mut self, message: &Publish) {
+    fn command(&mut self, message: &Message) {
         if self.is_own_config(&message.topic) {
             // The sweep's subscription: noted, not a command. Empty ones
             // are already cleared; ones arriving after the sweep ended
@@ -539,7 +549,7 @@ impl Bridge {
         }
     }
 
-    fn run_command(&mut self, message: &Publish) -> Result<(), ()> {
+    fn run_command(&mut self, message: &Message) -> Result<(), ()> {
         let command = self
             .topics
             .parse_command(&message.topic, &message.payload)

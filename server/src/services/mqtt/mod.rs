@@ -6,13 +6,16 @@
 //! [`bridge`] turns the bus into retained state and events and commands
 //! into presses, [`discovery`] writes the Home Assistant configs.
 //!
-//! MQTT 3.1.1 only: rumqttc's v5 client is a separate API with its own
-//! types, and nothing here needs a v5 feature (every 3.1.1 broker and Home
-//! Assistant speak 3.1.1).
+//! MQTT 3.1.1 by default, MQTT 5 with `protocol = "5"`: rumqttc's v5
+//! client is a separate API with its own types, so [`connection`] wraps
+//! both behind one client and one event loop. The topic tree, payloads and
+//! behaviour are the same on both; no v5-only feature is used.
 
 mod bridge;
-mod connection;
+pub(crate) mod connection;
 mod discovery;
+
+pub(crate) use bridge::Counters;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +24,11 @@ use anyhow::{bail, Context};
 use controller_core::protocol::mqtt::{Topics, OFFLINE};
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
+use rumqttc::{v5, AsyncClient, LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
 
 use super::{Service, StartEnv, StartError, Started};
-use crate::config::{MqttSettings, Settings};
+use crate::config::{MqttProtocol, MqttSettings, Settings};
+use connection::{Client, EventLoop};
 
 pub const NAME: &str = "mqtt";
 
@@ -55,8 +59,10 @@ impl Service for MqttService {
             ""
         };
         format!(
-            "MQTT bridge: outgoing connection to the broker at {} publishing state under {}/ ({commands}{ha}; no port)",
-            m.url, m.prefix
+            "MQTT {} bridge: outgoing connection to the broker at {} publishing state under {}/ ({commands}{ha}; no port)",
+            String::from(m.protocol),
+            m.url,
+            m.prefix
         )
     }
 
@@ -67,17 +73,27 @@ impl Service for MqttService {
             let settings = env.settings().mqtt.clone();
             let identity = env.controller.identity().clone();
             let topics = Topics::new(&settings.prefix, &identity.serial);
-            let options = options(&settings, &identity.serial, &topics)
-                .map_err(|e| StartError::Failed(format!("{e:#}")))?;
             // The one bounded queue between the bridge and the socket: the
             // bridge only ever `try_publish`es, so a slow broker never
             // slows the engine; what does not fit is counted and dropped.
-            let (client, eventloop) = AsyncClient::new(options, settings.max_queue.max(1));
+            let client_id = if settings.client_id.is_empty() {
+                format!("roomctl-{}", identity.serial)
+            } else {
+                settings.client_id.clone()
+            };
+            let (client, eventloop) = client(
+                &settings,
+                client_id,
+                Some(topics.status()),
+                BRIDGE_MAX_INCOMING,
+            )
+            .map_err(|e| StartError::Failed(format!("{e:#}")))?;
             let counters = Arc::new(bridge::Counters::default());
             let links = connection::drive(
                 eventloop,
                 counters.clone(),
                 Duration::from_secs(settings.reconnect_max_secs.max(1)),
+                connection::Incoming::DropWhenFull,
             );
             let bridge =
                 bridge::Bridge::new(env.controller.clone(), client, topics, settings, counters);
@@ -129,28 +145,34 @@ impl BrokerUrl {
     }
 }
 
-/// The client's options from the settings: broker, client id, keep-alive,
-/// the last will (`offline` on the status topic, retained), credentials
-/// and TLS.
-fn options(s: &MqttSettings, serial: &str, topics: &Topics) -> anyhow::Result<MqttOptions> {
+/// The largest message the bridge takes from the broker: commands are at
+/// most 1 KiB, its own discovery configs a few. MQTT 5 tells the broker,
+/// which then drops larger ones; on 3.1.1 a larger one ends the connection
+/// (and the bridge reconnects).
+const BRIDGE_MAX_INCOMING: usize = 64 << 10;
+
+/// The largest message sent on 3.1.1 (on 5 the broker's CONNACK says):
+/// above the largest one the bridge makes, a layout of at most 1 MB.
+const MAX_OUTGOING: usize = 4 << 20;
+
+/// A client of the configured protocol, from the settings: broker,
+/// keep-alive, a clean session, credentials and TLS; with `will`, the last
+/// will `offline` (retained) on that topic. Its queue holds `max_queue`
+/// requests; messages over `max_incoming` bytes are refused. The bridge
+/// and the station (`transport = "mqtt"`) both connect with it.
+pub(crate) fn client(
+    s: &MqttSettings,
+    client_id: String,
+    will: Option<String>,
+    max_incoming: usize,
+) -> anyhow::Result<(Client, EventLoop)> {
     let url = BrokerUrl::parse(&s.url)?;
-    let client_id = if s.client_id.is_empty() {
-        format!("roomctl-{serial}")
-    } else {
-        s.client_id.clone()
-    };
-    let mut o = MqttOptions::new(client_id, url.host, url.port);
     // At least 1 s: rumqttc panics below that, and 0 (no keep-alive) would
     // leave a dead controller "online" on the broker forever.
-    o.set_keep_alive(Duration::from_secs(s.keepalive_secs.max(1)));
-    o.set_clean_session(true);
-    o.set_last_will(LastWill::new(
-        topics.status(),
-        OFFLINE,
-        QoS::AtLeastOnce,
-        true,
-    ));
-    if !s.username.is_empty() {
+    let keep_alive = Duration::from_secs(s.keepalive_secs.max(1));
+    let credentials = if s.username.is_empty() {
+        None
+    } else {
         let password = match &s.password_file {
             Some(path) => std::fs::read_to_string(path)
                 .with_context(|| format!("[mqtt] password_file {}", path.display()))?
@@ -160,12 +182,59 @@ fn options(s: &MqttSettings, serial: &str, topics: &Topics) -> anyhow::Result<Mq
                 .to_string(),
             None => String::new(),
         };
-        o.set_credentials(s.username.clone(), password);
-    }
-    if url.tls {
-        o.set_transport(Transport::tls_with_config(tls_config(s)?));
-    }
-    Ok(o)
+        Some((s.username.clone(), password))
+    };
+    let transport = if url.tls {
+        Some(Transport::tls_with_config(tls_config(s)?))
+    } else {
+        None
+    };
+    let cap = s.max_queue.max(1);
+    Ok(match s.protocol {
+        MqttProtocol::V311 => {
+            let mut o = MqttOptions::new(client_id, url.host, url.port);
+            o.set_keep_alive(keep_alive);
+            o.set_clean_session(true);
+            o.set_max_packet_size(max_incoming, MAX_OUTGOING);
+            if let Some(topic) = will {
+                o.set_last_will(LastWill::new(topic, OFFLINE, QoS::AtLeastOnce, true));
+            }
+            if let Some((user, password)) = credentials {
+                o.set_credentials(user, password);
+            }
+            if let Some(t) = transport {
+                o.set_transport(t);
+            }
+            let (c, e) = AsyncClient::new(o, cap);
+            (Client::V311(c), EventLoop::V311(Box::new(e)))
+        }
+        MqttProtocol::V5 => {
+            let mut o = v5::MqttOptions::new(client_id, url.host, url.port);
+            // Its client panics under 5 s (the settings check refuses it).
+            o.set_keep_alive(keep_alive.max(Duration::from_secs(5)));
+            o.set_clean_start(true);
+            // Told to the broker in CONNECT (it then drops larger ones);
+            // what the client may send is what the broker's CONNACK allows.
+            o.set_max_packet_size(Some(u32::try_from(max_incoming).unwrap_or(u32::MAX)));
+            if let Some(topic) = will {
+                o.set_last_will(v5::mqttbytes::v5::LastWill::new(
+                    topic,
+                    OFFLINE,
+                    v5::mqttbytes::QoS::AtLeastOnce,
+                    true,
+                    None,
+                ));
+            }
+            if let Some((user, password)) = credentials {
+                o.set_credentials(user, password);
+            }
+            if let Some(t) = transport {
+                o.set_transport(t);
+            }
+            let (c, e) = v5::AsyncClient::new(o, cap);
+            (Client::V5(c), EventLoop::V5(Box::new(e)))
+        }
+    })
 }
 
 /// rustls with the ring provider (the one already in the build) and the

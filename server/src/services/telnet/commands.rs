@@ -46,6 +46,8 @@ Commands:
   project diff A B            compare two versions (history ids, running, pending)
   project restore N           make history entry N the uploaded project (admin)
   log [N]                     the last N events (default 20)
+  audit [N]                   the last N audit entries: logins, uploads, applies,
+                              user and settings changes, presses (operator)
   passwd                      change your password
   quit                        close the console
 ";
@@ -81,9 +83,11 @@ impl Console {
             ("project", _) => PROJECT_USAGE.into(),
             ("log", []) => self.log("20"),
             ("log", [n]) => self.log(n),
+            ("audit", []) => self.audit("20"),
+            ("audit", [n]) => self.audit(n),
             (
                 "quit" | "exit" | "logout" | "passwd" | "status" | "services" | "network"
-                | "panels" | "devices" | "log" | "leds",
+                | "panels" | "devices" | "log" | "leds" | "audit",
                 _,
             ) => format!("{cmd}: too many arguments; type `help`\n"),
             _ => format!("unknown command {cmd:?}; type `help` for the list\n"),
@@ -242,6 +246,44 @@ impl Console {
         for line in self.controller.log().recent(n.min(500)) {
             let _ = writeln!(s, "{line}");
         }
+        s
+    }
+
+    /// The audit trail names users and addresses: operators and admins
+    /// only, as on the status page.
+    fn audit(&self, n: &str) -> String {
+        if self.user.role < Role::Operator {
+            return "the audit trail needs the operator role\n".into();
+        }
+        let Ok(n) = n.parse::<usize>() else {
+            return "usage: audit [N] (N = number of entries)\n".into();
+        };
+        let audit = self.controller.audit();
+        if !audit.enabled() {
+            return "the audit trail is off ([audit] enabled = false)\n".into();
+        }
+        let report = audit.report(n.min(crate::audit::TAIL));
+        let mut s = String::new();
+        for entry in &report.entries {
+            let _ = writeln!(s, "{}", entry.describe());
+        }
+        let _ = writeln!(
+            s,
+            "-- {} shown; file: {}; syslog: {}; dropped: {}; not forwarded: {}",
+            report.entries.len(),
+            if report.file.is_empty() {
+                "none (memory only)"
+            } else {
+                &report.file
+            },
+            if report.syslog.is_empty() {
+                "off"
+            } else {
+                &report.syslog
+            },
+            report.dropped,
+            report.syslog_failed
+        );
         s
     }
 

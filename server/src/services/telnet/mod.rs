@@ -220,7 +220,7 @@ impl Session {
             let password = self.hidden_line("Password: ").await?;
             let user = self
                 .controller
-                .verify_login(self.peer.ip(), name.clone(), password)
+                .verify_login("telnet", self.peer.ip(), name.clone(), password)
                 .await;
             match user {
                 Ok(u) => return Ok(Some(u)),
@@ -253,7 +253,7 @@ impl Session {
         let name = console.user.name.clone();
         let ok = self
             .controller
-            .verify_login(self.peer.ip(), name.clone(), old)
+            .verify_login("telnet", self.peer.ip(), name.clone(), old)
             .await
             .is_ok();
         if !ok {

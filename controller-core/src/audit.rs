@@ -1,0 +1,207 @@
+//! One entry of the audit trail: who did what, from where, when, and how it
+//! ended. The server appends entries as JSON lines to `audit.log` and
+//! forwards them to syslog; the status page and the console show them. This
+//! is the one line format and its one parser (read back at start).
+
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A login (password or panel PIN) on any service.
+    Login,
+    /// A project uploaded (FTP, admin page) or restored from the history.
+    Upload,
+    Apply,
+    Rollback,
+    /// A user added, removed, or given another role or password.
+    User,
+    /// The settings file changed.
+    Settings,
+    /// A button pressed from a source the settings audit (`[audit] presses`).
+    Press,
+}
+
+impl AuditEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::Login => "login",
+            AuditEvent::Upload => "upload",
+            AuditEvent::Apply => "apply",
+            AuditEvent::Rollback => "rollback",
+            AuditEvent::User => "user",
+            AuditEvent::Settings => "settings",
+            AuditEvent::Press => "press",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    Ok,
+    /// Refused or failed (wrong password, invalid project, ...).
+    Failed,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    /// RFC 3339 with the controller's UTC offset, milliseconds
+    /// (`2026-11-27T10:02:03.456+00:00`).
+    pub time: String,
+    pub event: AuditEvent,
+    pub outcome: AuditOutcome,
+    /// The service it came through: `web`, `panel`, `central`, `telnet`,
+    /// `ftp`, `mqtt`, `keypad`, `admin-page`, `settings-file`, ...
+    pub service: String,
+    /// The user name given or logged in, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The client's address, when it came over the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// What exactly (the project's name, the reason of a refusal, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// A line of `audit.log` that is not an entry.
+#[derive(Debug, thiserror::Error)]
+#[error("not an audit entry: {0}")]
+pub struct BadAuditLine(String);
+
+impl AuditEntry {
+    /// The entry as one line of JSON (no newline inside: JSON escapes it).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("an audit entry always serialises")
+    }
+
+    /// Reads one line written by [`AuditEntry::to_line`].
+    pub fn parse_line(line: &str) -> Result<AuditEntry, BadAuditLine> {
+        serde_json::from_str(line.trim_end_matches(['\r', '\n']))
+            .map_err(|e| BadAuditLine(e.to_string()))
+    }
+
+    /// The entry in one line for people (console, status page).
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} {} {} {}",
+            self.time,
+            self.event.as_str(),
+            match self.outcome {
+                AuditOutcome::Ok => "ok",
+                AuditOutcome::Failed => "FAILED",
+            },
+            self.service
+        );
+        if let Some(u) = &self.user {
+            s.push_str(&format!(" user={u}"));
+        }
+        if let Some(a) = &self.address {
+            s.push_str(&format!(" from={a}"));
+        }
+        if !self.detail.is_empty() {
+            s.push_str(&format!(" {}", self.detail));
+        }
+        s
+    }
+}
+
+/// The audit trail as the status page shows it (admins and operators only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// The latest entries, oldest first.
+    pub entries: Vec<AuditEntry>,
+    /// Entries lost because the writer could not keep up (never blocks).
+    pub dropped: u64,
+    /// Where the trail is kept (empty: not on disk).
+    pub file: String,
+    /// Where it is forwarded (empty: nowhere).
+    pub syslog: String,
+    /// Entries the syslog collector did not get (unreachable, ...).
+    pub syslog_failed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = AuditEvent> {
+        prop_oneof![
+            Just(AuditEvent::Login),
+            Just(AuditEvent::Upload),
+            Just(AuditEvent::Apply),
+            Just(AuditEvent::Rollback),
+            Just(AuditEvent::User),
+            Just(AuditEvent::Settings),
+            Just(AuditEvent::Press),
+        ]
+    }
+
+    fn entry() -> impl Strategy<Value = AuditEntry> {
+        (
+            ".*",
+            event(),
+            any::<bool>(),
+            ".*",
+            proptest::option::of(".*"),
+            proptest::option::of(".*"),
+            ".*",
+        )
+            .prop_map(
+                |(time, event, ok, service, user, address, detail)| AuditEntry {
+                    time,
+                    event,
+                    outcome: if ok {
+                        AuditOutcome::Ok
+                    } else {
+                        AuditOutcome::Failed
+                    },
+                    service,
+                    user,
+                    address,
+                    detail,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn a_line_is_one_line_and_reads_back(e in entry()) {
+            let line = e.to_line();
+            prop_assert!(!line.contains('\n') && !line.contains('\r'));
+            prop_assert_eq!(AuditEntry::parse_line(&format!("{line}\n")).unwrap(), e);
+        }
+
+        #[test]
+        fn any_text_is_an_error_or_an_entry(s in ".*") {
+            let _ = AuditEntry::parse_line(&s);
+        }
+    }
+
+    #[test]
+    fn a_cut_line_is_an_error() {
+        let e = AuditEntry {
+            time: "2026-11-27T10:00:00.000+00:00".into(),
+            event: AuditEvent::Login,
+            outcome: AuditOutcome::Failed,
+            service: "ftp".into(),
+            user: Some("ada".into()),
+            address: Some("127.0.0.1".into()),
+            detail: "wrong user name or password".into(),
+        };
+        let line = e.to_line();
+        assert!(
+            line.starts_with(
+                r#"{"time":"2026-11-27T10:00:00.000+00:00","event":"login","outcome":"failed""#
+            ),
+            "{line}"
+        );
+        assert!(AuditEntry::parse_line(&line[..line.len() - 3]).is_err());
+    }
+}

@@ -1,0 +1,336 @@
+//! The Project Designer's wasm (`/designer`, public/designer.js): the parts
+//! of controller-core the designer runs in the browser, behind a small
+//! JSON-in, JSON-out interface. The same code the controller runs, so what
+//! the designer says about a project is what an upload will say:
+//! - [`open`]: a project's text read into the model the page edits;
+//! - [`check`]: the edited model written back into the installer's text
+//!   ([`edit_toml`]: comments and order kept) and validated as an upload is;
+//! - [`validate`]: the errors of a text, for the wasm-vs-native test;
+//! - [`regex_test`], [`next_runs`]: the feedback and timer editors' helpers;
+//! - [`Preview`]: the engine, for the live preview's dry run (it sends
+//!   nothing: the engine is pure, devices are the server's).
+//!
+//! Every function also builds natively, where its tests run.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use controller_core::logic::feedback::compile_regex;
+use controller_core::logic::schedule::Schedule;
+use controller_core::project::{edit_toml, ProjectError};
+use controller_core::{template, Command, Engine, Project};
+use serde::Serialize;
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| {
+        json!({ "errors": [{ "line": 0, "column": 0, "path": "", "message": e.to_string() }] })
+            .to_string()
+    })
+}
+
+/// Every error `text` has, as an upload reports them (empty when valid).
+pub fn errors_of(text: &str) -> Vec<ProjectError> {
+    match Project::from_toml(text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0,
+    }
+}
+
+/// `{"project": model or null, "errors": [...]}`: the model when the text's
+/// shape is right (even with meaning errors, so they can be fixed here).
+#[wasm_bindgen]
+pub fn open(text: &str) -> String {
+    let errors = errors_of(text);
+    let project = toml_model(text);
+    to_json(&json!({ "project": project, "errors": errors }))
+}
+
+fn toml_model(text: &str) -> Option<Project> {
+    Project::from_toml_shape(text).ok()
+}
+
+/// The errors of a project text, as JSON (`[{line, column, path, message}]`).
+#[wasm_bindgen]
+pub fn validate(text: &str) -> String {
+    to_json(&errors_of(text))
+}
+
+/// `{"toml": text, "errors": [...]}`: the edited model (JSON) written into
+/// `original` keeping its comments and order, and that text's errors.
+#[wasm_bindgen]
+pub fn check(original: &str, project_json: &str) -> String {
+    let mut de = serde_json::Deserializer::from_str(project_json);
+    match serde_path_to_error::deserialize::<_, Project>(&mut de) {
+        Ok(project) => {
+            let text = edit_toml(original, &project);
+            let errors = errors_of(&text);
+            to_json(&json!({ "toml": text, "errors": errors }))
+        }
+        // A value of the wrong type (letters in a number field): named by
+        // its field path, so the page attaches it to that field.
+        Err(e) => {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            to_json(&json!({
+                "toml": null,
+                "errors": [{ "line": 0, "column": 0, "path": if path == "." { String::new() } else { path }, "message": message }],
+            }))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Capture {
+    /// `$1`, `${name}`: how a rule refers to it.
+    name: String,
+    text: Option<String>,
+}
+
+/// A feedback rule's regex tried on a sample line:
+/// `{"error"}` for an expression that does not compile (the validator's
+/// words), else `{"matched": bool, "captures": [{name, text}]}` with `$0`
+/// the whole match.
+#[wasm_bindgen]
+pub fn regex_test(pattern: &str, line: &str) -> String {
+    let regex = match compile_regex(pattern) {
+        Ok(r) => r,
+        Err(e) => return to_json(&json!({ "error": e.to_string() })),
+    };
+    let Some(caps) = regex.captures(line) else {
+        return to_json(&json!({ "matched": false, "captures": [] }));
+    };
+    let captures: Vec<Capture> = regex
+        .capture_names()
+        .enumerate()
+        .map(|(i, name)| Capture {
+            name: match name {
+                Some(n) => format!("${{{n}}} (${i})"),
+                None => format!("${i}"),
+            },
+            text: caps.get(i).map(|m| m.as_str().to_string()),
+        })
+        .collect();
+    to_json(&json!({ "matched": true, "captures": captures }))
+}
+
+/// The next `count` runs of a timer after `now_ms` (milliseconds since
+/// 1970, the browser's clock), in the timer's time zone as the controller
+/// computes them: `{"runs": ["2026-11-27 07:00:00 CET", ...]}` or
+/// `{"error"}`.
+#[wasm_bindgen]
+pub fn next_runs(cron: &str, time_zone: &str, now_ms: f64, count: u32) -> String {
+    let zone = if time_zone.is_empty() {
+        "UTC"
+    } else {
+        time_zone
+    };
+    let schedule = match Schedule::parse(cron, zone) {
+        Ok(s) => s,
+        Err(e) => return to_json(&json!({ "error": e.to_string() })),
+    };
+    let mut now = DateTime::<Utc>::from_timestamp_millis(now_ms as i64).unwrap_or_default();
+    let mut runs = Vec::new();
+    for _ in 0..count.min(20) {
+        match schedule.next_after(now) {
+            Some(t) => {
+                runs.push(schedule.local_text(t));
+                now = t;
+            }
+            None => break,
+        }
+    }
+    to_json(&json!({ "runs": runs }))
+}
+
+/// The live preview's engine: the controller's own state machine, fed the
+/// preview's clicks. It sends nothing anywhere (devices, sequences and
+/// feedback are the server's); it shows what the engine does with a press:
+/// toggles, interlocks, LEDs, and the labels' templates.
+#[wasm_bindgen]
+pub struct Preview {
+    engine: Engine,
+}
+
+#[wasm_bindgen]
+impl Preview {
+    /// A fresh engine on the edited project (JSON of the model). The
+    /// project must be valid, as on the controller.
+    #[wasm_bindgen(constructor)]
+    pub fn new(project_json: &str) -> Result<Preview, JsValue> {
+        let project: Project =
+            serde_json::from_str(project_json).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        Ok(Preview {
+            engine: Engine::new(Arc::new(project)),
+        })
+    }
+
+    /// A press and its release, as a tap on a panel.
+    pub fn tap(&mut self, button: &str) -> String {
+        for command in [
+            Command::Press {
+                button: button.to_string(),
+                source: "designer-preview".into(),
+            },
+            Command::Release {
+                button: button.to_string(),
+                source: "designer-preview".into(),
+            },
+        ] {
+            if let Err(e) = self.engine.apply(command) {
+                return to_json(&json!({ "error": e.to_string() }));
+            }
+        }
+        self.state()
+    }
+
+    /// Every button's LED (`mode`, `color`) and latch, every level's value,
+    /// every variable: the engine's snapshot as JSON.
+    pub fn state(&self) -> String {
+        to_json(self.engine.state())
+    }
+
+    /// A label, sublabel or text tile's template with the preview's values.
+    pub fn render(&self, template_text: &str) -> String {
+        template::render_state(template_text, self.engine.state())
+    }
+}
+
+/// The panel's icons for the picker: `[{"name", "path"}]` (SVG path data).
+#[wasm_bindgen]
+pub fn icons() -> String {
+    let list: Vec<_> = controller_core::icons::NAMES
+        .iter()
+        .map(|n| json!({ "name": n, "path": controller_core::icons::path(n) }))
+        .collect();
+    to_json(&list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use controller_core::project::{demo_project, DEMO_PROJECT_TOML};
+
+    fn parse(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn open_then_check_unedited_gives_the_same_text_and_no_errors() {
+        let opened = parse(&open(DEMO_PROJECT_TOML));
+        let checked = parse(&check(DEMO_PROJECT_TOML, &opened["project"].to_string()));
+        assert_eq!(checked["toml"], DEMO_PROJECT_TOML);
+        assert_eq!(checked["errors"], json!([]));
+    }
+
+    #[test]
+    fn an_edit_that_breaks_the_project_is_reported_at_its_field() {
+        let mut project = serde_json::to_value(demo_project()).unwrap();
+        project["buttons"][1]["kind"] = json!("interlock");
+        project["buttons"][1]["group"] = serde_json::Value::Null;
+        let checked = parse(&check(DEMO_PROJECT_TOML, &project.to_string()));
+        let errors = checked["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["path"].as_str().unwrap().starts_with("buttons[1]")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_path() {
+        let mut project = serde_json::to_value(demo_project()).unwrap();
+        project["panels"][0]["columns"] = json!("four");
+        let checked = parse(&check(DEMO_PROJECT_TOML, &project.to_string()));
+        assert_eq!(checked["errors"][0]["path"], "panels[0].columns");
+        assert_eq!(checked["toml"], serde_json::Value::Null);
+    }
+
+    /// A project built from nothing (the designer's "new project"): the
+    /// text is written from scratch, with only the fields that are needed.
+    #[test]
+    fn a_new_project_is_written_from_an_empty_text() {
+        let model = json!({
+            "project": { "name": "New room", "revision": 1, "description": "", "location": "" },
+            "buttons": [{ "id": "power", "label": "Power", "kind": "toggle", "color": "green", "led": "state" }],
+            "panels": [{ "id": "tablet", "name": "Tablet", "profile": "tablet", "columns": 4, "rows": 3,
+                "pages": [{ "id": "main", "title": "Main", "buttons": [{ "button": "power", "row": 0, "col": 0, "width": 1, "height": 1 }] }] }],
+            "devices": [], "sequences": [], "feedback": [], "timers": [],
+        });
+        let checked = parse(&check("", &model.to_string()));
+        assert_eq!(checked["errors"], json!([]), "{checked}");
+        let text = checked["toml"].as_str().unwrap();
+        assert!(
+            text.contains("[[buttons]]\nid = \"power\"\nlabel = \"Power\"\nkind = \"toggle\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains("color"), "{text}");
+        assert!(
+            text.contains("buttons = [\n  { button = \"power\", row = 0, col = 0 },\n]"),
+            "{text}"
+        );
+        let back = Project::from_toml(text).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap()["buttons"][0]["id"],
+            "power"
+        );
+    }
+
+    #[test]
+    fn regex_tester_shows_captures_and_errors() {
+        let r = parse(&regex_test(r"^VOL=(?P<db>-?\d+) (on|off)$", "VOL=-20 on"));
+        assert_eq!(r["matched"], true);
+        let caps = r["captures"].as_array().unwrap();
+        assert_eq!(caps[1]["name"], "${db} ($1)");
+        assert_eq!(caps[1]["text"], "-20");
+        assert_eq!(caps[2]["text"], "on");
+        assert_eq!(parse(&regex_test("^VOL", "MUTE"))["matched"], false);
+        assert!(parse(&regex_test("(", "x"))["error"].is_string());
+    }
+
+    #[test]
+    fn next_runs_are_local_times_in_the_timers_zone() {
+        // 2026-01-01 00:00:00 UTC.
+        let r = parse(&next_runs(
+            "0 0 7 * * MON-FRI",
+            "Europe/Copenhagen",
+            1_767_225_600_000.0,
+            5,
+        ));
+        let runs: Vec<&str> = r["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                "2026-01-01 07:00:00 CET",
+                "2026-01-02 07:00:00 CET",
+                "2026-01-05 07:00:00 CET",
+                "2026-01-06 07:00:00 CET",
+                "2026-01-07 07:00:00 CET"
+            ]
+        );
+        assert!(parse(&next_runs("0 0 25 * * *", "UTC", 0.0, 5))["error"].is_string());
+    }
+
+    #[test]
+    fn the_preview_runs_the_engine_interlock() {
+        let json = serde_json::to_string(demo_project()).unwrap();
+        let mut preview = Preview::new(&json).unwrap();
+        let state = parse(&preview.tap("src_hdmi1"));
+        assert_eq!(state["buttons"]["src_hdmi1"]["latched"], true);
+        let state = parse(&preview.tap("src_hdmi2"));
+        assert_eq!(state["buttons"]["src_hdmi2"]["latched"], true);
+        assert_eq!(state["buttons"]["src_hdmi1"]["latched"], false);
+    }
+}
