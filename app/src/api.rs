@@ -2,12 +2,15 @@
 //! view comes with its page: see `panel::page_data`; live changes use the
 //! WebSocket channel, see `live.rs` and docs/protocols.md.)
 
-use controller_core::view::StatusReport;
 use leptos::prelude::*;
 
-/// The status page's report. Needs an admin login when one is configured.
+/// The status page's report as JSON text, which the page decodes (once,
+/// with `serde_json::from_str`): returning the report itself would compile
+/// its decoders twice into the panel's wasm, once for the server
+/// function's response and once for the resource's hydration data. Needs
+/// an admin login when one is configured.
 #[server]
-pub async fn get_status() -> Result<StatusReport, ServerFnError> {
+pub async fn get_status() -> Result<String, ServerFnError> {
     let backend = expect_context::<crate::backend::Backend>();
     let cookie = use_context::<http::request::Parts>().and_then(|parts| {
         parts
@@ -19,6 +22,7 @@ pub async fn get_status() -> Result<StatusReport, ServerFnError> {
     });
     backend
         .status(cookie.as_deref())
+        .map(|report| serde_json::to_string(&report).unwrap_or_default())
         .map_err(ServerFnError::new)
 }
 
