@@ -34,15 +34,10 @@ pub use controller_core::link::LinkState;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // A panel is a fixed touch surface (no pinch-zoom to get lost in); the
-    // status and admin pages are read on phones and by people who need
-    // to zoom, so they allow it.
-    let viewport = match Screen::current() {
-        Screen::Panel(_) => {
-            "width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no, viewport-fit=cover"
-        }
-        _ => "width=device-width, initial-scale=1, viewport-fit=cover",
-    };
+    // Zoom is allowed everywhere (axe-core's meta-viewport rule): people who
+    // need it read panels too; the panel itself uses `touch-action:
+    // manipulation`, so a double tap never zooms by accident.
+    let viewport = "width=device-width, initial-scale=1, viewport-fit=cover";
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -289,14 +289,14 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         <div class="panel" data-panel=panel.id.clone() data-profile=profile class:stale=not_live>
             <header class="bar">
                 <div class="room">
-                    <span class="room-name">{project_name}</span>
+                    <h1 class="room-name">{project_name}</h1>
                     <span class="controller-name">{controller_name}</span>
                 </div>
                 <span class=link_class role="status" aria-live="polite" data-link=move || link_name(&link.get())>
                     {link_text}
                 </span>
             </header>
-            {has_summary.then(|| view! { <div class="summary" role="status" aria-label="Room summary">{summary}</div> })}
+            {has_summary.then(|| view! { <section class="summary" aria-label="Room summary">{summary}</section> })}
             <Show when=move || matches!(link.get(), LinkState::Lost | LinkState::Refused(_))>
                 <div class="lost-banner" role="alert">
                     {move || match link.get() {
@@ -305,7 +305,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     }}
                 </div>
             </Show>
-            <div class="notices" role="status" aria-live="polite">
+            <section class="notices" aria-label="Notices" aria-live="polite">
                 <For each=move || notices.get() key=|n| (n.key.clone(), n.message.clone()) let:n>
                     <div class="notice" data-severity=match n.severity {
                         Severity::Info => "info",
@@ -315,7 +315,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                         {n.message.clone()}
                     </div>
                 </For>
-            </div>
+            </section>
             <Show when=move || !pin_entered.get() || matches!(link.get(), LinkState::PinNeeded(_))>
                 <PinPad message=pin_message on_enter=move |pin: String| {
                     #[cfg(feature = "hydrate")]
@@ -330,7 +330,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     pin_entered.set(true);
                 }/>
             </Show>
-            <nav class="tabs" role="tablist">{tabs}</nav>
+            <nav aria-label="Pages"><div class="tabs" role="tablist">{tabs}</div></nav>
             <main class="pages">{sections}</main>
             {footer}
             <script src="/kiosk.js" defer=true></script>
