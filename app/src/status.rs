@@ -41,7 +41,7 @@ pub fn StatusPage() -> impl IntoView {
         }
     }
     view! {
-        <div class="status-page">
+        <main class="status-page">
             <Transition fallback=|| view! { <p>"Loading status…"</p> }>
                 {move || Suspend::new(async move {
                     let report = report.await.and_then(|json| {
@@ -65,7 +65,7 @@ pub fn StatusPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </div>
+        </main>
     }
 }
 
