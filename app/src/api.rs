@@ -1,41 +1,16 @@
-//! The page data the UI loads: the panel view (with the page) and the
-//! status report (a server function, refreshed over HTTP). Live changes use
-//! the WebSocket channel instead (see `live.rs` and docs/protocols.md).
+//! The status report, a server function refreshed over HTTP. (The panel's
+//! view comes with its page: see `panel::page_data`; live changes use the
+//! WebSocket channel, see `live.rs` and docs/protocols.md.)
 
-use controller_core::view::{PanelView, StatusReport};
 use leptos::prelude::*;
 
-/// The layout and current state of a panel; `None` picks the default panel
-/// of the port the page was loaded from (tablet on the panel port, wall
-/// panel on the Apprimo port).
-///
-/// Not a server function: the panel page is rendered on the server with
-/// this data, and the browser takes it from the page (the resource's
-/// serialised value) when it hydrates. Links between screens are full page
-/// loads, so the browser never loads another panel's view by itself; from
-/// then on the live channel carries every change. Keeping it off the
-/// server-function path keeps its HTTP client and second decoder out of
-/// the panel's wasm.
-pub async fn panel_view(panel: Option<String>) -> Result<PanelView, ServerFnError> {
-    #[cfg(feature = "ssr")]
-    {
-        let backend = expect_context::<crate::backend::Backend>();
-        backend
-            .panel_view(panel.as_deref())
-            .map_err(ServerFnError::new)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        let _ = panel;
-        Err(ServerFnError::new(
-            "this panel's layout comes with the page: reload the page",
-        ))
-    }
-}
-
-/// The status page's report. Needs an admin login when one is configured.
+/// The status page's report as JSON text, which the page decodes (once,
+/// with `serde_json::from_str`): returning the report itself would compile
+/// its decoders twice into the panel's wasm, once for the server
+/// function's response and once for the resource's hydration data. Needs
+/// an admin login when one is configured.
 #[server]
-pub async fn get_status() -> Result<StatusReport, ServerFnError> {
+pub async fn get_status() -> Result<String, ServerFnError> {
     let backend = expect_context::<crate::backend::Backend>();
     let cookie = use_context::<http::request::Parts>().and_then(|parts| {
         parts
@@ -47,6 +22,7 @@ pub async fn get_status() -> Result<StatusReport, ServerFnError> {
     });
     backend
         .status(cookie.as_deref())
+        .map(|report| serde_json::to_string(&report).unwrap_or_default())
         .map_err(ServerFnError::new)
 }
 

@@ -1,3 +1,6 @@
+// The panel's views are deeply nested types (no `into_any`, which would
+// add asynchronous hydration code for each; see `panel.rs`).
+#![recursion_limit = "256"]
 //! The roomctl web UI: touch panels, the status page and the admin page.
 //!
 //! Compiled twice: with `ssr` into the server (renders every page with the
@@ -23,6 +26,7 @@ mod status;
 #[cfg(feature = "ssr")]
 pub mod text;
 
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 
@@ -30,15 +34,10 @@ pub use controller_core::link::LinkState;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // A panel is a fixed touch surface (no pinch-zoom to get lost in); the
-    // status and admin pages are read on phones and by people who need
-    // to zoom, so they allow it.
-    let viewport = match Screen::current() {
-        Screen::Panel(_) => {
-            "width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no, viewport-fit=cover"
-        }
-        _ => "width=device-width, initial-scale=1, viewport-fit=cover",
-    };
+    // Zoom is allowed everywhere (axe-core's meta-viewport rule): people who
+    // need it read panels too; the panel itself uses `touch-action:
+    // manipulation`, so a double tap never zooms by accident.
+    let viewport = "width=device-width, initial-scale=1, viewport-fit=cover";
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -63,15 +62,18 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/roomctl.css"/>
         <Link rel="manifest" href="/manifest.webmanifest"/>
         <Link rel="icon" href="/icon.svg"/>
+        <Link rel="apple-touch-icon" href="/apple-touch-icon.png"/>
         <Meta name="theme-color" content="#101418"/>
         <Meta name="mobile-web-app-capable" content="yes"/>
         <Meta name="apple-mobile-web-app-capable" content="yes"/>
         <Title text="roomctl"/>
         {match Screen::current() {
-            Screen::Panel(panel) => view! { <panel::PanelPage panel/> }.into_any(),
-            Screen::Status => view! { <status::StatusPage/> }.into_any(),
-            Screen::Admin => view! { <admin::AdminPage/> }.into_any(),
-            Screen::NotFound => view! { <p class="notfound">"Page not found."</p> }.into_any(),
+            // `EitherOf4`, not `into_any`: a type-erased view carries its
+            // asynchronous hydration code whether it is used or not.
+            Screen::Panel(panel) => EitherOf4::A(view! { <panel::PanelPage panel/> }),
+            Screen::Status => EitherOf4::B(view! { <status::StatusPage/> }),
+            Screen::Admin => EitherOf4::C(view! { <admin::AdminPage/> }),
+            Screen::NotFound => EitherOf4::D(view! { <p class="notfound">"Page not found."</p> }),
         }}
     }
 }

@@ -88,6 +88,57 @@ fn clear_pin() {
     }
 }
 
+/// Where the page shown is remembered for this tab, per panel.
+fn page_key(panel: &str) -> String {
+    format!("roomctl.page.{panel}")
+}
+
+/// The page this tab showed last on `panel` (its id), if any.
+pub fn saved_page(panel: &str) -> Option<String> {
+    window()
+        .session_storage()
+        .ok()
+        .flatten()?
+        .get_item(&page_key(panel))
+        .ok()
+        .flatten()
+}
+
+pub fn save_page(panel: &str, page: &str) {
+    if let Ok(Some(s)) = window().session_storage() {
+        let _ = s.set_item(&page_key(panel), page);
+    }
+}
+
+/// Calls `go_home` when nobody has touched the page (pointer or key) for
+/// `idle_ms`, and again after each further `idle_ms` untouched.
+pub fn go_home_when_idle(idle_ms: u64, go_home: impl Fn() + 'static) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let last = Rc::new(Cell::new(now_ms()));
+    for event in ["pointerdown", "keydown"] {
+        let last = last.clone();
+        let touched = Closure::<dyn FnMut()>::new(move || last.set(now_ms()));
+        let _ = window().add_event_listener_with_callback_and_bool(
+            event,
+            touched.as_ref().unchecked_ref(),
+            true,
+        );
+        // Lives as long as the page.
+        touched.forget();
+    }
+    let _ = set_interval_with_handle(
+        move || {
+            let now = now_ms();
+            if now.saturating_sub(last.get()) >= idle_ms {
+                last.set(now);
+                go_home();
+            }
+        },
+        Duration::from_secs(1),
+    );
+}
+
 /// Starts the live channel for this page (once): `state` starts as the
 /// server-rendered snapshot and from then on shows the link's.
 pub fn start(
@@ -121,6 +172,11 @@ pub fn start(
 /// otherwise (see [`PanelLink::send`]).
 pub fn send(message: ClientMessage) {
     input(|link, _| link.send(message));
+}
+
+/// Tries the PIN the person entered after the controller asked for it.
+pub fn enter_pin(pin: String) {
+    input(|link, _| link.enter_pin(pin));
 }
 
 /// Feeds one event into the link and carries out what it decides.

@@ -8,9 +8,14 @@
 
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
-use controller_core::project::{Button, ButtonKind, PanelProfile, Place};
+use controller_core::project::{
+    format_number, Button, ButtonKind, Level, LevelKind, LevelPlace, Orientation, PanelProfile,
+    Place, TextPlace,
+};
 use controller_core::protocol::panel::{ClientMessage, Severity};
+use controller_core::template::{is_dynamic, render_state};
 use controller_core::view::PanelView;
+use leptos::either::Either;
 use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
 
@@ -32,6 +37,7 @@ fn link_name(state: &LinkState) -> &'static str {
         LinkState::Live => "live",
         LinkState::Lost => "lost",
         LinkState::Refused(_) => "refused",
+        LinkState::PinNeeded(_) => "pin",
     }
 }
 
@@ -43,26 +49,64 @@ pub struct Notice {
     pub message: String,
 }
 
+/// The id of the `<script type="application/json">` that carries the
+/// panel's view (layout and state) in the page.
+const VIEW_SCRIPT: &str = "panel-view";
+
+/// The page data: the panel's view (or why there is none) and the JSON the
+/// page carries it in. The server computes it and writes the JSON into the
+/// page; the browser reads that JSON back before it hydrates, so both
+/// render the same thing synchronously.
+///
+/// Not a Leptos resource: a resource needs `<Suspense>`, whose asynchronous
+/// hydration doubles the code of every view inside it in the wasm (about
+/// 25 KiB gzipped for the panel), and not a server function: links between
+/// screens are full page loads, so the browser never loads another panel's
+/// view by itself; from then on the live channel carries every change.
+fn page_data(panel: Option<String>) -> (Result<PanelView, String>, String) {
+    #[cfg(feature = "ssr")]
+    {
+        let backend = expect_context::<crate::backend::Backend>();
+        let data = backend.panel_view(panel.as_deref());
+        // `<` only occurs inside JSON strings, where `\u003c` means the
+        // same: so no `</script>` can end the element early.
+        let json = serde_json::to_string(&data)
+            .unwrap_or_default()
+            .replace('<', "\\u003c");
+        (data, json)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = panel;
+        let json = document()
+            .get_element_by_id(VIEW_SCRIPT)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default();
+        let data = serde_json::from_str::<Result<PanelView, String>>(&json).unwrap_or_else(|_| {
+            Err("This panel's layout could not be read; reload the page.".to_string())
+        });
+        (data, json)
+    }
+}
+
 /// A panel page: `panel` is the id from `/panel/{id}`, `None` for `/` (the
 /// default panel of the port the page came from).
 #[component]
 pub fn PanelPage(panel: Option<String>) -> impl IntoView {
-    let data = Resource::new(move || panel.clone(), crate::api::panel_view);
+    let (data, json) = page_data(panel);
+    let content = match data {
+        Ok(v) => Either::Left(view! { <PanelScreen view=v/> }),
+        Err(e) => Either::Right(view! {
+            <div class="error-page">
+                <h1>"This panel is not available"</h1>
+                <p>{e}</p>
+                <p><a rel="external" href="/">"Open the default panel"</a></p>
+            </div>
+        }),
+    };
     view! {
-        <Suspense fallback=|| view! { <div class="loading">"Loading panel…"</div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(v) => view! { <PanelScreen view=v/> }.into_any(),
-                    Err(e) => view! {
-                        <div class="error-page">
-                            <h1>"This panel is not available"</h1>
-                            <p>{crate::api::error_text(&e)}</p>
-                            <p><a rel="external" href="/">"Open the default panel"</a></p>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <script type="application/json" id=VIEW_SCRIPT inner_html=json></script>
+        {content}
     }
 }
 
@@ -73,7 +117,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         project_name,
         panel,
         buttons,
-        levels: _,
+        levels,
         snapshot,
         keepalive_ms,
         panels,
@@ -84,6 +128,10 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
     let page = RwSignal::new(0usize);
     let pin_entered = RwSignal::new(!pin_required);
     let notices = RwSignal::new(Vec::<Notice>::new());
+    // Bumped when the panel goes back to its home page after being left
+    // alone: open confirm dialogs close too.
+    let home = RwSignal::new(0u32);
+    let wall = panel.profile == PanelProfile::Wall;
 
     #[cfg(feature = "hydrate")]
     {
@@ -101,6 +149,30 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                 );
             }
         });
+        // The page shown survives a reload (applying a project reloads the
+        // panel's layout): remembered per panel for this tab.
+        let page_ids: Vec<String> = panel.pages.iter().map(|p| p.id.clone()).collect();
+        let panel_id = panel.id.clone();
+        Effect::new(move |first: Option<()>| {
+            if first.is_none() {
+                if let Some(i) = crate::live::saved_page(&panel_id)
+                    .and_then(|saved| page_ids.iter().position(|id| *id == saved))
+                {
+                    page.set(i);
+                }
+            } else if let Some(id) = page_ids.get(page.get()) {
+                crate::live::save_page(&panel_id, id);
+            }
+            page.track();
+        });
+        if let Some(secs) = panel.idle_secs {
+            crate::live::go_home_when_idle(u64::from(secs) * 1000, move || {
+                if page.get_untracked() != 0 {
+                    page.set(0);
+                }
+                home.update(|n| *n += 1);
+            });
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = keepalive_ms;
@@ -110,12 +182,12 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         LinkState::Live => "Live".to_string(),
         LinkState::Lost => "Connection lost – reconnecting…".to_string(),
         LinkState::Refused(why) => why,
+        LinkState::PinNeeded(_) => "PIN needed".to_string(),
     };
     let link_class = move || match link.get() {
-        LinkState::Connecting => "link connecting",
+        LinkState::Connecting | LinkState::PinNeeded(_) => "link connecting",
         LinkState::Live => "link live",
-        LinkState::Lost => "link lost",
-        LinkState::Refused(_) => "link lost",
+        LinkState::Lost | LinkState::Refused(_) => "link lost",
     };
     let not_live = move || link.get() != LinkState::Live;
     let profile = match panel.profile {
@@ -153,8 +225,24 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                 .into_iter()
                 .filter_map(|place| {
                     let def = buttons.get(&place.button)?.clone();
-                    Some(view! { <PanelButton place def state link/> })
+                    Some(view! { <PanelButton place def state link home/> })
                 })
+                .collect_view();
+            let faders = p
+                .levels
+                .into_iter()
+                .filter_map(|place| {
+                    let def = levels.get(&place.level)?.clone();
+                    Some(match def.kind {
+                        LevelKind::Fader => Either::Left(view! { <Fader place def state link/> }),
+                        LevelKind::Meter => Either::Right(view! { <Meter place def state/> }),
+                    })
+                })
+                .collect_view();
+            let texts = p
+                .texts
+                .into_iter()
+                .map(|place| view! { <TextTile place state/> })
                 .collect_view();
             view! {
                 <section
@@ -166,27 +254,49 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     style=grid_style.clone()
                 >
                     {keys}
+                    {faders}
+                    {texts}
                 </section>
             }
         })
         .collect_view();
-    let other_panels = panels
-        .into_iter()
-        .filter(|(id, _)| *id != current_panel)
-        .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
+    let summary = panel
+        .summary
+        .iter()
+        .cloned()
+        .map(|t| view! { <span class="summary-item">{move || state.with(|s| render_state(&t, s))}</span> })
         .collect_view();
+    let has_summary = !panel.summary.is_empty();
+    // A wall panel offers no link that leaves it: it hangs in a room with
+    // nobody to bring it back. Tablets list the other panels and the
+    // status page (which has a way back to the panel).
+    let footer = (!wall).then(|| {
+        let other_panels = panels
+            .into_iter()
+            .filter(|(id, _)| *id != current_panel)
+            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
+            .collect_view();
+        view! {
+            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+        }
+    });
+    let pin_message = Signal::derive(move || match link.get() {
+        LinkState::PinNeeded(why) => why,
+        _ => String::new(),
+    });
 
     view! {
         <div class="panel" data-panel=panel.id.clone() data-profile=profile class:stale=not_live>
             <header class="bar">
                 <div class="room">
-                    <span class="room-name">{project_name}</span>
+                    <h1 class="room-name">{project_name}</h1>
                     <span class="controller-name">{controller_name}</span>
                 </div>
                 <span class=link_class role="status" aria-live="polite" data-link=move || link_name(&link.get())>
                     {link_text}
                 </span>
             </header>
+            {has_summary.then(|| view! { <section class="summary" aria-label="Room summary">{summary}</section> })}
             <Show when=move || matches!(link.get(), LinkState::Lost | LinkState::Refused(_))>
                 <div class="lost-banner" role="alert">
                     {move || match link.get() {
@@ -195,7 +305,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     }}
                 </div>
             </Show>
-            <div class="notices" role="status" aria-live="polite">
+            <section class="notices" aria-label="Notices" aria-live="polite">
                 <For each=move || notices.get() key=|n| (n.key.clone(), n.message.clone()) let:n>
                     <div class="notice" data-severity=match n.severity {
                         Severity::Info => "info",
@@ -205,40 +315,67 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                         {n.message.clone()}
                     </div>
                 </For>
-            </div>
-            <Show when=move || !pin_entered.get()>
-                <PinPad on_enter=move |pin: String| {
+            </section>
+            <Show when=move || !pin_entered.get() || matches!(link.get(), LinkState::PinNeeded(_))>
+                <PinPad message=pin_message on_enter=move |pin: String| {
                     #[cfg(feature = "hydrate")]
-                    crate::live::store_pin(&pin);
+                    {
+                        crate::live::store_pin(&pin);
+                        if pin_entered.get_untracked() {
+                            crate::live::enter_pin(pin);
+                        }
+                    }
+                    #[cfg(not(feature = "hydrate"))]
                     let _ = pin;
                     pin_entered.set(true);
                 }/>
             </Show>
-            <nav class="tabs" role="tablist">{tabs}</nav>
+            <nav aria-label="Pages"><div class="tabs" role="tablist">{tabs}</div></nav>
             <main class="pages">{sections}</main>
-            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+            {footer}
+            <script src="/kiosk.js" defer=true></script>
         </div>
     }
 }
 
+/// The PIN keypad: shown until a PIN is entered, and again after the
+/// controller refused one, with its message (a wrong PIN, or how long to
+/// wait after several).
 #[component]
-fn PinPad(on_enter: impl Fn(String) + Send + Sync + 'static) -> impl IntoView {
+fn PinPad(
+    message: Signal<String>,
+    on_enter: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
     let digits = RwSignal::new(String::new());
     let keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"];
     let on_enter = std::sync::Arc::new(on_enter);
     view! {
-        <div class="pinpad" role="dialog" aria-label="Enter the panel PIN">
-            <p class="pin-title">"Enter PIN"</p>
-            <p class="pin-dots">{move || "•".repeat(digits.get().len())}</p>
+        <div class="pinpad" role="dialog" aria-modal="true" aria-labelledby="pin-title">
+            <p class="pin-title" id="pin-title">"Enter PIN"</p>
+            <p class="pin-message" role="alert">{move || message.get()}</p>
+            <p class="pin-dots" aria-hidden="true">
+                {move || "•".repeat(digits.get().len())}
+            </p>
             <div class="pin-keys">
                 {keys
                     .into_iter()
                     .map(|k| {
                         let on_enter = on_enter.clone();
+                        let label = match k {
+                            "⌫" => "Delete",
+                            "OK" => "OK",
+                            d => d,
+                        };
                         view! {
-                            <button type="button" class="pin-key" on:click=move |_| match k {
+                            <button type="button" class="pin-key" aria-label=label on:click=move |_| match k {
                                 "⌫" => digits.update(|d| { d.pop(); }),
-                                "OK" => on_enter(digits.get_untracked()),
+                                "OK" => {
+                                    let pin = digits.get_untracked();
+                                    if !pin.is_empty() {
+                                        digits.set(String::new());
+                                        on_enter(pin);
+                                    }
+                                }
                                 d => digits.update(|s| if s.len() < 12 { s.push_str(d) }),
                             }>{k}</button>
                         }
@@ -255,6 +392,8 @@ fn PanelButton(
     def: Button,
     state: RwSignal<Snapshot>,
     link: RwSignal<LinkState>,
+    /// Bumped when the panel goes home after being left alone.
+    home: RwSignal<u32>,
 ) -> impl IntoView {
     let id = def.id.clone();
     let current = {
@@ -262,39 +401,123 @@ fn PanelButton(
         Memo::new(move |_| state.with(|s| s.buttons.get(&id).copied().unwrap_or_default()))
     };
     let pressing = RwSignal::new(false);
-    let style = format!(
-        "grid-row:{} / span {};grid-column:{} / span {}",
-        place.row as u16 + 1,
-        place.height,
-        place.col as u16 + 1,
-        place.width
-    );
-    let press = {
-        let id = id.clone();
-        move || {
-            if !pressing.get_untracked() {
-                pressing.set(true);
-                send(ClientMessage::Press { button: id.clone() });
-            }
+    // A `confirm` button asks first: this is the question on screen.
+    let asking = RwSignal::new(false);
+    let confirm = def.confirm.clone();
+    let needs_confirm = confirm.is_some();
+    let style = grid_area(place.row, place.col, place.width, place.height);
+    // Usable: the link is up and the button's `enabled` condition holds.
+    let usable = {
+        let enabled = def.enabled.clone();
+        Memo::new(move |_| {
+            link.get() == LinkState::Live
+                && enabled
+                    .as_ref()
+                    .is_none_or(|c| state.with(|s| c.holds(s.variables.get(&c.variable))))
+        })
+    };
+    // The id in a StoredValue keeps these closures `Copy`, so every event
+    // handler below can hold its own copy.
+    let button = StoredValue::new(id.clone());
+    let press = move || {
+        if !pressing.get_untracked() && usable.get_untracked() {
+            pressing.set(true);
+            send(ClientMessage::Press {
+                button: button.get_value(),
+            });
         }
     };
-    let release = {
-        let id = id.clone();
-        move || {
-            if pressing.get_untracked() {
-                pressing.set(false);
-                send(ClientMessage::Release { button: id.clone() });
-            }
+    let release = move || {
+        if pressing.get_untracked() {
+            pressing.set(false);
+            send(ClientMessage::Release {
+                button: button.get_value(),
+            });
         }
     };
-    let (p1, p2) = (press.clone(), press);
-    let (r1, r2, r3, r4) = (release.clone(), release.clone(), release.clone(), release);
     let icon = icons::path(def.icon.as_deref().unwrap_or(""));
+    // aria-pressed only where there is something latched to report.
+    let latching = matches!(def.kind, ButtonKind::Toggle | ButtonKind::Interlock);
+    let label = def.label.clone();
+    let long = label.chars().count() > 18;
+    let label_view = if is_dynamic(&label) {
+        Either::Left(move || state.with(|s| render_state(&label, s)))
+    } else {
+        Either::Right(label)
+    };
+    let sublabel = def.sublabel.clone().map(|t| {
+        view! { <span class="sublabel">{move || state.with(|s| render_state(&t, s))}</span> }
+    });
+    let key_ref = NodeRef::<leptos::html::Button>::new();
+    let ok_ref = NodeRef::<leptos::html::Button>::new();
+    let dialog_id = format!("confirm-{id}");
+    let close = move || {
+        asking.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(k) = key_ref.get_untracked() {
+            let _ = k.focus();
+        }
+    };
+    // Left alone, the panel goes home and the question goes away.
+    Effect::new(move |first: Option<()>| {
+        home.track();
+        if first.is_some() {
+            asking.set(false);
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if asking.get() {
+            request_animation_frame(move || {
+                if let Some(b) = ok_ref.get_untracked() {
+                    let _ = b.focus();
+                }
+            });
+        }
+    });
+    let dialog = confirm.map(|question| {
+        let dialog_id = dialog_id.clone();
+        view! {
+            <Show when=move || asking.get()>
+                <div class="confirm-backdrop">
+                    <div
+                        class="confirm"
+                        role="alertdialog"
+                        aria-modal="true"
+                        aria-labelledby=dialog_id.clone()
+                        on:keydown=move |ev: KeyboardEvent| {
+                            if ev.key() == "Escape" {
+                                ev.prevent_default();
+                                close();
+                            }
+                        }
+                    >
+                        <p class="confirm-question" id=dialog_id.clone()>{question.clone()}</p>
+                        <div class="confirm-actions">
+                            <button type="button" class="confirm-cancel" on:click=move |_| close()>"Cancel"</button>
+                            <button
+                                type="button"
+                                class="confirm-ok"
+                                node_ref=ok_ref
+                                on:click=move |_| {
+                                    close();
+                                    press();
+                                    release();
+                                }
+                            >"Confirm"</button>
+                        </div>
+                    </div>
+                </div>
+            </Show>
+        }
+    });
     view! {
         <button
             type="button"
             class="key"
+            class:long=long
             class:pressing=move || pressing.get()
+            node_ref=key_ref
             style=style
             data-button=id
             data-kind=match def.kind {
@@ -304,32 +527,369 @@ fn PanelButton(
             }
             data-led=move || current.get().led.mode.as_str()
             data-color=move || current.get().led.color.as_str()
-            aria-pressed=move || (current.get().latched || current.get().led.mode.is_lit()).to_string()
-            aria-disabled=move || (link.get() != LinkState::Live).to_string()
+            aria-pressed=move || latching.then(|| current.get().latched.to_string())
+            aria-haspopup=needs_confirm.then_some("dialog")
+            aria-disabled=move || (!usable.get()).to_string()
             on:pointerdown=move |ev: PointerEvent| {
-                if ev.button() == 0 {
-                    p1();
+                if ev.button() == 0 && !needs_confirm {
+                    press();
                 }
             }
-            on:pointerup=move |_| r1()
-            on:pointercancel=move |_| r2()
-            on:pointerleave=move |_| r3()
+            on:pointerup=move |_| release()
+            on:pointercancel=move |_| release()
+            on:pointerleave=move |_| release()
+            on:click=move |_| {
+                if needs_confirm && usable.get_untracked() {
+                    asking.set(true);
+                }
+            }
             on:keydown=move |ev: KeyboardEvent| {
-                if !ev.repeat() && (ev.key() == "Enter" || ev.key() == " ") {
+                if !needs_confirm && !ev.repeat() && (ev.key() == "Enter" || ev.key() == " ") {
                     ev.prevent_default();
-                    p2();
+                    press();
                 }
             }
             on:keyup=move |ev: KeyboardEvent| {
                 if ev.key() == "Enter" || ev.key() == " " {
-                    r4();
+                    release();
                 }
             }
             on:contextmenu=move |ev| ev.prevent_default()
         >
             <span class="led" aria-hidden="true"></span>
             <svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d=icon/></svg>
-            <span class="label">{def.label}</span>
+            <span class="label">{label_view}</span>
+            {sublabel}
         </button>
+        {dialog}
+    }
+}
+
+/// The CSS grid placement of a tile (rows and columns count from 0).
+fn grid_area(row: u8, col: u8, width: u8, height: u8) -> String {
+    format!(
+        "grid-row:{} / span {height};grid-column:{} / span {width}",
+        u16::from(row) + 1,
+        u16::from(col) + 1,
+    )
+}
+
+/// Where `value` sits between `min` and `max`, 0 to 1.
+fn fraction(value: f64, min: f64, max: f64) -> f64 {
+    if max > min {
+        ((value - min) / (max - min)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// `value` snapped to `min + n * step` and kept within the range.
+fn snap(value: f64, def: &Level) -> f64 {
+    let v = if def.step > 0.0 {
+        def.min + ((value - def.min) / def.step).round() * def.step
+    } else {
+        value
+    };
+    v.clamp(def.min, def.max)
+}
+
+/// A percentage for a style: integer arithmetic via `format_number` (float
+/// `Display` would add core's float formatting to the wasm).
+fn percent(f: f64) -> String {
+    format!("{}%", format_number((f * 1000.0).round() / 10.0))
+}
+
+/// The text a level shows: `-20.5 dB`.
+fn level_text(value: f64, unit: &str) -> String {
+    if unit.is_empty() {
+        format_number(value)
+    } else {
+        format!("{} {unit}", format_number(value))
+    }
+}
+
+/// A fader: drag (or arrow keys) to move the level; the value shown is the
+/// controller's except while the pointer is down on it, when it is the
+/// finger's (the controller's echoes of a drag would make it jump back), and
+/// it settles to the controller's on release.
+#[component]
+fn Fader(
+    place: LevelPlace,
+    def: Level,
+    state: RwSignal<Snapshot>,
+    link: RwSignal<LinkState>,
+) -> impl IntoView {
+    let id = def.id.clone();
+    let current = {
+        let id = id.clone();
+        let min = def.min;
+        Memo::new(move |_| {
+            state.with(|s| {
+                s.levels
+                    .get(&id)
+                    .map_or((min, false), |l| (l.value, l.muted))
+            })
+        })
+    };
+    // The finger's value while dragging, and after release until the
+    // controller reports it (or a second passes): so the fader does not
+    // jump back to an older value on its way. None otherwise.
+    let dragging = RwSignal::new(None::<f64>);
+    // The pointer is down on the track.
+    let held = StoredValue::new(false);
+    Effect::new(move |_| {
+        let now = current.get().0;
+        if !held.get_value() && dragging.get_untracked() == Some(now) {
+            dragging.set(None);
+        }
+    });
+    // The value waiting for the next animation frame, and whether one is asked for.
+    let pending = StoredValue::new(None::<f64>);
+    let track = NodeRef::<leptos::html::Div>::new();
+    let def = StoredValue::new(def);
+    let shown = move || dragging.get().unwrap_or_else(|| current.get().0);
+    let vertical = place.orientation == Orientation::Vertical;
+    let send_value = {
+        let id = id.clone();
+        move |value: f64| {
+            send(ClientMessage::SetLevel {
+                level: id.clone(),
+                value: Some(value),
+                muted: None,
+            })
+        }
+    };
+    // Sends the latest dragged value once per animation frame.
+    let schedule = {
+        let send_value = send_value.clone();
+        move |value: f64| {
+            let first = pending.get_value().is_none();
+            pending.set_value(Some(value));
+            if first {
+                let send_value = send_value.clone();
+                request_animation_frame(move || {
+                    if let Some(v) = pending.get_value() {
+                        pending.set_value(None);
+                        send_value(v);
+                    }
+                });
+            }
+        }
+    };
+    let value_at = move |ev: &PointerEvent| -> Option<f64> {
+        #[cfg(feature = "hydrate")]
+        {
+            let el = track.get_untracked()?;
+            let rect = el.get_bounding_client_rect();
+            let f = if vertical {
+                (rect.bottom() - f64::from(ev.client_y())) / rect.height()
+            } else {
+                (f64::from(ev.client_x()) - rect.left()) / rect.width()
+            };
+            let f = if f.is_finite() {
+                f.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            def.with_value(|d| Some(snap(d.min + f * (d.max - d.min), d)))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (ev, vertical, track);
+            None
+        }
+    };
+    let (s1, s2) = (schedule.clone(), schedule);
+    let on_down = move |ev: PointerEvent| {
+        if ev.button() != 0 || link.get_untracked() != LinkState::Live {
+            return;
+        }
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = track.get_untracked() {
+            let _ = el.set_pointer_capture(ev.pointer_id());
+        }
+        if let Some(v) = value_at(&ev) {
+            held.set_value(true);
+            dragging.set(Some(v));
+            s1(v);
+        }
+    };
+    let on_move = move |ev: PointerEvent| {
+        if !held.get_value() {
+            return;
+        }
+        if let Some(v) = value_at(&ev) {
+            if dragging.get_untracked() != Some(v) {
+                dragging.set(Some(v));
+                s2(v);
+            }
+        }
+    };
+    let finish = {
+        let send_value = send_value.clone();
+        move || {
+            if !held.get_value() {
+                return;
+            }
+            held.set_value(false);
+            if let Some(v) = dragging.get_untracked() {
+                pending.set_value(None);
+                send_value(v);
+                if current.get_untracked().0 == v {
+                    dragging.set(None);
+                } else {
+                    // Settles to the controller's value at the latest now.
+                    set_timeout(
+                        move || {
+                            if !held.get_value() {
+                                dragging.set(None);
+                            }
+                        },
+                        std::time::Duration::from_secs(1),
+                    );
+                }
+            }
+        }
+    };
+    let (f1, f2) = (finish.clone(), finish);
+    let on_key = {
+        let send_value = send_value.clone();
+        move |ev: KeyboardEvent| {
+            let (value, step, min, max) = def.with_value(|d| {
+                (
+                    current.get_untracked().0,
+                    if d.step > 0.0 { d.step } else { 1.0 },
+                    d.min,
+                    d.max,
+                )
+            });
+            let target = match ev.key().as_str() {
+                "ArrowUp" | "ArrowRight" => value + step,
+                "ArrowDown" | "ArrowLeft" => value - step,
+                "PageUp" => value + step * 10.0,
+                "PageDown" => value - step * 10.0,
+                "Home" => min,
+                "End" => max,
+                _ => return,
+            };
+            ev.prevent_default();
+            let target = def.with_value(|d| snap(target, d));
+            if target != value {
+                send_value(target);
+            }
+        }
+    };
+    let toggle_mute = {
+        let id = id.clone();
+        move |_| {
+            send(ClientMessage::SetLevel {
+                level: id.clone(),
+                value: None,
+                muted: Some(!current.get_untracked().1),
+            })
+        }
+    };
+    let (label, unit, min, max, has_mute) =
+        def.with_value(|d| (d.label.clone(), d.unit.clone(), d.min, d.max, d.mute));
+    let unit2 = unit.clone();
+    let pos = move || {
+        let f = fraction(shown(), min, max);
+        format!("--pos:{}", percent(f))
+    };
+    view! {
+        <div
+            class="fader"
+            class:horizontal=!vertical
+            class:dragging=move || dragging.get().is_some()
+            class:muted=move || current.get().1
+            style=grid_area(place.row, place.col, place.width, place.height)
+            data-level=id.clone()
+        >
+            <span class="fader-label" id=format!("fader-{id}")>{label.clone()}</span>
+            <div
+                class="fader-track"
+                node_ref=track
+                role="slider"
+                tabindex="0"
+                aria-labelledby=format!("fader-{id}")
+                aria-orientation=if vertical { "vertical" } else { "horizontal" }
+                aria-valuemin=format_number(min)
+                aria-valuemax=format_number(max)
+                aria-valuenow=move || format_number(shown())
+                aria-valuetext=move || level_text(shown(), &unit)
+                aria-disabled=move || (link.get() != LinkState::Live).to_string()
+                style=pos
+                on:pointerdown=on_down
+                on:pointermove=on_move
+                on:pointerup=move |_| f1()
+                on:pointercancel=move |_| f2()
+                on:keydown=on_key
+            >
+                <div class="fader-fill" aria-hidden="true"></div>
+                <div class="fader-thumb" aria-hidden="true"></div>
+            </div>
+            <span class="fader-value" aria-hidden="true">{move || level_text(shown(), &unit2)}</span>
+            {has_mute.then(|| view! {
+                <button
+                    type="button"
+                    class="fader-mute"
+                    aria-pressed=move || current.get().1.to_string()
+                    aria-disabled=move || (link.get() != LinkState::Live).to_string()
+                    on:click=toggle_mute
+                >
+                    {format!("Mute {label}")}
+                </button>
+            })}
+        </div>
+    }
+}
+
+/// A meter: a read-only bar.
+#[component]
+fn Meter(place: LevelPlace, def: Level, state: RwSignal<Snapshot>) -> impl IntoView {
+    let id = def.id.clone();
+    let value = {
+        let id = id.clone();
+        let min = def.min;
+        Memo::new(move |_| state.with(|s| s.levels.get(&id).map_or(min, |l| l.value)))
+    };
+    let (min, max) = (def.min, def.max);
+    let unit = def.unit.clone();
+    let unit2 = def.unit.clone();
+    let vertical = place.orientation == Orientation::Vertical;
+    view! {
+        <div
+            class="meter"
+            class:horizontal=!vertical
+            style=grid_area(place.row, place.col, place.width, place.height)
+            data-level=id.clone()
+        >
+            <span class="fader-label" id=format!("meter-{id}")>{def.label}</span>
+            <div
+                class="meter-track"
+                role="meter"
+                aria-labelledby=format!("meter-{id}")
+                aria-valuemin=format_number(min)
+                aria-valuemax=format_number(max)
+                aria-valuenow=move || format_number(value.get())
+                aria-valuetext=move || level_text(value.get(), &unit)
+                style=move || format!("--pos:{}", percent(fraction(value.get(), min, max)))
+            >
+                <div class="fader-fill" aria-hidden="true"></div>
+            </div>
+            <span class="fader-value" aria-hidden="true">{move || level_text(value.get(), &unit2)}</span>
+        </div>
+    }
+}
+
+/// A text tile: a template over the variables and levels.
+#[component]
+fn TextTile(place: TextPlace, state: RwSignal<Snapshot>) -> impl IntoView {
+    let text = place.text.clone();
+    view! {
+        <div class="text-tile" style=grid_area(place.row, place.col, place.width, place.height)>
+            {move || state.with(|s| render_state(&text, s))}
+        </div>
     }
 }

@@ -5,6 +5,7 @@
 
 use controller_core::audit::{AuditOutcome, AuditReport};
 use controller_core::view::StatusReport;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// A short key for styling a service's state (green, grey, red).
@@ -40,22 +41,31 @@ pub fn StatusPage() -> impl IntoView {
         }
     }
     view! {
-        <div class="status-page">
+        <main class="status-page">
             <Transition fallback=|| view! { <p>"Loading status…"</p> }>
                 {move || Suspend::new(async move {
-                    match report.await {
-                        Ok(r) => view! { <StatusBody r/> }.into_any(),
-                        Err(e) => view! {
+                    let report = report.await.and_then(|json| {
+                        serde_json::from_str::<StatusReport>(&json).map_err(|_| {
+                            ServerFnError::new("The controller's answer could not be read; reload the page.")
+                        })
+                    });
+                    match report {
+                        Ok(r) => Either::Left(view! { <StatusBody r/> }),
+                        Err(e) => Either::Right(view! {
                             <div class="error-page">
                                 <h1>"Status"</h1>
                                 <p>{crate::api::error_text(&e)}</p>
-                                <p><a rel="external" href="/login?next=/status">"Log in"</a></p>
+                                <p>
+                                    <a rel="external" href="/login?next=/status">"Log in"</a>
+                                    " · "
+                                    <a rel="external" href="/">"Back to the panel"</a>
+                                </p>
                             </div>
-                        }.into_any(),
+                        }),
                     }
                 })}
             </Transition>
-        </div>
+        </main>
     }
 }
 

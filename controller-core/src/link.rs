@@ -33,9 +33,14 @@ pub enum LinkState {
     Live,
     /// A keep-alive was missed or the connection closed; reconnecting.
     Lost,
-    /// The controller refused this panel (wrong PIN, not allowed, ...): the
+    /// The controller refused this panel (not allowed, no such panel): the
     /// controller's message. Final until the page is loaded again.
     Refused(String),
+    /// The controller wants this panel's PIN (none given, or a wrong one):
+    /// the keypad shows again with the controller's message ("wrong PIN",
+    /// or how long its back-off after repeated wrong PINs lasts), and
+    /// [`PanelLink::enter_pin`] tries the next one.
+    PinNeeded(String),
 }
 
 /// What the glue must do, in order, after feeding an input.
@@ -89,6 +94,8 @@ enum Phase {
     },
     /// Refused: never connects again.
     Stopped,
+    /// Refused for its PIN: connects again when one is entered.
+    AwaitingPin,
 }
 
 /// One panel page's link to its controller. All inputs are safe in any
@@ -149,6 +156,21 @@ impl PanelLink {
         vec![LinkAction::Connect]
     }
 
+    /// The person entered a PIN after [`LinkState::PinNeeded`]: connect
+    /// again and present it. Ignored in any other state. (Repeated wrong
+    /// PINs are slowed down by the controller, per address; its message
+    /// says for how long, and the keypad shows it.)
+    pub fn enter_pin(&mut self, pin: String) -> Vec<LinkAction> {
+        if self.phase != Phase::AwaitingPin {
+            return Vec::new();
+        }
+        self.pin = Some(pin);
+        self.phase = Phase::Connecting;
+        let mut actions = vec![LinkAction::Connect];
+        actions.extend(self.set_state(LinkState::Connecting));
+        actions
+    }
+
     /// The connection opened: say `hello` with the revision held, so the
     /// controller's snapshot replaces whatever the page showed.
     pub fn opened(&mut self, now: u64) -> Vec<LinkAction> {
@@ -171,7 +193,7 @@ impl PanelLink {
     pub fn closed(&mut self, now: u64) -> Vec<LinkAction> {
         match self.phase {
             Phase::Connecting | Phase::Open { .. } => self.lose(now),
-            Phase::Idle | Phase::Waiting { .. } | Phase::Stopped => Vec::new(),
+            Phase::Idle | Phase::Waiting { .. } | Phase::Stopped | Phase::AwaitingPin => Vec::new(),
         }
     }
 
@@ -289,7 +311,7 @@ impl PanelLink {
                     .saturating_add(1);
                 Some(ping.min(lost))
             }
-            Phase::Idle | Phase::Connecting | Phase::Stopped => None,
+            Phase::Idle | Phase::Connecting | Phase::Stopped | Phase::AwaitingPin => None,
         }
     }
 
@@ -320,13 +342,18 @@ impl PanelLink {
     }
 
     fn refuse(&mut self, code: ErrorCode, message: String) -> Vec<LinkAction> {
-        self.phase = Phase::Stopped;
         let mut actions = Vec::new();
         if matches!(code, ErrorCode::WrongPin | ErrorCode::PinRequired) {
+            self.phase = Phase::AwaitingPin;
             self.pin = None;
             actions.push(LinkAction::ForgetPin);
+            // Two wrong PINs in a row must still show as a change.
+            self.state = LinkState::Connecting;
+            actions.extend(self.set_state(LinkState::PinNeeded(message)));
+        } else {
+            self.phase = Phase::Stopped;
+            actions.extend(self.set_state(LinkState::Refused(message)));
         }
-        actions.extend(self.set_state(LinkState::Refused(message)));
         // The controller closes the connection after a refusal too; closing
         // first means nothing it does afterwards can count as "lost".
         actions.push(LinkAction::Close);

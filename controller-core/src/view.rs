@@ -135,8 +135,17 @@ pub struct ServiceStatus {
     pub setting: String,
 }
 
+/// Written with serde's adjacent tags (`{"state":"failed","reason":"..."}`);
+/// read through [`ServiceStateIn`], a flat struct, which keeps serde's
+/// buffering of tagged enums (a second decoder per type) out of the panel's
+/// wasm (see `engine::wire`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+#[serde(
+    tag = "state",
+    content = "reason",
+    rename_all = "snake_case",
+    try_from = "ServiceStateIn"
+)]
 pub enum ServiceState {
     Starting,
     /// A service with a port, accepting connections or datagrams.
@@ -146,6 +155,29 @@ pub enum ServiceState {
     Disabled,
     Failed(String),
     Stopped,
+}
+
+/// A service state as read.
+#[derive(Deserialize)]
+struct ServiceStateIn {
+    state: String,
+    reason: Option<String>,
+}
+
+impl TryFrom<ServiceStateIn> for ServiceState {
+    type Error = String;
+
+    fn try_from(s: ServiceStateIn) -> Result<ServiceState, String> {
+        Ok(match s.state.as_str() {
+            "starting" => ServiceState::Starting,
+            "listening" => ServiceState::Listening,
+            "running" => ServiceState::Running,
+            "disabled" => ServiceState::Disabled,
+            "failed" => ServiceState::Failed(s.reason.unwrap_or_default()),
+            "stopped" => ServiceState::Stopped,
+            other => return Err(format!("unknown service state `{other}`")),
+        })
+    }
 }
 
 impl std::fmt::Display for ServiceState {

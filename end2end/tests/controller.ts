@@ -25,6 +25,8 @@ export interface ControllerOptions {
   name?: string;
   /** Central control (TCP 5009 protocol) on a free loopback port. */
   central?: boolean;
+  /** Runs this project text (`serve --project`) instead of the built-in demo. */
+  project?: string;
 }
 
 function roomctlBin(): string {
@@ -70,12 +72,16 @@ export class Controller {
     addUserTo(path.join(this.dir, "roomctl.toml"), name, role, password);
   }
 
+  /** Runs this project text (`serve --project`) instead of the built-in demo. */
+  project: string | null = null;
+
   static async create(
     extraSettings = "",
     beforeStart?: (c: Controller) => void,
     options: ControllerOptions = {},
   ): Promise<Controller> {
     const c = new Controller();
+    c.project = options.project ?? null;
     c.panelPort = await freePort();
     c.apprimoPort = await freePort();
     c.httpsPort = await freePort();
@@ -142,7 +148,13 @@ ${extraSettings}
   async start(): Promise<void> {
     const bin = roomctlBin();
     const settingsFile = path.join(this.dir, "roomctl.toml");
-    this.proc = spawn(bin, ["--config", settingsFile, "serve", "--demo"], {
+    let serve = ["serve", "--demo"];
+    if (this.project !== null) {
+      const file = path.join(this.dir, "test-project.toml");
+      fs.writeFileSync(file, this.project);
+      serve = ["serve", "--project", file];
+    }
+    this.proc = spawn(bin, ["--config", settingsFile, ...serve], {
       cwd: repoRoot,
       env: { ...process.env, LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? path.join(repoRoot, "target", "site") },
       stdio: ["ignore", "pipe", "pipe"],
@@ -239,5 +251,94 @@ ${list}
     }
     this.proc = null;
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The built-in demo project's text, for tests that change it. */
+export function demoProject(): string {
+  return fs.readFileSync(path.join(repoRoot, "controller-core", "projects", "demo.toml"), "utf8");
+}
+
+export { freePort };
+
+/** `roomctl simulate` (projector, matrix and DSP) on the given loopback ports. */
+export class Simulator {
+  private proc: ChildProcess | null = null;
+  output = "";
+
+  static async start(args: string[]): Promise<Simulator> {
+    const s = new Simulator();
+    const bin = process.env.ROOMCTL_BIN ?? path.join(repoRoot, "target", "release", "roomctl");
+    s.proc = spawn(bin, ["simulate", ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    s.proc.stdout?.on("data", (d) => (s.output += d.toString()));
+    s.proc.stderr?.on("data", (d) => (s.output += d.toString()));
+    const deadline = Date.now() + 10_000;
+    while (!s.output.includes("Press Ctrl-C")) {
+      if (s.proc.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start:\n${s.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGTERM");
+    await exited;
+  }
+}
+
+/**
+ * A DSP on a loopback port that speaks the simulated DSP's line protocol
+ * (`VOL <dB>` -> `VOL=<dB>`, `MUTE <0/1>`, `STATUS ?`) and records every
+ * volume it is sent, so a test can see what a fader drag reached.
+ */
+export class RecordingDsp {
+  received: number[] = [];
+  private server: net.Server | null = null;
+  private sockets = new Set<net.Socket>();
+  private volume = -30;
+  private muted = 0;
+
+  static async start(port: number): Promise<RecordingDsp> {
+    const d = new RecordingDsp();
+    d.server = net.createServer((sock) => {
+      d.sockets.add(sock);
+      sock.on("close", () => d.sockets.delete(sock));
+      sock.on("error", () => {});
+      let buf = "";
+      sock.on("data", (data) => {
+        buf += data.toString();
+        let i;
+        while ((i = buf.search(/[\r\n]/)) >= 0) {
+          const line = buf.slice(0, i).trim();
+          buf = buf.slice(i + 1);
+          if (!line) continue;
+          const vol = /^VOL (-?[\d.]+)$/i.exec(line);
+          const mute = /^MUTE ([01])$/i.exec(line);
+          if (vol) {
+            d.volume = Number(vol[1]);
+            d.received.push(d.volume);
+            sock.write(`VOL=${d.volume}\r`);
+          } else if (mute) {
+            d.muted = Number(mute[1]);
+            sock.write(`MUTE=${d.muted}\r`);
+          } else if (/^STATUS \?$/i.test(line)) {
+            sock.write(`VOL=${d.volume}\rMUTE=${d.muted}\rMIC=-40\r`);
+          } else {
+            sock.write("ERR unknown\r");
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => d.server!.listen(port, "127.0.0.1", resolve));
+    return d;
+  }
+
+  /** Goes away as a device that fails: connections cut, port closed. */
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server?.close(r));
   }
 }

@@ -85,8 +85,10 @@ pub struct Step {
     pub changes: Vec<Change>,
 }
 
+/// Written with serde's internal tag (`"type"`); read through
+/// [`wire::ChangeIn`], one flat object (see there why).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "wire::ChangeIn")]
 pub enum Change {
     Pressed {
         button: String,
@@ -207,6 +209,13 @@ impl Engine {
         engine
     }
 
+    /// Installs `project`. What still exists carries over from the project
+    /// that ran before (nothing does on a new engine): a button with the
+    /// same id, kind and group keeps its LED mode, latch and hold; a level
+    /// with the same id keeps its value (clamped and stepped to the new
+    /// range) and its mute if it still has one; a variable with the same id
+    /// keeps its value if it converts to the new kind. So applying an edited
+    /// project does not drop the selected source or the volume.
     fn install(&mut self, project: Arc<Project>) {
         self.groups.clear();
         for b in &project.buttons {
@@ -214,16 +223,40 @@ impl Engine {
                 self.groups.entry(g.clone()).or_default().push(b.id.clone());
             }
         }
+        let old_project = std::mem::replace(&mut self.project, project.clone());
+        let old = std::mem::take(&mut self.state);
+        self.state.revision = old.revision;
         self.state.project_name = project.project.name.clone();
         self.state.project_revision = project.project.revision;
         self.state.buttons = initial_buttons(&project);
+        for b in &project.buttons {
+            let same = old_project
+                .button(&b.id)
+                .is_some_and(|was| was.kind == b.kind && was.group == b.group);
+            if let (true, Some(was), Some(now)) = (
+                same,
+                old.buttons.get(&b.id),
+                self.state.buttons.get_mut(&b.id),
+            ) {
+                *now = ButtonState {
+                    led: Led {
+                        mode: was.led.mode,
+                        color: b.color,
+                    },
+                    ..*was
+                };
+            }
+        }
         self.state.levels = project
             .levels
             .iter()
             .map(|l| {
+                let was = old.levels.get(&l.id);
                 let state = LevelState {
-                    value: l.initial_value(),
-                    muted: false,
+                    value: was
+                        .and_then(|w| l.quantise(w.value))
+                        .unwrap_or_else(|| l.initial_value()),
+                    muted: l.mute && was.is_some_and(|w| w.muted),
                 };
                 (l.id.clone(), state)
             })
@@ -231,19 +264,28 @@ impl Engine {
         self.state.variables = project
             .variables
             .iter()
-            .map(|v| (v.id.clone(), v.initial_value()))
+            .map(|v| {
+                let value = old
+                    .variables
+                    .get(&v.id)
+                    .and_then(|w| w.coerce(v.kind))
+                    .unwrap_or_else(|| v.initial_value());
+                (v.id.clone(), value)
+            })
             .collect();
-        // LEDs that follow a condition start as the initial values say.
+        // LEDs that follow a condition show what it says now.
         for b in &project.buttons {
             if let Some(cond) = &b.led_when {
-                if cond.holds(self.state.variables.get(&cond.variable)) {
-                    if let Some(state) = self.state.buttons.get_mut(&b.id) {
-                        state.led = Led::on(b.color);
-                    }
+                let lit = cond.holds(self.state.variables.get(&cond.variable));
+                if let Some(state) = self.state.buttons.get_mut(&b.id) {
+                    state.led = if lit {
+                        Led::on(b.color)
+                    } else {
+                        Led::off(b.color)
+                    };
                 }
             }
         }
-        self.project = project;
     }
 
     pub fn project(&self) -> &Arc<Project> {
@@ -280,9 +322,27 @@ impl Engine {
                 }
             }
             Command::SetLed { button, led, .. } => {
-                let state = self.known(&button)?;
+                let state = *self.known(&button)?;
+                // A toggle whose LED shows the device's state (`led =
+                // "feedback"`, e.g. display power) is latched exactly while
+                // the device reports it on (or on its way): so after "All
+                // off" the display's button no longer reports itself pressed.
+                let follows = self
+                    .project
+                    .button(&button)
+                    .is_some_and(|b| b.kind == ButtonKind::Toggle && b.led == LedSource::Feedback);
+                let lit = led.mode != LedMode::Off;
                 if state.led != led {
-                    changes.push(Change::Led { button, led });
+                    changes.push(Change::Led {
+                        button: button.clone(),
+                        led,
+                    });
+                }
+                if follows && state.latched != lit {
+                    changes.push(Change::Latched {
+                        button,
+                        latched: lit,
+                    });
                 }
             }
             Command::SetLevel {

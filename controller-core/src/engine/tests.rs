@@ -122,12 +122,24 @@ fn set_led_and_repeat() {
 }
 
 #[test]
-fn load_project_resets_state_and_keeps_counting() {
+fn load_project_keeps_what_still_exists_and_keeps_counting() {
     let mut e = engine();
     e.apply(press("src_pc")).unwrap();
+    e.apply(press("mute")).unwrap();
+    e.apply(set_level("volume", -12.0)).unwrap();
     let rev = e.revision();
     let mut p = demo_project().clone();
     p.project.name = "Other".into();
+    // `mute` becomes a momentary button: a different button, so it starts off.
+    p.buttons.iter_mut().find(|b| b.id == "mute").unwrap().kind = ButtonKind::Momentary;
+    // The volume's range shrinks: the kept value is clamped into it.
+    p.levels.iter_mut().find(|l| l.id == "volume").unwrap().max = -20.0;
+    p.buttons.retain(|b| b.id != "light_dim");
+    for panel in &mut p.panels {
+        for page in &mut panel.pages {
+            page.buttons.retain(|place| place.button != "light_dim");
+        }
+    }
     let step = e
         .apply(Command::LoadProject {
             project: Arc::new(p),
@@ -137,8 +149,23 @@ fn load_project_resets_state_and_keeps_counting() {
         .unwrap();
     assert_eq!(step.revision, rev + 1);
     assert!(step.loads_project());
-    assert_eq!(e.state().project_name, "Other");
-    assert!(!e.state().buttons["src_pc"].latched);
+    let s = e.state();
+    assert_eq!(s.project_name, "Other");
+    assert!(
+        s.buttons["src_pc"].latched,
+        "the selected source stays selected"
+    );
+    assert_eq!(s.buttons["src_pc"].led.mode, LedMode::On);
+    assert!(!s.buttons["mute"].latched);
+    assert_eq!(s.buttons["mute"].led.mode, LedMode::Off);
+    assert!(!s.buttons.contains_key("light_dim"));
+    assert_eq!(s.levels["volume"].value, -20.0);
+    // A panel holding the old state reaches the new one from the step.
+    let mut mirror = e.snapshot();
+    mirror.revision = rev;
+    mirror.buttons.clear();
+    assert_eq!(mirror.receive(&step), StepOutcome::Applied);
+    assert_eq!(mirror, e.snapshot());
 }
 
 #[test]
@@ -385,4 +412,36 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_feedback_toggle_is_latched_exactly_while_its_led_is_lit() {
+    let mut e = engine();
+    let set = |mode: LedMode| Command::SetLed {
+        button: "display_power".into(),
+        led: Led {
+            mode,
+            color: LedColor::Green,
+        },
+        source: "feedback".into(),
+    };
+    e.apply(set(LedMode::SlowBlink)).unwrap();
+    assert!(e.state().buttons["display_power"].latched);
+    e.apply(set(LedMode::On)).unwrap();
+    assert!(e.state().buttons["display_power"].latched);
+    let step = e.apply(set(LedMode::Off)).unwrap().unwrap();
+    assert!(!e.state().buttons["display_power"].latched);
+    assert!(step
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Latched { latched: false, .. })));
+    // A toggle whose LED is its own state is not affected by a set LED.
+    e.apply(press("mute")).unwrap();
+    e.apply(Command::SetLed {
+        button: "mute".into(),
+        led: Led::off(LedColor::Red),
+        source: "logic".into(),
+    })
+    .unwrap();
+    assert!(e.state().buttons["mute"].latched);
 }

@@ -1,6 +1,13 @@
 //! A step's JSON form, shared by the panel channel and 5009:
 //! `{"revision":42,"changes":[...],"values":[...]}`.
 //!
+//! A change is read as one flat object ([`ChangeIn`]: every field any kind
+//! has, each optional) and then checked against its `type`. serde's
+//! internally tagged enums (and `untagged` ones) buffer each object into
+//! an intermediate tree first, which puts a second decoder for every type
+//! they contain into the panel's wasm; this way there is one. A later kind
+//! added to `values` reuses a field name only with the same type.
+//!
 //! Version-1 clients decode `changes` with a closed set of change types, so
 //! a level or variable change among them would make them drop the whole
 //! step. Those kinds travel in `values`, a field such clients ignore; the
@@ -8,9 +15,12 @@
 //! reader of this version skips entries of `values` it does not know,
 //! so later kinds can be added there the same way.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Step};
+use super::{ButtonState, Change, LevelState, Source, Step};
+use crate::project::{Led, Value};
 
 /// What is written.
 #[derive(Serialize)]
@@ -21,21 +31,103 @@ pub(super) struct WireStep {
     values: Vec<Change>,
 }
 
-/// What is read: as written, with unknown entries of `values` allowed.
+/// What is read: as written; entries of `values` of a kind this version
+/// does not know (or cannot read) are skipped.
 #[derive(Deserialize)]
 pub(super) struct WireStepIn {
     revision: u64,
     changes: Vec<Change>,
     #[serde(default)]
-    values: Vec<Lenient>,
+    values: Vec<ChangeIn>,
 }
 
-/// An entry of `values`: a change we know, or one from a later version.
+/// A change as read: `type` and the fields of every kind.
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Lenient {
-    Known(Change),
-    Unknown(serde::de::IgnoredAny),
+pub(super) struct ChangeIn {
+    #[serde(rename = "type")]
+    kind: String,
+    button: Option<String>,
+    source: Option<Source>,
+    led: Option<Led>,
+    latched: Option<bool>,
+    level: Option<String>,
+    value: Option<Value>,
+    muted: Option<bool>,
+    variable: Option<String>,
+    name: Option<String>,
+    project_revision: Option<u32>,
+    buttons: Option<BTreeMap<String, ButtonState>>,
+    levels: Option<BTreeMap<String, LevelState>>,
+    variables: Option<BTreeMap<String, Value>>,
+}
+
+/// Why a change could not be read.
+#[derive(Debug)]
+pub(super) struct BadChange(String);
+
+impl std::fmt::Display for BadChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadChange> {
+    field.ok_or_else(|| BadChange(format!("a `{kind}` change needs `{name}`")))
+}
+
+impl TryFrom<ChangeIn> for Change {
+    type Error = BadChange;
+
+    fn try_from(c: ChangeIn) -> Result<Change, BadChange> {
+        let k = c.kind.as_str();
+        Ok(match k {
+            "pressed" => Change::Pressed {
+                button: need(c.button, k, "button")?,
+                source: need(c.source, k, "source")?,
+            },
+            "released" => Change::Released {
+                button: need(c.button, k, "button")?,
+                source: need(c.source, k, "source")?,
+            },
+            "repeated" => Change::Repeated {
+                button: need(c.button, k, "button")?,
+                source: need(c.source, k, "source")?,
+            },
+            "led" => Change::Led {
+                button: need(c.button, k, "button")?,
+                led: need(c.led, k, "led")?,
+            },
+            "latched" => Change::Latched {
+                button: need(c.button, k, "button")?,
+                latched: need(c.latched, k, "latched")?,
+            },
+            "level" => Change::Level {
+                level: need(c.level, k, "level")?,
+                value: match need(c.value, k, "value")? {
+                    Value::Number(n) => n,
+                    _ => return Err(BadChange("a `level` change's value is a number".into())),
+                },
+                source: need(c.source, k, "source")?,
+            },
+            "mute" => Change::Mute {
+                level: need(c.level, k, "level")?,
+                muted: need(c.muted, k, "muted")?,
+                source: need(c.source, k, "source")?,
+            },
+            "variable" => Change::Variable {
+                variable: need(c.variable, k, "variable")?,
+                value: need(c.value, k, "value")?,
+            },
+            "project_loaded" => Change::ProjectLoaded {
+                name: need(c.name, k, "name")?,
+                project_revision: need(c.project_revision, k, "project_revision")?,
+                buttons: need(c.buttons, k, "buttons")?,
+                levels: c.levels.unwrap_or_default(),
+                variables: c.variables.unwrap_or_default(),
+            },
+            other => return Err(BadChange(format!("unknown change type `{other}`"))),
+        })
+    }
 }
 
 impl From<Step> for WireStep {
@@ -53,10 +145,11 @@ impl From<Step> for WireStep {
 impl From<WireStepIn> for Step {
     fn from(wire: WireStepIn) -> Step {
         let mut changes = wire.changes;
-        changes.extend(wire.values.into_iter().filter_map(|v| match v {
-            Lenient::Known(c) => Some(c),
-            Lenient::Unknown(_) => None,
-        }));
+        changes.extend(
+            wire.values
+                .into_iter()
+                .filter_map(|v| Change::try_from(v).ok()),
+        );
         Step {
             revision: wire.revision,
             changes,

@@ -388,24 +388,16 @@ fn a_failed_first_connect_is_lost_and_retried() {
 
 #[test]
 fn refusals_stop_the_link_for_good() {
-    for code in [
-        ErrorCode::PinRequired,
-        ErrorCode::WrongPin,
-        ErrorCode::Forbidden,
-        ErrorCode::UnknownPanel,
-    ] {
+    for code in [ErrorCode::Forbidden, ErrorCode::UnknownPanel] {
         let mut link = new_link();
         link.start();
         link.opened(0);
         let actions = link.received(1, error(code));
         let why = format!("refused: {code:?}");
-        let mut expected = vec![
+        let expected = vec![
             LinkAction::State(LinkState::Refused(why.clone())),
             LinkAction::Close,
         ];
-        if matches!(code, ErrorCode::PinRequired | ErrorCode::WrongPin) {
-            expected.insert(0, LinkAction::ForgetPin);
-        }
         assert_eq!(actions, expected, "{code:?}");
         assert_eq!(link.state(), &LinkState::Refused(why.clone()));
         assert_eq!(link.next_deadline(), None);
@@ -416,6 +408,59 @@ fn refusals_stop_the_link_for_good() {
         assert_eq!(link.start(), vec![]);
         assert_eq!(link.send(ClientMessage::Resync), vec![]);
         assert_eq!(link.state(), &LinkState::Refused(why));
+    }
+}
+
+#[test]
+fn a_wrong_pin_asks_for_the_pin_again_until_the_right_one() {
+    for code in [ErrorCode::PinRequired, ErrorCode::WrongPin] {
+        let mut link = new_link();
+        link.start();
+        link.opened(0);
+        let why = format!("refused: {code:?}");
+        assert_eq!(
+            link.received(1, error(code)),
+            vec![
+                LinkAction::ForgetPin,
+                LinkAction::State(LinkState::PinNeeded(why.clone())),
+                LinkAction::Close,
+            ],
+            "{code:?}"
+        );
+        // Nothing but a PIN brings it back: no reconnect by itself.
+        assert_eq!(link.next_deadline(), None);
+        assert_eq!(link.closed(2), vec![]);
+        assert_eq!(link.tick(1_000_000), vec![]);
+        assert_eq!(link.start(), vec![]);
+        // A second wrong PIN shows again (the same message is a new refusal).
+        assert_eq!(
+            link.enter_pin("0000".into()),
+            vec![
+                LinkAction::Connect,
+                LinkAction::State(LinkState::Connecting)
+            ]
+        );
+        assert_eq!(link.enter_pin("1111".into()), vec![], "already connecting");
+        assert!(matches!(
+            link.opened(3).as_slice(),
+            [LinkAction::Send(ClientMessage::Hello { pin: Some(p), .. })] if p == "0000"
+        ));
+        assert!(link
+            .received(4, error(code))
+            .contains(&LinkAction::State(LinkState::PinNeeded(why.clone()))));
+        // The right one: hello carries it, and the snapshot makes it live.
+        link.enter_pin("1234".into());
+        assert!(matches!(
+            link.opened(5).as_slice(),
+            [LinkAction::Send(ClientMessage::Hello { pin: Some(p), .. })] if p == "1234"
+        ));
+        link.received(
+            6,
+            ServerMessage::Snapshot {
+                snapshot: snap(10, "Demo", 1),
+            },
+        );
+        assert_eq!(link.state(), &LinkState::Live);
     }
 }
 
@@ -572,7 +617,7 @@ proptest! {
                     LinkAction::Send(_) => prop_assert!(connected, "send without a connection"),
                     LinkAction::State(state) => {
                         prop_assert!(!refused, "state changed after a refusal");
-                        refused = matches!(state, LinkState::Refused(_));
+                        refused = matches!(state, LinkState::Refused(_) | LinkState::PinNeeded(_));
                     }
                     LinkAction::ShowSnapshot
                     | LinkAction::Reload
@@ -589,7 +634,7 @@ proptest! {
                 let wait = link.next_deadline().expect("reconnect timed") - now;
                 prop_assert!((FIRST_BACKOFF_MS..=MAX_BACKOFF_MS).contains(&wait), "wait {wait}");
             }
-            prop_assert_eq!(refused, matches!(link.state(), LinkState::Refused(_)));
+            prop_assert_eq!(refused, matches!(link.state(), LinkState::Refused(_) | LinkState::PinNeeded(_)));
             prop_assert!(link.keepalive_ms() >= MIN_KEEPALIVE_MS);
         }
     }

@@ -131,12 +131,46 @@ impl VariableKind {
 pub const MAX_TEXT_VALUE: usize = 256;
 
 /// A variable's value. In TOML and JSON: a number, a string or a boolean.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     Bool(bool),
     Number(f64),
     Text(String),
+}
+
+/// Read by what the input is (serde's `untagged` would buffer it into an
+/// intermediate tree first, a second decoder for every type around it in
+/// the panel's wasm).
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        struct Any;
+        impl serde::de::Visitor<'_> for Any {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, a string or a boolean")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+                Ok(Value::Bool(b))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+                Ok(Value::Number(n as f64))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+                Ok(Value::Number(n as f64))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+                Ok(Value::Number(n))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+                Ok(Value::Text(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Value, E> {
+                Ok(Value::Text(s))
+            }
+        }
+        d.deserialize_any(Any)
+    }
 }
 
 impl Value {
@@ -202,7 +236,7 @@ pub fn format_number(n: f64) -> String {
     // Below 2^53 the thousandths are an exact integer.
     if thousandths.abs() < 9_007_199_254_740_992.0 {
         let t = thousandths as i64;
-        return print_thousandths(t < 0, u128::from(t.unsigned_abs()));
+        return print_thousandths(t < 0, t.unsigned_abs());
     }
     // Larger: the value shown is `thousandths / 1000` as an f64, whose exact
     // decimal expansion is mantissa * 2^exponent.
@@ -210,23 +244,21 @@ pub fn format_number(n: f64) -> String {
     let bits = rounded.to_bits();
     let negative = rounded < 0.0;
     let exponent = ((bits >> 52) & 0x7ff) as i32 - 1075;
-    let mantissa = u128::from((bits & ((1 << 52) - 1)) | (1 << 52));
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
     if exponent < 0 {
-        // At most a few fractional bits: round mantissa * 1000 / 2^k to the
+        // At most a few fractional bits: round mantissa * 1000 / 2^k (below
+        // 2^53 * 1000 < 2^63: no overflow) to the
         // nearest integer, ties to even (as core's `{:.3}` does).
         let k = exponent.unsigned_abs();
         let scaled = mantissa * 1000;
-        let (mut q, rem, half) = (scaled >> k, scaled & ((1 << k) - 1), 1u128 << (k - 1));
+        let (mut q, rem, half) = (scaled >> k, scaled & ((1 << k) - 1), 1u64 << (k - 1));
         if rem > half || (rem == half && q % 2 == 1) {
             q += 1;
         }
         return print_thousandths(negative, q);
     }
     // A whole number: mantissa * 2^exponent in base-10^9 limbs.
-    let mut limbs: Vec<u64> = vec![
-        mantissa as u64 % 1_000_000_000,
-        mantissa as u64 / 1_000_000_000,
-    ];
+    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000];
     for _ in 0..exponent {
         let mut carry = 0;
         for limb in &mut limbs {
@@ -255,7 +287,7 @@ pub fn format_number(n: f64) -> String {
 }
 
 /// `t` thousandths as `-12.5`: no trailing zeros, no `-0`.
-fn print_thousandths(negative: bool, t: u128) -> String {
+fn print_thousandths(negative: bool, t: u64) -> String {
     let (int, mut frac) = (t / 1000, t % 1000);
     let mut out = String::new();
     if negative && t != 0 {

@@ -55,9 +55,11 @@ pub enum ClientMessage {
     },
 }
 
-/// Controller -> panel.
+/// Controller -> panel. Written with serde's internal tag; read through
+/// [`ServerMessageIn`], one flat object (as `engine::wire` reads changes,
+/// and for the same reason: one decoder per type in the panel's wasm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "ServerMessageIn")]
 pub enum ServerMessage {
     Welcome {
         protocol: u32,
@@ -89,6 +91,76 @@ pub enum ServerMessage {
         message: String,
         active: bool,
     },
+}
+
+/// A server message as read: `type` and the fields of every kind.
+#[derive(Deserialize)]
+struct ServerMessageIn {
+    #[serde(rename = "type")]
+    kind: String,
+    protocol: Option<u32>,
+    keepalive_ms: Option<u64>,
+    controller: Option<String>,
+    snapshot: Option<Snapshot>,
+    step: Option<Step>,
+    seq: Option<u64>,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+    key: Option<String>,
+    severity: Option<Severity>,
+    active: Option<bool>,
+}
+
+/// Why a server message could not be read.
+#[derive(Debug)]
+pub struct BadMessage(String);
+
+impl std::fmt::Display for BadMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadMessage> {
+    field.ok_or_else(|| BadMessage(format!("a `{kind}` message needs `{name}`")))
+}
+
+impl TryFrom<ServerMessageIn> for ServerMessage {
+    type Error = BadMessage;
+
+    fn try_from(m: ServerMessageIn) -> Result<ServerMessage, BadMessage> {
+        let k = m.kind.as_str();
+        Ok(match k {
+            "welcome" => ServerMessage::Welcome {
+                protocol: need(m.protocol, k, "protocol")?,
+                keepalive_ms: need(m.keepalive_ms, k, "keepalive_ms")?,
+                controller: need(m.controller, k, "controller")?,
+            },
+            "snapshot" => ServerMessage::Snapshot {
+                snapshot: need(m.snapshot, k, "snapshot")?,
+            },
+            "step" => ServerMessage::Step {
+                step: need(m.step, k, "step")?,
+            },
+            "ping" => ServerMessage::Ping {
+                seq: need(m.seq, k, "seq")?,
+            },
+            "pong" => ServerMessage::Pong {
+                seq: need(m.seq, k, "seq")?,
+            },
+            "error" => ServerMessage::Error {
+                code: need(m.code, k, "code")?,
+                message: need(m.message, k, "message")?,
+            },
+            "notice" => ServerMessage::Notice {
+                key: need(m.key, k, "key")?,
+                severity: need(m.severity, k, "severity")?,
+                message: need(m.message, k, "message")?,
+                active: need(m.active, k, "active")?,
+            },
+            other => return Err(BadMessage(format!("unknown message type `{other}`"))),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

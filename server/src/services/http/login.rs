@@ -58,13 +58,13 @@ pub async fn form(
     Html(format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Log in · roomctl</title><link rel="stylesheet" href="/pkg/roomctl.css"></head>
-<body><div class="login-page"><h1>Log in to {name}</h1>{notice}{error}
+<body><main class="login-page"><h1>Log in to {name}</h1>{notice}{error}
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{next}">
 <label>User <input name="user" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Log in</button>
-</form></div></body></html>"#,
+</form><p><a href="/">Back to the panel</a></p></main></body></html>"#,
         name = escape(&controller.identity().name),
         next = escape(&next),
     ))
