@@ -5,9 +5,14 @@
 //! - press on one panel -> LED change received by every panel: p50/p99/max
 //!   of the time until the last panel has it, and of per-panel delivery;
 //! - server memory per idle panel (VmRSS of the server process);
-//! - keep-alive bytes per panel per minute (both directions, with framing).
+//! - keep-alive bytes per panel per minute (both directions, with framing);
+//! - step frames delivered per panel per press cycle, and the server's CPU
+//!   per delivered frame beside the serverless reference's (`reference.rs`);
+//! - a fader dragged at 60 Hz with 100 panels watching, and touch to device
+//!   (`room.rs`).
 //!
-//! Run: `cargo bench -p server --bench panels` (builds in release).
+//! Run: `cargo bench -p server --bench panels` (builds in release);
+//! `-- --quick` for 100 panels, a 3 s drag and 50 touches.
 //! ROOMCTL_BIN overrides the binary (default: target/release/roomctl, built
 //! by `cargo build --release -p server` first if missing).
 
