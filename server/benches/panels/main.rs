@@ -192,9 +192,13 @@ pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(crate) async fn connect_panel(addr: SocketAddr) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("connect");
+    // TCP_NODELAY, as browsers set on WebSockets: without it a press sent
+    // while the previous message is unacknowledged waits for the server's
+    // delayed ACK (tens of ms) now that a toggle's release gets no reply.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true)
+            .await
+            .expect("connect");
     let hello = ClientMessage::Hello {
         panel: "tablet".into(),
         revision: 0,

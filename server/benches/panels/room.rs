@@ -3,10 +3,11 @@
 //!
 //! The server runs the demo project with its devices moved to simulated
 //! devices in this benchmark: plain TCP listeners on loopback that record
-//! each command line they receive and when. They answer nothing (no
-//! feedback), so every level change the panels see comes from the drag.
+//! each command line they receive and when. They answer only the DSP's
+//! status poll (a steady microphone level: no volume feedback), so every
+//! volume change the panels see comes from the drag.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +20,9 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::lean::LeanPanels;
 use crate::{connect_panel, into_std, ms, percentile, start_server_with, Server};
 
-/// A device on loopback that records the lines it receives.
+/// A device on loopback that records the lines it receives. It answers
+/// the DSP's status poll (`STATUS ?`) with a steady microphone level, as the
+/// demo's DSP would, and nothing else.
 struct SimDevice {
     addr: SocketAddr,
     /// Each line (terminator removed) with its arrival time.
@@ -37,6 +40,7 @@ impl SimDevice {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
+                let mut answer = stream.try_clone().expect("clone the device socket");
                 *c.lock().unwrap() += 1;
                 let l = l.clone();
                 std::thread::spawn(move || {
@@ -52,6 +56,9 @@ impl SimDevice {
                                 b'\r' | b'\n' => {
                                     if !line.is_empty() {
                                         let text = String::from_utf8_lossy(&line).into_owned();
+                                        if text == "STATUS ?" {
+                                            let _ = answer.write_all(b"MIC=-35\r");
+                                        }
                                         l.lock().unwrap().push((at, text));
                                         line.clear();
                                     }
@@ -170,8 +177,20 @@ pub async fn fader_drag(watchers: usize, secs: u64) {
             .await
             .unwrap();
     }
-    // The coalescing interval (100 ms in the demo) and delivery.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait (up to 5 s) for the final value to reach the DSP.
+    let last_sent = Instant::now();
+    let final_command = format!("VOL {value}");
+    let final_at = loop {
+        let found = dsp.lines()[commands_before..]
+            .iter()
+            .rev()
+            .find(|(_, l)| *l == final_command)
+            .map(|(at, _)| *at);
+        if found.is_some() || last_sent.elapsed() > Duration::from_secs(5) {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     let commands: Vec<String> = dsp.lines()[commands_before..]
         .iter()
         .map(|(_, l)| l.clone())
@@ -185,12 +204,13 @@ pub async fn fader_drag(watchers: usize, secs: u64) {
         per_panel.iter().max().copied().unwrap_or(0),
     );
     println!(
-        "fader drag: 1 panel drags at 60 Hz for {secs} s ({moves} moves), {watchers} panels watch | level updates per watching panel: min {min} max {max} | drag -> other panels: p50 {} p99 {} max {} | commands to the DSP: {} (last {:?}; final value {value})",
+        "fader drag: 1 panel drags at 60 Hz for {secs} s ({moves} moves), {watchers} panels watch | level updates per watching panel: min {min} max {max} | drag -> other panels: p50 {} p99 {} max {} | commands to the DSP: {} (last {:?}; final value {value} arrived {} after the last move)",
         ms(percentile(&delays, 0.5)),
         ms(percentile(&delays, 0.99)),
         ms(delays.last().copied().unwrap_or_default()),
         commands.len(),
         commands.last().map(String::as_str).unwrap_or("none"),
+        final_at.map_or("not within 5 s".to_string(), |at| ms(at.saturating_duration_since(last_sent))),
     );
     drop(server);
 }
