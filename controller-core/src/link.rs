@@ -185,6 +185,7 @@ impl PanelLink {
             panel: self.panel.clone(),
             revision: self.held.revision,
             pin: self.pin.clone(),
+            sparse: true,
         })]
     }
 
@@ -223,9 +224,9 @@ impl PanelLink {
                 }
                 actions
             }
-            ServerMessage::Step { step } => {
+            ServerMessage::Step { step, after } => {
                 let mut actions = Vec::new();
-                match self.held.receive(&step) {
+                match self.held.receive_after(&step, after) {
                     StepOutcome::Applied => actions.push(LinkAction::ShowSnapshot),
                     StepOutcome::Stale => {}
                     // The controller answers with a snapshot, which replaces

@@ -41,13 +41,23 @@ const ENCODINGS: usize = 4;
 /// An engine step as published on the bus, with its encodings cached.
 pub struct Published {
     pub step: Step,
+    /// Whether the step changes anything a panel shows
+    /// ([`Step::shown_on_panels`]); `sparse` panels are sent only these.
+    pub shown: bool,
+    /// The revision of the last step before this one that was `shown` (0 if
+    /// none): the panel's `after`, which lets a `sparse` panel tell skipped
+    /// steps from missed ones.
+    pub after: u64,
     encoded: [OnceLock<Bytes>; ENCODINGS],
 }
 
 impl Published {
-    pub fn new(step: Step) -> Published {
+    /// `after`: the revision of the last shown step published before it.
+    pub fn new(step: Step, after: u64) -> Published {
         Published {
+            shown: step.shown_on_panels(),
             step,
+            after,
             encoded: Default::default(),
         }
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use controller_core::engine::{Command, Engine, EngineError, Snapshot};
+use controller_core::engine::{Command, Engine, EngineError, Snapshot, Step};
 use controller_core::project::Project;
 use controller_core::view::StatusReport;
 
@@ -41,6 +41,21 @@ struct Running {
     engine: Engine,
     /// The text the running project was loaded from, when it came from a file.
     source: Option<String>,
+    /// The revision of the last published step that panels show (see
+    /// [`Published::after`]).
+    last_shown: u64,
+}
+
+impl Running {
+    /// `step` ready for the bus, with the `after` of the panels' stream;
+    /// called under the lock, in the engine's order.
+    fn publishing(&mut self, step: Step) -> Published {
+        let published = Published::new(step, self.last_shown);
+        if published.shown {
+            self.last_shown = published.step.revision;
+        }
+        published
+    }
 }
 
 struct Shared {
@@ -79,6 +94,7 @@ impl Controller {
             running: Mutex::new(Running {
                 engine: Engine::new(project),
                 source: None,
+                last_shown: 0,
             }),
             status: StatusBoard::new(bus.clone()),
             bus,
@@ -106,7 +122,7 @@ impl Controller {
         let mut running = lock(&self.0.running);
         let step = running.engine.apply(command)?;
         Ok(step.map(|step| {
-            let published = Arc::new(Published::new(step));
+            let published = Arc::new(running.publishing(step));
             // Published under the lock: the bus's order is the engine's order.
             self.0.bus.publish(BusEvent::Step(published.clone()));
             published
@@ -134,9 +150,8 @@ impl Controller {
         })?;
         running.source = Some(text);
         if let Some(step) = step {
-            self.0
-                .bus
-                .publish(BusEvent::Step(Arc::new(Published::new(step))));
+            let published = Arc::new(running.publishing(step));
+            self.0.bus.publish(BusEvent::Step(published));
         }
         Ok(())
     }

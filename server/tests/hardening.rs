@@ -269,6 +269,7 @@ async fn panel_socket_refusals_and_oversized_messages_get_a_close_frame() {
             panel: "no-such-panel".into(),
             revision: 0,
             pin: None,
+            sparse: false,
         },
     )
     .await;

@@ -77,7 +77,7 @@ async fn a_press_over_central_reaches_the_live_datagram_and_the_panel() {
 
     // The panel: the same step.
     let step = loop {
-        if let ServerMessage::Step { step } = recv_data(&mut ws).await {
+        if let ServerMessage::Step { step, .. } = recv_data(&mut ws).await {
             break step;
         }
     };

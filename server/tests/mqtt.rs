@@ -207,7 +207,7 @@ async fn commands_from_the_broker_move_the_engine_and_light_the_panel(protocol: 
 
     broker.publish(&format!("{p}/button/mute/press"), "").await;
     loop {
-        if let ServerMessage::Step { step } = panel::recv_data(&mut ws).await {
+        if let ServerMessage::Step { step, .. } = panel::recv_data(&mut ws).await {
             let lit = step
                 .leds()
                 .any(|(b, led)| b == "mute" && led.mode == LedMode::On);

@@ -72,7 +72,7 @@ async fn press_on_one_panel_reaches_every_panel_once_in_order() {
     )
     .await;
     for (ws, state) in [(&mut a, &mut state_a), (&mut b, &mut state_b)] {
-        let ServerMessage::Step { step } = recv_data(ws).await else {
+        let ServerMessage::Step { step, .. } = recv_data(ws).await else {
             panic!("a step")
         };
         assert_eq!(state.receive(&step), StepOutcome::Applied);
@@ -81,13 +81,102 @@ async fn press_on_one_panel_reaches_every_panel_once_in_order() {
             .iter()
             .any(|c| matches!(c, Change::Pressed { .. })));
         assert_eq!(state.led("src_hdmi1").unwrap().mode, LedMode::On);
-        let ServerMessage::Step { step } = recv_data(ws).await else {
+        let ServerMessage::Step { step, .. } = recv_data(ws).await else {
             panic!("a step")
         };
         assert_eq!(state.receive(&step), StepOutcome::Applied);
     }
     assert_eq!(state_a, running.controller.snapshot());
     assert_eq!(state_b, running.controller.snapshot());
+    running.shutdown().await;
+}
+
+/// Presses and releases `button` on `ws`.
+async fn press_cycle(ws: &mut panel::Ws, button: &str) {
+    let button = button.to_string();
+    send(
+        ws,
+        &ClientMessage::Press {
+            button: button.clone(),
+        },
+    )
+    .await;
+    send(ws, &ClientMessage::Release { button }).await;
+}
+
+/// Today's panels say `sparse`: a toggle's press cycle (press: latch and LED
+/// change; release: only "released") costs each of them one frame, a
+/// momentary's two (LED on, LED off); an earlier panel still gets every
+/// step; both end showing the controller's state without a resync.
+#[tokio::test]
+async fn a_sparse_panel_gets_one_frame_per_change_it_shows() {
+    let running = panel::settings().start_demo().await;
+    let addr = running.addrs.panel.unwrap();
+    let (mut presser, _) = panel::panel_with(addr, "tablet", true).await;
+    let (mut sparse, mut shown) = panel::panel_with(addr, "tablet", true).await;
+    let (mut earlier, mut full) = panel(running.addrs.apprimo.unwrap(), "wall").await;
+    let start = shown.revision;
+
+    press_cycle(&mut presser, "mute").await; // toggle: 1 shown change
+    press_cycle(&mut presser, "vol_up").await; // momentary: 2 shown changes
+    press_cycle(&mut presser, "mute").await; // toggle again: 1
+
+    // The sparse panel: 4 frames, each following on from the last by `after`.
+    let mut revisions = Vec::new();
+    for _ in 0..4 {
+        let ServerMessage::Step { step, after } = recv_data(&mut sparse).await else {
+            panic!("a step")
+        };
+        assert!(step.shown_on_panels(), "{step:?}");
+        assert_eq!(shown.receive_after(&step, after), StepOutcome::Applied);
+        revisions.push((after, step.revision));
+    }
+    // Press of mute, press and release of vol_up, press of mute: the two
+    // releases of the toggle (revisions start+2 and start+6) are skipped.
+    assert_eq!(
+        revisions,
+        vec![
+            (Some(start), start + 1),
+            (Some(start + 1), start + 3),
+            (Some(start + 3), start + 4),
+            (Some(start + 4), start + 5),
+        ]
+    );
+    // The earlier panel: all 6 steps, in order, without gaps.
+    for _ in 0..6 {
+        let ServerMessage::Step { step, .. } = recv_data(&mut earlier).await else {
+            panic!("a step")
+        };
+        assert_eq!(full.receive(&step), StepOutcome::Applied);
+    }
+    let live = running.controller.snapshot();
+    assert_eq!(full, live);
+    // The sparse panel shows the same (it does not track who holds a
+    // button, which panels do not show).
+    assert_eq!(shown.buttons["mute"].latched, live.buttons["mute"].latched);
+    for (id, b) in &live.buttons {
+        assert_eq!(shown.buttons[id].led, b.led, "{id}");
+        assert_eq!(shown.buttons[id].latched, b.latched, "{id}");
+    }
+    assert_eq!(shown.levels, live.levels);
+    assert_eq!(shown.variables, live.variables);
+
+    // Nothing more was sent for the last release: the next message is the
+    // next shown step (a level change), not a frame for the release.
+    send(
+        &mut presser,
+        &ClientMessage::SetLevel {
+            level: "volume".into(),
+            value: Some(-12.0),
+            muted: None,
+        },
+    )
+    .await;
+    let ServerMessage::Step { step, after } = recv_data(&mut sparse).await else {
+        panic!("a step")
+    };
+    assert_eq!((after, step.revision), (Some(start + 5), start + 7));
+    assert_eq!(shown.receive_after(&step, after), StepOutcome::Applied);
     running.shutdown().await;
 }
 
@@ -224,6 +313,7 @@ async fn unknown_panel_and_wrong_hello_are_refused_clearly() {
             panel: "ghost".into(),
             revision: 0,
             pin: None,
+            sparse: false,
         },
     )
     .await;
@@ -275,7 +365,7 @@ async fn held_repeat_button_repeats_until_released() {
     .await;
     let mut repeats = 0;
     while repeats < 2 {
-        if let ServerMessage::Step { step } = recv_data(&mut ws).await {
+        if let ServerMessage::Step { step, .. } = recv_data(&mut ws).await {
             repeats += step
                 .changes
                 .iter()

@@ -22,6 +22,7 @@ async fn a_panel_pin_is_required_and_checked() {
                 panel: "tablet".into(),
                 revision: 0,
                 pin: pin.map(Into::into),
+                sparse: false,
             },
         )
         .await;
@@ -37,6 +38,7 @@ async fn a_panel_pin_is_required_and_checked() {
             panel: "tablet".into(),
             revision: 0,
             pin: Some("2468".into()),
+            sparse: false,
         },
     )
     .await;

@@ -23,7 +23,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// The next step a panel receives.
 async fn next_step(ws: &mut Ws) -> controller_core::Step {
     match recv_data(ws).await {
-        ServerMessage::Step { step } => step,
+        ServerMessage::Step { step, .. } => step,
         other => panic!("expected a step, got {other:?}"),
     }
 }

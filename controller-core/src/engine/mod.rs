@@ -168,6 +168,20 @@ impl Step {
         self.changes.iter().filter(|c| c.is_value())
     }
 
+    /// Whether this step changes anything a panel shows. A panel shows LEDs,
+    /// latches, levels, mutes, variables and the project, but not who holds
+    /// a button: a step of only presses, releases and repeats (a toggle's
+    /// release, a repeat tick) changes nothing on screen. A panel that said
+    /// `sparse` in its hello is sent only the steps for which this is true.
+    pub fn shown_on_panels(&self) -> bool {
+        self.changes.iter().any(|c| {
+            !matches!(
+                c,
+                Change::Pressed { .. } | Change::Released { .. } | Change::Repeated { .. }
+            )
+        })
+    }
+
     pub fn loads_project(&self) -> bool {
         self.changes
             .iter()

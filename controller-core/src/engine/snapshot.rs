@@ -107,6 +107,23 @@ impl Snapshot {
         }
     }
 
+    /// [`Self::receive`] for a stream that leaves out steps a panel does not
+    /// show (a `sparse` panel link): `after` is the revision of the last
+    /// step before this one that was not left out. The step applies when we
+    /// hold `after` or anything since, up to the revision before it: the
+    /// steps in between changed only what a panel does not show (who holds
+    /// a button), so the state shown is the same as the engine's. Without
+    /// `after` the step must follow on directly, as in [`Self::receive`].
+    pub fn receive_after(&mut self, step: &Step, after: Option<u64>) -> StepOutcome {
+        match after {
+            Some(after) if step.revision > self.revision && after <= self.revision => {
+                self.apply(step);
+                StepOutcome::Applied
+            }
+            _ => self.receive(step),
+        }
+    }
+
     fn with(&mut self, button: &str, f: impl FnOnce(&mut ButtonState)) {
         if let Some(b) = self.buttons.get_mut(button) {
             f(b);

@@ -181,6 +181,20 @@ fn receive_detects_stale_and_gap() {
     assert_eq!(mirror, e.snapshot());
 }
 
+#[test]
+fn a_toggles_release_is_not_shown_a_momentarys_is() {
+    let mut e = engine();
+    let press = e.apply(press("mute")).unwrap().unwrap();
+    let release = e.apply(release("mute")).unwrap().unwrap();
+    assert!(press.shown_on_panels());
+    assert!(!release.shown_on_panels(), "{release:?}");
+    // A momentary's LED goes on with the press and off with the release.
+    let press = e.apply(self::press("vol_up")).unwrap().unwrap();
+    let release = e.apply(self::release("vol_up")).unwrap().unwrap();
+    assert!(press.shown_on_panels(), "{press:?}");
+    assert!(release.shown_on_panels(), "{release:?}");
+}
+
 fn set_level(level: &str, value: f64) -> Command {
     Command::SetLevel {
         level: level.into(),
@@ -373,6 +387,50 @@ proptest! {
             }
         }
         prop_assert_eq!(replica, e.snapshot());
+    }
+
+    /// A `sparse` panel is sent only the steps a panel shows, each with the
+    /// revision of the previous such step (`after`): it never sees a gap,
+    /// and what it shows (everything but `held`) equals the live state.
+    #[test]
+    fn a_sparse_stream_shows_the_live_state(
+        before in proptest::collection::vec(arb_command(), 0..100),
+        after in proptest::collection::vec(arb_command(), 0..100),
+    ) {
+        let mut e = engine();
+        let mut last_shown = 0;
+        for c in before {
+            if let Ok(Some(step)) = e.apply(c) {
+                if step.shown_on_panels() { last_shown = step.revision; }
+            }
+        }
+        let mut replica = e.snapshot();
+        for c in after {
+            if let Ok(Some(step)) = e.apply(c) {
+                if step.shown_on_panels() {
+                    prop_assert_eq!(replica.receive_after(&step, Some(last_shown)), StepOutcome::Applied);
+                    // The same step again is stale, as without `after`.
+                    prop_assert_eq!(replica.receive_after(&step, Some(last_shown)), StepOutcome::Stale);
+                    last_shown = step.revision;
+                }
+            }
+        }
+        let mut live = e.snapshot();
+        for b in live.buttons.values_mut().chain(replica.buttons.values_mut()) {
+            b.held = false;
+        }
+        live.revision = replica.revision;
+        prop_assert_eq!(replica, live);
+    }
+
+    /// A step whose `after` is newer than the revision held is a gap.
+    #[test]
+    fn a_missed_shown_step_is_a_gap(held in 0u64..50, skip in 1u64..10) {
+        let mut replica = engine().snapshot();
+        replica.revision = held;
+        let step = Step { revision: held + skip + 1, changes: vec![] };
+        prop_assert_eq!(replica.receive_after(&step, Some(held + skip)), StepOutcome::Gap);
+        prop_assert_eq!(replica.revision, held);
     }
 
     #[test]

@@ -109,6 +109,7 @@ fn open_says_hello_with_the_held_revision_and_pin() {
             panel: "tablet".into(),
             revision: 3,
             pin: Some("1234".into()),
+            sparse: true,
         })]
     );
     // A second "opened" for the same connection says nothing more.
@@ -127,6 +128,7 @@ fn hello_without_pin() {
             panel: "wall".into(),
             revision: 0,
             pin: None,
+            sparse: true,
         })]
     );
 }
@@ -189,19 +191,37 @@ fn snapshot_of_another_project_reloads_the_page() {
 fn steps_apply_in_order_and_a_gap_asks_for_a_resync() {
     let mut link = live_link(0);
     assert_eq!(
-        link.received(1, ServerMessage::Step { step: led_step(11) }),
+        link.received(
+            1,
+            ServerMessage::Step {
+                step: led_step(11),
+                after: None
+            }
+        ),
         vec![LinkAction::ShowSnapshot]
     );
     assert_eq!(link.snapshot().revision, 11);
     assert_eq!(link.snapshot().led("mute"), Some(Led::on(LedColor::Red)));
     // A duplicate (e.g. after a reconnect) changes nothing.
     assert_eq!(
-        link.received(2, ServerMessage::Step { step: led_step(11) }),
+        link.received(
+            2,
+            ServerMessage::Step {
+                step: led_step(11),
+                after: None
+            }
+        ),
         vec![]
     );
     // A missed step: ask for a snapshot, apply nothing.
     assert_eq!(
-        link.received(3, ServerMessage::Step { step: led_step(13) }),
+        link.received(
+            3,
+            ServerMessage::Step {
+                step: led_step(13),
+                after: None
+            }
+        ),
         vec![LinkAction::Send(ClientMessage::Resync)]
     );
     assert_eq!(link.snapshot().revision, 11);
@@ -222,7 +242,7 @@ fn a_step_that_loads_a_project_reloads_the_page() {
         }],
     };
     assert_eq!(
-        link.received(1, ServerMessage::Step { step }),
+        link.received(1, ServerMessage::Step { step, after: None }),
         vec![LinkAction::ShowSnapshot, LinkAction::Reload]
     );
 }
@@ -350,7 +370,13 @@ fn a_snapshot_resets_the_backoff_a_welcome_does_not() {
 #[test]
 fn a_reconnected_link_stays_lost_until_its_snapshot() {
     let mut link = live_link(0);
-    link.received(1, ServerMessage::Step { step: led_step(11) });
+    link.received(
+        1,
+        ServerMessage::Step {
+            step: led_step(11),
+            after: None,
+        },
+    );
     link.closed(2);
     link.tick(2 + FIRST_BACKOFF_MS);
     // The new hello carries the revision held, and the page still says lost.
@@ -360,6 +386,7 @@ fn a_reconnected_link_stays_lost_until_its_snapshot() {
             panel: "tablet".into(),
             revision: 11,
             pin: Some("1234".into()),
+            sparse: true,
         })]
     );
     assert_eq!(link.received(300, welcome(KEEPALIVE)), vec![]);
@@ -502,7 +529,13 @@ fn messages_while_not_connected_are_ignored() {
     let mut link = live_link(0);
     link.closed(1);
     assert_eq!(
-        link.received(2, ServerMessage::Step { step: led_step(11) }),
+        link.received(
+            2,
+            ServerMessage::Step {
+                step: led_step(11),
+                after: None
+            }
+        ),
         vec![]
     );
     assert_eq!(link.snapshot().revision, 10);
@@ -549,8 +582,11 @@ fn arb_message(refusals: bool) -> impl Strategy<Value = ServerMessage> {
                 snapshot: snap(revision, "Demo", project_revision),
             }
         }),
-        (0u64..30).prop_map(|revision| ServerMessage::Step {
-            step: led_step(revision)
+        (0u64..30, proptest::option::of(0u64..30)).prop_map(|(revision, after)| {
+            ServerMessage::Step {
+                step: led_step(revision),
+                after: after.map(|a| a.min(revision.saturating_sub(1))),
+            }
         }),
         any::<u64>().prop_map(|seq| ServerMessage::Ping { seq }),
         any::<u64>().prop_map(|seq| ServerMessage::Pong { seq }),

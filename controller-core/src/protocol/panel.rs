@@ -6,7 +6,9 @@
 //! sends `resync` and receives a fresh `snapshot`. See `docs/protocols.md`.
 //!
 //! Added within version 1 (a panel ignores what it does not know): the
-//! client's `set_level`, the server's `notice`, and the `values` of a step.
+//! client's `set_level`, the server's `notice`, and the `values` of a step;
+//! `sparse` in hello with `after` on each step (a sparse panel is sent only
+//! the steps that change what it shows).
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +32,12 @@ pub enum ClientMessage {
         /// The panel PIN, for panels that have one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pin: Option<String>,
+        /// The panel needs only the steps that change what it shows, each
+        /// with the `after` revision it follows on from (see
+        /// [`crate::engine::Step::shown_on_panels`]). Left out (false) by
+        /// earlier panels, which are sent every step.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sparse: bool,
     },
     Press {
         button: String,
@@ -71,6 +79,11 @@ pub enum ServerMessage {
     },
     Step {
         step: Step,
+        /// The revision of the previous step a `sparse` panel was sent (or
+        /// could have been): the steps between changed nothing a panel
+        /// shows. Absent from older controllers; ignored by older panels.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
     },
     Ping {
         seq: u64,
@@ -245,7 +258,18 @@ mod tests {
             ClientMessage::Hello {
                 panel: "tablet".into(),
                 revision: 0,
-                pin: None
+                pin: None,
+                sparse: false
+            }
+        );
+        // A panel that handles `after` says so; earlier ones leave it out.
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"hello","panel":"tablet","sparse":true}"#).unwrap(),
+            ClientMessage::Hello {
+                panel: "tablet".into(),
+                revision: 0,
+                pin: None,
+                sparse: true
             }
         );
         assert!(matches!(
@@ -264,12 +288,14 @@ mod tests {
             (
                 "[a-z_]{1,20}",
                 any::<u64>(),
-                proptest::option::of("[0-9]{4,8}")
+                proptest::option::of("[0-9]{4,8}"),
+                any::<bool>()
             )
-                .prop_map(|(panel, revision, pin)| ClientMessage::Hello {
+                .prop_map(|(panel, revision, pin, sparse)| ClientMessage::Hello {
                     panel,
                     revision,
-                    pin
+                    pin,
+                    sparse
                 }),
             "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Press { button }),
             "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Release { button }),

@@ -21,31 +21,51 @@ use std::time::Instant;
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use tokio::sync::mpsc;
 
-/// Panels read by one epoll thread. Every step message that carries an LED
-/// change sends its arrival time; pings are answered with pongs.
+/// Panels read by one epoll thread; pings are answered with pongs.
 pub struct LeanPanels {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     /// Length of the last LED step frame seen (header + payload).
     pub last_led_frame: Arc<AtomicUsize>,
+    /// Step frames received by all these panels together.
+    pub step_frames: Arc<AtomicUsize>,
 }
 
+/// Called for each step frame: the panel's index, its arrival, its text.
+pub type OnStep = Box<dyn FnMut(usize, Instant, &[u8]) + Send>;
+
 impl LeanPanels {
+    /// Every step message that carries an LED change sends its arrival time.
     pub fn start(streams: Vec<TcpStream>, arrivals: mpsc::UnboundedSender<Instant>) -> Self {
+        Self::start_with(
+            streams,
+            Box::new(move |_, at, text| {
+                if contains(text, br#"{"type":"led""#) {
+                    let _ = arrivals.send(at);
+                }
+            }),
+        )
+    }
+
+    /// `on_step` sees every step frame.
+    pub fn start_with(streams: Vec<TcpStream>, on_step: OnStep) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let last_led_frame = Arc::new(AtomicUsize::new(0));
+        let step_frames = Arc::new(AtomicUsize::new(0));
         let thread = {
             let stop = stop.clone();
             let last = last_led_frame.clone();
+            let frames = step_frames.clone();
             std::thread::Builder::new()
                 .name("lean-panels".into())
-                .spawn(move || read_all(streams, arrivals, stop, last))
+                .spawn(move || read_all(streams, on_step, stop, last, frames))
                 .expect("spawn the panel reader")
         };
         LeanPanels {
             stop,
             thread: Some(thread),
             last_led_frame,
+            step_frames,
         }
     }
 }
@@ -61,9 +81,10 @@ impl Drop for LeanPanels {
 
 fn read_all(
     streams: Vec<TcpStream>,
-    arrivals: mpsc::UnboundedSender<Instant>,
+    mut on_step: OnStep,
     stop: Arc<AtomicBool>,
     last_led_frame: Arc<AtomicUsize>,
+    step_frames: Arc<AtomicUsize>,
 ) {
     // SAFETY: epoll_create1 has no preconditions; the result is checked.
     let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -123,10 +144,12 @@ fn read_all(
             while let Some(frame) = Frame::parse(&buf[used..]) {
                 if frame.opcode == 1 {
                     let text = &buf[used + frame.header..used + frame.len];
-                    if text.starts_with(br#"{"type":"step""#) && contains(text, br#"{"type":"led""#)
-                    {
-                        last_led_frame.store(frame.len, Ordering::Relaxed);
-                        let _ = arrivals.send(at);
+                    if text.starts_with(br#"{"type":"step""#) {
+                        step_frames.fetch_add(1, Ordering::Relaxed);
+                        if contains(text, br#"{"type":"led""#) {
+                            last_led_frame.store(frame.len, Ordering::Relaxed);
+                        }
+                        on_step(i, at, text);
                     } else if text.starts_with(br#"{"type":"ping""#) {
                         if let Ok(ServerMessage::Ping { seq }) =
                             ServerMessage::decode(&String::from_utf8_lossy(text))
@@ -145,7 +168,7 @@ fn read_all(
     unsafe { libc::close(ep) };
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -5,9 +5,14 @@
 //! - press on one panel -> LED change received by every panel: p50/p99/max
 //!   of the time until the last panel has it, and of per-panel delivery;
 //! - server memory per idle panel (VmRSS of the server process);
-//! - keep-alive bytes per panel per minute (both directions, with framing).
+//! - keep-alive bytes per panel per minute (both directions, with framing);
+//! - step frames delivered per panel per press cycle, and the server's CPU
+//!   per delivered frame beside the serverless reference's (`reference.rs`);
+//! - a fader dragged at 60 Hz with 100 panels watching, and touch to device
+//!   (`room.rs`).
 //!
-//! Run: `cargo bench -p server --bench panels` (builds in release).
+//! Run: `cargo bench -p server --bench panels` (builds in release);
+//! `-- --quick` for 100 panels, a 3 s drag and 50 touches.
 //! ROOMCTL_BIN overrides the binary (default: target/release/roomctl, built
 //! by `cargo build --release -p server` first if missing).
 
@@ -23,6 +28,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod lean;
 mod reference;
+mod room;
 
 use lean::LeanPanels;
 
@@ -40,9 +46,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -72,6 +78,11 @@ fn binary() -> PathBuf {
 }
 
 async fn start_server(keepalive_secs: u64) -> Server {
+    start_server_with(keepalive_secs, None).await
+}
+
+/// The server running `project` (TOML text) instead of the built-in demo.
+pub(crate) async fn start_server_with(keepalive_secs: u64, project: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("roomctl.toml");
@@ -85,8 +96,18 @@ async fn start_server(keepalive_secs: u64) -> Server {
         ),
     )
     .unwrap();
+    let mut args = vec!["--config".to_string(), config.to_str().unwrap().to_string()];
+    args.push("serve".into());
+    match project {
+        Some(text) => {
+            let file = dir.path().join("project.toml");
+            std::fs::write(&file, text).unwrap();
+            args.extend(["--project".into(), file.to_str().unwrap().to_string()]);
+        }
+        None => args.push("--demo".into()),
+    }
     let child = Command::new(binary())
-        .args(["--config", config.to_str().unwrap(), "serve", "--demo"])
+        .args(&args)
         .env("ROOMCTL_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -152,33 +173,37 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time (user + system) a process has used so far, from /proc.
-fn cpu_time(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses): utime is the
-    // 14th field of the line, stime the 15th; both in clock ticks.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_micros(ticks * 1_000_000 / hz)
+/// CPU time a process has used so far: the sum of its threads' time on a
+/// CPU from `/proc/PID/task/*/schedstat` (nanoseconds; `/proc/PID/stat`
+/// counts 10 ms clock ticks, too coarse for a few hundred press cycles).
+pub(crate) fn cpu_time(pid: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect_panel(addr: SocketAddr) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("connect");
+pub(crate) async fn connect_panel(addr: SocketAddr) -> Ws {
+    // TCP_NODELAY, as browsers set on WebSockets: without it a press sent
+    // while the previous message is unacknowledged waits for the server's
+    // delayed ACK (tens of ms) now that a toggle's release gets no reply.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true)
+            .await
+            .expect("connect");
     let hello = ClientMessage::Hello {
         panel: "tablet".into(),
         revision: 0,
         pin: None,
+        sparse: true,
     };
     ws.send(Message::Text(hello.encode().into())).await.unwrap();
     // welcome + snapshot
@@ -192,7 +217,7 @@ async fn connect_panel(addr: SocketAddr) -> Ws {
 }
 
 /// Hands a connected panel's socket to the lean reader.
-fn into_std(ws: Ws) -> std::net::TcpStream {
+pub(crate) fn into_std(ws: Ws) -> std::net::TcpStream {
     match ws.into_inner() {
         tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.into_std().expect("std socket"),
         _ => unreachable!("the benchmark connects without TLS"),
@@ -234,8 +259,9 @@ pub(crate) fn ms(d: Duration) -> String {
 }
 
 /// Runs the fan-out measurement for `n` panels; returns the size of the LED
-/// step frame the panels received (for the reference measurement).
-async fn fanout(n: usize) -> usize {
+/// step frame the panels received (for the reference measurement) and the
+/// server's CPU per step frame delivered.
+async fn fanout(n: usize) -> (usize, Duration) {
     let server = start_server(5).await;
     let pid = server.child.id();
     let (tx, mut rx) = mpsc::unbounded_channel::<Instant>();
@@ -255,18 +281,30 @@ async fn fanout(n: usize) -> usize {
 
     let (mut sink, mut presser_stream) = presser.split();
     let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<u64>();
+    let presser_frames = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = presser_frames.clone();
     tokio::spawn(async move {
         while let Some(Ok(m)) = presser_stream.next().await {
             if let Message::Text(t) = m {
+                if t.starts_with(r#"{"type":"step""#) {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 if let Ok(ServerMessage::Ping { seq }) = ServerMessage::decode(&t) {
                     let _ = pong_tx.send(seq);
                 }
             }
         }
     });
+    let frames_of = || {
+        panels
+            .step_frames
+            .load(std::sync::atomic::Ordering::Relaxed)
+            + presser_frames.load(std::sync::atomic::Ordering::Relaxed)
+    };
     let mut all = Vec::new();
     let (server_cpu0, bench_cpu0, wall0) =
         (cpu_time(&pid.to_string()), cpu_time("self"), Instant::now());
+    let frames0 = frames_of();
     let mut each = Vec::new();
     for _ in 0..PRESSES {
         while let Ok(seq) = pong_rx.try_recv() {
@@ -296,6 +334,9 @@ async fn fanout(n: usize) -> usize {
         .unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Let the last release's step (if one is sent) arrive before counting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let frames = frames_of() - frames0;
     let wall = wall0.elapsed();
     let server_cpu = cpu_time(&pid.to_string()) - server_cpu0;
     let bench_cpu = cpu_time("self") - bench_cpu0;
@@ -319,9 +360,22 @@ async fn fanout(n: usize) -> usize {
         per_press(bench_cpu),
         per_press(wall)
     );
-    panels
-        .last_led_frame
-        .load(std::sync::atomic::Ordering::Relaxed)
+    let per_frame = server_cpu / frames.max(1) as u32;
+    println!(
+        "      step frames delivered: {frames} ({:.2} per panel per press cycle); server CPU per delivered frame {}",
+        frames as f64 / (n + 1) as f64 / PRESSES as f64,
+        us(per_frame)
+    );
+    (
+        panels
+            .last_led_frame
+            .load(std::sync::atomic::Ordering::Relaxed),
+        per_frame,
+    )
+}
+
+pub(crate) fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
 /// Keep-alive traffic of one idle panel over `secs` seconds, scaled to a minute.
@@ -378,24 +432,41 @@ fn main() {
                 .unwrap_or(1)
         );
         // `cargo bench -p server --bench panels -- 1000` runs only the sizes
-        // given (and skips the keep-alive measurement).
+        // given (and skips the other measurements); `-- --quick` runs 100
+        // panels, a 3 s drag and 50 touches.
+        let quick = std::env::args().any(|a| a == "--quick");
         let sizes: Vec<usize> = std::env::args()
             .skip(1)
             .filter_map(|a| a.parse().ok())
             .collect();
         let only = !sizes.is_empty();
-        let sizes = if only { sizes } else { vec![1, 100, 1000] };
+        let sizes = match (only, quick) {
+            (true, _) => sizes,
+            (false, true) => vec![100],
+            (false, false) => vec![1, 100, 1000],
+        };
         for n in sizes {
-            let frame_len = fanout(n).await;
+            let (frame_len, server_per_frame) = fanout(n).await;
             let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-            reference::plain_write_loop(n, frame_len, 1).await;
+            let reference = reference::plain_write_loop(n, frame_len, 1).await;
             if cores > 1 {
                 reference::plain_write_loop(n, frame_len, cores).await;
             }
+            println!(
+                "      CPU per delivered frame: server {} vs reference write loop {} (1 thread): {:.2}x",
+                us(server_per_frame),
+                us(reference),
+                server_per_frame.as_secs_f64() / reference.as_secs_f64().max(1e-9)
+            );
         }
         if !only {
-            keepalive_bytes(30).await;
-            startup(10).await;
+            let (drag_secs, touches) = if quick { (3, 50) } else { (10, 200) };
+            room::fader_drag(100, drag_secs).await;
+            room::touch_to_device(touches).await;
+            if !quick {
+                keepalive_bytes(30).await;
+                startup(10).await;
+            }
         }
     });
 }

@@ -36,7 +36,19 @@ fn step_frame(len: usize) -> Vec<u8> {
     frame
 }
 
-pub async fn plain_write_loop(n: usize, frame_len: usize, threads: usize) {
+/// CPU time the calling thread has used so far.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write to.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Returns the writers' CPU per delivered frame.
+pub async fn plain_write_loop(n: usize, frame_len: usize, threads: usize) -> Duration {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let addr = listener.local_addr().unwrap();
     let mut clients = Vec::with_capacity(n);
@@ -64,11 +76,16 @@ pub async fn plain_write_loop(n: usize, frame_len: usize, threads: usize) {
         let frame = frame.clone();
         go.push(go_tx);
         writers.push(std::thread::spawn(move || {
+            // Only the writes count: waiting for the go is not work.
+            let mut cpu = Duration::ZERO;
             while go_rx.recv().is_ok() {
+                let t0 = thread_cpu();
                 for mut s in &share {
                     s.write_all(&frame).expect("write");
                 }
+                cpu += thread_cpu() - t0;
             }
+            cpu
         }));
     }
 
@@ -83,9 +100,11 @@ pub async fn plain_write_loop(n: usize, frame_len: usize, threads: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(go);
+    let mut cpu = Duration::ZERO;
     for w in writers {
-        let _ = w.join();
+        cpu += w.join().unwrap_or_default();
     }
+    let per_frame = cpu / (n * PRESSES).max(1) as u32;
     drop(panels);
     all.sort();
     each.sort();
@@ -96,4 +115,9 @@ pub async fn plain_write_loop(n: usize, frame_len: usize, threads: usize) {
         ms(*all.last().unwrap()),
         ms(percentile(&each, 0.5)),
     );
+    println!(
+        "      reference CPU per delivered frame (writer threads): {}",
+        crate::us(per_frame)
+    );
+    per_frame
 }

@@ -56,6 +56,7 @@ pub async fn hello(ws: &mut Ws, panel: &str, pin: Option<&str>) -> ServerMessage
             panel: panel.into(),
             revision: 0,
             pin: pin.map(Into::into),
+            sparse: false,
         },
     )
     .await;
@@ -103,8 +104,15 @@ pub async fn recv_notice(ws: &mut Ws) -> (String, bool) {
     }
 }
 
-/// Connects a panel and reads welcome + snapshot.
+/// Connects a panel as earlier panels do (sent every step) and reads
+/// welcome + snapshot.
 pub async fn panel(addr: SocketAddr, panel: &str) -> (Ws, Snapshot) {
+    panel_with(addr, panel, false).await
+}
+
+/// Connects a panel, `sparse` as today's panels are (sent only the steps
+/// that change what it shows) or not, and reads welcome + snapshot.
+pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Snapshot) {
     let mut ws = ws_connect(addr).await;
     send(
         &mut ws,
@@ -112,6 +120,7 @@ pub async fn panel(addr: SocketAddr, panel: &str) -> (Ws, Snapshot) {
             panel: panel.into(),
             revision: 0,
             pin: None,
+            sparse,
         },
     )
     .await;

@@ -86,9 +86,10 @@ pub async fn upgrade(
         })
 }
 
-/// The step message, encoded once per step for every panel.
-pub fn step_message(step: &Step) -> Bytes {
-    let mut out = br#"{"type":"step","step":"#.to_vec();
+/// The step message, encoded once per step for every panel. `after` goes
+/// to every panel; earlier panels ignore it (and are sent every step).
+pub fn step_message(step: &Step, after: u64) -> Bytes {
+    let mut out = format!(r#"{{"type":"step","after":{after},"step":"#).into_bytes();
     serde_json::to_writer(&mut out, step).expect("steps always serialise");
     out.push(b'}');
     Bytes::from(out)
@@ -142,6 +143,10 @@ struct Session {
     /// Buttons this panel holds down; released if it goes away mid-press.
     held: HeldButtons,
     last_heard: Instant,
+    /// The panel said `sparse` in hello: it is sent only the steps that
+    /// change what it shows (one frame per change on screen, not one per
+    /// engine step), and tells skipped steps from missed ones by `after`.
+    sparse: bool,
 }
 
 impl Session {
@@ -154,17 +159,17 @@ impl Session {
             m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
             _ = state.env.shutdown.cancelled() => return,
         };
-        let panel = match hello {
+        let (panel, sparse) = match hello {
             Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
-                Ok(ClientMessage::Hello { panel, pin, .. }) => {
-                    match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
-                        Ok(()) => panel,
-                        Err((code, why)) => {
-                            refuse(&mut socket, code, why, CLOSE_REFUSED).await;
-                            return;
-                        }
+                Ok(ClientMessage::Hello {
+                    panel, pin, sparse, ..
+                }) => match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
+                    Ok(()) => (panel, sparse),
+                    Err((code, why)) => {
+                        refuse(&mut socket, code, why, CLOSE_REFUSED).await;
+                        return;
                     }
-                }
+                },
                 Ok(_) => {
                     let why = "the first message must be hello";
                     refuse(&mut socket, ErrorCode::Malformed, why, CLOSE_REFUSED).await;
@@ -199,6 +204,7 @@ impl Session {
             id,
             held: HeldButtons::new(controller.clone(), format!("panel:{panel}@{}", peer.ip())),
             last_heard: Instant::now(),
+            sparse,
         };
         session.serve(&mut socket, &state, keepalive).await;
         drop(session);
@@ -267,7 +273,10 @@ impl Session {
                             }
                             continue;
                         };
-                        let bytes = published.encoded(Encoding::PanelJson, step_message);
+                        if self.sparse && !published.shown {
+                            continue;
+                        }
+                        let bytes = published.encoded(Encoding::PanelJson, |step| step_message(step, published.after));
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
                     }
