@@ -116,6 +116,7 @@ struct ServerMessageIn {
     controller: Option<String>,
     snapshot: Option<Snapshot>,
     step: Option<Step>,
+    after: Option<u64>,
     seq: Option<u64>,
     code: Option<ErrorCode>,
     message: Option<String>,
@@ -154,6 +155,7 @@ impl TryFrom<ServerMessageIn> for ServerMessage {
             },
             "step" => ServerMessage::Step {
                 step: need(m.step, k, "step")?,
+                after: m.after,
             },
             "ping" => ServerMessage::Ping {
                 seq: need(m.seq, k, "seq")?,
