@@ -361,7 +361,8 @@ function layoutEditor() {
     field("Panel", S, "panel", "ui.panel", { options: p.panels.map((x, i) => [String(i), `${x.name} (${x.id})`]), ui: true, onSet: (v) => { S.panel = Number(v); S.page = 0; S.sel = null; } }),
     smallButton("Add panel", addPanel)));
   const pi = S.panel;
-  out.append(h("details", { class: "panel-settings" }, h("summary", { text: "Panel settings" }),
+  // Stays open across re-renders (every edit re-renders the page).
+  out.append(h("details", { class: "panel-settings", open: !!S.settingsOpen, ontoggle: (ev) => { S.settingsOpen = ev.target.open; } }, h("summary", { text: "Panel settings" }),
     row(
       field("Id", pl, "id", `panels[${pi}].id`),
       field("Name", pl, "name", `panels[${pi}].name`),
@@ -735,6 +736,7 @@ function conditionEditor(b, key, path, title, none) {
     const numeric = compare === "above" || compare === "below";
     fields.push(field("Value", cond, compare, `${base}.${compare}`, {
       type: numeric ? "number" : undefined,
+      optional: numeric, // an empty limit: no comparison, which the validator names
       convert: numeric ? undefined : (t) => typedValue(t, cond.variable),
     }));
   }
@@ -746,8 +748,8 @@ function conditionEditor(b, key, path, title, none) {
 function summaryEditor(pl, pi) {
   const lines = pl.summary || [];
   const base = `panels[${pi}].summary`;
-  return h("div", { class: "summary-editor", "data-path": base },
-    h("h3", { text: "Summary bar" }),
+  return h("fieldset", { class: "summary-editor", "data-path": base },
+    h("legend", { text: "Summary bar" }),
     h("p", { class: "hint", text: "Shown above the pages on this panel, side by side: templates such as \"Display {projector_state}\" or \"Volume {volume} dB\"." }),
     lines.map((_, j) => row(
       field(`Summary ${j + 1}`, lines, j, `${base}[${j}]`, { onSet: (v) => { pl.summary[j] = v ?? ""; } }),

@@ -217,12 +217,12 @@ test("the designer edits a button's conditions and the panel's summary bar", asy
 
     // The summary bar: the demo's two entries, one more, one removed.
     await page.locator(".panel-settings summary").click();
-    await expect(page.getByLabel("Summary 1")).toHaveValue("Display: {projector_state}");
+    await expect(page.getByRole("textbox", { name: "Summary 1", exact: true })).toHaveValue("Display: {projector_state}");
     await page.getByRole("button", { name: "Add summary entry" }).click();
-    await page.getByLabel("Summary 3").fill("Warm-up {warmup}");
+    await page.getByRole("textbox", { name: "Summary 3", exact: true }).fill("Warm-up {warmup}");
     await page.getByRole("button", { name: "Remove summary 2" }).click();
-    await expect(page.getByLabel("Summary 2")).toHaveValue("Warm-up {warmup}");
-    await expect(page.getByLabel("Summary 3")).toHaveCount(0);
+    await expect(page.getByRole("textbox", { name: "Summary 2", exact: true })).toHaveValue("Warm-up {warmup}");
+    await expect(page.getByRole("textbox", { name: "Summary 3", exact: true })).toHaveCount(0);
     await expect(page.locator("#error-count")).toHaveText("No errors");
     await checkAxe(page, "/designer, summary bar");
 
@@ -231,8 +231,9 @@ test("the designer edits a button's conditions and the panel's summary bar", asy
     const output = page.locator("#output");
     await expect(output).toContainText("Saved as the pending project");
     const added = (await output.locator(".unified .add").allTextContents()).join("\n");
-    expect(added).toMatch(/enabled = \{ ?variable = "projector_state", equals = "on" ?\}/);
-    expect(added).toMatch(/led_when = \{ ?variable = "projector_state", not_equals = "off" ?\}/);
+    // (edit_toml writes a new condition as a sub-table of its button.)
+    expect(added).toMatch(/\[buttons\.enabled\]\W*variable = "projector_state"\W*equals = "on"/);
+    expect(added).toMatch(/\[buttons\.led_when\]\W*variable = "projector_state"\W*not_equals = "off"/);
     expect(added).toContain('"Warm-up {warmup}"');
     const pending = await (await page.request.get(controller.url("/admin/api/project/pending"))).text();
     expect(pending).toContain("Warm-up {warmup}");
