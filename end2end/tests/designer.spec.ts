@@ -213,6 +213,8 @@ test("the designer edits a button's conditions and the panel's summary bar", asy
     await led.getByLabel("Comparison").selectOption("not_equals");
     await led.getByLabel("Value").fill("off");
     await expect(page.locator("#error-count")).toHaveText("No errors");
+    await props.locator('.condition').first().scrollIntoViewIfNeeded();
+    await shot(page, "conditions");
     await checkAxe(page, "/designer, button conditions");
 
     // The summary bar: the demo's two entries, one more, one removed.
@@ -224,6 +226,7 @@ test("the designer edits a button's conditions and the panel's summary bar", asy
     await expect(page.getByRole("textbox", { name: "Summary 2", exact: true })).toHaveValue("Warm-up {warmup}");
     await expect(page.getByRole("textbox", { name: "Summary 3", exact: true })).toHaveCount(0);
     await expect(page.locator("#error-count")).toHaveText("No errors");
+    await shot(page, "summary");
     await checkAxe(page, "/designer, summary bar");
 
     // Saved into the file: the two conditions and the edited summary line.
