@@ -361,7 +361,8 @@ function layoutEditor() {
     field("Panel", S, "panel", "ui.panel", { options: p.panels.map((x, i) => [String(i), `${x.name} (${x.id})`]), ui: true, onSet: (v) => { S.panel = Number(v); S.page = 0; S.sel = null; } }),
     smallButton("Add panel", addPanel)));
   const pi = S.panel;
-  out.append(h("details", { class: "panel-settings" }, h("summary", { text: "Panel settings" }),
+  // Stays open across re-renders (every edit re-renders the page).
+  out.append(h("details", { class: "panel-settings", open: !!S.settingsOpen, ontoggle: (ev) => { S.settingsOpen = ev.target.open; } }, h("summary", { text: "Panel settings" }),
     row(
       field("Id", pl, "id", `panels[${pi}].id`),
       field("Name", pl, "name", `panels[${pi}].name`),
@@ -373,6 +374,7 @@ function layoutEditor() {
       field("PIN", pl, "pin", `panels[${pi}].pin`, { optional: true, hint: "4–12 digits; none: no PIN" }),
       field("Idle seconds", pl, "idle_secs", `panels[${pi}].idle_secs`, { type: "number", optional: true, hint: "back to the first page" }),
     ),
+    summaryEditor(pl, pi),
     smallButton("Remove this panel", () => edit((p) => { p.panels.splice(pi, 1); S.panel = 0; S.page = 0; S.sel = null; }))));
 
   // Pages: tabs, then the current page's title and order.
@@ -697,7 +699,64 @@ function buttonFields(b, i) {
     ),
     field("Repeat while held", b, "repeat", `${path}.repeat`, { type: "checkbox", onSet: (on) => { if (on) b.repeat = { delay_ms: 400, interval_ms: 200 }; else delete b.repeat; } }),
     b.repeat ? row(field("Delay ms", b.repeat, "delay_ms", `${path}.repeat.delay_ms`, { type: "number" }), field("Interval ms", b.repeat, "interval_ms", `${path}.repeat.interval_ms`, { type: "number" })) : null,
-    field("Confirm question", b, "confirm", `${path}.confirm`, { optional: true, placeholder: "e.g. Switch the whole room off?" }));
+    field("Confirm question", b, "confirm", `${path}.confirm`, { optional: true, placeholder: "e.g. Switch the whole room off?" }),
+    conditionEditor(b, "enabled", path, "Enabled only while", "always enabled"),
+    conditionEditor(b, "led_when", path, "LED lit while", "the LED follows the button or feedback"));
+}
+
+// The comparisons of a condition on a variable (VarCondition): exactly one.
+const COMPARISONS = [["equals", "equals"], ["not_equals", "is not"], ["above", "is above"], ["below", "is below"]];
+
+// A button's `enabled` or `led_when`: a variable, a comparison and a value.
+// No variable: no condition (the key is removed).
+function conditionEditor(b, key, path, title, none) {
+  const cond = b[key];
+  const base = `${path}.${key}`;
+  const vars = ids(P().variables);
+  const compare = cond ? (COMPARISONS.find(([c]) => cond[c] !== undefined && cond[c] !== null) || COMPARISONS[0])[0] : "equals";
+  const fields = [
+    field(title, { v: cond ? cond.variable : "" }, "v", `${base}.variable`, {
+      options: vars, optional: true, none: `(no condition: ${none})`,
+      onSet: (v) => {
+        if (!v) delete b[key];
+        else if (b[key]) b[key].variable = v;
+        else { const kind = ((P().variables || []).find((x) => x.id === v) || {}).kind; b[key] = { variable: v, equals: kind === "bool" ? true : kind === "number" ? 0 : "" }; }
+      },
+    }),
+  ];
+  if (cond) {
+    fields.push(field("Comparison", { c: compare }, "c", `${base}.comparison`, {
+      options: COMPARISONS,
+      onSet: (c) => {
+        const old = COMPARISONS.map(([k]) => cond[k]).find((x) => x !== undefined && x !== null);
+        for (const [k] of COMPARISONS) delete cond[k];
+        cond[c] = c === "above" || c === "below" ? (typeof old === "number" ? old : num(String(old ?? "")) ?? 0) : typedValue(String(old ?? ""), cond.variable);
+      },
+    }));
+    const numeric = compare === "above" || compare === "below";
+    fields.push(field("Value", cond, compare, `${base}.${compare}`, {
+      type: numeric ? "number" : undefined,
+      optional: numeric, // an empty limit: no comparison, which the validator names
+      convert: numeric ? undefined : (t) => typedValue(t, cond.variable),
+    }));
+  }
+  return h("div", { class: "condition", "data-path": base }, row(...fields),
+    !vars.length && !cond ? h("small", { text: "Add a variable (Project) to make this depend on it." }) : null);
+}
+
+// A panel's summary bar: templates shown side by side above the pages.
+function summaryEditor(pl, pi) {
+  const lines = pl.summary || [];
+  const base = `panels[${pi}].summary`;
+  return h("fieldset", { class: "summary-editor", "data-path": base },
+    h("legend", { text: "Summary bar" }),
+    h("p", { class: "hint", text: "Shown above the pages on this panel, side by side: templates such as \"Display {projector_state}\" or \"Volume {volume} dB\"." }),
+    lines.map((_, j) => row(
+      field(`Summary ${j + 1}`, lines, j, `${base}[${j}]`, { onSet: (v) => { pl.summary[j] = v ?? ""; } }),
+      h("div", { class: "field actions" },
+        smallButton("Up", () => edit((p) => { const a = p.panels[pi].summary; [a[j - 1], a[j]] = [a[j], a[j - 1]]; }), { disabled: j === 0, "aria-label": `Move summary ${j + 1} up` }),
+        smallButton("Remove", () => edit((p) => { p.panels[pi].summary.splice(j, 1); if (!p.panels[pi].summary.length) delete p.panels[pi].summary; }), { "aria-label": `Remove summary ${j + 1}` })))),
+    smallButton("Add summary entry", () => edit((p) => { const q = p.panels[pi]; q.summary = q.summary || []; const v = ids(p.variables)[0]; q.summary.push(v ? `{${v}}` : "Text"); }), { id: "add-summary" }));
 }
 
 // ---------- lists: buttons, levels, devices, sequences, feedback, timers ----------

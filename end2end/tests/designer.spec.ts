@@ -188,3 +188,59 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await controller.dispose();
   }
 });
+
+test("the designer edits a button's conditions and the panel's summary bar", async ({ page }) => {
+  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "designer-secret"));
+  try {
+    await login(page, controller);
+    await page.locator("#canvas .tile", { hasText: "HDMI 1" }).click();
+    const props = page.locator(".props");
+
+    // Enabled only while the projector is on.
+    const enabled = props.locator('.condition[data-path$=".enabled"]');
+    await enabled.getByLabel("Enabled only while").selectOption("projector_state");
+    await expect(enabled.getByLabel("Comparison")).toHaveValue("equals");
+    await enabled.getByLabel("Value").fill("on");
+    await expect(page.locator("#error-count")).toHaveText("No errors");
+
+    // The LED lit while the projector is not off; a comparison with no value is an error.
+    const led = props.locator('.condition[data-path$=".led_when"]');
+    await led.getByLabel("LED lit while").selectOption("projector_state");
+    await led.getByLabel("Comparison").selectOption("above");
+    await led.getByLabel("Value").fill("");
+    await expect(page.locator("#error-count")).toHaveText("1 error");
+    await expect(page.locator("#error-list")).toContainText("exactly one of equals");
+    await led.getByLabel("Comparison").selectOption("not_equals");
+    await led.getByLabel("Value").fill("off");
+    await expect(page.locator("#error-count")).toHaveText("No errors");
+    await props.locator('.condition').first().scrollIntoViewIfNeeded();
+    await shot(page, "conditions");
+    await checkAxe(page, "/designer, button conditions");
+
+    // The summary bar: the demo's two entries, one more, one removed.
+    await page.locator(".panel-settings summary").click();
+    await expect(page.getByRole("textbox", { name: "Summary 1", exact: true })).toHaveValue("Display: {projector_state}");
+    await page.getByRole("button", { name: "Add summary entry" }).click();
+    await page.getByRole("textbox", { name: "Summary 3", exact: true }).fill("Warm-up {warmup}");
+    await page.getByRole("button", { name: "Remove summary 2" }).click();
+    await expect(page.getByRole("textbox", { name: "Summary 2", exact: true })).toHaveValue("Warm-up {warmup}");
+    await expect(page.getByRole("textbox", { name: "Summary 3", exact: true })).toHaveCount(0);
+    await expect(page.locator("#error-count")).toHaveText("No errors");
+    await shot(page, "summary");
+    await checkAxe(page, "/designer, summary bar");
+
+    // Saved into the file: the two conditions and the edited summary line.
+    await page.getByRole("button", { name: "Save as pending" }).click();
+    const output = page.locator("#output");
+    await expect(output).toContainText("Saved as the pending project");
+    const added = (await output.locator(".unified .add").allTextContents()).join("\n");
+    // (edit_toml writes a new condition as a sub-table of its button.)
+    expect(added).toMatch(/\[buttons\.enabled\]\W*variable = "projector_state"\W*equals = "on"/);
+    expect(added).toMatch(/\[buttons\.led_when\]\W*variable = "projector_state"\W*not_equals = "off"/);
+    expect(added).toContain('"Warm-up {warmup}"');
+    const pending = await (await page.request.get(controller.url("/admin/api/project/pending"))).text();
+    expect(pending).toContain("Warm-up {warmup}");
+  } finally {
+    await controller.dispose();
+  }
+});
