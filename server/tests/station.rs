@@ -982,6 +982,19 @@ async fn through_a_broker(protocol: &str) {
             .is_some_and(|c| c.lit.contains(&"Mute".to_string()))
     })
     .await;
+    // The press is counted for room B's usage, from its event topic.
+    eventually(PATIENCE, "room B's press in the usage history", || {
+        let counts = st.station.alerts.history().counts_since(0).unwrap();
+        let pressed = counts
+            .iter()
+            .any(|(r, n)| r.kind == "press" && r.room == "Room B" && *n >= 1);
+        if pressed {
+            Ok(())
+        } else {
+            Err(format!("{counts:?}"))
+        }
+    })
+    .await;
 
     let b_room = index(&b_key).unwrap();
     let b_state = st

@@ -411,6 +411,8 @@ pub enum StateTopic<'a> {
     Level(&'a str),
     Device(&'a str),
     Variable(&'a str),
+    /// `event`: one engine step (not retained): what a press did.
+    Event,
 }
 
 impl Fleet {
@@ -447,6 +449,7 @@ impl Fleet {
             "level/+/state",
             "device/+/state",
             "var/+",
+            "event",
         ]
         .iter()
         .map(|leaf| format!("{p}/{leaf}"))
@@ -478,6 +481,7 @@ impl Fleet {
             ["level", id, "state"] if !id.is_empty() => StateTopic::Level(id),
             ["device", id, "state"] if !id.is_empty() => StateTopic::Device(id),
             ["var", id] if !id.is_empty() => StateTopic::Variable(id),
+            ["event"] => StateTopic::Event,
             _ => return None,
         };
         Some((serial, state))
@@ -732,6 +736,7 @@ mod tests {
         let t = Topics::new("site/{serial}/roomctl", "RC-7");
         assert_eq!(fleet.topics("RC-7"), t);
         assert_eq!(fleet.parse(&t.status()), Some(("RC-7", StateTopic::Status)));
+        assert_eq!(fleet.parse(&t.event()), Some(("RC-7", StateTopic::Event)));
         assert_eq!(fleet.parse(&t.layout()), Some(("RC-7", StateTopic::Layout)));
         assert_eq!(
             fleet.parse(&t.button_state("mute")),
@@ -743,7 +748,6 @@ mod tests {
         );
         for not_state in [
             t.button_press("mute"),
-            t.event(),
             "site/RC-7/other/status".into(),
             "site//roomctl/status".into(),
             "site/RC-7/roomctl/button//state".into(),

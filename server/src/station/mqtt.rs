@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use controller_core::engine::LevelState;
+use controller_core::engine::{LevelState, Step};
 use controller_core::project::Value;
 use controller_core::protocol::mqtt::{
     ButtonPayload, DevicePayload, Fleet, Info, LevelPayload, StateTopic, OFFLINE, ONLINE,
@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 
 use super::alerts::AlertKind;
 use super::registry::RoomCommand;
+use super::usage;
 use super::watcher::{device_alert, project_changed};
 use super::{unix_now, Station};
 use crate::config::MqttSettings;
@@ -130,9 +131,10 @@ impl BrokerRooms {
     fn disconnected(&mut self, why: &str) {
         tracing::warn!("station: lost the broker at {}: {why}", self.url);
         for &room in self.rooms.values() {
-            self.station.registry.update(room, |r| {
-                set_offline(r, format!("the broker is unreachable: {why}"));
+            let records = self.station.registry.update(room, |r| {
+                set_offline(r, format!("the broker is unreachable: {why}"))
             });
+            self.station.usage.record(records.unwrap_or_default());
         }
     }
 
@@ -151,19 +153,21 @@ impl BrokerRooms {
         let registry = &self.station.registry;
         match state {
             State::Status(online) => {
-                registry.update(room, |r| {
+                let records = registry.update(room, |r| {
                     r.card.last_seen = unix_now();
                     if online {
                         r.card.online = true;
                         r.card.problem.clear();
                         r.offline_since = None;
+                        Vec::new()
                     } else {
                         set_offline(
                             r,
                             "offline on the broker (its last will, or stopped)".into(),
-                        );
+                        )
                     }
                 });
+                self.station.usage.record(records.unwrap_or_default());
                 if online {
                     self.station.alerts.clear(room, AlertKind::Offline, "");
                 }
@@ -193,13 +197,30 @@ impl BrokerRooms {
                 });
             }
             State::Button(id, state) => {
-                registry.update(room, |r| {
+                let settings = &self.station.settings;
+                let records = registry.update(room, |r| {
                     r.card.last_seen = unix_now();
                     if let Some(p) = &state {
                         r.snapshot.revision = r.snapshot.revision.max(p.revision);
                     }
                     keep(&mut r.snapshot.buttons, id, state.map(|p| p.state));
+                    // The display and the source follow the buttons' LEDs.
+                    usage::update(r, settings, None, unix_now())
                 });
+                self.station.usage.record(records.unwrap_or_default());
+            }
+            State::Event(step) => {
+                // Presses are counted from the steps; the state they made
+                // arrives on the button topics.
+                let records = registry.read(room, |r| {
+                    let who = usage::Subject {
+                        room: &r.card.name,
+                        location: &r.card.location,
+                        at: unix_now(),
+                    };
+                    usage::presses(&who, &step)
+                });
+                self.station.usage.record(records.unwrap_or_default());
             }
             State::Level(id, state) => {
                 registry.update(room, |r| {
@@ -293,12 +314,14 @@ impl BrokerRooms {
     }
 }
 
-fn set_offline(r: &mut super::registry::Room, why: String) {
+/// Marks a room offline; the usage records its going out of sight makes.
+fn set_offline(r: &mut super::registry::Room, why: String) -> Vec<super::history::UsageRecord> {
     if r.card.online || r.offline_since.is_none() {
         r.offline_since = Some(Instant::now());
     }
     r.card.online = false;
     r.card.problem = why;
+    usage::out_of_sight(r, unix_now())
 }
 
 /// One state message, read. `None` in a control's state: the topic was
@@ -311,6 +334,7 @@ enum State {
     Level(String, Option<LevelPayload>),
     Variable(String, Option<Value>),
     Device(String, Option<DevicePayload>),
+    Event(Step),
 }
 
 impl State {
@@ -338,6 +362,7 @@ impl State {
             StateTopic::Level(id) => State::Level(id.into(), control(payload)?),
             StateTopic::Variable(id) => State::Variable(id.into(), control(payload)?),
             StateTopic::Device(id) => State::Device(id.into(), control(payload)?),
+            StateTopic::Event => State::Event(json(payload)?),
         })
     }
 

@@ -147,6 +147,19 @@ pub fn update(
     out
 }
 
+/// The room went out of sight (its connection, or the broker, is gone):
+/// the display's state is not known any more. The records that makes.
+pub fn out_of_sight(room: &mut super::registry::Room, at: u64) -> Vec<UsageRecord> {
+    let who = Subject {
+        room: &room.card.name,
+        location: &room.card.location,
+        at,
+    };
+    let records = changes(&who, &room.usage, &Default::default());
+    room.usage = Default::default();
+    records
+}
+
 /// The watchers' end of the record queue: never waits.
 pub struct Recorder {
     tx: mpsc::Sender<UsageRecord>,

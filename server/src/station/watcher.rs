@@ -88,15 +88,7 @@ pub async fn watch(
             }
             r.card.online = false;
             r.card.problem = why.clone();
-            // Out of sight: the display's state is not known any more.
-            let who = usage::Subject {
-                room: &r.card.name,
-                location: &r.card.location,
-                at: unix_now(),
-            };
-            let records = usage::changes(&who, &r.usage, &Default::default());
-            r.usage = Default::default();
-            records
+            usage::out_of_sight(r, unix_now())
         });
         station.usage.record(records.unwrap_or_default());
         if reached {
