@@ -1012,6 +1012,15 @@ async fn through_a_broker(protocol: &str) {
     })
     .await;
     assert_eq!(online(&st), 2);
+    // Room C comes back (its retained status says online): the alert clears.
+    let mut c = spawn_roomctl(&c_env.settings_file());
+    eventually(
+        PATIENCE,
+        "room C online again and its alert cleared",
+        || online(&st) == 3 && !open_alert(&st, "offline", &c_key),
+    )
+    .await;
+    c.kill().await.unwrap();
     st.shutdown().await;
     a.shutdown().await;
     b.shutdown().await;
