@@ -96,7 +96,14 @@ async fn steps_full_status_and_garbage() {
         {
             if revision == load.step.revision {
                 assert_eq!(project_name, "Demo meeting room");
-                assert!(leds.iter().all(|l| !l.led.mode.is_lit()));
+                // A loaded project keeps the state of the buttons it still
+                // has (same id, kind and group): the selected source only.
+                let lit: Vec<&str> = leds
+                    .iter()
+                    .filter(|l| l.led.mode.is_lit())
+                    .map(|l| l.button.as_str())
+                    .collect();
+                assert_eq!(lit, ["src_hdmi2"], "{leds:?}");
                 break;
             }
         }
