@@ -7,11 +7,15 @@
 //! project, diff, apply.
 
 use app::text::escape_html as escape;
-use axum::response::Html;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
 
-/// The page for a logged-in admin (the caller checks the session).
-pub fn page(user: &str) -> Html<String> {
-    Html(format!(
+use super::layers::DESIGNER_CSP;
+
+/// The page for a logged-in admin (the caller checks the session), with
+/// the designer's own Content-Security-Policy (its wasm must compile).
+pub fn page(user: &str) -> impl IntoResponse {
+    let html = Html(format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Project Designer · roomctl</title>
@@ -25,5 +29,6 @@ pub fn page(user: &str) -> Html<String> {
 <noscript><p>The designer needs JavaScript. Projects can also be uploaded as files on the <a href="/admin">admin page</a>.</p></noscript></main>
 </div><script type="module" src="/designer.js"></script></body></html>"#,
         user = escape(user),
-    ))
+    ));
+    ([(header::CONTENT_SECURITY_POLICY, DESIGNER_CSP)], html)
 }

@@ -36,6 +36,13 @@ const BASE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self';
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// The policy of the Project Designer's page (designer.rs): its own script
+/// files only, nothing inline, and `'wasm-unsafe-eval'` for its
+/// WebAssembly; style attributes are allowed (tiles are placed by them).
+pub const DESIGNER_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /// The policy of the app's pages. Scripts: the controller's own files and
 /// the inline scripts Leptos writes with this request's nonce (hydration,
 /// resolved resources); `'wasm-unsafe-eval'` lets the page compile its
@@ -112,6 +119,13 @@ pub fn around(router: Router, settings: &Settings) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_designer_policy_allows_its_wasm_and_no_inline_script() {
+        assert!(DESIGNER_CSP.contains("script-src 'self' 'wasm-unsafe-eval';"));
+        assert!(!DESIGNER_CSP.contains("script-src 'self' 'unsafe-inline'"));
+        assert!(HeaderValue::from_str(DESIGNER_CSP).is_ok());
+    }
 
     #[test]
     fn page_policy_allows_the_nonce_and_wasm_only() {
