@@ -269,6 +269,7 @@ async fn discovery_works_on_a_lan_without_a_default_route() {
     for enabled in [
         &mut s.panel.enabled,
         &mut s.apprimo.enabled,
+        &mut s.https.enabled,
         &mut s.live.enabled,
         &mut s.extension.enabled,
         &mut s.telnet.enabled,

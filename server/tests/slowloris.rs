@@ -59,12 +59,14 @@ async fn trickle(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_clients_are_served_on_every_port_during_a_slowloris() {
-    let running = TestSettings::only(&["panel", "telnet", "ftp", "central"])
+    // In a temporary directory: FTP offers FTPS, so it generates a
+    // certificate beside the project directory.
+    let env = TestSettings::only(&["panel", "telnet", "ftp", "central"])
         .user(ADMIN, Role::Admin, ADMIN_PW)
         .user("op", Role::Operator, "operator-secret-1")
         .edit(|s| s.ftp.passive_ports = (52180, 52189))
-        .start_demo()
-        .await;
+        .in_tempdir();
+    let running = env.start().await;
     let panel = running.addrs.panel.unwrap();
     let telnet = running.addrs.telnet.unwrap();
     let ftp = running.addrs.ftp.unwrap();
