@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ButtonState, Change, LevelState, Source, Step};
 use crate::project::{Led, Value};
+use crate::protocol::flat::BadFlat;
 
 /// What is written.
 #[derive(Serialize)]
@@ -61,24 +62,14 @@ pub(super) struct ChangeIn {
     variables: Option<BTreeMap<String, Value>>,
 }
 
-/// Why a change could not be read.
-#[derive(Debug)]
-pub(super) struct BadChange(String);
-
-impl std::fmt::Display for BadChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadChange> {
-    field.ok_or_else(|| BadChange(format!("a `{kind}` change needs `{name}`")))
+fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadFlat> {
+    crate::protocol::flat::need(field, "change", kind, name)
 }
 
 impl TryFrom<ChangeIn> for Change {
-    type Error = BadChange;
+    type Error = BadFlat;
 
-    fn try_from(c: ChangeIn) -> Result<Change, BadChange> {
+    fn try_from(c: ChangeIn) -> Result<Change, BadFlat> {
         let k = c.kind.as_str();
         Ok(match k {
             "pressed" => Change::Pressed {
@@ -105,7 +96,7 @@ impl TryFrom<ChangeIn> for Change {
                 level: need(c.level, k, "level")?,
                 value: match need(c.value, k, "value")? {
                     Value::Number(n) => n,
-                    _ => return Err(BadChange("a `level` change's value is a number".into())),
+                    _ => return Err(BadFlat("a `level` change's value is a number".into())),
                 },
                 source: need(c.source, k, "source")?,
             },
@@ -125,7 +116,7 @@ impl TryFrom<ChangeIn> for Change {
                 levels: c.levels.unwrap_or_default(),
                 variables: c.variables.unwrap_or_default(),
             },
-            other => return Err(BadChange(format!("unknown change type `{other}`"))),
+            other => return Err(BadFlat(format!("unknown change type `{other}`"))),
         })
     }
 }

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::flat::BadFlat;
 use crate::engine::{Snapshot, Step};
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -125,24 +126,14 @@ struct ServerMessageIn {
     active: Option<bool>,
 }
 
-/// Why a server message could not be read.
-#[derive(Debug)]
-pub struct BadMessage(String);
-
-impl std::fmt::Display for BadMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadMessage> {
-    field.ok_or_else(|| BadMessage(format!("a `{kind}` message needs `{name}`")))
+fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadFlat> {
+    super::flat::need(field, "message", kind, name)
 }
 
 impl TryFrom<ServerMessageIn> for ServerMessage {
-    type Error = BadMessage;
+    type Error = BadFlat;
 
-    fn try_from(m: ServerMessageIn) -> Result<ServerMessage, BadMessage> {
+    fn try_from(m: ServerMessageIn) -> Result<ServerMessage, BadFlat> {
         let k = m.kind.as_str();
         Ok(match k {
             "welcome" => ServerMessage::Welcome {
@@ -173,7 +164,7 @@ impl TryFrom<ServerMessageIn> for ServerMessage {
                 message: need(m.message, k, "message")?,
                 active: need(m.active, k, "active")?,
             },
-            other => return Err(BadMessage(format!("unknown message type `{other}`"))),
+            other => return Err(BadFlat(format!("unknown message type `{other}`"))),
         })
     }
 }
