@@ -1,7 +1,9 @@
 //! Feedback: lines from devices, matched against the project's feedback
 //! rules (`controller_core::logic::FeedbackMatcher`), become presses, LED
-//! changes, variables' values and levels' moves. One task for all devices, fed by the device tasks in order, so
-//! a device's replies take effect in the order it sent them.
+//! changes, variables' values and levels' moves. One task for all devices,
+//! fed by the device tasks in order, so a device's replies take effect in
+//! the order it sent them. A level's move that only echoes a command the
+//! level's driver sent moments ago is held back (`echoes.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use controller_core::project::{Project, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::echoes::Echoes;
 use crate::controller::Controller;
 
 /// Lines waiting for the feedback task; a device's reader waits when full.
@@ -28,6 +31,7 @@ pub async fn run(
     controller: Controller,
     project: Arc<Project>,
     mut lines: mpsc::Receiver<FeedbackLine>,
+    echoes: Echoes,
     shutdown: CancellationToken,
 ) {
     let mut rules: HashMap<&str, Vec<FeedbackMatcher>> = HashMap::new();
@@ -70,14 +74,29 @@ pub async fn run(
                     })
                     .map(drop)
                     .map_err(|e| e.to_string()),
-                Ok(FeedbackAction::SetLevel { level, value }) => controller
-                    .execute(Command::SetLevel {
-                        level,
-                        value,
-                        source,
-                    })
-                    .map(drop)
-                    .map_err(|e| e.to_string()),
+                Ok(FeedbackAction::SetLevel { level, value }) => {
+                    // Compared as the engine keeps it (on a step, in range).
+                    let reported = project
+                        .level(&level)
+                        .and_then(|d| d.quantise(value))
+                        .unwrap_or(value);
+                    let mut result = Ok(());
+                    let id = level.clone();
+                    let applied = echoes.report(&id, reported, || {
+                        result = controller
+                            .execute(Command::SetLevel {
+                                level,
+                                value,
+                                source,
+                            })
+                            .map(drop)
+                            .map_err(|e| e.to_string());
+                    });
+                    if !applied {
+                        tracing::debug!("{:?}: an echo of a command in flight", line.line);
+                    }
+                    result
+                }
                 Ok(FeedbackAction::SetMute { level, muted }) => controller
                     .execute(Command::SetMute {
                         level,

@@ -3,13 +3,22 @@
 //! `send_interval_ms` while it moves, and the final value always goes out,
 //! so a drag on a panel neither floods the device nor leaves it behind.
 //!
+//! "Always" includes a device that is down when the value changes (refused,
+//! or dropped for not answering its polls): the driver keeps the newest
+//! value it owes the device and sends it as soon as the device is connected
+//! again, so the device ends up where the panels show the level. Values
+//! that a newer one replaced meanwhile are not sent.
+//!
 //! A change the device itself reported (source `feedback:<device>`) is not
-//! sent back: that would echo every reply into a new command.
+//! sent back: that would echo every reply into a new command. The device's
+//! answers to the driver's own commands are held back while they are in
+//! flight (`echoes.rs`); the driver settles the level on the device's last
+//! report when that window closes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use controller_core::engine::Change;
+use controller_core::engine::{Change, Command};
 use controller_core::logic::decode_escapes;
 use controller_core::project::{format_number, Level, Project};
 use controller_core::template;
@@ -18,86 +27,223 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::devices::{Devices, Payload};
+use super::devices::{DeviceError, Devices, Payload};
+use super::echoes::{settle_time, Echoes};
+use crate::bus::BusEvent;
 use crate::controller::Controller;
 
-/// Starts one driver per level of `project` that drives a device.
+/// Starts one driver per level of `project` that drives a device; their
+/// echo windows go in `echoes`.
 pub fn start(
     controller: &Controller,
     project: &Arc<Project>,
     devices: &Devices,
+    echoes: &Echoes,
     token: &CancellationToken,
     tasks: &mut JoinSet<()>,
 ) {
+    let snapshot = controller.snapshot();
     for level in &project.levels {
         if level.device.is_some() && (level.send.is_some() || level.send_mute.is_some()) {
-            tasks.spawn(run(
-                controller.clone(),
-                level.clone(),
-                devices.clone(),
-                token.clone(),
-            ));
+            if level.send.is_some() {
+                let now = snapshot.levels.get(&level.id).map(|s| s.value);
+                echoes.watch(&level.id, settle_time(interval_of(level)), now);
+            }
+            let driver = Driver {
+                controller: controller.clone(),
+                device: level.device.clone().unwrap_or_default(),
+                level: level.clone(),
+                devices: devices.clone(),
+                echoes: echoes.clone(),
+            };
+            tasks.spawn(driver.run(token.clone()));
         }
     }
 }
 
+fn interval_of(level: &Level) -> Duration {
+    Duration::from_millis(level.send_interval_ms.into())
+}
+
 /// What the driver still owes the device.
-#[derive(Default)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Pending {
     value: Option<f64>,
     muted: Option<bool>,
 }
 
-async fn run(controller: Controller, level: Level, devices: Devices, shutdown: CancellationToken) {
-    let device = level.device.clone().unwrap_or_default();
-    let echo = format!("feedback:{device}");
-    let interval = Duration::from_millis(level.send_interval_ms.into());
-    let mut steps = controller.bus().subscribe();
-    let mut pending = Pending::default();
-    // When the last command went out: the next may go at `last + interval`.
-    let mut last: Option<Instant> = None;
-    loop {
-        let due = match (&pending, last) {
-            (
-                Pending {
-                    value: None,
-                    muted: None,
-                },
-                _,
-            ) => None,
-            (_, Some(at)) => Some(at + interval),
-            (_, None) => Some(Instant::now()),
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = sleep_until(due) => {
-                last = Some(Instant::now());
-                send(&controller, &devices, &level, &device, std::mem::take(&mut pending)).await;
-            }
-            event = steps.recv() => match event {
-                Ok(event) => {
-                    let Some(published) = event.step() else { continue };
-                    for change in published.step.values() {
-                        match change {
-                            Change::Level { level: id, value, source } if *id == level.id && *source != echo => {
-                                pending.value = Some(*value);
-                            }
-                            Change::Mute { level: id, muted, source } if *id == level.id && *source != echo => {
-                                pending.muted = Some(*muted);
-                            }
-                            _ => {}
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.value.is_none() && self.muted.is_none()
+    }
+
+    /// Puts back what could not be sent, under anything newer.
+    fn restore(&mut self, unsent: Pending) {
+        self.value = self.value.or(unsent.value);
+        self.muted = self.muted.or(unsent.muted);
+    }
+}
+
+/// How a send went.
+enum Sent {
+    /// Everything went out (or was dropped for good, and logged).
+    Done,
+    /// The device is down: these are owed until it is back.
+    DeviceDown(Pending, String),
+    /// The device could not take it now (busy, slow, broken write): these
+    /// are tried again after an interval.
+    Later(Pending),
+}
+
+struct Driver {
+    controller: Controller,
+    level: Level,
+    device: String,
+    devices: Devices,
+    echoes: Echoes,
+}
+
+impl Driver {
+    async fn run(self, shutdown: CancellationToken) {
+        let level = &self.level;
+        let echo = format!("feedback:{}", self.device);
+        let interval = interval_of(level);
+        let mut events = self.controller.bus().subscribe();
+        let mut pending = Pending::default();
+        // When the last command went out: the next may go at `last + interval`.
+        let mut last: Option<Instant> = None;
+        // The device was down at the last try: nothing is sent until it is
+        // connected again.
+        let mut waiting = false;
+        loop {
+            let due = match (pending.is_empty() || waiting, last) {
+                (true, _) => None,
+                (false, Some(at)) => Some(at + interval),
+                (false, None) => Some(Instant::now()),
+            };
+            let settles = self.echoes.closes_at(&level.id);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = sleep_until(due) => {
+                    last = Some(Instant::now());
+                    match self.send(std::mem::take(&mut pending)).await {
+                        Sent::Done => {}
+                        Sent::Later(unsent) => pending.restore(unsent),
+                        Sent::DeviceDown(unsent, why) => {
+                            pending.restore(unsent);
+                            waiting = true;
+                            self.controller.log().record(format!(
+                                "level {}: {why}; its value will be sent when the device is back",
+                                level.id
+                            ));
                         }
                     }
                 }
-                // Fell behind: send what the level is now.
-                Err(RecvError::Lagged(_)) => {
-                    if let Some(state) = controller.snapshot().levels.get(&level.id) {
-                        pending.value = Some(state.value);
-                        pending.muted = Some(state.muted);
-                    }
+                _ = sleep_until(settles) => {
+                    self.echoes.close(&level.id, |value| {
+                        let settle = Command::SetLevel {
+                            level: level.id.clone(),
+                            value,
+                            source: echo.clone(),
+                        };
+                        if let Err(e) = self.controller.execute(settle) {
+                            self.controller.log().record(format!("level {}: {e}", level.id));
+                        }
+                    });
                 }
-                Err(RecvError::Closed) => return,
-            },
+                event = events.recv() => match event {
+                    Ok(event) => match &*event {
+                        BusEvent::Step(published) => {
+                            for change in published.step.values() {
+                                match change {
+                                    Change::Level { level: id, value, source } if *id == level.id && *source != echo => {
+                                        pending.value = Some(*value);
+                                    }
+                                    Change::Mute { level: id, muted, source } if *id == level.id && *source != echo => {
+                                        pending.muted = Some(*muted);
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                        BusEvent::Device(status) if status.id == self.device && status.online => {
+                            waiting = false;
+                        }
+                        _ => {}
+                    },
+                    // Fell behind: send what the level is now, and look
+                    // again whether the device is connected.
+                    Err(RecvError::Lagged(_)) => {
+                        if let Some(state) = self.controller.snapshot().levels.get(&level.id) {
+                            pending.value = Some(state.value);
+                            pending.muted = Some(state.muted);
+                        }
+                        if waiting {
+                            waiting = !self
+                                .controller
+                                .status()
+                                .devices()
+                                .iter()
+                                .any(|d| d.id == self.device && d.online);
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+
+    /// Sends what is owed: the value, then the mute.
+    async fn send(&self, owed: Pending) -> Sent {
+        let level = &self.level;
+        let owed = Pending {
+            value: owed.value.filter(|_| level.send.is_some()),
+            muted: owed.muted.filter(|_| level.send_mute.is_some()),
+        };
+        if let (Some(v), Some(template)) = (owed.value, &level.send) {
+            self.echoes.sent(&level.id, v);
+            if let Err(e) = self.request(template, format_number(v)).await {
+                return self.failed(e, owed);
+            }
+        }
+        if let (Some(m), Some(template)) = (owed.muted, &level.send_mute) {
+            if let Err(e) = self.request(template, u8::from(m).to_string()).await {
+                let unsent = Pending {
+                    value: None,
+                    muted: Some(m),
+                };
+                return self.failed(e, unsent);
+            }
+        }
+        Sent::Done
+    }
+
+    async fn request(&self, template: &str, value: String) -> Result<(), DeviceError> {
+        let text = template::render(template, |name| (name == "value").then(|| value.clone()));
+        let bytes = decode_escapes(&text).map_err(|e| DeviceError::Invalid(e.to_string()))?;
+        self.devices
+            .request(&self.device, Payload::Line(bytes))
+            .await
+    }
+
+    /// What a failed request means for what is owed.
+    fn failed(&self, e: DeviceError, unsent: Pending) -> Sent {
+        match e {
+            DeviceError::NotConnected { .. } => Sent::DeviceDown(unsent, e.to_string()),
+            DeviceError::Busy(_) | DeviceError::Timeout(_) | DeviceError::Failed { .. } => {
+                self.controller
+                    .log()
+                    .record(format!("level {}: {e}; trying again", self.level.id));
+                Sent::Later(unsent)
+            }
+            // Not the device's state: sending again would fail the same way.
+            DeviceError::Unknown(_) | DeviceError::Invalid(_) | DeviceError::Stopping(_) => {
+                self.controller.log().record(format!(
+                    "level {}: cannot send to {}: {e}",
+                    self.level.id, self.device
+                ));
+                Sent::Done
+            }
         }
     }
 }
@@ -106,30 +252,5 @@ async fn sleep_until(due: Option<Instant>) {
     match due {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-async fn send(controller: &Controller, devices: &Devices, level: &Level, device: &str, p: Pending) {
-    let strings = [
-        (p.value.map(format_number), &level.send),
-        (p.muted.map(|m| u8::from(m).to_string()), &level.send_mute),
-    ];
-    for (value, template) in strings {
-        let (Some(value), Some(template)) = (value, template) else {
-            continue;
-        };
-        let text = template::render(template, |name| (name == "value").then(|| value.clone()));
-        let result = match decode_escapes(&text) {
-            Ok(bytes) => devices
-                .request(device, Payload::Line(bytes))
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = result {
-            controller
-                .log()
-                .record(format!("level {}: cannot send to {device}: {e}", level.id));
-        }
     }
 }

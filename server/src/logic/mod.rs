@@ -9,6 +9,7 @@
 //! (`controller_core::logic`); this module owns the sockets and the tasks.
 
 pub mod devices;
+pub mod echoes;
 pub mod feedback;
 pub mod levels;
 pub mod sequences;
@@ -97,13 +98,15 @@ fn start(
     let mut tasks = JoinSet::new();
     let (lines_tx, lines_rx) = mpsc::channel(feedback::QUEUE);
     let devices = devices::start(controller, &project, lines_tx, &token, &mut tasks);
+    let echoes = echoes::Echoes::default();
+    levels::start(controller, &project, &devices, &echoes, &token, &mut tasks);
     tasks.spawn(feedback::run(
         controller.clone(),
         project.clone(),
         lines_rx,
+        echoes,
         token.clone(),
     ));
-    levels::start(controller, &project, &devices, &token, &mut tasks);
     tasks.spawn(sequences::run(
         controller.clone(),
         project.clone(),

@@ -5,6 +5,8 @@
 //!   on (every TCP port free-chosen), users, a temporary project directory
 //!   and settings file ([`TestEnv`]);
 //! - [`eventually`]: wait for a condition, panic naming it;
+//! - [`fake_device`]: a line-based room device on loopback (silent, a DSP
+//!   answering late, or switched off until the test switches it on);
 //! - [`http`]: raw HTTP/1.1 over a socket, and `oneshot` on an axum `Router`;
 //! - [`panel`]: the panel WebSocket client;
 //! - [`telnet`] and [`ftp`]: console and FTP control-connection clients;
@@ -18,6 +20,7 @@
 #![allow(dead_code)]
 
 pub mod eventually;
+pub mod fake_device;
 pub mod ftp;
 pub mod http;
 pub mod mosquitto;
