@@ -12,7 +12,8 @@
 //!   (`room.rs`).
 //!
 //! Run: `cargo bench -p server --bench panels` (builds in release);
-//! `-- --quick` for 100 panels, a 3 s drag and 50 touches.
+//! `-- --quick` for 100 panels, a 3 s drag and 50 touches; `-- --room` for
+//! only the fader drags and touch to device.
 //! ROOMCTL_BIN overrides the binary (default: target/release/roomctl, built
 //! by `cargo build --release -p server` first if missing).
 
@@ -435,12 +436,15 @@ fn main() {
         // given (and skips the other measurements); `-- --quick` runs 100
         // panels, a 3 s drag and 50 touches.
         let quick = std::env::args().any(|a| a == "--quick");
+        // `-- --room` runs only the room benchmarks (fader drags, touch).
+        let room_only = std::env::args().any(|a| a == "--room");
         let sizes: Vec<usize> = std::env::args()
             .skip(1)
             .filter_map(|a| a.parse().ok())
             .collect();
         let only = !sizes.is_empty();
         let sizes = match (only, quick) {
+            _ if room_only => Vec::new(),
             (true, _) => sizes,
             (false, true) => vec![100],
             (false, false) => vec![1, 100, 1000],
@@ -461,9 +465,10 @@ fn main() {
         }
         if !only {
             let (drag_secs, touches) = if quick { (3, 50) } else { (10, 200) };
-            room::fader_drag(100, drag_secs).await;
+            room::fader_drag(100, drag_secs, room::DspKind::Echoing).await;
+            room::fader_drag(100, drag_secs, room::DspKind::Silent).await;
             room::touch_to_device(touches).await;
-            if !quick {
+            if !quick && !room_only {
                 keepalive_bytes(30).await;
                 startup(10).await;
             }

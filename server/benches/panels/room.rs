@@ -3,9 +3,11 @@
 //!
 //! The server runs the demo project with its devices moved to simulated
 //! devices in this benchmark: plain TCP listeners on loopback that record
-//! each command line they receive and when. They answer only the DSP's
-//! status poll (a steady microphone level: no volume feedback), so every
-//! volume change the panels see comes from the drag.
+//! each command line they receive and when. The projector and the matrix
+//! answer nothing; the DSP either answers nothing either (not even its
+//! status poll, so the controller drops it after three polls and
+//! reconnects) or answers as `roomctl simulate`'s DSP and a real one do:
+//! an echo of every accepted set, and its state when polled.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -15,14 +17,23 @@ use std::time::{Duration, Instant};
 use controller_core::project::DEMO_PROJECT_TOML;
 use controller_core::protocol::panel::ClientMessage;
 use futures::{SinkExt, StreamExt};
+use roomctl::simulator::dsp::Dsp;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::lean::LeanPanels;
 use crate::{connect_panel, into_std, ms, percentile, start_server_with, Server};
 
-/// A device on loopback that records the lines it receives. It answers
-/// the DSP's status poll (`STATUS ?`) with a steady microphone level, as the
-/// demo's DSP would, and nothing else.
+/// How the simulated DSP behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DspKind {
+    /// Takes every command, answers nothing.
+    Silent,
+    /// Answers as the simulator's DSP (`roomctl simulate`).
+    Echoing,
+}
+
+/// A device on loopback that records the lines it receives, and answers
+/// them as the simulator's DSP would when given one.
 struct SimDevice {
     addr: SocketAddr,
     /// Each line (terminator removed) with its arrival time.
@@ -31,18 +42,19 @@ struct SimDevice {
 }
 
 impl SimDevice {
-    fn start() -> SimDevice {
+    fn start(dsp: Option<Dsp>) -> SimDevice {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(Mutex::new(0));
+        let dsp = Arc::new(Mutex::new(dsp));
         let (l, c) = (lines.clone(), connections.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut answer = stream.try_clone().expect("clone the device socket");
                 *c.lock().unwrap() += 1;
-                let l = l.clone();
+                let (l, dsp) = (l.clone(), dsp.clone());
                 std::thread::spawn(move || {
                     let mut line = Vec::new();
                     let mut buf = [0u8; 4096];
@@ -56,8 +68,11 @@ impl SimDevice {
                                 b'\r' | b'\n' => {
                                     if !line.is_empty() {
                                         let text = String::from_utf8_lossy(&line).into_owned();
-                                        if text == "STATUS ?" {
-                                            let _ = answer.write_all(b"MIC=-35\r");
+                                        if let Some(dsp) = dsp.lock().unwrap().as_mut() {
+                                            for a in dsp.handle(&text) {
+                                                let _ =
+                                                    answer.write_all(format!("{a}\r").as_bytes());
+                                            }
                                         }
                                         l.lock().unwrap().push((at, text));
                                         line.clear();
@@ -83,8 +98,13 @@ impl SimDevice {
 }
 
 /// The demo project, its three devices on simulated ones.
-async fn room() -> (Server, SimDevice, SimDevice, SimDevice) {
-    let (projector, matrix, dsp) = (SimDevice::start(), SimDevice::start(), SimDevice::start());
+async fn room(dsp: DspKind) -> (Server, SimDevice, SimDevice, SimDevice) {
+    let answers = (dsp == DspKind::Echoing).then(Dsp::default);
+    let (projector, matrix, dsp) = (
+        SimDevice::start(None),
+        SimDevice::start(None),
+        SimDevice::start(answers),
+    );
     let project = DEMO_PROJECT_TOML
         .replace("127.0.0.1:4352", &projector.addr.to_string())
         .replace("127.0.0.1:4353", &matrix.addr.to_string())
@@ -104,21 +124,31 @@ async fn room() -> (Server, SimDevice, SimDevice, SimDevice) {
 
 /// One panel drags the volume fader at 60 Hz for `secs` seconds while
 /// `watchers` panels watch: level updates each watcher got, the delay from
-/// a drag message to the last watcher showing that value, and the commands
-/// the DSP received.
-pub async fn fader_drag(watchers: usize, secs: u64) {
-    let (server, _projector, _matrix, dsp) = room().await;
+/// a drag message to the last watcher showing that value, how often a
+/// watcher's fader moved against the drag (an echo of an older value), and
+/// the commands the DSP received, up to the final value.
+pub async fn fader_drag(watchers: usize, secs: u64, kind: DspKind) {
+    let (server, _projector, _matrix, dsp) = room(kind).await;
     // Drag values and when each was sent, shared with the watchers' reader.
     let sent: Arc<Mutex<Vec<(Instant, f64)>>> = Arc::new(Mutex::new(Vec::new()));
-    // Per watcher: level frames received; and every (send -> arrival) delay.
+    // Per watcher: level frames received, and the drag message the last
+    // one showed; every (send -> arrival) delay; moves against the drag.
     let per_panel = Arc::new(Mutex::new(vec![0usize; watchers]));
+    let shown = Arc::new(Mutex::new(vec![None::<usize>; watchers]));
     let delays = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let backwards = Arc::new(Mutex::new(0usize));
     let mut streams = Vec::with_capacity(watchers);
     for _ in 0..watchers {
         streams.push(into_std(connect_panel(server.addr).await));
     }
     let _panels = {
-        let (sent, per_panel, delays) = (sent.clone(), per_panel.clone(), delays.clone());
+        let (sent, per_panel, shown, delays, backwards) = (
+            sent.clone(),
+            per_panel.clone(),
+            shown.clone(),
+            delays.clone(),
+            backwards.clone(),
+        );
         LeanPanels::start_with(
             streams,
             Box::new(move |i, at, text| {
@@ -128,9 +158,16 @@ pub async fn fader_drag(watchers: usize, secs: u64) {
                 per_panel.lock().unwrap()[i] += 1;
                 // The latest drag message with this value (values repeat
                 // only seconds apart).
-                if let Some((t, _)) = sent.lock().unwrap().iter().rev().find(|(_, v)| *v == value) {
-                    delays.lock().unwrap().push(at - *t);
+                let sent = sent.lock().unwrap();
+                let Some(n) = sent.iter().rposition(|(_, v)| *v == value) else {
+                    return;
+                };
+                delays.lock().unwrap().push(at - sent[n].0);
+                let mut shown = shown.lock().unwrap();
+                if shown[i].is_some_and(|before| n < before) {
+                    *backwards.lock().unwrap() += 1;
                 }
+                shown[i] = Some(n);
             }),
         )
     };
@@ -177,17 +214,25 @@ pub async fn fader_drag(watchers: usize, secs: u64) {
             .await
             .unwrap();
     }
-    // Wait (up to 5 s) for the final value to reach the DSP.
+    // Wait (up to 12 s: a DSP dropped for silence is reconnected after the
+    // demo's 5 s) for the final value to reach the DSP, answering pings.
     let last_sent = Instant::now();
     let final_command = format!("VOL {value}");
     let final_at = loop {
+        // The final value is the last VOL command (the sweep sent it before).
         let found = dsp.lines()[commands_before..]
             .iter()
             .rev()
-            .find(|(_, l)| *l == final_command)
+            .find(|(_, l)| l.starts_with("VOL "))
+            .filter(|(_, l)| *l == final_command)
             .map(|(at, _)| *at);
-        if found.is_some() || last_sent.elapsed() > Duration::from_secs(5) {
+        if found.is_some() || last_sent.elapsed() > Duration::from_secs(12) {
             break found;
+        }
+        while let Ok(seq) = pong_rx.try_recv() {
+            let _ = sink
+                .send(Message::Text(ClientMessage::Pong { seq }.encode().into()))
+                .await;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
@@ -196,6 +241,8 @@ pub async fn fader_drag(watchers: usize, secs: u64) {
         .map(|(_, l)| l.clone())
         .filter(|l| l.starts_with("VOL "))
         .collect();
+    // Echoes of the last commands, and the echo window closing.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let per_panel = per_panel.lock().unwrap().clone();
     let mut delays = delays.lock().unwrap().clone();
     delays.sort();
@@ -203,22 +250,30 @@ pub async fn fader_drag(watchers: usize, secs: u64) {
         per_panel.iter().min().copied().unwrap_or(0),
         per_panel.iter().max().copied().unwrap_or(0),
     );
+    let what = match kind {
+        DspKind::Silent => "DSP answers nothing",
+        DspKind::Echoing => "DSP echoes every set",
+    };
     println!(
-        "fader drag: 1 panel drags at 60 Hz for {secs} s ({moves} moves), {watchers} panels watch | level updates per watching panel: min {min} max {max} | drag -> other panels: p50 {} p99 {} max {} | commands to the DSP: {} (last {:?}; final value {value} arrived {} after the last move)",
+        "fader drag ({what}): 1 panel drags at 60 Hz for {secs} s ({moves} moves), {watchers} panels watch | level updates per watching panel: min {min} max {max} | drag -> other panels: p50 {} p99 {} max {} | moves against the drag on watching panels: {} | VOL commands received by the DSP: {} (last {:?}) | final value {value} sent: {}",
         ms(percentile(&delays, 0.5)),
         ms(percentile(&delays, 0.99)),
         ms(delays.last().copied().unwrap_or_default()),
+        backwards.lock().unwrap(),
         commands.len(),
         commands.last().map(String::as_str).unwrap_or("none"),
-        final_at.map_or("not within 5 s".to_string(), |at| ms(at.saturating_duration_since(last_sent))),
+        final_at.map_or("no (not within 12 s)".to_string(), |at| format!(
+            "yes, {} after the last move",
+            ms(at.saturating_duration_since(last_sent))
+        )),
     );
     drop(server);
 }
 
-/// The `value` of a step's level change, if the frame carries one.
+/// The `value` of a step's change of the volume, if the frame carries one.
 fn level_value(text: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(text).ok()?;
-    let at = text.find(r#"{"type":"level""#)?;
+    let at = text.find(r#"{"type":"level","level":"volume""#)?;
     let rest = &text[at..];
     let v = rest.find(r#""value":"#)? + r#""value":"#.len();
     let end = rest[v..].find([',', '}'])?;
@@ -228,7 +283,7 @@ fn level_value(text: &[u8]) -> Option<f64> {
 /// Touch to device: a press on a panel until its sequence's command arrives
 /// at the (simulated) video matrix, `touches` times.
 pub async fn touch_to_device(touches: usize) {
-    let (server, _projector, matrix, _dsp) = room().await;
+    let (server, _projector, matrix, _dsp) = room(DspKind::Silent).await;
     let panel = connect_panel(server.addr).await;
     let (mut sink, mut stream) = panel.split();
     tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
