@@ -85,6 +85,11 @@ impl EchoWindow {
     /// in the open window (held back), false when it moves the level.
     pub fn is_echo(&mut self, value: f64, now: Instant) -> bool {
         if !self.is_open(now) {
+            // A window whose time is up but not yet closed closes here:
+            // this report is newer than any it held back.
+            self.sent.clear();
+            self.last_sent = None;
+            self.last_report = None;
             self.device_value = Some(value);
             return false;
         }
@@ -232,6 +237,18 @@ mod tests {
             assert!(w.is_echo(v.min(0.0), at + 10 * MS), "{v}");
         }
         assert_eq!(w.close(t0 + 900 * MS), Some(0.0));
+    }
+
+    #[test]
+    fn a_report_after_the_window_supersedes_what_it_held_back() {
+        let t0 = Instant::now();
+        let mut w = EchoWindow::new(500 * MS, None);
+        w.sent(1.0, t0);
+        assert!(w.is_echo(1.0, t0 + 10 * MS));
+        // The device's word after the window, before the driver closed it.
+        assert!(!w.is_echo(3.0, t0 + 520 * MS));
+        assert_eq!(w.close(t0 + 530 * MS), None);
+        assert_eq!(w.closes_at(), None);
     }
 
     #[test]
