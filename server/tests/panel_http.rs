@@ -314,6 +314,7 @@ async fn unknown_panel_and_wrong_hello_are_refused_clearly() {
             revision: 0,
             pin: None,
             sparse: false,
+            layout: None,
         },
     )
     .await;

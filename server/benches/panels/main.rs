@@ -204,6 +204,7 @@ pub(crate) async fn connect_panel(addr: SocketAddr) -> Ws {
         revision: 0,
         pin: None,
         sparse: true,
+        layout: None,
     };
     ws.send(Message::Text(hello.encode().into())).await.unwrap();
     // welcome + snapshot

@@ -57,6 +57,7 @@ pub async fn hello(ws: &mut Ws, panel: &str, pin: Option<&str>) -> ServerMessage
             revision: 0,
             pin: pin.map(Into::into),
             sparse: false,
+            layout: None,
         },
     )
     .await;
@@ -121,6 +122,7 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
             revision: 0,
             pin: None,
             sparse,
+            layout: None,
         },
     )
     .await;
