@@ -157,7 +157,33 @@ test("a wrong PIN returns to the keypad with a message; the right one opens the 
   }
 });
 
-test("applying a project keeps the panel's page and the buttons' states", async ({ browser }) => {
+/** Logs in on the admin page as `admin` with `password`. */
+async function adminPage(browser: Browser, controller: Controller, password: string) {
+  const admin = await newPage(browser);
+  await admin.goto(controller.url("/admin"));
+  await admin.getByLabel("User").fill("admin");
+  await admin.getByLabel("Password").fill(password);
+  await admin.getByRole("button", { name: "Log in" }).click();
+  await expect(admin.locator("#admin-user")).toHaveText("admin");
+  return admin;
+}
+
+/** Uploads the project `text` on the admin page and applies it. */
+async function applyProject(admin: Page, text: string) {
+  const name = /^name = "(.*)"$/m.exec(text)![1];
+  await admin.getByLabel("Project file").setInputFiles({ name: "edited.toml", mimeType: "text/plain", buffer: Buffer.from(text) });
+  await admin.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(admin.locator("#admin-result")).toContainText("Uploaded");
+  await admin.getByRole("button", { name: "Apply the uploaded project" }).click();
+  await expect(admin.locator("#admin-result")).toContainText(`Now running "${name}"`);
+}
+
+/** The marker set in the page's window survived: no page load since. */
+async function notReloaded(page: Page) {
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1);
+}
+
+test("applying a project updates the panel in place: same page, new label, states kept, no reload", async ({ browser }) => {
   const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "apply-keeps-secret"));
   try {
     const panel = await newPage(browser);
@@ -166,26 +192,56 @@ test("applying a project keeps the panel's page and the buttons' states", async 
     await panel.getByRole("tab", { name: "Lights" }).click();
     await key(panel, "light_dim").click();
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
+    await panel.evaluate(() => {
+      (window as unknown as { __noReload: number }).__noReload = 1;
+    });
 
-    const admin = await newPage(browser);
-    await admin.goto(controller.url("/admin"));
-    await admin.getByLabel("User").fill("admin");
-    await admin.getByLabel("Password").fill("apply-keeps-secret");
-    await admin.getByRole("button", { name: "Log in" }).click();
-    await expect(admin.locator("#admin-user")).toHaveText("admin");
+    const admin = await adminPage(browser, controller, "apply-keeps-secret");
     await checkAxe(admin, "the admin page");
-    const edited = demoProject().replace(/^name = ".*"$/m, 'name = "Edited room"');
-    await admin.getByLabel("Project file").setInputFiles({ name: "edited.toml", mimeType: "text/plain", buffer: Buffer.from(edited) });
-    await admin.getByRole("button", { name: "Upload", exact: true }).click();
-    await expect(admin.locator("#admin-result")).toContainText("Uploaded");
-    await admin.getByRole("button", { name: "Apply the uploaded project" }).click();
-    await expect(admin.locator("#admin-result")).toContainText('Now running "Edited room"');
+    const edited = demoProject()
+      .replace(/^name = ".*"$/m, 'name = "Edited room"')
+      .replace('label = "Full light"', 'label = "Bright light"');
+    await applyProject(admin, edited);
 
     await expect(panel.locator(".room-name")).toHaveText("Edited room");
+    await expect(key(panel, "light_full")).toContainText("Bright light");
     await live(panel);
+    await notReloaded(panel);
     await expect(panel.getByRole("tab", { name: "Lights" })).toHaveAttribute("aria-selected", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("data-led", "on");
+    await shot(panel, "applied-in-place.png");
+    await checkAxe(panel, "the panel after a new layout");
+    // The new layout is live: a press goes out and comes back.
+    await key(panel, "light_off").click();
+    await expect(key(panel, "light_off")).toHaveAttribute("aria-pressed", "true");
+    await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "false");
+
+    // The page shown removed: the first page.
+    const smaller = edited
+      .replace(/^name = ".*"$/m, 'name = "Smaller room"')
+      .replace(/\[\[panels\.pages\]\]\nid = "lights"[\s\S]*?(?=\[\[panels\.pages\]\])/, "");
+    expect(smaller).not.toContain('id = "lights"');
+    await applyProject(admin, smaller);
+    await expect(panel.locator(".room-name")).toHaveText("Smaller room");
+    await expect(panel.getByRole("tab", { name: "Lights" })).toHaveCount(0);
+    await expect(panel.getByRole("tab", { name: "Room" })).toHaveAttribute("aria-selected", "true");
+    await expect(key(panel, "display_power")).toBeVisible();
+    await notReloaded(panel);
+    await shot(panel, "applied-page-removed.png");
+
+    // The panel itself removed: it says so, and comes back with it.
+    const noTablet = smaller
+      .replace(/^name = ".*"$/m, 'name = "Wall only"')
+      .replace(/\[\[panels\]\]\nid = "tablet"[\s\S]*?(?=\[\[panels\]\])/, "");
+    await applyProject(admin, noTablet);
+    await expect(panel.getByRole("heading", { name: "This panel is not available" })).toBeVisible();
+    await expect(panel.locator(".error-page")).toContainText('has no panel "tablet"');
+    await checkAxe(panel, "a panel gone from the project");
+    await applyProject(admin, edited);
+    await expect(panel.locator(".room-name")).toHaveText("Edited room");
+    await live(panel);
+    await notReloaded(panel);
   } finally {
     await controller.dispose();
   }

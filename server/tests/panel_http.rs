@@ -3,10 +3,11 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::engine::{Change, StepOutcome};
-use controller_core::project::LedMode;
+use controller_core::project::{LedMode, Project};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use futures::{SinkExt, StreamExt};
 use support::http::get;
@@ -381,5 +382,125 @@ async fn held_repeat_button_repeats_until_released() {
         },
     )
     .await;
+    running.shutdown().await;
+}
+
+/// The demo with `change` made, loaded as an installer's apply does.
+fn apply(running: &roomctl::serve::Running, change: impl FnOnce(&mut Project)) {
+    let mut project = running.controller.project().as_ref().clone();
+    change(&mut project);
+    running
+        .controller
+        .load_project(Arc::new(project), String::new(), "test")
+        .expect("the project loads");
+}
+
+#[tokio::test]
+async fn applying_a_project_sends_in_place_panels_their_layout_and_earlier_panels_the_step() {
+    let running = panel::settings().start_demo().await;
+    let addr = running.addrs.panel.unwrap();
+    let tablet = panel::view_of(&running.controller, "tablet");
+    // The page carries the key an in-place panel says in hello.
+    let (_, html) = get(addr, "/panel/tablet").await;
+    assert!(html.contains(&tablet.layout), "{html}");
+
+    // A page of an earlier version (no layout in hello), an in-place page
+    // holding the current layout (a snapshot, not the layout again), one
+    // holding another (the layout, whole), and an in-place wall panel.
+    let (mut earlier, _) = panel(addr, "tablet").await;
+    let mut current = panel::in_place_panel(addr, "tablet", &tablet.layout).await;
+    let ServerMessage::Snapshot { .. } = recv_data(&mut current).await else {
+        panic!("the layout held is current: a snapshot")
+    };
+    let mut stale = panel::in_place_panel(addr, "tablet", "0123456789abcdef").await;
+    let ServerMessage::Layout { view } = recv_data(&mut stale).await else {
+        panic!("a layout for a page holding another")
+    };
+    assert_eq!(*view, panel::view_of(&running.controller, "tablet"));
+    let wall = panel::view_of(&running.controller, "wall");
+    let mut wall_ws =
+        panel::in_place_panel(running.addrs.apprimo.unwrap(), "wall", &wall.layout).await;
+    recv_data(&mut wall_ws).await;
+
+    // A source selected before the apply stays selected after it.
+    press(&running.controller, "src_hdmi2");
+    support::release(&running.controller, "src_hdmi2");
+    apply(&running, |p| {
+        p.project.name = "Edited room".into();
+        p.buttons
+            .iter_mut()
+            .find(|b| b.id == "display_power")
+            .unwrap()
+            .label = "Beamer".into();
+    });
+
+    // The earlier page gets the step (and reloads, as before).
+    let loaded = loop {
+        let ServerMessage::Step { step, .. } = recv_data(&mut earlier).await else {
+            panic!("steps only")
+        };
+        if step.loads_project() {
+            break step;
+        }
+    };
+    assert!(
+        matches!(&loaded.changes[0], Change::ProjectLoaded { name, .. } if name == "Edited room")
+    );
+    // The in-place page gets its new layout with the state, no step.
+    let layout = loop {
+        match recv_data(&mut current).await {
+            ServerMessage::Layout { view } => break view,
+            ServerMessage::Step { step, .. } => assert!(!step.loads_project(), "{step:?}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(layout.project_name, "Edited room");
+    assert_eq!(layout.buttons["display_power"].label, "Beamer");
+    assert_ne!(layout.layout, tablet.layout);
+    assert!(layout.snapshot.buttons["src_hdmi2"].latched);
+    assert_eq!(layout.snapshot.revision, running.controller.revision());
+    // The wall panel stays a wall panel; steps continue after the layout.
+    let wall_layout = loop {
+        match recv_data(&mut wall_ws).await {
+            ServerMessage::Layout { view } => break view,
+            ServerMessage::Step { step, .. } => assert!(!step.loads_project(), "{step:?}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        wall_layout.panel.profile,
+        controller_core::project::PanelProfile::Wall
+    );
+    press(&running.controller, "mute");
+    let ServerMessage::Step { step, after } = recv_data(&mut current).await else {
+        panic!("a step after the layout")
+    };
+    assert_eq!(step.revision, layout.snapshot.revision + 1);
+    assert!(after.unwrap() <= layout.snapshot.revision);
+
+    // A project without the tablet: "not available", and the session stays;
+    // the earlier page just gets the step. The tablet back: its layout.
+    apply(&running, |p| p.panels.retain(|panel| panel.id != "tablet"));
+    let ServerMessage::Unavailable { message } = recv_data(&mut current).await else {
+        panic!("unavailable")
+    };
+    assert!(message.contains("has no panel \"tablet\""), "{message}");
+    apply(&running, |p| {
+        p.panels.insert(
+            0,
+            controller_core::project::demo_project().panels[0].clone(),
+        )
+    });
+    let ServerMessage::Layout { view } = recv_data(&mut current).await else {
+        panic!("the layout again")
+    };
+    assert_eq!(view.panel.id, "tablet");
+
+    // A project that adds the tablet's PIN: asked for again.
+    apply(&running, |p| p.panels[0].pin = Some("2468".into()));
+    let ServerMessage::Error { code, .. } = recv_data(&mut current).await else {
+        panic!("refused")
+    };
+    assert_eq!(code, ErrorCode::PinRequired);
     running.shutdown().await;
 }

@@ -548,7 +548,6 @@ fn messages_while_not_connected_are_ignored() {
 
 // ---- properties ----
 
-
 /// The demo's view of `panel` with its state at `revision`, as the
 /// controller builds it.
 fn demo_view(panel: &str, revision: u64, label: &str) -> PanelView {
@@ -652,10 +651,7 @@ fn an_in_place_link_never_reloads() {
             snapshot: snap(20, "Other room", 2),
         },
     );
-    assert_eq!(
-        actions,
-        vec![LinkAction::ShowSnapshot]
-    );
+    assert_eq!(actions, vec![LinkAction::ShowSnapshot]);
     let step = Step {
         revision: 21,
         changes: vec![Change::ProjectLoaded {
@@ -678,11 +674,21 @@ fn a_link_that_reloads_reloads_on_a_layout_it_cannot_show() {
     let mut link = live_link(0);
     let view = demo_view("tablet", 11, "Display");
     assert_eq!(
-        link.received(1, ServerMessage::Layout { view: Box::new(view) }),
+        link.received(
+            1,
+            ServerMessage::Layout {
+                view: Box::new(view)
+            }
+        ),
         vec![LinkAction::Reload]
     );
     assert_eq!(
-        link.received(2, ServerMessage::Unavailable { message: "gone".into() }),
+        link.received(
+            2,
+            ServerMessage::Unavailable {
+                message: "gone".into()
+            }
+        ),
         vec![LinkAction::Reload]
     );
 }
@@ -799,9 +805,13 @@ fn arb_message(refusals: bool) -> impl Strategy<Value = ServerMessage> {
         code.prop_map(error),
         (0u64..30).prop_map(|revision| {
             static VIEW: std::sync::OnceLock<PanelView> = std::sync::OnceLock::new();
-            let mut view = VIEW.get_or_init(|| demo_view("tablet", 0, "Display")).clone();
+            let mut view = VIEW
+                .get_or_init(|| demo_view("tablet", 0, "Display"))
+                .clone();
             view.snapshot.revision = revision;
-            ServerMessage::Layout { view: Box::new(view) }
+            ServerMessage::Layout {
+                view: Box::new(view),
+            }
         }),
         Just(ServerMessage::Unavailable {
             message: "no such panel".into()

@@ -374,7 +374,8 @@ mod tests {
     /// The demo's view of `panel` with a state at `revision`.
     fn demo_view(panel: &str, revision: u64) -> PanelView {
         let project = crate::project::demo_project();
-        let mut snapshot = crate::engine::Engine::new(std::sync::Arc::new(project.clone())).snapshot();
+        let mut snapshot =
+            crate::engine::Engine::new(std::sync::Arc::new(project.clone())).snapshot();
         snapshot.revision = revision;
         PanelView::build(
             "roomctl",
@@ -437,13 +438,16 @@ mod tests {
         prop_oneof![
             ("[a-z ]{0,20}", any::<u64>(), "[a-zA-Z ]{0,20}").prop_map(
                 |(name, revision, label)| {
-                    let mut view = demo_view(if revision % 2 == 0 { "tablet" } else { "wall" }, revision);
+                    let mut view =
+                        demo_view(if revision % 2 == 0 { "tablet" } else { "wall" }, revision);
                     view.project_name = name;
                     if let Some(b) = view.buttons.values_mut().next() {
                         b.label = label;
                     }
                     view.layout = view.layout_key();
-                    ServerMessage::Layout { view: Box::new(view) }
+                    ServerMessage::Layout {
+                        view: Box::new(view),
+                    }
                 }
             ),
             ".{0,40}".prop_map(|message| ServerMessage::Unavailable { message }),

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+use controller_core::view::PanelView;
 use controller_core::Snapshot;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -134,4 +135,42 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
         panic!("snapshot second")
     };
     (ws, snapshot)
+}
+
+/// The view the panel page at `/panel/{panel}` is rendered with, as the
+/// server builds it (its `layout` key is what an in-place panel says).
+pub fn view_of(controller: &roomctl::controller::Controller, panel: &str) -> PanelView {
+    let (project, snapshot) = controller.project_and_snapshot();
+    PanelView::build(
+        &controller.identity().name,
+        &project,
+        Some(panel),
+        controller_core::project::PanelProfile::Tablet,
+        snapshot,
+        controller.settings().panel.keepalive_secs * 1000,
+    )
+    .expect("the project has this panel")
+}
+
+/// Connects a panel as the panel page does (sparse, re-rendering layouts
+/// in place) holding `layout`, and reads the welcome; the next message
+/// (a snapshot, or a layout when `layout` is not the current one) is the
+/// caller's.
+pub async fn in_place_panel(addr: SocketAddr, panel: &str, layout: &str) -> Ws {
+    let mut ws = ws_connect(addr).await;
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            panel: panel.into(),
+            revision: 0,
+            pin: None,
+            sparse: true,
+            layout: Some(layout.into()),
+        },
+    )
+    .await;
+    let ServerMessage::Welcome { .. } = recv_data(&mut ws).await else {
+        panic!("welcome first")
+    };
+    ws
 }

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use controller_core::engine::Step;
+use controller_core::project::{PanelProfile, Project};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
 use controller_core::view::PanelSession;
 use tokio::sync::{broadcast, Semaphore};
@@ -99,6 +100,9 @@ fn text(message: &ServerMessage) -> Message {
     Message::Text(message.encode().into())
 }
 
+/// Why a panel is refused when an applied project adds or changes its PIN.
+const PIN_CHANGED: &str = "this panel's PIN has changed: enter the new one";
+
 /// Close code of a refused connection (unknown panel, PIN, login, a first
 /// message that is not hello): the reason is the error code.
 pub const CLOSE_REFUSED: u16 = 4001;
@@ -147,6 +151,15 @@ struct Session {
     /// change what it shows (one frame per change on screen, not one per
     /// engine step), and tells skipped steps from missed ones by `after`.
     sparse: bool,
+    /// The panel's id, as said in hello.
+    panel: String,
+    /// The PIN this panel was opened with, when the panel has one: still
+    /// good after a project is applied unless that changes (or adds) it.
+    pin: Option<String>,
+    /// For a panel that re-renders layouts in place (`layout` in hello):
+    /// the layout it shows (empty while it shows "not available"). `None`
+    /// for earlier panels, which reload their page on a new project.
+    layout: Option<String>,
 }
 
 impl Session {
@@ -159,12 +172,31 @@ impl Session {
             m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
             _ = state.env.shutdown.cancelled() => return,
         };
-        let (panel, sparse) = match hello {
+        let (panel, sparse, pin, layout) = match hello {
             Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
                 Ok(ClientMessage::Hello {
-                    panel, pin, sparse, ..
+                    panel,
+                    pin,
+                    sparse,
+                    layout,
+                    ..
                 }) => match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
-                    Ok(()) => (panel, sparse),
+                    Ok(()) => {
+                        // Kept only as a PIN the panel was let in with.
+                        let pin = pin.filter(|given| {
+                            controller
+                                .project()
+                                .panel(&panel)
+                                .and_then(|p| p.pin.as_ref())
+                                == Some(given)
+                        });
+                        (panel, sparse, pin, layout)
+                    }
+                    // A panel that can show "not available" stays
+                    // connected: the project may get its panel back.
+                    Err((ErrorCode::UnknownPanel, _)) if layout.is_some() => {
+                        (panel, sparse, None, Some(String::new()))
+                    }
                     Err((code, why)) => {
                         refuse(&mut socket, code, why, CLOSE_REFUSED).await;
                         return;
@@ -205,6 +237,9 @@ impl Session {
             held: HeldButtons::new(controller.clone(), format!("panel:{panel}@{}", peer.ip())),
             last_heard: Instant::now(),
             sparse,
+            panel,
+            pin,
+            layout,
         };
         session.serve(&mut socket, &state, keepalive).await;
         drop(session);
@@ -273,6 +308,23 @@ impl Session {
                             }
                             continue;
                         };
+                        if published.step.loads_project() {
+                            if self.layout.is_some() {
+                                // The new layout (or the same one's state).
+                                match self.resync(socket).await {
+                                    Some(rx) => steps = rx,
+                                    None => return,
+                                }
+                                continue;
+                            }
+                            if !self.pin_still_good(&self.controller.project()) {
+                                refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
+                                return;
+                            }
+                        } else if self.layout.as_deref() == Some("") {
+                            // Showing "not available": no state to update.
+                            continue;
+                        }
                         if self.sparse && !published.shown {
                             continue;
                         }
@@ -307,13 +359,58 @@ impl Session {
     }
 
     /// Sends a fresh snapshot and returns the stream that continues from it.
-    async fn resync(&self, socket: &mut WebSocket) -> Option<Subscription> {
-        let (snapshot, rx) = self.controller.subscribe();
-        socket
-            .send(text(&ServerMessage::Snapshot { snapshot }))
-            .await
-            .ok()?;
+    /// To an in-place panel whose layout is not the one it shows, sends the
+    /// new layout (with the state) instead, or `unavailable` when the
+    /// project has no such panel; a panel whose PIN the project changed is
+    /// refused (None, as when the connection is gone).
+    async fn resync(&mut self, socket: &mut WebSocket) -> Option<Subscription> {
+        let Some(shown) = &self.layout else {
+            let (snapshot, rx) = self.controller.subscribe();
+            socket
+                .send(text(&ServerMessage::Snapshot { snapshot }))
+                .await
+                .ok()?;
+            return Some(rx);
+        };
+        let (project, snapshot, rx) = self.controller.subscribe_with_project();
+        if !self.pin_still_good(&project) {
+            refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
+            return None;
+        }
+        // The profile only chooses a panel when none is named.
+        let view = super::backend::view_of(
+            &self.controller,
+            &project,
+            snapshot,
+            Some(&self.panel),
+            PanelProfile::Tablet,
+        );
+        let message = match view {
+            Ok(view) if view.layout == *shown => ServerMessage::Snapshot {
+                snapshot: view.snapshot,
+            },
+            Ok(view) => {
+                self.layout = Some(view.layout.clone());
+                ServerMessage::Layout {
+                    view: Box::new(view),
+                }
+            }
+            Err(message) => {
+                self.layout = Some(String::new());
+                ServerMessage::Unavailable { message }
+            }
+        };
+        socket.send(text(&message)).await.ok()?;
         Some(rx)
+    }
+
+    /// Whether the PIN this panel was opened with still opens it in
+    /// `project` (a panel gone from the project has none to ask).
+    fn pin_still_good(&self, project: &Project) -> bool {
+        match project.panel(&self.panel).and_then(|p| p.pin.as_ref()) {
+            None => true,
+            Some(pin) => self.pin.as_ref() == Some(pin),
+        }
     }
 
     fn handle(&mut self, text: &str) -> Option<Reply> {
