@@ -155,21 +155,49 @@ pub fn PanelPage(panel: Option<String>) -> impl IntoView {
         );
     }
 
-    let content = move || match layout.get() {
-        Ok(view) => Either::Left(view! { <PanelScreen view ui/> }),
-        Err(why) => Either::Right(view! {
-            <div class="error-page">
-                <h1>"This panel is not available"</h1>
-                <p>{why}</p>
-                <p><a rel="external" href="/">"Open the default panel"</a></p>
-            </div>
-            <PinGate ui/>
-        }),
+    // The browser does not hydrate the server's panel: it builds it anew in
+    // its place, at once (so before anything is painted), and again for
+    // each new layout. A new layout has to be built in the browser anyway;
+    // hydrating as well, or updating the old layout's elements in place (a
+    // reactive view), would put more copies of every view's code into the
+    // wasm.
+    #[cfg(not(feature = "hydrate"))]
+    let root = view! { <div class="panel-root">{screen(layout.get_untracked(), ui)}</div> };
+    #[cfg(feature = "hydrate")]
+    let root = {
+        let root = NodeRef::<leptos::html::Div>::new();
+        let mut mounted: Option<Box<dyn std::any::Any>> = None;
+        Effect::new(move |_| {
+            let shown = layout.get();
+            let Some(el) = root.get() else { return };
+            // Unmounting the old layout disposes of it (and releases a
+            // button held down on it).
+            drop(mounted.take());
+            el.set_inner_html("");
+            let handle = leptos::mount::mount_to(el.into(), move || screen(shown, ui));
+            mounted = Some(Box::new(handle));
+        });
+        view! { <div class="panel-root" node_ref=root></div> }
     };
     view! {
         <script type="application/json" id=VIEW_SCRIPT inner_html=json></script>
-        {content}
+        {root}
         <script src="/kiosk.js" defer=true></script>
+    }
+}
+
+/// The panel of `layout`, or why there is none.
+fn screen(layout: Result<PanelView, String>, ui: PanelUi) -> impl IntoView {
+    match layout {
+        Ok(view) => Either::Left(view! { <PanelScreen view ui/> }),
+        Err(why) => Either::Right(view! {
+            <main class="error-page">
+                <h1>"This panel is not available"</h1>
+                <p>{why}</p>
+                <p><a rel="external" href="/">"Open the default panel"</a></p>
+            </main>
+            <PinGate ui/>
+        }),
     }
 }
 

@@ -195,6 +195,15 @@ test("applying a project updates the panel in place: same page, new label, state
     await panel.evaluate(() => {
       (window as unknown as { __noReload: number }).__noReload = 1;
     });
+    // A wall panel with All off's question open.
+    const wall = await newPage(browser);
+    await wall.goto(controller.wallUrl("/"));
+    await live(wall);
+    await key(wall, "all_off").click();
+    await expect(wall.getByRole("alertdialog")).toContainText("Switch the whole room off?");
+    await wall.evaluate(() => {
+      (window as unknown as { __noReload: number }).__noReload = 1;
+    });
 
     const admin = await adminPage(browser, controller, "apply-keeps-secret");
     await checkAxe(admin, "the admin page");
@@ -211,6 +220,12 @@ test("applying a project updates the panel in place: same page, new label, state
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("data-led", "on");
     await shot(panel, "applied-in-place.png");
+    // The wall panel: still a wall panel, its question still open (its
+    // button is still there).
+    await expect(wall.locator(".room-name")).toHaveText("Edited room");
+    await expect(wall.locator(".panel")).toHaveAttribute("data-profile", "wall");
+    await expect(wall.getByRole("alertdialog")).toContainText("Switch the whole room off?");
+    await notReloaded(wall);
     await checkAxe(panel, "the panel after a new layout");
     // The new layout is live: a press goes out and comes back.
     await key(panel, "light_off").click();
@@ -233,11 +248,18 @@ test("applying a project updates the panel in place: same page, new label, state
     // The panel itself removed: it says so, and comes back with it.
     const noTablet = smaller
       .replace(/^name = ".*"$/m, 'name = "Wall only"')
+      .replace('confirm = "Switch the whole room off?"\n', "")
       .replace(/\[\[panels\]\]\nid = "tablet"[\s\S]*?(?=\[\[panels\]\])/, "");
     await applyProject(admin, noTablet);
     await expect(panel.getByRole("heading", { name: "This panel is not available" })).toBeVisible();
     await expect(panel.locator(".error-page")).toContainText('has no panel "tablet"');
     await checkAxe(panel, "a panel gone from the project");
+    await shot(panel, "applied-panel-removed.png");
+    // All off asks no more: the question is gone from the wall panel.
+    await expect(wall.locator(".room-name")).toHaveText("Wall only");
+    await expect(wall.getByRole("alertdialog")).toHaveCount(0);
+    await expect(key(wall, "all_off")).not.toHaveAttribute("aria-haspopup", /.*/);
+    await notReloaded(wall);
     await applyProject(admin, edited);
     await expect(panel.locator(".room-name")).toHaveText("Edited room");
     await live(panel);
