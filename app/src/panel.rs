@@ -1,10 +1,13 @@
 //! The touch panel: a page of buttons with LEDs, tabs for the other pages.
 //!
-//! The server renders the current state; once hydrated, the panel opens the
-//! live channel (`live.rs`) and from then on shows only what the controller
-//! says: a press lights nothing locally except the pressed look of the key;
-//! the LED comes back from the engine. When the channel is down the page says
-//! so and greys the LEDs rather than show stale state as live.
+//! The server renders the current state; the browser builds the same panel
+//! in its place, opens the live channel (`live.rs`) and from then on shows
+//! only what the controller says: a press lights nothing locally except the
+//! pressed look of the key; the LED comes back from the engine. When the
+//! channel is down the page says so and greys the LEDs rather than show
+//! stale state as live. When a project is applied, the controller sends the
+//! panel's new layout and the browser builds it in place of the old one
+//! (keeping the page shown, the PIN entered, an open question).
 
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
@@ -194,6 +197,9 @@ fn screen(layout: Result<PanelView, String>, ui: PanelUi) -> impl IntoView {
             <main class="error-page">
                 <h1>"This panel is not available"</h1>
                 <p>{why}</p>
+                {(ui.link.get_untracked() == LinkState::Live).then(|| view! {
+                    <p>"It comes back here by itself when the controller runs a project with it."</p>
+                })}
                 <p><a rel="external" href="/">"Open the default panel"</a></p>
             </main>
             <PinGate ui/>

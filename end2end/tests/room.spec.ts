@@ -253,6 +253,7 @@ test("applying a project updates the panel in place: same page, new label, state
     await applyProject(admin, noTablet);
     await expect(panel.getByRole("heading", { name: "This panel is not available" })).toBeVisible();
     await expect(panel.locator(".error-page")).toContainText('has no panel "tablet"');
+    await expect(panel.locator(".error-page")).toContainText("comes back here by itself");
     await checkAxe(panel, "a panel gone from the project");
     await shot(panel, "applied-panel-removed.png");
     // All off asks no more: the question is gone from the wall panel.
