@@ -173,12 +173,23 @@ pub fn PanelPage(panel: Option<String>) -> impl IntoView {
         Effect::new(move |_| {
             let shown = layout.get();
             let Some(el) = root.get() else { return };
+            // The key with the keyboard focus gets it back in the new layout.
+            let focused = document()
+                .active_element()
+                .and_then(|e| e.get_attribute("data-button"));
             // Unmounting the old layout disposes of it (and releases a
             // button held down on it).
             drop(mounted.take());
             el.set_inner_html("");
-            let handle = leptos::mount::mount_to(el.into(), move || screen(shown, ui));
+            let handle = leptos::mount::mount_to(el.clone().into(), move || screen(shown, ui));
             mounted = Some(Box::new(handle));
+            if let Some(Ok(Some(key))) = focused
+                .map(|id| el.query_selector(&format!(".page:not([hidden]) [data-button=\"{id}\"]")))
+            {
+                if let Ok(key) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(key) {
+                    let _ = key.focus();
+                }
+            }
         });
         view! { <div class="panel-root" node_ref=root></div> }
     };

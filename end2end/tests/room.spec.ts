@@ -219,6 +219,8 @@ test("applying a project updates the panel in place: same page, new label, state
     await expect(panel.getByRole("tab", { name: "Lights" })).toHaveAttribute("aria-selected", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("data-led", "on");
+    // The key that had the keyboard focus has it again.
+    await expect(key(panel, "light_dim")).toBeFocused();
     await shot(panel, "applied-in-place.png");
     // The wall panel: still a wall panel, its question still open (its
     // button is still there).
