@@ -785,7 +785,8 @@ function levelFields(l, i) {
     row(field("Id", l, "id", `${path}.id`), field("Label", l, "label", `${path}.label`), field("Kind", l, "kind", `${path}.kind`, { options: ["fader", "meter"], default: "fader" })),
     row(field("Min", l, "min", `${path}.min`, { type: "number" }), field("Max", l, "max", `${path}.max`, { type: "number" }), field("Step", l, "step", `${path}.step`, { type: "number" }), field("Unit", l, "unit", `${path}.unit`, { optional: true })),
     row(field("Initial", l, "initial", `${path}.initial`, { type: "number", optional: true }), field("Has a mute", l, "mute", `${path}.mute`, { type: "checkbox" })),
-    row(field("Device", l, "device", `${path}.device`, { options: ids(P().devices), optional: true }), field("Send", l, "send", `${path}.send`, { optional: true, placeholder: "VOL {value}" }), field("Send mute", l, "send_mute", `${path}.send_mute`, { optional: true })));
+    row(field("Device", l, "device", `${path}.device`, { options: ids(P().devices), optional: true }), field("Send", l, "send", `${path}.send`, { optional: true, placeholder: "VOL {value}" }), field("Send mute", l, "send_mute", `${path}.send_mute`, { optional: true }),
+      field("Send at most every (ms)", l, "send_interval_ms", `${path}.send_interval_ms`, { type: "number", hint: "while the level moves; the final value is always sent" })));
 }
 
 function levelEditor(l, i) {

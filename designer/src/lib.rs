@@ -59,31 +59,116 @@ pub fn validate(text: &str) -> String {
 
 /// `{"toml": text, "errors": [...]}`: the edited model (JSON) written into
 /// `original` keeping its comments and order, and that text's errors.
+///
+/// A value of the wrong type (letters in a number field) cannot be written
+/// into the text, so `toml` is null then; but the rest of the project is
+/// still checked, so an installer sees every error at once and not first
+/// the typo, then the rest: each wrong value is named by its field path and
+/// stood in for by a placeholder of the right type for the check, and
+/// errors the placeholder itself causes are left out.
 #[wasm_bindgen]
 pub fn check(original: &str, project_json: &str) -> String {
-    let mut de = serde_json::Deserializer::from_str(project_json);
-    match serde_path_to_error::deserialize::<_, Project>(&mut de) {
-        Ok(project) => {
-            let text = edit_toml(original, &project);
-            let errors = errors_of(&text);
-            to_json(&json!({ "toml": text, "errors": errors }))
-        }
-        // A value of the wrong type (letters in a number field): named by
-        // its field path, so the page attaches it to that field.
+    let mut model: serde_json::Value = match serde_json::from_str(project_json) {
+        Ok(v) => v,
         Err(e) => {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            to_json(&json!({
-                "toml": null,
-                "errors": [{ "line": 0, "column": 0, "path": if path == "." { String::new() } else { path }, "message": message }],
-            }))
+            return to_json(&json!({ "toml": null, "errors": [error_at("", &e.to_string())] }))
+        }
+    };
+    let before = toml_model(original).and_then(|p| serde_json::to_value(p).ok());
+    let mut wrong: Vec<(String, String)> = Vec::new();
+    loop {
+        match shape(&model) {
+            Ok(project) => {
+                let text = edit_toml(original, &project);
+                if wrong.is_empty() {
+                    return to_json(&json!({ "toml": text, "errors": errors_of(&text) }));
+                }
+                let mut errors: Vec<serde_json::Value> = wrong
+                    .iter()
+                    .map(|(path, why)| error_at(path, why))
+                    .collect();
+                errors.extend(
+                    errors_of(&text)
+                        .into_iter()
+                        .filter(|e| {
+                            !wrong
+                                .iter()
+                                .any(|(path, _)| e.path.starts_with(path.as_str()))
+                        })
+                        .filter_map(|e| serde_json::to_value(e).ok()),
+                );
+                return to_json(&json!({ "toml": null, "errors": errors }));
+            }
+            Err((path, message)) => {
+                // Bounded: each round fixes one more field, or stops.
+                if wrong.len() >= 32
+                    || wrong.iter().any(|(p, _)| *p == path)
+                    || !stand_in(&mut model, before.as_ref(), &path)
+                {
+                    wrong.push((path, message));
+                    let errors: Vec<_> = wrong.iter().map(|(p, why)| error_at(p, why)).collect();
+                    return to_json(&json!({ "toml": null, "errors": errors }));
+                }
+                wrong.push((path, message));
+            }
         }
     }
+}
+
+/// The model read as a project, or the path and words of its first value
+/// of the wrong type.
+fn shape(model: &serde_json::Value) -> Result<Project, (String, String)> {
+    serde_path_to_error::deserialize::<_, Project>(model).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        (path, e.into_inner().to_string())
+    })
+}
+
+fn error_at(path: &str, message: &str) -> serde_json::Value {
+    json!({ "line": 0, "column": 0, "path": path, "message": message })
+}
+
+/// Replaces the value at `path` (`panels[0].pages[1].columns`) with what
+/// it was in the text the designer opened (so the rest is checked as if the
+/// field had not been touched), or for a new element with the first
+/// placeholder the model's type accepts there; false when the path does not
+/// lead to a value or nothing fits.
+fn stand_in(model: &mut serde_json::Value, before: Option<&serde_json::Value>, path: &str) -> bool {
+    let earlier = before
+        .cloned()
+        .and_then(|mut b| value_at(&mut b, path).map(|v| v.take()));
+    let placeholders = [json!(1), json!(""), json!(false), json!([]), json!({})];
+    for candidate in earlier.into_iter().chain(placeholders) {
+        let Some(slot) = value_at(model, path) else {
+            return false;
+        };
+        *slot = candidate;
+        match shape(model) {
+            Err((at, _)) if at == path => continue,
+            _ => return true,
+        }
+    }
+    false
+}
+
+fn value_at<'a>(
+    mut value: &'a mut serde_json::Value,
+    path: &str,
+) -> Option<&'a mut serde_json::Value> {
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            value = value.get_mut(key)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            value = value.get_mut(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
+        }
+    }
+    Some(value)
 }
 
 #[derive(Serialize)]
@@ -250,6 +335,36 @@ mod tests {
         project["panels"][0]["columns"] = json!("four");
         let checked = parse(&check(DEMO_PROJECT_TOML, &project.to_string()));
         assert_eq!(checked["errors"][0]["path"], "panels[0].columns");
+        assert_eq!(checked["toml"], serde_json::Value::Null);
+    }
+
+    /// Letters in a number field do not hide the project's other errors:
+    /// both come in one answer, and the stand-in value adds none of its own.
+    #[test]
+    fn a_wrong_type_and_a_dangling_reference_are_reported_together() {
+        let mut project = serde_json::to_value(demo_project()).unwrap();
+        project["panels"][0]["pages"][0]["buttons"][0]["row"] = json!("two");
+        project["panels"][0]["pages"][0]["buttons"][1]["button"] = json!("no_such_button");
+        project["levels"][0]["step"] = json!("x");
+        let checked = parse(&check(DEMO_PROJECT_TOML, &project.to_string()));
+        let paths: Vec<&str> = checked["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&"panels[0].pages[0].buttons[0].row"),
+            "{checked}"
+        );
+        assert!(paths.contains(&"levels[0].step"), "{checked}");
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("panels[0].pages[0].buttons[1]")),
+            "{checked}"
+        );
+        assert_eq!(paths.len(), 3, "{checked}");
         assert_eq!(checked["toml"], serde_json::Value::Null);
     }
 
