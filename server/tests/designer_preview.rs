@@ -254,6 +254,13 @@ async fn a_preview_press_changes_the_preview_only_and_reaches_no_device() {
     let csp = header(&panel, "content-security-policy").unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(header(&panel, "x-frame-options"), Some("DENY"));
+    // Not a panel: our words, in the frame.
+    let (code, answer) = get_with_cookie(addr, &format!("{base}/status"), &admin).await;
+    assert_eq!(code, 404);
+    assert!(body(&answer).contains("panels only"), "{answer}");
+    assert!(header(&answer, "content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'self'"));
     // Another session, a viewer, nobody: no preview.
     let (code, _) = get_with_cookie(addr, &format!("{base}/panel/tablet"), &viewer).await;
     assert_eq!(code, 401);

@@ -38,6 +38,12 @@ const BASE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self';
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// [`BASE_CSP`] for the plain answers of the designer's preview
+/// (preview.rs), which the designer's page frames.
+pub const FRAMED_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'self'";
+
 /// The policy of the Project Designer's page (designer.rs): its own script
 /// files only, nothing inline, and `'wasm-unsafe-eval'` for its
 /// WebAssembly; style attributes are allowed (tiles are placed by them).
@@ -166,5 +172,9 @@ mod tests {
         let p = page_policy("abc", Framing::SameOrigin);
         assert!(p.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';"));
         assert!(p.ends_with("frame-ancestors 'self'"));
+        assert_eq!(
+            FRAMED_CSP.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+            BASE_CSP
+        );
     }
 }

@@ -48,7 +48,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -60,7 +60,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::admin::admin_session;
-use super::layers::{page_csp, Framing};
+use super::layers::{page_csp, Framing, FRAMED_CSP};
 use super::live::{self, LiveState};
 use super::PortBackend;
 use crate::config::Settings;
@@ -148,12 +148,35 @@ fn not_logged_in() -> Response {
     )
 }
 
-fn no_such_preview() -> Response {
+/// An answer shown inside the designer's iframe: framable by the
+/// controller's own pages, as the preview's panel pages are (any other
+/// answer may not be framed at all, and the frame would show the browser's
+/// refusal instead of our words).
+fn in_frame(status: StatusCode, text: &'static str) -> Response {
     (
+        status,
+        [
+            (header::CONTENT_SECURITY_POLICY, FRAMED_CSP),
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+fn no_such_preview() -> Response {
+    in_frame(
         StatusCode::NOT_FOUND,
         "This preview does not exist or has expired; the designer makes a new one when the project changes.\n",
     )
-        .into_response()
+}
+
+/// `{base}/status` and anything else below a preview that is not a panel.
+async fn not_a_panel() -> Response {
+    in_frame(
+        StatusCode::NOT_FOUND,
+        "The preview shows the draft's panels only; the status page is the running controller's (/status).\n",
+    )
 }
 
 impl Previews {
@@ -260,6 +283,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(previews: Arc<Previews>) -> Rout
         .route(&format!("{PREFIX}/{{token}}/"), get(page))
         .route(&format!("{PREFIX}/{{token}}/panel/{{panel}}"), get(page))
         .route(&format!("{PREFIX}/{{token}}/ws"), get(socket))
+        .route(&format!("{PREFIX}/{{token}}/{{*rest}}"), get(not_a_panel))
         .with_state(previews)
 }
 
@@ -324,7 +348,10 @@ async fn page(
 ) -> Response {
     let token = params.get("token").cloned().unwrap_or_default();
     let Some((session, _)) = admin_session(&previews.running, request.headers()) else {
-        return not_logged_in();
+        return in_frame(
+            StatusCode::UNAUTHORIZED,
+            "The preview needs an admin login: log in at /login?next=/designer.\n",
+        );
     };
     let Some((controller, _, _)) = previews.open(&token, &session) else {
         return no_such_preview();
