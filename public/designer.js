@@ -33,6 +33,7 @@ const S = {
   previewBase: null, // "/designer/preview/{token}" of this page's preview
   previewPosted: null, // the draft text the preview runs
   previewSrc: null, // the panel page the iframe shows
+  previewShown: null, // that page and the designer's page it was opened on
   previewTimer: null,
   history: [],
   work: null, // the part of the page render() redraws (all but the preview)
@@ -1267,12 +1268,17 @@ function showPanel() {
   if (!pl || !S.previewBase) return;
   const src = `${S.previewBase}/panel/${encodeURIComponent(pl.id)}`;
   const pg = page();
+  const shown = src + "#" + (pg ? pg.id : "");
+  if (shown === S.previewShown && src === S.previewSrc) return;
+  // Another panel or page picked in the designer: load the panel anew on
+  // that page (its state is the preview controller's, so it stays).
   if (pg) sessionStorage.setItem("roomctl.page." + pl.id, pg.id);
-  if (src === S.previewSrc) return;
+  S.previewShown = shown;
   S.previewSrc = src;
   const frame = $("preview-frame");
   frame.title = `Preview of the panel "${pl.name || pl.id}"`;
-  frame.src = src;
+  if (frame.getAttribute("src") === src) frame.contentWindow.location.reload();
+  else frame.src = src;
 }
 
 // The iframe has the screen's own size (the panel lays itself out for

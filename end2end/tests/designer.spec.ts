@@ -80,6 +80,12 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await expect(tablet.locator('[data-button="src_hdmi1"]')).toContainText("HDMI 1");
     await page.getByLabel("Label", { exact: true }).fill("HDMI 1");
     await expect(frame.locator('[data-button="src_hdmi1"]')).toContainText("HDMI 1");
+    // Another page picked in the designer: the preview shows it, with its state.
+    await page.getByRole("tab", { name: "Lights" }).click();
+    await expect(frame.getByRole("tab", { name: "Lights" })).toHaveAttribute("aria-selected", "true");
+    await page.getByRole("tab", { name: "Room" }).click();
+    await expect(frame.getByRole("tab", { name: "Room" })).toHaveAttribute("aria-selected", "true");
+    await expect(frame.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
     // Sizes: the iframe has the screen's own size.
     await preview.getByRole("button", { name: "Phone" }).click();
     await expect(preview.getByRole("button", { name: "Phone" })).toHaveAttribute("aria-pressed", "true");
