@@ -35,6 +35,8 @@ const S = {
   previewSrc: null, // the panel page the iframe shows
   previewShown: null, // that page and the designer's page it was opened on
   previewTimer: null,
+  previewBusy: false, // a post is under way
+  previewAgain: false, // and another was asked for meanwhile
   history: [],
   work: null, // the part of the page render() redraws (all but the preview)
 };
@@ -1235,6 +1237,7 @@ function syncPreview() {
   if (S.toml !== S.previewPosted || !S.previewBase) {
     S.previewTimer = setTimeout(postPreview, S.previewBase ? PREVIEW_DELAY_MS : 0);
   } else {
+    previewStatus("", false);
     showPanel();
   }
 }
@@ -1245,19 +1248,34 @@ function previewStatus(text, bad) {
   st.className = bad ? "bad" : "hint";
 }
 
+// One post at a time (the first one makes the preview); a change made
+// meanwhile is posted when it is answered.
 async function postPreview() {
-  const text = S.toml;
-  const token = S.previewBase ? "?token=" + encodeURIComponent(S.previewBase.split("/").pop()) : "";
-  const r = await call("POST", "/designer/preview" + token, new Blob([text], { type: "text/plain" }));
-  if (r.status !== 200) {
-    previewStatus(`${r.body.title || "No preview"}: ${r.body.text || ""}`, true);
+  if (S.previewBusy) {
+    S.previewAgain = true;
     return;
   }
-  S.previewPosted = text;
-  if (r.body.base !== S.previewBase) S.previewSrc = null; // a new preview: load it
-  S.previewBase = r.body.base;
-  previewStatus("", false);
-  showPanel();
+  S.previewBusy = true;
+  try {
+    const text = S.toml;
+    const token = S.previewBase ? "?token=" + encodeURIComponent(S.previewBase.split("/").pop()) : "";
+    const r = await call("POST", "/designer/preview" + token, new Blob([text], { type: "text/plain" }));
+    if (r.status !== 200) {
+      previewStatus(`${r.body.title || "No preview"}: ${r.body.text || ""}`, true);
+      return;
+    }
+    S.previewPosted = text;
+    if (r.body.base !== S.previewBase) S.previewSrc = null; // a new preview: load it
+    S.previewBase = r.body.base;
+    previewStatus("", false);
+    if (S.previewSize) showPanel();
+  } finally {
+    S.previewBusy = false;
+    if (S.previewAgain) {
+      S.previewAgain = false;
+      syncPreview();
+    }
+  }
 }
 
 // Points the iframe at the panel being edited, on the page being edited

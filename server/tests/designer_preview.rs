@@ -254,6 +254,14 @@ async fn a_preview_press_changes_the_preview_only_and_reaches_no_device() {
     let csp = header(&panel, "content-security-policy").unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(header(&panel, "x-frame-options"), Some("DENY"));
+    // The default panel at the base itself (the panel's "Open the default
+    // panel" link), and a panel the draft does not have.
+    let (code, page) = get_with_cookie(addr, &format!("{base}/"), &admin).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Draft room"), "{page}");
+    let (_, page) = get_with_cookie(addr, &format!("{base}/panel/nope"), &admin).await;
+    assert!(page.contains("This panel is not available"), "{page}");
+    assert!(page.contains(&format!("href=\"{base}/\"")), "{page}");
     // Not a panel: our words, in the frame.
     let (code, answer) = get_with_cookie(addr, &format!("{base}/status"), &admin).await;
     assert_eq!(code, 404);

@@ -32,10 +32,11 @@
 //!
 //! Bounded: a preview belongs to the admin session that made it (others
 //! get 404), a session holds at most [`PER_SESSION`] (a new one replaces
-//! its least recently used), the controller at most [`TOTAL`], a preview at
+//! its least recently used), each HTTP port at most [`TOTAL`], a preview at
 //! most [`PANELS`] connected panels, and a preview unused for
 //! `[panel] preview_idle_secs` with no panel connected is removed (checked
-//! on every preview request, so at most [`TOTAL`] drafts are ever held).
+//! on every preview request, so at most [`TOTAL`] drafts per port are ever
+//! held).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -71,7 +72,7 @@ use app::backend::Backend;
 
 /// Previews one admin session may hold (a few designer tabs).
 pub const PER_SESSION: usize = 3;
-/// Previews the controller holds at most, for all sessions together.
+/// Previews one HTTP port holds at most, for all sessions together.
 pub const TOTAL: usize = 12;
 /// Panels connected to one preview at most.
 pub const PANELS: usize = 4;
