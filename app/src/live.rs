@@ -263,7 +263,8 @@ impl Live {
     }
 }
 
-/// Opens the WebSocket to `/ws` on the page's own host and port.
+/// Opens the WebSocket to `/ws` under the page's base path (a designer
+/// preview's own channel) on the page's own host and port.
 fn open_socket() -> Option<Socket> {
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") {
@@ -272,7 +273,7 @@ fn open_socket() -> Option<Socket> {
         "ws"
     };
     let host = location.host().unwrap_or_default();
-    let ws = WebSocket::new(&format!("{scheme}://{host}/ws")).ok()?;
+    let ws = WebSocket::new(&format!("{scheme}://{host}{}", crate::base::href("/ws"))).ok()?;
     let onopen = Closure::<dyn FnMut()>::new(|| input(PanelLink::opened));
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {

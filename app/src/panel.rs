@@ -100,7 +100,7 @@ pub fn PanelPage(panel: Option<String>) -> impl IntoView {
             <div class="error-page">
                 <h1>"This panel is not available"</h1>
                 <p>{e}</p>
-                <p><a rel="external" href="/">"Open the default panel"</a></p>
+                <p><a rel="external" href=crate::base::href("/")>"Open the default panel"</a></p>
             </div>
         }),
     };
@@ -274,10 +274,10 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
         let other_panels = panels
             .into_iter()
             .filter(|(id, _)| *id != current_panel)
-            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
+            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=crate::base::href(&format!("/panel/{id}"))>{name}</a> })
             .collect_view();
         view! {
-            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href=crate::base::href("/status")>"Status"</a></footer>
         }
     });
     let pin_message = Signal::derive(move || match link.get() {

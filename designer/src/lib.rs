@@ -6,19 +6,18 @@
 //! - [`check`]: the edited model written back into the installer's text
 //!   ([`edit_toml`]: comments and order kept) and validated as an upload is;
 //! - [`validate`]: the errors of a text, for the wasm-vs-native test;
-//! - [`regex_test`], [`next_runs`]: the feedback and timer editors' helpers;
-//! - [`Preview`]: the engine, for the live preview's dry run (it sends
-//!   nothing: the engine is pure, devices are the server's).
+//! - [`regex_test`], [`next_runs`]: the feedback and timer editors' helpers.
+//!
+//! (The live preview is the real panel over a preview controller on the
+//! server: server/src/services/http/preview.rs.)
 //!
 //! Every function also builds natively, where its tests run.
-
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use controller_core::logic::feedback::compile_regex;
 use controller_core::logic::schedule::Schedule;
 use controller_core::project::{edit_toml, ProjectError};
-use controller_core::{template, Command, Engine, Project};
+use controller_core::Project;
 use serde::Serialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
@@ -234,59 +233,6 @@ pub fn next_runs(cron: &str, time_zone: &str, now_ms: f64, count: u32) -> String
     to_json(&json!({ "runs": runs }))
 }
 
-/// The live preview's engine: the controller's own state machine, fed the
-/// preview's clicks. It sends nothing anywhere (devices, sequences and
-/// feedback are the server's); it shows what the engine does with a press:
-/// toggles, interlocks, LEDs, and the labels' templates.
-#[wasm_bindgen]
-pub struct Preview {
-    engine: Engine,
-}
-
-#[wasm_bindgen]
-impl Preview {
-    /// A fresh engine on the edited project (JSON of the model). The
-    /// project must be valid, as on the controller.
-    #[wasm_bindgen(constructor)]
-    pub fn new(project_json: &str) -> Result<Preview, JsValue> {
-        let project: Project =
-            serde_json::from_str(project_json).map_err(|e| JsValue::from_str(&e.to_string()))?;
-        Ok(Preview {
-            engine: Engine::new(Arc::new(project)),
-        })
-    }
-
-    /// A press and its release, as a tap on a panel.
-    pub fn tap(&mut self, button: &str) -> String {
-        for command in [
-            Command::Press {
-                button: button.to_string(),
-                source: "designer-preview".into(),
-            },
-            Command::Release {
-                button: button.to_string(),
-                source: "designer-preview".into(),
-            },
-        ] {
-            if let Err(e) = self.engine.apply(command) {
-                return to_json(&json!({ "error": e.to_string() }));
-            }
-        }
-        self.state()
-    }
-
-    /// Every button's LED (`mode`, `color`) and latch, every level's value,
-    /// every variable: the engine's snapshot as JSON.
-    pub fn state(&self) -> String {
-        to_json(self.engine.state())
-    }
-
-    /// A label, sublabel or text tile's template with the preview's values.
-    pub fn render(&self, template_text: &str) -> String {
-        template::render_state(template_text, self.engine.state())
-    }
-}
-
 /// The panel's icons for the picker: `[{"name", "path"}]` (SVG path data).
 #[wasm_bindgen]
 pub fn icons() -> String {
@@ -436,16 +382,5 @@ mod tests {
             ]
         );
         assert!(parse(&next_runs("0 0 25 * * *", "UTC", 0.0, 5))["error"].is_string());
-    }
-
-    #[test]
-    fn the_preview_runs_the_engine_interlock() {
-        let json = serde_json::to_string(demo_project()).unwrap();
-        let mut preview = Preview::new(&json).unwrap();
-        let state = parse(&preview.tap("src_hdmi1"));
-        assert_eq!(state["buttons"]["src_hdmi1"]["latched"], true);
-        let state = parse(&preview.tap("src_hdmi2"));
-        assert_eq!(state["buttons"]["src_hdmi2"]["latched"], true);
-        assert_eq!(state["buttons"]["src_hdmi1"]["latched"], false);
     }
 }
