@@ -91,6 +91,28 @@ fn clear_pin() {
     }
 }
 
+/// Where the page shown is remembered for this tab, per panel.
+fn page_key(panel: &str) -> String {
+    format!("roomctl.page.{panel}")
+}
+
+/// The page this tab showed last on `panel` (its id), if any.
+pub fn saved_page(panel: &str) -> Option<String> {
+    window()
+        .session_storage()
+        .ok()
+        .flatten()?
+        .get_item(&page_key(panel))
+        .ok()
+        .flatten()
+}
+
+pub fn save_page(panel: &str, page: &str) {
+    if let Ok(Some(s)) = window().session_storage() {
+        let _ = s.set_item(&page_key(panel), page);
+    }
+}
+
 /// Calls `go_home` when nobody has touched the page (pointer or key) for
 /// `idle_ms()` (read each second: a new layout may change it; `None`:
 /// never), and again after each further such time untouched.
@@ -263,7 +285,8 @@ impl Live {
     }
 }
 
-/// Opens the WebSocket to `/ws` on the page's own host and port.
+/// Opens the WebSocket to `/ws` under the page's base path (a designer
+/// preview's own channel) on the page's own host and port.
 fn open_socket() -> Option<Socket> {
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") {
@@ -272,7 +295,7 @@ fn open_socket() -> Option<Socket> {
         "ws"
     };
     let host = location.host().unwrap_or_default();
-    let ws = WebSocket::new(&format!("{scheme}://{host}/ws")).ok()?;
+    let ws = WebSocket::new(&format!("{scheme}://{host}{}", crate::base::href("/ws"))).ok()?;
     let onopen = Closure::<dyn FnMut()>::new(|| input(PanelLink::opened));
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {

@@ -142,6 +142,24 @@ pub fn PanelPage(panel: Option<String>) -> impl IntoView {
                 );
             }
         });
+        // The page shown is remembered per panel for this tab: a reload
+        // opens on it (and the designer's preview picks its page so).
+        Effect::new(move |done: Option<()>| {
+            let index = ui.page.get();
+            layout.with_untracked(|l| {
+                let Ok(view) = l else { return };
+                let pages = &view.panel.pages;
+                if done.is_none() {
+                    if let Some(i) = crate::live::saved_page(&view.panel.id)
+                        .and_then(|saved| pages.iter().position(|p| p.id == saved))
+                    {
+                        ui.page.set(i);
+                    }
+                } else if let Some(p) = pages.get(index) {
+                    crate::live::save_page(&view.panel.id, &p.id);
+                }
+            });
+        });
         crate::live::go_home_when_idle(
             move || {
                 layout.with_untracked(|l| {
@@ -211,7 +229,7 @@ fn screen(layout: Result<PanelView, String>, ui: PanelUi) -> impl IntoView {
                 {(ui.link.get_untracked() == LinkState::Live).then(|| view! {
                     <p>"It comes back here by itself when the controller runs a project with it."</p>
                 })}
-                <p><a rel="external" href="/">"Open the default panel"</a></p>
+                <p><a rel="external" href=crate::base::href("/")>"Open the default panel"</a></p>
             </main>
             <PinGate ui/>
         }),
@@ -409,10 +427,10 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
         let other_panels = panels
             .into_iter()
             .filter(|(id, _)| *id != current_panel)
-            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
+            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=crate::base::href(&format!("/panel/{id}"))>{name}</a> })
             .collect_view();
         view! {
-            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href=crate::base::href("/status")>"Status"</a></footer>
         }
     });
     view! {

@@ -39,6 +39,21 @@ pub async fn ws_connect(addr: SocketAddr) -> Ws {
     ws
 }
 
+/// A live channel at `path` (a designer preview's `/designer/preview/{token}/ws`)
+/// with the session `cookie`; the handshake's error when it is refused.
+pub async fn ws_connect_at(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}{path}").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("a header value"));
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
+
 /// [`ws_connect`] from `source` (an address of 127.0.0.0/8).
 pub async fn ws_connect_from(source: std::net::IpAddr, addr: SocketAddr) -> Ws {
     let stream = super::http::connect_from(source, addr).await;

@@ -22,13 +22,13 @@ use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, 
 use controller_core::view::PanelSession;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditEvent, AuditOutcome};
 use crate::auth::LoginError;
 use crate::bus::{Encoding, Subscription};
 use crate::controller::Controller;
 use crate::held::HeldButtons;
-use crate::services::StartEnv;
 
 /// Largest WebSocket message accepted at all; above the panel protocol's own
 /// limit so an oversized message still gets a readable `error` reply.
@@ -36,9 +36,16 @@ const MAX_WS_MESSAGE: usize = 64 * 1024;
 /// A new connection must say hello within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What one live-channel route serves: `/ws` serves the running
+/// controller; a Project Designer preview's route serves that preview's
+/// own controller (preview.rs), with the same code.
 #[derive(Clone)]
 pub struct LiveState {
-    pub env: StartEnv,
+    /// The controller whose panels these are: presses go to it alone.
+    pub controller: Controller,
+    /// Ends every connection (the service stopping, a preview removed).
+    pub shutdown: CancellationToken,
+    /// The port, as the status board lists a panel's connection.
     pub port: u16,
     pub sessions: Arc<Semaphore>,
 }
@@ -56,8 +63,8 @@ pub async fn upgrade(
         )
             .into_response();
     };
-    let user = state.env.controller.sessions().from_headers(&headers);
-    let login_missing = state.env.controller.settings().panel.require_login
+    let user = state.controller.sessions().from_headers(&headers);
+    let login_missing = state.controller.settings().panel.require_login
         && !crate::sessions::allowed(user.as_ref(), crate::auth::Role::Operator);
     let user_agent = headers
         .get("user-agent")
@@ -164,13 +171,13 @@ struct Session {
 
 impl Session {
     async fn run(mut socket: WebSocket, state: LiveState, peer: SocketAddr, user_agent: String) {
-        let controller = state.env.controller.clone();
+        let controller = state.controller.clone();
         let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
 
         // 1. hello: which panel, and its PIN if it has one.
         let hello = tokio::select! {
             m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
-            _ = state.env.shutdown.cancelled() => return,
+            _ = state.shutdown.cancelled() => return,
         };
         let (panel, sparse, pin, layout) = match hello {
             Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
@@ -350,7 +357,7 @@ impl Session {
                     seq += 1;
                     if socket.send(text(&ServerMessage::Ping { seq })).await.is_err() { return }
                 }
-                _ = state.env.shutdown.cancelled() => {
+                _ = state.shutdown.cancelled() => {
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "controller stopping".into() }))).await;
                     return;
                 }

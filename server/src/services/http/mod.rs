@@ -11,6 +11,7 @@ mod layers;
 pub mod live;
 mod login;
 mod notices;
+mod preview;
 mod secure;
 pub mod tls;
 
@@ -250,7 +251,8 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         default_panel,
     }));
     let live = live::LiveState {
-        env: env.clone(),
+        controller: env.controller.clone(),
+        shutdown: env.shutdown.clone(),
         port,
         sessions: Arc::new(Semaphore::new(settings.panel.max_connections)),
     };
@@ -264,7 +266,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         leptos_axum::render_app_async_with_context(
             move || {
                 provide_context(backend.clone());
-                layers::page_csp();
+                layers::page_csp(layers::Framing::Deny);
             },
             move || shell(options.clone()),
         )
@@ -294,6 +296,12 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             post(login::logout).with_state(env.controller.clone()),
         )
         .merge(admin::routes(env.controller.clone(), env.store.clone()))
+        .merge(preview::routes(Arc::new(preview::Previews::new(
+            env.controller.clone(),
+            env.store.clone(),
+            options.clone(),
+            port,
+        ))))
         .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),
