@@ -272,6 +272,51 @@ test("applying a project updates the panel in place: same page, new label, state
   }
 });
 
+test("a PIN entered stays entered when a project is applied, unless the project changes it", async ({ browser }) => {
+  const withPin = (pin: string, name: string) =>
+    demoProject()
+      .replace(/^name = ".*"$/m, `name = "${name}"`)
+      .replace('profile = "tablet"', `profile = "tablet"\npin = "${pin}"`);
+  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "pin-apply-secret"), {
+    project: withPin("2468", "Demo meeting room"),
+  });
+  try {
+    const panel = await newPage(browser);
+    await panel.goto(controller.url("/"));
+    const pad = panel.getByRole("dialog", { name: "Enter PIN" });
+    const enter = async (pin: string) => {
+      for (const d of pin) await pad.getByRole("button", { name: d, exact: true }).click();
+      await pad.getByRole("button", { name: "OK" }).click();
+    };
+    await enter("2468");
+    await live(panel);
+    await panel.getByRole("tab", { name: "Audio" }).click();
+    await panel.evaluate(() => {
+      (window as unknown as { __noReload: number }).__noReload = 1;
+    });
+    const admin = await adminPage(browser, controller, "pin-apply-secret");
+
+    // The same PIN: the new layout, no keypad.
+    await applyProject(admin, withPin("2468", "Same PIN room"));
+    await expect(panel.locator(".room-name")).toHaveText("Same PIN room");
+    await live(panel);
+    await expect(pad).toBeHidden();
+
+    // A new PIN: the keypad says why; then the new layout, on its page.
+    await applyProject(admin, withPin("1357", "New PIN room"));
+    await expect(pad).toBeVisible();
+    await expect(panel.locator(".pin-message")).toContainText("PIN has changed");
+    await enter("1357");
+    await live(panel);
+    await expect(pad).toBeHidden();
+    await expect(panel.locator(".room-name")).toHaveText("New PIN room");
+    await expect(panel.getByRole("tab", { name: "Audio" })).toHaveAttribute("aria-selected", "true");
+    await notReloaded(panel);
+  } finally {
+    await controller.dispose();
+  }
+});
+
 test("a wall panel has no way off it, goes home when left alone; other pages lead back", async ({ browser }) => {
   test.setTimeout(60_000);
   const project = demoProject().replace("idle_secs = 120", "idle_secs = 10");
