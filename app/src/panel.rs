@@ -112,6 +112,9 @@ struct PanelUi {
 /// default panel of the port the page came from).
 #[component]
 pub fn PanelPage(panel: Option<String>) -> impl IntoView {
+    // Opened at `/`: the port's default panel, whichever it is.
+    #[cfg(feature = "hydrate")]
+    let at_default = panel.is_none();
     let (data, json) = page_data(panel);
     let ui = PanelUi {
         state: RwSignal::new(
@@ -138,7 +141,15 @@ pub fn PanelPage(panel: Option<String>) -> impl IntoView {
                     ui.state,
                     ui.link,
                     ui.notices,
-                    move |new| show_layout(layout, ui, new),
+                    move |new| {
+                        // A page at `/` whose panel is gone follows the
+                        // port's default panel: the page is loaded anew.
+                        if at_default && new.is_err() {
+                            let _ = window().location().reload();
+                        } else {
+                            show_layout(layout, ui, new);
+                        }
+                    },
                 );
             }
         });

@@ -187,8 +187,12 @@ test("applying a project updates the panel in place: same page, new label, state
   const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "apply-keeps-secret"));
   try {
     const panel = await newPage(browser);
-    await panel.goto(controller.url("/"));
+    await panel.goto(controller.url("/panel/tablet"));
     await live(panel);
+    // The same panel opened at `/`, the port's default panel.
+    const atRoot = await newPage(browser);
+    await atRoot.goto(controller.url("/"));
+    await expect(atRoot.locator(".panel")).toHaveAttribute("data-panel", "tablet");
     await panel.getByRole("tab", { name: "Lights" }).click();
     await key(panel, "light_dim").click();
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
@@ -258,6 +262,9 @@ test("applying a project updates the panel in place: same page, new label, state
     await expect(panel.locator(".error-page")).toContainText("comes back here by itself");
     await checkAxe(panel, "a panel gone from the project");
     await shot(panel, "applied-panel-removed.png");
+    // At `/` the port's default panel is shown instead: now the wall panel.
+    await expect(atRoot.locator(".panel")).toHaveAttribute("data-panel", "wall");
+    await live(atRoot);
     // All off asks no more: the question is gone from the wall panel.
     await expect(wall.locator(".room-name")).toHaveText("Wall only");
     await expect(wall.getByRole("alertdialog")).toHaveCount(0);
