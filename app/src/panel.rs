@@ -433,15 +433,21 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
     let has_summary = !panel.summary.is_empty();
     // A wall panel offers no link that leaves it: it hangs in a room with
     // nobody to bring it back. Tablets list the other panels and the
-    // status page (which has a way back to the panel).
+    // status page (which has a way back to the panel); under a base (the
+    // designer's preview) only the other panels: the status page is the
+    // running controller's, not the preview's.
     let footer = (!wall).then(|| {
+        let base = crate::base::path();
         let other_panels = panels
             .into_iter()
             .filter(|(id, _)| *id != current_panel)
             .map(|(id, name)| view! { <a class="panel-link" rel="external" href=crate::base::href(&format!("/panel/{id}"))>{name}</a> })
             .collect_view();
         view! {
-            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href=crate::base::href("/status")>"Status"</a></footer>
+            <footer class="foot">
+                {other_panels}
+                {base.is_empty().then(|| view! { <a class="panel-link" rel="external" href="/status">"Status"</a> })}
+            </footer>
         }
     });
     view! {

@@ -97,6 +97,9 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     const previewPage = await context.newPage();
     await previewPage.goto(controller.url((await page.locator("#preview-frame").getAttribute("src"))!));
     await expect(previewPage.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
+    // No link out to the running controller's status page from a preview.
+    await expect(previewPage.locator("footer.foot a")).not.toHaveCount(0);
+    await expect(previewPage.getByRole("link", { name: "Status" })).toHaveCount(0);
     await checkAxe(previewPage, "the designer's preview page");
     await previewPage.close();
     await tablet.close();
