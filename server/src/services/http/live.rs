@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
+use axum::Extension;
+use futures::SinkExt;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -28,6 +30,9 @@ use crate::bus::{Encoding, Subscription};
 use crate::controller::Controller;
 use crate::held::HeldButtons;
 use crate::services::StartEnv;
+use crate::woken::PollWhenWoken;
+
+use super::fanout::{Attention, Fanout, Fed, PlainSocket};
 
 /// Largest WebSocket message accepted at all; above the panel protocol's own
 /// limit so an oversized message still gets a readable `error` reply.
@@ -40,12 +45,15 @@ pub struct LiveState {
     pub env: StartEnv,
     pub port: u16,
     pub sessions: Arc<Semaphore>,
+    /// Writes steps to the plain-HTTP panels of this port.
+    pub fanout: Arc<Fanout>,
 }
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<LiveState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    plain: Option<Extension<PlainSocket>>,
     headers: HeaderMap,
 ) -> Response {
     let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
@@ -82,7 +90,7 @@ pub async fn upgrade(
                 .await;
                 return;
             }
-            Session::run(socket, state, peer, user_agent).await;
+            Session::run(socket, state, peer, user_agent, plain.map(|p| p.0)).await;
         })
 }
 
@@ -150,7 +158,13 @@ struct Session {
 }
 
 impl Session {
-    async fn run(mut socket: WebSocket, state: LiveState, peer: SocketAddr, user_agent: String) {
+    async fn run(
+        mut socket: WebSocket,
+        state: LiveState,
+        peer: SocketAddr,
+        user_agent: String,
+        plain: Option<PlainSocket>,
+    ) {
         let controller = state.env.controller.clone();
         let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
 
@@ -206,12 +220,21 @@ impl Session {
             last_heard: Instant::now(),
             sparse,
         };
-        session.serve(&mut socket, &state, keepalive).await;
+        // A plain TCP panel is sent its steps by the port's fan-out; a TLS
+        // panel's task sends them itself.
+        let fed = plain.map(|p| state.fanout.register(p, sparse));
+        session.serve(&mut socket, &state, keepalive, fed).await;
         drop(session);
         controller.status().panel_disconnected(id);
     }
 
-    async fn serve(&mut self, socket: &mut WebSocket, state: &LiveState, keepalive: Duration) {
+    async fn serve(
+        &mut self,
+        socket: &mut WebSocket,
+        state: &LiveState,
+        keepalive: Duration,
+        fed: Option<Fed>,
+    ) {
         let welcome = ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             keepalive_ms: keepalive.as_millis() as u64,
@@ -220,7 +243,7 @@ impl Session {
         if socket.send(text(&welcome)).await.is_err() {
             return;
         }
-        let Some(mut steps) = self.resync(socket).await else {
+        let Some(mut steps) = self.resync(socket, fed.as_ref()).await else {
             return;
         };
         for notice in super::notices::current(&self.controller) {
@@ -230,9 +253,17 @@ impl Session {
         }
         let mut ping = interval_at(Instant::now() + keepalive, keepalive);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The task wakes once per step it sends; the keep-alive clock and
+        // the shutdown are polled only when their own wakers fire, not on
+        // every step (the shutdown's locks are shared by every panel task).
+        let mut tick = PollWhenWoken::new(std::future::poll_fn(move |cx| ping.poll_tick(cx)));
+        let mut shutdown = PollWhenWoken::new(state.env.shutdown.clone().cancelled_owned());
         let mut seq = 0u64;
         loop {
             tokio::select! {
+                // In this order: the panel's own messages first (a panel
+                // that floods only delays its own steps), then steps.
+                biased;
                 incoming = socket.recv() => {
                     let message = match incoming {
                         Some(Ok(m)) => m,
@@ -251,7 +282,7 @@ impl Session {
                             if let Some(reply) = self.handle(&t) {
                                 match reply {
                                     Reply::Send(m) => if socket.send(m).await.is_err() { return },
-                                    Reply::Resync => match self.resync(socket).await {
+                                    Reply::Resync => match self.resync(socket, fed.as_ref()).await {
                                         Some(rx) => steps = rx,
                                         None => return,
                                     },
@@ -265,7 +296,7 @@ impl Session {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                event = steps.recv() => match event {
+                event = next_event(&mut steps) => match event {
                     Ok(event) => {
                         let Some(published) = event.step() else {
                             if let Some(notice) = super::notices::of_event(&self.controller.project(), &event) {
@@ -280,13 +311,21 @@ impl Session {
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket).await {
+                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket, fed.as_ref()).await {
                         Some(rx) => steps = rx,
                         None => return,
                     },
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = ping.tick() => {
+                attention = needs_attention(fed.as_ref()) => match attention {
+                    Attention::Drain => if socket.flush().await.is_err() { return },
+                    Attention::Resync => match self.resync(socket, fed.as_ref()).await {
+                        Some(rx) => steps = rx,
+                        None => return,
+                    },
+                    Attention::Failed => return,
+                },
+                _ = &mut tick => {
                     if self.last_heard.elapsed() > keepalive * 3 {
                         let _ = socket.send(Message::Close(Some(CloseFrame {
                             code: 4000,
@@ -298,7 +337,7 @@ impl Session {
                     seq += 1;
                     if socket.send(text(&ServerMessage::Ping { seq })).await.is_err() { return }
                 }
-                _ = state.env.shutdown.cancelled() => {
+                _ = &mut shutdown => {
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "controller stopping".into() }))).await;
                     return;
                 }
@@ -306,14 +345,28 @@ impl Session {
         }
     }
 
-    /// Sends a fresh snapshot and returns the stream that continues from it.
-    async fn resync(&self, socket: &mut WebSocket) -> Option<Subscription> {
-        let (snapshot, rx) = self.controller.subscribe();
+    /// Sends a fresh snapshot and returns the stream that continues from it
+    /// (for a panel `fed` by the fan-out: none, the fan-out continues).
+    async fn resync(&self, socket: &mut WebSocket, fed: Option<&Fed>) -> Option<Option<Subscription>> {
+        let Some(fed) = fed else {
+            let (snapshot, rx) = self.controller.subscribe();
+            socket
+                .send(text(&ServerMessage::Snapshot { snapshot }))
+                .await
+                .ok()?;
+            return Some(Some(rx));
+        };
+        // Steps the fan-out takes meanwhile wait, and those the snapshot
+        // already covers are dropped, so the panel sees each change once.
+        fed.hold();
+        let snapshot = self.controller.snapshot();
+        let revision = snapshot.revision;
         socket
             .send(text(&ServerMessage::Snapshot { snapshot }))
             .await
             .ok()?;
-        Some(rx)
+        fed.release(revision);
+        Some(None)
     }
 
     fn handle(&mut self, text: &str) -> Option<Reply> {
@@ -360,6 +413,25 @@ impl Session {
                 "hello was already received",
             ))),
         }
+    }
+}
+
+/// The next bus event, for a panel that reads the bus itself (a TLS panel);
+/// never, for one fed by the fan-out.
+async fn next_event(
+    steps: &mut Option<Subscription>,
+) -> Result<Arc<crate::bus::BusEvent>, broadcast::error::RecvError> {
+    match steps {
+        Some(steps) => steps.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the fan-out needs from this panel's task; never, for a TLS panel.
+async fn needs_attention(fed: Option<&Fed>) -> Attention {
+    match fed {
+        Some(fed) => fed.attention().await,
+        None => std::future::pending().await,
     }
 }
 
