@@ -190,7 +190,11 @@ impl AsyncRead for PlainIo {
 }
 
 impl AsyncWrite for PlainIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let shared = &self.0;
         let mut out = lock(&shared.out);
         if shared.drain(&mut out, cx)?.is_pending() {

@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::Extension;
-use futures::SinkExt;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use bytes::Bytes;
 use controller_core::engine::Step;
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
 use controller_core::view::PanelSession;
+use futures::SinkExt;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
@@ -347,7 +347,11 @@ impl Session {
 
     /// Sends a fresh snapshot and returns the stream that continues from it
     /// (for a panel `fed` by the fan-out: none, the fan-out continues).
-    async fn resync(&self, socket: &mut WebSocket, fed: Option<&Fed>) -> Option<Option<Subscription>> {
+    async fn resync(
+        &self,
+        socket: &mut WebSocket,
+        fed: Option<&Fed>,
+    ) -> Option<Option<Subscription>> {
         let Some(fed) = fed else {
             let (snapshot, rx) = self.controller.subscribe();
             socket
