@@ -299,7 +299,11 @@ impl Fanout {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            for panel in lock(&self.panels).iter() {
+            // A copy of the list, so panels coming and going do not wait
+            // for the writes (a panel gone meanwhile is no longer registered
+            // and is skipped).
+            let panels = lock(&self.panels).clone();
+            for panel in &panels {
                 panel.offer(&frame, revision, shown);
             }
         }
