@@ -1,9 +1,13 @@
 //! The panel live channel, server side: one WebSocket per panel at `/ws`.
 //!
 //! One task per connection with one `select!` loop: messages from the panel,
-//! steps from the engine, the keep-alive clock and shutdown. A step is
-//! encoded once for all panels ([`Encoding::PanelJson`]). A panel that falls
-//! more than the stream's capacity behind gets a fresh snapshot. A panel
+//! the keep-alive clock, shutdown, and the steps. A step is encoded once
+//! for all panels ([`Encoding::PanelJson`]). A plain-HTTP panel is sent its
+//! steps by the port's fan-out task (`fanout.rs`), which wakes this task
+//! only when the socket could not take a frame at once or the panel fell
+//! behind; a TLS panel's task reads the bus and sends each step itself. A
+//! panel that falls behind (the bus's capacity, or its socket and queue
+//! full) gets a fresh snapshot. A panel
 //! silent for three keep-alive intervals is dropped. Bad messages get an
 //! `error` reply and the connection stays up; only this panel is affected.
 
