@@ -485,6 +485,8 @@ async fn applying_a_project_sends_in_place_panels_their_layout_and_earlier_panel
         panic!("unavailable")
     };
     assert!(message.contains("has no panel \"tablet\""), "{message}");
+    // Meanwhile it is sent no steps (the next message is the layout).
+    press(&running.controller, "mute");
     apply(&running, |p| {
         p.panels.insert(
             0,
@@ -502,5 +504,102 @@ async fn applying_a_project_sends_in_place_panels_their_layout_and_earlier_panel
         panic!("refused")
     };
     assert_eq!(code, ErrorCode::PinRequired);
+    // The earlier page as well: its steps, then the refusal.
+    loop {
+        match recv_data(&mut earlier).await {
+            ServerMessage::Step { .. } => {}
+            ServerMessage::Error { code, .. } => {
+                assert_eq!(code, ErrorCode::PinRequired);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    running.shutdown().await;
+}
+
+/// A plain-HTTP panel that stops reading while steps keep coming falls
+/// behind (its socket and the fan-out's queue fill up); once it reads
+/// again it gets a fresh snapshot, every step after it follows on, and it
+/// ends showing the controller's state. Its neighbour is not held up.
+#[tokio::test]
+async fn a_panel_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again() {
+    let running = support::TestSettings::only(&["panel"])
+        .toml("[panel]\nkeepalive_secs = 60\n")
+        .start_demo()
+        .await;
+    let addr = running.addrs.panel.unwrap();
+    // A small receive buffer, so the server's side fills up soon.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let stream = tokio::net::TcpStream::from_std(socket.into()).unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(
+        format!("ws://{addr}/ws"),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .unwrap();
+    let ServerMessage::Welcome { .. } = panel::hello(&mut slow, "tablet", None).await else {
+        panic!("welcome")
+    };
+    let ServerMessage::Snapshot {
+        snapshot: mut state,
+    } = recv_data(&mut slow).await
+    else {
+        panic!("a snapshot")
+    };
+    let (mut neighbour, mut shown) = panel(addr, "tablet").await;
+
+    // Far more step bytes than the kernel buffers and the queue hold, in
+    // batches the neighbour reads before the next one comes.
+    let presses = 20_000;
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(shown.revision));
+    let reader = tokio::spawn({
+        let seen = seen.clone();
+        async move {
+            // The neighbour, reading all along, gets every step in order.
+            for _ in 0..2 * presses {
+                match recv_data(&mut neighbour).await {
+                    ServerMessage::Step { step, .. } => {
+                        assert_eq!(shown.receive(&step), StepOutcome::Applied);
+                        seen.store(shown.revision, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    other => panic!("a step, not {other:?}"),
+                }
+            }
+            shown
+        }
+    });
+    for _ in 0..presses / 100 {
+        for _ in 0..100 {
+            support::press_and_release(&running.controller, "mute");
+        }
+        let now = running.controller.revision();
+        eventually(
+            Duration::from_secs(10),
+            "the neighbour reads the batch",
+            || seen.load(std::sync::atomic::Ordering::Relaxed) == now,
+        )
+        .await;
+    }
+    assert_eq!(reader.await.unwrap(), running.controller.snapshot());
+
+    // The slow panel: steps, then a snapshot, then steps that follow on.
+    let mut snapshots = 0;
+    while state != running.controller.snapshot() || snapshots == 0 {
+        match recv_data(&mut slow).await {
+            ServerMessage::Step { step, .. } => {
+                assert_eq!(state.receive(&step), StepOutcome::Applied)
+            }
+            ServerMessage::Snapshot { snapshot } => {
+                snapshots += 1;
+                state = snapshot;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(snapshots, 1);
     running.shutdown().await;
 }

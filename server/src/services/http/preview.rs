@@ -395,8 +395,9 @@ async fn socket(
         shutdown,
         port: previews.port,
         sessions: panels,
+        fanout: None,
     };
-    live::upgrade(ws, State(state), ConnectInfo(peer), headers).await
+    live::upgrade(ws, State(state), ConnectInfo(peer), None, headers).await
 }
 
 #[cfg(test)]
