@@ -2,8 +2,9 @@
 // Plain JavaScript over pkg/designer.{js,wasm}: controller-core compiled to
 // wasm (designer/src/lib.rs) validates every change exactly as an upload is
 // validated, writes the edit back into the installer's own TOML (comments
-// and order kept), tests regexes, computes timer runs and runs the engine
-// for the preview. Loaded by /designer only: a panel never downloads it.
+// and order kept), tests regexes and computes timer runs; the preview is the
+// real panel in an iframe, over a preview controller on the server. Loaded
+// by /designer only: a panel never downloads it.
 //
 // The model is the project as JSON (serde's form of controller-core's
 // Project). Every change goes through edit(): a snapshot for undo, the
@@ -27,10 +28,17 @@ const S = {
   samples: {}, // regex tester lines, by feedback rule index
   saved: false,
   output: null, // the last save/apply answer, diff
-  previewSize: null,
-  preview: null,
-  previewLog: [],
+  previewSize: null, // "tablet", "wall", "phone" while the preview is open
+  previewEl: null, // its section, made once (see previewSection)
+  previewBase: null, // "/designer/preview/{token}" of this page's preview
+  previewPosted: null, // the draft text the preview runs
+  previewSrc: null, // the panel page the iframe shows
+  previewShown: null, // that page and the designer's page it was opened on
+  previewTimer: null,
+  previewBusy: false, // a post is under way
+  previewAgain: false, // and another was asked for meanwhile
   history: [],
+  work: null, // the part of the page render() redraws (all but the preview)
 };
 
 const SECTIONS = [
@@ -139,8 +147,6 @@ function validate() {
   const r = JSON.parse(core.check(S.original, JSON.stringify(S.project)));
   S.errors = r.errors || [];
   S.toml = r.toml || "";
-  if (S.preview) S.preview.free();
-  S.preview = null;
 }
 
 // ---------- value helpers ----------
@@ -272,8 +278,13 @@ function renderNow() {
   const caret = active && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
 
   const main = $("designer-main");
-  main.replaceChildren(toolbar(), h("div", { class: "designer-grid" + (S.section === "layout" ? "" : " no-props") }, nav(), workspace(), S.section === "layout" ? props() : null), errorsPanel(), outputPanel(), previewPanel());
+  if (!S.work) {
+    S.work = h("div", { id: "designer-work" });
+    main.replaceChildren(S.work, previewSection());
+  }
+  S.work.replaceChildren(toolbar(), h("div", { class: "designer-grid" + (S.section === "layout" ? "" : " no-props") }, nav(), workspace(), S.section === "layout" ? props() : null), errorsPanel(), outputPanel());
   markErrors();
+  syncPreview();
 
   if (focusPath) {
     const el = main.querySelector(`[data-path="${CSS.escape(focusPath)}"], [data-focus="${CSS.escape(focusPath)}"]`);
@@ -785,7 +796,8 @@ function levelFields(l, i) {
     row(field("Id", l, "id", `${path}.id`), field("Label", l, "label", `${path}.label`), field("Kind", l, "kind", `${path}.kind`, { options: ["fader", "meter"], default: "fader" })),
     row(field("Min", l, "min", `${path}.min`, { type: "number" }), field("Max", l, "max", `${path}.max`, { type: "number" }), field("Step", l, "step", `${path}.step`, { type: "number" }), field("Unit", l, "unit", `${path}.unit`, { optional: true })),
     row(field("Initial", l, "initial", `${path}.initial`, { type: "number", optional: true }), field("Has a mute", l, "mute", `${path}.mute`, { type: "checkbox" })),
-    row(field("Device", l, "device", `${path}.device`, { options: ids(P().devices), optional: true }), field("Send", l, "send", `${path}.send`, { optional: true, placeholder: "VOL {value}" }), field("Send mute", l, "send_mute", `${path}.send_mute`, { optional: true })));
+    row(field("Device", l, "device", `${path}.device`, { options: ids(P().devices), optional: true }), field("Send", l, "send", `${path}.send`, { optional: true, placeholder: "VOL {value}" }), field("Send mute", l, "send_mute", `${path}.send_mute`, { optional: true }),
+      field("Send at most every (ms)", l, "send_interval_ms", `${path}.send_interval_ms`, { type: "number", hint: "while the level moves; the final value is always sent" })));
 }
 
 function levelEditor(l, i) {
@@ -1168,74 +1180,139 @@ function outputPanel() {
   return out;
 }
 
-// ---------- the live preview: panel look, engine dry run ----------
+// ---------- the live preview: the real panel, over a preview controller ----------
+//
+// The server runs the draft on a preview controller of its own (no
+// devices, no room logic, nothing shared with the running controller:
+// server/src/services/http/preview.rs) and serves the panel app for it
+// under /designer/preview/{token}. The iframe shows that panel page at the
+// chosen screen size; clicking in it is the dry run. Each valid change is
+// posted (debounced); the preview's panel shows its new layout in place
+// (on the page it shows) when its project changes, as a real panel does.
+
+const PREVIEW_DELAY_MS = 600;
+
+// The preview section is made once and kept out of render(): re-inserting
+// an iframe would reload it.
+function previewSection() {
+  if (S.previewEl) return S.previewEl;
+  const frame = h("iframe", { id: "preview-frame", title: "Preview of the panel" });
+  const box = h("div", { class: "preview-device" }, frame);
+  const sizes = h("div", { class: "group", role: "group", "aria-label": "Screen size" },
+    Object.entries(SIZES).map(([k, [, , name]]) => h("button", { type: "button", "data-size": k, onclick: () => showPreview(k) }, name)));
+  const status = h("p", { id: "preview-status", class: "hint", role: "status", "aria-live": "polite" });
+  S.previewEl = h("section", { class: "preview", id: "preview", "aria-label": "Preview", hidden: true },
+    h("div", { class: "preview-head" }, h("h2", { text: "Preview" }), sizes,
+      h("p", { class: "hint", text: "The real panel, running this draft on a preview controller: clicks are a dry run, nothing is sent to any device." })),
+    status, box);
+  window.addEventListener("resize", fitPreview);
+  return S.previewEl;
+}
 
 function showPreview(size) {
   S.previewSize = size;
-  if (S.preview) S.preview.free();
-  S.preview = null;
-  S.previewLog = [];
   render();
 }
 
-function previewPanel() {
-  const out = h("section", { class: "preview", id: "preview", "aria-label": "Preview", hidden: !S.previewSize });
-  if (!S.previewSize) return out;
-  out.append(h("div", { class: "preview-head" }, h("h2", { text: "Preview" }),
-    h("div", { class: "group", role: "group", "aria-label": "Screen size" }, Object.entries(SIZES).map(([k, [, , name]]) => h("button", { type: "button", "aria-pressed": String(S.previewSize === k), onclick: () => showPreview(k) }, name))),
-    h("p", { class: "hint", text: "A dry run: presses go to the controller's engine running here in the browser; nothing is sent to any device." })));
-  if (S.errors.length) {
-    out.append(h("p", { class: "bad", text: "Fix the errors to preview." }));
-    return out;
+// After every render: show or hide the section, mark the size, and post
+// the draft if it changed.
+function syncPreview() {
+  const el = previewSection();
+  el.hidden = !S.previewSize;
+  if (!S.previewSize) {
+    // Closed: the panel in it goes (and with it its live channel, so the
+    // preview can expire); opening again posts the draft anew.
+    clearTimeout(S.previewTimer);
+    if (S.previewSrc) $("preview-frame").src = "about:blank";
+    S.previewSrc = null;
+    S.previewPosted = null;
+    return;
   }
-  if (!S.preview) {
-    try {
-      S.preview = new core.Preview(JSON.stringify(S.project));
-    } catch (e) {
-      out.append(h("p", { class: "bad", text: String(e) }));
-      return out;
+  for (const b of el.querySelectorAll("[data-size]")) b.setAttribute("aria-pressed", String(b.dataset.size === S.previewSize));
+  fitPreview();
+  if (S.errors.length) {
+    previewStatus("Fix the errors to update the preview.", true);
+    return;
+  }
+  clearTimeout(S.previewTimer);
+  if (S.toml !== S.previewPosted || !S.previewBase) {
+    S.previewTimer = setTimeout(postPreview, S.previewBase ? PREVIEW_DELAY_MS : 0);
+  } else {
+    previewStatus("", false);
+    showPanel();
+  }
+}
+
+function previewStatus(text, bad) {
+  const st = $("preview-status");
+  st.textContent = text;
+  st.className = bad ? "bad" : "hint";
+}
+
+// One post at a time (the first one makes the preview); a change made
+// meanwhile is posted when it is answered.
+async function postPreview() {
+  if (S.previewBusy) {
+    S.previewAgain = true;
+    return;
+  }
+  S.previewBusy = true;
+  try {
+    const text = S.toml;
+    const token = S.previewBase ? "?token=" + encodeURIComponent(S.previewBase.split("/").pop()) : "";
+    const r = await call("POST", "/designer/preview" + token, new Blob([text], { type: "text/plain" }));
+    if (r.status !== 200) {
+      previewStatus(`${r.body.title || "No preview"}: ${r.body.text || ""}`, true);
+      return;
+    }
+    S.previewPosted = text;
+    if (r.body.base !== S.previewBase) S.previewSrc = null; // a new preview: load it
+    S.previewBase = r.body.base;
+    previewStatus("", false);
+    if (S.previewSize) showPanel();
+  } finally {
+    S.previewBusy = false;
+    if (S.previewAgain) {
+      S.previewAgain = false;
+      syncPreview();
     }
   }
-  const state = JSON.parse(S.preview.state());
+}
+
+// Points the iframe at the panel being edited, on the page being edited
+// (the panel remembers its page per tab, as on a tablet). An unchanged
+// panel shows its new layout in place when its project changes.
+function showPanel() {
   const pl = panel();
-  if (!pl) return out;
+  if (!pl || !S.previewBase) return;
+  const src = `${S.previewBase}/panel/${encodeURIComponent(pl.id)}`;
+  const pg = page();
+  const shown = src + "#" + (pg ? pg.id : "");
+  if (shown === S.previewShown && src === S.previewSrc) return;
+  // Another panel or page picked in the designer: load the panel anew on
+  // that page (its state is the preview controller's, so it stays).
+  if (pg) sessionStorage.setItem("roomctl.page." + pl.id, pg.id);
+  S.previewShown = shown;
+  S.previewSrc = src;
+  const frame = $("preview-frame");
+  frame.title = `Preview of the panel "${pl.name || pl.id}"`;
+  if (frame.getAttribute("src") === src) frame.contentWindow.location.reload();
+  else frame.src = src;
+}
+
+// The iframe has the screen's own size (the panel lays itself out for
+// it) and is scaled down to fit the designer's width.
+function fitPreview() {
+  if (!S.previewSize || !S.previewEl) return;
   const [w, hgt] = SIZES[S.previewSize];
-  const pg = pl.pages[S.page] || pl.pages[0];
-  const buttons = P().buttons || [];
-  const keys = (pg.buttons || []).map((place) => {
-    const b = buttons.find((x) => x.id === place.button);
-    if (!b) return null;
-    const st = state.buttons[b.id] || { led: { mode: "off", color: b.color || "green" }, latched: false };
-    return h("button", {
-      type: "button", class: "key", "data-button": b.id, "data-kind": b.kind || "momentary", "data-led": st.led.mode, "data-color": st.led.color,
-      "aria-pressed": String(st.latched || st.led.mode !== "off"),
-      style: `grid-row:${place.row + 1} / span ${place.height || 1};grid-column:${place.col + 1} / span ${place.width || 1}`,
-      onclick: () => {
-        const before = JSON.parse(S.preview.state());
-        S.preview.tap(b.id);
-        const after = JSON.parse(S.preview.state());
-        const lit = Object.keys(after.buttons).filter((id) => JSON.stringify(after.buttons[id].led) !== JSON.stringify((before.buttons[id] || {}).led)).map((id) => `${id} ${after.buttons[id].led.mode}`);
-        S.previewLog.unshift(`${b.label}: ${lit.length ? lit.join(", ") : "no LED changed"}`);
-        S.previewLog = S.previewLog.slice(0, 6);
-        render();
-      },
-    }, h("span", { class: "led", "aria-hidden": "true" }), svgIcon(b.icon || "", "icon"), h("span", { class: "label", text: S.preview.render(b.label) }));
-  });
-  const tiles = [
-    ...(pg.texts || []).map((t) => h("div", { class: "text-tile", style: `grid-row:${t.row + 1} / span ${t.height || 1};grid-column:${t.col + 1} / span ${t.width || 1}` }, S.preview.render(t.text))),
-    ...(pg.levels || []).map((l) => {
-      const def = (P().levels || []).find((x) => x.id === l.level) || {};
-      const v = state.levels && state.levels[l.level] ? state.levels[l.level].value : def.min;
-      return h("div", { class: "text-tile", style: `grid-row:${l.row + 1} / span ${l.height || 1};grid-column:${l.col + 1} / span ${l.width || 1}` }, `${def.label}: ${v}${def.unit ? " " + def.unit : ""}`);
-    }),
-  ];
-  const frame = h("div", { class: "preview-frame", style: `--w:${w}px;--ar:${w} / ${hgt};--r:${(w / hgt).toFixed(4)}` },
-    h("div", { class: "panel", "data-profile": pl.profile || "tablet" },
-      h("div", { class: "bar" }, h("div", { class: "room" }, h("span", { class: "room-name", text: P().project.name }))),
-      h("nav", { class: "tabs", role: "tablist" }, pl.pages.map((x, i) => h("button", { type: "button", role: "tab", class: "tab", "aria-selected": String(x === pg), onclick: () => { S.page = i; S.sel = null; render(); } }, svgIcon(x.icon || "home", "tab-icon"), x.title))),
-      h("div", { class: "pages" }, h("div", { class: "page", role: "group", style: `--cols:${pl.columns};--rows:${pl.rows}`, "aria-label": pg.title }, keys, tiles))));
-  out.append(frame, h("ul", { class: "preview-log", "aria-label": "What the presses did" }, S.previewLog.map((l) => h("li", { text: l }))));
-  return out;
+  const box = S.previewEl.querySelector(".preview-device");
+  const frame = $("preview-frame");
+  const scale = Math.min(1, (S.previewEl.clientWidth - 16) / w, (window.innerHeight * 0.8) / hgt);
+  frame.style.width = w + "px";
+  frame.style.height = hgt + "px";
+  frame.style.transform = `scale(${scale})`;
+  box.style.width = Math.round(w * scale) + 16 + "px";
+  box.style.height = Math.round(hgt * scale) + 16 + "px";
 }
 
 // ---------- start ----------

@@ -16,6 +16,7 @@ mod admin;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod base;
 mod icons;
 #[cfg(feature = "hydrate")]
 mod live;
@@ -38,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // need it read panels too; the panel itself uses `touch-action:
     // manipulation`, so a double tap never zooms by accident.
     let viewport = "width=device-width, initial-scale=1, viewport-fit=cover";
+    let base = Some(base::path()).filter(|b| !b.is_empty());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -48,7 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body>
+            <body data-base=base>
                 <App/>
             </body>
         </html>
@@ -125,7 +127,14 @@ impl Screen {
         let path = window().location().pathname().ok();
         #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
         let path: Option<String> = None;
-        Screen::from_path(path.as_deref().unwrap_or("/"))
+        // Below the page's base path (a designer preview's), as the
+        // routes are; a path outside it names no screen.
+        match path {
+            Some(path) => {
+                base::strip(&path, &base::path()).map_or(Screen::NotFound, Screen::from_path)
+            }
+            None => Screen::from_path("/"),
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! [`controller_core::link::PanelLink`], which makes every decision (hello,
 //! keep-alive, lost, backoff, resync, refusal; tested natively there), and
 //! the browser: one WebSocket to `/ws` on the port that served the page, one
-//! timer for the link's next deadline, the page's signals, and the PIN in
-//! sessionStorage.
+//! timer for the link's next deadline, the page's signals (and a new
+//! layout handed to the page), and the PIN in sessionStorage.
 //!
 //! Hand-written over web-sys rather than a WebSocket crate to keep the wasm
 //! small (the panel loads on every wall panel at every boot).
@@ -14,6 +14,7 @@ use std::time::Duration;
 use controller_core::engine::Snapshot;
 use controller_core::link::{LinkAction, LinkState, PanelLink};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+use controller_core::view::PanelView;
 
 use crate::panel::Notice;
 use leptos::prelude::*;
@@ -28,6 +29,8 @@ struct Live {
     shown: RwSignal<LinkState>,
     /// The banners shown: one per key, replaced or cleared by later notices.
     notices: RwSignal<Vec<Notice>>,
+    /// Shows a new layout, or why the panel is not available.
+    on_layout: Box<dyn Fn(Result<PanelView, String>)>,
     socket: Option<Socket>,
     /// The armed timer and the deadline it is for.
     timer: Option<(u64, TimeoutHandle)>,
@@ -111,8 +114,12 @@ pub fn save_page(panel: &str, page: &str) {
 }
 
 /// Calls `go_home` when nobody has touched the page (pointer or key) for
-/// `idle_ms`, and again after each further `idle_ms` untouched.
-pub fn go_home_when_idle(idle_ms: u64, go_home: impl Fn() + 'static) {
+/// `idle_ms()` (read each second: a new layout may change it; `None`:
+/// never), and again after each further such time untouched.
+pub fn go_home_when_idle(
+    idle_ms: impl Fn() -> Option<u64> + 'static,
+    go_home: impl Fn() + 'static,
+) {
     use std::cell::Cell;
     use std::rc::Rc;
     let last = Rc::new(Cell::new(now_ms()));
@@ -130,6 +137,10 @@ pub fn go_home_when_idle(idle_ms: u64, go_home: impl Fn() + 'static) {
     let _ = set_interval_with_handle(
         move || {
             let now = now_ms();
+            let Some(idle_ms) = idle_ms() else {
+                last.set(now);
+                return;
+            };
             if now.saturating_sub(last.get()) >= idle_ms {
                 last.set(now);
                 go_home();
@@ -139,15 +150,17 @@ pub fn go_home_when_idle(idle_ms: u64, go_home: impl Fn() + 'static) {
     );
 }
 
-/// Starts the live channel for this page (once): `state` starts as the
-/// server-rendered snapshot and from then on shows the link's.
+/// Starts the live channel for the panel of `view`, the layout the page was
+/// rendered with (once): `state` starts as the server-rendered snapshot and
+/// from then on shows the link's; `on_layout` shows the layouts of projects
+/// applied later (in place: see [`PanelLink::in_place`]).
 pub fn start(
-    panel: String,
+    view: &PanelView,
     pin: Option<String>,
     state: RwSignal<Snapshot>,
     link: RwSignal<LinkState>,
     notices: RwSignal<Vec<Notice>>,
-    keepalive_ms: u64,
+    on_layout: impl Fn(Result<PanelView, String>) + 'static,
 ) {
     LIVE.with(|l| {
         let mut l = l.borrow_mut();
@@ -155,10 +168,17 @@ pub fn start(
             return;
         }
         let mut live = Live {
-            link: PanelLink::new(panel, pin, keepalive_ms, state.get_untracked()),
+            link: PanelLink::new(
+                view.panel.id.clone(),
+                pin,
+                view.keepalive_ms,
+                state.get_untracked(),
+            )
+            .in_place(view.layout.clone()),
             state,
             shown: link,
             notices,
+            on_layout: Box::new(on_layout),
             socket: None,
             timer: None,
         };
@@ -220,6 +240,8 @@ impl Live {
                 LinkAction::Close => self.socket = None,
                 LinkAction::State(state) => self.shown.set(state),
                 LinkAction::ShowSnapshot => self.state.set(self.link.snapshot().clone()),
+                LinkAction::ShowLayout(view) => (self.on_layout)(Ok(*view)),
+                LinkAction::Unavailable(why) => (self.on_layout)(Err(why)),
                 LinkAction::Reload => {
                     let _ = window().location().reload();
                 }
@@ -263,7 +285,8 @@ impl Live {
     }
 }
 
-/// Opens the WebSocket to `/ws` on the page's own host and port.
+/// Opens the WebSocket to `/ws` under the page's base path (a designer
+/// preview's own channel) on the page's own host and port.
 fn open_socket() -> Option<Socket> {
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") {
@@ -272,7 +295,7 @@ fn open_socket() -> Option<Socket> {
         "ws"
     };
     let host = location.host().unwrap_or_default();
-    let ws = WebSocket::new(&format!("{scheme}://{host}/ws")).ok()?;
+    let ws = WebSocket::new(&format!("{scheme}://{host}{}", crate::base::href("/ws"))).ok()?;
     let onopen = Closure::<dyn FnMut()>::new(|| input(PanelLink::opened));
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else {

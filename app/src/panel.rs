@@ -1,10 +1,13 @@
 //! The touch panel: a page of buttons with LEDs, tabs for the other pages.
 //!
-//! The server renders the current state; once hydrated, the panel opens the
-//! live channel (`live.rs`) and from then on shows only what the controller
-//! says: a press lights nothing locally except the pressed look of the key;
-//! the LED comes back from the engine. When the channel is down the page says
-//! so and greys the LEDs rather than show stale state as live.
+//! The server renders the current state; the browser builds the same panel
+//! in its place, opens the live channel (`live.rs`) and from then on shows
+//! only what the controller says: a press lights nothing locally except the
+//! pressed look of the key; the LED comes back from the engine. When the
+//! channel is down the page says so and greys the LEDs rather than show
+//! stale state as live. When a project is applied, the controller sends the
+//! panel's new layout and the browser builds it in place of the old one
+//! (keeping the page shown, the PIN entered, an open question).
 
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
@@ -89,93 +92,254 @@ fn page_data(panel: Option<String>) -> (Result<PanelView, String>, String) {
     }
 }
 
+/// What outlives one layout: the signals the live channel writes and the
+/// person's place on the panel. A new layout (a project was applied)
+/// renders [`PanelScreen`] anew with these, so the page shown, the PIN
+/// entered and an open question carry over.
+#[derive(Clone, Copy)]
+struct PanelUi {
+    state: RwSignal<Snapshot>,
+    link: RwSignal<LinkState>,
+    notices: RwSignal<Vec<Notice>>,
+    /// The page shown, by position.
+    page: RwSignal<usize>,
+    pin_entered: RwSignal<bool>,
+    /// The `confirm` question open: the page and the button it is for.
+    confirming: RwSignal<Option<(usize, String)>>,
+}
+
 /// A panel page: `panel` is the id from `/panel/{id}`, `None` for `/` (the
 /// default panel of the port the page came from).
 #[component]
 pub fn PanelPage(panel: Option<String>) -> impl IntoView {
+    // Opened at `/`: the port's default panel, whichever it is.
+    #[cfg(feature = "hydrate")]
+    let at_default = panel.is_none();
     let (data, json) = page_data(panel);
-    let content = match data {
-        Ok(v) => Either::Left(view! { <PanelScreen view=v/> }),
-        Err(e) => Either::Right(view! {
-            <div class="error-page">
-                <h1>"This panel is not available"</h1>
-                <p>{e}</p>
-                <p><a rel="external" href="/">"Open the default panel"</a></p>
-            </div>
-        }),
+    let ui = PanelUi {
+        state: RwSignal::new(
+            data.as_ref()
+                .map(|v| v.snapshot.clone())
+                .unwrap_or_default(),
+        ),
+        link: RwSignal::new(LinkState::Connecting),
+        notices: RwSignal::new(Vec::new()),
+        page: RwSignal::new(0),
+        pin_entered: RwSignal::new(data.as_ref().map_or(true, |v| !v.pin_required)),
+        confirming: RwSignal::new(None),
+    };
+    let layout = RwSignal::new(data);
+
+    #[cfg(feature = "hydrate")]
+    if let Ok(first) = layout.get_untracked() {
+        Effect::new(move |_| {
+            // Starts once; waits for the PIN pad on panels that have a PIN.
+            if ui.pin_entered.get() {
+                crate::live::start(
+                    &first,
+                    crate::live::stored_pin(),
+                    ui.state,
+                    ui.link,
+                    ui.notices,
+                    move |new| {
+                        // A page at `/` whose panel is gone follows the
+                        // port's default panel: the page is loaded anew.
+                        if at_default && new.is_err() {
+                            let _ = window().location().reload();
+                        } else {
+                            show_layout(layout, ui, new);
+                        }
+                    },
+                );
+            }
+        });
+        // The page shown is remembered per panel for this tab: a reload
+        // opens on it (and the designer's preview picks its page so).
+        Effect::new(move |done: Option<()>| {
+            let index = ui.page.get();
+            layout.with_untracked(|l| {
+                let Ok(view) = l else { return };
+                let pages = &view.panel.pages;
+                if done.is_none() {
+                    if let Some(i) = crate::live::saved_page(&view.panel.id)
+                        .and_then(|saved| pages.iter().position(|p| p.id == saved))
+                    {
+                        ui.page.set(i);
+                    }
+                } else if let Some(p) = pages.get(index) {
+                    crate::live::save_page(&view.panel.id, &p.id);
+                }
+            });
+        });
+        crate::live::go_home_when_idle(
+            move || {
+                layout.with_untracked(|l| {
+                    let secs = l.as_ref().ok()?.panel.idle_secs?;
+                    Some(u64::from(secs) * 1000)
+                })
+            },
+            move || {
+                if ui.page.get_untracked() != 0 {
+                    ui.page.set(0);
+                }
+                ui.confirming.set(None);
+            },
+        );
+    }
+
+    // The browser does not hydrate the server's panel: it builds it anew in
+    // its place, at once (so before anything is painted), and again for
+    // each new layout. A new layout has to be built in the browser anyway;
+    // hydrating as well, or updating the old layout's elements in place (a
+    // reactive view), would put more copies of every view's code into the
+    // wasm.
+    #[cfg(not(feature = "hydrate"))]
+    let root = view! { <div class="panel-root">{screen(layout.get_untracked(), ui)}</div> };
+    #[cfg(feature = "hydrate")]
+    let root = {
+        let root = NodeRef::<leptos::html::Div>::new();
+        let mut mounted: Option<Box<dyn std::any::Any>> = None;
+        Effect::new(move |_| {
+            let shown = layout.get();
+            let Some(el) = root.get() else { return };
+            // The key with the keyboard focus gets it back in the new layout.
+            let focused = document()
+                .active_element()
+                .and_then(|e| e.get_attribute("data-button"));
+            // Unmounting the old layout disposes of it (and releases a
+            // button held down on it).
+            drop(mounted.take());
+            el.set_inner_html("");
+            let handle = leptos::mount::mount_to(el.clone().into(), move || screen(shown, ui));
+            mounted = Some(Box::new(handle));
+            if let Some(Ok(Some(key))) = focused
+                .map(|id| el.query_selector(&format!(".page:not([hidden]) [data-button=\"{id}\"]")))
+            {
+                if let Ok(key) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(key) {
+                    let _ = key.focus();
+                }
+            }
+        });
+        view! { <div class="panel-root" node_ref=root></div> }
     };
     view! {
         <script type="application/json" id=VIEW_SCRIPT inner_html=json></script>
-        {content}
+        {root}
+        <script src="/kiosk.js" defer=true></script>
+    }
+}
+
+/// The panel of `layout`, or why there is none.
+fn screen(layout: Result<PanelView, String>, ui: PanelUi) -> impl IntoView {
+    match layout {
+        Ok(view) => Either::Left(view! { <PanelScreen view ui/> }),
+        Err(why) => Either::Right(view! {
+            <main class="error-page">
+                <h1>"This panel is not available"</h1>
+                <p>{why}</p>
+                {(ui.link.get_untracked() == LinkState::Live).then(|| view! {
+                    <p>"It comes back here by itself when the controller runs a project with it."</p>
+                })}
+                <p><a rel="external" href=crate::base::href("/")>"Open the default panel"</a></p>
+            </main>
+            <PinGate ui/>
+        }),
+    }
+}
+
+/// Shows `new` in place of the layout shown: the same page if the new
+/// layout still has it (by id), else its first; an open question only if
+/// its button is still on that page and still asks.
+#[cfg(feature = "hydrate")]
+fn show_layout(
+    layout: RwSignal<Result<PanelView, String>>,
+    ui: PanelUi,
+    new: Result<PanelView, String>,
+) {
+    if let Ok(view) = &new {
+        let shown = layout.with_untracked(|old| {
+            let old = old.as_ref().ok()?;
+            Some(old.panel.pages.get(ui.page.get_untracked())?.id.clone())
+        });
+        let page = shown
+            .and_then(|id| view.panel.pages.iter().position(|p| p.id == id))
+            .unwrap_or(0);
+        let still_asks = ui.confirming.with_untracked(|c| {
+            c.as_ref().is_some_and(|(_, button)| {
+                view.buttons
+                    .get(button)
+                    .is_some_and(|b| b.confirm.is_some())
+                    && view.panel.pages[page]
+                        .buttons
+                        .iter()
+                        .any(|place| place.button == *button)
+            })
+        });
+        if still_asks {
+            ui.confirming.update(|c| {
+                if let Some((p, _)) = c {
+                    *p = page;
+                }
+            });
+        } else {
+            ui.confirming.set(None);
+        }
+        ui.page.set(page);
+    } else {
+        ui.confirming.set(None);
+    }
+    layout.set(new);
+}
+
+/// The PIN keypad while no PIN is entered, or after the controller
+/// refused one (a project may add or change the panel's PIN).
+#[component]
+fn PinGate(ui: PanelUi) -> impl IntoView {
+    let PanelUi {
+        link, pin_entered, ..
+    } = ui;
+    let pin_message = Signal::derive(move || match link.get() {
+        LinkState::PinNeeded(why) => why,
+        _ => String::new(),
+    });
+    view! {
+        <Show when=move || !pin_entered.get() || matches!(link.get(), LinkState::PinNeeded(_))>
+            <PinPad message=pin_message on_enter=move |pin: String| {
+                #[cfg(feature = "hydrate")]
+                {
+                    crate::live::store_pin(&pin);
+                    if pin_entered.get_untracked() {
+                        crate::live::enter_pin(pin);
+                    }
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = pin;
+                pin_entered.set(true);
+            }/>
+        </Show>
     }
 }
 
 #[component]
-fn PanelScreen(view: PanelView) -> impl IntoView {
+fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
     let PanelView {
         controller_name,
         project_name,
         panel,
         buttons,
         levels,
-        snapshot,
-        keepalive_ms,
         panels,
-        pin_required,
+        ..
     } = view;
-    let state = RwSignal::new(snapshot);
-    let link = RwSignal::new(LinkState::Connecting);
-    let page = RwSignal::new(0usize);
-    let pin_entered = RwSignal::new(!pin_required);
-    let notices = RwSignal::new(Vec::<Notice>::new());
-    // Bumped when the panel goes back to its home page after being left
-    // alone: open confirm dialogs close too.
-    let home = RwSignal::new(0u32);
+    let PanelUi {
+        state,
+        link,
+        notices,
+        page,
+        confirming,
+        ..
+    } = ui;
     let wall = panel.profile == PanelProfile::Wall;
-
-    #[cfg(feature = "hydrate")]
-    {
-        let panel_id = panel.id.clone();
-        Effect::new(move |_| {
-            // Starts once; waits for the PIN pad on panels that have a PIN.
-            if pin_entered.get() {
-                crate::live::start(
-                    panel_id.clone(),
-                    crate::live::stored_pin(),
-                    state,
-                    link,
-                    notices,
-                    keepalive_ms,
-                );
-            }
-        });
-        // The page shown survives a reload (applying a project reloads the
-        // panel's layout): remembered per panel for this tab.
-        let page_ids: Vec<String> = panel.pages.iter().map(|p| p.id.clone()).collect();
-        let panel_id = panel.id.clone();
-        Effect::new(move |first: Option<()>| {
-            if first.is_none() {
-                if let Some(i) = crate::live::saved_page(&panel_id)
-                    .and_then(|saved| page_ids.iter().position(|id| *id == saved))
-                {
-                    page.set(i);
-                }
-            } else if let Some(id) = page_ids.get(page.get()) {
-                crate::live::save_page(&panel_id, id);
-            }
-            page.track();
-        });
-        if let Some(secs) = panel.idle_secs {
-            crate::live::go_home_when_idle(u64::from(secs) * 1000, move || {
-                if page.get_untracked() != 0 {
-                    page.set(0);
-                }
-                home.update(|n| *n += 1);
-            });
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = keepalive_ms;
 
     let link_text = move || match link.get() {
         LinkState::Connecting => "Connecting…".to_string(),
@@ -225,7 +389,7 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                 .into_iter()
                 .filter_map(|place| {
                     let def = buttons.get(&place.button)?.clone();
-                    Some(view! { <PanelButton place def state link home/> })
+                    Some(view! { <PanelButton place def state link page=i confirming/> })
                 })
                 .collect_view();
             let faders = p
@@ -269,22 +433,23 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
     let has_summary = !panel.summary.is_empty();
     // A wall panel offers no link that leaves it: it hangs in a room with
     // nobody to bring it back. Tablets list the other panels and the
-    // status page (which has a way back to the panel).
+    // status page (which has a way back to the panel); under a base (the
+    // designer's preview) only the other panels: the status page is the
+    // running controller's, not the preview's.
     let footer = (!wall).then(|| {
+        let base = crate::base::path();
         let other_panels = panels
             .into_iter()
             .filter(|(id, _)| *id != current_panel)
-            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=format!("/panel/{id}")>{name}</a> })
+            .map(|(id, name)| view! { <a class="panel-link" rel="external" href=crate::base::href(&format!("/panel/{id}"))>{name}</a> })
             .collect_view();
         view! {
-            <footer class="foot">{other_panels}<a class="panel-link" rel="external" href="/status">"Status"</a></footer>
+            <footer class="foot">
+                {other_panels}
+                {base.is_empty().then(|| view! { <a class="panel-link" rel="external" href="/status">"Status"</a> })}
+            </footer>
         }
     });
-    let pin_message = Signal::derive(move || match link.get() {
-        LinkState::PinNeeded(why) => why,
-        _ => String::new(),
-    });
-
     view! {
         <div class="panel" data-panel=panel.id.clone() data-profile=profile class:stale=not_live>
             <header class="bar">
@@ -316,24 +481,10 @@ fn PanelScreen(view: PanelView) -> impl IntoView {
                     </div>
                 </For>
             </section>
-            <Show when=move || !pin_entered.get() || matches!(link.get(), LinkState::PinNeeded(_))>
-                <PinPad message=pin_message on_enter=move |pin: String| {
-                    #[cfg(feature = "hydrate")]
-                    {
-                        crate::live::store_pin(&pin);
-                        if pin_entered.get_untracked() {
-                            crate::live::enter_pin(pin);
-                        }
-                    }
-                    #[cfg(not(feature = "hydrate"))]
-                    let _ = pin;
-                    pin_entered.set(true);
-                }/>
-            </Show>
+            <PinGate ui/>
             <nav aria-label="Pages"><div class="tabs" role="tablist">{tabs}</div></nav>
             <main class="pages">{sections}</main>
             {footer}
-            <script src="/kiosk.js" defer=true></script>
         </div>
     }
 }
@@ -392,8 +543,10 @@ fn PanelButton(
     def: Button,
     state: RwSignal<Snapshot>,
     link: RwSignal<LinkState>,
-    /// Bumped when the panel goes home after being left alone.
-    home: RwSignal<u32>,
+    /// Its page's position (a button may be placed on several pages).
+    page: usize,
+    /// The question open on the panel, if any (see [`PanelUi`]).
+    confirming: RwSignal<Option<(usize, String)>>,
 ) -> impl IntoView {
     let id = def.id.clone();
     let current = {
@@ -402,7 +555,12 @@ fn PanelButton(
     };
     let pressing = RwSignal::new(false);
     // A `confirm` button asks first: this is the question on screen.
-    let asking = RwSignal::new(false);
+    let asking = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            confirming.with(|c| c.as_ref().is_some_and(|(p, b)| *p == page && *b == id))
+        })
+    };
     let confirm = def.confirm.clone();
     let needs_confirm = confirm.is_some();
     let style = grid_area(place.row, place.col, place.width, place.height);
@@ -452,17 +610,17 @@ fn PanelButton(
     let ok_ref = NodeRef::<leptos::html::Button>::new();
     let dialog_id = format!("confirm-{id}");
     let close = move || {
-        asking.set(false);
+        confirming.set(None);
         #[cfg(feature = "hydrate")]
         if let Some(k) = key_ref.get_untracked() {
             let _ = k.focus();
         }
     };
-    // Left alone, the panel goes home and the question goes away.
-    Effect::new(move |first: Option<()>| {
-        home.track();
-        if first.is_some() {
-            asking.set(false);
+    // A new layout may take the button away mid-press (the DOM goes, and
+    // with it the release): release it now.
+    on_cleanup(move || {
+        if let (Some(true), Some(button)) = (pressing.try_get_untracked(), button.try_get_value()) {
+            send(ClientMessage::Release { button });
         }
     });
     #[cfg(feature = "hydrate")]
@@ -540,7 +698,7 @@ fn PanelButton(
             on:pointerleave=move |_| release()
             on:click=move |_| {
                 if needs_confirm && usable.get_untracked() {
-                    asking.set(true);
+                    confirming.set(Some((page, button.get_value())));
                 }
             }
             on:keydown=move |ev: KeyboardEvent| {

@@ -13,6 +13,7 @@
 
 use crate::engine::{Snapshot, StepOutcome};
 use crate::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, Severity};
+use crate::view::PanelView;
 
 /// The controller's keep-alive interval is never taken to be shorter than
 /// this: a misconfigured tiny interval would otherwise declare every link lost.
@@ -58,8 +59,16 @@ pub enum LinkAction {
     /// The held state changed: show [`PanelLink::snapshot`].
     ShowSnapshot,
     /// The controller runs a different project, whose layout may differ:
-    /// load the page anew.
+    /// load the page anew. Only for a link not made [`PanelLink::in_place`].
     Reload,
+    /// Show this layout instead of the one shown (an in-place link: a
+    /// project was applied). Keep the page shown if it still exists. The
+    /// state to show with it follows as [`LinkAction::ShowSnapshot`].
+    ShowLayout(Box<PanelView>),
+    /// The running project has no such panel (any more): say so instead of
+    /// the panel (an in-place link). A [`LinkAction::ShowLayout`] follows
+    /// if a project with this panel is applied.
+    Unavailable(String),
     /// The controller refused the stored PIN: forget it, so that the next
     /// attempt asks for it again.
     ForgetPin,
@@ -113,6 +122,10 @@ pub struct PanelLink {
     /// Sequence number of the last `ping` sent; kept across reconnects so the
     /// numbers of one page never repeat.
     ping_seq: u64,
+    /// For an in-place link, the layout shown (its [`PanelView::layout`];
+    /// empty while the panel is unavailable). `None`: the page reloads
+    /// when the project changes (and says nothing of layouts in hello).
+    layout: Option<String>,
 }
 
 impl PanelLink {
@@ -129,7 +142,17 @@ impl PanelLink {
             phase: Phase::Idle,
             backoff_ms: FIRST_BACKOFF_MS,
             ping_seq: 0,
+            layout: None,
         }
+    }
+
+    /// Makes this an in-place link for a page showing `layout` (its
+    /// [`PanelView::layout`]): it says so in hello, and when a project is
+    /// applied the controller sends the new layout ([`LinkAction::ShowLayout`])
+    /// or [`LinkAction::Unavailable`], never [`LinkAction::Reload`].
+    pub fn in_place(mut self, layout: String) -> Self {
+        self.layout = Some(layout);
+        self
     }
 
     /// What the page should show about the link.
@@ -186,6 +209,7 @@ impl PanelLink {
             revision: self.held.revision,
             pin: self.pin.clone(),
             sparse: true,
+            layout: self.layout.clone(),
         })]
     }
 
@@ -219,7 +243,9 @@ impl PanelLink {
                 self.backoff_ms = FIRST_BACKOFF_MS;
                 let mut actions = vec![LinkAction::ShowSnapshot];
                 actions.extend(self.set_state(LinkState::Live));
-                if project_changed {
+                // An in-place link was sent a `layout` first if its layout
+                // changed; another project with the same layout is fine.
+                if project_changed && self.layout.is_none() {
                     actions.push(LinkAction::Reload);
                 }
                 actions
@@ -233,9 +259,34 @@ impl PanelLink {
                     // the held state whole.
                     StepOutcome::Gap => actions.push(LinkAction::Send(ClientMessage::Resync)),
                 }
-                if step.loads_project() {
+                // To an in-place link the controller sends such a step only
+                // when the new project leaves its layout as it was.
+                if step.loads_project() && self.layout.is_none() {
                     actions.push(LinkAction::Reload);
                 }
+                actions
+            }
+            ServerMessage::Layout { view } => {
+                if self.layout.is_none() {
+                    return vec![LinkAction::Reload];
+                }
+                self.layout = Some(view.layout.clone());
+                self.held = view.snapshot.clone();
+                self.backoff_ms = FIRST_BACKOFF_MS;
+                let mut actions = vec![LinkAction::ShowLayout(view), LinkAction::ShowSnapshot];
+                actions.extend(self.set_state(LinkState::Live));
+                actions
+            }
+            ServerMessage::Unavailable { message } => {
+                if self.layout.is_none() {
+                    return vec![LinkAction::Reload];
+                }
+                // Holding no layout: the controller sends the panel's
+                // layout whole when it exists again.
+                self.layout = Some(String::new());
+                self.backoff_ms = FIRST_BACKOFF_MS;
+                let mut actions = vec![LinkAction::Unavailable(message)];
+                actions.extend(self.set_state(LinkState::Live));
                 actions
             }
             ServerMessage::Ping { seq } => vec![LinkAction::Send(ClientMessage::Pong { seq })],

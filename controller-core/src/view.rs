@@ -26,6 +26,11 @@ pub struct PanelView {
     pub panels: Vec<(String, String)>,
     /// This panel asks for its PIN before it can be used.
     pub pin_required: bool,
+    /// Names this layout: equal for two views exactly when everything but
+    /// the `snapshot` is (see [`PanelView::layout_key`]). A panel says it in
+    /// its `hello`; the live channel sends a new `layout` when it differs.
+    #[serde(default)]
+    pub layout: String,
 }
 
 impl PanelView {
@@ -59,7 +64,7 @@ impl PanelView {
             .collect();
         let mut panel = panel.clone();
         let pin_required = panel.pin.take().is_some();
-        Some(PanelView {
+        let mut view = PanelView {
             controller_name: controller_name.to_string(),
             project_name: project.project.name.clone(),
             panel,
@@ -73,7 +78,32 @@ impl PanelView {
                 .map(|p| (p.id.clone(), p.name.clone()))
                 .collect(),
             pin_required,
-        })
+            layout: String::new(),
+        };
+        view.layout = view.layout_key();
+        Some(view)
+    }
+
+    /// A hash of everything this view shows but its state: the panel, its
+    /// buttons and levels, the names, the other panels, the PIN flag. Stable
+    /// for one build of the controller (std's `DefaultHasher` with its fixed
+    /// keys); a controller of another build at worst sends one layout more.
+    pub fn layout_key(&self) -> String {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let layout = (
+            &self.controller_name,
+            &self.project_name,
+            &self.panel,
+            &self.buttons,
+            &self.levels,
+            self.keepalive_ms,
+            &self.panels,
+            self.pin_required,
+        );
+        let json = serde_json::to_vec(&layout).expect("views always serialise");
+        let mut hasher = DefaultHasher::new();
+        json.hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
     }
 }
 

@@ -6,19 +6,18 @@
 //! - [`check`]: the edited model written back into the installer's text
 //!   ([`edit_toml`]: comments and order kept) and validated as an upload is;
 //! - [`validate`]: the errors of a text, for the wasm-vs-native test;
-//! - [`regex_test`], [`next_runs`]: the feedback and timer editors' helpers;
-//! - [`Preview`]: the engine, for the live preview's dry run (it sends
-//!   nothing: the engine is pure, devices are the server's).
+//! - [`regex_test`], [`next_runs`]: the feedback and timer editors' helpers.
+//!
+//! (The live preview is the real panel over a preview controller on the
+//! server: server/src/services/http/preview.rs.)
 //!
 //! Every function also builds natively, where its tests run.
-
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use controller_core::logic::feedback::compile_regex;
 use controller_core::logic::schedule::Schedule;
 use controller_core::project::{edit_toml, ProjectError};
-use controller_core::{template, Command, Engine, Project};
+use controller_core::Project;
 use serde::Serialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
@@ -59,31 +58,116 @@ pub fn validate(text: &str) -> String {
 
 /// `{"toml": text, "errors": [...]}`: the edited model (JSON) written into
 /// `original` keeping its comments and order, and that text's errors.
+///
+/// A value of the wrong type (letters in a number field) cannot be written
+/// into the text, so `toml` is null then; but the rest of the project is
+/// still checked, so an installer sees every error at once and not first
+/// the typo, then the rest: each wrong value is named by its field path and
+/// stood in for by a placeholder of the right type for the check, and
+/// errors the placeholder itself causes are left out.
 #[wasm_bindgen]
 pub fn check(original: &str, project_json: &str) -> String {
-    let mut de = serde_json::Deserializer::from_str(project_json);
-    match serde_path_to_error::deserialize::<_, Project>(&mut de) {
-        Ok(project) => {
-            let text = edit_toml(original, &project);
-            let errors = errors_of(&text);
-            to_json(&json!({ "toml": text, "errors": errors }))
-        }
-        // A value of the wrong type (letters in a number field): named by
-        // its field path, so the page attaches it to that field.
+    let mut model: serde_json::Value = match serde_json::from_str(project_json) {
+        Ok(v) => v,
         Err(e) => {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            to_json(&json!({
-                "toml": null,
-                "errors": [{ "line": 0, "column": 0, "path": if path == "." { String::new() } else { path }, "message": message }],
-            }))
+            return to_json(&json!({ "toml": null, "errors": [error_at("", &e.to_string())] }))
+        }
+    };
+    let before = toml_model(original).and_then(|p| serde_json::to_value(p).ok());
+    let mut wrong: Vec<(String, String)> = Vec::new();
+    loop {
+        match shape(&model) {
+            Ok(project) => {
+                let text = edit_toml(original, &project);
+                if wrong.is_empty() {
+                    return to_json(&json!({ "toml": text, "errors": errors_of(&text) }));
+                }
+                let mut errors: Vec<serde_json::Value> = wrong
+                    .iter()
+                    .map(|(path, why)| error_at(path, why))
+                    .collect();
+                errors.extend(
+                    errors_of(&text)
+                        .into_iter()
+                        .filter(|e| {
+                            !wrong
+                                .iter()
+                                .any(|(path, _)| e.path.starts_with(path.as_str()))
+                        })
+                        .filter_map(|e| serde_json::to_value(e).ok()),
+                );
+                return to_json(&json!({ "toml": null, "errors": errors }));
+            }
+            Err((path, message)) => {
+                // Bounded: each round fixes one more field, or stops.
+                if wrong.len() >= 32
+                    || wrong.iter().any(|(p, _)| *p == path)
+                    || !stand_in(&mut model, before.as_ref(), &path)
+                {
+                    wrong.push((path, message));
+                    let errors: Vec<_> = wrong.iter().map(|(p, why)| error_at(p, why)).collect();
+                    return to_json(&json!({ "toml": null, "errors": errors }));
+                }
+                wrong.push((path, message));
+            }
         }
     }
+}
+
+/// The model read as a project, or the path and words of its first value
+/// of the wrong type.
+fn shape(model: &serde_json::Value) -> Result<Project, (String, String)> {
+    serde_path_to_error::deserialize::<_, Project>(model).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        (path, e.into_inner().to_string())
+    })
+}
+
+fn error_at(path: &str, message: &str) -> serde_json::Value {
+    json!({ "line": 0, "column": 0, "path": path, "message": message })
+}
+
+/// Replaces the value at `path` (`panels[0].pages[1].columns`) with what
+/// it was in the text the designer opened (so the rest is checked as if the
+/// field had not been touched), or for a new element with the first
+/// placeholder the model's type accepts there; false when the path does not
+/// lead to a value or nothing fits.
+fn stand_in(model: &mut serde_json::Value, before: Option<&serde_json::Value>, path: &str) -> bool {
+    let earlier = before
+        .cloned()
+        .and_then(|mut b| value_at(&mut b, path).map(|v| v.take()));
+    let placeholders = [json!(1), json!(""), json!(false), json!([]), json!({})];
+    for candidate in earlier.into_iter().chain(placeholders) {
+        let Some(slot) = value_at(model, path) else {
+            return false;
+        };
+        *slot = candidate;
+        match shape(model) {
+            Err((at, _)) if at == path => continue,
+            _ => return true,
+        }
+    }
+    false
+}
+
+fn value_at<'a>(
+    mut value: &'a mut serde_json::Value,
+    path: &str,
+) -> Option<&'a mut serde_json::Value> {
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            value = value.get_mut(key)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            value = value.get_mut(index.strip_suffix(']')?.parse::<usize>().ok()?)?;
+        }
+    }
+    Some(value)
 }
 
 #[derive(Serialize)]
@@ -149,59 +233,6 @@ pub fn next_runs(cron: &str, time_zone: &str, now_ms: f64, count: u32) -> String
     to_json(&json!({ "runs": runs }))
 }
 
-/// The live preview's engine: the controller's own state machine, fed the
-/// preview's clicks. It sends nothing anywhere (devices, sequences and
-/// feedback are the server's); it shows what the engine does with a press:
-/// toggles, interlocks, LEDs, and the labels' templates.
-#[wasm_bindgen]
-pub struct Preview {
-    engine: Engine,
-}
-
-#[wasm_bindgen]
-impl Preview {
-    /// A fresh engine on the edited project (JSON of the model). The
-    /// project must be valid, as on the controller.
-    #[wasm_bindgen(constructor)]
-    pub fn new(project_json: &str) -> Result<Preview, JsValue> {
-        let project: Project =
-            serde_json::from_str(project_json).map_err(|e| JsValue::from_str(&e.to_string()))?;
-        Ok(Preview {
-            engine: Engine::new(Arc::new(project)),
-        })
-    }
-
-    /// A press and its release, as a tap on a panel.
-    pub fn tap(&mut self, button: &str) -> String {
-        for command in [
-            Command::Press {
-                button: button.to_string(),
-                source: "designer-preview".into(),
-            },
-            Command::Release {
-                button: button.to_string(),
-                source: "designer-preview".into(),
-            },
-        ] {
-            if let Err(e) = self.engine.apply(command) {
-                return to_json(&json!({ "error": e.to_string() }));
-            }
-        }
-        self.state()
-    }
-
-    /// Every button's LED (`mode`, `color`) and latch, every level's value,
-    /// every variable: the engine's snapshot as JSON.
-    pub fn state(&self) -> String {
-        to_json(self.engine.state())
-    }
-
-    /// A label, sublabel or text tile's template with the preview's values.
-    pub fn render(&self, template_text: &str) -> String {
-        template::render_state(template_text, self.engine.state())
-    }
-}
-
 /// The panel's icons for the picker: `[{"name", "path"}]` (SVG path data).
 #[wasm_bindgen]
 pub fn icons() -> String {
@@ -250,6 +281,36 @@ mod tests {
         project["panels"][0]["columns"] = json!("four");
         let checked = parse(&check(DEMO_PROJECT_TOML, &project.to_string()));
         assert_eq!(checked["errors"][0]["path"], "panels[0].columns");
+        assert_eq!(checked["toml"], serde_json::Value::Null);
+    }
+
+    /// Letters in a number field do not hide the project's other errors:
+    /// both come in one answer, and the stand-in value adds none of its own.
+    #[test]
+    fn a_wrong_type_and_a_dangling_reference_are_reported_together() {
+        let mut project = serde_json::to_value(demo_project()).unwrap();
+        project["panels"][0]["pages"][0]["buttons"][0]["row"] = json!("two");
+        project["panels"][0]["pages"][0]["buttons"][1]["button"] = json!("no_such_button");
+        project["levels"][0]["step"] = json!("x");
+        let checked = parse(&check(DEMO_PROJECT_TOML, &project.to_string()));
+        let paths: Vec<&str> = checked["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&"panels[0].pages[0].buttons[0].row"),
+            "{checked}"
+        );
+        assert!(paths.contains(&"levels[0].step"), "{checked}");
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("panels[0].pages[0].buttons[1]")),
+            "{checked}"
+        );
+        assert_eq!(paths.len(), 3, "{checked}");
         assert_eq!(checked["toml"], serde_json::Value::Null);
     }
 
@@ -321,16 +382,5 @@ mod tests {
             ]
         );
         assert!(parse(&next_runs("0 0 25 * * *", "UTC", 0.0, 5))["error"].is_string());
-    }
-
-    #[test]
-    fn the_preview_runs_the_engine_interlock() {
-        let json = serde_json::to_string(demo_project()).unwrap();
-        let mut preview = Preview::new(&json).unwrap();
-        let state = parse(&preview.tap("src_hdmi1"));
-        assert_eq!(state["buttons"]["src_hdmi1"]["latched"], true);
-        let state = parse(&preview.tap("src_hdmi2"));
-        assert_eq!(state["buttons"]["src_hdmi2"]["latched"], true);
-        assert_eq!(state["buttons"]["src_hdmi1"]["latched"], false);
     }
 }

@@ -51,20 +51,60 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await expect(page.getByLabel("Label", { exact: true })).toHaveValue("HDMI 1");
     await shot(page, "layout");
 
-    // The preview: the demo's sources interlock, as a dry run.
+    // The preview: the real panel in an iframe, over a preview controller.
+    // The demo's sources interlock there, as a dry run; the running
+    // controller (a tablet panel open beside it) is untouched.
+    const tablet = await context.newPage();
+    await tablet.goto(controller.url("/"));
+    await expect(tablet.locator(".link")).toHaveAttribute("data-link", "live");
     await page.getByRole("button", { name: "Preview" }).click();
     const preview = page.locator("#preview");
-    await preview.locator('[data-button="src_hdmi1"]').click();
-    await expect(preview.locator('[data-button="src_hdmi1"]')).toHaveAttribute("aria-pressed", "true");
-    await preview.locator('[data-button="src_hdmi2"]').click();
-    await expect(preview.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
-    await expect(preview.locator('[data-button="src_hdmi1"]')).toHaveAttribute("aria-pressed", "false");
+    const frame = page.frameLocator("#preview-frame");
+    await expect(page.locator("#preview-frame")).toHaveAttribute("src", /^\/designer\/preview\/[0-9a-f]+\/panel\/tablet$/);
+    await expect(frame.locator(".link")).toHaveAttribute("data-link", "live");
+    await frame.locator('[data-button="src_hdmi1"]').click();
+    await expect(frame.locator('[data-button="src_hdmi1"]')).toHaveAttribute("aria-pressed", "true");
+    await frame.locator('[data-button="src_hdmi2"]').click();
+    await expect(frame.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
+    await expect(frame.locator('[data-button="src_hdmi1"]')).toHaveAttribute("aria-pressed", "false");
+    await expect(frame.locator('[data-button="src_hdmi1"]')).toHaveAttribute("data-led", "off");
+    await expect(tablet.locator('[data-button="src_hdmi1"]')).toHaveAttribute("aria-pressed", "false");
+    await expect(tablet.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "false");
+    const running = await (await page.request.get(controller.url("/admin/api/version/running"))).text();
+    expect(running).toContain("src_hdmi1");
     await preview.scrollIntoViewIfNeeded();
     await shot(page, "preview");
+    // An edit reaches the preview (debounced); the panel there reloads.
+    await page.getByLabel("Label", { exact: true }).fill("HDMI One");
+    await expect(frame.locator('[data-button="src_hdmi1"]')).toContainText("HDMI One");
+    await expect(tablet.locator('[data-button="src_hdmi1"]')).toContainText("HDMI 1");
+    await page.getByLabel("Label", { exact: true }).fill("HDMI 1");
+    await expect(frame.locator('[data-button="src_hdmi1"]')).toContainText("HDMI 1");
+    // Another page picked in the designer: the preview shows it, with its state.
+    await page.getByRole("tab", { name: "Lights" }).click();
+    await expect(frame.getByRole("tab", { name: "Lights" })).toHaveAttribute("aria-selected", "true");
+    await page.getByRole("tab", { name: "Room" }).click();
+    await expect(frame.getByRole("tab", { name: "Room" })).toHaveAttribute("aria-selected", "true");
+    await expect(frame.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
+    // Sizes: the iframe has the screen's own size.
     await preview.getByRole("button", { name: "Phone" }).click();
-    await expect(preview.locator(".preview-frame")).toBeVisible();
+    await expect(preview.getByRole("button", { name: "Phone" })).toHaveAttribute("aria-pressed", "true");
+    await expect(page.locator("#preview-frame")).toHaveCSS("width", "390px");
+    await preview.getByRole("button", { name: "Wall panel" }).click();
+    await expect(page.locator("#preview-frame")).toHaveCSS("width", "1280px");
     await checkAxe(page, "/designer with the preview");
+    // The preview page itself, opened on its own (same session).
+    const previewPage = await context.newPage();
+    await previewPage.goto(controller.url((await page.locator("#preview-frame").getAttribute("src"))!));
+    await expect(previewPage.locator('[data-button="src_hdmi2"]')).toHaveAttribute("aria-pressed", "true");
+    // No link out to the running controller's status page from a preview.
+    await expect(previewPage.locator("footer.foot a")).not.toHaveCount(0);
+    await expect(previewPage.getByRole("link", { name: "Status" })).toHaveCount(0);
+    await checkAxe(previewPage, "the designer's preview page");
+    await previewPage.close();
+    await tablet.close();
     await page.getByRole("button", { name: "Close preview" }).click();
+    await expect(preview).toBeHidden();
 
     // A new page with two buttons.
     await page.getByRole("button", { name: "Add page" }).click();

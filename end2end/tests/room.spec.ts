@@ -157,35 +157,168 @@ test("a wrong PIN returns to the keypad with a message; the right one opens the 
   }
 });
 
-test("applying a project keeps the panel's page and the buttons' states", async ({ browser }) => {
+/** Logs in on the admin page as `admin` with `password`. */
+async function adminPage(browser: Browser, controller: Controller, password: string) {
+  const admin = await newPage(browser);
+  await admin.goto(controller.url("/admin"));
+  await admin.getByLabel("User").fill("admin");
+  await admin.getByLabel("Password").fill(password);
+  await admin.getByRole("button", { name: "Log in" }).click();
+  await expect(admin.locator("#admin-user")).toHaveText("admin");
+  return admin;
+}
+
+/** Uploads the project `text` on the admin page and applies it. */
+async function applyProject(admin: Page, text: string) {
+  const name = /^name = "(.*)"$/m.exec(text)![1];
+  await admin.getByLabel("Project file").setInputFiles({ name: "edited.toml", mimeType: "text/plain", buffer: Buffer.from(text) });
+  await admin.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(admin.locator("#admin-result")).toContainText("Uploaded");
+  await admin.getByRole("button", { name: "Apply the uploaded project" }).click();
+  await expect(admin.locator("#admin-result")).toContainText(`Now running "${name}"`);
+}
+
+/** The marker set in the page's window survived: no page load since. */
+async function notReloaded(page: Page) {
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1);
+}
+
+test("applying a project updates the panel in place: same page, new label, states kept, no reload", async ({ browser }) => {
   const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "apply-keeps-secret"));
   try {
     const panel = await newPage(browser);
-    await panel.goto(controller.url("/"));
+    await panel.goto(controller.url("/panel/tablet"));
     await live(panel);
+    // The same panel opened at `/`, the port's default panel.
+    const atRoot = await newPage(browser);
+    await atRoot.goto(controller.url("/"));
+    await expect(atRoot.locator(".panel")).toHaveAttribute("data-panel", "tablet");
     await panel.getByRole("tab", { name: "Lights" }).click();
     await key(panel, "light_dim").click();
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
+    await panel.evaluate(() => {
+      (window as unknown as { __noReload: number }).__noReload = 1;
+    });
+    // A wall panel with All off's question open.
+    const wall = await newPage(browser);
+    await wall.goto(controller.wallUrl("/"));
+    await live(wall);
+    await key(wall, "all_off").click();
+    await expect(wall.getByRole("alertdialog")).toContainText("Switch the whole room off?");
+    await wall.evaluate(() => {
+      (window as unknown as { __noReload: number }).__noReload = 1;
+    });
 
-    const admin = await newPage(browser);
-    await admin.goto(controller.url("/admin"));
-    await admin.getByLabel("User").fill("admin");
-    await admin.getByLabel("Password").fill("apply-keeps-secret");
-    await admin.getByRole("button", { name: "Log in" }).click();
-    await expect(admin.locator("#admin-user")).toHaveText("admin");
+    const admin = await adminPage(browser, controller, "apply-keeps-secret");
     await checkAxe(admin, "the admin page");
-    const edited = demoProject().replace(/^name = ".*"$/m, 'name = "Edited room"');
-    await admin.getByLabel("Project file").setInputFiles({ name: "edited.toml", mimeType: "text/plain", buffer: Buffer.from(edited) });
-    await admin.getByRole("button", { name: "Upload", exact: true }).click();
-    await expect(admin.locator("#admin-result")).toContainText("Uploaded");
-    await admin.getByRole("button", { name: "Apply the uploaded project" }).click();
-    await expect(admin.locator("#admin-result")).toContainText('Now running "Edited room"');
+    const edited = demoProject()
+      .replace(/^name = ".*"$/m, 'name = "Edited room"')
+      .replace('label = "Full light"', 'label = "Bright light"');
+    await applyProject(admin, edited);
 
     await expect(panel.locator(".room-name")).toHaveText("Edited room");
+    await expect(key(panel, "light_full")).toContainText("Bright light");
     await live(panel);
+    await notReloaded(panel);
     await expect(panel.getByRole("tab", { name: "Lights" })).toHaveAttribute("aria-selected", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "true");
     await expect(key(panel, "light_dim")).toHaveAttribute("data-led", "on");
+    // The key that had the keyboard focus has it again.
+    await expect(key(panel, "light_dim")).toBeFocused();
+    await shot(panel, "applied-in-place.png");
+    // The wall panel: still a wall panel, its question still open (its
+    // button is still there).
+    await expect(wall.locator(".room-name")).toHaveText("Edited room");
+    await expect(wall.locator(".panel")).toHaveAttribute("data-profile", "wall");
+    await expect(wall.getByRole("alertdialog")).toContainText("Switch the whole room off?");
+    await notReloaded(wall);
+    await checkAxe(panel, "the panel after a new layout");
+    // The new layout is live: a press goes out and comes back.
+    await key(panel, "light_off").click();
+    await expect(key(panel, "light_off")).toHaveAttribute("aria-pressed", "true");
+    await expect(key(panel, "light_dim")).toHaveAttribute("aria-pressed", "false");
+
+    // The page shown removed: the first page.
+    const smaller = edited
+      .replace(/^name = ".*"$/m, 'name = "Smaller room"')
+      .replace(/\[\[panels\.pages\]\]\nid = "lights"[\s\S]*?(?=\[\[panels\.pages\]\])/, "");
+    expect(smaller).not.toContain('id = "lights"');
+    await applyProject(admin, smaller);
+    await expect(panel.locator(".room-name")).toHaveText("Smaller room");
+    await expect(panel.getByRole("tab", { name: "Lights" })).toHaveCount(0);
+    await expect(panel.getByRole("tab", { name: "Room" })).toHaveAttribute("aria-selected", "true");
+    await expect(key(panel, "display_power")).toBeVisible();
+    await notReloaded(panel);
+    await shot(panel, "applied-page-removed.png");
+
+    // The panel itself removed: it says so, and comes back with it.
+    const noTablet = smaller
+      .replace(/^name = ".*"$/m, 'name = "Wall only"')
+      .replace('confirm = "Switch the whole room off?"\n', "")
+      .replace(/\[\[panels\]\]\nid = "tablet"[\s\S]*?(?=\[\[panels\]\])/, "");
+    await applyProject(admin, noTablet);
+    await expect(panel.getByRole("heading", { name: "This panel is not available" })).toBeVisible();
+    await expect(panel.locator(".error-page")).toContainText('has no panel "tablet"');
+    await expect(panel.locator(".error-page")).toContainText("comes back here by itself");
+    await checkAxe(panel, "a panel gone from the project");
+    await shot(panel, "applied-panel-removed.png");
+    // At `/` the port's default panel is shown instead: now the wall panel.
+    await expect(atRoot.locator(".panel")).toHaveAttribute("data-panel", "wall");
+    await live(atRoot);
+    // All off asks no more: the question is gone from the wall panel.
+    await expect(wall.locator(".room-name")).toHaveText("Wall only");
+    await expect(wall.getByRole("alertdialog")).toHaveCount(0);
+    await expect(key(wall, "all_off")).not.toHaveAttribute("aria-haspopup", /.*/);
+    await notReloaded(wall);
+    await applyProject(admin, edited);
+    await expect(panel.locator(".room-name")).toHaveText("Edited room");
+    await live(panel);
+    await notReloaded(panel);
+  } finally {
+    await controller.dispose();
+  }
+});
+
+test("a PIN entered stays entered when a project is applied, unless the project changes it", async ({ browser }) => {
+  const withPin = (pin: string, name: string) =>
+    demoProject()
+      .replace(/^name = ".*"$/m, `name = "${name}"`)
+      .replace('profile = "tablet"', `profile = "tablet"\npin = "${pin}"`);
+  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "pin-apply-secret"), {
+    project: withPin("2468", "Demo meeting room"),
+  });
+  try {
+    const panel = await newPage(browser);
+    await panel.goto(controller.url("/"));
+    const pad = panel.getByRole("dialog", { name: "Enter PIN" });
+    const enter = async (pin: string) => {
+      for (const d of pin) await pad.getByRole("button", { name: d, exact: true }).click();
+      await pad.getByRole("button", { name: "OK" }).click();
+    };
+    await enter("2468");
+    await live(panel);
+    await panel.getByRole("tab", { name: "Audio" }).click();
+    await panel.evaluate(() => {
+      (window as unknown as { __noReload: number }).__noReload = 1;
+    });
+    const admin = await adminPage(browser, controller, "pin-apply-secret");
+
+    // The same PIN: the new layout, no keypad.
+    await applyProject(admin, withPin("2468", "Same PIN room"));
+    await expect(panel.locator(".room-name")).toHaveText("Same PIN room");
+    await live(panel);
+    await expect(pad).toBeHidden();
+
+    // A new PIN: the keypad says why; then the new layout, on its page.
+    await applyProject(admin, withPin("1357", "New PIN room"));
+    await expect(pad).toBeVisible();
+    await expect(panel.locator(".pin-message")).toContainText("PIN has changed");
+    await enter("1357");
+    await live(panel);
+    await expect(pad).toBeHidden();
+    await expect(panel.locator(".room-name")).toHaveText("New PIN room");
+    await expect(panel.getByRole("tab", { name: "Audio" })).toHaveAttribute("aria-selected", "true");
+    await notReloaded(panel);
   } finally {
     await controller.dispose();
   }

@@ -162,6 +162,17 @@ impl Controller {
         (running.engine.snapshot(), self.0.bus.subscribe())
     }
 
+    /// [`Controller::subscribe`] with the project the snapshot is of (for
+    /// a panel that is sent its layout with the state).
+    pub fn subscribe_with_project(&self) -> (Arc<Project>, Snapshot, Subscription) {
+        let running = lock(&self.0.running);
+        (
+            running.engine.project().clone(),
+            running.engine.snapshot(),
+            self.0.bus.subscribe(),
+        )
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         lock(&self.0.running).engine.snapshot()
     }

@@ -24,3 +24,4 @@ pub mod station;
 pub mod status;
 pub mod sync;
 pub mod tls;
+pub mod woken;

@@ -332,24 +332,12 @@ impl ProjectStore {
     /// as the previous project.
     pub fn apply(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
         let result = self.apply_inner(controller, by);
-        audit(
-            controller,
-            AuditEvent::Apply,
-            by,
-            result
-                .as_ref()
-                .map(|p| audit_name(p))
-                .map_err(|e| e.to_string()),
-        );
-        match &result {
-            Ok(p) => controller.log().record(format!(
+        record(controller, AuditEvent::Apply, by, &result, |p| {
+            format!(
                 "project \"{}\" (revision {}) applied by {by}",
                 p.project.name, p.project.revision
-            )),
-            Err(e) => controller.log().record(format!(
-                "project apply by {by} failed; the running project is unchanged: {e}"
-            )),
-        }
+            )
+        });
         result
     }
 
@@ -368,8 +356,6 @@ impl ProjectStore {
         Ok(project)
     }
 
-    /// Swaps the running project with the previous one (a second rollback
-    /// goes forward again).
     /// Applies or rolls back off the async threads (the writes fsync), for
     /// every service that offers both (console, admin page, ...).
     pub async fn change(
@@ -391,26 +377,16 @@ impl ProjectStore {
         })
     }
 
+    /// Swaps the running project with the previous one (a second rollback
+    /// goes forward again).
     pub fn rollback(&self, controller: &Controller, by: &str) -> Result<Arc<Project>, StoreError> {
         let result = self.rollback_inner(controller, by);
-        audit(
-            controller,
-            AuditEvent::Rollback,
-            by,
-            result
-                .as_ref()
-                .map(|p| audit_name(p))
-                .map_err(|e| e.to_string()),
-        );
-        match &result {
-            Ok(p) => controller.log().record(format!(
+        record(controller, AuditEvent::Rollback, by, &result, |p| {
+            format!(
                 "rolled back to project \"{}\" (revision {}) by {by}",
                 p.project.name, p.project.revision
-            )),
-            Err(e) => controller.log().record(format!(
-                "rollback by {by} failed; the running project is unchanged: {e}"
-            )),
-        }
+            )
+        });
         result
     }
 
@@ -587,6 +563,34 @@ fn audit(controller: &Controller, event: AuditEvent, by: &str, result: Result<St
         Err(e) => (AuditOutcome::Failed, e),
     };
     controller.audit().record_by(event, outcome, by, detail);
+}
+
+/// An apply's or rollback's audit entry and status-log line: `done` words
+/// the success; a failure says the running project is unchanged.
+fn record(
+    controller: &Controller,
+    event: AuditEvent,
+    by: &str,
+    result: &Result<Arc<Project>, StoreError>,
+    done: impl FnOnce(&Project) -> String,
+) {
+    audit(
+        controller,
+        event,
+        by,
+        result
+            .as_ref()
+            .map(|p| audit_name(p))
+            .map_err(|e| e.to_string()),
+    );
+    let what = match event {
+        AuditEvent::Rollback => "rollback",
+        _ => "project apply",
+    };
+    controller.log().record(match result {
+        Ok(p) => done(p),
+        Err(e) => format!("{what} by {by} failed; the running project is unchanged: {e}"),
+    });
 }
 
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {

@@ -270,6 +270,7 @@ async fn panel_socket_refusals_and_oversized_messages_get_a_close_frame() {
             revision: 0,
             pin: None,
             sparse: false,
+            layout: None,
         },
     )
     .await;

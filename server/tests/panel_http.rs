@@ -3,10 +3,11 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::engine::{Change, StepOutcome};
-use controller_core::project::LedMode;
+use controller_core::project::{LedMode, Project};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use futures::{SinkExt, StreamExt};
 use support::http::get;
@@ -314,6 +315,7 @@ async fn unknown_panel_and_wrong_hello_are_refused_clearly() {
             revision: 0,
             pin: None,
             sparse: false,
+            layout: None,
         },
     )
     .await;
@@ -380,5 +382,224 @@ async fn held_repeat_button_repeats_until_released() {
         },
     )
     .await;
+    running.shutdown().await;
+}
+
+/// The demo with `change` made, loaded as an installer's apply does.
+fn apply(running: &roomctl::serve::Running, change: impl FnOnce(&mut Project)) {
+    let mut project = running.controller.project().as_ref().clone();
+    change(&mut project);
+    running
+        .controller
+        .load_project(Arc::new(project), String::new(), "test")
+        .expect("the project loads");
+}
+
+#[tokio::test]
+async fn applying_a_project_sends_in_place_panels_their_layout_and_earlier_panels_the_step() {
+    let running = panel::settings().start_demo().await;
+    let addr = running.addrs.panel.unwrap();
+    let tablet = panel::view_of(&running.controller, "tablet");
+    // The page carries the key an in-place panel says in hello.
+    let (_, html) = get(addr, "/panel/tablet").await;
+    assert!(html.contains(&tablet.layout), "{html}");
+
+    // A page of an earlier version (no layout in hello), an in-place page
+    // holding the current layout (a snapshot, not the layout again), one
+    // holding another (the layout, whole), and an in-place wall panel.
+    let (mut earlier, _) = panel(addr, "tablet").await;
+    let mut current = panel::in_place_panel(addr, "tablet", &tablet.layout).await;
+    let ServerMessage::Snapshot { .. } = recv_data(&mut current).await else {
+        panic!("the layout held is current: a snapshot")
+    };
+    let mut stale = panel::in_place_panel(addr, "tablet", "0123456789abcdef").await;
+    let ServerMessage::Layout { view } = recv_data(&mut stale).await else {
+        panic!("a layout for a page holding another")
+    };
+    assert_eq!(*view, panel::view_of(&running.controller, "tablet"));
+    let wall = panel::view_of(&running.controller, "wall");
+    let mut wall_ws =
+        panel::in_place_panel(running.addrs.apprimo.unwrap(), "wall", &wall.layout).await;
+    recv_data(&mut wall_ws).await;
+
+    // A source selected before the apply stays selected after it.
+    press(&running.controller, "src_hdmi2");
+    support::release(&running.controller, "src_hdmi2");
+    apply(&running, |p| {
+        p.project.name = "Edited room".into();
+        p.buttons
+            .iter_mut()
+            .find(|b| b.id == "display_power")
+            .unwrap()
+            .label = "Beamer".into();
+    });
+
+    // The earlier page gets the step (and reloads, as before).
+    let loaded = loop {
+        let ServerMessage::Step { step, .. } = recv_data(&mut earlier).await else {
+            panic!("steps only")
+        };
+        if step.loads_project() {
+            break step;
+        }
+    };
+    assert!(
+        matches!(&loaded.changes[0], Change::ProjectLoaded { name, .. } if name == "Edited room")
+    );
+    // The in-place page gets its new layout with the state, no step.
+    let layout = loop {
+        match recv_data(&mut current).await {
+            ServerMessage::Layout { view } => break view,
+            ServerMessage::Step { step, .. } => assert!(!step.loads_project(), "{step:?}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(layout.project_name, "Edited room");
+    assert_eq!(layout.buttons["display_power"].label, "Beamer");
+    assert_ne!(layout.layout, tablet.layout);
+    assert!(layout.snapshot.buttons["src_hdmi2"].latched);
+    assert_eq!(layout.snapshot.revision, running.controller.revision());
+    // The wall panel stays a wall panel; steps continue after the layout.
+    let wall_layout = loop {
+        match recv_data(&mut wall_ws).await {
+            ServerMessage::Layout { view } => break view,
+            ServerMessage::Step { step, .. } => assert!(!step.loads_project(), "{step:?}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        wall_layout.panel.profile,
+        controller_core::project::PanelProfile::Wall
+    );
+    press(&running.controller, "mute");
+    let ServerMessage::Step { step, after } = recv_data(&mut current).await else {
+        panic!("a step after the layout")
+    };
+    assert_eq!(step.revision, layout.snapshot.revision + 1);
+    assert!(after.unwrap() <= layout.snapshot.revision);
+
+    // A project without the tablet: "not available", and the session stays;
+    // the earlier page just gets the step. The tablet back: its layout.
+    apply(&running, |p| p.panels.retain(|panel| panel.id != "tablet"));
+    let ServerMessage::Unavailable { message } = recv_data(&mut current).await else {
+        panic!("unavailable")
+    };
+    assert!(message.contains("has no panel \"tablet\""), "{message}");
+    // Meanwhile it is sent no steps (the next message is the layout).
+    press(&running.controller, "mute");
+    apply(&running, |p| {
+        p.panels.insert(
+            0,
+            controller_core::project::demo_project().panels[0].clone(),
+        )
+    });
+    let ServerMessage::Layout { view } = recv_data(&mut current).await else {
+        panic!("the layout again")
+    };
+    assert_eq!(view.panel.id, "tablet");
+
+    // A project that adds the tablet's PIN: asked for again.
+    apply(&running, |p| p.panels[0].pin = Some("2468".into()));
+    let ServerMessage::Error { code, .. } = recv_data(&mut current).await else {
+        panic!("refused")
+    };
+    assert_eq!(code, ErrorCode::PinRequired);
+    // The earlier page as well: its steps, then the refusal.
+    loop {
+        match recv_data(&mut earlier).await {
+            ServerMessage::Step { .. } => {}
+            ServerMessage::Error { code, .. } => {
+                assert_eq!(code, ErrorCode::PinRequired);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    running.shutdown().await;
+}
+
+/// A plain-HTTP panel that stops reading while steps keep coming falls
+/// behind (its socket and the fan-out's queue fill up); once it reads
+/// again it gets a fresh snapshot, every step after it follows on, and it
+/// ends showing the controller's state. Its neighbour is not held up.
+#[tokio::test]
+async fn a_panel_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again() {
+    let running = support::TestSettings::only(&["panel"])
+        .toml("[panel]\nkeepalive_secs = 60\n")
+        .start_demo()
+        .await;
+    let addr = running.addrs.panel.unwrap();
+    // A small receive buffer, so the server's side fills up soon.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let stream = tokio::net::TcpStream::from_std(socket.into()).unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(
+        format!("ws://{addr}/ws"),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .unwrap();
+    let ServerMessage::Welcome { .. } = panel::hello(&mut slow, "tablet", None).await else {
+        panic!("welcome")
+    };
+    let ServerMessage::Snapshot {
+        snapshot: mut state,
+    } = recv_data(&mut slow).await
+    else {
+        panic!("a snapshot")
+    };
+    let (mut neighbour, mut shown) = panel(addr, "tablet").await;
+
+    // Far more step bytes than the kernel buffers and the queue hold, in
+    // batches the neighbour reads before the next one comes.
+    let presses = 20_000;
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(shown.revision));
+    let reader = tokio::spawn({
+        let seen = seen.clone();
+        async move {
+            // The neighbour, reading all along, gets every step in order.
+            for _ in 0..2 * presses {
+                match recv_data(&mut neighbour).await {
+                    ServerMessage::Step { step, .. } => {
+                        assert_eq!(shown.receive(&step), StepOutcome::Applied);
+                        seen.store(shown.revision, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    other => panic!("a step, not {other:?}"),
+                }
+            }
+            shown
+        }
+    });
+    for _ in 0..presses / 100 {
+        for _ in 0..100 {
+            support::press_and_release(&running.controller, "mute");
+        }
+        let now = running.controller.revision();
+        eventually(
+            Duration::from_secs(10),
+            "the neighbour reads the batch",
+            || seen.load(std::sync::atomic::Ordering::Relaxed) == now,
+        )
+        .await;
+    }
+    assert_eq!(reader.await.unwrap(), running.controller.snapshot());
+
+    // The slow panel: steps, then a snapshot, then steps that follow on.
+    let mut snapshots = 0;
+    while state != running.controller.snapshot() || snapshots == 0 {
+        match recv_data(&mut slow).await {
+            ServerMessage::Step { step, .. } => {
+                assert_eq!(state.receive(&step), StepOutcome::Applied)
+            }
+            ServerMessage::Snapshot { snapshot } => {
+                snapshots += 1;
+                state = snapshot;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(snapshots, 1);
     running.shutdown().await;
 }

@@ -23,6 +23,7 @@ async fn a_panel_pin_is_required_and_checked() {
                 revision: 0,
                 pin: pin.map(Into::into),
                 sparse: false,
+                layout: None,
             },
         )
         .await;
@@ -39,6 +40,7 @@ async fn a_panel_pin_is_required_and_checked() {
             revision: 0,
             pin: Some("2468".into()),
             sparse: false,
+            layout: None,
         },
     )
     .await;

@@ -110,6 +110,7 @@ fn open_says_hello_with_the_held_revision_and_pin() {
             revision: 3,
             pin: Some("1234".into()),
             sparse: true,
+            layout: None,
         })]
     );
     // A second "opened" for the same connection says nothing more.
@@ -129,6 +130,7 @@ fn hello_without_pin() {
             revision: 0,
             pin: None,
             sparse: true,
+            layout: None,
         })]
     );
 }
@@ -387,6 +389,7 @@ fn a_reconnected_link_stays_lost_until_its_snapshot() {
             revision: 11,
             pin: Some("1234".into()),
             sparse: true,
+            layout: None,
         })]
     );
     assert_eq!(link.received(300, welcome(KEEPALIVE)), vec![]);
@@ -545,6 +548,215 @@ fn messages_while_not_connected_are_ignored() {
 
 // ---- properties ----
 
+/// The demo's view of `panel` with its state at `revision`, as the
+/// controller builds it.
+fn demo_view(panel: &str, revision: u64, label: &str) -> PanelView {
+    let mut project = crate::project::demo_project().clone();
+    project.buttons[0].label = label.to_string();
+    let mut snapshot = crate::engine::Engine::new(std::sync::Arc::new(project.clone())).snapshot();
+    snapshot.revision = revision;
+    PanelView::build(
+        "roomctl",
+        &project,
+        Some(panel),
+        crate::project::PanelProfile::Tablet,
+        snapshot,
+        KEEPALIVE,
+    )
+    .expect("the demo has this panel")
+}
+
+/// An in-place link for the demo's tablet, live at revision 10.
+fn in_place_link(now: u64) -> (PanelLink, PanelView) {
+    let view = demo_view("tablet", 3, "Display");
+    let mut link = PanelLink::new("tablet".into(), None, KEEPALIVE, view.snapshot.clone())
+        .in_place(view.layout.clone());
+    link.start();
+    link.opened(now);
+    link.received(now, welcome(KEEPALIVE));
+    let mut snapshot = view.snapshot.clone();
+    snapshot.revision = 10;
+    link.received(now, ServerMessage::Snapshot { snapshot });
+    assert_eq!(link.state(), &LinkState::Live);
+    (link, view)
+}
+
+#[test]
+fn an_in_place_link_names_its_layout_in_hello() {
+    let view = demo_view("tablet", 3, "Display");
+    let mut link = PanelLink::new("tablet".into(), None, KEEPALIVE, view.snapshot.clone())
+        .in_place(view.layout.clone());
+    link.start();
+    assert_eq!(
+        link.opened(0),
+        vec![LinkAction::Send(ClientMessage::Hello {
+            panel: "tablet".into(),
+            revision: 3,
+            pin: None,
+            sparse: true,
+            layout: Some(view.layout.clone()),
+        })]
+    );
+}
+
+#[test]
+fn a_new_layout_is_shown_in_place_with_its_state() {
+    let (mut link, old) = in_place_link(0);
+    let new = demo_view("tablet", 11, "Projector");
+    assert_ne!(new.layout, old.layout);
+    assert_eq!(
+        link.received(
+            1,
+            ServerMessage::Layout {
+                view: Box::new(new.clone())
+            }
+        ),
+        vec![
+            LinkAction::ShowLayout(Box::new(new.clone())),
+            LinkAction::ShowSnapshot
+        ]
+    );
+    assert_eq!(link.snapshot(), &new.snapshot);
+    assert_eq!(link.state(), &LinkState::Live);
+    // Steps continue from the layout's state.
+    assert_eq!(
+        link.received(
+            2,
+            ServerMessage::Step {
+                step: led_step(12),
+                after: Some(11)
+            }
+        ),
+        vec![LinkAction::ShowSnapshot]
+    );
+    // The next hello names the new layout.
+    link.closed(3);
+    link.tick(3 + FIRST_BACKOFF_MS);
+    match link.opened(4).as_slice() {
+        [LinkAction::Send(ClientMessage::Hello { layout, .. })] => {
+            assert_eq!(layout.as_deref(), Some(new.layout.as_str()))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_in_place_link_never_reloads() {
+    // Another project with the same layout: a snapshot or a loading step
+    // just updates the state.
+    let (mut link, _) = in_place_link(0);
+    let actions = link.received(
+        1,
+        ServerMessage::Snapshot {
+            snapshot: snap(20, "Other room", 2),
+        },
+    );
+    assert_eq!(actions, vec![LinkAction::ShowSnapshot]);
+    let step = Step {
+        revision: 21,
+        changes: vec![Change::ProjectLoaded {
+            name: "Third".into(),
+            project_revision: 3,
+            buttons: BTreeMap::new(),
+            levels: BTreeMap::new(),
+            variables: BTreeMap::new(),
+        }],
+    };
+    assert_eq!(
+        link.received(2, ServerMessage::Step { step, after: None }),
+        vec![LinkAction::ShowSnapshot]
+    );
+    assert_eq!(link.snapshot().project_name, "Third");
+}
+
+#[test]
+fn a_link_that_reloads_reloads_on_a_layout_it_cannot_show() {
+    let mut link = live_link(0);
+    let view = demo_view("tablet", 11, "Display");
+    assert_eq!(
+        link.received(
+            1,
+            ServerMessage::Layout {
+                view: Box::new(view)
+            }
+        ),
+        vec![LinkAction::Reload]
+    );
+    assert_eq!(
+        link.received(
+            2,
+            ServerMessage::Unavailable {
+                message: "gone".into()
+            }
+        ),
+        vec![LinkAction::Reload]
+    );
+}
+
+#[test]
+fn a_panel_gone_from_the_project_says_so_and_comes_back_with_its_layout() {
+    let (mut link, old) = in_place_link(0);
+    let message = "The project \"Other\" has no panel \"tablet\".".to_string();
+    assert_eq!(
+        link.received(
+            1,
+            ServerMessage::Unavailable {
+                message: message.clone()
+            }
+        ),
+        vec![LinkAction::Unavailable(message)]
+    );
+    // Still connected (keep-alives go on), and holding no layout: a
+    // reconnect asks for the layout whole, even the one it had.
+    assert_eq!(link.state(), &LinkState::Live);
+    assert!(link.next_deadline().is_some());
+    link.closed(2);
+    link.tick(2 + FIRST_BACKOFF_MS);
+    match link.opened(3).as_slice() {
+        [LinkAction::Send(ClientMessage::Hello { layout, .. })] => {
+            assert_eq!(layout.as_deref(), Some(""))
+        }
+        other => panic!("{other:?}"),
+    }
+    link.received(3, welcome(KEEPALIVE));
+    let actions = link.received(
+        4,
+        ServerMessage::Layout {
+            view: Box::new(old.clone()),
+        },
+    );
+    assert_eq!(actions[0], LinkAction::ShowLayout(Box::new(old)));
+    assert_eq!(link.state(), &LinkState::Live);
+}
+
+#[test]
+fn a_changed_pin_asks_for_it_then_the_layout_follows() {
+    // The controller refuses the PIN when a project adds or changes it;
+    // after the right one the new layout comes before any snapshot.
+    let (mut link, _) = in_place_link(0);
+    let actions = link.received(1, error(ErrorCode::PinRequired));
+    assert!(actions.contains(&LinkAction::ForgetPin));
+    assert!(matches!(link.state(), LinkState::PinNeeded(_)));
+    assert_eq!(link.enter_pin("2468".into())[0], LinkAction::Connect);
+    link.opened(2);
+    link.received(2, welcome(KEEPALIVE));
+    let new = demo_view("tablet", 15, "Projector");
+    let actions = link.received(
+        3,
+        ServerMessage::Layout {
+            view: Box::new(new.clone()),
+        },
+    );
+    assert_eq!(
+        actions,
+        vec![
+            LinkAction::ShowLayout(Box::new(new)),
+            LinkAction::ShowSnapshot,
+            LinkAction::State(LinkState::Live)
+        ]
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Input {
     Start,
@@ -591,6 +803,19 @@ fn arb_message(refusals: bool) -> impl Strategy<Value = ServerMessage> {
         any::<u64>().prop_map(|seq| ServerMessage::Ping { seq }),
         any::<u64>().prop_map(|seq| ServerMessage::Pong { seq }),
         code.prop_map(error),
+        (0u64..30).prop_map(|revision| {
+            static VIEW: std::sync::OnceLock<PanelView> = std::sync::OnceLock::new();
+            let mut view = VIEW
+                .get_or_init(|| demo_view("tablet", 0, "Display"))
+                .clone();
+            view.snapshot.revision = revision;
+            ServerMessage::Layout {
+                view: Box::new(view),
+            }
+        }),
+        Just(ServerMessage::Unavailable {
+            message: "no such panel".into()
+        }),
     ]
 }
 
@@ -626,8 +851,12 @@ proptest! {
     #[test]
     fn any_input_sequence_keeps_the_invariants(
         steps in proptest::collection::vec((0u64..8000, arb_input(true)), 0..200),
+        in_place in any::<bool>(),
     ) {
         let mut link = new_link();
+        if in_place {
+            link = link.in_place("0123456789abcdef".into());
+        }
         let mut now = 0u64;
         let mut connected = false;
         let mut refused = false;
@@ -655,8 +884,11 @@ proptest! {
                         prop_assert!(!refused, "state changed after a refusal");
                         refused = matches!(state, LinkState::Refused(_) | LinkState::PinNeeded(_));
                     }
+                    LinkAction::Reload => prop_assert!(!in_place, "an in-place link reloaded"),
+                    LinkAction::ShowLayout(_) | LinkAction::Unavailable(_) => {
+                        prop_assert!(in_place, "a layout shown by a link that reloads")
+                    }
                     LinkAction::ShowSnapshot
-                    | LinkAction::Reload
                     | LinkAction::ForgetPin
                     | LinkAction::Notice { .. } => {}
                 }

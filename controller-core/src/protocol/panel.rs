@@ -8,12 +8,15 @@
 //! Added within version 1 (a panel ignores what it does not know): the
 //! client's `set_level`, the server's `notice`, and the `values` of a step;
 //! `sparse` in hello with `after` on each step (a sparse panel is sent only
-//! the steps that change what it shows).
+//! the steps that change what it shows); `layout` in hello with the
+//! server's `layout` and `unavailable` (a panel that re-renders a new
+//! project's layout in place instead of reloading its page).
 
 use serde::{Deserialize, Serialize};
 
 use super::flat::BadFlat;
 use crate::engine::{Snapshot, Step};
+use crate::view::PanelView;
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -39,6 +42,12 @@ pub enum ClientMessage {
         /// earlier panels, which are sent every step.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         sparse: bool,
+        /// The layout the page shows ([`PanelView::layout`]): the panel
+        /// re-renders a new one in place, so the controller sends `layout`
+        /// (or `unavailable`) instead of leaving it to reload its page. Left
+        /// out by earlier panels, which reload when the project changes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layout: Option<String>,
     },
     Press {
         button: String,
@@ -105,6 +114,20 @@ pub enum ServerMessage {
         message: String,
         active: bool,
     },
+    /// To a panel that said `layout` in hello: its new layout and the state
+    /// at one revision (`view.snapshot`, which replaces the state held, as
+    /// a `snapshot` does). Sent instead of the snapshot when the layout
+    /// differs from the one the panel holds: after hello, and when a
+    /// project is applied.
+    Layout {
+        view: Box<PanelView>,
+    },
+    /// To a panel that said `layout` in hello: the running project has no
+    /// such panel (any more). The session stays open; a `layout` follows
+    /// if a project with this panel is applied.
+    Unavailable {
+        message: String,
+    },
 }
 
 /// A server message as read: `type` and the fields of every kind.
@@ -124,6 +147,7 @@ struct ServerMessageIn {
     key: Option<String>,
     severity: Option<Severity>,
     active: Option<bool>,
+    view: Option<Box<PanelView>>,
 }
 
 fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadFlat> {
@@ -163,6 +187,12 @@ impl TryFrom<ServerMessageIn> for ServerMessage {
                 severity: need(m.severity, k, "severity")?,
                 message: need(m.message, k, "message")?,
                 active: need(m.active, k, "active")?,
+            },
+            "layout" => ServerMessage::Layout {
+                view: need(m.view, k, "view")?,
+            },
+            "unavailable" => ServerMessage::Unavailable {
+                message: need(m.message, k, "message")?,
             },
             other => return Err(BadFlat(format!("unknown message type `{other}`"))),
         })
@@ -252,7 +282,8 @@ mod tests {
                 panel: "tablet".into(),
                 revision: 0,
                 pin: None,
-                sparse: false
+                sparse: false,
+                layout: None
             }
         );
         // A panel that handles `after` says so; earlier ones leave it out.
@@ -262,7 +293,8 @@ mod tests {
                 panel: "tablet".into(),
                 revision: 0,
                 pin: None,
-                sparse: true
+                sparse: true,
+                layout: None
             }
         );
         assert!(matches!(
@@ -282,13 +314,17 @@ mod tests {
                 "[a-z_]{1,20}",
                 any::<u64>(),
                 proptest::option::of("[0-9]{4,8}"),
-                any::<bool>()
+                any::<bool>(),
+                proptest::option::of("[0-9a-f]{16}")
             )
-                .prop_map(|(panel, revision, pin, sparse)| ClientMessage::Hello {
-                    panel,
-                    revision,
-                    pin,
-                    sparse
+                .prop_map(|(panel, revision, pin, sparse, layout)| {
+                    ClientMessage::Hello {
+                        panel,
+                        revision,
+                        pin,
+                        sparse,
+                        layout,
+                    }
                 }),
             "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Press { button }),
             "[a-z_0-9]{1,30}".prop_map(|button| ClientMessage::Release { button }),
@@ -335,6 +371,97 @@ mod tests {
         assert_eq!(ServerMessage::decode(&notice.encode()).unwrap(), notice);
     }
 
+    /// The demo's view of `panel` with a state at `revision`.
+    fn demo_view(panel: &str, revision: u64) -> PanelView {
+        let project = crate::project::demo_project();
+        let mut snapshot =
+            crate::engine::Engine::new(std::sync::Arc::new(project.clone())).snapshot();
+        snapshot.revision = revision;
+        PanelView::build(
+            "roomctl",
+            project,
+            Some(panel),
+            crate::project::PanelProfile::Tablet,
+            snapshot,
+            5000,
+        )
+        .expect("the demo has this panel")
+    }
+
+    #[test]
+    fn layout_and_unavailable_on_the_wire() {
+        // A panel that re-renders in place says which layout it holds.
+        assert_eq!(
+            ClientMessage::decode(
+                r#"{"type":"hello","panel":"tablet","sparse":true,"layout":"00ff00ff00ff00ff"}"#
+            )
+            .unwrap(),
+            ClientMessage::Hello {
+                panel: "tablet".into(),
+                revision: 0,
+                pin: None,
+                sparse: true,
+                layout: Some("00ff00ff00ff00ff".into())
+            }
+        );
+        let view = demo_view("tablet", 7);
+        assert_eq!(view.layout, view.layout_key());
+        let layout = ServerMessage::Layout {
+            view: Box::new(view.clone()),
+        };
+        let text = layout.encode();
+        assert!(text.starts_with(r#"{"type":"layout","view":{"#), "{text}");
+        assert_eq!(ServerMessage::decode(&text).unwrap(), layout);
+        let gone = ServerMessage::Unavailable {
+            message: "The project \"X\" has no panel \"tablet\".".into(),
+        };
+        assert_eq!(
+            gone.encode(),
+            r#"{"type":"unavailable","message":"The project \"X\" has no panel \"tablet\"."}"#
+        );
+        assert_eq!(ServerMessage::decode(&gone.encode()).unwrap(), gone);
+        // Each needs its field; a layout that is not a view is refused.
+        for bad in [
+            r#"{"type":"layout"}"#,
+            r#"{"type":"unavailable"}"#,
+            r#"{"type":"layout","view":{"panel":"tablet"}}"#,
+            r#"{"type":"layout","view":[]}"#,
+        ] {
+            assert!(ServerMessage::decode(bad).is_err(), "{bad}");
+        }
+        // The key names the layout, not the state.
+        assert_eq!(demo_view("tablet", 99).layout, view.layout);
+        assert_ne!(demo_view("wall", 7).layout, view.layout);
+    }
+
+    fn arb_server() -> impl Strategy<Value = ServerMessage> {
+        prop_oneof![
+            ("[a-z ]{0,20}", any::<u64>(), "[a-zA-Z ]{0,20}").prop_map(
+                |(name, revision, label)| {
+                    let mut view =
+                        demo_view(if revision % 2 == 0 { "tablet" } else { "wall" }, revision);
+                    view.project_name = name;
+                    if let Some(b) = view.buttons.values_mut().next() {
+                        b.label = label;
+                    }
+                    view.layout = view.layout_key();
+                    ServerMessage::Layout {
+                        view: Box::new(view),
+                    }
+                }
+            ),
+            ".{0,40}".prop_map(|message| ServerMessage::Unavailable { message }),
+            any::<u64>().prop_map(|seq| ServerMessage::Ping { seq }),
+            (any::<u32>(), any::<u64>(), "[a-z]{0,10}").prop_map(
+                |(protocol, keepalive_ms, controller)| ServerMessage::Welcome {
+                    protocol,
+                    keepalive_ms,
+                    controller
+                }
+            ),
+        ]
+    }
+
     /// Values on a grid of quarters: serde_json (without its slower
     /// `float_roundtrip` parser) may read the last digit of an arbitrary
     /// f64 one ulp off; levels are quantised to their step anyway.
@@ -356,6 +483,23 @@ mod tests {
         #[test]
         fn server_decoder_never_panics(s in ".{0,500}") {
             let _ = ServerMessage::decode(&s);
+        }
+
+        #[test]
+        fn server_round_trip(m in arb_server()) {
+            prop_assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
+        }
+
+        /// A layout message cut short or with one byte changed: an error or
+        /// a message, never a panic (random text rarely gets this deep).
+        #[test]
+        fn damaged_layouts_never_panic(m in arb_server(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let text = m.encode().into_bytes();
+            let at = cut.index(text.len());
+            let _ = ServerMessage::decode(&String::from_utf8_lossy(&text[..at]));
+            let mut changed = text.clone();
+            changed[at] = byte;
+            let _ = ServerMessage::decode(&String::from_utf8_lossy(&changed));
         }
     }
 }

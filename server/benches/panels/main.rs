@@ -14,8 +14,9 @@
 //! Run: `cargo bench -p server --bench panels` (builds in release);
 //! `-- --quick` for 100 panels, a 3 s drag and 50 touches; `-- --room` for
 //! only the fader drags and touch to device.
-//! ROOMCTL_BIN overrides the binary (default: target/release/roomctl, built
-//! by `cargo build --release -p server` first if missing).
+//! ROOMCTL_BIN overrides the binary (default: `release/roomctl` under
+//! CARGO_TARGET_DIR or `target/`, brought up to date by
+//! `cargo build --release -p server` first).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -64,18 +65,20 @@ fn binary() -> PathBuf {
     if let Ok(b) = std::env::var("ROOMCTL_BIN") {
         return b.into();
     }
+    // Always built (a no-op when it is up to date), so a stale binary is
+    // never measured; where cargo puts it, as cargo does.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join("target/release/roomctl");
-    if !bin.exists() {
-        let ok = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "server", "--bin", "roomctl"])
-            .current_dir(&root)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "building roomctl failed");
-    }
-    bin
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let ok = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "server", "--bin", "roomctl"])
+        .current_dir(&root)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "building roomctl failed");
+    target.join("release/roomctl")
 }
 
 async fn start_server(keepalive_secs: u64) -> Server {
@@ -205,6 +208,7 @@ pub(crate) async fn connect_panel(addr: SocketAddr) -> Ws {
         revision: 0,
         pin: None,
         sparse: true,
+        layout: None,
     };
     ws.send(Message::Text(hello.encode().into())).await.unwrap();
     // welcome + snapshot

@@ -87,6 +87,9 @@ pub struct PanelSettings {
     /// A request must be answered within this time (its body included),
     /// or it is answered 408 (the live channel, once open, is not a request).
     pub request_timeout_secs: u64,
+    /// A Project Designer preview unused for this long (no update, page
+    /// load or live-channel connection) is removed and its panels closed.
+    pub preview_idle_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -335,6 +338,7 @@ pub(super) fn defaults(profile: Profile) -> Settings {
             require_login: false,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
+            preview_idle_secs: 600,
         },
         apprimo: ApprimoSettings {
             enabled: true,

@@ -111,3 +111,17 @@ pub async fn oneshot(router: Router, mut request: Request<Body>) -> (StatusCode,
 pub fn get_request(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
+
+/// `POST path` with `body` as text, the session `cookie` (may be empty)
+/// and an `Origin` of the controller itself, as the designer's script
+/// sends it; (status, the whole answer).
+pub async fn post_text(addr: SocketAddr, path: &str, cookie: &str, body: &str) -> (u16, String) {
+    raw(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+use controller_core::view::PanelView;
 use controller_core::Snapshot;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -38,6 +39,21 @@ pub async fn ws_connect(addr: SocketAddr) -> Ws {
     ws
 }
 
+/// A live channel at `path` (a designer preview's `/designer/preview/{token}/ws`)
+/// with the session `cookie`; the handshake's error when it is refused.
+pub async fn ws_connect_at(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}{path}").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("a header value"));
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
+
 /// [`ws_connect`] from `source` (an address of 127.0.0.0/8).
 pub async fn ws_connect_from(source: std::net::IpAddr, addr: SocketAddr) -> Ws {
     let stream = super::http::connect_from(source, addr).await;
@@ -57,6 +73,7 @@ pub async fn hello(ws: &mut Ws, panel: &str, pin: Option<&str>) -> ServerMessage
             revision: 0,
             pin: pin.map(Into::into),
             sparse: false,
+            layout: None,
         },
     )
     .await;
@@ -121,6 +138,7 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
             revision: 0,
             pin: None,
             sparse,
+            layout: None,
         },
     )
     .await;
@@ -132,4 +150,42 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
         panic!("snapshot second")
     };
     (ws, snapshot)
+}
+
+/// The view the panel page at `/panel/{panel}` is rendered with, as the
+/// server builds it (its `layout` key is what an in-place panel says).
+pub fn view_of(controller: &roomctl::controller::Controller, panel: &str) -> PanelView {
+    let (project, snapshot) = controller.project_and_snapshot();
+    PanelView::build(
+        &controller.identity().name,
+        &project,
+        Some(panel),
+        controller_core::project::PanelProfile::Tablet,
+        snapshot,
+        controller.settings().panel.keepalive_secs * 1000,
+    )
+    .expect("the project has this panel")
+}
+
+/// Connects a panel as the panel page does (sparse, re-rendering layouts
+/// in place) holding `layout`, and reads the welcome; the next message
+/// (a snapshot, or a layout when `layout` is not the current one) is the
+/// caller's.
+pub async fn in_place_panel(addr: SocketAddr, panel: &str, layout: &str) -> Ws {
+    let mut ws = ws_connect(addr).await;
+    send(
+        &mut ws,
+        &ClientMessage::Hello {
+            panel: panel.into(),
+            revision: 0,
+            pin: None,
+            sparse: true,
+            layout: Some(layout.into()),
+        },
+    )
+    .await;
+    let ServerMessage::Welcome { .. } = recv_data(&mut ws).await else {
+        panic!("welcome first")
+    };
+    ws
 }

@@ -112,26 +112,36 @@ fn data<T: serde::Serialize>(
     }
 }
 
+/// The session token and name of the logged-in admin a request comes
+/// from (the one session store of every HTTP page), if it is one. A
+/// session whose user is no longer an admin (users may have changed since
+/// the login) is closed.
+pub(crate) fn admin_session(
+    controller: &Controller,
+    headers: &HeaderMap,
+) -> Option<(String, String)> {
+    let token = session_token(headers)?;
+    let sessions = controller.sessions();
+    let user = sessions.user(&token)?;
+    if controller
+        .users()
+        .names()
+        .any(|(n, r)| n == user.name && r == Role::Admin)
+    {
+        Some((token, user.name))
+    } else {
+        sessions.close(&token);
+        None
+    }
+}
+
 impl AdminState {
     /// The logged-in admin (the one session store of every HTTP page);
     /// `Err(Denied)` is the answer otherwise.
     fn user(&self, headers: &HeaderMap) -> Result<String, Denied> {
-        let denied = Denied(wants_json(headers));
-        let token = session_token(headers).ok_or(denied)?;
-        let sessions = self.controller.sessions();
-        let user = sessions.user(&token).ok_or(denied)?;
-        // Still an admin? (Users may have changed since the login.)
-        if self
-            .controller
-            .users()
-            .names()
-            .any(|(n, r)| n == user.name && r == Role::Admin)
-        {
-            Ok(user.name)
-        } else {
-            sessions.close(&token);
-            Err(denied)
-        }
+        admin_session(&self.controller, headers)
+            .map(|(_, name)| name)
+            .ok_or(Denied(wants_json(headers)))
     }
 
     fn store(&self) -> Arc<ProjectStore> {

@@ -1,7 +1,8 @@
 //! The controller as the Leptos app sees it on one HTTP port.
 
 use app::backend::PanelBackend;
-use controller_core::project::PanelProfile;
+use controller_core::engine::Snapshot;
+use controller_core::project::{PanelProfile, Project};
 use controller_core::view::{PanelView, StatusReport};
 
 use crate::auth::Role;
@@ -22,21 +23,7 @@ impl PanelBackend for PortBackend {
     fn panel_view(&self, panel: Option<&str>) -> Result<PanelView, String> {
         let (project, snapshot) = self.controller.project_and_snapshot();
         let panel = panel.or(self.default_panel.as_deref());
-        PanelView::build(
-            &self.controller.identity().name,
-            &project,
-            panel,
-            self.profile,
-            snapshot,
-            self.controller.settings().panel.keepalive_secs * 1000,
-        )
-        .ok_or_else(|| match panel {
-            Some(id) => format!(
-                "The project \"{}\" has no panel \"{id}\".",
-                project.project.name
-            ),
-            None => format!("The project \"{}\" has no panels.", project.project.name),
-        })
+        view_of(&self.controller, &project, snapshot, panel, self.profile)
     }
 
     fn status(&self, cookie: Option<&str>) -> Result<StatusReport, String> {
@@ -59,6 +46,33 @@ impl PanelBackend for PortBackend {
             Err("Log in to see the status page (any user: viewer, operator or admin).".into())
         }
     }
+}
+
+/// The view of `panel` (or, when `None`, of the first panel of `profile`)
+/// in `project` with `snapshot`, or why there is none: for the page, and
+/// for the live channel's `layout` (`live.rs`).
+pub fn view_of(
+    controller: &Controller,
+    project: &Project,
+    snapshot: Snapshot,
+    panel: Option<&str>,
+    profile: PanelProfile,
+) -> Result<PanelView, String> {
+    PanelView::build(
+        &controller.identity().name,
+        project,
+        panel,
+        profile,
+        snapshot,
+        controller.settings().panel.keepalive_secs * 1000,
+    )
+    .ok_or_else(|| match panel {
+        Some(id) => format!(
+            "The project \"{}\" has no panel \"{id}\".",
+            project.project.name
+        ),
+        None => format!("The project \"{}\" has no panels.", project.project.name),
+    })
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! `/designer`: the Project Designer's page shell. The designer itself is
 //! public/designer.js (the page) and pkg/designer.{js,wasm} (controller-core
-//! compiled to wasm: validation, comment-keeping TOML edits, the engine for
-//! the preview), its own bundle, loaded by this page only, so a panel never
-//! downloads it. It works on the admin API (`/admin/api/*`, admin.rs) with
-//! the admin page's session: open a version, upload the edit as the pending
-//! project, diff, apply.
+//! compiled to wasm: validation, comment-keeping TOML edits), its own
+//! bundle, loaded by this page only, so a panel never downloads it. It
+//! works on the admin API (`/admin/api/*`, admin.rs) with the admin page's
+//! session: open a version, upload the edit as the pending project, diff,
+//! apply; its preview is the real panel over a preview controller
+//! (preview.rs), framed by this page.
 
 use app::text::escape_html as escape;
 use axum::http::header;

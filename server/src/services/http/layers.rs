@@ -12,7 +12,9 @@
 //!   see [`page_csp`]), `X-Content-Type-Options: nosniff`, no framing by
 //!   other sites (`frame-ancestors 'none'`, `X-Frame-Options: DENY`) and
 //!   `Referrer-Policy: same-origin` (the CSRF check reads the Referer of
-//!   the controller's own pages, so it must stay on them);
+//!   the controller's own pages, so it must stay on them); the one
+//!   exception is the Project Designer's preview, which the designer's
+//!   page frames (`frame-ancestors 'self'`, [`Framing::SameOrigin`]);
 //! - `Cache-Control: no-store` unless the answer says otherwise (pages and
 //!   API answers hold live state; static files say `no-cache` and are
 //!   revalidated with `Last-Modified`, a 304 when unchanged).
@@ -36,6 +38,12 @@ const BASE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self';
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// [`BASE_CSP`] for the plain answers of the designer's preview
+/// (preview.rs), which the designer's page frames.
+pub const FRAMED_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'self'";
+
 /// The policy of the Project Designer's page (designer.rs): its own script
 /// files only, nothing inline, and `'wasm-unsafe-eval'` for its
 /// WebAssembly; style attributes are allowed (tiles are placed by them).
@@ -48,18 +56,35 @@ pub const DESIGNER_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsa
 /// resolved resources); `'wasm-unsafe-eval'` lets the page compile its
 /// WebAssembly. Styles: inline style attributes are allowed (the panel
 /// grid's size and each button's place are style attributes).
-fn page_policy(nonce: &str) -> String {
+/// `framing`: who may show the page in a frame.
+fn page_policy(nonce: &str, framing: Framing) -> String {
+    let ancestors = match framing {
+        Framing::Deny => "'none'",
+        Framing::SameOrigin => "'self'",
+    };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
     )
 }
 
+/// Who may show a page of the app in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Nobody (every page but the designer's preview).
+    Deny,
+    /// The controller's own pages: the Project Designer shows its preview
+    /// (preview.rs) in an iframe.
+    SameOrigin,
+}
+
 /// Sets the page's Content-Security-Policy with the nonce Leptos uses for
-/// this render. Called in the render's context (leptos_axum provides the
-/// nonce and the response options before the router's context).
-pub fn page_csp() {
+/// this render (and, for [`Framing::SameOrigin`], `X-Frame-Options:
+/// SAMEORIGIN`, which [`around`] then leaves alone). Called in the render's
+/// context (leptos_axum provides the nonce and the response options before
+/// the router's context).
+pub fn page_csp(framing: Framing) {
     use leptos::prelude::use_context;
     let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
@@ -67,8 +92,14 @@ pub fn page_csp() {
     ) else {
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
+    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce, framing)) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+    if framing == Framing::SameOrigin {
+        response.insert_header(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
     }
 }
 
@@ -129,10 +160,21 @@ mod tests {
 
     #[test]
     fn page_policy_allows_the_nonce_and_wasm_only() {
-        let p = page_policy("abc");
+        let p = page_policy("abc", Framing::Deny);
         assert!(p.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';"));
         assert!(!p.contains(" 'unsafe-eval'"));
         assert!(!p.contains("script-src 'self' 'unsafe-inline'"));
+        assert!(p.ends_with("frame-ancestors 'none'"));
         assert!(BASE_CSP.contains("frame-ancestors 'none'"));
+        assert!(DESIGNER_CSP.contains("frame-ancestors 'none'"));
+        // Only the designer's preview may be framed, and only by the
+        // controller's own pages.
+        let p = page_policy("abc", Framing::SameOrigin);
+        assert!(p.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';"));
+        assert!(p.ends_with("frame-ancestors 'self'"));
+        assert_eq!(
+            FRAMED_CSP.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+            BASE_CSP
+        );
     }
 }

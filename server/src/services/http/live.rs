@@ -1,9 +1,13 @@
 //! The panel live channel, server side: one WebSocket per panel at `/ws`.
 //!
 //! One task per connection with one `select!` loop: messages from the panel,
-//! steps from the engine, the keep-alive clock and shutdown. A step is
-//! encoded once for all panels ([`Encoding::PanelJson`]). A panel that falls
-//! more than the stream's capacity behind gets a fresh snapshot. A panel
+//! the keep-alive clock, shutdown, and the steps. A step is encoded once
+//! for all panels ([`Encoding::PanelJson`]). A plain-HTTP panel is sent its
+//! steps by the port's fan-out task (`fanout.rs`), which wakes this task
+//! only when the socket could not take a frame at once or the panel fell
+//! behind; a TLS panel's task reads the bus and sends each step itself. A
+//! panel that falls behind (the bus's capacity, or its socket and queue
+//! full) gets a fresh snapshot. A panel
 //! silent for three keep-alive intervals is dropped. Bad messages get an
 //! `error` reply and the connection stays up; only this panel is affected.
 
@@ -15,19 +19,25 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use bytes::Bytes;
 use controller_core::engine::Step;
+use controller_core::project::{PanelProfile, Project};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
 use controller_core::view::PanelSession;
+use futures::SinkExt;
 use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditEvent, AuditOutcome};
 use crate::auth::LoginError;
 use crate::bus::{Encoding, Subscription};
 use crate::controller::Controller;
 use crate::held::HeldButtons;
-use crate::services::StartEnv;
+use crate::woken::PollWhenWoken;
+
+use super::fanout::{Attention, Fanout, Fed, PlainSocket};
 
 /// Largest WebSocket message accepted at all; above the panel protocol's own
 /// limit so an oversized message still gets a readable `error` reply.
@@ -35,17 +45,28 @@ const MAX_WS_MESSAGE: usize = 64 * 1024;
 /// A new connection must say hello within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What one live-channel route serves: `/ws` serves the running
+/// controller; a Project Designer preview's route serves that preview's
+/// own controller (preview.rs), with the same code.
 #[derive(Clone)]
 pub struct LiveState {
-    pub env: StartEnv,
+    /// The controller whose panels these are: presses go to it alone.
+    pub controller: Controller,
+    /// Ends every connection (the service stopping, a preview removed).
+    pub shutdown: CancellationToken,
+    /// The port, as the status board lists a panel's connection.
     pub port: u16,
     pub sessions: Arc<Semaphore>,
+    /// Writes steps to the plain-HTTP panels of this port; none for a
+    /// designer preview (a few panels: each reads its bus itself).
+    pub fanout: Option<Arc<Fanout>>,
 }
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<LiveState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    plain: Option<Extension<PlainSocket>>,
     headers: HeaderMap,
 ) -> Response {
     let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
@@ -55,8 +76,8 @@ pub async fn upgrade(
         )
             .into_response();
     };
-    let user = state.env.controller.sessions().from_headers(&headers);
-    let login_missing = state.env.controller.settings().panel.require_login
+    let user = state.controller.sessions().from_headers(&headers);
+    let login_missing = state.controller.settings().panel.require_login
         && !crate::sessions::allowed(user.as_ref(), crate::auth::Role::Operator);
     let user_agent = headers
         .get("user-agent")
@@ -82,7 +103,7 @@ pub async fn upgrade(
                 .await;
                 return;
             }
-            Session::run(socket, state, peer, user_agent).await;
+            Session::run(socket, state, peer, user_agent, plain.map(|p| p.0)).await;
         })
 }
 
@@ -98,6 +119,9 @@ pub fn step_message(step: &Step, after: u64) -> Bytes {
 fn text(message: &ServerMessage) -> Message {
     Message::Text(message.encode().into())
 }
+
+/// Why a panel is refused when an applied project adds or changes its PIN.
+const PIN_CHANGED: &str = "this panel's PIN has changed: enter the new one";
 
 /// Close code of a refused connection (unknown panel, PIN, login, a first
 /// message that is not hello): the reason is the error code.
@@ -147,24 +171,58 @@ struct Session {
     /// change what it shows (one frame per change on screen, not one per
     /// engine step), and tells skipped steps from missed ones by `after`.
     sparse: bool,
+    /// The panel's id, as said in hello.
+    panel: String,
+    /// The PIN this panel was opened with, when the panel has one: still
+    /// good after a project is applied unless that changes (or adds) it.
+    pin: Option<String>,
+    /// For a panel that re-renders layouts in place (`layout` in hello):
+    /// the layout it shows (empty while it shows "not available"). `None`
+    /// for earlier panels, which reload their page on a new project.
+    layout: Option<String>,
 }
 
 impl Session {
-    async fn run(mut socket: WebSocket, state: LiveState, peer: SocketAddr, user_agent: String) {
-        let controller = state.env.controller.clone();
+    async fn run(
+        mut socket: WebSocket,
+        state: LiveState,
+        peer: SocketAddr,
+        user_agent: String,
+        plain: Option<PlainSocket>,
+    ) {
+        let controller = state.controller.clone();
         let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
 
         // 1. hello: which panel, and its PIN if it has one.
         let hello = tokio::select! {
             m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
-            _ = state.env.shutdown.cancelled() => return,
+            _ = state.shutdown.cancelled() => return,
         };
-        let (panel, sparse) = match hello {
+        let (panel, sparse, pin, layout) = match hello {
             Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
                 Ok(ClientMessage::Hello {
-                    panel, pin, sparse, ..
+                    panel,
+                    pin,
+                    sparse,
+                    layout,
+                    ..
                 }) => match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
-                    Ok(()) => (panel, sparse),
+                    Ok(()) => {
+                        // Kept only as a PIN the panel was let in with.
+                        let pin = pin.filter(|given| {
+                            controller
+                                .project()
+                                .panel(&panel)
+                                .and_then(|p| p.pin.as_ref())
+                                == Some(given)
+                        });
+                        (panel, sparse, pin, layout)
+                    }
+                    // A panel that can show "not available" stays
+                    // connected: the project may get its panel back.
+                    Err((ErrorCode::UnknownPanel, _)) if layout.is_some() => {
+                        (panel, sparse, None, Some(String::new()))
+                    }
                     Err((code, why)) => {
                         refuse(&mut socket, code, why, CLOSE_REFUSED).await;
                         return;
@@ -205,13 +263,27 @@ impl Session {
             held: HeldButtons::new(controller.clone(), format!("panel:{panel}@{}", peer.ip())),
             last_heard: Instant::now(),
             sparse,
+            panel,
+            pin,
+            layout,
         };
-        session.serve(&mut socket, &state, keepalive).await;
+        // A plain TCP panel is sent its steps by the port's fan-out; a TLS
+        // panel's task sends them itself.
+        let fed = plain
+            .zip(state.fanout.as_ref())
+            .map(|(p, fanout)| fanout.register(p, sparse, session.layout.is_some()));
+        session.serve(&mut socket, &state, keepalive, fed).await;
         drop(session);
         controller.status().panel_disconnected(id);
     }
 
-    async fn serve(&mut self, socket: &mut WebSocket, state: &LiveState, keepalive: Duration) {
+    async fn serve(
+        &mut self,
+        socket: &mut WebSocket,
+        state: &LiveState,
+        keepalive: Duration,
+        fed: Option<Fed>,
+    ) {
         let welcome = ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             keepalive_ms: keepalive.as_millis() as u64,
@@ -220,7 +292,7 @@ impl Session {
         if socket.send(text(&welcome)).await.is_err() {
             return;
         }
-        let Some(mut steps) = self.resync(socket).await else {
+        let Some(mut steps) = self.resync(socket, fed.as_ref()).await else {
             return;
         };
         for notice in super::notices::current(&self.controller) {
@@ -230,9 +302,17 @@ impl Session {
         }
         let mut ping = interval_at(Instant::now() + keepalive, keepalive);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The task wakes once per step it sends; the keep-alive clock and
+        // the shutdown are polled only when their own wakers fire, not on
+        // every step (the shutdown's locks are shared by every panel task).
+        let mut tick = PollWhenWoken::new(std::future::poll_fn(move |cx| ping.poll_tick(cx)));
+        let mut shutdown = PollWhenWoken::new(state.shutdown.clone().cancelled_owned());
         let mut seq = 0u64;
         loop {
             tokio::select! {
+                // In this order: the panel's own messages first (a panel
+                // that floods only delays its own steps), then steps.
+                biased;
                 incoming = socket.recv() => {
                     let message = match incoming {
                         Some(Ok(m)) => m,
@@ -251,7 +331,7 @@ impl Session {
                             if let Some(reply) = self.handle(&t) {
                                 match reply {
                                     Reply::Send(m) => if socket.send(m).await.is_err() { return },
-                                    Reply::Resync => match self.resync(socket).await {
+                                    Reply::Resync => match self.resync(socket, fed.as_ref()).await {
                                         Some(rx) => steps = rx,
                                         None => return,
                                     },
@@ -265,7 +345,7 @@ impl Session {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                event = steps.recv() => match event {
+                event = next_event(&mut steps) => match event {
                     Ok(event) => {
                         let Some(published) = event.step() else {
                             if let Some(notice) = super::notices::of_event(&self.controller.project(), &event) {
@@ -273,6 +353,23 @@ impl Session {
                             }
                             continue;
                         };
+                        if published.step.loads_project() {
+                            if self.layout.is_some() {
+                                // The new layout (or the same one's state).
+                                match self.resync(socket, fed.as_ref()).await {
+                                    Some(rx) => steps = rx,
+                                    None => return,
+                                }
+                                continue;
+                            }
+                            if !self.pin_still_good(&self.controller.project()) {
+                                refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
+                                return;
+                            }
+                        } else if self.layout.as_deref() == Some("") {
+                            // Showing "not available": no state to update.
+                            continue;
+                        }
                         if self.sparse && !published.shown {
                             continue;
                         }
@@ -280,13 +377,29 @@ impl Session {
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket).await {
+                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket, fed.as_ref()).await {
                         Some(rx) => steps = rx,
                         None => return,
                     },
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = ping.tick() => {
+                attention = needs_attention(fed.as_ref()) => match attention {
+                    Attention::Drain => if socket.flush().await.is_err() { return },
+                    Attention::Resync => match self.resync(socket, fed.as_ref()).await {
+                        Some(rx) => steps = rx,
+                        None => return,
+                    },
+                    Attention::ProjectLoaded => {
+                        if !self.pin_still_good(&self.controller.project()) {
+                            refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
+                            return;
+                        }
+                        // Bytes may be queued behind the step, too.
+                        if socket.flush().await.is_err() { return }
+                    }
+                    Attention::Failed => return,
+                },
+                _ = &mut tick => {
                     if self.last_heard.elapsed() > keepalive * 3 {
                         let _ = socket.send(Message::Close(Some(CloseFrame {
                             code: 4000,
@@ -298,7 +411,7 @@ impl Session {
                     seq += 1;
                     if socket.send(text(&ServerMessage::Ping { seq })).await.is_err() { return }
                 }
-                _ = state.env.shutdown.cancelled() => {
+                _ = &mut shutdown => {
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "controller stopping".into() }))).await;
                     return;
                 }
@@ -306,14 +419,78 @@ impl Session {
         }
     }
 
-    /// Sends a fresh snapshot and returns the stream that continues from it.
-    async fn resync(&self, socket: &mut WebSocket) -> Option<Subscription> {
-        let (snapshot, rx) = self.controller.subscribe();
-        socket
-            .send(text(&ServerMessage::Snapshot { snapshot }))
-            .await
-            .ok()?;
-        Some(rx)
+    /// Sends a fresh snapshot and returns the stream that continues from it
+    /// (for a panel `fed` by the fan-out: none, the fan-out continues).
+    /// To an in-place panel whose layout is not the one it shows, sends the
+    /// new layout (with the state) instead, or `unavailable` when the
+    /// project has no such panel; a panel whose PIN the project changed is
+    /// refused (None, as when the connection is gone).
+    async fn resync(
+        &mut self,
+        socket: &mut WebSocket,
+        fed: Option<&Fed>,
+    ) -> Option<Option<Subscription>> {
+        // Steps the fan-out takes meanwhile wait, and those the snapshot
+        // already covers are dropped, so the panel sees each change once.
+        if let Some(fed) = fed {
+            fed.hold();
+        }
+        let (project, snapshot, rx) = self.controller.subscribe_with_project();
+        let revision = snapshot.revision;
+        if !self.pin_still_good(&project) {
+            refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
+            return None;
+        }
+        let mut unavailable = false;
+        let message = match &self.layout {
+            None => ServerMessage::Snapshot { snapshot },
+            Some(shown) => {
+                // The profile only chooses a panel when none is named.
+                let view = super::backend::view_of(
+                    &self.controller,
+                    &project,
+                    snapshot,
+                    Some(&self.panel),
+                    PanelProfile::Tablet,
+                );
+                match view {
+                    Ok(view) if view.layout == *shown => ServerMessage::Snapshot {
+                        snapshot: view.snapshot,
+                    },
+                    Ok(view) => {
+                        self.layout = Some(view.layout.clone());
+                        ServerMessage::Layout {
+                            view: Box::new(view),
+                        }
+                    }
+                    Err(message) => {
+                        self.layout = Some(String::new());
+                        unavailable = true;
+                        ServerMessage::Unavailable { message }
+                    }
+                }
+            }
+        };
+        socket.send(text(&message)).await.ok()?;
+        match fed {
+            Some(fed) => {
+                // "Not available" shows no state: no steps until a project
+                // brings the panel back (the fan-out resyncs every panel
+                // on a project load).
+                fed.release(revision, unavailable);
+                Some(None)
+            }
+            None => Some(Some(rx)),
+        }
+    }
+
+    /// Whether the PIN this panel was opened with still opens it in
+    /// `project` (a panel gone from the project has none to ask).
+    fn pin_still_good(&self, project: &Project) -> bool {
+        match project.panel(&self.panel).and_then(|p| p.pin.as_ref()) {
+            None => true,
+            Some(pin) => self.pin.as_ref() == Some(pin),
+        }
     }
 
     fn handle(&mut self, text: &str) -> Option<Reply> {
@@ -360,6 +537,25 @@ impl Session {
                 "hello was already received",
             ))),
         }
+    }
+}
+
+/// The next bus event, for a panel that reads the bus itself (a TLS panel);
+/// never, for one fed by the fan-out.
+async fn next_event(
+    steps: &mut Option<Subscription>,
+) -> Result<Arc<crate::bus::BusEvent>, broadcast::error::RecvError> {
+    match steps {
+        Some(steps) => steps.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the fan-out needs from this panel's task; never, for a TLS panel.
+async fn needs_attention(fed: Option<&Fed>) -> Attention {
+    match fed {
+        Some(fed) => fed.attention().await,
+        None => std::future::pending().await,
     }
 }
 

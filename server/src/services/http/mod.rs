@@ -7,10 +7,12 @@ mod assets;
 mod backend;
 pub(crate) mod csrf;
 mod designer;
+mod fanout;
 mod layers;
 pub mod live;
 mod login;
 mod notices;
+mod preview;
 mod secure;
 pub mod tls;
 
@@ -195,10 +197,15 @@ pub(crate) fn serve_router(
                 let _ = tcp.set_nodelay(true);
                 match tls {
                     None => {
+                        // Every write goes through one queue shared with
+                        // the panels' fan-out (fanout.rs).
+                        let io = fanout::PlainIo::new(tcp);
+                        let socket = io.socket();
                         serve_http(
-                            tcp,
+                            io,
                             peer,
                             Transport::Plain,
+                            Some(socket),
                             router,
                             header_timeout,
                             shutdown,
@@ -212,6 +219,7 @@ pub(crate) fn serve_router(
                                     stream,
                                     peer,
                                     Transport::Tls,
+                                    None,
                                     router,
                                     header_timeout,
                                     shutdown,
@@ -250,9 +258,14 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         default_panel,
     }));
     let live = live::LiveState {
-        env: env.clone(),
+        controller: env.controller.clone(),
+        shutdown: env.shutdown.clone(),
         port,
         sessions: Arc::new(Semaphore::new(settings.panel.max_connections)),
+        fanout: Some(fanout::Fanout::new(
+            env.controller.clone(),
+            env.shutdown.clone(),
+        )),
     };
     // Leptos runs resources on the tokio runtime (a no-op when set already).
     let _ = any_spawner::Executor::init_tokio();
@@ -264,7 +277,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         leptos_axum::render_app_async_with_context(
             move || {
                 provide_context(backend.clone());
-                layers::page_csp();
+                layers::page_csp(layers::Framing::Deny);
             },
             move || shell(options.clone()),
         )
@@ -294,6 +307,12 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             post(login::logout).with_state(env.controller.clone()),
         )
         .merge(admin::routes(env.controller.clone(), env.store.clone()))
+        .merge(preview::routes(Arc::new(preview::Previews::new(
+            env.controller.clone(),
+            env.store.clone(),
+            options.clone(),
+            port,
+        ))))
         .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),
@@ -323,6 +342,7 @@ async fn serve_http<Io>(
     io: Io,
     peer: SocketAddr,
     transport: Transport,
+    plain: Option<fanout::PlainSocket>,
     router: Router,
     header_timeout: Duration,
     shutdown: CancellationToken,
@@ -333,6 +353,9 @@ async fn serve_http<Io>(
         .map_request(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             request.extensions_mut().insert(transport);
+            if let Some(socket) = &plain {
+                request.extensions_mut().insert(socket.clone());
+            }
             request
         })
         .service(router);
