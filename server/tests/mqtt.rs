@@ -418,10 +418,16 @@ async fn discovery_configs_carry_what_home_assistant_needs_and_follow_the_projec
     let node = "RC-TEST-Room-F";
     let config =
         |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
+    // Every config read below (they arrive in no particular order).
     eventually(WAIT, "the configs are published", || {
-        watcher
-            .json(&config("binary_sensor", "device_projector"))
-            .is_some()
+        [
+            ("binary_sensor", "device_projector"),
+            ("switch", "mute"),
+            ("select", "sources"),
+            ("button", "all_off"),
+        ]
+        .iter()
+        .all(|(component, object)| watcher.json(&config(component, object)).is_some())
     })
     .await;
 
@@ -730,8 +736,15 @@ async fn levels_and_variables_go_out_and_faders_come_in() {
     let node = "RC-TEST-Room-L";
     let config =
         |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
-    eventually(WAIT, "the number config is published", || {
-        ha.json(&config("number", "level_volume")).is_some()
+    eventually(WAIT, "the level and variable configs are published", || {
+        [
+            ("number", "level_volume"),
+            ("switch", "level_volume_mute"),
+            ("sensor", "level_mic"),
+            ("sensor", "var_projector_state"),
+        ]
+        .iter()
+        .all(|(component, object)| ha.json(&config(component, object)).is_some())
     })
     .await;
     let number = json_at(&ha, &config("number", "level_volume")).unwrap();

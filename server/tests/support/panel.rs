@@ -130,6 +130,15 @@ pub async fn panel(addr: SocketAddr, panel: &str) -> (Ws, Snapshot) {
 /// Connects a panel, `sparse` as today's panels are (sent only the steps
 /// that change what it shows) or not, and reads welcome + snapshot.
 pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Snapshot) {
+    let mut ws = connect_hello(addr, panel, sparse, None).await;
+    let ServerMessage::Snapshot { snapshot } = recv_data(&mut ws).await else {
+        panic!("snapshot second")
+    };
+    (ws, snapshot)
+}
+
+/// Connects, says hello (protocol 1) and reads the welcome.
+async fn connect_hello(addr: SocketAddr, panel: &str, sparse: bool, layout: Option<&str>) -> Ws {
     let mut ws = ws_connect(addr).await;
     send(
         &mut ws,
@@ -138,7 +147,7 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
             revision: 0,
             pin: None,
             sparse,
-            layout: None,
+            layout: layout.map(str::to_string),
         },
     )
     .await;
@@ -146,10 +155,7 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
         panic!("welcome first")
     };
     assert_eq!(protocol, 1);
-    let ServerMessage::Snapshot { snapshot } = recv_data(&mut ws).await else {
-        panic!("snapshot second")
-    };
-    (ws, snapshot)
+    ws
 }
 
 /// The view the panel page at `/panel/{panel}` is rendered with, as the
@@ -172,20 +178,5 @@ pub fn view_of(controller: &roomctl::controller::Controller, panel: &str) -> Pan
 /// (a snapshot, or a layout when `layout` is not the current one) is the
 /// caller's.
 pub async fn in_place_panel(addr: SocketAddr, panel: &str, layout: &str) -> Ws {
-    let mut ws = ws_connect(addr).await;
-    send(
-        &mut ws,
-        &ClientMessage::Hello {
-            panel: panel.into(),
-            revision: 0,
-            pin: None,
-            sparse: true,
-            layout: Some(layout.into()),
-        },
-    )
-    .await;
-    let ServerMessage::Welcome { .. } = recv_data(&mut ws).await else {
-        panic!("welcome first")
-    };
-    ws
+    connect_hello(addr, panel, true, Some(layout)).await
 }
