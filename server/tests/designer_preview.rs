@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use controller_core::project::LedMode;
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
+use futures::StreamExt;
 use roomctl::auth::Role;
 use support::http::{cookie_of, get_with_cookie, post_form, post_text, raw};
 use support::panel::{recv_data, send, ws_connect_at, Ws};
@@ -339,5 +340,36 @@ async fn a_preview_expires_when_unused() {
     // A new draft makes a new preview.
     let again = preview(addr, &admin, base.rsplit('/').next(), &text).await;
     assert_ne!(again, base);
+    running.shutdown().await;
+}
+
+/// An admin who logs out takes their previews with them: the connected
+/// preview panel is closed within a few seconds (without any other
+/// request) and the preview's page is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_ends_the_admins_previews() {
+    let device = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let text = room("Running room", device.local_addr().unwrap());
+    let running = support::start(settings(""), loaded(&text)).await;
+    let addr = running.addrs.panel.unwrap();
+    let admin = login(addr, ADMIN, ADMIN_PW).await;
+    let base = preview(addr, &admin, None, &text).await;
+    let (mut ws, _) = preview_panel(addr, &base, &admin).await;
+    let (code, answer) = post_text(addr, "/logout", &admin, "").await;
+    assert_eq!(code, 303, "{answer}");
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the preview panel is closed after the logout");
+    assert_eq!(closed, Some(1001));
+    let admin_again = login(addr, ADMIN, ADMIN_PW).await;
+    let (code, _) = get_with_cookie(addr, &format!("{base}/panel/tablet"), &admin_again).await;
+    assert_eq!(code, 404);
     running.shutdown().await;
 }

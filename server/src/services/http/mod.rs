@@ -289,6 +289,13 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             request,
         )
     };
+    let previews = Arc::new(preview::Previews::new(
+        env.controller.clone(),
+        env.store.clone(),
+        options.clone(),
+        port,
+    ));
+    previews.watch();
     let mut router = Router::new();
     for path in Screen::ROUTES {
         router = router.route(path, get(render.clone()));
@@ -307,12 +314,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             post(login::logout).with_state(env.controller.clone()),
         )
         .merge(admin::routes(env.controller.clone(), env.store.clone()))
-        .merge(preview::routes(Arc::new(preview::Previews::new(
-            env.controller.clone(),
-            env.store.clone(),
-            options.clone(),
-            port,
-        ))))
+        .merge(preview::routes(previews))
         .route(
             "/api/{*server_fn}",
             get(server_fns.clone()).post(server_fns),

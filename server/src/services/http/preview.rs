@@ -34,9 +34,10 @@
 //! get 404), a session holds at most [`PER_SESSION`] (a new one replaces
 //! its least recently used), each HTTP port at most [`TOTAL`], a preview at
 //! most [`PANELS`] connected panels, and a preview unused for
-//! `[panel] preview_idle_secs` with no panel connected is removed (checked
-//! on every preview request, so at most [`TOTAL`] drafts per port are ever
-//! held).
+//! `[panel] preview_idle_secs` with no panel connected is removed, and so
+//! is one whose admin session ended (logout, expiry), its panels closed
+//! (checked on every preview request and every [`SWEEP`], so at most
+//! [`TOTAL`] drafts per port are ever held).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -76,6 +77,9 @@ pub const PER_SESSION: usize = 3;
 pub const TOTAL: usize = 12;
 /// Panels connected to one preview at most.
 pub const PANELS: usize = 4;
+
+/// How often previews are checked for ended sessions and idleness.
+const SWEEP: Duration = Duration::from_secs(2);
 
 /// Where the previews live: `{PREFIX}/{token}`.
 const PREFIX: &str = "/designer/preview";
@@ -198,11 +202,35 @@ impl Previews {
         }
     }
 
-    /// Removes the previews unused for the idle time (none with a panel
-    /// connected).
+    /// Checks the previews every few seconds (until the port's router,
+    /// which holds them, is gone), so one whose admin logged out or whose
+    /// session expired ends, and its panels with it, without waiting for
+    /// another preview request.
+    pub fn watch(self: &Arc<Self>) {
+        let previews = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(previews) = previews.upgrade() else {
+                    return;
+                };
+                let mut all = lock(&previews.all);
+                previews.expire(&mut all);
+            }
+        });
+    }
+
+    /// Removes the previews whose session ended (logged out, expired) and
+    /// those unused for the idle time (none with a panel connected).
     fn expire(&self, all: &mut HashMap<String, Preview>) {
         let now = Instant::now();
-        all.retain(|_, p| p.has_panels() || now.duration_since(p.last_used) < self.idle);
+        let sessions = self.running.sessions();
+        all.retain(|_, p| {
+            sessions.user(&p.owner).is_some()
+                && (p.has_panels() || now.duration_since(p.last_used) < self.idle)
+        });
     }
 
     /// The controller of preview `token` if `session` owns it (marked used).
