@@ -5,6 +5,24 @@ mod support;
 
 use support::*;
 
+/// curl as a browser session: the cookie `jar`, the `origin` header (the
+/// CSRF check of changing requests), `extra` options, then `args`;
+/// (status, body).
+async fn session_curl(jar: &str, origin: &str, extra: &[&str], args: Vec<String>) -> (u16, String) {
+    let mut v: Vec<String> = ["-sS", "-b", jar, "-c", jar, "-H", origin]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(args);
+    v.extend(["-w".to_string(), "\n%{http_code}".to_string()]);
+    let args: Vec<&str> = v.iter().map(String::as_str).collect();
+    let (ok, out, err) = run("curl", &args).await;
+    assert!(ok, "curl: {err}");
+    let (body, code) = out.rsplit_once('\n').unwrap();
+    (code.parse::<u16>().unwrap(), body.to_string())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_page_upload_validate_apply_rollback() {
     let mut h = TestSettings::upload((41320, 41329));
@@ -150,33 +168,8 @@ async fn admin_history_diff_and_restore_as_json() {
     let jar = jar.to_str().unwrap().to_string();
     // Changing requests name the controller's own origin (CSRF check).
     let origin = format!("Origin: {base}");
-    let call = |args: Vec<String>| {
-        let jar = jar.clone();
-        let origin = origin.clone();
-        async move {
-            let mut v: Vec<String> = [
-                "-sS",
-                "-b",
-                &jar,
-                "-c",
-                &jar,
-                "-H",
-                "Accept: application/json",
-                "-H",
-                &origin,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            v.extend(args);
-            v.extend(["-w".to_string(), "\n%{http_code}".to_string()]);
-            let args: Vec<&str> = v.iter().map(String::as_str).collect();
-            let (ok, out, err) = run("curl", &args).await;
-            assert!(ok, "curl: {err}");
-            let (body, code) = out.rsplit_once('\n').unwrap();
-            (code.parse::<u16>().unwrap(), body.to_string())
-        }
-    };
+    let call =
+        |args: Vec<String>| session_curl(&jar, &origin, &["-H", "Accept: application/json"], args);
     let s = |x: &str| x.to_string();
 
     let (code, body) = call(vec![format!("{base}/admin/api/history")]).await;
@@ -299,22 +292,7 @@ async fn designer_page_versions_and_via_designer() {
     let jar = h.dir.path().join("cookies");
     let jar = jar.to_str().unwrap().to_string();
     let origin = format!("Origin: {base}");
-    let call = |args: Vec<String>| {
-        let (jar, origin) = (jar.clone(), origin.clone());
-        async move {
-            let mut v: Vec<String> = ["-sS", "-b", &jar, "-c", &jar, "-H", &origin]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            v.extend(args);
-            v.extend(["-w".to_string(), "\n%{http_code}".to_string()]);
-            let args: Vec<&str> = v.iter().map(String::as_str).collect();
-            let (ok, out, err) = run("curl", &args).await;
-            assert!(ok, "curl: {err}");
-            let (body, code) = out.rsplit_once('\n').unwrap();
-            (code.parse::<u16>().unwrap(), body.to_string())
-        }
-    };
+    let call = |args: Vec<String>| session_curl(&jar, &origin, &[], args);
     let s = |x: &str| x.to_string();
 
     // Logged out: to the login form, which comes back here.

@@ -435,7 +435,17 @@ impl Session {
         if let Some(fed) = fed {
             fed.hold();
         }
-        let (project, snapshot, rx) = self.controller.subscribe_with_project();
+        // A panel fed by the fan-out needs no subscription of its own.
+        let (project, snapshot, rx) = match fed {
+            Some(_) => {
+                let (project, snapshot) = self.controller.project_and_snapshot();
+                (project, snapshot, None)
+            }
+            None => {
+                let (project, snapshot, rx) = self.controller.subscribe_with_project();
+                (project, snapshot, Some(rx))
+            }
+        };
         let revision = snapshot.revision;
         if !self.pin_still_good(&project) {
             refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
@@ -472,16 +482,13 @@ impl Session {
             }
         };
         socket.send(text(&message)).await.ok()?;
-        match fed {
-            Some(fed) => {
-                // "Not available" shows no state: no steps until a project
-                // brings the panel back (the fan-out resyncs every panel
-                // on a project load).
-                fed.release(revision, unavailable);
-                Some(None)
-            }
-            None => Some(Some(rx)),
+        if let Some(fed) = fed {
+            // "Not available" shows no state: no steps until a project
+            // brings the panel back (the fan-out resyncs every panel on a
+            // project load).
+            fed.release(revision, unavailable);
         }
+        Some(rx)
     }
 
     /// Whether the PIN this panel was opened with still opens it in
