@@ -4,6 +4,7 @@
 //! recent events. Refreshes itself.
 
 use controller_core::audit::{AuditOutcome, AuditReport};
+use controller_core::printable::printable;
 use controller_core::view::StatusReport;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -155,7 +156,9 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
 /// The audit trail's latest entries, newest first (admins and operators).
 #[component]
 fn AuditSection(a: AuditReport) -> impl IntoView {
-    let kept = if a.file.is_empty() {
+    let kept = if !a.problem.is_empty() {
+        format!("NOT WRITTEN TO DISK: {}", a.problem)
+    } else if a.file.is_empty() {
         "kept in memory only".to_string()
     } else {
         format!("kept in {}", a.file)
@@ -186,9 +189,9 @@ fn AuditSection(a: AuditReport) -> impl IntoView {
                         };
                         view! {
                             <tr data-event=e.event.as_str() data-outcome=outcome>
-                                <td>{e.time}</td><td>{e.event.as_str()}</td><td>{outcome}</td>
-                                <td>{e.service}</td><td>{e.user.unwrap_or_default()}</td>
-                                <td>{e.address.unwrap_or_default()}</td><td>{e.detail}</td>
+                                <td>{printable(&e.time).into_owned()}</td><td>{e.event.as_str()}</td><td>{outcome}</td>
+                                <td>{printable(&e.service).into_owned()}</td><td>{printable(&e.user.unwrap_or_default()).into_owned()}</td>
+                                <td>{printable(&e.address.unwrap_or_default()).into_owned()}</td><td>{printable(&e.detail).into_owned()}</td>
                             </tr>
                         }
                     }).collect_view()}

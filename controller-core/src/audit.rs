@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::printable::printable;
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,28 +88,47 @@ impl AuditEntry {
             .map_err(|e| BadAuditLine(e.to_string()))
     }
 
-    /// The entry in one line for people (console, status page).
+    /// The entry in one line for people (console, log). Every field is
+    /// [`printable`]: a name holding a newline or an escape sequence cannot
+    /// forge a line or drive the reader's terminal, even in an entry read
+    /// back from a file an older version wrote.
     pub fn describe(&self) -> String {
         let mut s = format!(
             "{} {} {} {}",
-            self.time,
+            printable(&self.time),
             self.event.as_str(),
             match self.outcome {
                 AuditOutcome::Ok => "ok",
                 AuditOutcome::Failed => "FAILED",
             },
-            self.service
+            printable(&self.service)
         );
         if let Some(u) = &self.user {
-            s.push_str(&format!(" user={u}"));
+            s.push_str(&format!(" user={}", printable(u)));
         }
         if let Some(a) = &self.address {
-            s.push_str(&format!(" from={a}"));
+            s.push_str(&format!(" from={}", printable(a)));
         }
         if !self.detail.is_empty() {
-            s.push_str(&format!(" {}", self.detail));
+            s.push_str(&format!(" {}", printable(&self.detail)));
         }
         s
+    }
+
+    /// The same entry with every text field [`printable`] (what the trail
+    /// records: its file, syslog, console and status page then carry no
+    /// control character from outside).
+    pub fn made_printable(self) -> AuditEntry {
+        let p = |s: String| printable(&s).into_owned();
+        AuditEntry {
+            time: p(self.time),
+            event: self.event,
+            outcome: self.outcome,
+            service: p(self.service),
+            user: self.user.map(p),
+            address: self.address.map(p),
+            detail: p(self.detail),
+        }
     }
 }
 
@@ -120,6 +141,10 @@ pub struct AuditReport {
     pub dropped: u64,
     /// Where the trail is kept (empty: not on disk).
     pub file: String,
+    /// Why it is not on disk although the settings name a file (empty:
+    /// no problem).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub problem: String,
     /// Where it is forwarded (empty: nowhere).
     pub syslog: String,
     /// Entries the syslog collector did not get (unreachable, ...).
@@ -182,6 +207,27 @@ mod tests {
         fn any_text_is_an_error_or_an_entry(s in ".*") {
             let _ = AuditEntry::parse_line(&s);
         }
+    }
+
+    /// A login name with a newline and ESC cannot forge a second line nor
+    /// reach a terminal raw.
+    #[test]
+    fn an_entry_is_described_on_one_printable_line() {
+        let e = AuditEntry {
+            time: "2026-11-27T10:00:00.000+00:00".into(),
+            event: AuditEvent::Login,
+            outcome: AuditOutcome::Failed,
+            service: "telnet".into(),
+            user: Some("x\n2026-11-27T10:00:01.000+00:00 login ok telnet user=admin\u{1b}[2J".into()),
+            address: Some("127.0.0.2".into()),
+            detail: "wrong\ruser".into(),
+        };
+        let line = e.describe();
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.contains("user=x\\n2026"), "{line}");
+        let clean = e.clone().made_printable();
+        assert!(!clean.to_line().contains("\\u001b"), "{}", clean.to_line());
+        assert_eq!(clean.clone().made_printable(), clean);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   matching, timer schedules.
 //! - [`protocol`]: sans-IO codecs (bytes <-> messages) for every wire format.
 //! - [`audit`]: the audit trail's entry and its one line format.
+//! - [`printable`]: the one escaping of outside text for screens and logs.
 //! - [`link`]: the panel's link to its controller (hello, keep-alive, lost,
 //!   backoff, resync, refusal) as a state machine the browser glue drives.
 //!
@@ -20,6 +21,7 @@ pub mod fleet;
 pub mod icons;
 pub mod link;
 pub mod logic;
+pub mod printable;
 pub mod project;
 pub mod protocol;
 pub mod template;

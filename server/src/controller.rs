@@ -77,6 +77,15 @@ struct Shared {
 #[derive(Clone)]
 pub struct Controller(Arc<Shared>);
 
+/// A right password on a path that does not accept this user (an admin
+/// over plain HTTP where admins log in over HTTPS).
+#[derive(Debug)]
+pub struct LoginRefused {
+    pub user: crate::auth::User,
+    /// Why, in the audit trail's words.
+    pub why: String,
+}
+
 impl Controller {
     pub fn new(settings: Settings, project: Arc<Project>) -> Controller {
         let bus = Bus::default();
@@ -241,17 +250,47 @@ impl Controller {
         name: String,
         password: String,
     ) -> Result<crate::auth::User, LoginError> {
+        // Nothing is refused here, so `Err(refused)` never comes.
+        self.verify_login_unless(service, source, name, password, |_| None)
+            .await
+            .map(|verified| verified.unwrap_or_else(|refused| refused.user))
+    }
+
+    /// [`Controller::verify_login`] for a path that refuses some right
+    /// passwords (an admin over plain HTTP): `refuse` says why, or `None`.
+    /// A refused login is audited as failed, with the reason, never as a
+    /// success; `Ok(Err(_))` hands the caller the user and the reason.
+    pub async fn verify_login_unless(
+        &self,
+        service: &str,
+        source: std::net::IpAddr,
+        name: String,
+        password: String,
+        refuse: impl FnOnce(&crate::auth::User) -> Option<String>,
+    ) -> Result<Result<crate::auth::User, LoginRefused>, LoginError> {
         self.refresh_settings_file().await;
         let result =
             crate::auth::verify(&self.0.logins, self.users(), source, name.clone(), password).await;
+        let result = result.map(|user| match refuse(&user) {
+            None => Ok(user),
+            Some(why) => Err(LoginRefused { user, why }),
+        });
         match &result {
-            Ok(user) => self.0.audit.record(
+            Ok(Ok(user)) => self.0.audit.record(
                 AuditEvent::Login,
                 AuditOutcome::Ok,
                 service,
                 Some(&user.name),
                 Some(source),
                 format!("role {}", user.role),
+            ),
+            Ok(Err(refused)) => self.0.audit.record(
+                AuditEvent::Login,
+                AuditOutcome::Failed,
+                service,
+                Some(&refused.user.name),
+                Some(source),
+                format!("role {}: refused: {}", refused.user.role, refused.why),
             ),
             Err(LoginError::Wrong) => self.0.audit.record(
                 AuditEvent::Login,

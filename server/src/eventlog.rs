@@ -32,9 +32,12 @@ impl EventLog {
         }
     }
 
-    /// Records a line (also logged through tracing at info level).
+    /// Records a line (also logged through tracing at info level), its
+    /// control characters escaped.
     pub fn record(&self, line: impl Into<String>) {
-        let line = line.into();
+        // Lines quote names and text from outside: one line stays one line,
+        // and no escape sequence reaches a console or a log viewer.
+        let line = controller_core::printable::printable(&line.into()).into_owned();
         tracing::info!("{line}");
         let mut lines = lock(&self.lines);
         if lines.len() == self.capacity {

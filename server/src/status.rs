@@ -143,8 +143,20 @@ impl StatusBoard {
         lock(&self.board).panels.remove(&id);
     }
 
+    /// The connected panels; the names and user agents they sent are
+    /// escaped ([`controller_core::printable`]) for the status page and
+    /// the console.
     pub fn panels(&self) -> Vec<PanelSession> {
-        lock(&self.board).panels.values().cloned().collect()
+        use controller_core::printable::printable;
+        lock(&self.board)
+            .panels
+            .values()
+            .map(|p| PanelSession {
+                panel: printable(&p.panel).into_owned(),
+                user_agent: printable(&p.user_agent).into_owned(),
+                ..p.clone()
+            })
+            .collect()
     }
 
     // ---- devices (extension devices and room-logic devices) ----

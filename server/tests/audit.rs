@@ -304,3 +304,265 @@ async fn a_removed_user_cannot_log_in_without_a_restart() {
     assert_eq!(removed.detail, "removed");
     running.shutdown().await;
 }
+
+/// Another host: the clients of the tests below connect from it.
+const OTHER_HOST: &str = "127.0.0.2";
+
+/// `POST path` with a form `body` from [`OTHER_HOST`], with the session
+/// `cookie` (may be empty) and the controller's own `Origin`.
+async fn post_from_other_host(
+    addr: std::net::SocketAddr,
+    path: &str,
+    cookie: &str,
+    body: &str,
+) -> (u16, String) {
+    support::http::raw_from(
+        Some(OTHER_HOST.parse().unwrap()),
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+/// Issue 20 item 5: a login name holding a newline, ESC and the C1 CSI
+/// (what a terminal takes as the start of a control sequence) reaches the
+/// trail, syslog, the file and the console escaped: no forged line, no
+/// escape sequence for the reader's terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_name_cannot_forge_a_line_or_drive_a_terminal() {
+    let (url, mut rx) = receiver(false).await;
+    let env = TestSettings::only(&["panel", "telnet"])
+        .user(ADMIN, Role::Admin, ADMIN_PW)
+        .edit(|s| s.audit.syslog = url.clone())
+        .in_tempdir();
+    let running = env.start().await;
+    let panel = running.addrs.panel.unwrap();
+    // "x\nFORGED login ok web user=admin ESC[2J CSI 31m"
+    let name = "x%0AFORGED+login+ok+web+user%3Dadmin%1B%5B2J%C2%9B31m";
+    let (status, answer) =
+        post_from_other_host(panel, "/login", "", &format!("user={name}&password=nope")).await;
+    assert_eq!(status, 303, "{answer}");
+
+    let (_, entry) = expect(&mut rx, |e| e.event == AuditEvent::Login).await;
+    assert_eq!(entry.outcome, AuditOutcome::Failed);
+    assert_eq!(entry.address.as_deref(), Some(OTHER_HOST));
+    let user = entry.user.unwrap();
+    assert!(!user.chars().any(char::is_control), "{user:?}");
+    assert!(user.starts_with("x\\nFORGED"), "{user:?}");
+
+    let file = env.dir.path().join("var").join("audit.log");
+    eventually(PATIENCE, "the login is in the file", || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("FORGED"))
+    })
+    .await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("\\u001b") && !text.contains('\u{9b}'),
+        "{text:?}"
+    );
+
+    let mut console = login(running.addrs.telnet.unwrap(), ADMIN, ADMIN_PW).await;
+    for said in [
+        command(&mut console, "audit 10").await,
+        command(&mut console, "log 50").await,
+    ] {
+        assert!(said.contains("FORGED"), "{said:?}");
+        assert!(
+            !said.contains('\u{1b}') && !said.contains('\u{9b}'),
+            "{said:?}"
+        );
+        assert!(
+            !said.lines().any(|l| l.starts_with("FORGED")),
+            "a forged line: {said:?}"
+        );
+    }
+    for line in running.controller.log().recent(50) {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+    running.shutdown().await;
+}
+
+/// Issue 20 item 6: `roomctl serve` with the default, relative settings
+/// path (`roomctl.toml` in the folder it runs in) writes the trail to
+/// `var/audit.log` there, and the console says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_settings_path_still_writes_the_trail_to_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("roomctl.toml");
+    let admin = support::settings::user(ADMIN, Role::Admin, ADMIN_PW);
+    roomctl::cli::user::set_user(&config, ADMIN, Role::Admin, &admin.password_hash).unwrap();
+    let port = free_port();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    for off in [
+        "panel",
+        "apprimo",
+        "https",
+        "lookup",
+        "live",
+        "central",
+        "extension",
+        "ftp",
+        "logic",
+    ] {
+        text.push_str(&format!("\n[{off}]\nenabled = false\n"));
+    }
+    text.push_str(&format!("\n[telnet]\nport = {port}\n"));
+    std::fs::write(&config, text).unwrap();
+    let _roomctl = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .current_dir(dir.path())
+        .arg("serve")
+        .env_remove("ROOMCTL_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let telnet: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while TcpStream::connect(telnet).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "roomctl serves");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut console =
+        support::telnet::login_from(OTHER_HOST.parse().unwrap(), telnet, ADMIN, ADMIN_PW).await;
+    let said = command(&mut console, "audit").await;
+    let file = dir.path().canonicalize().unwrap().join("var/audit.log");
+    assert!(
+        said.contains(&format!("file: {};", file.display())),
+        "{said}"
+    );
+    eventually(PATIENCE, "the console login is in the file", || {
+        std::fs::read_to_string(&file).is_ok_and(|t| {
+            t.lines().filter_map(|l| AuditEntry::parse_line(l).ok()).any(|e| {
+                e.event == AuditEvent::Login && e.address.as_deref() == Some(OTHER_HOST)
+            })
+        })
+    })
+    .await;
+}
+
+/// Issue 20 item 6: an audit file that cannot be written is said loudly at
+/// start: the audit service shows failed with the reason (status board,
+/// console `services`), the console's `audit` says it is not written, and
+/// the trail goes on in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_file_that_cannot_be_written_is_reported_at_start() {
+    let mut env = TestSettings::only(&["telnet"])
+        .user(ADMIN, Role::Admin, ADMIN_PW)
+        .in_tempdir();
+    // A file where the trail's folder should be: nothing can be created
+    // below it (whoever runs the test, root included).
+    let blocker = env.dir.path().join("blocker");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    env.settings.audit.file = blocker.join("audit.log");
+    let running = env.start().await;
+    let audit = running.controller.status().service("audit").unwrap();
+    match &audit.state {
+        controller_core::view::ServiceState::Failed(why) => {
+            assert!(why.contains("blocker/audit.log"), "{why}")
+        }
+        other => panic!("the audit service is {other:?}"),
+    }
+    let mut console = login(running.addrs.telnet.unwrap(), ADMIN, ADMIN_PW).await;
+    let said = command(&mut console, "services").await;
+    assert!(said.contains("audit") && said.contains("failed"), "{said}");
+    let said = command(&mut console, "audit").await;
+    assert!(said.contains("file: NOT WRITTEN: cannot write"), "{said}");
+    assert!(said.contains("login ok telnet user=installer"), "{said}");
+    assert!(running
+        .controller
+        .log()
+        .recent(50)
+        .iter()
+        .any(|l| l.contains("service audit failed")));
+    running.shutdown().await;
+}
+
+/// Issue 20 item 7: in the LAN profile's rule an admin's right password
+/// over plain HTTP gets 403, and the trail (file and syslog) says failed,
+/// from the client's address; the admin page's apply and rollback entries
+/// carry the client's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_admin_login_is_failed_and_admin_page_changes_name_the_client() {
+    let (url, mut rx) = receiver(false).await;
+    let env = TestSettings::only(&["panel"])
+        .user(ADMIN, Role::Admin, ADMIN_PW)
+        .edit(|s| {
+            s.https.admin_requires_https = true;
+            s.audit.syslog = url.clone();
+        })
+        .in_tempdir();
+    let running = env.start().await;
+    let panel = running.addrs.panel.unwrap();
+    let (status, answer) = post_from_other_host(
+        panel,
+        "/login",
+        "",
+        &format!("user={ADMIN}&password={ADMIN_PW}"),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+    let (message, entry) = expect(&mut rx, |e| e.event == AuditEvent::Login).await;
+    assert_eq!(entry.outcome, AuditOutcome::Failed, "{entry:?}");
+    assert_eq!(entry.user.as_deref(), Some(ADMIN));
+    assert_eq!(entry.address.as_deref(), Some(OTHER_HOST));
+    assert!(entry.detail.contains("HTTPS"), "{entry:?}");
+    assert_eq!(message.severity, SyslogSeverity::SEV_WARNING);
+    let file = env.dir.path().join("var").join("audit.log");
+    eventually(PATIENCE, "the refusal is in the file", || {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("\"event\":\"login\""))
+    })
+    .await;
+    let line = std::fs::read_to_string(&file).unwrap();
+    assert!(line.contains("\"outcome\":\"failed\""), "{line}");
+    assert!(!line.contains("\"outcome\":\"ok\""), "{line}");
+    running.shutdown().await;
+
+    // Where admins may log in over plain HTTP: apply and rollback from
+    // the admin page, from the other host.
+    let env = TestSettings::only(&["panel"])
+        .user(ADMIN, Role::Admin, ADMIN_PW)
+        .in_tempdir();
+    let running = env.start().await;
+    let panel = running.addrs.panel.unwrap();
+    let (status, answer) = post_from_other_host(
+        panel,
+        "/login",
+        "",
+        &format!("user={ADMIN}&password={ADMIN_PW}"),
+    )
+    .await;
+    assert_eq!(status, 303, "{answer}");
+    let cookie = support::http::cookie_of(&answer);
+    for (name, revision) in [("First", 2), ("Second", 3)] {
+        running
+            .store
+            .upload(
+                &running.controller,
+                project(name, revision).as_bytes(),
+                "ftp:installer@127.0.0.1",
+            )
+            .unwrap();
+        let (status, answer) = post_from_other_host(panel, "/admin/api/apply", &cookie, "").await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (status, answer) = post_from_other_host(panel, "/admin/api/rollback", &cookie, "").await;
+    assert_eq!(status, 200, "{answer}");
+    let recent = running.controller.audit().recent(20);
+    for event in [AuditEvent::Apply, AuditEvent::Rollback] {
+        let entry = recent
+            .iter()
+            .rev()
+            .find(|e| e.event == event)
+            .unwrap_or_else(|| panic!("{event:?} audited: {recent:#?}"));
+        assert_eq!(entry.service, "admin-page", "{entry:?}");
+        assert_eq!(entry.user.as_deref(), Some(ADMIN), "{entry:?}");
+        assert_eq!(entry.address.as_deref(), Some(OTHER_HOST), "{entry:?}");
+    }
+    running.shutdown().await;
+}

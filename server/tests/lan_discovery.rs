@@ -330,3 +330,116 @@ async fn discovery_works_on_a_lan_without_a_default_route() {
     assert!(reported[0].contains("answered 127.0.0.1:"), "{reported:?}");
     running.shutdown().await;
 }
+
+/// Issue 20 item 10: the controller's address was added without a
+/// broadcast address (`ip addr add 10.77.0.21/24 dev v0`, no `brd`), as
+/// the other host's. The answer to a lookup goes to the network's
+/// broadcast address computed from address and prefix (it went to the
+/// controller's own address), and `roomctl discover` on the other host
+/// (which asks on its own network the same way) finds the controller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_works_on_an_address_without_a_broadcast_address() {
+    if !in_namespace(
+        "discovery_works_on_an_address_without_a_broadcast_address",
+        Loopback::Plain,
+    ) {
+        return;
+    }
+    let other = OtherHost {
+        name: format!("roomctl-test-nobrd-{}", std::process::id()),
+    };
+    let b = &other.name;
+    OtherHost::sh(&format!(
+        "ip netns add {b} \
+         && ip link add v0 type veth peer name v1 netns {b} \
+         && ip addr add 10.77.0.21/24 dev v0 && ip link set v0 up \
+         && ip -n {b} link set lo up \
+         && ip -n {b} addr add 10.77.0.22/24 dev v1 && ip -n {b} link set v1 up"
+    ));
+    let shown = std::process::Command::new("ip")
+        .args(["-4", "addr", "show", "dev", "v0"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("10.77.0.21/24") && !shown.contains("brd"),
+        "no broadcast address on v0: {shown}"
+    );
+
+    let mut s = roomctl::config::Settings::defaults(roomctl::config::Profile::Lan);
+    for enabled in [
+        &mut s.panel.enabled,
+        &mut s.apprimo.enabled,
+        &mut s.https.enabled,
+        &mut s.live.enabled,
+        &mut s.extension.enabled,
+        &mut s.telnet.enabled,
+        &mut s.ftp.enabled,
+        &mut s.logic.enabled,
+    ] {
+        *enabled = false;
+    }
+    s.central.port = 0;
+    s.audit.file = Default::default();
+    s.identity.name = "Room without brd".into();
+    let running = support::start(s, roomctl::project_store::demo()).await;
+
+    let out = tokio::process::Command::new("ip")
+        .args(["netns", "exec", b, env!("CARGO_BIN_EXE_roomctl")])
+        .args(["discover", "--to", "255.255.255.255", "--wait-ms", "1500"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    assert!(text.contains("Room without brd"), "{text}{err}");
+    assert!(text.contains("10.77.0.21"), "{text}{err}");
+    // Asked on the other host's network's broadcast address, computed.
+    assert!(err.contains("asked on 10.77.0.255"), "{err}");
+    // Answered by broadcast, not by the fallback to the asker.
+    let log = running.controller.log().recent(100);
+    assert!(
+        !log.iter().any(|l| l.contains("lookup: cannot send")),
+        "{log:#?}"
+    );
+
+    // A plain asker on the other host (its own socket, nothing of ours)
+    // sends to the network's broadcast address and, listening on port
+    // 8000 of that address, hears the controller's broadcast answer.
+    let script = "import socket,sys\n\
+        l=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+        l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+        l.bind(('10.77.0.255',8000)); l.settimeout(10)\n\
+        a=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+        a.setsockopt(socket.SOL_SOCKET,socket.SO_BROADCAST,1)\n\
+        a.sendto(bytes.fromhex(sys.argv[1]),('10.77.0.255',8000))\n\
+        while True:\n\
+        \x20   d,f=l.recvfrom(4096)\n\
+        \x20   if f[0]!='10.77.0.22': print(f[0]); print(d.hex()); break\n";
+    let request = LookupMessage::Request { nonce: 2020 }.encode();
+    let hex: String = request.iter().map(|b| format!("{b:02x}")).collect();
+    let out = tokio::process::Command::new("ip")
+        .args(["netns", "exec", b, "python3", "-c", script, &hex])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = said.lines();
+    assert_eq!(lines.next(), Some("10.77.0.21"), "{said}");
+    let hex = lines.next().expect("the answer, in hex");
+    let answer: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    assert!(
+        matches!(LookupMessage::decode(&answer), Ok(LookupMessage::Reply(id)) if id.nonce == 2020),
+        "{said}"
+    );
+    running.shutdown().await;
+}

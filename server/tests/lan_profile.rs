@@ -110,3 +110,80 @@ async fn lan_defaults_discover_live_central_and_keypads() {
     }
     running.shutdown().await;
 }
+
+/// Issue 20 item 9: `[network] bind` is every service's default bind
+/// address. Two controllers on one host, one with `bind = "127.0.0.2"`,
+/// both serve on the same (default) ports; a client from a third address
+/// reaches each at its own address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_bind_lets_two_controllers_share_the_ports() {
+    if !in_namespace(
+        "network_bind_lets_two_controllers_share_the_ports",
+        Loopback::Multicast,
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let settings = |bind: &str, name: &str| {
+        // As the settings file says it: only [network] bind, no service's own.
+        let mut s = Settings::from_toml(
+            &format!("[network]\nbind = \"{bind}\"\n[identity]\nname = \"{name}\"\n"),
+            None,
+        )
+        .unwrap();
+        s.project.dir = dir.path().join(bind).join("project");
+        s.audit.file = Default::default();
+        s
+    };
+    let a = support::start(settings("127.0.0.1", "Room A"), project_store::demo()).await;
+    let b = support::start(settings("127.0.0.2", "Room B"), project_store::demo()).await;
+
+    let tcp = ["panel", "apprimo", "https", "central", "telnet", "ftp"];
+    for name in tcp.iter().chain(&["lookup"]) {
+        let at = |r: &roomctl::serve::Running| r.controller.status().service_addr(name);
+        let (Some(on_a), Some(on_b)) = (at(&a), at(&b)) else {
+            panic!(
+                "{name} serves on both: {:?} / {:?}",
+                a.controller.status().service(name),
+                b.controller.status().service(name)
+            );
+        };
+        assert_eq!(on_a.ip().to_string(), "127.0.0.1", "{name}");
+        assert_eq!(on_b.ip().to_string(), "127.0.0.2", "{name}");
+        assert_eq!(on_a.port(), on_b.port(), "{name} on the same port");
+    }
+    // Live updates send from an ephemeral port of the bind address.
+    let live = b.controller.status().service_addr("live").unwrap();
+    assert_eq!(live.ip().to_string(), "127.0.0.2");
+    // A browser on a third address gets each controller's own login page.
+    let client: std::net::IpAddr = "127.0.0.3".parse().unwrap();
+    for (host, name) in [("127.0.0.1", "Room A"), ("127.0.0.2", "Room B")] {
+        let panel: std::net::SocketAddr = format!("{host}:3000").parse().unwrap();
+        let (status, page) = support::http::raw_from(
+            Some(client),
+            panel,
+            &format!("GET /login HTTP/1.1\r\nHost: {panel}\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains(&format!("Log in to {name}")), "{page}");
+    }
+    // Lookup: each answers with its own address.
+    let found = discover(
+        "127.255.255.255:8000".parse().unwrap(),
+        Duration::from_millis(800),
+    )
+    .await
+    .unwrap();
+    let address = |name: &str| {
+        found
+            .iter()
+            .find(|f| f.id.name == name)
+            .and_then(|f| f.id.address)
+            .map(|a| a.to_string())
+    };
+    assert_eq!(address("Room A").as_deref(), Some("127.0.0.1"), "{found:#?}");
+    assert_eq!(address("Room B").as_deref(), Some("127.0.0.2"), "{found:#?}");
+    a.shutdown().await;
+    b.shutdown().await;
+}

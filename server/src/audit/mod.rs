@@ -39,6 +39,7 @@ struct Shared {
     dropped: AtomicU64,
     syslog_failed: Arc<AtomicU64>,
     file: String,
+    problem: Option<String>,
     syslog: String,
     presses: Vec<String>,
 }
@@ -57,14 +58,23 @@ impl Audit {
     /// Opens the trail as `settings` say (the file's path made absolute):
     /// reads the file's tail back and starts the writer thread when there
     /// is a file or a syslog collector. A file that cannot be opened is
-    /// logged and the trail goes on in memory and to syslog.
+    /// logged as an error, kept as the trail's [`Audit::problem`] (the
+    /// audit service shows it failed on the status board), and the trail
+    /// goes on in memory and to syslog.
     pub fn start(settings: &AuditSettings) -> Audit {
         let file_path = settings.file.clone();
+        let wants_file = settings.enabled && !file_path.as_os_str().is_empty();
+        let mut problem = None;
         // `roomctl serve` makes the path absolute (relative to the settings
-        // file). A relative path here was never resolved (a library user, a
-        // test with the default settings): it would land wherever the
-        // process runs, so the trail stays in memory.
-        let has_file = settings.enabled && file_path.is_absolute();
+        // file's folder). A relative path here was never resolved (a
+        // library user): it would land wherever the process runs, so the
+        // trail stays in memory, and says so.
+        if wants_file && !file_path.is_absolute() {
+            problem = Some(format!(
+                "the audit file {} is not an absolute path; the trail is kept in memory only",
+                file_path.display()
+            ));
+        }
         let target = if settings.enabled && !settings.syslog.is_empty() {
             match syslog::SyslogTarget::parse(&settings.syslog) {
                 Ok(t) => Some(t),
@@ -76,27 +86,34 @@ impl Audit {
         } else {
             None
         };
-        let recent = if has_file {
+        let audit_file = if wants_file && problem.is_none() {
+            match file::AuditFile::open(&file_path, settings.max_bytes, settings.keep) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    problem = Some(format!(
+                        "cannot write the audit file {}: {e}; the trail is kept in memory only",
+                        file_path.display()
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(why) = &problem {
+            tracing::error!("audit: {why}");
+        }
+        let recent = if audit_file.is_some() {
             file::tail(&file_path, TAIL)
         } else {
             VecDeque::new()
         };
+        let file = match &audit_file {
+            Some(_) => file_path.display().to_string(),
+            None => String::new(),
+        };
         let syslog_failed = Arc::new(AtomicU64::new(0));
-        let writer = if has_file || target.is_some() {
-            let audit_file = if has_file {
-                match file::AuditFile::open(&file_path, settings.max_bytes, settings.keep) {
-                    Ok(f) => Some(f),
-                    Err(e) => {
-                        tracing::warn!(
-                            "audit: cannot open {}: {e}; the trail is kept in memory only",
-                            file_path.display()
-                        );
-                        None
-                    }
-                }
-            } else {
-                None
-            };
+        let writer = if audit_file.is_some() || target.is_some() {
             let sink = target.map(|t| syslog::SyslogSink::new(t, syslog_failed.clone()));
             let (tx, rx) = sync_channel::<AuditEntry>(QUEUE);
             let spawned = std::thread::Builder::new()
@@ -118,11 +135,8 @@ impl Audit {
             recent: Mutex::new(recent),
             dropped: AtomicU64::new(0),
             syslog_failed,
-            file: if has_file {
-                file_path.display().to_string()
-            } else {
-                String::new()
-            },
+            file,
+            problem,
             syslog: if settings.enabled {
                 settings.syslog.clone()
             } else {
@@ -130,6 +144,12 @@ impl Audit {
             },
             presses: settings.presses.clone(),
         }))
+    }
+
+    /// Why the trail is not written where the settings say (the file
+    /// cannot be opened), if it is not.
+    pub fn problem(&self) -> Option<String> {
+        self.0.problem.clone()
     }
 
     /// Records one entry; never blocks.
@@ -153,7 +173,11 @@ impl Audit {
             user: user.map(str::to_string),
             address: address.map(|a| a.to_string()),
             detail: detail.into(),
-        };
+        }
+        // Names and details come from outside (a login name may hold a
+        // newline and ESC): the file, syslog, console and status page get
+        // them escaped.
+        .made_printable();
         self.push(entry);
     }
 
@@ -235,6 +259,7 @@ impl Audit {
             entries: self.recent(n),
             dropped: self.dropped(),
             file: self.0.file.clone(),
+            problem: self.0.problem.clone().unwrap_or_default(),
             syslog: self.0.syslog.clone(),
             syslog_failed: self.0.syslog_failed.load(Ordering::Relaxed),
         }
@@ -256,7 +281,7 @@ fn write_entries(
                 Ok(()) => file_error_logged = false,
                 Err(e) if !file_error_logged => {
                     file_error_logged = true;
-                    tracing::warn!("audit: cannot write {}: {e}", f.path().display());
+                    tracing::error!("audit: cannot write {}: {e}", f.path().display());
                 }
                 Err(_) => {}
             }

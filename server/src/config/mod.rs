@@ -100,8 +100,17 @@ impl Settings {
                 })?,
             },
         };
-        let mut merged =
-            toml::Table::try_from(Settings::defaults(profile)).context("serialising defaults")?;
+        // `[network] bind` is the default of every service's `bind`: the
+        // defaults are built with it, and a section's own `bind` (merged
+        // next) still wins. A value that is not an address is left for
+        // deserialisation to report.
+        let bind = user
+            .get("network")
+            .and_then(|n| n.get("bind"))
+            .and_then(|b| b.as_str())
+            .and_then(|b| b.parse::<IpAddr>().ok());
+        let mut merged = toml::Table::try_from(sections::defaults_bound(profile, bind))
+            .context("serialising defaults")?;
         merge(&mut merged, user);
         if let Some(toml::Value::Table(n)) = merged.get_mut("network") {
             n.insert("profile".into(), toml::Value::try_from(profile)?);
@@ -180,24 +189,38 @@ impl Settings {
     }
 
     /// The audit trail's file (relative paths are relative to the settings
-    /// file); empty stays empty (not on disk).
+    /// file's folder, made absolute); empty stays empty (not on disk).
     pub fn audit_file(&self, settings_path: &Path) -> PathBuf {
         let file = &self.audit.file;
         if file.as_os_str().is_empty() || file.is_absolute() {
             file.clone()
         } else {
-            settings_path.parent().unwrap_or(Path::new(".")).join(file)
+            settings_dir(settings_path).join(file)
         }
     }
 
-    /// Where projects are kept (relative paths are relative to the settings file).
+    /// Where projects are kept (relative paths are relative to the settings
+    /// file's folder, made absolute).
     pub fn project_dir(&self, settings_path: &Path) -> PathBuf {
         let dir = &self.project.dir;
         if dir.is_absolute() {
             dir.clone()
         } else {
-            settings_path.parent().unwrap_or(Path::new(".")).join(dir)
+            settings_dir(settings_path).join(dir)
         }
+    }
+}
+
+/// The folder of the settings file, absolute: the base of every relative
+/// path the settings name. `roomctl.toml` (the default, relative to where
+/// roomctl was started) has the empty parent `""`; joined to it, a
+/// relative path would stay relative, and the audit trail, which keeps
+/// only absolute paths, would stay in memory.
+pub fn settings_dir(settings_path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(settings_path).unwrap_or_else(|_| settings_path.into());
+    match absolute.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -237,6 +260,33 @@ mod tests {
         assert_eq!(s.network.broadcast.to_string(), "255.255.255.255");
     }
 
+    /// `[network] bind` is every service's default; a section's own
+    /// `bind` wins.
+    #[test]
+    fn network_bind_is_the_default_of_every_service() {
+        let s = Settings::from_toml(
+            "[network]\nbind = \"127.0.0.2\"\n[telnet]\nbind = \"127.0.0.1\"\n",
+            None,
+        )
+        .unwrap();
+        let two: IpAddr = "127.0.0.2".parse().unwrap();
+        for (name, bind) in [
+            ("panel", s.panel.bind),
+            ("apprimo", s.apprimo.bind),
+            ("https", s.https.bind),
+            ("lookup", s.lookup.bind),
+            ("live", s.live.bind),
+            ("central", s.central.bind),
+            ("ftp", s.ftp.bind),
+            ("station", s.station.bind),
+        ] {
+            assert_eq!(bind, two, "[{name}] bind");
+        }
+        assert_eq!(s.extension.interface.to_string(), "127.0.0.2");
+        assert_eq!(s.telnet.bind.to_string(), "127.0.0.1");
+        assert!(Settings::from_toml("[network]\nbind = \"here\"\n", None).is_err());
+    }
+
     #[test]
     fn user_values_override_and_unknown_keys_are_errors() {
         let s = Settings::from_toml("[panel]\nport = 4000\n", None).unwrap();
@@ -268,6 +318,27 @@ mod tests {
         let s = Settings::from_toml("[station]\ntransport = \"mqtt\"\n", None).unwrap();
         assert_eq!(s.station.transport, StationTransport::Mqtt);
         assert!(Settings::from_toml("[station]\ntransport = \"udp\"\n", None).is_err());
+    }
+
+    /// The default `roomctl serve` names `roomctl.toml`, relative: the
+    /// audit file and the project folder are still absolute, in the
+    /// folder roomctl was started in.
+    #[test]
+    fn paths_of_a_relative_settings_file_are_absolute() {
+        let s = Settings::defaults(Profile::Development);
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            s.audit_file(Path::new("roomctl.toml")),
+            cwd.join("var/audit.log")
+        );
+        assert_eq!(
+            s.project_dir(Path::new("etc/roomctl.toml")),
+            cwd.join("etc").join(&s.project.dir)
+        );
+        assert_eq!(
+            s.audit_file(Path::new("/etc/roomctl/roomctl.toml")),
+            Path::new("/etc/roomctl/var/audit.log")
+        );
     }
 
     #[test]

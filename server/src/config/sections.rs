@@ -298,6 +298,41 @@ impl From<MqttProtocol> for String {
 }
 
 pub(super) fn defaults(profile: Profile) -> Settings {
+    defaults_bound(profile, None)
+}
+
+/// The defaults of `profile` with every service bound to `bind` (the
+/// settings file's `[network] bind`) instead of the profile's address:
+/// each section's `bind`, the station's page, and the extension bus's
+/// interface when `bind` names one address (IPv4).
+pub(super) fn defaults_bound(profile: Profile, bind: Option<IpAddr>) -> Settings {
+    let mut s = profile_defaults(profile);
+    let Some(bind) = bind else {
+        return s;
+    };
+    s.network.bind = bind;
+    for service_bind in [
+        &mut s.panel.bind,
+        &mut s.apprimo.bind,
+        &mut s.https.bind,
+        &mut s.lookup.bind,
+        &mut s.live.bind,
+        &mut s.central.bind,
+        &mut s.telnet.bind,
+        &mut s.ftp.bind,
+        &mut s.station.bind,
+    ] {
+        *service_bind = bind;
+    }
+    if let IpAddr::V4(one) = bind {
+        if !one.is_unspecified() {
+            s.extension.interface = one;
+        }
+    }
+    s
+}
+
+fn profile_defaults(profile: Profile) -> Settings {
     let lan = profile == Profile::Lan;
     let bind: IpAddr = if lan {
         Ipv4Addr::UNSPECIFIED.into()

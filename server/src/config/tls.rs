@@ -29,7 +29,7 @@ pub struct TlsSettings {
 impl TlsSettings {
     /// Relative certificate paths made relative to the settings file.
     pub fn resolve_paths(&mut self, settings_path: &Path) {
-        let base = settings_path.parent().unwrap_or(Path::new("."));
+        let base = super::settings_dir(settings_path);
         for file in [&mut self.cert_file, &mut self.key_file]
             .into_iter()
             .flatten()

@@ -62,13 +62,18 @@ impl Service for AuditService {
                     }
                 }
             };
+            // A file that cannot be written is said loudly: the service
+            // shows failed on the status board, and still records to
+            // memory and syslog.
+            let problem = env.controller.audit().problem();
             Ok(Started::running(
                 async move {
                     tokio::join!(presses, settings_file);
                     Ok(())
                 }
                 .boxed(),
-            ))
+            )
+            .impaired(problem))
         }
         .boxed()
     }

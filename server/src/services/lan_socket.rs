@@ -35,8 +35,7 @@ pub fn broadcast_listen_addr(bound: IpAddr, broadcast: IpAddr, port: u16) -> Opt
 }
 
 /// This machine's IPv4 networks that have a broadcast address: address,
-/// netmask and broadcast address (an interface configured without one,
-/// `ip addr add A/24` with no `brd`, has no route for it either).
+/// netmask and broadcast address.
 fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)> {
     let Ok(interfaces) = if_addrs::get_if_addrs() else {
         return Vec::new();
@@ -45,12 +44,33 @@ fn ipv4_networks() -> Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)> {
         .into_iter()
         .filter_map(|i| match i.addr {
             if_addrs::IfAddr::V4(a) if !a.ip.is_loopback() => {
-                let broadcast = a.broadcast.filter(|b| !b.is_unspecified())?;
+                let broadcast = broadcast_of(a.ip, a.netmask, a.broadcast)?;
                 Some((a.ip, a.netmask, broadcast))
             }
             _ => None,
         })
         .collect()
+}
+
+/// The broadcast address of `ip` with `netmask`: the one the interface
+/// reports, or else the last address of the network. An address added
+/// without one (`ip addr add 10.77.0.21/24 dev eth0`, no `brd`) reports
+/// none, or its own address (glibc's getifaddrs puts the address itself
+/// where the broadcast address goes); the kernel still routes the
+/// network's last address as broadcast. `/31` and `/32` have none.
+pub fn broadcast_of(
+    ip: Ipv4Addr,
+    netmask: Ipv4Addr,
+    reported: Option<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    if let Some(b) = reported.filter(|b| !b.is_unspecified() && *b != ip) {
+        return Some(b);
+    }
+    let mask = u32::from(netmask);
+    if mask.count_ones() >= 31 {
+        return None;
+    }
+    Some(Ipv4Addr::from(u32::from(ip) | !mask))
 }
 
 /// The broadcast address of this machine's network that `peer` is on (the
@@ -153,4 +173,30 @@ pub fn multicast_udp(
     socket.set_multicast_loop_v4(true)?;
     socket.join_multicast_v4(&group, &interface)?;
     UdpSocket::from_std(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broadcast_of;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn a_missing_broadcast_address_is_computed_from_address_and_prefix() {
+        let ip = Ipv4Addr::new(10, 77, 0, 21);
+        let mask24 = Ipv4Addr::new(255, 255, 255, 0);
+        let net = Some(Ipv4Addr::new(10, 77, 0, 255));
+        assert_eq!(broadcast_of(ip, mask24, None), net);
+        assert_eq!(broadcast_of(ip, mask24, Some(ip)), net, "own address");
+        assert_eq!(broadcast_of(ip, mask24, Some(Ipv4Addr::UNSPECIFIED)), net);
+        let set = Some(Ipv4Addr::new(10, 77, 0, 127));
+        assert_eq!(broadcast_of(ip, mask24, set), set, "as configured");
+        let mask22 = Ipv4Addr::new(255, 255, 252, 0);
+        assert_eq!(
+            broadcast_of(Ipv4Addr::new(10, 0, 5, 9), mask22, None),
+            Some(Ipv4Addr::new(10, 0, 7, 255))
+        );
+        for no_broadcast in [Ipv4Addr::new(255, 255, 255, 254), Ipv4Addr::BROADCAST] {
+            assert_eq!(broadcast_of(ip, no_broadcast, None), None);
+        }
+    }
 }

@@ -102,6 +102,9 @@ pub struct Started {
     /// `None` for a service without a port (it reports `running`).
     pub endpoint: Option<Endpoint>,
     pub task: ServiceTask,
+    /// Runs, but cannot do part of its job (the audit trail cannot write
+    /// its file): shown as failed, with the reason, while the task runs.
+    pub impaired: Option<String>,
 }
 
 impl Started {
@@ -109,6 +112,7 @@ impl Started {
         Started {
             endpoint: Some(endpoint),
             task,
+            impaired: None,
         }
     }
 
@@ -116,6 +120,16 @@ impl Started {
         Started {
             endpoint: None,
             task,
+            impaired: None,
+        }
+    }
+
+    /// Marks the started service as impaired: the status board shows it
+    /// failed with `why`, and the log says so.
+    pub fn impaired(self, why: Option<String>) -> Started {
+        Started {
+            impaired: why,
+            ..self
         }
     }
 }
@@ -230,10 +244,24 @@ impl Supervisor {
             return Ok(());
         }
         match service.start(self.env.clone()).await {
-            Ok(Started { endpoint, task }) => {
+            Ok(Started {
+                endpoint,
+                task,
+                impaired,
+            }) => {
                 let (describe, addr, state) = match endpoint {
                     Some(e) => (e.describe, Some(e.addr), ServiceState::Listening),
                     None => ("-".to_string(), None, ServiceState::Running),
+                };
+                let state = match impaired {
+                    Some(why) => {
+                        self.env
+                            .controller
+                            .log()
+                            .record(format!("service {name} failed: {why}"));
+                        ServiceState::Failed(why)
+                    }
+                    None => state,
                 };
                 board.set_service(status(purpose, describe, state), addr);
                 self.spawn(name, task);

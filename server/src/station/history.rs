@@ -259,6 +259,9 @@ pub fn csv(alerts: &[AlertRecord]) -> String {
 }
 
 pub(super) fn quote(field: &str) -> String {
+    // Text from the rooms: no control character reaches the spreadsheet or
+    // the terminal that shows the file.
+    let field = controller_core::printable::printable(field);
     // A leading = + - @ would be a formula in a spreadsheet: prefix it.
     let field = if field.starts_with(['=', '+', '-', '@']) && field.parse::<f64>().is_err() {
         format!("'{field}")

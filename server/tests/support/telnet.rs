@@ -12,7 +12,21 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Connects and logs in; returns at the first `roomctl> ` prompt.
 pub async fn login(addr: SocketAddr, user: &str, password: &str) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+    logged_in(TcpStream::connect(addr).await.unwrap(), user, password).await
+}
+
+/// [`login`] from `source` (another address of 127.0.0.0/8: another host).
+pub async fn login_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+) -> TcpStream {
+    let s = super::http::connect_from(source, addr).await;
+    logged_in(s, user, password).await
+}
+
+async fn logged_in(mut s: TcpStream, user: &str, password: &str) -> TcpStream {
     read_until(&mut s, "login: ").await;
     send_line(&mut s, user).await;
     read_until(&mut s, "Password: ").await;

@@ -15,9 +15,10 @@
 //! is still an admin. There is no default password: with no admin user
 //! nobody can log in.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -216,11 +217,14 @@ struct Via {
 }
 
 impl Via {
-    fn by(&self, user: &str) -> String {
-        match self.via.as_deref() {
-            Some("designer") => format!("designer:{user}"),
-            _ => format!("admin-page:{user}"),
-        }
+    /// Who did it, as the store and the audit trail name them: the page,
+    /// the admin and the client's address (`admin-page:ada@192.0.2.7`).
+    fn by(&self, user: &str, peer: SocketAddr) -> String {
+        let page = match self.via.as_deref() {
+            Some("designer") => "designer",
+            _ => "admin-page",
+        };
+        format!("{page}:{user}@{}", peer.ip())
     }
 }
 
@@ -325,6 +329,7 @@ async fn download(
 
 async fn upload(
     State(st): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     axum::extract::Query(via): axum::extract::Query<Via>,
     mut form: Multipart,
@@ -369,7 +374,7 @@ async fn upload(
     };
     let store = st.store();
     let controller = st.controller.clone();
-    let by = via.by(&user);
+    let by = via.by(&user, peer);
     let auto = controller.settings().project.auto_apply;
     match tokio::task::spawn_blocking(move || store.upload(&controller, &bytes, &by)).await {
         Ok(Ok(p)) => page(
@@ -448,21 +453,29 @@ async fn validate(State(st): State<AdminState>, headers: HeaderMap) -> Response 
 
 async fn apply(
     State(st): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     axum::extract::Query(via): axum::extract::Query<Via>,
 ) -> Response {
-    change(st, headers, true, via).await
+    change(st, headers, true, via, peer).await
 }
 
 async fn rollback(
     State(st): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     axum::extract::Query(via): axum::extract::Query<Via>,
 ) -> Response {
-    change(st, headers, false, via).await
+    change(st, headers, false, via, peer).await
 }
 
-async fn change(st: AdminState, headers: HeaderMap, apply: bool, via: Via) -> Response {
+async fn change(
+    st: AdminState,
+    headers: HeaderMap,
+    apply: bool,
+    via: Via,
+    peer: SocketAddr,
+) -> Response {
     let user = match st.user(&headers) {
         Ok(u) => u,
         Err(d) => return d.into_response(),
@@ -474,7 +487,7 @@ async fn change(st: AdminState, headers: HeaderMap, apply: bool, via: Via) -> Re
     };
     let result = st
         .store()
-        .change(st.controller.clone(), change, via.by(&user))
+        .change(st.controller.clone(), change, via.by(&user, peer))
         .await;
     let what = if apply { "Apply" } else { "Rollback" };
     match result {
@@ -569,6 +582,7 @@ async fn diff(
 /// History entry `id` becomes the pending project.
 async fn restore(
     State(st): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
@@ -578,7 +592,7 @@ async fn restore(
     };
     let store = st.store();
     let controller = st.controller.clone();
-    let by = format!("admin-page:{user}");
+    let by = Via::default().by(&user, peer);
     let restored = id.clone();
     match tokio::task::spawn_blocking(move || store.restore(&controller, &restored, &by)).await {
         Ok(Ok(p)) => page(

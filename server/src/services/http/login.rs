@@ -80,16 +80,20 @@ pub async fn submit(
     let transport = Transport::of(transport);
     let next = safe_next(c.next.as_deref());
     let name = c.user.chars().take(64).collect::<String>();
+    // An admin's right password over plain HTTP is still refused: the
+    // audit trail says so, not "ok".
+    let plain_http_refused = !secure::admin_login_allowed(&controller, transport);
     let user = controller
-        .verify_login("web", peer.ip(), name, c.password)
+        .verify_login_unless("web", peer.ip(), name, c.password, |user| {
+            (user.role == Role::Admin && plain_http_refused)
+                .then(|| "admins log in over HTTPS, not plain HTTP".to_string())
+        })
         .await;
     match user {
-        Ok(user)
-            if user.role == Role::Admin && !secure::admin_login_allowed(&controller, transport) =>
-        {
+        Ok(Err(refused)) => {
             controller.log().record(format!(
                 "refused admin login: {} from {} over plain HTTP (admins log in over HTTPS)",
-                user.name,
+                refused.user.name,
                 peer.ip()
             ));
             (
@@ -101,7 +105,7 @@ pub async fn submit(
             )
                 .into_response()
         }
-        Ok(user) => {
+        Ok(Ok(user)) => {
             controller.log().record(format!(
                 "login: {} ({}) from {}",
                 user.name,

@@ -271,10 +271,12 @@ impl Console {
             s,
             "-- {} shown; file: {}; syslog: {}; dropped: {}; not forwarded: {}",
             report.entries.len(),
-            if report.file.is_empty() {
-                "none (memory only)"
+            if !report.problem.is_empty() {
+                format!("NOT WRITTEN: {}", report.problem)
+            } else if report.file.is_empty() {
+                "none (memory only)".to_string()
             } else {
-                &report.file
+                report.file.clone()
             },
             if report.syslog.is_empty() {
                 "off"

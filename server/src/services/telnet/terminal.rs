@@ -229,8 +229,11 @@ impl Terminal {
     }
 }
 
-/// Text for the client: LF becomes CR LF, IAC is doubled.
+/// Text for the client: control characters other than LF and tab are
+/// escaped (text from outside, a panel's name or a device's reply, never
+/// drives the operator's terminal), LF becomes CR LF, IAC is doubled.
 pub fn encode_text(text: &str) -> Vec<u8> {
+    let text = controller_core::printable::printable_lines(text);
     let mut out = Vec::with_capacity(text.len() + 16);
     for &b in text.as_bytes() {
         match b {
@@ -326,6 +329,11 @@ mod tests {
     #[test]
     fn encode_doubles_iac_and_uses_crlf() {
         assert_eq!(encode_text("a\nb"), b"a\r\nb");
+        // Text from outside never drives the operator's terminal.
+        assert_eq!(
+            encode_text("panel \u{1b}[2J\u{9b}1m\r\tok\n"),
+            b"panel \\u{1b}[2J\\u{9b}1m\\r\tok\r\n"
+        );
     }
 
     proptest! {
