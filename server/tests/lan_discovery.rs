@@ -362,7 +362,7 @@ async fn discovery_works_on_an_address_without_a_broadcast_address() {
         .unwrap();
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(
-        shown.contains("10.77.0.21/24") && !shown.contains("brd"),
+        shown.contains("10.77.0.21/24") && !shown.contains(" brd "),
         "no broadcast address on v0: {shown}"
     );
 

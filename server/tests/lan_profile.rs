@@ -133,6 +133,12 @@ async fn network_bind_lets_two_controllers_share_the_ports() {
         .unwrap();
         s.project.dir = dir.path().join(bind).join("project");
         s.audit.file = Default::default();
+        // Telnet and FTP serve once there is an admin.
+        s.users.push(support::settings::user(
+            support::ADMIN,
+            roomctl::auth::Role::Admin,
+            support::ADMIN_PW,
+        ));
         s
     };
     let a = support::start(settings("127.0.0.1", "Room A"), project_store::demo()).await;
