@@ -218,7 +218,9 @@ mod tests {
             event: AuditEvent::Login,
             outcome: AuditOutcome::Failed,
             service: "telnet".into(),
-            user: Some("x\n2026-11-27T10:00:01.000+00:00 login ok telnet user=admin\u{1b}[2J".into()),
+            user: Some(
+                "x\n2026-11-27T10:00:01.000+00:00 login ok telnet user=admin\u{1b}[2J".into(),
+            ),
             address: Some("127.0.0.2".into()),
             detail: "wrong\ruser".into(),
         };

@@ -438,9 +438,9 @@ async fn a_relative_settings_path_still_writes_the_trail_to_disk() {
     );
     eventually(PATIENCE, "the console login is in the file", || {
         std::fs::read_to_string(&file).is_ok_and(|t| {
-            t.lines().filter_map(|l| AuditEntry::parse_line(l).ok()).any(|e| {
-                e.event == AuditEvent::Login && e.address.as_deref() == Some(OTHER_HOST)
-            })
+            t.lines()
+                .filter_map(|l| AuditEntry::parse_line(l).ok())
+                .any(|e| e.event == AuditEvent::Login && e.address.as_deref() == Some(OTHER_HOST))
         })
     })
     .await;

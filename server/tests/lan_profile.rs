@@ -188,8 +188,16 @@ async fn network_bind_lets_two_controllers_share_the_ports() {
             .and_then(|f| f.id.address)
             .map(|a| a.to_string())
     };
-    assert_eq!(address("Room A").as_deref(), Some("127.0.0.1"), "{found:#?}");
-    assert_eq!(address("Room B").as_deref(), Some("127.0.0.2"), "{found:#?}");
+    assert_eq!(
+        address("Room A").as_deref(),
+        Some("127.0.0.1"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        address("Room B").as_deref(),
+        Some("127.0.0.2"),
+        "{found:#?}"
+    );
     a.shutdown().await;
     b.shutdown().await;
 }
