@@ -5,7 +5,6 @@
 //! simulator's model says, read into the same state the simulator holds.
 //! Also the command line: several simulators at once, and a fault mode.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,8 +15,8 @@ use controller_core::driver::session::{Event, Phase, Session};
 use controller_core::driver::simulator::{Fault, Output, SimDevice};
 use controller_core::driver::transcript::Transcript;
 use controller_core::driver::{Driver, TransportKind};
-use server::cli::simulate::{start_drivers, SimulateArgs};
-use server::simulator::driver::DriverSimulator;
+use roomctl::cli::simulate::{start_drivers, SimulateArgs};
+use roomctl::simulator::driver::DriverSimulator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
