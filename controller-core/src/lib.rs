@@ -16,6 +16,7 @@
 //! unit-tested, property-tested and fuzzed in microseconds.
 
 pub mod audit;
+pub mod driver;
 pub mod engine;
 pub mod fleet;
 pub mod icons;

@@ -20,6 +20,7 @@ pub mod services;
 pub mod sessions;
 pub mod settings_file;
 pub mod simulator;
+pub mod site_drivers;
 pub mod station;
 pub mod status;
 pub mod sync;

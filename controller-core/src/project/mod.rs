@@ -13,7 +13,7 @@ mod changes;
 mod controls;
 mod demo;
 mod edit;
-mod error;
+pub(crate) mod error;
 mod logic;
 mod parse;
 mod schema;

@@ -1,13 +1,15 @@
 //! Simulated room devices, so the demo project drives something real out of
 //! the box (`roomctl simulate`): a PJLink class 1 projector (TCP 4352), a
 //! line-based video matrix (TCP 4353) and an audio DSP (TCP 4354). All bind
-//! to loopback by default.
+//! to loopback by default. [`driver`] serves a simulated device for any
+//! library driver (`roomctl simulate --driver ...`).
 //!
 //! The devices' behaviour is pure ([`projector::Projector`],
 //! [`matrix::Matrix`], [`dsp::Dsp`]); this file serves it on TCP: one task per
 //! connection, a cap on connections, bounded lines, and the PJLink idle
 //! timeout (a projector drops a client silent for 30 s).
 
+pub mod driver;
 pub mod dsp;
 pub mod matrix;
 pub mod projector;

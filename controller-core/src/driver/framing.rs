@@ -1,0 +1,451 @@
+//! Message framing: where one message ends and the next begins, in both
+//! directions. A driver's templates see payloads; this adds and removes the
+//! rest (a line terminator, or a binary frame's header, length byte,
+//! checksum and end byte).
+//!
+//! The decoder takes bytes as they arrive, in any split, and never grows
+//! without bound: a device that floods, sends garbage or oversized frames
+//! costs at most `max_length` bytes of buffer, and what was dropped is
+//! counted in [`Dropped`].
+
+use super::schema::ChecksumKind;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framing {
+    Line {
+        /// Appended to every line sent.
+        terminator: Vec<u8>,
+        /// What ends a line received, as written; any of its bytes ends a
+        /// line, and empty lines are skipped (so "\r\n" also accepts a
+        /// lone CR or LF).
+        receive: Vec<u8>,
+        max_length: usize,
+    },
+    Binary {
+        header: Vec<u8>,
+        /// The length byte's offset in the frame, and what to add to its value.
+        length: Option<(usize, i16)>,
+        /// The checksum and the first frame byte it covers.
+        checksum: Option<(ChecksumKind, usize)>,
+        terminator: Option<u8>,
+        max_length: usize,
+    },
+}
+
+/// Default and ceiling for `max_length`.
+pub const DEFAULT_MAX_FRAME: usize = 4096;
+pub const MAX_FRAME: usize = 64 * 1024;
+
+/// What the decoder threw away, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// Bytes before a frame's header.
+    pub garbage_bytes: u64,
+    /// Frames with a wrong checksum, end byte or length.
+    pub bad_frames: u64,
+    /// Frames longer than `max_length`.
+    pub oversized: u64,
+}
+
+impl Dropped {
+    pub fn total(&self) -> u64 {
+        self.garbage_bytes + self.bad_frames + self.oversized
+    }
+}
+
+pub fn checksum(kind: ChecksumKind, bytes: &[u8]) -> u8 {
+    match kind {
+        ChecksumKind::Sum8 => bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b)),
+        ChecksumKind::Xor8 => bytes.iter().fold(0u8, |a, b| a ^ b),
+    }
+}
+
+impl Framing {
+    pub fn max_length(&self) -> usize {
+        match self {
+            Framing::Line { max_length, .. } | Framing::Binary { max_length, .. } => *max_length,
+        }
+    }
+
+    /// The whole frame for a payload.
+    pub fn wrap(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let frame = match self {
+            Framing::Line { terminator, .. } => {
+                if let Some(b) = payload.iter().find(|b| terminator.contains(b)) {
+                    return Err(format!(
+                        "the message holds the line terminator byte 0x{b:02X}"
+                    ));
+                }
+                let mut f = payload.to_vec();
+                f.extend_from_slice(terminator);
+                f
+            }
+            Framing::Binary {
+                header,
+                length,
+                checksum: sum,
+                terminator,
+                ..
+            } => {
+                let mut f = header.clone();
+                match length {
+                    Some((offset, adjust)) => {
+                        let before = offset - header.len();
+                        if payload.len() < before {
+                            return Err(format!(
+                                "the message is {} bytes; its length byte comes after {before}",
+                                payload.len()
+                            ));
+                        }
+                        f.extend_from_slice(&payload[..before]);
+                        let counted = (payload.len() - before) as i64 - i64::from(*adjust);
+                        let byte = u8::try_from(counted).map_err(|_| {
+                            "the message is too long for its length byte".to_string()
+                        })?;
+                        f.push(byte);
+                        f.extend_from_slice(&payload[before..]);
+                    }
+                    None => f.extend_from_slice(payload),
+                }
+                if let Some((kind, from)) = sum {
+                    let covered = f.get(*from..).unwrap_or(&[]);
+                    let c = checksum(*kind, covered);
+                    f.push(c);
+                }
+                if let Some(t) = terminator {
+                    if length.is_none() && payload.contains(t) {
+                        return Err(format!("the message holds the end byte 0x{t:02X}"));
+                    }
+                    f.push(*t);
+                }
+                f
+            }
+        };
+        if frame.len() > self.max_length() {
+            return Err(format!(
+                "the message is {} bytes; the driver allows {}",
+                frame.len(),
+                self.max_length()
+            ));
+        }
+        Ok(frame)
+    }
+
+    /// The framing seen from the device's side (the simulator's): for lines,
+    /// what it reads ends with the driver's terminator and what it writes
+    /// with the receive terminator. Binary frames look alike both ways.
+    pub fn mirrored(&self) -> Framing {
+        match self {
+            Framing::Line {
+                terminator,
+                receive,
+                max_length,
+            } => Framing::Line {
+                terminator: receive.clone(),
+                receive: terminator.clone(),
+                max_length: *max_length,
+            },
+            binary => binary.clone(),
+        }
+    }
+
+    pub fn decoder(&self) -> Decoder {
+        Decoder {
+            framing: self.clone(),
+            buffer: Vec::new(),
+            skipping: false,
+            dropped: Dropped::default(),
+        }
+    }
+
+    /// The payload of one whole frame (header, length byte, checksum and end
+    /// byte removed), or None when it is not a valid frame.
+    pub fn unwrap(&self, frame: &[u8]) -> Option<Vec<u8>> {
+        let mut d = self.decoder();
+        let mut out = d.push(frame);
+        if out.len() == 1 && d.dropped.total() == 0 && d.buffer.is_empty() {
+            out.pop()
+        } else {
+            None
+        }
+    }
+}
+
+/// Bytes in, payloads out.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    framing: Framing,
+    buffer: Vec<u8>,
+    /// A line grew past the limit: skip to its end.
+    skipping: bool,
+    pub dropped: Dropped,
+}
+
+impl Decoder {
+    /// Every whole payload in what has arrived so far.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        match self.framing.clone() {
+            Framing::Line {
+                receive,
+                max_length,
+                ..
+            } => {
+                for &b in bytes {
+                    if receive.contains(&b) {
+                        if self.skipping {
+                            self.skipping = false;
+                        } else if !self.buffer.is_empty() {
+                            out.push(std::mem::take(&mut self.buffer));
+                        }
+                    } else if !self.skipping {
+                        if self.buffer.len() >= max_length {
+                            self.buffer.clear();
+                            self.skipping = true;
+                            self.dropped.oversized += 1;
+                        } else {
+                            self.buffer.push(b);
+                        }
+                    }
+                }
+            }
+            Framing::Binary { .. } => {
+                self.buffer.extend_from_slice(bytes);
+                while let Some(payload) = self.next_binary() {
+                    out.push(payload);
+                }
+            }
+        }
+        out
+    }
+
+    /// Bytes held for a frame not yet complete.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    fn drop_front(&mut self, n: usize) {
+        self.buffer.drain(..n.min(self.buffer.len()));
+    }
+
+    /// One frame from the buffer, dropping what cannot start one.
+    fn next_binary(&mut self) -> Option<Vec<u8>> {
+        // A copy (a few bytes), so the buffer can change while it is read.
+        let Framing::Binary {
+            header,
+            length,
+            checksum: sum,
+            terminator,
+            max_length,
+        } = self.framing.clone()
+        else {
+            return None;
+        };
+        loop {
+            // Find the header; what is before it is garbage.
+            if !header.is_empty() {
+                match find(&self.buffer, &header) {
+                    Some(0) => {}
+                    Some(i) => {
+                        self.dropped.garbage_bytes += i as u64;
+                        self.drop_front(i);
+                    }
+                    None => {
+                        let keep = header.len() - 1;
+                        let excess = self.buffer.len().saturating_sub(keep);
+                        self.dropped.garbage_bytes += excess as u64;
+                        self.drop_front(excess);
+                        return None;
+                    }
+                }
+            }
+            let total = match length {
+                Some((offset, adjust)) => {
+                    let len_byte = *self.buffer.get(offset)?;
+                    let counted = i64::from(len_byte) + i64::from(adjust);
+                    if counted < 0 {
+                        self.dropped.bad_frames += 1;
+                        self.drop_front(1.max(header.len()));
+                        continue;
+                    }
+                    offset
+                        + 1
+                        + counted as usize
+                        + usize::from(sum.is_some())
+                        + usize::from(terminator.is_some())
+                }
+                None => {
+                    let t =
+                        terminator.expect("validation: binary framing has a length or an end byte");
+                    match self.buffer.iter().position(|b| *b == t) {
+                        Some(i) => i + 1,
+                        None => {
+                            if self.buffer.len() > max_length {
+                                self.dropped.oversized += 1;
+                                self.buffer.clear();
+                            }
+                            return None;
+                        }
+                    }
+                }
+            };
+            if total > max_length {
+                self.dropped.oversized += 1;
+                self.drop_front(1.max(header.len()));
+                continue;
+            }
+            if self.buffer.len() < total {
+                return None;
+            }
+            let frame: Vec<u8> = self.buffer[..total].to_vec();
+            let mut end = total;
+            if let Some(t) = terminator {
+                if frame[end - 1] != t {
+                    self.dropped.bad_frames += 1;
+                    self.drop_front(1.max(header.len()));
+                    continue;
+                }
+                end -= 1;
+            }
+            if let Some((kind, from)) = sum {
+                if end == 0 || from >= end {
+                    self.dropped.bad_frames += 1;
+                    self.drop_front(total);
+                    continue;
+                }
+                end -= 1;
+                if checksum(kind, &frame[from..end]) != frame[end] {
+                    self.dropped.bad_frames += 1;
+                    self.drop_front(1.max(header.len()));
+                    continue;
+                }
+            }
+            if end < header.len() {
+                self.dropped.bad_frames += 1;
+                self.drop_front(total);
+                continue;
+            }
+            let mut payload = frame[header.len()..end].to_vec();
+            if let Some((offset, _)) = length {
+                payload.remove(offset - header.len());
+            }
+            self.drop_front(total);
+            return Some(payload);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mdc() -> Framing {
+        Framing::Binary {
+            header: vec![0xAA],
+            length: Some((3, 0)),
+            checksum: Some((ChecksumKind::Sum8, 1)),
+            terminator: None,
+            max_length: 300,
+        }
+    }
+
+    fn visca() -> Framing {
+        Framing::Binary {
+            header: vec![],
+            length: None,
+            checksum: None,
+            terminator: Some(0xFF),
+            max_length: 16,
+        }
+    }
+
+    fn line() -> Framing {
+        Framing::Line {
+            terminator: b"\r".to_vec(),
+            receive: b"\r\n".to_vec(),
+            max_length: 64,
+        }
+    }
+
+    #[test]
+    fn mdc_power_on_frame() {
+        // Samsung MDC: AA 11 <id> 01 <1> <checksum of 11..01>.
+        let f = mdc().wrap(&[0x11, 0x01, 0x01]).unwrap();
+        assert_eq!(f, vec![0xAA, 0x11, 0x01, 0x01, 0x01, 0x14]);
+        assert_eq!(mdc().unwrap(&f), Some(vec![0x11, 0x01, 0x01]));
+    }
+
+    #[test]
+    fn a_bad_checksum_is_dropped_and_the_next_frame_still_read() {
+        let mut d = mdc().decoder();
+        let mut bytes = vec![0xAA, 0x11, 0x01, 0x01, 0x01, 0x15];
+        bytes.extend(mdc().wrap(&[0x12, 0x01, 0x05]).unwrap());
+        let out = d.push(&bytes);
+        assert_eq!(out, vec![vec![0x12, 0x01, 0x05]]);
+        assert!(d.dropped.bad_frames >= 1);
+    }
+
+    #[test]
+    fn lines_split_on_either_end_byte_and_skip_empty() {
+        let mut d = line().decoder();
+        assert_eq!(d.push(b"A\r\nB"), vec![b"A".to_vec()]);
+        assert_eq!(d.push(b"\rC\n"), vec![b"B".to_vec(), b"C".to_vec()]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_dropped_whole() {
+        let mut d = line().decoder();
+        let mut long = vec![b'x'; 200];
+        long.extend_from_slice(b"\rOK\r");
+        assert_eq!(d.push(&long), vec![b"OK".to_vec()]);
+        assert_eq!(d.dropped.oversized, 1);
+    }
+
+    fn framings() -> impl Strategy<Value = Framing> {
+        prop_oneof![Just(mdc()), Just(visca()), Just(line())]
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics_or_overfills(f in framings(), chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..80), 0..8)) {
+            let mut d = f.decoder();
+            for c in &chunks {
+                for p in d.push(c) {
+                    prop_assert!(p.len() <= f.max_length());
+                }
+                prop_assert!(d.buffered() <= f.max_length() + 80);
+            }
+        }
+
+        #[test]
+        fn wrap_then_decode_gives_the_payload_back(
+            f in framings(),
+            payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 2..12), 1..6),
+            split in 0usize..200,
+        ) {
+            let mut wire = Vec::new();
+            let mut sent = Vec::new();
+            for p in &payloads {
+                let p: Vec<u8> = match &f {
+                    // Payloads may not hold their own end bytes.
+                    Framing::Line { .. } => p.iter().map(|b| if *b == b'\r' || *b == b'\n' { b'.' } else { *b }).collect(),
+                    Framing::Binary { length: None, .. } => p.iter().map(|b| if *b == 0xFF { 0 } else { *b }).collect(),
+                    _ => p.clone(),
+                };
+                wire.extend(f.wrap(&p).unwrap());
+                sent.push(p);
+            }
+            let at = split.min(wire.len());
+            let mut d = f.decoder();
+            let mut got = d.push(&wire[..at]);
+            got.extend(d.push(&wire[at..]));
+            prop_assert_eq!(got, sent);
+            prop_assert_eq!(d.dropped.total(), 0);
+        }
+    }
+}
