@@ -445,7 +445,7 @@ async fn ftp_from_another_address_lists_downloads_and_uploads() {
 /// the session goes on, and the next transfer works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_without_its_data_connection_gets_425() {
-    use tokio::io::AsyncReadExt;
+    use tokio::io::AsyncWriteExt;
     let mut h = TestSettings::upload((41160, 41179));
     h.settings.ftp.data_timeout_secs = 1;
     let running = h.start().await;
@@ -475,12 +475,18 @@ async fn a_transfer_without_its_data_connection_gets_425() {
         std::net::SocketAddr::new(addr.ip(), support::ftp::pasv_port(&pasv)),
     )
     .await;
-    let said = c.cmd("NLST").await;
+    let said = c.cmd("STOR room.toml").await;
     assert!(said.starts_with("150") || said.starts_with("125"), "{said}");
-    let mut listing = String::new();
-    data.read_to_string(&mut listing).await.unwrap();
-    assert!(listing.contains("active.toml"), "{listing}");
-    assert!(c.reply().await.starts_with("226"));
+    let text = project("Stored after a 425", 3);
+    data.write_all(text.as_bytes()).await.unwrap();
+    data.shutdown().await.unwrap();
+    drop(data);
+    let done = c.reply().await;
+    assert!(done.starts_with("226"), "{done}");
+    assert_eq!(
+        std::fs::read_to_string(h.project_dir().join("pending.toml")).unwrap(),
+        text
+    );
     running.shutdown().await;
 }
 
