@@ -247,7 +247,9 @@ async fn push_gives_up_on_a_dead_data_connection() {
         .unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let waited = tokio::time::timeout(std::time::Duration::from_secs(90), child.wait()).await;
-    let status = waited.expect("roomctl project push gave up by itself").unwrap();
+    let status = waited
+        .expect("roomctl project push gave up by itself")
+        .unwrap();
     let mut err = String::new();
     tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
         .await
@@ -270,7 +272,16 @@ async fn files_with_secrets_are_private_and_checked() {
     let config = dir.path().join("roomctl.toml");
     let config_arg = config.to_str().unwrap();
     let (ok, out, err) = roomctl(
-        &["--config", config_arg, "user", "add", "boss", "--role", "admin", "--password-stdin"],
+        &[
+            "--config",
+            config_arg,
+            "user",
+            "add",
+            "boss",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
         "a-long-password",
     )
     .await;
@@ -286,8 +297,8 @@ async fn files_with_secrets_are_private_and_checked() {
     );
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    let mut station = roomctl::config::Settings::defaults(roomctl::config::Profile::Development)
-        .station;
+    let mut station =
+        roomctl::config::Settings::defaults(roomctl::config::Profile::Development).station;
     let password_file = dir.path().join("station.pw");
     station.password_file = Some(password_file.clone());
     std::fs::write(&password_file, "").unwrap();

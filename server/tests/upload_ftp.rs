@@ -352,13 +352,7 @@ for label, passive in [("passive", True), ("active", False)]:
 /// Runs [`FTPLIB_FROM`] and curl FTPS from `source` against `host:port`:
 /// plain passive and active, then FTPS (protected data) upload, listing
 /// and download. `cert` is the controller's certificate.
-async fn ftp_from(
-    h: &TestEnv,
-    source: &str,
-    host: &str,
-    port: u16,
-    cert: &std::path::Path,
-) {
+async fn ftp_from(h: &TestEnv, source: &str, host: &str, port: u16, cert: &std::path::Path) {
     let script = h.dir.path().join("ftp_from.py");
     std::fs::write(&script, FTPLIB_FROM).unwrap();
     let file = h.dir.path().join("from.toml");
@@ -416,7 +410,10 @@ async fn ftp_from(
     assert!(ok, "FTPS upload from {source}: {err}");
     let args = ftps(&["--list-only", &url("")]);
     let (ok, out, err) = run("curl", &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
-    assert!(ok && out.contains("pending.toml"), "FTPS list from {source}: {out}{err}");
+    assert!(
+        ok && out.contains("pending.toml"),
+        "FTPS list from {source}: {out}{err}"
+    );
     let args = ftps(&[&url("pending.toml")]);
     let (ok, out, err) = run("curl", &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert!(ok, "FTPS download from {source}: {err}");
@@ -436,7 +433,10 @@ async fn ftp_from_another_address_lists_downloads_and_uploads() {
     let pending = std::fs::read_to_string(h.project_dir().join("pending.toml")).unwrap();
     assert!(pending.contains("Room over FTPS from another host"));
     let log = running.controller.log().recent(50).join("\n");
-    assert!(log.contains(OTHER_ADDRESS), "the log names the client: {log}");
+    assert!(
+        log.contains(OTHER_ADDRESS),
+        "the log names the client: {log}"
+    );
     running.shutdown().await;
 }
 
@@ -496,7 +496,10 @@ async fn a_transfer_without_its_data_connection_gets_425() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ftp_and_project_push_over_a_lan_address() {
     use support::netns::{in_namespace, Loopback, VETH_CLIENT, VETH_SERVER};
-    if !in_namespace("ftp_and_project_push_over_a_lan_address", Loopback::VethPair) {
+    if !in_namespace(
+        "ftp_and_project_push_over_a_lan_address",
+        Loopback::VethPair,
+    ) {
         return;
     }
     let mut h = TestSettings::upload((41180, 41199));
@@ -568,11 +571,8 @@ async fn a_viewer_downloads_the_project_without_its_pins() {
     let h = TestSettings::upload((41200, 41209));
     let running = h.start().await;
     let addr = running.addrs.ftp.unwrap();
-    let with_pin = project("Room with a PIN", 2).replacen(
-        "[[panels]]\n",
-        "[[panels]]\npin = \"482913\"\n",
-        1,
-    );
+    let with_pin =
+        project("Room with a PIN", 2).replacen("[[panels]]\n", "[[panels]]\npin = \"482913\"\n", 1);
     assert!(with_pin.contains("482913"));
     std::fs::create_dir_all(h.project_dir()).unwrap();
     std::fs::write(h.project_dir().join("pending.toml"), &with_pin).unwrap();
@@ -582,13 +582,17 @@ async fn a_viewer_downloads_the_project_without_its_pins() {
         let creds = format!("{user}:{pw}");
         let url = url(addr, "active.toml");
         async move {
-            let (ok, out, err) = curl(&["--interface", OTHER_ADDRESS, "--user", &creds, &url]).await;
+            let (ok, out, err) =
+                curl(&["--interface", OTHER_ADDRESS, "--user", &creds, &url]).await;
             assert!(ok, "{user}: {err}");
             out
         }
     };
     let viewer = download(VIEWER, VIEWER_PW).await;
-    assert!(!viewer.contains("482913"), "a viewer read the PIN: {viewer}");
+    assert!(
+        !viewer.contains("482913"),
+        "a viewer read the PIN: {viewer}"
+    );
     assert!(viewer.contains("Room with a PIN") && viewer.contains("pin = "));
     let admin = download(ADMIN, ADMIN_PW).await;
     assert_eq!(admin, with_pin, "an admin gets the file as it is");

@@ -369,7 +369,10 @@ async fn a_viewer_sees_no_pins_in_project_diff_or_history() {
     ] {
         let out = command(&mut v, cmd).await;
         for pin in ["482913", "730546"] {
-            assert!(!out.contains(pin), "a viewer read a PIN with `{cmd}`: {out}");
+            assert!(
+                !out.contains(pin),
+                "a viewer read a PIN with `{cmd}`: {out}"
+            );
         }
     }
     assert!(command(&mut v, "project diff 1 2")

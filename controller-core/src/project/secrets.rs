@@ -72,7 +72,10 @@ mod tests {
         for secret in ["1234", "s3cret", "9876"] {
             assert!(!out.contains(secret), "{out}");
         }
-        assert!(out.contains(HIDDEN) && out.contains("# the tablet"), "{out}");
+        assert!(
+            out.contains(HIDDEN) && out.contains("# the tablet"),
+            "{out}"
+        );
         assert!(out.contains("id = \"a\""), "{out}");
     }
 

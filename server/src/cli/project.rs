@@ -13,7 +13,6 @@ use clap::{Args, Subcommand};
 use suppaftp::types::FileType;
 use suppaftp::FtpStream;
 
-
 #[derive(Debug, Args)]
 pub struct Remote {
     /// The controller's address (name or IP).

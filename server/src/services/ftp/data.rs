@@ -87,7 +87,9 @@ pub fn passive(offer: PassiveOffer, window: Duration) -> DataLink {
         let inner = match TcpStream::connect((Ipv4Addr::LOCALHOST, offer.inner_port)).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::info!("ftp: data connection from {from} came too late for the server: {e}");
+                tracing::info!(
+                    "ftp: data connection from {from} came too late for the server: {e}"
+                );
                 return;
             }
         };
