@@ -582,8 +582,16 @@ async fn a_viewer_downloads_the_project_without_its_pins() {
         let creds = format!("{user}:{pw}");
         let url = url(addr, "active.toml");
         async move {
-            let (ok, out, err) =
-                curl(&["--interface", OTHER_ADDRESS, "--user", &creds, &url]).await;
+            let (ok, out, err) = curl(&[
+                "--max-time",
+                "60",
+                "--interface",
+                OTHER_ADDRESS,
+                "--user",
+                &creds,
+                &url,
+            ])
+            .await;
             assert!(ok, "{user}: {err}");
             out
         }
