@@ -15,6 +15,7 @@ pub mod levels;
 pub mod logic;
 pub mod project_history;
 pub mod project_store;
+pub mod secret_file;
 pub mod serve;
 pub mod services;
 pub mod sessions;

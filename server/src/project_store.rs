@@ -497,8 +497,36 @@ impl ProjectStore {
 
     /// Two versions compared (see [`ProjectStore::version_text`]).
     pub fn diff(&self, controller: &Controller, from: &str, to: &str) -> Result<Diff, StoreError> {
-        let a = self.version_text(controller, from)?;
-        let b = self.version_text(controller, to)?;
+        self.diff_shown(controller, from, to, true)
+    }
+
+    /// [`Self::diff`] as a non-admin may see it: secrets (panel PINs,
+    /// passwords) hidden on both sides.
+    pub fn diff_without_secrets(
+        &self,
+        controller: &Controller,
+        from: &str,
+        to: &str,
+    ) -> Result<Diff, StoreError> {
+        self.diff_shown(controller, from, to, false)
+    }
+
+    fn diff_shown(
+        &self,
+        controller: &Controller,
+        from: &str,
+        to: &str,
+        secrets: bool,
+    ) -> Result<Diff, StoreError> {
+        let shown = |text: String| {
+            if secrets {
+                text
+            } else {
+                controller_core::project::redact_secrets(&text)
+            }
+        };
+        let a = shown(self.version_text(controller, from)?);
+        let b = shown(self.version_text(controller, to)?);
         let label = |v: &str| {
             if v.parse::<u64>().is_ok() {
                 format!("#{v}")

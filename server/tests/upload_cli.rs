@@ -171,3 +171,147 @@ async fn a_refused_push_prints_its_own_refusal() {
     );
     running.shutdown().await;
 }
+
+/// An FTP server whose data connections are dead: it answers the login
+/// and PASV, takes the data connection, and then says nothing more about
+/// a transfer (no 226, no data), as a link that drops the data flow does.
+async fn dead_data_server() -> std::net::SocketAddr {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let control = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = control.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = control.accept().await {
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let port = data.local_addr().unwrap().port();
+                // Data connections are taken and held, never served.
+                tokio::spawn(async move {
+                    let mut held = Vec::new();
+                    while let Ok((s, _)) = data.accept().await {
+                        held.push(s);
+                    }
+                });
+                let _ = w.write_all(b"220 dead data\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    let reply = match verb.as_str() {
+                        "USER" => "331 password\r\n".to_string(),
+                        "PASS" => "230 in\r\n".to_string(),
+                        "PASV" => format!(
+                            "227 Entering Passive Mode (127,0,0,1,{},{})\r\n",
+                            port >> 8,
+                            port & 0xff
+                        ),
+                        "EPSV" => format!("229 Entering Extended Passive Mode (|||{port}|)\r\n"),
+                        "STOR" | "RETR" | "LIST" | "NLST" => "150 go\r\n".to_string(),
+                        "QUIT" => "221 bye\r\n".to_string(),
+                        _ => "200 ok\r\n".to_string(),
+                    };
+                    if w.write_all(reply.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Issue 20, 14: `roomctl project push` gives up on a dead data
+/// connection after its `--timeout`, with an error that says what to
+/// check, instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_gives_up_on_a_dead_data_connection() {
+    let server = dead_data_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("room.toml");
+    std::fs::write(&file, project("Never arrives", 2)).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args([
+            "project",
+            "push",
+            "127.0.0.1",
+            file.to_str().unwrap(),
+            "--ftp-port",
+            &server.port().to_string(),
+            "--timeout",
+            "2",
+        ])
+        .env("ROOMCTL_PASSWORD", "anything")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(90), child.wait()).await;
+    let status = waited
+        .expect("roomctl project push gave up by itself")
+        .unwrap();
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
+        .await
+        .unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("did not answer within 2 s") && err.contains("firewall"),
+        "{err}"
+    );
+}
+
+/// Issue 20, 8: `roomctl user add` writes the settings file (password
+/// hashes) private to its owner; a settings file any user may change, and
+/// an empty or world-writable station password file, are refused with
+/// the fix in the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_with_secrets_are_private_and_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("roomctl.toml");
+    let config_arg = config.to_str().unwrap();
+    let (ok, out, err) = roomctl(
+        &[
+            "--config",
+            config_arg,
+            "user",
+            "add",
+            "boss",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "a-long-password",
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the settings file with a hash is {mode:o}");
+
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (ok, out, err) = roomctl(&["--config", config_arg, "user", "list"], "").await;
+    assert!(
+        !ok && err.contains("every user") && err.contains("chmod 600"),
+        "{out}{err}"
+    );
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let mut station =
+        roomctl::config::Settings::defaults(roomctl::config::Profile::Development).station;
+    let password_file = dir.path().join("station.pw");
+    station.password_file = Some(password_file.clone());
+    std::fs::write(&password_file, "").unwrap();
+    std::env::remove_var("ROOMCTL_STATION_PASSWORD");
+    let e = roomctl::station::read_password(&station, dir.path()).unwrap_err();
+    assert!(format!("{e:#}").contains("is empty"), "{e:#}");
+    std::fs::write(&password_file, "secret\n").unwrap();
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let e = roomctl::station::read_password(&station, dir.path()).unwrap_err();
+    assert!(format!("{e:#}").contains("chmod 600"), "{e:#}");
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(
+        roomctl::station::read_password(&station, dir.path()).unwrap(),
+        "secret"
+    );
+}

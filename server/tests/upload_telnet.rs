@@ -338,3 +338,48 @@ async fn no_admin_user_means_ftp_and_telnet_are_off() {
     assert!(ftp.purpose.contains("admin user"), "{}", ftp.purpose);
     running.shutdown().await;
 }
+
+/// Issue 20, 4: `project diff` and `project history` on the console show a
+/// viewer no panel PIN (secrets go only to admins); an admin still sees
+/// what changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_no_pins_in_project_diff_or_history() {
+    let h = TestSettings::upload((43520, 43529));
+    let running = h.start().await;
+    let addr = running.addrs.telnet.unwrap();
+    let with_pin = |name: &str, rev: u32, pin: &str| {
+        project(name, rev).replacen("[[panels]]\n", &format!("[[panels]]\npin = \"{pin}\"\n"), 1)
+    };
+    for (name, rev, pin) in [("First room", 2, "482913"), ("Second room", 3, "730546")] {
+        running
+            .store
+            .upload(
+                &running.controller,
+                with_pin(name, rev, pin).as_bytes(),
+                "ftp:installer@127.0.0.1",
+            )
+            .unwrap();
+        running.store.apply(&running.controller, "test").unwrap();
+    }
+    let mut v = support::telnet::login_from(OTHER_ADDRESS, addr, VIEWER, VIEWER_PW).await;
+    for cmd in [
+        "project diff 1 2",
+        "project diff 1 running",
+        "project history",
+    ] {
+        let out = command(&mut v, cmd).await;
+        for pin in ["482913", "730546"] {
+            assert!(
+                !out.contains(pin),
+                "a viewer read a PIN with `{cmd}`: {out}"
+            );
+        }
+    }
+    assert!(command(&mut v, "project diff 1 2")
+        .await
+        .contains("+name = \"Second room\""));
+    let mut a = support::telnet::login_from(OTHER_ADDRESS, addr, ADMIN, ADMIN_PW).await;
+    let out = command(&mut a, "project diff 1 2").await;
+    assert!(out.contains("730546") && out.contains("482913"), "{out}");
+    running.shutdown().await;
+}

@@ -17,6 +17,7 @@ pub(crate) mod error;
 mod logic;
 mod parse;
 mod schema;
+mod secrets;
 mod validate;
 
 pub use changes::changes;
@@ -26,6 +27,7 @@ pub use edit::edit_toml;
 pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
 pub use schema::*;
+pub use secrets::{redact_secrets, HIDDEN};
 
 impl Project {
     /// Reads and validates a project. On failure, every error found, each

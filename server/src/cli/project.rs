@@ -13,8 +13,6 @@ use clap::{Args, Subcommand};
 use suppaftp::types::FileType;
 use suppaftp::FtpStream;
 
-const TIMEOUT: Duration = Duration::from_secs(20);
-
 #[derive(Debug, Args)]
 pub struct Remote {
     /// The controller's address (name or IP).
@@ -34,6 +32,16 @@ pub struct Remote {
     /// Read the password from standard input (else ROOMCTL_PASSWORD, else a prompt).
     #[arg(long)]
     pub password_stdin: bool,
+    /// Give up when the controller has not answered (a reply, a data
+    /// connection, the next bytes of a transfer) for this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+impl Remote {
+    fn wait(&self) -> Duration {
+        Duration::from_secs(self.timeout.max(1))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +117,15 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
                 .ok()
                 .filter(|r| r.contains(&format!(" {name}")));
             let _ = ftp.quit();
+            if let Err(e) = &stored {
+                if timed_out(e) {
+                    anyhow::bail!(
+                        "the upload of {} did not complete: {}",
+                        file.display(),
+                        no_answer(&remote)
+                    );
+                }
+            }
             match (stored, report) {
                 (Ok(n), Some(report)) => {
                     println!("uploaded {} ({n} bytes): {}", file.display(), report.trim())
@@ -143,10 +160,13 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
                 Which::Previous => crate::project_store::PREVIOUS,
                 Which::Pending => crate::project_store::PENDING,
             };
-            let data = ftp
-                .retr_as_buffer(name)
-                .with_context(|| format!("cannot download {name}"))?
-                .into_inner();
+            let data = match ftp.retr_as_buffer(name) {
+                Ok(d) => d.into_inner(),
+                Err(e) if timed_out(&e) => {
+                    anyhow::bail!("cannot download {name}: {}", no_answer(&remote))
+                }
+                Err(e) => anyhow::bail!("cannot download {name}: {}", ftp_reply(&e)),
+            };
             let _ = ftp.quit();
             if output.as_os_str() == "-" {
                 std::io::stdout().write_all(&data)?;
@@ -212,6 +232,21 @@ fn ftp_reply(e: &suppaftp::FtpError) -> String {
     }
 }
 
+/// Whether `e` is a wait that ran out (`--timeout`).
+fn timed_out(e: &suppaftp::FtpError) -> bool {
+    matches!(e, suppaftp::FtpError::ConnectionError(io)
+        if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+}
+
+/// What to tell the user when the controller went silent.
+fn no_answer(remote: &Remote) -> String {
+    format!(
+        "the controller at {} did not answer within {} s (a firewall may block the FTP data \
+         connection: try --active, or open the controller's passive ports; --timeout waits longer)",
+        remote.host, remote.timeout
+    )
+}
+
 /// Runs `project apply` or `project rollback` on the console: its answer
 /// on standard output when it was done, else an error (exit status 1) with
 /// the console's reason, so scripts can tell.
@@ -250,10 +285,27 @@ fn resolve(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
 
 fn ftp_login(remote: &Remote, password: &str) -> anyhow::Result<FtpStream> {
     let addr = resolve(&remote.host, remote.ftp_port)?;
-    let mut ftp = FtpStream::connect_timeout(addr, TIMEOUT)
-        .with_context(|| format!("cannot reach the FTP service at {addr}"))?;
+    let wait = remote.wait();
+    // Every wait is bounded: the control replies, the data connection and
+    // each read or write on it (a dead data connection is an error, not a
+    // hang).
+    let mut ftp = FtpStream::connect_timeout(addr, wait)
+        .with_context(|| format!("cannot reach the FTP service at {addr}"))?
+        .passive_stream_builder(move |to| {
+            let s = TcpStream::connect_timeout(&to, wait)
+                .map_err(suppaftp::FtpError::ConnectionError)?;
+            s.set_read_timeout(Some(wait))
+                .and_then(|()| s.set_write_timeout(Some(wait)))
+                .map_err(suppaftp::FtpError::ConnectionError)?;
+            Ok(s)
+        });
+    {
+        let control = ftp.get_ref();
+        control.set_read_timeout(Some(wait))?;
+        control.set_write_timeout(Some(wait))?;
+    }
     if remote.active {
-        ftp = ftp.active_mode(TIMEOUT);
+        ftp = ftp.active_mode(wait);
     }
     ftp.login(remote.user.as_str(), password)
         .with_context(|| format!("FTP login as {} failed", remote.user))?;
@@ -266,7 +318,7 @@ fn ftp_login(remote: &Remote, password: &str) -> anyhow::Result<FtpStream> {
 /// server's offers are skipped, never answered.
 fn console(remote: &Remote, password: &str, command: &str) -> anyhow::Result<String> {
     let addr = resolve(&remote.host, remote.telnet_port)?;
-    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT)
+    let mut s = TcpStream::connect_timeout(&addr, remote.wait())
         .with_context(|| format!("cannot reach the console at {addr}"))?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     read_until(&mut s, "login: ")?;

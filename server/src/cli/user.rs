@@ -98,11 +98,8 @@ fn write_doc(config: &Path, doc: &DocumentMut) -> anyhow::Result<()> {
     let text = doc.to_string();
     // Check the result is valid settings before replacing the file.
     Settings::from_toml(&text, None).context("the edited settings would be invalid")?;
-    let tmp = config.with_extension("toml.tmp");
-    std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, config)
-        .with_context(|| format!("cannot replace {}", config.display()))?;
-    Ok(())
+    // It holds password hashes: private to its owner (0600).
+    crate::secret_file::write_private(config, text.as_bytes())
 }
 
 /// Adds or updates a user in the settings file.

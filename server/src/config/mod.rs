@@ -76,6 +76,8 @@ impl Settings {
     /// Reads settings from `path`; a missing file means the defaults of the
     /// development profile (or of `profile` when given).
     pub fn load(path: &Path, profile: Option<Profile>) -> anyhow::Result<Settings> {
+        // It holds password hashes: refused when every user may change it.
+        crate::secret_file::check_permissions(path, "settings file")?;
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -209,6 +209,10 @@ pub struct FtpSettings {
     pub login_timeout_secs: u64,
     /// Passive data ports (inclusive range).
     pub passive_ports: (u16, u16),
+    /// A transfer whose data connection has not come this long after its
+    /// `150` is answered `425` (also the time allowed to connect back to
+    /// the client in active mode).
+    pub data_timeout_secs: u64,
     /// Active mode (PORT/EPRT), connecting back to the client only.
     pub active_mode: bool,
     /// The largest file that may be uploaded.
@@ -446,6 +450,7 @@ fn profile_defaults(profile: Profile) -> Settings {
             idle_timeout_secs: 300,
             login_timeout_secs: 15,
             passive_ports: (50000, 50100),
+            data_timeout_secs: 10,
             active_mode: true,
             max_upload_bytes: 1024 * 1024,
             require_tls: false,

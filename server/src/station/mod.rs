@@ -183,10 +183,7 @@ pub fn read_password(s: &StationSettings, base: &Path) -> anyhow::Result<String>
             } else {
                 base.join(f)
             };
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("cannot read the station password file {}", path.display())
-            })?;
-            Ok(text.lines().next().unwrap_or("").to_string())
+            crate::secret_file::read_password_file(&path, "station password file")
         }
         None => Ok(String::new()),
     }

@@ -42,6 +42,16 @@ impl Control {
         c
     }
 
+    /// Connects from `local` (another address of this host) and logs in.
+    pub async fn login_from(local: &str, addr: SocketAddr, user: &str, password: &str) -> Control {
+        let mut c = Control::over(super::connect_from(local, addr).await).await;
+        let r = c.cmd(&format!("USER {user}")).await;
+        assert!(r.starts_with("331"), "USER: {r}");
+        let r = c.cmd(&format!("PASS {password}")).await;
+        assert!(r.starts_with("230"), "PASS: {r}");
+        c
+    }
+
     /// The next complete reply (every line of a multi-line one).
     pub async fn reply(&mut self) -> String {
         let mut all = String::new();

@@ -52,6 +52,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The second loopback address tests run their clients from, so the
+/// server meets them as it meets another host (all of 127/8 is local).
+pub const OTHER_ADDRESS: &str = "127.0.0.2";
+
+/// A TCP connection to `to` from `local` (an address of this host, port
+/// chosen by the system).
+pub async fn connect_from(local: &str, to: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let ip: std::net::IpAddr = local.parse().expect("a local address");
+    let socket = if ip.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .unwrap();
+    socket.bind(std::net::SocketAddr::new(ip, 0)).unwrap();
+    socket
+        .connect(to)
+        .await
+        .unwrap_or_else(|e| panic!("connect from {local} to {to}: {e}"))
+}
+
 /// Presses `button` (and holds it) as source "test".
 pub fn press(c: &Controller, button: &str) {
     c.execute(Command::Press {

@@ -26,7 +26,18 @@ pub enum Loopback {
     /// `lo` up and a LAN: veth `v0` 10.9.0.1/24 (its peer leads nowhere),
     /// the default route through it, for the `lan` profile's defaults.
     Lan,
+    /// `lo` up and a veth pair with an address at each end:
+    /// [`VETH_SERVER`] on `v0`, [`VETH_CLIENT`] on `v1`: a server on one
+    /// LAN address and a client on another, neither of them loopback.
+    /// (Both ends are in this namespace, so the kernel delivers between
+    /// them locally; what the server sees is a client at 10.77.0.2.)
+    VethPair,
 }
+
+/// The server's end of [`Loopback::VethPair`].
+pub const VETH_SERVER: &str = "10.77.0.1";
+/// The client's end of [`Loopback::VethPair`].
+pub const VETH_CLIENT: &str = "10.77.0.2";
 
 /// The namespace LAN's address of this host ([`Loopback::Lan`]).
 pub const LAN_ADDRESS: &str = "10.9.0.1";
@@ -112,6 +123,11 @@ fn set_up(lo: Loopback) {
             " && ip link add v0 type veth peer name v1 && ip link set v1 up \
              && ip addr add {LAN_ADDRESS}/24 dev v0 && ip link set v0 up \
              && ip route add default dev v0"
+        )),
+        Loopback::VethPair => script.push_str(&format!(
+            " && ip link add v0 type veth peer name v1 \
+             && ip addr add {VETH_SERVER}/24 dev v0 && ip addr add {VETH_CLIENT}/24 dev v1 \
+             && ip link set v0 up && ip link set v1 up"
         )),
     }
     let ok = Command::new("sh")

@@ -7,7 +7,11 @@
 //! line before libunftp does and:
 //! - refuses `PORT`/`EPRT` to any address but the client's own, and to
 //!   privileged ports (below 1024);
-//! - turns an IPv4 `EPRT |1|addr|port|` into the equivalent `PORT`;
+//! - takes an accepted `PORT`/`EPRT` itself: connects to the client and
+//!   hands libunftp a loopback `PORT` instead ([`super::data`]);
+//! - relays passive data connections (it announces the public port in
+//!   libunftp's `227`/`229` reply) and answers `425` when a transfer's data
+//!   connection has not come `data_timeout` after its `150`;
 //! - refuses lines longer than [`MAX_LINE`] (memory stays bounded).
 //!
 //! - answers `AUTH TLS` itself and holds the client's TLS session (see
@@ -24,6 +28,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::data::{self, DataLink, OfferSlot};
+
 /// The longest command line accepted (RFC 959 servers commonly allow 512;
 /// paths make some longer).
 pub const MAX_LINE: usize = 4096;
@@ -33,6 +39,9 @@ pub const MAX_LINE: usize = 4096;
 pub enum Verdict {
     /// Pass these bytes to the server.
     Forward(Vec<u8>),
+    /// An active-mode data connection to this address of the client
+    /// (`PORT`, or an IPv4 `EPRT`), allowed.
+    Active(SocketAddr),
     /// Answer the client with this reply and do not forward.
     Refuse(&'static str),
 }
@@ -47,17 +56,12 @@ pub fn check_line(line: &[u8], client: IpAddr) -> Verdict {
     };
     if verb.eq_ignore_ascii_case("PORT") {
         match parse_port(arg) {
-            Some(addr) => active_target(addr, client, line.to_vec()),
+            Some(addr) => active_target(addr, client),
             None => Verdict::Refuse("501 Syntax: PORT h1,h2,h3,h4,p1,p2\r\n"),
         }
     } else if verb.eq_ignore_ascii_case("EPRT") {
         match parse_eprt(arg) {
-            Some(SocketAddr::V4(v4)) => {
-                let [a, b, c, d] = v4.ip().octets();
-                let port = v4.port();
-                let rewritten = format!("PORT {a},{b},{c},{d},{},{}\r\n", port >> 8, port & 0xff);
-                active_target(SocketAddr::V4(v4), client, rewritten.into_bytes())
-            }
+            Some(SocketAddr::V4(v4)) => active_target(SocketAddr::V4(v4), client),
             Some(SocketAddr::V6(_)) => {
                 Verdict::Refuse("522 Only IPv4 active mode is supported, use (1) or EPSV\r\n")
             }
@@ -79,13 +83,13 @@ fn same_host(a: IpAddr, b: IpAddr) -> bool {
     canon(a) == canon(b)
 }
 
-fn active_target(addr: SocketAddr, client: IpAddr, forward: Vec<u8>) -> Verdict {
+fn active_target(addr: SocketAddr, client: IpAddr) -> Verdict {
     if !same_host(addr.ip(), client) {
         Verdict::Refuse("504 Active mode connects only back to your own address (FTP bounce protection); use PASV\r\n")
     } else if addr.port() < 1024 {
         Verdict::Refuse("504 Active mode to a privileged port (below 1024) is refused\r\n")
     } else {
-        Verdict::Forward(forward)
+        Verdict::Active(addr)
     }
 }
 
@@ -188,6 +192,16 @@ pub fn check_tls(line: &[u8], offered: bool, required: bool, state: &mut TlsStat
     }
 }
 
+/// The data connections of one session ([`super::data`]).
+pub struct DataRules {
+    /// Where the passive binder leaves the listener for the next `PASV`.
+    pub offers: OfferSlot,
+    /// `[ftp] data_timeout_secs`: how long after a transfer's `150` its
+    /// data connection may take before the client gets `425`; also the
+    /// time allowed to connect to the client in active mode.
+    pub timeout: Duration,
+}
+
 /// Relays a control connection between `client` and `server` (libunftp),
 /// filtering the client's commands, and taking the client's side to TLS
 /// on `AUTH TLS` when `tls` is given. Returns when either side closes, or
@@ -198,6 +212,7 @@ pub async fn relay<C, S>(
     client_ip: IpAddr,
     login_deadline: Duration,
     tls: Option<ControlTls>,
+    data: DataRules,
 ) where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -210,6 +225,9 @@ pub async fn relay<C, S>(
         tls_state: TlsState::default(),
         offered: tls.is_some(),
         required: tls.as_ref().is_some_and(|t| t.required),
+        rules: data,
+        link: None,
+        data_deadline: None,
     };
     match pump(client, &mut server, &mut session).await {
         Pumped::Closed => {}
@@ -240,6 +258,11 @@ struct Session {
     tls_state: TlsState,
     offered: bool,
     required: bool,
+    rules: DataRules,
+    /// The data connection of the next or current transfer.
+    link: Option<DataLink>,
+    /// A transfer started (`150`) without its data connection: `425` then.
+    data_deadline: Option<tokio::time::Instant>,
 }
 
 /// How a stretch of relaying ended.
@@ -290,6 +313,19 @@ where
                         };
                         let sent = match outcome {
                             Verdict::Forward(bytes) => server.write_all(&bytes).await,
+                            Verdict::Active(to) => match data::active(to, session.rules.timeout).await {
+                                Ok((link, port)) => {
+                                    session.link = Some(link);
+                                    let port_cmd = format!("PORT 127,0,0,1,{},{}\r\n", port >> 8, port & 0xff);
+                                    server.write_all(port_cmd.as_bytes()).await
+                                }
+                                Err(e) => {
+                                    tracing::info!("ftp: active-mode connection to {to} failed: {e}");
+                                    session.link = None;
+                                    let reply = format!("425 Cannot open the data connection to {to} ({e}); check your firewall, or use passive mode\r\n");
+                                    client.write_all(reply.as_bytes()).await
+                                }
+                            },
                             Verdict::Refuse(reply) => {
                                 tracing::info!("ftp: refused from {}: {}", session.client_ip, reply.trim_end());
                                 client.write_all(reply.as_bytes()).await
@@ -315,12 +351,48 @@ where
                 };
                 // libunftp writes each reply whole: a `230` at the start
                 // of a line in one read is the login's success.
-                let chunk = &from_server[..n];
+                let mut chunk = std::borrow::Cow::Borrowed(&from_server[..n]);
                 if chunk.starts_with(b"230") || chunk.windows(4).any(|w| w == b"\n230") {
                     session.logged_in = true;
                 }
-                if client.write_all(chunk).await.is_err() {
+                // A PASV/EPSV answer: the client is told the public port,
+                // and its connection there is relayed to libunftp's.
+                let offer = session.rules.offers.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(offer) = offer {
+                    let public = offer.public.local_addr().map(|a| a.port()).unwrap_or(0);
+                    if let Some(rewritten) = data::announce_port(&chunk, public) {
+                        let window = data::LIBUNFTP_ACCEPT_WINDOW.max(session.rules.timeout);
+                        session.link = Some(data::passive(offer, window));
+                        chunk = std::borrow::Cow::Owned(rewritten);
+                    } else {
+                        // Not the answer yet: keep the offer for it.
+                        *session.rules.offers.lock().unwrap_or_else(|e| e.into_inner()) = Some(offer);
+                    }
+                }
+                if data::transfer_starts(&chunk)
+                    && !session.link.as_ref().is_some_and(DataLink::established)
+                {
+                    session.data_deadline = Some(tokio::time::Instant::now() + session.rules.timeout);
+                }
+                if client.write_all(&chunk).await.is_err() {
                     return Pumped::Closed;
+                }
+            }
+            // A transfer's data connection did not come in time: say so
+            // (libunftp would wait in silence), and close its listener so
+            // a late connection finds nothing.
+            _ = tokio::time::sleep_until(session.data_deadline.unwrap_or(session.deadline)), if session.data_deadline.is_some() => {
+                session.data_deadline = None;
+                if !session.link.as_ref().is_some_and(DataLink::established) {
+                    session.link = None;
+                    tracing::info!("ftp: no data connection from {} in time", session.client_ip);
+                    let reply = format!(
+                        "425 No data connection within {} s; check that your client can reach the data port (firewall, passive/active mode), then try again\r\n",
+                        session.rules.timeout.as_secs()
+                    );
+                    if client.write_all(reply.as_bytes()).await.is_err() {
+                        return Pumped::Closed;
+                    }
                 }
             }
             // A client that has not logged in by the deadline is let go (it
@@ -344,8 +416,10 @@ mod tests {
 
     #[test]
     fn port_back_to_the_client_passes() {
-        let line = b"PORT 10,0,0,5,200,10\r\n";
-        assert_eq!(check_line(line, CLIENT), Verdict::Forward(line.to_vec()));
+        assert_eq!(
+            check_line(b"PORT 10,0,0,5,200,10\r\n", CLIENT),
+            Verdict::Active("10.0.0.5:51210".parse().unwrap())
+        );
     }
 
     #[test]
@@ -369,10 +443,10 @@ mod tests {
     }
 
     #[test]
-    fn eprt_becomes_port() {
+    fn eprt_is_active_mode_too() {
         assert_eq!(
             check_line(b"EPRT |1|10.0.0.5|51210|\r\n", CLIENT),
-            Verdict::Forward(b"PORT 10,0,0,5,200,10\r\n".to_vec())
+            Verdict::Active("10.0.0.5:51210".parse().unwrap())
         );
         assert!(matches!(
             check_line(b"EPRT |1|10.9.9.9|51210|\r\n", CLIENT),

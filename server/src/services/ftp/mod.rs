@@ -9,13 +9,20 @@
 //! - [`guard`]: `PORT`/`EPRT` only back to the client's own address;
 //! - passive data ports from `ftp.passive_ports`, on the address the client
 //!   reached, taking connections from the client's address only
-//!   ([`passive`]; docs/network.md has firewall rules).
+//!   ([`passive`]; docs/network.md has firewall rules);
+//! - [`data`]: data connections relayed like the control connection, and
+//!   `425` for a transfer whose data connection does not come.
 //!
 //! Each control connection gets its own libunftp server (cheap: options
 //! only) so the passive address can be the one this client connected to.
 //! The client talks to the guard; the guard talks to libunftp over a
-//! loopback socket pair.
+//! loopback socket pair, and relays the data connections the same way, so
+//! libunftp's check that a data connection comes from the control
+//! connection's address holds for clients on any host. The client's real
+//! address is what the allow-list, the connection caps, the passive-port
+//! filter, the login check and the audit trail see.
 
+mod data;
 pub mod guard;
 mod passive;
 pub mod storage;
@@ -155,6 +162,7 @@ async fn session(
     let local_ip = client.local_addr()?.ip();
     let (lo, hi) = s.passive_ports;
     let peer_text = peer.to_string();
+    let offers = data::OfferSlot::default();
     let area_controller = controller.clone();
     let mut builder = ServerBuilder::with_user_detail_provider(
         Box::new(move || ProjectArea {
@@ -174,6 +182,7 @@ async fn session(
     .binder(PassiveBinder {
         ip: local_ip,
         client: canonical(peer.ip()),
+        offers: offers.clone(),
     })
     .active_passive_mode(if s.active_mode {
         ActivePassiveMode::ActiveAndPassive
@@ -222,6 +231,10 @@ async fn session(
         canonical(peer.ip()),
         login_deadline,
         control_tls,
+        guard::DataRules {
+            offers,
+            timeout: std::time::Duration::from_secs(s.data_timeout_secs.max(1)),
+        },
     )
     .await;
     served.abort();

@@ -1,6 +1,9 @@
 //! Passive data listeners: bound on the address the client reached (not
 //! the loopback address libunftp sees), on a port of `ftp.passive_ports`,
-//! and deaf to every address but the client's.
+//! and deaf to every address but the client's. libunftp itself gets a
+//! loopback socket; the guard relays the client's data connection to it
+//! ([`super::data`]), so libunftp sees the data connection come from the
+//! same address as the control connection.
 //!
 //! libunftp gives a passive listener to the first connection that arrives.
 //! Another machine that connects to the announced port first would take
@@ -17,12 +20,21 @@ use async_trait::async_trait;
 use libunftp::options::Binder;
 use tokio::net::TcpSocket;
 
-#[derive(Debug)]
+use super::data::{OfferSlot, PassiveOffer};
+
 pub struct PassiveBinder {
     /// The address the client reached the controller on.
     pub ip: IpAddr,
     /// The client's address (IPv4-mapped addresses as IPv4).
     pub client: IpAddr,
+    /// Where the public listener goes, for the guard.
+    pub offers: OfferSlot,
+}
+
+impl std::fmt::Debug for PassiveBinder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "passive ports on {} for {}", self.ip, self.client)
+    }
 }
 
 #[async_trait]
@@ -48,7 +60,14 @@ impl Binder for PassiveBinder {
             };
             if socket.bind(SocketAddr::new(self.ip, port as u16)).is_ok() {
                 only_from(&socket, self.client)?;
-                return Ok(socket);
+                let public = socket.listen(1)?;
+                // libunftp listens on loopback; the guard relays to it.
+                let inner = TcpSocket::new_v4()?;
+                inner.bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))?;
+                let inner_port = inner.local_addr()?.port();
+                *self.offers.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(PassiveOffer { public, inner_port });
+                return Ok(inner);
             }
         }
         Err(std::io::Error::new(

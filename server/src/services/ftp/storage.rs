@@ -193,7 +193,7 @@ impl StorageBackend<FtpUser> for ProjectArea {
 
     async fn get<P: AsRef<Path> + Send + fmt::Debug>(
         &self,
-        _user: &FtpUser,
+        user: &FtpUser,
         path: P,
         start_pos: u64,
     ) -> Result<Box<dyn tokio::io::AsyncRead + Send + Sync + Unpin>> {
@@ -202,11 +202,18 @@ impl StorageBackend<FtpUser> for ProjectArea {
         };
         self.file_meta(&name)?;
         let store = self.store.clone();
+        let project_file = name.ends_with(".toml");
         let text = tokio::task::spawn_blocking(move || store.read(&name))
             .await
             .map_err(|e| Error::new(ErrorKind::LocalError, e))?
             .map_err(|e| Error::new(ErrorKind::LocalError, e))?
             .ok_or_else(|| Error::from(ErrorKind::PermanentFileNotAvailable))?;
+        // Secrets (panel PINs) only to admins.
+        let text = if user.role >= Role::Admin || !project_file {
+            text
+        } else {
+            controller_core::project::redact_secrets(&text)
+        };
         let bytes = text.into_bytes();
         let start = (start_pos as usize).min(bytes.len());
         Ok(Box::new(std::io::Cursor::new(bytes[start..].to_vec())))

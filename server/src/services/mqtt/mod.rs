@@ -174,12 +174,7 @@ pub(crate) fn client(
         None
     } else {
         let password = match &s.password_file {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("[mqtt] password_file {}", path.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            Some(path) => crate::secret_file::read_password_file(path, "[mqtt] password_file")?,
             None => String::new(),
         };
         Some((s.username.clone(), password))

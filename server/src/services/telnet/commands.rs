@@ -383,7 +383,16 @@ impl Console {
     async fn diff(&self, a: &str, b: &str) -> String {
         let (store, controller) = (self.store.clone(), self.controller.clone());
         let (a, b) = (a.to_string(), b.to_string());
-        let result = tokio::task::spawn_blocking(move || store.diff(&controller, &a, &b)).await;
+        // Secrets (panel PINs) only to admins.
+        let admin = self.user.role >= Role::Admin;
+        let result = tokio::task::spawn_blocking(move || {
+            if admin {
+                store.diff(&controller, &a, &b)
+            } else {
+                store.diff_without_secrets(&controller, &a, &b)
+            }
+        })
+        .await;
         match result {
             Ok(Ok(d)) => {
                 let mut s = String::new();
