@@ -59,8 +59,7 @@ fn read_or_create(file: &Path) -> anyhow::Result<String> {
     OsRng.fill_bytes(&mut bytes);
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // Written whole then renamed: a power cut leaves no half id. Two
     // controllers starting at once on one folder: the later rename wins

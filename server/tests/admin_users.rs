@@ -26,7 +26,7 @@ async fn curl(jar: &str, headers: &[&str], args: &[&str]) -> (u16, String) {
         "Accept: application/json",
     ];
     for h in headers {
-        v.extend(["-H", h]);
+        v.extend(["-H", *h]);
     }
     v.extend(args);
     v.extend(["-w", "\n%{http_code}"]);
@@ -58,9 +58,14 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
     let settings_text = || std::fs::read_to_string(env.settings_file()).unwrap();
 
     // Nobody logged in, then a viewer: refused.
-    assert_eq!(curl(admin_jar, &[], &[&users]).await.0, 401);
+    assert_eq!(curl(admin_jar, &[], &[users.as_str()]).await.0, 401);
     let login = |user: &str, pw: &str| format!("user={user}&password={pw}&next=/admin");
-    let (code, _) = post(viewer_jar, format!("{base}/login"), login(VIEWER, VIEWER_PW)).await;
+    let (code, _) = post(
+        viewer_jar,
+        format!("{base}/login"),
+        login(VIEWER, VIEWER_PW),
+    )
+    .await;
     assert_eq!(code, 303);
     let (code, body) = post(
         viewer_jar,
@@ -74,7 +79,7 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
     // The admin sees the users and their roles, never a hash.
     let (code, _) = post(admin_jar, format!("{base}/login"), login(ADMIN, ADMIN_PW)).await;
     assert_eq!(code, 303);
-    let (code, body) = curl(admin_jar, &[], &[&users]).await;
+    let (code, body) = curl(admin_jar, &[], &[users.as_str()]).await;
     assert_eq!(code, 200, "{body}");
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(list[0]["name"], ADMIN);
@@ -86,7 +91,7 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
     // From another site's page, or with no Origin: refused, nothing written.
     let add = "name=frontdesk&role=operator&password=frontdesk-pw-1";
     for origin in ["Origin: http://evil.example", "X-No-Origin: 1"] {
-        let (code, _) = curl(admin_jar, &[origin], &["-d", add, &users]).await;
+        let (code, _) = curl(admin_jar, &[origin], &["-d", add, users.as_str()]).await;
         assert_eq!(code, 403, "{origin}");
     }
     assert!(!settings_text().contains("frontdesk"));
@@ -118,7 +123,10 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
     // Added: a hash in the settings file, and it logs in at once.
     let (code, body) = post(admin_jar, users.clone(), add.into()).await;
     assert_eq!(code, 200, "{body}");
-    assert!(body.contains("frontdesk (operator) can log in now"), "{body}");
+    assert!(
+        body.contains("frontdesk (operator) can log in now"),
+        "{body}"
+    );
     let text = settings_text();
     assert!(
         text.contains("name = \"frontdesk\"") && text.contains("$argon2id$"),

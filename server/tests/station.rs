@@ -200,8 +200,12 @@ async fn watches_rooms_presses_through_and_alerts_when_one_goes_away() {
     let (status, page) = get_with_cookie(st.addr, &format!("/room/{}", key(&st, 0)), &cookie).await;
     assert_eq!(status, 200);
     assert!(page.contains("data-button=\"mute\""), "{page}");
-    let (status, _) =
-        get_with_cookie(st.addr, "/?search=Room+B&page=0", "roomctl_station_session=forged").await;
+    let (status, _) = get_with_cookie(
+        st.addr,
+        "/?search=Room+B&page=0",
+        "roomctl_station_session=forged",
+    )
+    .await;
     assert_eq!(status, 303, "no page without a session");
 
     // A press through the station lights the LED in room A.
@@ -415,7 +419,8 @@ async fn cross_site_posts_are_refused_and_same_origin_ones_work() {
     // but comes from elsewhere: refused, nothing pressed.
     let press = "button=mute&action=tap";
     let room = format!("/room/{}", key(&st, 0));
-    let (status, answer) = post_from(web, &format!("{room}/press"), Some(evil), &cookie, press).await;
+    let (status, answer) =
+        post_from(web, &format!("{room}/press"), Some(evil), &cookie, press).await;
     assert_eq!(status, 403, "{answer}");
     let (status, _) = post_from(web, "/alerts/1/ack", Some(evil), &cookie, "").await;
     assert_eq!(status, 403);
@@ -431,7 +436,14 @@ async fn cross_site_posts_are_refused_and_same_origin_ones_work() {
 
     // A browser that sends only a Referer of the station's own page: works.
     let referer = format!("Referer: http://{web}{room}");
-    let (status, answer) = post_from(web, &format!("{room}/press"), Some(&referer), &cookie, press).await;
+    let (status, answer) = post_from(
+        web,
+        &format!("{room}/press"),
+        Some(&referer),
+        &cookie,
+        press,
+    )
+    .await;
     assert_eq!(status, 204, "{answer}");
     assert_eq!(
         a.controller.snapshot().led("mute").unwrap().mode,
@@ -944,7 +956,11 @@ async fn through_a_broker(protocol: &str) {
         "{cards:#?}"
     );
     let b_key = key_of(&st, "Room B").expect("room B has a card");
-    let card = st.station.registry.card(st.station.registry.find(&b_key).unwrap()).unwrap();
+    let card = st
+        .station
+        .registry
+        .card(st.station.registry.find(&b_key).unwrap())
+        .unwrap();
     assert!(card.address.starts_with("mqtt:"), "{card:?}");
     assert_eq!(card.location, "Building A, floor 2");
     assert_eq!(card.project_name, "Demo meeting room");
@@ -1034,7 +1050,7 @@ async fn through_a_broker(protocol: &str) {
 /// A controller with central control on `ip:port`, its data in `dir` and
 /// no serial in its settings: its serial is its installation's own.
 async fn installation(ip: &str, port: u16, dir: &Path) -> Running {
-    let ip = ip.parse().unwrap();
+    let ip: std::net::IpAddr = ip.parse().unwrap();
     TestSettings::only(&["central"])
         .user(STATION_USER, Role::Operator, STATION_PW)
         .edit(|s| {

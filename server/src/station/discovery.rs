@@ -64,10 +64,7 @@ pub async fn run(station: Arc<Station>) {
                         format!("{}@{address}", f.id.serial)
                     }
                 };
-                if station
-                    .add_room(address, &identity, &f.id.name)
-                    .is_some()
-                {
+                if station.add_room(address, &identity, &f.id.name).is_some() {
                     tracing::info!(
                         "station: found {} ({}) at {ip}:{port}",
                         f.id.name,

@@ -98,9 +98,7 @@ fn check_name(name: &str) -> Result<(), Refused> {
     } else {
         Err(refused(
             StatusCode::BAD_REQUEST,
-            format!(
-                "A user name is 1 to {MAX_NAME} letters, digits, '_', '-' or '.' (no spaces)."
-            ),
+            format!("A user name is 1 to {MAX_NAME} letters, digits, '_', '-' or '.' (no spaces)."),
         ))
     }
 }
@@ -171,7 +169,10 @@ fn write(
         ));
     };
     let cannot = |e: anyhow::Error| {
-        tracing::error!("admin page: cannot change users in {}: {e:#}", file.display());
+        tracing::error!(
+            "admin page: cannot change users in {}: {e:#}",
+            file.display()
+        );
         refused(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!(
@@ -242,10 +243,12 @@ async fn apply(
     let asked = change.clone();
     let result = tokio::task::spawn_blocking(move || {
         let hash = match password {
-            Some(p) => Some(
-                hash_password(&p)
-                    .map_err(|_| refused(StatusCode::BAD_REQUEST, "A password needs at least 8 characters; nothing changed."))?,
-            ),
+            Some(p) => Some(hash_password(&p).map_err(|_| {
+                refused(
+                    StatusCode::BAD_REQUEST,
+                    "A password needs at least 8 characters; nothing changed.",
+                )
+            })?),
             None => None,
         };
         write(&worker, file, &asked, hash)
@@ -268,13 +271,16 @@ async fn apply(
         }
     };
     audit(AuditOutcome::Ok, done);
-    controller.log().record(format!("admin page: {admin} changed user {}", change.name()));
+    controller.log().record(format!(
+        "admin page: {admin} changed user {}",
+        change.name()
+    ));
     let name = change.name().to_string();
     // A user removed, or given another role or password, logs in again
     // (an admin resetting their own password stays logged in).
     if !matches!(change, Change::Add { .. }) {
-        let keep = (name == admin && matches!(change, Change::Password { .. }))
-            .then_some(token.as_str());
+        let keep =
+            (name == admin && matches!(change, Change::Password { .. })).then_some(token.as_str());
         controller.sessions().close_user(&name, keep);
     }
     let (title, text) = match change {
@@ -302,7 +308,13 @@ async fn list(State(controller): State<Controller>, headers: HeaderMap) -> Respo
         .collect();
     let text = users
         .iter()
-        .map(|u| format!("{} ({})\n", u["name"].as_str().unwrap_or(""), u["role"].as_str().unwrap_or("")))
+        .map(|u| {
+            format!(
+                "{} ({})\n",
+                u["name"].as_str().unwrap_or(""),
+                u["role"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     data(&headers, "Users", &users, text)
 }
@@ -409,10 +421,16 @@ mod tests {
             name: "ada".into(),
             role: Role::Operator,
         };
-        assert_eq!(check(&one, &remove("ada")).unwrap_err().0, StatusCode::CONFLICT);
+        assert_eq!(
+            check(&one, &remove("ada")).unwrap_err().0,
+            StatusCode::CONFLICT
+        );
         assert_eq!(check(&one, &demote).unwrap_err().0, StatusCode::CONFLICT);
         assert!(check(&one, &remove("bob")).is_ok());
-        assert_eq!(check(&one, &remove("eve")).unwrap_err().0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            check(&one, &remove("eve")).unwrap_err().0,
+            StatusCode::NOT_FOUND
+        );
         let two = [u("ada", Role::Admin), u("cy", Role::Admin)];
         assert!(check(&two, &remove("ada")).is_ok());
         assert!(check(&two, &demote).is_ok());
