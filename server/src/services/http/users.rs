@@ -226,7 +226,7 @@ async fn apply(
             AuditEvent::User,
             outcome,
             "admin-page",
-            Some(&admin),
+            Some(admin.as_str()),
             Some(peer.ip()),
             detail,
         )
