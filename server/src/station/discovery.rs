@@ -50,7 +50,7 @@ pub async fn run(station: Arc<Station>) {
                 let address = SocketAddr::new(ip, port);
                 station
                     .registry
-                    .heard_from(&f.id.serial, Some(&address.to_string()));
+                    .heard_from(&f.id.serial, Some(address.to_string().as_str()));
                 let identity = match station.registry.with_serial(&f.id.serial, None) {
                     _ if f.id.serial.is_empty() => address.to_string(),
                     None => f.id.serial.clone(),
