@@ -212,6 +212,7 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
         .filter(|e| e.outcome == AuditOutcome::Ok)
         .map(|e| e.detail.as_str())
         .collect();
+    let removed = format!("removed {VIEWER}");
     assert_eq!(
         ok,
         [
@@ -219,7 +220,7 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
             "frontdesk: role changed from operator to admin",
             "frontdesk: password reset",
             "frontdesk: role changed from admin to viewer",
-            &format!("removed {VIEWER}"),
+            removed.as_str(),
         ],
         "{entries:#?}"
     );
