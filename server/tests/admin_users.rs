@@ -53,7 +53,7 @@ async fn admins_manage_users_on_the_admin_page_and_every_change_is_audited() {
     let users = format!("{base}/admin/api/users");
     let post = |jar: &str, url: String, form: String| {
         let (jar, own) = (jar.to_string(), own.clone());
-        async move { curl(&jar, &[own.as_str()], &["-d", &form, &url]).await }
+        async move { curl(&jar, &[own.as_str()], &["-d", form.as_str(), url.as_str()]).await }
     };
     let settings_text = || std::fs::read_to_string(env.settings_file()).unwrap();
 
