@@ -1181,7 +1181,7 @@ async fn the_grid_filters_answer_from_another_address() {
     let st = station(&[a.addrs.central.unwrap()], hook, dir.path()).await;
     eventually(PATIENCE, "the room online", || online(&st) == 1).await;
     let cookie = log_in(st.addr).await;
-    let client = Some("127.0.0.2".parse().unwrap());
+    let client: Option<std::net::IpAddr> = Some("127.0.0.2".parse().unwrap());
     let web = st.addr;
     let get = |path: &str| {
         let request = format!(
