@@ -1,6 +1,6 @@
 // The admin page's script (app/src/admin.rs): results in the page, upload
-// progress, who is logged in, and the project history with diff and
-// restore. Plain JavaScript loaded by /admin only, so the panel's wasm does
+// progress, who is logged in, the project history with diff and restore,
+// and the users (add, role, password reset, remove). Plain JavaScript loaded by /admin only, so the panel's wasm does
 // not carry it. Every request asks for JSON; the server's words are shown
 // as they come (they are written for people).
 "use strict";
@@ -49,7 +49,7 @@
   // Forms: validate, apply, rollback (and any other without a file).
   for (const form of document.querySelectorAll(".admin-page form")) {
     const action = form.getAttribute("action");
-    if (!action.startsWith("/admin/api/") || form.id === "upload-form") continue;
+    if (!action.startsWith("/admin/api/") || form.id === "upload-form" || form.id === "user-add") continue;
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const r = await call("POST", action);
@@ -206,8 +206,81 @@
     out.append(h, ul, pre);
   }
 
+  // Users: one row each (role, password reset, remove), and the add form.
+  function button(text, label, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  async function change(url, fields) {
+    const r = await call("POST", url, new URLSearchParams(fields));
+    show(r.body.ok, r.body.title, r.body.text);
+    loadUsers();
+    return r.body.ok;
+  }
+
+  async function loadUsers() {
+    const rows = $("user-rows");
+    const r = await call("GET", "/admin/api/users");
+    if (!Array.isArray(r.body)) {
+      rows.replaceChildren();
+      return;
+    }
+    rows.replaceChildren(
+      ...r.body.map((u) => {
+        const tr = document.createElement("tr");
+        tr.dataset.user = u.name;
+        const base = "/admin/api/users/" + encodeURIComponent(u.name);
+        const name = document.createElement("th");
+        name.scope = "row";
+        name.textContent = u.name + (u.you ? " (you)" : "");
+        tr.append(name);
+        const role = document.createElement("select");
+        role.setAttribute("aria-label", "Role of " + u.name);
+        for (const r of ["viewer", "operator", "admin"]) {
+          const o = document.createElement("option");
+          o.value = r;
+          o.textContent = r;
+          o.selected = r === u.role;
+          role.append(o);
+        }
+        const roleCell = cell(tr, role);
+        roleCell.append(" ", button("Save role", "Save the role of " + u.name, () => change(base + "/role", { role: role.value })));
+        const password = document.createElement("input");
+        password.type = "password";
+        password.autocomplete = "new-password";
+        password.minLength = 8;
+        password.setAttribute("aria-label", "New password for " + u.name);
+        const pwCell = cell(tr, password);
+        pwCell.append(
+          " ",
+          button("Reset password", "Reset the password of " + u.name, async () => {
+            if (await change(base + "/password", { password: password.value })) password.value = "";
+          }),
+        );
+        cell(tr, button("Remove", "Remove " + u.name, () => {
+          if (window.confirm("Remove " + u.name + "? They can no longer log in.")) change(base + "/remove", {});
+        }));
+        return tr;
+      }),
+    );
+  }
+
+  const addUser = $("user-add");
+  addUser.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (await change(addUser.getAttribute("action"), new FormData(addUser))) addUser.reset();
+  });
+
   call("GET", "/admin/api/whoami").then((r) => {
     setUser(r.status === 200 ? r.body.user : null);
-    if (r.status === 200) loadHistory();
+    if (r.status === 200) {
+      loadHistory();
+      loadUsers();
+    }
   });
 })();

@@ -10,7 +10,8 @@
 //! bar, who is logged in, and the project history with diff and restore.
 //! That script is a few KiB of plain JavaScript loaded by this page only,
 //! so the panel's wasm does not grow. It fills only the elements that are
-//! empty here (`#admin-user`, `#admin-result`, `#history-rows`, `#diff`) and
+//! empty here (`#admin-user`, `#admin-result`, `#history-rows`, `#diff`,
+//! `#user-rows`: each user with role, password reset and remove) and
 //! sets attributes, so it never disturbs hydration.
 
 use leptos::prelude::*;
@@ -100,6 +101,35 @@ pub fn AdminPage() -> impl IntoView {
                 </table>
                 <p><a rel="external" href="/admin/api/history">"The history as text"</a></p>
                 <div id="diff" class="diff"></div>
+            </section>
+            <section class="admin-users">
+                <h2>"Users"</h2>
+                <p>"Who may log in, on every service (panels that need a login, this page, central control, Telnet, FTP). A change holds at once, is written to the audit trail, and logs the user out; the last admin cannot be removed or demoted."</p>
+                <table class="users">
+                    <thead>
+                        <tr>
+                            <th scope="col">"User"</th>
+                            <th scope="col">"Role"</th>
+                            <th scope="col">"Password"</th>
+                            <th scope="col">"Remove"</th>
+                        </tr>
+                    </thead>
+                    <tbody id="user-rows"></tbody>
+                </table>
+                <p><a rel="external" href="/admin/api/users">"The users as text"</a></p>
+                <h3>"Add a user"</h3>
+                <form id="user-add" method="post" action="/admin/api/users">
+                    <label>"Name " <input name="name" autocomplete="off" required=true maxlength="64" pattern="[A-Za-z0-9_.\\-]+" title="Letters, digits, '_', '-' or '.'"/></label>
+                    <label>"Role "
+                        <select name="role">
+                            <option value="viewer">"viewer: sees the status"</option>
+                            <option value="operator" selected=true>"operator: presses buttons"</option>
+                            <option value="admin">"admin: project, settings and users"</option>
+                        </select>
+                    </label>
+                    <label>"Their password " <input name="password" type="password" autocomplete="new-password" minlength="8" required=true/></label>
+                    <button type="submit">"Add user"</button>
+                </form>
             </section>
             <script src="/admin.js" defer=true></script>
         </main>

@@ -2,7 +2,7 @@
 // grid shows them live, a press on the station's room page lights the LED
 // on that room's own panel, a room that stops raises an offline alert that
 // an operator acknowledges, the usage page counts the press, and every
-// station page passes axe-core.
+// station page passes axe-core and fits a 390 px phone.
 import { test, expect, type Page } from "@playwright/test";
 import { Controller, Station } from "./controller";
 import { checkAxe } from "./axe";
@@ -83,11 +83,12 @@ test("the station shows three rooms, presses in one and its panel lights up", as
 
   // The grid card lists the lit button.
   await page.getByRole("link", { name: "Rooms" }).click();
-  await expect(page.locator("#card-r1 .st-lit")).toHaveText("Mute");
+  const card = (name: string) => page.locator(".st-card", { has: page.locator(".st-name", { hasText: name }) });
+  await expect(card("Room B").locator(".st-lit")).toHaveText("Mute");
 
   // Room C stops: its card goes offline and an alert is raised.
   await rooms[2].stop();
-  await expect(page.locator("#card-r2")).toHaveClass(/offline/);
+  await expect(card("Room C")).toHaveClass(/offline/);
   await page.getByRole("link", { name: "Alerts" }).click();
   const alert = page
     .locator("tr.st-alert.open", { hasText: "Room C" })
@@ -116,4 +117,42 @@ test("the station shows three rooms, presses in one and its panel lights up", as
   expect(csv.status()).toBe(200);
   expect(await csv.text()).toContain("room,Room B,Building A,day,");
   expect(errors).toEqual([]);
+});
+
+test("on a 390 px phone no station page scrolls sideways, and the grid's filters work", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await logIn(page);
+  await expect(page.locator(".st-card.online")).toHaveCount(3);
+  const fits = async (label: string) => {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `${label} is ${width} px wide`).toBeLessThanOrEqual(390);
+  };
+  await fits("the grid");
+
+  // The filters, as the form sends them: "Offline" (none is), then "With alerts".
+  await page.getByLabel("Offline").check();
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/offline=true/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Rooms");
+  await expect(page.locator(".st-card")).toHaveCount(0);
+  await expect(page.getByLabel("Offline")).toBeChecked();
+  await page.getByLabel("Offline").uncheck();
+  await page.getByLabel("With alerts").check();
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/alerts=true/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Rooms");
+  await fits("the filtered grid");
+
+  await page.goto(station.url("/"));
+  await page.getByRole("link", { name: "Room B" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Room B");
+  await expect(page.locator(".st-button").first()).toBeVisible();
+  await fits("a room page");
+  await checkAxe(page, "station room page at 390 px");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await fits("the alerts");
+  await page.getByRole("link", { name: "Usage" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Usage");
+  await fits("the usage page");
+  await shot(page, "station-usage-phone");
 });

@@ -224,7 +224,9 @@ async fn run(rooms: usize) {
     let after = rss_kib();
     let web = station.addr;
     let cookie = login(web).await;
-    let keys: Vec<String> = (0..rooms).map(|i| format!("r{i}")).collect();
+    let keys: Vec<String> = (0..rooms)
+        .filter_map(|i| station.station.registry.key(i))
+        .collect();
     let mut s = TcpStream::connect(web).await.unwrap();
     let req = format!("GET /events?keys={} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n", keys.join(","));
     s.write_all(req.as_bytes()).await.unwrap();

@@ -92,8 +92,11 @@ impl Controller {
         let identity = Identity {
             name: settings.identity.name.clone(),
             model: settings.identity.model.clone(),
+            // `serve::start` puts this installation's own serial here; a
+            // controller made without it (a preview, a unit test) has the
+            // machine's.
             serial: if settings.identity.serial.is_empty() {
-                machine_serial()
+                crate::installation::machine_serial()
             } else {
                 settings.identity.serial.clone()
             },
@@ -320,6 +323,14 @@ impl Controller {
         .await;
     }
 
+    /// Takes the settings file's users after this process wrote it (see
+    /// [`SettingsFile::adopt`]). Blocking (file I/O).
+    pub fn adopt_settings_file(&self) {
+        if let Some(file) = &self.0.settings_file {
+            file.adopt(self);
+        }
+    }
+
     /// The audit trail (logins, uploads, applies, user changes, presses).
     pub fn audit(&self) -> &Audit {
         &self.0.audit
@@ -372,17 +383,5 @@ impl Controller {
             recent_events: self.log().recent(50),
             audit: None,
         }
-    }
-}
-
-/// A stable serial number for this machine (from /etc/machine-id), so
-/// discovery can tell controllers apart without configuration.
-fn machine_serial() -> String {
-    let id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
-    let id = id.trim();
-    if id.len() >= 12 {
-        format!("RC-{}", id[..12].to_uppercase())
-    } else {
-        "RC-000000000000".into()
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod controller;
 pub mod eventlog;
 pub mod held;
+pub mod installation;
 pub mod levels;
 pub mod logic;
 pub mod project_history;

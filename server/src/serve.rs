@@ -98,6 +98,11 @@ pub async fn start_with(
     project: LoadedProject,
     services: Vec<Box<dyn Service>>,
 ) -> anyhow::Result<Running> {
+    let mut settings = settings;
+    if settings.identity.serial.is_empty() {
+        // Blocking file I/O once at start (read, or make, a 32-byte file).
+        settings.identity.serial = crate::installation::serial(&settings.project.dir);
+    }
     let controller =
         Controller::new(settings.clone(), project.project.clone()).with_source(project.source);
     controller.log().record(format!(

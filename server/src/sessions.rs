@@ -15,6 +15,10 @@ use crate::auth::{Role, User};
 use crate::sync::lock;
 
 pub const COOKIE: &str = "roomctl_session";
+/// The central station's own cookie: a browser keeps cookies per host, not
+/// per port, so a station and a controller on one host that shared a name
+/// would log each other out.
+pub const STATION_COOKIE: &str = "roomctl_station_session";
 const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 const MAX_SESSIONS: usize = 10_000;
 
@@ -57,9 +61,15 @@ impl Sessions {
         lock(&self.map).remove(token);
     }
 
+    /// Ends every session of user `name` but `keep` (a user removed, or
+    /// given another role or password, logs in again).
+    pub fn close_user(&self, name: &str, keep: Option<&str>) {
+        lock(&self.map).retain(|token, (u, _)| u.name != name || Some(token.as_str()) == keep);
+    }
+
     /// The user of the session named in a `Cookie` header, if any.
     pub fn from_cookie_header(&self, header: Option<&str>) -> Option<User> {
-        self.user(token_in(header?)?)
+        self.user(token_in(header?, COOKIE)?)
     }
 
     /// The user of the session a request's cookies name, if any.
@@ -68,23 +78,28 @@ impl Sessions {
     }
 }
 
-/// The session token in one `Cookie` header value.
-fn token_in(cookie_header: &str) -> Option<&str> {
+/// The token of cookie `name` in one `Cookie` header value.
+fn token_in<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header
         .split(';')
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
 }
 
 /// The session token among a request's `Cookie` headers (the one cookie
 /// parser of every HTTP page).
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie_token(headers, COOKIE)
+}
+
+/// The token of cookie `name` among a request's `Cookie` headers.
+pub fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(token_in)
+        .find_map(|h| token_in(h, name))
         .map(str::to_string)
 }
 

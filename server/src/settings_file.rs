@@ -134,6 +134,21 @@ impl SettingsFile {
     }
 }
 
+impl SettingsFile {
+    /// Takes the file as this process just wrote it (the admin page's user
+    /// changes, audited there in their own words): its users at once, and
+    /// the change not audited a second time as an edit of the file.
+    /// Blocking (file I/O).
+    pub fn adopt(&self, controller: &Controller) {
+        let mut seen = lock(&self.seen);
+        seen.stamp = stamp(&self.path);
+        if let Ok(new) = Settings::load(&self.path, None) {
+            controller.set_users(UserStore::new(new.users.clone()));
+            seen.settings = Some(new);
+        }
+    }
+}
+
 /// Users added, removed, or given another role or password, by name.
 fn user_changes(old: &[UserEntry], new: &[UserEntry]) -> Vec<(String, String)> {
     let old: BTreeMap<_, _> = old.iter().map(|u| (u.name.as_str(), u)).collect();

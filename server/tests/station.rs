@@ -15,7 +15,6 @@ use controller_core::project::LedMode;
 use roomctl::auth::Role;
 use roomctl::config::{Settings, StationRoom, StationSettings, StationTransport, Webhook};
 use roomctl::serve::Running;
-use roomctl::station::registry::index;
 use roomctl::station::{self, RunningStation};
 use support::http::{cookie_of, get_with_cookie, post_form, raw};
 use support::mosquitto::Mosquitto;
@@ -160,6 +159,11 @@ fn open_alert(st: &RunningStation, kind: &str, key: &str) -> bool {
     open.iter().any(|a| a.kind == kind && a.room_key == key)
 }
 
+/// The key of the room added `i`th.
+fn key(st: &RunningStation, i: usize) -> String {
+    st.station.registry.key(i).expect("such a room")
+}
+
 fn online(st: &RunningStation) -> usize {
     st.station
         .registry
@@ -193,15 +197,19 @@ async fn watches_rooms_presses_through_and_alerts_when_one_goes_away() {
         page.contains("Room A") && page.contains("2 of 2 rooms online"),
         "{page}"
     );
-    let (status, page) = get_with_cookie(st.addr, "/room/r0", &cookie).await;
+    let (status, page) = get_with_cookie(st.addr, &format!("/room/{}", key(&st, 0)), &cookie).await;
     assert_eq!(status, 200);
     assert!(page.contains("data-button=\"mute\""), "{page}");
-    let (status, _) =
-        get_with_cookie(st.addr, "/?search=Room+B&page=0", "roomctl_session=forged").await;
+    let (status, _) = get_with_cookie(
+        st.addr,
+        "/?search=Room+B&page=0",
+        "roomctl_station_session=forged",
+    )
+    .await;
     assert_eq!(status, 303, "no page without a session");
 
     // A press through the station lights the LED in room A.
-    tap_mute(st.addr, &cookie, "r0").await;
+    tap_mute(st.addr, &cookie, &key(&st, 0)).await;
     assert_eq!(
         a.controller.snapshot().led("mute").unwrap().mode,
         LedMode::On
@@ -221,7 +229,7 @@ async fn watches_rooms_presses_through_and_alerts_when_one_goes_away() {
     // Room B goes away: an offline alert, and its webhook.
     b.shutdown().await;
     eventually(PATIENCE, "an offline alert for room B", || {
-        open_alert(&st, "offline", "r1")
+        open_alert(&st, "offline", &key(&st, 1))
     })
     .await;
     eventually(PATIENCE, "the webhook received it", || {
@@ -300,12 +308,12 @@ async fn a_hostile_controller_cannot_crash_or_stall_the_station() {
     })
     .await;
     eventually(PATIENCE, "the hostile room flagged", || {
-        open_alert(&st, "protocol_error", "r0")
+        open_alert(&st, "protocol_error", &key(&st, 0))
     })
     .await;
     // Meanwhile the station still presses in the real room.
     let cookie = log_in(st.addr).await;
-    tap_mute(st.addr, &cookie, "r1").await;
+    tap_mute(st.addr, &cookie, &key(&st, 1)).await;
     assert_eq!(
         a.controller.snapshot().led("mute").unwrap().mode,
         LedMode::On
@@ -410,7 +418,9 @@ async fn cross_site_posts_are_refused_and_same_origin_ones_work() {
     // A forged press carries a valid session (a browser without SameSite)
     // but comes from elsewhere: refused, nothing pressed.
     let press = "button=mute&action=tap";
-    let (status, answer) = post_from(web, "/room/r0/press", Some(evil), &cookie, press).await;
+    let room = format!("/room/{}", key(&st, 0));
+    let (status, answer) =
+        post_from(web, &format!("{room}/press"), Some(evil), &cookie, press).await;
     assert_eq!(status, 403, "{answer}");
     let (status, _) = post_from(web, "/alerts/1/ack", Some(evil), &cookie, "").await;
     assert_eq!(status, 403);
@@ -425,8 +435,15 @@ async fn cross_site_posts_are_refused_and_same_origin_ones_work() {
     assert_eq!(status, 200);
 
     // A browser that sends only a Referer of the station's own page: works.
-    let referer = format!("Referer: http://{web}/room/r0");
-    let (status, answer) = post_from(web, "/room/r0/press", Some(&referer), &cookie, press).await;
+    let referer = format!("Referer: http://{web}{room}");
+    let (status, answer) = post_from(
+        web,
+        &format!("{room}/press"),
+        Some(&referer),
+        &cookie,
+        press,
+    )
+    .await;
     assert_eq!(status, 204, "{answer}");
     assert_eq!(
         a.controller.snapshot().led("mute").unwrap().mode,
@@ -464,7 +481,7 @@ async fn an_operator_acknowledges_a_project_change_on_the_web_and_is_named() {
         .load_project(new.project.clone(), new.source.clone(), "test")
         .unwrap();
     eventually(PATIENCE, "a project_changed alert", || {
-        open_alert(&st, "project_changed", "r0")
+        open_alert(&st, "project_changed", &key(&st, 0))
     })
     .await;
     let alert = st
@@ -496,7 +513,7 @@ async fn an_operator_acknowledges_a_project_change_on_the_web_and_is_named() {
     let record = st.station.alerts.history().get(alert.id).unwrap().unwrap();
     assert_eq!(record.acked_by, OPS);
     assert!(record.acked_at > 0 && record.cleared_at > 0, "{record:?}");
-    assert!(!open_alert(&st, "project_changed", "r0"));
+    assert!(!open_alert(&st, "project_changed", &key(&st, 0)));
     let (_, page) = get_with_cookie(st.addr, "/alerts", &cookie).await;
     assert!(page.contains(&format!("{OPS} (")), "{page}");
     // An unknown alert: 404, not a crash.
@@ -545,7 +562,7 @@ async fn the_event_stream_carries_a_card_update_when_a_button_lights() {
     let cookie = log_in(st.addr).await;
 
     // The grid's stream for room B's card, and a room page's for room B.
-    let open = |query: &'static str| {
+    let open = |query: String| {
         let cookie = cookie.clone();
         let web = st.addr;
         async move {
@@ -558,27 +575,27 @@ async fn the_event_stream_carries_a_card_update_when_a_button_lights() {
             lines
         }
     };
-    let mut grid = open("keys=r1").await;
-    let mut room = open("room=r1").await;
-    tap_mute(st.addr, &cookie, "r1").await;
+    let mut grid = open(format!("keys={}", key(&st, 1))).await;
+    let mut room = open(format!("room={}", key(&st, 1))).await;
+    tap_mute(st.addr, &cookie, &key(&st, 1)).await;
     let card = read_event(&mut grid, "\"lit\":[\"Mute\"]").await;
     let cards: Vec<controller_core::fleet::RoomCard> =
         serde_json::from_str(card.trim_start_matches("data: ")).unwrap();
     assert!(
-        cards.iter().all(|c| c.key == "r1"),
+        cards.iter().all(|c| c.key == key(&st, 1)),
         "only the followed card: {cards:?}"
     );
     let update = read_event(&mut room, "\"mute\"").await;
     let update: serde_json::Value =
         serde_json::from_str(update.trim_start_matches("data: ")).unwrap();
-    assert_eq!(update["card"]["key"], "r1");
+    assert_eq!(update["card"]["key"], key(&st, 1));
     assert_eq!(update["buttons"]["mute"]["led"]["mode"], "on", "{update}");
     // Room A (not on this grid page) goes away: the grid's summary line
     // still hears of it.
     a.shutdown().await;
     read_event(&mut grid, "{\"online\":1,\"total\":2}").await;
     // A stream without a session: to the login page.
-    let (status, _) = get_with_cookie(st.addr, "/events?keys=r0", "roomctl_session=x").await;
+    let (status, _) = get_with_cookie(st.addr, "/events?keys=x", "roomctl_station_session=x").await;
     assert_eq!(status, 303);
     st.shutdown().await;
     b.shutdown().await;
@@ -596,7 +613,7 @@ async fn a_refused_station_account_raises_login_failed() {
         .await
         .unwrap();
     eventually(PATIENCE, "a login_failed alert", || {
-        open_alert(&st, "login_failed", "r0")
+        open_alert(&st, "login_failed", &key(&st, 0))
     })
     .await;
     let alert = st.station.alerts.list(true, 10).remove(0);
@@ -676,7 +693,7 @@ async fn usage_is_recorded_from_the_demo_room_and_devices_raise_alerts() {
 
     // The display on (the LED follows the projector), a source, the
     // display off: what the default rules (display_power, sources) see.
-    tap(st.addr, &cookie, "r0", "display_power").await;
+    tap(st.addr, &cookie, &key(&st, 0), "display_power").await;
     eventually(PATIENCE, "the display LED lit", || {
         st.station
             .registry
@@ -684,9 +701,9 @@ async fn usage_is_recorded_from_the_demo_room_and_devices_raise_alerts() {
             .unwrap_or(false)
     })
     .await;
-    tap(st.addr, &cookie, "r0", "src_hdmi2").await;
+    tap(st.addr, &cookie, &key(&st, 0), "src_hdmi2").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    tap(st.addr, &cookie, "r0", "display_power").await;
+    tap(st.addr, &cookie, &key(&st, 0), "display_power").await;
     eventually(PATIENCE, "display on, off and HDMI 2 recorded", || {
         let history = st.station.alerts.history();
         let display: Vec<String> = history
@@ -939,7 +956,11 @@ async fn through_a_broker(protocol: &str) {
         "{cards:#?}"
     );
     let b_key = key_of(&st, "Room B").expect("room B has a card");
-    let card = st.station.registry.card(index(&b_key).unwrap()).unwrap();
+    let card = st
+        .station
+        .registry
+        .card(st.station.registry.find(&b_key).unwrap())
+        .unwrap();
     assert!(card.address.starts_with("mqtt:"), "{card:?}");
     assert_eq!(card.location, "Building A, floor 2");
     assert_eq!(card.project_name, "Demo meeting room");
@@ -978,7 +999,7 @@ async fn through_a_broker(protocol: &str) {
     eventually(PATIENCE, "room B's card lists the lit button", || {
         st.station
             .registry
-            .card(index(&b_key).unwrap())
+            .card(st.station.registry.find(&b_key).unwrap())
             .is_some_and(|c| c.lit.contains(&"Mute".to_string()))
     })
     .await;
@@ -996,7 +1017,7 @@ async fn through_a_broker(protocol: &str) {
     })
     .await;
 
-    let b_room = index(&b_key).unwrap();
+    let b_room = st.station.registry.find(&b_key).unwrap();
     let b_state = st
         .station
         .registry
@@ -1023,5 +1044,280 @@ async fn through_a_broker(protocol: &str) {
     c.kill().await.unwrap();
     st.shutdown().await;
     a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// A controller with central control on `ip:port`, its data in `dir` and
+/// no serial in its settings: its serial is its installation's own.
+async fn installation(ip: &str, port: u16, dir: &Path) -> Running {
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    TestSettings::only(&["central"])
+        .user(STATION_USER, Role::Operator, STATION_PW)
+        .edit(|s| {
+            s.identity.serial.clear();
+            s.central.bind = ip;
+            s.central.port = port;
+            s.project.dir = dir.join("project");
+        })
+        .start_demo()
+        .await
+}
+
+#[tokio::test]
+async fn cloned_controllers_are_rooms_of_their_own_and_a_shared_serial_is_an_alert() {
+    // Three controllers on one host share /etc/machine-id, as three boxes
+    // cloned from one image do. A and B were installed apart; C's data
+    // folder is a copy of A's (a cloned disk).
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let a = installation("127.0.0.2", 0, dirs[0].path()).await;
+    let b = installation("127.0.0.3", 0, dirs[1].path()).await;
+    std::fs::copy(
+        dirs[0].path().join("installation-id"),
+        dirs[2].path().join("installation-id"),
+    )
+    .expect("A made its installation-id at its first start");
+    let c = installation("127.0.0.4", 0, dirs[2].path()).await;
+    let (sa, sb, sc) = (
+        a.controller.identity().serial.clone(),
+        b.controller.identity().serial.clone(),
+        c.controller.identity().serial.clone(),
+    );
+    assert_ne!(sa, sb, "one machine-id, two installations, two serials");
+    assert_eq!(sa, sc, "a cloned data folder clones the serial");
+    // A restart keeps the identity.
+    let a_port = a.addrs.central.unwrap().port();
+    a.shutdown().await;
+    let a = installation("127.0.0.2", a_port, dirs[0].path()).await;
+    assert_eq!(a.controller.identity().serial, sa);
+
+    let station_dir = tempfile::tempdir().unwrap();
+    let (hook, posts) = receiver().await;
+    let rooms = [&a, &b, &c].map(|r| r.addrs.central.unwrap());
+    let settings = station_settings(&rooms, station_dir.path(), |st| {
+        st.lookup_broadcast.clear();
+        st.webhooks = vec![Webhook {
+            url: format!("http://{hook}/alerts"),
+            kinds: vec!["duplicate_serial".into()],
+        }];
+    });
+    let st = station::start(&settings, STATION_PW.into(), station_dir.path())
+        .await
+        .unwrap();
+    eventually(PATIENCE, "three rooms online", || online(&st) == 3).await;
+    assert_eq!(st.station.registry.counts(), (3, 3));
+    eventually(PATIENCE, "A and C alerted as sharing a serial", || {
+        open_alert(&st, "duplicate_serial", &key(&st, 0))
+            && open_alert(&st, "duplicate_serial", &key(&st, 2))
+    })
+    .await;
+    assert!(!open_alert(&st, "duplicate_serial", &key(&st, 1)));
+    let alert = st
+        .station
+        .alerts
+        .list(true, 10)
+        .into_iter()
+        .find(|a| a.kind == "duplicate_serial")
+        .unwrap();
+    assert!(
+        alert.detail.contains(&sa) && alert.detail.contains("installation-id"),
+        "{alert:?}"
+    );
+    eventually(PATIENCE, "the webhook heard it", || {
+        posts
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.contains("duplicate_serial"))
+    })
+    .await;
+    st.shutdown().await;
+    for r in [a, b, c] {
+        r.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn room_keys_stay_the_same_across_a_station_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let b = controller("Room B", 0).await;
+    let (a_addr, b_addr) = (a.addrs.central.unwrap(), b.addrs.central.unwrap());
+    let (hook, _) = receiver().await;
+    let keys = |st: &RunningStation| {
+        let mut k: Vec<(String, String)> = st
+            .station
+            .registry
+            .cards(&Default::default())
+            .into_iter()
+            .map(|c| (c.name, c.key))
+            .collect();
+        k.sort();
+        k
+    };
+    let st = station(&[a_addr, b_addr], hook, dir.path()).await;
+    eventually(PATIENCE, "both rooms online", || online(&st) == 2).await;
+    let before = keys(&st);
+    st.shutdown().await;
+    // The list in another order (as lookup answers come in any order).
+    let st = station(&[b_addr, a_addr], hook, dir.path()).await;
+    eventually(PATIENCE, "both rooms online again", || online(&st) == 2).await;
+    assert_eq!(keys(&st), before);
+    // A bookmark of room A's page still shows room A.
+    let cookie = log_in(st.addr).await;
+    let a_key = &before.iter().find(|(n, _)| n == "Room A").unwrap().1;
+    let (status, page) = get_with_cookie(st.addr, &format!("/room/{a_key}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1>Room A</h1>"), "{page}");
+    st.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_grid_filters_answer_from_another_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let (hook, _) = receiver().await;
+    let st = station(&[a.addrs.central.unwrap()], hook, dir.path()).await;
+    eventually(PATIENCE, "the room online", || online(&st) == 1).await;
+    let cookie = log_in(st.addr).await;
+    let client: Option<std::net::IpAddr> = Some("127.0.0.2".parse().unwrap());
+    let web = st.addr;
+    let get = |path: &str| {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {web}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        );
+        async move { support::http::raw_from(client, web, &request).await }
+    };
+    // The grid's own form sends `offline=true` and `alerts=true`.
+    for (path, shows_a) in [
+        ("/?search=&location=&offline=true", false),
+        ("/?search=&location=&alerts=true&page=0", false),
+        ("/?offline=true&alerts=true", false),
+        ("/?search=Room&page=0", true),
+    ] {
+        let (status, page) = get(path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        assert_eq!(page.contains("Room A"), shows_a, "{path}: {page}");
+    }
+    // Checked boxes stay checked.
+    let (_, page) = get("/?offline=true").await;
+    assert!(
+        page.contains("name=\"offline\" value=\"true\" checked"),
+        "{page}"
+    );
+    st.shutdown().await;
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_station_and_a_controller_on_one_host_keep_their_logins_apart() {
+    // One browser (curl's cookie jar, from 127.0.0.2) logs in to a
+    // controller's admin page and to a station on the same host: cookies
+    // are kept per host, not per port.
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestSettings::only(&["central", "panel"])
+        .name("Room A")
+        .user(STATION_USER, Role::Operator, STATION_PW)
+        .user(OPS, Role::Admin, OPS_PW)
+        .start_demo()
+        .await;
+    let (hook, _) = receiver().await;
+    let st = station(&[a.addrs.central.unwrap()], hook, dir.path()).await;
+    let jar = dir.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let panel = a.addrs.panel.unwrap();
+    let curl = |url: String, form: Option<String>| async move {
+        let origin = format!(
+            "Origin: http://{}",
+            url.trim_start_matches("http://").split('/').next().unwrap()
+        );
+        let mut args = vec![
+            "-sS".to_string(),
+            "--interface".into(),
+            "127.0.0.2".into(),
+            "-b".into(),
+            jar.into(),
+            "-c".into(),
+            jar.into(),
+            "-H".into(),
+            origin,
+            "-H".into(),
+            "Accept: application/json".into(),
+            "-o".into(),
+            "/dev/null".into(),
+            "-w".into(),
+            "%{http_code}".into(),
+        ];
+        if let Some(form) = form {
+            args.extend(["-d".into(), form]);
+        }
+        args.push(url);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, out, err) = support::run("curl", &args).await;
+        assert!(ok, "curl: {err}");
+        out.trim().to_string()
+    };
+    let login = format!("user={OPS}&password=ops+words");
+    assert_eq!(
+        curl(
+            format!("http://{panel}/login"),
+            Some(format!("{login}&next=/admin"))
+        )
+        .await,
+        "303"
+    );
+    assert_eq!(
+        curl(format!("http://{panel}/admin/api/whoami"), None).await,
+        "200"
+    );
+    assert_eq!(
+        curl(format!("http://{}/login", st.addr), Some(login)).await,
+        "303"
+    );
+    assert_eq!(
+        curl(format!("http://{}/", st.addr), None).await,
+        "200",
+        "logged in at the station"
+    );
+    assert_eq!(
+        curl(format!("http://{panel}/admin/api/whoami"), None).await,
+        "200",
+        "still logged in at the controller"
+    );
+    st.shutdown().await;
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_room_that_answers_lookup_again_is_retried_at_once() {
+    // Lookup broadcasts (to 127.255.255.255:8000): only in a namespace.
+    if !in_namespace(
+        "a_room_that_answers_lookup_again_is_retried_at_once",
+        Loopback::Plain,
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let b = controller_with(&["central", "lookup"], "Room B", 0).await;
+    let port = b.addrs.central.unwrap().port();
+    // A back-off of an hour: the room can only be back in time by being
+    // tried when it answers lookup.
+    let settings = station_settings(&[], dir.path(), |st| {
+        st.lookup_interval_secs = 1;
+        st.reconnect_first_ms = 3_600_000;
+        st.reconnect_max_secs = 3_600;
+    });
+    let st = station::start(&settings, STATION_PW.into(), dir.path())
+        .await
+        .unwrap();
+    eventually(PATIENCE, "room B found and online", || online(&st) == 1).await;
+    b.shutdown().await;
+    eventually(PATIENCE, "room B offline", || online(&st) == 0).await;
+    // It comes back; its first lookup answer has the station try it.
+    let b = controller_with(&["central", "lookup"], "Room B", port).await;
+    eventually(PATIENCE, "room B online again", || online(&st) == 1).await;
+    assert_eq!(st.station.registry.counts(), (1, 1));
+    st.shutdown().await;
     b.shutdown().await;
 }

@@ -35,7 +35,9 @@ pub fn RoomPage(view: RoomView) -> impl IntoView {
             .panels
             .iter()
             .map(|panel| {
-                let style = format!("grid-template-columns: repeat({}, 1fr); grid-template-rows: repeat({}, 4.5rem);", panel.columns, panel.rows);
+                // `minmax(0, 1fr)`: a long label wraps in its button rather than
+                // widening the grid past a phone's screen.
+                let style = format!("grid-template-columns: repeat({}, minmax(0, 1fr)); grid-template-rows: repeat({}, 4.5rem);", panel.columns, panel.rows);
                 view! {
                     <section class="st-panel">
                         <h2>{panel.name.clone()}</h2>

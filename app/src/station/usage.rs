@@ -172,11 +172,16 @@ pub fn bar_chart(
     decimals: usize,
     unit: &str,
 ) -> String {
+    let space = if unit.is_empty() { "" } else { " " };
+    // The smallest value the labels can show (0.1 with one decimal): a
+    // value under it is "< 0.1 h", never a "0.0 h" that looks like nothing.
+    let step = 10f64.powi(-(decimals as i32));
     let shown = |x: f64| {
-        format!(
-            "{x:.decimals$}{}{unit}",
-            if unit.is_empty() { "" } else { " " }
-        )
+        if x > 0.0 && x < step / 2.0 {
+            format!("< {step:.decimals$}{space}{unit}")
+        } else {
+            format!("{x:.decimals$}{space}{unit}")
+        }
     };
     let desc = if rows.is_empty() {
         "Nothing recorded in this period.".to_string()
@@ -193,7 +198,9 @@ pub fn bar_chart(
     };
     let (label_w, bar_w, row_h) = (150.0, 190.0, 24.0);
     let height = (rows.len().max(1) as f64) * row_h + 8.0;
-    let max = rows.iter().map(|(_, x)| *x).fold(0.0, f64::max);
+    // The scale is never shorter than one whole unit (1 h, 1 press), so a
+    // few minutes of use is a sliver, not a full-length bar.
+    let max = rows.iter().map(|(_, x)| *x).fold(1.0, f64::max);
     let mut svg = format!(
         "<figure><figcaption id=\"{id}-t\">{t}</figcaption><svg role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" viewBox=\"0 0 {w} {height}\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\"><title id=\"{id}-title\">{t}</title><desc id=\"{id}-desc\">{d}</desc>",
         t = escape_html(title),
@@ -207,7 +214,7 @@ pub fn bar_chart(
     }
     for (i, (name, x)) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 4.0;
-        let w = if max > 0.0 {
+        let w = if *x > 0.0 {
             (x / max * bar_w).max(2.0)
         } else {
             0.0
@@ -337,6 +344,12 @@ mod tests {
         assert!(svg.contains("<title id=\"c-title\">Hours</title>"), "{svg}");
         assert!(svg.contains("&lt;A&amp;B&gt;: 2.5 h; C: 1.0 h"), "{svg}");
         assert!(!svg.contains("<A&B>"), "{svg}");
+        // A few minutes: a sliver against a scale of at least one hour,
+        // labelled as under the labels' precision, not "0.0 h".
+        let small = bar_chart("s", "Hours", &[("A".into(), 0.02)], 1, "h");
+        assert!(!small.contains("0.0 h"), "{small}");
+        assert!(small.contains("A: &lt; 0.1 h"), "{small}");
+        assert!(small.contains("width=\"3.8\""), "{small}");
         let empty = bar_chart("e", "Hours", &[], 1, "h");
         assert!(empty.contains("Nothing recorded"), "{empty}");
         let cols = column_chart("t", "Presses", &[(0, 0), (3600, 4)]);

@@ -54,18 +54,7 @@ pub fn run(config: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Remove { name } => {
-            let mut doc = read_doc(config)?;
-            let users = doc.get_mut("users").and_then(Item::as_array_of_tables_mut);
-            let before = users.as_ref().map_or(0, |u| u.len());
-            if let Some(users) = users {
-                users.retain(|t| t.get("name").and_then(|v| v.as_str()) != Some(&name));
-                if users.len() == before {
-                    anyhow::bail!("there is no user {name:?}");
-                }
-            } else {
-                anyhow::bail!("there is no user {name:?}");
-            }
-            write_doc(config, &doc)?;
+            remove_user(config, &name)?;
             println!("user {name} removed; a running roomctl refuses it from now on");
         }
     }
@@ -127,6 +116,22 @@ pub fn set_user(config: &Path, name: &str, role: Role, hash: &str) -> anyhow::Re
             t["password_hash"] = toml_edit::value(hash);
             users.push(t);
         }
+    }
+    write_doc(config, &doc)
+}
+
+/// Removes a user from the settings file.
+pub fn remove_user(config: &Path, name: &str) -> anyhow::Result<()> {
+    let mut doc = read_doc(config)?;
+    let users = doc.get_mut("users").and_then(Item::as_array_of_tables_mut);
+    let before = users.as_ref().map_or(0, |u| u.len());
+    if let Some(users) = users {
+        users.retain(|t| t.get("name").and_then(|v| v.as_str()) != Some(name));
+        if users.len() == before {
+            anyhow::bail!("there is no user {name:?}");
+        }
+    } else {
+        anyhow::bail!("there is no user {name:?}");
     }
     write_doc(config, &doc)
 }

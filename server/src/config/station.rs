@@ -34,8 +34,12 @@ pub struct StationSettings {
     pub lookup_interval_secs: u64,
     /// A room unreachable this long raises an `offline` alert.
     pub offline_after_secs: u64,
-    /// Reconnect backoff: from 0.5 s doubling up to this.
+    /// Reconnect backoff: from `reconnect_first_ms` doubling up to this.
+    /// A room heard from again (it answers lookup, or says `online` on the
+    /// broker) is tried at once, whatever is left of its backoff.
     pub reconnect_max_secs: u64,
+    /// The first wait before reconnecting to a room that was lost.
+    pub reconnect_first_ms: u64,
     /// The longest line accepted from a controller (a layout is one line);
     /// a longer one drops the connection, so no room can exhaust memory.
     pub max_line_bytes: usize,
@@ -84,7 +88,7 @@ pub struct Webhook {
     /// anything beyond the station's own network).
     pub url: String,
     /// Alert kinds (`offline`, `device_offline`, `project_changed`,
-    /// `login_failed`, `protocol_error`); empty means all.
+    /// `login_failed`, `protocol_error`, `duplicate_serial`); empty means all.
     #[serde(default)]
     pub kinds: Vec<String>,
 }
@@ -110,6 +114,7 @@ pub fn defaults(profile: Profile) -> StationSettings {
         lookup_interval_secs: 30,
         offline_after_secs: 30,
         reconnect_max_secs: 30,
+        reconnect_first_ms: 500,
         max_line_bytes: 4 << 20,
         database: PathBuf::from("var/station.sqlite"),
         retention_days: 90,

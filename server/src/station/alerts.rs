@@ -12,7 +12,7 @@ use controller_core::fleet::AlertRecord;
 use tokio_util::sync::CancellationToken;
 
 use super::history::History;
-use super::registry::{key, Registry};
+use super::registry::Registry;
 use super::unix_now;
 use super::webhook::{notify, Notice};
 use crate::config::Webhook;
@@ -31,6 +31,9 @@ pub enum AlertKind {
     /// The controller sent what the protocol does not allow (too long,
     /// not JSON): the station dropped the connection.
     ProtocolError,
+    /// Another controller, at another address, answers with this room's
+    /// serial (a cloned installation).
+    DuplicateSerial,
 }
 
 impl AlertKind {
@@ -41,12 +44,15 @@ impl AlertKind {
             AlertKind::ProjectChanged => "project_changed",
             AlertKind::LoginFailed => "login_failed",
             AlertKind::ProtocolError => "protocol_error",
+            AlertKind::DuplicateSerial => "duplicate_serial",
         }
     }
 
     /// Kinds that nothing clears on its own: an acknowledgement does.
-    fn cleared_by_ack(self) -> bool {
-        matches!(self, AlertKind::ProjectChanged)
+    fn cleared_by_ack(kind: &str) -> bool {
+        [AlertKind::ProjectChanged, AlertKind::DuplicateSerial]
+            .iter()
+            .any(|k| k.as_str() == kind)
     }
 }
 
@@ -79,7 +85,7 @@ impl Alerts {
         let name = self.registry.card(room).map(|c| c.name).unwrap_or_default();
         let mut record = AlertRecord {
             id: 0,
-            room_key: key(room),
+            room_key: self.registry.key(room).unwrap_or_default(),
             room: name,
             kind: kind.as_str().into(),
             detail,
@@ -158,9 +164,7 @@ impl Alerts {
                 alert: &record,
             },
         );
-        if record.kind == AlertKind::ProjectChanged.as_str()
-            && AlertKind::ProjectChanged.cleared_by_ack()
-        {
+        if AlertKind::cleared_by_ack(&record.kind) {
             let mut open = lock(&self.open);
             let found = open.iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone());
             if let Some(k) = found {

@@ -53,8 +53,14 @@ pub struct Station {
 
 impl Station {
     /// Adds a room (unless its address is known) and starts its watcher.
-    pub fn add_room(self: &Arc<Station>, address: SocketAddr, name: &str) -> Option<usize> {
-        let (index, commands) = self.registry.add(address, name)?;
+    /// `identity` makes its key (see [`registry::key_for`]).
+    pub fn add_room(
+        self: &Arc<Station>,
+        address: SocketAddr,
+        identity: &str,
+        name: &str,
+    ) -> Option<usize> {
+        let (index, commands) = self.registry.add(address, identity, name)?;
         let station = self.clone();
         crate::sync::lock(&self.tasks).spawn(watcher::watch(station, index, address, commands));
         Some(index)
@@ -122,7 +128,7 @@ pub async fn start(
         tasks: std::sync::Mutex::new(JoinSet::new()),
     });
     for room in &s.rooms {
-        station.add_room(room.address, &room.name);
+        station.add_room(room.address, &room.address.to_string(), &room.name);
     }
     let broker = match s.transport {
         StationTransport::Central => None,

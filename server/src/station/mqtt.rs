@@ -147,6 +147,10 @@ impl BrokerRooms {
             tracing::debug!("station: unreadable payload on {}", m.topic);
             return;
         };
+        if matches!(state, State::Status(true)) && self.elsewhere.contains(serial) {
+            // Watched over 5009: back on the broker, so try it now.
+            self.station.registry.heard_from(serial, None);
+        }
         let Some(room) = self.room(serial, state.is_cleared()) else {
             return;
         };
@@ -292,8 +296,8 @@ impl BrokerRooms {
             return None;
         }
         let registry = &self.station.registry;
-        let (room, commands) = registry.add_at(format!("mqtt:{serial}"), serial)?;
-        if !registry.claim_serial(room, serial) {
+        let (room, commands) = registry.add_at(format!("mqtt:{serial}"), serial, serial)?;
+        if registry.claim_serial(room, serial) != super::registry::Claim::Mine {
             // Already watched over 5009 (the list or lookup): one room.
             self.elsewhere.insert(serial.to_string());
             return None;

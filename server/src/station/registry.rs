@@ -1,8 +1,16 @@
 //! The station's rooms: one entry per controller, whichever way it was
-//! found (the static list, lookup answers). Rooms are one room by serial:
-//! when a second entry's controller turns out to have a serial another
-//! entry already has, it is retired. Every change to a room is announced
-//! (its index) on a broadcast channel that the web stream listens to.
+//! found (the static list, lookup answers, the broker). Rooms are one room
+//! by serial: when a second entry's controller turns out to have a serial
+//! another entry already has at the same address, it is the same
+//! controller and the entry is retired; at another address, it is another
+//! controller with the same serial (a cloned box) and both stay, with a
+//! `duplicate_serial` alert. Every change to a room is announced (its
+//! index) on a broadcast channel that the web stream listens to.
+//!
+//! A room's key (in its address on the web, in alerts and webhooks) comes
+//! from its identity, not from the order rooms were found in, so it is the
+//! same after a restart: a listed room's from its address as listed, a
+//! room found by lookup or on the broker from its serial.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -44,6 +52,9 @@ pub struct Room {
     pub retired: bool,
     /// Logins refused in a row (an alert from the second on).
     pub login_refusals: u32,
+    /// Wakes the room's watcher from its reconnect back-off: the room was
+    /// heard from again (a lookup answer, its status on the broker).
+    pub retry: Arc<tokio::sync::Notify>,
     /// Display and source as last recorded for the usage figures.
     pub usage: super::usage::UsageState,
     commands: mpsc::Sender<RoomCommand>,
@@ -76,6 +87,8 @@ pub struct Registry {
     rooms: Mutex<Vec<Room>>,
     /// A 5009 address (`host:port`) or a broker room (`mqtt:<serial>`).
     by_address: Mutex<HashMap<String, usize>>,
+    /// Room keys (see [`key_for`]), taken under the `by_address` lock.
+    by_key: Mutex<HashMap<String, usize>>,
     changes: broadcast::Sender<usize>,
     /// Rooms online and rooms added, kept as they change so that the
     /// grid's summary costs nothing to check.
@@ -83,14 +96,49 @@ pub struct Registry {
     added: AtomicUsize,
 }
 
-/// The key of the room at `index` (in addresses and on cards).
-pub fn key(index: usize) -> String {
-    format!("r{index}")
+/// The longest key made from an identity.
+const MAX_KEY: usize = 64;
+
+/// The key a room's identity (a serial, or an address as listed) gives:
+/// its letters and digits in lower case, anything else as one `-`
+/// (`RC-3F2A9C01B7D4` → `rc-3f2a9c01b7d4`, `10.0.0.5:5009` → `10-0-0-5-5009`),
+/// so it needs no escaping in an address, a CSV or a webhook.
+pub fn key_for(identity: &str) -> String {
+    let mut key = String::new();
+    for c in identity.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('-') {
+            key.push('-');
+        }
+        if key.len() >= MAX_KEY {
+            break;
+        }
+    }
+    let key = key.trim_end_matches('-');
+    if key.is_empty() {
+        "room".into()
+    } else {
+        key.to_string()
+    }
 }
 
-/// The index a key names.
-pub fn index(key: &str) -> Option<usize> {
-    key.strip_prefix('r')?.parse().ok()
+/// What the outcome of [`Registry::claim_serial`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// No other room has this serial: it is this room's.
+    Mine,
+    /// Another room is this same controller (same address): this entry
+    /// is retired.
+    Watched,
+    /// Another room, at another address, answers with the same serial:
+    /// two controllers, one serial (a cloned installation). Both stay.
+    Clone { other: usize },
+}
+
+/// The host part of a room's address (`10.0.0.5:5009` → `10.0.0.5`).
+fn host(address: &str) -> &str {
+    address.rsplit_once(':').map_or(address, |(h, _)| h)
 }
 
 impl Registry {
@@ -98,6 +146,7 @@ impl Registry {
         Arc::new(Registry {
             rooms: Mutex::new(Vec::new()),
             by_address: Mutex::new(HashMap::new()),
+            by_key: Mutex::new(HashMap::new()),
             changes: broadcast::channel(4096).0,
             online: AtomicUsize::new(0),
             added: AtomicUsize::new(0),
@@ -106,12 +155,14 @@ impl Registry {
 
     /// Adds a room at `address` unless one is there already; returns its
     /// index and the receiving end of its command queue (for its watcher).
+    /// `identity` (a serial, or the address as listed) makes its key.
     pub fn add(
         &self,
         address: SocketAddr,
+        identity: &str,
         name: &str,
     ) -> Option<(usize, mpsc::Receiver<RoomCommand>)> {
-        self.add_at(address.to_string(), name)
+        self.add_at(address.to_string(), identity, name)
     }
 
     /// [`Registry::add`] for a room that `address` names in words (a broker
@@ -119,18 +170,30 @@ impl Registry {
     pub fn add_at(
         &self,
         address: String,
+        identity: &str,
         name: &str,
     ) -> Option<(usize, mpsc::Receiver<RoomCommand>)> {
         let mut by_address = lock(&self.by_address);
         if by_address.contains_key(&address) {
             return None;
         }
+        let mut by_key = lock(&self.by_key);
         let mut rooms = lock(&self.rooms);
         let index = rooms.len();
+        // Two identities that read the same as a key (`a.b`, `a-b`): the
+        // later one gets a suffix.
+        let base = key_for(identity);
+        let mut key = base.clone();
+        let mut n = 2;
+        while by_key.contains_key(&key) {
+            key = format!("{base}-{n}");
+            n += 1;
+        }
+        by_key.insert(key.clone(), index);
         let (tx, rx) = mpsc::channel(64);
         rooms.push(Room {
             card: RoomCard {
-                key: key(index),
+                key,
                 name: if name.is_empty() {
                     address.clone()
                 } else {
@@ -146,39 +209,89 @@ impl Registry {
             known_project: None,
             retired: false,
             login_refusals: 0,
+            retry: Arc::new(tokio::sync::Notify::new()),
             usage: Default::default(),
             commands: tx,
         });
         by_address.insert(address, index);
         self.added.fetch_add(1, Ordering::Relaxed);
         drop(rooms);
+        drop(by_key);
         let _ = self.changes.send(index);
         Some((index, rx))
     }
 
+    /// The index of the room a key names.
+    pub fn find(&self, key: &str) -> Option<usize> {
+        lock(&self.by_key).get(key).copied()
+    }
+
+    /// The key of the room at `index`.
+    pub fn key(&self, index: usize) -> Option<String> {
+        lock(&self.rooms).get(index).map(|r| r.card.key.clone())
+    }
+
     /// Is some room (other than `index`) the controller with `serial`?
     pub fn has_serial(&self, serial: &str, except: Option<usize>) -> bool {
+        self.with_serial(serial, except).is_some()
+    }
+
+    /// The rooms (other than `except`) whose controller has `serial`, with
+    /// their addresses.
+    pub fn with_serial(&self, serial: &str, except: Option<usize>) -> Option<(usize, String)> {
         lock(&self.rooms)
             .iter()
             .enumerate()
-            .any(|(i, r)| Some(i) != except && !r.retired && r.card.serial == serial)
+            .find(|(i, r)| Some(*i) != except && !r.retired && r.card.serial == serial)
+            .map(|(i, r)| (i, r.card.address.clone()))
     }
 
-    /// Records the serial the controller at `index` announced. `false`
-    /// (and the room is retired) when another room is that controller.
-    pub fn claim_serial(&self, index: usize, serial: &str) -> bool {
-        let duplicate = !serial.is_empty() && self.has_serial(serial, Some(index));
-        if duplicate {
+    /// Records the serial the controller at `index` announced: see
+    /// [`Claim`]. A room found again at the same address is retired.
+    pub fn claim_serial(&self, index: usize, serial: &str) -> Claim {
+        let other = if serial.is_empty() {
+            None
+        } else {
+            self.with_serial(serial, Some(index))
+        };
+        let address = self.read(index, |r| r.card.address.clone());
+        let claim = match (other, address) {
+            (None, _) => Claim::Mine,
+            // A broker room and a 5009 room with one serial: one
+            // controller seen two ways (the broker says nothing of where).
+            (Some((other, there)), Some(here))
+                if host(&there) != host(&here)
+                    && !there.starts_with("mqtt:")
+                    && !here.starts_with("mqtt:") =>
+            {
+                Claim::Clone { other }
+            }
+            (Some(_), _) => Claim::Watched,
+        };
+        if claim == Claim::Watched {
             self.added.fetch_sub(1, Ordering::Relaxed);
         }
         self.update(index, |room| {
-            if duplicate {
+            if claim == Claim::Watched {
                 room.retired = true;
             } else {
                 room.card.serial = serial.to_string();
             }
         });
-        !duplicate
+        claim
+    }
+
+    /// Wakes the watcher of every offline room whose controller has
+    /// `serial` or is at `address` (`host:port`) from its back-off: it was
+    /// heard from again, so it is tried at once.
+    pub fn heard_from(&self, serial: &str, address: Option<&str>) {
+        for r in lock(&self.rooms).iter() {
+            let it = (!serial.is_empty() && r.card.serial == serial)
+                || address.is_some_and(|a| r.card.address == a);
+            if it && !r.retired && !r.card.online {
+                r.retry.notify_one();
+            }
+        }
     }
 
     /// Changes a room and announces it.

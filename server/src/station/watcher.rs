@@ -1,7 +1,9 @@
 //! One room's 5009 connection: connect, read `hello`, log in with the
 //! station's account, read the layout and devices, subscribe (a snapshot),
 //! then follow steps and device events, answer the web's presses, and ping.
-//! Lost connections are retried with a doubling backoff; each new session
+//! Lost connections are retried with a doubling backoff, cut short when
+//! the room is heard from again (its `retry`, woken by lookup and the
+//! broker); each new session
 //! resynchronises from the subscribe snapshot, and a gap in revisions
 //! resubscribes. Everything read from a controller is bounded (line length,
 //! time per line, malformed lines), so a hostile or broken controller costs
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use controller_core::engine::StepOutcome;
 use controller_core::protocol::central::{Event, Request};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
@@ -22,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 use super::alerts::AlertKind;
-use super::registry::RoomCommand;
+use super::registry::{Claim, RoomCommand};
 use super::{unix_now, usage, Station};
 
 /// Time allowed for connecting and for each handshake reply.
@@ -68,10 +70,15 @@ pub async fn watch(
     address: SocketAddr,
     mut commands: mpsc::Receiver<RoomCommand>,
 ) {
-    let mut backoff = Duration::from_millis(500);
-    let max_backoff = Duration::from_secs(station.settings.reconnect_max_secs.max(1));
+    let first = Duration::from_millis(station.settings.reconnect_first_ms.max(1));
+    let mut backoff = first;
+    let max_backoff = Duration::from_secs(station.settings.reconnect_max_secs.max(1)).max(first);
+    let retry = station
+        .registry
+        .read(room, |r| r.retry.clone())
+        .unwrap_or_default();
     loop {
-        let ended = session(&station, room, address, &mut commands).await;
+        let ended = session(&station, room, address, &mut commands, &retry).await;
         let (why, reached) = match ended {
             Ended::Shutdown => return,
             Ended::Duplicate => {
@@ -92,7 +99,7 @@ pub async fn watch(
         });
         station.usage.record(records.unwrap_or_default());
         if reached {
-            backoff = Duration::from_millis(500);
+            backoff = first;
         }
         let until = tokio::time::Instant::now() + backoff;
         backoff = (backoff * 2).min(max_backoff);
@@ -101,6 +108,10 @@ pub async fn watch(
             tokio::select! {
                 _ = station.shutdown.cancelled() => return,
                 _ = tokio::time::sleep_until(until) => break,
+                _ = retry.notified() => {
+                    tracing::info!("station: {address} was heard from again; reconnecting now");
+                    break;
+                }
                 c = commands.recv() => match c {
                     Some(RoomCommand::Press { reply, .. }) => {
                         let _ = reply.send(Err(format!("the room is offline: {why}")));
@@ -117,6 +128,7 @@ async fn session(
     room: usize,
     address: SocketAddr,
     commands: &mut mpsc::Receiver<RoomCommand>,
+    retry: &tokio::sync::Notify,
 ) -> Ended {
     let lost = |why: String| Ended::Lost {
         why,
@@ -140,6 +152,9 @@ async fn session(
     if let Err(ended) = handshake {
         return ended;
     }
+    // Online: a wake-up stored while it was connecting is spent, so the
+    // next loss waits its backoff.
+    let _ = retry.notified().now_or_never();
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut malformed = 0u32;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
@@ -219,8 +234,10 @@ async fn handshake(
         Event::Bye { message, .. } => return Err(lost(format!("refused: {message}"))),
         _ => return Err(protocol_error(station, room, "no hello")),
     };
-    if !station.registry.claim_serial(room, &serial) {
-        return Err(Ended::Duplicate);
+    match station.registry.claim_serial(room, &serial) {
+        Claim::Mine => station.alerts.clear_kind(room, AlertKind::DuplicateSerial),
+        Claim::Watched => return Err(Ended::Duplicate),
+        Claim::Clone { other } => duplicate_serial(station, room, other, &serial),
     }
     // Its own name from now on (alerts and usage records carry it).
     station
@@ -456,6 +473,31 @@ pub(super) fn device_alert(station: &Station, room: usize, id: &str, online: boo
             AlertKind::DeviceOffline,
             id,
             format!("device {id} is offline"),
+        );
+    }
+}
+
+/// Two rooms at different addresses answer with one serial: an alert in
+/// each, naming both addresses and what to do.
+fn duplicate_serial(station: &Station, room: usize, other: usize, serial: &str) {
+    let address = |i| {
+        station
+            .registry
+            .read(i, |r| r.card.address.clone())
+            .unwrap_or_default()
+    };
+    let (here, there) = (address(room), address(other));
+    tracing::warn!("station: {here} and {there} both answer with serial {serial}");
+    for (i, a, b) in [(room, &here, &there), (other, &there, &here)] {
+        station.alerts.raise(
+            i,
+            AlertKind::DuplicateSerial,
+            serial,
+            format!(
+                "the controller at {a} and another at {b} both answer with serial {serial} \
+                 (a cloned installation?): delete the installation-id file beside the other's \
+                 project folder and restart it, so it makes its own"
+            ),
         );
     }
 }

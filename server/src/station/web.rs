@@ -7,7 +7,9 @@
 //! into the next batch, so a busy fleet costs at most one card per room
 //! per batch and a quiet one no waiting at all. Every request that changes
 //! something (login included) must come from the station's own pages
-//! (the controller's `csrf` check); the session cookie is SameSite=Strict.
+//! (the controller's `csrf` check); the session cookie is SameSite=Strict
+//! and has its own name (`roomctl_station_session`), so a station and a
+//! controller on one host keep their logins apart.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -28,11 +30,11 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::registry::{index, RoomCommand};
+use super::registry::RoomCommand;
 use super::usage::{self, Period};
 use super::{history, unix_now, Station};
 use crate::auth::{Role, User};
-use crate::sessions::{session_token, COOKIE};
+use crate::sessions::{cookie_token, STATION_COOKIE as COOKIE};
 
 /// Cards per grid page.
 pub const PAGE_SIZE: usize = 60;
@@ -110,7 +112,7 @@ impl IntoResponse for Denied {
 
 /// The logged-in user with at least `role`.
 fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Denied> {
-    match session_token(headers).and_then(|t| station.sessions.user(&t)) {
+    match cookie_token(headers, COOKIE).and_then(|t| station.sessions.user(&t)) {
         Some(u) if u.role >= role => Ok(u),
         Some(_) => Err(Denied::Needs(role)),
         None => Err(Denied::Login),
@@ -163,7 +165,7 @@ async fn login(
 }
 
 async fn logout(State(st): Shared, headers: HeaderMap) -> Response {
-    if let Some(t) = session_token(&headers) {
+    if let Some(t) = cookie_token(&headers, COOKIE) {
         st.sessions.close(&t);
     }
     (
@@ -179,12 +181,32 @@ async fn logout(State(st): Shared, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// The grid's query: the filter's fields spelled out rather than
+/// `#[serde(flatten)]`ed, because a flattened struct reaches serde as
+/// strings only and `offline=true` then fails as "expected a boolean".
 #[derive(Deserialize, Default)]
 struct GridQuery {
-    #[serde(flatten)]
-    filter: CardFilter,
+    #[serde(default)]
+    search: String,
+    #[serde(default)]
+    offline: bool,
+    #[serde(default)]
+    alerts: bool,
+    #[serde(default)]
+    location: String,
     #[serde(default)]
     page: usize,
+}
+
+impl GridQuery {
+    fn filter(&self) -> CardFilter {
+        CardFilter {
+            search: self.search.clone(),
+            offline: self.offline,
+            alerts: self.alerts,
+            location: self.location.clone(),
+        }
+    }
 }
 
 async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>) -> Response {
@@ -195,7 +217,8 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
     let all = st.registry.cards(&CardFilter::default());
     let online = all.iter().filter(|c| c.online).count();
     let total = all.len();
-    let matching = st.registry.cards(&q.filter);
+    let filter = q.filter();
+    let matching = st.registry.cards(&filter);
     let pages = matching.len().div_ceil(PAGE_SIZE);
     let page = q.page.min(pages.saturating_sub(1));
     let cards = matching
@@ -206,7 +229,7 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
     let view = GridView {
         user: u.name,
         role: u.role.to_string(),
-        filter: q.filter,
+        filter,
         cards,
         page,
         pages,
@@ -227,7 +250,7 @@ async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) ->
         Ok(u) => u,
         Err(r) => return r.into_response(),
     };
-    let found = index(&key).and_then(|i| {
+    let found = st.registry.find(&key).and_then(|i| {
         st.registry.read(i, |r| {
             (
                 r.card.clone(),
@@ -273,7 +296,7 @@ async fn press(
         Ok(u) => u,
         Err(r) => return r.into_response(),
     };
-    let Some(room) = index(&key) else {
+    let Some(room) = st.registry.find(&key) else {
         return (StatusCode::NOT_FOUND, "no such room").into_response();
     };
     let steps: &[bool] = match f.action.as_str() {
@@ -450,7 +473,7 @@ async fn api_rooms(
 
 #[derive(Deserialize)]
 struct EventsQuery {
-    /// Cards to follow: comma-separated keys ("r0,r1").
+    /// Cards to follow: comma-separated keys ("rc-3f2a9c01b7d4,10-0-0-5-5009").
     #[serde(default)]
     keys: String,
     /// A room page: its LEDs and levels.
@@ -469,9 +492,9 @@ async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQue
         .keys
         .split(',')
         .chain([q.room.as_str()])
-        .filter_map(index)
+        .filter_map(|k| st.registry.find(k))
         .collect();
-    let room_page = index(&q.room).is_some();
+    let room_page = st.registry.find(&q.room).is_some();
     Sse::new(stream(st, watched, room_page))
         .keep_alive(KeepAlive::default())
         .into_response()

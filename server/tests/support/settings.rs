@@ -85,6 +85,10 @@ impl TestSettings {
         // The audit trail in memory: a test that wants the file uses
         // `in_tempdir`, which puts it there.
         s.audit.file = PathBuf::new();
+        // A serial of its own, so a test controller makes no
+        // `installation-id` in the working directory; a test of that file
+        // clears it (and runs `in_tempdir`).
+        s.identity.serial = "RC-TEST".into();
         TestSettings { settings: s }
     }
 

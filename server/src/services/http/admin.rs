@@ -1,7 +1,7 @@
 //! The admin page's server side (`/admin/api/*` on the panel ports): log
 //! in, upload, download, validate, apply and roll back the project, its
 //! history (list, diff, restore), backed by the same [`ProjectStore`] as FTP
-//! and the console. The page itself is app/src/admin.rs with its script
+//! and the console. Its users are managed in `users.rs`. The page itself is app/src/admin.rs with its script
 //! public/admin.js.
 //!
 //! Every answer comes in two forms: JSON when the request accepts
@@ -62,7 +62,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
 }
 
 /// Whether the caller is the page's script (JSON) rather than a plain form.
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -71,7 +71,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 
 /// A result: `{"ok", "title", "text"}` for the script, else a page with
 /// the title, the text (pre-formatted) and a link back.
-fn page(headers: &HeaderMap, status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn page(headers: &HeaderMap, status: StatusCode, title: &str, text: &str) -> Response {
     if wants_json(headers) {
         let body = serde_json::json!({
             "ok": status.is_success(),
@@ -100,7 +100,7 @@ fn page(headers: &HeaderMap, status: StatusCode, title: &str, text: &str) -> Res
 }
 
 /// Data for the script: JSON, or the same shown as text on a page.
-fn data<T: serde::Serialize>(
+pub(super) fn data<T: serde::Serialize>(
     headers: &HeaderMap,
     title: &str,
     value: &T,
@@ -152,7 +152,7 @@ impl AdminState {
 
 /// Not logged in (or no longer an admin); whether to answer in JSON.
 #[derive(Clone, Copy)]
-struct Denied(bool);
+pub(super) struct Denied(pub(super) bool);
 
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {

@@ -15,6 +15,7 @@ mod notices;
 mod preview;
 mod secure;
 pub mod tls;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -314,6 +315,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
             post(login::logout).with_state(env.controller.clone()),
         )
         .merge(admin::routes(env.controller.clone(), env.store.clone()))
+        .merge(users::routes(env.controller.clone()))
         .merge(preview::routes(previews))
         .route(
             "/api/{*server_fn}",
