@@ -33,8 +33,7 @@ where
             let check = alive.clone();
             // Off the async threads: a check that blocks must not stall them,
             // and one that does not finish in time means no ping.
-            let answered =
-                tokio::time::timeout(every, tokio::task::spawn_blocking(move || check())).await;
+            let answered = tokio::time::timeout(every, tokio::task::spawn_blocking(check)).await;
             if matches!(answered, Ok(Ok(true))) {
                 let _ = sd_notify::notify(&[NotifyState::Watchdog]);
             } else {

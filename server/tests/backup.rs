@@ -14,7 +14,7 @@ use controller_core::fleet::AlertRecord;
 use controller_core::project::DEMO_PROJECT_TOML;
 use roomctl::auth::Role;
 use roomctl::station::history::History;
-use support::{project, run};
+use support::{project, run, TestSettings};
 
 const ROOMCTL: &str = env!("CARGO_BIN_EXE_roomctl");
 
@@ -339,4 +339,109 @@ async fn a_disk_that_fills_up_during_a_restore_changes_nothing() {
     assert!(stderr.contains("no space left"), "{stderr}");
     assert!(stderr.contains("nothing was changed"), "{stderr}");
     assert_eq!(read("before"), read("after"), "{stderr}\n{}", read("df"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_page_backs_up_and_restores_while_the_controller_runs() {
+    let mut h = TestSettings::upload((41340, 41349));
+    h.settings.panel.enabled = true;
+    // The settings file says where the projects are, as a real one does.
+    let file = h.settings_file();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("[project]\ndir = \"project\"\n{text}")).unwrap();
+    let running = h.start().await;
+    let store = running.store.clone();
+    store
+        .upload(&running.controller, project("Before", 1).as_bytes(), "test")
+        .unwrap();
+    store.apply(&running.controller, "test").unwrap();
+    let base = format!("http://{}", running.addrs.panel.unwrap());
+    let jar = h.dir.path().join("cookies");
+    let archive = h.dir.path().join("download.tar.gz");
+    let curl = |args: &[&str]| {
+        let mut all: Vec<String> = [
+            "-sS",
+            "-b",
+            jar.to_str().unwrap(),
+            "-c",
+            jar.to_str().unwrap(),
+            "-H",
+            &format!("Origin: {base}"),
+            "-w",
+            "\nHTTP %{http_code}\n",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend(args.iter().map(|s| s.to_string()));
+        async move {
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            let (ok, out, err) = run("curl", &args).await;
+            assert!(ok, "curl: {err}");
+            out
+        }
+    };
+    let url = |p: &str| format!("{base}{p}");
+    // Not without an admin's login.
+    let out = curl(&["-o", archive.to_str().unwrap(), &url("/admin/api/backup")]).await;
+    assert!(out.contains("HTTP 401"), "{out}");
+    curl(&[
+        "-d",
+        &format!(
+            "user={}&password={}&next=/admin",
+            support::ADMIN,
+            support::ADMIN_PW
+        ),
+        &url("/login"),
+    ])
+    .await;
+    let out = curl(&["-o", archive.to_str().unwrap(), &url("/admin/api/backup")]).await;
+    assert!(out.contains("HTTP 200"), "{out}");
+
+    store
+        .upload(&running.controller, project("After", 2).as_bytes(), "test")
+        .unwrap();
+    store.apply(&running.controller, "test").unwrap();
+    assert_eq!(running.controller.project().project.name, "After");
+
+    // A foreign archive is refused with our words; the project stays.
+    let junk = h.dir.path().join("junk.tar.gz");
+    std::fs::write(&junk, b"not an archive").unwrap();
+    let out = curl(&[
+        "--data-binary",
+        &format!("@{}", junk.display()),
+        "-H",
+        "Content-Type: application/gzip",
+        &url("/admin/api/restore"),
+    ])
+    .await;
+    assert!(
+        out.contains("HTTP 422") && out.contains("not a roomctl backup"),
+        "{out}"
+    );
+    assert_eq!(running.controller.project().project.name, "After");
+
+    let out = curl(&[
+        "--data-binary",
+        &format!("@{}", archive.display()),
+        "-H",
+        "Content-Type: application/gzip",
+        &url("/admin/api/restore"),
+    ])
+    .await;
+    assert!(
+        out.contains("HTTP 200") && out.contains("Restored"),
+        "{out}"
+    );
+    assert_eq!(running.controller.project().project.name, "Before");
+    let audit: Vec<String> = running
+        .controller
+        .audit()
+        .recent(20)
+        .iter()
+        .map(|e| e.event.as_str().to_string())
+        .collect();
+    assert!(audit.contains(&"backup".to_string()), "{audit:?}");
+    assert!(audit.contains(&"restore".to_string()), "{audit:?}");
+    running.shutdown().await;
 }

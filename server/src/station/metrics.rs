@@ -97,10 +97,9 @@ pub async fn metrics(
         return refused.into_response();
     }
     // The alert history is SQLite: read it off the async threads.
-    let text = match tokio::task::spawn_blocking(move || exposition(&station)).await {
-        Ok(text) => text,
-        Err(_) => String::new(),
-    };
+    let text = tokio::task::spawn_blocking(move || exposition(&station))
+        .await
+        .unwrap_or_default();
     (
         [
             (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),

@@ -46,26 +46,34 @@ fn text(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// The admin's name, or the answer for anyone else.
-fn admin(controller: &Controller, headers: &HeaderMap) -> Result<String, Response> {
-    admin_session(controller, headers)
-        .map(|(_, name)| name)
-        .ok_or_else(|| {
-            text(
-                StatusCode::UNAUTHORIZED,
-                "This needs an admin login: log in at /login?next=/admin.",
-            )
-        })
+/// The answer to anyone but a logged-in admin.
+fn not_admin() -> Response {
+    text(
+        StatusCode::UNAUTHORIZED,
+        "This needs an admin login: log in at /login?next=/admin.",
+    )
 }
 
-/// The settings file the controller runs with, or why there is none.
-fn settings_file(controller: &Controller) -> Result<std::path::PathBuf, Response> {
-    controller.settings().telnet.settings_file.clone().ok_or_else(|| {
-        text(
-            StatusCode::CONFLICT,
-            "This controller runs without a settings file, so there is nothing to back up or restore.",
-        )
-    })
+/// The answer when the controller runs without a settings file.
+fn no_settings_file() -> Response {
+    text(
+        StatusCode::CONFLICT,
+        "This controller runs without a settings file, so there is nothing to back up or restore.",
+    )
+}
+
+/// The logged-in admin's name and the settings file, or the answer.
+fn admin_and_file(
+    controller: &Controller,
+    headers: &HeaderMap,
+) -> Result<(String, std::path::PathBuf), Response> {
+    let Some((_, user)) = admin_session(controller, headers) else {
+        return Err(not_admin());
+    };
+    match controller.settings().telnet.settings_file.clone() {
+        Some(file) => Ok((user, file)),
+        None => Err(no_settings_file()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -79,13 +87,9 @@ async fn backup(
     headers: HeaderMap,
     Query(q): Query<BackupQuery>,
 ) -> Response {
-    let user = match admin(&st.controller, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let config = match settings_file(&st.controller) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let (user, config) = match admin_and_file(&st.controller, &headers) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let key = q.private_key.is_some_and(|v| v == "1" || v == "true");
     let made = tokio::task::spawn_blocking(move || crate::backup::create_bytes(&config, key))
@@ -151,13 +155,9 @@ async fn backup(
 }
 
 async fn restore(State(st): State<BackupState>, headers: HeaderMap, body: Bytes) -> Response {
-    let user = match admin(&st.controller, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let config = match settings_file(&st.controller) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let (user, config) = match admin_and_file(&st.controller, &headers) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let restored = tokio::task::spawn_blocking(move || {
         crate::backup::restore::restore_from(&config, "the uploaded archive", &body[..])
