@@ -79,12 +79,20 @@ if [[ "${1:-}" == "--e2e" ]]; then
   command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
   command -v openssl >/dev/null || missing+=(openssl)
+  # Prometheus: tests/metrics.rs scrapes the controller and the station
+  # with it, inside the test's own network namespace.
+  command -v prometheus >/dev/null || missing+=(prometheus)
   (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
   # The package starts a system broker on 1883 where systemd runs; the tests
   # start their own, so that one is switched off.
   if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null \
     && systemctl is-system-running >/dev/null 2>&1; then
     $([[ $(id -u) -eq 0 ]] || echo sudo) systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  fi
+  # Likewise Prometheus and the node exporter it brings (9090, 9100).
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
+    && systemctl is-system-running >/dev/null 2>&1; then
+    $([[ $(id -u) -eq 0 ]] || echo sudo) systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
   fi
 fi
 say "tools ready"

@@ -23,6 +23,10 @@ pub enum AuditEvent {
     Settings,
     /// A button pressed from a source the settings audit (`[audit] presses`).
     Press,
+    /// A backup archive made (`roomctl backup`, the admin page).
+    Backup,
+    /// A backup archive restored, or refused.
+    Restore,
 }
 
 impl AuditEvent {
@@ -35,6 +39,8 @@ impl AuditEvent {
             AuditEvent::User => "user",
             AuditEvent::Settings => "settings",
             AuditEvent::Press => "press",
+            AuditEvent::Backup => "backup",
+            AuditEvent::Restore => "restore",
         }
     }
 }

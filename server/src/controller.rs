@@ -69,6 +69,7 @@ struct Shared {
     status: StatusBoard,
     log: EventLog,
     audit: Audit,
+    metrics: crate::metrics::Metrics,
     settings_file: Option<SettingsFile>,
     started: Instant,
     next_id: AtomicU64,
@@ -112,6 +113,7 @@ impl Controller {
             bus,
             users: RwLock::new(Arc::new(UserStore::new(settings.users.clone()))),
             audit: Audit::start(&settings.audit),
+            metrics: crate::metrics::Metrics::new(),
             settings_file: settings
                 .telnet
                 .settings_file
@@ -131,14 +133,24 @@ impl Controller {
 
     /// Applies a command and publishes its step on the bus.
     pub fn execute(&self, command: Command) -> Result<Option<Arc<Published>>, EngineError> {
+        let started = Instant::now();
+        let press = matches!(command, Command::Press { .. });
         let mut running = lock(&self.0.running);
         let step = running.engine.apply(command)?;
-        Ok(step.map(|step| {
+        let published = step.map(|step| {
             let published = Arc::new(running.publishing(step));
             // Published under the lock: the bus's order is the engine's order.
             self.0.bus.publish(BusEvent::Step(published.clone()));
             published
-        }))
+        });
+        drop(running);
+        if press {
+            self.0.metrics.pressed();
+        }
+        if published.is_some() {
+            self.0.metrics.step(started.elapsed());
+        }
+        Ok(published)
     }
 
     /// Records the text the project given to [`Controller::new`] came from.
@@ -287,22 +299,28 @@ impl Controller {
                 Some(source),
                 format!("role {}", user.role),
             ),
-            Ok(Err(refused)) => self.0.audit.record(
-                AuditEvent::Login,
-                AuditOutcome::Failed,
-                service,
-                Some(&refused.user.name),
-                Some(source),
-                format!("role {}: refused: {}", refused.user.role, refused.why),
-            ),
-            Err(LoginError::Wrong) => self.0.audit.record(
-                AuditEvent::Login,
-                AuditOutcome::Failed,
-                service,
-                Some(&name),
-                Some(source),
-                LoginError::Wrong.to_string(),
-            ),
+            Ok(Err(refused)) => {
+                self.0.metrics.failed_login(service);
+                self.0.audit.record(
+                    AuditEvent::Login,
+                    AuditOutcome::Failed,
+                    service,
+                    Some(&refused.user.name),
+                    Some(source),
+                    format!("role {}: refused: {}", refused.user.role, refused.why),
+                )
+            }
+            Err(LoginError::Wrong) => {
+                self.0.metrics.failed_login(service);
+                self.0.audit.record(
+                    AuditEvent::Login,
+                    AuditOutcome::Failed,
+                    service,
+                    Some(&name),
+                    Some(source),
+                    LoginError::Wrong.to_string(),
+                )
+            }
             Err(_) => {}
         }
         result
@@ -334,6 +352,11 @@ impl Controller {
     /// The audit trail (logins, uploads, applies, user changes, presses).
     pub fn audit(&self) -> &Audit {
         &self.0.audit
+    }
+
+    /// Prometheus metrics (`/metrics`).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
     }
 
     /// Browser login sessions (admin pages, panels that require a login).

@@ -31,6 +31,23 @@ pub struct Entry {
     pub action: String,
     pub name: String,
     pub revision: u32,
+    /// The entry's format ([`crate::formats`]); entries written before it
+    /// was kept are version 1.
+    #[serde(default = "crate::formats::unversioned")]
+    pub format: u32,
+}
+
+/// An entry as read from its JSON: refused when written by a newer roomctl.
+pub fn read_entry(bytes: &[u8]) -> Result<Entry, String> {
+    let entry: Entry = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if entry.format > crate::formats::HISTORY_ENTRY_VERSION {
+        return Err(format!(
+            "format {} is newer than this roomctl's ({})",
+            entry.format,
+            crate::formats::HISTORY_ENTRY_VERSION
+        ));
+    }
+    Ok(entry)
 }
 
 /// The history directory of one project store.
@@ -97,6 +114,7 @@ impl History {
             action: action.to_string(),
             name: project.project.name.clone(),
             revision: project.project.revision,
+            format: crate::formats::HISTORY_ENTRY_VERSION,
         };
         write_atomic(&self.dir, &format!("{id:06}.toml"), text.as_bytes())?;
         let json = serde_json::to_vec_pretty(&entry).unwrap_or_default();
@@ -113,7 +131,7 @@ impl History {
             .filter(|(_, complete)| *complete)
             .filter_map(|(id, _)| {
                 let bytes = std::fs::read(self.dir.join(format!("{id:06}.json"))).ok()?;
-                serde_json::from_slice::<Entry>(&bytes).ok()
+                read_entry(&bytes).ok()
             })
             .collect();
         entries.sort_by_key(|e| std::cmp::Reverse(e.id));

@@ -1,10 +1,12 @@
 //! The `roomctl` command line: one subcommand per file.
 
+pub mod backup;
 pub mod config;
 pub mod discover;
 pub mod keypad;
 pub mod press;
 pub mod project;
+pub mod restore;
 pub mod serve;
 pub mod simulate;
 pub mod station;
@@ -67,6 +69,10 @@ pub enum Command {
     Station(station::StationArgs),
     /// A simulated extension keypad on the multicast bus (7979).
     Keypad(keypad::KeypadArgs),
+    /// Write one archive of this controller: settings, users, projects, history, certificate, station database.
+    Backup(backup::BackupArgs),
+    /// Put a backup archive back (checked first; nothing changes if it is refused).
+    Restore(restore::RestoreArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -81,6 +87,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Watch(args)) => watch::run(args).await,
         Some(Command::Press(args)) => press::run(args).await,
         Some(Command::Keypad(args)) => keypad::run(args).await,
+        Some(Command::Backup(args)) => backup::run(&cli.config, args),
+        Some(Command::Restore(args)) => restore::run(&cli.config, args),
         Some(Command::Station(args)) => station::run(&cli.config, args).await,
         Some(Command::Validate { file }) => {
             let loaded = crate::project_store::load_file(&file)?;

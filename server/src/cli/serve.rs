@@ -76,7 +76,18 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         println!("  Console:       telnet {} {}", addr.ip(), addr.port());
     }
     println!("Press Ctrl-C to stop.");
+    let (stop, engine) = (
+        tokio_util::sync::CancellationToken::new(),
+        controller.clone(),
+    );
+    // Alive when the engine's lock can be taken.
+    crate::systemd::ready("serving", stop.clone(), move || {
+        engine.revision();
+        true
+    });
     wait_for_signal().await;
+    crate::systemd::stopping();
+    stop.cancel();
     running.shutdown().await;
     Ok(())
 }

@@ -20,7 +20,14 @@ pub async fn run(config: &Path, args: StationArgs) -> anyhow::Result<()> {
     let password = crate::station::read_password(&settings.station, base)?;
     let running = crate::station::start(&settings, password, base).await?;
     println!("station: http://{}/", running.addr);
+    let (stop, station) = (running.station.shutdown.clone(), running.station.clone());
+    // Alive when the alert history's lock can be taken.
+    crate::systemd::ready("watching rooms", stop, move || {
+        drop(station.alerts.history());
+        true
+    });
     crate::cli::serve::wait_for_signal().await;
+    crate::systemd::stopping();
     running.shutdown().await;
     Ok(())
 }

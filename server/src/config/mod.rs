@@ -35,6 +35,9 @@ pub enum Profile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The file's format version (`crate::formats`); a file without it is 1.
+    #[serde(default = "crate::formats::unversioned")]
+    pub format: u32,
     pub network: NetworkSettings,
     pub identity: Identity,
     pub project: ProjectSettings,
@@ -93,6 +96,7 @@ impl Settings {
     /// Parses settings text over the defaults of its profile.
     pub fn from_toml(text: &str, profile_override: Option<Profile>) -> anyhow::Result<Settings> {
         let user: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::formats::check_settings(&user)?;
         let profile = match profile_override {
             Some(p) => p,
             None => match user.get("network").and_then(|n| n.get("profile")) {

@@ -349,6 +349,7 @@ fn profile_defaults(profile: Profile) -> Settings {
         Ipv4Addr::new(127, 255, 255, 255).into()
     };
     Settings {
+        format: crate::formats::SETTINGS_VERSION,
         network: NetworkSettings {
             profile,
             bind,

@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod discovery;
 pub mod history;
+pub mod metrics;
 pub mod mqtt;
 pub mod registry;
 pub mod usage;

@@ -67,6 +67,7 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/usage.csv", get(usage_csv))
         .route("/api/rooms", get(api_rooms))
         .route("/events", get(events))
+        .route("/metrics", get(super::metrics::metrics))
         .route(
             "/station.js",
             get(|| async {

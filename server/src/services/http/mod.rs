@@ -5,12 +5,14 @@
 pub mod admin;
 mod assets;
 mod backend;
+mod backup;
 pub(crate) mod csrf;
 mod designer;
 mod fanout;
 mod layers;
 pub mod live;
 mod login;
+mod metrics;
 mod notices;
 mod preview;
 mod secure;
@@ -303,7 +305,6 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
     }
     let router = router
         .route("/ws", get(live::upgrade).with_state(live))
-        .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/login",
             get(login::form)
@@ -316,6 +317,8 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         )
         .merge(admin::routes(env.controller.clone(), env.store.clone()))
         .merge(users::routes(env.controller.clone()))
+        .merge(metrics::routes(env.controller.clone()))
+        .merge(backup::routes(env.controller.clone(), env.store.clone()))
         .merge(preview::routes(previews))
         .route(
             "/api/{*server_fn}",

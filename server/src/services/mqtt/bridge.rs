@@ -634,6 +634,11 @@ impl Bridge {
     /// The bridge's line on the status page: connection and counters.
     fn report(&mut self, connection: &str) {
         let (dropped, refused) = self.counters.read();
+        crate::metrics::MqttGauges::bridge_reports(
+            &self.controller.metrics().mqtt,
+            self.connected,
+            dropped,
+        );
         let line = format!(
             "{} {connection}; {dropped} dropped, {refused} commands refused",
             self.settings.url

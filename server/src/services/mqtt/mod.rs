@@ -95,11 +95,12 @@ impl Service for MqttService {
                 Duration::from_secs(settings.reconnect_max_secs.max(1)),
                 connection::Incoming::DropWhenFull,
             );
+            let cap = settings.max_queue.max(1);
             let bridge =
                 bridge::Bridge::new(env.controller.clone(), client, topics, settings, counters);
-            Ok(Started::running(
-                bridge.run(env.shutdown, snapshot, bus, links).boxed(),
-            ))
+            let gauges = env.controller.metrics().mqtt.clone();
+            let run = bridge.run(env.shutdown, snapshot, bus, links);
+            Ok(Started::running(gauges.while_running(cap, run).boxed()))
         }
         .boxed()
     }

@@ -1,0 +1,517 @@
+//! Restoring a backup archive: read and check everything into staging
+//! files beside each destination, then rename them into place. Until the
+//! renames, nothing the controller uses is touched; a failure on the way
+//! (a foreign, corrupt or newer archive, an invalid project, a full disk)
+//! removes what was staged. A failure during the renames (they need no
+//! space, so it is rare) puts back what was already moved.
+
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::read::GzDecoder;
+
+use super::{
+    Locations, Manifest, ManifestFile, FORMAT, FORMAT_VERSION, MANIFEST, PROJECT, SETTINGS,
+    STATION_DB, TLS, TLS_KEY,
+};
+use crate::config::{Profile, Settings};
+
+/// The largest manifest read (a real one is a few KiB).
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// Why a restore did not happen. In every case but [`RestoreError::Swap`]
+/// nothing was changed; in that one, what had moved was put back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{file} is not a roomctl backup ({why}); nothing was changed")]
+    Foreign { file: String, why: String },
+    #[error("{file} is damaged ({why}); nothing was changed")]
+    Corrupt { file: String, why: String },
+    #[error(
+        "{file} was made by roomctl {made_by} (backup format {found}); this roomctl ({ours}) reads backup format {FORMAT_VERSION} at most: upgrade roomctl first; nothing was changed"
+    )]
+    Newer {
+        file: String,
+        made_by: String,
+        found: u32,
+        ours: &'static str,
+    },
+    #[error("the backup's {what} is not valid: {why}; nothing was changed")]
+    Invalid { what: String, why: String },
+    #[error(
+        "no space left on the device while writing {what}: free some space and try again; nothing was changed"
+    )]
+    Full { what: String },
+    #[error("cannot write {what}: {source}; nothing was changed")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot put {what} in place: {source}; the files that had moved were put back")]
+    Swap {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a restore brought back.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub manifest: Manifest,
+    /// Where it went.
+    pub locations: Locations,
+    /// Files written (the certificate's are skipped without its key).
+    pub files: usize,
+    /// The certificate was in the archive without its private key, so the
+    /// controller's own certificate was kept.
+    pub kept_certificate: bool,
+}
+
+/// Whether `name` is a history entry's file (`NNNNNN.toml`/`.json`).
+pub fn is_history_name(name: &str) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit()) && (ext == "toml" || ext == "json")
+}
+
+/// Where an archive path may go; `None` for anything else.
+fn known(path: &str) -> bool {
+    if path == SETTINGS || path == STATION_DB {
+        return true;
+    }
+    if let Some(rest) = path.strip_prefix(PROJECT) {
+        return matches!(rest, "active.toml" | "previous.toml" | "pending.toml")
+            || rest.strip_prefix("history/").is_some_and(is_history_name);
+    }
+    if let Some(rest) = path.strip_prefix(TLS) {
+        return matches!(rest, "cert.pem" | "names.txt" | "key.pem");
+    }
+    false
+}
+
+/// Restores the archive at `archive` over the controller whose settings
+/// file is `config` (the archive's settings say where the rest goes).
+pub fn restore(config: &Path, archive: &Path) -> Result<Restored, RestoreError> {
+    let file = std::fs::File::open(archive).map_err(|source| RestoreError::Io {
+        what: format!("(reading) {}", archive.display()),
+        source,
+    })?;
+    restore_from(config, &archive.display().to_string(), file)
+}
+
+/// [`restore`] from any reader (the admin page's upload); `name` names it
+/// in errors.
+pub fn restore_from(
+    config: &Path,
+    name: &str,
+    reader: impl Read,
+) -> Result<Restored, RestoreError> {
+    let mut staging = Staging::default();
+    let restored = read_and_stage(config, name, reader, &mut staging)?;
+    check_staged(&staging)?;
+    staging.commit()?;
+    Ok(restored)
+}
+
+fn read_and_stage(
+    config: &Path,
+    name: &str,
+    reader: impl Read,
+    staging: &mut Staging,
+) -> Result<Restored, RestoreError> {
+    let foreign = |why: String| RestoreError::Foreign {
+        file: name.to_string(),
+        why,
+    };
+    let corrupt = |why: String| RestoreError::Corrupt {
+        file: name.to_string(),
+        why,
+    };
+    let mut archive = tar::Archive::new(GzDecoder::new(BufReader::new(reader)));
+    let mut entries = archive
+        .entries()
+        .map_err(|e| foreign(format!("not a gzip-compressed tar archive: {e}")))?;
+    let manifest = {
+        let mut first = match entries.next() {
+            None => return Err(foreign("the archive is empty".into())),
+            Some(Err(e)) => return Err(foreign(format!("not a gzip-compressed tar archive: {e}"))),
+            Some(Ok(e)) => e,
+        };
+        let path = entry_path(&first);
+        if path != MANIFEST || first.size() > MAX_MANIFEST_BYTES {
+            return Err(foreign(format!("it does not begin with {MANIFEST}")));
+        }
+        let mut json = Vec::new();
+        first
+            .read_to_end(&mut json)
+            .map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(&json)
+            .map_err(|e| foreign(format!("its {MANIFEST} is not a roomctl manifest: {e}")))?;
+        if manifest.format != FORMAT || manifest.version == 0 {
+            return Err(foreign(format!(
+                "its manifest says format {:?} version {}",
+                manifest.format, manifest.version
+            )));
+        }
+        if manifest.version > FORMAT_VERSION {
+            return Err(RestoreError::Newer {
+                file: name.to_string(),
+                made_by: manifest.roomctl.clone(),
+                found: manifest.version,
+                ours: env!("CARGO_PKG_VERSION"),
+            });
+        }
+        manifest
+    };
+    if let Some(bad) = manifest.files.iter().find(|f| !known(&f.path)) {
+        return Err(foreign(format!("it holds an unknown file {:?}", bad.path)));
+    }
+    let mut expected = manifest.files.iter();
+    let mut locations: Option<Locations> = None;
+    let mut files = 0;
+    let mut kept_certificate = false;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
+        let path = entry_path(&entry);
+        let Some(ManifestFile { bytes, .. }) = expected.next().filter(|f| f.path == path) else {
+            return Err(corrupt(format!("{path:?} is not where its manifest says")));
+        };
+        if entry.header().entry_type() != tar::EntryType::Regular || entry.size() != *bytes {
+            return Err(corrupt(format!(
+                "{path:?} is not the file its manifest lists"
+            )));
+        }
+        let mut data = Vec::with_capacity(*bytes as usize);
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| corrupt(format!("{path}: {e}")))?;
+        if data.len() as u64 != *bytes {
+            return Err(corrupt(format!("{path} is cut short")));
+        }
+        if path == SETTINGS {
+            if locations.is_some() {
+                return Err(corrupt(format!("{SETTINGS} comes after other files")));
+            }
+            let text = std::str::from_utf8(&data).map_err(|_| RestoreError::Invalid {
+                what: "settings file".into(),
+                why: "it is not UTF-8 text".into(),
+            })?;
+            let settings = Settings::from_toml(text, None).map_err(|e| RestoreError::Invalid {
+                what: "settings file".into(),
+                why: format!("{e:#}"),
+            })?;
+            let at = Locations::of(config, &settings);
+            staging.file(&at.settings, &data, 0o640, "the settings file")?;
+            locations = Some(at);
+            files += 1;
+            continue;
+        }
+        let at = locations
+            .get_or_insert_with(|| {
+                // No settings in the archive: the files go where the
+                // current settings say.
+                let current = Settings::load(config, None)
+                    .unwrap_or_else(|_| Settings::defaults(Profile::Development));
+                Locations::of(config, &current)
+            })
+            .clone();
+        if let Some(rest) = path.strip_prefix(PROJECT) {
+            staging.in_dir(&at.project_dir, rest, &data, 0o644)?;
+        } else if let Some(rest) = path.strip_prefix(TLS) {
+            if !manifest.private_key {
+                // A certificate without its key serves nothing: keep the
+                // controller's own (or let it make one).
+                kept_certificate = true;
+                continue;
+            }
+            let mode = if path == TLS_KEY { 0o600 } else { 0o644 };
+            staging.in_dir(&at.tls_dir, rest, &data, mode)?;
+        } else if path == STATION_DB {
+            staging.file(&at.station_db, &data, 0o640, "the station database")?;
+        }
+        files += 1;
+    }
+    if let Some(missing) = expected.next() {
+        return Err(corrupt(format!(
+            "it ends before {:?}: the archive is incomplete",
+            missing.path
+        )));
+    }
+    // The gzip trailer (its checksum) is read and checked at the end.
+    let mut rest = archive.into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| corrupt(e.to_string()))?;
+    let locations = match locations {
+        Some(l) => l,
+        None => Locations::of(
+            config,
+            &Settings::load(config, None)
+                .unwrap_or_else(|_| Settings::defaults(Profile::Development)),
+        ),
+    };
+    Ok(Restored {
+        manifest,
+        locations,
+        files,
+        kept_certificate,
+    })
+}
+
+fn entry_path<R: Read>(entry: &tar::Entry<'_, R>) -> String {
+    entry
+        .path()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Checks what was staged as the controller will read it: the projects
+/// parse and validate, history entries read, the database is sound.
+fn check_staged(staging: &Staging) -> Result<(), RestoreError> {
+    for stage in &staging.stages {
+        if stage.dir {
+            for name in ["active.toml", "previous.toml", "pending.toml"] {
+                let path = stage.staged.join(name);
+                if path.exists() {
+                    crate::project_store::load_file(&path).map_err(|e| RestoreError::Invalid {
+                        what: format!("project {name}"),
+                        why: format!("{e:#}"),
+                    })?;
+                }
+            }
+            if let Ok(read) = std::fs::read_dir(stage.staged.join("history")) {
+                for e in read.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.ends_with(".json") {
+                        let bytes = std::fs::read(e.path()).unwrap_or_default();
+                        crate::project_history::read_entry(&bytes).map_err(|why| {
+                            RestoreError::Invalid {
+                                what: format!("history entry {name}"),
+                                why,
+                            }
+                        })?;
+                    }
+                }
+            }
+        } else if stage.what == "the station database" {
+            crate::formats::check_station_db(&stage.staged).map_err(|why| {
+                RestoreError::Invalid {
+                    what: "station database".into(),
+                    why,
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// One destination: a file or a directory, staged beside it.
+struct Stage {
+    target: PathBuf,
+    staged: PathBuf,
+    dir: bool,
+    what: String,
+}
+
+/// What was staged; removed when dropped before [`Staging::commit`].
+#[derive(Default)]
+struct Staging {
+    stages: Vec<Stage>,
+    committed: bool,
+}
+
+/// `.NAME.SUFFIX` beside `path`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{suffix}"))
+}
+
+fn io_error(what: &str, source: std::io::Error) -> RestoreError {
+    if source.raw_os_error() == Some(libc::ENOSPC) {
+        RestoreError::Full { what: what.into() }
+    } else {
+        RestoreError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` (created with `mode`), synced; owned like the
+/// directory it is in (a restore run as root leaves files the service's
+/// user can still write).
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    own_like_parent(path);
+    Ok(())
+}
+
+fn own_like_parent(path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(meta) = path.parent().and_then(|p| std::fs::metadata(p).ok()) {
+        // Fails harmlessly when not root (the files are then ours anyway).
+        let _ = std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()));
+    }
+}
+
+impl Staging {
+    /// Stages a whole file for `target`.
+    fn file(
+        &mut self,
+        target: &Path,
+        bytes: &[u8],
+        mode: u32,
+        what: &str,
+    ) -> Result<(), RestoreError> {
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| io_error(what, e))?;
+        }
+        let staged = beside(target, "restore");
+        let _ = std::fs::remove_file(&staged);
+        self.stages.push(Stage {
+            target: target.to_path_buf(),
+            staged: staged.clone(),
+            dir: false,
+            what: what.into(),
+        });
+        write_synced(&staged, bytes, mode).map_err(|e| io_error(what, e))
+    }
+
+    /// Stages `rel` (a file inside the directory `target`).
+    fn in_dir(
+        &mut self,
+        target: &Path,
+        rel: &str,
+        bytes: &[u8],
+        mode: u32,
+    ) -> Result<(), RestoreError> {
+        let what = target.join(rel).display().to_string();
+        let staged = match self.stages.iter().find(|s| s.dir && s.target == target) {
+            Some(s) => s.staged.clone(),
+            None => {
+                let staged = beside(target, "restore");
+                let _ = std::fs::remove_dir_all(&staged);
+                self.stages.push(Stage {
+                    target: target.to_path_buf(),
+                    staged: staged.clone(),
+                    dir: true,
+                    what: target.display().to_string(),
+                });
+                std::fs::create_dir_all(&staged).map_err(|e| io_error(&what, e))?;
+                own_like_parent(&staged);
+                staged
+            }
+        };
+        let path = staged.join(rel);
+        if let Some(parent) = path.parent() {
+            if !parent.exists() {
+                std::fs::create_dir_all(parent).map_err(|e| io_error(&what, e))?;
+                own_like_parent(parent);
+            }
+        }
+        write_synced(&path, bytes, mode).map_err(|e| io_error(&what, e))
+    }
+
+    /// Renames every staged file and directory into place; on a failure,
+    /// renames back what had moved.
+    fn commit(&mut self) -> Result<(), RestoreError> {
+        let mut moved: Vec<(&Stage, Option<PathBuf>)> = Vec::new();
+        for stage in &self.stages {
+            let old = beside(&stage.target, "restore-old");
+            remove(&old, stage.dir);
+            let had = stage.target.exists();
+            let result = (|| {
+                if had {
+                    std::fs::rename(&stage.target, &old)?;
+                }
+                std::fs::rename(&stage.staged, &stage.target).inspect_err(|_| {
+                    if had {
+                        let _ = std::fs::rename(&old, &stage.target);
+                    }
+                })
+            })();
+            if let Err(source) = result {
+                for (done, old) in moved.into_iter().rev() {
+                    remove(&done.target, done.dir);
+                    if let Some(old) = old {
+                        let _ = std::fs::rename(&old, &done.target);
+                    }
+                }
+                return Err(RestoreError::Swap {
+                    what: stage.what.clone(),
+                    source,
+                });
+            }
+            moved.push((stage, had.then_some(old)));
+        }
+        self.committed = true;
+        for (stage, old) in moved {
+            if let Some(old) = old {
+                remove(&old, stage.dir);
+            }
+            if let Some(parent) = stage.target.parent() {
+                if let Ok(d) = std::fs::File::open(parent) {
+                    let _ = d.sync_all();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn remove(path: &Path, dir: bool) {
+    let _ = if dir {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            for s in &self.stages {
+                remove(&s.staged, s.dir);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_paths_are_restored() {
+        for ok in [
+            "settings.toml",
+            "station.sqlite",
+            "project/active.toml",
+            "project/history/000012.json",
+            "tls/key.pem",
+        ] {
+            assert!(known(ok), "{ok}");
+        }
+        for bad in [
+            "../etc/passwd",
+            "project/../../x",
+            "project/history/../x.toml",
+            "project/history/12.sh",
+            "/etc/roomctl/roomctl.toml",
+            "tls/other.pem",
+        ] {
+            assert!(!known(bad), "{bad}");
+        }
+    }
+}
