@@ -253,6 +253,12 @@ async fn a_projector_busy_warming_up_is_a_notice_and_refuses_the_next_press() {
 
     // Pressed again while it is busy: refused here, not sent, and said so.
     press(&mut ws, "display_power").await;
+    eventually(PATIENCE, "the second press's command is refused", || {
+        c.log().recent(200).iter().any(|l| {
+            l.contains("display_off step 1 failed") && l.contains("said it is busy")
+        })
+    })
+    .await;
     let seen = notices_until(&mut ws, "busy:projector", true).await;
     assert!(seen.iter().all(|(_, m, _)| !m.contains("ERR3")));
     assert_eq!(
