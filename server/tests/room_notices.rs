@@ -57,7 +57,10 @@ fn answering() -> Answer {
 async fn tablet(addr: SocketAddr) -> Ws {
     let mut ws = ws_connect_from(PANEL_FROM, addr).await;
     let welcome = hello(&mut ws, "tablet", None).await;
-    assert!(matches!(welcome, ServerMessage::Welcome { .. }), "{welcome:?}");
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { .. }),
+        "{welcome:?}"
+    );
     let ServerMessage::Snapshot { .. } = recv_data(&mut ws).await else {
         panic!("a snapshot after the welcome")
     };
@@ -209,11 +212,15 @@ async fn what_an_unreachable_projector_reported_is_shown_as_unknown() {
 
     projector.switch_off();
     notices_until(&mut ws, "device:projector", true).await;
-    eventually(PATIENCE, "the display's state is unknown, its LED off", || {
-        let s = c.snapshot();
-        s.variables["projector_state"] == Value::Text("unknown".into())
-            && s.buttons["display_power"].led.mode == LedMode::Off
-    })
+    eventually(
+        PATIENCE,
+        "the display's state is unknown, its LED off",
+        || {
+            let s = c.snapshot();
+            s.variables["projector_state"] == Value::Text("unknown".into())
+                && s.buttons["display_power"].led.mode == LedMode::Off
+        },
+    )
     .await;
 
     // Back: the next poll's answer is shown again.
@@ -254,9 +261,10 @@ async fn a_projector_busy_warming_up_is_a_notice_and_refuses_the_next_press() {
     // Pressed again while it is busy: refused here, not sent, and said so.
     press(&mut ws, "display_power").await;
     eventually(PATIENCE, "the second press's command is refused", || {
-        c.log().recent(200).iter().any(|l| {
-            l.contains("display_off step 1 failed") && l.contains("said it is busy")
-        })
+        c.log()
+            .recent(200)
+            .iter()
+            .any(|l| l.contains("display_off step 1 failed") && l.contains("said it is busy"))
     })
     .await;
     let seen = notices_until(&mut ws, "busy:projector", true).await;

@@ -90,7 +90,9 @@ impl FakeDevice {
         }
         let socket = TcpSocket::new_v4().expect("a socket");
         socket.set_reuseaddr(true).expect("SO_REUSEADDR");
-        socket.bind(self.addr).expect("bind the device's port again");
+        socket
+            .bind(self.addr)
+            .expect("bind the device's port again");
         self.socket = Some(socket);
     }
 

@@ -82,12 +82,7 @@ pub(super) fn check<'p>(c: &mut Checker<'p, '_>) -> Devices<'p> {
         }
         // A sequence step waits at most 15 s for its device; a queued
         // command must be sent before that.
-        c.in_range(
-            field(&base, "busy_secs"),
-            d.busy_secs,
-            1..=10,
-            "busy_secs",
-        );
+        c.in_range(field(&base, "busy_secs"), d.busy_secs, 1..=10, "busy_secs");
     }
     Devices(transports)
 }

@@ -381,9 +381,13 @@ impl DeviceLink {
         let owned = owned_state(&self.project, &self.device.id);
         let source = format!("device:{}", self.device.id);
         for button in &owned.leds {
-            if let Err(e) =
-                super::set_led(&self.controller, &self.project, button, LedMode::Off, &source)
-            {
+            if let Err(e) = super::set_led(
+                &self.controller,
+                &self.project,
+                button,
+                LedMode::Off,
+                &source,
+            ) {
                 self.controller
                     .log()
                     .record(format!("device {}: LED {button}: {e}", self.device.id));
@@ -396,9 +400,10 @@ impl DeviceLink {
                 source: source.clone(),
             });
             if let Err(e) = result {
-                self.controller
-                    .log()
-                    .record(format!("device {}: variable {variable}: {e}", self.device.id));
+                self.controller.log().record(format!(
+                    "device {}: variable {variable}: {e}",
+                    self.device.id
+                ));
             }
         }
     }
@@ -518,9 +523,11 @@ impl Inbox {
 
     fn set_busy(&mut self, until: Option<tokio::time::Instant>) {
         self.busy_until = until;
-        self.controller.bus().publish(BusEvent::DeviceBusy(DeviceBusy {
-            device: self.device.clone(),
-            busy: until.is_some(),
-        }));
+        self.controller
+            .bus()
+            .publish(BusEvent::DeviceBusy(DeviceBusy {
+                device: self.device.clone(),
+                busy: until.is_some(),
+            }));
     }
 }
