@@ -73,18 +73,22 @@ async fn notices_until(ws: &mut Ws, key: &str, active: bool) -> Vec<(String, Str
     let mut seen = Vec::new();
     let found = tokio::time::timeout(PATIENCE, async {
         loop {
-            if let ServerMessage::Notice {
-                key: k,
-                message,
-                active: a,
-                ..
-            } = recv(ws).await
-            {
-                let done = k == key && a == active;
-                seen.push((k, message, a));
-                if done {
-                    return;
+            match recv(ws).await {
+                ServerMessage::Notice {
+                    key: k,
+                    message,
+                    active: a,
+                    ..
+                } => {
+                    let done = k == key && a == active;
+                    seen.push((k, message, a));
+                    if done {
+                        return;
+                    }
                 }
+                // A live panel answers the keep-alive, or it is let go.
+                ServerMessage::Ping { seq } => send(ws, &ClientMessage::Pong { seq }).await,
+                _ => {}
             }
         }
     })
@@ -175,12 +179,11 @@ async fn a_switcher_that_does_not_answer_is_a_notice_in_the_users_words_until_it
     })
     .await;
     // The developer's account is still in the log.
+    let log = c.log().recent(500);
     assert!(
-        c.log()
-            .recent(200)
-            .iter()
+        log.iter()
             .any(|l| l.contains("source_hdmi2") && l.contains("not connected")),
-        "the log keeps the step's failure"
+        "the log keeps the step's failure: {log:#?}"
     );
 
     // The switcher comes back: the notice clears itself.
@@ -210,7 +213,7 @@ async fn what_an_unreachable_projector_reported_is_shown_as_unknown() {
     .await;
     let mut ws = tablet(running.addrs.panel.unwrap()).await;
 
-    projector.switch_off();
+    projector.switch_off().await;
     notices_until(&mut ws, "device:projector", true).await;
     eventually(
         PATIENCE,

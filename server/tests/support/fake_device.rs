@@ -84,9 +84,11 @@ impl FakeDevice {
 
     /// Stops the device on the spot (its power cut): its connections drop
     /// and its port refuses new ones until [`switch_on`] again.
-    pub fn switch_off(&mut self) {
+    pub async fn switch_off(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+            // Its listener must be closed before the port is bound again.
+            let _ = task.await;
         }
         let socket = TcpSocket::new_v4().expect("a socket");
         socket.set_reuseaddr(true).expect("SO_REUSEADDR");
