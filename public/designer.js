@@ -824,6 +824,11 @@ function deviceEditor(d, i) {
       field("Poll seconds", d, "poll_secs", `${path}.poll_secs`, { type: "number" }),
       field("Reconnect seconds", d, "reconnect_secs", `${path}.reconnect_secs`, { type: "number" }),
     ),
+    row(
+      field("Kind", d, "kind", `${path}.kind`, { options: ["projector", "display", "video_switcher", "audio", "camera", "lighting", "blinds"], optional: true, hint: "the word notices use" }),
+      field("Busy reply", d, "busy", `${path}.busy`, { optional: true, hint: "a regex, e.g. ERR3$" }),
+      field("When busy", d, "when_busy", `${path}.when_busy`, { options: ["refuse", "queue"], optional: true }),
+    ),
     field("Status LED", d, "status_led", `${path}.status_led`, { options: ids(P().buttons), optional: true }));
 }
 

@@ -238,7 +238,16 @@ impl Live {
                     }
                 }
                 LinkAction::Close => self.socket = None,
-                LinkAction::State(state) => self.shown.set(state),
+                LinkAction::State(state) => {
+                    // Live again after a (re)connect: the controller sends
+                    // the notices that still hold right after the snapshot,
+                    // so the ones held from before (a device back meanwhile)
+                    // go.
+                    if state == LinkState::Live {
+                        self.notices.set(Vec::new());
+                    }
+                    self.shown.set(state)
+                }
                 LinkAction::ShowSnapshot => self.state.set(self.link.snapshot().clone()),
                 LinkAction::ShowLayout(view) => (self.on_layout)(Ok(*view)),
                 LinkAction::Unavailable(why) => (self.on_layout)(Err(why)),

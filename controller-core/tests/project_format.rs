@@ -414,3 +414,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_devices_kind_and_busy_options_are_validated() {
+    let text = format!(
+        r#"{MINIMAL}
+[[devices]]
+id = "projector"
+transport = "tcp"
+address = "127.0.0.1:4352"
+busy = "(ERR3"
+busy_secs = 60
+
+[[devices]]
+id = "matrix"
+transport = "tcp"
+address = "127.0.0.1:4353"
+when_busy = "later"
+
+[[devices]]
+id = "screen"
+transport = "tcp"
+address = "127.0.0.1:4354"
+kind = "toaster"
+"#
+    );
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (path, needle) in [
+        ("devices[0].busy", "(ERR3"),
+        ("devices[0].busy_secs", "busy_secs = 60"),
+        ("devices[1].when_busy", "later"),
+        ("devices[2].kind", "toaster"),
+    ] {
+        let e = error_at(&errors, path);
+        assert_eq!(e.line, line_of(needle), "{e:#?}");
+    }
+    // Valid: a kind, a busy reply, queued while busy.
+    let ok = text
+        .replace("(ERR3", "ERR3$")
+        .replace("busy_secs = 60", "busy_secs = 10")
+        .replace("\"later\"", "\"queue\"")
+        .replace("\"toaster\"", "\"video_switcher\"");
+    let p = Project::from_toml(&ok).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        p.devices[1].when_busy,
+        controller_core::project::WhenBusy::Queue
+    );
+}

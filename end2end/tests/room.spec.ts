@@ -73,7 +73,7 @@ test("a fader drag reaches the DSP coalesced and ending at the final value; the 
 
     // The device fails: the panels say so.
     await dsp.stop();
-    await expect(b.locator('.notice[data-key="device:dsp"]')).toContainText("Audio DSP is not responding");
+    await expect(b.locator('.notice[data-key="device:dsp"]')).toContainText("The sound system is not responding");
     await expect(a.locator('.notice[data-key="device:dsp"]')).toBeVisible();
     await shot(b, "wall-device-down-1280x800.png");
     await checkAxe(b, "the wall panel with notices");

@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use controller_core::engine::Step;
+use controller_core::logic::Trouble;
 use controller_core::view::{DeviceStatus, ServiceStatus};
 use tokio::sync::broadcast;
 
@@ -75,9 +76,22 @@ impl Published {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SequenceFailure {
     pub sequence: String,
+    /// The button whose press, release or repeat ran the sequence.
+    pub button: String,
     /// The step's position in the sequence, from 0.
     pub step: usize,
+    /// The developer's account (log, status page), never shown to a room user.
     pub reason: String,
+    /// The device that let the step down and how, when it was a device.
+    pub device: Option<(String, Trouble)>,
+}
+
+/// A device said it cannot take commands now (`busy: true`), or its busy
+/// time is over (`busy: false`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceBusy {
+    pub device: String,
+    pub busy: bool,
 }
 
 /// Everything that travels on the bus.
@@ -91,6 +105,8 @@ pub enum BusEvent {
     Service(ServiceStatus),
     /// A sequence step failed.
     SequenceFailed(SequenceFailure),
+    /// A room device refused a command it cannot take now, or can again.
+    DeviceBusy(DeviceBusy),
 }
 
 impl BusEvent {
@@ -148,8 +164,10 @@ mod tests {
         for i in 0..3 {
             bus.publish(BusEvent::SequenceFailed(SequenceFailure {
                 sequence: "s".into(),
+                button: "b".into(),
                 step: i,
                 reason: "r".into(),
+                device: None,
             }));
         }
         for rx in [&mut a, &mut b] {
@@ -169,8 +187,10 @@ mod tests {
         for _ in 0..CAPACITY + 1 {
             bus.publish(BusEvent::SequenceFailed(SequenceFailure {
                 sequence: "s".into(),
+                button: "b".into(),
                 step: 0,
                 reason: "r".into(),
+                device: None,
             }));
         }
         assert!(matches!(

@@ -47,6 +47,13 @@ pub enum Command {
         led: Led,
         source: Source,
     },
+    /// Undo a selection the room is not in: a toggle or interlock button
+    /// whose sequence failed is no longer latched, and its LED, if the
+    /// button's state drives it, goes off. Other buttons are left alone.
+    Deselect {
+        button: String,
+        source: Source,
+    },
     /// Move a level; the value is clamped to its range and rounded to its step.
     SetLevel {
         level: String,
@@ -357,6 +364,28 @@ impl Engine {
                         button,
                         latched: lit,
                     });
+                }
+            }
+            Command::Deselect { button, .. } => {
+                let state = *self.known(&button)?;
+                let def = self
+                    .project
+                    .button(&button)
+                    .ok_or_else(|| EngineError::UnknownButton(button.clone()))?;
+                if def.kind != ButtonKind::Momentary && state.latched {
+                    changes.push(Change::Latched {
+                        button: button.clone(),
+                        latched: false,
+                    });
+                    if def.led == LedSource::State
+                        && def.led_when.is_none()
+                        && state.led.mode != LedMode::Off
+                    {
+                        changes.push(Change::Led {
+                            button,
+                            led: Led::off(def.color),
+                        });
+                    }
                 }
             }
             Command::SetLevel {

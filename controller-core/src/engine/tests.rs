@@ -317,6 +317,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
         4 => id.clone().prop_map(|b| press(&b)),
         3 => id.clone().prop_map(|b| release(&b)),
         1 => id.clone().prop_map(|b| Command::Repeat { button: b, source: "p".into() }),
+        1 => id.clone().prop_map(|b| Command::Deselect { button: b, source: "p".into() }),
         1 => (id, mode, color).prop_map(|(b, mode, color)| Command::SetLed { button: b, led: Led { mode, color }, source: "p".into() }),
         1 => Just(Command::LoadProject { project: Arc::new(demo_project().clone()), source: "p".into() }),
         3 => arb_value_command(),
@@ -502,4 +503,26 @@ fn a_feedback_toggle_is_latched_exactly_while_its_led_is_lit() {
     })
     .unwrap();
     assert!(e.state().buttons["mute"].latched);
+}
+
+#[test]
+fn a_deselected_source_is_unlatched_and_dark() {
+    let mut e = engine();
+    e.apply(press("src_hdmi2")).unwrap();
+    let deselect = |b: &str| Command::Deselect {
+        button: b.into(),
+        source: "sequence:source_hdmi2".into(),
+    };
+    let step = e.apply(deselect("src_hdmi2")).unwrap().unwrap();
+    assert!(!e.state().buttons["src_hdmi2"].latched);
+    assert_eq!(e.state().led("src_hdmi2").unwrap().mode, LedMode::Off);
+    assert_eq!(step.changes.len(), 2);
+    // Nothing selected: nothing to undo, no step.
+    assert_eq!(e.apply(deselect("src_hdmi2")).unwrap(), None);
+    // A momentary button is never latched.
+    e.apply(press("all_off")).unwrap();
+    assert_eq!(e.apply(deselect("all_off")).unwrap(), None);
+    // A press selects it again.
+    e.apply(press("src_hdmi2")).unwrap();
+    assert!(e.state().buttons["src_hdmi2"].latched);
 }

@@ -7,6 +7,7 @@
 pub mod address;
 pub mod escape;
 pub mod feedback;
+pub mod notices;
 pub mod schedule;
 
 pub use address::{
@@ -15,4 +16,5 @@ pub use address::{
 };
 pub use escape::{decode_escapes, decode_hex, encode_escapes, encode_hex, EscapeError};
 pub use feedback::{FeedbackAction, FeedbackError, FeedbackMatcher};
+pub use notices::{device_notice, owned_state, step_notice, OwnedState, Trouble};
 pub use schedule::{Schedule, ScheduleError};

@@ -13,6 +13,10 @@ pub struct Device {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// What the device is, in the room user's words: panel notices say "The
+    /// projector is not responding" rather than the device's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DeviceKind>,
     pub transport: Transport,
     /// `host:port` for tcp and udp; a base URL for http; the port's device
     /// path for serial (`/dev/ttyUSB0`).
@@ -34,6 +38,40 @@ pub struct Device {
     /// A button whose LED shows whether the device is connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_led: Option<String>,
+    /// A regular expression matching the reply with which the device
+    /// refuses a command it cannot take now (PJLink's `ERR3` while a
+    /// projector warms up). Panels are told, and for `busy_secs` the
+    /// device's commands are handled as `when_busy` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
+    #[serde(default = "Device::default_busy_secs")]
+    pub busy_secs: u32,
+    #[serde(default)]
+    pub when_busy: WhenBusy,
+}
+
+/// What kind of device it is, for the words a room user reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Projector,
+    Display,
+    VideoSwitcher,
+    Audio,
+    Camera,
+    Lighting,
+    Blinds,
+}
+
+/// What happens to a command for a device that said it is busy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenBusy {
+    /// Not sent: the step fails and the panel says to try again.
+    #[default]
+    Refuse,
+    /// Held until the busy time is over, then sent.
+    Queue,
 }
 
 impl Device {
@@ -44,6 +82,9 @@ impl Device {
         10
     }
     fn default_reconnect_secs() -> u32 {
+        5
+    }
+    fn default_busy_secs() -> u32 {
         5
     }
 }

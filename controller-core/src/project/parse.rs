@@ -119,6 +119,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
             revision: 0,
             description: String::new(),
             location: String::new(),
+            help: String::new(),
         },
         buttons: Vec::new(),
         panels: Vec::new(),

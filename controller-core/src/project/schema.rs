@@ -46,6 +46,10 @@ pub struct ProjectInfo {
     /// Where the room is (building, floor), shown in discovery answers.
     #[serde(default)]
     pub location: String,
+    /// Whom the room's user should call when a device fails, as the end of
+    /// "Check that it is switched on, or ..." (`"call IT on 4711"`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub help: String,
 }
 
 /// A button: defined once, placed on any number of pages.

@@ -230,7 +230,10 @@ impl Driver {
     fn failed(&self, e: DeviceError, unsent: Pending) -> Sent {
         match e {
             DeviceError::NotConnected { .. } => Sent::DeviceDown(unsent, e.to_string()),
-            DeviceError::Busy(_) | DeviceError::Timeout(_) | DeviceError::Failed { .. } => {
+            DeviceError::Busy(_)
+            | DeviceError::Refused(_)
+            | DeviceError::Timeout(_)
+            | DeviceError::Failed { .. } => {
                 self.controller
                     .log()
                     .record(format!("level {}: {e}; trying again", self.level.id));

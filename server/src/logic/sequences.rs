@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Command, Snapshot, StepOutcome};
-use controller_core::logic::{decode_escapes, decode_hex, parse_http_step};
+use controller_core::logic::{decode_escapes, decode_hex, parse_http_step, Trouble};
 use controller_core::project::{Condition, LedMode, Project, Sequence, Step, Trigger};
 use controller_core::template;
 use tokio::sync::broadcast::error::RecvError;
@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::devices::{Devices, Payload};
+use super::devices::{DeviceError, Devices, Payload};
 use crate::bus::{BusEvent, SequenceFailure};
 use crate::controller::Controller;
 
@@ -129,16 +129,28 @@ pub async fn run_sequence(
         if let Err(e) = run_step(&controller, &project, &devices, step, &source).await {
             failed += 1;
             controller.log().record(format!(
-                "sequence {} step {} failed: {e}",
+                "sequence {} step {} failed: {}",
                 sequence.id,
-                i + 1
+                i + 1,
+                e.reason
             ));
+            if failed == 1 && e.device.is_some() && sequence.on == Trigger::Press {
+                // The device did not do what the press selected: the
+                // button must not light as if it had (HDMI 2 lit while
+                // the video switcher was unreachable).
+                let _ = controller.execute(Command::Deselect {
+                    button: sequence.button.clone(),
+                    source: source.clone(),
+                });
+            }
             controller
                 .bus()
                 .publish(BusEvent::SequenceFailed(SequenceFailure {
                     sequence: sequence.id.clone(),
+                    button: sequence.button.clone(),
                     step: i,
-                    reason: e.to_string(),
+                    reason: e.reason,
+                    device: e.device,
                 }));
         }
     }
@@ -151,28 +163,55 @@ pub async fn run_sequence(
     }
 }
 
+/// Why a step failed: the log's account, and the device that let it down.
+struct StepFailed {
+    reason: String,
+    device: Option<(String, Trouble)>,
+}
+
+impl From<String> for StepFailed {
+    fn from(reason: String) -> StepFailed {
+        StepFailed {
+            reason,
+            device: None,
+        }
+    }
+}
+
+impl From<DeviceError> for StepFailed {
+    fn from(e: DeviceError) -> StepFailed {
+        let device = match &e {
+            DeviceError::NotConnected { device, .. } | DeviceError::Failed { device, .. } => {
+                Some(device.clone())
+            }
+            DeviceError::Timeout(d) | DeviceError::Busy(d) | DeviceError::Refused(d) => {
+                Some(d.clone())
+            }
+            _ => None,
+        };
+        StepFailed {
+            reason: e.to_string(),
+            device: device.zip(e.trouble()),
+        }
+    }
+}
+
 async fn run_step(
     controller: &Controller,
     project: &Project,
     devices: &Devices,
     step: &Step,
     source: &str,
-) -> Result<(), String> {
+) -> Result<(), StepFailed> {
     let device = step.device.as_deref().unwrap_or_default();
     if let Some(text) = &step.send {
         // `{name}` sends a variable's or level's value as it is now.
         let text = template::render_state(text, &controller.snapshot());
         let bytes = decode_escapes(&text).map_err(|e| e.to_string())?;
-        devices
-            .request(device, Payload::Line(bytes))
-            .await
-            .map_err(|e| e.to_string())
+        Ok(devices.request(device, Payload::Line(bytes)).await?)
     } else if let Some(hex) = &step.send_hex {
         let bytes = decode_hex(hex).map_err(|e| e.to_string())?;
-        devices
-            .request(device, Payload::Raw(bytes))
-            .await
-            .map_err(|e| e.to_string())
+        Ok(devices.request(device, Payload::Raw(bytes)).await?)
     } else if let Some(http) = &step.http {
         let req = parse_http_step(http).map_err(|e| e.to_string())?;
         let payload = Payload::Http {
@@ -180,19 +219,16 @@ async fn run_step(
             path: req.path,
             body: step.body.clone(),
         };
-        devices
-            .request(device, payload)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(devices.request(device, payload).await?)
     } else if let Some(ms) = step.wait_ms {
         tokio::time::sleep(Duration::from_millis(ms.into())).await;
         Ok(())
     } else if let Some(mode) = &step.led {
         let mode = LedMode::parse(mode).ok_or_else(|| format!("unknown LED mode {mode:?}"))?;
         let button = step.button.as_deref().unwrap_or_default();
-        super::set_led(controller, project, button, mode, source).map_err(|e| e.to_string())
+        Ok(super::set_led(controller, project, button, mode, source).map_err(|e| e.to_string())?)
     } else if let Some(button) = &step.press {
-        super::press_and_release(controller, button, source).map_err(|e| e.to_string())
+        Ok(super::press_and_release(controller, button, source).map_err(|e| e.to_string())?)
     } else if let (Some(variable), Some(value)) = (&step.set_variable, &step.value) {
         controller
             .execute(Command::SetVariable {
@@ -201,7 +237,7 @@ async fn run_step(
                 source: source.to_string(),
             })
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string().into())
     } else if let (Some(level), Some(value)) = (&step.set_level, &step.value) {
         let value = value
             .as_number()
@@ -213,8 +249,8 @@ async fn run_step(
                 source: source.to_string(),
             })
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string().into())
     } else {
-        Err("the step has no action".into())
+        Err(String::from("the step has no action").into())
     }
 }

@@ -2,7 +2,8 @@
 //! records every line the controller sends it and answers as the test says
 //! (nothing at all, or as the simulator's DSP does), optionally late, as a
 //! busy device answers. It can start out refusing connections (a device
-//! that is switched off) and be switched on later on the same port.
+//! that is switched off), be switched on later on the same port, and be
+//! switched off again.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -70,7 +71,7 @@ impl FakeDevice {
 
     /// Starts accepting connections on the device's port.
     pub fn switch_on(&mut self) {
-        let socket = self.socket.take().expect("switched on once");
+        let socket = self.socket.take().expect("switched off before");
         let listener = socket.listen(16).expect("listen");
         self.task = Some(tokio::spawn(serve(
             listener,
@@ -79,6 +80,22 @@ impl FakeDevice {
             self.answer.clone(),
             self.delay,
         )));
+    }
+
+    /// Stops the device on the spot (its power cut): its connections drop
+    /// and its port refuses new ones until [`switch_on`] again.
+    pub async fn switch_off(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            // Its listener must be closed before the port is bound again.
+            let _ = task.await;
+        }
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(self.addr)
+            .expect("bind the device's port again");
+        self.socket = Some(socket);
     }
 
     /// Every line received so far (terminators removed), oldest first.

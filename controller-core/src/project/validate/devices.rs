@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{field, item, Checker, Seg};
+use crate::logic::feedback::compile_regex;
 use crate::logic::{
     decode_escapes, parse_device_address, parse_http_step, parse_serial, AddressError,
 };
@@ -74,6 +75,14 @@ pub(super) fn check<'p>(c: &mut Checker<'p, '_>) -> Devices<'p> {
         if let Some(b) = &d.status_led {
             c.button_ref(field(&base, "status_led"), b);
         }
+        if let Some(expr) = &d.busy {
+            if let Err(e) = compile_regex(expr) {
+                c.err(field(&base, "busy"), e.to_string());
+            }
+        }
+        // A sequence step waits at most 15 s for its device; a queued
+        // command must be sent before that.
+        c.in_range(field(&base, "busy_secs"), d.busy_secs, 1..=10, "busy_secs");
     }
     Devices(transports)
 }

@@ -27,7 +27,7 @@ pub(super) async fn run(mut link: DeviceLink, address: DeviceAddress) {
     loop {
         tokio::select! {
             _ = link.shutdown.cancelled() => return,
-            request = link.requests.recv() => {
+            request = link.inbox.next() => {
                 let Some(request) = request else { return };
                 let result = send(&mut link, &address, &request.payload).await;
                 let _ = request.done.send(result);

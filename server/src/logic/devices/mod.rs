@@ -19,10 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use controller_core::engine::Command;
+use controller_core::logic::notices::{owned_state, BusyReply, UNKNOWN};
 use controller_core::logic::{
     decode_escapes, parse_device_address, parse_http_step, parse_serial, DeviceAddress, SerialLine,
+    Trouble,
 };
-use controller_core::project::{Device, LedMode, Project, Transport};
+use controller_core::project::{Device, LedMode, Project, Transport, Value, WhenBusy};
 use controller_core::view::DeviceStatus;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -30,7 +33,22 @@ use tokio_util::codec::AnyDelimiterCodec;
 use tokio_util::sync::CancellationToken;
 
 use super::feedback::FeedbackLine;
+use crate::bus::{BusEvent, DeviceBusy};
 use crate::controller::Controller;
+
+impl DeviceError {
+    /// How the device let a request down, in the terms a panel notice
+    /// uses; None when it was not the device's doing.
+    pub fn trouble(&self) -> Option<Trouble> {
+        match self {
+            DeviceError::NotConnected { .. }
+            | DeviceError::Failed { .. }
+            | DeviceError::Timeout(_) => Some(Trouble::Down),
+            DeviceError::Busy(_) | DeviceError::Refused(_) => Some(Trouble::Busy),
+            DeviceError::Unknown(_) | DeviceError::Stopping(_) | DeviceError::Invalid(_) => None,
+        }
+    }
+}
 
 /// Requests queued for one device; more are refused as busy.
 const REQUEST_QUEUE: usize = 64;
@@ -51,6 +69,8 @@ pub enum DeviceError {
     Failed { device: String, why: String },
     #[error("device {0:?} has too many requests waiting")]
     Busy(String),
+    #[error("device {0:?} said it is busy; the request was not sent")]
+    Refused(String),
     #[error("device {0:?} did not handle the request in time")]
     Timeout(String),
     #[error("device {0:?} is stopping")]
@@ -192,7 +212,7 @@ pub(super) struct DeviceLink {
     pub terminator: Vec<u8>,
     /// The poll payload, decoded.
     pub poll: Option<Payload>,
-    pub requests: mpsc::Receiver<DeviceRequest>,
+    pub inbox: Inbox,
     pub shutdown: CancellationToken,
     controller: Controller,
     project: Arc<Project>,
@@ -224,11 +244,24 @@ impl DeviceLink {
             }
             (Some(p), _) => Some(Payload::Line(decode_escapes(p).map_err(|e| e.to_string())?)),
         };
+        let busy = match &device.busy {
+            Some(expr) => Some(BusyReply::new(expr).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let inbox = Inbox {
+            requests,
+            busy,
+            busy_for: Duration::from_secs(device.busy_secs.max(1).into()),
+            when_busy: device.when_busy,
+            busy_until: None,
+            device: device.id.clone(),
+            controller: controller.clone(),
+        };
         let link = DeviceLink {
             device: device.clone(),
             terminator,
             poll,
-            requests,
+            inbox,
             shutdown: token.clone(),
             controller: controller.clone(),
             project: project.clone(),
@@ -275,12 +308,13 @@ impl DeviceLink {
     }
 
     /// Hands a line from the device to the feedback rules.
-    pub async fn line(&self, bytes: &[u8]) {
+    pub async fn line(&mut self, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         let text = text.trim_matches(|c: char| c == '\0');
         if text.is_empty() {
             return;
         }
+        self.inbox.heard(text);
         let _ = self
             .lines
             .send(FeedbackLine {
@@ -291,8 +325,9 @@ impl DeviceLink {
     }
 
     /// Hands every line of a block (an HTTP body, a datagram) to feedback.
-    pub async fn lines_of(&self, block: &Bytes) {
-        for line in block.split(|b| *b == b'\n' || *b == b'\r' || self.terminator.contains(b)) {
+    pub async fn lines_of(&mut self, block: &Bytes) {
+        let terminator = self.terminator.clone();
+        for line in block.split(|b| *b == b'\n' || *b == b'\r' || terminator.contains(b)) {
             self.line(line).await;
         }
     }
@@ -331,6 +366,44 @@ impl DeviceLink {
                         .log()
                         .record(format!("device {} status LED: {e}", self.device.id));
                 }
+            }
+            if !online {
+                self.forget_state();
+            }
+        }
+    }
+
+    /// The device is down, so what its feedback drives is no longer known:
+    /// its LEDs go out and its text variables read "unknown", rather than
+    /// showing the last report as if it still held ("Display: on" for a
+    /// projector nobody can reach).
+    fn forget_state(&self) {
+        let owned = owned_state(&self.project, &self.device.id);
+        let source = format!("device:{}", self.device.id);
+        for button in &owned.leds {
+            if let Err(e) = super::set_led(
+                &self.controller,
+                &self.project,
+                button,
+                LedMode::Off,
+                &source,
+            ) {
+                self.controller
+                    .log()
+                    .record(format!("device {}: LED {button}: {e}", self.device.id));
+            }
+        }
+        for variable in owned.texts {
+            let result = self.controller.execute(Command::SetVariable {
+                variable: variable.clone(),
+                value: Value::Text(UNKNOWN.into()),
+                source: source.clone(),
+            });
+            if let Err(e) = result {
+                self.controller.log().record(format!(
+                    "device {}: variable {variable}: {e}",
+                    self.device.id
+                ));
             }
         }
     }
@@ -389,11 +462,72 @@ impl DeviceLink {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return false,
                 _ = &mut deadline => return true,
-                r = self.requests.recv() => match r {
+                r = self.inbox.requests.recv() => match r {
                     Some(request) => self.refuse(request),
                     None => return false,
                 },
             }
         }
+    }
+}
+
+/// A device's queue of requests, and whether the device said it is busy:
+/// while it is (`busy_secs` after its busy reply), a request is refused or
+/// held back, as the project's `when_busy` says.
+pub(super) struct Inbox {
+    requests: mpsc::Receiver<DeviceRequest>,
+    busy: Option<BusyReply>,
+    busy_for: Duration,
+    when_busy: WhenBusy,
+    busy_until: Option<tokio::time::Instant>,
+    device: String,
+    controller: Controller,
+}
+
+impl Inbox {
+    /// The next request to hand to the device; None when the runtime is
+    /// stopping. Cancel-safe: a request taken is handed out or refused
+    /// before the next await.
+    pub async fn next(&mut self) -> Option<DeviceRequest> {
+        loop {
+            let until = self.busy_until;
+            let over = async move {
+                match until {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let take = until.is_none() || self.when_busy == WhenBusy::Refuse;
+            tokio::select! {
+                _ = over => self.set_busy(None),
+                r = self.requests.recv(), if take => {
+                    let request = r?;
+                    if until.is_none() {
+                        return Some(request);
+                    }
+                    let _ = request.done.send(Err(DeviceError::Refused(self.device.clone())));
+                }
+            }
+        }
+    }
+
+    /// Looks at a line from the device for its busy reply.
+    fn heard(&mut self, line: &str) {
+        if self.busy.as_ref().is_some_and(|b| b.matches(line)) {
+            self.controller
+                .log()
+                .record(format!("device {} is busy: {line:?}", self.device));
+            self.set_busy(Some(tokio::time::Instant::now() + self.busy_for));
+        }
+    }
+
+    fn set_busy(&mut self, until: Option<tokio::time::Instant>) {
+        self.busy_until = until;
+        self.controller
+            .bus()
+            .publish(BusEvent::DeviceBusy(DeviceBusy {
+                device: self.device.clone(),
+                busy: until.is_some(),
+            }));
     }
 }

@@ -32,7 +32,7 @@ where
                 Some(Err(e)) => return format!("read failed: {e}"),
                 None => return "the device closed the connection".into(),
             },
-            request = link.requests.recv() => {
+            request = link.inbox.next() => {
                 let Some(request) = request else { return "stopping".into() };
                 let result = match link.wire_bytes(&request.payload) {
                     Ok(bytes) => write(&mut writer, &bytes).await.map_err(|e| link.failed(e)),

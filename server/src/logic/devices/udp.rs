@@ -72,7 +72,7 @@ async fn session(link: &mut DeviceLink, socket: UdpSocket, target: &str) -> Stri
                 // next receive; the socket stays usable.
                 Err(e) => link.set_silent(format!("{target}: {e}")),
             },
-            request = link.requests.recv() => {
+            request = link.inbox.next() => {
                 let Some(request) = request else { return "stopping".into() };
                 let result = match link.wire_bytes(&request.payload) {
                     Ok(bytes) => socket.send(&bytes).await.map(|_| ()).map_err(|e| link.failed(format!("send failed: {e}"))),

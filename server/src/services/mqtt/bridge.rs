@@ -312,7 +312,7 @@ impl Bridge {
                     self.info = info;
                 }
             }
-            BusEvent::SequenceFailed(_) => {}
+            BusEvent::SequenceFailed(_) | BusEvent::DeviceBusy(_) => {}
         }
     }
 
