@@ -98,8 +98,11 @@ pub async fn start_with(
     project: LoadedProject,
     services: Vec<Box<dyn Service>>,
 ) -> anyhow::Result<Running> {
-    let controller =
-        Controller::new(settings.clone(), project.project.clone()).with_source(project.source);
+    let mut controller = Controller::new(settings.clone(), project.project.clone())
+        .with_source(project.source.clone());
+    if project.is_fresh_installation() {
+        controller = controller.fresh_installation();
+    }
     controller.log().record(format!(
         "running project \"{}\" from {}",
         project.project.project.name, project.origin
