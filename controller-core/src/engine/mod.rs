@@ -289,7 +289,9 @@ impl Engine {
             .collect();
         // A level's mute button shows the level's mute.
         for b in &project.buttons {
-            let Some(level) = &b.mutes else { continue };
+            let Some(level) = b.mutes.as_ref().filter(|_| b.kind == ButtonKind::Toggle) else {
+                continue;
+            };
             let muted = self.state.levels.get(level).is_some_and(|l| l.muted);
             if let Some(state) = self.state.buttons.get_mut(&b.id) {
                 state.latched = muted;
@@ -494,7 +496,7 @@ impl Engine {
     /// show `muted`.
     fn mute_buttons(&self, level: &str, muted: bool, changes: &mut Vec<Change>) {
         for b in &self.project.buttons {
-            if b.mutes.as_deref() != Some(level) {
+            if b.mutes.as_deref() != Some(level) || b.kind != ButtonKind::Toggle {
                 continue;
             }
             let Some(state) = self.state.buttons.get(&b.id) else {
