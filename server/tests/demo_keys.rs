@@ -155,7 +155,8 @@ async fn every_demo_key_reaches_a_simulated_device() {
     eventually(PATIENCE, "the fader's mute unlights the Mute key", || {
         let s = c.snapshot();
         let lit = s.led("mute").unwrap().mode != LedMode::Off;
-        (sim.dsp_state().1 == !want && lit == !want && s.buttons["mute"].latched == !want)
+        let unmuted = !want;
+        (sim.dsp_state().1 == unmuted && lit == unmuted && s.buttons["mute"].latched == unmuted)
             .then_some(())
             .ok_or(format!("dsp {:?}, {s:?}", sim.dsp_state()))
     })
