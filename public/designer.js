@@ -38,6 +38,8 @@ const S = {
   previewBusy: false, // a post is under way
   previewAgain: false, // and another was asked for meanwhile
   history: [],
+  fresh: false, // a fresh installation: nothing stored, the built-in demo runs
+  runningRevision: 0, // the running project's revision (a save numbers after it)
   work: null, // the part of the page render() redraws (all but the preview)
 };
 
@@ -282,7 +284,7 @@ function renderNow() {
     S.work = h("div", { id: "designer-work" });
     main.replaceChildren(S.work, previewSection());
   }
-  S.work.replaceChildren(toolbar(), h("div", { class: "designer-grid" + (S.section === "layout" ? "" : " no-props") }, nav(), workspace(), S.section === "layout" ? props() : null), errorsPanel(), outputPanel());
+  S.work.replaceChildren(toolbar(), freshNote(), h("div", { class: "designer-grid" + (S.section === "layout" ? "" : " no-props") }, nav(), workspace(), S.section === "layout" ? props() : null), errorsPanel(), outputPanel());
   markErrors();
   syncPreview();
 
@@ -301,11 +303,21 @@ function renderNow() {
   }
 }
 
+// A fresh installation (nothing stored: the controller runs the built-in
+// demo) opens on a new project; the demo is one click away.
+function freshNote() {
+  if (!S.fresh) return null;
+  return h("section", { id: "fresh-note", class: "fresh-note", "aria-label": "A new installation" },
+    h("p", { text: "This controller has no project of its own yet: it runs the built-in demo until you apply one. " + (S.which === "demo" ? "You are editing a copy of the demo." : "You are editing a new, empty project.") }),
+    S.which === "demo" ? null : h("button", { type: "button", id: "start-from-demo", onclick: () => openVersion("demo") }, "Start from the demo"));
+}
+
 function toolbar() {
   const which = h("select", { id: "open-which", "aria-label": "Project to open" },
     h("option", { value: "running", text: "The running project", selected: S.which === "running" }),
     h("option", { value: "pending", text: "The uploaded (pending) project", selected: S.which === "pending" }),
     h("option", { value: "new", text: "A new, empty project", selected: S.which === "new" }),
+    h("option", { value: "demo", text: "The built-in demo", selected: S.which === "demo" }),
     S.history.map((e) => h("option", { value: String(e.id), text: `History #${e.id}: "${e.name}" revision ${e.revision}`, selected: S.which === String(e.id) })));
   const n = S.errors.length;
   return h("div", { class: "toolbar", role: "toolbar", "aria-label": "Designer" },
@@ -711,6 +723,8 @@ function buttonFields(b, i) {
     field("Repeat while held", b, "repeat", `${path}.repeat`, { type: "checkbox", onSet: (on) => { if (on) b.repeat = { delay_ms: 400, interval_ms: 200 }; else delete b.repeat; } }),
     b.repeat ? row(field("Delay ms", b.repeat, "delay_ms", `${path}.repeat.delay_ms`, { type: "number" }), field("Interval ms", b.repeat, "interval_ms", `${path}.repeat.interval_ms`, { type: "number" })) : null,
     field("Confirm question", b, "confirm", `${path}.confirm`, { optional: true, placeholder: "e.g. Switch the whole room off?" }),
+    field("Mutes level", b, "mutes", `${path}.mutes`, { optional: true, list: "mute-levels", hint: "a toggle that is this level's mute" }),
+    h("datalist", { id: "mute-levels" }, (P().levels || []).filter((l) => l.mute).map((l) => h("option", { value: l.id }))),
     conditionEditor(b, "enabled", path, "Enabled only while", "always enabled"),
     conditionEditor(b, "led_when", path, "LED lit while", "the LED follows the button or feedback"));
 }
@@ -1073,6 +1087,15 @@ async function call(method, url, body) {
   }
 }
 
+// What runs: whether it is a fresh installation's demo, and its revision.
+async function loadInfo() {
+  const r = await call("GET", "/admin/api/info");
+  if (r.status === 200 && r.body.running) {
+    S.fresh = !!r.body.fresh;
+    S.runningRevision = Number(r.body.running.revision) || 0;
+  }
+}
+
 async function loadHistory() {
   const r = await call("GET", "/admin/api/history");
   S.history = Array.isArray(r.body) ? r.body : [];
@@ -1103,7 +1126,8 @@ async function openVersion(which) {
     return;
   }
   S.which = which;
-  openText(r.body.text, which === "running" || which === "pending" ? `the ${which} project` : `history #${which}`);
+  const label = which === "demo" ? "the built-in demo" : which === "running" || which === "pending" ? `the ${which} project` : `history #${which}`;
+  openText(r.body.text, label);
 }
 
 function openText(text, label) {
@@ -1131,12 +1155,28 @@ function openModel(text, project, label) {
   changed();
 }
 
+// Each save gets a revision after the running project's (unless the
+// installer already gave it a higher one), so the history tells versions
+// apart. A fresh installation's first project is revision 1: the demo it
+// replaces is not its predecessor.
+async function bumpRevision() {
+  await loadInfo();
+  const info = S.project.project || (S.project.project = {});
+  const after = S.fresh ? 0 : S.runningRevision;
+  const now = Number(info.revision) || 0;
+  if (now <= after) {
+    info.revision = after + 1;
+    validate();
+  }
+}
+
 async function save() {
   validate();
   if (S.errors.length) {
     render();
     return;
   }
+  await bumpRevision();
   const form = new FormData();
   form.append("project", new Blob([S.toml], { type: "text/plain" }), "project.toml");
   const r = await call("POST", "/admin/api/upload?via=designer", form);
@@ -1146,8 +1186,14 @@ async function save() {
     return;
   }
   S.saved = true;
-  const d = await call("GET", "/admin/api/diff?from=running&to=pending");
-  S.output = { ok: true, title: "Saved as the pending project", text: r.body.text, diff: d.status === 200 ? d.body : null };
+  if (S.fresh && S.which !== "demo") {
+    // Against the demo every item would read "removed": it is not this
+    // room's project, so there is nothing to compare with.
+    S.output = { ok: true, title: "Saved as the pending project", text: r.body.text + "\nThis is the controller's first project of its own: apply it to replace the built-in demo." };
+  } else {
+    const d = await call("GET", "/admin/api/diff?from=running&to=pending");
+    S.output = { ok: true, title: "Saved as the pending project", text: r.body.text, diff: d.status === 200 ? d.body : null };
+  }
   render();
   $("output").scrollIntoView({ block: "start" });
 }
@@ -1162,6 +1208,7 @@ async function apply() {
     S.opened = "the running project";
     S.which = "running";
     await loadHistory();
+    await loadInfo();
   }
   render();
   $("output").scrollIntoView({ block: "start" });
@@ -1343,7 +1390,8 @@ async function start() {
   window.designerCore = core; // for the wasm-vs-native validator test
   ICONS = JSON.parse(core.icons());
   await loadHistory();
-  await openVersion("running");
+  await loadInfo();
+  await openVersion(S.fresh ? "new" : "running");
   document.body.dataset.ready = "true";
 }
 

@@ -462,3 +462,63 @@ kind = "toaster"
         controller_core::project::WhenBusy::Queue
     );
 }
+
+#[test]
+fn a_mute_button_names_a_level_with_a_mute_and_is_a_plain_toggle() {
+    let text = format!(
+        r#"{MINIMAL}
+[[buttons]]
+id = "mute_a"
+label = "Mute"
+kind = "toggle"
+mutes = "volume"
+
+[[buttons]]
+id = "mute_b"
+label = "Mute"
+mutes = "nothing"
+
+[[buttons]]
+id = "mute_c"
+label = "Mute"
+kind = "toggle"
+led = "feedback"
+mutes = "gain"
+
+[[levels]]
+id = "volume"
+label = "Volume"
+min = 0.0
+max = 10.0
+mute = true
+
+[[levels]]
+id = "gain"
+label = "Gain"
+min = 0.0
+max = 10.0
+"#
+    );
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    assert!(!errors.iter().any(|e| e.path.starts_with("buttons[1]")));
+    let missing = errors
+        .iter()
+        .filter(|e| e.path == "buttons[2].mutes")
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>();
+    assert!(
+        missing.iter().any(|m| m.contains("no level \"nothing\"")),
+        "{missing:?}"
+    );
+    assert!(
+        missing.iter().any(|m| m.contains("only a toggle")),
+        "{missing:?}"
+    );
+    let c = errors
+        .iter()
+        .filter(|e| e.path == "buttons[3].mutes")
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>();
+    assert!(c.iter().any(|m| m.contains("has no mute")), "{c:?}");
+    assert!(c.iter().any(|m| m.contains("leave out `led`")), "{c:?}");
+}

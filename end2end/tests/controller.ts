@@ -27,6 +27,9 @@ export interface ControllerOptions {
   central?: boolean;
   /** Runs this project text (`serve --project`) instead of the built-in demo. */
   project?: string;
+  /** A fresh installation: plain `serve` with nothing stored (the demo runs
+   * because there is no project, not because `--demo` asked for it). */
+  fresh?: boolean;
 }
 
 function roomctlBin(): string {
@@ -74,6 +77,8 @@ export class Controller {
 
   /** Runs this project text (`serve --project`) instead of the built-in demo. */
   project: string | null = null;
+  /** Plain `serve`: what the project store holds, else the demo. */
+  fresh = false;
 
   static async create(
     extraSettings = "",
@@ -82,6 +87,7 @@ export class Controller {
   ): Promise<Controller> {
     const c = new Controller();
     c.project = options.project ?? null;
+    c.fresh = options.fresh ?? false;
     c.panelPort = await freePort();
     c.apprimoPort = await freePort();
     c.httpsPort = await freePort();
@@ -148,7 +154,7 @@ ${extraSettings}
   async start(): Promise<void> {
     const bin = roomctlBin();
     const settingsFile = path.join(this.dir, "roomctl.toml");
-    let serve = ["serve", "--demo"];
+    let serve = this.fresh ? ["serve"] : ["serve", "--demo"];
     if (this.project !== null) {
       const file = path.join(this.dir, "test-project.toml");
       fs.writeFileSync(file, this.project);

@@ -284,3 +284,53 @@ test("the designer edits a button's conditions and the panel's summary bar", asy
     await controller.dispose();
   }
 });
+
+test("a fresh installation opens the designer on a new project, the demo one click away, and saves number revisions", async ({ page }) => {
+  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "designer-secret"), { fresh: true });
+  try {
+    await login(page, controller);
+    // Nothing stored: the controller runs the demo, but the designer opens
+    // a new, empty (and valid) project, not the demo's forty items.
+    await expect(page.locator(".opened")).toHaveText("Editing a new project");
+    await expect(page.locator("#error-count")).toHaveText("No errors");
+    await expect(page.locator("#fresh-note")).toContainText("runs the built-in demo");
+    await expect(page.locator("#canvas .tile")).toHaveCount(0);
+    await checkAxe(page, "/designer on a fresh installation");
+
+    // The demo, one click away; and back to a new project.
+    await page.getByRole("button", { name: "Start from the demo" }).click();
+    await expect(page.locator(".opened")).toHaveText("Editing the built-in demo");
+    await expect(page.locator("#canvas .tile", { hasText: "HDMI 1" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Start from the demo" })).toHaveCount(0);
+    await page.locator("#open-which").selectOption("new");
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect(page.locator(".opened")).toHaveText("Editing a new project");
+
+    // The first save lists nothing of the demo as removed.
+    await page.getByRole("button", { name: "New button", exact: true }).click();
+    await page.getByRole("button", { name: "Save as pending" }).click();
+    const output = page.locator("#output");
+    await expect(output).toContainText("Saved as the pending project");
+    await expect(output).toContainText("first project of its own");
+    await expect(output).not.toContainText("removed");
+    const pending = async () => (await page.request.get(controller.url("/admin/api/version/pending"))).text();
+    expect(await pending()).toMatch(/^revision = 1$/m);
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect(output).toContainText("Now running");
+    await expect(page.locator("#fresh-note")).toHaveCount(0);
+
+    // Each later save numbers its revision after the running one.
+    await page.getByRole("button", { name: "New button", exact: true }).click();
+    await page.getByRole("button", { name: "Save as pending" }).click();
+    await expect(output.locator(".changes")).toContainText("revision 1 → 2");
+    await expect(output.locator(".changes")).not.toContainText("removed");
+    expect(await pending()).toMatch(/^revision = 2$/m);
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect(output).toContainText("Now running");
+    const history = await (await page.request.get(controller.url("/admin/api/history"), { headers: { Accept: "application/json" } })).json();
+    expect(history.map((e: { revision: number }) => e.revision)).toEqual([2, 1]);
+    await checkAxe(page, "/designer after the first projects");
+  } finally {
+    await controller.dispose();
+  }
+});

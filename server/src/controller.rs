@@ -41,6 +41,9 @@ struct Running {
     engine: Engine,
     /// The text the running project was loaded from, when it came from a file.
     source: Option<String>,
+    /// A fresh installation: nothing was stored, so the built-in demo runs
+    /// (until a project is loaded). The designer then opens a new project.
+    fresh: bool,
     /// The revision of the last published step that panels show (see
     /// [`Published::after`]).
     last_shown: u64,
@@ -107,6 +110,7 @@ impl Controller {
             running: Mutex::new(Running {
                 engine: Engine::new(project),
                 source: None,
+                fresh: false,
                 last_shown: 0,
             }),
             status: StatusBoard::new(bus.clone()),
@@ -173,6 +177,7 @@ impl Controller {
             source: by.to_string(),
         })?;
         running.source = Some(text);
+        running.fresh = false;
         if let Some(step) = step {
             let published = Arc::new(running.publishing(step));
             self.0.bus.publish(BusEvent::Step(published));
@@ -215,6 +220,20 @@ impl Controller {
 
     pub fn project(&self) -> Arc<Project> {
         lock(&self.0.running).engine.project().clone()
+    }
+
+    /// Marks the running project as the built-in demo of a fresh
+    /// installation (nothing stored yet; see [`Controller::is_fresh`]).
+    pub fn fresh_installation(self) -> Controller {
+        lock(&self.0.running).fresh = true;
+        self
+    }
+
+    /// Whether the controller runs the built-in demo because nothing was
+    /// ever stored (not because `serve --demo` asked for it), and no
+    /// project was loaded since.
+    pub fn is_fresh(&self) -> bool {
+        lock(&self.0.running).fresh
     }
 
     /// The text the running project was loaded from, when it came from a file.

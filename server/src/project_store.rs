@@ -49,6 +49,17 @@ pub struct LoadedProject {
     pub origin: String,
 }
 
+/// The origin of the built-in demo run because the store holds nothing: a
+/// fresh installation (see [`LoadedProject::is_fresh_installation`]).
+pub const NOTHING_STORED: &str = "built-in demo (no project stored yet)";
+
+impl LoadedProject {
+    /// The built-in demo of a fresh installation, not one asked for.
+    pub fn is_fresh_installation(&self) -> bool {
+        self.origin == NOTHING_STORED
+    }
+}
+
 /// Why a project operation did not happen. Nothing was changed when one of
 /// these is returned.
 #[derive(Debug, thiserror::Error)]
@@ -224,7 +235,10 @@ impl ProjectStore {
                 Err(e) => tracing::error!("not running {}: {e}", path.display()),
             }
         }
-        demo()
+        LoadedProject {
+            origin: NOTHING_STORED.into(),
+            ..demo()
+        }
     }
 
     /// Temporary files left by a kill during a write are incomplete by
@@ -474,8 +488,8 @@ impl ProjectStore {
         result
     }
 
-    /// The text a version name stands for: `running`, `pending`, or a
-    /// history id.
+    /// The text a version name stands for: `running`, `pending`, `demo`
+    /// (the built-in demo), or a history id.
     pub fn version_text(
         &self,
         controller: &Controller,
@@ -487,6 +501,7 @@ impl ProjectStore {
                 .project_source()
                 .unwrap_or_else(|| controller.project().to_toml())),
             "pending" => self.read(PENDING)?.ok_or(StoreError::NothingPending),
+            "demo" => Ok(DEMO_PROJECT_TOML.to_string()),
             n => n
                 .parse()
                 .ok()
@@ -824,7 +839,10 @@ mod tests {
         assert_eq!(store.load_active_or_demo().project.project.name, "Prev");
         assert!(!store.dir().join(".active.toml.tmp").exists());
         std::fs::remove_file(store.path(PREVIOUS)).unwrap();
-        assert_eq!(store.load_active_or_demo().origin, "built-in demo");
+        let fresh = store.load_active_or_demo();
+        assert_eq!(fresh.origin, NOTHING_STORED);
+        assert!(fresh.is_fresh_installation());
+        assert!(!demo().is_fresh_installation(), "serve --demo asked for it");
     }
 
     #[cfg(unix)]

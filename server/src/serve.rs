@@ -103,8 +103,11 @@ pub async fn start_with(
         // Blocking file I/O once at start (read, or make, a 32-byte file).
         settings.identity.serial = crate::installation::serial(&settings.project.dir);
     }
-    let controller =
-        Controller::new(settings.clone(), project.project.clone()).with_source(project.source);
+    let mut controller = Controller::new(settings.clone(), project.project.clone())
+        .with_source(project.source.clone());
+    if project.is_fresh_installation() {
+        controller = controller.fresh_installation();
+    }
     controller.log().record(format!(
         "running project \"{}\" from {}",
         project.project.project.name, project.origin

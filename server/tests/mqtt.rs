@@ -817,3 +817,226 @@ async fn a_restart_with_a_smaller_project_clears_the_stale_discovery_configs() {
     assert!(fresh.last(&config("button", "all_off")).is_none());
     running.shutdown().await;
 }
+
+// ---- clients from another address: the broker listens on 127.0.0.2 ----
+
+/// A broker on 127.0.0.2 (the controller and the watchers reach it from
+/// 127.0.0.1), a watcher of `filter` there, and the controller `name`
+/// running the demo, with `extra` `[mqtt]` lines.
+async fn room_at_2(name: &str, filter: &str, extra: &str) -> (Mosquitto, Watcher, String, Running) {
+    let broker = Mosquitto::start_on("127.0.0.2").await;
+    let p = prefix(name);
+    let watcher = Watcher::start_at(broker.host, broker.port, filter).await;
+    let running = settings(&broker, name, &[], extra).start_demo().await;
+    (broker, watcher, p, running)
+}
+
+#[tokio::test]
+async fn home_assistant_entity_ids_come_from_the_button_ids() {
+    let (_broker, ha, _p, running) = room_at_2("Room H", "homeassistant/#", "").await;
+    let node = "RC-TEST-Room-H";
+    let config =
+        |component: &str, object: &str| format!("homeassistant/{component}/{node}/{object}/config");
+    let wanted = [
+        ("button", "vol_up", "button.room_h_vol_up"),
+        ("button", "vol_down", "button.room_h_vol_down"),
+        ("switch", "mute", "switch.room_h_mute"),
+        ("select", "sources", "select.room_h_sources"),
+        ("number", "level_volume", "number.room_h_level_volume"),
+        (
+            "switch",
+            "level_volume_mute",
+            "switch.room_h_level_volume_mute",
+        ),
+        (
+            "sensor",
+            "var_projector_state",
+            "sensor.room_h_var_projector_state",
+        ),
+    ];
+    eventually(WAIT, "the configs are published", || {
+        wanted
+            .iter()
+            .all(|(c, o, _)| ha.json(&config(c, o)).is_some())
+    })
+    .await;
+    // The two volume keys share the label's first word ("Volume + / -"),
+    // which Home Assistant would make `volume` and `volume_2`.
+    for (component, object, entity) in wanted {
+        let c = json_at(&ha, &config(component, object)).unwrap();
+        assert_eq!(c["default_entity_id"], entity, "{c}");
+        assert!(c.get("object_id").is_none(), "object_id is gone: {c}");
+    }
+    let all: Vec<Value> = ha
+        .topics()
+        .iter()
+        .filter(|t| t.contains(node))
+        .filter_map(|t| ha.json(t))
+        .collect();
+    let mut ids: Vec<&str> = all
+        .iter()
+        .map(|c| {
+            c["default_entity_id"]
+                .as_str()
+                .expect("every config has one")
+        })
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "entity ids are unique: {ids:?}");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn retained_state_of_removed_buttons_levels_and_variables_is_cleared() {
+    let (broker, state, p, running) = room_at_2("Room R", "roomctl/RC-TEST-Room-R/#", "").await;
+    let removed = [
+        format!("{p}/button/all_off/state"),
+        format!("{p}/level/mic/state"),
+        format!("{p}/var/warmup"),
+    ];
+    eventually(WAIT, "the demo's state is retained", || {
+        removed.iter().all(|t| state.json(t).is_some())
+    })
+    .await;
+    running.shutdown().await;
+
+    // The next run's project has no all_off, no mic meter and no warmup
+    // variable: what the broker kept of them from the earlier run goes.
+    let text = DEMO_PROJECT_TOML
+        .replace("\"all_off\"", "\"shutdown\"")
+        .replace("\"mic\"", "\"microphone\"")
+        .replace("\"warmup\"", "\"countdown\"")
+        .replace("{warmup}", "{countdown}");
+    let running = settings(&broker, "Room R", &[], "")
+        .start(loaded(&text))
+        .await;
+    for topic in &removed {
+        eventually(WAIT, &format!("{topic} is cleared"), || {
+            state.last(topic).as_deref() == Some("")
+        })
+        .await;
+    }
+    assert!(state.json(&format!("{p}/button/shutdown/state")).is_some());
+    assert!(state.json(&format!("{p}/level/microphone/state")).is_some());
+    // A fresh client gets only what the broker still retains.
+    let fresh = Watcher::start_at(broker.host, broker.port, &format!("{p}/#")).await;
+    eventually(WAIT, "the fresh watcher has the new state", || {
+        fresh.json(&format!("{p}/var/countdown")).is_some()
+    })
+    .await;
+    for topic in &removed {
+        assert!(fresh.last(topic).is_none(), "{topic} is still retained");
+    }
+
+    // And within one run: an apply that drops the volume fader and the
+    // projector_state variable clears theirs.
+    let text = DEMO_PROJECT_TOML
+        .replace("\"volume\"", "\"program\"")
+        .replace("{volume}", "{program}")
+        .replace("\"projector_state\"", "\"display_state\"")
+        .replace("{projector_state}", "{display_state}");
+    running
+        .controller
+        .load_project(Arc::new(Project::from_toml(&text).unwrap()), text, "test")
+        .unwrap();
+    for topic in [
+        format!("{p}/level/volume/state"),
+        format!("{p}/var/projector_state"),
+    ] {
+        eventually(WAIT, &format!("{topic} is cleared"), || {
+            state.last(&topic).as_deref() == Some("")
+        })
+        .await;
+    }
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn refused_commands_are_logged_at_most_once_per_interval() {
+    let (broker, _status, p, running) = room_at_2(
+        "Room L",
+        "roomctl/RC-TEST-Room-L/status",
+        "commands = true\n",
+    )
+    .await;
+    eventually(WAIT, "connected on the status board", || {
+        board_line(&running).contains(" connected;")
+    })
+    .await;
+    let bad = [
+        ("button/mute/press", "PRESS"),
+        ("button/no_such_button/press", "{}"),
+        ("group/sources/select", r#"{"option": "Betamax"}"#),
+        ("level/mic/set", r#"{"value": 1}"#),
+        // Control characters must not reach the log raw.
+        ("button/mute/press", "{\"\u{1b}[31mred\": 1}"),
+    ];
+    let rounds = 3;
+    for _ in 0..rounds {
+        for (topic, payload) in bad {
+            broker.publish(&format!("{p}/{topic}"), payload).await;
+        }
+    }
+    let total = bad.len() * rounds;
+    let lines = || -> Vec<String> {
+        running
+            .controller
+            .log()
+            .recent(500)
+            .into_iter()
+            .filter(|l| l.contains("mqtt:") && l.contains("refused"))
+            .collect()
+    };
+    // Every refusal is accounted for: one line for the first, then one
+    // line with the count of the others once the interval is over.
+    let counted = |lines: &[String]| -> usize {
+        lines
+            .iter()
+            .map(|l| {
+                if l.contains("refused a command:") {
+                    1
+                } else {
+                    l.split("mqtt: ")
+                        .nth(1)
+                        .and_then(|r| r.split(' ').next())
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0)
+                }
+            })
+            .sum()
+    };
+    eventually(
+        Duration::from_secs(30),
+        "every refusal is logged or counted",
+        || {
+            let l = lines();
+            (counted(&l) == total)
+                .then_some(())
+                .ok_or(format!("{l:#?}"))
+        },
+    )
+    .await;
+    let l = lines();
+    assert!(
+        l.len() < total,
+        "rate-limited: fewer lines than refusals: {l:#?}"
+    );
+    assert!(
+        l[0].contains(
+            "refused a command: \"roomctl/RC-TEST-Room-L/button/mute/press\": bad payload"
+        ),
+        "{l:#?}"
+    );
+    assert!(
+        l.iter().any(|x| x.contains("more commands refused")),
+        "{l:#?}"
+    );
+    assert!(
+        l.iter().all(|x| !x.contains('\u{1b}')),
+        "no raw escape in the log: {l:#?}"
+    );
+    assert!(board_line(&running).contains(&format!("{total} commands refused")));
+    running.shutdown().await;
+}

@@ -294,6 +294,21 @@ impl Engine {
                 (v.id.clone(), value)
             })
             .collect();
+        // A level's mute button shows the level's mute.
+        for b in &project.buttons {
+            let Some(level) = b.mutes.as_ref().filter(|_| b.kind == ButtonKind::Toggle) else {
+                continue;
+            };
+            let muted = self.state.levels.get(level).is_some_and(|l| l.muted);
+            if let Some(state) = self.state.buttons.get_mut(&b.id) {
+                state.latched = muted;
+                state.led = if muted {
+                    Led::on(b.color)
+                } else {
+                    Led::off(b.color)
+                };
+            }
+        }
         // LEDs that follow a condition show what it says now.
         for b in &project.buttons {
             if let Some(cond) = &b.led_when {
@@ -423,6 +438,7 @@ impl Engine {
                     return Err(EngineError::NoMute(level));
                 }
                 if self.level_state(&level)?.muted != muted {
+                    self.mute_buttons(&level, muted, &mut changes);
                     changes.push(Change::Mute {
                         level,
                         muted,
@@ -505,6 +521,36 @@ impl Engine {
         Ok(())
     }
 
+    /// The latch and LED of every button that is `level`'s mute, made to
+    /// show `muted`.
+    fn mute_buttons(&self, level: &str, muted: bool, changes: &mut Vec<Change>) {
+        for b in &self.project.buttons {
+            if b.mutes.as_deref() != Some(level) || b.kind != ButtonKind::Toggle {
+                continue;
+            }
+            let Some(state) = self.state.buttons.get(&b.id) else {
+                continue;
+            };
+            if state.latched != muted {
+                changes.push(Change::Latched {
+                    button: b.id.clone(),
+                    latched: muted,
+                });
+            }
+            let led = if muted {
+                Led::on(b.color)
+            } else {
+                Led::off(b.color)
+            };
+            if state.led != led {
+                changes.push(Change::Led {
+                    button: b.id.clone(),
+                    led,
+                });
+            }
+        }
+    }
+
     fn known(&self, button: &str) -> Result<&ButtonState, EngineError> {
         self.state
             .buttons
@@ -526,7 +572,7 @@ impl Engine {
         let was_latched = state.latched;
         changes.push(Change::Pressed {
             button: button.clone(),
-            source,
+            source: source.clone(),
         });
         let follows_state = def.led == LedSource::State && def.led_when.is_none();
         let lit = |on: bool| {
@@ -544,6 +590,18 @@ impl Engine {
                         led: lit(true),
                     });
                 }
+            }
+            ButtonKind::Toggle if def.mutes.is_some() => {
+                // The level's mute flips; this button (and any other mute
+                // button of the level) shows it.
+                let level = def.mutes.clone().unwrap_or_default();
+                let muted = !self.level_state(&level)?.muted;
+                self.mute_buttons(&level, muted, changes);
+                changes.push(Change::Mute {
+                    level,
+                    muted,
+                    source,
+                });
             }
             ButtonKind::Toggle => {
                 let latched = !was_latched;

@@ -35,6 +35,41 @@ fn toggle_flips_led() {
 }
 
 #[test]
+fn a_mute_button_and_its_levels_mute_are_one_state() {
+    // The demo's Mute key is the volume fader's mute (`mutes = "volume"`).
+    let mut e = engine();
+    let step = e.apply(press("mute")).unwrap().unwrap();
+    assert!(step.changes.iter().any(|c| matches!(
+        c,
+        Change::Mute { level, muted: true, source } if level == "volume" && source == "test"
+    )));
+    assert!(e.state().levels["volume"].muted);
+    assert!(e.state().buttons["mute"].latched);
+    e.apply(release("mute")).unwrap();
+    // The fader's own mute (a panel, 5009, MQTT, the DSP's report) unlights it.
+    e.apply(Command::SetMute {
+        level: "volume".into(),
+        muted: false,
+        source: "panel".into(),
+    })
+    .unwrap();
+    assert!(!e.state().buttons["mute"].latched);
+    assert_eq!(e.state().led("mute").unwrap().mode, LedMode::Off);
+    e.apply(Command::SetMute {
+        level: "volume".into(),
+        muted: true,
+        source: "feedback:dsp".into(),
+    })
+    .unwrap();
+    assert!(e.state().buttons["mute"].latched);
+    assert_eq!(e.state().led("mute").unwrap().mode, LedMode::On);
+    // A press now unmutes (it follows the level, not its own last press).
+    e.apply(press("mute")).unwrap();
+    assert!(!e.state().levels["volume"].muted);
+    assert!(!e.state().buttons["mute"].latched);
+}
+
+#[test]
 fn feedback_led_is_left_to_feedback() {
     // display_power has led = "feedback": a press latches it but its LED
     // follows only what the projector reports.

@@ -89,6 +89,11 @@ pub struct Button {
     /// (e.g. "Switch the whole room off?").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm: Option<String>,
+    /// A toggle that is this level's mute: pressing it mutes or unmutes
+    /// the level, and it is latched and lit exactly while the level is
+    /// muted, whoever muted it (the fader's own mute, 5009, MQTT, feedback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutes: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

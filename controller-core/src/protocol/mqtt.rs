@@ -117,6 +117,37 @@ impl Topics {
         ]
     }
 
+    /// The filters of every retained state topic of buttons, groups,
+    /// levels, devices and variables (what a project change can leave
+    /// behind on the broker).
+    pub fn state_filters(&self) -> [String; 5] {
+        [
+            format!("{}/button/+/state", self.prefix),
+            format!("{}/group/+/state", self.prefix),
+            format!("{}/level/+/state", self.prefix),
+            format!("{}/device/+/state", self.prefix),
+            format!("{}/var/+", self.prefix),
+        ]
+    }
+
+    /// Whether `topic` matches one of [`Topics::state_filters`].
+    pub fn is_state(&self, topic: &str) -> bool {
+        let Some(rest) = topic
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return false;
+        };
+        let levels: Vec<&str> = rest.split('/').collect();
+        match levels.as_slice() {
+            [kind, id, "state"] => {
+                !id.is_empty() && ["button", "group", "level", "device"].contains(kind)
+            }
+            ["var", id] => !id.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Reads a command: the topic must be one of this controller's command
     /// topics and the payload valid for it.
     pub fn parse_command(&self, topic: &str, payload: &[u8]) -> Result<Command, CommandError> {
@@ -193,6 +224,41 @@ pub fn topic_level(id: &str) -> String {
     } else {
         level
     }
+}
+
+/// A Home Assistant entity id, `<domain>.<object id>`, for the discovery
+/// config's `default_entity_id` (which replaced `object_id` in Home
+/// Assistant 2025.10; `object_id` stops working in 2026.4). The object id
+/// is `<device>_<object>` made of what Home Assistant allows in one:
+/// lowercase ASCII letters, digits and single `_` between words. Made from
+/// the project's ids (`vol_up`, `level_volume`), not from labels, so two
+/// buttons labelled "Volume +" and "Volume -" get `button.<room>_vol_up`
+/// and `button.<room>_vol_down` rather than `volume` and `volume_2`; the
+/// device part (the controller's name) keeps two rooms' `mute` apart.
+pub fn entity_id(domain: &str, device: &str, object: &str) -> String {
+    let device = slug(device);
+    let object = slug(object);
+    let object_id = match (device.is_empty(), object.is_empty()) {
+        (false, false) => format!("{device}_{object}"),
+        (false, true) => device,
+        (true, false) => object,
+        (true, true) => "roomctl".into(),
+    };
+    format!("{domain}.{object_id}")
+}
+
+/// Lowercase ASCII letters and digits; every run of anything else one `_`,
+/// none at either end (what Home Assistant's own slugify keeps of ASCII).
+fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
 }
 
 /// A command read from a command topic.
@@ -507,6 +573,40 @@ mod tests {
 
     fn topics() -> Topics {
         Topics::new("roomctl/{serial}/", "RC-1")
+    }
+
+    #[test]
+    fn state_topics_are_told_from_command_topics() {
+        let t = topics();
+        assert!(t.is_state(&t.button_state("mute")));
+        assert!(t.is_state(&t.group_state("sources")));
+        assert!(t.is_state(&t.level_state("volume")));
+        assert!(t.is_state(&t.device_state("dsp")));
+        assert!(t.is_state(&t.variable("warmup")));
+        assert!(!t.is_state(&t.button_press("mute")));
+        assert!(!t.is_state(&t.level_set("volume")));
+        assert!(!t.is_state(&t.status()));
+        assert!(!t.is_state("roomctl/RC-2/button/mute/state"));
+        assert_eq!(t.state_filters()[4], "roomctl/RC-1/var/+");
+    }
+
+    #[test]
+    fn entity_ids_come_from_ids_in_what_home_assistant_allows() {
+        assert_eq!(
+            entity_id("button", "Room 2.14", "vol_up"),
+            "button.room_2_14_vol_up"
+        );
+        assert_eq!(
+            entity_id("button", "Room 2.14", "vol_down"),
+            "button.room_2_14_vol_down"
+        );
+        assert_eq!(
+            entity_id("switch", "  Møde--rum ", "Level_Volume-Mute"),
+            "switch.m_de_rum_level_volume_mute"
+        );
+        assert_eq!(entity_id("sensor", "", "var_x"), "sensor.var_x");
+        assert_eq!(entity_id("sensor", "Room", "__"), "sensor.room");
+        assert_eq!(entity_id("sensor", "!!", "--"), "sensor.roomctl");
     }
 
     #[test]

@@ -162,11 +162,11 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     if let Some(a) = sim.matrix_addr {
         println!(
-            "Simulated video matrix on tcp {a} (ROUTE <in> <out>, ROUTE? <out>, STATUS, PING)"
+            "Simulated video matrix on tcp {a} (ROUTE <in> <out>, ROUTE? <out>, STATUS, PING, RELAY <n> PULSE)"
         );
     }
     if let Some(a) = sim.dsp_addr {
-        println!("Simulated audio DSP on tcp {a} (VOL <dB>, MUTE <1/0>, STATUS ?)");
+        println!("Simulated audio DSP on tcp {a} (VOL <dB>|UP|DOWN, MUTE <1/0>, STATUS ?)");
     }
     println!("Press Ctrl-C to stop.");
     super::serve::wait_for_signal().await;

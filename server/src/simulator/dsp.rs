@@ -5,6 +5,7 @@
 //! | command | answer |
 //! |---|---|
 //! | `VOL <dB>` | `VOL=<dB>` (clamped to -60..10, 0.5 dB steps) |
+//! | `VOL UP` / `VOL DOWN` | `VOL=<dB>`, one [`STEP_DB`] louder or softer |
 //! | `MUTE 1` / `MUTE 0` | `MUTE=1` / `MUTE=0` |
 //! | `STATUS ?` | `VOL=<dB>`, `MUTE=<0/1>`, `MIC=<dB>` |
 //! | anything else | `ERR <why>` |
@@ -18,6 +19,8 @@ use controller_core::project::format_number;
 
 pub const MIN_DB: f64 = -60.0;
 pub const MAX_DB: f64 = 10.0;
+/// What `VOL UP` and `VOL DOWN` add or take away.
+pub const STEP_DB: f64 = 1.0;
 /// How many received volume commands are remembered.
 pub const HISTORY: usize = 1000;
 
@@ -64,17 +67,11 @@ impl Dsp {
         };
         let arg = words.next();
         match (command, arg) {
+            ("VOL", Some("UP")) => self.set_volume(self.volume + STEP_DB),
+            ("VOL", Some("DOWN")) => self.set_volume(self.volume - STEP_DB),
             ("VOL", Some(v)) => match v.parse::<f64>() {
-                Ok(db) if db.is_finite() => {
-                    let stepped = (db.clamp(MIN_DB, MAX_DB) * 2.0).round() / 2.0;
-                    self.volume = stepped;
-                    if self.received.len() == HISTORY {
-                        self.received.pop_front();
-                    }
-                    self.received.push_back(stepped);
-                    vec![self.vol_line()]
-                }
-                _ => vec!["ERR VOL takes a number of dB".into()],
+                Ok(db) if db.is_finite() => self.set_volume(db),
+                _ => vec!["ERR VOL takes a number of dB, UP or DOWN".into()],
             },
             ("MUTE", Some("1" | "ON")) => {
                 self.muted = true;
@@ -102,6 +99,17 @@ impl Dsp {
         }
     }
 
+    /// Clamped and stepped, remembered, answered.
+    fn set_volume(&mut self, db: f64) -> Vec<String> {
+        let stepped = (db.clamp(MIN_DB, MAX_DB) * 2.0).round() / 2.0;
+        self.volume = stepped;
+        if self.received.len() == HISTORY {
+            self.received.pop_front();
+        }
+        self.received.push_back(stepped);
+        vec![self.vol_line()]
+    }
+
     fn vol_line(&self) -> String {
         format!("VOL={}", format_number(self.volume))
     }
@@ -120,7 +128,10 @@ mod tests {
         let mut d = Dsp::default();
         assert_eq!(d.handle("vol -20.3"), vec!["VOL=-20.5"]);
         assert_eq!(d.handle("VOL 99"), vec!["VOL=10"]);
-        assert_eq!(d.handle("VOL loud"), vec!["ERR VOL takes a number of dB"]);
+        assert_eq!(
+            d.handle("VOL loud"),
+            vec!["ERR VOL takes a number of dB, UP or DOWN"]
+        );
         assert_eq!(d.handle("MUTE 1"), vec!["MUTE=1"]);
         assert!(d.muted());
         let status = d.handle("STATUS ?");
@@ -128,6 +139,9 @@ mod tests {
         assert!(status[2].starts_with("MIC="));
         assert_eq!(d.received(), vec![-20.5, 10.0]);
         assert!(d.handle("").is_empty());
+        assert_eq!(d.handle("vol down"), vec!["VOL=9"]);
+        assert_eq!(d.handle("VOL UP"), vec!["VOL=10"]);
+        assert_eq!(d.handle("VOL UP"), vec!["VOL=10"], "clamped at the top");
         assert!(d.handle("BOOM")[0].starts_with("ERR"));
     }
 }

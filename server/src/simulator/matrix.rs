@@ -7,21 +7,30 @@
 //! | `ROUTE? <out>` | `OUT<out> IN<in>` |
 //! | `STATUS` | one `OUT<n> IN<m>` line per output |
 //! | `PING` | `PONG` |
+//! | `RELAY <n> PULSE` | `RELAY<n> PULSED` (relay 1-8 closes for a moment) |
 //! | anything else | `ERR <why>` |
+//!
+//! The relays are the contact closures a switcher of this class offers for
+//! the room: in the demo they move the projection screen and call the
+//! lighting controller's presets.
 
 pub const INPUTS: u8 = 8;
 pub const OUTPUTS: u8 = 4;
+pub const RELAYS: u8 = 8;
 
 #[derive(Debug, Clone)]
 pub struct Matrix {
     /// The input routed to each output (index 0 = output 1).
     routes: [u8; OUTPUTS as usize],
+    /// How often each relay was pulsed (index 0 = relay 1).
+    pulses: [u64; RELAYS as usize],
 }
 
 impl Default for Matrix {
     fn default() -> Self {
         Matrix {
             routes: [1; OUTPUTS as usize],
+            pulses: [0; RELAYS as usize],
         }
     }
 }
@@ -38,6 +47,11 @@ impl Matrix {
         self.routes
             .get(usize::from(output).checked_sub(1)?)
             .copied()
+    }
+
+    /// How often `relay` (1-8) was pulsed.
+    pub fn pulses_of(&self, relay: u8) -> Option<u64> {
+        self.pulses.get(usize::from(relay).checked_sub(1)?).copied()
     }
 
     /// The answer lines to one command line (none for an empty line).
@@ -61,7 +75,14 @@ impl Matrix {
                     .collect()
             }
             "PING" => Ok("PONG".into()),
-            _ => Err("ERR unknown command (ROUTE, ROUTE?, STATUS, PING)".into()),
+            "RELAY" => number(words.next(), RELAYS, "relay").and_then(|r| {
+                if words.next() != Some("PULSE") {
+                    return Err(format!("ERR RELAY {r} takes PULSE"));
+                }
+                self.pulses[usize::from(r - 1)] += 1;
+                Ok(format!("RELAY{r} PULSED"))
+            }),
+            _ => Err("ERR unknown command (ROUTE, ROUTE?, STATUS, PING, RELAY)".into()),
         };
         vec![answer.unwrap_or_else(|e| e)]
     }
@@ -84,6 +105,11 @@ mod tests {
         assert_eq!(m.handle("PING"), ["PONG"]);
         assert!(m.handle("  ").is_empty());
         assert!(m.handle("JUMP")[0].starts_with("ERR"));
+        assert_eq!(m.handle("relay 2 pulse"), ["RELAY2 PULSED"]);
+        assert_eq!(m.pulses_of(2), Some(1));
+        assert_eq!(m.handle("RELAY 9 PULSE"), ["ERR relay must be 1-8"]);
+        assert_eq!(m.handle("RELAY 1 ON"), ["ERR RELAY 1 takes PULSE"]);
+        assert_eq!(m.pulses_of(1), Some(0));
     }
 
     proptest! {

@@ -7,7 +7,9 @@
 //! The devices' behaviour is pure ([`projector::Projector`],
 //! [`matrix::Matrix`], [`dsp::Dsp`]); this file serves it on TCP: one task per
 //! connection, a cap on connections, bounded lines, and the PJLink idle
-//! timeout (a projector drops a client silent for 30 s).
+//! timeout (a projector drops a client silent for 30 s). Every command
+//! line any device receives is remembered (the last [`LOG_LINES`]), so a
+//! test can see what reached the room.
 
 pub mod driver;
 pub mod dsp;
@@ -40,6 +42,19 @@ const MAX_CONNECTIONS: usize = 16;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest matrix or DSP command line.
 const MAX_LINE: usize = 256;
+/// How many received command lines [`Simulator::received`] remembers.
+pub const LOG_LINES: usize = 1000;
+
+/// What the devices received: (device, line), oldest first.
+type ReceivedLog = Arc<Mutex<std::collections::VecDeque<(&'static str, String)>>>;
+
+fn note(log: &ReceivedLog, device: &'static str, line: &[u8]) {
+    let mut log = lock(log);
+    if log.len() == LOG_LINES {
+        log.pop_front();
+    }
+    log.push_back((device, String::from_utf8_lossy(line).trim().to_string()));
+}
 
 #[derive(Debug, Clone)]
 pub struct SimulatorConfig {
@@ -73,6 +88,7 @@ pub struct Simulator {
     projector: Arc<Mutex<Projector>>,
     matrix: Arc<Mutex<Matrix>>,
     dsp: Arc<Mutex<Dsp>>,
+    received: ReceivedLog,
     token: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -86,6 +102,7 @@ impl Simulator {
         let mut tasks = JoinSet::new();
         let projector = Arc::new(Mutex::new(Projector::new(config.warmup, config.cooldown)));
         let matrix = Arc::new(Mutex::new(Matrix::default()));
+        let received = ReceivedLog::default();
         let mut projector_addr = None;
         if let Some(addr) = config.projector {
             let listener = TcpListener::bind(addr)
@@ -93,7 +110,9 @@ impl Simulator {
                 .with_context(|| format!("the simulated projector cannot listen on tcp {addr}"))?;
             projector_addr = Some(listener.local_addr()?);
             let state = projector.clone();
+            let log = received.clone();
             let handler: Handler = Arc::new(move |line: &[u8]| {
+                note(&log, "projector", line);
                 let Ok(request) = Request::decode(line) else {
                     return Vec::new();
                 };
@@ -128,7 +147,15 @@ impl Simulator {
             let state = matrix.clone();
             let handle = move |text: &str| lock(&state).handle(text);
             // The matrix answers in CR LF and logs every exchange.
-            let spawned = serve_lines(addr, "matrix", "\r\n", |_| true, handle, &token, &mut tasks);
+            let spawned = serve_lines(
+                addr,
+                "matrix",
+                "\r\n",
+                |_| true,
+                handle,
+                (&token, &received),
+                &mut tasks,
+            );
             matrix_addr = Some(spawned.await?);
         }
         let dsp = Arc::new(Mutex::new(Dsp::default()));
@@ -138,7 +165,15 @@ impl Simulator {
             let handle = move |text: &str| lock(&state).handle(text);
             // The DSP answers in CR; its status polls (every 2 s) are not logged.
             let logged = |text: &str| !text.trim().eq_ignore_ascii_case("STATUS ?");
-            let spawned = serve_lines(addr, "dsp", "\r", logged, handle, &token, &mut tasks);
+            let spawned = serve_lines(
+                addr,
+                "dsp",
+                "\r",
+                logged,
+                handle,
+                (&token, &received),
+                &mut tasks,
+            );
             dsp_addr = Some(spawned.await?);
         }
         Ok(Simulator {
@@ -148,6 +183,7 @@ impl Simulator {
             projector,
             matrix,
             dsp,
+            received,
             token,
             tasks,
         })
@@ -161,6 +197,17 @@ impl Simulator {
     /// The input the matrix routes to `output`.
     pub fn matrix_route(&self, output: u8) -> Option<u8> {
         lock(&self.matrix).route_of(output)
+    }
+
+    /// How often the matrix's `relay` (1-8) was pulsed.
+    pub fn relay_pulses(&self, relay: u8) -> Option<u64> {
+        lock(&self.matrix).pulses_of(relay)
+    }
+
+    /// Every command line the devices received, as (device, line without
+    /// its terminator), oldest first; polls included.
+    pub fn received(&self) -> Vec<(&'static str, String)> {
+        lock(&self.received).iter().cloned().collect()
     }
 
     /// The DSP's volume (dB) and mute now, and the volumes it received.
@@ -184,14 +231,16 @@ async fn serve_lines(
     eol: &'static str,
     logged: impl Fn(&str) -> bool + Send + Sync + 'static,
     handle: impl Fn(&str) -> Vec<String> + Send + Sync + 'static,
-    token: &CancellationToken,
+    (token, log): (&CancellationToken, &ReceivedLog),
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("the simulated {name} cannot listen on tcp {addr}"))?;
     let bound = listener.local_addr()?;
+    let log = log.clone();
     let handler: Handler = Arc::new(move |line: &[u8]| {
+        note(&log, name, line);
         let text = String::from_utf8_lossy(line);
         let answers = handle(&text);
         if !answers.is_empty() && logged(&text) {

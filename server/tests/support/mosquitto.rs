@@ -2,7 +2,9 @@
 //! what it saw. The broker is Debian's `mosquitto` (installed by
 //! `scripts/setup.sh --e2e`), started by the test on a free loopback port
 //! with a config file written into a temporary directory: anonymous,
-//! no persistence, no system service, 127.0.0.1 only.
+//! no persistence, no system service, 127.0.0.1 only (or another loopback
+//! address, [`Mosquitto::start_on`], so clients are not all 127.0.0.1 to
+//! 127.0.0.1).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -16,6 +18,8 @@ use tokio::process::{Child, Command};
 use super::free_port;
 
 pub struct Mosquitto {
+    /// The loopback address it listens on.
+    pub host: &'static str,
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -26,11 +30,17 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts a broker on a free port of 127.0.0.1 and waits until it accepts.
     pub async fn start() -> Mosquitto {
-        Mosquitto::with(tempfile::tempdir().unwrap(), String::new()).await
+        Mosquitto::start_on("127.0.0.1").await
     }
 
-    async fn with(dir: tempfile::TempDir, extra: String) -> Mosquitto {
+    /// A broker listening on `host` (an address of 127.0.0.0/8) only.
+    pub async fn start_on(host: &'static str) -> Mosquitto {
+        Mosquitto::with(tempfile::tempdir().unwrap(), String::new(), host).await
+    }
+
+    async fn with(dir: tempfile::TempDir, extra: String, host: &'static str) -> Mosquitto {
         let mut broker = Mosquitto {
+            host,
             port: free_port(),
             dir,
             child: None,
@@ -94,12 +104,12 @@ impl Mosquitto {
             path("passwd")
         );
         let ca = d.join("ca.crt");
-        (Mosquitto::with(dir, extra).await, ca)
+        (Mosquitto::with(dir, extra, "127.0.0.1").await, ca)
     }
 
-    /// `mqtt://127.0.0.1:<port>`
+    /// `mqtt://<host>:<port>`
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        format!("mqtt://{}:{}", self.host, self.port)
     }
 
     async fn run(&mut self) {
@@ -116,8 +126,9 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\npersistence false\n{user}{}",
+                "listener {} {}\npersistence false\n{user}{}",
                 self.port,
+                self.host,
                 if self.extra.is_empty() {
                     "allow_anonymous true\n"
                 } else {
@@ -141,12 +152,12 @@ impl Mosquitto {
             .expect("mosquitto runs (scripts/setup.sh --e2e installs it)");
         self.child = Some(child);
         for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if TcpStream::connect((self.host, self.port)).await.is_ok() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("mosquitto did not listen on 127.0.0.1:{}", self.port);
+        panic!("mosquitto did not listen on {}:{}", self.host, self.port);
     }
 
     /// Kills the broker (it keeps nothing: persistence is off).
@@ -165,7 +176,7 @@ impl Mosquitto {
     /// `mosquitto_pub -t topic -m payload` (`-n` for an empty payload).
     pub async fn publish(&self, topic: &str, payload: &str) {
         let port = self.port.to_string();
-        let mut args = vec!["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", topic];
+        let mut args = vec!["-h", self.host, "-p", &port, "-q", "1", "-t", topic];
         if payload.is_empty() {
             args.push("-n");
         } else {
@@ -190,8 +201,13 @@ pub struct Watcher {
 
 impl Watcher {
     pub async fn start(port: u16, filter: &str) -> Watcher {
+        Watcher::start_at("127.0.0.1", port, filter).await
+    }
+
+    /// [`Watcher::start`] for a broker listening on `host`.
+    pub async fn start_at(host: &str, port: u16, filter: &str) -> Watcher {
         let id = format!("watcher-{}", free_port());
-        let mut options = MqttOptions::new(id, "127.0.0.1", port);
+        let mut options = MqttOptions::new(id, host, port);
         options.set_keep_alive(Duration::from_secs(5));
         options.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, 64);

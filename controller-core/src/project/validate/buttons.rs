@@ -5,7 +5,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use super::{at, field, item, k, Checker, Seg, MAX_BUTTONS, MAX_LABEL_LEN};
-use crate::project::{Button, ButtonKind, Repeat};
+use crate::project::{Button, ButtonKind, LedSource, Repeat};
 
 pub(super) fn check(c: &mut Checker<'_, '_>) {
     let project = c.project;
@@ -38,6 +38,34 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
         if let Some(r) = &b.repeat {
             repeat(c, &base, b.kind, r);
         }
+        if let Some(level) = &b.mutes {
+            mutes(c, &base, b, level);
+        }
+    }
+}
+
+/// A level's mute button: a toggle whose LED shows the mute, of a level
+/// that has one.
+fn mutes(c: &mut Checker<'_, '_>, base: &[Seg], b: &Button, level: &str) {
+    let found = c.project.level(level);
+    c.reference(field(base, "mutes"), found, "level", level);
+    if found.is_some_and(|l| !l.mute) {
+        c.err(
+            field(base, "mutes"),
+            format!("level {level:?} has no mute (set mute = true on it)"),
+        );
+    }
+    if b.kind != ButtonKind::Toggle {
+        c.err(
+            field(base, "mutes"),
+            "only a toggle button can be a level's mute (set kind = \"toggle\")",
+        );
+    }
+    if b.led != LedSource::State || b.led_when.is_some() {
+        c.err(
+            field(base, "mutes"),
+            "a level's mute button shows the mute: leave out `led` and `led_when`",
+        );
     }
 }
 

@@ -180,8 +180,8 @@ async fn designer_page(State(st): State<AdminState>, headers: HeaderMap) -> Resp
     }
 }
 
-/// The text of a version (`running`, `pending` or a history id), for the
-/// designer to open; 404 with our words when there is none.
+/// The text of a version (`running`, `pending`, `demo` or a history id),
+/// for the designer to open; 404 with our words when there is none.
 async fn version(
     State(st): State<AdminState>,
     headers: HeaderMap,
@@ -233,21 +233,34 @@ async fn info(State(st): State<AdminState>, headers: HeaderMap) -> Response {
         return d.into_response();
     }
     let info = st.store().info(&st.controller);
-    page(
-        &headers,
-        StatusCode::OK,
-        "Projects",
-        &info.lines(
-            [
-                "running:",
-                "stored:",
-                "previous:",
-                "uploaded:",
-                "auto apply:",
-            ],
-            10,
-        ),
-    )
+    let text = info.lines(
+        [
+            "running:",
+            "stored:",
+            "previous:",
+            "uploaded:",
+            "auto apply:",
+        ],
+        10,
+    );
+    if wants_json(&headers) {
+        // The designer's start: `fresh` (nothing stored, the built-in demo
+        // runs) opens a new project; a save numbers its revision after
+        // the running one.
+        let running = st.controller.project();
+        return axum::Json(serde_json::json!({
+            "ok": true,
+            "title": "Projects",
+            "text": text,
+            "fresh": st.controller.is_fresh(),
+            "running": {
+                "name": running.project.name,
+                "revision": running.project.revision,
+            },
+        }))
+        .into_response();
+    }
+    page(&headers, StatusCode::OK, "Projects", &text)
 }
 
 async fn download(

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::{Client, Link, Message};
 use super::discovery::{self, Discovery};
+use super::refusals::Refusals;
 use super::NAME;
 use crate::bus::{BusEvent, Subscription};
 use crate::config::MqttSettings;
@@ -39,7 +40,8 @@ use crate::held::HeldButtons;
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// How long after connecting the bridge listens to this node's retained
-/// discovery configs before clearing the ones the project no longer has.
+/// state topics and discovery configs before clearing the ones the project
+/// no longer has.
 const SWEEP_FOR: Duration = Duration::from_secs(2);
 
 /// The largest `layout` message published: under the 1 MiB packet limit
@@ -89,6 +91,11 @@ pub struct Bridge {
     /// Every retained topic of the last full publish and its payload: a
     /// topic that is no longer in the next one is cleared on the broker.
     retained: BTreeMap<String, Vec<u8>>,
+    /// Retained topics to clear whose empty message did not fit the queue
+    /// yet: tried again with the next full publish, never forgotten.
+    clearing: BTreeSet<String>,
+    /// Refused commands, logged at most once per interval.
+    refusals: Refusals,
     /// The last info payload, so a service change republishes only when
     /// what it says changed.
     info: Vec<u8>,
@@ -100,18 +107,20 @@ pub struct Bridge {
     held: HeldButtons,
     /// The status board line last written.
     reported: String,
-    /// Listening to this node's retained discovery configs (see [`Sweep`]).
+    /// Listening to this node's retained topics (see [`Sweep`]).
     sweep: Option<Sweep>,
 }
 
-/// Stale discovery cleanup. The broker keeps a retained config for every
-/// entity this controller ever announced, also those of an earlier project
-/// or an earlier run (which `retained` never knew). For [`SWEEP_FOR`] after
-/// each connection the bridge subscribes to its own configs
-/// (`<discovery_prefix>/+/<node_id>/+/config`), notes every non-empty one,
+/// Stale retained topics cleanup. The broker keeps the last retained state
+/// of every button, group, level, variable and device this controller ever
+/// published, and a config for every entity it ever announced, also those
+/// of an earlier project or an earlier run (which `retained` never knew).
+/// For [`SWEEP_FOR`] after each connection the bridge subscribes to its own
+/// state topics and configs (`<prefix>/button/+/state`, ...,
+/// `<discovery_prefix>/+/<node_id>/+/config`), notes every non-empty one,
 /// then clears (empty retained) those the running project does not have.
 struct Sweep {
-    filter: String,
+    filters: Vec<String>,
     until: Instant,
     seen: BTreeSet<String>,
 }
@@ -134,6 +143,8 @@ impl Bridge {
             counters,
             snapshot: Snapshot::default(),
             retained: BTreeMap::new(),
+            clearing: BTreeSet::new(),
+            refusals: Refusals::default(),
             info: Vec::new(),
             connected: false,
             stale: false,
@@ -177,6 +188,9 @@ impl Bridge {
                     if self.sweep.as_ref().is_some_and(|s| s.until <= Instant::now()) {
                         self.end_sweep();
                     }
+                    if let Some(line) = self.refusals.tick(Instant::now()) {
+                        self.controller.log().record(line);
+                    }
                     self.report(if self.connected { "connected" } else { "connecting" });
                 }
                 _ = shutdown.cancelled() => {
@@ -202,50 +216,68 @@ impl Bridge {
             }
         }
         self.publish_all();
+        let mut filters = self.topics.state_filters().to_vec();
         if self.settings.ha_discovery {
-            let filter = format!(
+            filters.push(format!(
                 "{}/+/{}/+/config",
                 self.settings.discovery_prefix,
                 discovery::node_id(&self.controller.identity().serial)
-            );
+            ));
+        }
+        let mut subscribed = Vec::new();
+        for filter in filters {
             if self.client.try_subscribe(filter.clone(), QoS::AtMostOnce) {
-                self.sweep = Some(Sweep {
-                    filter,
-                    until: Instant::now() + SWEEP_FOR,
-                    seen: BTreeSet::new(),
-                });
+                subscribed.push(filter);
             } else {
                 self.counters.dropped();
             }
         }
+        self.sweep = Some(Sweep {
+            filters: subscribed,
+            until: Instant::now() + SWEEP_FOR,
+            seen: BTreeSet::new(),
+        });
         self.report("connected");
     }
 
-    /// Clears the configs seen during the sweep that the last full publish
-    /// did not have, and stops listening to them.
+    /// Clears the retained topics seen during the sweep that the last full
+    /// publish did not have, and stops listening to them.
     fn end_sweep(&mut self) {
         let Some(sweep) = self.sweep.take() else {
             return;
         };
-        let _ = self.client.try_unsubscribe(sweep.filter);
+        for filter in sweep.filters {
+            let _ = self.client.try_unsubscribe(filter);
+        }
         let stale: Vec<String> = sweep
             .seen
             .into_iter()
             .filter(|t| !self.retained.contains_key(t))
             .collect();
-        if !stale.is_empty() {
+        let configs = stale.iter().filter(|t| self.is_own_config(t)).count();
+        if configs > 0 {
             self.controller.log().record(format!(
-                "mqtt: cleared {} stale Home Assistant discovery config(s)",
-                stale.len()
+                "mqtt: cleared {configs} stale Home Assistant discovery config(s)"
+            ));
+        }
+        if stale.len() > configs {
+            self.controller.log().record(format!(
+                "mqtt: cleared {} stale retained state topic(s) of buttons, levels, variables or devices the project no longer has",
+                stale.len() - configs
             ));
         }
         for topic in stale {
-            self.publish_retained(topic, Vec::new());
+            self.clear_retained(topic);
         }
     }
 
-    /// Whether `topic` is one of this node's discovery configs (the sweep's
-    /// subscription; its messages are not commands).
+    /// Whether `topic` is one the sweep listens to: this node's discovery
+    /// configs and retained state (its messages are not commands).
+    fn is_swept(&self, topic: &str) -> bool {
+        self.is_own_config(topic) || self.topics.is_state(topic)
+    }
+
+    /// Whether `topic` is one of this node's discovery configs.
     fn is_own_config(&self, topic: &str) -> bool {
         let node = discovery::node_id(&self.controller.identity().serial);
         let Some(rest) = topic
@@ -384,24 +416,25 @@ impl Bridge {
     }
 
     /// Everything retained, from the current state, and clears what the
-    /// last full publish had that this one has not.
+    /// last full publish had that this one has not (first: clears are
+    /// small, and a full queue must not starve them).
     fn publish_all(&mut self) {
         self.stale = false;
         self.publish_retained(self.topics.status(), ONLINE.into());
         let all = self.retained_state();
-        for (topic, payload) in &all {
-            self.publish_retained(topic.clone(), payload.clone());
-        }
         let gone: Vec<String> = self
             .retained
             .keys()
+            .chain(self.clearing.iter())
             .filter(|t| !all.contains_key(*t))
             .cloned()
             .collect();
+        self.clearing.clear();
         for topic in gone {
-            // An empty retained message deletes the retained one (and a
-            // discovery config's entity).
-            self.publish_retained(topic, Vec::new());
+            self.clear_retained(topic);
+        }
+        for (topic, payload) in &all {
+            self.publish_retained(topic.clone(), payload.clone());
         }
         self.retained = all;
         self.info = self
@@ -515,6 +548,16 @@ impl Bridge {
         }
     }
 
+    /// An empty retained message deletes the retained one (and a discovery
+    /// config's entity); one that does not fit the queue is kept to try
+    /// again with the next full publish.
+    fn clear_retained(&mut self, topic: String) {
+        if !self.publish(topic.clone(), true, Vec::new()) {
+            self.clearing.insert(topic);
+            self.stale = true;
+        }
+    }
+
     /// Into the outgoing queue, or dropped and counted: never waits.
     fn publish(&self, topic: String, retain: bool, payload: Vec<u8>) -> bool {
         if !self.connected {
@@ -532,8 +575,8 @@ impl Bridge {
     // ---- in: commands ----
 
     fn command(&mut self, message: &Message) {
-        if self.is_own_config(&message.topic) {
-            // The sweep's subscription: noted, not a command. Empty ones
+        if self.is_swept(&message.topic) {
+            // The sweep's subscriptions: noted, not a command. Empty ones
             // are already cleared; ones arriving after the sweep ended
             // (before the unsubscribe took effect) are ignored.
             if let Some(sweep) = &mut self.sweep {
@@ -544,16 +587,22 @@ impl Bridge {
             return;
         }
         // Only command topics are subscribed, and only with `commands = true`.
-        if self.run_command(message).is_err() {
+        if let Err(why) = self.run_command(message) {
             self.counters.refused();
+            // The topic and the reason come from whoever may publish:
+            // escaped, so they cannot forge a line or reach a terminal.
+            let what = format!("{:?}: {}", message.topic, why.escape_debug());
+            if let Some(line) = self.refusals.refused(Instant::now(), what) {
+                self.controller.log().record(line);
+            }
         }
     }
 
-    fn run_command(&mut self, message: &Message) -> Result<(), ()> {
+    fn run_command(&mut self, message: &Message) -> Result<(), String> {
         let command = self
             .topics
             .parse_command(&message.topic, &message.payload)
-            .map_err(|e| tracing::debug!("mqtt: {}: {e}", message.topic))?;
+            .map_err(|e| e.to_string())?;
         let source = "mqtt".to_string();
         let (button, hold, latched) = match command {
             Command::Press {
@@ -562,10 +611,14 @@ impl Bridge {
                 latched,
             } => (button, hold, latched),
             Command::Release { button } => {
-                return self.held.release(&button).map_err(|_| ());
+                return self
+                    .held
+                    .release(&button)
+                    .map_err(|e| format!("cannot release {button}: {e}"));
             }
             Command::Select { group, option } => {
-                let button = discovery::member_of(&self.project, &group, &option).ok_or(())?;
+                let button = discovery::member_of(&self.project, &group, &option)
+                    .ok_or_else(|| format!("group {group} has no option {option}"))?;
                 (button, false, Some(true))
             }
             Command::SetLevel {
@@ -581,20 +634,23 @@ impl Bridge {
             .buttons
             .get(&button)
             .copied()
-            .ok_or(())?;
+            .ok_or_else(|| format!("there is no button {button}"))?;
         if latched.is_some_and(|want| want == state.latched) {
             return Ok(());
         }
         if hold {
-            return self.held.press(&button).map_err(|_| ());
+            return self.held.press(&button).map_err(|e| e.to_string());
         }
         let press = EngineCommand::Press {
             button: button.clone(),
             source: source.clone(),
         };
-        self.controller.execute(press).map_err(|_| ())?;
+        self.controller.execute(press).map_err(|e| e.to_string())?;
         let release = EngineCommand::Release { button, source };
-        self.controller.execute(release).map(|_| ()).map_err(|_| ())
+        self.controller
+            .execute(release)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Moves a fader and/or sets its mute. Meters are read-only here as on
@@ -604,10 +660,16 @@ impl Bridge {
         level: String,
         value: Option<f64>,
         muted: Option<bool>,
-    ) -> Result<(), ()> {
-        let def = self.project.level(&level).ok_or(())?;
-        if def.kind == LevelKind::Meter || (muted.is_some() && !def.mute) {
-            return Err(());
+    ) -> Result<(), String> {
+        let def = self
+            .project
+            .level(&level)
+            .ok_or_else(|| format!("there is no level {level}"))?;
+        if def.kind == LevelKind::Meter {
+            return Err(format!("level {level} is a meter (read-only)"));
+        }
+        if muted.is_some() && !def.mute {
+            return Err(format!("level {level} has no mute"));
         }
         let source = "mqtt".to_string();
         if let Some(muted) = muted {
@@ -616,7 +678,7 @@ impl Bridge {
                 muted,
                 source: source.clone(),
             };
-            self.controller.execute(mute).map_err(|_| ())?;
+            self.controller.execute(mute).map_err(|e| e.to_string())?;
         }
         if let Some(value) = value {
             let set = EngineCommand::SetLevel {
@@ -624,7 +686,7 @@ impl Bridge {
                 value,
                 source,
             };
-            self.controller.execute(set).map_err(|_| ())?;
+            self.controller.execute(set).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -1,5 +1,8 @@
 //! Home Assistant MQTT discovery: one retained config per entity under
-//! `<discovery_prefix>/<component>/<node_id>/<object_id>/config`.
+//! `<discovery_prefix>/<component>/<node_id>/<object_id>/config`, each
+//! with a `default_entity_id` made from the project's id (see
+//! [`entity_id`]). Per entity rather than one device-based config per
+//! controller: docs/mqtt.md says why.
 //!
 //! A toggle is a `switch`, an interlock group a `select`, a momentary
 //! button a `button`, a device's connectivity a `binary_sensor`. Every
@@ -10,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use controller_core::project::{ButtonKind, Level, LevelKind, Project};
-use controller_core::protocol::mqtt::{topic_level, Topics, OFFLINE, ONLINE};
+use controller_core::protocol::mqtt::{entity_id, topic_level, Topics, OFFLINE, ONLINE};
 use controller_core::view::DeviceStatus;
 use serde_json::{json, Value};
 
@@ -108,6 +111,14 @@ impl Discovery<'_> {
         let object = topic_level(object);
         entity["name"] = json!(name);
         entity["unique_id"] = json!(format!("{node}_{object}"));
+        // The entity id from the project's id, not from the label (which
+        // Home Assistant would use, and two "Volume" labels share).
+        let room = if self.identity.name.trim().is_empty() {
+            &node
+        } else {
+            &self.identity.name
+        };
+        entity["default_entity_id"] = json!(entity_id(component, room, &object));
         entity["availability_topic"] = json!(self.topics.status());
         entity["payload_available"] = json!(ONLINE);
         entity["payload_not_available"] = json!(OFFLINE);
@@ -327,6 +338,8 @@ mod tests {
         assert_eq!(switch["command_topic"], "roomctl/RC-ABC/button/mute/press");
         assert_eq!(switch["state_topic"], "roomctl/RC-ABC/button/mute/state");
         assert_eq!(switch["unique_id"], "RC-ABC_mute");
+        assert_eq!(switch["default_entity_id"], "switch.room_2_14_mute");
+        assert!(switch.get("object_id").is_none());
         assert_eq!(switch["availability_topic"], "roomctl/RC-ABC/status");
         assert_eq!(switch["device"]["suggested_area"], "Building A, floor 2");
         assert_eq!(switch["device"]["identifiers"][0], "roomctl_RC-ABC");

@@ -14,6 +14,7 @@
 mod bridge;
 pub(crate) mod connection;
 mod discovery;
+mod refusals;
 
 pub(crate) use bridge::Counters;
 
