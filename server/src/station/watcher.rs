@@ -411,7 +411,7 @@ async fn follow(
                         kind,
                         address,
                         online,
-                        detail: String::new(),
+                        ..Default::default()
                     }),
                 });
         }
