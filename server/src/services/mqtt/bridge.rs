@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
-use controller_core::project::{ButtonKind, LevelKind, Project};
+use controller_core::project::{ButtonKind, Project};
 use controller_core::protocol::mqtt::{
     encode_event, encode_layout, encode_variable, ButtonPayload, Command, DevicePayload,
     GroupState, Info, InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
