@@ -560,9 +560,11 @@ async fn layout_and_devices_are_strict_and_viewers_see_no_device_commands() {
     assert_eq!(seen["device"], "dsp", "{seen}");
     assert_eq!(seen["send"], "VOL {value}", "{seen}");
 
-    eventually(Duration::from_secs(10), "the room devices are listed", || {
-        running.controller.status().devices().len() >= 3
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the room devices are listed",
+        || running.controller.status().devices().len() >= 3,
+    )
     .await;
     let devices = ask(&mut viewer, r#"{"type":"devices"}"#).await;
     let dsp = devices["devices"]
@@ -612,7 +614,10 @@ async fn a_login_that_cannot_be_checked_now_is_busy_not_wrong() {
             break;
         }
     }
-    assert!(busy_seen, "two logins at once from one address: one is busy");
+    assert!(
+        busy_seen,
+        "two logins at once from one address: one is busy"
+    );
     running.shutdown().await;
 }
 

@@ -171,8 +171,7 @@ async fn a_page_of_another_origin_cannot_open_the_panel_channel_with_the_operato
     let cookie = cookie_of(&login);
 
     let foreign = format!("http://{}:{}", addr.ip(), addr.port().wrapping_add(1));
-    match panel::ws_connect_with(client(), addr, &[("cookie", &cookie), ("origin", &foreign)])
-        .await
+    match panel::ws_connect_with(client(), addr, &[("cookie", &cookie), ("origin", &foreign)]).await
     {
         Err(tokio_tungstenite::tungstenite::Error::Http(answer)) => {
             assert_eq!(answer.status(), 403);

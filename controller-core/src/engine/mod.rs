@@ -270,9 +270,7 @@ impl Engine {
                     value: was
                         .and_then(|w| l.quantise(w.value))
                         .unwrap_or_else(|| l.initial_value()),
-                    muted: l
-                        .mute
-                        .then(|| was.is_some_and(|w| w.muted == Some(true))),
+                    muted: l.mute.then(|| was.is_some_and(|w| w.muted == Some(true))),
                 };
                 (l.id.clone(), state)
             })

@@ -181,11 +181,9 @@ impl Value {
     /// text. `None` when it cannot be one (`"abc"` as a number, NaN).
     pub fn coerce(&self, kind: VariableKind) -> Option<Value> {
         match (kind, self) {
-            (VariableKind::Text, Value::Text(t)) => {
-                Some(Value::Text(
-                    crate::protocol::wire::truncate(t, MAX_TEXT_VALUE).to_string(),
-                ))
-            }
+            (VariableKind::Text, Value::Text(t)) => Some(Value::Text(
+                crate::protocol::wire::truncate(t, MAX_TEXT_VALUE).to_string(),
+            )),
             (VariableKind::Text, other) => Some(Value::Text(other.to_string())),
             (VariableKind::Number, Value::Number(n)) => n.is_finite().then_some(Value::Number(*n)),
             (VariableKind::Number, Value::Bool(b)) => Some(Value::Number(f64::from(u8::from(*b)))),

@@ -80,9 +80,11 @@ pub async fn ws_connect_with(
             .insert(*name, value.parse().expect("a header value"));
     }
     let stream = super::http::connect_from(source, addr).await;
-    Ok(tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
-        .await?
-        .0)
+    Ok(
+        tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await?
+            .0,
+    )
 }
 
 /// Sends `hello` for `panel` with `pin`; the first reply.
