@@ -344,7 +344,7 @@ impl LevelPayload {
             max: level.max,
             step: level.step,
             unit: level.unit.clone(),
-            muted: state.muted,
+            muted: if level.mute { state.muted } else { None },
             kind: level.kind,
             revision,
         })
