@@ -361,18 +361,46 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
     let grid_style = format!("--cols:{};--rows:{}", panel.columns, panel.rows);
     let current_panel = panel.id.clone();
     let pages = panel.pages.clone();
+    let count = pages.len();
+    let tablist = NodeRef::<leptos::html::Div>::new();
     let tabs = pages
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let icon = icons::path(p.icon.as_deref().unwrap_or("home"));
+            // The ARIA tabs pattern: one tab in the Tab order (the shown
+            // page's); the arrow keys, Home and End move between tabs and
+            // show the page.
+            let on_key = move |ev: KeyboardEvent| {
+                let next = match ev.key().as_str() {
+                    "ArrowRight" => (i + 1) % count,
+                    "ArrowLeft" => (i + count - 1) % count,
+                    "Home" => 0,
+                    "End" => count - 1,
+                    _ => return,
+                };
+                ev.prevent_default();
+                page.set(next);
+                #[cfg(feature = "hydrate")]
+                if let Some(Ok(Some(tab))) = tablist
+                    .get_untracked()
+                    .map(|l| l.query_selector(&format!("[role=tab]:nth-child({})", next + 1)))
+                {
+                    if let Ok(tab) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(tab) {
+                        let _ = tab.focus();
+                    }
+                }
+            };
             view! {
                 <button
                     type="button"
                     role="tab"
                     class="tab"
+                    aria-controls=format!("page-{}", p.id)
                     aria-selected=move || (page.get() == i).to_string()
+                    tabindex=move || if page.get() == i { "0" } else { "-1" }
                     on:click=move |_| page.set(i)
+                    on:keydown=on_key
                 >
                     <svg class="tab-icon" viewBox="0 0 24 24" aria-hidden="true"><path d=icon/></svg>
                     {p.title.clone()}
@@ -412,6 +440,7 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
                 <section
                     class="page"
                     role="tabpanel"
+                    id=format!("page-{}", p.id)
                     aria-label=p.title.clone()
                     data-page=p.id.clone()
                     hidden=move || page.get() != i
@@ -472,7 +501,7 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
             </Show>
             <Notices notices/>
             <PinGate ui/>
-            <nav aria-label="Pages"><div class="tabs" role="tablist">{tabs}</div></nav>
+            <nav aria-label="Pages"><div class="tabs" role="tablist" node_ref=tablist>{tabs}</div></nav>
             <main class="pages">{sections}</main>
             {footer}
         </div>
@@ -805,7 +834,7 @@ fn Fader(
             state.with(|s| {
                 s.levels
                     .get(&id)
-                    .map_or((min, false), |l| (l.value, l.muted))
+                    .map_or((min, false), |l| (l.value, l.muted == Some(true)))
             })
         })
     };

@@ -123,7 +123,7 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
                 <tbody>
                     {r.devices.into_iter().map(|d| view! {
                         <tr data-device=d.id.clone()>
-                            <td>{d.id.clone()}</td><td>{d.kind}</td><td>{d.address}</td>
+                            <td>{d.id.clone()}</td><td>{d.description().to_string()}</td><td>{d.address}</td>
                             <td class=if d.online { "online" } else { "offline" }>{if d.online { "online" } else { "offline" }}</td>
                             <td>{d.detail}</td>
                         </tr>
@@ -147,8 +147,9 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
         </section>
         {r.audit.map(|a| view! { <AuditSection a/> })}
         <section>
-            <h2>"Recent events"</h2>
-            <pre class="events">{r.recent_events.join("\n")}</pre>
+            <h2 id="recent-events">"Recent events"</h2>
+            // Scrolls: focusable, so keyboard users can scroll it too.
+            <pre class="events" tabindex="0" role="region" aria-labelledby="recent-events">{r.recent_events.join("\n")}</pre>
         </section>
     }
 }

@@ -311,7 +311,8 @@ impl PanelLink {
                 ErrorCode::TooLarge
                 | ErrorCode::Malformed
                 | ErrorCode::UnknownButton
-                | ErrorCode::UnknownLevel => Vec::new(),
+                | ErrorCode::UnknownLevel
+                | ErrorCode::Unavailable => Vec::new(),
             },
         }
     }

@@ -60,7 +60,17 @@ impl PanelView {
             .iter()
             .flat_map(|p| &p.levels)
             .filter_map(|place| project.level(&place.level))
-            .map(|l| (l.id.clone(), l.clone()))
+            // A panel draws a level; which device it drives, and with what
+            // commands, is not for whoever opens the page.
+            .map(|l| {
+                let level = Level {
+                    device: None,
+                    send: None,
+                    send_mute: None,
+                    ..l.clone()
+                };
+                (l.id.clone(), level)
+            })
             .collect();
         let mut panel = panel.clone();
         let pin_required = panel.pin.take().is_some();
@@ -148,6 +158,18 @@ impl RoomLayout {
 
     pub fn button(&self, id: &str) -> Option<&Button> {
         self.buttons.iter().find(|b| b.id == id)
+    }
+
+    /// This layout without what only an installer needs: the device each
+    /// level drives and the commands sent to it (`device`, `send`,
+    /// `send_mute`). What a room's panels are drawn from stays.
+    pub fn without_device_commands(mut self) -> RoomLayout {
+        for level in &mut self.levels {
+            level.device = None;
+            level.send = None;
+            level.send_mute = None;
+        }
+        self
     }
 }
 
@@ -238,13 +260,33 @@ pub struct PanelSession {
 
 /// One line of the status page's device table (extension devices and room
 /// devices alike).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceStatus {
     pub id: String,
+    /// What it is, a word a program can match: an extension device's own
+    /// (`keypad`, `io`, `relay`, ...), or [`ROOM_DEVICE_KIND`].
     pub kind: String,
+    /// What people call it: a room device's name and transport from the
+    /// project ("Audio DSP (tcp)"); empty for extension devices.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub address: String,
     pub online: bool,
     pub detail: String,
+}
+
+/// The `kind` of every room-logic device (a project's `[[devices]]`).
+pub const ROOM_DEVICE_KIND: &str = "room";
+
+impl DeviceStatus {
+    /// The name when it has one, else the kind: what a table shows.
+    pub fn description(&self) -> &str {
+        if self.name.is_empty() {
+            &self.kind
+        } else {
+            &self.name
+        }
+    }
 }
 
 /// One timer of the running project, for the status page.

@@ -92,6 +92,36 @@ test("page navigation shows the other pages", async ({ page }) => {
   await expect(key(page, "light_dim")).toHaveAttribute("data-led", "on");
 });
 
+test("arrow keys, Home and End move between the page tabs (the ARIA tabs pattern)", async ({ page }) => {
+  await page.goto(controller.url("/"));
+  await live(page);
+  const room = page.getByRole("tab", { name: "Room" });
+  const lights = page.getByRole("tab", { name: "Lights" });
+  const audio = page.getByRole("tab", { name: "Audio" });
+  // One tab in the Tab order: the shown page's.
+  await expect(room).toHaveAttribute("tabindex", "0");
+  await expect(lights).toHaveAttribute("tabindex", "-1");
+  await room.focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(lights).toBeFocused();
+  await expect(lights).toHaveAttribute("aria-selected", "true");
+  await expect(lights).toHaveAttribute("tabindex", "0");
+  await expect(room).toHaveAttribute("tabindex", "-1");
+  await expect(key(page, "light_dim")).toBeVisible();
+  await page.keyboard.press("End");
+  await expect(audio).toBeFocused();
+  await expect(audio).toHaveAttribute("aria-selected", "true");
+  // Past the last tab: the first; before the first: the last.
+  await page.keyboard.press("ArrowRight");
+  await expect(room).toBeFocused();
+  await page.keyboard.press("ArrowLeft");
+  await expect(audio).toBeFocused();
+  await page.keyboard.press("Home");
+  await expect(room).toBeFocused();
+  await expect(room).toHaveAttribute("aria-selected", "true");
+  await expect(key(page, "mute")).toBeVisible();
+});
+
 test("a press on one panel lights the LED on both", async ({ browser }) => {
   const a = await (await browser.newContext()).newPage();
   const b = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();

@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { Controller } from "./controller";
+import { checkAxe } from "./axe";
 
 test("the status page needs a login, then lists services and panels", async ({ browser }) => {
   const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "status-page-secret"));
@@ -35,6 +36,9 @@ test("the status page needs a login, then lists services and panels", async ({ b
     await expect(failed).toContainText("127.0.0.1");
     await expect(page.locator('.audit-entries tr[data-event="login"][data-outcome="ok"]')).toHaveCount(1);
     await page.screenshot({ path: test.info().outputPath("status-audit.png"), fullPage: true });
+    // Every axe rule: the recent events' scrolling box can be focused
+    // (and so scrolled from the keyboard), among the rest.
+    await checkAxe(page, "/status");
 
     // The page refreshes itself: a press shows up as a new engine revision.
     const before = Number(await page.getByTestId("engine-revision").textContent());

@@ -209,6 +209,7 @@ mod tests {
             address: "127.0.0.1:4352".into(),
             online,
             detail: detail.into(),
+            ..Default::default()
         }
     }
 

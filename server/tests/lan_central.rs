@@ -490,3 +490,168 @@ async fn a_client_that_sends_and_half_closes_still_gets_its_replies() {
     assert!(matches!(events[51], Event::Status { .. }));
     running.shutdown().await;
 }
+
+/// A connection from 127.0.0.2 (another address than the controller's),
+/// its `hello` read.
+async fn raw_from_client(addr: &str) -> BufReader<TcpStream> {
+    let stream =
+        support::http::connect_from("127.0.0.2".parse().unwrap(), addr.parse().unwrap()).await;
+    let mut r = BufReader::new(stream);
+    assert!(matches!(read_line(&mut r).await, Event::Hello { .. }));
+    r
+}
+
+/// Sends one line and reads the reply, as raw JSON.
+async fn ask(c: &mut BufReader<TcpStream>, line: &str) -> serde_json::Value {
+    c.get_mut()
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), c.read_until(b'\n', &mut reply))
+        .await
+        .expect("a reply within 10 s")
+        .unwrap();
+    serde_json::from_slice(&reply).unwrap()
+}
+
+/// `layout` and `devices` refuse unknown fields as the other requests do;
+/// a viewer's (and an operator's) layout has no device commands, an
+/// admin's has them; room-logic devices have a kind (`room`) and their
+/// description in `name`.
+#[tokio::test]
+async fn layout_and_devices_are_strict_and_viewers_see_no_device_commands() {
+    let running = TestSettings::only(&["central", "logic"])
+        .user("view", Role::Viewer, VIEWER_PASSWORD)
+        .user("ada", Role::Admin, support::ADMIN_PW)
+        .start_demo()
+        .await;
+    let addr = central_addr(&running);
+    let mut viewer = raw_from_client(&addr).await;
+    let login = format!(r#"{{"type":"login","user":"view","password":"{VIEWER_PASSWORD}"}}"#);
+    assert_eq!(ask(&mut viewer, &login).await["type"], "ok");
+    for line in [r#"{"type":"layout","x":1}"#, r#"{"type":"devices","x":1}"#] {
+        let reply = ask(&mut viewer, line).await;
+        assert_eq!(reply["type"], "error", "{line}: {reply}");
+        assert_eq!(reply["code"], "malformed", "{line}: {reply}");
+    }
+    let volume = |layout: &serde_json::Value| {
+        layout["layout"]["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == "volume")
+            .cloned()
+            .unwrap()
+    };
+    let seen = volume(&ask(&mut viewer, r#"{"type":"layout"}"#).await);
+    for field in ["device", "send", "send_mute"] {
+        assert!(seen.get(field).is_none(), "a viewer sees {field}: {seen}");
+    }
+    assert_eq!(seen["label"], "Volume");
+
+    let mut admin = raw_from_client(&addr).await;
+    let login = format!(
+        r#"{{"type":"login","user":"ada","password":"{}"}}"#,
+        support::ADMIN_PW
+    );
+    assert_eq!(ask(&mut admin, &login).await["type"], "ok");
+    let seen = volume(&ask(&mut admin, r#"{"type":"layout"}"#).await);
+    assert_eq!(seen["device"], "dsp", "{seen}");
+    assert_eq!(seen["send"], "VOL {value}", "{seen}");
+
+    eventually(
+        Duration::from_secs(10),
+        "the room devices are listed",
+        || running.controller.status().devices().len() >= 3,
+    )
+    .await;
+    let devices = ask(&mut viewer, r#"{"type":"devices"}"#).await;
+    let dsp = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "dsp")
+        .cloned()
+        .unwrap_or_else(|| panic!("{devices}"));
+    assert_eq!(dsp["kind"], "room", "{dsp}");
+    assert_eq!(dsp["name"], "Audio DSP (tcp)", "{dsp}");
+    running.shutdown().await;
+}
+
+/// A login that could not be checked because another from the same
+/// address is being checked is `busy` (try again), not
+/// `wrong_credentials`, and does not count as a failed login.
+#[tokio::test]
+async fn a_login_that_cannot_be_checked_now_is_busy_not_wrong() {
+    let running = central_settings().start_demo().await;
+    let addr = central_addr(&running);
+    let login = format!(r#"{{"type":"login","user":"op","password":"{OPERATOR_PASSWORD}"}}"#);
+    let mut busy_seen = false;
+    for _ in 0..10 {
+        // Two logins from one address at once: one is checked, the other
+        // (unless the first was already done) is told to try again.
+        let mut a = raw_from_client(&addr).await;
+        let mut b = raw_from_client(&addr).await;
+        let line = format!("{login}\n");
+        let (wa, wb) = tokio::join!(
+            a.get_mut().write_all(line.as_bytes()),
+            b.get_mut().write_all(line.as_bytes())
+        );
+        wa.unwrap();
+        wb.unwrap();
+        for c in [&mut a, &mut b] {
+            match read_line(c).await {
+                Event::Ok { .. } => {}
+                Event::Error { code, message } => {
+                    assert_eq!(code, ErrorCode::Busy, "{message}");
+                    busy_seen = true;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        if busy_seen {
+            break;
+        }
+    }
+    assert!(
+        busy_seen,
+        "two logins at once from one address: one is busy"
+    );
+    running.shutdown().await;
+}
+
+/// `set_level` with a value and a mute applies the mute first, then the
+/// value, as every other front end does (docs/protocols.md); a level
+/// without a mute says `"muted": null`, as on MQTT.
+#[tokio::test]
+async fn set_level_mutes_first_and_a_level_without_a_mute_says_null() {
+    let running = central_settings().start_demo().await;
+    let addr = central_addr(&running);
+    let mut c = raw_from_client(&addr).await;
+    let login = format!(r#"{{"type":"login","user":"op","password":"{OPERATOR_PASSWORD}"}}"#);
+    assert_eq!(ask(&mut c, &login).await["type"], "ok");
+    let status = ask(&mut c, r#"{"type":"subscribe"}"#).await;
+    let levels = &status["snapshot"]["levels"];
+    assert!(levels["mic"]["muted"].is_null(), "{levels}");
+    assert_eq!(levels["volume"]["muted"], false, "{levels}");
+
+    c.get_mut()
+        .write_all(b"{\"type\":\"set_level\",\"level\":\"volume\",\"value\":-10,\"muted\":true}\n")
+        .await
+        .unwrap();
+    let mut order = Vec::new();
+    while order.len() < 2 {
+        if let Event::Step { step } = read_line(&mut c).await {
+            for change in step.changes {
+                match change {
+                    controller_core::engine::Change::Mute { .. } => order.push("mute"),
+                    controller_core::engine::Change::Level { .. } => order.push("value"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_eq!(order, ["mute", "value"]);
+    running.shutdown().await;
+}

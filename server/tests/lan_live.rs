@@ -149,3 +149,93 @@ async fn the_watch_command_line_tool_prints_each_datagram() {
     assert!(text.contains("rev 1: mute=on/red"), "{text}");
     running.shutdown().await;
 }
+
+/// A long text variable reads the same on 8001 and on central control
+/// (5009): cut to 255 bytes at a character boundary everywhere. A level
+/// without a mute has no mute entry in the full values datagram (and
+/// `"muted": null` in JSON); a level with one has it.
+#[tokio::test]
+async fn values_read_the_same_on_8001_and_central_control() {
+    use controller_core::project::Value;
+    use controller_core::protocol::live::ValueEntry;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let client: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let listener = UdpSocket::bind((client, 0)).await.unwrap();
+    let live_port = listener.local_addr().unwrap().port();
+    let running = live_settings("Values room", live_port)
+        .edit(|s| {
+            s.live.destination = client;
+            s.live.full_status_secs = 1;
+            s.central.require_login = false;
+        })
+        .start_demo()
+        .await;
+    let long = "é".repeat(300);
+    running
+        .controller
+        .execute(Command::SetVariable {
+            variable: "projector_state".into(),
+            value: Value::Text(long.clone()),
+            source: "test".into(),
+        })
+        .unwrap();
+
+    let on_8001 = loop {
+        if let LiveMessage::Values {
+            full: false,
+            entries,
+            ..
+        } = next(&listener).await
+        {
+            if let Some(ValueEntry::Variable {
+                value: Value::Text(t),
+                ..
+            }) = entries.first()
+            {
+                break t.clone();
+            }
+        }
+    };
+    assert_eq!(on_8001, "é".repeat(127));
+
+    let central = running.addrs.central.unwrap();
+    let stream = support::http::connect_from(client, central).await;
+    let mut c = tokio::io::BufReader::new(stream);
+    let mut line = Vec::new();
+    c.read_until(b'\n', &mut line).await.unwrap(); // hello
+    c.get_mut()
+        .write_all(b"{\"type\":\"status\"}\n")
+        .await
+        .unwrap();
+    line.clear();
+    tokio::time::timeout(Duration::from_secs(10), c.read_until(b'\n', &mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&line).unwrap();
+    assert_eq!(
+        status["snapshot"]["variables"]["projector_state"], on_8001,
+        "5009 and 8001 carry the same text"
+    );
+    assert!(status["snapshot"]["levels"]["mic"]["muted"].is_null());
+
+    let entries = loop {
+        if let LiveMessage::Values {
+            full: true,
+            entries,
+            ..
+        } = next(&listener).await
+        {
+            break entries;
+        }
+    };
+    let mutes: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| match e {
+            ValueEntry::Mute { level, .. } => Some(level.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mutes, ["volume"], "{entries:?}");
+    running.shutdown().await;
+}

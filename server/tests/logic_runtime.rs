@@ -246,7 +246,8 @@ led = "on"
         .into_iter()
         .find(|d| d.id == "dev")
         .unwrap();
-    assert!(status.kind.contains("serial"), "{status:?}");
+    assert_eq!(status.kind, "room", "{status:?}");
+    assert!(status.name.contains("serial"), "{status:?}");
     assert!(status.detail.contains("19200 8N1"), "{status:?}");
     eventually(PATIENCE, "the status LED is lit", || {
         led(&c, "link") == LedMode::On

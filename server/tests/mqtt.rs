@@ -713,7 +713,7 @@ async fn levels_and_variables_go_out_and_faders_come_in() {
             .ok_or(v.to_string())
     })
     .await;
-    assert!(c.snapshot().levels["volume"].muted);
+    assert_eq!(c.snapshot().levels["volume"].muted, Some(true));
     assert!(board_line(&running).contains("0 commands refused"));
 
     // A meter is read-only; nonsense is refused; neither moves anything.

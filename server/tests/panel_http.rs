@@ -518,6 +518,54 @@ async fn applying_a_project_sends_in_place_panels_their_layout_and_earlier_panel
     running.shutdown().await;
 }
 
+/// `unavailable` is said once: projects applied while the panel stays
+/// unavailable say nothing more to it, and the project that brings it
+/// back sends its layout. A panel's own `resync` is answered.
+#[tokio::test]
+async fn unavailable_is_sent_once_until_the_panel_comes_back() {
+    let running = panel::settings().start_demo().await;
+    let addr = running.addrs.panel.unwrap();
+    let mut ghost = panel::ws_connect_from("127.0.0.2".parse().unwrap(), addr).await;
+    send(
+        &mut ghost,
+        &ClientMessage::Hello {
+            panel: "ghost".into(),
+            revision: 0,
+            pin: None,
+            sparse: true,
+            layout: Some(String::new()),
+        },
+    )
+    .await;
+    let ServerMessage::Welcome { .. } = recv_data(&mut ghost).await else {
+        panic!("welcome")
+    };
+    let ServerMessage::Unavailable { .. } = recv_data(&mut ghost).await else {
+        panic!("unavailable")
+    };
+    for name in ["Renamed once", "Renamed twice"] {
+        apply(&running, |p| p.project.name = name.into());
+    }
+    apply(&running, |p| {
+        let mut ghost = p.panels[0].clone();
+        ghost.id = "ghost".into();
+        p.panels.push(ghost);
+    });
+    match recv_data(&mut ghost).await {
+        ServerMessage::Layout { view } => assert_eq!(view.panel.id, "ghost"),
+        other => panic!("the layout, not {other:?}"),
+    }
+    apply(&running, |p| p.panels.retain(|panel| panel.id != "ghost"));
+    let ServerMessage::Unavailable { .. } = recv_data(&mut ghost).await else {
+        panic!("unavailable again: the panel was shown a layout meanwhile")
+    };
+    send(&mut ghost, &ClientMessage::Resync).await;
+    let ServerMessage::Unavailable { .. } = recv_data(&mut ghost).await else {
+        panic!("a resync is answered")
+    };
+    running.shutdown().await;
+}
+
 /// A plain-HTTP panel that stops reading while steps keep coming falls
 /// behind (its socket and the fan-out's queue fill up); once it reads
 /// again it gets a fresh snapshot, every step after it follows on, and it

@@ -110,7 +110,7 @@ async fn a_fader_moved_on_one_panel_shows_on_the_other_and_on_5009() {
         .unwrap();
     eventually(PATIENCE, "5009 moved and muted the fader", || {
         let s = running.controller.snapshot();
-        s.levels["volume"].value == -10.0 && s.levels["volume"].muted
+        s.levels["volume"].value == -10.0 && s.levels["volume"].muted == Some(true)
     })
     .await;
 

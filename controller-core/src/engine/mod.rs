@@ -277,7 +277,7 @@ impl Engine {
                     value: was
                         .and_then(|w| l.quantise(w.value))
                         .unwrap_or_else(|| l.initial_value()),
-                    muted: l.mute && was.is_some_and(|w| w.muted),
+                    muted: l.mute.then(|| was.is_some_and(|w| w.muted == Some(true))),
                 };
                 (l.id.clone(), state)
             })
@@ -437,7 +437,7 @@ impl Engine {
                 if !def.mute {
                     return Err(EngineError::NoMute(level));
                 }
-                if self.level_state(&level)?.muted != muted {
+                if self.level_state(&level)?.muted != Some(muted) {
                     self.mute_buttons(&level, muted, &mut changes);
                     changes.push(Change::Mute {
                         level,

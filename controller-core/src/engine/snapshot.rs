@@ -18,12 +18,13 @@ pub struct ButtonState {
     pub held: bool,
 }
 
-/// A level's state: its value (on a step, within range) and its mute.
+/// A level's state: its value (on a step, within range) and its mute:
+/// `None` (JSON `null`) for a level without a mute, on every format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LevelState {
     pub value: f64,
     #[serde(default)]
-    pub muted: bool,
+    pub muted: Option<bool>,
 }
 
 /// `levels` and `variables` are left out of the JSON when empty, and a
@@ -68,7 +69,7 @@ impl Snapshot {
                 }
                 Change::Mute { level, muted, .. } => {
                     if let Some(l) = self.levels.get_mut(level) {
-                        l.muted = *muted;
+                        l.muted = Some(*muted);
                     }
                 }
                 Change::Variable { variable, value } => {

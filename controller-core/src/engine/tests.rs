@@ -271,7 +271,7 @@ fn levels_are_clamped_stepped_and_revisioned() {
         source: "t".into(),
     };
     e.apply(mute("volume")).unwrap().unwrap();
-    assert!(e.state().levels["volume"].muted);
+    assert_eq!(e.state().levels["volume"].muted, Some(true));
     assert_eq!(e.apply(mute("volume")).unwrap(), None);
     assert_eq!(e.apply(mute("mic")), Err(EngineError::NoMute("mic".into())));
 }

@@ -126,9 +126,11 @@ impl VariableKind {
     }
 }
 
-/// Text values longer than this (in characters) are cut: a device reply
-/// cannot make every panel message grow without bound.
-pub const MAX_TEXT_VALUE: usize = 256;
+/// Text values longer than this (in bytes of UTF-8) are cut at a character
+/// boundary: a device reply cannot make every panel message grow without
+/// bound, and every format carries the same text (8001's strings hold at
+/// most 255 bytes).
+pub const MAX_TEXT_VALUE: usize = 255;
 
 /// A variable's value. In TOML and JSON: a number, a string or a boolean.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,9 +181,9 @@ impl Value {
     /// text. `None` when it cannot be one (`"abc"` as a number, NaN).
     pub fn coerce(&self, kind: VariableKind) -> Option<Value> {
         match (kind, self) {
-            (VariableKind::Text, Value::Text(t)) => {
-                Some(Value::Text(t.chars().take(MAX_TEXT_VALUE).collect()))
-            }
+            (VariableKind::Text, Value::Text(t)) => Some(Value::Text(
+                crate::protocol::wire::truncate(t, MAX_TEXT_VALUE).to_string(),
+            )),
             (VariableKind::Text, other) => Some(Value::Text(other.to_string())),
             (VariableKind::Number, Value::Number(n)) => n.is_finite().then_some(Value::Number(*n)),
             (VariableKind::Number, Value::Bool(b)) => Some(Value::Number(f64::from(u8::from(*b)))),
@@ -448,6 +450,9 @@ mod tests {
         );
         let long = t(&"x".repeat(1000)).coerce(VariableKind::Text).unwrap();
         assert_eq!(long.to_string().len(), MAX_TEXT_VALUE);
+        // Cut on a character boundary: 127 two-byte characters fit in 255.
+        let wide = t(&"é".repeat(200)).coerce(VariableKind::Text).unwrap();
+        assert_eq!(wide.to_string(), "é".repeat(127));
         assert_eq!(format_number(-0.0001), "0");
         assert_eq!(format_number(3.0), "3");
         assert_eq!(format_number(0.125), "0.125");

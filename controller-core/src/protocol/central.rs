@@ -97,7 +97,11 @@ impl Request {
         // that their object holds nothing but `type`.
         if matches!(
             request,
-            Request::Status | Request::Subscribe | Request::Unsubscribe
+            Request::Status
+                | Request::Subscribe
+                | Request::Unsubscribe
+                | Request::Layout
+                | Request::Devices
         ) {
             let object: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(line).map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -215,8 +219,12 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// Log in first.
     LoginRequired,
-    /// Wrong user name or password.
+    /// Wrong user name or password (or, after repeated failures, no check
+    /// until the back-off the message names is over).
     WrongCredentials,
+    /// The controller is checking other logins (or one from this address):
+    /// nothing was checked; try again in a moment.
+    Busy,
     /// The user's role does not allow this (presses need operator).
     Forbidden,
     UnknownButton,
@@ -257,7 +265,7 @@ mod tests {
 
     #[test]
     fn requests_without_fields_refuse_unknown_ones() {
-        for t in ["status", "subscribe", "unsubscribe"] {
+        for t in ["status", "subscribe", "unsubscribe", "layout", "devices"] {
             let plain = format!(r#"{{"type":"{t}"}}"#);
             assert!(Request::decode(plain.as_bytes(), 4096).is_ok(), "{t}");
             let extra = format!(r#"{{"type":"{t}","button":"mute"}}"#);
@@ -418,6 +426,7 @@ mod tests {
                 address,
                 online,
                 detail,
+                ..Default::default()
             })
     }
 

@@ -138,10 +138,13 @@ impl LiveMessage {
                 level: level.clone(),
                 value: state.value,
             });
-            entries.push(ValueEntry::Mute {
-                level: level.clone(),
-                muted: state.muted,
-            });
+            // A level without a mute has no mute entry.
+            if let Some(muted) = state.muted {
+                entries.push(ValueEntry::Mute {
+                    level: level.clone(),
+                    muted,
+                });
+            }
         }
         for (variable, value) in &snapshot.variables {
             entries.push(ValueEntry::Variable {

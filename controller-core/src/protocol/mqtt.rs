@@ -373,6 +373,9 @@ impl GroupState {
 pub struct DevicePayload {
     pub id: String,
     pub kind: String,
+    /// A room device's name (as in 5009's `devices`); empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub address: String,
     pub online: bool,
     pub detail: String,
@@ -407,7 +410,7 @@ impl LevelPayload {
             max: level.max,
             step: level.step,
             unit: level.unit.clone(),
-            muted: level.mute.then_some(state.muted),
+            muted: if level.mute { state.muted } else { None },
             kind: level.kind,
             revision,
         })
@@ -743,7 +746,7 @@ mod tests {
         };
         let state = LevelState {
             value: -20.5,
-            muted: true,
+            muted: Some(true),
         };
         let v: serde_json::Value =
             serde_json::from_slice(&LevelPayload::encode(&level, state, 3)).unwrap();

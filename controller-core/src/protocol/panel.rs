@@ -219,6 +219,10 @@ pub enum ErrorCode {
     PinRequired,
     WrongPin,
     Forbidden,
+    /// A press, release or `set_level` from a panel told `unavailable` (or
+    /// one the running project no longer has): refused, the connection
+    /// stays open.
+    Unavailable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

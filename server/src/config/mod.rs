@@ -144,6 +144,18 @@ impl Settings {
                 }
             }
         }
+        for origin in &self.panel.allowed_origins {
+            let rest = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                .unwrap_or("");
+            if rest.is_empty() || rest.trim_end_matches('/').contains(['/', '?', '#', '*']) {
+                bail!(
+                    "[panel] allowed_origins: {origin:?} is not an origin; write it as the \
+                     browser's address bar starts, e.g. \"http://10.0.0.9:8000\""
+                );
+            }
+        }
         for source in &self.audit.presses {
             if !PRESS_SOURCES.contains(&source.as_str()) {
                 bail!(

@@ -90,6 +90,12 @@ pub struct PanelSettings {
     /// A Project Designer preview unused for this long (no update, page
     /// load or live-channel connection) is removed and its panels closed.
     pub preview_idle_secs: u64,
+    /// Origins (`http://host:port`) of panel pages served elsewhere whose
+    /// browsers may open the live channel (`/ws`); the controller's own
+    /// pages need no entry. A browser's handshake from any other origin
+    /// is refused (cross-site WebSocket hijacking).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,6 +385,7 @@ fn profile_defaults(profile: Profile) -> Settings {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
             preview_idle_secs: 600,
+            allowed_origins: Vec::new(),
         },
         apprimo: ApprimoSettings {
             enabled: true,

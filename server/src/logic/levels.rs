@@ -176,7 +176,7 @@ impl Driver {
                     Err(RecvError::Lagged(_)) => {
                         if let Some(state) = self.controller.snapshot().levels.get(&level.id) {
                             pending.value = Some(state.value);
-                            pending.muted = Some(state.muted);
+                            pending.muted = state.muted;
                         }
                         if waiting {
                             waiting = !self

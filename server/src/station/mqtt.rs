@@ -233,7 +233,7 @@ impl BrokerRooms {
                     }
                     let state = state.map(|p| LevelState {
                         value: p.value,
-                        muted: p.muted.unwrap_or(false),
+                        muted: p.muted,
                     });
                     keep(&mut r.snapshot.levels, id, state);
                 });
@@ -256,6 +256,7 @@ impl BrokerRooms {
                     let status = DeviceStatus {
                         id: d.id,
                         kind: d.kind,
+                        name: d.name,
                         address: d.address,
                         online: d.online,
                         detail: d.detail,

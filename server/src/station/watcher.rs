@@ -428,7 +428,7 @@ async fn follow(
                         kind,
                         address,
                         online,
-                        detail: String::new(),
+                        ..Default::default()
                     }),
                 });
         }

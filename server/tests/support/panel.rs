@@ -64,6 +64,29 @@ pub async fn ws_connect_from(source: std::net::IpAddr, addr: SocketAddr) -> Ws {
     ws
 }
 
+/// A live-channel handshake from `source` (an address of 127.0.0.0/8) with
+/// the headers a browser adds (`Origin`, `Cookie`); the handshake's error
+/// when it is refused.
+pub async fn ws_connect_with(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    headers: &[(&'static str, &str)],
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws").into_client_request()?;
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(*name, value.parse().expect("a header value"));
+    }
+    let stream = super::http::connect_from(source, addr).await;
+    Ok(
+        tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await?
+            .0,
+    )
+}
+
 /// Sends `hello` for `panel` with `pin`; the first reply.
 pub async fn hello(ws: &mut Ws, panel: &str, pin: Option<&str>) -> ServerMessage {
     send(

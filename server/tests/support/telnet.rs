@@ -35,17 +35,6 @@ async fn logged_in(mut s: TcpStream, user: &str, password: &str) -> TcpStream {
     s
 }
 
-/// [`login`] from `local` (another address of this host, say).
-pub async fn login_from(local: &str, addr: SocketAddr, user: &str, password: &str) -> TcpStream {
-    let mut s = super::connect_from(local, addr).await;
-    read_until(&mut s, "login: ").await;
-    send_line(&mut s, user).await;
-    read_until(&mut s, "Password: ").await;
-    send_line(&mut s, password).await;
-    read_until(&mut s, "roomctl> ").await;
-    s
-}
-
 /// Sends `line` and reads up to the next prompt; the text read.
 pub async fn command(s: &mut TcpStream, line: &str) -> String {
     send_line(s, line).await;

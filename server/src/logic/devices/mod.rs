@@ -424,14 +424,15 @@ impl DeviceLink {
             Transport::Http => "http",
             Transport::Serial => "serial",
         };
-        let kind = if self.device.name.is_empty() {
+        let name = if self.device.name.is_empty() {
             format!("room device ({transport})")
         } else {
             format!("{} ({transport})", self.device.name)
         };
         self.controller.status().set_device(DeviceStatus {
             id: self.device.id.clone(),
-            kind,
+            kind: controller_core::view::ROOM_DEVICE_KIND.into(),
+            name,
             address: self.device.address.clone(),
             online,
             detail,

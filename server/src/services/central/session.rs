@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::outbox::Outbox;
 use super::{BYE_TIMEOUT, SLOW_CONSUMER_BYE_TIMEOUT};
-use crate::auth::{Role, User};
+use crate::auth::{LoginError, Role, User};
 use crate::bus::{BusEvent, Encoding, Subscription};
 use crate::config::CentralSettings;
 use crate::controller::Controller;
@@ -271,7 +271,12 @@ impl Session {
                 });
             }
             Request::Layout => {
-                let layout = RoomLayout::of(&self.controller.project());
+                let mut layout = RoomLayout::of(&self.controller.project());
+                // Which device a level drives, and with what, is the
+                // installer's business.
+                if self.role() < Some(Role::Admin) {
+                    layout = layout.without_device_commands();
+                }
                 self.push_event(&Event::Layout { layout });
             }
             Request::Devices => {
@@ -317,6 +322,11 @@ impl Session {
                     .set_source(format!("central:{}@{}", u.name, self.peer.ip()));
                 self.ok("login", Some(u.role.to_string()));
                 self.user = Some(u);
+                None
+            }
+            Err(LoginError::Busy) => {
+                // Nothing was checked: not a failed login.
+                self.error(ErrorCode::Busy, LoginError::Busy.to_string());
                 None
             }
             Err(why) => {

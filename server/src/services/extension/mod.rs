@@ -298,6 +298,7 @@ impl Extension {
             address: d.address.to_string(),
             online: d.online,
             detail,
+            ..Default::default()
         })
     }
 

@@ -69,6 +69,12 @@ pub async fn upgrade(
     plain: Option<Extension<PlainSocket>>,
     headers: HeaderMap,
 ) -> Response {
+    // A page of another origin must not open a panel with this browser's
+    // cookie (cross-site WebSocket hijacking).
+    let allowed = &state.controller.settings().panel.allowed_origins;
+    if let Err(why) = super::csrf::websocket_origin(&headers, allowed) {
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
     let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -180,6 +186,9 @@ struct Session {
     /// the layout it shows (empty while it shows "not available"). `None`
     /// for earlier panels, which reload their page on a new project.
     layout: Option<String>,
+    /// `unavailable` was the last thing this panel was told: a project load
+    /// that leaves it unavailable says nothing more (once per change).
+    told_unavailable: bool,
 }
 
 impl Session {
@@ -266,6 +275,7 @@ impl Session {
             panel,
             pin,
             layout,
+            told_unavailable: false,
         };
         // A plain TCP panel is sent its steps by the port's fan-out; a TLS
         // panel's task sends them itself.
@@ -292,7 +302,7 @@ impl Session {
         if socket.send(text(&welcome)).await.is_err() {
             return;
         }
-        let Some(mut steps) = self.resync(socket, fed.as_ref()).await else {
+        let Some(mut steps) = self.resync(socket, fed.as_ref(), true).await else {
             return;
         };
         for notice in super::notices::current(&self.controller) {
@@ -331,7 +341,7 @@ impl Session {
                             if let Some(reply) = self.handle(&t) {
                                 match reply {
                                     Reply::Send(m) => if socket.send(m).await.is_err() { return },
-                                    Reply::Resync => match self.resync(socket, fed.as_ref()).await {
+                                    Reply::Resync => match self.resync(socket, fed.as_ref(), true).await {
                                         Some(rx) => steps = rx,
                                         None => return,
                                     },
@@ -356,7 +366,7 @@ impl Session {
                         if published.step.loads_project() {
                             if self.layout.is_some() {
                                 // The new layout (or the same one's state).
-                                match self.resync(socket, fed.as_ref()).await {
+                                match self.resync(socket, fed.as_ref(), false).await {
                                     Some(rx) => steps = rx,
                                     None => return,
                                 }
@@ -377,7 +387,7 @@ impl Session {
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket, fed.as_ref()).await {
+                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket, fed.as_ref(), false).await {
                         Some(rx) => steps = rx,
                         None => return,
                     },
@@ -385,7 +395,7 @@ impl Session {
                 },
                 attention = needs_attention(fed.as_ref()) => match attention {
                     Attention::Drain => if socket.flush().await.is_err() { return },
-                    Attention::Resync => match self.resync(socket, fed.as_ref()).await {
+                    Attention::Resync => match self.resync(socket, fed.as_ref(), false).await {
                         Some(rx) => steps = rx,
                         None => return,
                     },
@@ -429,6 +439,7 @@ impl Session {
         &mut self,
         socket: &mut WebSocket,
         fed: Option<&Fed>,
+        asked: bool,
     ) -> Option<Option<Subscription>> {
         // Steps the fan-out takes meanwhile wait, and those the snapshot
         // already covers are dropped, so the panel sees each change once.
@@ -476,12 +487,22 @@ impl Session {
                     Err(message) => {
                         self.layout = Some(String::new());
                         unavailable = true;
+                        // It operates nothing from now on: what it held
+                        // is let go (a held volume key stops repeating).
+                        self.held.release_all();
                         ServerMessage::Unavailable { message }
                     }
                 }
             }
         };
-        socket.send(text(&message)).await.ok()?;
+        // Told once: a project load that leaves the panel unavailable, or
+        // a fall behind while it is, has nothing new to say; the panel's
+        // own `resync` is answered.
+        let repeat = unavailable && self.told_unavailable && !asked;
+        self.told_unavailable = unavailable;
+        if !repeat {
+            socket.send(text(&message)).await.ok()?;
+        }
         if let Some(fed) = fed {
             // "Not available" shows no state: no steps until a project
             // brings the panel back (the fan-out resyncs every panel on a
@@ -500,11 +521,30 @@ impl Session {
         }
     }
 
+    /// Whether this panel may operate the room: it is shown a layout (not
+    /// "not available") and the running project still has it (an earlier
+    /// panel removed by an apply, until it reloads, has none).
+    fn available(&self) -> bool {
+        self.layout.as_deref() != Some("") && self.controller.project().panel(&self.panel).is_some()
+    }
+
     fn handle(&mut self, text: &str) -> Option<Reply> {
         let message = match ClientMessage::decode(text) {
             Ok(m) => m,
             Err(e) => return Some(Reply::Send(error(e.code(), e.to_string()))),
         };
+        if matches!(
+            message,
+            ClientMessage::Press { .. }
+                | ClientMessage::Release { .. }
+                | ClientMessage::SetLevel { .. }
+        ) && !self.available()
+        {
+            return Some(Reply::Send(error(
+                ErrorCode::Unavailable,
+                "this panel is not in the running project: it can operate nothing until it is sent a layout again",
+            )));
+        }
         match message {
             ClientMessage::Press { button } => match self.held.press(&button) {
                 Ok(()) => None,

@@ -98,7 +98,7 @@ mod tests {
             kind: "x".into(),
             address: "127.0.0.1:1".into(),
             online,
-            detail: String::new(),
+            ..Default::default()
         })
     }
 

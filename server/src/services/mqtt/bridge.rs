@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
-use controller_core::project::{ButtonKind, LevelKind, Project};
+use controller_core::project::{ButtonKind, Project};
 use controller_core::protocol::mqtt::{
     encode_event, encode_layout, encode_variable, ButtonPayload, Command, DevicePayload,
     GroupState, Info, InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
@@ -447,7 +447,9 @@ impl Bridge {
     fn retained_state(&self) -> BTreeMap<String, Vec<u8>> {
         let mut all = BTreeMap::new();
         all.insert(self.topics.info(), self.info());
-        let layout = encode_layout(&RoomLayout::of(&self.project));
+        // Anyone the broker lets read it: no device commands (as 5009 to
+        // a non-admin).
+        let layout = encode_layout(&RoomLayout::of(&self.project).without_device_commands());
         if layout.len() <= MAX_LAYOUT_BYTES {
             all.insert(self.topics.layout(), layout);
         } else {
@@ -653,42 +655,15 @@ impl Bridge {
             .map_err(|e| e.to_string())
     }
 
-    /// Moves a fader and/or sets its mute. Meters are read-only here as on
-    /// panels and 5009; a mute on a level without one is refused.
+    /// Moves a fader and/or sets its mute, as from a panel or 5009 (one
+    /// check, one order: the mute first).
     fn set_level(
         &mut self,
         level: String,
         value: Option<f64>,
         muted: Option<bool>,
     ) -> Result<(), String> {
-        let def = self
-            .project
-            .level(&level)
-            .ok_or_else(|| format!("there is no level {level}"))?;
-        if def.kind == LevelKind::Meter {
-            return Err(format!("level {level} is a meter (read-only)"));
-        }
-        if muted.is_some() && !def.mute {
-            return Err(format!("level {level} has no mute"));
-        }
-        let source = "mqtt".to_string();
-        if let Some(muted) = muted {
-            let mute = EngineCommand::SetMute {
-                level: level.clone(),
-                muted,
-                source: source.clone(),
-            };
-            self.controller.execute(mute).map_err(|e| e.to_string())?;
-        }
-        if let Some(value) = value {
-            let set = EngineCommand::SetLevel {
-                level,
-                value,
-                source,
-            };
-            self.controller.execute(set).map_err(|e| e.to_string())?;
-        }
-        Ok(())
+        crate::levels::set_by_user(&self.controller, &level, value, muted, "mqtt")
     }
 
     // ---- the status board ----
@@ -763,6 +738,7 @@ fn device_payload(d: &DeviceStatus) -> DevicePayload {
     DevicePayload {
         id: d.id.clone(),
         kind: d.kind.clone(),
+        name: d.name.clone(),
         address: d.address.clone(),
         online: d.online,
         detail: d.detail.clone(),

@@ -85,7 +85,7 @@ impl Discovery<'_> {
         }
         for d in devices {
             let object = format!("device_{}", d.id);
-            let name = format!("{} ({})", d.id, d.kind);
+            let name = format!("{} ({})", d.id, d.description());
             self.add(
                 &mut out,
                 "binary_sensor",

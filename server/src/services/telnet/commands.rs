@@ -182,7 +182,7 @@ impl Console {
                 s,
                 "{:<20} {:<10} {:<22} {:<8} {}",
                 d.id,
-                d.kind,
+                d.description(),
                 d.address,
                 if d.online { "online" } else { "OFFLINE" },
                 d.detail
