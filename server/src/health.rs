@@ -71,6 +71,7 @@ mod tests {
             devices: vec![DeviceStatus {
                 id: "projector".into(),
                 kind: "pjlink".into(),
+                name: String::new(),
                 address: String::new(),
                 online,
                 detail: String::new(),

@@ -331,6 +331,7 @@ mod tests {
             devices: vec![DeviceStatus {
                 id: "projector".into(),
                 kind: "pjlink".into(),
+                name: String::new(),
                 address: "127.0.0.1:4352".into(),
                 online: false,
                 detail: String::new(),

@@ -66,6 +66,7 @@ async fn healthz_is_ok_until_a_device_or_the_broker_is_down() {
     running.controller.status().set_device(DeviceStatus {
         id: "projector".into(),
         kind: "pjlink".into(),
+        name: String::new(),
         address: "127.0.0.1:4352".into(),
         online: false,
         detail: "no answer".into(),

@@ -299,7 +299,7 @@ impl Engine {
             let Some(level) = b.mutes.as_ref().filter(|_| b.kind == ButtonKind::Toggle) else {
                 continue;
             };
-            let muted = self.state.levels.get(level).is_some_and(|l| l.muted);
+            let muted = self.state.levels.get(level).is_some_and(|l| l.muted == Some(true));
             if let Some(state) = self.state.buttons.get_mut(&b.id) {
                 state.latched = muted;
                 state.led = if muted {
@@ -595,7 +595,7 @@ impl Engine {
                 // The level's mute flips; this button (and any other mute
                 // button of the level) shows it.
                 let level = def.mutes.clone().unwrap_or_default();
-                let muted = !self.level_state(&level)?.muted;
+                let muted = self.level_state(&level)?.muted != Some(true);
                 self.mute_buttons(&level, muted, changes);
                 changes.push(Change::Mute {
                     level,

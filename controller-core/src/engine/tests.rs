@@ -43,7 +43,7 @@ fn a_mute_button_and_its_levels_mute_are_one_state() {
         c,
         Change::Mute { level, muted: true, source } if level == "volume" && source == "test"
     )));
-    assert!(e.state().levels["volume"].muted);
+    assert_eq!(e.state().levels["volume"].muted, Some(true));
     assert!(e.state().buttons["mute"].latched);
     e.apply(release("mute")).unwrap();
     // The fader's own mute (a panel, 5009, MQTT, the DSP's report) unlights it.
@@ -65,7 +65,7 @@ fn a_mute_button_and_its_levels_mute_are_one_state() {
     assert_eq!(e.state().led("mute").unwrap().mode, LedMode::On);
     // A press now unmutes (it follows the level, not its own last press).
     e.apply(press("mute")).unwrap();
-    assert!(!e.state().levels["volume"].muted);
+    assert_eq!(e.state().levels["volume"].muted, Some(false));
     assert!(!e.state().buttons["mute"].latched);
 }
 
