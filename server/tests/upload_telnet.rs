@@ -26,7 +26,7 @@ t.write(user.encode() + b"\r\n")
 t.read_until(b"Password: ")
 t.write(pw.encode() + b"\r\n")
 t.read_until(b"roomctl> ")
-for cmd in ["help", "status", "network", "frobnicate", "press", "press display_power", "leds display_power", "project info", "quit"]:
+for cmd in ["help", "status", "network", "frobnicate", "press", "press mute", "leds mute", "project info", "quit"]:
     t.write(cmd.encode() + b"\r\n")
     out = t.read_until(b"roomctl> " if cmd != "quit" else b"Goodbye.")
     print("=== " + cmd)
@@ -73,10 +73,10 @@ async fn telnetlib_scripted_session() {
     );
     assert!(section("frobnicate").contains("unknown command"));
     assert!(section("press").contains("usage: press BUTTON"));
-    assert!(section("press display_power").contains("ok"));
-    assert!(section("leds display_power").contains("latched"));
+    assert!(section("press mute").contains("ok"));
+    assert!(section("leds mute").contains("latched"));
     // Words, not debug text.
-    assert!(!section("leds display_power").contains('{'));
+    assert!(!section("leds mute").contains('{'));
     assert!(section("project info").contains("running"));
     assert!(out.contains("Goodbye."));
     running.shutdown().await;
