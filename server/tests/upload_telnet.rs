@@ -361,7 +361,8 @@ async fn a_viewer_sees_no_pins_in_project_diff_or_history() {
             .unwrap();
         running.store.apply(&running.controller, "test").unwrap();
     }
-    let mut v = support::telnet::login_from(OTHER_ADDRESS.parse().unwrap(), addr, VIEWER, VIEWER_PW).await;
+    let mut v =
+        support::telnet::login_from(OTHER_ADDRESS.parse().unwrap(), addr, VIEWER, VIEWER_PW).await;
     for cmd in [
         "project diff 1 2",
         "project diff 1 running",
@@ -378,7 +379,8 @@ async fn a_viewer_sees_no_pins_in_project_diff_or_history() {
     assert!(command(&mut v, "project diff 1 2")
         .await
         .contains("+name = \"Second room\""));
-    let mut a = support::telnet::login_from(OTHER_ADDRESS.parse().unwrap(), addr, ADMIN, ADMIN_PW).await;
+    let mut a =
+        support::telnet::login_from(OTHER_ADDRESS.parse().unwrap(), addr, ADMIN, ADMIN_PW).await;
     let out = command(&mut a, "project diff 1 2").await;
     assert!(out.contains("730546") && out.contains("482913"), "{out}");
     running.shutdown().await;

@@ -299,7 +299,11 @@ impl Engine {
             let Some(level) = b.mutes.as_ref().filter(|_| b.kind == ButtonKind::Toggle) else {
                 continue;
             };
-            let muted = self.state.levels.get(level).is_some_and(|l| l.muted == Some(true));
+            let muted = self
+                .state
+                .levels
+                .get(level)
+                .is_some_and(|l| l.muted == Some(true));
             if let Some(state) = self.state.buttons.get_mut(&b.id) {
                 state.latched = muted;
                 state.led = if muted {
