@@ -314,7 +314,7 @@ impl BrokerRooms {
             self.fleet.topics(serial),
             commands,
         );
-        crate::sync::lock(&self.station.tasks).spawn(presses);
+        self.station.tasks.spawn(presses);
         Some(room)
     }
 }
