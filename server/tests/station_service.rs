@@ -89,7 +89,10 @@ async fn the_station_pages_carry_the_panels_security_headers() {
         "referrer-policy",
         "cache-control",
     ] {
-        assert!(header(&panel_login, name).is_some(), "{name}: {panel_login}");
+        assert!(
+            header(&panel_login, name).is_some(),
+            "{name}: {panel_login}"
+        );
         assert_eq!(
             header(&station_login, name),
             header(&panel_login, name),
@@ -111,7 +114,11 @@ async fn the_station_pages_carry_the_panels_security_headers() {
     let (status, script) =
         get_from(other(), st.addr, "/station.js", "Accept-Encoding: gzip\r\n").await;
     assert_eq!(status, 200);
-    assert_eq!(header(&script, "content-encoding"), Some("gzip"), "{script}");
+    assert_eq!(
+        header(&script, "content-encoding"),
+        Some("gzip"),
+        "{script}"
+    );
     assert_eq!(header(&script, "x-content-type-options"), Some("nosniff"));
     st.shutdown().await;
     panel.shutdown().await;
@@ -166,7 +173,10 @@ async fn a_client_outside_the_station_allow_list_is_refused() {
     .unwrap();
     let (status, answer) = get_from(other(), st.addr, "/login", "").await;
     assert_eq!(status, 403, "{answer}");
-    assert!(answer.contains("not on the station's allow-list"), "{answer}");
+    assert!(
+        answer.contains("not on the station's allow-list"),
+        "{answer}"
+    );
     let (status, answer) = get_from("127.0.0.1".parse().unwrap(), st.addr, "/login", "").await;
     assert_eq!(status, 200, "{answer}");
     st.shutdown().await;
@@ -246,7 +256,11 @@ async fn a_toy_screen_and_a_toy_service_start_from_the_station_list() {
     let station = board.service("station").expect("registered");
     assert_eq!(station.state, ServiceState::Listening);
     assert_eq!(station.endpoint, format!("tcp {}", st.addr));
-    assert!(station.purpose.contains("central station"), "{}", station.purpose);
+    assert!(
+        station.purpose.contains("central station"),
+        "{}",
+        station.purpose
+    );
     assert_eq!(board.service("idler").unwrap().state, ServiceState::Running);
 
     // The toy screen is behind the station's login and its layers.

@@ -138,10 +138,7 @@ pub async fn start_with(
 ) -> anyhow::Result<RunningStation> {
     let mut host_settings = settings.clone();
     host_settings.audit.enabled = false;
-    let host = Controller::new(
-        host_settings.clone(),
-        crate::project_store::demo().project,
-    );
+    let host = Controller::new(host_settings.clone(), crate::project_store::demo().project);
     let store = Arc::new(ProjectStore::for_settings(&host_settings));
     let started = station.started();
     let mut supervisor = Supervisor::new(host.clone(), store);
@@ -153,8 +150,10 @@ pub async fn start_with(
             return Err(e);
         }
     }
-    let (Some(station), Some(addr)) = (started.get().cloned(), host.status().service_addr("station"))
-    else {
+    let (Some(station), Some(addr)) = (
+        started.get().cloned(),
+        host.status().service_addr("station"),
+    ) else {
         let why = host
             .status()
             .service("station")

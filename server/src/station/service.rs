@@ -16,8 +16,8 @@ use anyhow::Context;
 use axum::http::{header, HeaderValue};
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tokio_util::task::TaskTracker;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::alerts::{self, Alerts};
 use super::history::History;

@@ -47,7 +47,13 @@ pub type Screen = fn() -> Router<Arc<Station>>;
 
 /// The station's built-in screens.
 pub fn screens() -> Vec<Screen> {
-    vec![login_screen, rooms_screen, alerts_screen, usage_screen, assets_screen]
+    vec![
+        login_screen,
+        rooms_screen,
+        alerts_screen,
+        usage_screen,
+        assets_screen,
+    ]
 }
 
 /// The logged-in user with at least `role`, or the answer that turns the
