@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 
 use crate::engine::{Snapshot, Step, StepOutcome};
-use crate::protocol::central::{ErrorCode, Event, Request};
+use crate::protocol::central::{DecodeError, ErrorCode, Event, Request};
 use crate::view::{DeviceStatus, RoomLayout};
 
 /// Time allowed for each handshake reply.
@@ -33,6 +33,11 @@ pub const SILENCE_MS: u64 = 45_000;
 pub const MAX_MALFORMED: u32 = 8;
 /// Requests awaiting a reply; more are refused as busy.
 pub const MAX_PENDING: usize = 256;
+/// The longest line a client reads unless told otherwise (the station's
+/// `max_line_bytes` default): a large project's layout fits many times.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
+/// How much of a bad line an error quotes.
+const QUOTE_CHARS: usize = 60;
 
 /// What the client does once connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +118,18 @@ pub enum End {
     /// The controller broke the protocol (a line too long, not protocol
     /// JSON, an unexpected reply): what it sent.
     ProtocolError(String),
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Lost(why) => f.write_str(why),
+            End::Bye(r) => write!(f, "the controller closed the connection: {r}"),
+            End::LoginNeeded => f.write_str("the controller asks for a login"),
+            End::LoginRefused(r) => write!(f, "login refused: {r}"),
+            End::ProtocolError(what) => write!(f, "the controller sent {what}"),
+        }
+    }
 }
 
 /// What the glue must do or know, in order, after an input.
@@ -289,30 +306,54 @@ impl<T> CentralLink<T> {
 
     /// A line too long for the glue's decoder.
     pub fn too_long(&mut self) -> Vec<Output<T>> {
+        if self.phase == Phase::Down {
+            return Vec::new();
+        }
         self.end(End::ProtocolError(
             "a line longer than max_line_bytes".into(),
         ))
     }
 
+    /// One line as read from the controller (its newline optional): a
+    /// protocol event goes to [`CentralLink::received`], anything else to
+    /// [`CentralLink::malformed`], quoted in the error if it ends the
+    /// session. The glue bounds the line's length (its decoder reports
+    /// [`CentralLink::too_long`]).
+    pub fn line(&mut self, now: u64, line: &[u8]) -> Vec<Output<T>> {
+        match Event::decode(line) {
+            Ok(event) => self.received(now, event),
+            Err(DecodeError::Malformed(why)) => self.not_protocol(now, Some((line, why))),
+            Err(e) => self.not_protocol(now, Some((line, e.to_string()))),
+        }
+    }
+
     /// A line that is not protocol JSON: the end during the handshake, else
     /// tolerated up to [`MAX_MALFORMED`] times.
     pub fn malformed(&mut self, now: u64) -> Vec<Output<T>> {
+        self.not_protocol(now, None)
+    }
+
+    fn not_protocol(&mut self, now: u64, bad: Option<(&[u8], String)>) -> Vec<Output<T>> {
+        let what = |lines: &str| match &bad {
+            Some((line, why)) => format!("{lines} ({}): {}", shorten(why), quote(line)),
+            None => lines.to_string(),
+        };
         match self.phase {
             Phase::Down => Vec::new(),
             Phase::Live => {
                 self.heard(now);
                 self.malformed += 1;
                 if self.malformed > MAX_MALFORMED {
-                    self.end(End::ProtocolError(
-                        "lines that are not protocol JSON".into(),
-                    ))
+                    let what = what("lines that are not protocol JSON");
+                    self.end(End::ProtocolError(what))
                 } else {
                     Vec::new()
                 }
             }
-            _ => self.end(End::ProtocolError(
-                "a line that is not protocol JSON".into(),
-            )),
+            _ => {
+                let what = what("a line that is not protocol JSON");
+                self.end(End::ProtocolError(what))
+            }
         }
     }
 
@@ -321,7 +362,9 @@ impl<T> CentralLink<T> {
     pub fn end(&mut self, end: End) -> Vec<Output<T>> {
         let live = self.phase == Phase::Live;
         self.phase = Phase::Down;
-        if live {
+        // A session that got as far as live starts the backoff over,
+        // unless the controller broke the protocol.
+        if live && !matches!(end, End::ProtocolError(_)) {
             self.backoff_ms = self.first_backoff_ms;
         }
         let why = match &end {
@@ -401,7 +444,6 @@ impl<T> CentralLink<T> {
         self.phase = Phase::Live;
         self.deadline = now.saturating_add(SILENCE_MS);
         self.next_ping = now.saturating_add(PING_EVERY_MS);
-        self.backoff_ms = self.first_backoff_ms;
         match self.plan {
             Plan::Commands => Output::Ready(None),
             Plan::Watch => Output::Ready(Some(Box::new(Watched {
@@ -427,7 +469,7 @@ impl<T> CentralLink<T> {
 
     fn handshake(&mut self, now: u64, event: Event) -> Vec<Output<T>> {
         match (self.phase, event) {
-            (_, Event::Bye { code, message }) if self.phase != Phase::Login => {
+            (Phase::Hello, Event::Bye { code, message }) => {
                 self.end(End::Bye(Refusal::from_wire(code, message)))
             }
             (
@@ -554,6 +596,37 @@ impl<T> CentralLink<T> {
         }
         out
     }
+}
+
+/// A decoder's complaint, fitted to [`QUOTE_CHARS`] (serde lists every
+/// variant it expected).
+fn shorten(why: &str) -> String {
+    fit(why)
+}
+
+/// The start of a bad line, safe to show, in quotes.
+fn quote(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    format!("\"{}\"", fit(text.trim_end_matches(['\n', '\r'])))
+}
+
+/// `text` with its controls escaped, cut to at most [`QUOTE_CHARS`]
+/// characters once escaped (then ending in "…").
+fn fit(text: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for c in text.chars() {
+        let mut one = [0u8; 4];
+        let escaped = crate::printable::printable(c.encode_utf8(&mut one));
+        let n = escaped.chars().count();
+        if shown + n > QUOTE_CHARS {
+            out.push('…');
+            break;
+        }
+        shown += n;
+        out.push_str(&escaped);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -212,7 +212,7 @@ mod toy {
                 st.registry.cards(&Default::default()).len()
             )
             .into_response(),
-            Err(turned_away) => turned_away,
+            Err(turned_away) => *turned_away,
         }
     }
 

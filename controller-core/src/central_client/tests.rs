@@ -344,3 +344,194 @@ fn reconnects_back_off_doubling_and_start_over_after_a_live_session() {
     link.closed("gone");
     assert_eq!(link.backoff(), 500);
 }
+
+#[test]
+fn a_bad_line_is_quoted_in_the_error_short_and_printable() {
+    let mut link: CentralLink<()> = CentralLink::new(login(), Plan::Watch, 500, 30_000);
+    link.connected(0);
+    let mut line = b"\x1b[2Jnot json at all ".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 500));
+    line.push(b'\n');
+    let out = link.line(0, &line);
+    let Some(End::ProtocolError(what)) = ended(&out) else {
+        panic!("{out:?}");
+    };
+    assert!(
+        what.starts_with("a line that is not protocol JSON (expected value at line 1 column 1)"),
+        "{what}"
+    );
+    assert!(what.contains(r#"\u{1b}[2Jnot json at all xxx"#), "{what}");
+    assert!(what.ends_with("…\""), "{what}");
+    assert!(what.len() < 200, "{what}");
+    assert!(!link.is_live());
+    // A good line goes where `received` would send it.
+    link.connected(0);
+    let out = link.line(0, &hello(false).encode());
+    assert!(matches!(out[0], Output::Hello(_)));
+    assert_eq!(sends(&out), [&Request::Layout]);
+    // Nothing to end once down.
+    link.closed("gone");
+    assert!(link.too_long().is_empty());
+    assert!(link.line(0, b"garbage").is_empty());
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What can happen to a link, from the glue's side.
+    #[derive(Debug, Clone)]
+    enum Input {
+        /// A line as read: a protocol event, a cut one, or any bytes.
+        Line(Vec<u8>),
+        /// Milliseconds pass, then the glue ticks.
+        Wait(u64),
+        /// The glue sends a request of its own.
+        Request,
+        TooLong,
+        Closed,
+        /// The glue reconnects (whether or not the session ended).
+        Connect,
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            any::<bool>().prop_map(hello),
+            Just(ok("login")),
+            Just(ok("press")),
+            Just(Event::Layout { layout: layout() }),
+            Just(Event::Devices { devices: vec![] }),
+            (0u64..20).prop_map(status),
+            (0u64..20).prop_map(|r| Event::Step { step: step(r) }),
+            any::<u64>().prop_map(|seq| Event::Pong { seq }),
+            Just(Event::Error {
+                code: ErrorCode::UnknownButton,
+                message: "no such button".into(),
+            }),
+            Just(Event::Bye {
+                code: ErrorCode::Malformed,
+                message: "bye".into(),
+            }),
+            any::<bool>().prop_map(|online| Event::Device {
+                id: "projector".into(),
+                kind: "pjlink".into(),
+                address: "10.0.0.7:4352".into(),
+                online,
+            }),
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => event().prop_map(|e| e.encode()),
+            1 => (event(), any::<prop::sample::Index>()).prop_map(|(e, cut)| {
+                let line = e.encode();
+                line[..cut.index(line.len())].to_vec()
+            }),
+            1 => prop::collection::vec(any::<u8>(), 0..300),
+        ]
+    }
+
+    fn input() -> impl Strategy<Value = Input> {
+        prop_oneof![
+            8 => line().prop_map(Input::Line),
+            2 => (0u64..60_000).prop_map(Input::Wait),
+            2 => Just(Input::Request),
+            1 => Just(Input::TooLong),
+            1 => Just(Input::Closed),
+            1 => Just(Input::Connect),
+        ]
+    }
+
+    fn plan() -> impl Strategy<Value = Plan> {
+        prop_oneof![Just(Plan::Watch), Just(Plan::Commands)]
+    }
+
+    proptest! {
+        /// Whatever a controller sends and whenever: no panic; a session
+        /// ends once, last in its batch, and leaves nothing to wait for;
+        /// every request of the glue's is answered exactly once; an error
+        /// is short and printable.
+        #[test]
+        fn any_input_keeps_the_links_promises(
+            plan in plan(),
+            with_login in any::<bool>(),
+            inputs in prop::collection::vec(input(), 0..60),
+        ) {
+            let mut link: CentralLink<u32> =
+                CentralLink::new(with_login.then(login).flatten(), plan, 500, 30_000);
+            let mut now = 0u64;
+            let mut next_tag = 0u32;
+            let mut answered: Vec<u32> = Vec::new();
+            let mut up = true;
+            link.connected(now);
+            let check = |out: Vec<Output<u32>>,
+                         link: &CentralLink<u32>,
+                         up: &mut bool,
+                         answered: &mut Vec<u32>|
+             -> Result<(), TestCaseError> {
+                for (i, o) in out.iter().enumerate() {
+                    match o {
+                        Output::Reply(tag, _) => answered.push(*tag),
+                        Output::Ended(end) => {
+                            prop_assert!(*up, "ended twice: {:?}", out);
+                            prop_assert_eq!(i, out.len() - 1, "not last: {:?}", out);
+                            if let End::ProtocolError(what) | End::Lost(what) = end {
+                                prop_assert!(what.chars().count() < 200, "{}", what);
+                                prop_assert!(!what.chars().any(char::is_control), "{}", what);
+                            }
+                            *up = false;
+                        }
+                        _ => {}
+                    }
+                }
+                if !*up {
+                    prop_assert!(!link.is_live());
+                    prop_assert_eq!(link.next_deadline(), None);
+                } else if link.is_live() && plan == Plan::Watch {
+                    prop_assert!(link.next_deadline().is_some());
+                }
+                Ok(())
+            };
+            for input in inputs {
+                let out = match input {
+                    Input::Line(bytes) => link.line(now, &bytes),
+                    Input::Wait(ms) => {
+                        now += ms;
+                        link.tick(now)
+                    }
+                    Input::Request => {
+                        next_tag += 1;
+                        match link.request(Request::Press { button: "b".into() }, next_tag) {
+                            Ok(send) => {
+                                prop_assert!(matches!(send, Output::Send(_)));
+                                Vec::new()
+                            }
+                            Err((tag, why)) => {
+                                prop_assert!(!why.is_empty());
+                                answered.push(tag);
+                                Vec::new()
+                            }
+                        }
+                    }
+                    Input::TooLong => link.too_long(),
+                    Input::Closed => link.closed("gone"),
+                    Input::Connect => {
+                        let out = link.closed("reconnecting");
+                        check(out, &link, &mut up, &mut answered)?;
+                        prop_assert!(link.backoff() <= 30_000);
+                        link.connected(now);
+                        up = true;
+                        Vec::new()
+                    }
+                };
+                check(out, &link, &mut up, &mut answered)?;
+            }
+            let out = link.closed("the end");
+            check(out, &link, &mut up, &mut answered)?;
+            answered.sort_unstable();
+            prop_assert_eq!(answered, (1..=next_tag).collect::<Vec<_>>());
+        }
+    }
+}

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::alerts::{self, Alerts};
-use super::history::History;
+use super::history::{History, UsageRecord};
 use super::registry::Registry;
 use super::{discovery, mqtt, unix_now, usage, web, Station};
 use crate::auth::UserStore;
@@ -141,7 +141,7 @@ impl Service for StationService {
             }
             station
                 .tasks
-                .spawn(usage::run(records, alerts.clone(), env.shutdown.clone()));
+                .spawn(usage::run(records, usage_writer(alerts.clone()), env.shutdown.clone()));
             station.tasks.spawn(alerts::watch_offline(
                 alerts,
                 Duration::from_secs(s.offline_after_secs),
@@ -177,4 +177,11 @@ impl Service for StationService {
         }
         .boxed()
     }
+}
+
+/// Where usage records are written: the history the alerts hold.
+fn usage_writer(
+    alerts: Arc<Alerts>,
+) -> impl Fn(&[UsageRecord]) -> anyhow::Result<()> + Clone + Send + 'static {
+    move |batch| alerts.history().insert_usage(batch)
 }

@@ -57,9 +57,14 @@ pub fn screens() -> Vec<Screen> {
 }
 
 /// The logged-in user with at least `role`, or the answer that turns the
-/// request away (to the login form, or 403): for screens of their own.
-pub fn signed_in(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Response> {
-    user(station, headers, role).map_err(IntoResponse::into_response)
+/// request away (to the login form, or 403; boxed, as a response is
+/// large): for screens of their own.
+pub fn signed_in(
+    station: &Station,
+    headers: &HeaderMap,
+    role: Role,
+) -> Result<User, Box<Response>> {
+    user(station, headers, role).map_err(|e| Box::new(e.into_response()))
 }
 
 fn login_screen() -> Router<Arc<Station>> {
