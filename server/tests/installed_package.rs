@@ -456,29 +456,26 @@ async fn the_amd64_package_runs_as_installed() {
     .await;
     assert!(ok, "{out}{err}");
 
+    // The restart postinst asks for: upload (FTP, Telnet) starts with the
+    // first admin.
+    controller.stop().await;
+    let controller = Running::start(&unit, &[], scratch.path(), "controller").await;
+
     // A project of the room's own, pushed and applied with the packaged
-    // client over FTP and Telnet (the admin's services start with the
-    // admin: no restart).
+    // client over FTP and Telnet.
     let project = scratch.path().join("lecture-hall.toml");
     std::fs::write(&project, room_project("Lecture hall 3")).unwrap();
     let project = project.to_str().unwrap();
-    let mut pushed = (false, String::new(), String::new());
-    for _ in 0..50 {
-        pushed = packaged(
-            &bin,
-            &[
-                "project", "push", VETH_SERVER, "--user", "admin", "--password-stdin", "--apply",
-                project,
-            ],
-            &format!("{ADMIN_PASSWORD}\n"),
-        )
-        .await;
-        if pushed.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(pushed.0, "project push: {}{}", pushed.1, pushed.2);
+    let (ok, out, err) = packaged(
+        &bin,
+        &[
+            "project", "push", VETH_SERVER, "--user", "admin", "--password-stdin", "--apply",
+            project,
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    assert!(ok, "project push: {out}{err}");
     let (_, page) = curl(&format!("{server}/")).await;
     assert!(page.contains("Lecture hall 3"), "{page}");
 
@@ -559,13 +556,7 @@ async fn the_amd64_package_runs_as_installed() {
     station.stop().await;
 
     if let Some(keep) = std::env::var_os("ROOMCTL_SAVE_DATA_DIR") {
-        let keep = PathBuf::from(keep);
-        for dir in ["etc/roomctl", "var/lib/roomctl", "var/log/roomctl"] {
-            let to = keep.join(dir);
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            must("cp", &["-a", box_.path(dir).to_str().unwrap(), to.to_str().unwrap()]);
-        }
-        println!("the data directory is in {}", keep.display());
+        save_data(&box_, Path::new(&keep));
     }
 }
 
@@ -617,4 +608,30 @@ async fn the_arm64_package_validates_and_serves_under_qemu() {
     let (status, _) = curl(&format!("http://{VETH_SERVER}/pkg/roomctl.wasm")).await;
     assert_eq!(status, 200, "the panel's wasm");
     running.stop().await;
+}
+
+/// Copies what the box keeps (settings, state, logs) into `keep`, laid out
+/// as on the box, with every path in the text files back at its packaged
+/// place (the settings file was moved under the temporary root).
+fn save_data(box_: &Installed, keep: &Path) {
+    for dir in ["etc/roomctl", "var/lib/roomctl", "var/log/roomctl"] {
+        let to = keep.join(dir);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        must("cp", &["-a", box_.path(dir).to_str().unwrap(), to.to_str().unwrap()]);
+    }
+    let root = box_.root().to_str().unwrap().to_string();
+    let mut pending = vec![keep.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                if text.contains(&root) {
+                    std::fs::write(&path, text.replace(&root, "")).unwrap();
+                }
+            }
+        }
+    }
+    println!("the data directory is in {}", keep.display());
 }
