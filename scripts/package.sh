@@ -39,12 +39,13 @@ elapsed() { local s=$(( $(date +%s) - $1 )); printf '%d min %02d s' $((s / 60)) 
 
 scripts/setup.sh --package
 
-# The site is the same for both architectures. build-site.sh always builds
-# the panel's wasm optimised; with --dev its server is the debug one, which
-# the test suite has built already (the packages' server is built below).
+# The site is the same for both architectures (the panel's wasm, always
+# the optimised build); no server there: the packages' is built below.
+# After scripts/test.sh's own site build this only checks that nothing
+# changed.
 t=$(date +%s)
-say "building the site (scripts/build-site.sh --dev)"
-scripts/build-site.sh --dev
+say "building the site (scripts/build-site.sh --site-only)"
+scripts/build-site.sh --site-only
 [[ -f "$ROOT/target/site/pkg/roomctl.wasm" ]] || die "no site in target/site"
 say "site: $(elapsed "$t")"
 

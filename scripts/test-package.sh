@@ -19,4 +19,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 DEBS="$(realpath "${1:-${CARGO_TARGET_DIR:-$ROOT/target}/debian}")"
 ls "$DEBS"/roomctl_*_amd64.deb "$DEBS"/roomctl_*_arm64.deb >/dev/null \
   || { echo "no packages in $DEBS: run scripts/package.sh first" >&2; exit 2; }
-ROOMCTL_DEB_DIR="$DEBS" cargo test -p server --test installed_package -- --ignored
+# --workspace: the features `cargo test --workspace` (scripts/test.sh) built
+# this test with, so that its build is reused, not redone.
+ROOMCTL_DEB_DIR="$DEBS" cargo test --workspace --test installed_package -- --ignored

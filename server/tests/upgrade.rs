@@ -128,6 +128,11 @@ fn package_fixture() -> PathBuf {
 /// What the first package's box held, as its operators saw it.
 const FIRST_PROJECT: &str = "Lecture hall 3";
 const FIRST_ADMIN_PASSWORD: &str = "first admin on the box";
+/// The box's host name then (one of the names its generated certificate
+/// covers, `tls/names.txt`): an upgrade does not rename the box, so the
+/// controller runs under it here too (in a UTS namespace of its own), and
+/// the certificate must stay the one the box's clients already trust.
+const FIRST_HOST_NAME: &str = "vm";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_packages_data_directory_runs_with_this_release() {
@@ -158,7 +163,10 @@ async fn the_first_packages_data_directory_runs_with_this_release() {
     for dir in ["/etc/roomctl", "/var/lib/roomctl", "/var/log/roomctl"] {
         moved = moved.replace(dir, &format!("{root}{dir}"));
     }
-    assert_ne!(moved, packaged, "the packaged settings name the box's paths");
+    assert_ne!(
+        moved, packaged,
+        "the packaged settings name the box's paths"
+    );
     std::fs::write(&config, moved).unwrap();
     let state = box_.path().join("var/lib/roomctl");
     let cert_before = std::fs::read(state.join("tls/cert.pem")).unwrap();
@@ -172,9 +180,26 @@ async fn the_first_packages_data_directory_runs_with_this_release() {
     let names: Vec<&str> = settings.users.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, ["admin", "station"]);
 
-    // The controller, as the unit starts it, on that directory.
-    let mut controller = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
+    let names = std::fs::read_to_string(state.join("tls/names.txt")).unwrap();
+    assert!(
+        names.lines().any(|l| l == FIRST_HOST_NAME),
+        "the certificate covered the box's host name: {names}"
+    );
+
+    // The controller, as the unit starts it, on that directory, on a box
+    // still called what it was.
+    let mut controller = tokio::process::Command::new("unshare")
+        .args([
+            "--uts",
+            "sh",
+            "-c",
+            "hostname \"$0\" && exec \"$@\"",
+            FIRST_HOST_NAME,
+            env!("CARGO_BIN_EXE_roomctl"),
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+        ])
         .current_dir(&state)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -199,7 +224,14 @@ async fn the_first_packages_data_directory_runs_with_this_release() {
     // The admin's password still works: the project comes back over FTP.
     let mut pull = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
         .args([
-            "project", "pull", VETH_SERVER, "--user", "admin", "--password-stdin", "-o", "-",
+            "project",
+            "pull",
+            VETH_SERVER,
+            "--user",
+            "admin",
+            "--password-stdin",
+            "-o",
+            "-",
         ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -216,8 +248,7 @@ async fn the_first_packages_data_directory_runs_with_this_release() {
     }
     let pulled = pull.wait_with_output().await.unwrap();
     assert!(
-        pulled.status.success()
-            && String::from_utf8_lossy(&pulled.stdout).contains(FIRST_PROJECT),
+        pulled.status.success() && String::from_utf8_lossy(&pulled.stdout).contains(FIRST_PROJECT),
         "the first admin logs in and pulls the project: {}",
         String::from_utf8_lossy(&pulled.stderr)
     );
@@ -233,7 +264,10 @@ async fn the_first_packages_data_directory_runs_with_this_release() {
         "the history has the first package's apply: {history:?}"
     );
     // The certificate and the installation's identity are the box's still.
-    assert_eq!(std::fs::read(state.join("tls/cert.pem")).unwrap(), cert_before);
+    assert_eq!(
+        std::fs::read(state.join("tls/cert.pem")).unwrap(),
+        cert_before
+    );
     assert_eq!(
         std::fs::read_to_string(state.join("installation-id")).unwrap(),
         id_before
@@ -250,7 +284,12 @@ async fn the_first_packages_data_directory_runs_with_this_release() {
     kinds.sort();
     assert_eq!(
         kinds,
-        ["device_offline", "device_offline", "device_offline", "offline"],
+        [
+            "device_offline",
+            "device_offline",
+            "device_offline",
+            "offline"
+        ],
         "{alerts:?}"
     );
 }

@@ -65,7 +65,13 @@ pub fn in_namespace(test: &str, lo: Loopback) -> bool {
         .arg(exe)
         // --include-ignored: an ignored test (run with --ignored) runs in
         // its namespace too.
-        .args([test, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            test,
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(NETNS_ENV, "1")
         .output()
         .expect("run the test under unshare -n");
