@@ -16,12 +16,14 @@
 # in Cargo.toml, the one configuration cargo-leptos reads too. Cargo is
 # incremental; wasm-bindgen and wasm-opt are skipped when the wasm they
 # would process is byte-for-byte the one they processed last time.
-# Safe to re-run. Usage: scripts/build-site.sh [--dev]
-#   --dev   the server in the dev profile (target/debug/roomctl): compiles in
-#           about half the time and shares most of its build with
-#           `cargo test`; the demo and the test suite use it. The panel's
-#           wasm is always the optimised release build. Installations use
-#           the default (release).
+# Safe to re-run. Usage: scripts/build-site.sh [--dev | --site-only]
+#   --dev        the server in the dev profile (target/debug/roomctl):
+#                compiles in about half the time and shares most of its
+#                build with `cargo test`; the demo and the test suite use
+#                it. The panel's wasm is always the optimised release
+#                build. Installations use the default (release).
+#   --site-only  no server at all, only target/site: scripts/package.sh,
+#                which builds the packages' server itself (deb profile).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -68,10 +70,13 @@ eval "$(cargo metadata --no-deps --format-version 1 | node -e '
   };
   for (const [k, x] of Object.entries(v)) console.log(`${k}=${q(x)}`);
 ')"
+BUILD_SERVER=1
 if [[ ${1:-} == --dev ]]; then
   BIN_PROFILE=dev
+elif [[ ${1:-} == --site-only ]]; then
+  BUILD_SERVER=0
 elif [[ -n ${1:-} ]]; then
-  die "unknown option $1 (usage: scripts/build-site.sh [--dev])"
+  die "unknown option $1 (usage: scripts/build-site.sh [--dev | --site-only])"
 fi
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 PKG="$ROOT/$SITE_ROOT/$PKG_DIR"
@@ -95,8 +100,14 @@ profile_dir() { [[ $1 == dev ]] && echo debug || echo "$1"; }
 bin_args=(--package="$BIN_PACKAGE" --bin="$BIN_TARGET" "$(profile_args "$BIN_PROFILE")")
 [[ $BIN_DEFAULT_FEATURES == 1 ]] || bin_args+=(--no-default-features)
 [[ -z $BIN_FEATURES ]] || bin_args+=(--features="$BIN_FEATURES")
-say "cargo build ${bin_args[*]}"
-cargo build "${bin_args[@]}"
+if [[ $BUILD_SERVER == 1 ]]; then
+  say "cargo build ${bin_args[*]}"
+  cargo build "${bin_args[@]}"
+  server_built="server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"
+else
+  say "no server (--site-only)"
+  server_built="no server (--site-only)"
+fi
 
 # 2. The browser's wasm, in its own target directory as cargo-leptos does
 #    (target/front): the ssr and hydrate feature sets never share artifacts.
@@ -213,6 +224,6 @@ say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped 
 PANEL_WASM_BUDGET=307200 # 300 KiB gzipped
 gzipped=$(gzip -9 -c "$PKG/$OUTPUT_NAME.wasm" | wc -c)
 say "site ready: $SITE_ROOT/ ($(du -k "$PKG/$OUTPUT_NAME.wasm" | cut -f1) KiB wasm," \
-  "$gzipped bytes gzipped, budget $PANEL_WASM_BUDGET; $(wc -c < "$PKG/$OUTPUT_NAME.wasm.br") as br), server $TARGET_DIR/$(profile_dir "$BIN_PROFILE")/$BIN_TARGET"
+  "$gzipped bytes gzipped, budget $PANEL_WASM_BUDGET; $(wc -c < "$PKG/$OUTPUT_NAME.wasm.br") as br), $server_built"
 (( gzipped <= PANEL_WASM_BUDGET )) \
   || die "the panel's wasm is $gzipped bytes gzipped, over its budget of $PANEL_WASM_BUDGET (see docs/performance.md: twiggy top on target/front/wasm32-unknown-unknown/wasm-release/app.wasm)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing roomctl needs, skipping what is
 # already present at the right version. Safe to run any number of times.
-# Usage: scripts/setup.sh [--e2e]   (--e2e adds Chromium and the Playwright packages)
+# Usage: scripts/setup.sh [--e2e] [--package]
+#   --e2e      adds Chromium and the other tools the tests talk to the server with
+#   --package  adds what scripts/package.sh and the installed-package test need
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=versions.env
@@ -64,7 +66,17 @@ if [[ $need_npm == 1 ]]; then
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
 fi
 
-if [[ "${1:-}" == "--e2e" ]]; then
+want_e2e=0
+want_package=0
+for arg in "$@"; do
+  case $arg in
+    --e2e) want_e2e=1 ;;
+    --package) want_package=1 ;;
+    *) echo "unknown option $arg (usage: scripts/setup.sh [--e2e] [--package])" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $want_e2e == 1 ]]; then
   # For the tests: Debian's Chromium (Playwright), iproute2 and util-linux
   # (the LAN tests' private network namespaces), curl and Python's ftplib and
   # telnetlib (the FTP and Telnet tests talk to the server as real clients),
@@ -93,6 +105,35 @@ if [[ "${1:-}" == "--e2e" ]]; then
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
     && systemctl is-system-running >/dev/null 2>&1; then
     $([[ $(id -u) -eq 0 ]] || echo sudo) systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
+fi
+if [[ $want_package == 1 ]]; then
+  # The Debian packages (scripts/package.sh): dpkg-dev (dpkg-deb,
+  # dpkg-shlibdeps for the dependencies), lintian, file; the arm64 cross
+  # toolchain (Debian's gcc and C library for aarch64: the linker, and the
+  # C code of ring and SQLite) with rustup's aarch64 target; cargo-deb.
+  # For the installed-package test (server/tests/installed_package.rs):
+  # qemu-user runs the arm64 binary, systemd's systemd-analyze checks the
+  # units.
+  missing=()
+  command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
+  command -v lintian >/dev/null || missing+=(lintian)
+  command -v file >/dev/null || missing+=(file)
+  command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+  [[ -f /usr/aarch64-linux-gnu/lib/crt1.o ]] || missing+=(libc6-dev-arm64-cross)
+  command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v curl >/dev/null || missing+=(curl)
+  (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    say "adding the aarch64-unknown-linux-gnu target"
+    rustup target add aarch64-unknown-linux-gnu
+  fi
+  if [[ "$(cargo deb --version 2>/dev/null || true)" != "cargo-deb $CARGO_DEB_VERSION" ]]; then
+    say "installing cargo-deb $CARGO_DEB_VERSION"
+    cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
   fi
 fi
 say "tools ready"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, every cargo test (unit,
-# property, integration), the release build of the panel (wasm) and the
-# Playwright end-to-end suite in Debian's Chromium. Installs what is missing
+# property, integration), the release build of the panel (wasm), the
+# Playwright end-to-end suite in Debian's Chromium, and the Debian packages
+# built and tested as installed. Installs what is missing
 # first; safe to re-run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,5 +36,11 @@ step "Playwright end-to-end tests (Debian Chromium)"
 export ROOMCTL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/roomctl"
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
 (cd end2end && npx playwright test)
+
+# Last: the release builds of the Debian packages are the suite's longest
+# step (docs/development.md, "The packages in the suite").
+step "scripts/package.sh (Debian packages, amd64 and arm64) and scripts/test-package.sh"
+scripts/package.sh all
+scripts/test-package.sh
 
 step "all tests passed"

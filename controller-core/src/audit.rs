@@ -82,16 +82,48 @@ pub struct AuditEntry {
 #[error("not an audit entry: {0}")]
 pub struct BadAuditLine(String);
 
+/// The version of the line format, the `format` field each line starts
+/// with (the newest this build reads). A line without one is format 1:
+/// every line written before versions were kept.
+pub const AUDIT_FORMAT: u32 = 1;
+
+/// A line as written: its format, then the entry's fields.
+#[derive(Serialize)]
+struct Line<'a> {
+    format: u32,
+    #[serde(flatten)]
+    entry: &'a AuditEntry,
+}
+
 impl AuditEntry {
-    /// The entry as one line of JSON (no newline inside: JSON escapes it).
+    /// The entry as one line of JSON (no newline inside: JSON escapes it),
+    /// `format` first.
     pub fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("an audit entry always serialises")
+        serde_json::to_string(&Line {
+            format: AUDIT_FORMAT,
+            entry: self,
+        })
+        .expect("an audit entry always serialises")
     }
 
-    /// Reads one line written by [`AuditEntry::to_line`].
+    /// Reads one line written by [`AuditEntry::to_line`], of this format
+    /// or an older one; a line of a newer format is an error saying so.
     pub fn parse_line(line: &str) -> Result<AuditEntry, BadAuditLine> {
-        serde_json::from_str(line.trim_end_matches(['\r', '\n']))
-            .map_err(|e| BadAuditLine(e.to_string()))
+        let mut value: serde_json::Value =
+            serde_json::from_str(line.trim_end_matches(['\r', '\n']))
+                .map_err(|e| BadAuditLine(e.to_string()))?;
+        let format = match value.as_object_mut().and_then(|o| o.remove("format")) {
+            None => 1,
+            Some(v) => v.as_u64().filter(|f| *f >= 1).ok_or_else(|| {
+                BadAuditLine(format!("format must be a positive whole number, not {v}"))
+            })?,
+        };
+        if format > u64::from(AUDIT_FORMAT) {
+            return Err(BadAuditLine(format!(
+                "audit line format {format}, written by a newer roomctl; this one reads format {AUDIT_FORMAT} at most"
+            )));
+        }
+        serde_json::from_value(value).map_err(|e| BadAuditLine(e.to_string()))
     }
 
     /// The entry in one line for people (console, log). Every field is
@@ -252,10 +284,25 @@ mod tests {
         let line = e.to_line();
         assert!(
             line.starts_with(
-                r#"{"time":"2026-11-27T10:00:00.000+00:00","event":"login","outcome":"failed""#
+                r#"{"format":1,"time":"2026-11-27T10:00:00.000+00:00","event":"login","outcome":"failed""#
             ),
             "{line}"
         );
         assert!(AuditEntry::parse_line(&line[..line.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn a_line_without_a_format_is_format_1_and_a_newer_one_is_refused() {
+        let before = r#"{"time":"2026-11-27T10:00:00.000+00:00","event":"login","outcome":"ok","service":"ftp","user":"ada"}"#;
+        let entry = AuditEntry::parse_line(before).unwrap();
+        assert_eq!(entry.user.as_deref(), Some("ada"));
+        assert!(entry.to_line().starts_with(r#"{"format":1,"#));
+        assert_eq!(AuditEntry::parse_line(&entry.to_line()).unwrap(), entry);
+        let newer = before.replacen('{', r#"{"format":2,"#, 1);
+        let e = AuditEntry::parse_line(&newer).unwrap_err().to_string();
+        assert!(e.contains("format 2, written by a newer roomctl"), "{e}");
+        let bad = before.replacen('{', r#"{"format":"one","#, 1);
+        let e = AuditEntry::parse_line(&bad).unwrap_err().to_string();
+        assert!(e.contains("positive whole number"), "{e}");
     }
 }

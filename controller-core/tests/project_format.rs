@@ -522,3 +522,40 @@ max = 10.0
     assert!(c.iter().any(|m| m.contains("has no mute")), "{c:?}");
     assert!(c.iter().any(|m| m.contains("leave out `led`")), "{c:?}");
 }
+
+#[test]
+fn a_project_names_its_format_and_a_newer_one_is_refused_at_that_line() {
+    // No `format`: format 1, as every project written before versions
+    // were kept; saved again, it stays without one.
+    let p = Project::from_toml(MINIMAL).unwrap();
+    assert_eq!(p.project.format, 1);
+    assert_eq!(controller_core::project::PROJECT_FORMAT, 1);
+    let saved = toml::to_string(&p).unwrap();
+    assert!(!saved.contains("format"), "{saved}");
+    let named = MINIMAL.replacen("[project]\n", "[project]\nformat = 1\n", 1);
+    assert_eq!(Project::from_toml(&named).unwrap(), p);
+
+    // A newer format: that one error, at its line, even with fields this
+    // build does not know.
+    let newer = MINIMAL
+        .replacen("[project]\n", "[project]\nformat = 2\n", 1)
+        .replacen("kind = \"toggle\"", "kind = \"toggle\"\nhaptics = true", 1);
+    for errors in [
+        Project::from_toml(&newer).unwrap_err().0,
+        Project::from_toml_shape(&newer).unwrap_err().0,
+    ] {
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let e = error_at(&errors, "project.format");
+        assert_eq!(e.line, 3, "{e:?}");
+        assert!(
+            e.message.contains("format 2, written for a newer roomctl"),
+            "{}",
+            e.message
+        );
+    }
+    let zero = MINIMAL.replacen("[project]\n", "[project]\nformat = 0\n", 1);
+    let errors = Project::from_toml(&zero).unwrap_err().0;
+    assert!(error_at(&errors, "project.format")
+        .message
+        .contains("first project format is 1"));
+}

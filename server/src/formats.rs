@@ -6,10 +6,17 @@
 //! | what | where | version kept in |
 //! |---|---|---|
 //! | settings (users included) | `roomctl.toml` | top-level `format` ([`SETTINGS_VERSION`]) |
-//! | a project | `active.toml`, `previous.toml`, `pending.toml`, history | the project format itself (docs/project-format.md): unknown fields are errors |
+//! | a project | `active.toml`, `previous.toml`, `pending.toml`, history | `format` in `[project]` ([`controller_core::project::PROJECT_FORMAT`], docs/project-format.md) |
 //! | a history entry | `history/NNNNNN.json` | `format` ([`HISTORY_ENTRY_VERSION`]) |
 //! | the station's database | `station.sqlite` | SQLite's `PRAGMA user_version` ([`STATION_DB_VERSION`]) |
 //! | a backup archive | `manifest.json` | `version` ([`crate::backup::FORMAT_VERSION`]) |
+//! | the audit trail | `audit.log*`, one JSON line per entry | `format` in each line ([`controller_core::audit::AUDIT_FORMAT`]) |
+//!
+//! Not versioned, as they hold one value each and no structure: the
+//! installation id (`installation-id`, one line), the names the generated
+//! certificate covers (`tls/names.txt`, one per line; remade when they
+//! differ), the certificate and key (PEM), the last upload's report
+//! (`upload-report.txt`, text for people).
 //!
 //! Version 1 of each is the format as it was when versions began to be
 //! kept, so unversioned data is read as version 1 without change.

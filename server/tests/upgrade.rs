@@ -114,3 +114,182 @@ async fn a_backup_of_the_first_releases_data_restores_with_this_one() {
     let store = ProjectStore::new(d.join("projects"));
     assert_eq!(store.history_list().len(), 2);
 }
+
+/// The data directory the first Debian package (0.1.0-1) left on a box,
+/// laid out as there: `etc/roomctl/` (the conffile with its users and the
+/// station's password file), `var/lib/roomctl/` (projects and history,
+/// certificate, installation id, the station's database with its alerts),
+/// `var/log/roomctl/audit.log`. Made by running that package's binary as
+/// installed (tests/installed_package.rs with ROOMCTL_SAVE_DATA_DIR).
+fn package_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/package-0.1.0-1")
+}
+
+/// What the first package's box held, as its operators saw it.
+const FIRST_PROJECT: &str = "Lecture hall 3";
+const FIRST_ADMIN_PASSWORD: &str = "first admin on the box";
+/// The box's host name then (one of the names its generated certificate
+/// covers, `tls/names.txt`): an upgrade does not rename the box, so the
+/// controller runs under it here too (in a UTS namespace of its own), and
+/// the certificate must stay the one the box's clients already trust.
+const FIRST_HOST_NAME: &str = "vm";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_packages_data_directory_runs_with_this_release() {
+    use support::netns::{in_namespace, Loopback, VETH_CLIENT, VETH_SERVER};
+    if !in_namespace(
+        "the_first_packages_data_directory_runs_with_this_release",
+        Loopback::VethPair,
+    ) {
+        return;
+    }
+    // The lan profile's broadcasts and multicast need a route, as on a box.
+    let (ok, _, err) = run("ip", &["route", "add", "default", "dev", "v0"]).await;
+    assert!(ok, "{err}");
+
+    // The box's directories under a temporary root; the settings' paths
+    // (/var/lib/roomctl, /etc/roomctl/station.password ...) moved there.
+    let box_ = tempfile::tempdir().unwrap();
+    let root = box_.path().to_str().unwrap().to_string();
+    let (ok, out, err) = run(
+        "cp",
+        &["-a", &format!("{}/.", package_fixture().display()), &root],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let config = box_.path().join("etc/roomctl/roomctl.toml");
+    let packaged = std::fs::read_to_string(&config).unwrap();
+    let mut moved = packaged.clone();
+    for dir in ["/etc/roomctl", "/var/lib/roomctl", "/var/log/roomctl"] {
+        moved = moved.replace(dir, &format!("{root}{dir}"));
+    }
+    assert_ne!(
+        moved, packaged,
+        "the packaged settings name the box's paths"
+    );
+    std::fs::write(&config, moved).unwrap();
+    let state = box_.path().join("var/lib/roomctl");
+    let cert_before = std::fs::read(state.join("tls/cert.pem")).unwrap();
+    let id_before = std::fs::read_to_string(state.join("installation-id")).unwrap();
+    let audit_file = box_.path().join("var/log/roomctl/audit.log");
+    let audit_before = roomctl::audit::file::tail(&audit_file, 1000).len();
+    assert!(audit_before >= 3, "the fixture's audit trail");
+
+    // Settings and users.
+    let settings = Settings::load(&config, None).expect("the first package's settings load");
+    let names: Vec<&str> = settings.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["admin", "station"]);
+
+    let names = std::fs::read_to_string(state.join("tls/names.txt")).unwrap();
+    assert!(
+        names.lines().any(|l| l == FIRST_HOST_NAME),
+        "the certificate covered the box's host name: {names}"
+    );
+
+    // The controller, as the unit starts it, on that directory, on a box
+    // still called what it was.
+    let mut controller = tokio::process::Command::new("unshare")
+        .args([
+            "--uts",
+            "sh",
+            "-c",
+            "hostname \"$0\" && exec \"$@\"",
+            FIRST_HOST_NAME,
+            env!("CARGO_BIN_EXE_roomctl"),
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+        ])
+        .current_dir(&state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let page = format!("http://{VETH_SERVER}/");
+    let mut seen = String::new();
+    for _ in 0..300 {
+        let (ok, out, _) = run("curl", &["-sS", "--interface", VETH_CLIENT, &page]).await;
+        if ok {
+            seen = out;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen.contains(FIRST_PROJECT),
+        "it runs the first package's project: {seen}"
+    );
+
+    // The admin's password still works: the project comes back over FTP.
+    let mut pull = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomctl"))
+        .args([
+            "project",
+            "pull",
+            VETH_SERVER,
+            "--user",
+            "admin",
+            "--password-stdin",
+            "-o",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut input = pull.stdin.take().unwrap();
+        input
+            .write_all(format!("{FIRST_ADMIN_PASSWORD}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let pulled = pull.wait_with_output().await.unwrap();
+    assert!(
+        pulled.status.success() && String::from_utf8_lossy(&pulled.stdout).contains(FIRST_PROJECT),
+        "the first admin logs in and pulls the project: {}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    controller.kill().await.unwrap();
+
+    // The project's history, read forward.
+    let store = ProjectStore::new(settings.project_dir(&config));
+    let history = store.history_list();
+    assert!(
+        history
+            .iter()
+            .any(|e| e.name == FIRST_PROJECT && e.user == "admin" && e.action == "apply"),
+        "the history has the first package's apply: {history:?}"
+    );
+    // The certificate and the installation's identity are the box's still.
+    assert_eq!(
+        std::fs::read(state.join("tls/cert.pem")).unwrap(),
+        cert_before
+    );
+    assert_eq!(
+        std::fs::read_to_string(state.join("installation-id")).unwrap(),
+        id_before
+    );
+    // The audit trail goes on where it was.
+    let audit = roomctl::audit::file::tail(&audit_file, 1000);
+    assert!(audit.len() > audit_before, "{audit:?}");
+
+    // The station's alerts: three devices down and the room offline.
+    let db = state.join("station.sqlite");
+    let h = History::open(&db, 1_800_000_000).expect("the first package's station database");
+    let alerts = h.list(false, 100).unwrap();
+    let mut kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "device_offline",
+            "device_offline",
+            "device_offline",
+            "offline"
+        ],
+        "{alerts:?}"
+    );
+}

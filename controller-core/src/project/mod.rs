@@ -29,16 +29,53 @@ pub use logic::*;
 pub use schema::*;
 pub use secrets::{redact_secrets, HIDDEN};
 
+/// The newest project format this build reads (`format` in `[project]`,
+/// docs/project-format.md). A file of a newer one is refused as a whole,
+/// with a message saying so, never half-read.
+pub const PROJECT_FORMAT: u32 = 1;
+
+/// The format of a project that names none.
+pub(crate) fn first_format() -> u32 {
+    1
+}
+
+pub(crate) fn is_first_format(format: &u32) -> bool {
+    *format == 1
+}
+
+/// A project of a format this build does not read: that error alone (its
+/// other fields are another format's, so their errors would mislead).
+fn check_format(parsed: &parse::Parsed<'_>) -> Result<(), ProjectErrors> {
+    let format = parsed.project.project.format;
+    if (1..=PROJECT_FORMAT).contains(&format) {
+        return Ok(());
+    }
+    let path = [
+        error::Seg::Key("project".into()),
+        error::Seg::Key("format".into()),
+    ];
+    let message = if format == 0 {
+        "format 0 does not exist: the first project format is 1".to_string()
+    } else {
+        format!(
+            "this project is format {format}, written for a newer roomctl; this one reads project format {PROJECT_FORMAT} at most: upgrade roomctl"
+        )
+    };
+    Err(ProjectErrors(vec![parsed.locator.error(&path, message)]))
+}
+
 impl Project {
     /// Reads and validates a project. On failure, every error found, each
     /// with its line, column and field path. Never panics, whatever the input.
     pub fn from_toml(text: &str) -> Result<Project, ProjectErrors> {
+        let parsed = parse::parse(text)?;
+        check_format(&parsed)?;
         let parse::Parsed {
             project,
             mut errors,
             locator,
             broken,
-        } = parse::parse(text)?;
+        } = parsed;
         // Meaning is checked even when some items' shape is wrong (on the
         // items that parsed), so one upload reports every error.
         errors.extend(validate::validate(&project, &locator, &broken));
@@ -56,6 +93,7 @@ impl Project {
     /// the rest would lose that item on save).
     pub fn from_toml_shape(text: &str) -> Result<Project, ProjectErrors> {
         let parsed = parse::parse(text)?;
+        check_format(&parsed)?;
         if parsed.errors.is_empty() {
             Ok(parsed.project)
         } else {

@@ -115,6 +115,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
             // Stands in for a [project] table that is missing or malformed,
             // so the rest can still be validated; that table's own error is
             // already reported.
+            format: super::first_format(),
             name: "?".to_string(),
             revision: 0,
             description: String::new(),

@@ -36,6 +36,14 @@ pub struct Project {
 /// The `[project]` table: who this room is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectInfo {
+    /// The version of the project format the file was written in
+    /// ([`super::PROJECT_FORMAT`] is the newest this build reads); 1 when
+    /// absent, as in every file written before versions were kept.
+    #[serde(
+        default = "super::first_format",
+        skip_serializing_if = "super::is_first_format"
+    )]
+    pub format: u32,
     /// Shown on panels, in discovery answers and on the status page.
     pub name: String,
     /// The installer's own revision number of this project file.

@@ -63,7 +63,15 @@ pub fn in_namespace(test: &str, lo: Loopback) -> bool {
     let out = Command::new("unshare")
         .arg("-n")
         .arg(exe)
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        // --include-ignored: an ignored test (run with --ignored) runs in
+        // its namespace too.
+        .args([
+            test,
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(NETNS_ENV, "1")
         .output()
         .expect("run the test under unshare -n");
