@@ -1040,3 +1040,43 @@ async fn refused_commands_are_logged_at_most_once_per_interval() {
     assert!(board_line(&running).contains(&format!("{total} commands refused")));
     running.shutdown().await;
 }
+
+/// A driver device's state by name (item 8 of issue 22): the demo's
+/// projector on a simulated PJLink projector; `device/projector/power`
+/// carries its power as the projector reports it, a Home Assistant sensor
+/// reads that topic, and a press of the display key changes it.
+#[tokio::test]
+async fn a_driver_devices_state_is_published_by_name_with_a_home_assistant_sensor() {
+    let sim = simulate_driver("pjlink").await;
+    let broker = Mosquitto::start().await;
+    let name = "Room D";
+    let p = prefix(name);
+    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
+    let ha = Watcher::start(broker.port, "homeassistant/#").await;
+    let text = DEMO_PROJECT_TOML.replace("127.0.0.1:4352", &sim.addr.to_string());
+    let running = settings(&broker, name, &["logic"], "")
+        .start(loaded(&text))
+        .await;
+    let power = format!("{p}/device/projector/power");
+    eventually(WAIT, "the projector's power is published", || {
+        watcher.last(&power).as_deref() == Some("off")
+    })
+    .await;
+    let node = "RC-TEST-Room-D";
+    let config = format!("homeassistant/sensor/{node}/device_projector_power/config");
+    eventually(WAIT, "its sensor is announced", || {
+        ha.json(&config).is_some()
+    })
+    .await;
+    let sensor = ha.json(&config).unwrap();
+    assert_eq!(sensor["state_topic"], Value::String(power.clone()));
+    assert_eq!(sensor["name"], "Projector power");
+
+    press_and_release(&running.controller, "display_power");
+    eventually(WAIT, "the projector reports power on", || {
+        watcher.last(&power).as_deref() == Some("on")
+    })
+    .await;
+    running.shutdown().await;
+    sim.shutdown().await;
+}
