@@ -121,7 +121,7 @@ fn a_driver_room_validates_and_its_state_is_variables_by_name() {
     // Only the devices' own state: a raw name is not invented.
     assert!(p.variable("projector.volume").is_none());
     // Not written back into the file.
-    assert!(!p.to_toml().contains("projector.power\""));
+    assert!(!p.to_toml().contains("id = \"projector.power\""));
     let again = Project::from_toml(&p.to_toml()).unwrap();
     assert_eq!(again, p);
     let step = &p.sequences[0].steps[0];

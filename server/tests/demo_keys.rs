@@ -179,9 +179,9 @@ fn text(v: Option<DriverValue>) -> String {
 
 #[tokio::test]
 async fn every_demo_key_reaches_a_simulated_device_through_its_driver() {
-    let (room, text) = Room::start().await;
+    let (room, project_text) = Room::start().await;
     let running = TestSettings::only(&["panel", "logic"])
-        .start(loaded(&text))
+        .start(loaded(&project_text))
         .await;
     let c = running.controller.clone();
     let addr = running.addrs.panel.unwrap();
@@ -224,6 +224,12 @@ async fn every_demo_key_reaches_a_simulated_device_through_its_driver() {
             },
         )
         .await;
+    }
+
+    for on in ["tablet", "wall"] {
+        if !panels.contains_key(on) {
+            panels.insert(on.to_string(), panel(addr, on).await);
+        }
     }
 
     // Sources route the input to the display's output on the switcher; the

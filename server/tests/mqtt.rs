@@ -1058,10 +1058,25 @@ async fn a_driver_devices_state_is_published_by_name_with_a_home_assistant_senso
         .start(loaded(&text))
         .await;
     let power = format!("{p}/device/projector/power");
+    let c = running.controller.clone();
+    let simulated = || {
+        sim.state()
+            .get("power")
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    };
     eventually(WAIT, "the projector's power is published", || {
-        watcher.last(&power).as_deref() == Some("off")
+        (watcher.last(&power) == Some(simulated()))
+            .then_some(())
+            .ok_or(format!(
+                "{:?}, simulated {:?}; {:?}",
+                watcher.last(&power),
+                simulated(),
+                c.status().devices()
+            ))
     })
     .await;
+    let first = simulated();
     let node = "RC-TEST-Room-D";
     let config = format!("homeassistant/sensor/{node}/device_projector_power/config");
     eventually(WAIT, "its sensor is announced", || {
@@ -1072,9 +1087,12 @@ async fn a_driver_devices_state_is_published_by_name_with_a_home_assistant_senso
     assert_eq!(sensor["state_topic"], Value::String(power.clone()));
     assert_eq!(sensor["name"], "Projector power");
 
+    // The display key switches the projector (on from standby, off when it
+    // is on, cooling or warming): its new power is published.
     press_and_release(&running.controller, "display_power");
-    eventually(WAIT, "the projector reports power on", || {
-        watcher.last(&power).as_deref() == Some("on")
+    eventually(WAIT, "the projector's new power is published", || {
+        let now = simulated();
+        now != first && watcher.last(&power) == Some(now)
     })
     .await;
     running.shutdown().await;

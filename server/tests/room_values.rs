@@ -258,13 +258,22 @@ async fn a_device_that_is_down_shows_on_the_panel() {
     .await;
     let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
     let mut keys = Vec::new();
-    while keys.len() < 3 {
+    while keys.len() < 5 {
         let (key, active) = recv_notice(&mut ws).await;
         assert!(active, "{key}");
         keys.push(key);
     }
     keys.sort();
-    assert_eq!(keys, ["device:dsp", "device:matrix", "device:projector"]);
+    assert_eq!(
+        keys,
+        [
+            "device:dsp",
+            "device:lights",
+            "device:matrix",
+            "device:projector",
+            "device:screen"
+        ]
+    );
 
     // A sequence whose device is down: its failed step is that device's
     // notice again (which clears when the device is back).
