@@ -30,6 +30,33 @@ export interface ControllerOptions {
   /** A fresh installation: plain `serve` with nothing stored (the demo runs
    * because there is no project, not because `--demo` asked for it). */
   fresh?: boolean;
+  /** The demo's devices: by default the demo runs against `roomctl simulate`
+   * on free loopback ports, so every key reaches a device as in
+   * scripts/demo.sh; `false` leaves them unreachable (shown as down). */
+  devices?: boolean;
+}
+
+/** Where a demo's devices listen: the built-in demo's five (its lights and
+ * screen on the matrix's port when not given) or the raw-device demo's three. */
+export interface DevicePorts {
+  projector: number;
+  matrix: number;
+  dsp: number;
+  lights?: number;
+  screen?: number;
+}
+
+/** A demo project (the built-in one, whose devices are library drivers; or
+ * `rawDemoProject()`) with its devices on these loopback ports. */
+export function demoOn(ports: DevicePorts, edit = (t: string) => t, base = demoProject()) {
+  return edit(
+    base
+      .replace("127.0.0.1:4352", `127.0.0.1:${ports.projector}`)
+      .replace("127.0.0.1:4353", `127.0.0.1:${ports.matrix}`)
+      .replace("127.0.0.1:4354", `127.0.0.1:${ports.dsp}`)
+      .replace("127.0.0.1:4355", `127.0.0.1:${ports.lights ?? ports.matrix}`)
+      .replace("127.0.0.1:4356", `127.0.0.1:${ports.screen ?? ports.matrix}`),
+  );
 }
 
 function roomctlBin(): string {
@@ -79,6 +106,10 @@ export class Controller {
   project: string | null = null;
   /** Plain `serve`: what the project store holds, else the demo. */
   fresh = false;
+  /** The demo's simulated devices, when the demo runs against them. */
+  simulator: Simulator | null = null;
+  /** Where the demo's simulated devices listen (loopback ports). */
+  devicePorts: DevicePorts | null = null;
 
   static async create(
     extraSettings = "",
@@ -88,6 +119,25 @@ export class Controller {
     const c = new Controller();
     c.project = options.project ?? null;
     c.fresh = options.fresh ?? false;
+    if (!c.fresh && c.project === null && options.devices !== false) {
+      // The simulated devices of the demo's library drivers, as scripts/demo.sh starts them.
+      const ports = {
+        projector: await freePort(),
+        matrix: await freePort(),
+        dsp: await freePort(),
+        lights: await freePort(),
+        screen: await freePort(),
+      };
+      c.simulator = await Simulator.start([
+        "--driver", "pjlink", "--listen", `127.0.0.1:${ports.projector}`,
+        "--driver", "kramer-p3000", "--listen", `127.0.0.1:${ports.matrix}`,
+        "--driver", "biamp-tesira", "--listen", `127.0.0.1:${ports.dsp}`,
+        "--driver", "lutron-integration", "--listen", `127.0.0.1:${ports.lights}`,
+        "--driver", "lutron-shade", "--listen", `127.0.0.1:${ports.screen}`,
+      ]);
+      c.project = demoOn(ports);
+      c.devicePorts = ports;
+    }
     c.panelPort = await freePort();
     c.apprimoPort = await freePort();
     c.httpsPort = await freePort();
@@ -194,6 +244,7 @@ ${extraSettings}
 
   async dispose(): Promise<void> {
     await this.stop();
+    await this.simulator?.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
