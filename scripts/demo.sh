@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds roomctl and starts it with the built-in demo project on loopback
 # (development profile: panel on http://127.0.0.1:3000/, wall panel on
-# http://127.0.0.1:3080/), with the device simulator beside it (a PJLink
-# projector on 127.0.0.1:4352 and a video matrix on 127.0.0.1:4353) so the
-# demo's buttons drive something real. Installs what is missing first; safe
-# to re-run. Ctrl-C stops both.
+# http://127.0.0.1:3080/), with the simulated devices of the demo's library
+# drivers beside it (a PJLink projector on 127.0.0.1:4352, a Kramer switcher
+# on :4353, a Biamp Tesira DSP on :4354, a Lutron dimmer on :4355 and a
+# Lutron shade on :4356) so the demo's buttons drive something real.
+# Installs what is missing first; safe to re-run. Ctrl-C stops both.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,7 +15,12 @@ scripts/build-site.sh --dev
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/roomctl"
 
-"$BIN" simulate --projector 127.0.0.1:4352 --matrix 127.0.0.1:4353 &
+"$BIN" simulate \
+  --driver pjlink --listen 127.0.0.1:4352 \
+  --driver kramer-p3000 --listen 127.0.0.1:4353 \
+  --driver biamp-tesira --listen 127.0.0.1:4354 \
+  --driver lutron-integration --listen 127.0.0.1:4355 \
+  --driver lutron-shade --listen 127.0.0.1:4356 &
 SIM=$!
 "$BIN" serve --demo "$@" &
 CTL=$!

@@ -24,6 +24,10 @@ pub struct RoomCard {
     pub lit: Vec<String>,
     /// Devices the controller reports offline.
     pub faults: Vec<String>,
+    /// The key state of each driver device that reports one, a line each
+    /// ("Projector: on, input digital1, lamp 1200 h"): see [`device_line`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
     /// Seconds since the Unix epoch of the last line from the controller;
     /// 0 = never.
     pub last_seen: u64,
@@ -161,9 +165,63 @@ pub fn building_of(location: &str) -> String {
     location.split(',').next().unwrap_or("").trim().to_string()
 }
 
+/// The states a room card shows of a driver device, with how each reads.
+const KEY_STATES: [(&str, &str, &str); 3] = [
+    ("power", "", ""),
+    ("input", "input ", ""),
+    ("lamp_hours", "lamp ", " h"),
+];
+
+/// A driver device's key state for a room card: its power, input and lamp
+/// hours where its driver reports them (`variables` holds the room's
+/// variables, the device's state as `<device>.<state>`); None when it
+/// reports none of them (yet).
+pub fn device_line(
+    device: &str,
+    name: &str,
+    variables: &std::collections::BTreeMap<String, crate::project::Value>,
+) -> Option<String> {
+    let parts: Vec<String> = KEY_STATES
+        .iter()
+        .filter_map(|(state, before, after)| {
+            let v = variables.get(&format!("{device}.{state}"))?.to_string();
+            (!v.is_empty()).then(|| format!("{before}{v}{after}"))
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let who = if name.is_empty() { device } else { name };
+    Some(format!("{who}: {}", parts.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_line_shows_power_input_and_lamp_hours_where_reported() {
+        use crate::project::Value;
+        let mut vars = std::collections::BTreeMap::new();
+        assert_eq!(device_line("projector", "Projector", &vars), None);
+        vars.insert("projector.power".to_string(), Value::Text("on".into()));
+        vars.insert("projector.input".to_string(), Value::Text(String::new()));
+        vars.insert(
+            "projector.lamp_hours".to_string(),
+            Value::Text("1200".into()),
+        );
+        vars.insert("dsp.level".to_string(), Value::Text("-20".into()));
+        assert_eq!(
+            device_line("projector", "Projector", &vars).as_deref(),
+            Some("Projector: on, lamp 1200 h")
+        );
+        assert_eq!(device_line("dsp", "", &vars), None);
+        vars.insert("matrix.input".to_string(), Value::Text("2".into()));
+        assert_eq!(
+            device_line("matrix", "", &vars).as_deref(),
+            Some("matrix: input 2")
+        );
+    }
 
     #[test]
     fn filters_combine() {

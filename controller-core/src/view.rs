@@ -67,6 +67,8 @@ impl PanelView {
                     device: None,
                     send: None,
                     send_mute: None,
+                    command: None,
+                    mute_command: None,
                     ..l.clone()
                 };
                 (l.id.clone(), level)
@@ -152,7 +154,7 @@ impl RoomLayout {
                 .collect(),
             buttons: project.buttons.clone(),
             levels: project.levels.clone(),
-            variables: project.variables.clone(),
+            variables: project.all_variables().cloned().collect(),
         }
     }
 
@@ -168,6 +170,8 @@ impl RoomLayout {
             level.device = None;
             level.send = None;
             level.send_mute = None;
+            level.command = None;
+            level.mute_command = None;
         }
         self
     }

@@ -35,11 +35,23 @@ fn corpus() -> Vec<(&'static str, String)> {
         ("interlock without group", swap("group = \"sources\"\n", "")),
         ("grid too large", swap("columns = 4", "columns = 13")),
         (
-            "bad escape in a send",
+            "unknown driver",
+            swap("driver = \"pjlink\"", "driver = \"pjlnk\""),
+        ),
+        (
+            "unknown driver command",
             swap(
-                "{ send = \"ROUTE 1 1\", device = \"matrix\" }",
-                "{ send = 'ROUTE\\q', device = \"matrix\" }",
+                "command = \"power_query\" }",
+                "command = \"power_qury\" }",
             ),
+        ),
+        (
+            "driver parameter out of range",
+            swap("params = { input = 2 }", "params = { input = 99 }"),
+        ),
+        (
+            "driver state that does not exist",
+            swap("{projector.lamp_hours}", "{projector.lamp_hour}"),
         ),
         (
             "bad cron",

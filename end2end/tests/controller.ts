@@ -36,13 +36,26 @@ export interface ControllerOptions {
   devices?: boolean;
 }
 
-/** The demo project with its devices on these loopback ports. */
-export function demoOn(ports: { projector: number; matrix: number; dsp: number }, edit = (t: string) => t) {
+/** Where a demo's devices listen: the built-in demo's five (its lights and
+ * screen on the matrix's port when not given) or the raw-device demo's three. */
+export interface DevicePorts {
+  projector: number;
+  matrix: number;
+  dsp: number;
+  lights?: number;
+  screen?: number;
+}
+
+/** A demo project (the built-in one, whose devices are library drivers; or
+ * `rawDemoProject()`) with its devices on these loopback ports. */
+export function demoOn(ports: DevicePorts, edit = (t: string) => t, base = demoProject()) {
   return edit(
-    demoProject()
+    base
       .replace("127.0.0.1:4352", `127.0.0.1:${ports.projector}`)
       .replace("127.0.0.1:4353", `127.0.0.1:${ports.matrix}`)
-      .replace("127.0.0.1:4354", `127.0.0.1:${ports.dsp}`),
+      .replace("127.0.0.1:4354", `127.0.0.1:${ports.dsp}`)
+      .replace("127.0.0.1:4355", `127.0.0.1:${ports.lights ?? ports.matrix}`)
+      .replace("127.0.0.1:4356", `127.0.0.1:${ports.screen ?? ports.matrix}`),
   );
 }
 
@@ -96,7 +109,7 @@ export class Controller {
   /** The demo's simulated devices, when the demo runs against them. */
   simulator: Simulator | null = null;
   /** Where the demo's simulated devices listen (loopback ports). */
-  devicePorts: { projector: number; matrix: number; dsp: number } | null = null;
+  devicePorts: DevicePorts | null = null;
 
   static async create(
     extraSettings = "",
@@ -107,11 +120,20 @@ export class Controller {
     c.project = options.project ?? null;
     c.fresh = options.fresh ?? false;
     if (!c.fresh && c.project === null && options.devices !== false) {
-      const ports = { projector: await freePort(), matrix: await freePort(), dsp: await freePort() };
+      // The simulated devices of the demo's library drivers, as scripts/demo.sh starts them.
+      const ports = {
+        projector: await freePort(),
+        matrix: await freePort(),
+        dsp: await freePort(),
+        lights: await freePort(),
+        screen: await freePort(),
+      };
       c.simulator = await Simulator.start([
-        "--projector", `127.0.0.1:${ports.projector}`,
-        "--matrix", `127.0.0.1:${ports.matrix}`,
-        "--dsp", `127.0.0.1:${ports.dsp}`,
+        "--driver", "pjlink", "--listen", `127.0.0.1:${ports.projector}`,
+        "--driver", "kramer-p3000", "--listen", `127.0.0.1:${ports.matrix}`,
+        "--driver", "biamp-tesira", "--listen", `127.0.0.1:${ports.dsp}`,
+        "--driver", "lutron-integration", "--listen", `127.0.0.1:${ports.lights}`,
+        "--driver", "lutron-shade", "--listen", `127.0.0.1:${ports.screen}`,
       ]);
       c.project = demoOn(ports);
       c.devicePorts = ports;
@@ -296,9 +318,19 @@ export function demoProject(): string {
   return fs.readFileSync(path.join(repoRoot, "controller-core", "projects", "demo.toml"), "utf8");
 }
 
+/**
+ * The demo room as it was before drivers: raw devices (strings and regular
+ * expressions) for `roomctl simulate`'s line-protocol projector, matrix and
+ * DSP (whose projector warms up and cools down, as the library's PJLink
+ * simulator does not). The server tests' raw-device room.
+ */
+export function rawDemoProject(): string {
+  return fs.readFileSync(path.join(repoRoot, "server", "tests", "fixtures", "raw-demo.toml"), "utf8");
+}
+
 export { freePort };
 
-/** `roomctl simulate` (projector, matrix and DSP) on the given loopback ports. */
+/** `roomctl simulate` (the raw-device projector, matrix and DSP, or `--driver ...`) on the given loopback ports. */
 export class Simulator {
   private proc: ChildProcess | null = null;
   output = "";
@@ -327,19 +359,23 @@ export class Simulator {
 }
 
 /**
- * A DSP on a loopback port that speaks the simulated DSP's line protocol
- * (`VOL <dB>` -> `VOL=<dB>`, `MUTE <0/1>`, `STATUS ?`) and records every
- * volume it is sent, so a test can see what a fader drag reached.
+ * A Biamp Tesira DSP on a loopback port, as the demo's `biamp-tesira` driver
+ * talks to it (Tesira Text Protocol: `Level1 set level 1 -20.5` -> `+OK` and
+ * the subscription's `! "publishToken":"roomctl_level" "value":-20.500000`;
+ * `Mute1 set mute 1 true`; `subscribe ...`), recording every level it is
+ * sent, so a test can see what a fader drag reached.
  */
 export class RecordingDsp {
   received: number[] = [];
   private server: net.Server | null = null;
   private sockets = new Set<net.Socket>();
   private volume = -30;
-  private muted = 0;
+  private muted = false;
 
   static async start(port: number): Promise<RecordingDsp> {
     const d = new RecordingDsp();
+    const level = () => `! "publishToken":"roomctl_level" "value":${d.volume.toFixed(6)}\r\n`;
+    const mute = () => `! "publishToken":"roomctl_mute" "value":${d.muted}\r\n`;
     d.server = net.createServer((sock) => {
       d.sockets.add(sock);
       sock.on("close", () => d.sockets.delete(sock));
@@ -352,19 +388,21 @@ export class RecordingDsp {
           const line = buf.slice(0, i).trim();
           buf = buf.slice(i + 1);
           if (!line) continue;
-          const vol = /^VOL (-?[\d.]+)$/i.exec(line);
-          const mute = /^MUTE ([01])$/i.exec(line);
-          if (vol) {
-            d.volume = Number(vol[1]);
+          const setLevel = /^\S+ set level \d+ (-?[\d.]+)$/.exec(line);
+          const setMute = /^\S+ set mute \d+ (true|false)$/.exec(line);
+          if (setLevel) {
+            d.volume = Number(setLevel[1]);
             d.received.push(d.volume);
-            sock.write(`VOL=${d.volume}\r`);
-          } else if (mute) {
-            d.muted = Number(mute[1]);
-            sock.write(`MUTE=${d.muted}\r`);
-          } else if (/^STATUS \?$/i.test(line)) {
-            sock.write(`VOL=${d.volume}\rMUTE=${d.muted}\rMIC=-40\r`);
+            sock.write("+OK\r\n" + level());
+          } else if (setMute) {
+            d.muted = setMute[1] === "true";
+            sock.write("+OK\r\n" + mute());
+          } else if (/^\S+ subscribe level /.test(line)) {
+            sock.write("+OK\r\n" + level());
+          } else if (/^\S+ subscribe mute /.test(line)) {
+            sock.write("+OK\r\n" + mute());
           } else {
-            sock.write("ERR unknown\r");
+            sock.write('-ERR address not found: {"deviceId":0 "classCode":0 "instanceNum":0}\r\n');
           }
         }
       });

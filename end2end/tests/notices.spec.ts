@@ -16,29 +16,16 @@ async function newPage(browser: Browser, viewport: { width: number; height: numb
   return (await browser.newContext({ viewport })).newPage();
 }
 
-/** The demo with two more devices: five devices, all on ports nobody
- * answers (the DSP's until the test starts one there). */
+/** The demo's five devices, all on ports nobody answers (the DSP's until
+ * the test starts one there). */
 function fiveDevicesDown(unused: number, dsp: number): string {
-  const more = ["lights", "camera"]
-    .map(
-      (id, i) => `
-[[devices]]
-id = "${id}"
-name = "${id}"
-kind = "${i === 0 ? "lighting" : "camera"}"
-transport = "tcp"
-address = "127.0.0.1:${unused}"
-reconnect_secs = 1
-`,
-    )
-    .join("");
-  return (
-    demoProject()
-      .replace("127.0.0.1:4352", `127.0.0.1:${unused}`)
-      .replace("127.0.0.1:4353", `127.0.0.1:${unused}`)
-      .replace("127.0.0.1:4354", `127.0.0.1:${dsp}`)
-      .replaceAll("reconnect_secs = 5", "reconnect_secs = 1") + more
-  );
+  return demoProject()
+    .replace("127.0.0.1:4352", `127.0.0.1:${unused}`)
+    .replace("127.0.0.1:4353", `127.0.0.1:${unused}`)
+    .replace("127.0.0.1:4354", `127.0.0.1:${dsp}`)
+    .replace("127.0.0.1:4355", `127.0.0.1:${unused}`)
+    .replace("127.0.0.1:4356", `127.0.0.1:${unused}`)
+    .replaceAll("reconnect_secs = 5", "reconnect_secs = 1");
 }
 
 type Box = { x: number; y: number; width: number; height: number };
@@ -90,9 +77,9 @@ for (const [label, viewport] of [
       await checkAxe(page, `the ${label} panel with five notices open`);
 
       // Dismiss one: it goes; the page does not move.
-      await page.locator('.notice[data-key="device:camera"] .notice-close').click();
+      await page.locator('.notice[data-key="device:screen"] .notice-close').click();
       await expect(notices).toHaveCount(4);
-      await expect(page.locator('.notice[data-key="device:camera"]')).toHaveCount(0);
+      await expect(page.locator('.notice[data-key="device:screen"]')).toHaveCount(0);
 
       // The DSP comes back: its notice clears by itself.
       const dsp = await RecordingDsp.start(dspPort);

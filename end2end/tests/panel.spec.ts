@@ -158,7 +158,8 @@ test("server restart: panels show disconnected, then recover the correct state",
   // restarted controller reads the device, and the panels must show that
   // state, not the one they had before.
   await new Promise<void>((resolve, reject) => {
-    const s = net.connect(controller.devicePorts!.dsp, "127.0.0.1", () => s.end("MUTE 0\r", () => resolve()));
+    // The simulated Biamp Tesira, in its own text protocol (the demo's Mute1 block).
+    const s = net.connect(controller.devicePorts!.dsp, "127.0.0.1", () => s.end("Mute1 set mute 1 false\n", () => resolve()));
     s.on("error", reject);
   });
   await controller.start();

@@ -4,7 +4,7 @@
 // no way off a wall panel, idle return, a new project keeping the page).
 import { test, expect, type Page, type Browser } from "@playwright/test";
 import * as path from "node:path";
-import { Controller, RecordingDsp, Simulator, demoOn, demoProject, freePort } from "./controller";
+import { Controller, RecordingDsp, Simulator, demoOn, demoProject, freePort, rawDemoProject } from "./controller";
 import { checkAxe } from "./axe";
 
 async function live(page: Page) {
@@ -37,7 +37,7 @@ test("a fader drag reaches the DSP coalesced and ending at the final value; the 
     await live(b);
     const fa = a.locator('.page:not([hidden]) [data-level="volume"] [role="slider"]');
     const fb = b.locator('.page:not([hidden]) [data-level="volume"] [role="slider"]');
-    // The DSP reports -30 dB (its STATUS answer), as the project starts.
+    // The DSP reports -30 dB (its answer to the driver's subscription), as the project starts.
     await expect(fa).toHaveAttribute("aria-valuenow", "-30");
 
     const box = (await fa.boundingBox())!;
@@ -72,6 +72,8 @@ test("a fader drag reaches the DSP coalesced and ending at the final value; the 
   }
 });
 
+// The raw-device demo against `roomctl simulate`'s projector, which warms up
+// and cools down as a real one does (the library's PJLink simulator does not).
 test("the projector's warm-up on the text tile and the display key; All off asks, then switches off", async ({ browser }) => {
   test.setTimeout(90_000);
   const [projector, matrix, simDsp, dsp] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -79,7 +81,7 @@ test("the projector's warm-up on the text tile and the display key; All off asks
     "--projector", `127.0.0.1:${projector}`, "--matrix", `127.0.0.1:${matrix}`, "--dsp", `127.0.0.1:${simDsp}`,
     "--warmup-secs", "10", "--cooldown-secs", "1",
   ]);
-  const controller = await Controller.create("", undefined, { project: demoOn({ projector, matrix, dsp }) });
+  const controller = await Controller.create("", undefined, { project: demoOn({ projector, matrix, dsp }, (t) => t, rawDemoProject()) });
   try {
     const page = await newPage(browser);
     await page.goto(controller.wallUrl("/"));

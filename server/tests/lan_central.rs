@@ -594,7 +594,7 @@ async fn layout_and_devices_are_strict_and_viewers_see_no_device_commands() {
             .unwrap()
     };
     let seen = volume(&ask(&mut viewer, r#"{"type":"layout"}"#).await);
-    for field in ["device", "send", "send_mute"] {
+    for field in ["device", "send", "send_mute", "command", "mute_command"] {
         assert!(seen.get(field).is_none(), "a viewer sees {field}: {seen}");
     }
     assert_eq!(seen["label"], "Volume");
@@ -607,7 +607,8 @@ async fn layout_and_devices_are_strict_and_viewers_see_no_device_commands() {
     assert_eq!(ask(&mut admin, &login).await["type"], "ok");
     let seen = volume(&ask(&mut admin, r#"{"type":"layout"}"#).await);
     assert_eq!(seen["device"], "dsp", "{seen}");
-    assert_eq!(seen["send"], "VOL {value}", "{seen}");
+    assert_eq!(seen["command"], "level", "{seen}");
+    assert_eq!(seen["mute_command"], "mute", "{seen}");
 
     eventually(
         Duration::from_secs(10),
@@ -624,7 +625,7 @@ async fn layout_and_devices_are_strict_and_viewers_see_no_device_commands() {
         .cloned()
         .unwrap_or_else(|| panic!("{devices}"));
     assert_eq!(dsp["kind"], "room", "{dsp}");
-    assert_eq!(dsp["name"], "Audio DSP (tcp)", "{dsp}");
+    assert_eq!(dsp["name"], "Audio DSP (biamp-tesira)", "{dsp}");
     running.shutdown().await;
 }
 

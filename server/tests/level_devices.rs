@@ -10,7 +10,6 @@ mod support;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Command};
-use controller_core::project::DEMO_PROJECT_TOML;
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use futures::{SinkExt, StreamExt};
 use roomctl::controller::Controller;
@@ -30,7 +29,7 @@ const INTERVAL_MS: u128 = 100;
 /// port that refuses connections, polls every second and reconnects after
 /// one; the volume fader goes up to `max` dB.
 fn room(dsp: &FakeDevice, off: &FakeDevice, max: f64) -> String {
-    let text = DEMO_PROJECT_TOML
+    let text = support::RAW_DEMO
         .replace("127.0.0.1:4352", &off.addr.to_string())
         .replace("127.0.0.1:4353", &off.addr.to_string())
         .replace("127.0.0.1:4354", &dsp.addr.to_string())

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Command};
-use controller_core::project::{LedMode, Project, DEMO_PROJECT_TOML};
+use controller_core::project::{LedMode, Project};
 use proptest::prelude::*;
 use roomctl::config::Settings;
 use roomctl::controller::Controller;
@@ -439,7 +439,7 @@ async fn the_demo_display_button_powers_the_simulated_projector() {
     })
     .await
     .unwrap();
-    let text = DEMO_PROJECT_TOML
+    let text = support::RAW_DEMO
         .replace("127.0.0.1:4352", &sim.projector_addr.unwrap().to_string())
         .replace("127.0.0.1:4353", &sim.matrix_addr.unwrap().to_string())
         .replace("poll_secs = 5", "poll_secs = 1");

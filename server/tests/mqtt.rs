@@ -1040,3 +1040,61 @@ async fn refused_commands_are_logged_at_most_once_per_interval() {
     assert!(board_line(&running).contains(&format!("{total} commands refused")));
     running.shutdown().await;
 }
+
+/// A driver device's state by name (item 8 of issue 22): the demo's
+/// projector on a simulated PJLink projector; `device/projector/power`
+/// carries its power as the projector reports it, a Home Assistant sensor
+/// reads that topic, and a press of the display key changes it.
+#[tokio::test]
+async fn a_driver_devices_state_is_published_by_name_with_a_home_assistant_sensor() {
+    let sim = simulate_driver("pjlink").await;
+    let broker = Mosquitto::start().await;
+    let name = "Room D";
+    let p = prefix(name);
+    let watcher = Watcher::start(broker.port, &format!("{p}/#")).await;
+    let ha = Watcher::start(broker.port, "homeassistant/#").await;
+    let text = DEMO_PROJECT_TOML.replace("127.0.0.1:4352", &sim.addr.to_string());
+    let running = settings(&broker, name, &["logic"], "")
+        .start(loaded(&text))
+        .await;
+    let power = format!("{p}/device/projector/power");
+    let c = running.controller.clone();
+    let simulated = || {
+        sim.state()
+            .get("power")
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    };
+    eventually(WAIT, "the projector's power is published", || {
+        (watcher.last(&power) == Some(simulated()))
+            .then_some(())
+            .ok_or(format!(
+                "{:?}, simulated {:?}; {:?}",
+                watcher.last(&power),
+                simulated(),
+                c.status().devices()
+            ))
+    })
+    .await;
+    let first = simulated();
+    let node = "RC-TEST-Room-D";
+    let config = format!("homeassistant/sensor/{node}/device_projector_power/config");
+    eventually(WAIT, "its sensor is announced", || {
+        ha.json(&config).is_some()
+    })
+    .await;
+    let sensor = ha.json(&config).unwrap();
+    assert_eq!(sensor["state_topic"], Value::String(power.clone()));
+    assert_eq!(sensor["name"], "Projector power");
+
+    // The display key switches the projector (on from standby, off when it
+    // is on, cooling or warming): its new power is published.
+    press_and_release(&running.controller, "display_power");
+    eventually(WAIT, "the projector's new power is published", || {
+        let now = simulated();
+        now != first && watcher.last(&power) == Some(now)
+    })
+    .await;
+    running.shutdown().await;
+    sim.shutdown().await;
+}

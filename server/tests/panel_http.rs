@@ -111,7 +111,12 @@ async fn press_cycle(ws: &mut panel::Ws, button: &str) {
 /// step; both end showing the controller's state without a resync.
 #[tokio::test]
 async fn a_sparse_panel_gets_one_frame_per_change_it_shows() {
-    let running = panel::settings().start_demo().await;
+    // Without the room logic: the demo's Volume + moves the volume level
+    // through a sequence, and only the buttons' own steps are counted here.
+    let running = support::TestSettings::only(&["panel", "apprimo"])
+        .toml("[panel]\nkeepalive_secs = 1\n")
+        .start_demo()
+        .await;
     let addr = running.addrs.panel.unwrap();
     let (mut presser, _) = panel::panel_with(addr, "tablet", true).await;
     let (mut sparse, mut shown) = panel::panel_with(addr, "tablet", true).await;

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use controller_core::project::{LedMode, Value, DEMO_PROJECT_TOML};
+use controller_core::project::{LedMode, Value};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use roomctl::controller::Controller;
 use support::fake_device::{Answer, FakeDevice};
@@ -28,7 +28,7 @@ const PANEL_FROM: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 /// The demo project with its three devices at `projector`, `matrix` and
 /// `dsp`, polled every second and reconnected after one.
 fn room(projector: SocketAddr, matrix: SocketAddr, dsp: SocketAddr) -> String {
-    DEMO_PROJECT_TOML
+    support::RAW_DEMO
         .replace("127.0.0.1:4352", &projector.to_string())
         .replace("127.0.0.1:4353", &matrix.to_string())
         .replace("127.0.0.1:4354", &dsp.to_string())

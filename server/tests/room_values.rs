@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Command};
-use controller_core::project::{Value, DEMO_PROJECT_TOML};
+use controller_core::project::Value;
 use controller_core::protocol::central::{ErrorCode as CentralError, Event, Request};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use roomctl::simulator::{Simulator, SimulatorConfig};
@@ -163,7 +163,7 @@ async fn the_simulated_dsp_gets_a_drag_coalesced_and_its_reports_move_the_fader(
     })
     .await
     .unwrap();
-    let text = DEMO_PROJECT_TOML
+    let text = support::RAW_DEMO
         .replace("127.0.0.1:4352", &sim.projector_addr.unwrap().to_string())
         .replace("127.0.0.1:4354", &sim.dsp_addr.unwrap().to_string())
         .replace("poll_secs = 5", "poll_secs = 1")
@@ -258,13 +258,22 @@ async fn a_device_that_is_down_shows_on_the_panel() {
     .await;
     let (mut ws, _) = panel(running.addrs.panel.unwrap(), "tablet").await;
     let mut keys = Vec::new();
-    while keys.len() < 3 {
+    while keys.len() < 5 {
         let (key, active) = recv_notice(&mut ws).await;
         assert!(active, "{key}");
         keys.push(key);
     }
     keys.sort();
-    assert_eq!(keys, ["device:dsp", "device:matrix", "device:projector"]);
+    assert_eq!(
+        keys,
+        [
+            "device:dsp",
+            "device:lights",
+            "device:matrix",
+            "device:projector",
+            "device:screen"
+        ]
+    );
 
     // A sequence whose device is down: its failed step is that device's
     // notice again (which clears when the device is back).

@@ -641,7 +641,7 @@ async fn a_refused_station_account_raises_login_failed() {
 /// The demo project with its projector and matrix at `sim`'s addresses
 /// (the DSP at a port where nothing listens), reconnecting every second.
 fn demo_with(sim: &roomctl::simulator::Simulator, dsp: SocketAddr) -> String {
-    controller_core::project::DEMO_PROJECT_TOML
+    support::RAW_DEMO
         .replace("127.0.0.1:4352", &sim.projector_addr.unwrap().to_string())
         .replace("127.0.0.1:4353", &sim.matrix_addr.unwrap().to_string())
         .replace("127.0.0.1:4354", &dsp.to_string())

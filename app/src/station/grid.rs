@@ -103,6 +103,7 @@ fn Card(card: RoomCard, now: u64) -> impl IntoView {
             <span class="st-state">{if card.online { "online" } else { "offline" }}</span>
             <span class="st-project">{project}</span>
             <span class="st-lit">{card.lit.join(", ")}</span>
+            <span class="st-devices">{card.devices.join("; ")}</span>
             <span class="st-faults">{if card.faults.is_empty() { String::new() } else { format!("offline: {}", card.faults.join(", ")) }}</span>
             <span class="st-alerts">{if card.alerts > 0 { format!("{} alert(s)", card.alerts) } else { String::new() }}</span>
             <span class="st-seen" data-seen=card.last_seen>{ago(now, card.last_seen)}</span>

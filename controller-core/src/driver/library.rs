@@ -38,6 +38,14 @@ impl Library {
         lib
     }
 
+    /// The built-in library, read once per process: what projects name
+    /// their drivers from (validation, the engine's device state, the
+    /// server's device tasks all see the same drivers).
+    pub fn shared() -> &'static Library {
+        static SHARED: std::sync::OnceLock<Library> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Library::builtin)
+    }
+
     /// Drivers from files; the files that fail, with every error located.
     pub fn load(files: impl IntoIterator<Item = (String, String)>) -> (Library, Vec<DriverErrors>) {
         let mut lib = Library::default();

@@ -5,7 +5,7 @@
 //! misbehave as real devices do. Sans-IO: the server's simulator serves it
 //! on a socket (`roomctl simulate --driver ...`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use super::framing::Decoder;
@@ -95,6 +95,19 @@ pub struct SimDevice {
     commands: u32,
     /// Messages that matched no command.
     pub unknown: u64,
+    /// The commands recognised, newest last, with their parameters (at
+    /// most [`HISTORY`]): what a test asks the simulated device.
+    history: VecDeque<Heard>,
+}
+
+/// The commands a simulated device remembers.
+pub const HISTORY: usize = 1024;
+
+/// A command a simulated device recognised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub command: String,
+    pub params: BTreeMap<String, Value>,
 }
 
 impl SimDevice {
@@ -121,7 +134,13 @@ impl SimDevice {
             decoder,
             commands: 0,
             unknown: 0,
+            history: VecDeque::new(),
         }
+    }
+
+    /// The commands recognised so far, oldest first (the last [`HISTORY`]).
+    pub fn history(&self) -> impl Iterator<Item = &Heard> {
+        self.history.iter()
     }
 
     pub fn state(&self) -> &BTreeMap<String, Value> {
@@ -260,6 +279,17 @@ impl SimDevice {
                 }
             }
         }
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(Heard {
+            command: command.name.clone(),
+            params: values
+                .iter()
+                .filter(|(n, _)| command.params.iter().any(|(p, _)| p == *n))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+        });
         for (state, set) in &command.sets {
             let value = match set {
                 SetValue::Param(p) => values.get(p).cloned(),

@@ -283,8 +283,7 @@ impl Engine {
             })
             .collect();
         self.state.variables = project
-            .variables
-            .iter()
+            .all_variables()
             .map(|v| {
                 let value = old
                     .variables

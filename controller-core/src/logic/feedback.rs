@@ -91,6 +91,8 @@ enum Template {
 #[derive(Debug, Clone)]
 pub struct FeedbackMatcher {
     pub device: String,
+    /// The driver state whose changes this rule reads (None: lines).
+    pub state: Option<String>,
     pattern: Pattern,
     action: Template,
 }
@@ -108,6 +110,8 @@ impl FeedbackMatcher {
         let pattern = match (&rule.equals, &rule.regex) {
             (Some(text), None) => Pattern::Equals(text.clone()),
             (None, Some(expr)) => Pattern::Regex(compile_regex(expr)?),
+            // A state rule without a pattern reads every value, `$1` whole.
+            (None, None) if rule.state.is_some() => Pattern::Regex(compile_regex("(?s)^(.*)$")?),
             _ => return Err(FeedbackError::NoPattern),
         };
         let value = rule.value.clone().unwrap_or_else(|| "$1".into());
@@ -136,6 +140,7 @@ impl FeedbackMatcher {
         };
         Ok(FeedbackMatcher {
             device: rule.device.clone(),
+            state: rule.state.clone(),
             pattern,
             action,
         })
@@ -220,6 +225,7 @@ mod tests {
     fn rule(equals: Option<&str>, regex: Option<&str>) -> FeedbackRule {
         FeedbackRule {
             device: "projector".into(),
+            state: None,
             equals: equals.map(Into::into),
             regex: regex.map(Into::into),
             press: None,
@@ -365,6 +371,7 @@ mod tests {
         ) {
             let r = FeedbackRule {
                 device: "d".into(),
+                state: None,
                 equals: None,
                 regex: Some(expr),
                 press: None,

@@ -41,6 +41,14 @@ pub struct Level {
     /// Sent to `device` when the mute changes; `{value}` is 1 or 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_mute: Option<String>,
+    /// The driver command that a change of this level calls on `device` (a
+    /// driver device), the value as its number parameter: `command =
+    /// "level"` instead of `send`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The driver command that the mute calls, with `on` or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute_command: Option<String>,
     /// At most one command per this interval while the level moves (the
     /// final value is always sent), so a drag does not flood the device.
     #[serde(default = "Level::default_send_interval_ms")]
@@ -414,6 +422,8 @@ mod tests {
             device: None,
             send: None,
             send_mute: None,
+            command: None,
+            mute_command: None,
             send_interval_ms: 100,
         }
     }

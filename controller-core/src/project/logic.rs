@@ -3,12 +3,19 @@
 //! The schema lives here so that a project file carrying room logic is
 //! validated like the rest; the runtime that drives devices is the server's.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::controls::Value;
 
 /// A device in the room that the controller talks to (projector, matrix, DSP).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Either a library driver drives it (`driver = "pjlink"`: the driver knows
+/// the transport, framing, commands and state; `settings` are the driver's
+/// own), or it is a raw device: a `transport`, and strings the project
+/// sends and matches itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Device {
     pub id: String,
     #[serde(default)]
@@ -17,9 +24,19 @@ pub struct Device {
     /// projector is not responding" rather than the device's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<DeviceKind>,
-    pub transport: Transport,
+    /// The library driver (docs/drivers.md) that drives this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// A driver device's settings, as its driver declares them (`id`,
+    /// `password`, an output number); the driver's defaults fill the rest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, Value>,
+    /// How a raw device is reached (a driver device's comes from its driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     /// `host:port` for tcp and udp; a base URL for http; the port's device
-    /// path for serial (`/dev/ttyUSB0`).
+    /// path for serial (`/dev/ttyUSB0`). A driver device may give only the
+    /// host: its driver's port is used.
     pub address: String,
     /// Serial devices only: speed and framing, `"9600 8N1"` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +92,12 @@ pub enum WhenBusy {
 }
 
 impl Device {
+    /// A raw device's transport (tcp when none is given, which validation
+    /// refuses for raw devices); driver devices: see [`crate::driver`].
+    pub fn raw_transport(&self) -> Transport {
+        self.transport.unwrap_or(Transport::Tcp)
+    }
+
     fn default_terminator() -> String {
         "\\r".into()
     }
@@ -156,6 +179,13 @@ pub struct Step {
     pub http: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// Call this command of a driver device (`device`), its parameters in
+    /// `params`; a command with one parameter takes it as `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// A command's parameters by name (`{ input = 2 }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<BTreeMap<String, Value>>,
     /// Wait this many milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ms: Option<u32>,
@@ -174,7 +204,11 @@ pub struct Step {
     /// Move this level to `value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_level: Option<String>,
-    /// The value of `set_variable` or `set_level`.
+    /// Move this level by `value` (negative: down), from where it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjust_level: Option<String>,
+    /// The value of `set_variable`, `set_level` or `adjust_level`, or a
+    /// command's one parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }
@@ -184,7 +218,12 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedbackRule {
     pub device: String,
-    /// Matches a whole line exactly.
+    /// A driver device's state this rule reads (`power`): the rule runs
+    /// when it changes, `equals` and `regex` match its value, and `$1`
+    /// (the default `value`) is the whole value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Matches a whole line (or a state's value) exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
     /// Matches a line by regular expression; captures are `$1`, `$2`, ...

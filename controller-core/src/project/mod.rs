@@ -12,6 +12,7 @@
 mod changes;
 mod controls;
 mod demo;
+pub mod drivers;
 mod edit;
 pub(crate) mod error;
 mod logic;
@@ -19,6 +20,8 @@ mod parse;
 mod schema;
 mod secrets;
 mod validate;
+
+use crate::driver::library::Library;
 
 pub use changes::changes;
 pub use controls::*;
@@ -65,20 +68,27 @@ fn check_format(parsed: &parse::Parsed<'_>) -> Result<(), ProjectErrors> {
 }
 
 impl Project {
-    /// Reads and validates a project. On failure, every error found, each
-    /// with its line, column and field path. Never panics, whatever the input.
+    /// Reads and validates a project, its devices' drivers from the
+    /// built-in library. On failure, every error found, each with its line,
+    /// column and field path. Never panics, whatever the input.
     pub fn from_toml(text: &str) -> Result<Project, ProjectErrors> {
+        Project::from_toml_with(text, Library::shared())
+    }
+
+    /// As [`Project::from_toml`], drivers from `library`.
+    pub fn from_toml_with(text: &str, library: &Library) -> Result<Project, ProjectErrors> {
         let parsed = parse::parse(text)?;
         check_format(&parsed)?;
         let parse::Parsed {
-            project,
+            mut project,
             mut errors,
             locator,
             broken,
         } = parsed;
+        project.device_state = drivers::device_state(&project, library);
         // Meaning is checked even when some items' shape is wrong (on the
         // items that parsed), so one upload reports every error.
-        errors.extend(validate::validate(&project, &locator, &broken));
+        errors.extend(validate::validate(&project, &locator, &broken, library));
         errors.sort_by_key(|e| (e.line, e.column));
         if errors.is_empty() {
             Ok(project)

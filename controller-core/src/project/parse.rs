@@ -130,6 +130,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
         sequences: Vec::new(),
         feedback: Vec::new(),
         timers: Vec::new(),
+        device_state: Vec::new(),
     };
     let mut has_info = false;
     for (key, value) in root.into_inner() {

@@ -31,6 +31,12 @@ pub struct Project {
     pub feedback: Vec<FeedbackRule>,
     #[serde(default)]
     pub timers: Vec<Timer>,
+    /// The state of the driver devices as variables (`projector.power`):
+    /// not written in the file, made from the devices' drivers when the
+    /// project is read, so templates, conditions and every front end read
+    /// them as they read variables.
+    #[serde(skip)]
+    pub device_state: Vec<Variable>,
 }
 
 /// The `[project]` table: who this room is.
@@ -326,8 +332,14 @@ impl Project {
         self.levels.iter().find(|l| l.id == id)
     }
 
+    /// A variable of the file, or a driver device's state (`projector.power`).
     pub fn variable(&self, id: &str) -> Option<&Variable> {
-        self.variables.iter().find(|v| v.id == id)
+        self.all_variables().find(|v| v.id == id)
+    }
+
+    /// The file's variables, then the driver devices' state.
+    pub fn all_variables(&self) -> impl Iterator<Item = &Variable> {
+        self.variables.iter().chain(&self.device_state)
     }
 
     pub fn panel(&self, id: &str) -> Option<&Panel> {

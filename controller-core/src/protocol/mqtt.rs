@@ -87,6 +87,21 @@ impl Topics {
         self.under("device", device, "state")
     }
 
+    /// `<prefix>/device/<device>/<state>`: a driver device's state by
+    /// name (`device/projector/power`), its value as plain text, retained.
+    /// None for a state named `state`, whose topic is the device's own
+    /// ([`Topics::device_state`]): that state is under `var/` only.
+    pub fn device_value(&self, device: &str, state: &str) -> Option<String> {
+        (state != "state").then(|| {
+            format!(
+                "{}/device/{}/{}",
+                self.prefix,
+                topic_level(device),
+                topic_level(state)
+            )
+        })
+    }
+
     /// A level's value, range and mute ([`LevelPayload`]), retained.
     pub fn level_state(&self, level: &str) -> String {
         self.under("level", level, "state")
@@ -125,7 +140,8 @@ impl Topics {
             format!("{}/button/+/state", self.prefix),
             format!("{}/group/+/state", self.prefix),
             format!("{}/level/+/state", self.prefix),
-            format!("{}/device/+/state", self.prefix),
+            // A device's status and its driver's state by name.
+            format!("{}/device/+/+", self.prefix),
             format!("{}/var/+", self.prefix),
         ]
     }
@@ -143,6 +159,7 @@ impl Topics {
             [kind, id, "state"] => {
                 !id.is_empty() && ["button", "group", "level", "device"].contains(kind)
             }
+            ["device", id, state] => !id.is_empty() && !state.is_empty(),
             ["var", id] => !id.is_empty(),
             _ => false,
         }
@@ -586,6 +603,11 @@ mod tests {
         assert!(t.is_state(&t.level_state("volume")));
         assert!(t.is_state(&t.device_state("dsp")));
         assert!(t.is_state(&t.variable("warmup")));
+        let power = t.device_value("projector", "power").unwrap();
+        assert_eq!(power, "roomctl/RC-1/device/projector/power");
+        assert!(t.is_state(&power));
+        assert_eq!(t.device_value("projector", "state"), None);
+        assert_eq!(t.state_filters()[3], "roomctl/RC-1/device/+/+");
         assert!(!t.is_state(&t.button_press("mute")));
         assert!(!t.is_state(&t.level_set("volume")));
         assert!(!t.is_state(&t.status()));
@@ -742,6 +764,8 @@ mod tests {
             device: None,
             send: None,
             send_mute: None,
+            command: None,
+            mute_command: None,
             send_interval_ms: 100,
         };
         let state = LevelState {

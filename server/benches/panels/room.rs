@@ -14,7 +14,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use controller_core::project::DEMO_PROJECT_TOML;
 use controller_core::protocol::panel::ClientMessage;
 use futures::{SinkExt, StreamExt};
 use roomctl::simulator::dsp::Dsp;
@@ -22,6 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::lean::LeanPanels;
 use crate::{connect_panel, into_std, ms, percentile, start_server_with, Server};
+
+/// The demo room with raw devices (strings, as before drivers), whose line
+/// protocols these simulated devices record: the tests' raw-device room.
+const RAW_DEMO: &str = include_str!("../../tests/fixtures/raw-demo.toml");
 
 /// How the simulated DSP behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +108,11 @@ async fn room(dsp: DspKind) -> (Server, SimDevice, SimDevice, SimDevice) {
         SimDevice::start(None),
         SimDevice::start(answers),
     );
-    let project = DEMO_PROJECT_TOML
+    let project = RAW_DEMO
         .replace("127.0.0.1:4352", &projector.addr.to_string())
         .replace("127.0.0.1:4353", &matrix.addr.to_string())
         .replace("127.0.0.1:4354", &dsp.addr.to_string());
-    assert_ne!(project, DEMO_PROJECT_TOML, "the demo's device addresses");
+    assert_ne!(project, RAW_DEMO, "the demo's device addresses");
     let server = start_server_with(5, Some(&project)).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while [&projector, &matrix, &dsp]

@@ -24,6 +24,9 @@ pub const QUEUE: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackLine {
     pub device: String,
+    /// A driver device's state that changed (`line` is its new value);
+    /// None for a raw device's line.
+    pub state: Option<String>,
     pub line: String,
 }
 
@@ -53,6 +56,9 @@ pub async fn run(
         };
         tracing::debug!("device {}: {:?}", line.device, line.line);
         for rule in rules.get(line.device.as_str()).into_iter().flatten() {
+            if rule.state != line.state {
+                continue;
+            }
             let Some(action) = rule.apply(&line.line) else {
                 continue;
             };

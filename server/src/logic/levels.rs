@@ -15,8 +15,13 @@
 //! flight (`echoes.rs`); the driver settles the level on the device's last
 //! report when that window closes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use controller_core::driver::library::Library;
+use controller_core::driver::Value as DriverValue;
+use controller_core::project::drivers;
 
 use controller_core::engine::{Change, Command};
 use controller_core::logic::decode_escapes;
@@ -44,14 +49,26 @@ pub fn start(
 ) {
     let snapshot = controller.snapshot();
     for level in &project.levels {
-        if level.device.is_some() && (level.send.is_some() || level.send_mute.is_some()) {
-            if level.send.is_some() {
+        let drives = level.send.is_some()
+            || level.send_mute.is_some()
+            || level.command.is_some()
+            || level.mute_command.is_some();
+        if level.device.is_some() && drives {
+            if level.send.is_some() || level.command.is_some() {
                 let now = snapshot.levels.get(&level.id).map(|s| s.value);
                 echoes.watch(&level.id, settle_time(interval_of(level)), now);
             }
+            let device = level.device.clone().unwrap_or_default();
+            let protocol = project
+                .devices
+                .iter()
+                .find(|d| d.id == device)
+                .and_then(|d| drivers::driver_of(d, Library::shared()))
+                .cloned();
             let driver = Driver {
                 controller: controller.clone(),
-                device: level.device.clone().unwrap_or_default(),
+                protocol,
+                device,
                 level: level.clone(),
                 devices: devices.clone(),
                 echoes: echoes.clone(),
@@ -97,6 +114,8 @@ enum Sent {
 
 struct Driver {
     controller: Controller,
+    /// The device's library driver, when the level calls its commands.
+    protocol: Option<Arc<controller_core::driver::Driver>>,
     level: Level,
     device: String,
     devices: Devices,
@@ -197,17 +216,37 @@ impl Driver {
     async fn send(&self, owed: Pending) -> Sent {
         let level = &self.level;
         let owed = Pending {
-            value: owed.value.filter(|_| level.send.is_some()),
-            muted: owed.muted.filter(|_| level.send_mute.is_some()),
+            value: owed
+                .value
+                .filter(|_| level.send.is_some() || level.command.is_some()),
+            muted: owed
+                .muted
+                .filter(|_| level.send_mute.is_some() || level.mute_command.is_some()),
         };
-        if let (Some(v), Some(template)) = (owed.value, &level.send) {
+        if let Some(v) = owed.value {
             self.echoes.sent(&level.id, v);
-            if let Err(e) = self.request(template, format_number(v)).await {
+            let sent = match (&level.send, &level.command) {
+                (Some(template), _) => self.request(template, format_number(v)).await,
+                (None, Some(command)) => {
+                    self.call(command, |d| drivers::level_params(d, command, v))
+                        .await
+                }
+                (None, None) => Ok(()),
+            };
+            if let Err(e) = sent {
                 return self.failed(e, owed);
             }
         }
-        if let (Some(m), Some(template)) = (owed.muted, &level.send_mute) {
-            if let Err(e) = self.request(template, u8::from(m).to_string()).await {
+        if let Some(m) = owed.muted {
+            let sent = match (&level.send_mute, &level.mute_command) {
+                (Some(template), _) => self.request(template, u8::from(m).to_string()).await,
+                (None, Some(command)) => {
+                    self.call(command, |d| drivers::mute_params(d, command, m))
+                        .await
+                }
+                (None, None) => Ok(()),
+            };
+            if let Err(e) = sent {
                 let unsent = Pending {
                     value: None,
                     muted: Some(m),
@@ -224,6 +263,25 @@ impl Driver {
         self.devices
             .request(&self.device, Payload::Line(bytes))
             .await
+    }
+
+    /// Calls a driver command with the parameters `params` makes.
+    async fn call(
+        &self,
+        command: &str,
+        params: impl FnOnce(
+            &controller_core::driver::Driver,
+        ) -> Result<BTreeMap<String, DriverValue>, String>,
+    ) -> Result<(), DeviceError> {
+        let driver = self.protocol.as_ref().ok_or_else(|| {
+            DeviceError::Invalid(format!("device {:?} has no driver", self.device))
+        })?;
+        let params = params(driver).map_err(DeviceError::Invalid)?;
+        let payload = Payload::Command {
+            name: command.to_string(),
+            params,
+        };
+        self.devices.request(&self.device, payload).await
     }
 
     /// What a failed request means for what is owed.

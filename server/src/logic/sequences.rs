@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use controller_core::driver::library::Library;
 use controller_core::engine::{Change, Command, Snapshot, StepOutcome};
 use controller_core::logic::{decode_escapes, decode_hex, parse_http_step, Trouble};
+use controller_core::project::drivers;
 use controller_core::project::{Condition, LedMode, Project, Sequence, Step, Trigger};
 use controller_core::template;
 use tokio::sync::broadcast::error::RecvError;
@@ -220,6 +222,21 @@ async fn run_step(
             body: step.body.clone(),
         };
         Ok(devices.request(device, payload).await?)
+    } else if let Some(command) = &step.command {
+        let driver = project
+            .devices
+            .iter()
+            .find(|d| d.id == device)
+            .and_then(|d| drivers::driver_of(d, Library::shared()))
+            .ok_or_else(|| format!("device {device:?} has no driver"))?;
+        let params =
+            drivers::step_params(driver, command, step.value.as_ref(), step.params.as_ref())
+                .map_err(|e| e.message)?;
+        let payload = Payload::Command {
+            name: command.clone(),
+            params,
+        };
+        Ok(devices.request(device, payload).await?)
     } else if let Some(ms) = step.wait_ms {
         tokio::time::sleep(Duration::from_millis(ms.into())).await;
         Ok(())
@@ -234,6 +251,24 @@ async fn run_step(
             .execute(Command::SetVariable {
                 variable: variable.clone(),
                 value: value.clone(),
+                source: source.to_string(),
+            })
+            .map(drop)
+            .map_err(|e| e.to_string().into())
+    } else if let (Some(level), Some(by)) = (&step.adjust_level, &step.value) {
+        let by = by
+            .as_number()
+            .ok_or_else(|| format!("{by} is not a number"))?;
+        let now = controller
+            .snapshot()
+            .levels
+            .get(level)
+            .map(|l| l.value)
+            .ok_or_else(|| format!("there is no level {level:?}"))?;
+        controller
+            .execute(Command::SetLevel {
+                level: level.clone(),
+                value: now + by,
                 source: source.to_string(),
             })
             .map(drop)

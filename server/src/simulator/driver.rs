@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use controller_core::driver::simulator::{Fault, Output, SimDevice};
+use controller_core::driver::simulator::{Fault, Heard, Output, SimDevice};
 use controller_core::driver::{Driver, TransportKind, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -83,6 +83,11 @@ impl DriverSimulator {
     /// The simulated device's state now.
     pub fn state(&self) -> BTreeMap<String, Value> {
         lock(&self.device).state().clone()
+    }
+
+    /// The commands the simulated device recognised, oldest first.
+    pub fn heard(&self) -> Vec<Heard> {
+        lock(&self.device).history().cloned().collect()
     }
 
     pub fn set_fault(&self, fault: Fault) {

@@ -83,6 +83,17 @@ impl Room {
             .filter(|d| !d.online)
             .map(|d| d.id.clone())
             .collect();
+        // A room device's name on the status board is "Name (driver)".
+        self.card.devices = self
+            .devices
+            .iter()
+            .filter(|d| d.kind == controller_core::view::ROOM_DEVICE_KIND)
+            .filter_map(|d| {
+                let name = d.name.split(" (").next().unwrap_or_default();
+                controller_core::fleet::device_line(&d.id, name, &self.snapshot.variables)
+            })
+            .take(MAX_LIT_ON_CARD)
+            .collect();
     }
 
     /// Brings the room's usage state up to date after a change (`step`,

@@ -52,6 +52,44 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The demo room as it was before drivers: raw devices (strings and
+/// regular expressions) for `roomctl simulate`'s line-protocol projector,
+/// matrix and DSP. The built-in demo uses library drivers; the tests of raw
+/// devices use this room, since raw devices keep working unchanged.
+#[allow(dead_code)]
+pub const RAW_DEMO: &str = include_str!("../fixtures/raw-demo.toml");
+
+/// The simulated device of library driver `id` on a free loopback port,
+/// with the driver's default settings (a sample value where it has none),
+/// as `roomctl simulate --driver ID` runs it.
+#[allow(dead_code)]
+pub async fn simulate_driver(id: &str) -> roomctl::simulator::driver::DriverSimulator {
+    let library = controller_core::driver::library::Library::shared();
+    let driver = std::sync::Arc::clone(
+        library
+            .get(id)
+            .unwrap_or_else(|| panic!("no library driver {id:?}")),
+    );
+    let settings = driver
+        .settings
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.default.clone().unwrap_or_else(|| s.kind.sample()),
+            )
+        })
+        .collect();
+    roomctl::simulator::driver::DriverSimulator::start(
+        driver,
+        settings,
+        controller_core::driver::simulator::Fault::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
 /// The second loopback address tests run their clients from, so the
 /// server meets them as it meets another host (all of 127/8 is local).
 pub const OTHER_ADDRESS: &str = "127.0.0.2";

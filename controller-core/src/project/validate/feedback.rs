@@ -2,9 +2,10 @@
 //! `equals` and `regex`), and what a match does (exactly one of `press`,
 //! `led`, `variable`, `level` and `mute`).
 
-use super::devices::Devices;
+use super::devices::{Devices, Link};
 use super::{field, item, Checker};
 use crate::logic::feedback::compile_regex;
+use crate::project::drivers::listed;
 
 /// A target holding `$` names a regex capture, known only once a reply
 /// matches; the server logs a bad one then, so it is not checked here.
@@ -16,12 +17,51 @@ pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
     let project = c.project;
     for (i, f) in project.feedback.iter().enumerate() {
         let base = item(&[], "feedback", i);
-        devices.resolve(c, field(&base, "device"), &f.device);
-        c.exactly_one(
-            base.clone(),
-            &[f.equals.is_some(), f.regex.is_some()],
-            "a feedback rule has exactly one of `equals` and `regex`",
-        );
+        match devices.resolve(c, field(&base, "device"), &f.device) {
+            Some(Link::Driver(driver, _)) => match &f.state {
+                None => c.err(
+                    base.clone(),
+                    format!(
+                        "{:?} is driven by the {} driver: name the `state` this rule reads{}",
+                        f.device,
+                        driver.id,
+                        listed(driver.state.iter().map(|s| s.name.as_str()))
+                    ),
+                ),
+                Some(s) if driver.state_def(s).is_none() => c.err(
+                    field(&base, "state"),
+                    format!(
+                        "the {} driver has no state {s:?}{}",
+                        driver.id,
+                        listed(driver.state.iter().map(|s| s.name.as_str()))
+                    ),
+                ),
+                Some(_) => {}
+            },
+            Some(Link::Raw(_)) if f.state.is_some() => c.err(
+                field(&base, "state"),
+                format!(
+                    "{:?} has no driver, so no state: match its lines with `equals` or `regex`",
+                    f.device
+                ),
+            ),
+            _ => {}
+        }
+        if f.state.is_some() {
+            // Any value of the state, or one that `equals` or `regex` fits.
+            if f.equals.is_some() && f.regex.is_some() {
+                c.err(
+                    base.clone(),
+                    "a feedback rule has at most one of `equals` and `regex`",
+                );
+            }
+        } else {
+            c.exactly_one(
+                base.clone(),
+                &[f.equals.is_some(), f.regex.is_some()],
+                "a feedback rule has exactly one of `equals` and `regex`",
+            );
+        }
         if let Some(expr) = &f.regex {
             if let Err(e) = compile_regex(expr) {
                 c.err(field(&base, "regex"), e.to_string());
@@ -56,7 +96,11 @@ pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
                 "`value` belongs to a `variable`, `level` or `mute` rule",
             );
         }
-        if sets && f.equals.is_some() && f.value.as_deref().is_none_or(|v| v.contains('$')) {
+        if sets
+            && f.state.is_none()
+            && f.equals.is_some()
+            && f.value.as_deref().is_none_or(|v| v.contains('$'))
+        {
             c.err(
                 field(&base, "value"),
                 "an `equals` rule has no captures: give the `value` to set",

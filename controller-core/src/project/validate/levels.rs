@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
-use super::devices::Devices;
+use super::devices::{Devices, Link};
 use super::{field, item, Checker, Seg, MAX_LABEL_LEN};
 use crate::logic::decode_escapes;
+use crate::project::drivers::level_param;
 use crate::project::{Level, LevelKind, Transport};
 use crate::template;
 
@@ -72,11 +73,22 @@ fn range(c: &mut Checker<'_, '_>, base: &[Seg], l: &Level) {
 fn sends(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], l: &Level) {
     let strings = [("send", &l.send), ("send_mute", &l.send_mute)];
     let any = strings.iter().any(|(_, s)| s.is_some());
-    if l.kind == LevelKind::Meter && (any || l.device.is_some()) {
+    let commands = l.command.is_some() || l.mute_command.is_some();
+    if l.kind == LevelKind::Meter && (any || commands || l.device.is_some()) {
         c.err(
             field(base, "kind"),
-            "a meter only shows a value; `device`, `send` and `send_mute` belong to faders",
+            "a meter only shows a value; `device`, `send`, `send_mute`, `command` and `mute_command` belong to faders",
         );
+        return;
+    }
+    if commands {
+        if any {
+            c.err(
+                base.to_vec(),
+                "a level calls a driver's `command` or sends strings (`send`), not both",
+            );
+        }
+        commands_of(c, devices, base, l);
         return;
     }
     if l.send_mute.is_some() && !l.mute {
@@ -86,17 +98,23 @@ fn sends(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], l: &Level
         );
     }
     match (&l.device, any) {
-        (Some(d), true) => {
-            if let Some(Transport::Http) = devices.resolve(c, field(base, "device"), d) {
-                c.err(
-                    field(base, "device"),
-                    format!("{d:?} is an http device; a level sends strings (tcp, udp, serial)"),
-                );
-            }
-        }
+        (Some(d), true) => match devices.resolve(c, field(base, "device"), d) {
+            Some(Link::Raw(Transport::Http)) => c.err(
+                field(base, "device"),
+                format!("{d:?} is an http device; a level sends strings (tcp, udp, serial)"),
+            ),
+            Some(Link::Driver(driver, _)) => c.err(
+                field(base, "device"),
+                format!(
+                    "{d:?} is driven by the {} driver: give the level its `command` rather than `send`",
+                    driver.id
+                ),
+            ),
+            _ => {}
+        },
         (Some(_), false) => c.err(
             field(base, "device"),
-            "a level with a `device` needs `send` (e.g. send = \"VOL {value}\")",
+            "a level with a `device` needs `send` (e.g. send = \"VOL {value}\") or, for a driver device, `command`",
         ),
         (None, true) => c.err(base.to_vec(), "`send` needs a `device` to send to"),
         (None, false) => {}
@@ -116,6 +134,52 @@ fn sends(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], l: &Level
         }
         if let Err(e) = decode_escapes(text) {
             c.err(field(base, name), e.to_string());
+        }
+    }
+    c.in_range(
+        field(base, "send_interval_ms"),
+        l.send_interval_ms,
+        0..=10_000,
+        "send_interval_ms",
+    );
+}
+
+/// A fader that calls a driver device's commands: the device has a
+/// driver, `command` takes the value as its one number parameter and
+/// `mute_command` takes on/off.
+fn commands_of(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], l: &Level) {
+    if l.mute_command.is_some() && !l.mute {
+        c.err(
+            field(base, "mute_command"),
+            "mute_command needs `mute = true` on the level",
+        );
+    }
+    let Some(d) = &l.device else {
+        c.err(
+            base.to_vec(),
+            "`command` needs a driver `device` to call it on",
+        );
+        return;
+    };
+    let driver = match devices.resolve(c, field(base, "device"), d) {
+        Some(Link::Driver(driver, _)) => driver,
+        Some(Link::Raw(_)) => {
+            c.err(
+                field(base, "device"),
+                format!("{d:?} has no driver; give the level `send` strings instead of `command`"),
+            );
+            return;
+        }
+        _ => return,
+    };
+    for (name, command, mute) in [
+        ("command", &l.command, false),
+        ("mute_command", &l.mute_command, true),
+    ] {
+        if let Some(command) = command {
+            if let Err(e) = level_param(&driver, command, mute) {
+                c.err(field(base, name), e);
+            }
         }
     }
     c.in_range(

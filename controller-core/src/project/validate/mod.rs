@@ -22,6 +22,7 @@ use std::ops::RangeInclusive;
 use super::error::{Locator, ProjectError, Seg};
 use super::parse::Broken;
 use super::{LedMode, Project};
+use crate::driver::library::Library;
 use crate::template::{self, MAX_TEMPLATE_LEN};
 
 pub const MAX_ID_LEN: usize = 64;
@@ -37,11 +38,13 @@ pub(super) fn validate(
     project: &Project,
     locator: &Locator<'_>,
     broken: &Broken,
+    library: &Library,
 ) -> Vec<ProjectError> {
     let mut c = Checker {
         project,
         locator,
         broken,
+        library,
         errors: Vec::new(),
     };
     c.text(
@@ -52,7 +55,7 @@ pub(super) fn validate(
     );
     buttons::check(&mut c);
     panels::check(&mut c);
-    let devices = devices::check(&mut c);
+    let devices = devices::check(&mut c, library);
     levels::check(&mut c, &devices);
     variables::check(&mut c);
     sequences::check(&mut c, &devices);
@@ -67,6 +70,7 @@ struct Checker<'p, 'l> {
     project: &'p Project,
     locator: &'l Locator<'l>,
     broken: &'l Broken,
+    library: &'l Library,
     errors: Vec<ProjectError>,
 }
 
@@ -161,14 +165,43 @@ impl Checker<'_, '_> {
                         || self.broken.contains("variable", name)
                         || self.broken.contains("level", name);
                     if !known {
-                        self.err(
-                            path.clone(),
-                            format!("{{{name}}} is neither a variable nor a level"),
-                        );
+                        match self.device_state_error(name) {
+                            Some(None) => {}
+                            Some(Some(e)) => self.err(path.clone(), format!("{{{name}}}: {e}")),
+                            None => self.err(
+                                path.clone(),
+                                format!("{{{name}}} is neither a variable nor a level"),
+                            ),
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Why `name` (`device.state`, not a known variable) is no device
+    /// state: Some(None) when that is already reported elsewhere (a device
+    /// that failed its shape, or whose driver is unknown), Some(why) for a
+    /// driver device without that state, None when `name` names no device.
+    fn device_state_error(&self, name: &str) -> Option<Option<String>> {
+        let (device, state) = name.split_once('.')?;
+        if self.broken.contains("device", device) {
+            return Some(None);
+        }
+        let d = self.project.devices.iter().find(|d| d.id == device)?;
+        let Some(driver) = d.driver.as_deref() else {
+            return Some(Some(format!(
+                "{device:?} has no driver, so no state (match its lines with feedback rules)"
+            )));
+        };
+        let Some(driver) = self.library.get(driver) else {
+            return Some(None);
+        };
+        Some(Some(format!(
+            "the {} driver has no state {state:?}{}",
+            driver.id,
+            super::drivers::listed(driver.state.iter().map(|s| s.name.as_str()))
+        )))
     }
 
     fn led_mode(&mut self, path: Vec<Seg>, mode: &str) {

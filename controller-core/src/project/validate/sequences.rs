@@ -4,9 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::devices::Devices;
-use super::{field, item, Checker, Seg, MAX_STEPS};
+use super::devices::{Devices, Link};
+use super::{at, field, item, k, Checker, Seg, MAX_STEPS};
 use crate::logic::{decode_escapes, decode_hex, parse_http_step};
+use crate::project::drivers::{command_bytes, step_params, ParamField};
 use crate::project::{Step, Transport};
 
 /// For each button, the buttons its sequences press.
@@ -54,8 +55,10 @@ fn check_step(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: Vec<Seg>, st
             step.press.is_some(),
             step.set_variable.is_some(),
             step.set_level.is_some(),
+            step.adjust_level.is_some(),
+            step.command.is_some(),
         ],
-        "a step has exactly one of send, send_hex, http, wait_ms, led, press, set_variable, set_level",
+        "a step has exactly one of send, send_hex, http, command, wait_ms, led, press, set_variable, set_level, adjust_level",
     );
     step_value(c, &base, step);
     step_device(c, devices, &base, step);
@@ -89,12 +92,15 @@ fn check_step(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: Vec<Seg>, st
 /// other steps name none.
 fn step_device(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], step: &Step) {
     let sends = step.send.is_some() || step.send_hex.is_some();
-    if !sends && step.http.is_none() {
+    if !sends && step.http.is_none() && step.command.is_none() {
         if step.device.is_some() {
             c.err(
                 field(base, "device"),
-                "only send, send_hex and http steps go to a device",
+                "only send, send_hex, http and command steps go to a device",
             );
+        }
+        if step.params.is_some() {
+            c.err(field(base, "params"), "only a command step has `params`");
         }
         return;
     }
@@ -102,7 +108,38 @@ fn step_device(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], ste
         c.err(base.to_vec(), "this step needs a `device`");
         return;
     };
-    match devices.resolve(c, field(base, "device"), d) {
+    let link = devices.resolve(c, field(base, "device"), d);
+    if let Some(command) = &step.command {
+        match link {
+            Some(Link::Driver(driver, settings)) => {
+                command_step(c, base, step, command, &driver, settings.as_ref())
+            }
+            Some(Link::Raw(_)) => c.err(
+                field(base, "device"),
+                format!("{d:?} has no driver; send it strings with `send`"),
+            ),
+            Some(Link::Unknown) | None => {}
+        }
+        return;
+    }
+    if step.params.is_some() {
+        c.err(field(base, "params"), "only a command step has `params`");
+    }
+    let transport = match link {
+        Some(Link::Raw(t)) => Some(t),
+        Some(Link::Driver(driver, _)) => {
+            c.err(
+                field(base, "device"),
+                format!(
+                    "{d:?} is driven by the {} driver: call its commands (`command = \"...\"`) rather than sending strings",
+                    driver.id
+                ),
+            );
+            None
+        }
+        _ => None,
+    };
+    match transport {
         Some(Transport::Http) if sends => c.err(
             field(base, "device"),
             format!("{d:?} is an http device; use an `http` step"),
@@ -115,14 +152,60 @@ fn step_device(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: &[Seg], ste
     }
 }
 
+/// A command step: the command is the driver's, its parameters are given
+/// and in range (checked by encoding it, as the server will).
+fn command_step(
+    c: &mut Checker<'_, '_>,
+    base: &[Seg],
+    step: &Step,
+    command: &str,
+    driver: &crate::driver::Driver,
+    settings: Option<&std::collections::BTreeMap<String, crate::driver::Value>>,
+) {
+    let located = |field_at: &ParamField| match field_at {
+        ParamField::Command => field(base, "command"),
+        ParamField::Value => field(base, "value"),
+        ParamField::Param(p) if step.params.as_ref().is_some_and(|ps| ps.contains_key(p)) => {
+            at(base, &[k("params"), k(p)])
+        }
+        ParamField::Param(_) | ParamField::Missing => base.to_vec(),
+    };
+    let params = match step_params(driver, command, step.value.as_ref(), step.params.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            c.err(located(&e.field), e.message);
+            return;
+        }
+    };
+    // Without valid settings (reported at the device), the parameters are
+    // still checked, against the driver's defaults where it has them.
+    let defaults = driver
+        .settings
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.default.clone()?)))
+        .collect();
+    let settings_ok = settings.is_some();
+    let settings = settings.unwrap_or(&defaults);
+    if let Err(e) = command_bytes(driver, command, &params, settings) {
+        // A template that cannot be written for want of a setting is the
+        // settings' error, already reported at the device.
+        if settings_ok || e.field != ParamField::Command {
+            c.err(located(&e.field), e.message);
+        }
+    }
+}
+
 /// `set_variable` and `set_level` name what they set and carry a `value`
-/// that fits it; no other step has a `value`.
+/// that fits it; a command step may carry its parameter as `value`; no
+/// other step has a `value`.
 fn step_value(c: &mut Checker<'_, '_>, base: &[Seg], step: &Step) {
-    let sets = step.set_variable.is_some() || step.set_level.is_some();
+    let sets =
+        step.set_variable.is_some() || step.set_level.is_some() || step.adjust_level.is_some();
     match (&step.value, sets) {
+        (Some(_), false) if step.command.is_some() => {}
         (Some(_), false) => c.err(
             field(base, "value"),
-            "`value` belongs to a set_variable or set_level step",
+            "`value` belongs to a set_variable, set_level, adjust_level or command step",
         ),
         (None, true) => c.err(base.to_vec(), "this step needs a `value`"),
         _ => {}
@@ -139,10 +222,15 @@ fn step_value(c: &mut Checker<'_, '_>, base: &[Seg], step: &Step) {
             }
         }
     }
-    if let Some(l) = &step.set_level {
-        c.level_ref(field(base, "set_level"), l);
-        if step.value.as_ref().is_some_and(|v| v.as_number().is_none()) {
-            c.err(field(base, "value"), "a level's value is a number");
+    for (name, target) in [
+        ("set_level", &step.set_level),
+        ("adjust_level", &step.adjust_level),
+    ] {
+        if let Some(l) = target {
+            c.level_ref(field(base, name), l);
+            if step.value.as_ref().is_some_and(|v| v.as_number().is_none()) {
+                c.err(field(base, "value"), "a level's value is a number");
+            }
         }
     }
 }

@@ -53,7 +53,15 @@ fn initial(c: &mut Checker<'_, '_>, base: &[Seg], v: &Variable) {
 /// Names a variable, and has exactly one comparison that fits its kind.
 fn condition(c: &mut Checker<'_, '_>, base: &[Seg], cond: &VarCondition) {
     let found = c.project.variable(&cond.variable);
-    c.reference(field(base, "variable"), found, "variable", &cond.variable);
+    if found.is_none() {
+        match c.device_state_error(&cond.variable) {
+            Some(None) => {}
+            Some(Some(e)) => c.err(field(base, "variable"), e),
+            None => {
+                c.reference(field(base, "variable"), found, "variable", &cond.variable);
+            }
+        }
+    }
     c.exactly_one(
         base.to_vec(),
         &[

@@ -8,23 +8,26 @@
 //! each have a file; tcp and serial share their line-by-line session
 //! (`stream.rs`); what all share (state reporting, request handling) is here.
 
+mod driven;
 mod http;
 mod serial;
 mod stream;
 mod tcp;
 mod udp;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use controller_core::driver::Value as DriverValue;
 use controller_core::engine::Command;
 use controller_core::logic::notices::{owned_state, BusyReply, UNKNOWN};
 use controller_core::logic::{
     decode_escapes, parse_device_address, parse_http_step, parse_serial, DeviceAddress, SerialLine,
     Trouble,
 };
+use controller_core::project::drivers::state_text;
 use controller_core::project::{Device, LedMode, Project, Transport, Value, WhenBusy};
 use controller_core::view::DeviceStatus;
 use tokio::sync::{mpsc, oneshot};
@@ -80,7 +83,7 @@ pub enum DeviceError {
 }
 
 /// What a sequence step asks a device to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     /// A string: the device appends its terminator.
     Line(Vec<u8>),
@@ -90,6 +93,11 @@ pub enum Payload {
         method: &'static str,
         path: String,
         body: Option<String>,
+    },
+    /// A driver command (a driver device encodes it).
+    Command {
+        name: String,
+        params: BTreeMap<String, DriverValue>,
     },
 }
 
@@ -170,6 +178,7 @@ pub fn start(
             },
         );
         match endpoint {
+            Endpoint::Driver(device) => tasks.spawn(driven::run(link, device)),
             Endpoint::Tcp(address) => tasks.spawn(tcp::run(link, address)),
             Endpoint::Udp(address) => tasks.spawn(udp::run(link, address)),
             Endpoint::Http(address) => tasks.spawn(http::run(link, address)),
@@ -181,6 +190,7 @@ pub fn start(
 
 /// Where a device is, parsed from the project as validation checked it.
 enum Endpoint {
+    Driver(driven::DriverDevice),
     Tcp(DeviceAddress),
     Udp(DeviceAddress),
     Http(DeviceAddress),
@@ -189,12 +199,15 @@ enum Endpoint {
 
 impl Endpoint {
     fn of(device: &Device) -> Result<Endpoint, String> {
+        if device.driver.is_some() {
+            return driven::DriverDevice::of(device).map(Endpoint::Driver);
+        }
         let network = |wrap: fn(DeviceAddress) -> Endpoint| {
-            parse_device_address(device.transport, &device.address)
+            parse_device_address(device.raw_transport(), &device.address)
                 .map(wrap)
                 .map_err(|e| e.to_string())
         };
-        match device.transport {
+        match device.raw_transport() {
             Transport::Tcp => network(Endpoint::Tcp),
             Transport::Udp => network(Endpoint::Udp),
             Transport::Http => network(Endpoint::Http),
@@ -232,7 +245,7 @@ impl DeviceLink {
         token: &CancellationToken,
     ) -> Result<DeviceLink, String> {
         let terminator = decode_escapes(&device.terminator).map_err(|e| e.to_string())?;
-        let poll = match (&device.poll, device.transport) {
+        let poll = match (&device.poll, device.raw_transport()) {
             (None, _) => None,
             (Some(p), Transport::Http) => {
                 let step = parse_http_step(p).map_err(|e| e.to_string())?;
@@ -294,6 +307,10 @@ impl DeviceLink {
                 "device {:?} is not an http device",
                 self.device.id
             ))),
+            Payload::Command { name, .. } => Err(DeviceError::Invalid(format!(
+                "device {:?} has no driver, so no command {name:?}",
+                self.device.id
+            ))),
         }
     }
 
@@ -319,7 +336,33 @@ impl DeviceLink {
             .lines
             .send(FeedbackLine {
                 device: self.device.id.clone(),
+                state: None,
                 line: text.to_string(),
+            })
+            .await;
+    }
+
+    /// A driver device's state changed: its variable (`projector.power`)
+    /// takes the value, then the feedback rules reading it run.
+    pub async fn driver_state(&mut self, state: &str, value: &DriverValue) {
+        let text = state_text(value);
+        let variable = controller_core::project::drivers::state_variable(&self.device.id, state);
+        let result = self.controller.execute(Command::SetVariable {
+            variable: variable.clone(),
+            value: Value::Text(text.clone()),
+            source: format!("device:{}", self.device.id),
+        });
+        if let Err(e) = result {
+            self.controller
+                .log()
+                .record(format!("device {}: {variable}: {e}", self.device.id));
+        }
+        let _ = self
+            .lines
+            .send(FeedbackLine {
+                device: self.device.id.clone(),
+                state: Some(state.to_string()),
+                line: text,
             })
             .await;
     }
@@ -393,6 +436,26 @@ impl DeviceLink {
                     .record(format!("device {}: LED {button}: {e}", self.device.id));
             }
         }
+        // A driver device's state is not known either (empty until it
+        // reports again).
+        let prefix = format!("{}.", self.device.id);
+        for v in self
+            .project
+            .device_state
+            .iter()
+            .filter(|v| v.id.starts_with(&prefix))
+        {
+            let result = self.controller.execute(Command::SetVariable {
+                variable: v.id.clone(),
+                value: Value::Text(String::new()),
+                source: source.clone(),
+            });
+            if let Err(e) = result {
+                self.controller
+                    .log()
+                    .record(format!("device {}: {}: {e}", self.device.id, v.id));
+            }
+        }
         for variable in owned.texts {
             let result = self.controller.execute(Command::SetVariable {
                 variable: variable.clone(),
@@ -418,11 +481,12 @@ impl DeviceLink {
     }
 
     fn publish(&self, online: bool, detail: String) {
-        let transport = match self.device.transport {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-            Transport::Http => "http",
-            Transport::Serial => "serial",
+        let transport = match (&self.device.driver, self.device.raw_transport()) {
+            (Some(driver), _) => driver.as_str(),
+            (None, Transport::Tcp) => "tcp",
+            (None, Transport::Udp) => "udp",
+            (None, Transport::Http) => "http",
+            (None, Transport::Serial) => "serial",
         };
         let name = if self.device.name.is_empty() {
             format!("room device ({transport})")

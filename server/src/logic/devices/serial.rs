@@ -33,7 +33,7 @@ pub(super) async fn run(mut link: DeviceLink, line: SerialLine) {
 }
 
 /// Opens the port for exclusive use, no flow control.
-fn open(line: &SerialLine) -> tokio_serial::Result<SerialStream> {
+pub(super) fn open(line: &SerialLine) -> tokio_serial::Result<SerialStream> {
     let data_bits = match line.data_bits {
         5 => DataBits::Five,
         6 => DataBits::Six,

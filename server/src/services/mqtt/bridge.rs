@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use controller_core::engine::{Change, Command as EngineCommand, Snapshot, Step, StepOutcome};
-use controller_core::project::{ButtonKind, Project};
+use controller_core::project::{drivers, ButtonKind, Project};
 use controller_core::protocol::mqtt::{
     encode_event, encode_layout, encode_variable, ButtonPayload, Command, DevicePayload,
     GroupState, Info, InfoProject, InfoService, LevelPayload, Topics, OFFLINE, ONLINE,
@@ -396,9 +396,20 @@ impl Bridge {
         for variable in variables {
             if let Some(value) = self.snapshot.variables.get(variable) {
                 let payload = encode_variable(value);
+                let text = value.to_string().into_bytes();
                 self.publish_retained(self.topics.variable(variable), payload);
+                if let Some(topic) = self.device_value_topic(variable) {
+                    self.publish_retained(topic, text);
+                }
             }
         }
+    }
+
+    /// `device/<device>/<state>` when `variable` is a driver device's
+    /// state (`projector.power`): its value there is plain text (`on`).
+    fn device_value_topic(&self, variable: &str) -> Option<String> {
+        let (device, state) = drivers::state_of_variable(&self.project, variable)?;
+        self.topics.device_value(device, state)
     }
 
     /// `level/<id>/state` from the snapshot and the project's definition.
@@ -484,6 +495,9 @@ impl Bridge {
         }
         for (variable, value) in &self.snapshot.variables {
             all.insert(self.topics.variable(variable), encode_variable(value));
+            if let Some(topic) = self.device_value_topic(variable) {
+                all.insert(topic, value.to_string().into_bytes());
+            }
         }
         let devices = self.controller.status().devices();
         for d in &devices {

@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use controller_core::project::{ButtonKind, Level, LevelKind, Project};
+use controller_core::driver::library::Library;
+use controller_core::project::{drivers, ButtonKind, Level, LevelKind, Project};
 use controller_core::protocol::mqtt::{entity_id, topic_level, Topics, OFFLINE, ONLINE};
 use controller_core::view::DeviceStatus;
 use serde_json::{json, Value};
@@ -82,6 +83,24 @@ impl Discovery<'_> {
                 self.variable(&v.id),
                 project,
             );
+        }
+        // A driver device's main state (a projector's power, a switcher's
+        // input) as a sensor of its own, read from `device/<id>/<state>`.
+        for d in &project.devices {
+            let Some(driver) = drivers::driver_of(d, Library::shared()) else {
+                continue;
+            };
+            let Some(state) = drivers::main_state(driver) else {
+                continue;
+            };
+            let Some(topic) = self.topics.device_value(&d.id, state) else {
+                continue;
+            };
+            let object = format!("device_{}_{state}", d.id);
+            let who = if d.name.is_empty() { &d.id } else { &d.name };
+            let name = format!("{who} {}", state.replace('_', " "));
+            let entity = json!({ "state_topic": topic });
+            self.add(&mut out, "sensor", &object, &name, entity, project);
         }
         for d in devices {
             let object = format!("device_{}", d.id);
