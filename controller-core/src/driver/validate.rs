@@ -243,6 +243,16 @@ impl Check<'_, '_> {
                 }
             }
         }
+        if let Some(d) = &f.discovery {
+            for (i, text) in d.ssdp.iter().enumerate() {
+                if text.trim().is_empty() || text.len() > 128 {
+                    self.err(
+                        &[key("discovery"), key("ssdp"), Seg::Index(i)],
+                        "an SSDP match is 1 to 128 characters",
+                    );
+                }
+            }
+        }
         let driver = Driver {
             id: id.to_string(),
             identity: f.driver,
@@ -256,6 +266,7 @@ impl Check<'_, '_> {
             polls,
             on_connect,
             liveness_secs: f.liveness.map(|l| l.timeout_secs),
+            discovery: f.discovery.unwrap_or_default(),
         };
         // Every command must encode with sample values (catches a value that
         // cannot fit its binary field, or text holding the terminator).
