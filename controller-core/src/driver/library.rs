@@ -140,5 +140,11 @@ fn connects(d: &Driver) -> String {
     if d.login.is_some() {
         s.push_str(", login");
     }
+    if d.discovery.pjlink_search {
+        s.push_str("; found by the PJLink search");
+    }
+    if !d.discovery.ssdp.is_empty() {
+        s.push_str("; found by SSDP");
+    }
     s
 }

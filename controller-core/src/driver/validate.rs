@@ -250,6 +250,11 @@ impl Check<'_, '_> {
                         &[key("discovery"), key("ssdp"), Seg::Index(i)],
                         "an SSDP match is 1 to 128 characters",
                     );
+                } else if text.chars().any(char::is_control) {
+                    self.err(
+                        &[key("discovery"), key("ssdp"), Seg::Index(i)],
+                        "an SSDP match is one header's text: no control characters or line breaks",
+                    );
                 }
             }
         }
