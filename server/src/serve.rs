@@ -10,8 +10,8 @@ use crate::controller::Controller;
 use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::PortKind;
 use crate::services::{
-    audit, central, device_search, extension, ftp, http, live, logic, lookup, mqtt, repeat, telnet, Service,
-    Supervisor,
+    audit, central, device_search, extension, ftp, http, live, logic, lookup, mqtt, repeat, telnet,
+    Service, Supervisor,
 };
 use crate::status::StatusBoard;
 

@@ -45,9 +45,10 @@ async fn simulated(id: &str, ip: &str, fault: Fault) -> DriverSimulator {
             )
         })
         .collect();
-    let mut sim = DriverSimulator::start(driver, settings, fault, format!("{ip}:0").parse().unwrap())
-        .await
-        .unwrap();
+    let mut sim =
+        DriverSimulator::start(driver, settings, fault, format!("{ip}:0").parse().unwrap())
+            .await
+            .unwrap();
     let heard = sim.answer_searches(ip.parse().unwrap()).await.unwrap();
     assert!(!heard.is_empty(), "{id} declares a search");
     sim
@@ -93,7 +94,9 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let display = simulated("sony-bravia", SONY_ADDRESS, Fault::None).await;
     let silent = simulated("pjlink-class2", SILENT_ADDRESS, Fault::Silent).await;
     let printer = multicast_udp(SSDP_GROUP, 1900, PRINTER_ADDRESS.parse().unwrap(), 1).unwrap();
-    let printer_reply = tokio::net::UdpSocket::bind((PRINTER_ADDRESS, 0)).await.unwrap();
+    let printer_reply = tokio::net::UdpSocket::bind((PRINTER_ADDRESS, 0))
+        .await
+        .unwrap();
     let printer_task = tokio::spawn(async move {
         let mut buf = [0u8; 2048];
         let mut answered = 0;
@@ -129,7 +132,8 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let c = running.controller.clone();
     let search = c.status().service("device_search").unwrap();
     assert!(
-        search.endpoint.contains("10.77.0.255:4352") && search.endpoint.contains("239.255.255.250:1900"),
+        search.endpoint.contains("10.77.0.255:4352")
+            && search.endpoint.contains("239.255.255.250:1900"),
         "{}",
         search.endpoint
     );
@@ -137,27 +141,36 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let projector_found = |f: &FoundDevice| is(f, VETH_CLIENT, FoundBy::Pjlink, &["pjlink-class2"]);
     let display_found = |f: &FoundDevice| is(f, SONY_ADDRESS, FoundBy::Ssdp, &["sony-bravia"]);
     let printer_found = |f: &FoundDevice| is(f, PRINTER_ADDRESS, FoundBy::Ssdp, &[]);
-    eventually(Duration::from_secs(20), "all three devices are found", || {
-        let found = c.status().found_devices();
-        if found.iter().any(&projector_found)
-            && found.iter().any(&display_found)
-            && found.iter().any(&printer_found)
-        {
-            Ok(())
-        } else {
-            Err(format!("{found:#?}"))
-        }
-    })
+    eventually(
+        Duration::from_secs(20),
+        "all three devices are found",
+        || {
+            let found = c.status().found_devices();
+            if found.iter().any(&projector_found)
+                && found.iter().any(&display_found)
+                && found.iter().any(&printer_found)
+            {
+                Ok(())
+            } else {
+                Err(format!("{found:#?}"))
+            }
+        },
+    )
     .await;
     let found = c.status().found_devices();
     // Each device once, however many rounds and copies of a search it heard;
     // the silent projector and the controller itself are not among them.
     assert_eq!(found.len(), 3, "{found:#?}");
     let projector_entry = found.iter().find(|&f| projector_found(f)).unwrap();
-    assert_eq!(projector_entry.identity, "PJLink class 2, MAC 02:00:0A:4D:00:02");
+    assert_eq!(
+        projector_entry.identity,
+        "PJLink class 2, MAC 02:00:0A:4D:00:02"
+    );
     let display_entry = found.iter().find(|&f| display_found(f)).unwrap();
     assert!(
-        display_entry.location.starts_with(&format!("http://{SONY_ADDRESS}:")),
+        display_entry
+            .location
+            .starts_with(&format!("http://{SONY_ADDRESS}:")),
         "{display_entry:?}"
     );
     assert!(found.iter().all(|f| f.address != SILENT_ADDRESS));
@@ -212,5 +225,8 @@ fn the_development_default_stays_on_loopback() {
     assert_eq!(s.device_search.bind, IpAddr::from(Ipv4Addr::LOCALHOST));
     let lan = roomctl::config::Settings::defaults(roomctl::config::Profile::Lan);
     assert_eq!(lan.device_search.ssdp_to, Some(SSDP_GROUP.into()));
-    assert_eq!(lan.device_search.pjlink_to, Some(Ipv4Addr::BROADCAST.into()));
+    assert_eq!(
+        lan.device_search.pjlink_to,
+        Some(Ipv4Addr::BROADCAST.into())
+    );
 }

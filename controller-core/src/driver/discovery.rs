@@ -37,7 +37,9 @@ pub const MAX_ANSWER: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// A PJLink class 2 device: its MAC address as it wrote it.
-    Pjlink { mac: String },
+    Pjlink {
+        mac: String,
+    },
     Ssdp(SsdpAnswer),
 }
 

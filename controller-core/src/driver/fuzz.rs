@@ -57,7 +57,11 @@ pub fn driver_response(data: &[u8]) {
         }
     }
     for payload in driver.framing.decoder().push(rest) {
-        assert!(payload.len() <= bound, "{}: a frame past its bound", driver.id);
+        assert!(
+            payload.len() <= bound,
+            "{}: a frame past its bound",
+            driver.id
+        );
         let _ = driver.parse_payload(&payload, &settings, None);
     }
 }
