@@ -132,6 +132,28 @@ fn StatusBody(r: StatusReport) -> impl IntoView {
             </table>
         </section>
         <section>
+            <h2>{format!("Found on the LAN ({})", r.found_devices.len())}</h2>
+            <p class="hint">"Devices that answered the controller's search (PJLink class 2, SSDP; "<code>"[device_search]"</code>"), with the library driver that fits each."</p>
+            <table class="found-devices">
+                <thead><tr><th>"Address"</th><th>"Found by"</th><th>"Device"</th><th>"Suggested driver"</th></tr></thead>
+                <tbody>
+                    {r.found_devices.into_iter().map(|f| {
+                        let suggested = if f.suggested.is_empty() { "none in the library".to_string() } else { f.suggested.join(", ") };
+                        let ids = f.suggested.join(" ");
+                        let identity = printable(&f.identity).into_owned();
+                        let location = (!f.location.is_empty()).then(|| printable(&f.location).into_owned());
+                        view! {
+                            <tr data-found=f.address.clone() data-suggested=ids>
+                                <td>{f.address.clone()}</td><td>{f.found_by.as_str()}</td>
+                                <td>{identity}{location.map(|l| view! { " " <code>{l}</code> })}</td>
+                                <td>{suggested}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section>
             <h2>"Timers"</h2>
             <table class="timers">
                 <thead><tr><th>"Timer"</th><th>"Schedule"</th><th>"Presses"</th><th>"Next run"</th></tr></thead>

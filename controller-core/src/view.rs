@@ -326,6 +326,10 @@ pub struct StatusReport {
     /// The project's timers and their next runs.
     #[serde(default)]
     pub timers: Vec<TimerStatus>,
+    /// Devices that answered the controller's LAN search (PJLink class 2,
+    /// SSDP), each with the drivers it suggests (`[device_search]`).
+    #[serde(default)]
+    pub found_devices: Vec<crate::driver::discovery::FoundDevice>,
     /// Recent log lines, newest last.
     pub recent_events: Vec<String>,
     /// The audit trail's latest entries: only for admins and operators

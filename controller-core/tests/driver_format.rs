@@ -296,6 +296,28 @@ proptest! {
         }
     }
 
+    /// The driver fuzz target's body (`driver::fuzz::driver_response`,
+    /// fuzz/fuzz_targets/driver_response.rs) on random input: what the
+    /// fuzzer runs, `cargo test` runs too.
+    #[test]
+    fn the_driver_response_fuzz_target_holds(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+        controller_core::driver::fuzz::driver_response(&data);
+    }
+
+    /// The device search fuzz target's body on random input, and on
+    /// answers built around random text.
+    #[test]
+    fn the_device_search_fuzz_target_holds(
+        data in proptest::collection::vec(any::<u8>(), 0..600),
+        text in "[ -~\r\n]{0,80}",
+    ) {
+        use controller_core::driver::fuzz::device_search;
+        device_search(&data);
+        device_search(format!("%2ACKN={text}\r").as_bytes());
+        device_search(format!("HTTP/1.1 200 OK\r\nST: {text}\r\n\r\n").as_bytes());
+        device_search(format!("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nST: {text}\r\n\r\n").as_bytes());
+    }
+
     /// Every command of every driver, with any valid parameters, encodes;
     /// its simulator reads the bytes back as the same command and the same
     /// parameters (the templates are their own inverse).

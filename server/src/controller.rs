@@ -422,6 +422,7 @@ impl Controller {
             panels: board.panels,
             devices: board.devices,
             timers: board.timers,
+            found_devices: board.found,
             recent_events: self.log().recent(50),
             audit: None,
         }

@@ -77,6 +77,7 @@ mod tests {
                 detail: String::new(),
             }],
             timers: Vec::new(),
+            found: Vec::new(),
         }
     }
 

@@ -337,6 +337,7 @@ mod tests {
                 detail: String::new(),
             }],
             timers: Vec::new(),
+            found: Vec::new(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The status board: what the status page, the console and `roomctl serve`
-//! show besides the engine's state — services, connected panels, devices
-//! and timers — in one model behind one lock.
+//! show besides the engine's state — services, connected panels, devices,
+//! timers and devices found on the LAN — in one model behind one lock.
 //!
 //! Changes that other front ends care about (a service changing state, a
 //! device going online or offline) are published on the [`Bus`] by the same
@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
+use controller_core::driver::discovery::FoundDevice;
 use controller_core::view::{DeviceStatus, PanelSession, ServiceState, ServiceStatus, TimerStatus};
 
 use crate::bus::{Bus, BusEvent};
@@ -30,6 +31,7 @@ struct Board {
     panels: BTreeMap<u64, PanelSession>,
     devices: BTreeMap<String, DeviceStatus>,
     timers: Vec<TimerStatus>,
+    found: Vec<FoundDevice>,
 }
 
 /// Everything shown about the running controller besides the engine state.
@@ -44,6 +46,7 @@ pub struct BoardView {
     pub panels: Vec<PanelSession>,
     pub devices: Vec<DeviceStatus>,
     pub timers: Vec<TimerStatus>,
+    pub found: Vec<FoundDevice>,
 }
 
 impl StatusBoard {
@@ -62,6 +65,7 @@ impl StatusBoard {
             panels: b.panels.values().cloned().collect(),
             devices: b.devices.values().cloned().collect(),
             timers: b.timers.clone(),
+            found: b.found.clone(),
         }
     }
 
@@ -195,6 +199,32 @@ impl StatusBoard {
 
     pub fn timers(&self) -> Vec<TimerStatus> {
         lock(&self.board).timers.clone()
+    }
+
+    // ---- devices found on the LAN (the device search) ----
+
+    /// Records a device that answered a search; one already listed is
+    /// updated (its suggestions may have changed), not repeated. At most
+    /// `max` are kept: a LAN full of answers cannot grow the list without
+    /// bound. Returns whether the device is new to the list.
+    pub fn found_device(&self, device: FoundDevice, max: usize) -> bool {
+        let mut b = lock(&self.board);
+        if let Some(known) = b.found.iter_mut().find(|f| f.same_device(&device)) {
+            *known = device;
+            return false;
+        }
+        if b.found.len() >= max {
+            return false;
+        }
+        b.found.push(device);
+        b.found.sort_by(|a, c| {
+            (&a.address, a.found_by, &a.identity).cmp(&(&c.address, c.found_by, &c.identity))
+        });
+        true
+    }
+
+    pub fn found_devices(&self) -> Vec<FoundDevice> {
+        lock(&self.board).found.clone()
     }
 }
 

@@ -218,6 +218,7 @@ async fn the_command_line_starts_several_simulators_and_a_fault() {
         ],
         faults: vec!["none".into(), "disconnecting:1".into()],
         settings: vec!["id=7".into()],
+        answer_searches: false,
         list: false,
     };
     let sims = start_drivers(&args).await.unwrap();
@@ -260,6 +261,7 @@ async fn bad_simulate_arguments_are_refused_in_words() {
         listens: vec!["127.0.0.1:0".parse().unwrap()],
         faults: vec![],
         settings: vec![],
+        answer_searches: false,
         list: false,
     };
     let e = start_drivers(&args).await.err().unwrap().to_string();

@@ -103,10 +103,11 @@ impl Library {
 }
 
 /// The list of drivers for docs/drivers.md: one row per driver with its
-/// maker, models, protocol document and what it supports.
+/// maker, models, protocol document, how it connects and what it supports.
 pub fn list_markdown(library: &Library) -> String {
-    let mut out = String::from(
-        "| driver | category | maker | models | document | commands | state |\n|---|---|---|---|---|---|---|\n",
+    let mut out = format!(
+        "{} drivers.\n\n| driver | category | maker | models | document | connects | commands | state |\n|---|---|---|---|---|---|---|---|\n",
+        library.drivers.len()
     );
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut drivers: Vec<&Arc<Driver>> = library.drivers.values().collect();
@@ -115,16 +116,43 @@ pub fn list_markdown(library: &Library) -> String {
         let commands: Vec<&str> = d.commands.iter().map(|c| c.name.as_str()).collect();
         let state: Vec<&str> = d.state.iter().map(|s| s.name.as_str()).collect();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} ({}) | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} ({}) | {} | {} | {} |\n",
             d.id,
             d.identity.category.as_str(),
             cell(&d.identity.maker),
             cell(&d.identity.models.join(", ")),
             cell(&d.identity.document),
             cell(&d.identity.document_version),
+            connects(d),
             commands.join(", "),
             state.join(", "),
         ));
     }
     out
+}
+
+/// How a driver reaches its device, for the list: transport, default port,
+/// and whether it logs in.
+fn connects(d: &Driver) -> String {
+    use super::TransportKind;
+    let mut s = match (d.transport.kind, d.transport.port) {
+        (TransportKind::Tcp, Some(p)) => format!("TCP {p}"),
+        (TransportKind::Udp, Some(p)) => format!("UDP {p}"),
+        (TransportKind::Serial, _) => match &d.transport.serial {
+            Some(f) => format!("serial {} baud", f.baud),
+            None => "serial".to_string(),
+        },
+        (TransportKind::Tcp, None) => "TCP".to_string(),
+        (TransportKind::Udp, None) => "UDP".to_string(),
+    };
+    if d.login.is_some() {
+        s.push_str(", login");
+    }
+    if d.discovery.pjlink_search {
+        s.push_str("; found by the PJLink search");
+    }
+    if !d.discovery.ssdp.is_empty() {
+        s.push_str("; found by SSDP");
+    }
+    s
 }

@@ -15,10 +15,16 @@
 //! - [`transcript`]: the maker's documented examples, checked against a
 //!   driver (the conformance tests).
 //! - [`library`]: a set of drivers read from files.
+//! - [`discovery`]: finding devices on the LAN (PJLink class 2 search,
+//!   SSDP) and the driver each answer suggests.
+//! - [`fuzz`]: the bodies of the driver fuzz targets, also run by the
+//!   property tests.
 //!
 //! Nothing here touches a socket; the server drives it.
 
+pub mod discovery;
 pub mod framing;
+pub mod fuzz;
 pub mod library;
 pub mod schema;
 pub mod session;
@@ -56,6 +62,8 @@ pub struct Driver {
     pub on_connect: Vec<Poll>,
     /// Seconds without a recognised message before the device is down.
     pub liveness_secs: Option<u32>,
+    /// How the device is found on the LAN.
+    pub discovery: schema::DiscoverySpec,
 }
 
 #[derive(Debug, Clone, PartialEq)]

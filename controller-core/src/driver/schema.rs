@@ -14,6 +14,7 @@
 //! [[polls]]     # commands sent on an interval
 //! [[on_connect]] # commands sent once per connection, after the login
 //! [liveness]    # how long without a recognised message before "down"
+//! [discovery]   # how the device is found on the LAN (PJLink search, SSDP)
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,6 +46,9 @@ pub struct DriverFile {
     pub on_connect: Vec<CommandCallSpec>,
     #[serde(default)]
     pub liveness: Option<LivenessSpec>,
+    /// How the device can be found on the LAN.
+    #[serde(default)]
+    pub discovery: Option<DiscoverySpec>,
 }
 
 /// Who makes the device, which models, and the document the driver follows.
@@ -329,4 +333,18 @@ pub struct CommandCallSpec {
 pub struct LivenessSpec {
     /// Seconds without a recognised message before the device is down.
     pub timeout_secs: u32,
+}
+
+/// How a device of this driver is found on the LAN (see
+/// [`super::discovery`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverySpec {
+    /// It answers the PJLink class 2 search (`%2SRCH` on UDP 4352).
+    #[serde(default)]
+    pub pjlink_search: bool,
+    /// SSDP answers whose ST, SERVER or USN header holds one of these
+    /// (case-insensitive) suggest this driver.
+    #[serde(default)]
+    pub ssdp: Vec<String>,
 }

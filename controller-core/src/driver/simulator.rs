@@ -151,6 +151,10 @@ impl SimDevice {
         self.fault = fault;
     }
 
+    pub fn fault(&self) -> Fault {
+        self.fault
+    }
+
     /// A client connected: the greeting or first login prompt.
     pub fn connect(&mut self) -> Vec<Output> {
         self.decoder = self.framing.decoder();

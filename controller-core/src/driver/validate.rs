@@ -243,6 +243,21 @@ impl Check<'_, '_> {
                 }
             }
         }
+        if let Some(d) = &f.discovery {
+            for (i, text) in d.ssdp.iter().enumerate() {
+                if text.trim().is_empty() || text.len() > 128 {
+                    self.err(
+                        &[key("discovery"), key("ssdp"), Seg::Index(i)],
+                        "an SSDP match is 1 to 128 characters",
+                    );
+                } else if text.chars().any(char::is_control) {
+                    self.err(
+                        &[key("discovery"), key("ssdp"), Seg::Index(i)],
+                        "an SSDP match is one header's text: no control characters or line breaks",
+                    );
+                }
+            }
+        }
         let driver = Driver {
             id: id.to_string(),
             identity: f.driver,
@@ -256,6 +271,7 @@ impl Check<'_, '_> {
             polls,
             on_connect,
             liveness_secs: f.liveness.map(|l| l.timeout_secs),
+            discovery: f.discovery.unwrap_or_default(),
         };
         // Every command must encode with sample values (catches a value that
         // cannot fit its binary field, or text holding the terminator).

@@ -49,6 +49,10 @@ pub struct SimulateArgs {
     /// simulated driver that has it.
     #[arg(long = "setting")]
     pub settings: Vec<String>,
+    /// Also answer the LAN searches each driver declares (PJLink class 2
+    /// search on UDP 4352, SSDP on UDP 1900), from its --listen address.
+    #[arg(long)]
+    pub answer_searches: bool,
     /// List the library's drivers and exit.
     #[arg(long)]
     pub list: bool,
@@ -110,7 +114,19 @@ pub async fn start_drivers(args: &SimulateArgs) -> anyhow::Result<Vec<DriverSimu
             .or(faults.first())
             .copied()
             .unwrap_or_default();
-        let sim = DriverSimulator::start(Arc::clone(driver), settings, fault, *addr).await?;
+        let mut sim = DriverSimulator::start(Arc::clone(driver), settings, fault, *addr).await?;
+        if args.answer_searches {
+            match sim.addr.ip() {
+                std::net::IpAddr::V4(ip) => {
+                    for heard in sim.answer_searches(ip).await? {
+                        println!("Simulated {name} answers searches on udp {heard}");
+                    }
+                }
+                std::net::IpAddr::V6(_) => {
+                    bail!("{name}: --answer-searches needs an IPv4 --listen address")
+                }
+            }
+        }
         started.push(sim);
     }
     Ok(started)

@@ -52,6 +52,8 @@ pub struct Settings {
     pub telnet: TelnetSettings,
     pub ftp: FtpSettings,
     pub logic: LogicSettings,
+    /// Finding devices on the LAN (PJLink class 2 search, SSDP).
+    pub device_search: DeviceSearchSettings,
     pub mqtt: MqttSettings,
     pub audit: AuditSettings,
     /// Only `roomctl station` reads it.

@@ -122,6 +122,32 @@ pub struct LookupSettings {
     pub max_replies_per_sec: u32,
 }
 
+/// The device search (docs/drivers.md, "Finding devices on the LAN"):
+/// PJLink class 2 search and SSDP, for the status page's list of found
+/// devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSearchSettings {
+    pub enabled: bool,
+    /// The address searches are sent from (and answers received on).
+    pub bind: IpAddr,
+    /// Where the PJLink class 2 search (`%2SRCH`, UDP 4352) goes: a
+    /// broadcast address, or one projector's; unset: not sent.
+    pub pjlink_to: Option<IpAddr>,
+    /// Where SSDP searches (`M-SEARCH`, UDP 1900) go: the SSDP group
+    /// 239.255.255.250, or one device's address; unset: not sent.
+    pub ssdp_to: Option<IpAddr>,
+    /// The local address multicast searches leave from (0.0.0.0: the
+    /// system's choice). On loopback it needs the MULTICAST flag.
+    pub interface: Ipv4Addr,
+    /// Multicast TTL of SSDP searches (0 keeps them on this host).
+    pub ttl: u32,
+    /// Search again every N seconds (0: once, at start).
+    pub every_secs: u64,
+    /// The list keeps at most this many devices.
+    pub max_found: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyMode {
@@ -331,12 +357,14 @@ pub(super) fn defaults_bound(profile: Profile, bind: Option<IpAddr>) -> Settings
         &mut s.telnet.bind,
         &mut s.ftp.bind,
         &mut s.station.bind,
+        &mut s.device_search.bind,
     ] {
         *service_bind = bind;
     }
     if let IpAddr::V4(one) = bind {
         if !one.is_unspecified() {
             s.extension.interface = one;
+            s.device_search.interface = one;
         }
     }
     s
@@ -464,6 +492,23 @@ fn profile_defaults(profile: Profile) -> Settings {
             require_tls: false,
         },
         logic: LogicSettings { enabled: true },
+        device_search: DeviceSearchSettings {
+            enabled: true,
+            bind,
+            pjlink_to: Some(broadcast),
+            // Development: no SSDP (the group is multicast; on a stock
+            // host loopback has no MULTICAST flag and the search would
+            // leave by another interface).
+            ssdp_to: lan.then_some(IpAddr::V4(controller_core::driver::discovery::SSDP_GROUP)),
+            interface: if lan {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                Ipv4Addr::LOCALHOST
+            },
+            ttl: if lan { 2 } else { 0 },
+            every_secs: 300,
+            max_found: 256,
+        },
         mqtt: MqttSettings {
             enabled: false,
             url: "mqtt://127.0.0.1:1883".into(),

@@ -17,6 +17,7 @@
 pub mod accept;
 pub mod audit;
 pub mod central;
+pub mod device_search;
 pub mod extension;
 pub mod ftp;
 pub mod http;

@@ -11,7 +11,7 @@ use roomctl::project_store::{self, LoadedProject, ProjectStore};
 use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
-pub const SERVICES: [&str; 11] = [
+pub const SERVICES: [&str; 12] = [
     "panel",
     "apprimo",
     "https",
@@ -23,6 +23,7 @@ pub const SERVICES: [&str; 11] = [
     "ftp",
     "logic",
     "mqtt",
+    "device_search",
 ];
 
 /// The LAN services and the two HTTP ports, without the room logic (the
@@ -76,6 +77,7 @@ impl TestSettings {
         s.ftp.enabled = on("ftp");
         s.logic.enabled = on("logic");
         s.mqtt.enabled = on("mqtt");
+        s.device_search.enabled = on("device_search");
         s.panel.port = 0;
         s.apprimo.port = 0;
         s.https.port = 0;

@@ -1,0 +1,475 @@
+//! Finding devices on the LAN, sans-IO: the requests to send, how to read
+//! the answers, and which library driver an answer suggests. The server
+//! sends and receives (`server/src/device_discovery.rs`); the simulators
+//! answer with the same functions.
+//!
+//! - PJLink class 2 search (PJLink Specifications 2.00, 5.1 SRCH): the
+//!   controller broadcasts `%2SRCH` CR on UDP 4352; each class 2 projector
+//!   answers `%2ACKN=<MAC address>` CR to the sender (a projector that has
+//!   just started may also send `%2LKUP=<MAC address>` on its own).
+//! - SSDP (UPnP Device Architecture 1.1, 1.3.2 Search): an `M-SEARCH`
+//!   request to 239.255.255.250:1900 (or to one host); devices answer with
+//!   an HTTP-style `200 OK` carrying `ST`, `USN`, `SERVER` and `LOCATION`.
+//!
+//! A driver says how its devices are found (`[discovery]` in its file):
+//! `pjlink_search = true`, or `ssdp = ["..."]`, texts that an SSDP answer's
+//! ST, SERVER or USN holds. Answers are small and bounded: anything longer
+//! than [`MAX_ANSWER`] or malformed is not read.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::{Deserialize, Serialize};
+
+use super::library::Library;
+use super::Driver;
+
+/// The PJLink search port (UDP).
+pub const PJLINK_PORT: u16 = 4352;
+/// The PJLink class 2 search request.
+pub const PJLINK_SEARCH: &[u8] = b"%2SRCH\r";
+/// The SSDP multicast group and port.
+pub const SSDP_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
+pub const SSDP_PORT: u16 = 1900;
+/// The longest answer read; longer datagrams are dropped.
+pub const MAX_ANSWER: usize = 2048;
+
+/// What a device said when it was looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A PJLink class 2 device: its MAC address as it wrote it.
+    Pjlink {
+        mac: String,
+    },
+    Ssdp(SsdpAnswer),
+}
+
+/// The headers of an SSDP search answer that identify a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SsdpAnswer {
+    pub st: String,
+    pub usn: String,
+    pub server: String,
+    pub location: String,
+}
+
+impl Answer {
+    /// Reads a datagram as a PJLink search answer or an SSDP answer.
+    pub fn read(datagram: &[u8]) -> Option<Answer> {
+        if datagram.len() > MAX_ANSWER {
+            return None;
+        }
+        read_pjlink(datagram)
+            .map(|mac| Answer::Pjlink { mac })
+            .or_else(|| read_ssdp_answer(datagram).map(Answer::Ssdp))
+    }
+
+    /// How the device is named in a list: its MAC address or SSDP server.
+    pub fn identity(&self) -> String {
+        match self {
+            Answer::Pjlink { mac } => format!("PJLink class 2, MAC {mac}"),
+            Answer::Ssdp(a) if !a.server.is_empty() => a.server.clone(),
+            Answer::Ssdp(a) => a.st.clone(),
+        }
+    }
+
+    /// The library drivers whose `[discovery]` fits this answer, by id.
+    pub fn suggest(&self, library: &Library) -> Vec<String> {
+        library
+            .drivers
+            .values()
+            .filter(|d| match self {
+                Answer::Pjlink { .. } => d.discovery.pjlink_search,
+                Answer::Ssdp(a) => {
+                    let heard = [&a.st, &a.server, &a.usn].map(|h| h.to_ascii_lowercase());
+                    d.discovery.ssdp.iter().any(|m| {
+                        let m = m.to_ascii_lowercase();
+                        heard.iter().any(|h| h.contains(&m))
+                    })
+                }
+            })
+            .map(|d| d.id.clone())
+            .collect()
+    }
+}
+
+/// How a device was found, for a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// The PJLink class 2 search (UDP 4352).
+    Pjlink,
+    /// SSDP (UDP 1900).
+    Ssdp,
+}
+
+impl FoundBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FoundBy::Pjlink => "PJLink search",
+            FoundBy::Ssdp => "SSDP",
+        }
+    }
+}
+
+/// One device that answered a search: a line of the status page's list of
+/// found devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundDevice {
+    /// The address the answer came from.
+    pub address: String,
+    pub found_by: FoundBy,
+    /// What it said about itself: its MAC address (PJLink) or its SSDP
+    /// server string (or search target).
+    pub identity: String,
+    /// SSDP: where its description is (`LOCATION`); empty for PJLink.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub location: String,
+    /// The library drivers that fit it, by id (empty: none known).
+    pub suggested: Vec<String>,
+}
+
+impl FoundDevice {
+    /// The list entry for `answer`, received from `from`.
+    pub fn new(answer: &Answer, from: IpAddr, library: &Library) -> FoundDevice {
+        let (found_by, location) = match answer {
+            Answer::Pjlink { .. } => (FoundBy::Pjlink, String::new()),
+            Answer::Ssdp(a) => (FoundBy::Ssdp, a.location.clone()),
+        };
+        FoundDevice {
+            address: from.to_string(),
+            found_by,
+            identity: answer.identity(),
+            location,
+            suggested: answer.suggest(library),
+        }
+    }
+
+    /// Two answers are the same device when they come from the same
+    /// address by the same search and say the same about themselves.
+    pub fn same_device(&self, other: &FoundDevice) -> bool {
+        self.address == other.address
+            && self.found_by == other.found_by
+            && self.identity == other.identity
+    }
+}
+
+/// The SSDP search targets worth asking for: every `urn:` the library's
+/// drivers declare (a device answers only searches for what it offers),
+/// and `upnp:rootdevice` when a driver matches on something else (its
+/// server string), since every UPnP device answers that one.
+pub fn ssdp_search_targets(library: &Library) -> Vec<String> {
+    let mut targets: Vec<String> = Vec::new();
+    let mut root = false;
+    for d in library.drivers.values() {
+        for m in &d.discovery.ssdp {
+            if m.to_ascii_lowercase().starts_with("urn:") {
+                if !targets.iter().any(|t| t.eq_ignore_ascii_case(m)) {
+                    targets.push(m.clone());
+                }
+            } else {
+                root = true;
+            }
+        }
+    }
+    if root {
+        targets.push("upnp:rootdevice".to_string());
+    }
+    targets
+}
+
+/// Whether a device offering `own` answers a search for `searched`
+/// (UPnP Device Architecture 1.1, 1.3.2: `ssdp:all`, `upnp:rootdevice`
+/// or the exact type).
+pub fn ssdp_search_matches(searched: &str, own: &str) -> bool {
+    searched == "ssdp:all" || searched == "upnp:rootdevice" || searched.eq_ignore_ascii_case(own)
+}
+
+/// How a simulated device answers searches, from its driver's
+/// `[discovery]`: the simulators use it, so what a controller finds in a
+/// test is what the driver declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchResponder {
+    /// The PJLink search answer, when the driver declares `pjlink_search`.
+    pub pjlink: Option<Vec<u8>>,
+    /// The SSDP answer, when the driver declares an SSDP match.
+    pub ssdp: Option<SsdpAnswer>,
+}
+
+impl SearchResponder {
+    /// The responder of a simulated `driver` at `address` (its control
+    /// port `port`), or `None` when the driver declares no discovery. The
+    /// MAC address is made from the IPv4 address (locally administered,
+    /// 02:00:a.b.c.d), so each simulated device has its own.
+    pub fn for_driver(driver: &Driver, address: Ipv4Addr, port: u16) -> Option<SearchResponder> {
+        let o = address.octets();
+        let pjlink = driver
+            .discovery
+            .pjlink_search
+            .then(|| pjlink_ackn([0x02, 0x00, o[0], o[1], o[2], o[3]]));
+        let ssdp = driver.discovery.ssdp.first().map(|declared| {
+            let uuid = format!("uuid:roomctl-sim-{}-{}", driver.id, u32::from(address));
+            let st = if declared.to_ascii_lowercase().starts_with("urn:") {
+                declared.clone()
+            } else {
+                "upnp:rootdevice".to_string()
+            };
+            SsdpAnswer {
+                usn: format!("{uuid}::{st}"),
+                st,
+                server: format!("roomctl-simulator UPnP/1.0 {}", driver.identity.name),
+                location: format!("http://{address}:{port}/"),
+            }
+        });
+        (pjlink.is_some() || ssdp.is_some()).then_some(SearchResponder { pjlink, ssdp })
+    }
+
+    /// The answer to a search datagram, if it is one this device answers.
+    pub fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        if is_pjlink_search(datagram) {
+            return self.pjlink.clone();
+        }
+        let searched = read_ssdp_search(datagram)?;
+        let own = self.ssdp.as_ref()?;
+        ssdp_search_matches(&searched, &own.st).then(|| {
+            let mut answer = own.clone();
+            if searched == "upnp:rootdevice" {
+                answer.st = searched;
+            }
+            ssdp_answer(&answer)
+        })
+    }
+}
+
+/// `%2ACKN=<mac>` CR: a projector's answer to the search.
+pub fn pjlink_ackn(mac: [u8; 6]) -> Vec<u8> {
+    format!("%2ACKN={}\r", mac_text(mac)).into_bytes()
+}
+
+/// `xx:xx:xx:xx:xx:xx`, upper-case hex as the PJLink examples write it.
+pub fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Whether a datagram is the PJLink search request.
+pub fn is_pjlink_search(datagram: &[u8]) -> bool {
+    datagram.strip_suffix(b"\r").unwrap_or(datagram) == &PJLINK_SEARCH[..PJLINK_SEARCH.len() - 1]
+}
+
+/// The MAC address of a `%2ACKN=` or `%2LKUP=` datagram.
+fn read_pjlink(datagram: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(datagram).ok()?;
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let mac = text
+        .strip_prefix("%2ACKN=")
+        .or_else(|| text.strip_prefix("%2LKUP="))?;
+    let parts: Vec<&str> = mac.split(':').collect();
+    let well_formed = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    well_formed.then(|| mac.to_ascii_uppercase())
+}
+
+/// An SSDP search request for `st` (`ssdp:all`, a device or service type).
+/// `mx`: the seconds devices may wait before answering (1-5).
+pub fn ssdp_search(st: &str, mx: u8) -> Vec<u8> {
+    format!(
+        "M-SEARCH * HTTP/1.1\r\nHOST: {SSDP_GROUP}:{SSDP_PORT}\r\nMAN: \"ssdp:discover\"\r\nMX: {}\r\nST: {st}\r\n\r\n",
+        mx.clamp(1, 5)
+    )
+    .into_bytes()
+}
+
+/// The search target of an SSDP search request (for the simulators).
+pub fn read_ssdp_search(datagram: &[u8]) -> Option<String> {
+    if datagram.len() > MAX_ANSWER {
+        return None;
+    }
+    let text = std::str::from_utf8(datagram).ok()?;
+    let mut lines = text.split("\r\n");
+    if lines.next()? != "M-SEARCH * HTTP/1.1" {
+        return None;
+    }
+    let headers = headers(lines);
+    if header(&headers, "MAN")? != "\"ssdp:discover\"" {
+        return None;
+    }
+    header(&headers, "ST").map(str::to_string)
+}
+
+/// An SSDP search answer.
+pub fn ssdp_answer(a: &SsdpAnswer) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: {}\r\nSERVER: {}\r\nST: {}\r\nUSN: {}\r\n\r\n",
+        a.location, a.server, a.st, a.usn
+    )
+    .into_bytes()
+}
+
+fn read_ssdp_answer(datagram: &[u8]) -> Option<SsdpAnswer> {
+    let text = std::str::from_utf8(datagram).ok()?;
+    let mut lines = text.split("\r\n");
+    let status = lines.next()?;
+    if !status.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let headers = headers(lines);
+    let get = |name| header(&headers, name).unwrap_or_default().to_string();
+    let a = SsdpAnswer {
+        st: get("ST"),
+        usn: get("USN"),
+        server: get("SERVER"),
+        location: get("LOCATION"),
+    };
+    (!a.st.is_empty() || !a.usn.is_empty()).then_some(a)
+}
+
+fn headers<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<(&'a str, &'a str)> {
+    lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .collect()
+}
+
+fn header<'a>(headers: &[(&'a str, &'a str)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pjlink_answer_reads_its_mac_and_suggests_the_class_2_driver() {
+        let answer = Answer::read(&pjlink_ackn([0x00, 0x11, 0x22, 0xaa, 0xbb, 0xcc])).unwrap();
+        assert_eq!(
+            answer,
+            Answer::Pjlink {
+                mac: "00:11:22:AA:BB:CC".to_string()
+            }
+        );
+        // PJLink 2.00, 5.1: the example answer.
+        assert!(Answer::read(b"%2ACKN=01:23:45:67:89:ab\r").is_some());
+        assert_eq!(
+            answer.suggest(&Library::builtin()),
+            vec!["pjlink-class2".to_string()]
+        );
+    }
+
+    #[test]
+    fn malformed_answers_are_not_read() {
+        for bad in [
+            &b"%2ACKN=01:23:45:67:89\r"[..],
+            b"%2ACKN=01:23:45:67:89:zz\r",
+            b"%1ACKN=01:23:45:67:89:ab\r",
+            b"HTTP/1.1 404 Not Found\r\nST: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(Answer::read(bad), None, "{bad:?}");
+        }
+        let mut long = b"HTTP/1.1 200 OK\r\nST: a\r\nSERVER: ".to_vec();
+        long.resize(MAX_ANSWER + 1, b'x');
+        assert_eq!(Answer::read(&long), None);
+    }
+
+    #[test]
+    fn the_search_request_is_recognised() {
+        assert!(is_pjlink_search(PJLINK_SEARCH));
+        assert!(!is_pjlink_search(b"%2SRCH ?\r"));
+        let st = "urn:schemas-sony-com:service:ScalarWebAPI:1";
+        assert_eq!(read_ssdp_search(&ssdp_search(st, 2)).as_deref(), Some(st));
+        assert_eq!(read_ssdp_search(b"NOTIFY * HTTP/1.1\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn an_ssdp_answer_suggests_the_driver_that_declares_it() {
+        let sent = SsdpAnswer {
+            st: "urn:schemas-sony-com:service:ScalarWebAPI:1".to_string(),
+            usn: "uuid:1234::urn:schemas-sony-com:service:ScalarWebAPI:1".to_string(),
+            server: "Linux/4.9 UPnP/1.0 Sony-BRAVIA/1.0".to_string(),
+            location: "http://10.0.0.5:52323/dmr.xml".to_string(),
+        };
+        let answer = Answer::read(&ssdp_answer(&sent)).unwrap();
+        assert_eq!(answer, Answer::Ssdp(sent));
+        assert_eq!(
+            answer.suggest(&Library::builtin()),
+            vec!["sony-bravia".to_string()]
+        );
+        let other = Answer::Ssdp(SsdpAnswer {
+            st: "upnp:rootdevice".to_string(),
+            server: "a printer".to_string(),
+            ..SsdpAnswer::default()
+        });
+        assert!(other.suggest(&Library::builtin()).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Header text as devices write it: printable, no line breaks.
+    fn header_text() -> impl Strategy<Value = String> {
+        "[!-~][ -~]{0,40}[!-~]"
+    }
+
+    proptest! {
+        #[test]
+        fn any_mac_reads_back(mac in any::<[u8; 6]>()) {
+            let answer = Answer::read(&pjlink_ackn(mac));
+            prop_assert_eq!(answer, Some(Answer::Pjlink { mac: mac_text(mac) }));
+        }
+
+        #[test]
+        fn any_ssdp_answer_reads_back(
+            st in header_text(), usn in header_text(), server in header_text(), location in header_text(),
+        ) {
+            let sent = SsdpAnswer { st, usn, server, location };
+            prop_assert_eq!(Answer::read(&ssdp_answer(&sent)), Some(Answer::Ssdp(sent)));
+        }
+
+        #[test]
+        fn any_search_target_reads_back(st in header_text(), mx in any::<u8>()) {
+            prop_assert_eq!(read_ssdp_search(&ssdp_search(&st, mx)), Some(st));
+        }
+
+        /// A simulated device answers exactly the searches its driver
+        /// declares, and the answer suggests its own driver.
+        #[test]
+        fn a_simulated_device_is_found_as_its_driver(pick in any::<usize>(), ip in any::<[u8; 4]>()) {
+            static LIBRARY: std::sync::OnceLock<Library> = std::sync::OnceLock::new();
+            let library = LIBRARY.get_or_init(Library::builtin);
+            let declared: Vec<&Arc<Driver>> = library
+                .drivers
+                .values()
+                .filter(|d| d.discovery.pjlink_search || !d.discovery.ssdp.is_empty())
+                .collect();
+            let driver = declared[pick % declared.len()];
+            let responder = SearchResponder::for_driver(driver, ip.into(), 80).unwrap();
+            let mut found = Vec::new();
+            let pjlink = responder.answer(PJLINK_SEARCH);
+            prop_assert_eq!(pjlink.is_some(), driver.discovery.pjlink_search);
+            found.extend(pjlink);
+            for st in ssdp_search_targets(library) {
+                found.extend(responder.answer(&ssdp_search(&st, 1)));
+            }
+            prop_assert!(!found.is_empty());
+            for reply in found {
+                let answer = Answer::read(&reply).unwrap();
+                let suggested = answer.suggest(library);
+                prop_assert!(suggested.contains(&driver.id), "{:?} suggests {:?}", answer, suggested);
+            }
+        }
+    }
+
+    use std::sync::Arc;
+}
