@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
     let settings = driver
         .settings
         .iter()
-        .map(|s| (s.name.clone(), s.default.clone().unwrap_or_else(|| s.kind.sample())))
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.default.clone().unwrap_or_else(|| s.kind.sample()),
+            )
+        })
         .collect::<BTreeMap<_, _>>();
     let mut session = Session::new(Arc::clone(driver), settings.clone());
     session.connected(0);
