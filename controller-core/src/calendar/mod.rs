@@ -6,6 +6,7 @@
 //!   crate's parser; dates, time zones and durations are read here).
 //! - `expand.rs`: recurrences (`rrule`), EXDATE/RDATE, moved and cancelled
 //!   occurrences (RECURRENCE-ID), all-day events, daylight-saving changes.
+//! - `rules.rs`: when the project's `[[schedule]]` rules fire.
 //! - `booking.rs`: what a room is doing at an instant: the meeting now, the
 //!   next one, "free until", the last meeting of a day.
 //!
@@ -21,9 +22,11 @@
 mod booking;
 mod expand;
 mod parse;
+mod rules;
 
 pub use booking::{last_meeting_of_day, Booking};
 pub use parse::Calendar;
+pub use rules::{firings, next_firing, Firing};
 
 use chrono::{DateTime, Utc};
 

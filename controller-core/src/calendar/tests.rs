@@ -347,3 +347,77 @@ proptest! {
         }
     }
 }
+
+fn rule(
+    id: &str,
+    at: crate::project::MeetingEdge,
+    offset: i32,
+    unless: bool,
+) -> crate::project::ScheduleRule {
+    crate::project::ScheduleRule {
+        id: id.into(),
+        at,
+        offset_minutes: offset,
+        press: Some("b".into()),
+        sequence: None,
+        unless_pressed_since: unless,
+        all_day: false,
+    }
+}
+
+#[test]
+fn rules_fire_around_meetings_in_the_rooms_day() {
+    use crate::project::MeetingEdge::*;
+    let cal = weekly();
+    let ms = cal.meetings(utc(2026, 10, 1, 0, 0), utc(2027, 1, 1, 0, 0));
+    let rules = vec![
+        rule("wake", Start, -5, false),
+        rule("shutdown", LastEnd, 10, true),
+    ];
+    let day = |d| {
+        firings(
+            &rules,
+            &ms,
+            CPH,
+            utc(2026, 10, d, 0, 0),
+            utc(2026, 10, d + 1, 0, 0),
+        )
+        .iter()
+        .map(|f| (f.rule.id.as_str(), f.at))
+        .collect::<Vec<_>>()
+    };
+    // 19 October: two meetings; shutdown after the last (the UTC one).
+    assert_eq!(
+        day(19),
+        vec![
+            ("wake", utc(2026, 10, 19, 6, 55)),
+            ("wake", utc(2026, 10, 19, 11, 55)),
+            ("shutdown", utc(2026, 10, 19, 12, 55)),
+        ]
+    );
+    // 26 October, after the DST change: an hour later in UTC.
+    assert_eq!(
+        day(26),
+        vec![
+            ("wake", utc(2026, 10, 26, 7, 55)),
+            ("shutdown", utc(2026, 10, 26, 9, 10))
+        ]
+    );
+    // The all-day event on the 30th fires nothing (the rules say timed only).
+    assert_eq!(day(30), vec![]);
+    assert_eq!(
+        next_firing(&rules, &ms, CPH, utc(2026, 10, 27, 0, 0)),
+        Some(utc(2026, 11, 10, 12, 55)),
+        "2 November is excluded; the moved occurrence is on the 10th at 14:00 local"
+    );
+    let shutdown = firings(
+        &rules,
+        &ms,
+        CPH,
+        utc(2026, 10, 26, 9, 0),
+        utc(2026, 10, 26, 9, 10),
+    )[0];
+    assert!(shutdown.suppressed_by(Some(utc(2026, 10, 26, 9, 5))));
+    assert!(!shutdown.suppressed_by(Some(utc(2026, 10, 26, 8, 59))));
+    assert!(!shutdown.suppressed_by(None));
+}

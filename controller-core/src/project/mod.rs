@@ -15,6 +15,7 @@ mod demo;
 mod edit;
 pub(crate) mod error;
 mod logic;
+mod meeting_rules;
 mod parse;
 mod schema;
 mod secrets;
@@ -26,6 +27,7 @@ pub use demo::{demo_project, DEMO_PROJECT_TOML};
 pub use edit::edit_toml;
 pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
+pub use meeting_rules::*;
 pub use schema::*;
 pub use secrets::{redact_secrets, HIDDEN};
 
