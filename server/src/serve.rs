@@ -10,8 +10,8 @@ use crate::controller::Controller;
 use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::PortKind;
 use crate::services::{
-    audit, central, extension, ftp, http, live, logic, lookup, mqtt, repeat, telnet, Service,
-    Supervisor,
+    audit, calendar, central, extension, ftp, http, live, logic, lookup, mqtt, repeat, telnet,
+    Service, Supervisor,
 };
 use crate::status::StatusBoard;
 
@@ -35,6 +35,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
         Box::new(logic::LogicService),
         Box::new(mqtt::MqttService),
         Box::new(audit::AuditService),
+        Box::new(calendar::CalendarService),
     ]
 }
 

@@ -7,6 +7,7 @@
 //! - `expand.rs`: recurrences (`rrule`), EXDATE/RDATE, moved and cancelled
 //!   occurrences (RECURRENCE-ID), all-day events, daylight-saving changes.
 //! - `rules.rs`: when the project's `[[schedule]]` rules fire.
+//! - `edit.rs`: one occurrence made to end at another instant (write-back).
 //! - `booking.rs`: what a room is doing at an instant: the meeting now, the
 //!   next one, "free until", the last meeting of a day.
 //!
@@ -20,11 +21,13 @@
 //! generated to find them. Anything larger is refused whole, with a message.
 
 mod booking;
+mod edit;
 mod expand;
 mod parse;
 mod rules;
 
-pub use booking::{last_meeting_of_day, Booking};
+pub use booking::{last_meeting_of_day, variables, Booking, Privacy, HIDDEN_TITLE};
+pub use edit::{set_end, EditError};
 pub use parse::Calendar;
 pub use rules::{firings, next_firing, Firing};
 

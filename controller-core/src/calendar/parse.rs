@@ -73,6 +73,19 @@ impl Calendar {
         Ok(calendar)
     }
 
+    /// Adds the events of `other` (a CalDAV collection is one document
+    /// per event: each is read alone, then merged into one calendar).
+    /// Refused (and nothing added) past [`MAX_EVENTS`] in all.
+    pub fn merge(&mut self, other: Calendar) -> Result<(), CalendarError> {
+        if self.events.len() + other.events.len() > MAX_EVENTS {
+            return Err(CalendarError::TooManyEvents);
+        }
+        self.events.extend(other.events);
+        self.warnings.extend(other.warnings);
+        self.warnings.truncate(100);
+        Ok(())
+    }
+
     /// A calendar without events (before the first successful fetch).
     pub fn empty(zone: Tz) -> Calendar {
         Calendar {
@@ -90,6 +103,11 @@ impl Calendar {
     /// How many VEVENTs were read (a recurring event counts once).
     pub fn event_count(&self) -> usize {
         self.events.len()
+    }
+
+    /// Whether an event (or an occurrence of it) has this UID.
+    pub fn has_event(&self, uid: &str) -> bool {
+        self.events.iter().any(|e| e.uid == uid)
     }
 
     /// What was read but not understood (at most one line per event).
@@ -178,7 +196,7 @@ impl Calendar {
 
 /// Size, nesting depth and event count, counted on the raw lines before
 /// the parser (which recurses per nesting level) sees the text.
-fn precheck(text: &str) -> Result<(), CalendarError> {
+pub(super) fn precheck(text: &str) -> Result<(), CalendarError> {
     if text.len() > MAX_CALENDAR_BYTES {
         return Err(CalendarError::TooLarge(text.len()));
     }
@@ -215,7 +233,7 @@ fn strip_prefix_ci<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &line[prefix.len()..])
 }
 
-fn prop<'c>(c: &'c Component<'_>, name: &'c str) -> Option<&'c Property<'c>> {
+pub(super) fn prop<'c>(c: &'c Component<'_>, name: &'c str) -> Option<&'c Property<'c>> {
     props(c, name).next()
 }
 
@@ -252,7 +270,7 @@ fn organizer(p: &Property<'_>) -> String {
 }
 
 /// A DATE or DATE-TIME property's value; `true` for a DATE.
-fn date_time(p: &Property<'_>, room: Tz) -> Option<(DateTime<Tz>, bool)> {
+pub(super) fn date_time(p: &Property<'_>, room: Tz) -> Option<(DateTime<Tz>, bool)> {
     value_date_time(p.val.as_str(), &p.params, room)
 }
 

@@ -421,3 +421,117 @@ fn rules_fire_around_meetings_in_the_rooms_day() {
     assert!(!shutdown.suppressed_by(Some(utc(2026, 10, 26, 8, 59))));
     assert!(!shutdown.suppressed_by(None));
 }
+
+#[test]
+fn booking_variables_keep_titles_private_by_default() {
+    use crate::project::Value;
+    let cal = weekly();
+    let ms = cal.meetings(utc(2026, 10, 1, 0, 0), utc(2027, 1, 1, 0, 0));
+    let now = utc(2026, 10, 19, 7, 30);
+    let b = Booking::at(&ms, now);
+    let get = |privacy| {
+        variables(&b, now, CPH, privacy)
+            .into_iter()
+            .map(|(k, v)| (k, v))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let v = get(Privacy::default());
+    assert_eq!(v["calendar_busy"], Value::Bool(true));
+    assert_eq!(v["meeting_title"], Value::Text("Busy".into()));
+    assert_eq!(v["meeting_organizer"], Value::Text(String::new()));
+    assert_eq!(v["meeting_start"], Value::Text("09:00".into()));
+    assert_eq!(v["meeting_end"], Value::Text("10:00".into()));
+    assert_eq!(v["meeting_minutes_left"], Value::Number(30.0));
+    assert_eq!(v["next_meeting_start"], Value::Text("14:00".into()));
+    let v = get(Privacy::TitleAndOrganizer);
+    assert_eq!(
+        v["meeting_title"],
+        Value::Text("Team meeting, weekly".into())
+    );
+    assert_eq!(v["meeting_organizer"], Value::Text("Ada Lovelace".into()));
+    // A private event stays "Busy" whatever the setting.
+    let b = Booking::at(&ms, utc(2026, 10, 30, 10, 0));
+    let v: std::collections::HashMap<_, _> = variables(&b, now, CPH, Privacy::TitleAndOrganizer)
+        .into_iter()
+        .collect();
+    assert_eq!(v["meeting_title"], Value::Text("Busy".into()));
+}
+
+#[test]
+fn set_end_extends_one_occurrence_and_keeps_the_series() {
+    let cal = weekly();
+    let window = (utc(2026, 10, 1, 0, 0), utc(2027, 1, 1, 0, 0));
+    let ms = cal.meetings(window.0, window.1);
+    // 19 October 09:00-10:00 local (07:00-08:00 UTC), an occurrence of the series.
+    let m = ms
+        .iter()
+        .find(|m| m.uid == "weekly-1" && m.start == utc(2026, 10, 19, 7, 0))
+        .unwrap();
+    let extended = set_end(WEEKLY, m, utc(2026, 10, 19, 8, 15)).unwrap();
+    let after = Calendar::parse(&extended, CPH).unwrap();
+    let ms2 = after.meetings(window.0, window.1);
+    let find = |ms: &[Meeting], start| {
+        ms.iter()
+            .filter(|m| m.uid == "weekly-1" && m.start == start)
+            .map(|m| m.end)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        find(&ms2, utc(2026, 10, 19, 7, 0)),
+        [utc(2026, 10, 19, 8, 15)]
+    );
+    // The others are as they were; so is the count.
+    assert_eq!(
+        find(&ms2, utc(2026, 10, 26, 8, 0)),
+        [utc(2026, 10, 26, 9, 0)]
+    );
+    assert_eq!(ms2.len(), ms.len());
+    // The moved occurrence (10 November) gets a new DTEND of its own.
+    let moved = ms2
+        .iter()
+        .find(|m| m.start == utc(2026, 11, 10, 13, 0))
+        .unwrap();
+    let ended = set_end(&extended, moved, utc(2026, 11, 10, 13, 20)).unwrap();
+    let ms3 = Calendar::parse(&ended, CPH)
+        .unwrap()
+        .meetings(window.0, window.1);
+    assert_eq!(
+        find(&ms3, utc(2026, 11, 10, 13, 0)),
+        [utc(2026, 11, 10, 13, 20)]
+    );
+    assert_eq!(
+        find(&ms3, utc(2026, 10, 19, 7, 0)),
+        [utc(2026, 10, 19, 8, 15)]
+    );
+    // A single event; an end before the start; an event not there.
+    let single = ms.iter().find(|m| m.uid == "utc-1").unwrap();
+    let t = set_end(WEEKLY, single, utc(2026, 10, 19, 12, 10)).unwrap();
+    assert!(Calendar::parse(&t, CPH)
+        .unwrap()
+        .meetings(window.0, window.1)
+        .iter()
+        .any(|m| m.uid == "utc-1" && m.end == utc(2026, 10, 19, 12, 10)));
+    assert!(matches!(
+        set_end(WEEKLY, single, single.start),
+        Err(EditError::EndBeforeStart { .. })
+    ));
+    let mut gone = single.clone();
+    gone.uid = "nope".into();
+    assert_eq!(
+        set_end(WEEKLY, &gone, utc(2026, 10, 19, 13, 0)),
+        Err(EditError::NoSuchEvent("nope".into()))
+    );
+}
+
+#[test]
+fn merged_calendars_hold_both_documents_events() {
+    let mut a = weekly();
+    let n = a.event_count();
+    let b = Calendar::parse(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20261019T150000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        CPH,
+    )
+    .unwrap();
+    a.merge(b).unwrap();
+    assert_eq!(a.event_count(), n + 1);
+}

@@ -54,6 +54,7 @@ pub struct Settings {
     pub logic: LogicSettings,
     pub mqtt: MqttSettings,
     pub audit: AuditSettings,
+    pub calendar: CalendarSettings,
     /// Only `roomctl station` reads it.
     pub station: StationSettings,
     #[serde(default)]
@@ -191,6 +192,9 @@ impl Settings {
                     u.role
                 );
             }
+        }
+        if self.calendar.enabled {
+            crate::services::calendar::check_settings(&self.calendar)?;
         }
         // rumqttc's MQTT 5 client refuses (panics on) a shorter keep-alive.
         if self.mqtt.protocol == MqttProtocol::V5 && self.mqtt.keepalive_secs < 5 {

@@ -307,6 +307,98 @@ impl From<MqttProtocol> for String {
     }
 }
 
+/// `[calendar]`: the room's bookings (docs/calendar.md), read from a
+/// published iCalendar feed or a CalDAV collection, polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    pub enabled: bool,
+    /// `https://` (or `webcal://`, read as https). Plain `http://` only to
+    /// this machine (a loopback address or `localhost`).
+    pub url: String,
+    /// `ics`: a published feed (one document). `caldav`: a CalDAV
+    /// collection (one document per event; needed for "Extend" and "End").
+    pub source: CalendarSource,
+    /// Empty: no credentials.
+    pub username: String,
+    /// A file holding the password (first line), as `[mqtt] password_file`.
+    pub password_file: Option<PathBuf>,
+    /// PEM certificates the server's certificate must chain to; unset: the
+    /// system's bundle.
+    pub ca_file: Option<PathBuf>,
+    /// The room's IANA time zone: floating times, all-day events and
+    /// "the last meeting of the day" are read in it.
+    pub time_zone: String,
+    /// How often the calendar is fetched (a conditional request: ETag,
+    /// If-Modified-Since).
+    pub poll_secs: u64,
+    /// The longest a fetch may take, connection included.
+    pub timeout_secs: u64,
+    /// The largest document (or CalDAV answer) read; at most 4 MiB.
+    pub max_bytes: usize,
+    /// Where the last good calendar is kept (survives restarts and outages).
+    pub cache_file: PathBuf,
+    /// After this long without a good fetch the service shows failed on the
+    /// status page and the station (the last good calendar is still used).
+    pub stale_alert_secs: u64,
+    /// What panels and variables show of a meeting: "busy" (default),
+    /// "title", or "title_and_organizer".
+    pub privacy: controller_core::calendar::Privacy,
+    /// A project button whose press extends the meeting on now by
+    /// `extend_minutes` (CalDAV only); empty: none.
+    pub extend_button: String,
+    /// A project button whose press ends the meeting on now (CalDAV only).
+    pub end_button: String,
+    pub extend_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarSource {
+    Ics,
+    Caldav,
+}
+
+impl CalendarSettings {
+    /// Relative paths are relative to the settings file's folder.
+    pub fn resolve_paths(&mut self, settings_path: &std::path::Path) {
+        let dir = super::settings_dir(settings_path);
+        for p in [
+            Some(&mut self.cache_file),
+            self.password_file.as_mut(),
+            self.ca_file.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !p.as_os_str().is_empty() && p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+    }
+}
+
+pub(super) fn calendar_defaults() -> CalendarSettings {
+    CalendarSettings {
+        enabled: false,
+        url: String::new(),
+        source: CalendarSource::Ics,
+        username: String::new(),
+        password_file: None,
+        ca_file: None,
+        time_zone: "UTC".into(),
+        poll_secs: 300,
+        timeout_secs: 20,
+        max_bytes: controller_core::calendar::MAX_CALENDAR_BYTES,
+        cache_file: PathBuf::from("var/calendar.json"),
+        stale_alert_secs: 3600,
+        privacy: controller_core::calendar::Privacy::Busy,
+        extend_button: String::new(),
+        end_button: String::new(),
+        extend_minutes: 15,
+    }
+}
+
 pub(super) fn defaults(profile: Profile) -> Settings {
     defaults_bound(profile, None)
 }
@@ -488,6 +580,7 @@ fn profile_defaults(profile: Profile) -> Settings {
             syslog: String::new(),
             presses: vec!["central".into(), "mqtt".into(), "telnet".into()],
         },
+        calendar: calendar_defaults(),
         users: Vec::new(),
     }
 }

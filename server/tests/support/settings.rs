@@ -11,7 +11,8 @@ use roomctl::project_store::{self, LoadedProject, ProjectStore};
 use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
-pub const SERVICES: [&str; 11] = [
+pub const SERVICES: [&str; 12] = [
+    "calendar",
     "panel",
     "apprimo",
     "https",
@@ -76,6 +77,7 @@ impl TestSettings {
         s.ftp.enabled = on("ftp");
         s.logic.enabled = on("logic");
         s.mqtt.enabled = on("mqtt");
+        s.calendar.enabled = on("calendar");
         s.panel.port = 0;
         s.apprimo.port = 0;
         s.https.port = 0;
