@@ -249,7 +249,7 @@
           role.append(o);
         }
         const roleCell = cell(tr, role);
-        roleCell.append(" ", button("Save role", "Save the role of " + u.name, () => change(base + "/role", { role: role.value })));
+        roleCell.append(" ", button("Save role", "Save role of " + u.name, () => change(base + "/role", { role: role.value })));
         const password = document.createElement("input");
         password.type = "password";
         password.autocomplete = "new-password";
@@ -258,7 +258,7 @@
         const pwCell = cell(tr, password);
         pwCell.append(
           " ",
-          button("Reset password", "Reset the password of " + u.name, async () => {
+          button("Reset password", "Reset password of " + u.name, async () => {
             if (await change(base + "/password", { password: password.value })) password.value = "";
           }),
         );

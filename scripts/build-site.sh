@@ -122,7 +122,7 @@ mkdir -p "$STAGE" "$PKG"
 WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
   --enable-reference-types)
-stamp="$(sha256sum "$WASM_IN" | cut -d' ' -f1) wasm-bindgen $WASM_BINDGEN_VERSION $("$WASM_OPT" --version) ${WASM_FEATURES[*]}"
+stamp="$(sha256sum "$WASM_IN" | cut -d' ' -f1) converge wasm-bindgen $WASM_BINDGEN_VERSION $("$WASM_OPT" --version) ${WASM_FEATURES[*]}"
 if [[ -f $STAGE/stamp && "$(cat "$STAGE/stamp")" == "$stamp" \
       && -f $STAGE/$OUTPUT_NAME.wasm && -f $STAGE/$OUTPUT_NAME.js ]]; then
   say "wasm unchanged: wasm-bindgen and wasm-opt skipped"
@@ -131,8 +131,10 @@ else
   say "wasm-bindgen --target web --no-typescript --out-name $OUTPUT_NAME"
   wasm-bindgen --target web --no-typescript --out-dir "$STAGE/out" \
     --out-name "$OUTPUT_NAME" "$WASM_IN"
-  say "wasm-opt -Oz ($(du -k "$STAGE/out/${OUTPUT_NAME}_bg.wasm" | cut -f1) KiB in)"
-  "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" "$STAGE/out/${OUTPUT_NAME}_bg.wasm" \
+  say "wasm-opt -Oz --converge ($(du -k "$STAGE/out/${OUTPUT_NAME}_bg.wasm" | cut -f1) KiB in)"
+  # --converge repeats the passes until the module stops shrinking: about
+  # 30 s more, 1.6 KB less gzipped (measured on the panel, 2026-12-07).
+  "$WASM_OPT" -Oz --converge "${WASM_FEATURES[@]}" "$STAGE/out/${OUTPUT_NAME}_bg.wasm" \
     -o "$STAGE/$OUTPUT_NAME.wasm"
   rm "$STAGE/out/${OUTPUT_NAME}_bg.wasm"
   mv "$STAGE/out/$OUTPUT_NAME.js" "$STAGE/$OUTPUT_NAME.js"

@@ -14,6 +14,13 @@ step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "no new import cycles (scripts/module-cycles.py)"
+if command -v python3 >/dev/null; then
+  python3 scripts/module-cycles.py
+else
+  echo "python3 is missing: the import-cycle check is skipped"
+fi
+
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -12,6 +12,10 @@
 //! (`rel="external"`): each panel page owns one live channel for its whole
 //! life, bound to that page's state.
 
+// The admin page is plain HTML forms upgraded by `public/admin.js`: the
+// browser never hydrates it, so its view is in the server only and the
+// panel's wasm does not carry it.
+#[cfg(feature = "ssr")]
 mod admin;
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -74,11 +78,22 @@ pub fn App() -> impl IntoView {
             // asynchronous hydration code whether it is used or not.
             Screen::Panel(panel) => EitherOf4::A(view! { <panel::PanelPage panel/> }),
             Screen::Status => EitherOf4::B(view! { <status::StatusPage/> }),
-            Screen::Admin => EitherOf4::C(view! { <admin::AdminPage/> }),
+            Screen::Admin => EitherOf4::C(admin_page()),
             Screen::NotFound => EitherOf4::D(view! { <p class="notfound">"Page not found."</p> }),
         }}
     }
 }
+
+/// The admin page (server-rendered only; see `mod admin`).
+#[cfg(feature = "ssr")]
+fn admin_page() -> impl IntoView {
+    view! { <admin::AdminPage/> }
+}
+
+/// In the browser's build: never hydrated ([`hydrate`] leaves `/admin`
+/// to its script), so nothing to build.
+#[cfg(not(feature = "ssr"))]
+fn admin_page() -> impl IntoView {}
 
 /// The screens of the app, chosen by the request path.
 ///
@@ -171,5 +186,8 @@ mod tests {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    if Screen::current() == Screen::Admin {
+        return;
+    }
     leptos::mount::hydrate_body(App);
 }

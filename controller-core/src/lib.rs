@@ -13,6 +13,9 @@
 //! - [`printable`]: the one escaping of outside text for screens and logs.
 //! - [`link`]: the panel's link to its controller (hello, keep-alive, lost,
 //!   backoff, resync, refusal) as a state machine the browser glue drives.
+//! - [`central_client`]: the client side of central control (5009): hello,
+//!   login, layout, subscribe, replies in order, ping, silence, resync,
+//!   backoff; driven by the station's watcher, `roomctl press` and the tests.
 //!
 //! Nothing here opens a socket or spawns a task, so every line of it can be
 //! unit-tested, property-tested and fuzzed in microseconds.
@@ -20,6 +23,7 @@
 pub mod audit;
 #[cfg(feature = "calendar")]
 pub mod calendar;
+pub mod central_client;
 pub mod driver;
 pub mod engine;
 pub mod fleet;

@@ -103,14 +103,14 @@ test("the admin page: add a user, change their role, reset their password, remov
     await expect(result).toContainText("frontdesk (operator) can log in now");
     await expect(rows).toHaveCount(2);
     const row = page.locator('#user-rows tr[data-user="frontdesk"]');
-    await expect(page.getByLabel("Role of frontdesk")).toHaveValue("operator");
+    await expect(page.getByLabel("Role of frontdesk", { exact: true })).toHaveValue("operator");
     await checkAxe(page, "admin page with users");
 
-    await page.getByLabel("Role of frontdesk").selectOption("viewer");
-    await row.getByRole("button", { name: "Save the role of frontdesk" }).click();
+    await page.getByLabel("Role of frontdesk", { exact: true }).selectOption("viewer");
+    await row.getByRole("button", { name: "Save role of frontdesk" }).click();
     await expect(result).toContainText("frontdesk is now viewer");
     await page.getByLabel("New password for frontdesk").fill("front-desk-secret-2");
-    await row.getByRole("button", { name: "Reset the password of frontdesk" }).click();
+    await row.getByRole("button", { name: "Reset password of frontdesk" }).click();
     await expect(result).toContainText("logs in with the new password");
 
     // The only admin cannot be removed.

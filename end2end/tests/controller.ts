@@ -30,6 +30,20 @@ export interface ControllerOptions {
   /** A fresh installation: plain `serve` with nothing stored (the demo runs
    * because there is no project, not because `--demo` asked for it). */
   fresh?: boolean;
+  /** The demo's devices: by default the demo runs against `roomctl simulate`
+   * on free loopback ports, so every key reaches a device as in
+   * scripts/demo.sh; `false` leaves them unreachable (shown as down). */
+  devices?: boolean;
+}
+
+/** The demo project with its devices on these loopback ports. */
+export function demoOn(ports: { projector: number; matrix: number; dsp: number }, edit = (t: string) => t) {
+  return edit(
+    demoProject()
+      .replace("127.0.0.1:4352", `127.0.0.1:${ports.projector}`)
+      .replace("127.0.0.1:4353", `127.0.0.1:${ports.matrix}`)
+      .replace("127.0.0.1:4354", `127.0.0.1:${ports.dsp}`),
+  );
 }
 
 function roomctlBin(): string {
@@ -79,6 +93,10 @@ export class Controller {
   project: string | null = null;
   /** Plain `serve`: what the project store holds, else the demo. */
   fresh = false;
+  /** The demo's simulated devices, when the demo runs against them. */
+  simulator: Simulator | null = null;
+  /** Where the demo's simulated devices listen (loopback ports). */
+  devicePorts: { projector: number; matrix: number; dsp: number } | null = null;
 
   static async create(
     extraSettings = "",
@@ -88,6 +106,16 @@ export class Controller {
     const c = new Controller();
     c.project = options.project ?? null;
     c.fresh = options.fresh ?? false;
+    if (!c.fresh && c.project === null && options.devices !== false) {
+      const ports = { projector: await freePort(), matrix: await freePort(), dsp: await freePort() };
+      c.simulator = await Simulator.start([
+        "--projector", `127.0.0.1:${ports.projector}`,
+        "--matrix", `127.0.0.1:${ports.matrix}`,
+        "--dsp", `127.0.0.1:${ports.dsp}`,
+      ]);
+      c.project = demoOn(ports);
+      c.devicePorts = ports;
+    }
     c.panelPort = await freePort();
     c.apprimoPort = await freePort();
     c.httpsPort = await freePort();
@@ -171,8 +199,10 @@ ${extraSettings}
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`roomctl exited early:\n${this.output}`);
       try {
+        // Up when /healthz answers: 200 ok, or 503 degraded (the demo's
+        // devices are not running in most tests).
         const r = await fetch(this.url("/healthz"));
-        if (r.ok) return;
+        if (r.ok || r.status === 503) return;
       } catch {
         /* not up yet */
       }
@@ -192,6 +222,7 @@ ${extraSettings}
 
   async dispose(): Promise<void> {
     await this.stop();
+    await this.simulator?.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

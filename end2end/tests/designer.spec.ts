@@ -19,8 +19,8 @@ async function login(page: Page, controller: Controller) {
   await page.goto(controller.url("/designer"));
   // Not logged in: the login form, then back to the designer.
   await expect(page).toHaveURL(/\/login\?next=\/designer/);
-  await page.getByLabel("User").fill("admin");
-  await page.getByLabel("Password").fill("designer-secret");
+  await page.getByLabel("User", { exact: true }).fill("admin");
+  await page.getByLabel("Password", { exact: true }).fill("designer-secret");
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/designer$/);
   await expect(page.locator("body")).toHaveAttribute("data-ready", "true");

@@ -1,3 +1,4 @@
+import * as net from "node:net";
 import { test, expect, type Page } from "@playwright/test";
 import * as path from "node:path";
 import { Controller } from "./controller";
@@ -153,8 +154,13 @@ test("server restart: panels show disconnected, then recover the correct state",
     await expect(p.locator(".panel")).toHaveClass(/stale/);
   }
 
-  // The restarted controller starts with everything off: the panels must
-  // show its state, not the one they had before.
+  // While the controller is down, someone unmutes the DSP at the rack: the
+  // restarted controller reads the device, and the panels must show that
+  // state, not the one they had before.
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(controller.devicePorts!.dsp, "127.0.0.1", () => s.end("MUTE 0\r", () => resolve()));
+    s.on("error", reject);
+  });
   await controller.start();
   for (const p of [a, b]) {
     await live(p);

@@ -4,7 +4,7 @@
 // no way off a wall panel, idle return, a new project keeping the page).
 import { test, expect, type Page, type Browser } from "@playwright/test";
 import * as path from "node:path";
-import { Controller, RecordingDsp, Simulator, demoProject, freePort } from "./controller";
+import { Controller, RecordingDsp, Simulator, demoOn, demoProject, freePort } from "./controller";
 import { checkAxe } from "./axe";
 
 async function live(page: Page) {
@@ -21,16 +21,6 @@ function shot(page: Page, name: string) {
 
 async function newPage(browser: Browser, viewport = { width: 1280, height: 800 }) {
   return (await browser.newContext({ viewport })).newPage();
-}
-
-/** The demo project with its devices on these loopback ports. */
-function demoOn(ports: { projector: number; matrix: number; dsp: number }, edit = (t: string) => t) {
-  return edit(
-    demoProject()
-      .replace("127.0.0.1:4352", `127.0.0.1:${ports.projector}`)
-      .replace("127.0.0.1:4353", `127.0.0.1:${ports.matrix}`)
-      .replace("127.0.0.1:4354", `127.0.0.1:${ports.dsp}`),
-  );
 }
 
 test("a fader drag reaches the DSP coalesced and ending at the final value; the other panel follows; a failing DSP shows", async ({ browser }) => {
@@ -161,8 +151,8 @@ test("a wrong PIN returns to the keypad with a message; the right one opens the 
 async function adminPage(browser: Browser, controller: Controller, password: string) {
   const admin = await newPage(browser);
   await admin.goto(controller.url("/admin"));
-  await admin.getByLabel("User").fill("admin");
-  await admin.getByLabel("Password").fill(password);
+  await admin.getByLabel("User", { exact: true }).fill("admin");
+  await admin.getByLabel("Password", { exact: true }).fill(password);
   await admin.getByRole("button", { name: "Log in" }).click();
   await expect(admin.locator("#admin-user")).toHaveText("admin");
   return admin;
@@ -211,7 +201,7 @@ test("applying a project updates the panel in place: same page, new label, state
 
     const admin = await adminPage(browser, controller, "apply-keeps-secret");
     await checkAxe(admin, "the admin page");
-    const edited = demoProject()
+    const edited = (controller.project ?? demoProject())
       .replace(/^name = ".*"$/m, 'name = "Edited room"')
       .replace('label = "Full light"', 'label = "Bright light"');
     await applyProject(admin, edited);

@@ -39,8 +39,8 @@ async function logIn(page: Page) {
   await expect(page).toHaveURL(/\/login$/);
   await checkAxe(page, "station login");
   await shot(page, "station-login");
-  await page.getByLabel("User").fill(OPS);
-  await page.getByLabel("Password").fill(OPS_PW);
+  await page.getByLabel("User", { exact: true }).fill(OPS);
+  await page.getByLabel("Password", { exact: true }).fill(OPS_PW);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(station.url("/"));
 }

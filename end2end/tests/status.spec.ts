@@ -13,12 +13,12 @@ test("the status page needs a login, then lists services and panels", async ({ b
     await page.goto(controller.url("/status"));
     await expect(page.getByText("Log in to see the status page")).toBeVisible();
     await page.goto(controller.url("/login?next=/status"));
-    await page.getByLabel("User").fill("admin");
-    await page.getByLabel("Password").fill("wrong password");
+    await page.getByLabel("User", { exact: true }).fill("admin");
+    await page.getByLabel("Password", { exact: true }).fill("wrong password");
     await page.getByRole("button", { name: "Log in" }).click();
     await expect(page.getByRole("alert")).toContainText("Wrong user name or password");
-    await page.getByLabel("User").fill("admin");
-    await page.getByLabel("Password").fill("status-page-secret");
+    await page.getByLabel("User", { exact: true }).fill("admin");
+    await page.getByLabel("Password", { exact: true }).fill("status-page-secret");
     await page.getByRole("button", { name: "Log in" }).click();
     await expect(page).toHaveURL(/\/status$/);
     await expect(page.getByRole("heading", { name: "Network services" })).toBeVisible();

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use controller_core::protocol::central::Request;
 use controller_core::protocol::live::LiveMessage;
 use controller_core::protocol::lookup::LookupMessage;
+use futures::StreamExt;
 use roomctl::cli::press::CentralClient;
 use roomctl::config::{Profile, ReplyMode, Settings};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::UdpSocket;
 
 /// Requests a client may have sent without having read their replies.
@@ -142,21 +143,15 @@ async fn commands_per_sec(central: SocketAddr, clients: usize, phase: Duration) 
             }
         }));
         tasks.push(tokio::spawn(async move {
-            let mut line = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                line.clear();
-                let read = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    reader.read_until(b'\n', &mut line),
-                )
-                .await;
+                let read = tokio::time::timeout(Duration::from_secs(1), reader.next()).await;
                 match read {
-                    Ok(Ok(n)) if n > 0 => {
+                    Ok(Some(Ok(line))) => {
                         replied.fetch_add(1, Ordering::Relaxed);
-                        if line.starts_with(br#"{"type":"ok""#) {
+                        if line.starts_with(r#"{"type":"ok""#) {
                             done.fetch_add(1, Ordering::Relaxed);
                         } else {
-                            eprintln!("unexpected reply: {}", String::from_utf8_lossy(&line));
+                            eprintln!("unexpected reply: {line}");
                             break;
                         }
                     }

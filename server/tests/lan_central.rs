@@ -458,6 +458,55 @@ async fn the_press_command_line_tool_logs_in_and_presses() {
     running.shutdown().await;
 }
 
+/// A fake controller on loopback that says `first` (and, after the
+/// client's first request, `then`), for the client's side of bad lines.
+async fn fake_controller(first: Vec<u8>, then: Vec<u8>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (r, mut w) = s.into_split();
+        let _ = w.write_all(&first).await;
+        let mut line = String::new();
+        let _ = BufReader::new(r).read_line(&mut line).await;
+        let _ = w.write_all(&then).await;
+        // Hold the connection until the client leaves.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_client_turns_a_bad_or_oversized_line_into_a_clear_error() {
+    use controller_core::central_client::MAX_LINE_BYTES;
+    let hello = Event::Hello {
+        protocol: 1,
+        controller: "Fake".into(),
+        serial: "F1".into(),
+        login_required: false,
+        max_message_bytes: 65536,
+        idle_timeout_secs: 60,
+    }
+    .encode();
+    // Binary garbage where the hello belongs: named, quoted, escaped.
+    let addr = fake_controller(b"\x1b[2J\x00garbage\n".to_vec(), Vec::new()).await;
+    let e = match CentralClient::connect(&addr).await {
+        Ok(_) => panic!("garbage accepted as a hello"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(e.contains("did not say hello"), "{e}");
+    assert!(e.contains("not protocol JSON"), "{e}");
+    assert!(e.contains(r#""\u{1b}[2J\u{0}garbage""#), "{e}");
+    // A reply longer than the client reads: an error, not a hang or a panic.
+    let mut huge = vec![b'x'; MAX_LINE_BYTES + 10];
+    huge.push(b'\n');
+    let addr = fake_controller(hello, huge).await;
+    let mut client = CentralClient::connect(&addr).await.unwrap();
+    assert_eq!(client.controller, "Fake");
+    let e = format!("{:#}", client.press("mute").await.unwrap_err());
+    assert!(e.contains("a line longer than max_line_bytes"), "{e}");
+}
+
 #[tokio::test]
 async fn a_client_that_sends_and_half_closes_still_gets_its_replies() {
     let running = central_settings()

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::Profile;
+use crate::access::AllowList;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,6 +18,11 @@ pub struct StationSettings {
     /// on a LAN.
     pub bind: IpAddr,
     pub port: u16,
+    /// Who may open the station's web page (empty allows all), checked at
+    /// accept like the panel ports' `[panel] allow`; its other HTTP limits
+    /// (header and request timeouts, body size, connection caps) are the
+    /// `[panel]` section's.
+    pub allow: AllowList,
     /// The controller user the station logs in to rooms with (an operator,
     /// so that presses work); empty when the rooms need no login.
     pub account: String,
@@ -102,6 +108,7 @@ pub fn defaults(profile: Profile) -> StationSettings {
             Ipv4Addr::LOCALHOST.into()
         },
         port: if lan { 8090 } else { 3100 },
+        allow: AllowList::default(),
         account: String::new(),
         password_file: None,
         rooms: Vec::new(),

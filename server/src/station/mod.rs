@@ -4,9 +4,14 @@
 //! `transport = "mqtt"` under a broker's topic tree ([`mqtt`]); keeps them in the
 //! [`registry`]; raises [`alerts`] (history in SQLite, [`history`]; POSTs
 //! to [`webhook`]s); counts how rooms are used ([`usage`]); serves the
-//! browser view and presses ([`web`]).
-//! Its own small list of tasks, started and stopped together like the
-//! controller's services. Documented in docs/station.md.
+//! browser view and presses ([`web`], one [`web::Screen`] per page group).
+//!
+//! The station is a service like the controller's ([`service::StationService`]):
+//! started by the one `Supervisor` from a service list ([`services`]),
+//! its web page served through the same accept gate, allow-list, timeouts
+//! and HTTP layers as the panel ports, its state on the status board of
+//! the process that runs it ([`RunningStation::board`]). Documented in
+//! docs/station.md.
 
 pub mod alerts;
 pub mod discovery;
@@ -14,6 +19,7 @@ pub mod history;
 pub mod metrics;
 pub mod mqtt;
 pub mod registry;
+pub mod service;
 pub mod usage;
 pub mod watcher;
 pub mod web;
@@ -22,18 +28,20 @@ pub mod webhook;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::UserStore;
-use crate::config::{Settings, StationSettings, StationTransport};
+use crate::config::{Settings, StationSettings};
+use crate::controller::Controller;
+use crate::project_store::ProjectStore;
+use crate::services::{Service, Supervisor};
 use crate::sessions::Sessions;
+use crate::status::StatusBoard;
 use alerts::Alerts;
-use history::History;
 use registry::Registry;
+pub use service::StationService;
 
 /// Everything the station's tasks share.
 pub struct Station {
@@ -48,8 +56,11 @@ pub struct Station {
     /// The bounded password check and its back-off, as on a controller.
     pub logins: crate::auth::Logins,
     pub sessions: Sessions,
+    /// The supervisor's cancellation: every task of the station ends on it.
     pub shutdown: CancellationToken,
-    tasks: std::sync::Mutex<JoinSet<()>>,
+    /// The tasks started while it runs (one watcher per room found, the
+    /// broker's presses); the service's task waits for them at shutdown.
+    pub(crate) tasks: TaskTracker,
 }
 
 impl Station {
@@ -63,30 +74,45 @@ impl Station {
     ) -> Option<usize> {
         let (index, commands) = self.registry.add(address, identity, name)?;
         let station = self.clone();
-        crate::sync::lock(&self.tasks).spawn(watcher::watch(station, index, address, commands));
+        self.tasks
+            .spawn(watcher::watch(station, index, address, commands));
         Some(index)
     }
 }
 
-/// A running station.
+/// The service list of `roomctl station`: the station alone (tests add
+/// their own beside it).
+pub fn services(password: String, base: &Path) -> Vec<Box<dyn Service>> {
+    vec![Box::new(StationService::new(password, base))]
+}
+
+/// A running station and the supervisor that started it.
 pub struct RunningStation {
     pub station: Arc<Station>,
     /// Where its web page listens.
     pub addr: SocketAddr,
+    host: Controller,
+    supervisor: Supervisor,
 }
 
 impl RunningStation {
-    /// Stops every task, waiting at most a few seconds.
+    /// The status board of the process: the station's state (listening,
+    /// failed: why, stopped) and any service started beside it.
+    pub fn board(&self) -> &StatusBoard {
+        self.host.status()
+    }
+
+    /// The handle whose board and log the supervisor writes (kept after
+    /// [`RunningStation::shutdown`] to read the states it left).
+    pub fn host(&self) -> &Controller {
+        &self.host
+    }
+
+    /// Stops every task, waiting at most the supervisor's deadline.
     pub async fn shutdown(self) {
-        self.station.shutdown.cancel();
-        let mut tasks = std::mem::take(&mut *crate::sync::lock(&self.station.tasks));
-        let all = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), all)
-            .await
-            .is_err()
-        {
-            tracing::warn!("station: tasks did not stop in time");
-        }
+        self.supervisor
+            .shutdown(crate::serve::SHUTDOWN_DEADLINE)
+            .await;
     }
 }
 
@@ -97,84 +123,55 @@ pub async fn start(
     password: String,
     base: &Path,
 ) -> anyhow::Result<RunningStation> {
-    let s = settings.station.clone();
-    let users = UserStore::new(settings.users.clone());
-    if !users.has_admin() {
-        anyhow::bail!(
-            "the station needs an admin user for its web page: run `roomctl user add admin --role admin` with this settings file"
-        );
+    start_with(settings, StationService::new(password, base), Vec::new()).await
+}
+
+/// Starts `station` and then `others` through one [`Supervisor`], as
+/// `roomctl serve` starts the controller's list. The supervisor needs a
+/// controller handle for its status board and log: the station's is one
+/// with no room services and its project never served (the built-in demo),
+/// audit off (the station keeps its own history).
+pub async fn start_with(
+    settings: &Settings,
+    station: StationService,
+    others: Vec<Box<dyn Service>>,
+) -> anyhow::Result<RunningStation> {
+    let mut host_settings = settings.clone();
+    host_settings.audit.enabled = false;
+    let host = Controller::new(host_settings.clone(), crate::project_store::demo().project);
+    let store = Arc::new(ProjectStore::for_settings(&host_settings));
+    let started = station.started();
+    let mut supervisor = Supervisor::new(host.clone(), store);
+    let mut list: Vec<Box<dyn Service>> = vec![Box::new(station)];
+    list.extend(others);
+    for service in &list {
+        if let Err(e) = supervisor.start(service.as_ref()).await {
+            supervisor.shutdown(crate::serve::SHUTDOWN_DEADLINE).await;
+            return Err(e);
+        }
     }
-    let db = if s.database.is_absolute() {
-        s.database.clone()
-    } else {
-        base.join(&s.database)
+    let (Some(station), Some(addr)) = (
+        started.get().cloned(),
+        host.status().service_addr("station"),
+    ) else {
+        let why = host
+            .status()
+            .service("station")
+            .map(|s| format!("{:?}", s.state))
+            .unwrap_or_default();
+        supervisor.shutdown(crate::serve::SHUTDOWN_DEADLINE).await;
+        anyhow::bail!("the station did not start: {why}");
     };
-    let history = History::open(&db, unix_now())?;
-    let registry = Registry::new();
-    let alerts = Arc::new(Alerts::new(history, registry.clone(), s.webhooks.clone()));
-    let listener =
-        crate::services::bind_tcp("station", "station", SocketAddr::new(s.bind, s.port)).await?;
-    let addr = listener.local_addr()?;
-    let (recorder, records) = usage::Recorder::new();
-    let station = Arc::new(Station {
-        settings: s.clone(),
-        password,
-        registry,
-        alerts: alerts.clone(),
-        usage: recorder,
-        users: Arc::new(users),
-        logins: crate::auth::Logins::default(),
-        sessions: Sessions::default(),
-        shutdown: CancellationToken::new(),
-        tasks: std::sync::Mutex::new(JoinSet::new()),
-    });
-    for room in &s.rooms {
-        station.add_room(room.address, &room.address.to_string(), &room.name);
-    }
-    let broker = match s.transport {
-        StationTransport::Central => None,
-        StationTransport::Mqtt => {
-            // The broker is the `[mqtt]` section's; its files relative to
-            // the settings file, like the station's own.
-            let mut m = settings.mqtt.clone();
-            let near = |p: &std::path::PathBuf| {
-                if p.is_absolute() {
-                    p.clone()
-                } else {
-                    base.join(p)
-                }
-            };
-            m.password_file = m.password_file.as_ref().map(near);
-            m.ca_file = m.ca_file.as_ref().map(near);
-            Some(mqtt::start(station.clone(), m).context("[station] transport = \"mqtt\"")?)
-        }
-    };
-    {
-        let mut tasks = crate::sync::lock(&station.tasks);
-        tasks.spawn(usage::run(
-            records,
-            alerts.clone(),
-            station.shutdown.clone(),
-        ));
-        tasks.spawn(alerts::watch_offline(
-            alerts,
-            Duration::from_secs(s.offline_after_secs),
-            s.retention_days,
-            station.shutdown.clone(),
-        ));
-        if !s.lookup_broadcast.is_empty() {
-            tasks.spawn(discovery::run(station.clone()));
-        }
-        tasks.spawn(web::serve(station.clone(), listener));
-        if let Some(broker) = broker {
-            tasks.spawn(broker);
-        }
-    }
     tracing::info!(
         "station: web page on http://{addr}/, watching {} rooms from the list",
-        s.rooms.len()
+        station.settings.rooms.len()
     );
-    Ok(RunningStation { station, addr })
+    Ok(RunningStation {
+        station,
+        addr,
+        host,
+        supervisor,
+    })
 }
 
 /// The password of the station's account: ROOMCTL_STATION_PASSWORD, else

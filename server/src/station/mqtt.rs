@@ -209,7 +209,7 @@ impl BrokerRooms {
                     }
                     keep(&mut r.snapshot.buttons, id, state.map(|p| p.state));
                     // The display and the source follow the buttons' LEDs.
-                    usage::update(r, settings, None, unix_now())
+                    r.update_usage(settings, None, unix_now())
                 });
                 self.station.usage.record(records.unwrap_or_default());
             }
@@ -314,7 +314,7 @@ impl BrokerRooms {
             self.fleet.topics(serial),
             commands,
         );
-        crate::sync::lock(&self.station.tasks).spawn(presses);
+        self.station.tasks.spawn(presses);
         Some(room)
     }
 }
@@ -326,7 +326,7 @@ fn set_offline(r: &mut super::registry::Room, why: String) -> Vec<super::history
     }
     r.card.online = false;
     r.card.problem = why;
-    usage::out_of_sight(r, unix_now())
+    r.out_of_sight(unix_now())
 }
 
 /// One state message, read. `None` in a control's state: the topic was

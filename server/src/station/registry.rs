@@ -23,6 +23,9 @@ use controller_core::fleet::{CardFilter, RoomCard};
 use controller_core::view::{DeviceStatus, RoomLayout};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::history::UsageRecord;
+use super::usage::{self, Subject, UsageState};
+use crate::config::StationSettings;
 use crate::sync::lock;
 
 /// How many lit buttons a card lists.
@@ -56,7 +59,7 @@ pub struct Room {
     /// heard from again (a lookup answer, its status on the broker).
     pub retry: Arc<tokio::sync::Notify>,
     /// Display and source as last recorded for the usage figures.
-    pub usage: super::usage::UsageState,
+    pub usage: UsageState,
     commands: mpsc::Sender<RoomCommand>,
 }
 
@@ -80,6 +83,47 @@ impl Room {
             .filter(|d| !d.online)
             .map(|d| d.id.clone())
             .collect();
+    }
+
+    /// Brings the room's usage state up to date after a change (`step`,
+    /// if the change was one); the records that makes.
+    pub fn update_usage(
+        &mut self,
+        settings: &StationSettings,
+        step: Option<&controller_core::engine::Step>,
+        at: u64,
+    ) -> Vec<UsageRecord> {
+        let after = usage::state(
+            &settings.display_buttons,
+            &settings.source_group,
+            self.layout.as_deref(),
+            &self.snapshot,
+        );
+        let who = Subject {
+            room: &self.card.name,
+            location: &self.card.location,
+            at,
+        };
+        let mut out = step.map(|s| usage::presses(&who, s)).unwrap_or_default();
+        if after != self.usage {
+            out.extend(usage::changes(&who, &self.usage, &after));
+            self.usage = after;
+        }
+        out
+    }
+
+    /// The room went out of sight (its connection, or the broker, is
+    /// gone): the display's state is not known any more. The records that
+    /// makes.
+    pub fn out_of_sight(&mut self, at: u64) -> Vec<UsageRecord> {
+        let who = Subject {
+            room: &self.card.name,
+            location: &self.card.location,
+            at,
+        };
+        let records = usage::changes(&who, &self.usage, &Default::default());
+        self.usage = Default::default();
+        records
     }
 }
 

@@ -18,7 +18,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use controller_core::engine::{Change, Snapshot, Step};
@@ -27,7 +26,6 @@ use controller_core::view::RoomLayout;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::alerts::Alerts;
 use super::history::{quote, UsageRecord};
 
 /// Records waiting to be written; more are dropped (and counted).
@@ -120,46 +118,6 @@ pub fn presses(who: &Subject, step: &Step) -> Vec<UsageRecord> {
         .collect()
 }
 
-/// Brings a room's usage state up to date after a change (`step`, if the
-/// change was one); the records that makes.
-pub fn update(
-    room: &mut super::registry::Room,
-    settings: &crate::config::StationSettings,
-    step: Option<&Step>,
-    at: u64,
-) -> Vec<UsageRecord> {
-    let after = state(
-        &settings.display_buttons,
-        &settings.source_group,
-        room.layout.as_deref(),
-        &room.snapshot,
-    );
-    let who = Subject {
-        room: &room.card.name,
-        location: &room.card.location,
-        at,
-    };
-    let mut out = step.map(|s| presses(&who, s)).unwrap_or_default();
-    if after != room.usage {
-        out.extend(changes(&who, &room.usage, &after));
-        room.usage = after;
-    }
-    out
-}
-
-/// The room went out of sight (its connection, or the broker, is gone):
-/// the display's state is not known any more. The records that makes.
-pub fn out_of_sight(room: &mut super::registry::Room, at: u64) -> Vec<UsageRecord> {
-    let who = Subject {
-        room: &room.card.name,
-        location: &room.card.location,
-        at,
-    };
-    let records = changes(&who, &room.usage, &Default::default());
-    room.usage = Default::default();
-    records
-}
-
 /// The watchers' end of the record queue: never waits.
 pub struct Recorder {
     tx: mpsc::Sender<UsageRecord>,
@@ -187,13 +145,14 @@ impl Recorder {
     }
 }
 
-/// Writes queued records to the history in batches until shutdown (then
-/// writes what is left).
-pub async fn run(
-    mut rx: mpsc::Receiver<UsageRecord>,
-    alerts: Arc<Alerts>,
-    shutdown: CancellationToken,
-) {
+/// Hands queued records to `write` (the history's `insert_usage`, on a
+/// blocking thread) in batches until shutdown (then writes what is left).
+/// The writer is passed in so that usage does not depend on the alerts
+/// that own the history (alerts → registry → usage would be a cycle).
+pub async fn run<W>(mut rx: mpsc::Receiver<UsageRecord>, write: W, shutdown: CancellationToken)
+where
+    W: Fn(&[UsageRecord]) -> anyhow::Result<()> + Clone + Send + 'static,
+{
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => None,
@@ -211,9 +170,8 @@ pub async fn run(
             batch.push(r);
         }
         if !batch.is_empty() {
-            let alerts = alerts.clone();
-            let written =
-                tokio::task::spawn_blocking(move || alerts.history().insert_usage(&batch)).await;
+            let write = write.clone();
+            let written = tokio::task::spawn_blocking(move || write(&batch)).await;
             match written {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!("station: cannot record usage: {e:#}"),

@@ -27,7 +27,6 @@ use controller_core::fleet::CardFilter;
 use futures::{Stream, StreamExt};
 use leptos::prelude::*;
 use serde::Deserialize;
-use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::registry::RoomCommand;
@@ -41,33 +40,64 @@ pub const PAGE_SIZE: usize = 60;
 
 type Shared = State<Arc<Station>>;
 
-pub async fn serve(station: Arc<Station>, listener: TcpListener) {
-    let shutdown = station.shutdown.clone();
-    let app = router(station);
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-    {
-        tracing::error!("station: web server failed: {e}");
-    }
+/// One screen of the station's web page: its routes, served with the
+/// station as state. A new screen is one module and one line in
+/// [`screens`] (or [`super::StationService::with_screen`]).
+pub type Screen = fn() -> Router<Arc<Station>>;
+
+/// The station's built-in screens.
+pub fn screens() -> Vec<Screen> {
+    vec![
+        login_screen,
+        rooms_screen,
+        alerts_screen,
+        usage_screen,
+        assets_screen,
+    ]
 }
 
-pub fn router(station: Arc<Station>) -> Router {
+/// The logged-in user with at least `role`, or the answer that turns the
+/// request away (to the login form, or 403; boxed, as a response is
+/// large): for screens of their own.
+pub fn signed_in(
+    station: &Station,
+    headers: &HeaderMap,
+    role: Role,
+) -> Result<User, Box<Response>> {
+    user(station, headers, role).map_err(|e| Box::new(e.into_response()))
+}
+
+fn login_screen() -> Router<Arc<Station>> {
     Router::new()
-        .route("/", get(grid))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+}
+
+fn rooms_screen() -> Router<Arc<Station>> {
+    Router::new()
+        .route("/", get(grid))
         .route("/room/{key}", get(room))
         .route("/room/{key}/press", post(press))
-        .route("/alerts", get(alerts))
-        .route("/alerts.csv", get(alerts_csv))
-        .route("/alerts/{id}/ack", post(acknowledge))
-        .route("/usage", get(usage_page))
-        .route("/usage.csv", get(usage_csv))
         .route("/api/rooms", get(api_rooms))
         .route("/events", get(events))
         .route("/metrics", get(super::metrics::metrics))
+}
+
+fn alerts_screen() -> Router<Arc<Station>> {
+    Router::new()
+        .route("/alerts", get(alerts))
+        .route("/alerts.csv", get(alerts_csv))
+        .route("/alerts/{id}/ack", post(acknowledge))
+}
+
+fn usage_screen() -> Router<Arc<Station>> {
+    Router::new()
+        .route("/usage", get(usage_page))
+        .route("/usage.csv", get(usage_csv))
+}
+
+fn assets_screen() -> Router<Arc<Station>> {
+    Router::new()
         .route(
             "/station.js",
             get(|| async {
@@ -86,6 +116,15 @@ pub fn router(station: Arc<Station>) -> Router {
                 )
             }),
         )
+}
+
+/// The station's screens as one router (without a socket: tests drive it
+/// with `oneshot`); every request that changes something must come from
+/// the station's own pages.
+pub fn router(station: Arc<Station>, screens: &[Screen]) -> Router {
+    screens
+        .iter()
+        .fold(Router::new(), |router, screen| router.merge(screen()))
         .layer(axum::middleware::from_fn(
             crate::services::http::csrf::same_origin,
         ))

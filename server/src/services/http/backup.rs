@@ -66,13 +66,13 @@ fn no_settings_file() -> Response {
 fn admin_and_file(
     controller: &Controller,
     headers: &HeaderMap,
-) -> Result<(String, std::path::PathBuf), Response> {
+) -> Result<(String, std::path::PathBuf), Box<Response>> {
     let Some((_, user)) = admin_session(controller, headers) else {
-        return Err(not_admin());
+        return Err(Box::new(not_admin()));
     };
     match controller.settings().telnet.settings_file.clone() {
         Some(file) => Ok((user, file)),
-        None => Err(no_settings_file()),
+        None => Err(Box::new(no_settings_file())),
     }
 }
 
@@ -89,7 +89,7 @@ async fn backup(
 ) -> Response {
     let (user, config) = match admin_and_file(&st.controller, &headers) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let key = q.private_key.is_some_and(|v| v == "1" || v == "true");
     let made = tokio::task::spawn_blocking(move || crate::backup::create_bytes(&config, key))
@@ -157,7 +157,7 @@ async fn backup(
 async fn restore(State(st): State<BackupState>, headers: HeaderMap, body: Bytes) -> Response {
     let (user, config) = match admin_and_file(&st.controller, &headers) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let restored = tokio::task::spawn_blocking(move || {
         crate::backup::restore::restore_from(&config, "the uploaded archive", &body[..])

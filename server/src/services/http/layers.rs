@@ -51,6 +51,13 @@ pub const DESIGNER_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsa
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+/// The policy of the central station's pages (`roomctl station`): its own
+/// script and style files, nothing inline may run; style attributes are
+/// allowed (a room's buttons are placed by them), as on the panel's pages.
+pub const STATION_CSP: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /// The policy of the app's pages. Scripts: the controller's own files and
 /// the inline scripts Leptos writes with this request's nonce (hydration,
 /// resolved resources); `'wasm-unsafe-eval'` lets the page compile its
@@ -118,11 +125,18 @@ fn worth_compressing(
 
 /// The router with every layer above around it.
 pub fn around(router: Router, settings: &Settings) -> Router {
-    let panel = &settings.panel;
     // A project upload may be as large as FTP allows (plus its form).
-    let body_limit = panel
+    let body_limit = settings
+        .panel
         .max_body_bytes
         .max(settings.ftp.max_upload_bytes as usize + 64 * 1024);
+    around_with_limit(router, settings, body_limit)
+}
+
+/// [`around`] with the body limit given: the station's pages take no
+/// uploads, so `[panel] max_body_bytes` is theirs.
+pub fn around_with_limit(router: Router, settings: &Settings, body_limit: usize) -> Router {
+    let panel = &settings.panel;
     let static_header = |name, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };

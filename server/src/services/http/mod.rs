@@ -9,7 +9,7 @@ mod backup;
 pub(crate) mod csrf;
 mod designer;
 mod fanout;
-mod layers;
+pub(crate) mod layers;
 pub mod live;
 mod login;
 mod metrics;
@@ -159,8 +159,9 @@ pub(crate) fn serve_router(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> BoxFuture<'static, anyhow::Result<()>> {
     let s = env.settings();
+    let not_allowed = not_allowed_text(name);
     let router = router.layer(middleware::from_fn_with_state(
-        Arc::new(allow.clone()),
+        (Arc::new(allow.clone()), not_allowed),
         allow_list,
     ));
     let gate = Gate::new(allow, s.panel.max_http_connections);
@@ -170,10 +171,7 @@ pub(crate) fn serve_router(
         None => plain_refusal(status, text),
     };
     let refusals = Refusals {
-        not_allowed: refusal(
-            "403 Forbidden",
-            "this address is not on the panel service's allow-list\n",
-        ),
+        not_allowed: refusal("403 Forbidden", not_allowed),
         full: refusal(
             "503 Service Unavailable",
             "too many connections; try again later\n",
@@ -385,8 +383,17 @@ async fn serve_http<Io>(
 /// How long a request in progress may take to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// What a client outside the allow-list is told: the panel, Apprimo and
+/// HTTPS ports share `[panel] allow`; the station has its own.
+fn not_allowed_text(service: &str) -> &'static str {
+    match service {
+        "station" => "this address is not on the station's allow-list\n",
+        _ => "this address is not on the panel service's allow-list\n",
+    }
+}
+
 async fn allow_list(
-    State(allow): State<Arc<AllowList>>,
+    State((allow, not_allowed)): State<(Arc<AllowList>, &'static str)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
@@ -394,10 +401,6 @@ async fn allow_list(
     if allow.allows(peer.ip()) {
         next.run(request).await
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            "this address is not on the panel service's allow-list\n",
-        )
-            .into_response()
+        (StatusCode::FORBIDDEN, not_allowed).into_response()
     }
 }
