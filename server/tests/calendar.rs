@@ -132,11 +132,14 @@ enum Mode {
     Slow,
 }
 
+/// A request's If-None-Match, and whether it was answered 304.
+type Seen = (Option<String>, bool);
+
 #[derive(Clone, Default)]
 struct Feed {
     mode: Arc<Mutex<Option<Mode>>>,
     /// (If-None-Match sent, answered 304) of every request.
-    seen: Arc<Mutex<Vec<(Option<String>, bool)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Feed {

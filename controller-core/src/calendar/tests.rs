@@ -432,7 +432,6 @@ fn booking_variables_keep_titles_private_by_default() {
     let get = |privacy| {
         variables(&b, now, CPH, privacy)
             .into_iter()
-            .map(|(k, v)| (k, v))
             .collect::<std::collections::HashMap<_, _>>()
     };
     let v = get(Privacy::default());

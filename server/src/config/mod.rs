@@ -194,7 +194,7 @@ impl Settings {
             }
         }
         if self.calendar.enabled {
-            crate::services::calendar::check_settings(&self.calendar)?;
+            self.calendar.check()?;
         }
         // rumqttc's MQTT 5 client refuses (panics on) a shorter keep-alive.
         if self.mqtt.protocol == MqttProtocol::V5 && self.mqtt.keepalive_secs < 5 {

@@ -360,6 +360,49 @@ pub enum CalendarSource {
 }
 
 impl CalendarSettings {
+    /// The settings' own checks (at load, so a mistake stops the start with
+    /// a message instead of a silent calendar).
+    pub fn check(&self) -> anyhow::Result<()> {
+        let c = self;
+        calendar_url(&c.url)?;
+        c.zone()?;
+        anyhow::ensure!(
+            c.poll_secs >= 10,
+            "[calendar] poll_secs = {} is under 10",
+            c.poll_secs
+        );
+        anyhow::ensure!(
+            (1..=300).contains(&c.timeout_secs),
+            "[calendar] timeout_secs must be 1 to 300"
+        );
+        anyhow::ensure!(
+            (1..=controller_core::calendar::MAX_CALENDAR_BYTES).contains(&c.max_bytes),
+            "[calendar] max_bytes must be 1 to {}",
+            controller_core::calendar::MAX_CALENDAR_BYTES
+        );
+        anyhow::ensure!(
+            (1..=240).contains(&c.extend_minutes),
+            "[calendar] extend_minutes must be 1 to 240"
+        );
+        if c.source == CalendarSource::Ics
+            && !(c.extend_button.is_empty() && c.end_button.is_empty())
+        {
+            anyhow::bail!("[calendar] extend_button and end_button need source = \"caldav\" (a published feed cannot be written)");
+        }
+        Ok(())
+    }
+
+    /// The room's time zone.
+    pub fn zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        let c = self;
+        c.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!(
+                "[calendar] time_zone {:?} is not an IANA time zone (e.g. \"Europe/Copenhagen\")",
+                c.time_zone
+            )
+        })
+    }
+
     /// Relative paths are relative to the settings file's folder.
     pub fn resolve_paths(&mut self, settings_path: &std::path::Path) {
         let dir = super::settings_dir(settings_path);
@@ -376,6 +419,36 @@ impl CalendarSettings {
             }
         }
     }
+}
+
+/// The settings' URL: https (webcal is https), or http to this machine.
+pub fn calendar_url(text: &str) -> anyhow::Result<reqwest::Url> {
+    let text = text.trim();
+    let text = match text.strip_prefix("webcal://") {
+        Some(rest) => format!("https://{rest}"),
+        None => text.to_string(),
+    };
+    let url =
+        reqwest::Url::parse(&text).map_err(|e| anyhow::anyhow!("[calendar] url {text:?}: {e}"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_local(&url) => Ok(url),
+        "http" => {
+            anyhow::bail!(
+                "[calendar] url {text:?}: plain http is only allowed to this machine; use https"
+            )
+        }
+        other => anyhow::bail!("[calendar] url {text:?}: {other}: is not http(s)"),
+    }
+}
+
+fn is_local(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 pub(super) fn calendar_defaults() -> CalendarSettings {

@@ -245,31 +245,9 @@ fn plain(e: reqwest::Error) -> anyhow::Error {
     anyhow!(text)
 }
 
-/// The settings' URL: https (webcal is https), or http to this machine.
+/// The settings' URL (see [`CalendarSettings::url`]).
 pub fn url_of(text: &str) -> anyhow::Result<Url> {
-    let text = text.trim();
-    let text = match text.strip_prefix("webcal://") {
-        Some(rest) => format!("https://{rest}"),
-        None => text.to_string(),
-    };
-    let url = Url::parse(&text).map_err(|e| anyhow!("[calendar] url {text:?}: {e}"))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_local(&url) => Ok(url),
-        "http" => {
-            bail!("[calendar] url {text:?}: plain http is only allowed to this machine; use https")
-        }
-        other => bail!("[calendar] url {text:?}: {other}: is not http(s)"),
-    }
-}
-
-fn is_local(url: &Url) -> bool {
-    let host = url.host_str().unwrap_or("");
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    crate::config::calendar_url(text)
 }
 
 /// rustls with the ring provider and the roots from `ca_file` or the

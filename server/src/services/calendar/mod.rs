@@ -91,50 +91,16 @@ fn redacted(url: &reqwest::Url) -> String {
     u.to_string()
 }
 
-/// The settings' own checks (at load, so a mistake stops the start with
-/// a message instead of a silent calendar).
-pub fn check_settings(c: &CalendarSettings) -> anyhow::Result<()> {
-    fetch::url_of(&c.url)?;
-    zone(c)?;
-    anyhow::ensure!(
-        c.poll_secs >= 10,
-        "[calendar] poll_secs = {} is under 10",
-        c.poll_secs
-    );
-    anyhow::ensure!(
-        (1..=300).contains(&c.timeout_secs),
-        "[calendar] timeout_secs must be 1 to 300"
-    );
-    anyhow::ensure!(
-        (1..=controller_core::calendar::MAX_CALENDAR_BYTES).contains(&c.max_bytes),
-        "[calendar] max_bytes must be 1 to {}",
-        controller_core::calendar::MAX_CALENDAR_BYTES
-    );
-    anyhow::ensure!(
-        (1..=240).contains(&c.extend_minutes),
-        "[calendar] extend_minutes must be 1 to 240"
-    );
-    if c.source == CalendarSource::Ics && !(c.extend_button.is_empty() && c.end_button.is_empty()) {
-        anyhow::bail!("[calendar] extend_button and end_button need source = \"caldav\" (a published feed cannot be written)");
-    }
-    Ok(())
-}
-
-/// The room's time zone.
+/// The room's time zone (see [`CalendarSettings::zone`]).
 pub fn zone(c: &CalendarSettings) -> anyhow::Result<Tz> {
-    c.time_zone.parse::<Tz>().map_err(|_| {
-        anyhow::anyhow!(
-            "[calendar] time_zone {:?} is not an IANA time zone (e.g. \"Europe/Copenhagen\")",
-            c.time_zone
-        )
-    })
+    c.zone()
 }
 
 /// The documents read into one calendar (each CalDAV resource alone).
 pub fn parse(fetched: &Fetched, zone: Tz) -> anyhow::Result<Calendar> {
     let mut calendar = Calendar::empty(zone);
     for r in &fetched.resources {
-        let one = Calendar::parse(&r.ics, zone).with_context(|| format!("{}", r.href))?;
+        let one = Calendar::parse(&r.ics, zone).with_context(|| r.href.clone())?;
         calendar.merge(one)?;
     }
     Ok(calendar)

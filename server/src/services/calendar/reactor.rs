@@ -102,7 +102,7 @@ impl Reactor {
             self.expand(now);
         }
         let mut said = Vec::new();
-        let due: Vec<(String, DateTime<Utc>, bool, Result<(), String>)> = {
+        let due: Vec<Due> = {
             let firings = calendar::firings(
                 &self.project.schedule,
                 &self.meetings,
@@ -120,16 +120,22 @@ impl Reactor {
                     } else {
                         fire(controller, &self.project, f.rule)
                     };
-                    (
-                        format!("{} ({})", f.rule.id, f.rule.action()),
-                        f.at,
-                        skip,
+                    Due {
+                        rule: format!("{} ({})", f.rule.id, f.rule.action()),
+                        at: f.at,
+                        skipped: skip,
                         outcome,
-                    )
+                    }
                 })
                 .collect()
         };
-        for (rule, at, skipped, outcome) in due {
+        for Due {
+            rule,
+            at,
+            skipped,
+            outcome,
+        } in due
+        {
             let when = local(at, self.zone);
             said.push(match (skipped, outcome) {
                 (true, _) => format!("schedule {rule} at {when}: skipped (a person pressed a button since, or the moment passed while the controller was off)"),
@@ -188,6 +194,14 @@ impl Reactor {
     pub fn next_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         Booking::at(&self.meetings, now).next.map(|m| m.start)
     }
+}
+
+/// A rule that came due, and what became of it.
+struct Due {
+    rule: String,
+    at: DateTime<Utc>,
+    skipped: bool,
+    outcome: Result<(), String>,
 }
 
 /// Presses the rule's button, or its sequence's button, as a person would.
