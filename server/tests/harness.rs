@@ -141,6 +141,7 @@ fn enabled(s: &Settings) -> Vec<&'static str> {
         s.ftp.enabled,
         s.logic.enabled,
         s.mqtt.enabled,
+        s.calendar.enabled,
     ];
     SERVICES
         .iter()

@@ -12,7 +12,6 @@ use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
 pub const SERVICES: [&str; 12] = [
-    "calendar",
     "panel",
     "apprimo",
     "https",
@@ -24,6 +23,7 @@ pub const SERVICES: [&str; 12] = [
     "ftp",
     "logic",
     "mqtt",
+    "calendar",
 ];
 
 /// The LAN services and the two HTTP ports, without the room logic (the
