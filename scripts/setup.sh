@@ -81,7 +81,8 @@ if [[ $want_e2e == 1 ]]; then
   # (the LAN tests' private network namespaces), curl and Python's ftplib and
   # telnetlib (the FTP and Telnet tests talk to the server as real clients),
   # Mosquitto and its clients (the MQTT tests start their own broker on a
-  # loopback port), openssl (their TLS broker's certificates).
+  # loopback port), openssl (their TLS broker's certificates), Radicale
+  # (the calendar tests' CalDAV server).
   missing=()
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
@@ -94,6 +95,11 @@ if [[ $want_e2e == 1 ]]; then
   # Prometheus: tests/metrics.rs scrapes the controller and the station
   # with it, inside the test's own network namespace.
   command -v prometheus >/dev/null || missing+=(prometheus)
+  # Radicale: tests/calendar.rs reads and writes a CalDAV collection on
+  # its own Radicale, started on a loopback port with a config it writes.
+  # Its VTIMEZONE handling needs pytz (only a Recommends of the package).
+  command -v radicale >/dev/null || missing+=(radicale)
+  python3 -c "import pytz" 2>/dev/null || missing+=(python3-tz)
   (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
   # The package starts a system broker on 1883 where systemd runs; the tests
   # start their own, so that one is switched off.
@@ -105,6 +111,11 @@ if [[ $want_e2e == 1 ]]; then
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
     && systemctl is-system-running >/dev/null 2>&1; then
     $([[ $(id -u) -eq 0 ]] || echo sudo) systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
+  # And Radicale's own service (5232).
+  if [[ " ${missing[*]} " == *" radicale "* ]] && command -v systemctl >/dev/null \
+    && systemctl is-system-running >/dev/null 2>&1; then
+    $([[ $(id -u) -eq 0 ]] || echo sudo) systemctl disable --now radicale >/dev/null 2>&1 || true
   fi
 fi
 if [[ $want_package == 1 ]]; then

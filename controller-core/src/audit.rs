@@ -27,6 +27,8 @@ pub enum AuditEvent {
     Backup,
     /// A backup archive restored, or refused.
     Restore,
+    /// A meeting extended or ended from the room (a CalDAV write-back).
+    Booking,
 }
 
 impl AuditEvent {
@@ -41,6 +43,7 @@ impl AuditEvent {
             AuditEvent::Press => "press",
             AuditEvent::Backup => "backup",
             AuditEvent::Restore => "restore",
+            AuditEvent::Booking => "booking",
         }
     }
 }

@@ -7,6 +7,8 @@
 //! - [`logic`]: room logic without I/O: send-string escapes, feedback
 //!   matching, timer schedules.
 //! - [`protocol`]: sans-IO codecs (bytes <-> messages) for every wire format.
+//! - [`calendar`] (feature `calendar`): iCalendar feeds read and their
+//!   recurrences expanded in the room's time zone; what the room is booked for.
 //! - [`audit`]: the audit trail's entry and its one line format.
 //! - [`printable`]: the one escaping of outside text for screens and logs.
 //! - [`link`]: the panel's link to its controller (hello, keep-alive, lost,
@@ -19,6 +21,8 @@
 //! unit-tested, property-tested and fuzzed in microseconds.
 
 pub mod audit;
+#[cfg(feature = "calendar")]
+pub mod calendar;
 pub mod central_client;
 pub mod driver;
 pub mod engine;

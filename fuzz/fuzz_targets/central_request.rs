@@ -8,6 +8,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Request::decode(data, DEFAULT_MAX_LINE_BYTES) {
         let line = r.encode();
-        assert_eq!(Request::decode(&line[..line.len() - 1], usize::MAX).unwrap(), r);
+        assert_eq!(
+            Request::decode(&line[..line.len() - 1], usize::MAX).unwrap(),
+            r
+        );
     }
 });

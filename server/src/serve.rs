@@ -10,8 +10,8 @@ use crate::controller::Controller;
 use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::PortKind;
 use crate::services::{
-    audit, central, device_search, extension, ftp, http, live, logic, lookup, mqtt, repeat, telnet,
-    Service, Supervisor,
+    audit, calendar, central, device_search, extension, ftp, http, live, logic, lookup, mqtt,
+    repeat, telnet, Service, Supervisor,
 };
 use crate::status::StatusBoard;
 
@@ -36,6 +36,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
         Box::new(device_search::DeviceSearchService),
         Box::new(mqtt::MqttService),
         Box::new(audit::AuditService),
+        Box::new(calendar::CalendarService),
     ]
 }
 

@@ -142,6 +142,7 @@ fn enabled(s: &Settings) -> Vec<&'static str> {
         s.logic.enabled,
         s.mqtt.enabled,
         s.device_search.enabled,
+        s.calendar.enabled,
     ];
     SERVICES
         .iter()

@@ -36,6 +36,13 @@ pub fn changes(from: &Project, to: &Project) -> Vec<String> {
         &s.id
     });
     by_id(&mut out, "timer", &from.timers, &to.timers, |t| &t.id);
+    by_id(
+        &mut out,
+        "schedule rule",
+        &from.schedule,
+        &to.schedule,
+        |r| &r.id,
+    );
     // Feedback rules have no id: they are compared as a list.
     if from.feedback != to.feedback {
         out.push(format!(

@@ -16,6 +16,7 @@ pub mod drivers;
 mod edit;
 pub(crate) mod error;
 mod logic;
+mod meeting_rules;
 mod parse;
 mod schema;
 mod secrets;
@@ -29,6 +30,7 @@ pub use demo::{demo_project, DEMO_PROJECT_TOML};
 pub use edit::edit_toml;
 pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
+pub use meeting_rules::*;
 pub use schema::*;
 pub use secrets::{redact_secrets, HIDDEN};
 

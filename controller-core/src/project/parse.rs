@@ -131,6 +131,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
         feedback: Vec::new(),
         timers: Vec::new(),
         device_state: Vec::new(),
+        schedule: Vec::new(),
     };
     let mut has_info = false;
     for (key, value) in root.into_inner() {
@@ -150,6 +151,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
             "sequences" => project.sequences = shape.list("sequences", None, value),
             "feedback" => project.feedback = shape.list("feedback", None, value),
             "timers" => project.timers = shape.list("timers", None, value),
+            "schedule" => project.schedule = shape.list("schedule", None, value),
             _ => {
                 let path = [Seg::Key(name.to_string())];
                 let error = shape.locator.error(&path, UNKNOWN_FIELD);

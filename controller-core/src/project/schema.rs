@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::controls::{Level, LevelPlace, TextPlace, VarCondition, Variable};
 use super::logic::{Device, FeedbackRule, Sequence, Timer};
+use super::meeting_rules::ScheduleRule;
 
 /// One room: identity, buttons, the panels that show them, and the room logic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,9 @@ pub struct Project {
     /// them as they read variables.
     #[serde(skip)]
     pub device_state: Vec<Variable>,
+    /// Rules around the room's meetings (`[[schedule]]`, docs/calendar.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<ScheduleRule>,
 }
 
 /// The `[project]` table: who this room is.

@@ -56,6 +56,7 @@ pub struct Settings {
     pub device_search: DeviceSearchSettings,
     pub mqtt: MqttSettings,
     pub audit: AuditSettings,
+    pub calendar: CalendarSettings,
     /// Only `roomctl station` reads it.
     pub station: StationSettings,
     #[serde(default)]
@@ -193,6 +194,9 @@ impl Settings {
                     u.role
                 );
             }
+        }
+        if self.calendar.enabled {
+            self.calendar.check()?;
         }
         // rumqttc's MQTT 5 client refuses (panics on) a shorter keep-alive.
         if self.mqtt.protocol == MqttProtocol::V5 && self.mqtt.keepalive_secs < 5 {
@@ -359,6 +363,43 @@ mod tests {
             s.audit_file(Path::new("/etc/roomctl/roomctl.toml")),
             Path::new("/etc/roomctl/var/audit.log")
         );
+    }
+
+    #[test]
+    fn calendar_settings_are_checked_when_on() {
+        let on = |extra: &str| {
+            Settings::from_toml(&format!("[calendar]\nenabled = true\n{extra}"), None)
+                .map_err(|e| format!("{e:#}"))
+        };
+        assert!(on("url = \"https://example.org/room.ics\"\n").is_ok());
+        assert!(on(
+            "url = \"http://127.0.0.1:5232/room/\"\nsource = \"caldav\"\nend_button = \"end\"\n"
+        )
+        .is_ok());
+        for (extra, says) in [
+            ("url = \"http://example.org/room.ics\"\n", "use https"),
+            (
+                "url = \"https://example.org/a.ics\"\ntime_zone = \"Mars/Olympus\"\n",
+                "IANA",
+            ),
+            (
+                "url = \"https://example.org/a.ics\"\nmax_bytes = 99999999\n",
+                "max_bytes",
+            ),
+            (
+                "url = \"https://example.org/a.ics\"\nextend_button = \"x\"\n",
+                "caldav",
+            ),
+            (
+                "url = \"https://example.org/a.ics\"\nprivacy = \"everything\"\n",
+                "title_and_organizer",
+            ),
+        ] {
+            let e = on(extra).unwrap_err();
+            assert!(e.contains(says), "{says} in {e}");
+        }
+        // Off, nothing is checked (the defaults have no URL).
+        assert!(Settings::from_toml("", None).is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 pub mod accept;
 pub mod audit;
+pub mod calendar;
 pub mod central;
 pub mod device_search;
 pub mod extension;

@@ -12,7 +12,8 @@
 //! - [`telnet`] and [`ftp`]: console and FTP control-connection clients;
 //! - [`netns`]: run a test inside a network namespace of its own;
 //! - [`mosquitto`]: a real MQTT broker on a free loopback port, and a
-//!   subscriber that remembers what it saw.
+//!   subscriber that remembers what it saw;
+//! - [`radicale`]: a real CalDAV server on a free loopback port.
 //!
 //! Everything talks to loopback or to a namespace the test made itself.
 
@@ -26,6 +27,7 @@ pub mod http;
 pub mod mosquitto;
 pub mod netns;
 pub mod panel;
+pub mod radicale;
 pub mod settings;
 pub mod telnet;
 

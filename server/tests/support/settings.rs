@@ -11,7 +11,7 @@ use roomctl::project_store::{self, LoadedProject, ProjectStore};
 use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
-pub const SERVICES: [&str; 12] = [
+pub const SERVICES: [&str; 13] = [
     "panel",
     "apprimo",
     "https",
@@ -24,6 +24,7 @@ pub const SERVICES: [&str; 12] = [
     "logic",
     "mqtt",
     "device_search",
+    "calendar",
 ];
 
 /// The LAN services and the two HTTP ports, without the room logic (the
@@ -78,6 +79,7 @@ impl TestSettings {
         s.logic.enabled = on("logic");
         s.mqtt.enabled = on("mqtt");
         s.device_search.enabled = on("device_search");
+        s.calendar.enabled = on("calendar");
         s.panel.port = 0;
         s.apprimo.port = 0;
         s.https.port = 0;

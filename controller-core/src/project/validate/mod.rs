@@ -11,6 +11,7 @@ mod devices;
 mod feedback;
 mod levels;
 mod panels;
+mod schedule;
 mod sequences;
 mod timers;
 mod variables;
@@ -61,6 +62,7 @@ pub(super) fn validate(
     sequences::check(&mut c, &devices);
     feedback::check(&mut c, &devices);
     timers::check(&mut c);
+    schedule::check(&mut c);
     c.errors
 }
 

@@ -1,0 +1,369 @@
+//! Getting the room's calendar over HTTP(S): a published iCalendar feed
+//! (one GET) or a CalDAV collection (one REPORT calendar-query, RFC 4791
+//! §7.8, answering every event's href, ETag and text), both conditional
+//! (If-None-Match / If-Modified-Since), bounded in time (`timeout_secs`)
+//! and size (`max_bytes`, counted while reading), verified by rustls. And
+//! the write-back: one event's resource PUT with `If-Match` its ETag.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
+use reqwest::{Method, StatusCode, Url};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CalendarSettings, CalendarSource};
+
+/// Where Debian keeps the system's CA bundle (`ca_file` unset).
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// One calendar document: the feed, or one CalDAV resource (an event and
+/// its moved occurrences).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// Its address (the feed's URL, or the resource's path on the server).
+    pub href: String,
+    pub etag: Option<String>,
+    pub ics: String,
+}
+
+/// What a fetch brought: the calendar's documents and what to send with
+/// the next conditional request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fetched {
+    /// The URL it came from (a cache of another URL is not used).
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub resources: Vec<Resource>,
+}
+
+/// The answer to a conditional fetch.
+pub enum Outcome {
+    /// The server says nothing changed (304, or the same collection ETag).
+    Unchanged,
+    New(Fetched),
+}
+
+/// An HTTP client for one `[calendar]`.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    url: Url,
+    source: CalendarSource,
+    username: String,
+    password: Option<String>,
+    max_bytes: usize,
+}
+
+impl Client {
+    pub fn new(s: &CalendarSettings) -> anyhow::Result<Client> {
+        let url = url_of(&s.url)?;
+        let password = match &s.password_file {
+            Some(file) => Some(crate::secret_file::read_password_file(
+                file,
+                "[calendar] password_file",
+            )?),
+            None => None,
+        };
+        let mut builder = reqwest::Client::builder()
+            .timeout(Duration::from_secs(s.timeout_secs.max(1)))
+            .connect_timeout(Duration::from_secs(s.timeout_secs.clamp(1, 10)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("roomctl/", env!("CARGO_PKG_VERSION")));
+        if url.scheme() == "https" {
+            builder = builder.use_preconfigured_tls(tls_config(s.ca_file.as_deref())?);
+        } else {
+            // Plain HTTP (loopback only, see url_of) must not be redirected
+            // off the machine.
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
+        Ok(Client {
+            http: builder.build().context("[calendar] HTTP client")?,
+            url,
+            source: s.source,
+            username: s.username.clone(),
+            password,
+            max_bytes: s
+                .max_bytes
+                .min(controller_core::calendar::MAX_CALENDAR_BYTES),
+        })
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, url);
+        if self.username.is_empty() {
+            r
+        } else {
+            r.basic_auth(&self.username, self.password.as_deref())
+        }
+    }
+
+    /// Fetches the calendar; `last` (the calendar in use) gives the
+    /// conditional headers.
+    pub async fn fetch(&self, last: Option<&Fetched>) -> anyhow::Result<Outcome> {
+        let last = last.filter(|l| l.url == self.url.as_str());
+        let mut headers = HeaderMap::new();
+        if let (Some(l), CalendarSource::Ics) = (last, self.source) {
+            if let Some(v) = l
+                .etag
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                headers.insert(IF_NONE_MATCH, v);
+            }
+            if let Some(v) = l
+                .last_modified
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                headers.insert(IF_MODIFIED_SINCE, v);
+            }
+        }
+        let request = match self.source {
+            CalendarSource::Ics => self.request(Method::GET, self.url.clone()),
+            CalendarSource::Caldav => self
+                .request(Method::from_bytes(b"REPORT")?, self.url.clone())
+                .header("Depth", "1")
+                .header("Content-Type", "application/xml; charset=utf-8")
+                .body(CALENDAR_QUERY),
+        };
+        let response = request.headers(headers).send().await.map_err(plain)?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Outcome::Unchanged);
+        }
+        if !status.is_success() {
+            bail!("{} answered {status}", self.url);
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+        if etag.is_some() && last.is_some_and(|l| l.etag == etag) {
+            return Ok(Outcome::Unchanged);
+        }
+        let body = self.read_body(response).await?;
+        let resources = match self.source {
+            CalendarSource::Ics => vec![Resource {
+                href: self.url.to_string(),
+                etag: etag.clone(),
+                ics: body,
+            }],
+            CalendarSource::Caldav => multistatus(&body)?,
+        };
+        Ok(Outcome::New(Fetched {
+            url: self.url.to_string(),
+            etag,
+            last_modified,
+            resources,
+        }))
+    }
+
+    /// The body as text, refused past `max_bytes` (counted as it comes,
+    /// so a huge answer is never held whole).
+    async fn read_body(&self, mut response: reqwest::Response) -> anyhow::Result<String> {
+        if let Some(len) = response.content_length() {
+            if len > self.max_bytes as u64 {
+                bail!(
+                    "the calendar is {len} bytes, more than [calendar] max_bytes = {}",
+                    self.max_bytes
+                );
+            }
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(plain)? {
+            if body.len() + chunk.len() > self.max_bytes {
+                bail!(
+                    "the calendar is more than [calendar] max_bytes = {} bytes",
+                    self.max_bytes
+                );
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| anyhow!("the calendar is not UTF-8 text"))
+    }
+
+    /// Writes one resource back with `If-Match` its ETag (a change made
+    /// meanwhile by someone else is refused by the server, not overwritten).
+    /// Returns the new ETag, if the server gave one.
+    pub async fn put(&self, resource: &Resource, ics: String) -> anyhow::Result<Option<String>> {
+        let url = self
+            .url
+            .join(&resource.href)
+            .with_context(|| format!("the event's address {:?}", resource.href))?;
+        if url.origin() != self.url.origin() {
+            bail!("the event's address {url} is not on the calendar's server");
+        }
+        let mut request = self
+            .request(Method::PUT, url.clone())
+            .header("Content-Type", "text/calendar; charset=utf-8")
+            .body(ics);
+        if let Some(etag) = &resource.etag {
+            request = request.header(IF_MATCH, etag.as_str());
+        }
+        let response = request.send().await.map_err(plain)?;
+        let status = response.status();
+        if status == StatusCode::PRECONDITION_FAILED {
+            bail!("the event changed on the server meanwhile (412); it is read again at the next poll");
+        }
+        if !status.is_success() {
+            bail!("PUT {url} answered {status}");
+        }
+        Ok(response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string))
+    }
+}
+
+/// reqwest's error with its causes (timeout, refused, certificate).
+fn plain(e: reqwest::Error) -> anyhow::Error {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if e.is_timeout() {
+        text.push_str(" (timed out: [calendar] timeout_secs)");
+    }
+    anyhow!(text)
+}
+
+/// The settings' URL (see [`CalendarSettings::url`]).
+pub fn url_of(text: &str) -> anyhow::Result<Url> {
+    crate::config::calendar_url(text)
+}
+
+/// rustls with the ring provider and the roots from `ca_file` or the
+/// system bundle, as the MQTT bridge.
+fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let path = ca_file.unwrap_or(Path::new(SYSTEM_CA_BUNDLE));
+    let what = || format!("[calendar] ca_file {}", path.display());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).with_context(what)? {
+        roots.add(cert.with_context(what)?).with_context(what)?;
+    }
+    if roots.is_empty() {
+        bail!("{} holds no certificate", what());
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}
+
+/// Every VEVENT of the collection, with its href and ETag (RFC 4791 §7.8).
+const CALENDAR_QUERY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/></c:comp-filter></c:filter>
+</c:calendar-query>"#;
+
+/// The first element `ns:name` under `n`.
+fn child<'a, 'i>(
+    n: roxmltree::Node<'a, 'i>,
+    ns: &str,
+    name: &str,
+) -> Option<roxmltree::Node<'a, 'i>> {
+    n.descendants().find(|c| c.has_tag_name((ns, name)))
+}
+
+/// A WebDAV multistatus answer read into resources (those with
+/// calendar data and a 200 status).
+pub fn multistatus(xml: &str) -> anyhow::Result<Vec<Resource>> {
+    const DAV: &str = "DAV:";
+    const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+    let doc = roxmltree::Document::parse(xml).context("the CalDAV answer is not XML")?;
+    let root = doc.root_element();
+    if !root.has_tag_name((DAV, "multistatus")) {
+        bail!("the CalDAV answer is not a multistatus");
+    }
+    let mut out = Vec::new();
+    for response in root
+        .children()
+        .filter(|n| n.has_tag_name((DAV, "response")))
+    {
+        let Some(href) = child(response, DAV, "href").and_then(|h| h.text()) else {
+            continue;
+        };
+        for propstat in response
+            .children()
+            .filter(|n| n.has_tag_name((DAV, "propstat")))
+        {
+            let ok = child(propstat, DAV, "status")
+                .and_then(|s| s.text())
+                .is_some_and(|s| s.contains(" 200"));
+            let data = child(propstat, CALDAV, "calendar-data").and_then(|d| d.text());
+            if let (true, Some(ics)) = (ok, data) {
+                out.push(Resource {
+                    href: href.trim().to_string(),
+                    etag: child(propstat, DAV, "getetag")
+                        .and_then(|e| e.text())
+                        .map(|e| e.trim().to_string()),
+                    ics: ics.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_https_or_local_http() {
+        assert_eq!(
+            url_of("webcal://example.org/a.ics").unwrap().as_str(),
+            "https://example.org/a.ics"
+        );
+        assert!(url_of("http://127.0.0.1:5232/room/").is_ok());
+        assert!(url_of("http://localhost/x.ics").is_ok());
+        let e = url_of("http://example.org/a.ics").unwrap_err().to_string();
+        assert!(e.contains("use https"), "{e}");
+        assert!(url_of("ftp://example.org/a.ics").is_err());
+        assert!(url_of("not a url").is_err());
+    }
+
+    #[test]
+    fn multistatus_answers_are_read() {
+        let xml = r#"<?xml version="1.0"?>
+<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+ <response><href>/room/a.ics</href>
+  <propstat><prop><getetag>"e1"</getetag><C:calendar-data>BEGIN:VCALENDAR&#13;
+END:VCALENDAR</C:calendar-data></prop><status>HTTP/1.1 200 OK</status></propstat>
+ </response>
+ <response><href>/room/b.ics</href>
+  <propstat><prop><getetag/></prop><status>HTTP/1.1 404 Not Found</status></propstat>
+ </response>
+</multistatus>"#;
+        let r = multistatus(xml).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].href, "/room/a.ics");
+        assert_eq!(r[0].etag.as_deref(), Some("\"e1\""));
+        assert!(r[0].ics.starts_with("BEGIN:VCALENDAR\r\nEND"));
+        assert!(multistatus("<x/>").is_err());
+        assert!(multistatus("not xml").is_err());
+    }
+}

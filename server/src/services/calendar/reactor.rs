@@ -1,0 +1,454 @@
+//! Following the calendar: the project's `[[schedule]]` rules fired at
+//! their instants, the booking variables kept current, and the room's
+//! "Extend" and "End" buttons written back to CalDAV.
+//!
+//! [`Reactor`] does the deciding with the time passed in (`advance(now)`),
+//! so tests move through a day of meetings without waiting; [`follow`] is
+//! the service's loop around it, sleeping until the next instant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Duration as Span, Timelike, Utc};
+use chrono_tz::Tz;
+use controller_core::audit::{AuditEvent, AuditOutcome};
+use controller_core::calendar::{self, Booking, Calendar, Meeting, Privacy};
+use controller_core::engine::{Change, Command};
+use controller_core::project::{Project, Value};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::{local, Client, Current, Fetched, Resource};
+use crate::config::CalendarSettings;
+use crate::controller::Controller;
+use crate::logic::Clock;
+
+/// Meetings are expanded for this long before and after now.
+const BEHIND: Span = Span::days(1);
+const AHEAD: Span = Span::days(8);
+/// A rule whose instant passed longer ago than this (the clock jumped,
+/// the controller was off) is skipped, not fired late.
+const LATE: Span = Span::minutes(5);
+/// The source of the presses rules make (never counted as a person's).
+pub const SOURCE: &str = "schedule";
+
+/// What the room does about its calendar, decided at instants passed in.
+pub struct Reactor {
+    project: Arc<Project>,
+    zone: Tz,
+    privacy: Privacy,
+    calendar: Option<Arc<Calendar>>,
+    meetings: Vec<Meeting>,
+    /// The span `meetings` was expanded for.
+    window: (DateTime<Utc>, DateTime<Utc>),
+    /// Rules are fired up to here.
+    checked: DateTime<Utc>,
+    last_press: Option<DateTime<Utc>>,
+    /// The booking variables as last set.
+    shown: HashMap<&'static str, Value>,
+}
+
+impl Reactor {
+    pub fn new(project: Arc<Project>, zone: Tz, privacy: Privacy, now: DateTime<Utc>) -> Reactor {
+        Reactor {
+            project,
+            zone,
+            privacy,
+            calendar: None,
+            meetings: Vec::new(),
+            window: (now, now),
+            checked: now,
+            last_press: None,
+            shown: HashMap::new(),
+        }
+    }
+
+    /// A new calendar: its meetings are used from now on.
+    pub fn set_calendar(&mut self, calendar: Arc<Calendar>, now: DateTime<Utc>) {
+        self.calendar = Some(calendar);
+        self.expand(now);
+    }
+
+    /// A new project: its rules and variables (all variables are set again).
+    pub fn set_project(&mut self, project: Arc<Project>) {
+        self.project = project;
+        self.shown.clear();
+    }
+
+    /// A person pressed a button (rules with `unless_pressed_since` look).
+    pub fn pressed_by_person(&mut self, at: DateTime<Utc>) {
+        self.last_press = Some(at);
+    }
+
+    pub fn meetings(&self) -> &[Meeting] {
+        &self.meetings
+    }
+
+    fn expand(&mut self, now: DateTime<Utc>) {
+        self.window = (now - BEHIND, now + AHEAD);
+        self.meetings = match &self.calendar {
+            Some(c) => c.meetings(self.window.0, self.window.1),
+            None => Vec::new(),
+        };
+    }
+
+    /// Fires the rules due since the last call, up to `now`, and sets the
+    /// booking variables the project declares. Returns what it did, in
+    /// words (the log).
+    pub fn advance(&mut self, controller: &Controller, now: DateTime<Utc>) -> Vec<String> {
+        if now < self.checked || now > self.window.1 - Span::days(1) || now < self.window.0 {
+            self.expand(now);
+        }
+        let mut said = Vec::new();
+        let due: Vec<Due> = {
+            let firings = calendar::firings(
+                &self.project.schedule,
+                &self.meetings,
+                self.zone,
+                self.checked.min(now),
+                now,
+            );
+            firings
+                .iter()
+                .map(|f| {
+                    let late = now - f.at > LATE;
+                    let skip = late || f.suppressed_by(self.last_press);
+                    let outcome = if skip {
+                        Ok(())
+                    } else {
+                        fire(controller, &self.project, f.rule)
+                    };
+                    Due {
+                        rule: format!("{} ({})", f.rule.id, f.rule.action()),
+                        at: f.at,
+                        skipped: skip,
+                        outcome,
+                    }
+                })
+                .collect()
+        };
+        for Due {
+            rule,
+            at,
+            skipped,
+            outcome,
+        } in due
+        {
+            let when = local(at, self.zone);
+            said.push(match (skipped, outcome) {
+                (true, _) => format!("schedule {rule} at {when}: skipped (a person pressed a button since, or the moment passed while the controller was off)"),
+                (false, Ok(())) => format!("schedule {rule} at {when}"),
+                (false, Err(e)) => format!("schedule {rule} at {when} failed: {e}"),
+            });
+        }
+        self.checked = now;
+        self.publish(controller, now);
+        said
+    }
+
+    /// The booking variables (those the project declares) set through the
+    /// engine when they change.
+    fn publish(&mut self, controller: &Controller, now: DateTime<Utc>) {
+        let booking = Booking::at(&self.meetings, now);
+        for (name, value) in calendar::variables(&booking, now, self.zone, self.privacy) {
+            let Some(declared) = self.project.variables.iter().find(|v| v.id == name) else {
+                continue;
+            };
+            let Some(value) = value.coerce(declared.kind) else {
+                continue;
+            };
+            if self.shown.get(name) == Some(&value) {
+                continue;
+            }
+            let set = controller.execute(Command::SetVariable {
+                variable: name.to_string(),
+                value: value.clone(),
+                source: "calendar".into(),
+            });
+            if set.is_ok() {
+                self.shown.insert(name, value);
+            }
+        }
+    }
+
+    /// When to look again: the next rule's instant or the next minute
+    /// (time left and "free until" change by the minute).
+    pub fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let minute = now
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(now)
+            + Span::minutes(1);
+        calendar::next_firing(&self.project.schedule, &self.meetings, self.zone, now)
+            .map_or(minute, |t| t.min(minute))
+    }
+
+    /// The meeting on now, if any.
+    pub fn meeting_on(&self, now: DateTime<Utc>) -> Option<Meeting> {
+        Booking::at(&self.meetings, now).now.cloned()
+    }
+
+    /// The next meeting's start after the one on now (an extension must end before it).
+    pub fn next_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        Booking::at(&self.meetings, now).next.map(|m| m.start)
+    }
+}
+
+/// A rule that came due, and what became of it.
+struct Due {
+    rule: String,
+    at: DateTime<Utc>,
+    skipped: bool,
+    outcome: Result<(), String>,
+}
+
+/// Presses the rule's button, or its sequence's button, as a person would.
+fn fire(
+    controller: &Controller,
+    project: &Project,
+    rule: &controller_core::project::ScheduleRule,
+) -> Result<(), String> {
+    let button = match (&rule.press, &rule.sequence) {
+        (Some(b), _) => b.clone(),
+        (None, Some(s)) => project
+            .sequences
+            .iter()
+            .find(|q| &q.id == s)
+            .map(|q| q.button.clone())
+            .ok_or_else(|| format!("there is no sequence {s:?}"))?,
+        _ => return Ok(()),
+    };
+    crate::logic::press_and_release(controller, &button, &format!("{SOURCE}:{}", rule.id))
+        .map_err(|e| e.to_string())
+}
+
+/// Whether a press came from a person (panels, keypads, Telnet, central
+/// control, MQTT), not from the controller's own timers and rules.
+pub fn is_person(source: &str) -> bool {
+    !["timer:", "schedule:", "calendar", "logic", "sequence"]
+        .iter()
+        .any(|p| source.starts_with(p))
+}
+
+/// The change a room's button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    Extend,
+    End,
+}
+
+/// A write-back's result, for the loop to take in.
+pub struct Written {
+    pub ask: Ask,
+    pub meeting: Meeting,
+    pub result: anyhow::Result<Resource>,
+}
+
+/// Writes `meeting`'s new end to the resource that holds it.
+pub async fn write_back(
+    client: &Client,
+    fetched: &Fetched,
+    zone: Tz,
+    meeting: &Meeting,
+    end: DateTime<Utc>,
+) -> anyhow::Result<Resource> {
+    let resource = fetched
+        .resources
+        .iter()
+        .find(|r| {
+            Calendar::parse(&r.ics, zone)
+                .map(|c| c.has_event(&meeting.uid))
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!("the event {:?} is no longer in the calendar", meeting.uid)
+        })?;
+    let ics = calendar::set_end(&resource.ics, meeting, end)?;
+    let etag = client.put(resource, ics.clone()).await?;
+    Ok(Resource {
+        href: resource.href.clone(),
+        etag,
+        ics,
+    })
+}
+
+/// The new end a button asks for, or why not.
+pub fn new_end(
+    ask: Ask,
+    meeting: &Meeting,
+    next_start: Option<DateTime<Utc>>,
+    minutes: u32,
+    now: DateTime<Utc>,
+    zone: Tz,
+) -> Result<DateTime<Utc>, String> {
+    match ask {
+        Ask::End => {
+            let now = now
+                .with_second(0)
+                .unwrap_or(now)
+                .with_nanosecond(0)
+                .unwrap_or(now);
+            Ok(now.max(meeting.start + Span::minutes(1)))
+        }
+        Ask::Extend => {
+            let end = meeting.end + Span::minutes(i64::from(minutes));
+            match next_start {
+                Some(next) if next < end => {
+                    Err(format!("the room is booked from {}", local(next, zone)))
+                }
+                _ => Ok(end),
+            }
+        }
+    }
+}
+
+/// The service's loop: takes each new calendar, fires the rules, keeps
+/// the variables, and starts the write-backs the room's buttons ask for.
+#[allow(clippy::too_many_arguments)]
+pub async fn follow(
+    controller: Controller,
+    s: CalendarSettings,
+    client: Client,
+    clock: Clock,
+    mut calendars: watch::Receiver<Option<Current>>,
+    mut steps: crate::bus::Subscription,
+    (writes, mut written): (mpsc::Sender<Written>, mpsc::Receiver<Written>),
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let zone = super::zone(&s)?;
+    let mut reactor = Reactor::new(controller.project(), zone, s.privacy, clock.now());
+    let mut current = calendars.borrow_and_update().clone();
+    if let Some(c) = &current {
+        reactor.set_calendar(c.calendar.clone(), clock.now());
+    }
+    let mut poller_alive = true;
+    loop {
+        let now = clock.now();
+        for line in reactor.advance(&controller, now) {
+            controller.log().record(line);
+        }
+        let wait = (reactor.next_wake(now) - now)
+            .to_std()
+            .unwrap_or_default()
+            .clamp(Duration::from_millis(10), Duration::from_secs(60));
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(wait) => {}
+            changed = calendars.changed(), if poller_alive => match changed {
+                Ok(()) => {
+                    current = calendars.borrow_and_update().clone();
+                    if let Some(c) = &current {
+                        reactor.set_calendar(c.calendar.clone(), clock.now());
+                    }
+                }
+                Err(_) => poller_alive = false,
+            },
+            event = steps.recv() => match event {
+                Ok(event) => {
+                    let Some(published) = event.step() else { continue };
+                    if published.step.loads_project() {
+                        reactor.set_project(controller.project());
+                    }
+                    for change in &published.step.changes {
+                        let Change::Pressed { button, source } = change else { continue };
+                        if !is_person(source) {
+                            continue;
+                        }
+                        let at = clock.now();
+                        reactor.pressed_by_person(at);
+                        let ask = if !s.extend_button.is_empty() && *button == s.extend_button {
+                            Ask::Extend
+                        } else if !s.end_button.is_empty() && *button == s.end_button {
+                            Ask::End
+                        } else {
+                            continue;
+                        };
+                        start_write(&controller, &s, &client, &reactor, current.as_ref(), ask, at, source, &writes);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => reactor.set_project(controller.project()),
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            Some(w) = written.recv() => {
+                let what = match w.ask { Ask::Extend => "extended", Ask::End => "ended" };
+                let title = format!("{:?} ({})", w.meeting.uid, local(w.meeting.start, zone));
+                match w.result {
+                    Ok(resource) => {
+                        controller.log().record(format!("calendar: meeting {title} {what}"));
+                        controller.audit().record(AuditEvent::Booking, AuditOutcome::Ok, "calendar", None, None, format!("meeting {title} {what}"));
+                        if let Some(c) = &current {
+                            let mut f = (*c.fetched).clone();
+                            if let Some(r) = f.resources.iter_mut().find(|r| r.href == resource.href) {
+                                *r = resource;
+                            }
+                            // The collection changed: the next poll reads it whole.
+                            f.etag = None;
+                            f.last_modified = None;
+                            if let Ok(cal) = super::parse(&f, zone) {
+                                let _ = super::save_cache(&s.cache_file, &f);
+                                let cal = Arc::new(cal);
+                                reactor.set_calendar(cal.clone(), clock.now());
+                                current = Some(Current { fetched: Arc::new(f), calendar: cal });
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        controller.log().record(format!("calendar: meeting {title} not {what}: {e:#}"));
+                        controller.audit().record(AuditEvent::Booking, AuditOutcome::Failed, "calendar", None, None, format!("meeting {title} not {what}: {e:#}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Starts one write-back on its own task (the loop never waits for the server).
+#[allow(clippy::too_many_arguments)]
+fn start_write(
+    controller: &Controller,
+    s: &CalendarSettings,
+    client: &Client,
+    reactor: &Reactor,
+    current: Option<&Current>,
+    ask: Ask,
+    now: DateTime<Utc>,
+    by: &str,
+    writes: &mpsc::Sender<Written>,
+) {
+    let zone = reactor.zone;
+    let (Some(current), Some(meeting)) = (current, reactor.meeting_on(now)) else {
+        controller.log().record(format!(
+            "calendar: {by} asked to change the meeting, but none is on now"
+        ));
+        return;
+    };
+    let end = match new_end(
+        ask,
+        &meeting,
+        reactor.next_start(now),
+        s.extend_minutes,
+        now,
+        zone,
+    ) {
+        Ok(end) => end,
+        Err(why) => {
+            controller
+                .log()
+                .record(format!("calendar: the meeting is not extended: {why}"));
+            return;
+        }
+    };
+    let (client, fetched, writes) = (client.clone(), current.fetched.clone(), writes.clone());
+    tokio::spawn(async move {
+        let result = write_back(&client, &fetched, zone, &meeting, end).await;
+        let _ = writes
+            .send(Written {
+                ask,
+                meeting,
+                result,
+            })
+            .await;
+    });
+}
