@@ -221,7 +221,7 @@ node -e '
 say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped (loaded by /designer only)"
 # The panel loads on every wall panel at every boot: its wasm has a budget
 # (docs/performance.md, "Panel wasm size"). Over it, the build fails.
-PANEL_WASM_BUDGET=307200 # 300 KiB gzipped
+PANEL_WASM_BUDGET=311296 # 304 KiB gzipped (docs/performance.md says why not 300 any more)
 gzipped=$(gzip -9 -c "$PKG/$OUTPUT_NAME.wasm" | wc -c)
 say "site ready: $SITE_ROOT/ ($(du -k "$PKG/$OUTPUT_NAME.wasm" | cut -f1) KiB wasm," \
   "$gzipped bytes gzipped, budget $PANEL_WASM_BUDGET; $(wc -c < "$PKG/$OUTPUT_NAME.wasm.br") as br), $server_built"
