@@ -367,8 +367,35 @@ pub fn is_name(s: &str) -> bool {
 pub struct Matcher {
     template: Template,
     /// Text templates: the anchored expression, one group per slot.
-    regex: Option<Regex>,
+    regex: Option<LazyRegex>,
     kinds: Vec<Kind>,
+}
+
+/// A matcher's expression, compiled when a message is first read with it.
+/// The library holds every driver's matchers, but a room uses a few
+/// drivers: compiled up front, the matchers of the unused ones cost the
+/// controller megabytes of resident memory for nothing. The pattern is
+/// compiled once when the matcher is made, so a bad one is still an error
+/// of the driver file, and that compiled form is dropped.
+#[derive(Debug, Clone)]
+struct LazyRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    fn build(pattern: &str) -> Result<Regex, regex::Error> {
+        RegexBuilder::new(pattern)
+            .unicode(false)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    }
+
+    fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            LazyRegex::build(&self.pattern).expect("the pattern compiled when its matcher was made")
+        })
+    }
 }
 
 /// The most a compiled matcher may take (bounds a hostile driver file).
@@ -404,13 +431,12 @@ impl Matcher {
                 }
             }
             pattern.push('$');
-            Some(
-                RegexBuilder::new(&pattern)
-                    .unicode(false)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| format!("the template cannot be matched: {e}"))?,
-            )
+            LazyRegex::build(&pattern)
+                .map_err(|e| format!("the template cannot be matched: {e}"))?;
+            Some(LazyRegex {
+                pattern,
+                compiled: std::sync::OnceLock::new(),
+            })
         };
         Ok(Matcher {
             template: template.clone(),
@@ -424,7 +450,7 @@ impl Matcher {
         let names: Vec<&str> = self.template.slots().collect();
         let mut out = BTreeMap::new();
         if let Some(regex) = &self.regex {
-            let caps = regex.captures(message)?;
+            let caps = regex.get().captures(message)?;
             let mut k = 0;
             for piece in &self.template.pieces {
                 if let Piece::Slot {
