@@ -1,7 +1,7 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Controller } from "./controller";
+import { Controller, rawDemoProject } from "./controller";
 import { checkAxe } from "./axe";
 
 // Written by `cargo test -p designer --test validator_corpus` from the
@@ -42,7 +42,11 @@ test("the designer's wasm validator says what the native one says", async ({ pag
 });
 
 test("the designer: build a page, validate live, undo/redo, save, diff, apply, the panel shows it", async ({ page, context }) => {
-  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "designer-secret"));
+  // The raw-device demo: its feedback rules are regular expressions, which
+  // the feedback editor's tester is for (driver state needs none).
+  const controller = await Controller.create("", (c) => c.addUser("admin", "admin", "designer-secret"), {
+    project: rawDemoProject(),
+  });
   try {
     await login(page, controller);
     await expect(page.locator(".opened")).toHaveText("Editing the running project");

@@ -30,8 +30,10 @@ test("dragging the volume fader on one panel moves it on the other", async ({ br
   await live(b);
   const fa = volume(a);
   const fb = volume(b);
-  await expect(fa).toHaveAttribute("aria-valuenow", "-30");
-  await expect(fb).toHaveAttribute("aria-valuenow", "-30");
+  // What the simulated Tesira reports for its level block (0 dB), not the
+  // project's initial -30: the device's state wins once it answers.
+  await expect(fa).toHaveAttribute("aria-valuenow", "0");
+  await expect(fb).toHaveAttribute("aria-valuenow", "0");
   await expect(fa).toHaveAttribute("aria-valuemin", "-60");
   await expect(fa).toHaveAttribute("aria-valuemax", "10");
 
