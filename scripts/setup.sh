@@ -99,7 +99,7 @@ if [[ $want_e2e == 1 ]]; then
   # its own Radicale, started on a loopback port with a config it writes.
   # Its VTIMEZONE handling needs pytz (only a Recommends of the package).
   command -v radicale >/dev/null || missing+=(radicale)
-  python3 -c "import pytz" 2>/dev/null || missing+=(python3-tz)
+  /usr/bin/python3 -c "import pytz" 2>/dev/null || missing+=(python3-tz)
   (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
   # The package starts a system broker on 1883 where systemd runs; the tests
   # start their own, so that one is switched off.
