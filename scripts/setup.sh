@@ -87,6 +87,11 @@ if [[ $want_e2e == 1 ]]; then
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
+  # Programs the tests run beside the servers: cp and timeout (the upgrade
+  # and FTP tests), kill (the installed-package test), sh.
+  command -v cp >/dev/null && command -v timeout >/dev/null || missing+=(coreutils)
+  command -v kill >/dev/null || missing+=(procps)
+  command -v sh >/dev/null || missing+=(dash)
   command -v curl >/dev/null || missing+=(curl)
   python3 -c "import ftplib, telnetlib" 2>/dev/null || missing+=(python3)
   command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
@@ -134,7 +139,7 @@ if [[ $want_package == 1 ]]; then
   [[ -f /usr/aarch64-linux-gnu/lib/crt1.o ]] || missing+=(libc6-dev-arm64-cross)
   command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
   command -v systemd-analyze >/dev/null || missing+=(systemd)
-  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v unshare >/dev/null && command -v setpriv >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v curl >/dev/null || missing+=(curl)
   (( ${#missing[@]} == 0 )) || apt_install "${missing[@]}"
