@@ -67,31 +67,6 @@ mod toy {
             .boxed()
         }
     }
-
-    /// A service without a port.
-    pub struct Idler;
-
-    impl Service for Idler {
-        fn name(&self) -> &'static str {
-            "idler"
-        }
-        fn enabled(&self, _: &Settings) -> bool {
-            true
-        }
-        fn purpose(&self, _: &Settings) -> String {
-            "waits".into()
-        }
-        fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
-            async move {
-                let task = async move {
-                    env.shutdown.cancelled().await;
-                    Ok(())
-                };
-                Ok(Started::running(task.boxed()))
-            }
-            .boxed()
-        }
-    }
 }
 
 #[tokio::test]
@@ -100,7 +75,7 @@ async fn a_new_service_is_one_module_and_one_line() {
     let mut services = serve::services();
     services.extend([
         Box::new(toy::Greeter) as Box<dyn roomctl::services::Service>,
-        Box::new(toy::Idler),
+        Box::new(support::idler::Idler),
     ]);
     let running = serve::start_with(settings, roomctl::project_store::demo(), services)
         .await

@@ -192,11 +192,7 @@ mod toy {
     use axum::response::{IntoResponse, Response};
     use axum::routing::get;
     use axum::Router;
-    use futures::future::BoxFuture;
-    use futures::FutureExt;
     use roomctl::auth::Role;
-    use roomctl::config::Settings;
-    use roomctl::services::{Service, StartEnv, StartError, Started};
     use roomctl::station::{web, Station};
 
     /// `/toy`: how many rooms the station watches.
@@ -215,31 +211,6 @@ mod toy {
             Err(turned_away) => *turned_away,
         }
     }
-
-    /// A service without a port, beside the station.
-    pub struct Idler;
-
-    impl Service for Idler {
-        fn name(&self) -> &'static str {
-            "idler"
-        }
-        fn enabled(&self, _: &Settings) -> bool {
-            true
-        }
-        fn purpose(&self, _: &Settings) -> String {
-            "waits".into()
-        }
-        fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
-            async move {
-                let task = async move {
-                    env.shutdown.cancelled().await;
-                    Ok(())
-                };
-                Ok(Started::running(task.boxed()))
-            }
-            .boxed()
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +219,7 @@ async fn a_toy_screen_and_a_toy_service_start_from_the_station_list() {
     let st = station::start_with(
         &settings(dir.path(), ""),
         StationService::new(String::new(), dir.path()).with_screen(toy::screen),
-        vec![Box::new(toy::Idler)],
+        vec![Box::new(support::idler::Idler)],
     )
     .await
     .unwrap();

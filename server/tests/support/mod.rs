@@ -24,6 +24,7 @@ pub mod eventually;
 pub mod fake_device;
 pub mod ftp;
 pub mod http;
+pub mod idler;
 pub mod mosquitto;
 pub mod netns;
 pub mod panel;
