@@ -8,16 +8,34 @@ import * as path from "node:path";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports handed out by this process, never handed out twice. */
+const handedOut = new Set<number>();
+
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a child process
+ * that must be told its port up front. Chosen below Linux's ephemeral range
+ * (32768-60999): a port the kernel handed out as listen(0) would be handed
+ * out again as the source port of some outgoing connection (a controller's
+ * to its devices, the station's to a room) before the child binds it.
+ */
+async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error("no free port between 20000 and 32000 on 127.0.0.1");
 }
 
 export interface ControllerOptions {
@@ -49,14 +67,16 @@ export interface DevicePorts {
 /** A demo project (the built-in one, whose devices are library drivers; or
  * `rawDemoProject()`) with its devices on these loopback ports. */
 export function demoOn(ports: DevicePorts, edit = (t: string) => t, base = demoProject()) {
-  return edit(
-    base
-      .replace("127.0.0.1:4352", `127.0.0.1:${ports.projector}`)
-      .replace("127.0.0.1:4353", `127.0.0.1:${ports.matrix}`)
-      .replace("127.0.0.1:4354", `127.0.0.1:${ports.dsp}`)
-      .replace("127.0.0.1:4355", `127.0.0.1:${ports.lights ?? ports.matrix}`)
-      .replace("127.0.0.1:4356", `127.0.0.1:${ports.screen ?? ports.matrix}`),
-  );
+  // All five at once: replacing one after the other would rewrite a port
+  // just written (the matrix on 43543, then "127.0.0.1:4354" of it as the DSP's).
+  const port: Record<string, number> = {
+    "4352": ports.projector,
+    "4353": ports.matrix,
+    "4354": ports.dsp,
+    "4355": ports.lights ?? ports.matrix,
+    "4356": ports.screen ?? ports.matrix,
+  };
+  return edit(base.replace(/127\.0\.0\.1:(435[2-6])\b/g, (_, p: string) => `127.0.0.1:${port[p]}`));
 }
 
 function roomctlBin(): string {
@@ -178,8 +198,14 @@ ${identity}
 ${extraSettings}
 `;
     fs.writeFileSync(path.join(c.dir, "roomctl.toml"), settings);
-    beforeStart?.(c);
-    await c.start();
+    try {
+      beforeStart?.(c);
+      await c.start();
+    } catch (e) {
+      // Nothing outlives a failed start: the simulated devices, the folder.
+      await c.dispose();
+      throw e;
+    }
     return c;
   }
 

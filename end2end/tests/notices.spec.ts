@@ -5,7 +5,7 @@
 // (SCREENSHOT_DIR).
 import { test, expect, type Page, type Browser } from "@playwright/test";
 import * as path from "node:path";
-import { Controller, RecordingDsp, demoProject, freePort } from "./controller";
+import { Controller, RecordingDsp, demoOn, freePort } from "./controller";
 import { checkAxe } from "./axe";
 
 function shot(page: Page, name: string) {
@@ -19,12 +19,7 @@ async function newPage(browser: Browser, viewport: { width: number; height: numb
 /** The demo's five devices, all on ports nobody answers (the DSP's until
  * the test starts one there). */
 function fiveDevicesDown(unused: number, dsp: number): string {
-  return demoProject()
-    .replace("127.0.0.1:4352", `127.0.0.1:${unused}`)
-    .replace("127.0.0.1:4353", `127.0.0.1:${unused}`)
-    .replace("127.0.0.1:4354", `127.0.0.1:${dsp}`)
-    .replace("127.0.0.1:4355", `127.0.0.1:${unused}`)
-    .replace("127.0.0.1:4356", `127.0.0.1:${unused}`)
+  return demoOn({ projector: unused, matrix: unused, dsp, lights: unused, screen: unused })
     .replaceAll("reconnect_secs = 5", "reconnect_secs = 1");
 }
 

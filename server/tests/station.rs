@@ -545,6 +545,43 @@ async fn read_event(
     .unwrap_or_else(|_| panic!("no event with {needle:?} on the stream"))
 }
 
+/// A page is rendered, then opens its stream: a room that came online in
+/// between must not stay shown offline. The stream starts with the current
+/// cards and summary, before any change.
+#[tokio::test]
+async fn the_event_stream_starts_with_the_current_state() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = controller("Room A", 0).await;
+    let b = controller("Room B", 0).await;
+    let (hook, _) = receiver().await;
+    let st = station(
+        &[a.addrs.central.unwrap(), b.addrs.central.unwrap()],
+        hook,
+        dir.path(),
+    )
+    .await;
+    eventually(PATIENCE, "both rooms online", || online(&st) == 2).await;
+    let cookie = log_in(st.addr).await;
+    let mut s = tokio::net::TcpStream::connect(st.addr).await.unwrap();
+    let keys = format!("{},{}", key(&st, 0), key(&st, 1));
+    let req = format!(
+        "GET /events?keys={keys} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n",
+        st.addr
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut grid = tokio::io::BufReader::new(s).lines();
+    let card = read_event(&mut grid, "\"online\":true").await;
+    let cards: Vec<controller_core::fleet::RoomCard> =
+        serde_json::from_str(card.trim_start_matches("data: ")).unwrap();
+    assert_eq!(cards.len(), 2, "both cards at once: {cards:?}");
+    assert!(cards.iter().all(|c| c.online), "{cards:?}");
+    read_event(&mut grid, "{\"online\":2,\"total\":2}").await;
+    st.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_event_stream_carries_a_card_update_when_a_button_lights() {
     use tokio::io::AsyncBufReadExt;
@@ -585,7 +622,8 @@ async fn the_event_stream_carries_a_card_update_when_a_button_lights() {
         cards.iter().all(|c| c.key == key(&st, 1)),
         "only the followed card: {cards:?}"
     );
-    let update = read_event(&mut room, "\"mute\"").await;
+    // (The stream starts with the room as it is; the tap lights one LED.)
+    let update = read_event(&mut room, "\"mode\":\"on\"").await;
     let update: serde_json::Value =
         serde_json::from_str(update.trim_start_matches("data: ")).unwrap();
     assert_eq!(update["card"]["key"], key(&st, 1));

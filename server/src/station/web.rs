@@ -540,7 +540,10 @@ async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQue
         .into_response()
 }
 
-/// The stream behind [`events`]: waits for a change to a watched room,
+/// The stream behind [`events`]: first the current state of every watched
+/// room (a page is rendered before its stream is open, and a room that
+/// came online in between would otherwise stay shown offline until its
+/// next change), then, repeatedly, it waits for a change to a watched room,
 /// lets the tasks that are ready run once (so a burst that is already
 /// under way lands in one batch), takes every change queued by then, and
 /// sends them as one event. It is polled again only when the connection
@@ -552,30 +555,35 @@ pub fn stream(
     room_page: bool,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let rx = st.registry.subscribe();
-    let start = (st, rx, watched, None::<(usize, usize)>);
+    // Subscribed before the first state is read: nothing falls between.
+    let start = (st, rx, watched, None::<(usize, usize)>, true);
     let batches = futures::stream::unfold(
         start,
-        move |(st, mut rx, watched, mut summary)| async move {
+        move |(st, mut rx, watched, mut summary, first)| async move {
             let mut changed: HashSet<usize> = HashSet::new();
-            loop {
-                let first = tokio::select! {
-                    _ = st.shutdown.cancelled() => return None,
-                    r = rx.recv() => r,
-                };
-                match first {
-                    Ok(i) if watched.contains(&i) => {
-                        changed.insert(i);
-                        break;
+            if first {
+                changed.extend(watched.iter().copied());
+            } else {
+                loop {
+                    let next = tokio::select! {
+                        _ = st.shutdown.cancelled() => return None,
+                        r = rx.recv() => r,
+                    };
+                    match next {
+                        Ok(i) if watched.contains(&i) => {
+                            changed.insert(i);
+                            break;
+                        }
+                        // Another room: only the grid's summary may need sending.
+                        Ok(_) if !room_page && summary != Some(st.registry.counts()) => break,
+                        Ok(_) => {}
+                        // Too far behind to know what changed: send everything.
+                        Err(RecvError::Lagged(_)) => {
+                            changed.extend(watched.iter().copied());
+                            break;
+                        }
+                        Err(RecvError::Closed) => return None,
                     }
-                    // Another room: only the grid's summary may need sending.
-                    Ok(_) if !room_page && summary != Some(st.registry.counts()) => break,
-                    Ok(_) => {}
-                    // Too far behind to know what changed: send everything.
-                    Err(RecvError::Lagged(_)) => {
-                        changed.extend(watched.iter().copied());
-                        break;
-                    }
-                    Err(RecvError::Closed) => return None,
                 }
             }
             tokio::task::yield_now().await;
@@ -627,7 +635,7 @@ pub fn stream(
                     ));
                 }
             }
-            Some((events, (st, rx, watched, summary)))
+            Some((events, (st, rx, watched, summary, false)))
         },
     );
     batches.flat_map(|events| futures::stream::iter(events.into_iter().map(Ok)))

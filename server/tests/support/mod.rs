@@ -46,13 +46,25 @@ pub use settings::{
 };
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for a child process
-/// that must be told its port up front).
+/// that must be told its port up front), never the same twice in one test
+/// binary. Chosen below Linux's ephemeral range (32768-60999): a port the
+/// kernel handed out for `bind(0)` is soon handed out again as the source
+/// port of an outgoing connection, before the child binds it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::Mutex;
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let seed = RandomState::new();
+    for attempt in 0u32..10_000 {
+        let port = 20_000 + (seed.hash_one(attempt) % 12_000) as u16;
+        let mut handed_out = HANDED_OUT.lock().unwrap();
+        if handed_out.contains(&port) || TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        handed_out.push(port);
+        return port;
+    }
+    panic!("no free port between 20000 and 32000 on 127.0.0.1")
 }
 
 /// The demo room as it was before drivers: raw devices (strings and
