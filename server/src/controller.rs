@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use controller_core::calendar::ClosedDays;
 use controller_core::engine::{Command, Engine, EngineError, Snapshot, Step};
 use controller_core::project::Project;
 use controller_core::view::StatusReport;
@@ -76,6 +77,9 @@ struct Shared {
     settings_file: Option<SettingsFile>,
     started: Instant,
     next_id: AtomicU64,
+    /// The days the `[holidays]` feed closes (empty without one): the
+    /// timers follow it.
+    closed_days: tokio::sync::watch::Sender<Arc<ClosedDays>>,
 }
 
 #[derive(Clone)]
@@ -130,6 +134,7 @@ impl Controller {
             log: EventLog::new(500),
             started: Instant::now(),
             next_id: AtomicU64::new(1),
+            closed_days: tokio::sync::watch::Sender::new(Arc::default()),
         }))
     }
 
@@ -386,6 +391,23 @@ impl Controller {
     /// Services, connected panels, devices and timers.
     pub fn status(&self) -> &StatusBoard {
         &self.0.status
+    }
+
+    /// The closed days now, and each change to come (the timers follow it).
+    pub fn closed_days(&self) -> tokio::sync::watch::Receiver<Arc<ClosedDays>> {
+        self.0.closed_days.subscribe()
+    }
+
+    /// The holidays service's new closed days (only when they changed, so
+    /// the timers are not woken for nothing); whether they changed.
+    pub fn set_closed_days(&self, days: ClosedDays) -> bool {
+        self.0.closed_days.send_if_modified(|now| {
+            let changed = **now != days;
+            if changed {
+                *now = Arc::new(days);
+            }
+            changed
+        })
     }
 
     pub fn log(&self) -> &EventLog {

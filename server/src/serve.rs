@@ -37,6 +37,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
         Box::new(mqtt::MqttService),
         Box::new(audit::AuditService),
         Box::new(calendar::CalendarService),
+        Box::new(calendar::holidays::HolidayService),
     ]
 }
 

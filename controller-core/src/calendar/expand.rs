@@ -15,8 +15,21 @@ use super::{Meeting, MAX_EXPANSION_STEPS, MAX_MEETINGS};
 
 impl Calendar {
     /// The meetings that overlap `[from, to)`, sorted by start (then end),
-    /// at most [`MAX_MEETINGS`].
+    /// at most [`MAX_MEETINGS`]. Cancelled events and those shown as free
+    /// time (TRANSP:TRANSPARENT) book nothing and are left out.
     pub fn meetings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Meeting> {
+        self.occurrences(from, to, false)
+    }
+
+    /// Every event's occurrences that overlap `[from, to)`, as
+    /// [`Calendar::meetings`], but with the events shown as free time too
+    /// (a closed-days feed's holidays are: they book no room).
+    pub fn occurrences(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        with_free_time: bool,
+    ) -> Vec<Meeting> {
         let moved: HashSet<(&str, DateTime<Utc>)> = self
             .events
             .iter()
@@ -25,7 +38,7 @@ impl Calendar {
         let mut out = Vec::new();
         let mut budget = MAX_EXPANSION_STEPS;
         for event in &self.events {
-            if event.not_booked {
+            if event.cancelled || (event.transparent && !with_free_time) {
                 continue;
             }
             if event.recurrence_id.is_some() || (event.rrules.is_empty() && event.rdates.is_empty())

@@ -10,6 +10,8 @@
 //! - `edit.rs`: one occurrence made to end at another instant (write-back).
 //! - `booking.rs`: what a room is doing at an instant: the meeting now, the
 //!   next one, "free until", the last meeting of a day.
+//! - `closed.rs`: the days a feed of holidays and closures marks, for the
+//!   timers that skip them.
 //!
 //! No clock is read and no I/O is done here: the caller passes the text and
 //! "now", so the same code is unit-tested, property-tested and fuzzed.
@@ -21,12 +23,14 @@
 //! generated to find them. Anything larger is refused whole, with a message.
 
 mod booking;
+mod closed;
 mod edit;
 mod expand;
 mod parse;
 mod rules;
 
 pub use booking::{last_meeting_of_day, variables, Booking, Privacy, HIDDEN_TITLE};
+pub use closed::{ClosedDays, MAX_CLOSED_DAYS_AHEAD};
 pub use edit::{set_end, EditError};
 pub use parse::Calendar;
 pub use rules::{firings, next_firing, Firing};

@@ -39,8 +39,11 @@ pub(super) struct Event {
     pub exdates: Vec<DateTime<Tz>>,
     /// Set on an occurrence moved or cancelled on its own.
     pub recurrence_id: Option<DateTime<Utc>>,
-    /// STATUS:CANCELLED or TRANSP:TRANSPARENT: does not book the room.
-    pub not_booked: bool,
+    /// STATUS:CANCELLED: did not happen.
+    pub cancelled: bool,
+    /// TRANSP:TRANSPARENT: shown as free time, so it does not book the
+    /// room (a closed-days feed's holidays often are).
+    pub transparent: bool,
     pub title: String,
     pub organizer: String,
     pub private: bool,
@@ -152,7 +155,8 @@ impl Calendar {
         let is = |name: &str, value: &str| {
             prop(c, name).is_some_and(|p| p.val.as_str().trim().eq_ignore_ascii_case(value))
         };
-        let not_booked = is("STATUS", "CANCELLED") || is("TRANSP", "TRANSPARENT");
+        let cancelled = is("STATUS", "CANCELLED");
+        let transparent = is("TRANSP", "TRANSPARENT");
         let private = is("CLASS", "PRIVATE") || is("CLASS", "CONFIDENTIAL");
         Some(Event {
             title: prop(c, "SUMMARY").map(text).unwrap_or_default(),
@@ -165,7 +169,8 @@ impl Calendar {
             rdates,
             exdates,
             recurrence_id,
-            not_booked,
+            cancelled,
+            transparent,
             private,
         })
     }

@@ -70,6 +70,11 @@ impl Schedule {
             .map(|t| t.with_timezone(&Utc))
     }
 
+    /// The zone the schedule is read in.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// `t` as local time in the schedule's zone, e.g. "2026-11-26 07:00:00 CET".
     pub fn local_text(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.zone)

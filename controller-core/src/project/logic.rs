@@ -267,6 +267,38 @@ pub struct Timer {
     pub set_variable: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+    /// What the timer does on the days the settings' `[holidays]` feed
+    /// closes: run as any day (the default), skip them, or run only then.
+    #[serde(default, skip_serializing_if = "ClosedDaysRule::is_run")]
+    pub on_closed_days: ClosedDaysRule,
+}
+
+/// A timer's rule for closed days (holidays, closures).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedDaysRule {
+    /// Closed days are days like any other.
+    #[default]
+    Run,
+    /// The timer does nothing on a closed day.
+    Skip,
+    /// The timer runs only on closed days.
+    Only,
+}
+
+impl ClosedDaysRule {
+    fn is_run(&self) -> bool {
+        *self == ClosedDaysRule::Run
+    }
+
+    /// Whether a run on a day that is (or is not) closed goes ahead.
+    pub fn runs(self, closed: bool) -> bool {
+        match self {
+            ClosedDaysRule::Run => true,
+            ClosedDaysRule::Skip => !closed,
+            ClosedDaysRule::Only => closed,
+        }
+    }
 }
 
 impl Timer {

@@ -26,6 +26,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     settings.telnet.settings_file = Some(config.to_path_buf());
     settings.tls.resolve_paths(config);
     settings.calendar.resolve_paths(config);
+    settings.holidays.resolve_paths(config);
     let project = if args.demo {
         project_store::demo()
     } else if let Some(file) = &args.project {

@@ -8,6 +8,7 @@
 //! (unknown keys are errors). `roomctl config defaults --profile lan` prints
 //! the complete defaults; docs/configuration.md describes each field.
 
+mod holidays;
 mod sections;
 mod station;
 mod tls;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+pub use holidays::HolidaySettings;
 pub use sections::*;
 pub use station::{StationRoom, StationSettings, StationTransport, Webhook};
 pub use tls::{generated_dir as generated_tls_dir, HttpsSettings, TlsSettings};
@@ -57,6 +59,8 @@ pub struct Settings {
     pub mqtt: MqttSettings,
     pub audit: AuditSettings,
     pub calendar: CalendarSettings,
+    /// The days the building is closed, for timers (`on_closed_days`).
+    pub holidays: HolidaySettings,
     /// Only `roomctl station` reads it.
     pub station: StationSettings,
     #[serde(default)]
@@ -198,6 +202,9 @@ impl Settings {
         if self.calendar.enabled {
             self.calendar.check()?;
         }
+        if self.holidays.enabled {
+            self.holidays.check()?;
+        }
         // rumqttc's MQTT 5 client refuses (panics on) a shorter keep-alive.
         if self.mqtt.protocol == MqttProtocol::V5 && self.mqtt.keepalive_secs < 5 {
             bail!(
@@ -245,6 +252,17 @@ pub fn settings_dir(settings_path: &Path) -> PathBuf {
     match absolute.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+/// Makes each of `paths` that is relative (and not empty) relative to the
+/// settings file's folder.
+pub fn resolve_beside<'a>(settings_path: &Path, paths: impl IntoIterator<Item = &'a mut PathBuf>) {
+    let dir = settings_dir(settings_path);
+    for p in paths {
+        if !p.as_os_str().is_empty() && p.is_relative() {
+            *p = dir.join(&*p);
+        }
     }
 }
 

@@ -431,19 +431,12 @@ impl CalendarSettings {
 
     /// Relative paths are relative to the settings file's folder.
     pub fn resolve_paths(&mut self, settings_path: &std::path::Path) {
-        let dir = super::settings_dir(settings_path);
-        for p in [
+        let paths = [
             Some(&mut self.cache_file),
             self.password_file.as_mut(),
             self.ca_file.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !p.as_os_str().is_empty() && p.is_relative() {
-                *p = dir.join(&*p);
-            }
-        }
+        ];
+        super::resolve_beside(settings_path, paths.into_iter().flatten());
     }
 }
 
@@ -699,6 +692,7 @@ fn profile_defaults(profile: Profile) -> Settings {
             presses: vec!["central".into(), "mqtt".into(), "telnet".into()],
         },
         calendar: calendar_defaults(),
+        holidays: super::HolidaySettings::default(),
         users: Vec::new(),
     }
 }

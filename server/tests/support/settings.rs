@@ -11,7 +11,7 @@ use roomctl::project_store::{self, LoadedProject, ProjectStore};
 use roomctl::serve::{self, Running};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
-pub const SERVICES: [&str; 13] = [
+pub const SERVICES: [&str; 14] = [
     "panel",
     "apprimo",
     "https",
@@ -25,6 +25,7 @@ pub const SERVICES: [&str; 13] = [
     "mqtt",
     "device_search",
     "calendar",
+    "holidays",
 ];
 
 /// The LAN services and the two HTTP ports, without the room logic (the
@@ -80,6 +81,7 @@ impl TestSettings {
         s.mqtt.enabled = on("mqtt");
         s.device_search.enabled = on("device_search");
         s.calendar.enabled = on("calendar");
+        s.holidays.enabled = on("holidays");
         s.panel.port = 0;
         s.apprimo.port = 0;
         s.https.port = 0;

@@ -13,6 +13,7 @@
 //! status page, `/healthz`, the station).
 
 pub mod fetch;
+pub mod holidays;
 pub mod reactor;
 
 use std::path::Path;
@@ -131,9 +132,13 @@ pub struct Current {
 }
 
 /// Fetches every `poll_secs` and hands each new good calendar to `tx`;
-/// keeps it on disk. Never holds anything the reactor waits for.
+/// keeps it on disk. Never holds anything the reactor waits for. `name`:
+/// the service it runs for (`calendar`, `holidays`), in its log lines and
+/// its state on the status board.
+#[allow(clippy::too_many_arguments)]
 pub async fn poll(
     controller: Controller,
+    name: &'static str,
     s: CalendarSettings,
     client: Client,
     zone: Tz,
@@ -165,17 +170,17 @@ pub async fn poll(
                     alerted = false;
                     controller
                         .status()
-                        .set_service_state("calendar", ServiceState::Running);
-                    controller.log().record("calendar: read again");
+                        .set_service_state(name, ServiceState::Running);
+                    controller.log().record(format!("{name}: read again"));
                 }
                 if let Some((f, c)) = new {
                     if let Err(e) = save_cache(&s.cache_file, &f) {
                         controller
                             .log()
-                            .record(format!("calendar: cannot keep the calendar on disk: {e:#}"));
+                            .record(format!("{name}: cannot keep the calendar on disk: {e:#}"));
                     }
                     for w in c.warnings() {
-                        controller.log().record(format!("calendar: {w}"));
+                        controller.log().record(format!("{name}: {w}"));
                     }
                     let f = Arc::new(f);
                     last = Some(f.clone());
@@ -188,12 +193,12 @@ pub async fn poll(
             Err(e) => {
                 let why = format!("{e:#}");
                 controller.log().record(format!(
-                    "calendar: {why}; the last good calendar stays in use"
+                    "{name}: {why}; the last good calendar stays in use"
                 ));
                 if !alerted && last_good.elapsed() >= Duration::from_secs(s.stale_alert_secs) {
                     alerted = true;
                     controller.status().set_service_state(
-                        "calendar",
+                        name,
                         ServiceState::Failed(format!(
                             "no good calendar for {} s: {why}",
                             s.stale_alert_secs
@@ -201,6 +206,30 @@ pub async fn poll(
                     );
                 }
             }
+        }
+    }
+}
+
+/// The last good calendar kept on disk for `client`'s URL, read again
+/// (`name`: the service, for the log).
+pub fn kept(
+    controller: &Controller,
+    name: &str,
+    s: &CalendarSettings,
+    client: &Client,
+    zone: Tz,
+) -> Option<Current> {
+    let cached = load_cache(&s.cache_file, client.url().as_str())?;
+    match parse(&cached, zone) {
+        Ok(c) => Some(Current {
+            fetched: Arc::new(cached),
+            calendar: Arc::new(c),
+        }),
+        Err(e) => {
+            controller
+                .log()
+                .record(format!("{name}: the kept calendar is not used: {e:#}"));
+            None
         }
     }
 }
@@ -216,22 +245,11 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let zone = zone(&s)?;
-    let cached = load_cache(&s.cache_file, client.url().as_str());
-    let first = cached.and_then(|f| match parse(&f, zone) {
-        Ok(c) => Some(Current {
-            fetched: Arc::new(f),
-            calendar: Arc::new(c),
-        }),
-        Err(e) => {
-            controller
-                .log()
-                .record(format!("calendar: the kept calendar is not used: {e:#}"));
-            None
-        }
-    });
+    let first = kept(&controller, "calendar", &s, &client, zone);
     let (tx, rx) = watch::channel(first.clone());
     let poller = tokio::spawn(poll(
         controller.clone(),
+        "calendar",
         s.clone(),
         client.clone(),
         zone,
