@@ -1,7 +1,8 @@
 //! Getting the room's calendar over HTTP(S): a published iCalendar feed
-//! (one GET) or a CalDAV collection (one REPORT calendar-query, RFC 4791
-//! §7.8, answering every event's href, ETag and text), both conditional
-//! (If-None-Match / If-Modified-Since), bounded in time (`timeout_secs`)
+//! (one conditional GET: If-None-Match / If-Modified-Since) or a CalDAV
+//! collection (a PROPFIND for its change tag, RFC 6578's sync-token or
+//! getctag, and only when that changed one REPORT calendar-query, RFC 4791
+//! §7.8, answering every event's href, ETag and text), bounded in time (`timeout_secs`)
 //! and size (`max_bytes`, counted while reading), verified by rustls. And
 //! the write-back: one event's resource PUT with `If-Match` its ETag.
 
@@ -128,6 +129,15 @@ impl Client {
                 headers.insert(IF_MODIFIED_SINCE, v);
             }
         }
+        // A CalDAV collection says first whether it changed at all (a small
+        // PROPFIND), so an unchanged one is not read whole every poll.
+        let tag = match self.source {
+            CalendarSource::Caldav => self.collection_tag().await?,
+            CalendarSource::Ics => None,
+        };
+        if tag.is_some() && last.is_some_and(|l| l.etag == tag) {
+            return Ok(Outcome::Unchanged);
+        }
         let request = match self.source {
             CalendarSource::Ics => self.request(Method::GET, self.url.clone()),
             CalendarSource::Caldav => self
@@ -151,7 +161,11 @@ impl Client {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
                 .map(str::to_string)
         };
-        let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+        let (etag, last_modified) = match self.source {
+            CalendarSource::Ics => (header(ETAG), header(LAST_MODIFIED)),
+            // The collection's tag stands for the whole answer.
+            CalendarSource::Caldav => (tag, None),
+        };
         if etag.is_some() && last.is_some_and(|l| l.etag == etag) {
             return Ok(Outcome::Unchanged);
         }
@@ -170,6 +184,25 @@ impl Client {
             last_modified,
             resources,
         }))
+    }
+
+    /// The CalDAV collection's change tag (RFC 6578 `sync-token`, or
+    /// `getctag` where only that is kept): one PROPFIND of depth 0. `None`
+    /// when the server keeps neither (the collection is then read whole).
+    async fn collection_tag(&self) -> anyhow::Result<Option<String>> {
+        let response = self
+            .request(Method::from_bytes(b"PROPFIND")?, self.url.clone())
+            .header("Depth", "0")
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(COLLECTION_TAG_QUERY)
+            .send()
+            .await
+            .map_err(plain)?;
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        let body = self.read_body(response).await?;
+        Ok(collection_tag(&body))
     }
 
     /// The body as text, refused past `max_bytes` (counted as it comes,
@@ -279,6 +312,43 @@ const CALENDAR_QUERY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/></c:comp-filter></c:filter>
 </c:calendar-query>"#;
 
+/// The collection's change tags (RFC 6578; CalendarServer's extension).
+const COLLECTION_TAG_QUERY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/">
+  <d:prop><d:sync-token/><cs:getctag/></d:prop>
+</d:propfind>"#;
+
+/// The change tag in a PROPFIND answer: the `sync-token`, else the
+/// `getctag`, of a propstat with status 200.
+pub fn collection_tag(xml: &str) -> Option<String> {
+    const DAV: &str = "DAV:";
+    const CS: &str = "http://calendarserver.org/ns/";
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    let ok = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((DAV, "propstat")))
+        .filter(|p| {
+            child(*p, DAV, "status")
+                .and_then(|s| s.text())
+                .is_some_and(|s| s.contains(" 200"))
+        });
+    let mut ctag = None;
+    for propstat in ok {
+        let text = |ns, name| {
+            child(propstat, ns, name)
+                .and_then(|n| n.text())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        };
+        if let Some(token) = text(DAV, "sync-token") {
+            return Some(token);
+        }
+        ctag = ctag.or_else(|| text(CS, "getctag"));
+    }
+    ctag
+}
+
 /// The first element `ns:name` under `n`.
 fn child<'a, 'i>(
     n: roxmltree::Node<'a, 'i>,
@@ -365,5 +435,32 @@ END:VCALENDAR</C:calendar-data></prop><status>HTTP/1.1 200 OK</status></propstat
         assert!(r[0].ics.starts_with("BEGIN:VCALENDAR\r\nEND"));
         assert!(multistatus("<x/>").is_err());
         assert!(multistatus("not xml").is_err());
+    }
+
+    #[test]
+    fn collection_tags_are_read() {
+        let answer = |props: &str, status: &str| {
+            format!(
+                r#"<?xml version="1.0"?>
+<multistatus xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/">
+ <response><href>/room/</href>
+  <propstat><prop>{props}</prop><status>HTTP/1.1 {status}</status></propstat>
+ </response>
+</multistatus>"#
+            )
+        };
+        let both = answer(
+            r#"<sync-token>http://radicale.org/ns/sync/7f</sync-token><CS:getctag>"c1"</CS:getctag>"#,
+            "200 OK",
+        );
+        assert_eq!(
+            collection_tag(&both).as_deref(),
+            Some("http://radicale.org/ns/sync/7f")
+        );
+        let ctag = answer(r#"<CS:getctag>"c1"</CS:getctag><sync-token/>"#, "200 OK");
+        assert_eq!(collection_tag(&ctag).as_deref(), Some("\"c1\""));
+        let missing = answer("<sync-token/><CS:getctag/>", "404 Not Found");
+        assert_eq!(collection_tag(&missing), None);
+        assert_eq!(collection_tag("not xml"), None);
     }
 }
