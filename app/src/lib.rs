@@ -24,6 +24,7 @@ pub mod base;
 mod icons;
 #[cfg(feature = "hydrate")]
 mod live;
+mod notice;
 mod panel;
 #[cfg(feature = "ssr")]
 pub mod station;

@@ -16,7 +16,7 @@ use controller_core::link::{LinkAction, LinkState, PanelLink};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use controller_core::view::PanelView;
 
-use crate::panel::Notice;
+use crate::notice::Notice;
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::schema::Escape;
-use super::template::{BinFormat, TextFormat};
+use super::format::{BinFormat, TextFormat};
 
 /// A value of a parameter, setting or state. An enumeration's value is its
 /// name (`"on"`), never its wire form.
