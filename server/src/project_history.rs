@@ -98,8 +98,10 @@ impl History {
         if self.keep == 0 {
             return Ok(None);
         }
-        std::fs::create_dir_all(&self.dir)
-            .map_err(DurableError::io(format!("cannot create {}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir).map_err(DurableError::io(format!(
+            "cannot create {}",
+            self.dir.display()
+        )))?;
         let id = self.files().iter().map(|(id, _)| *id).max().unwrap_or(0) + 1;
         let (via, user) = via_and_user(by);
         let entry = Entry {

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ButtonState, Change, LevelState, Source, Step};
-use crate::project::{Led, Value};
 use crate::flat::BadFlat;
+use crate::project::{Led, Value};
 
 /// What is written.
 #[derive(Serialize)]

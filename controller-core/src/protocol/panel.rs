@@ -14,8 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::flat::BadFlat;
 use crate::engine::{Snapshot, Step};
+use crate::flat::BadFlat;
 use crate::view::PanelView;
 
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -71,4 +71,3 @@ fn read_password(name: &str, from_stdin: bool) -> anyhow::Result<String> {
     anyhow::ensure!(first == again, "the two passwords differ");
     Ok(first)
 }
-
