@@ -71,11 +71,6 @@ pub fn AdminPage() -> impl IntoView {
     Effect::new(move |_| {
         browser! { client::start(admin); }
     });
-    // Validate, apply, roll back: posted, answered in the page.
-    let post = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        browser! { client::post_action(admin, ev); }
-    };
     view! {
         <main class="admin-page">
             <header class="admin-head">
@@ -91,65 +86,99 @@ pub fn AdminPage() -> impl IntoView {
 
             <Answer admin/>
 
-            <section class="admin-login">
-                <h2>"Log in"</h2>
-                <p>"An admin user of this controller (create one with "
-                    <code>"roomctl user add NAME --role admin"</code>")."</p>
-                <form method="post" action="/login">
-                    <input type="hidden" name="next" value="/admin"/>
-                    <label>"User " <input name="user" autocomplete="username" required/></label>
-                    <label>"Password " <input name="password" type="password" autocomplete="current-password" required/></label>
-                    <button type="submit">"Log in"</button>
-                </form>
-            </section>
-
-            <section>
-                <h2>"Projects"</h2>
-                <p><a rel="external" href="/admin/api/info" data-show="info" on:click=move |ev| {
-                    ev.prevent_default();
-                    browser! { client::show_get(admin, "/admin/api/info"); }
-                }>"What runs, what is stored"</a></p>
-                <p>
-                    "Download: "
-                    <a rel="external" href="/admin/api/project/active">"active"</a> " · "
-                    <a rel="external" href="/admin/api/project/previous">"previous"</a> " · "
-                    <a rel="external" href="/admin/api/project/pending">"uploaded (not applied)"</a>
-                </p>
-            </section>
-
-            <section>
-                <h2>"Upload a project"</h2>
-                <p>"The file is checked first; an invalid project is refused with each error's line and field, and nothing changes."</p>
-                <form id="upload-form" method="post" action="/admin/api/upload" enctype="multipart/form-data" on:submit=move |ev| {
-                    ev.prevent_default();
-                    browser! { client::upload(admin, ev); }
-                }>
-                    <label>"Project file " <input type="file" name="project" accept=".toml,text/plain" required/></label>
-                    <progress id="upload-progress" max="100" prop:value=move || admin.progress.get().unwrap_or(0.0)
-                        hidden=move || admin.progress.get().is_none() aria-label="Upload progress"></progress>
-                    <button type="submit">"Upload"</button>
-                </form>
-            </section>
-
-            <section>
-                <h2>"Apply"</h2>
-                <div class="admin-actions">
-                    <form method="post" action="/admin/api/validate" on:submit=post>
-                        <button type="submit">"Validate the uploaded project"</button>
-                    </form>
-                    <form method="post" action="/admin/api/apply" on:submit=post>
-                        <button type="submit">"Apply the uploaded project"</button>
-                    </form>
-                    <form method="post" action="/admin/api/rollback" on:submit=post>
-                        <button type="submit">"Roll back to the previous project"</button>
-                    </form>
-                </div>
-                <p>"Applying replaces the running project at once on every panel, central-control client and keypad; the project it replaces is kept for roll-back and in the history."</p>
-            </section>
+            <Login/>
+            <Projects admin/>
+            <Upload admin/>
+            <Apply admin/>
 
             <History admin/>
             <Users admin/>
         </main>
+    }
+}
+
+/// The login form, shown until an admin is logged in (the stylesheet
+/// reads `data-admin`).
+#[component]
+fn Login() -> impl IntoView {
+    view! {
+        <section class="admin-login">
+            <h2>"Log in"</h2>
+            <p>"An admin user of this controller (create one with "
+                <code>"roomctl user add NAME --role admin"</code>")."</p>
+            <form method="post" action="/login">
+                <input type="hidden" name="next" value="/admin"/>
+                <label>"User " <input name="user" autocomplete="username" required/></label>
+                <label>"Password " <input name="password" type="password" autocomplete="current-password" required/></label>
+                <button type="submit">"Log in"</button>
+            </form>
+        </section>
+    }
+}
+
+/// What runs and what is stored, and the stored files.
+#[component]
+fn Projects(admin: Admin) -> impl IntoView {
+    view! {
+        <section>
+            <h2>"Projects"</h2>
+            <p><a rel="external" href="/admin/api/info" data-show="info" on:click=move |ev| {
+                ev.prevent_default();
+                browser! { client::show_get(admin, "/admin/api/info"); }
+            }>"What runs, what is stored"</a></p>
+            <p>
+                "Download: "
+                <a rel="external" href="/admin/api/project/active">"active"</a> " · "
+                <a rel="external" href="/admin/api/project/previous">"previous"</a> " · "
+                <a rel="external" href="/admin/api/project/pending">"uploaded (not applied)"</a>
+            </p>
+        </section>
+    }
+}
+
+/// A project file up, checked before it is kept, its progress shown.
+#[component]
+fn Upload(admin: Admin) -> impl IntoView {
+    view! {
+        <section>
+            <h2>"Upload a project"</h2>
+            <p>"The file is checked first; an invalid project is refused with each error's line and field, and nothing changes."</p>
+            <form id="upload-form" method="post" action="/admin/api/upload" enctype="multipart/form-data" on:submit=move |ev| {
+                ev.prevent_default();
+                browser! { client::upload(admin, ev); }
+            }>
+                <label>"Project file " <input type="file" name="project" accept=".toml,text/plain" required/></label>
+                <progress id="upload-progress" max="100" prop:value=move || admin.progress.get().unwrap_or(0.0)
+                    hidden=move || admin.progress.get().is_none() aria-label="Upload progress"></progress>
+                <button type="submit">"Upload"</button>
+            </form>
+        </section>
+    }
+}
+
+/// Validate, apply, roll back: posted, answered in the page.
+#[component]
+fn Apply(admin: Admin) -> impl IntoView {
+    let post = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        browser! { client::post_action(admin, ev); }
+    };
+    view! {
+        <section>
+            <h2>"Apply"</h2>
+            <div class="admin-actions">
+                <form method="post" action="/admin/api/validate" on:submit=post>
+                    <button type="submit">"Validate the uploaded project"</button>
+                </form>
+                <form method="post" action="/admin/api/apply" on:submit=post>
+                    <button type="submit">"Apply the uploaded project"</button>
+                </form>
+                <form method="post" action="/admin/api/rollback" on:submit=post>
+                    <button type="submit">"Roll back to the previous project"</button>
+                </form>
+            </div>
+            <p>"Applying replaces the running project at once on every panel, central-control client and keypad; the project it replaces is kept for roll-back and in the history."</p>
+        </section>
     }
 }
 

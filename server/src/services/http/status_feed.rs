@@ -103,22 +103,8 @@ async fn run(mut socket: WebSocket, feed: StatusFeed, cookie: Option<String>) {
     loop {
         board.borrow_and_update();
         log.borrow_and_update();
-        match feed.backend.status(cookie.as_deref()) {
-            Ok(report) => {
-                let json = serde_json::to_string(&report).unwrap_or_default();
-                if socket.send(Message::Text(json.into())).await.is_err() {
-                    return;
-                }
-            }
-            Err(why) => {
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code: CLOSE_REFUSED,
-                        reason: close_reason(&why).into(),
-                    })))
-                    .await;
-                return;
-            }
+        if !send_report(&mut socket, &feed, cookie.as_deref()).await {
+            return;
         }
         // The gap first, then wait for news; what arrives meanwhile is
         // answered by the next report.
@@ -178,6 +164,26 @@ async fn run(mut socket: WebSocket, feed: StatusFeed, cookie: Option<String>) {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Sends the report as `cookie`'s login may see it, or closes the channel
+/// with the reason it may not; whether the channel is still open.
+async fn send_report(socket: &mut WebSocket, feed: &StatusFeed, cookie: Option<&str>) -> bool {
+    match feed.backend.status(cookie) {
+        Ok(report) => {
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            socket.send(Message::Text(json.into())).await.is_ok()
+        }
+        Err(why) => {
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: CLOSE_REFUSED,
+                    reason: close_reason(&why).into(),
+                })))
+                .await;
+            false
         }
     }
 }
