@@ -6,6 +6,9 @@
 #   target/site/pkg/roomctl.js      wasm-bindgen's JS (--target web)
 #   target/site/pkg/roomctl.wasm    the hydrated panel (hydrate, wasm-release
 #                                   profile), wasm-bindgen + wasm-opt -Oz
+#   target/site/pkg/{status,admin}.{js,wasm}  the status and admin pages
+#                                   (app, feature `status` / `admin`), each
+#                                   its own bundle, loaded by its page only
 #   target/site/pkg/designer.{js,wasm}  the Project Designer (designer/), its
 #                                   own bundle, loaded by /designer only
 #   target/site/pkg/roomctl.css     style/main.css
@@ -158,6 +161,38 @@ cp "$STAGE/$OUTPUT_NAME.wasm" "$STAGE/$OUTPUT_NAME.js" "$PKG/"
 rm -rf "$PKG/snippets"
 if [[ -d $STAGE/snippets ]]; then cp -r "$STAGE/snippets" "$PKG/snippets"; fi
 
+# 3a. The status and admin pages' own wasm: the same app crate with the
+#     `status` or `admin` feature, each hydrating its own screen only
+#     (app/src/lib.rs: each bundle carries only its own screens), as
+#     pkg/<name>.js and pkg/<name>.wasm. Each in a target directory of its
+#     own, so the app crate's feature sets never overwrite each other's
+#     app.wasm (their dependencies come from sccache).
+for SCREEN in status admin; do
+  SCREEN_FRONT="$TARGET_DIR/front-$SCREEN"
+  SCREEN_STAGE="$FRONT/bindgen-$SCREEN"
+  screen_args=(--package="$LIB_PACKAGE" --lib --target=wasm32-unknown-unknown
+    --target-dir="$SCREEN_FRONT" "$(profile_args "$LIB_PROFILE")" --no-default-features --features="$SCREEN")
+  say "cargo build ${screen_args[*]}"
+  cargo build "${screen_args[@]}"
+  SCREEN_IN="$SCREEN_FRONT/wasm32-unknown-unknown/$(profile_dir "$LIB_PROFILE")/${LIB_PACKAGE//-/_}.wasm"
+  [[ -f $SCREEN_IN ]] || die "cargo did not produce $SCREEN_IN"
+  stamp="$(sha256sum "$SCREEN_IN" | cut -d' ' -f1) wasm-bindgen $WASM_BINDGEN_VERSION $("$WASM_OPT" --version) ${WASM_FEATURES[*]}"
+  if [[ -f $SCREEN_STAGE/stamp && "$(cat "$SCREEN_STAGE/stamp")" == "$stamp" \
+        && -f $SCREEN_STAGE/$SCREEN.wasm && -f $SCREEN_STAGE/$SCREEN.js ]]; then
+    say "$SCREEN wasm unchanged: wasm-bindgen and wasm-opt skipped"
+  else
+    rm -rf "$SCREEN_STAGE" && mkdir -p "$SCREEN_STAGE/out"
+    wasm-bindgen --target web --no-typescript --out-dir "$SCREEN_STAGE/out" \
+      --out-name "$SCREEN" "$SCREEN_IN"
+    "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" "$SCREEN_STAGE/out/${SCREEN}_bg.wasm" \
+      -o "$SCREEN_STAGE/$SCREEN.wasm"
+    mv "$SCREEN_STAGE/out/$SCREEN.js" "$SCREEN_STAGE/$SCREEN.js"
+    rm -rf "$SCREEN_STAGE/out"
+    printf '%s' "$stamp" > "$SCREEN_STAGE/stamp"
+  fi
+  cp "$SCREEN_STAGE/$SCREEN.wasm" "$SCREEN_STAGE/$SCREEN.js" "$PKG/"
+done
+
 # 3b. The Project Designer's wasm (designer/: controller-core's validation,
 #     TOML edits and engine for /designer): its own bundle, pkg/designer.js
 #     and pkg/designer.wasm, loaded by /designer only, so the panel's wasm
@@ -219,6 +254,9 @@ node -e '
 ' "$ROOT/$SITE_ROOT"
 
 say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped (loaded by /designer only)"
+for SCREEN in status admin; do
+  say "$SCREEN: $(gzip -9 -c "$PKG/$SCREEN.wasm" | wc -c) bytes of wasm gzipped (loaded by /$SCREEN only)"
+done
 # The panel loads on every wall panel at every boot: its wasm has a budget
 # (docs/performance.md, "Panel wasm size"). Over it, the build fails.
 PANEL_WASM_BUDGET=311296 # 304 KiB gzipped (docs/performance.md says why not 300 any more)

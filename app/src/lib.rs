@@ -3,31 +3,44 @@
 #![recursion_limit = "256"]
 //! The roomctl web UI: touch panels, the status page and the admin page.
 //!
-//! Compiled twice: with `ssr` into the server (renders every page with the
-//! current button and LED state), with `hydrate` into the browser's wasm
-//! (takes over the page and opens the live channel). Server state reaches
-//! components through [`backend::Backend`] in the Leptos context.
+//! Compiled for the server with `ssr` (renders every page with the current
+//! button and LED state) and for the browser into one wasm bundle per kind
+//! of screen, so each screen loads only its own code: `hydrate` alone is
+//! the panel's (`pkg/roomctl.wasm`, on every wall panel: its size has a
+//! budget), `status` the status page's (`pkg/status.wasm`), `admin` the
+//! admin page's (`pkg/admin.wasm`). [`Screen::bundle`] says which hydrates
+//! a page; a bundle's `hydrate()` leaves the other screens alone. Server
+//! state reaches components through [`backend::Backend`] in the Leptos
+//! context.
 //!
 //! Links between screens (panels, status, admin) are full page loads
 //! (`rel="external"`): each panel page owns one live channel for its whole
 //! life, bound to that page's state.
 
-// The admin page is plain HTML forms upgraded by `public/admin.js`: the
-// browser never hydrates it, so its view is in the server only and the
-// panel's wasm does not carry it.
-#[cfg(feature = "ssr")]
+// Which screens a build carries: the server all of them; each browser
+// bundle its own (the panel's: `hydrate` without `status` or `admin`).
+#[cfg(any(feature = "ssr", feature = "admin"))]
 mod admin;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod base;
+#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
 mod icons;
-#[cfg(feature = "hydrate")]
+#[cfg(all(feature = "hydrate", not(any(feature = "status", feature = "admin"))))]
 mod live;
+#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
+mod notice;
+#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
 mod panel;
+#[cfg(all(feature = "hydrate", not(feature = "admin")))]
+mod socket;
 #[cfg(feature = "ssr")]
 pub mod station;
+#[cfg(any(feature = "ssr", feature = "status"))]
 mod status;
+#[cfg(feature = "status")]
+mod status_live;
 #[cfg(feature = "ssr")]
 pub mod text;
 
@@ -51,7 +64,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content=viewport/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options=Screen::current().bundle(options)/>
                 <MetaTags/>
             </head>
             <body data-base=base>
@@ -76,23 +89,35 @@ pub fn App() -> impl IntoView {
         {match Screen::current() {
             // `EitherOf4`, not `into_any`: a type-erased view carries its
             // asynchronous hydration code whether it is used or not.
-            Screen::Panel(panel) => EitherOf4::A(view! { <panel::PanelPage panel/> }),
-            Screen::Status => EitherOf4::B(view! { <status::StatusPage/> }),
+            Screen::Panel(panel) => EitherOf4::A(panel_page(panel)),
+            Screen::Status => EitherOf4::B(status_page()),
             Screen::Admin => EitherOf4::C(admin_page()),
             Screen::NotFound => EitherOf4::D(view! { <p class="notfound">"Page not found."</p> }),
         }}
     }
 }
 
-/// The admin page (server-rendered only; see `mod admin`).
-#[cfg(feature = "ssr")]
+// A screen's view in the builds that carry it; in the other browser
+// bundles, nothing (they never hydrate the screen: see [`hydrate`]).
+#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
+fn panel_page(panel: Option<String>) -> impl IntoView {
+    view! { <panel::PanelPage panel/> }
+}
+#[cfg(all(not(feature = "ssr"), any(feature = "status", feature = "admin")))]
+fn panel_page(_: Option<String>) -> impl IntoView {}
+
+#[cfg(any(feature = "ssr", feature = "status"))]
+fn status_page() -> impl IntoView {
+    view! { <status::StatusPage/> }
+}
+#[cfg(not(any(feature = "ssr", feature = "status")))]
+fn status_page() -> impl IntoView {}
+
+#[cfg(any(feature = "ssr", feature = "admin"))]
 fn admin_page() -> impl IntoView {
     view! { <admin::AdminPage/> }
 }
-
-/// In the browser's build: never hydrated ([`hydrate`] leaves `/admin`
-/// to its script), so nothing to build.
-#[cfg(not(feature = "ssr"))]
+#[cfg(not(any(feature = "ssr", feature = "admin")))]
 fn admin_page() -> impl IntoView {}
 
 /// The screens of the app, chosen by the request path.
@@ -131,6 +156,37 @@ impl Screen {
                 }
                 _ => Screen::NotFound,
             },
+        }
+    }
+
+    /// The name of the wasm bundle that hydrates this screen
+    /// (`pkg/{name}.wasm`): the status and admin pages their own, the
+    /// panels the panel's (the project's output name).
+    pub fn bundle_name(&self) -> Option<&'static str> {
+        match self {
+            Screen::Status => Some("status"),
+            Screen::Admin => Some("admin"),
+            Screen::Panel(_) | Screen::NotFound => None,
+        }
+    }
+
+    /// `options` naming this screen's bundle, for `HydrationScripts`.
+    #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+    fn bundle(&self, mut options: LeptosOptions) -> LeptosOptions {
+        if let Some(name) = self.bundle_name() {
+            options.output_name = name.into();
+        }
+        options
+    }
+
+    /// Whether this browser build hydrates the screen (the panel's build,
+    /// `hydrate` alone, every screen without a bundle of its own).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn hydrated_here(&self) -> bool {
+        match self.bundle_name() {
+            Some("status") => cfg!(feature = "status"),
+            Some("admin") => cfg!(feature = "admin"),
+            _ => !cfg!(any(feature = "status", feature = "admin")),
         }
     }
 
@@ -181,12 +237,13 @@ mod tests {
     }
 }
 
-/// The browser entry point: hydrate the server-rendered page.
+/// The browser entry point: hydrate the server-rendered page, if it is a
+/// screen of this bundle ([`Screen::bundle_name`]).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    if Screen::current() == Screen::Admin {
+    if !Screen::current().hydrated_here() {
         return;
     }
     leptos::mount::hydrate_body(App);

@@ -16,11 +16,11 @@ use controller_core::link::{LinkAction, LinkState, PanelLink};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use controller_core::view::PanelView;
 
-use crate::panel::Notice;
+use crate::notice::Notice;
+use crate::socket::Socket;
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 struct Live {
     link: PanelLink,
@@ -34,25 +34,6 @@ struct Live {
     socket: Option<Socket>,
     /// The armed timer and the deadline it is for.
     timer: Option<(u64, TimeoutHandle)>,
-}
-
-/// A WebSocket with its callbacks. Dropping it detaches the callbacks before
-/// closing, so a socket the link has given up on can never report into it,
-/// and frees them (wasm-bindgen defers that if one of them is running).
-struct Socket {
-    ws: WebSocket,
-    _onopen: Closure<dyn FnMut()>,
-    _onmessage: Closure<dyn FnMut(MessageEvent)>,
-    _onclose: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        let _ = self.ws.close();
-    }
 }
 
 thread_local! {
@@ -297,31 +278,14 @@ impl Live {
 /// Opens the WebSocket to `/ws` under the page's base path (a designer
 /// preview's own channel) on the page's own host and port.
 fn open_socket() -> Option<Socket> {
-    let location = window().location();
-    let scheme = if location.protocol().ok().as_deref() == Some("https:") {
-        "wss"
-    } else {
-        "ws"
-    };
-    let host = location.host().unwrap_or_default();
-    let ws = WebSocket::new(&format!("{scheme}://{host}{}", crate::base::href("/ws"))).ok()?;
-    let onopen = Closure::<dyn FnMut()>::new(|| input(PanelLink::opened));
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else {
-            return;
-        };
-        if let Ok(message) = ServerMessage::decode(&text) {
-            input(|link, now| link.received(now, message));
-        }
-    });
-    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(|_: CloseEvent| input(PanelLink::closed));
-    ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
-    Some(Socket {
-        ws,
-        _onopen: onopen,
-        _onmessage: onmessage,
-        _onclose: onclose,
-    })
+    crate::socket::open(
+        "/ws",
+        || input(PanelLink::opened),
+        |text| {
+            if let Ok(message) = ServerMessage::decode(&text) {
+                input(|link, now| link.received(now, message));
+            }
+        },
+        |_, _| input(PanelLink::closed),
+    )
 }

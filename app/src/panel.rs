@@ -15,7 +15,7 @@ use controller_core::project::{
     format_number, Button, ButtonKind, Level, LevelKind, LevelPlace, Orientation, PanelProfile,
     Place, TextPlace,
 };
-use controller_core::protocol::panel::{ClientMessage, Severity};
+use controller_core::protocol::panel::ClientMessage;
 use controller_core::template::{is_dynamic, render_state};
 use controller_core::view::PanelView;
 use leptos::either::Either;
@@ -23,6 +23,7 @@ use leptos::ev::{KeyboardEvent, PointerEvent};
 use leptos::prelude::*;
 
 use crate::icons;
+use crate::notice::{Notice, Notices};
 
 /// Sends a message on the live channel (a no-op while server-rendering).
 pub(crate) fn send(message: ClientMessage) {
@@ -42,14 +43,6 @@ fn link_name(state: &LinkState) -> &'static str {
         LinkState::Refused(_) => "refused",
         LinkState::PinNeeded(_) => "pin",
     }
-}
-
-/// A banner the controller asked for (a device down, a failed sequence).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub key: String,
-    pub severity: Severity,
-    pub message: String,
 }
 
 /// The id of the `<script type="application/json">` that carries the
@@ -505,36 +498,6 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
             <main class="pages">{sections}</main>
             {footer}
         </div>
-    }
-}
-
-/// The controller's notices, laid over the page so they never move the
-/// keys or squash a fader: each can be dismissed; several collapse to the
-/// newest, on one line, with a count that opens them all.
-#[component]
-fn Notices(notices: RwSignal<Vec<Notice>>) -> impl IntoView {
-    let open = RwSignal::new(false);
-    view! {
-        <section class="notices" aria-label="Notices" aria-live="polite" data-open=move || open.get().to_string()>
-            <For each=move || notices.get() key=|n| (n.key.clone(), n.message.clone()) let:n>
-                <div class="notice" data-severity=match n.severity {
-                    Severity::Info => "info",
-                    Severity::Warning => "warning",
-                    Severity::Error => "error",
-                } data-key=n.key.clone()>
-                    <span class="notice-text">{n.message.clone()}</span>
-                    <button type="button" class="notice-close" aria-label="Dismiss" on:click={
-                        let key = n.key.clone();
-                        move |_| notices.update(|all| all.retain(|x| x.key != key))
-                    }>"\u{d7}"</button>
-                </div>
-            </For>
-            <Show when=move || notices.with(|n| n.len() > 1)>
-                <button type="button" class="notice-count" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                    {move || if open.get() { "Fewer".to_string() } else { format!("{} notices", notices.with(Vec::len)) }}
-                </button>
-            </Show>
-        </section>
     }
 }
 

@@ -1,7 +1,8 @@
 //! The status page: what the controller is doing, for installers and the IT
 //! administrator. Every open port and what it is for, connected panels,
 //! devices, the engine revision, the audit trail (admins and operators) and
-//! recent events. Refreshes itself.
+//! recent events. Follows the controller: each change arrives over the
+//! status page's live channel (`status_live.rs`), none is polled for.
 
 use controller_core::audit::{AuditOutcome, AuditReport};
 use controller_core::printable::printable;
@@ -33,25 +34,33 @@ fn ago(now: u64, then: u64) -> String {
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
+    // The report the page was rendered with; then each one the live
+    // channel brings, or why the controller closed it.
     let report = Resource::new(|| (), |_| crate::api::get_status());
-    #[cfg(feature = "hydrate")]
-    {
-        let refresh = std::time::Duration::from_secs(2);
-        if let Ok(timer) = set_interval_with_handle(move || report.refetch(), refresh) {
-            on_cleanup(move || timer.clear());
-        }
-    }
+    let pushed = RwSignal::new(None::<String>);
+    let refused = RwSignal::new(None::<String>);
     view! {
         <main class="status-page">
             <Transition fallback=|| view! { <p>"Loading status…"</p> }>
-                {move || Suspend::new(async move {
-                    let report = report.await.and_then(|json| {
+                {move || {
+                    let (pushed_now, refused_now) = (pushed.get(), refused.get());
+                    Suspend::new(async move {
+                    let json = match (refused_now, pushed_now) {
+                        (Some(why), _) => Err(ServerFnError::new(why)),
+                        (None, Some(json)) => Ok(json),
+                        (None, None) => report.await,
+                    };
+                    let report = json.and_then(|json| {
                         serde_json::from_str::<StatusReport>(&json).map_err(|_| {
                             ServerFnError::new("The controller's answer could not be read; reload the page.")
                         })
                     });
                     match report {
-                        Ok(r) => Either::Left(view! { <StatusBody r/> }),
+                        Ok(r) => {
+                            #[cfg(feature = "status")]
+                            crate::status_live::follow(pushed, refused);
+                            Either::Left(view! { <StatusBody r/> })
+                        }
                         Err(e) => Either::Right(view! {
                             <div class="error-page">
                                 <h1>"Status"</h1>
@@ -64,7 +73,7 @@ pub fn StatusPage() -> impl IntoView {
                             </div>
                         }),
                     }
-                })}
+                })}}
             </Transition>
         </main>
     }

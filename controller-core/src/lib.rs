@@ -11,6 +11,8 @@
 //!   recurrences expanded in the room's time zone; what the room is booked for.
 //! - [`audit`]: the audit trail's entry and its one line format.
 //! - [`printable`]: the one escaping of outside text for screens and logs.
+//! - [`flat`]: tagged JSON objects read through one flat struct (the
+//!   engine's changes, the panel's server messages).
 //! - [`link`]: the panel's link to its controller (hello, keep-alive, lost,
 //!   backoff, resync, refusal) as a state machine the browser glue drives.
 //! - [`central_client`]: the client side of central control (5009): hello,
@@ -26,6 +28,7 @@ pub mod calendar;
 pub mod central_client;
 pub mod driver;
 pub mod engine;
+pub mod flat;
 pub mod fleet;
 pub mod icons;
 pub mod link;

@@ -359,7 +359,7 @@ impl Controller {
         let controller = self.clone();
         let _ = tokio::task::spawn_blocking(move || {
             if let Some(file) = &controller.0.settings_file {
-                file.refresh(&controller);
+                file.refresh(controller.audit(), |users| controller.set_users(users));
             }
         })
         .await;
@@ -369,7 +369,7 @@ impl Controller {
     /// [`SettingsFile::adopt`]). Blocking (file I/O).
     pub fn adopt_settings_file(&self) {
         if let Some(file) = &self.0.settings_file {
-            file.adopt(self);
+            file.adopt(|users| self.set_users(users));
         }
     }
 

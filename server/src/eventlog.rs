@@ -5,11 +5,15 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tokio::sync::watch;
+
 use crate::sync::lock;
 
 pub struct EventLog {
     lines: Mutex<VecDeque<String>>,
     capacity: usize,
+    /// Bumped by every line (the status page's channel waits on it).
+    added: watch::Sender<u64>,
 }
 
 pub fn unix_now() -> u64 {
@@ -29,6 +33,7 @@ impl EventLog {
         EventLog {
             lines: Mutex::new(VecDeque::with_capacity(capacity)),
             capacity,
+            added: watch::Sender::new(0),
         }
     }
 
@@ -44,6 +49,13 @@ impl EventLog {
             lines.pop_front();
         }
         lines.push_back(format!("{} UTC  {line}", clock()));
+        drop(lines);
+        self.added.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Wakes when a line is recorded.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.added.subscribe()
     }
 
     /// The last `n` lines, oldest first.

@@ -10,6 +10,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod controller;
+pub mod durable;
 pub mod eventlog;
 pub mod formats;
 pub mod health;

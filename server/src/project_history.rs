@@ -2,7 +2,7 @@
 //! `<project dir>/history/` so any two can be compared and any one restored
 //! as the pending project.
 //!
-//! One entry is two files written with the store's [`write_atomic`]:
+//! One entry is two files written with [`write_atomic`]:
 //! `NNNNNN.toml` (the text as applied, byte for byte, comments and all) and
 //! then `NNNNNN.json` (who, when, how, which project). The JSON file is
 //! written last, so it marks a complete entry: a crash between the two
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use controller_core::project::{changes, Project};
 use serde::{Deserialize, Serialize};
 
-use crate::project_store::{write_atomic, StoreError};
+use crate::durable::{write_atomic, DurableError};
 
 /// One applied project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,14 +94,14 @@ impl History {
         project: &Project,
         by: &str,
         action: &str,
-    ) -> Result<Option<Entry>, StoreError> {
+    ) -> Result<Option<Entry>, DurableError> {
         if self.keep == 0 {
             return Ok(None);
         }
-        std::fs::create_dir_all(&self.dir).map_err(|source| StoreError::Io {
-            what: format!("cannot create {}", self.dir.display()),
-            source,
-        })?;
+        std::fs::create_dir_all(&self.dir).map_err(DurableError::io(format!(
+            "cannot create {}",
+            self.dir.display()
+        )))?;
         let id = self.files().iter().map(|(id, _)| *id).max().unwrap_or(0) + 1;
         let (via, user) = via_and_user(by);
         let entry = Entry {

@@ -7,9 +7,9 @@
 //!
 //! Every file is replaced the same way ([`write_atomic`]): the new text goes
 //! to a temporary file in the same directory, which is fsynced, renamed over
-//! the old name, and the directory is fsynced. A rename within a directory
-//! is atomic, so a kill -9 at any moment leaves either the old file or the
-//! new one, complete. Uploads are validated before they are stored (an
+//! the old name, and the directory is fsynced ([`crate::durable`]). A rename
+//! within a directory is atomic, so a kill -9 at any moment leaves either
+//! the old file or the new one, complete. Uploads are validated before they are stored (an
 //! invalid upload never becomes `pending.toml`), and the active file is
 //! validated again at start: if it is somehow invalid, the previous project
 //! runs, else the demo.
@@ -24,7 +24,6 @@
 //! `history/` ([`crate::project_history`]), after `active.toml` is written:
 //! a crash before that loses a history entry, never the project.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +32,7 @@ use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJEC
 
 use crate::audit::{AuditEvent, AuditOutcome};
 use crate::controller::Controller;
+use crate::durable::{self, write_atomic, DurableError};
 use crate::project_history::{self, Diff, Entry, History};
 
 pub const ACTIVE: &str = "active.toml";
@@ -82,6 +82,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<DurableError> for StoreError {
+    fn from(e: DurableError) -> StoreError {
+        StoreError::Io {
+            what: e.what,
+            source: e.source,
+        }
+    }
 }
 
 impl StoreError {
@@ -364,7 +373,7 @@ impl ProjectStore {
             write_atomic(&self.dir, PREVIOUS, running.as_bytes())?;
         }
         write_atomic(&self.dir, ACTIVE, text.as_bytes())?;
-        remove_durably(&self.dir, PENDING)?;
+        durable::remove(&self.dir, PENDING)?;
         self.keep_in_history(controller, &text, &project, by, "apply");
         self.install(controller, project.clone(), text, by);
         Ok(project)
@@ -418,7 +427,7 @@ impl ProjectStore {
         write_atomic(&self.dir, ACTIVE, text.as_bytes())?;
         match running {
             Some(r) => write_atomic(&self.dir, PREVIOUS, r.as_bytes())?,
-            None => remove_durably(&self.dir, PREVIOUS)?,
+            None => durable::remove(&self.dir, PREVIOUS)?,
         }
         self.keep_in_history(controller, &text, &project, by, "rollback");
         self.install(controller, project.clone(), text, by);
@@ -634,53 +643,6 @@ fn record(
         Ok(p) => done(p),
         Err(e) => format!("{what} by {by} failed; the running project is unchanged: {e}"),
     });
-}
-
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let target = dir.join(name);
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, &target)?;
-        sync_dir(dir)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        StoreError::io(format!("cannot write {}", target.display()))(e)
-    })
-}
-
-fn remove_durably(dir: &Path, name: &str) -> Result<(), StoreError> {
-    let path = dir.join(name);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(StoreError::io(format!("cannot remove {}", path.display()))(
-                e,
-            ))
-        }
-    }
-    sync_dir(dir).map_err(StoreError::io(format!("cannot sync {}", dir.display())))
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::fs::File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
 }
 
 pub fn demo() -> LoadedProject {

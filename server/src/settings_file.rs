@@ -14,10 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use crate::audit::{AuditEvent, AuditOutcome};
+use crate::audit::{Audit, AuditEvent, AuditOutcome};
 use crate::auth::{UserEntry, UserStore};
 use crate::config::Settings;
-use crate::controller::Controller;
 use crate::sync::lock;
 
 /// What tells one version of the file from another without reading it.
@@ -66,17 +65,17 @@ impl SettingsFile {
         &self.path
     }
 
-    /// Reads the file again if it changed: installs its users in the
-    /// controller and records what changed in the audit trail. Blocking
+    /// Reads the file again if it changed: hands its users to `install`
+    /// (while the file is held, so a login checked after a concurrent
+    /// refresh sees them) and records what changed in `audit`. Blocking
     /// (file I/O): call it off the async threads.
-    pub fn refresh(&self, controller: &Controller) {
+    pub fn refresh(&self, audit: &Audit, install: impl FnOnce(UserStore)) {
         let mut seen = lock(&self.seen);
         let now = stamp(&self.path);
         if now == seen.stamp {
             return;
         }
         seen.stamp = now;
-        let audit = controller.audit();
         let file = self.path.display().to_string();
         let new = match Settings::load(&self.path, None) {
             Ok(s) => s,
@@ -129,7 +128,7 @@ impl SettingsFile {
                 ),
             );
         }
-        controller.set_users(UserStore::new(new.users.clone()));
+        install(UserStore::new(new.users.clone()));
         seen.settings = Some(new);
     }
 }
@@ -139,11 +138,11 @@ impl SettingsFile {
     /// changes, audited there in their own words): its users at once, and
     /// the change not audited a second time as an edit of the file.
     /// Blocking (file I/O).
-    pub fn adopt(&self, controller: &Controller) {
+    pub fn adopt(&self, install: impl FnOnce(UserStore)) {
         let mut seen = lock(&self.seen);
         seen.stamp = stamp(&self.path);
         if let Ok(new) = Settings::load(&self.path, None) {
-            controller.set_users(UserStore::new(new.users.clone()));
+            install(UserStore::new(new.users.clone()));
             seen.settings = Some(new);
         }
     }

@@ -4,7 +4,10 @@
 //!
 //! Changes that other front ends care about (a service changing state, a
 //! device going online or offline) are published on the [`Bus`] by the same
-//! call that records them, so the board and the bus never disagree.
+//! call that records them, so the board and the bus never disagree. The
+//! rest of what the status page shows (panels connecting and leaving,
+//! devices forgotten, timers, devices found) bumps [`StatusBoard::changes`];
+//! keep-alives and details that are not news do neither.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -12,6 +15,8 @@ use std::sync::Mutex;
 
 use controller_core::driver::discovery::FoundDevice;
 use controller_core::view::{DeviceStatus, PanelSession, ServiceState, ServiceStatus, TimerStatus};
+
+use tokio::sync::watch;
 
 use crate::bus::{Bus, BusEvent};
 use crate::sync::lock;
@@ -38,6 +43,8 @@ struct Board {
 pub struct StatusBoard {
     board: Mutex<Board>,
     bus: Bus,
+    /// Bumped when the board changes in a way not published on the bus.
+    changed: watch::Sender<u64>,
 }
 
 /// One consistent reading of the board.
@@ -54,7 +61,19 @@ impl StatusBoard {
         StatusBoard {
             board: Mutex::new(Board::default()),
             bus,
+            changed: watch::Sender::new(0),
         }
+    }
+
+    /// Wakes when a panel connects or leaves, a device is forgotten, the
+    /// timers or the devices found change: what the status page shows that
+    /// does not travel on the bus (the status page's channel waits on both).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Everything at once, under one lock.
@@ -135,6 +154,7 @@ impl StatusBoard {
 
     pub fn panel_connected(&self, session: PanelSession) {
         lock(&self.board).panels.insert(session.id, session);
+        self.bump();
     }
 
     pub fn panel_update(&self, id: u64, f: impl FnOnce(&mut PanelSession)) {
@@ -144,7 +164,9 @@ impl StatusBoard {
     }
 
     pub fn panel_disconnected(&self, id: u64) {
-        lock(&self.board).panels.remove(&id);
+        if lock(&self.board).panels.remove(&id).is_some() {
+            self.bump();
+        }
     }
 
     /// The connected panels; the names and user agents they sent are
@@ -184,7 +206,9 @@ impl StatusBoard {
 
     /// Forgets a device (its project was replaced, or the registry evicted it).
     pub fn remove_device(&self, id: &str) {
-        lock(&self.board).devices.remove(id);
+        if lock(&self.board).devices.remove(id).is_some() {
+            self.bump();
+        }
     }
 
     pub fn devices(&self) -> Vec<DeviceStatus> {
@@ -194,7 +218,15 @@ impl StatusBoard {
     // ---- timers of the room logic ----
 
     pub fn set_timers(&self, timers: Vec<TimerStatus>) {
-        lock(&self.board).timers = timers;
+        let changed = {
+            let mut b = lock(&self.board);
+            let changed = b.timers != timers;
+            b.timers = timers;
+            changed
+        };
+        if changed {
+            self.bump();
+        }
     }
 
     pub fn timers(&self) -> Vec<TimerStatus> {
@@ -208,19 +240,30 @@ impl StatusBoard {
     /// `max` are kept: a LAN full of answers cannot grow the list without
     /// bound. Returns whether the device is new to the list.
     pub fn found_device(&self, device: FoundDevice, max: usize) -> bool {
-        let mut b = lock(&self.board);
-        if let Some(known) = b.found.iter_mut().find(|f| f.same_device(&device)) {
-            *known = device;
-            return false;
+        let (changed, new) = {
+            let mut b = lock(&self.board);
+            if let Some(known) = b.found.iter_mut().find(|f| f.same_device(&device)) {
+                let changed = *known != device;
+                *known = device;
+                (changed, false)
+            } else if b.found.len() >= max {
+                (false, false)
+            } else {
+                b.found.push(device);
+                b.found.sort_by(|a, c| {
+                    (&a.address, a.found_by, &a.identity).cmp(&(
+                        &c.address,
+                        c.found_by,
+                        &c.identity,
+                    ))
+                });
+                (true, true)
+            }
+        };
+        if changed {
+            self.bump();
         }
-        if b.found.len() >= max {
-            return false;
-        }
-        b.found.push(device);
-        b.found.sort_by(|a, c| {
-            (&a.address, a.found_by, &a.identity).cmp(&(&c.address, c.found_by, &c.identity))
-        });
-        true
+        new
     }
 
     pub fn found_devices(&self) -> Vec<FoundDevice> {

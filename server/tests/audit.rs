@@ -395,7 +395,7 @@ async fn a_relative_settings_path_still_writes_the_trail_to_disk() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("roomctl.toml");
     let admin = support::settings::user(ADMIN, Role::Admin, ADMIN_PW);
-    roomctl::cli::user::set_user(&config, ADMIN, Role::Admin, &admin.password_hash).unwrap();
+    roomctl::config::users::set_user(&config, ADMIN, Role::Admin, &admin.password_hash).unwrap();
     let port = free_port();
     let mut text = std::fs::read_to_string(&config).unwrap();
     for off in [

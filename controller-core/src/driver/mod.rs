@@ -5,6 +5,7 @@
 //! - [`validate`]: meaning checks with located errors, compiling a file into
 //!   a [`Driver`] (the same code runs in the designer's wasm).
 //! - [`template`]: `{slot}` templates that both write and read messages.
+//! - [`format`]: a slot's text format or binary field (width, byte order).
 //! - [`value`]: typed values (int ranges, enumerations, text) and their
 //!   wire forms.
 //! - [`framing`]: line terminators and binary frames (header, length,
@@ -23,6 +24,7 @@
 //! Nothing here touches a socket; the server drives it.
 
 pub mod discovery;
+pub mod format;
 pub mod framing;
 pub mod fuzz;
 pub mod library;

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
+use super::format::{BinFormat, TextFormat};
 use super::schema::Escape;
-use super::template::{BinFormat, TextFormat};
 
 /// A value of a parameter, setting or state. An enumeration's value is its
 /// name (`"on"`), never its wire form.

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ButtonState, Change, LevelState, Source, Step};
+use crate::flat::BadFlat;
 use crate::project::{Led, Value};
-use crate::protocol::flat::BadFlat;
 
 /// What is written.
 #[derive(Serialize)]
@@ -63,7 +63,7 @@ pub(super) struct ChangeIn {
 }
 
 fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadFlat> {
-    crate::protocol::flat::need(field, "change", kind, name)
+    crate::flat::need(field, "change", kind, name)
 }
 
 impl TryFrom<ChangeIn> for Change {

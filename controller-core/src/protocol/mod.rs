@@ -5,7 +5,6 @@
 
 pub mod central;
 pub mod extension;
-pub mod flat;
 pub mod live;
 pub mod lookup;
 pub mod mqtt;

@@ -14,8 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::flat::BadFlat;
 use crate::engine::{Snapshot, Step};
+use crate::flat::BadFlat;
 use crate::view::PanelView;
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -151,7 +151,7 @@ struct ServerMessageIn {
 }
 
 fn need<T>(field: Option<T>, kind: &str, name: &str) -> Result<T, BadFlat> {
-    super::flat::need(field, "message", kind, name)
+    crate::flat::need(field, "message", kind, name)
 }
 
 impl TryFrom<ServerMessageIn> for ServerMessage {
@@ -258,6 +258,17 @@ impl ClientMessage {
 impl ServerMessage {
     pub fn encode(&self) -> String {
         serde_json::to_string(self).expect("panel server messages always serialise")
+    }
+
+    /// A `step` message written without building a [`ServerMessage`]: the
+    /// controller encodes each step once for every panel. `after` goes to
+    /// every panel; earlier panels ignore it (and are sent every step).
+    pub fn step_bytes(step: &Step, after: u64) -> Vec<u8> {
+        let mut out = format!(r#"{{"type":"step","after":{after},"step":"#).into_bytes();
+        // A Step holds only strings, numbers and enums: it always serialises.
+        let _ = serde_json::to_writer(&mut out, step);
+        out.push(b'}');
+        out
     }
 
     /// The panel's decoder. Server messages can be large (a snapshot of a big
@@ -373,6 +384,25 @@ mod tests {
             r#"{"type":"notice","key":"device:dsp","severity":"warning","message":"Audio DSP is not responding","active":true}"#
         );
         assert_eq!(ServerMessage::decode(&notice.encode()).unwrap(), notice);
+    }
+
+    #[test]
+    fn a_step_written_once_reads_as_a_step_message() {
+        let step = Step {
+            revision: 9,
+            changes: vec![crate::engine::Change::Released {
+                button: "mute".into(),
+                source: "panel:lobby@10.0.0.9".into(),
+            }],
+        };
+        let bytes = ServerMessage::step_bytes(&step, 7);
+        assert_eq!(
+            ServerMessage::decode(std::str::from_utf8(&bytes).unwrap()).unwrap(),
+            ServerMessage::Step {
+                step,
+                after: Some(7)
+            }
+        );
     }
 
     /// The demo's view of `panel` with a state at `revision`.

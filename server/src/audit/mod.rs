@@ -76,7 +76,7 @@ impl Audit {
             ));
         }
         let target = if settings.enabled && !settings.syslog.is_empty() {
-            match syslog::SyslogTarget::parse(&settings.syslog) {
+            match crate::config::SyslogTarget::parse(&settings.syslog) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     tracing::warn!("audit: [audit] syslog: {e}; not forwarding");

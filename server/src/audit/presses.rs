@@ -10,9 +10,8 @@ use controller_core::Change;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::{AuditEvent, AuditOutcome};
+use super::{Audit, AuditEvent, AuditOutcome};
 use crate::bus::Subscription;
-use crate::controller::Controller;
 
 /// A press's source, split for the trail.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,12 +53,7 @@ pub fn split(source: &str) -> Option<PressSource<'_>> {
 
 /// Records audited presses until `shutdown`. Missed steps (the subscriber
 /// fell behind) are counted as dropped entries.
-pub async fn record_presses(
-    controller: Controller,
-    mut bus: Subscription,
-    shutdown: CancellationToken,
-) {
-    let audit = controller.audit().clone();
+pub async fn record_presses(audit: Audit, mut bus: Subscription, shutdown: CancellationToken) {
     loop {
         let event = tokio::select! {
             _ = shutdown.cancelled() => return,

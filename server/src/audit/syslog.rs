@@ -21,6 +21,7 @@ use fasyslog::format::SyslogContext;
 use fasyslog::{Facility, Severity};
 
 use super::{AuditEntry, AuditEvent, AuditOutcome};
+use crate::config::{SyslogTarget, SyslogTransport};
 
 /// The syslog app-name of every message.
 pub const APP_NAME: &str = "roomctl";
@@ -34,46 +35,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// take 480 bytes, should take 2048; IPv4 carries up to 65507).
 const MAX_DATAGRAM: usize = 8192;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-/// Where to forward: `udp://host:port` or `tcp://host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyslogTarget {
-    pub transport: Transport,
-    /// `host:port` as written (a name is resolved when connecting).
-    pub address: String,
-}
-
 impl SyslogTarget {
-    pub fn parse(url: &str) -> Result<SyslogTarget, String> {
-        let (transport, rest) = if let Some(rest) = url.strip_prefix("udp://") {
-            (Transport::Udp, rest)
-        } else if let Some(rest) = url.strip_prefix("tcp://") {
-            (Transport::Tcp, rest)
-        } else {
-            return Err(format!(
-                "{url:?} must start with udp:// or tcp:// (e.g. \"udp://192.168.10.5:514\")"
-            ));
-        };
-        let rest = rest.trim_end_matches('/');
-        let port_ok = rest.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
-        if !port_ok {
-            return Err(format!(
-                "{url:?} must name a host and a port (e.g. \"udp://192.168.10.5:514\")"
-            ));
-        }
-        Ok(SyslogTarget {
-            transport,
-            address: rest.to_string(),
-        })
-    }
-
     fn resolve(&self) -> std::io::Result<SocketAddr> {
         self.address
             .to_socket_addrs()?
@@ -160,7 +122,7 @@ impl SyslogSink {
 
     fn try_send(&mut self, message: &str) -> std::io::Result<()> {
         match self.target.transport {
-            Transport::Udp => {
+            SyslogTransport::Udp => {
                 if self.udp.is_none() {
                     let to = self.target.resolve()?;
                     let local: SocketAddr = if to.is_ipv4() {
@@ -174,7 +136,7 @@ impl SyslogSink {
                 let bytes = message.as_bytes();
                 socket.send_to(&bytes[..bytes.len().min(MAX_DATAGRAM)], to)?;
             }
-            Transport::Tcp => {
+            SyslogTransport::Tcp => {
                 if self.tcp.is_none() {
                     let to = self.target.resolve()?;
                     let stream = TcpStream::connect_timeout(&to, IO_TIMEOUT)?;
@@ -193,26 +155,6 @@ impl SyslogSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets() {
-        let t = SyslogTarget::parse("udp://192.0.2.5:514").unwrap();
-        assert_eq!(
-            (t.transport, t.address.as_str()),
-            (Transport::Udp, "192.0.2.5:514")
-        );
-        let t = SyslogTarget::parse("tcp://[2001:db8::1]:601").unwrap();
-        assert_eq!(t.transport, Transport::Tcp);
-        for bad in [
-            "192.0.2.5:514",
-            "udp://192.0.2.5",
-            "tcp://:514",
-            "udp://h:0",
-            "http://h:1",
-        ] {
-            assert!(SyslogTarget::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn frames_count_bytes_not_characters() {

@@ -171,7 +171,7 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
             if output.as_os_str() == "-" {
                 std::io::stdout().write_all(&data)?;
             } else {
-                crate::project_store::write_atomic(
+                crate::durable::write_atomic(
                     output
                         .parent()
                         .filter(|p| !p.as_os_str().is_empty())

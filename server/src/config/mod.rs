@@ -11,7 +11,9 @@
 mod holidays;
 mod sections;
 mod station;
+mod syslog_target;
 mod tls;
+pub mod users;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use holidays::HolidaySettings;
 pub use sections::*;
 pub use station::{StationRoom, StationSettings, StationTransport, Webhook};
+pub use syslog_target::{SyslogTarget, SyslogTransport};
 pub use tls::{generated_dir as generated_tls_dir, HttpsSettings, TlsSettings};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -172,7 +175,7 @@ impl Settings {
             }
         }
         if !self.audit.syslog.is_empty() {
-            crate::audit::syslog::SyslogTarget::parse(&self.audit.syslog)
+            SyslogTarget::parse(&self.audit.syslog)
                 .map_err(|e| anyhow::anyhow!("[audit] syslog: {e}"))?;
         }
         if self.audit.max_bytes < 4096 {

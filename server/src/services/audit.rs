@@ -46,7 +46,7 @@ impl Service for AuditService {
         let steps = env.controller.bus().subscribe();
         async move {
             let presses = crate::audit::presses::record_presses(
-                env.controller.clone(),
+                env.controller.audit().clone(),
                 steps,
                 env.shutdown.clone(),
             );

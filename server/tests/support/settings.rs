@@ -155,7 +155,7 @@ impl TestSettings {
         settings.audit.file = dir.path().join("var").join("audit.log");
         let file = dir.path().join("roomctl.toml");
         for u in &settings.users {
-            roomctl::cli::user::set_user(&file, &u.name, u.role, &u.password_hash).unwrap();
+            roomctl::config::users::set_user(&file, &u.name, u.role, &u.password_hash).unwrap();
         }
         settings.telnet.settings_file = Some(file);
         TestEnv { dir, settings }

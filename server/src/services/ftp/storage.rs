@@ -270,7 +270,7 @@ impl StorageBackend<FtpUser> for ProjectArea {
                 Err(e) => format!("REFUSED: {name}: {e}\n"),
             };
             let _ = std::fs::create_dir_all(store.dir());
-            let _ = crate::project_store::write_atomic(store.dir(), REPORT, report.as_bytes());
+            let _ = crate::durable::write_atomic(store.dir(), REPORT, report.as_bytes());
             result
         })
         .await

@@ -1,8 +1,8 @@
 //! The admin page's server side (`/admin/api/*` on the panel ports): log
 //! in, upload, download, validate, apply and roll back the project, its
 //! history (list, diff, restore), backed by the same [`ProjectStore`] as FTP
-//! and the console. Its users are managed in `users.rs`. The page itself is app/src/admin.rs with its script
-//! public/admin.js.
+//! and the console. Its users are managed in `users.rs`. The page itself is
+//! app/src/admin.rs, hydrated by its own wasm (`pkg/admin.wasm`).
 //!
 //! Every answer comes in two forms: JSON when the request accepts
 //! `application/json` (the page's script, which shows it in the page), else

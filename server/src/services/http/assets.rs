@@ -1,5 +1,5 @@
 //! The site's static files (`pkg/`: the panel's wasm, its JS and CSS;
-//! `public/`: icons, the web manifest, admin.js), from the site root.
+//! `public/`: icons, the web manifest), from the site root.
 //!
 //! scripts/build-site.sh writes a `.br` and a `.gz` beside each file worth
 //! it; a browser that accepts one gets it as it is (no compression work

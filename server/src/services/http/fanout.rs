@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes};
+use controller_core::protocol::panel::ServerMessage;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, Notify};
@@ -308,7 +309,7 @@ impl Fanout {
                     // whose PIN changed is refused), in place of the step.
                     Some(published) if published.step.loads_project() => {
                         let bytes = published.encoded(Encoding::PanelJson, |step| {
-                            super::live::step_message(step, published.after)
+                            Bytes::from(ServerMessage::step_bytes(step, published.after))
                         });
                         let frame = text_frame(bytes);
                         let panels = lock(&self.panels).clone();
@@ -319,7 +320,7 @@ impl Fanout {
                     }
                     Some(published) => {
                         let bytes = published.encoded(Encoding::PanelJson, |step| {
-                            super::live::step_message(step, published.after)
+                            Bytes::from(ServerMessage::step_bytes(step, published.after))
                         });
                         (text_frame(bytes), published.step.revision, published.shown)
                     }

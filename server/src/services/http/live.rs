@@ -21,7 +21,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use bytes::Bytes;
-use controller_core::engine::Step;
 use controller_core::project::{PanelProfile, Project};
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
 use controller_core::view::PanelSession;
@@ -111,15 +110,6 @@ pub async fn upgrade(
             }
             Session::run(socket, state, peer, user_agent, plain.map(|p| p.0)).await;
         })
-}
-
-/// The step message, encoded once per step for every panel. `after` goes
-/// to every panel; earlier panels ignore it (and are sent every step).
-pub fn step_message(step: &Step, after: u64) -> Bytes {
-    let mut out = format!(r#"{{"type":"step","after":{after},"step":"#).into_bytes();
-    serde_json::to_writer(&mut out, step).expect("steps always serialise");
-    out.push(b'}');
-    Bytes::from(out)
 }
 
 fn text(message: &ServerMessage) -> Message {
@@ -383,7 +373,9 @@ impl Session {
                         if self.sparse && !published.shown {
                             continue;
                         }
-                        let bytes = published.encoded(Encoding::PanelJson, |step| step_message(step, published.after));
+                        let bytes = published.encoded(Encoding::PanelJson, |step| {
+                            Bytes::from(ServerMessage::step_bytes(step, published.after))
+                        });
                         let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
                         if socket.send(Message::Text(text)).await.is_err() { return }
                     }

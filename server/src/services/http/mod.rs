@@ -16,6 +16,7 @@ mod metrics;
 mod notices;
 mod preview;
 mod secure;
+pub mod status_feed;
 pub mod tls;
 mod users;
 
@@ -258,11 +259,18 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         profile: kind.profile(),
         default_panel,
     }));
+    let sessions = Arc::new(Semaphore::new(settings.panel.max_connections));
+    let status_feed = status_feed::StatusFeed {
+        backend: backend.clone(),
+        controller: env.controller.clone(),
+        shutdown: env.shutdown.clone(),
+        sessions: sessions.clone(),
+    };
     let live = live::LiveState {
         controller: env.controller.clone(),
         shutdown: env.shutdown.clone(),
         port,
-        sessions: Arc::new(Semaphore::new(settings.panel.max_connections)),
+        sessions,
         fanout: Some(fanout::Fanout::new(
             env.controller.clone(),
             env.shutdown.clone(),
@@ -303,6 +311,10 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
     }
     let router = router
         .route("/ws", get(live::upgrade).with_state(live))
+        .route(
+            "/status/live",
+            get(status_feed::upgrade).with_state(status_feed),
+        )
         .route(
             "/login",
             get(login::form)

@@ -188,20 +188,20 @@ fn write(
     let done = match (change, existing) {
         (Change::Add { role, .. }, _) => {
             let hash = hash.unwrap_or_default();
-            crate::cli::user::set_user(&file, name, *role, &hash).map_err(cannot)?;
+            crate::config::users::set_user(&file, name, *role, &hash).map_err(cannot)?;
             format!("added {name} ({role})")
         }
         (Change::Role { role, .. }, Some(u)) => {
-            crate::cli::user::set_user(&file, name, *role, &u.password_hash).map_err(cannot)?;
+            crate::config::users::set_user(&file, name, *role, &u.password_hash).map_err(cannot)?;
             format!("{name}: role changed from {} to {role}", u.role)
         }
         (Change::Password { .. }, Some(u)) => {
             let hash = hash.unwrap_or_default();
-            crate::cli::user::set_user(&file, name, u.role, &hash).map_err(cannot)?;
+            crate::config::users::set_user(&file, name, u.role, &hash).map_err(cannot)?;
             format!("{name}: password reset")
         }
         (Change::Remove { .. }, _) => {
-            crate::cli::user::remove_user(&file, name).map_err(cannot)?;
+            crate::config::users::remove_user(&file, name).map_err(cannot)?;
             format!("removed {name}")
         }
         // `check` found the user for every change but Add.

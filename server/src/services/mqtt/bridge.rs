@@ -10,7 +10,6 @@
 //! the session is clean: nothing is queued for a broker that is away.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{Client, Link, Message};
+use super::counters::Counters;
 use super::discovery::{self, Discovery};
 use super::refusals::Refusals;
 use super::NAME;
@@ -50,34 +50,6 @@ const MAX_LAYOUT_BYTES: usize = 1_000_000;
 
 /// How long a graceful stop waits for `offline` to reach the broker.
 const GOODBYE_DEADLINE: Duration = Duration::from_secs(2);
-
-/// What the status page shows of the bridge.
-#[derive(Default)]
-pub struct Counters {
-    /// Messages that did not fit the outgoing queue, or events while the
-    /// broker was away.
-    dropped: AtomicU64,
-    /// Command messages refused: malformed or naming nothing known, or
-    /// more than the bridge could take in at once.
-    refused: AtomicU64,
-}
-
-impl Counters {
-    pub fn dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn refused(&self) {
-        self.refused.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn read(&self) -> (u64, u64) {
-        (
-            self.dropped.load(Ordering::Relaxed),
-            self.refused.load(Ordering::Relaxed),
-        )
-    }
-}
 
 pub struct Bridge {
     controller: Controller,

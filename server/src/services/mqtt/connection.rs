@@ -18,7 +18,7 @@ use rumqttc::v5;
 use rumqttc::{Outgoing, QoS};
 use tokio::sync::mpsc;
 
-use super::bridge::Counters;
+use super::counters::Counters;
 
 /// Incoming messages that wait for the bridge before more are dropped
 /// (and counted): commands never pile up without bound.

@@ -13,10 +13,11 @@
 
 mod bridge;
 pub(crate) mod connection;
+mod counters;
 mod discovery;
 mod refusals;
 
-pub(crate) use bridge::Counters;
+pub(crate) use counters::Counters;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,7 +90,7 @@ impl Service for MqttService {
                 BRIDGE_MAX_INCOMING,
             )
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
-            let counters = Arc::new(bridge::Counters::default());
+            let counters = Arc::new(Counters::default());
             let links = connection::drive(
                 eventloop,
                 counters.clone(),

@@ -268,7 +268,7 @@ impl Session {
         let controller = self.controller.clone();
         let result = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let hash = hash_password(&first)?;
-            crate::cli::user::set_user(&file, &name, role, &hash)?;
+            crate::config::users::set_user(&file, &name, role, &hash)?;
             let settings = crate::config::Settings::load(&file, None)?;
             controller.set_users(UserStore::new(settings.users));
             Ok(())

@@ -7,6 +7,8 @@
 //! together, so the service is useless as an amplifier. Replies (our own,
 //! looped back, or another controller's) are never answered.
 
+pub mod discover;
+
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
