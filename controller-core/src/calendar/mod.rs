@@ -26,7 +26,9 @@ mod expand;
 mod parse;
 mod rules;
 
-pub use booking::{last_meeting_of_day, variables, Booking, Privacy, HIDDEN_TITLE};
+pub use booking::{
+    can_extend, last_meeting_of_day, variables, Booking, Changes, Privacy, HIDDEN_TITLE,
+};
 pub use edit::{set_end, EditError};
 pub use parse::Calendar;
 pub use rules::{firings, next_firing, Firing};

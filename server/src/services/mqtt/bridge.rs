@@ -344,7 +344,7 @@ impl Bridge {
                     self.info = info;
                 }
             }
-            BusEvent::SequenceFailed(_) | BusEvent::DeviceBusy(_) => {}
+            BusEvent::SequenceFailed(_) | BusEvent::DeviceBusy(_) | BusEvent::Meeting(_) => {}
         }
     }
 
