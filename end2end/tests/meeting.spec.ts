@@ -4,7 +4,6 @@
 // confirmed, written back to the server; "Free until" after the end; and a
 // read-only account, whose tile offers neither. Axe-clean, with
 // screenshots at tablet and phone sizes.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { test, expect, type Page } from "@playwright/test";
 import { checkAxe } from "./axe";
@@ -102,14 +101,18 @@ test("the meeting tile shows the meeting, extends and ends it on the server, the
   await expect(endMeeting).toBeVisible();
   await checkAxe(page, "the panel with a meeting on");
 
-  const out = path.resolve(__dirname, "..", "..", "docs", "screenshots");
-  fs.mkdirSync(out, { recursive: true });
-  await page.screenshot({ path: path.join(out, "meeting-tile-tablet-1024x768.png") });
+  // In the test's output; docs/screenshots too with UPDATE_SCREENSHOTS=1.
+  const docs = path.resolve(__dirname, "..", "..", "docs", "screenshots");
+  const shot = async (p: Page, file: string) => {
+    await p.screenshot({ path: test.info().outputPath(file), fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS) await p.screenshot({ path: path.join(docs, file), fullPage: true });
+  };
+  await shot(page, "meeting-tile-tablet-1024x768.png");
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   await phone.goto(controller.url("/"));
   await live(phone);
   await expect(phone.locator(".meeting-title")).toHaveText("Design review");
-  await phone.screenshot({ path: path.join(out, "meeting-tile-phone-390x844.png"), fullPage: true });
+  await shot(phone, "meeting-tile-phone-390x844.png");
   await checkAxe(phone, "the panel on a phone with a meeting on");
 
   // Extend: asked first; Cancel changes nothing.
@@ -139,7 +142,7 @@ test("the meeting tile shows the meeting, extends and ends it on the server, the
   const ended = await endOnServer("/room/board/review.ics");
   expect(ended <= icsTime(new Date(Date.now() + 1000)) && ended > icsTime(start), ended).toBe(true);
   await checkAxe(page, "the panel with the room free");
-  await page.screenshot({ path: path.join(out, "meeting-tile-free-tablet-1024x768.png") });
+  await shot(page, "meeting-tile-free-tablet-1024x768.png");
 });
 
 test("a read-only calendar account shows the meeting as Busy and offers no change", async ({ page }) => {
