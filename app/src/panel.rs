@@ -1146,7 +1146,14 @@ fn MeetingTile(
     confirming: RwSignal<Option<(usize, String)>>,
 ) -> impl IntoView {
     let text = move |name: &'static str| {
-        move || state.with(|s| s.variables.get(name).map(|v| v.to_string()).unwrap_or_default())
+        move || {
+            state.with(|s| {
+                s.variables
+                    .get(name)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            })
+        }
     };
     let flag = move |name: &str| state.with(|s| s.variables.get(name) == Some(&Value::Bool(true)));
     let busy = move || flag(booking::BUSY);
@@ -1161,9 +1168,8 @@ fn MeetingTile(
             confirming.with(|c| c.as_ref().is_some_and(|(p, b)| *p == page && b == key))
         });
         let key_ref = NodeRef::<leptos::html::Button>::new();
-        let words = move |template: &'static str| {
-            Signal::derive(move || template.replace('#', &minutes()))
-        };
+        let words =
+            move |template: &'static str| Signal::derive(move || template.replace('#', &minutes()));
         view! {
             <button
                 type="button"

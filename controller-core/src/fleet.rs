@@ -94,7 +94,9 @@ impl RoomDay {
         };
         let next = match text(b::NEXT_START) {
             t if t.is_empty() => String::new(),
-            t => format!("{t} {}", text(b::NEXT_TITLE)).trim_end().to_string(),
+            t => format!("{t} {}", text(b::NEXT_TITLE))
+                .trim_end()
+                .to_string(),
         };
         let use_word = match in_use {
             Some(true) => "in use",
@@ -371,7 +373,10 @@ mod tests {
         vars.insert("calendar_busy".into(), Value::Bool(false));
         vars.insert("free_until".into(), Value::Text("14:00".into()));
         let d = RoomDay::of(&vars, Some(false));
-        assert_eq!((d.label.as_str(), d.meeting.as_str()), ("Free until 14:00", ""));
+        assert_eq!(
+            (d.label.as_str(), d.meeting.as_str()),
+            ("Free until 14:00", "")
+        );
         assert_eq!(
             RoomDay::of(&vars, Some(true)).label,
             "In use \u{b7} not booked"

@@ -599,9 +599,14 @@ meetings = [ {meetings} ]
     // Without a tile, a template naming a booking variable is an error.
     let text = project("", "").replace("meetings = [  ]\n", "");
     let errors = Project::from_toml(&text).unwrap_err().0;
-    assert!(error_at(&errors, "buttons[0].label").message.contains("free_until"));
+    assert!(error_at(&errors, "buttons[0].label")
+        .message
+        .contains("free_until"));
     // Outside the grid, over a button, an unknown field.
-    let text = project("", "{ row = 2, col = 3, width = 2 }, { row = 0, col = 0 }, { row = 1, col = 0, colour = 1 }");
+    let text = project(
+        "",
+        "{ row = 2, col = 3, width = 2 }, { row = 0, col = 0 }, { row = 1, col = 0, colour = 1 }",
+    );
     let errors = Project::from_toml(&text).unwrap_err().0;
     assert!(error_at(&errors, "panels[0].pages[0].meetings[0].col")
         .message
@@ -610,7 +615,9 @@ meetings = [ {meetings} ]
         .message
         .contains("overlaps buttons[0]"));
     assert!(
-        errors.iter().any(|e| e.path.starts_with("panels[0].pages[0].meetings[2]")),
+        errors
+            .iter()
+            .any(|e| e.path.starts_with("panels[0].pages[0].meetings[2]")),
         "{errors:#?}"
     );
     // Declared with another kind: refused at its line, saying which.
@@ -629,7 +636,9 @@ meetings = [ {meetings} ]
     );
     let p = Project::from_toml(&text).unwrap();
     assert_eq!(
-        p.all_variables().filter(|v| v.id == "calendar_busy").count(),
+        p.all_variables()
+            .filter(|v| v.id == "calendar_busy")
+            .count(),
         1
     );
 }

@@ -15,9 +15,17 @@ const OPS_PW = "ops-e2e-words";
 const MINUTE = 60_000;
 const hm = (d: Date) => d.toISOString().slice(11, 16);
 
-/** A room with a display key (the station's `display_buttons`) and the
- * booking variables the station reads. */
-const ROOM = (name: string, location: string) => `
+/** The booking variables the station reads (docs/calendar.md). */
+const BOOKING = ["calendar_busy:bool", "free_all_day:bool", "meeting_title", "meeting_end", "free_until", "next_meeting_start", "next_meeting_title"]
+  .map((v) => {
+    const [id, kind] = v.split(":");
+    return `\n[[variables]]\nid = "${id}"\n${kind ? `kind = "${kind}"\n` : ""}`;
+  })
+  .join("");
+
+/** A room with a display key (the station's `display_buttons`) and, when
+ * it has a calendar, the booking variables the station reads. */
+const ROOM = (name: string, location: string, calendar: boolean) => `
 [project]
 name = "${name}"
 location = "${location}"
@@ -26,30 +34,7 @@ location = "${location}"
 id = "display_power"
 label = "Display"
 kind = "toggle"
-
-[[variables]]
-id = "calendar_busy"
-kind = "bool"
-
-[[variables]]
-id = "free_all_day"
-kind = "bool"
-
-[[variables]]
-id = "meeting_title"
-
-[[variables]]
-id = "meeting_end"
-
-[[variables]]
-id = "free_until"
-
-[[variables]]
-id = "next_meeting_start"
-
-[[variables]]
-id = "next_meeting_title"
-
+${calendar ? BOOKING : ""}
 [[panels]]
 id = "tablet"
 name = "Tablet"
@@ -88,12 +73,12 @@ test.beforeEach(async () => {
       await Controller.create(calendar, (c) => c.addUser(ACCOUNT, "operator", ACCOUNT_PW), {
         name,
         central: true,
-        project: ROOM(name, location),
+        project: ROOM(name, location, calendar !== ""),
       }),
     );
   }
   station = await Station.create(rooms, ACCOUNT, ACCOUNT_PW);
-  station.addUser(OPS, "viewer", OPS_PW);
+  station.addUser(OPS, "admin", OPS_PW);
   await station.start();
 });
 

@@ -627,7 +627,11 @@ async fn panel_sees(ws: &mut support::panel::Ws, variable: &str, value: &Value) 
         loop {
             match support::panel::recv(ws).await {
                 ServerMessage::Step { step, .. } if step.changes.contains(&wanted) => return,
-                ServerMessage::Snapshot { snapshot } if snapshot.variables.get(variable) == Some(value) => return,
+                ServerMessage::Snapshot { snapshot }
+                    if snapshot.variables.get(variable) == Some(value) =>
+                {
+                    return
+                }
                 _ => {}
             }
         }
@@ -690,7 +694,10 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
     .unwrap();
     read_only.password_file = Some(lobby_password);
     read_only.cache_file = dir.path().join("lobby-calendar.json");
-    assert_eq!(Client::new(&read_only).unwrap().writable().await, Some(false));
+    assert_eq!(
+        Client::new(&read_only).unwrap().writable().await,
+        Some(false)
+    );
 
     let settings = TestSettings::only(&["panel", "calendar"])
         .edit(|x| x.calendar = s.clone())
@@ -699,7 +706,12 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
     let c = running.controller.clone();
     let addr = running.addrs.panel.unwrap();
     let (mut ws, _) = support::panel::panel(addr, "p").await;
-    panel_sees(&mut ws, "meeting_title", &Value::Text("Design review".into())).await;
+    panel_sees(
+        &mut ws,
+        "meeting_title",
+        &Value::Text("Design review".into()),
+    )
+    .await;
     panel_sees(&mut ws, "meeting_can_extend", &Value::Bool(true)).await;
     let var = |name: &str| c.snapshot().variables.get(name).cloned();
     assert_eq!(
@@ -781,17 +793,19 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
     eventually(
         Duration::from_secs(20),
         "the refused end is audited",
-        || audited().iter().any(|(_, _, d)| d.contains("no meeting is on now")),
+        || {
+            audited()
+                .iter()
+                .any(|(_, _, d)| d.contains("no meeting is on now"))
+        },
     )
     .await;
     let trail = audited();
     use controller_core::audit::AuditOutcome;
     assert!(
-        trail
-            .iter()
-            .any(|(o, a, d)| *o == AuditOutcome::Ok
-                && a.as_deref() == Some("127.0.0.1")
-                && d.contains("extended")),
+        trail.iter().any(|(o, a, d)| *o == AuditOutcome::Ok
+            && a.as_deref() == Some("127.0.0.1")
+            && d.contains("extended")),
         "{trail:?}"
     );
     assert!(
@@ -837,16 +851,12 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
         },
     )
     .await;
-    eventually(
-        Duration::from_secs(20),
-        "the refusal is audited",
-        || {
-            c.audit()
-                .recent(20)
-                .iter()
-                .any(|e| e.detail.contains("read-only account"))
-        },
-    )
+    eventually(Duration::from_secs(20), "the refusal is audited", || {
+        c.audit()
+            .recent(20)
+            .iter()
+            .any(|e| e.detail.contains("read-only account"))
+    })
     .await;
     assert_eq!(
         end_of(

@@ -27,9 +27,7 @@ fn rank(c: &RoomCard) -> u8 {
 
 #[component]
 pub fn NowPage(user: String, role: String, mut cards: Vec<RoomCard>) -> impl IntoView {
-    cards.sort_by(|a, b| {
-        (rank(a), &a.location, &a.name).cmp(&(rank(b), &b.location, &b.name))
-    });
+    cards.sort_by(|a, b| (rank(a), &a.location, &a.name).cmp(&(rank(b), &b.location, &b.name)));
     let count = |f: &dyn Fn(&RoomCard) -> bool| cards.iter().filter(|c| f(c)).count();
     let summary = format!(
         "{} rooms: {} in use, {} booked, {} booked but not in use, {} free",
@@ -72,7 +70,7 @@ pub fn NowPage(user: String, role: String, mut cards: Vec<RoomCard>) -> impl Int
                 <thead><tr>
                     <th scope="col">"Room"</th>
                     <th scope="col">"Location"</th>
-                    <th scope="col">"Station link"</th>
+                    <th scope="col">"Link"</th>
                     <th scope="col">"Now"</th>
                     <th scope="col">"Meeting"</th>
                     <th scope="col">"Next"</th>

@@ -122,9 +122,8 @@ impl Changes {
 pub fn can_extend(b: &Booking<'_>, minutes: u32) -> bool {
     b.now.is_some_and(|m| {
         !m.all_day
-            && b.next.is_none_or(|n| {
-                n.start >= m.end + chrono::Duration::minutes(i64::from(minutes))
-            })
+            && b.next
+                .is_none_or(|n| n.start >= m.end + chrono::Duration::minutes(i64::from(minutes)))
     })
 }
 

@@ -450,9 +450,10 @@ fn booking_variables_keep_titles_private_by_default() {
     assert_eq!(v["meeting_organizer"], Value::Text("Ada Lovelace".into()));
     // A private event stays "Busy" whatever the setting.
     let b = Booking::at(&ms, utc(2026, 10, 30, 10, 0));
-    let v: std::collections::HashMap<_, _> = variables(&b, now, CPH, Privacy::TitleAndOrganizer, Changes::NONE)
-        .into_iter()
-        .collect();
+    let v: std::collections::HashMap<_, _> =
+        variables(&b, now, CPH, Privacy::TitleAndOrganizer, Changes::NONE)
+            .into_iter()
+            .collect();
     assert_eq!(v["meeting_title"], Value::Text("Busy".into()));
 }
 

@@ -731,7 +731,7 @@ mod tests {
             }],
             levels: vec![],
             texts: vec![],
-                    meetings: vec![],
+            meetings: vec![],
         });
         let text = edit_toml(DEMO_PROJECT_TOML, &project);
         assert!(reads_as(&text, &project));

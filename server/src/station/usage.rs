@@ -580,7 +580,11 @@ mod tests {
             ..seen.clone()
         };
         assert_eq!(changes(&who, &seen, &booked), [rec("R", 5, "booked", "on")]);
-        assert_eq!(booked.in_use(), Some(false), "occupancy decides, not the display");
+        assert_eq!(
+            booked.in_use(),
+            Some(false),
+            "occupancy decides, not the display"
+        );
         assert_eq!(on.in_use(), Some(true), "no sensor: the display decides");
     }
 
@@ -629,14 +633,26 @@ mod tests {
         assert_eq!((r2.booked_secs, r2.occupied_secs), (h, 1800));
         assert_eq!((r2.booked_unused, r2.used_unbooked), (1, 1));
         let r3 = by("R3");
-        assert_eq!((r3.booked_unused, r3.used_unbooked, r3.display_secs), (0, 0, h));
+        assert_eq!(
+            (r3.booked_unused, r3.used_unbooked, r3.display_secs),
+            (0, 0, h)
+        );
         let a = r.buildings.iter().find(|b| b.name == "Building A").unwrap();
         assert_eq!(
-            (a.booked_secs, a.occupied_secs, a.booked_unused, a.used_unbooked),
+            (
+                a.booked_secs,
+                a.occupied_secs,
+                a.booked_unused,
+                a.used_unbooked
+            ),
             (3 * h, 1800, 2, 2)
         );
         let text = csv(&r);
-        assert!(text.lines().next().unwrap().ends_with(",booked_hours,occupied_hours,booked_unused,used_unbooked"));
+        assert!(text
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",booked_hours,occupied_hours,booked_unused,used_unbooked"));
         assert!(
             text.contains("\nbuilding,Building A,Building A,day,777600,864000,"),
             "{text}"

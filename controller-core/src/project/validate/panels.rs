@@ -129,7 +129,14 @@ fn check_page<'p>(
             width: place.width,
             height: place.height,
         };
-        place_area(c, panel, &pbase, format!("meetings[{mi}]"), area, &mut cells);
+        place_area(
+            c,
+            panel,
+            &pbase,
+            format!("meetings[{mi}]"),
+            area,
+            &mut cells,
+        );
     }
 }
 

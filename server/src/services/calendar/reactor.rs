@@ -412,7 +412,7 @@ pub async fn follow(
             event = steps.recv() => match event {
                 Ok(event) => {
                     if let BusEvent::Meeting(MeetingRequest { change, by, service, address }) = &*event {
-                        let asker = Asker { by: by.clone(), service: *service, address: *address };
+                        let asker = Asker { by: by.clone(), service, address: *address };
                         start_write(&controller, &s, &client, &reactor, current.as_ref(), (*change).into(), clock.now(), asker, &writes);
                         continue;
                     }

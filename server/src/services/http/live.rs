@@ -584,9 +584,11 @@ impl Session {
                     .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
             }
             ClientMessage::Meeting { change } => {
-                let has_tile = self.controller.project().panel(&self.panel).is_some_and(|p| {
-                    p.pages.iter().any(|page| !page.meetings.is_empty())
-                });
+                let has_tile = self
+                    .controller
+                    .project()
+                    .panel(&self.panel)
+                    .is_some_and(|p| p.pages.iter().any(|page| !page.meetings.is_empty()));
                 if !has_tile {
                     return Some(Reply::Send(error(
                         ErrorCode::Unavailable,
@@ -595,12 +597,14 @@ impl Session {
                 }
                 // The calendar service does it (or says why not, in the
                 // audit trail and the log); the tile shows the result.
-                self.controller.bus().publish(BusEvent::Meeting(MeetingRequest {
-                    change,
-                    by: self.held.source().to_string(),
-                    service: "panel",
-                    address: Some(self.address),
-                }));
+                self.controller
+                    .bus()
+                    .publish(BusEvent::Meeting(MeetingRequest {
+                        change,
+                        by: self.held.source().to_string(),
+                        service: "panel",
+                        address: Some(self.address),
+                    }));
                 None
             }
             ClientMessage::Hello { .. } => Some(Reply::Send(error(
