@@ -15,9 +15,28 @@
     var t = el.querySelector(sel);
     if (t) t.textContent = text;
   }
+  function flag(b) {
+    return b === true ? "true" : b === false ? "false" : "unknown";
+  }
+  // A row of the "now" view: the room's day.
+  function paintNow(c) {
+    var el = document.getElementById("now-" + c.key);
+    if (!el) return;
+    var day = c.day || {};
+    el.className = c.online ? "online" : "offline";
+    el.dataset.booked = flag(day.booked);
+    el.dataset.inUse = flag(day.in_use);
+    set(el, ".st-state", c.online ? "online" : "offline");
+    set(el, ".st-day", day.label || "");
+    set(el, ".st-meeting", day.meeting || "");
+    set(el, ".st-next", day.next || "");
+  }
   function paintCard(c) {
+    paintNow(c);
     var el = document.getElementById("card-" + c.key);
     if (!el) return;
+    var day = el.querySelector(".st-day");
+    if (day) { day.textContent = (c.day && c.day.label) || ""; day.dataset.booked = flag(c.day && c.day.booked); }
     el.className = "st-card " + (c.online ? "online" : "offline");
     set(el, ".st-name", c.name);
     set(el, ".st-location", c.location);
@@ -51,7 +70,7 @@
     fetch("/room/" + room + "/press", { method: "POST", body: body, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) r.text().then(function (t) { console.warn("press:", t); }); });
   }
-  var grid = document.querySelector(".st-grid");
+  var grid = document.querySelector(".st-grid") || document.querySelector(".st-now");
   var room = document.querySelector(".st-room");
   var url = null;
   if (grid) url = "/events?keys=" + encodeURIComponent(grid.dataset.keys || "");

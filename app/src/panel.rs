@@ -11,11 +11,12 @@
 
 use controller_core::engine::Snapshot;
 use controller_core::link::LinkState;
+use controller_core::project::meeting_tile as booking;
 use controller_core::project::{
-    format_number, Button, ButtonKind, Level, LevelKind, LevelPlace, Orientation, PanelProfile,
-    Place, TextPlace,
+    format_number, Button, ButtonKind, Level, LevelKind, LevelPlace, MeetingPlace, Orientation,
+    PanelProfile, Place, TextPlace, Value,
 };
-use controller_core::protocol::panel::ClientMessage;
+use controller_core::protocol::panel::{ClientMessage, MeetingChange};
 use controller_core::template::{is_dynamic, render_state};
 use controller_core::view::PanelView;
 use leptos::either::Either;
@@ -429,6 +430,11 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
                 .into_iter()
                 .map(|place| view! { <TextTile place state/> })
                 .collect_view();
+            let meetings = p
+                .meetings
+                .into_iter()
+                .map(|place| view! { <MeetingTile place state link page=i confirming/> })
+                .collect_view();
             view! {
                 <section
                     class="page"
@@ -442,6 +448,7 @@ fn PanelScreen(view: PanelView, ui: PanelUi) -> impl IntoView {
                     {keys}
                     {faders}
                     {texts}
+                    {meetings}
                 </section>
             }
         })
@@ -619,8 +626,6 @@ fn PanelButton(
         view! { <span class="sublabel">{move || state.with(|s| render_state(&t, s))}</span> }
     });
     let key_ref = NodeRef::<leptos::html::Button>::new();
-    let ok_ref = NodeRef::<leptos::html::Button>::new();
-    let dialog_id = format!("confirm-{id}");
     let close = move || {
         confirming.set(None);
         #[cfg(feature = "hydrate")]
@@ -635,51 +640,17 @@ fn PanelButton(
             send(ClientMessage::Release { button });
         }
     });
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if asking.get() {
-            request_animation_frame(move || {
-                if let Some(b) = ok_ref.get_untracked() {
-                    let _ = b.focus();
-                }
-            });
-        }
-    });
     let dialog = confirm.map(|question| {
-        let dialog_id = dialog_id.clone();
-        view! {
-            <Show when=move || asking.get()>
-                <div class="confirm-backdrop">
-                    <div
-                        class="confirm"
-                        role="alertdialog"
-                        aria-modal="true"
-                        aria-labelledby=dialog_id.clone()
-                        on:keydown=move |ev: KeyboardEvent| {
-                            if ev.key() == "Escape" {
-                                ev.prevent_default();
-                                close();
-                            }
-                        }
-                    >
-                        <p class="confirm-question" id=dialog_id.clone()>{question.clone()}</p>
-                        <div class="confirm-actions">
-                            <button type="button" class="confirm-cancel" on:click=move |_| close()>"Cancel"</button>
-                            <button
-                                type="button"
-                                class="confirm-ok"
-                                node_ref=ok_ref
-                                on:click=move |_| {
-                                    close();
-                                    press();
-                                    release();
-                                }
-                            >"Confirm"</button>
-                        </div>
-                    </div>
-                </div>
-            </Show>
-        }
+        confirm_dialog(
+            format!("confirm-{id}"),
+            Signal::stored(question),
+            asking,
+            Callback::new(move |()| close()),
+            Callback::new(move |()| {
+                press();
+                release();
+            }),
+        )
     });
     view! {
         <button
@@ -732,6 +703,64 @@ fn PanelButton(
             {sublabel}
         </button>
         {dialog}
+    }
+}
+
+/// The panel's one confirmation: `question` with Cancel and Confirm, shown
+/// while `asking`; Confirm takes the focus, Escape or Cancel runs `close`,
+/// Confirm runs `close` then `ok`.
+///
+/// Not generic: the keys and the meeting tile share one copy of its code
+/// in the panel's wasm.
+fn confirm_dialog(
+    dialog_id: String,
+    question: Signal<String>,
+    asking: Memo<bool>,
+    close: Callback<()>,
+    ok: Callback<()>,
+) -> impl IntoView {
+    let ok_ref = NodeRef::<leptos::html::Button>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if asking.get() {
+            request_animation_frame(move || {
+                if let Some(b) = ok_ref.get_untracked() {
+                    let _ = b.focus();
+                }
+            });
+        }
+    });
+    view! {
+        <Show when=move || asking.get()>
+            <div class="confirm-backdrop">
+                <div
+                    class="confirm"
+                    role="alertdialog"
+                    aria-modal="true"
+                    aria-labelledby=dialog_id.clone()
+                    on:keydown=move |ev: KeyboardEvent| {
+                        if ev.key() == "Escape" {
+                            ev.prevent_default();
+                            close.run(());
+                        }
+                    }
+                >
+                    <p class="confirm-question" id=dialog_id.clone()>{question}</p>
+                    <div class="confirm-actions">
+                        <button type="button" class="confirm-cancel" on:click=move |_| close.run(())>"Cancel"</button>
+                        <button
+                            type="button"
+                            class="confirm-ok"
+                            node_ref=ok_ref
+                            on:click=move |_| {
+                                close.run(());
+                                ok.run(());
+                            }
+                        >"Confirm"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
     }
 }
 
@@ -1061,5 +1090,98 @@ fn TextTile(place: TextPlace, state: RwSignal<Snapshot>) -> impl IntoView {
         <div class="text-tile" style=grid_area(place.row, place.col, place.width, place.height)>
             {move || state.with(|s| render_state(&text, s))}
         </div>
+    }
+}
+
+/// The meeting tile: the meeting on now (title and organiser as the
+/// room's privacy setting allows, its times and the minutes left) or
+/// "Free until 14:00" / "Free all day", the next meeting, and "End
+/// meeting" / "Extend" when the room's calendar account may change it,
+/// each confirmed first. Everything comes from the booking variables the
+/// calendar service sets (`controller_core::project::meeting_tile`); the
+/// lines are worded there, so the tile is a few text nodes.
+#[component]
+fn MeetingTile(
+    place: MeetingPlace,
+    state: RwSignal<Snapshot>,
+    link: RwSignal<LinkState>,
+    page: usize,
+    confirming: RwSignal<Option<(usize, String)>>,
+) -> impl IntoView {
+    let text = move |name: &'static str| {
+        move || {
+            state.with(|s| {
+                s.variables
+                    .get(name)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let flag = move |name: &str| state.with(|s| s.variables.get(name) == Some(&Value::Bool(true)));
+    let busy = move || flag(booking::BUSY);
+    let minutes = text(booking::EXTEND_MINUTES);
+    // One action of the tile: a key, and the question it asks first.
+    let action = move |change: MeetingChange, can: &'static str, question: &'static str| {
+        let key = match change {
+            MeetingChange::End => "meeting:end",
+            MeetingChange::Extend => "meeting:extend",
+        };
+        let asking = Memo::new(move |_| {
+            confirming.with(|c| c.as_ref().is_some_and(|(p, b)| *p == page && b == key))
+        });
+        let key_ref = NodeRef::<leptos::html::Button>::new();
+        let words =
+            move |template: &'static str| Signal::derive(move || template.replace('#', &minutes()));
+        view! {
+            <button
+                type="button"
+                class="meeting-action"
+                data-change=key
+                node_ref=key_ref
+                hidden=move || !flag(can)
+                aria-haspopup="dialog"
+                aria-disabled=move || (link.get() != LinkState::Live).to_string()
+                on:click=move |_| {
+                    if link.get_untracked() == LinkState::Live {
+                        confirming.set(Some((page, key.to_string())));
+                    }
+                }
+            >{words(match change {
+                MeetingChange::End => "End meeting",
+                MeetingChange::Extend => "Extend # min",
+            })}</button>
+            {confirm_dialog(
+                format!("confirm-{}", &key[8..]),
+                words(question),
+                asking,
+                Callback::new(move |()| {
+                    confirming.set(None);
+                    #[cfg(feature = "hydrate")]
+                    if let Some(k) = key_ref.get_untracked() {
+                        let _ = k.focus();
+                    }
+                }),
+                Callback::new(move |()| send(ClientMessage::Meeting { change })),
+            )}
+        }
+    };
+    view! {
+        <section
+            class="meeting-tile"
+            aria-label="Meeting"
+            style=grid_area(place.row, place.col, place.width, place.height)
+            data-busy=move || busy().to_string()
+        >
+            <p class="meeting-now">{move || if busy() { "In use" } else { "Free" }}</p>
+            <p class="meeting-title">{text(booking::TITLE)}</p>
+            <p class="meeting-organizer">{text(booking::ORGANIZER)}</p>
+            <p class="meeting-status">{text(booking::STATUS)}</p>
+            <p class="meeting-next">{text(booking::NEXT)}</p>
+            <div class="meeting-actions">
+                {action(MeetingChange::End, booking::CAN_END, "End the meeting now?")}
+                {action(MeetingChange::Extend, booking::CAN_EXTEND, "Extend the meeting by # minutes?")}
+            </div>
+        </section>
     }
 }

@@ -35,6 +35,110 @@ pub struct RoomCard {
     pub alerts: u32,
     /// Why the room is offline (connection refused, login refused...).
     pub problem: String,
+    /// What the room is doing now: booked or free, in use or not.
+    #[serde(default)]
+    pub day: RoomDay,
+}
+
+/// The variable a room's project sets to say someone is in the room (a
+/// presence sensor through feedback, MQTT, ...): when a room has it, it
+/// decides "in use"; otherwise the display being on does.
+pub const OCCUPIED_VARIABLE: &str = "occupied";
+
+/// What a room is doing now, by its calendar (the booking variables its
+/// calendar service sets, docs/calendar.md) and its use: the station's
+/// room cards and its "now" view.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomDay {
+    /// Booked now; `None`: the room shows no calendar.
+    pub booked: Option<bool>,
+    /// In use now (occupied, or its display on); `None`: not known.
+    pub in_use: Option<bool>,
+    /// The meeting on now, as the room shows it (its privacy setting).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub meeting: String,
+    /// Booked: when the meeting ends; free: when the next one starts
+    /// (`HH:MM`, the room's time).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub until: String,
+    /// The next meeting (`14:00 Budget`), when the room has one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub next: String,
+    /// All of it in a few words: "Booked until 10:00 · not in use",
+    /// "In use · not booked", "Free until 14:00", "Free all day".
+    pub label: String,
+}
+
+impl RoomDay {
+    /// The day of a room with these variables, `in_use` as the station
+    /// judged it.
+    pub fn of(
+        variables: &std::collections::BTreeMap<String, crate::project::Value>,
+        in_use: Option<bool>,
+    ) -> RoomDay {
+        use crate::project::meeting_tile as b;
+        use crate::project::Value;
+        let text = |name: &str| match variables.get(name) {
+            Some(Value::Text(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let booked = match variables.get(b::BUSY) {
+            Some(Value::Bool(busy)) => Some(*busy),
+            _ => None,
+        };
+        let free_all_day = variables.get(b::FREE_ALL_DAY) == Some(&Value::Bool(true));
+        let until = match booked {
+            Some(true) => text(b::END),
+            _ if free_all_day => String::new(),
+            _ => text(b::FREE_UNTIL),
+        };
+        let next = match text(b::NEXT_START) {
+            t if t.is_empty() => String::new(),
+            t => format!("{t} {}", text(b::NEXT_TITLE))
+                .trim_end()
+                .to_string(),
+        };
+        let use_word = match in_use {
+            Some(true) => "in use",
+            Some(false) => "not in use",
+            None => "",
+        };
+        let label = match booked {
+            Some(true) => {
+                let booked = if until.is_empty() {
+                    "Booked".to_string()
+                } else {
+                    format!("Booked until {until}")
+                };
+                if use_word.is_empty() {
+                    booked
+                } else {
+                    format!("{booked} \u{b7} {use_word}")
+                }
+            }
+            Some(false) if in_use == Some(true) => "In use \u{b7} not booked".to_string(),
+            Some(false) if free_all_day => "Free all day".to_string(),
+            Some(false) if !until.is_empty() => format!("Free until {until}"),
+            Some(false) => "Free".to_string(),
+            None => match in_use {
+                Some(true) => "In use".to_string(),
+                Some(false) => "Not in use".to_string(),
+                None => String::new(),
+            },
+        };
+        RoomDay {
+            booked,
+            in_use,
+            meeting: if booked == Some(true) {
+                text(b::TITLE)
+            } else {
+                String::new()
+            },
+            until,
+            next,
+            label,
+        }
+    }
 }
 
 impl RoomCard {
@@ -117,11 +221,33 @@ pub struct UsageRow {
     pub sources: Vec<(String, u64)>,
     /// Alerts raised.
     pub alerts: u64,
+    /// Seconds the room was booked (its calendar) within the period.
+    #[serde(default)]
+    pub booked_secs: u64,
+    /// Seconds the room was occupied (its `occupied` variable).
+    #[serde(default)]
+    pub occupied_secs: u64,
+    /// Bookings during which the room was never in use (occupied where it
+    /// says so, else its display on): "booked but unused".
+    #[serde(default)]
+    pub booked_unused: u64,
+    /// Uses that overlapped no booking, in rooms with a calendar: "used
+    /// but not booked".
+    #[serde(default)]
+    pub used_unbooked: u64,
 }
 
 impl UsageRow {
     pub fn display_hours(&self) -> f64 {
         self.display_secs as f64 / 3600.0
+    }
+
+    pub fn booked_hours(&self) -> f64 {
+        self.booked_secs as f64 / 3600.0
+    }
+
+    pub fn occupied_hours(&self) -> f64 {
+        self.occupied_secs as f64 / 3600.0
     }
 
     pub fn source_selections(&self) -> u64 {
@@ -221,6 +347,42 @@ mod tests {
             device_line("matrix", "", &vars).as_deref(),
             Some("matrix: input 2")
         );
+    }
+
+    #[test]
+    fn a_rooms_day_reads_its_booking_and_its_use() {
+        use crate::project::Value;
+        let mut vars = std::collections::BTreeMap::new();
+        assert_eq!(RoomDay::of(&vars, None).label, "");
+        assert_eq!(RoomDay::of(&vars, Some(true)).label, "In use");
+        let mut set = |k: &str, v: Value| {
+            vars.insert(k.to_string(), v);
+        };
+        set("calendar_busy", Value::Bool(true));
+        set("meeting_title", Value::Text("Design review".into()));
+        set("meeting_end", Value::Text("10:00".into()));
+        set("free_until", Value::Text(String::new()));
+        set("next_meeting_start", Value::Text("14:00".into()));
+        set("next_meeting_title", Value::Text("Budget".into()));
+        let d = RoomDay::of(&vars, Some(false));
+        assert_eq!(d.label, "Booked until 10:00 \u{b7} not in use");
+        assert_eq!(
+            (d.booked, d.meeting.as_str(), d.next.as_str()),
+            (Some(true), "Design review", "14:00 Budget")
+        );
+        vars.insert("calendar_busy".into(), Value::Bool(false));
+        vars.insert("free_until".into(), Value::Text("14:00".into()));
+        let d = RoomDay::of(&vars, Some(false));
+        assert_eq!(
+            (d.label.as_str(), d.meeting.as_str()),
+            ("Free until 14:00", "")
+        );
+        assert_eq!(
+            RoomDay::of(&vars, Some(true)).label,
+            "In use \u{b7} not booked"
+        );
+        vars.insert("free_all_day".into(), Value::Bool(true));
+        assert_eq!(RoomDay::of(&vars, None).label, "Free all day");
     }
 
     #[test]

@@ -559,3 +559,86 @@ fn a_project_names_its_format_and_a_newer_one_is_refused_at_that_line() {
         .message
         .contains("first project format is 1"));
 }
+
+/// A page places a meeting tile like its other tiles: inside the grid,
+/// over no other place; the booking variables it shows come with it
+/// (templates may use them undeclared), and one the project declares
+/// itself must be of the tile's kind.
+#[test]
+fn a_meeting_tile_brings_the_booking_variables_and_is_placed_like_a_tile() {
+    let project = |extra: &str, meetings: &str| {
+        format!(
+            r#"[project]
+name = "Tile room"
+{extra}
+[[buttons]]
+id = "lights"
+label = "Free until {{free_until}}"
+
+[[panels]]
+id = "p"
+name = "P"
+columns = 4
+rows = 3
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ {{ button = "lights", row = 0, col = 0 }} ]
+meetings = [ {meetings} ]
+"#
+        )
+    };
+    let ok = Project::from_toml(&project("", "{ row = 1, col = 0, width = 4 }")).unwrap();
+    assert!(ok.has_meeting_tile());
+    let place = &ok.panels[0].pages[0].meetings[0];
+    assert_eq!((place.width, place.height), (4, 2), "2 high when not given");
+    for (id, _) in controller_core::project::meeting_tile::BOOKING_VARIABLES {
+        assert!(ok.variable(id).is_some(), "{id} comes with the tile");
+    }
+    // Without a tile, a template naming a booking variable is an error.
+    let text = project("", "").replace("meetings = [  ]\n", "");
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    assert!(error_at(&errors, "buttons[0].label")
+        .message
+        .contains("free_until"));
+    // Outside the grid, over a button, an unknown field.
+    let text = project(
+        "",
+        "{ row = 2, col = 3, width = 2 }, { row = 0, col = 0 }, { row = 1, col = 0, colour = 1 }",
+    );
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    assert!(error_at(&errors, "panels[0].pages[0].meetings[0].col")
+        .message
+        .contains("does not fit"));
+    assert!(error_at(&errors, "panels[0].pages[0].meetings[1].row")
+        .message
+        .contains("overlaps buttons[0]"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path.starts_with("panels[0].pages[0].meetings[2]")),
+        "{errors:#?}"
+    );
+    // Declared with another kind: refused at its line, saying which.
+    let text = project(
+        "\n[[variables]]\nid = \"calendar_busy\"\nkind = \"text\"\n",
+        "{ row = 1, col = 0 }",
+    );
+    let errors = Project::from_toml(&text).unwrap_err().0;
+    let e = error_at(&errors, "variables[0].kind");
+    assert!(e.message.contains("as a bool"), "{}", e.message);
+    assert_eq!(e.line, 6);
+    // Declared with the right kind: used as declared.
+    let text = project(
+        "\n[[variables]]\nid = \"calendar_busy\"\nkind = \"bool\"\n",
+        "{ row = 1, col = 0 }",
+    );
+    let p = Project::from_toml(&text).unwrap();
+    assert_eq!(
+        p.all_variables()
+            .filter(|v| v.id == "calendar_busy")
+            .count(),
+        1
+    );
+}

@@ -443,3 +443,114 @@ export class RecordingDsp {
     await new Promise((r) => this.server?.close(r));
   }
 }
+
+/**
+ * A real CalDAV server for one test: Debian's `radicale` (scripts/setup.sh
+ * --e2e), on a free loopback port with its config, users and storage in a
+ * temporary directory, as the server tests' support/radicale.rs starts it.
+ * `room` owns its calendars; `lobby` may only read them.
+ */
+export class Radicale {
+  port = 0;
+  readonly user = "room";
+  readonly password = "booking-secret";
+  readonly readerPassword = "lobby-secret";
+  dir = "";
+  private proc: ChildProcess | null = null;
+  output = "";
+
+  static async start(): Promise<Radicale> {
+    const r = new Radicale();
+    r.port = await freePort();
+    r.dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomctl-e2e-radicale-"));
+    const d = r.dir;
+    fs.writeFileSync(path.join(d, "users"), `${r.user}:${r.password}\nlobby:${r.readerPassword}\n`);
+    fs.writeFileSync(
+      path.join(d, "rights"),
+      "[owner]\nuser: .+\ncollection: {user}(/.*)?\npermissions: RrWw\n\n" +
+        "[lobby-reads-room]\nuser: lobby\ncollection: room(/.*)?\npermissions: Rr\n\n" +
+        "[root]\nuser: .+\ncollection:\npermissions: R\n",
+    );
+    fs.writeFileSync(
+      path.join(d, "config"),
+      `[server]\nhosts = 127.0.0.1:${r.port}\n` +
+        `[auth]\ntype = htpasswd\nhtpasswd_filename = ${d}/users\nhtpasswd_encryption = plain\ndelay = 0\n` +
+        `[rights]\ntype = from_file\nfile = ${d}/rights\n` +
+        `[storage]\nfilesystem_folder = ${d}/collections\n[web]\ntype = none\n[logging]\nlevel = warning\n`,
+    );
+    const proc = spawn("radicale", ["--config", path.join(d, "config")], { stdio: ["ignore", "pipe", "pipe"] });
+    r.proc = proc;
+    proc.stdout?.on("data", (x) => (r.output += x.toString()));
+    proc.stderr?.on("data", (x) => (r.output += x.toString()));
+    await waitForHttp(r.url("/"), proc, () => r.output);
+    return r;
+  }
+
+  url(p: string): string {
+    return `http://127.0.0.1:${this.port}${p}`;
+  }
+
+  private async request(method: string, p: string, body?: string): Promise<Response> {
+    const auth = "Basic " + Buffer.from(`${this.user}:${this.password}`).toString("base64");
+    const r = await fetch(this.url(p), {
+      method,
+      body,
+      headers: { authorization: auth, "content-type": "text/calendar" },
+    });
+    if (!r.ok) throw new Error(`${method} ${p}: ${r.status}`);
+    return r;
+  }
+
+  async makeCalendar(p: string): Promise<void> {
+    await this.request("MKCALENDAR", p);
+  }
+
+  async put(p: string, ics: string): Promise<void> {
+    await this.request("PUT", p, ics);
+  }
+
+  async get(p: string): Promise<string> {
+    return (await this.request("GET", p)).text();
+  }
+
+  /** A `[calendar]` settings section reading `collection` as `user` (whose
+   * password is written to a file in the server's directory). */
+  settings(collection: string, user = this.user, extra = ""): string {
+    const password = user === this.user ? this.password : this.readerPassword;
+    const file = path.join(this.dir, `${user}-password`);
+    fs.writeFileSync(file, password + "\n", { mode: 0o600 });
+    return `
+[calendar]
+enabled = true
+source = "caldav"
+url = "${this.url(collection)}"
+username = "${user}"
+password_file = "${file}"
+time_zone = "UTC"
+poll_secs = 10
+cache_file = "${this.dir}/${user}-calendar.json"
+${extra}
+`;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (p && p.exitCode === null) {
+      const exited = new Promise((res) => p.once("exit", res));
+      p.kill("SIGTERM");
+      await exited;
+    }
+    this.proc = null;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** One event resource (times in UTC). */
+export function icsEvent(uid: string, title: string, start: Date, end: Date, organizer = "Ada Lovelace"): string {
+  const f = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//roomctl//e2e//EN\r\nBEGIN:VEVENT\r\n" +
+    `UID:${uid}\r\nDTSTAMP:${f(start)}\r\nDTSTART:${f(start)}\r\nDTEND:${f(end)}\r\nSUMMARY:${title}\r\n` +
+    `ORGANIZER;CN=${organizer}:mailto:organizer@roomctl.test\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`
+  );
+}

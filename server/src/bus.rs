@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use controller_core::engine::Step;
 use controller_core::logic::Trouble;
+use controller_core::protocol::panel::MeetingChange;
 use controller_core::view::{DeviceStatus, ServiceStatus};
 use tokio::sync::broadcast;
 
@@ -107,6 +108,20 @@ pub enum BusEvent {
     SequenceFailed(SequenceFailure),
     /// A room device refused a command it cannot take now, or can again.
     DeviceBusy(DeviceBusy),
+    /// A panel's meeting tile asked to end or extend the meeting on now
+    /// (the calendar service does it, or says why not).
+    Meeting(MeetingRequest),
+}
+
+/// "End meeting" or "Extend" from a panel, confirmed there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingRequest {
+    pub change: MeetingChange,
+    /// Who asked, as a press's source names it (`panel:tablet@127.0.0.1`).
+    pub by: String,
+    /// The service it came through (`panel`), for the audit trail.
+    pub service: &'static str,
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl BusEvent {

@@ -557,3 +557,314 @@ async fn a_caldav_collection_is_read_and_extend_and_end_write_back() {
     assert!(audit.iter().any(|d| d.contains("ended")), "{audit:?}");
     running.shutdown().await;
 }
+
+/// A room with a meeting tile on its panel `p` and none on `q`: the
+/// booking variables come with the tile, undeclared.
+const TILE_PROJECT: &str = r#"
+[project]
+name = "Tile room"
+
+[[buttons]]
+id = "lights"
+label = "Lights"
+
+[[panels]]
+id = "p"
+name = "P"
+columns = 4
+rows = 3
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ { button = "lights", row = 0, col = 0 } ]
+meetings = [ { row = 1, col = 0, width = 4, height = 2 } ]
+
+[[panels]]
+id = "q"
+name = "Q"
+columns = 1
+rows = 1
+
+[[panels.pages]]
+id = "main"
+title = "Main"
+buttons = [ { button = "lights", row = 0, col = 0 } ]
+"#;
+
+/// An event from `start` to `end` (UTC), as one resource.
+fn event(uid: &str, title: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    let fmt = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//roomctl//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{title}\r\nORGANIZER;CN=Ada Lovelace:mailto:ada@roomctl.test\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        fmt(start),
+        fmt(start),
+        fmt(end)
+    )
+}
+
+/// The end of the event `uid` as the text `ics` has it.
+fn end_of(ics: &str, uid: &str, around: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    controller_core::calendar::Calendar::parse(ics, ZONE)
+        .unwrap()
+        .meetings(
+            around - chrono::Duration::days(1),
+            around + chrono::Duration::days(1),
+        )
+        .into_iter()
+        .find(|m| m.uid == uid)
+        .map(|m| m.end)
+}
+
+/// Reads the panel's live channel until a step sets `variable` to `value`.
+async fn panel_sees(ws: &mut support::panel::Ws, variable: &str, value: &Value) {
+    use controller_core::protocol::panel::ServerMessage;
+    let wanted = Change::Variable {
+        variable: variable.into(),
+        value: value.clone(),
+    };
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match support::panel::recv(ws).await {
+                ServerMessage::Step { step, .. } if step.changes.contains(&wanted) => return,
+                ServerMessage::Snapshot { snapshot }
+                    if snapshot.variables.get(variable) == Some(value) =>
+                {
+                    return
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the panel is sent {variable} = {value:?}"));
+}
+
+/// The panel's meeting tile on a real Radicale: its state (title and
+/// organiser as the privacy setting allows, what may change) travels on
+/// the panel's live channel; "Extend" and "End" from the panel write the
+/// meeting back (the server shows the new end), are audited with the
+/// panel's address, and are refused to a panel without a tile. With a
+/// read-only account the tile offers neither.
+#[tokio::test]
+async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
+    use controller_core::protocol::panel::{ClientMessage, MeetingChange, ServerMessage};
+    let dav = support::radicale::Radicale::start().await;
+    dav.make_calendar("/room/board/").await;
+    let now = chrono::Timelike::with_nanosecond(&Utc::now(), 0).unwrap();
+    let (start, end) = (
+        now - chrono::Duration::minutes(30),
+        now + chrono::Duration::minutes(30),
+    );
+    dav.put(
+        "/room/board/review.ics",
+        &event("review@roomctl.test", "Design review", start, end),
+    )
+    .await;
+    // The next meeting leaves room for one extension (an hour after the end).
+    dav.put(
+        "/room/board/later.ics",
+        &event(
+            "later@roomctl.test",
+            "Budget",
+            end + chrono::Duration::hours(1),
+            end + chrono::Duration::hours(2),
+        ),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("caldav-password");
+    std::fs::write(&password, format!("{}\n", dav.password)).unwrap();
+    let mut s = settings_for("127.0.0.1:1".parse().unwrap(), dir.path());
+    s.url = dav.url("/room/board/");
+    s.source = CalendarSource::Caldav;
+    s.username = dav.user.into();
+    s.password_file = Some(password.clone());
+    s.privacy = Privacy::TitleAndOrganizer;
+
+    // The server says what each account may do.
+    assert_eq!(Client::new(&s).unwrap().writable().await, Some(true));
+    let mut read_only = s.clone();
+    read_only.username = "lobby".into();
+    let lobby_password = dir.path().join("lobby-password");
+    std::fs::write(
+        &lobby_password,
+        format!("{}\n", support::radicale::READER_PASSWORD),
+    )
+    .unwrap();
+    read_only.password_file = Some(lobby_password);
+    read_only.cache_file = dir.path().join("lobby-calendar.json");
+    assert_eq!(
+        Client::new(&read_only).unwrap().writable().await,
+        Some(false)
+    );
+
+    let settings = TestSettings::only(&["panel", "calendar"])
+        .edit(|x| x.calendar = s.clone())
+        .build();
+    let running = support::start(settings, loaded(TILE_PROJECT)).await;
+    let c = running.controller.clone();
+    let addr = running.addrs.panel.unwrap();
+    let (mut ws, _) = support::panel::panel(addr, "p").await;
+    panel_sees(
+        &mut ws,
+        "meeting_title",
+        &Value::Text("Design review".into()),
+    )
+    .await;
+    panel_sees(&mut ws, "meeting_can_extend", &Value::Bool(true)).await;
+    let var = |name: &str| c.snapshot().variables.get(name).cloned();
+    assert_eq!(
+        var("meeting_organizer"),
+        Some(Value::Text("Ada Lovelace".into()))
+    );
+    assert_eq!(var("meeting_can_end"), Some(Value::Bool(true)));
+    assert_eq!(var("meeting_extend_minutes"), Some(Value::Number(15.0)));
+
+    // A panel without a tile may not.
+    let (mut other, _) = support::panel::panel(addr, "q").await;
+    support::panel::send(
+        &mut other,
+        &ClientMessage::Meeting {
+            change: MeetingChange::End,
+        },
+    )
+    .await;
+    loop {
+        if let ServerMessage::Error { message, .. } = support::panel::recv(&mut other).await {
+            assert!(message.contains("no meeting tile"), "{message}");
+            break;
+        }
+    }
+
+    support::panel::send(
+        &mut ws,
+        &ClientMessage::Meeting {
+            change: MeetingChange::Extend,
+        },
+    )
+    .await;
+    let extended = end + chrono::Duration::minutes(15);
+    let shown = extended.with_timezone(&ZONE).format("%H:%M").to_string();
+    panel_sees(&mut ws, "meeting_end", &Value::Text(shown)).await;
+    assert_eq!(
+        end_of(
+            &dav.get("/room/board/review.ics").await,
+            "review@roomctl.test",
+            now
+        ),
+        Some(extended),
+        "the server has the new end"
+    );
+
+    support::panel::send(
+        &mut ws,
+        &ClientMessage::Meeting {
+            change: MeetingChange::End,
+        },
+    )
+    .await;
+    panel_sees(&mut ws, "calendar_busy", &Value::Bool(false)).await;
+    let ended = end_of(
+        &dav.get("/room/board/review.ics").await,
+        "review@roomctl.test",
+        now,
+    )
+    .unwrap();
+    assert!(ended <= Utc::now() && ended > start, "ended at {ended}");
+    assert_eq!(var("meeting_can_end"), Some(Value::Bool(false)));
+
+    // Free now: "End" has nothing to end, and says so in the audit trail.
+    support::panel::send(
+        &mut ws,
+        &ClientMessage::Meeting {
+            change: MeetingChange::End,
+        },
+    )
+    .await;
+    let audited = || {
+        c.audit()
+            .recent(50)
+            .iter()
+            .filter(|e| e.service == "panel" && e.detail.contains("asked by panel:p@127.0.0.1"))
+            .map(|e| (e.outcome, e.address.clone(), e.detail.clone()))
+            .collect::<Vec<_>>()
+    };
+    eventually(
+        Duration::from_secs(20),
+        "the refused end is audited",
+        || {
+            audited()
+                .iter()
+                .any(|(_, _, d)| d.contains("no meeting is on now"))
+        },
+    )
+    .await;
+    let trail = audited();
+    use controller_core::audit::AuditOutcome;
+    assert!(
+        trail.iter().any(|(o, a, d)| *o == AuditOutcome::Ok
+            && a.as_deref() == Some("127.0.0.1")
+            && d.contains("extended")),
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|(o, _, d)| *o == AuditOutcome::Ok && d.contains("ended")),
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|(o, _, d)| *o == AuditOutcome::Failed && d.contains("no meeting is on now")),
+        "{trail:?}"
+    );
+    running.shutdown().await;
+
+    // The read-only account: the meeting is shown, nothing may change,
+    // and a request (an old page) is refused without a write.
+    dav.put(
+        "/room/board/review.ics",
+        &event("review@roomctl.test", "Design review", start, end),
+    )
+    .await;
+    let settings = TestSettings::only(&["panel", "calendar"])
+        .edit(|x| x.calendar = read_only.clone())
+        .build();
+    let running = support::start(settings, loaded(TILE_PROJECT)).await;
+    let c = running.controller.clone();
+    let (mut ws, _) = support::panel::panel(running.addrs.panel.unwrap(), "p").await;
+    panel_sees(&mut ws, "calendar_busy", &Value::Bool(true)).await;
+    assert_eq!(
+        c.snapshot().variables.get("meeting_can_end"),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(
+        c.snapshot().variables.get("meeting_can_extend"),
+        Some(&Value::Bool(false))
+    );
+    support::panel::send(
+        &mut ws,
+        &ClientMessage::Meeting {
+            change: MeetingChange::Extend,
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(20), "the refusal is audited", || {
+        c.audit()
+            .recent(20)
+            .iter()
+            .any(|e| e.detail.contains("read-only account"))
+    })
+    .await;
+    assert_eq!(
+        end_of(
+            &dav.get("/room/board/review.ics").await,
+            "review@roomctl.test",
+            now
+        ),
+        Some(end)
+    );
+    running.shutdown().await;
+}

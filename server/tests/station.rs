@@ -745,7 +745,7 @@ async fn usage_is_recorded_from_the_demo_room_and_devices_raise_alerts() {
     eventually(PATIENCE, "display on, off and HDMI 2 recorded", || {
         let history = st.station.alerts.history();
         let display: Vec<String> = history
-            .display_since(0)
+            .states_since(0)
             .unwrap()
             .into_iter()
             .map(|r| r.subject)

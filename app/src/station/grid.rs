@@ -101,6 +101,7 @@ fn Card(card: RoomCard, now: u64) -> impl IntoView {
             <a href=href class="st-name">{card.name.clone()}</a>
             <span class="st-location">{card.location.clone()}</span>
             <span class="st-state">{if card.online { "online" } else { "offline" }}</span>
+            <span class="st-day" data-booked=card.day.booked.map_or("unknown", |b| if b { "true" } else { "false" })>{card.day.label.clone()}</span>
             <span class="st-project">{project}</span>
             <span class="st-lit">{card.lit.join(", ")}</span>
             <span class="st-devices">{card.devices.join("; ")}</span>

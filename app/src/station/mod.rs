@@ -1,11 +1,12 @@
-//! The central station's screens: the room grid, one room's panel, the
-//! alert list, the usage figures and the login form. Rendered on the station server only
+//! The central station's screens: the room grid, the "now" view of every
+//! room, one room's panel, the alert list, the usage figures and the login form. Rendered on the station server only
 //! (feature `ssr`) and kept live by the small script `public/station.js`
 //! (a server-sent event stream patches cards and LEDs in place). None of it
 //! is in the panel's wasm: a station adds nothing to what a panel loads.
 
 mod alerts;
 mod grid;
+mod now;
 mod room;
 mod usage;
 
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 
 pub use alerts::AlertsPage;
 pub use grid::{GridPage, GridView};
+pub use now::NowPage;
 pub use room::{RoomPage, RoomView};
 pub use usage::UsagePage;
 
@@ -34,6 +36,7 @@ fn TopBar(user: String, role: String) -> impl IntoView {
             <a href="/" class="st-brand">"roomctl station"</a>
             <nav aria-label="Station">
                 <a href="/">"Rooms"</a>
+                <a href="/now">"Now"</a>
                 <a href="/alerts">"Alerts"</a>
                 <a href="/usage">"Usage"</a>
             </nav>

@@ -1,5 +1,6 @@
 //! Usage at a glance: per building and per room, over the last day, week
-//! or month, the hours the display was on, presses (and per day), source
+//! or month, the hours the display was on, booked and occupied, bookings
+//! nobody used and uses nobody booked, presses (and per day), source
 //! selections and alerts, as charts and as tables (the tables are the
 //! charts' text alternative and hold every figure), with a CSV download.
 //! The charts are inline SVG drawn here on the server: `role="img"` with a
@@ -115,7 +116,9 @@ fn UsageTable(
     if rows.is_empty() {
         return view! { <p>"No rooms yet."</p> }.into_any();
     }
+    // Wide on a phone: the table scrolls in its own region, not the page.
     view! {
+        <div class="st-scroll" role="region" tabindex="0" aria-label=format!("{label} figures")>
         <table class="st-table">
             <thead><tr>
                 <th scope="col">{label}</th>
@@ -125,6 +128,10 @@ fn UsageTable(
                 <th scope="col">"Presses per day"</th>
                 <th scope="col">"Source selections"</th>
                 <th scope="col">"Alerts"</th>
+                <th scope="col">"Booked (h)"</th>
+                <th scope="col">"Occupied (h)"</th>
+                <th scope="col">"Booked, unused"</th>
+                <th scope="col">"Used, not booked"</th>
             </tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| {
@@ -142,11 +149,16 @@ fn UsageTable(
                             <td class="num">{format!("{:.1}", r.presses_per_day(days))}</td>
                             <td>{sources}</td>
                             <td class="num">{r.alerts}</td>
+                            <td class="num">{format!("{:.1}", r.booked_hours())}</td>
+                            <td class="num">{format!("{:.1}", r.occupied_hours())}</td>
+                            <td class="num">{r.booked_unused}</td>
+                            <td class="num">{r.used_unbooked}</td>
                         </tr>
                     }
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
     }
     .into_any()
 }

@@ -99,15 +99,45 @@ impl Privacy {
     }
 }
 
-/// The booking variables a project may declare (`[[variables]]`) to show
-/// or test the room's booking (docs/calendar.md), with their values at
-/// `now`: times are the room's local `HH:MM`, empty when there is none.
+/// Whether the room may change its meetings (a CalDAV account with write
+/// access: "End meeting" and "Extend" on the panel's meeting tile), and
+/// by how much "Extend" moves the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub allowed: bool,
+    pub extend_minutes: u32,
+}
+
+impl Changes {
+    /// A room that cannot change its meetings (an iCalendar feed, a
+    /// read-only account).
+    pub const NONE: Changes = Changes {
+        allowed: false,
+        extend_minutes: 0,
+    };
+}
+
+/// Whether `b`'s meeting on now may be extended by `minutes`: a timed
+/// meeting whose new end comes no later than the next meeting's start.
+pub fn can_extend(b: &Booking<'_>, minutes: u32) -> bool {
+    b.now.is_some_and(|m| {
+        !m.all_day
+            && b.next
+                .is_none_or(|n| n.start >= m.end + chrono::Duration::minutes(i64::from(minutes)))
+    })
+}
+
+/// The booking variables (`project::meeting_tile`, docs/calendar.md) with
+/// their values at `now`: times are the room's local `HH:MM`, empty when
+/// there is none.
 pub fn variables(
     b: &Booking<'_>,
     now: DateTime<Utc>,
     zone: Tz,
     privacy: Privacy,
+    changes: Changes,
 ) -> Vec<(&'static str, crate::project::Value)> {
+    use crate::project::meeting_tile as tile;
     use crate::project::Value;
     let hm = |t: Option<DateTime<Utc>>| {
         Value::Text(
@@ -120,18 +150,54 @@ pub fn variables(
         .now
         .map(|m| ((m.end - now).num_seconds().max(0) + 59) / 60)
         .unwrap_or(0);
-    vec![
-        ("calendar_busy", Value::Bool(b.is_busy())),
-        ("meeting_title", text(b.now.map(|m| privacy.title(m)))),
-        (
-            "meeting_organizer",
-            text(b.now.map(|m| privacy.organizer(m))),
+    // Free for the rest of the room's day: no meeting on, none starting
+    // before the next local midnight.
+    let today = now.with_timezone(&zone).date_naive();
+    let free_all_day = b.now.is_none()
+        && b.free_until
+            .is_none_or(|t| t.with_timezone(&zone).date_naive() > today);
+    let timed_now = b.now.is_some_and(|m| !m.all_day);
+    let when = |t: Option<DateTime<Utc>>| match hm(t) {
+        Value::Text(t) => t,
+        _ => String::new(),
+    };
+    let status = match b.now {
+        Some(m) if m.all_day => "All day".to_string(),
+        Some(m) => format!(
+            "{}\u{2013}{} \u{b7} {left} min left",
+            when(Some(m.start)),
+            when(Some(m.end))
         ),
-        ("meeting_start", hm(b.now.map(|m| m.start))),
-        ("meeting_end", hm(b.now.map(|m| m.end))),
-        ("meeting_minutes_left", Value::Number(left as f64)),
-        ("free_until", hm(b.free_until)),
-        ("next_meeting_start", hm(b.next.map(|m| m.start))),
-        ("next_meeting_title", text(b.next.map(|m| privacy.title(m)))),
+        None if free_all_day => "Free all day".to_string(),
+        None => format!("Free until {}", when(b.free_until)),
+    };
+    let next = match b.next {
+        Some(n) if b.now.is_some() || !free_all_day => {
+            format!("Next: {} {}", when(Some(n.start)), privacy.title(n))
+        }
+        _ => String::new(),
+    };
+    vec![
+        (tile::BUSY, Value::Bool(b.is_busy())),
+        (tile::TITLE, text(b.now.map(|m| privacy.title(m)))),
+        (tile::ORGANIZER, text(b.now.map(|m| privacy.organizer(m)))),
+        (tile::START, hm(b.now.map(|m| m.start))),
+        (tile::END, hm(b.now.map(|m| m.end))),
+        (tile::MINUTES_LEFT, Value::Number(left as f64)),
+        (tile::FREE_UNTIL, hm(b.free_until)),
+        (tile::FREE_ALL_DAY, Value::Bool(free_all_day)),
+        (tile::NEXT_START, hm(b.next.map(|m| m.start))),
+        (tile::NEXT_TITLE, text(b.next.map(|m| privacy.title(m)))),
+        (tile::CAN_END, Value::Bool(changes.allowed && timed_now)),
+        (
+            tile::CAN_EXTEND,
+            Value::Bool(changes.allowed && can_extend(b, changes.extend_minutes)),
+        ),
+        (
+            tile::EXTEND_MINUTES,
+            Value::Number(f64::from(changes.extend_minutes)),
+        ),
+        (tile::STATUS, Value::Text(status)),
+        (tile::NEXT, Value::Text(next)),
     ]
 }

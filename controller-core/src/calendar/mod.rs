@@ -29,7 +29,9 @@ mod expand;
 mod parse;
 mod rules;
 
-pub use booking::{last_meeting_of_day, variables, Booking, Privacy, HIDDEN_TITLE};
+pub use booking::{
+    can_extend, last_meeting_of_day, variables, Booking, Changes, Privacy, HIDDEN_TITLE,
+};
 pub use closed::{ClosedDays, MAX_CLOSED_DAYS_AHEAD};
 pub use edit::{set_end, EditError};
 pub use parse::Calendar;

@@ -430,7 +430,7 @@ fn booking_variables_keep_titles_private_by_default() {
     let now = utc(2026, 10, 19, 7, 30);
     let b = Booking::at(&ms, now);
     let get = |privacy| {
-        variables(&b, now, CPH, privacy)
+        variables(&b, now, CPH, privacy, Changes::NONE)
             .into_iter()
             .collect::<std::collections::HashMap<_, _>>()
     };
@@ -450,10 +450,65 @@ fn booking_variables_keep_titles_private_by_default() {
     assert_eq!(v["meeting_organizer"], Value::Text("Ada Lovelace".into()));
     // A private event stays "Busy" whatever the setting.
     let b = Booking::at(&ms, utc(2026, 10, 30, 10, 0));
-    let v: std::collections::HashMap<_, _> = variables(&b, now, CPH, Privacy::TitleAndOrganizer)
-        .into_iter()
-        .collect();
+    let v: std::collections::HashMap<_, _> =
+        variables(&b, now, CPH, Privacy::TitleAndOrganizer, Changes::NONE)
+            .into_iter()
+            .collect();
     assert_eq!(v["meeting_title"], Value::Text("Busy".into()));
+}
+
+#[test]
+fn the_meeting_tile_variables_say_free_until_free_all_day_and_what_may_change() {
+    use crate::project::Value;
+    let cal = weekly();
+    let ms = cal.meetings(utc(2026, 10, 1, 0, 0), utc(2027, 1, 1, 0, 0));
+    let at = |now, changes| {
+        variables(&Booking::at(&ms, now), now, CPH, Privacy::Busy, changes)
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let may = |minutes| Changes {
+        allowed: true,
+        extend_minutes: minutes,
+    };
+    // 19 October 09:30 local: the weekly meeting until 10:00, the lunch
+    // talk at 14:00 local.
+    let v = at(utc(2026, 10, 19, 7, 30), may(15));
+    assert_eq!(v["meeting_can_end"], Value::Bool(true));
+    assert_eq!(v["meeting_can_extend"], Value::Bool(true));
+    assert_eq!(v["meeting_extend_minutes"], Value::Number(15.0));
+    assert_eq!(v["free_all_day"], Value::Bool(false));
+    assert_eq!(
+        v["meeting_status"],
+        Value::Text("09:00\u{2013}10:00 \u{b7} 30 min left".into())
+    );
+    assert_eq!(v["meeting_next"], Value::Text("Next: 14:00 Busy".into()));
+    // Extending past the next meeting's start is not offered.
+    let v = at(utc(2026, 10, 19, 7, 30), may(300));
+    assert_eq!(v["meeting_can_extend"], Value::Bool(false));
+    // A feed or a read-only account changes nothing.
+    let v = at(utc(2026, 10, 19, 7, 30), Changes::NONE);
+    assert_eq!(v["meeting_can_end"], Value::Bool(false));
+    assert_eq!(v["meeting_can_extend"], Value::Bool(false));
+    // 11:00 local: free until the lunch talk.
+    let v = at(utc(2026, 10, 19, 9, 0), may(15));
+    assert_eq!(v["calendar_busy"], Value::Bool(false));
+    assert_eq!(v["free_until"], Value::Text("14:00".into()));
+    assert_eq!(v["free_all_day"], Value::Bool(false));
+    assert_eq!(v["meeting_status"], Value::Text("Free until 14:00".into()));
+    assert_eq!(v["meeting_can_end"], Value::Bool(false));
+    // 15:00 local: nothing more today (the next meeting is another day's).
+    let v = at(utc(2026, 10, 19, 13, 0), may(15));
+    assert_eq!(v["free_all_day"], Value::Bool(true));
+    assert_ne!(v["free_until"], Value::Text(String::new()));
+    assert_eq!(v["meeting_status"], Value::Text("Free all day".into()));
+    assert_eq!(v["meeting_next"], Value::Text(String::new()));
+    // The all-day workshop on the 30th cannot be ended or extended.
+    let v = at(utc(2026, 10, 30, 10, 0), may(15));
+    assert_eq!(v["calendar_busy"], Value::Bool(true));
+    assert_eq!(v["meeting_can_end"], Value::Bool(false));
+    assert_eq!(v["meeting_can_extend"], Value::Bool(false));
+    assert_eq!(v["meeting_status"], Value::Text("All day".into()));
 }
 
 #[test]

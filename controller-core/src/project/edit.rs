@@ -64,6 +64,7 @@ fn reads_as(text: &str, project: &Project) -> bool {
     // the devices' drivers, so equal devices have equal state.
     toml::from_str::<Project>(text).is_ok_and(|mut p| {
         p.device_state.clone_from(&project.device_state);
+        p.booking_state.clone_from(&project.booking_state);
         &p == project
     })
 }
@@ -458,7 +459,7 @@ fn house_style(doc: &mut DocumentMut) {
         for panel in panels.iter_mut() {
             if let Some(Item::ArrayOfTables(pages)) = panel.get_mut("pages") {
                 for page in pages.iter_mut() {
-                    inline(page, &["buttons", "levels", "texts"]);
+                    inline(page, &["buttons", "levels", "texts", "meetings"]);
                 }
             }
         }
@@ -730,6 +731,7 @@ mod tests {
             }],
             levels: vec![],
             texts: vec![],
+            meetings: vec![],
         });
         let text = edit_toml(DEMO_PROJECT_TOML, &project);
         assert!(reads_as(&text, &project));
@@ -794,6 +796,7 @@ mod tests {
                     buttons: vec![],
                     levels: vec![],
                     texts: vec![],
+                    meetings: vec![],
                 });
             }
             Edit::SwapPages(i) => {

@@ -17,6 +17,7 @@ mod edit;
 pub(crate) mod error;
 mod logic;
 mod meeting_rules;
+pub mod meeting_tile;
 mod parse;
 mod schema;
 mod secrets;
@@ -31,6 +32,7 @@ pub use edit::edit_toml;
 pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
 pub use meeting_rules::*;
+pub use meeting_tile::MeetingPlace;
 pub use schema::*;
 pub use secrets::{redact_secrets, HIDDEN};
 
@@ -88,6 +90,7 @@ impl Project {
             broken,
         } = parsed;
         project.device_state = drivers::device_state(&project, library);
+        project.booking_state = meeting_tile::booking_state(&project);
         // Meaning is checked even when some items' shape is wrong (on the
         // items that parsed), so one upload reports every error.
         errors.extend(validate::validate(&project, &locator, &broken, library));

@@ -131,6 +131,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
         feedback: Vec::new(),
         timers: Vec::new(),
         device_state: Vec::new(),
+        booking_state: Vec::new(),
         schedule: Vec::new(),
     };
     let mut has_info = false;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::controls::{Level, LevelPlace, TextPlace, VarCondition, Variable};
 use super::logic::{Device, FeedbackRule, Sequence, Timer};
 use super::meeting_rules::ScheduleRule;
+use super::meeting_tile::MeetingPlace;
 
 /// One room: identity, buttons, the panels that show them, and the room logic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,11 @@ pub struct Project {
     /// them as they read variables.
     #[serde(skip)]
     pub device_state: Vec<Variable>,
+    /// The booking variables a meeting tile shows that the file does not
+    /// declare (`meeting_tile::booking_state`): made when the project is
+    /// read, never written in the file.
+    #[serde(skip)]
+    pub booking_state: Vec<Variable>,
     /// Rules around the room's meetings (`[[schedule]]`, docs/calendar.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<ScheduleRule>,
@@ -307,6 +313,9 @@ pub struct Page {
     /// Text tiles on this page.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub texts: Vec<TextPlace>,
+    /// Meeting tiles on this page (docs/calendar.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meetings: Vec<MeetingPlace>,
 }
 
 /// A button placed on a page's grid (row and column count from 0).
@@ -341,9 +350,13 @@ impl Project {
         self.all_variables().find(|v| v.id == id)
     }
 
-    /// The file's variables, then the driver devices' state.
+    /// The file's variables, then the driver devices' state, then the
+    /// booking variables a meeting tile brings.
     pub fn all_variables(&self) -> impl Iterator<Item = &Variable> {
-        self.variables.iter().chain(&self.device_state)
+        self.variables
+            .iter()
+            .chain(&self.device_state)
+            .chain(&self.booking_state)
     }
 
     pub fn panel(&self, id: &str) -> Option<&Panel> {

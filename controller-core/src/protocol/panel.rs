@@ -10,7 +10,8 @@
 //! `sparse` in hello with `after` on each step (a sparse panel is sent only
 //! the steps that change what it shows); `layout` in hello with the
 //! server's `layout` and `unavailable` (a panel that re-renders a new
-//! project's layout in place instead of reloading its page).
+//! project's layout in place instead of reloading its page); the client's
+//! `meeting` (the meeting tile's "End meeting" and "Extend").
 
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,21 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         muted: Option<bool>,
     },
+    /// The meeting tile's "End meeting" or "Extend" (confirmed on the
+    /// panel): the calendar service changes the meeting on now.
+    Meeting {
+        change: MeetingChange,
+    },
+}
+
+/// What a panel asks of the meeting on now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingChange {
+    /// End it now.
+    End,
+    /// Move its end later by the room's `extend_minutes`.
+    Extend,
 }
 
 /// Controller -> panel. Written with serde's internal tag; read through
@@ -312,6 +328,13 @@ mod tests {
                 layout: None
             }
         );
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"meeting","change":"extend"}"#).unwrap(),
+            ClientMessage::Meeting {
+                change: MeetingChange::Extend
+            }
+        );
+        assert!(ClientMessage::decode(r#"{"type":"meeting","change":"cancel"}"#).is_err());
         assert!(matches!(
             ClientMessage::decode(r#"{"type":"press","button":"x","extra":1}"#),
             Err(DecodeError::Malformed(_))
@@ -346,6 +369,12 @@ mod tests {
             any::<u64>().prop_map(|seq| ClientMessage::Ping { seq }),
             any::<u64>().prop_map(|seq| ClientMessage::Pong { seq }),
             Just(ClientMessage::Resync),
+            Just(ClientMessage::Meeting {
+                change: MeetingChange::End
+            }),
+            Just(ClientMessage::Meeting {
+                change: MeetingChange::Extend
+            }),
             (
                 "[a-z_0-9]{1,30}",
                 proptest::option::of(quarter()),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use controller_core::protocol::lookup::Service;
 
 use super::Station;
-use crate::cli::discover::discover;
+use crate::services::lookup::discover::discover;
 
 /// How long each lookup collects answers.
 const COLLECT: Duration = Duration::from_millis(1500);

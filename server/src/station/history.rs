@@ -43,10 +43,10 @@ pub struct UsageRecord {
     pub building: String,
     /// Unix seconds.
     pub at: u64,
-    /// `press`, `display` or `source`.
+    /// `press`, `display`, `booked`, `occupied` or `source`.
     pub kind: String,
-    /// The button (press), `on`/`off`/`unknown` (display), the source's
-    /// label (source).
+    /// The button (press), `on`/`off`/`unknown` (display, booked,
+    /// occupied), the source's label (source).
     pub subject: String,
 }
 
@@ -70,9 +70,9 @@ impl History {
         // far as anyone knows: closed at that run's last record.
         db.execute(
             "INSERT INTO usage (room, building, at, kind, subject)
-             SELECT room, building, (SELECT MAX(at) FROM usage), 'display', 'unknown'
-             FROM usage u WHERE kind = 'display' AND id = (
-                 SELECT MAX(id) FROM usage WHERE kind = 'display' AND room = u.room)
+             SELECT room, building, (SELECT MAX(at) FROM usage), kind, 'unknown'
+             FROM usage u WHERE kind IN ('display', 'booked', 'occupied') AND id = (
+                 SELECT MAX(id) FROM usage WHERE kind = u.kind AND room = u.room)
              AND subject = 'on'",
             [],
         )?;
@@ -94,16 +94,18 @@ impl History {
         Ok(())
     }
 
-    /// The display records from `since` on, oldest first, preceded by
-    /// each room's last one before `since` (its state then).
-    pub fn display_since(&self, since: u64) -> anyhow::Result<Vec<UsageRecord>> {
+    /// The state records (display, booked, occupied) from `since` on,
+    /// oldest first, preceded by each room's last one of each kind before
+    /// `since` (its state then).
+    pub fn states_since(&self, since: u64) -> anyhow::Result<Vec<UsageRecord>> {
         let mut stmt = self.db.prepare_cached(
             "SELECT room, building, at, kind, subject FROM usage u
-             WHERE at < ?1 AND kind = 'display' AND id = (
-                 SELECT MAX(id) FROM usage WHERE kind = 'display' AND room = u.room AND at < ?1)
+             WHERE at < ?1 AND kind IN ('display', 'booked', 'occupied') AND id = (
+                 SELECT MAX(id) FROM usage WHERE kind = u.kind AND room = u.room AND at < ?1)
              UNION ALL
              SELECT room, building, at, kind, subject FROM (
-                 SELECT * FROM usage WHERE at >= ?1 AND kind = 'display' ORDER BY at, id)",
+                 SELECT * FROM usage WHERE at >= ?1 AND kind IN ('display', 'booked', 'occupied')
+                 ORDER BY at, id)",
         )?;
         let rows = stmt.query_map(params![since as i64], |row| {
             Ok(UsageRecord {
@@ -343,7 +345,7 @@ mod tests {
             usage("R2", 60, "source", "HDMI 1"),
         ])
         .unwrap();
-        let mut got = h.display_since(40).unwrap();
+        let mut got = h.states_since(40).unwrap();
         got.sort_by(|a, b| a.room.cmp(&b.room));
         assert_eq!(
             got,
@@ -364,7 +366,7 @@ mod tests {
         drop(h);
         // R1's display was on when the run stopped: closed at its last record.
         let h = History::open(&path, 500).unwrap();
-        let got = h.display_since(55).unwrap();
+        let got = h.states_since(55).unwrap();
         assert!(
             got.contains(&usage("R1", 60, "display", "unknown")),
             "{got:?}"

@@ -120,6 +120,8 @@ impl Room {
             out.extend(usage::changes(&who, &self.usage, &after));
             self.usage = after;
         }
+        self.card.day =
+            controller_core::fleet::RoomDay::of(&self.snapshot.variables, self.usage.in_use());
         out
     }
 
@@ -134,6 +136,7 @@ impl Room {
         };
         let records = usage::changes(&who, &self.usage, &Default::default());
         self.usage = Default::default();
+        self.card.day = Default::default();
         records
     }
 }

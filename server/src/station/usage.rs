@@ -10,13 +10,20 @@
 //!   source_group` (the demo's `sources`); a selection is counted each
 //!   time a different member lights.
 //! - **presses**: every `pressed` step (any panel, keypad or the station).
+//! - **booked**: the room's `calendar_busy` variable (its calendar service,
+//!   docs/calendar.md), when its project has it.
+//! - **occupied**: the room's `occupied` variable (a presence sensor read
+//!   by its project), when it has one.
+//! - **in use**: occupied where the room says so, else its display on.
+//!   A booking with no use in it is "booked but unused"; a use that
+//!   overlaps no booking is "used but not booked" (rooms with a calendar).
 //!
 //! A record is written only when something changes (a press, the display
 //! going on or off, another source), in batches, off the watchers' path.
 //! A room going out of sight while its display is on records `unknown`,
 //! which ends the "on" time there: hours are counted only while seen.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -40,6 +47,25 @@ pub struct UsageState {
     pub display: Option<bool>,
     /// The selected source's label, if one is lit.
     pub source: Option<String>,
+    /// `None`: the room shows no calendar (no `calendar_busy`).
+    pub booked: Option<bool>,
+    /// `None`: the room has no `occupied` variable.
+    pub occupied: Option<bool>,
+}
+
+impl UsageState {
+    /// In use: occupied where the room knows, else its display on.
+    pub fn in_use(&self) -> Option<bool> {
+        self.occupied.or(self.display)
+    }
+}
+
+/// A bool variable of the snapshot, if the room has it.
+fn flag(snapshot: &Snapshot, name: &str) -> Option<bool> {
+    match snapshot.variables.get(name) {
+        Some(controller_core::project::Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
 }
 
 /// The state of a room by the station's rules (see the module's text).
@@ -62,7 +88,12 @@ pub fn state(
             .find(|b| snapshot.led(&b.id).is_some_and(|led| led.mode.is_lit()))
             .map(|b| b.label.clone())
     });
-    UsageState { display, source }
+    UsageState {
+        display,
+        source,
+        booked: flag(snapshot, controller_core::project::meeting_tile::BUSY),
+        occupied: flag(snapshot, controller_core::fleet::OCCUPIED_VARIABLE),
+    }
 }
 
 /// Who the records are about.
@@ -98,6 +129,24 @@ pub fn changes(who: &Subject, before: &UsageState, after: &UsageState) -> Vec<Us
     };
     if let Some(d) = display {
         out.push(who.record("display", d));
+    }
+    // Booked and occupied are recorded from when a room is first seen
+    // with them (off too): a room with a calendar that was never booked
+    // in a period still counts its uses as "not booked".
+    for (kind, b, a) in [
+        ("booked", before.booked, after.booked),
+        ("occupied", before.occupied, after.occupied),
+    ] {
+        let subject = match (b, a) {
+            (b, a) if b == a => None,
+            (_, Some(true)) => Some("on"),
+            (_, Some(false)) => Some("off"),
+            (Some(_), None) => Some("unknown"),
+            (None, None) => None,
+        };
+        if let Some(subject) = subject {
+            out.push(who.record(kind, subject));
+        }
     }
     if after.source != before.source {
         if let Some(s) = &after.source {
@@ -230,9 +279,10 @@ impl Period {
 /// What a report is counted from (as the history returns it).
 #[derive(Debug, Default)]
 pub struct Counted {
-    /// Display records from the period's start, each room's state before
-    /// it first ([`super::history::History::display_since`]).
-    pub display: Vec<UsageRecord>,
+    /// State records (display, booked, occupied) from the period's start,
+    /// each room's state before it first
+    /// ([`super::history::History::states_since`]).
+    pub states: Vec<UsageRecord>,
     /// Presses and source selections per room (and source)
     /// ([`super::history::History::counts_since`]).
     pub counts: Vec<(UsageRecord, u64)>,
@@ -250,7 +300,7 @@ pub fn count(
 ) -> anyhow::Result<Counted> {
     let since = until.saturating_sub(period.secs());
     Ok(Counted {
-        display: history.display_since(since)?,
+        states: history.states_since(since)?,
         counts: history.counts_since(since)?,
         slices: history.presses_by_slice(since, period.slice())?,
         alerts: history.alerts_since(since)?,
@@ -289,21 +339,48 @@ pub fn report(
             slice.1 += n;
         }
     }
-    let mut on_since: HashMap<&str, u64> = HashMap::new();
-    for r in &counted.display {
+    // Each room's spans of each state (display, booked, occupied) in the
+    // period, and which states each room reported at all.
+    let mut on_since: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut spans: HashMap<(&str, &str), Vec<(u64, u64)>> = HashMap::new();
+    let mut reported: HashSet<(&str, &str)> = HashSet::new();
+    for r in &counted.states {
         row(&mut rooms, &r.room, &r.building);
         let at = r.at.clamp(since, until);
+        let key = (r.room.as_str(), r.kind.as_str());
+        reported.insert(key);
         if r.subject == "on" {
-            on_since.entry(&r.room).or_insert(at);
-        } else if let Some(from) = on_since.remove(r.room.as_str()) {
-            if let Some(row) = rooms.get_mut(&r.room) {
-                row.display_secs += at.saturating_sub(from);
-            }
+            on_since.entry(key).or_insert(at);
+        } else if let Some(from) = on_since.remove(&key) {
+            spans.entry(key).or_default().push((from, at));
         }
     }
-    for (room, from) in on_since {
-        if let Some(row) = rooms.get_mut(room) {
-            row.display_secs += until.saturating_sub(from);
+    for (key, from) in on_since {
+        spans.entry(key).or_default().push((from, until));
+    }
+    for row in rooms.values_mut() {
+        let of = |kind: &str| -> Vec<(u64, u64)> {
+            spans
+                .get(&(row.name.as_str(), kind))
+                .map(|v| v.iter().copied().filter(|(a, b)| b > a).collect())
+                .unwrap_or_default()
+        };
+        let secs = |v: &[(u64, u64)]| v.iter().map(|(a, b)| b - a).sum::<u64>();
+        let (display, booked, occupied) = (of("display"), of("booked"), of("occupied"));
+        row.display_secs = secs(&display);
+        row.booked_secs = secs(&booked);
+        row.occupied_secs = secs(&occupied);
+        if reported.contains(&(row.name.as_str(), "booked")) {
+            let in_use = if reported.contains(&(row.name.as_str(), "occupied")) {
+                &occupied
+            } else {
+                &display
+            };
+            let overlaps = |a: &(u64, u64), others: &[(u64, u64)]| {
+                others.iter().any(|b| a.0 < b.1 && b.0 < a.1)
+            };
+            row.booked_unused = booked.iter().filter(|b| !overlaps(b, in_use)).count() as u64;
+            row.used_unbooked = in_use.iter().filter(|u| !overlaps(u, &booked)).count() as u64;
         }
     }
     for (r, n) in &counted.counts {
@@ -340,6 +417,10 @@ pub fn report(
             )
         });
         b.display_secs += r.display_secs;
+        b.booked_secs += r.booked_secs;
+        b.occupied_secs += r.occupied_secs;
+        b.booked_unused += r.booked_unused;
+        b.used_unbooked += r.used_unbooked;
         b.presses += r.presses;
         b.alerts += r.alerts;
         for (s, n) in &r.sources {
@@ -374,7 +455,7 @@ fn sorted(counts: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
 /// The report as CSV: buildings, then rooms.
 pub fn csv(report: &UsageReport) -> String {
     let mut out = String::from(
-        "scope,name,building,period,since,until,display_hours,presses,presses_per_day,source_selections,sources,alerts\n",
+        "scope,name,building,period,since,until,display_hours,presses,presses_per_day,source_selections,sources,alerts,booked_hours,occupied_hours,booked_unused,used_unbooked\n",
     );
     let days = report.days();
     let lines = report
@@ -397,6 +478,10 @@ pub fn csv(report: &UsageReport) -> String {
             r.source_selections().to_string(),
             sources.join("; "),
             r.alerts.to_string(),
+            format!("{:.2}", r.booked_hours()),
+            format!("{:.2}", r.occupied_hours()),
+            r.booked_unused.to_string(),
+            r.used_unbooked.to_string(),
         ];
         let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
         out.push_str(&quoted.join(","));
@@ -458,10 +543,12 @@ mod tests {
         let off = UsageState {
             display: Some(false),
             source: None,
+            ..UsageState::default()
         };
         let on = UsageState {
             display: Some(true),
             source: Some("HDMI 1".into()),
+            ..UsageState::default()
         };
         assert!(changes(&who, &UsageState::default(), &off).is_empty());
         let got = changes(&who, &off, &on);
@@ -477,6 +564,100 @@ mod tests {
             changes(&who, &on, &UsageState::default()),
             [rec("R", 5, "display", "unknown")]
         );
+        // A calendar and a presence sensor are recorded from first sight,
+        // off too.
+        let seen = UsageState {
+            booked: Some(false),
+            occupied: Some(false),
+            ..off.clone()
+        };
+        assert_eq!(
+            changes(&who, &off, &seen),
+            [rec("R", 5, "booked", "off"), rec("R", 5, "occupied", "off")]
+        );
+        let booked = UsageState {
+            booked: Some(true),
+            ..seen.clone()
+        };
+        assert_eq!(changes(&who, &seen, &booked), [rec("R", 5, "booked", "on")]);
+        assert_eq!(
+            booked.in_use(),
+            Some(false),
+            "occupancy decides, not the display"
+        );
+        assert_eq!(on.in_use(), Some(true), "no sensor: the display decides");
+    }
+
+    #[test]
+    fn a_report_counts_booked_occupied_and_the_mismatches() {
+        let dir = tempfile::tempdir().unwrap();
+        let history =
+            super::super::history::History::open(&dir.path().join("h.sqlite"), 0).unwrap();
+        let until = 10 * 86_400;
+        let since = until - 86_400;
+        let h = 3600;
+        history
+            .insert_usage(&[
+                // R1 (no sensor: the display says in use). Booked 9-10 and
+                // used in it; booked 11-12 and never used; used 14-15
+                // with no booking.
+                rec("R1", since, "booked", "off"),
+                rec("R1", since + 9 * h, "booked", "on"),
+                rec("R1", since + 9 * h + 600, "display", "on"),
+                rec("R1", since + 10 * h, "booked", "off"),
+                rec("R1", since + 10 * h + 60, "display", "off"),
+                rec("R1", since + 11 * h, "booked", "on"),
+                rec("R1", since + 12 * h, "booked", "off"),
+                rec("R1", since + 14 * h, "display", "on"),
+                rec("R1", since + 15 * h, "display", "off"),
+                // R2 has a presence sensor: its display on in the booking
+                // does not make it used; nobody came.
+                rec("R2", since + 9 * h, "booked", "on"),
+                rec("R2", since + 9 * h, "occupied", "off"),
+                rec("R2", since + 9 * h + 60, "display", "on"),
+                rec("R2", since + 10 * h, "booked", "off"),
+                rec("R2", since + 13 * h, "occupied", "on"),
+                rec("R2", since + 13 * h + 1800, "occupied", "off"),
+                // R3 has no calendar: its use is neither.
+                rec("R3", since + 9 * h, "display", "on"),
+                rec("R3", since + 10 * h, "display", "off"),
+            ])
+            .unwrap();
+        let counted = count(&history, Period::Day, until).unwrap();
+        let r = report(&counted, &[], Period::Day, until);
+        let by = |n: &str| r.rooms.iter().find(|x| x.name == n).unwrap().clone();
+        let r1 = by("R1");
+        assert_eq!((r1.booked_secs, r1.display_secs), (2 * h, 3000 + 60 + h));
+        assert_eq!((r1.booked_unused, r1.used_unbooked), (1, 1));
+        let r2 = by("R2");
+        assert_eq!((r2.booked_secs, r2.occupied_secs), (h, 1800));
+        assert_eq!((r2.booked_unused, r2.used_unbooked), (1, 1));
+        let r3 = by("R3");
+        assert_eq!(
+            (r3.booked_unused, r3.used_unbooked, r3.display_secs),
+            (0, 0, h)
+        );
+        let a = r.buildings.iter().find(|b| b.name == "Building A").unwrap();
+        assert_eq!(
+            (
+                a.booked_secs,
+                a.occupied_secs,
+                a.booked_unused,
+                a.used_unbooked
+            ),
+            (3 * h, 1800, 2, 2)
+        );
+        let text = csv(&r);
+        assert!(text
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",booked_hours,occupied_hours,booked_unused,used_unbooked"));
+        assert!(
+            text.contains("\nbuilding,Building A,Building A,day,777600,864000,"),
+            "{text}"
+        );
+        assert!(text.contains(",3.00,0.50,2,2\n"), "{text}");
     }
 
     #[test]
@@ -540,7 +721,7 @@ mod tests {
         let text = csv(&r);
         assert!(
             text.contains(
-                "\nroom,R1,Building A,day,777600,864000,2.00,1,1.0,3,HDMI 1: 2; Room PC: 1,0\n"
+                "\nroom,R1,Building A,day,777600,864000,2.00,1,1.0,3,HDMI 1: 2; Room PC: 1,0,0.00,0.00,0,0\n"
             ),
             "{text}"
         );

@@ -50,6 +50,7 @@ pub fn screens() -> Vec<Screen> {
     vec![
         login_screen,
         rooms_screen,
+        now_screen,
         alerts_screen,
         usage_screen,
         assets_screen,
@@ -81,6 +82,24 @@ fn rooms_screen() -> Router<Arc<Station>> {
         .route("/api/rooms", get(api_rooms))
         .route("/events", get(events))
         .route("/metrics", get(super::metrics::metrics))
+}
+
+fn now_screen() -> Router<Arc<Station>> {
+    Router::new().route("/now", get(now_page))
+}
+
+/// Every room now: booked or free, in use or not (app/src/station/now.rs).
+async fn now_page(State(st): Shared, headers: HeaderMap) -> Response {
+    let u = match user(&st, &headers, Role::Viewer) {
+        Ok(u) => u,
+        Err(r) => return r.into_response(),
+    };
+    let cards = st.registry.cards(&CardFilter::default());
+    let role = u.role.to_string();
+    Html(station::document("Now", move || {
+        view! { <station::NowPage user=u.name role cards/> }
+    }))
+    .into_response()
 }
 
 fn alerts_screen() -> Router<Arc<Station>> {

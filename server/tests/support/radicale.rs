@@ -2,7 +2,9 @@
 //! `scripts/setup.sh --e2e`), started by the test on a free port of
 //! 127.0.0.1 with a config file and storage in a temporary directory: one
 //! user with a plain-text password (htpasswd), nothing shared with the
-//! machine's own Radicale, if any.
+//! machine's own Radicale, if any. A second user, `lobby` (password
+//! [`READER_PASSWORD`]), may read the first user's calendars and not
+//! change them: a room whose account is read-only.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -11,6 +13,14 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 use super::free_port;
+
+/// The read-only user `lobby`'s password.
+pub const READER_PASSWORD: &str = "lobby-secret";
+
+/// Each user writes their own collections; `lobby` reads `room`'s.
+const RIGHTS: &str = "[owner]\nuser: .+\ncollection: {user}(/.*)?\npermissions: RrWw\n\n\
+[lobby-reads-room]\nuser: lobby\ncollection: room(/.*)?\npermissions: Rr\n\n\
+[root]\nuser: .+\ncollection:\npermissions: R\n";
 
 pub struct Radicale {
     pub port: u16,
@@ -27,17 +37,23 @@ impl Radicale {
         let port = free_port();
         let (user, password) = ("room", "booking-secret");
         let d = dir.path();
-        std::fs::write(d.join("users"), format!("{user}:{password}\n")).unwrap();
+        std::fs::write(
+            d.join("users"),
+            format!("{user}:{password}\nlobby:{READER_PASSWORD}\n"),
+        )
+        .unwrap();
+        std::fs::write(d.join("rights"), RIGHTS).unwrap();
         std::fs::write(
             d.join("config"),
             format!(
                 "[server]\nhosts = 127.0.0.1:{port}\n\
                  [auth]\ntype = htpasswd\nhtpasswd_filename = {}\nhtpasswd_encryption = plain\ndelay = 0\n\
-                 [rights]\ntype = owner_only\n\
+                 [rights]\ntype = from_file\nfile = {}\n\
                  [storage]\nfilesystem_folder = {}\n\
                  [web]\ntype = none\n\
                  [logging]\nlevel = warning\n",
                 d.join("users").display(),
+                d.join("rights").display(),
                 d.join("collections").display()
             ),
         )

@@ -56,6 +56,7 @@ pub(super) fn validate(
     );
     buttons::check(&mut c);
     panels::check(&mut c);
+    panels::check_booking_kinds(&mut c);
     let devices = devices::check(&mut c, library);
     levels::check(&mut c, &devices);
     variables::check(&mut c);

@@ -1,11 +1,12 @@
 //! Panels and their pages: the layouts that place the project's buttons,
-//! levels and text tiles, each place inside its panel's grid and over no
+//! levels, text and meeting tiles, each place inside its panel's grid and over no
 //! other; the summary bar and the idle timeout.
 
 use std::collections::{HashMap, HashSet};
 
 use super::{field, item, k, Checker, Seg, MAX_GRID, MAX_LABEL_LEN};
-use crate::project::{Page, Panel};
+use crate::project::meeting_tile::BOOKING_VARIABLES;
+use crate::project::{Page, Panel, VariableKind};
 
 /// Which place on a page covers each (row, col) cell, as `buttons[2]`.
 type Cells = HashMap<(u8, u8), String>;
@@ -119,6 +120,51 @@ fn check_page<'p>(
             height: place.height,
         };
         place_area(c, panel, &pbase, format!("texts[{ti}]"), area, &mut cells);
+    }
+    for (mi, place) in page.meetings.iter().enumerate() {
+        let pbase = item(base, "meetings", mi);
+        let area = Area {
+            row: place.row,
+            col: place.col,
+            width: place.width,
+            height: place.height,
+        };
+        place_area(
+            c,
+            panel,
+            &pbase,
+            format!("meetings[{mi}]"),
+            area,
+            &mut cells,
+        );
+    }
+}
+
+/// A project with a meeting tile that declares a booking variable itself
+/// must declare it of the kind the tile and the calendar service use.
+pub(super) fn check_booking_kinds(c: &mut Checker<'_, '_>) {
+    let project = c.project;
+    if !project.has_meeting_tile() {
+        return;
+    }
+    for (i, v) in project.variables.iter().enumerate() {
+        let Some((_, kind)) = BOOKING_VARIABLES.iter().find(|(id, _)| *id == v.id) else {
+            continue;
+        };
+        if v.kind != *kind {
+            let kind = match kind {
+                VariableKind::Text => "text",
+                VariableKind::Number => "number",
+                VariableKind::Bool => "bool",
+            };
+            c.err(
+                field(&item(&[], "variables", i), "kind"),
+                format!(
+                    "the meeting tile shows {:?} as a {kind}: declare it kind = \"{kind}\", or leave it out (a project with a meeting tile has it anyway)",
+                    v.id
+                ),
+            );
+        }
     }
 }
 

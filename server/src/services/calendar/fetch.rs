@@ -41,6 +41,11 @@ pub struct Fetched {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub resources: Vec<Resource>,
+    /// Whether the account may change the collection's events (CalDAV's
+    /// `current-user-privilege-set`, RFC 3744 §5.4): `None` when unknown
+    /// (a feed, or a server that does not say).
+    #[serde(default)]
+    pub writable: Option<bool>,
 }
 
 /// The answer to a conditional fetch.
@@ -170,19 +175,23 @@ impl Client {
             return Ok(Outcome::Unchanged);
         }
         let body = self.read_body(response).await?;
-        let resources = match self.source {
-            CalendarSource::Ics => vec![Resource {
-                href: self.url.to_string(),
-                etag: etag.clone(),
-                ics: body,
-            }],
-            CalendarSource::Caldav => multistatus(&body)?,
+        let (resources, writable) = match self.source {
+            CalendarSource::Ics => (
+                vec![Resource {
+                    href: self.url.to_string(),
+                    etag: etag.clone(),
+                    ics: body,
+                }],
+                None,
+            ),
+            CalendarSource::Caldav => (multistatus(&body)?, self.writable().await),
         };
         Ok(Outcome::New(Fetched {
             url: self.url.to_string(),
             etag,
             last_modified,
             resources,
+            writable,
         }))
     }
 
@@ -203,6 +212,24 @@ impl Client {
         }
         let body = self.read_body(response).await?;
         Ok(collection_tag(&body))
+    }
+
+    /// Whether the account may write the collection's events, as the
+    /// server says (PROPFIND `current-user-privilege-set`, Depth 0); `None`
+    /// when it does not say or cannot be asked.
+    pub async fn writable(&self) -> Option<bool> {
+        let response = self
+            .request(Method::from_bytes(b"PROPFIND").ok()?, self.url.clone())
+            .header("Depth", "0")
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(PRIVILEGES_QUERY)
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        privileges(&self.read_body(response).await.ok()?)
     }
 
     /// The body as text, refused past `max_bytes` (counted as it comes,
@@ -349,6 +376,37 @@ pub fn collection_tag(xml: &str) -> Option<String> {
     ctag
 }
 
+/// The account's privileges on the collection (RFC 3744 §5.4).
+const PRIVILEGES_QUERY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>"#;
+
+/// Whether a PROPFIND answer's `current-user-privilege-set` lets the
+/// account change events (`write`, `write-content` or `all`); `None` when
+/// the answer has no such set.
+pub fn privileges(xml: &str) -> Option<bool> {
+    const DAV: &str = "DAV:";
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    let set = doc
+        .descendants()
+        .find(|n| n.has_tag_name((DAV, "current-user-privilege-set")))?;
+    // A server that does not know the property answers it in a 404 propstat.
+    let found = set
+        .ancestors()
+        .find(|n| n.has_tag_name((DAV, "propstat")))
+        .and_then(|p| child(p, DAV, "status"))
+        .and_then(|s| s.text())
+        .is_none_or(|s| s.contains(" 200"));
+    if !found {
+        return None;
+    }
+    Some(set.descendants().any(|n| {
+        n.tag_name().namespace() == Some(DAV)
+            && ["write", "write-content", "all"].contains(&n.tag_name().name())
+            && n.parent_element()
+                .is_some_and(|p| p.has_tag_name((DAV, "privilege")))
+    }))
+}
+
 /// The first element `ns:name` under `n`.
 fn child<'a, 'i>(
     n: roxmltree::Node<'a, 'i>,
@@ -462,5 +520,27 @@ END:VCALENDAR</C:calendar-data></prop><status>HTTP/1.1 200 OK</status></propstat
         let missing = answer("<sync-token/><CS:getctag/>", "404 Not Found");
         assert_eq!(collection_tag(&missing), None);
         assert_eq!(collection_tag("not xml"), None);
+    }
+
+    #[test]
+    fn privileges_say_whether_the_account_may_write() {
+        let answer = |privileges: &str, status: &str| {
+            format!(
+                r#"<?xml version="1.0"?>
+<multistatus xmlns="DAV:"><response><href>/room/board/</href>
+ <propstat><prop><current-user-privilege-set>{privileges}</current-user-privilege-set></prop>
+ <status>HTTP/1.1 {status}</status></propstat></response></multistatus>"#
+            )
+        };
+        let read = "<privilege><read/></privilege>";
+        let write = "<privilege><read/></privilege><privilege><write-content/></privilege>";
+        let all = "<privilege><all/></privilege>";
+        assert_eq!(privileges(&answer(read, "200 OK")), Some(false));
+        assert_eq!(privileges(&answer(write, "200 OK")), Some(true));
+        assert_eq!(privileges(&answer(all, "200 OK")), Some(true));
+        // The server does not know the property: nobody can say.
+        assert_eq!(privileges(&answer("", "404 Not Found")), None);
+        assert_eq!(privileges("<multistatus xmlns=\"DAV:\"/>"), None);
+        assert_eq!(privileges("not xml"), None);
     }
 }

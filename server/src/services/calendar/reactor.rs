@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Timelike, Utc};
 use chrono_tz::Tz;
 use controller_core::audit::{AuditEvent, AuditOutcome};
-use controller_core::calendar::{self, Booking, Calendar, Meeting, Privacy};
+use controller_core::calendar::{self, Booking, Calendar, Changes, Meeting, Privacy};
 use controller_core::engine::{Change, Command};
 use controller_core::project::{Project, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -21,7 +21,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{local, Client, Current, Fetched, Resource};
-use crate::config::CalendarSettings;
+use crate::bus::{BusEvent, MeetingRequest};
+use crate::config::{CalendarSettings, CalendarSource};
 use crate::controller::Controller;
 use crate::logic::Clock;
 
@@ -48,6 +49,8 @@ pub struct Reactor {
     last_press: Option<DateTime<Utc>>,
     /// The booking variables as last set.
     shown: HashMap<&'static str, Value>,
+    /// Whether the room may change its meetings (the tile's buttons).
+    changes: Changes,
 }
 
 impl Reactor {
@@ -62,7 +65,14 @@ impl Reactor {
             checked: now,
             last_press: None,
             shown: HashMap::new(),
+            changes: Changes::NONE,
         }
+    }
+
+    /// Whether the room may change its meetings, and by how much "Extend"
+    /// moves the end (the variables follow at the next `advance`).
+    pub fn set_changes(&mut self, changes: Changes) {
+        self.changes = changes;
     }
 
     /// A new calendar: its meetings are used from now on.
@@ -151,9 +161,18 @@ impl Reactor {
     /// The booking variables (those the project declares) set through the
     /// engine when they change.
     fn publish(&mut self, controller: &Controller, now: DateTime<Utc>) {
+        // Until a calendar is read (none kept on disk either), the room's
+        // bookings are not known: the variables keep their initial values
+        // rather than say "free all day".
+        if self.calendar.is_none() {
+            return;
+        }
         let booking = Booking::at(&self.meetings, now);
-        for (name, value) in calendar::variables(&booking, now, self.zone, self.privacy) {
-            let Some(declared) = self.project.variables.iter().find(|v| v.id == name) else {
+        for (name, value) in
+            calendar::variables(&booking, now, self.zone, self.privacy, self.changes)
+        {
+            // Declared in the file, or brought by a meeting tile.
+            let Some(declared) = self.project.variable(name) else {
                 continue;
             };
             let Some(value) = value.coerce(declared.kind) else {
@@ -239,10 +258,53 @@ pub enum Ask {
     End,
 }
 
+impl From<controller_core::protocol::panel::MeetingChange> for Ask {
+    fn from(c: controller_core::protocol::panel::MeetingChange) -> Ask {
+        use controller_core::protocol::panel::MeetingChange;
+        match c {
+            MeetingChange::Extend => Ask::Extend,
+            MeetingChange::End => Ask::End,
+        }
+    }
+}
+
+/// Who asked for a change: a press's source, or a panel's meeting tile
+/// (with its service and address, for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Asker {
+    pub by: String,
+    pub service: &'static str,
+    pub address: Option<std::net::IpAddr>,
+}
+
+impl Asker {
+    fn audit(&self, controller: &Controller, outcome: AuditOutcome, detail: String) {
+        controller.audit().record(
+            AuditEvent::Booking,
+            outcome,
+            self.service,
+            None,
+            self.address,
+            format!("{detail} (asked by {})", self.by),
+        );
+    }
+}
+
+/// What the room may do about its meetings: change them only from a CalDAV
+/// collection whose account may write (or whose server does not say).
+pub fn changes(s: &CalendarSettings, current: Option<&Current>) -> Changes {
+    Changes {
+        allowed: s.source == CalendarSource::Caldav
+            && current.is_some_and(|c| c.fetched.writable != Some(false)),
+        extend_minutes: s.extend_minutes,
+    }
+}
+
 /// A write-back's result, for the loop to take in.
 pub struct Written {
     pub ask: Ask,
     pub meeting: Meeting,
+    pub asker: Asker,
     pub result: anyhow::Result<Resource>,
 }
 
@@ -323,6 +385,7 @@ pub async fn follow(
     if let Some(c) = &current {
         reactor.set_calendar(c.calendar.clone(), clock.now());
     }
+    reactor.set_changes(changes(&s, current.as_ref()));
     let mut poller_alive = true;
     loop {
         let now = clock.now();
@@ -342,11 +405,17 @@ pub async fn follow(
                     if let Some(c) = &current {
                         reactor.set_calendar(c.calendar.clone(), clock.now());
                     }
+                    reactor.set_changes(changes(&s, current.as_ref()));
                 }
                 Err(_) => poller_alive = false,
             },
             event = steps.recv() => match event {
                 Ok(event) => {
+                    if let BusEvent::Meeting(MeetingRequest { change, by, service, address }) = &*event {
+                        let asker = Asker { by: by.clone(), service, address: *address };
+                        start_write(&controller, &s, &client, &reactor, current.as_ref(), (*change).into(), clock.now(), asker, &writes);
+                        continue;
+                    }
                     let Some(published) = event.step() else { continue };
                     if published.step.loads_project() {
                         reactor.set_project(controller.project());
@@ -365,7 +434,8 @@ pub async fn follow(
                         } else {
                             continue;
                         };
-                        start_write(&controller, &s, &client, &reactor, current.as_ref(), ask, at, source, &writes);
+                        let asker = Asker { by: source.clone(), service: "calendar", address: None };
+                        start_write(&controller, &s, &client, &reactor, current.as_ref(), ask, at, asker, &writes);
                     }
                 }
                 Err(RecvError::Lagged(_)) => reactor.set_project(controller.project()),
@@ -376,8 +446,8 @@ pub async fn follow(
                 let title = format!("{:?} ({})", w.meeting.uid, local(w.meeting.start, zone));
                 match w.result {
                     Ok(resource) => {
-                        controller.log().record(format!("calendar: meeting {title} {what}"));
-                        controller.audit().record(AuditEvent::Booking, AuditOutcome::Ok, "calendar", None, None, format!("meeting {title} {what}"));
+                        controller.log().record(format!("calendar: meeting {title} {what} (asked by {})", w.asker.by));
+                        w.asker.audit(&controller, AuditOutcome::Ok, format!("meeting {title} {what}"));
                         if let Some(c) = &current {
                             let mut f = (*c.fetched).clone();
                             if let Some(r) = f.resources.iter_mut().find(|r| r.href == resource.href) {
@@ -396,7 +466,7 @@ pub async fn follow(
                     }
                     Err(e) => {
                         controller.log().record(format!("calendar: meeting {title} not {what}: {e:#}"));
-                        controller.audit().record(AuditEvent::Booking, AuditOutcome::Failed, "calendar", None, None, format!("meeting {title} not {what}: {e:#}"));
+                        w.asker.audit(&controller, AuditOutcome::Failed, format!("meeting {title} not {what}: {e:#}"));
                     }
                 }
             }
@@ -414,16 +484,35 @@ fn start_write(
     current: Option<&Current>,
     ask: Ask,
     now: DateTime<Utc>,
-    by: &str,
+    asker: Asker,
     writes: &mpsc::Sender<Written>,
 ) {
     let zone = reactor.zone;
-    let (Some(current), Some(meeting)) = (current, reactor.meeting_on(now)) else {
-        controller.log().record(format!(
-            "calendar: {by} asked to change the meeting, but none is on now"
-        ));
-        return;
+    let what = match ask {
+        Ask::Extend => "extended",
+        Ask::End => "ended",
     };
+    let refuse = |why: String| {
+        controller
+            .log()
+            .record(format!("calendar: the meeting is not {what}: {why}"));
+        asker.audit(
+            controller,
+            AuditOutcome::Failed,
+            format!("meeting not {what}: {why}"),
+        );
+    };
+    if !changes(s, current).allowed {
+        return refuse(
+            "the room's calendar cannot be changed from the room (an iCalendar feed, or a read-only account)".into(),
+        );
+    }
+    let (Some(current), Some(meeting)) = (current, reactor.meeting_on(now)) else {
+        return refuse("no meeting is on now".into());
+    };
+    if meeting.all_day {
+        return refuse("an all-day event is not changed from the room".into());
+    }
     let end = match new_end(
         ask,
         &meeting,
@@ -433,12 +522,7 @@ fn start_write(
         zone,
     ) {
         Ok(end) => end,
-        Err(why) => {
-            controller
-                .log()
-                .record(format!("calendar: the meeting is not extended: {why}"));
-            return;
-        }
+        Err(why) => return refuse(why),
     };
     let (client, fetched, writes) = (client.clone(), current.fetched.clone(), writes.clone());
     tokio::spawn(async move {
@@ -447,6 +531,7 @@ fn start_write(
             .send(Written {
                 ask,
                 meeting,
+                asker,
                 result,
             })
             .await;

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditEvent, AuditOutcome};
 use crate::auth::LoginError;
-use crate::bus::{Encoding, Subscription};
+use crate::bus::{BusEvent, Encoding, MeetingRequest, Subscription};
 use crate::controller::Controller;
 use crate::held::HeldButtons;
 use crate::woken::PollWhenWoken;
@@ -179,6 +179,8 @@ struct Session {
     /// `unavailable` was the last thing this panel was told: a project load
     /// that leaves it unavailable says nothing more (once per change).
     told_unavailable: bool,
+    /// The panel's address (the audit trail of a meeting change).
+    address: IpAddr,
 }
 
 impl Session {
@@ -266,6 +268,7 @@ impl Session {
             pin,
             layout,
             told_unavailable: false,
+            address: peer.ip(),
         };
         // A plain TCP panel is sent its steps by the port's fan-out; a TLS
         // panel's task sends them itself.
@@ -530,6 +533,7 @@ impl Session {
             ClientMessage::Press { .. }
                 | ClientMessage::Release { .. }
                 | ClientMessage::SetLevel { .. }
+                | ClientMessage::Meeting { .. }
         ) && !self.available()
         {
             return Some(Reply::Send(error(
@@ -570,6 +574,30 @@ impl Session {
                 crate::levels::set_by_user(&self.controller, &level, value, muted, &source)
                     .err()
                     .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
+            }
+            ClientMessage::Meeting { change } => {
+                let has_tile = self
+                    .controller
+                    .project()
+                    .panel(&self.panel)
+                    .is_some_and(|p| p.pages.iter().any(|page| !page.meetings.is_empty()));
+                if !has_tile {
+                    return Some(Reply::Send(error(
+                        ErrorCode::Unavailable,
+                        "this panel has no meeting tile",
+                    )));
+                }
+                // The calendar service does it (or says why not, in the
+                // audit trail and the log); the tile shows the result.
+                self.controller
+                    .bus()
+                    .publish(BusEvent::Meeting(MeetingRequest {
+                        change,
+                        by: self.held.source().to_string(),
+                        service: "panel",
+                        address: Some(self.address),
+                    }));
+                None
             }
             ClientMessage::Hello { .. } => Some(Reply::Send(error(
                 ErrorCode::Malformed,

@@ -316,7 +316,7 @@ impl Bridge {
                     self.info = info;
                 }
             }
-            BusEvent::SequenceFailed(_) | BusEvent::DeviceBusy(_) => {}
+            BusEvent::SequenceFailed(_) | BusEvent::DeviceBusy(_) | BusEvent::Meeting(_) => {}
         }
     }
 
