@@ -202,6 +202,32 @@ fn the_simulator_refuses_a_login_when_told_to() {
 }
 
 #[test]
+fn a_devices_poll_secs_replaces_every_poll_interval_of_its_driver() {
+    let lib = Library::builtin();
+    let driver = Arc::clone(lib.get("samsung-mdc").unwrap());
+    let settings = driver.resolve_settings(&BTreeMap::new()).unwrap();
+    // samsung-mdc polls every 5, 10 and 10 s.
+    let intervals: Vec<u32> = driver.polls.iter().map(|p| p.every_secs).collect();
+    assert_eq!(intervals, vec![5, 10, 10]);
+    let polls = driver.polls.len();
+
+    let mut own = Session::new(Arc::clone(&driver), settings.clone());
+    let mut every_second = Session::new(Arc::clone(&driver), settings).with_poll_secs(Some(1));
+    own.connected(0);
+    every_second.connected(0);
+    let (mut sent_own, mut sent_fast) = (0, 0);
+    for ms in (0..=60_000).step_by(100) {
+        sent_own += own.due_polls(ms).len();
+        sent_fast += every_second.due_polls(ms).len();
+    }
+    // Over 60 s (both ends counted): 13 + 7 + 7 at the driver's intervals,
+    // 61 of each poll at one second.
+    assert_eq!(sent_own, 13 + 7 + 7);
+    assert_eq!(sent_fast, 61 * polls);
+    assert_eq!(every_second.next_poll_ms(), Some(61_000));
+}
+
+#[test]
 fn a_silent_simulator_leaves_the_device_down_after_its_liveness_timeout() {
     let lib = Library::builtin();
     let driver = Arc::clone(lib.get("samsung-mdc").unwrap());

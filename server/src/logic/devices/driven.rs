@@ -45,6 +45,8 @@ pub(super) struct DriverDevice {
     pub driver: Arc<Driver>,
     pub settings: BTreeMap<String, Value>,
     pub endpoint: Endpoint,
+    /// The device's `poll_secs`: every poll this often, not the driver's.
+    pub poll_secs: Option<u32>,
 }
 
 impl DriverDevice {
@@ -60,6 +62,7 @@ impl DriverDevice {
             driver,
             settings,
             endpoint,
+            poll_secs: device.poll_secs,
         })
     }
 
@@ -112,7 +115,8 @@ impl Counts {
 }
 
 pub(super) async fn run(mut link: DeviceLink, device: DriverDevice) {
-    let mut session = Session::new(device.driver.clone(), device.settings.clone());
+    let mut session = Session::new(device.driver.clone(), device.settings.clone())
+        .with_poll_secs(device.poll_secs);
     // Counted over connections: a device that garbles and reconnects
     // keeps its count.
     let mut counts = Counts::default();
