@@ -160,6 +160,48 @@ fn commands_check_their_parameters() {
 }
 
 #[test]
+fn byte_stuffing_and_http_drivers_are_checked_with_located_errors() {
+    let binary = MINIMAL
+        .replace(
+            "[framing]\ntype = \"line\"\nterminator = \"\\r\"",
+            "[framing]\ntype = \"binary\"\nheader = \"02\"\nterminator = \"03\"\nescape = { marker = \"1B\", add = \"80\", bytes = [\"03\", \"1B\"] }",
+        )
+        .replace("send = \"POWER {value}\"", "send = \"50 {value}\"")
+        .replace("reply = [\"POWER={power}\"]", "reply = [\"51 {power}\"]")
+        .replace("send = \"VOL {level}\"", "send = \"56 {level}\"")
+        .replace("format = \"POWER={power}\"", "format = \"51 {power}\"");
+    let errors = errors_of(&binary);
+    let e = errors
+        .iter()
+        .find(|(_, path, _)| path == "framing.escape.bytes")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(e.0 > 0 && e.2.contains("0x02"), "{e:?}");
+    let fixed = binary.replace(
+        "bytes = [\"03\", \"1B\"]",
+        "bytes = [\"02\", \"03\", \"1B\"]",
+    );
+    assert!(errors_of(&fixed).is_empty(), "{:?}", errors_of(&fixed));
+    let with_length = fixed.replace("terminator = \"03\"", "length = { offset = 1 }");
+    assert!(errors_of(&with_length)
+        .iter()
+        .any(|(_, path, m)| path == "framing.escape" && m.contains("end byte")));
+
+    let http = MINIMAL
+        .replace("type = \"tcp\"\nport = 4000", "type = \"http\"\nport = 80")
+        .replace(
+            "send = \"POWER {value}\"",
+            "send = \"GET /power?set={value}\"",
+        );
+    let errors = errors_of(&http);
+    let e = errors
+        .iter()
+        .find(|(_, path, _)| path == "commands.volume.send")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(e.0 > 0 && e.2.contains("not an HTTP request line"), "{e:?}");
+    assert!(!errors.iter().any(|(_, p, _)| p == "commands.power.send"));
+}
+
+#[test]
 fn a_text_parameter_cannot_smuggle_a_second_command() {
     let text = MINIMAL.replace(
         "[[responses]]",

@@ -142,8 +142,10 @@ fn connects(d: &Driver) -> String {
             Some(f) => format!("serial {} baud", f.baud),
             None => "serial".to_string(),
         },
+        (TransportKind::Http, Some(p)) => format!("HTTP {p}"),
         (TransportKind::Tcp, None) => "TCP".to_string(),
         (TransportKind::Udp, None) => "UDP".to_string(),
+        (TransportKind::Http, None) => "HTTP".to_string(),
     };
     if d.login.is_some() {
         s.push_str(", login");

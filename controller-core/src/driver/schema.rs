@@ -130,6 +130,10 @@ pub enum TransportKind {
     Tcp,
     Udp,
     Serial,
+    /// Each command is one HTTP request: its line is the request
+    /// (`GET /cgi-bin/...`), the response body's lines are the device's
+    /// messages.
+    Http,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -170,6 +170,9 @@ impl Check<'_, '_> {
         let transport = self.transport(&f.transport);
         let framing = self.framing(&f.framing);
         let binary = matches!(framing, Some(Framing::Binary { .. }));
+        if f.transport.kind == TransportKind::Http {
+            self.http_requests(&f, binary);
+        }
         let settings = self.typed_map("settings", &f.settings, binary, true);
         let state = self.typed_map("state", &f.state, binary, false);
         for s in &state {
@@ -357,7 +360,7 @@ impl Check<'_, '_> {
             || t.parity.is_some()
             || t.stop_bits.is_some();
         match t.kind {
-            TransportKind::Tcp | TransportKind::Udp => {
+            TransportKind::Tcp | TransportKind::Udp | TransportKind::Http => {
                 if serial_fields {
                     self.err(
                         &at(&["transport", "type"]),
@@ -368,7 +371,7 @@ impl Check<'_, '_> {
                     Some(0) => self.err(&at(&["transport", "port"]), "the port is 1 to 65535"),
                     None => self.err(
                         &at(&["transport"]),
-                        "a tcp or udp driver gives its default port",
+                        "a tcp, udp or http driver gives its default port",
                     ),
                     Some(_) => {}
                 }
@@ -406,6 +409,49 @@ impl Check<'_, '_> {
                     }),
                 })
             }
+        }
+    }
+
+    /// An http driver's messages are lines: each command's line is its
+    /// request (`GET /path?query`, `POST /path`), and the body's lines
+    /// are what the device says.
+    fn http_requests(&mut self, f: &DriverFile, binary: bool) {
+        if binary {
+            self.err(
+                &at(&["framing", "type"]),
+                "an http driver's framing is line: the request line out, the response body's lines in",
+            );
+            return;
+        }
+        let mut calls: Vec<(Vec<Seg>, &str)> = f
+            .commands
+            .iter()
+            .map(|(name, c)| {
+                (
+                    vec![key("commands"), key(name), key("send")],
+                    c.send.as_str(),
+                )
+            })
+            .collect();
+        if f.login.is_some() {
+            self.err(
+                &at(&["login"]),
+                "an http driver has no login exchange (each request stands alone)",
+            );
+        }
+        calls.retain(|(_, send)| {
+            let Some((method, target)) = send.split_once(' ') else {
+                return true;
+            };
+            !(matches!(method, "GET" | "POST" | "PUT")
+                && target.starts_with('/')
+                && !target.contains(' '))
+        });
+        for (path, send) in calls {
+            self.err(
+                &path,
+                format!("{send:?} is not an HTTP request line: GET, POST or PUT, a space, then the path (\"GET /cgi-bin/...\")"),
+            );
         }
     }
 
@@ -569,7 +615,11 @@ impl Check<'_, '_> {
             self.err(&path, "byte stuffing needs an end byte (`terminator`)");
             return None;
         };
-        for (what, b) in [("the marker", Some(marker)), ("the end byte", Some(end)), ("the header's first byte", header.first().copied())] {
+        for (what, b) in [
+            ("the marker", Some(marker)),
+            ("the end byte", Some(end)),
+            ("the header's first byte", header.first().copied()),
+        ] {
             if let Some(b) = b {
                 if !bytes.contains(&b) {
                     self.err(

@@ -394,6 +394,7 @@ pub fn device_endpoint(device: &Device, driver: &Driver) -> Result<Endpoint, Str
     }
     Ok(match driver.transport.kind {
         TransportKind::Udp => Endpoint::Udp(with_port.0, with_port.1),
+        TransportKind::Http => Endpoint::Http(with_port.0, with_port.1),
         TransportKind::Tcp | TransportKind::Serial => Endpoint::Tcp(with_port.0, with_port.1),
     })
 }
@@ -417,6 +418,8 @@ fn split_port(address: &str) -> Option<(&str, &str)> {
 pub enum Endpoint {
     Tcp(String, u16),
     Udp(String, u16),
+    /// Requests to `http://host:port`, one per command.
+    Http(String, u16),
     /// A local serial port, framed as the driver says.
     SerialPort(String),
 }

@@ -148,6 +148,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         for s in &sims {
             let transport = match s.driver.transport.kind {
                 controller_core::driver::TransportKind::Udp => "udp",
+                controller_core::driver::TransportKind::Http => "http",
                 _ => "tcp",
             };
             println!(

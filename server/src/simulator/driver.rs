@@ -101,6 +101,21 @@ impl DriverSimulator {
                 ));
                 bound
             }
+            TransportKind::Http => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("the simulated {name} cannot listen on http {addr}")
+                })?;
+                let bound = listener.local_addr()?;
+                tasks.spawn(serve_http(
+                    listener,
+                    driver.framing.clone(),
+                    Arc::clone(&device),
+                    Arc::clone(&arrivals),
+                    token.clone(),
+                    name,
+                ));
+                bound
+            }
             TransportKind::Tcp | TransportKind::Serial => {
                 let listener = TcpListener::bind(addr)
                     .await
@@ -338,6 +353,73 @@ async fn serve_udp(
                 }
             }
         }
+    }
+}
+
+/// An http driver's device: each request's line (`GET /path?query`) is
+/// what the device hears; what it says is the response body (its last
+/// line end removed, as such devices answer `p1`, not `p1\r\n`). A silent
+/// device never answers; one that disconnects answers 503.
+async fn serve_http(
+    listener: TcpListener,
+    framing: controller_core::driver::Framing,
+    device: Arc<Mutex<SimDevice>>,
+    arrivals: Arrivals,
+    token: CancellationToken,
+    name: String,
+) {
+    use axum::http::{Method, StatusCode, Uri};
+    lock(&device).connect();
+    let terminator = match &framing {
+        controller_core::driver::Framing::Line { terminator, .. } => terminator.clone(),
+        controller_core::driver::Framing::Binary { .. } => Vec::new(),
+    };
+    let stop = token.clone();
+    let answer = move |method: Method, uri: Uri| {
+        let (device, arrivals, token, terminator) = (
+            Arc::clone(&device),
+            Arc::clone(&arrivals),
+            token.clone(),
+            terminator.clone(),
+        );
+        async move {
+            let target = uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut line = format!("{method} {target}").into_bytes();
+            line.extend_from_slice(&terminator);
+            let outputs = receive(&device, &arrivals, &line);
+            if outputs.is_empty() && lock(&device).fault() == Fault::Silent {
+                token.cancelled().await;
+                return (StatusCode::SERVICE_UNAVAILABLE, Vec::new());
+            }
+            let mut body = Vec::new();
+            for out in outputs {
+                match out {
+                    Output::Send { bytes, delay_ms } => {
+                        if delay_ms > 0 {
+                            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        }
+                        body.extend_from_slice(&bytes);
+                    }
+                    Output::Close => {
+                        lock(&device).connect();
+                        return (StatusCode::SERVICE_UNAVAILABLE, Vec::new());
+                    }
+                }
+            }
+            // The driver's line end is the framing's, not the device's.
+            let (cr, lf) = (b'\r', b'\n');
+            while body.last().is_some_and(|b| *b == cr || *b == lf) {
+                body.pop();
+            }
+            (StatusCode::OK, body)
+        }
+    };
+    let app = axum::Router::new().fallback(answer);
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    {
+        tracing::warn!("{name}: the simulated http device stopped: {e}");
     }
 }
 
