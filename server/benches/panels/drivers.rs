@@ -275,8 +275,9 @@ pub async fn driver_devices(n: usize, rounds: usize, window: u64, touches: usize
     let rss = rss_kib(pid);
     let cpu = cpu1 - cpu0;
     let polls = heard1.saturating_sub(heard0);
+    let configured: usize = devices.iter().map(|d| d.driver.polls.len()).sum();
     println!(
-        "{n} driver devices ({} drivers), every poll each second, {window} s: controller CPU {:.1} % of one core ({} per second), {:.0} polls/s received by the simulators ({:.1} µs of controller CPU per poll) | RSS {rss} KiB ({bare_rss} KiB with no devices: {:.1} KiB per device)",
+        "{n} driver devices ({} drivers), every poll each second, {window} s: controller CPU {:.1} % of one core ({} per second), {:.0} polls/s recognised by the simulators of {configured} configured ({:.1} µs of controller CPU per poll) | RSS {rss} KiB ({bare_rss} KiB with no devices: {:.1} KiB per device)",
         kinds.len(),
         cpu.as_secs_f64() / wall.as_secs_f64() * 100.0,
         ms(cpu.div_f64(wall.as_secs_f64())),
