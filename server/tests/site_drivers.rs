@@ -15,6 +15,7 @@ use controller_core::driver::library::Library;
 use controller_core::driver::simulator::Fault;
 use controller_core::driver::Value as DriverValue;
 use controller_core::project::{Project, Value};
+use roomctl::cli::simulate::{start_drivers, SimulateArgs};
 use roomctl::simulator::driver::DriverSimulator;
 use support::{eventually, loaded, TestSettings};
 
@@ -164,4 +165,30 @@ async fn site_drivers_join_the_library_and_a_bad_one_is_reported_not_fatal() {
     assert!(message.contains("did you mean"), "{message}");
     assert!(message.contains("\"acme-relay\""), "{message}");
     sim.shutdown().await;
+
+    // `roomctl simulate --driver acme-relay` finds it too.
+    let args = SimulateArgs {
+        projector: "127.0.0.1:0".parse().unwrap(),
+        matrix: "127.0.0.1:0".parse().unwrap(),
+        dsp: "127.0.0.1:0".parse().unwrap(),
+        warmup_secs: 0,
+        cooldown_secs: 0,
+        drivers: vec!["acme-relay".into()],
+        listens: vec!["127.0.0.1:0".parse().unwrap()],
+        faults: vec![],
+        settings: vec![],
+        answer_searches: false,
+        list: false,
+    };
+    let sims = start_drivers(&args).await.unwrap();
+    assert_eq!(sims[0].driver.id, "acme-relay");
+    for s in sims {
+        s.shutdown().await;
+    }
+    let args = SimulateArgs {
+        drivers: vec!["acme-rely".into()],
+        ..args
+    };
+    let e = start_drivers(&args).await.err().unwrap().to_string();
+    assert!(e.contains("did you mean acme-relay"), "{e}");
 }
