@@ -160,6 +160,48 @@ fn commands_check_their_parameters() {
 }
 
 #[test]
+fn byte_stuffing_and_http_drivers_are_checked_with_located_errors() {
+    let binary = MINIMAL
+        .replace(
+            "[framing]\ntype = \"line\"\nterminator = \"\\r\"",
+            "[framing]\ntype = \"binary\"\nheader = \"02\"\nterminator = \"03\"\nescape = { marker = \"1B\", add = \"80\", bytes = [\"03\", \"1B\"] }",
+        )
+        .replace("send = \"POWER {value}\"", "send = \"50 {value}\"")
+        .replace("reply = [\"POWER={power}\"]", "reply = [\"51 {power}\"]")
+        .replace("send = \"VOL {level}\"", "send = \"56 {level}\"")
+        .replace("format = \"POWER={power}\"", "format = \"51 {power}\"");
+    let errors = errors_of(&binary);
+    let e = errors
+        .iter()
+        .find(|(_, path, _)| path == "framing.escape.bytes")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(e.0 > 0 && e.2.contains("0x02"), "{e:?}");
+    let fixed = binary.replace(
+        "bytes = [\"03\", \"1B\"]",
+        "bytes = [\"02\", \"03\", \"1B\"]",
+    );
+    assert!(errors_of(&fixed).is_empty(), "{:?}", errors_of(&fixed));
+    let with_length = fixed.replace("terminator = \"03\"", "length = { offset = 1 }");
+    assert!(errors_of(&with_length)
+        .iter()
+        .any(|(_, path, m)| path == "framing.escape" && m.contains("end byte")));
+
+    let http = MINIMAL
+        .replace("type = \"tcp\"\nport = 4000", "type = \"http\"\nport = 80")
+        .replace(
+            "send = \"POWER {value}\"",
+            "send = \"GET /power?set={value}\"",
+        );
+    let errors = errors_of(&http);
+    let e = errors
+        .iter()
+        .find(|(_, path, _)| path == "commands.volume.send")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(e.0 > 0 && e.2.contains("not an HTTP request line"), "{e:?}");
+    assert!(!errors.iter().any(|(_, p, _)| p == "commands.power.send"));
+}
+
+#[test]
 fn a_text_parameter_cannot_smuggle_a_second_command() {
     let text = MINIMAL.replace(
         "[[responses]]",
@@ -199,6 +241,32 @@ fn the_simulator_refuses_a_login_when_told_to() {
     }
     assert!(refused);
     assert_eq!(session.phase(), Phase::Refused);
+}
+
+#[test]
+fn a_devices_poll_secs_replaces_every_poll_interval_of_its_driver() {
+    let lib = Library::builtin();
+    let driver = Arc::clone(lib.get("samsung-mdc").unwrap());
+    let settings = driver.resolve_settings(&BTreeMap::new()).unwrap();
+    // samsung-mdc polls every 5, 10 and 10 s.
+    let intervals: Vec<u32> = driver.polls.iter().map(|p| p.every_secs).collect();
+    assert_eq!(intervals, vec![5, 10, 10]);
+    let polls = driver.polls.len();
+
+    let mut own = Session::new(Arc::clone(&driver), settings.clone());
+    let mut every_second = Session::new(Arc::clone(&driver), settings).with_poll_secs(Some(1));
+    own.connected(0);
+    every_second.connected(0);
+    let (mut sent_own, mut sent_fast) = (0, 0);
+    for ms in (0..=60_000).step_by(100) {
+        sent_own += own.due_polls(ms).len();
+        sent_fast += every_second.due_polls(ms).len();
+    }
+    // Over 60 s (both ends counted): 13 + 7 + 7 at the driver's intervals,
+    // 61 of each poll at one second.
+    assert_eq!(sent_own, 13 + 7 + 7);
+    assert_eq!(sent_fast, 61 * polls);
+    assert_eq!(every_second.next_poll_ms(), Some(61_000));
 }
 
 #[test]

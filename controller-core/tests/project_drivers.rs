@@ -132,11 +132,66 @@ fn a_driver_room_validates_and_its_state_is_variables_by_name() {
 }
 
 #[test]
-fn an_unknown_driver_is_located_and_the_library_listed() {
+fn an_unknown_driver_is_located_and_the_closest_names_suggested() {
     let text = room("").replace("driver = \"pjlink\"", "driver = \"pjlnk\"");
     let e = error_at(&text, "devices[0].driver");
     assert!(e.message.contains("pjlnk"), "{}", e.message);
-    assert!(e.message.contains("pjlink"), "{}", e.message);
+    assert!(e.message.contains("did you mean"), "{}", e.message);
+    assert!(e.message.contains("\"pjlink\""), "{}", e.message);
+    // The closest few, not the whole library.
+    assert!(!e.message.contains("samsung-mdc"), "{}", e.message);
+    assert!(!e.message.contains("wattbox"), "{}", e.message);
+
+    // A maker's or a product's name finds its driver.
+    for (typed, meant) in [
+        ("samsung", "samsung-mdc"),
+        ("tesira", "biamp-tesira"),
+        ("kramer-p300", "kramer-p3000"),
+    ] {
+        let text = room("").replace("driver = \"pjlink\"", &format!("driver = \"{typed}\""));
+        let e = error_at(&text, "devices[0].driver");
+        assert!(
+            e.message.contains(&format!("\"{meant}\"")),
+            "{typed}: {}",
+            e.message
+        );
+        let quoted = e.message.matches('"').count() / 2;
+        assert!(quoted <= 4, "{typed}: at most 3 suggestions: {}", e.message);
+    }
+
+    // Nothing close: no guess, a pointer to the list.
+    let text = room("").replace("driver = \"pjlink\"", "driver = \"zzzzqqq\"");
+    let e = error_at(&text, "devices[0].driver");
+    assert!(!e.message.contains("did you mean"), "{}", e.message);
+    assert!(e.message.contains("docs/drivers.md"), "{}", e.message);
+}
+
+#[test]
+fn a_driver_devices_poll_secs_overrides_its_drivers_polls_and_is_checked() {
+    let text = room("").replace(
+        "driver = \"pjlink\"\naddress = \"10.0.0.20\"",
+        "driver = \"pjlink\"\naddress = \"10.0.0.20\"\npoll_secs = 1",
+    );
+    let p = Project::from_toml(&text).unwrap();
+    assert_eq!(p.devices[0].poll_secs, Some(1));
+    assert_eq!(p.devices[1].poll_secs, None, "the driver's own intervals");
+    assert_eq!(Project::from_toml(&p.to_toml()).unwrap(), p);
+
+    for bad in ["0", "3601"] {
+        let text = room("").replace(
+            "driver = \"pjlink\"\naddress = \"10.0.0.20\"",
+            &format!("driver = \"pjlink\"\naddress = \"10.0.0.20\"\npoll_secs = {bad}"),
+        );
+        let e = error_at(&text, "devices[0].poll_secs");
+        assert!(e.message.contains("between 1 and 3600"), "{}", e.message);
+    }
+
+    // A driver without polls: nothing to set.
+    let text = room(
+        "\n[[devices]]\nid = \"gateway\"\ndriver = \"globalcache-ir\"\naddress = \"10.0.0.30\"\npoll_secs = 5\n",
+    );
+    let e = error_at(&text, "devices[3].poll_secs");
+    assert!(e.message.contains("polls nothing"), "{}", e.message);
 }
 
 #[test]

@@ -93,6 +93,27 @@ pub async fn start(settings: Settings, project: LoadedProject) -> anyhow::Result
     start_with(settings, project, services()).await
 }
 
+/// The site's drivers (`[project] drivers_dir`): read once per process
+/// (by `roomctl serve` before the project, so that a project may name
+/// them); each file left out is in the log with its located errors.
+fn report_site_drivers(controller: &Controller, settings: &Settings) {
+    let site = crate::site_drivers::install(&settings.project.drivers_dir);
+    if !site.site.is_empty() {
+        controller.log().record(format!(
+            "site drivers from {}: {}",
+            site.folder.display(),
+            site.site.join(", ")
+        ));
+    }
+    for file in &site.errors {
+        for e in &file.errors {
+            let line = format!("site driver {} left out: {e}", file.file);
+            tracing::warn!("{line}");
+            controller.log().record(line);
+        }
+    }
+}
+
 /// Starts the controller with the given services (tests add their own).
 /// Any failure to bind is an error naming the service and port, and
 /// nothing is left running.
@@ -115,6 +136,7 @@ pub async fn start_with(
         "running project \"{}\" from {}",
         project.project.project.name, project.origin
     ));
+    report_site_drivers(&controller, &settings);
     let store = Arc::new(ProjectStore::for_settings(&settings));
     let mut supervisor = Supervisor::new(controller.clone(), store.clone());
     for service in &services {

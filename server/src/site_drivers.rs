@@ -1,10 +1,12 @@
 //! The drivers a controller knows: the library compiled into roomctl plus a
-//! site's own, read from a folder (`<settings folder>/drivers/*.toml`).
+//! site's own, read from a folder (`[project] drivers_dir`, by default
+//! `site-drivers/` beside the settings file).
 //! Every file that fails is reported with its located errors and left out;
 //! the others load. Reading is bounded: only `*.toml` files, each at most
 //! the driver size limit, at most [`MAX_SITE_DRIVERS`] of them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use controller_core::driver::library::{is_driver_file, Library};
 use controller_core::driver::validate::MAX_DRIVER_BYTES;
@@ -24,6 +26,52 @@ fn whole_file(file: String, message: String) -> DriverErrors {
             message,
         }],
     }
+}
+
+/// What [`install`] found: the folder it read and the files it left out.
+#[derive(Debug)]
+pub struct Installed {
+    pub folder: PathBuf,
+    pub errors: Vec<DriverErrors>,
+    /// The site drivers' ids, as loaded.
+    pub site: Vec<String>,
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+/// Reads the site drivers in `folder` once per process and makes the
+/// library with them the one every project is validated and driven with
+/// (`Library::shared`). Called by `roomctl serve` before it reads a
+/// project, so a project may name a site driver. A later call (another
+/// folder included) changes nothing and returns the first one's report.
+/// When something read the shared library before (the built-in drivers
+/// alone), the site drivers cannot be added; that is reported too.
+pub fn install(folder: &Path) -> &'static Installed {
+    INSTALLED.get_or_init(|| {
+        let (library, mut errors) = load(folder);
+        let site = library.site.clone();
+        if let Err(library) = Library::install_shared(library) {
+            if library.site.is_empty() {
+                return Installed {
+                    folder: folder.to_path_buf(),
+                    errors,
+                    site,
+                };
+            }
+            errors.push(whole_file(
+                folder.display().to_string(),
+                format!(
+                    "the site drivers ({}) were read after the library was in use; restart to use them",
+                    library.site.join(", ")
+                ),
+            ));
+        }
+        Installed {
+            folder: folder.to_path_buf(),
+            errors,
+            site,
+        }
+    })
 }
 
 /// The library plus the site drivers in `folder` (none when it does not

@@ -33,6 +33,9 @@ fn transcript(driver: &Driver) -> Transcript {
 enum Link {
     Tcp(TcpStream),
     Udp(UdpSocket, SocketAddr),
+    /// An http driver: each line sent is one request; the answers' bodies
+    /// (with the line end a body leaves out) wait to be read.
+    Http(SocketAddr, Vec<u8>),
 }
 
 impl Link {
@@ -42,6 +45,7 @@ impl Link {
                 let s = UdpSocket::bind("127.0.0.2:0").await.unwrap();
                 Link::Udp(s, addr)
             }
+            TransportKind::Http => Link::Http(addr, Vec::new()),
             _ => {
                 let s = TcpSocket::new_v4().unwrap();
                 s.bind("127.0.0.2:0".parse().unwrap()).unwrap();
@@ -56,11 +60,37 @@ impl Link {
             Link::Udp(s, to) => {
                 s.send_to(bytes, *to).await.unwrap();
             }
+            Link::Http(to, answers) => {
+                let line = String::from_utf8_lossy(bytes);
+                let (method, path) = line.trim_end().split_once(' ').unwrap();
+                let s = TcpSocket::new_v4().unwrap();
+                s.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+                let mut stream = s.connect(*to).await.unwrap();
+                let request =
+                    format!("{method} {path} HTTP/1.1\r\nHost: {to}\r\nConnection: close\r\n\r\n");
+                stream.write_all(request.as_bytes()).await.unwrap();
+                let mut response = Vec::new();
+                tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+                    .await
+                    .expect("the simulator answers")
+                    .unwrap();
+                let text = String::from_utf8_lossy(&response);
+                assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+                let (_, body) = text.split_once("\r\n\r\n").unwrap();
+                if !body.is_empty() {
+                    answers.extend_from_slice(body.as_bytes());
+                    answers.extend_from_slice(b"\r\n");
+                }
+            }
         }
     }
 
     /// Exactly `n` bytes (UDP: whole datagrams adding up to `n`).
     async fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        if let Link::Http(_, answers) = self {
+            assert!(answers.len() >= n, "the simulator's answers: {answers:?}");
+            return answers.drain(..n).collect();
+        }
         let mut out = Vec::new();
         while out.len() < n {
             let mut buf = vec![0u8; 65536];
@@ -73,6 +103,7 @@ impl Link {
                     .await
                     .expect("the simulator answers")
                     .unwrap(),
+                Link::Http(..) => unreachable!("answered above"),
             };
             assert!(got > 0, "the simulator closed the connection");
             out.extend_from_slice(&buf[..got]);

@@ -102,8 +102,10 @@ pub enum BinFormat {
     U16Le,
     I16Be,
     I16Le,
+    U24Be,
     U32Be,
     U32Le,
+    I32Be,
 }
 
 impl BinFormat {
@@ -115,11 +117,13 @@ impl BinFormat {
             "u16le" => BinFormat::U16Le,
             "i16be" => BinFormat::I16Be,
             "i16le" => BinFormat::I16Le,
+            "u24be" => BinFormat::U24Be,
             "u32be" => BinFormat::U32Be,
             "u32le" => BinFormat::U32Le,
+            "i32be" => BinFormat::I32Be,
             _ => {
                 return Err(format!(
-                    "binary field {spec:?} is not one of u8, i8, u16be, u16le, i16be, i16le, u32be, u32le"
+                    "binary field {spec:?} is not one of u8, i8, u16be, u16le, i16be, i16le, u24be, u32be, u32le, i32be"
                 ))
             }
         })
@@ -129,7 +133,8 @@ impl BinFormat {
         match self {
             BinFormat::U8 | BinFormat::I8 => 1,
             BinFormat::U16Be | BinFormat::U16Le | BinFormat::I16Be | BinFormat::I16Le => 2,
-            BinFormat::U32Be | BinFormat::U32Le => 4,
+            BinFormat::U24Be => 3,
+            BinFormat::U32Be | BinFormat::U32Le | BinFormat::I32Be => 4,
         }
     }
 
@@ -139,7 +144,9 @@ impl BinFormat {
             BinFormat::I8 => (-0x80, 0x7F),
             BinFormat::U16Be | BinFormat::U16Le => (0, 0xFFFF),
             BinFormat::I16Be | BinFormat::I16Le => (-0x8000, 0x7FFF),
+            BinFormat::U24Be => (0, 0xFF_FFFF),
             BinFormat::U32Be | BinFormat::U32Le => (0, 0xFFFF_FFFF),
+            BinFormat::I32Be => (-0x8000_0000, 0x7FFF_FFFF),
         }
     }
 
@@ -174,6 +181,7 @@ impl BinFormat {
         match self {
             BinFormat::I8 => v as u8 as i8 as i64,
             BinFormat::I16Be | BinFormat::I16Le => v as u16 as i16 as i64,
+            BinFormat::I32Be => v as u32 as i32 as i64,
             _ => v as i64,
         }
     }

@@ -28,8 +28,58 @@ pub enum Framing {
         /// The checksum and the first frame byte it covers.
         checksum: Option<(ChecksumKind, usize)>,
         terminator: Option<u8>,
+        /// Byte stuffing between the header and the end byte (BSS London
+        /// Direct Inject: 0x02 is sent as 1B 82).
+        escape: Option<ByteEscape>,
         max_length: usize,
     },
+}
+
+/// Byte stuffing: each of `bytes` inside a frame (after the header, before
+/// the end byte; the checksum included) is sent as `marker` followed by
+/// the byte plus `add`. The checksum is computed before stuffing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteEscape {
+    pub marker: u8,
+    pub add: u8,
+    pub bytes: Vec<u8>,
+}
+
+impl ByteEscape {
+    fn stuff(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes.len() + 4);
+        for &b in bytes {
+            if self.bytes.contains(&b) {
+                out.push(self.marker);
+                out.push(b.wrapping_add(self.add));
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    /// The bytes as they were before stuffing; None when a marker is last
+    /// or followed by a byte that stands for none of `bytes`.
+    fn unstuff(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut it = bytes.iter();
+        while let Some(&b) = it.next() {
+            if b == self.marker {
+                let orig = it.next()?.wrapping_sub(self.add);
+                if !self.bytes.contains(&orig) {
+                    return None;
+                }
+                out.push(orig);
+            } else if self.bytes.contains(&b) {
+                // A byte that must be stuffed arrived bare.
+                return None;
+            } else {
+                out.push(b);
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Default and ceiling for `max_length`.
@@ -85,6 +135,7 @@ impl Framing {
                 length,
                 checksum: sum,
                 terminator,
+                escape,
                 ..
             } => {
                 let mut f = header.clone();
@@ -112,8 +163,13 @@ impl Framing {
                     let c = checksum(*kind, covered);
                     f.push(c);
                 }
+                if let Some(e) = escape {
+                    let inside = e.stuff(&f[header.len()..]);
+                    f.truncate(header.len());
+                    f.extend_from_slice(&inside);
+                }
                 if let Some(t) = terminator {
-                    if length.is_none() && payload.contains(t) {
+                    if length.is_none() && escape.is_none() && payload.contains(t) {
                         return Err(format!("the message holds the end byte 0x{t:02X}"));
                     }
                     f.push(*t);
@@ -236,6 +292,7 @@ impl Decoder {
             length,
             checksum: sum,
             terminator,
+            escape,
             max_length,
         } = self.framing.clone()
         else {
@@ -297,7 +354,25 @@ impl Decoder {
             if self.buffer.len() < total {
                 return None;
             }
-            let frame: Vec<u8> = self.buffer[..total].to_vec();
+            let mut frame: Vec<u8> = self.buffer[..total].to_vec();
+            if let Some(e) = &escape {
+                // Validation: stuffed frames end with their end byte.
+                let inside = frame.get(header.len()..total - 1).unwrap_or(&[]);
+                match e.unstuff(inside) {
+                    Some(plain) => {
+                        frame.truncate(header.len());
+                        frame.extend_from_slice(&plain);
+                        frame.push(self.buffer[total - 1]);
+                    }
+                    None => {
+                        self.dropped.bad_frames += 1;
+                        self.drop_front(total);
+                        continue;
+                    }
+                }
+            }
+            let total_wire = total;
+            let total = frame.len();
             let mut end = total;
             if let Some(t) = terminator {
                 if frame[end - 1] != t {
@@ -310,7 +385,7 @@ impl Decoder {
             if let Some((kind, from)) = sum {
                 if end == 0 || from >= end {
                     self.dropped.bad_frames += 1;
-                    self.drop_front(total);
+                    self.drop_front(total_wire);
                     continue;
                 }
                 end -= 1;
@@ -322,14 +397,14 @@ impl Decoder {
             }
             if end < header.len() {
                 self.dropped.bad_frames += 1;
-                self.drop_front(total);
+                self.drop_front(total_wire);
                 continue;
             }
             let mut payload = frame[header.len()..end].to_vec();
             if let Some((offset, _)) = length {
                 payload.remove(offset - header.len());
             }
-            self.drop_front(total);
+            self.drop_front(total_wire);
             return Some(payload);
         }
     }
@@ -350,6 +425,7 @@ mod tests {
             length: Some((3, 0)),
             checksum: Some((ChecksumKind::Sum8, 1)),
             terminator: None,
+            escape: None,
             max_length: 300,
         }
     }
@@ -360,8 +436,45 @@ mod tests {
             length: None,
             checksum: None,
             terminator: Some(0xFF),
+            escape: None,
             max_length: 16,
         }
+    }
+
+    /// BSS Soundweb London Direct Inject: STX, body, XOR checksum, ETX,
+    /// with 02 03 06 15 1B inside stuffed as 1B and the byte plus 80.
+    fn london() -> Framing {
+        Framing::Binary {
+            header: vec![0x02],
+            length: None,
+            checksum: Some((ChecksumKind::Xor8, 1)),
+            terminator: Some(0x03),
+            escape: Some(ByteEscape {
+                marker: 0x1B,
+                add: 0x80,
+                bytes: vec![0x02, 0x03, 0x06, 0x15, 0x1B],
+            }),
+            max_length: 64,
+        }
+    }
+
+    #[test]
+    fn stuffed_bytes_and_checksum_round_trip() {
+        // A body holding 03 and 1B, and whose checksum is 02.
+        let body = [0x88, 0x03, 0x1B, 0x00, 0x92];
+        assert_eq!(checksum(ChecksumKind::Xor8, &body), 0x02);
+        let f = london().wrap(&body).unwrap();
+        assert_eq!(
+            f,
+            vec![0x02, 0x88, 0x1B, 0x83, 0x1B, 0x9B, 0x00, 0x92, 0x1B, 0x82, 0x03]
+        );
+        assert_eq!(london().unwrap(&f), Some(body.to_vec()));
+        // A bare special byte inside, or a marker standing for nothing: dropped.
+        let mut d = london().decoder();
+        assert!(d.push(&[0x02, 0x88, 0x06, 0x8E, 0x03]).is_empty());
+        assert!(d.push(&[0x02, 0x88, 0x1B, 0x41, 0xC9, 0x03]).is_empty());
+        assert_eq!(d.dropped.bad_frames, 2);
+        assert_eq!(d.push(&f), vec![body.to_vec()]);
     }
 
     fn line() -> Framing {
@@ -407,7 +520,7 @@ mod tests {
     }
 
     fn framings() -> impl Strategy<Value = Framing> {
-        prop_oneof![Just(mdc()), Just(visca()), Just(line())]
+        prop_oneof![Just(mdc()), Just(visca()), Just(london()), Just(line())]
     }
 
     proptest! {
@@ -434,6 +547,7 @@ mod tests {
                 let p: Vec<u8> = match &f {
                     // Payloads may not hold their own end bytes.
                     Framing::Line { .. } => p.iter().map(|b| if *b == b'\r' || *b == b'\n' { b'.' } else { *b }).collect(),
+                    Framing::Binary { escape: Some(_), .. } => p.clone(),
                     Framing::Binary { length: None, .. } => p.iter().map(|b| if *b == 0xFF { 0 } else { *b }).collect(),
                     _ => p.clone(),
                 };

@@ -23,6 +23,8 @@ pub fn transcript_file(driver_file: &str) -> String {
     format!("{}.transcript.toml", driver_file.trim_end_matches(".toml"))
 }
 
+static SHARED: std::sync::OnceLock<Library> = std::sync::OnceLock::new();
+
 #[derive(Debug, Clone, Default)]
 pub struct Library {
     pub drivers: BTreeMap<String, Arc<Driver>>,
@@ -42,8 +44,14 @@ impl Library {
     /// their drivers from (validation, the engine's device state, the
     /// server's device tasks all see the same drivers).
     pub fn shared() -> &'static Library {
-        static SHARED: std::sync::OnceLock<Library> = std::sync::OnceLock::new();
         SHARED.get_or_init(Library::builtin)
+    }
+
+    /// Makes `library` (the built-in one plus a site's drivers) the one
+    /// [`Library::shared`] gives, for the rest of the process. Only before
+    /// anything has read the shared library: Err gives it back after that.
+    pub fn install_shared(library: Library) -> Result<(), Library> {
+        SHARED.set(library)
     }
 
     /// Drivers from files; the files that fail, with every error located.
@@ -142,8 +150,10 @@ fn connects(d: &Driver) -> String {
             Some(f) => format!("serial {} baud", f.baud),
             None => "serial".to_string(),
         },
+        (TransportKind::Http, Some(p)) => format!("HTTP {p}"),
         (TransportKind::Tcp, None) => "TCP".to_string(),
         (TransportKind::Udp, None) => "UDP".to_string(),
+        (TransportKind::Http, None) => "HTTP".to_string(),
     };
     if d.login.is_some() {
         s.push_str(", login");

@@ -130,6 +130,10 @@ pub enum TransportKind {
     Tcp,
     Udp,
     Serial,
+    /// Each command is one HTTP request: its line is the request
+    /// (`GET /cgi-bin/...`), the response body's lines are the device's
+    /// messages.
+    Http,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,9 +156,23 @@ pub struct FramingSpec {
     /// binary: a checksum byte before the end.
     #[serde(default)]
     pub checksum: Option<ChecksumSpec>,
+    /// binary: byte stuffing inside a frame (between the header and the
+    /// end byte, the checksum included).
+    #[serde(default)]
+    pub escape: Option<EscapeSpec>,
     /// The longest frame accepted; longer input is dropped and counted.
     #[serde(default)]
     pub max_length: Option<usize>,
+}
+
+/// Byte stuffing: each of `bytes` is sent as `marker` then the byte plus
+/// `add` (hex, e.g. `{ marker = "1B", add = "80", bytes = ["02", "03"] }`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscapeSpec {
+    pub marker: String,
+    pub add: String,
+    pub bytes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

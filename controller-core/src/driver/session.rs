@@ -50,6 +50,9 @@ pub struct Session {
     last_heard_ms: Option<u64>,
     connected_ms: u64,
     next_poll_ms: Vec<u64>,
+    /// The device's own interval for every poll (`poll_secs` in the
+    /// project), instead of the driver's.
+    poll_secs: Option<u32>,
     /// Whole messages no response described.
     pub unrecognised: u64,
     /// The command sent last (responses may answer only it).
@@ -71,9 +74,17 @@ impl Session {
             last_heard_ms: None,
             connected_ms: 0,
             next_poll_ms: vec![0; polls],
+            poll_secs: None,
             unrecognised: 0,
             last_command: None,
         }
+    }
+
+    /// Every poll every `secs` seconds instead of the driver's intervals
+    /// (a device's `poll_secs`); None keeps the driver's.
+    pub fn with_poll_secs(mut self, secs: Option<u32>) -> Session {
+        self.poll_secs = secs.map(|s| s.max(1));
+        self
     }
 
     pub fn driver(&self) -> &Driver {
@@ -250,7 +261,8 @@ impl Session {
         let driver = Arc::clone(&self.driver);
         for (i, poll) in driver.polls.iter().enumerate() {
             if self.next_poll_ms[i] <= now_ms {
-                self.next_poll_ms[i] = now_ms + u64::from(poll.every_secs) * 1000;
+                let every = self.poll_secs.unwrap_or(poll.every_secs);
+                self.next_poll_ms[i] = now_ms + u64::from(every) * 1000;
                 if let Ok(bytes) = self.command(&poll.command, &poll.params) {
                     out.push(bytes);
                 }

@@ -98,6 +98,10 @@ pub struct SimDevice {
     /// The commands recognised, newest last, with their parameters (at
     /// most [`HISTORY`]): what a test asks the simulated device.
     history: VecDeque<Heard>,
+    /// The commands recognised since the device was made (not bounded by
+    /// [`HISTORY`]): the newest `heard_total - before` of the history are
+    /// the ones a call to [`SimDevice::receive`] recognised.
+    heard_total: u64,
 }
 
 /// The commands a simulated device remembers.
@@ -135,16 +139,37 @@ impl SimDevice {
             commands: 0,
             unknown: 0,
             history: VecDeque::new(),
+            heard_total: 0,
         }
     }
 
     /// The commands recognised so far, oldest first (the last [`HISTORY`]).
-    pub fn history(&self) -> impl Iterator<Item = &Heard> {
+    pub fn history(&self) -> impl DoubleEndedIterator<Item = &Heard> {
         self.history.iter()
     }
 
     pub fn state(&self) -> &BTreeMap<String, Value> {
         &self.state
+    }
+
+    /// How many commands the device has recognised in all.
+    pub fn heard_total(&self) -> u64 {
+        self.heard_total
+    }
+
+    /// Changes a piece of state as someone at the device would (its front
+    /// panel, its remote): the device reports it when next asked. Refused
+    /// when the driver has no such state or the value does not fit it.
+    pub fn set_state(&mut self, name: &str, value: Value) -> Result<(), String> {
+        let Some(def) = self.driver.state_def(name) else {
+            return Err(format!(
+                "the {} driver has no state {name:?}",
+                self.driver.id
+            ));
+        };
+        let value = def.kind.check(value)?;
+        self.state.insert(name.to_string(), value);
+        Ok(())
     }
 
     pub fn set_fault(&mut self, fault: Fault) {
@@ -286,6 +311,7 @@ impl SimDevice {
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
+        self.heard_total += 1;
         self.history.push_back(Heard {
             command: command.name.clone(),
             params: values

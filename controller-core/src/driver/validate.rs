@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::project::error::{Locator, Positions, ProjectError, Seg};
 
-use super::framing::{Framing, DEFAULT_MAX_FRAME, MAX_FRAME};
+use super::framing::{ByteEscape, Framing, DEFAULT_MAX_FRAME, MAX_FRAME};
 use super::schema::*;
 use super::template::{is_name, Matcher, Piece, Template};
 use super::value::{parse_int, Kind, Value, MAX_TEXT};
@@ -170,6 +170,9 @@ impl Check<'_, '_> {
         let transport = self.transport(&f.transport);
         let framing = self.framing(&f.framing);
         let binary = matches!(framing, Some(Framing::Binary { .. }));
+        if f.transport.kind == TransportKind::Http {
+            self.http_requests(&f, binary);
+        }
         let settings = self.typed_map("settings", &f.settings, binary, true);
         let state = self.typed_map("state", &f.state, binary, false);
         for s in &state {
@@ -357,7 +360,7 @@ impl Check<'_, '_> {
             || t.parity.is_some()
             || t.stop_bits.is_some();
         match t.kind {
-            TransportKind::Tcp | TransportKind::Udp => {
+            TransportKind::Tcp | TransportKind::Udp | TransportKind::Http => {
                 if serial_fields {
                     self.err(
                         &at(&["transport", "type"]),
@@ -368,7 +371,7 @@ impl Check<'_, '_> {
                     Some(0) => self.err(&at(&["transport", "port"]), "the port is 1 to 65535"),
                     None => self.err(
                         &at(&["transport"]),
-                        "a tcp or udp driver gives its default port",
+                        "a tcp, udp or http driver gives its default port",
                     ),
                     Some(_) => {}
                 }
@@ -409,6 +412,49 @@ impl Check<'_, '_> {
         }
     }
 
+    /// An http driver's messages are lines: each command's line is its
+    /// request (`GET /path?query`, `POST /path`), and the body's lines
+    /// are what the device says.
+    fn http_requests(&mut self, f: &DriverFile, binary: bool) {
+        if binary {
+            self.err(
+                &at(&["framing", "type"]),
+                "an http driver's framing is line: the request line out, the response body's lines in",
+            );
+            return;
+        }
+        let mut calls: Vec<(Vec<Seg>, &str)> = f
+            .commands
+            .iter()
+            .map(|(name, c)| {
+                (
+                    vec![key("commands"), key(name), key("send")],
+                    c.send.as_str(),
+                )
+            })
+            .collect();
+        if f.login.is_some() {
+            self.err(
+                &at(&["login"]),
+                "an http driver has no login exchange (each request stands alone)",
+            );
+        }
+        calls.retain(|(_, send)| {
+            let Some((method, target)) = send.split_once(' ') else {
+                return true;
+            };
+            !(matches!(method, "GET" | "POST" | "PUT")
+                && target.starts_with('/')
+                && !target.contains(' '))
+        });
+        for (path, send) in calls {
+            self.err(
+                &path,
+                format!("{send:?} is not an HTTP request line: GET, POST or PUT, a space, then the path (\"GET /cgi-bin/...\")"),
+            );
+        }
+    }
+
     fn hex(&mut self, path: &[Seg], s: &str) -> Option<Vec<u8>> {
         match crate::logic::escape::decode_hex(s) {
             Ok(b) => Some(b),
@@ -433,6 +479,7 @@ impl Check<'_, '_> {
                     ("header", f.header.is_some()),
                     ("length", f.length.is_some()),
                     ("checksum", f.checksum.is_some()),
+                    ("escape", f.escape.is_some()),
                 ] {
                     if set {
                         self.err(
@@ -506,15 +553,91 @@ impl Check<'_, '_> {
                     return None;
                 }
                 let checksum = f.checksum.as_ref().map(|c| (c.kind, c.from));
+                let escape = match &f.escape {
+                    None => None,
+                    Some(e) => Some(self.escape(e, &header, length.is_some(), terminator)?),
+                };
                 Some(Framing::Binary {
                     header,
                     length,
                     checksum,
                     terminator,
+                    escape,
                     max_length,
                 })
             }
         }
+    }
+
+    /// Byte stuffing: one marker byte, what is added, the bytes stuffed;
+    /// frames end with an end byte (a length byte would count stuffed
+    /// bytes), which, like the header's first byte and the marker itself,
+    /// must be among the stuffed bytes so it never appears inside a frame.
+    fn escape(
+        &mut self,
+        e: &EscapeSpec,
+        header: &[u8],
+        has_length: bool,
+        terminator: Option<u8>,
+    ) -> Option<ByteEscape> {
+        let one = |this: &mut Self, field: &str, text: &str| -> Option<u8> {
+            let b = this.hex(&at(&["framing", "escape", field]), text)?;
+            if b.len() != 1 {
+                this.err(
+                    &at(&["framing", "escape", field]),
+                    format!("{field} is one byte (e.g. \"1B\")"),
+                );
+                return None;
+            }
+            Some(b[0])
+        };
+        let marker = one(self, "marker", &e.marker)?;
+        let add = one(self, "add", &e.add)?;
+        let mut bytes = Vec::new();
+        for (i, b) in e.bytes.iter().enumerate() {
+            let path = at(&["framing", "escape", "bytes"]);
+            let v = self.hex(&path, b)?;
+            if v.len() != 1 {
+                self.err(&path, format!("bytes[{i}] is one byte (e.g. \"02\")"));
+                return None;
+            }
+            bytes.push(v[0]);
+        }
+        let path = at(&["framing", "escape"]);
+        if has_length {
+            self.err(
+                &path,
+                "byte stuffing needs frames that end with an end byte, not a length byte",
+            );
+            return None;
+        }
+        let Some(end) = terminator else {
+            self.err(&path, "byte stuffing needs an end byte (`terminator`)");
+            return None;
+        };
+        for (what, b) in [
+            ("the marker", Some(marker)),
+            ("the end byte", Some(end)),
+            ("the header's first byte", header.first().copied()),
+        ] {
+            if let Some(b) = b {
+                if !bytes.contains(&b) {
+                    self.err(
+                        &at(&["framing", "escape", "bytes"]),
+                        format!("{what} 0x{b:02X} must be one of the stuffed bytes"),
+                    );
+                    return None;
+                }
+            }
+        }
+        if bytes.iter().any(|b| bytes.contains(&b.wrapping_add(add))) || add == 0 {
+            self.err(
+                &at(&["framing", "escape", "add"]),
+                "a stuffed byte plus `add` must not be a stuffed byte itself",
+            );
+            return None;
+        }
+        Some(ByteEscape { marker, add, bytes })
     }
 
     fn typed_map(

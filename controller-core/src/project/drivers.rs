@@ -128,6 +128,45 @@ pub(crate) fn listed<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
+/// The library drivers a mistyped or partial driver name most likely
+/// meant, best first (at most [`MAX_SUGGESTED`]): ids close in spelling
+/// (`pjlnk` → `pjlink`), ids that hold the name or are held by it
+/// (`samsung` → `samsung-mdc`), and drivers whose maker or a model is the
+/// name (`tesira` → `biamp-tesira`). Empty when nothing is close.
+pub fn closest_drivers<'l>(name: &str, library: &'l Library) -> Vec<&'l str> {
+    let wanted = name.trim().to_lowercase();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let mut scored: Vec<(f64, &str)> = library
+        .drivers
+        .values()
+        .filter_map(|d| {
+            let id = d.id.as_str();
+            let mut score = strsim::jaro_winkler(&wanted, id);
+            if wanted.len() >= 3 && (id.contains(&wanted) || wanted.contains(id)) {
+                score = score.max(0.9);
+            }
+            let named = |s: &str| {
+                let s = s.to_lowercase();
+                s == wanted || (wanted.len() >= 3 && s.split_whitespace().any(|w| w == wanted))
+            };
+            if named(&d.identity.maker) || d.identity.models.iter().any(|m| named(m)) {
+                score = score.max(0.88);
+            }
+            (score >= SUGGEST_ABOVE).then_some((score, id))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.truncate(MAX_SUGGESTED);
+    scored.into_iter().map(|(_, id)| id).collect()
+}
+
+/// At most this many driver names are suggested.
+pub const MAX_SUGGESTED: usize = 3;
+/// The Jaro-Winkler similarity a driver id needs to be suggested.
+const SUGGEST_ABOVE: f64 = 0.85;
+
 /// Where a parameter problem is: the step's `value`, one of its `params`,
 /// or the command itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,6 +394,7 @@ pub fn device_endpoint(device: &Device, driver: &Driver) -> Result<Endpoint, Str
     }
     Ok(match driver.transport.kind {
         TransportKind::Udp => Endpoint::Udp(with_port.0, with_port.1),
+        TransportKind::Http => Endpoint::Http(with_port.0, with_port.1),
         TransportKind::Tcp | TransportKind::Serial => Endpoint::Tcp(with_port.0, with_port.1),
     })
 }
@@ -378,6 +418,8 @@ fn split_port(address: &str) -> Option<(&str, &str)> {
 pub enum Endpoint {
     Tcp(String, u16),
     Udp(String, u16),
+    /// Requests to `http://host:port`, one per command.
+    Http(String, u16),
     /// A local serial port, framed as the driver says.
     SerialPort(String),
 }

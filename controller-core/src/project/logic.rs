@@ -47,8 +47,11 @@ pub struct Device {
     /// Sent every `poll_secs` while connected (a status query or keep-alive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<String>,
-    #[serde(default = "Device::default_poll_secs")]
-    pub poll_secs: u32,
+    /// A raw device: how often `poll` is sent (10 s when not given). A
+    /// driver device: every poll of its driver is sent this often instead
+    /// of the driver's own intervals (the driver's when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_secs: Option<u32>,
     /// Seconds between reconnect attempts while the device is down.
     #[serde(default = "Device::default_reconnect_secs")]
     pub reconnect_secs: u32,
@@ -98,11 +101,16 @@ impl Device {
         self.transport.unwrap_or(Transport::Tcp)
     }
 
+    /// How often a raw device's `poll` is sent.
+    pub fn raw_poll_secs(&self) -> u32 {
+        self.poll_secs.unwrap_or(Device::DEFAULT_POLL_SECS)
+    }
+
+    /// A raw device's poll interval when `poll_secs` is not given.
+    pub const DEFAULT_POLL_SECS: u32 = 10;
+
     fn default_terminator() -> String {
         "\\r".into()
-    }
-    fn default_poll_secs() -> u32 {
-        10
     }
     fn default_reconnect_secs() -> u32 {
         5

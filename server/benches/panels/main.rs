@@ -9,11 +9,15 @@
 //! - step frames delivered per panel per press cycle, and the server's CPU
 //!   per delivered frame beside the serverless reference's (`reference.rs`);
 //! - a fader dragged at 60 Hz with 100 panels watching, and touch to device
-//!   (`room.rs`).
+//!   (`room.rs`);
+//! - 100 library-driver devices polled every second against their generated
+//!   simulators: CPU, memory, poll to state, touch to device through a
+//!   driver (`drivers.rs`).
 //!
 //! Run: `cargo bench -p server --bench panels` (builds in release);
 //! `-- --quick` for 100 panels, a 3 s drag and 50 touches; `-- --room` for
-//! only the fader drags and touch to device.
+//! only the fader drags and touch to device; `-- --drivers` for only the
+//! driver devices (`-- --drivers --quick`: fewer rounds and touches).
 //! ROOMCTL_BIN overrides the binary (default: `release/roomctl` under
 //! CARGO_TARGET_DIR or `target/`, brought up to date by
 //! `cargo build --release -p server` first).
@@ -28,6 +32,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod drivers;
 mod lean;
 mod reference;
 mod room;
@@ -442,6 +447,13 @@ fn main() {
         let quick = std::env::args().any(|a| a == "--quick");
         // `-- --room` runs only the room benchmarks (fader drags, touch).
         let room_only = std::env::args().any(|a| a == "--room");
+        // `-- --drivers` runs only the driver devices' benchmark.
+        let drivers_only = std::env::args().any(|a| a == "--drivers");
+        if drivers_only {
+            let (rounds, window, touches) = if quick { (5, 10, 50) } else { (20, 30, 200) };
+            drivers::driver_devices(100, rounds, window, touches).await;
+            return;
+        }
         let sizes: Vec<usize> = std::env::args()
             .skip(1)
             .filter_map(|a| a.parse().ok())
@@ -472,6 +484,10 @@ fn main() {
             room::fader_drag(100, drag_secs, room::DspKind::Echoing).await;
             room::fader_drag(100, drag_secs, room::DspKind::Silent).await;
             room::touch_to_device(touches).await;
+            if !room_only {
+                let (rounds, window) = if quick { (5, 10) } else { (20, 30) };
+                drivers::driver_devices(100, rounds, window, touches).await;
+            }
             if !quick && !room_only {
                 keepalive_bytes(30).await;
                 startup(10).await;

@@ -82,7 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::User(cmd)) => user::run(&cli.config, cmd),
         Some(Command::Config(cmd)) => config::run(&cli.config, cmd),
         Some(Command::Project(cmd)) => project::run(cmd).await,
-        Some(Command::Simulate(args)) => simulate::run(args).await,
+        Some(Command::Simulate(args)) => simulate::run(&cli.config, args).await,
         Some(Command::Discover(args)) => discover::run(args).await,
         Some(Command::Watch(args)) => watch::run(args).await,
         Some(Command::Press(args)) => press::run(args).await,

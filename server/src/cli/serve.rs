@@ -22,6 +22,9 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = Settings::load(config, args.profile)?;
     // Services find the project store through the settings.
     settings.project.dir = settings.project_dir(config);
+    settings.project.drivers_dir = settings.drivers_dir(config);
+    // Before any project is read: a project may name a site driver.
+    crate::site_drivers::install(&settings.project.drivers_dir);
     settings.audit.file = settings.audit_file(config);
     settings.telnet.settings_file = Some(config.to_path_buf());
     settings.tls.resolve_paths(config);

@@ -82,11 +82,19 @@ pub async fn start_drivers(args: &SimulateArgs) -> anyhow::Result<Vec<DriverSimu
             .with_context(|| format!("--setting {s:?} is not name=value"))?;
         given.insert(k.trim().to_string(), v.to_string());
     }
-    let library = Library::builtin();
+    // The library and the site's drivers (`roomctl simulate` reads them
+    // first, as `roomctl serve` does).
+    let library = Library::shared();
     let mut started = Vec::new();
     for (i, (name, addr)) in args.drivers.iter().zip(&args.listens).enumerate() {
         let Some(driver) = library.get(name) else {
-            bail!("there is no driver {name:?} in the library (roomctl simulate --list)");
+            let close = controller_core::project::drivers::closest_drivers(name, library);
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", close.join(" or "))
+            };
+            bail!("there is no driver {name:?} in the library (roomctl simulate --list){hint}");
         };
         let mut values = BTreeMap::new();
         for s in &driver.settings {
@@ -132,9 +140,19 @@ pub async fn start_drivers(args: &SimulateArgs) -> anyhow::Result<Vec<DriverSimu
     Ok(started)
 }
 
-pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+pub async fn run(config: &std::path::Path, args: SimulateArgs) -> anyhow::Result<()> {
+    // The site's drivers too, from the folder `roomctl serve` reads (a
+    // settings file that does not load leaves the library alone).
+    match crate::config::Settings::load(config, None) {
+        Ok(settings) => {
+            for file in &crate::site_drivers::install(&settings.drivers_dir(config)).errors {
+                eprintln!("site driver left out: {file}");
+            }
+        }
+        Err(e) => eprintln!("the site's drivers are not read: {e:#}"),
+    }
     if args.list {
-        for (id, d) in &Library::builtin().drivers {
+        for (id, d) in &Library::shared().drivers {
             println!(
                 "{id:24} {} ({})",
                 d.identity.name,
@@ -148,6 +166,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         for s in &sims {
             let transport = match s.driver.transport.kind {
                 controller_core::driver::TransportKind::Udp => "udp",
+                controller_core::driver::TransportKind::Http => "http",
                 _ => "tcp",
             };
             println!(

@@ -233,7 +233,18 @@ impl Settings {
         }
     }
 
-    /// Where projects are kept (relative paths are relative to the settings
+    /// Where the site's drivers are (relative paths are relative to the
+    /// settings file's folder, made absolute).
+    pub fn drivers_dir(&self, settings_path: &Path) -> PathBuf {
+        let dir = &self.project.drivers_dir;
+        if dir.is_absolute() {
+            dir.clone()
+        } else {
+            settings_dir(settings_path).join(dir)
+        }
+    }
+
+    /// The project directory (relative paths are relative to the settings
     /// file's folder, made absolute).
     pub fn project_dir(&self, settings_path: &Path) -> PathBuf {
         let dir = &self.project.dir;

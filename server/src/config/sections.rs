@@ -31,6 +31,10 @@ pub struct ProjectSettings {
     pub auto_apply: bool,
     /// How many applied projects `history/` keeps (0: none).
     pub history: usize,
+    /// The site's own drivers (`*.toml` beside their transcripts), added to
+    /// the library at start (docs/drivers.md, "Site drivers"); relative
+    /// paths are relative to the settings file.
+    pub drivers_dir: PathBuf,
 }
 
 /// The audit trail (docs/network.md, "Audit trail").
@@ -556,6 +560,7 @@ fn profile_defaults(profile: Profile) -> Settings {
             dir: PathBuf::from("var/project"),
             auto_apply: false,
             history: 50,
+            drivers_dir: PathBuf::from("site-drivers"),
         },
         panel: PanelSettings {
             enabled: true,

@@ -8,16 +8,16 @@
 //! searches its driver declares (PJLink class 2 search, SSDP), as
 //! controller-core's [`SearchResponder`] says.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use controller_core::driver::discovery::{
     SearchResponder, MAX_ANSWER, PJLINK_PORT, SSDP_GROUP, SSDP_PORT,
 };
-use controller_core::driver::simulator::{Fault, Heard, Output, SimDevice};
+use controller_core::driver::simulator::{Fault, Heard, Output, SimDevice, HISTORY};
 use controller_core::driver::{Driver, TransportKind, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -35,8 +35,38 @@ pub struct DriverSimulator {
     pub driver: Arc<Driver>,
     pub addr: SocketAddr,
     device: Arc<Mutex<SimDevice>>,
+    arrivals: Arrivals,
     token: CancellationToken,
     tasks: JoinSet<()>,
+}
+
+/// Each command the device recognised with when its bytes arrived, newest
+/// last (the last [`HISTORY`]).
+type Arrivals = Arc<Mutex<VecDeque<(Instant, Heard)>>>;
+
+/// Hands bytes to the device and notes the commands they carried.
+fn receive(
+    device: &Mutex<SimDevice>,
+    arrivals: &Mutex<VecDeque<(Instant, Heard)>>,
+    bytes: &[u8],
+) -> Vec<Output> {
+    let at = Instant::now();
+    let mut device = lock(device);
+    let before = device.heard_total();
+    let outputs = device.receive(bytes);
+    let new = (device.heard_total() - before) as usize;
+    if new > 0 {
+        let heard: Vec<Heard> = device.history().rev().take(new).cloned().collect();
+        drop(device);
+        let mut arrivals = lock(arrivals);
+        for h in heard.into_iter().rev() {
+            if arrivals.len() == HISTORY {
+                arrivals.pop_front();
+            }
+            arrivals.push_back((at, h));
+        }
+    }
+    outputs
 }
 
 impl DriverSimulator {
@@ -52,6 +82,7 @@ impl DriverSimulator {
             settings,
             fault,
         )));
+        let arrivals: Arrivals = Arc::default();
         let token = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let name = driver.id.clone();
@@ -61,7 +92,28 @@ impl DriverSimulator {
                     .await
                     .with_context(|| format!("the simulated {name} cannot listen on udp {addr}"))?;
                 let bound = socket.local_addr()?;
-                tasks.spawn(serve_udp(socket, Arc::clone(&device), token.clone(), name));
+                tasks.spawn(serve_udp(
+                    socket,
+                    Arc::clone(&device),
+                    Arc::clone(&arrivals),
+                    token.clone(),
+                    name,
+                ));
+                bound
+            }
+            TransportKind::Http => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("the simulated {name} cannot listen on http {addr}")
+                })?;
+                let bound = listener.local_addr()?;
+                tasks.spawn(serve_http(
+                    listener,
+                    driver.framing.clone(),
+                    Arc::clone(&device),
+                    Arc::clone(&arrivals),
+                    token.clone(),
+                    name,
+                ));
                 bound
             }
             TransportKind::Tcp | TransportKind::Serial => {
@@ -72,6 +124,7 @@ impl DriverSimulator {
                 tasks.spawn(serve_tcp(
                     listener,
                     Arc::clone(&device),
+                    Arc::clone(&arrivals),
                     token.clone(),
                     name,
                 ));
@@ -82,6 +135,7 @@ impl DriverSimulator {
             driver,
             addr: bound,
             device,
+            arrivals,
             token,
             tasks,
         })
@@ -95,6 +149,18 @@ impl DriverSimulator {
     /// The commands the simulated device recognised, oldest first.
     pub fn heard(&self) -> Vec<Heard> {
         lock(&self.device).history().cloned().collect()
+    }
+
+    /// The commands the simulated device recognised with when their bytes
+    /// arrived, oldest first (the last [`HISTORY`]).
+    pub fn heard_at(&self) -> Vec<(Instant, Heard)> {
+        lock(&self.arrivals).iter().cloned().collect()
+    }
+
+    /// Changes the simulated device's state as someone at the device would;
+    /// it reports the new value when next asked.
+    pub fn set_state(&self, name: &str, value: Value) -> Result<(), String> {
+        lock(&self.device).set_state(name, value)
     }
 
     pub fn set_fault(&self, fault: Fault) {
@@ -175,6 +241,7 @@ impl DriverSimulator {
 async fn serve_tcp(
     listener: TcpListener,
     device: Arc<Mutex<SimDevice>>,
+    arrivals: Arrivals,
     token: CancellationToken,
     name: String,
 ) {
@@ -193,7 +260,7 @@ async fn serve_tcp(
         };
         tracing::info!("{name}: {peer} connected");
         // One client at a time: the next waits in the listen queue.
-        let why = connection(stream, &device, &token).await;
+        let why = connection(stream, &device, &arrivals, &token).await;
         tracing::info!("{name}: {peer} disconnected ({why})");
     }
 }
@@ -201,6 +268,7 @@ async fn serve_tcp(
 async fn connection(
     mut stream: TcpStream,
     device: &Mutex<SimDevice>,
+    arrivals: &Mutex<VecDeque<(Instant, Heard)>>,
     token: &CancellationToken,
 ) -> &'static str {
     let greeting = lock(device).connect();
@@ -219,7 +287,7 @@ async fn connection(
             Ok(Err(_)) => return "read failed",
             Ok(Ok(n)) => n,
         };
-        let outputs = lock(device).receive(&buf[..n]);
+        let outputs = receive(device, arrivals, &buf[..n]);
         if let Some(why) = write_outputs(&mut stream, outputs, token).await {
             return why;
         }
@@ -254,6 +322,7 @@ async fn write_outputs(
 async fn serve_udp(
     socket: UdpSocket,
     device: Arc<Mutex<SimDevice>>,
+    arrivals: Arrivals,
     token: CancellationToken,
     name: String,
 ) {
@@ -267,7 +336,7 @@ async fn serve_udp(
         let Ok((n, peer)) = received else {
             continue;
         };
-        let outputs = lock(&device).receive(&buf[..n]);
+        let outputs = receive(&device, &arrivals, &buf[..n]);
         for out in outputs {
             match out {
                 Output::Send { bytes, delay_ms } => {
@@ -284,6 +353,73 @@ async fn serve_udp(
                 }
             }
         }
+    }
+}
+
+/// An http driver's device: each request's line (`GET /path?query`) is
+/// what the device hears; what it says is the response body (its last
+/// line end removed, as such devices answer `p1`, not `p1\r\n`). A silent
+/// device never answers; one that disconnects answers 503.
+async fn serve_http(
+    listener: TcpListener,
+    framing: controller_core::driver::Framing,
+    device: Arc<Mutex<SimDevice>>,
+    arrivals: Arrivals,
+    token: CancellationToken,
+    name: String,
+) {
+    use axum::http::{Method, StatusCode, Uri};
+    lock(&device).connect();
+    let terminator = match &framing {
+        controller_core::driver::Framing::Line { terminator, .. } => terminator.clone(),
+        controller_core::driver::Framing::Binary { .. } => Vec::new(),
+    };
+    let stop = token.clone();
+    let answer = move |method: Method, uri: Uri| {
+        let (device, arrivals, token, terminator) = (
+            Arc::clone(&device),
+            Arc::clone(&arrivals),
+            token.clone(),
+            terminator.clone(),
+        );
+        async move {
+            let target = uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut line = format!("{method} {target}").into_bytes();
+            line.extend_from_slice(&terminator);
+            let outputs = receive(&device, &arrivals, &line);
+            if outputs.is_empty() && lock(&device).fault() == Fault::Silent {
+                token.cancelled().await;
+                return (StatusCode::SERVICE_UNAVAILABLE, Vec::new());
+            }
+            let mut body = Vec::new();
+            for out in outputs {
+                match out {
+                    Output::Send { bytes, delay_ms } => {
+                        if delay_ms > 0 {
+                            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        }
+                        body.extend_from_slice(&bytes);
+                    }
+                    Output::Close => {
+                        lock(&device).connect();
+                        return (StatusCode::SERVICE_UNAVAILABLE, Vec::new());
+                    }
+                }
+            }
+            // The driver's line end is the framing's, not the device's.
+            let (cr, lf) = (b'\r', b'\n');
+            while body.last().is_some_and(|b| *b == cr || *b == lf) {
+                body.pop();
+            }
+            (StatusCode::OK, body)
+        }
+    };
+    let app = axum::Router::new().fallback(answer);
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    {
+        tracing::warn!("{name}: the simulated http device stopped: {e}");
     }
 }
 

@@ -12,7 +12,7 @@ use crate::logic::feedback::compile_regex;
 use crate::logic::{
     decode_escapes, parse_device_address, parse_http_step, parse_serial, AddressError,
 };
-use crate::project::drivers::{device_endpoint, device_settings, listed};
+use crate::project::drivers::{closest_drivers, device_endpoint, device_settings};
 use crate::project::{Device, Transport};
 
 /// How steps, levels and feedback rules may use a device.
@@ -98,7 +98,7 @@ pub(super) fn check<'p>(c: &mut Checker<'p, '_>, library: &Library) -> Devices<'
         }
         c.in_range(
             field(&base, "poll_secs"),
-            d.poll_secs,
+            d.raw_poll_secs(),
             1..=3600,
             "poll_secs",
         );
@@ -134,12 +134,21 @@ fn driver_device(
     library: &Library,
 ) -> Link {
     let Some(driver) = library.get(name) else {
+        let suggested = closest_drivers(name, library);
+        let hint = match suggested.as_slice() {
+            [] => "; docs/drivers.md lists the library's drivers".to_string(),
+            [one] => format!("; did you mean {one:?}?"),
+            many => format!(
+                "; did you mean one of {}?",
+                many.iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         c.err(
             field(base, "driver"),
-            format!(
-                "there is no driver {name:?} in the library{}",
-                listed(library.drivers.keys().map(String::as_str))
-            ),
+            format!("there is no driver {name:?} in the library{hint}"),
         );
         return Link::Unknown;
     };
@@ -162,6 +171,19 @@ fn driver_device(
     }
     if let Err(e) = device_endpoint(d, driver) {
         c.err(field(base, "address"), e);
+    }
+    if let Some(secs) = d.poll_secs {
+        if driver.polls.is_empty() {
+            c.err(
+                field(base, "poll_secs"),
+                format!(
+                    "the {} driver polls nothing, so `poll_secs` has nothing to set (leave it out)",
+                    driver.id
+                ),
+            );
+        } else {
+            c.in_range(field(base, "poll_secs"), secs, 1..=3600, "poll_secs");
+        }
     }
     c.in_range(
         field(base, "reconnect_secs"),

@@ -45,6 +45,8 @@ pub(super) struct DriverDevice {
     pub driver: Arc<Driver>,
     pub settings: BTreeMap<String, Value>,
     pub endpoint: Endpoint,
+    /// The device's `poll_secs`: every poll this often, not the driver's.
+    pub poll_secs: Option<u32>,
 }
 
 impl DriverDevice {
@@ -60,12 +62,15 @@ impl DriverDevice {
             driver,
             settings,
             endpoint,
+            poll_secs: device.poll_secs,
         })
     }
 
     fn target(&self) -> String {
         match &self.endpoint {
-            Endpoint::Tcp(host, port) | Endpoint::Udp(host, port) => host_port(host, *port),
+            Endpoint::Tcp(host, port) | Endpoint::Udp(host, port) | Endpoint::Http(host, port) => {
+                host_port(host, *port)
+            }
             Endpoint::SerialPort(path) => path.clone(),
         }
     }
@@ -112,7 +117,8 @@ impl Counts {
 }
 
 pub(super) async fn run(mut link: DeviceLink, device: DriverDevice) {
-    let mut session = Session::new(device.driver.clone(), device.settings.clone());
+    let mut session = Session::new(device.driver.clone(), device.settings.clone())
+        .with_poll_secs(device.poll_secs);
     // Counted over connections: a device that garbles and reconnects
     // keeps its count.
     let mut counts = Counts::default();
@@ -146,6 +152,12 @@ enum Wire {
         Box<dyn AsyncWrite + Unpin + Send>,
     ),
     Datagram(UdpSocket),
+    /// An http driver: each write is one request (its line `GET /path`),
+    /// each answer's body waits here to be read as the device's lines.
+    Http {
+        target: String,
+        answers: std::collections::VecDeque<Vec<u8>>,
+    },
 }
 
 impl Wire {
@@ -160,10 +172,25 @@ impl Wire {
                 .recv(buf)
                 .await
                 .map_err(|e| format!("receive failed: {e}")),
+            Wire::Http { answers, .. } => match answers.front_mut() {
+                None => std::future::pending().await,
+                Some(body) => {
+                    let n = body.len().min(buf.len());
+                    buf[..n].copy_from_slice(&body[..n]);
+                    body.drain(..n);
+                    if body.is_empty() {
+                        answers.pop_front();
+                    }
+                    Ok(n)
+                }
+            },
         }
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if let Wire::Http { target, answers } = self {
+            return http_request(target, answers, bytes).await;
+        }
         let sent = async {
             match self {
                 Wire::Stream(_, w) => {
@@ -171,6 +198,7 @@ impl Wire {
                     w.flush().await
                 }
                 Wire::Datagram(s) => s.send(bytes).await.map(drop),
+                Wire::Http { .. } => Ok(()),
             }
         };
         match timeout(IO_TIMEOUT, sent).await {
@@ -211,6 +239,21 @@ async fn open(device: &DriverDevice) -> Result<Wire, String> {
                 .map_err(|e| format!("cannot reach {target}: {e}"))?;
             Ok(Wire::Datagram(socket))
         }
+        Endpoint::Http(..) => {
+            // Up when the camera (or whatever it is) takes connections;
+            // each request then opens its own.
+            match timeout(IO_TIMEOUT, TcpStream::connect(&target)).await {
+                Ok(Ok(_)) => Ok(Wire::Http {
+                    target,
+                    answers: Default::default(),
+                }),
+                Ok(Err(e)) => Err(format!("cannot connect to {target}: {e}")),
+                Err(_) => Err(format!(
+                    "no answer from {target} within {} s",
+                    IO_TIMEOUT.as_secs()
+                )),
+            }
+        }
         Endpoint::SerialPort(path) => {
             let line = serial_line(path, device.driver.transport.serial.as_ref())?;
             let port = serial::open(&line).map_err(|e| format!("cannot open {path}: {e}"))?;
@@ -218,6 +261,50 @@ async fn open(device: &DriverDevice) -> Result<Wire, String> {
             Ok(Wire::Stream(Box::new(r), Box::new(w)))
         }
     }
+}
+
+/// Answers kept for reading at most (a device's bodies that were never
+/// read as lines would otherwise pile up).
+const MAX_HTTP_ANSWERS: usize = 16;
+
+/// One request of an http driver: `bytes` is the command's line (`GET
+/// /path`, its line end included); a success's body, ending in a line end,
+/// is queued to be read as the device's lines.
+async fn http_request(
+    target: &str,
+    answers: &mut std::collections::VecDeque<Vec<u8>>,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let line = String::from_utf8_lossy(bytes);
+    let line = line.trim_end_matches(['\r', '\n']);
+    let Some((method, path)) = line.split_once(' ') else {
+        return Err(format!("{line:?} is not a request line"));
+    };
+    let (status, body) =
+        match timeout(IO_TIMEOUT, super::http::request(target, method, path, None)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(why)) => return Err(format!("{method} {path}: {why}")),
+            Err(_) => {
+                return Err(format!(
+                    "{method} {path}: no answer within {} s",
+                    IO_TIMEOUT.as_secs()
+                ))
+            }
+        };
+    if !status.is_success() {
+        return Err(format!("{method} {path} answered {status}"));
+    }
+    let mut body = body.to_vec();
+    if !body.is_empty() && !body.ends_with(b"\n") && !body.ends_with(b"\r") {
+        body.extend_from_slice(b"\r\n");
+    }
+    if !body.is_empty() {
+        if answers.len() == MAX_HTTP_ANSWERS {
+            answers.pop_front();
+        }
+        answers.push_back(body);
+    }
+    Ok(())
 }
 
 /// The port's framing as the driver gives it ("9600 8N1" when it does not).

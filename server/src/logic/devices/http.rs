@@ -86,7 +86,7 @@ async fn send(
     result
 }
 
-async fn request(
+pub(super) async fn request(
     target: &str,
     method: &str,
     uri: &str,

@@ -291,7 +291,7 @@ impl DeviceLink {
     }
 
     pub fn poll_interval(&self) -> Duration {
-        Duration::from_secs(self.device.poll_secs.max(1).into())
+        Duration::from_secs(self.device.raw_poll_secs().max(1).into())
     }
 
     /// The bytes a payload puts on a stream or in a datagram.
