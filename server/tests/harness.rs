@@ -143,6 +143,7 @@ fn enabled(s: &Settings) -> Vec<&'static str> {
         s.mqtt.enabled,
         s.device_search.enabled,
         s.calendar.enabled,
+        s.holidays.enabled,
     ];
     SERVICES
         .iter()

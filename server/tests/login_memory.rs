@@ -13,13 +13,17 @@ use futures::future::join_all;
 use roomctl::auth::Role;
 use roomctl::cli::press::CentralClient;
 use support::http::{connect_from, raw_from};
-use support::{rss_kib, TestSettings, ADMIN, ADMIN_PW};
+use support::{anon_rss_kib, rss_kib, TestSettings, ADMIN, ADMIN_PW};
 
 /// Attackers per burst, each from an address of its own (so the per-address
 /// limits do not hide the global one), and bursts.
 const ATTACKERS: u8 = 40;
 const BURSTS: usize = 5;
-/// The ceiling the issue asks for.
+/// The ceiling the issue asks for, on the memory the controller allocates
+/// (`RssAnon`): the resident pages of this debug test binary's own code
+/// (over 500 MB of it, file-backed and shared) grow with every module
+/// added anywhere and are not what a burst of logins costs. Both figures
+/// are printed.
 const MAX_RSS_KIB: u64 = 64 * 1024;
 
 fn attacker(i: u8) -> IpAddr {
@@ -71,8 +75,11 @@ async fn bursts_of_failed_logins_keep_memory_bounded_and_real_clients_served() {
         .await
         .unwrap();
     station.login(ADMIN, ADMIN_PW).await.unwrap();
-    let before = rss_kib();
-    println!("resident before the bursts: {before} KiB");
+    let before = anon_rss_kib();
+    println!(
+        "allocated before the bursts: {before} KiB (resident with code: {} KiB)",
+        rss_kib()
+    );
 
     let mut peak = before;
     for burst in 0..BURSTS {
@@ -86,7 +93,7 @@ async fn bursts_of_failed_logins_keep_memory_bounded_and_real_clients_served() {
             // While the burst runs: memory stays under the ceiling, and the
             // station and the panel port keep answering.
             for _ in 0..10 {
-                peak = peak.max(rss_kib());
+                peak = peak.max(anon_rss_kib());
                 let reply = station.request(&Request::Status).await.unwrap();
                 assert!(matches!(reply, Event::Status { .. }), "{reply:?}");
                 let (status, _) = raw_from(
@@ -104,10 +111,10 @@ async fn bursts_of_failed_logins_keep_memory_bounded_and_real_clients_served() {
         })
         .await
         .unwrap_or_else(|_| panic!("burst {burst} was not answered within 120 s"));
-        peak = peak.max(rss_kib());
+        peak = peak.max(anon_rss_kib());
         assert!(
             peak < MAX_RSS_KIB,
-            "resident memory reached {peak} KiB during burst {burst} (before: {before} KiB)"
+            "allocated memory reached {peak} KiB during burst {burst} (before: {before} KiB)"
         );
         // The rightful user logs in at once after each burst.
         let mut real = CentralClient::over(connect_from(REAL, central).await)
@@ -117,5 +124,8 @@ async fn bursts_of_failed_logins_keep_memory_bounded_and_real_clients_served() {
             .await
             .unwrap_or_else(|e| panic!("the real login after burst {burst}: {e:#}"));
     }
-    println!("peak resident: {peak} KiB");
+    println!(
+        "peak allocated: {peak} KiB (resident with code now: {} KiB)",
+        rss_kib()
+    );
 }

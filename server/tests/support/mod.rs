@@ -166,11 +166,23 @@ pub async fn run(program: &str, args: &[&str]) -> (bool, String, String) {
 
 /// Resident memory of this process, in KiB.
 pub fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// Resident memory this process allocated (heap, stacks: `RssAnon`), in
+/// KiB: what a burst of clients costs, without the pages of the (debug)
+/// test binary's own code that happen to be resident.
+#[allow(dead_code)]
+pub fn anon_rss_kib() -> u64 {
+    status_kib("RssAnon:")
+}
+
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
