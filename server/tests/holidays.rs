@@ -159,3 +159,28 @@ fn holiday_settings_are_checked_in_their_own_name() {
     .to_string();
     assert!(err.contains("[holidays] time_zone"), "{err}");
 }
+
+/// A feed over the limit is refused with the `[holidays]` setting to change,
+/// not the room calendar's.
+#[tokio::test]
+async fn a_feed_over_its_limit_names_the_holidays_setting() {
+    let feed: Feed = Arc::new(Mutex::new(Some(closure(
+        NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
+        3,
+    ))));
+    let app = axum::Router::new()
+        .route("/closed.ics", axum::routing::get(answer))
+        .with_state(feed);
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut s = roomctl::config::HolidaySettings {
+        enabled: true,
+        url: format!("http://{addr}/closed.ics"),
+        ..Default::default()
+    };
+    s.max_bytes = 64;
+    let client = roomctl::services::calendar::Client::in_section(&s.as_feed(), "holidays").unwrap();
+    let e = format!("{:#}", client.fetch(None).await.err().expect("refused"));
+    assert!(e.contains("[holidays] max_bytes = 64"), "{e}");
+}

@@ -55,9 +55,11 @@ pub enum Outcome {
     New(Fetched),
 }
 
-/// An HTTP client for one `[calendar]`.
+/// An HTTP client for one `[calendar]` (or `[holidays]`: its messages
+/// name the section they come from).
 #[derive(Clone)]
 pub struct Client {
+    section: &'static str,
     http: reqwest::Client,
     url: Url,
     source: CalendarSource,
@@ -68,6 +70,11 @@ pub struct Client {
 
 impl Client {
     pub fn new(s: &CalendarSettings) -> anyhow::Result<Client> {
+        Client::in_section(s, "calendar")
+    }
+
+    /// A client whose messages name the settings section `section`.
+    pub fn in_section(s: &CalendarSettings, section: &'static str) -> anyhow::Result<Client> {
         let url = url_of(&s.url)?;
         let password = match &s.password_file {
             Some(file) => Some(crate::secret_file::read_password_file(
@@ -82,14 +89,17 @@ impl Client {
             .redirect(reqwest::redirect::Policy::limited(5))
             .user_agent(concat!("roomctl/", env!("CARGO_PKG_VERSION")));
         if url.scheme() == "https" {
-            builder = builder.use_preconfigured_tls(tls_config(s.ca_file.as_deref())?);
+            builder = builder.use_preconfigured_tls(tls_config(s.ca_file.as_deref(), section)?);
         } else {
             // Plain HTTP (loopback only, see url_of) must not be redirected
             // off the machine.
             builder = builder.redirect(reqwest::redirect::Policy::none());
         }
         Ok(Client {
-            http: builder.build().context("[calendar] HTTP client")?,
+            section,
+            http: builder
+                .build()
+                .with_context(|| format!("[{section}] HTTP client"))?,
             url,
             source: s.source,
             username: s.username.clone(),
@@ -151,7 +161,11 @@ impl Client {
                 .header("Content-Type", "application/xml; charset=utf-8")
                 .body(CALENDAR_QUERY),
         };
-        let response = request.headers(headers).send().await.map_err(plain)?;
+        let response = request
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| plain(e, self.section))?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Outcome::Unchanged);
@@ -206,7 +220,7 @@ impl Client {
             .body(COLLECTION_TAG_QUERY)
             .send()
             .await
-            .map_err(plain)?;
+            .map_err(|e| plain(e, self.section))?;
         if !response.status().is_success() {
             return Ok(None);
         }
@@ -238,16 +252,18 @@ impl Client {
         if let Some(len) = response.content_length() {
             if len > self.max_bytes as u64 {
                 bail!(
-                    "the calendar is {len} bytes, more than [calendar] max_bytes = {}",
+                    "the calendar is {len} bytes, more than [{}] max_bytes = {}",
+                    self.section,
                     self.max_bytes
                 );
             }
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(plain)? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| plain(e, self.section))? {
             if body.len() + chunk.len() > self.max_bytes {
                 bail!(
-                    "the calendar is more than [calendar] max_bytes = {} bytes",
+                    "the calendar is more than [{}] max_bytes = {} bytes",
+                    self.section,
                     self.max_bytes
                 );
             }
@@ -274,7 +290,7 @@ impl Client {
         if let Some(etag) = &resource.etag {
             request = request.header(IF_MATCH, etag.as_str());
         }
-        let response = request.send().await.map_err(plain)?;
+        let response = request.send().await.map_err(|e| plain(e, self.section))?;
         let status = response.status();
         if status == StatusCode::PRECONDITION_FAILED {
             bail!("the event changed on the server meanwhile (412); it is read again at the next poll");
@@ -291,7 +307,7 @@ impl Client {
 }
 
 /// reqwest's error with its causes (timeout, refused, certificate).
-fn plain(e: reqwest::Error) -> anyhow::Error {
+fn plain(e: reqwest::Error, section: &str) -> anyhow::Error {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -300,7 +316,7 @@ fn plain(e: reqwest::Error) -> anyhow::Error {
         source = s.source();
     }
     if e.is_timeout() {
-        text.push_str(" (timed out: [calendar] timeout_secs)");
+        text.push_str(&format!(" (timed out: [{section}] timeout_secs)"));
     }
     anyhow!(text)
 }
@@ -312,11 +328,11 @@ pub fn url_of(text: &str) -> anyhow::Result<Url> {
 
 /// rustls with the ring provider and the roots from `ca_file` or the
 /// system bundle, as the MQTT bridge.
-fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
+fn tls_config(ca_file: Option<&Path>, section: &str) -> anyhow::Result<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let path = ca_file.unwrap_or(Path::new(SYSTEM_CA_BUNDLE));
-    let what = || format!("[calendar] ca_file {}", path.display());
+    let what = || format!("[{section}] ca_file {}", path.display());
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(path).with_context(what)? {
         roots.add(cert.with_context(what)?).with_context(what)?;

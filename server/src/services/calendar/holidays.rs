@@ -51,7 +51,8 @@ impl Service for HolidayService {
     fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
         async move {
             let feed = env.settings().holidays.as_feed();
-            let client = Client::new(&feed).map_err(|e| StartError::Failed(format!("{e:#}")))?;
+            let client = Client::in_section(&feed, "holidays")
+                .map_err(|e| StartError::Failed(format!("{e:#}")))?;
             let zone = super::zone(&feed).map_err(|e| StartError::Failed(format!("{e:#}")))?;
             Ok(Started::running(
                 run(
