@@ -31,6 +31,42 @@
     set(el, ".st-meeting", day.meeting || "");
     set(el, ".st-next", day.next || "");
   }
+  // The "now" view's order and summary, as app/src/station/now.rs renders
+  // them, kept as rooms change: a room seen after the page was rendered
+  // moves to its place (booked but not in use first).
+  function rank(tr) {
+    var online = tr.className === "online", booked = tr.dataset.booked, inUse = tr.dataset.inUse;
+    if (!online) return 6;
+    if (booked === "true" && inUse === "false") return 0;
+    if (booked === "false" && inUse === "true") return 1;
+    if (booked === "true") return 2;
+    if (inUse === "true") return 3;
+    if (booked === "false") return 4;
+    return 5;
+  }
+  function text(tr, sel) {
+    var t = tr.querySelector(sel);
+    return t ? t.textContent : "";
+  }
+  function orderNow() {
+    var body = document.querySelector(".st-now tbody");
+    if (!body) return;
+    var rows = Array.prototype.slice.call(body.rows);
+    var key = function (tr) { return [rank(tr), text(tr, ".st-location"), text(tr, ".st-name")]; };
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b);
+      for (var i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+      return 0;
+    });
+    rows.forEach(function (tr) { body.appendChild(tr); });
+    var count = function (f) { return rows.filter(f).length; };
+    var on = function (tr) { return tr.className === "online"; };
+    set(document, ".st-now-summary", rows.length + " rooms: " +
+      count(function (tr) { return on(tr) && tr.dataset.inUse === "true"; }) + " in use, " +
+      count(function (tr) { return on(tr) && tr.dataset.booked === "true"; }) + " booked, " +
+      count(function (tr) { return on(tr) && tr.dataset.booked === "true" && tr.dataset.inUse === "false"; }) + " booked but not in use, " +
+      count(function (tr) { return on(tr) && tr.dataset.booked === "false"; }) + " free");
+  }
   function paintCard(c) {
     paintNow(c);
     var el = document.getElementById("card-" + c.key);
@@ -77,7 +113,7 @@
   if (room) url = "/events?room=" + encodeURIComponent(room.dataset.room);
   if (url) {
     var es = new EventSource(url);
-    es.addEventListener("cards", function (e) { JSON.parse(e.data).forEach(paintCard); });
+    es.addEventListener("cards", function (e) { JSON.parse(e.data).forEach(paintCard); orderNow(); });
     es.addEventListener("room", function (e) { paintRoom(JSON.parse(e.data)); });
     es.addEventListener("summary", function (e) {
       var s = JSON.parse(e.data);

@@ -134,6 +134,11 @@ test("the now view shows every room booked, free or in use, live", async ({ page
   await panel.locator('[data-button="display_power"]').click();
   await expect(row("Room A").locator(".st-day")).toHaveText(`Booked until ${hm(end)} \u00b7 in use`);
   await panel.close();
+  // The view keeps its order live: in use without a booking now comes first.
+  await expect(page.locator(".st-now tbody tr .st-name")).toHaveText(["Room B", "Room A", "Room C"]);
+  await expect(page.locator(".st-now-summary")).toHaveText(
+    "3 rooms: 2 in use, 1 booked, 0 booked but not in use, 1 free",
+  );
 
   // The usage page counts room A's booking and the CSV has the columns.
   await page.goto(station.url("/usage?period=day"));
