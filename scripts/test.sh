@@ -22,6 +22,13 @@ else
   echo "python3 is missing: the import-cycle check is skipped"
 fi
 
+step "no new long functions or files (scripts/sizes.py)"
+if command -v python3 >/dev/null; then
+  python3 scripts/sizes.py
+else
+  echo "python3 is missing: the size check is skipped"
+fi
+
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
