@@ -16,6 +16,7 @@
 
 pub mod create;
 pub mod restore;
+mod staging;
 
 use std::path::{Path, PathBuf};
 

@@ -5,11 +5,12 @@
 //! removes what was staged. A failure during the renames (they need no
 //! space, so it is rare) puts back what was already moved.
 
-use std::io::{BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Read};
+use std::path::Path;
 
 use flate2::read::GzDecoder;
 
+use super::staging::Staging;
 use super::{
     Locations, Manifest, ManifestFile, FORMAT, FORMAT_VERSION, MANIFEST, PROJECT, SETTINGS,
     STATION_DB, TLS, TLS_KEY,
@@ -134,38 +135,7 @@ fn read_and_stage(
     let mut entries = archive
         .entries()
         .map_err(|e| foreign(format!("not a gzip-compressed tar archive: {e}")))?;
-    let manifest = {
-        let mut first = match entries.next() {
-            None => return Err(foreign("the archive is empty".into())),
-            Some(Err(e)) => return Err(foreign(format!("not a gzip-compressed tar archive: {e}"))),
-            Some(Ok(e)) => e,
-        };
-        let path = entry_path(&first);
-        if path != MANIFEST || first.size() > MAX_MANIFEST_BYTES {
-            return Err(foreign(format!("it does not begin with {MANIFEST}")));
-        }
-        let mut json = Vec::new();
-        first
-            .read_to_end(&mut json)
-            .map_err(|e| corrupt(format!("{MANIFEST}: {e}")))?;
-        let manifest: Manifest = serde_json::from_slice(&json)
-            .map_err(|e| foreign(format!("its {MANIFEST} is not a roomctl manifest: {e}")))?;
-        if manifest.format != FORMAT || manifest.version == 0 {
-            return Err(foreign(format!(
-                "its manifest says format {:?} version {}",
-                manifest.format, manifest.version
-            )));
-        }
-        if manifest.version > FORMAT_VERSION {
-            return Err(RestoreError::Newer {
-                file: name.to_string(),
-                made_by: manifest.roomctl.clone(),
-                found: manifest.version,
-                ours: env!("CARGO_PKG_VERSION"),
-            });
-        }
-        manifest
-    };
+    let manifest = read_manifest(&mut entries, name)?;
     if let Some(bad) = manifest.files.iter().find(|f| !known(&f.path)) {
         return Err(foreign(format!("it holds an unknown file {:?}", bad.path)));
     }
@@ -195,44 +165,20 @@ fn read_and_stage(
             if locations.is_some() {
                 return Err(corrupt(format!("{SETTINGS} comes after other files")));
             }
-            let text = std::str::from_utf8(&data).map_err(|_| RestoreError::Invalid {
-                what: "settings file".into(),
-                why: "it is not UTF-8 text".into(),
-            })?;
-            let settings = Settings::from_toml(text, None).map_err(|e| RestoreError::Invalid {
-                what: "settings file".into(),
-                why: format!("{e:#}"),
-            })?;
-            let at = Locations::of(config, &settings);
-            staging.file(&at.settings, &data, 0o640, "the settings file")?;
-            locations = Some(at);
+            locations = Some(stage_settings(config, &data, staging)?);
             files += 1;
             continue;
         }
+        // No settings in the archive: the files go where the current
+        // settings say.
         let at = locations
-            .get_or_insert_with(|| {
-                // No settings in the archive: the files go where the
-                // current settings say.
-                let current = Settings::load(config, None)
-                    .unwrap_or_else(|_| Settings::defaults(Profile::Development));
-                Locations::of(config, &current)
-            })
+            .get_or_insert_with(|| current_locations(config))
             .clone();
-        if let Some(rest) = path.strip_prefix(PROJECT) {
-            staging.in_dir(&at.project_dir, rest, &data, 0o644)?;
-        } else if let Some(rest) = path.strip_prefix(TLS) {
-            if !manifest.private_key {
-                // A certificate without its key serves nothing: keep the
-                // controller's own (or let it make one).
-                kept_certificate = true;
-                continue;
-            }
-            let mode = if path == TLS_KEY { 0o600 } else { 0o644 };
-            staging.in_dir(&at.tls_dir, rest, &data, mode)?;
-        } else if path == STATION_DB {
-            staging.file(&at.station_db, &data, 0o640, "the station database")?;
+        if stage_file(&path, &data, &at, manifest.private_key, staging)? {
+            files += 1;
+        } else {
+            kept_certificate = true;
         }
-        files += 1;
     }
     if let Some(missing) = expected.next() {
         return Err(corrupt(format!(
@@ -243,20 +189,110 @@ fn read_and_stage(
     // The gzip trailer (its checksum) is read and checked at the end.
     let mut rest = archive.into_inner();
     std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| corrupt(e.to_string()))?;
-    let locations = match locations {
-        Some(l) => l,
-        None => Locations::of(
-            config,
-            &Settings::load(config, None)
-                .unwrap_or_else(|_| Settings::defaults(Profile::Development)),
-        ),
-    };
+    let locations = locations.unwrap_or_else(|| current_locations(config));
     Ok(Restored {
         manifest,
         locations,
         files,
         kept_certificate,
     })
+}
+
+/// The archive's first entry, its manifest: of a roomctl backup, in a
+/// format this version reads.
+fn read_manifest<R: Read>(
+    entries: &mut tar::Entries<'_, R>,
+    name: &str,
+) -> Result<Manifest, RestoreError> {
+    let foreign = |why: String| RestoreError::Foreign {
+        file: name.to_string(),
+        why,
+    };
+    let mut first = match entries.next() {
+        None => return Err(foreign("the archive is empty".into())),
+        Some(Err(e)) => return Err(foreign(format!("not a gzip-compressed tar archive: {e}"))),
+        Some(Ok(e)) => e,
+    };
+    let path = entry_path(&first);
+    if path != MANIFEST || first.size() > MAX_MANIFEST_BYTES {
+        return Err(foreign(format!("it does not begin with {MANIFEST}")));
+    }
+    let mut json = Vec::new();
+    first
+        .read_to_end(&mut json)
+        .map_err(|e| RestoreError::Corrupt {
+            file: name.to_string(),
+            why: format!("{MANIFEST}: {e}"),
+        })?;
+    let manifest: Manifest = serde_json::from_slice(&json)
+        .map_err(|e| foreign(format!("its {MANIFEST} is not a roomctl manifest: {e}")))?;
+    if manifest.format != FORMAT || manifest.version == 0 {
+        return Err(foreign(format!(
+            "its manifest says format {:?} version {}",
+            manifest.format, manifest.version
+        )));
+    }
+    if manifest.version > FORMAT_VERSION {
+        return Err(RestoreError::Newer {
+            file: name.to_string(),
+            made_by: manifest.roomctl.clone(),
+            found: manifest.version,
+            ours: env!("CARGO_PKG_VERSION"),
+        });
+    }
+    Ok(manifest)
+}
+
+/// One file of the archive (not the settings) staged where `at` says;
+/// false for the TLS files of an archive made without the private key: a
+/// certificate without its key serves nothing, so the controller keeps its
+/// own (or makes one).
+fn stage_file(
+    path: &str,
+    data: &[u8],
+    at: &Locations,
+    private_key: bool,
+    staging: &mut Staging,
+) -> Result<bool, RestoreError> {
+    if let Some(rest) = path.strip_prefix(PROJECT) {
+        staging.in_dir(&at.project_dir, rest, data, 0o644)?;
+    } else if let Some(rest) = path.strip_prefix(TLS) {
+        if !private_key {
+            return Ok(false);
+        }
+        let mode = if path == TLS_KEY { 0o600 } else { 0o644 };
+        staging.in_dir(&at.tls_dir, rest, data, mode)?;
+    } else if path == STATION_DB {
+        staging.file(&at.station_db, data, 0o640, "the station database")?;
+    }
+    Ok(true)
+}
+
+/// The archive's settings file, checked as the controller will read it and
+/// staged; where the other files go, by those settings.
+fn stage_settings(
+    config: &Path,
+    data: &[u8],
+    staging: &mut Staging,
+) -> Result<Locations, RestoreError> {
+    let text = std::str::from_utf8(data).map_err(|_| RestoreError::Invalid {
+        what: "settings file".into(),
+        why: "it is not UTF-8 text".into(),
+    })?;
+    let settings = Settings::from_toml(text, None).map_err(|e| RestoreError::Invalid {
+        what: "settings file".into(),
+        why: format!("{e:#}"),
+    })?;
+    let at = Locations::of(config, &settings);
+    staging.file(&at.settings, data, 0o640, "the settings file")?;
+    Ok(at)
+}
+
+/// Where the files go by the current settings (an archive without its own).
+fn current_locations(config: &Path) -> Locations {
+    let current =
+        Settings::load(config, None).unwrap_or_else(|_| Settings::defaults(Profile::Development));
+    Locations::of(config, &current)
 }
 
 fn entry_path<R: Read>(entry: &tar::Entry<'_, R>) -> String {
@@ -304,188 +340,6 @@ fn check_staged(staging: &Staging) -> Result<(), RestoreError> {
         }
     }
     Ok(())
-}
-
-/// One destination: a file or a directory, staged beside it.
-struct Stage {
-    target: PathBuf,
-    staged: PathBuf,
-    dir: bool,
-    what: String,
-}
-
-/// What was staged; removed when dropped before [`Staging::commit`].
-#[derive(Default)]
-struct Staging {
-    stages: Vec<Stage>,
-    committed: bool,
-}
-
-/// `.NAME.SUFFIX` beside `path`.
-fn beside(path: &Path, suffix: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{suffix}"))
-}
-
-fn io_error(what: &str, source: std::io::Error) -> RestoreError {
-    if source.raw_os_error() == Some(libc::ENOSPC) {
-        RestoreError::Full { what: what.into() }
-    } else {
-        RestoreError::Io {
-            what: what.into(),
-            source,
-        }
-    }
-}
-
-/// Writes `bytes` to `path` (created with `mode`), synced; owned like the
-/// directory it is in (a restore run as root leaves files the service's
-/// user can still write).
-fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    own_like_parent(path);
-    Ok(())
-}
-
-fn own_like_parent(path: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    if let Some(meta) = path.parent().and_then(|p| std::fs::metadata(p).ok()) {
-        // Fails harmlessly when not root (the files are then ours anyway).
-        let _ = std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()));
-    }
-}
-
-impl Staging {
-    /// Stages a whole file for `target`.
-    fn file(
-        &mut self,
-        target: &Path,
-        bytes: &[u8],
-        mode: u32,
-        what: &str,
-    ) -> Result<(), RestoreError> {
-        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| io_error(what, e))?;
-        }
-        let staged = beside(target, "restore");
-        let _ = std::fs::remove_file(&staged);
-        self.stages.push(Stage {
-            target: target.to_path_buf(),
-            staged: staged.clone(),
-            dir: false,
-            what: what.into(),
-        });
-        write_synced(&staged, bytes, mode).map_err(|e| io_error(what, e))
-    }
-
-    /// Stages `rel` (a file inside the directory `target`).
-    fn in_dir(
-        &mut self,
-        target: &Path,
-        rel: &str,
-        bytes: &[u8],
-        mode: u32,
-    ) -> Result<(), RestoreError> {
-        let what = target.join(rel).display().to_string();
-        let staged = match self.stages.iter().find(|s| s.dir && s.target == target) {
-            Some(s) => s.staged.clone(),
-            None => {
-                let staged = beside(target, "restore");
-                let _ = std::fs::remove_dir_all(&staged);
-                self.stages.push(Stage {
-                    target: target.to_path_buf(),
-                    staged: staged.clone(),
-                    dir: true,
-                    what: target.display().to_string(),
-                });
-                std::fs::create_dir_all(&staged).map_err(|e| io_error(&what, e))?;
-                own_like_parent(&staged);
-                staged
-            }
-        };
-        let path = staged.join(rel);
-        if let Some(parent) = path.parent() {
-            if !parent.exists() {
-                std::fs::create_dir_all(parent).map_err(|e| io_error(&what, e))?;
-                own_like_parent(parent);
-            }
-        }
-        write_synced(&path, bytes, mode).map_err(|e| io_error(&what, e))
-    }
-
-    /// Renames every staged file and directory into place; on a failure,
-    /// renames back what had moved.
-    fn commit(&mut self) -> Result<(), RestoreError> {
-        let mut moved: Vec<(&Stage, Option<PathBuf>)> = Vec::new();
-        for stage in &self.stages {
-            let old = beside(&stage.target, "restore-old");
-            remove(&old, stage.dir);
-            let had = stage.target.exists();
-            let result = (|| {
-                if had {
-                    std::fs::rename(&stage.target, &old)?;
-                }
-                std::fs::rename(&stage.staged, &stage.target).inspect_err(|_| {
-                    if had {
-                        let _ = std::fs::rename(&old, &stage.target);
-                    }
-                })
-            })();
-            if let Err(source) = result {
-                for (done, old) in moved.into_iter().rev() {
-                    remove(&done.target, done.dir);
-                    if let Some(old) = old {
-                        let _ = std::fs::rename(&old, &done.target);
-                    }
-                }
-                return Err(RestoreError::Swap {
-                    what: stage.what.clone(),
-                    source,
-                });
-            }
-            moved.push((stage, had.then_some(old)));
-        }
-        self.committed = true;
-        for (stage, old) in moved {
-            if let Some(old) = old {
-                remove(&old, stage.dir);
-            }
-            if let Some(parent) = stage.target.parent() {
-                if let Ok(d) = std::fs::File::open(parent) {
-                    let _ = d.sync_all();
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn remove(path: &Path, dir: bool) {
-    let _ = if dir {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
-    };
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            for s in &self.stages {
-                remove(&s.staged, s.dir);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
