@@ -30,11 +30,9 @@ FILE_LIMIT = 400
 KNOWN_FNS = {
     "server/src/config/sections.rs::profile_defaults": 169,
     "server/src/services/http/live.rs::serve": 143,
-    "controller-core/src/driver/validate.rs::command": 143,
     "server/src/station/usage.rs::report": 135,
     "server/src/services/ftp/guard.rs::pump": 132,
     "server/src/station/watcher.rs::session": 129,
-    "controller-core/src/driver/validate.rs::driver": 128,
     "controller-core/src/engine/mod.rs::apply": 127,
     "controller-core/src/driver/framing.rs::next_binary": 123,
     "controller-core/src/project/validate/feedback.rs::check": 115,
@@ -44,7 +42,6 @@ KNOWN_FNS = {
     "server/src/services/calendar/reactor.rs::follow": 104,
     "app/src/status.rs::StatusBody": 104,
     "controller-core/src/driver/transcript.rs::check": 103,
-    "controller-core/src/driver/validate.rs::framing": 103,
     "server/src/services/extension/mod.rs::on_datagram": 101,
     "controller-core/src/engine/mod.rs::press": 101,
     "controller-core/src/project/parse.rs::parse": 98,
@@ -64,7 +61,6 @@ KNOWN_FNS = {
     "server/src/station/service.rs::start": 88,
     "server/src/logic/levels.rs::run": 88,
     "server/src/services/mqtt/discovery.rs::configs": 87,
-    "controller-core/src/driver/validate.rs::driver_from_toml": 86,
     "server/src/audit/mod.rs::start": 84,
     "server/src/services/calendar/fetch.rs::fetch": 83,
     "server/src/services/http/live.rs::handle": 82,
@@ -73,7 +69,6 @@ KNOWN_FNS = {
     "controller-core/src/project/validate/devices.rs::driver_device": 81,
 }
 KNOWN_FILES = {
-    "controller-core/src/driver/validate.rs": 1069,
     "server/src/services/mqtt/bridge.rs": 733,
     "controller-core/src/engine/mod.rs": 714,
     "server/src/config/sections.rs": 704,
