@@ -25,6 +25,7 @@
 mod data;
 pub mod guard;
 mod passive;
+mod relay;
 pub mod storage;
 
 use std::net::{IpAddr, SocketAddr};
@@ -225,13 +226,13 @@ async fn session(
         let _ = server.service(inner_server).await;
     });
     let login_deadline = std::time::Duration::from_secs(s.login_timeout_secs.max(1));
-    guard::relay(
+    relay::relay(
         client,
         inner_client,
         canonical(peer.ip()),
         login_deadline,
         control_tls,
-        guard::DataRules {
+        relay::DataRules {
             offers,
             timeout: std::time::Duration::from_secs(s.data_timeout_secs.max(1)),
         },
