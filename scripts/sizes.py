@@ -35,7 +35,6 @@ KNOWN_FNS = {
     "controller-core/src/engine/mod.rs::apply": 127,
     "controller-core/src/driver/framing.rs::next_binary": 123,
     "controller-core/src/project/validate/feedback.rs::check": 115,
-    "server/src/cli/project.rs::run_blocking": 111,
     "server/src/services/central/session.rs::run": 106,
     "server/src/station/mqtt.rs::message": 106,
     "server/src/services/calendar/reactor.rs::follow": 104,

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -100,96 +100,12 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
             remote,
             file,
             apply,
-        } => {
-            let text =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let password = password(&remote)?;
-            let mut ftp = ftp_login(&remote, &password)?;
-            // A name of this upload's own: the report names the file it is
-            // about, so a report left by an earlier upload (this one was
-            // refused before the controller read it, e.g. for want of the
-            // admin role) is never shown as this one's.
-            let name = upload_name();
-            let stored = ftp.put_file(&name, &mut text.as_slice());
-            let report = ftp
-                .retr_as_buffer(crate::services::ftp::storage::REPORT)
-                .map(|c| String::from_utf8_lossy(&c.into_inner()).into_owned())
-                .ok()
-                .filter(|r| r.contains(&format!(" {name}")));
-            let _ = ftp.quit();
-            if let Err(e) = &stored {
-                if timed_out(e) {
-                    anyhow::bail!(
-                        "the upload of {} did not complete: {}",
-                        file.display(),
-                        no_answer(&remote)
-                    );
-                }
-            }
-            match (stored, report) {
-                (Ok(n), Some(report)) => {
-                    println!("uploaded {} ({n} bytes): {}", file.display(), report.trim())
-                }
-                (Ok(n), None) => println!("uploaded {} ({n} bytes)", file.display()),
-                (Err(e), Some(report)) => anyhow::bail!(
-                    "the controller refused {}: {}\n{}",
-                    file.display(),
-                    ftp_reply(&e),
-                    report.trim()
-                ),
-                (Err(e), None) => anyhow::bail!(
-                    "the controller refused {}: {}",
-                    file.display(),
-                    ftp_reply(&e)
-                ),
-            }
-            if apply {
-                change(&remote, &password, "project apply")?;
-            }
-            Ok(())
-        }
+        } => push(&remote, &file, apply),
         ProjectCommand::Pull {
             remote,
             output,
             which,
-        } => {
-            let password = password(&remote)?;
-            let mut ftp = ftp_login(&remote, &password)?;
-            let name = match which {
-                Which::Active => crate::project_store::ACTIVE,
-                Which::Previous => crate::project_store::PREVIOUS,
-                Which::Pending => crate::project_store::PENDING,
-            };
-            let data = match ftp.retr_as_buffer(name) {
-                Ok(d) => d.into_inner(),
-                Err(e) if timed_out(&e) => {
-                    anyhow::bail!("cannot download {name}: {}", no_answer(&remote))
-                }
-                Err(e) => anyhow::bail!("cannot download {name}: {}", ftp_reply(&e)),
-            };
-            let _ = ftp.quit();
-            if output.as_os_str() == "-" {
-                std::io::stdout().write_all(&data)?;
-            } else {
-                crate::durable::write_atomic(
-                    output
-                        .parent()
-                        .filter(|p| !p.as_os_str().is_empty())
-                        .unwrap_or(std::path::Path::new(".")),
-                    &output
-                        .file_name()
-                        .context("--output needs a file name")?
-                        .to_string_lossy(),
-                    &data,
-                )?;
-                eprintln!(
-                    "saved {name} as {} ({} bytes)",
-                    output.display(),
-                    data.len()
-                );
-            }
-            Ok(())
-        }
+        } => pull(&remote, &output, which),
         ProjectCommand::Validate { remote } => {
             let password = password(&remote)?;
             print!("{}", console(&remote, &password, "project validate")?);
@@ -204,6 +120,97 @@ fn run_blocking(cmd: ProjectCommand) -> anyhow::Result<()> {
             change(&remote, &password, "project rollback")
         }
     }
+}
+
+/// `roomctl project push`: uploads `file` over FTP as the pending project
+/// and prints the controller's report on it; `apply` applies it after.
+fn push(remote: &Remote, file: &Path, apply: bool) -> anyhow::Result<()> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let password = password(remote)?;
+    let mut ftp = ftp_login(remote, &password)?;
+    // A name of this upload's own: the report names the file it is
+    // about, so a report left by an earlier upload (this one was
+    // refused before the controller read it, e.g. for want of the
+    // admin role) is never shown as this one's.
+    let name = upload_name();
+    let stored = ftp.put_file(&name, &mut text.as_slice());
+    let report = ftp
+        .retr_as_buffer(crate::services::ftp::storage::REPORT)
+        .map(|c| String::from_utf8_lossy(&c.into_inner()).into_owned())
+        .ok()
+        .filter(|r| r.contains(&format!(" {name}")));
+    let _ = ftp.quit();
+    if let Err(e) = &stored {
+        if timed_out(e) {
+            anyhow::bail!(
+                "the upload of {} did not complete: {}",
+                file.display(),
+                no_answer(remote)
+            );
+        }
+    }
+    match (stored, report) {
+        (Ok(n), Some(report)) => {
+            println!("uploaded {} ({n} bytes): {}", file.display(), report.trim())
+        }
+        (Ok(n), None) => println!("uploaded {} ({n} bytes)", file.display()),
+        (Err(e), Some(report)) => anyhow::bail!(
+            "the controller refused {}: {}\n{}",
+            file.display(),
+            ftp_reply(&e),
+            report.trim()
+        ),
+        (Err(e), None) => anyhow::bail!(
+            "the controller refused {}: {}",
+            file.display(),
+            ftp_reply(&e)
+        ),
+    }
+    if apply {
+        change(remote, &password, "project apply")?;
+    }
+    Ok(())
+}
+
+/// `roomctl project pull`: downloads the active, previous or pending
+/// project to `output` (`-`: standard output).
+fn pull(remote: &Remote, output: &Path, which: Which) -> anyhow::Result<()> {
+    let password = password(remote)?;
+    let mut ftp = ftp_login(remote, &password)?;
+    let name = match which {
+        Which::Active => crate::project_store::ACTIVE,
+        Which::Previous => crate::project_store::PREVIOUS,
+        Which::Pending => crate::project_store::PENDING,
+    };
+    let data = match ftp.retr_as_buffer(name) {
+        Ok(d) => d.into_inner(),
+        Err(e) if timed_out(&e) => {
+            anyhow::bail!("cannot download {name}: {}", no_answer(remote))
+        }
+        Err(e) => anyhow::bail!("cannot download {name}: {}", ftp_reply(&e)),
+    };
+    let _ = ftp.quit();
+    if output.as_os_str() == "-" {
+        std::io::stdout().write_all(&data)?;
+    } else {
+        crate::durable::write_atomic(
+            output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new(".")),
+            &output
+                .file_name()
+                .context("--output needs a file name")?
+                .to_string_lossy(),
+            &data,
+        )?;
+        eprintln!(
+            "saved {name} as {} ({} bytes)",
+            output.display(),
+            data.len()
+        );
+    }
+    Ok(())
 }
 
 /// The name an upload is stored under on the controller (any `NAME.toml`
