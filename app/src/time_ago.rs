@@ -5,6 +5,7 @@
 //! page with its own time, which the browser starts from, so the first
 //! hydrated text is the one the server sent).
 
+#[cfg(any(feature = "ssr", feature = "station"))]
 use leptos::prelude::*;
 
 /// "12 s ago" from two Unix times; `then` 0 is "never".
@@ -21,21 +22,24 @@ pub fn ago(now: u64, then: u64) -> String {
 }
 
 /// The page's idea of now (Unix seconds), shared by every [`TimeAgo`]
-/// through the context.
+/// through the context (the station's screens; the status page, whose
+/// report is pushed anew, only uses [`ago`]).
+#[cfg(any(feature = "ssr", feature = "station"))]
 #[derive(Clone, Copy)]
 pub struct Clock(RwSignal<u64>);
 
 /// How often the browser advances the [`Clock`].
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[cfg(feature = "station")]
 const TICK: std::time::Duration = std::time::Duration::from_secs(5);
 
+#[cfg(any(feature = "ssr", feature = "station"))]
 impl Clock {
     /// Provides a clock reading `now` to the components below; in the
     /// browser it then follows the browser's time.
     pub fn provide(now: u64) -> Clock {
         let clock = Clock(RwSignal::new(now));
         provide_context(clock);
-        #[cfg(feature = "hydrate")]
+        #[cfg(feature = "station")]
         set_interval(
             move || clock.0.set((js_sys::Date::now() / 1000.0) as u64),
             TICK,
@@ -45,6 +49,7 @@ impl Clock {
 }
 
 /// How long ago `then` was, by the page's [`Clock`], kept up to date.
+#[cfg(any(feature = "ssr", feature = "station"))]
 #[component]
 pub fn TimeAgo(#[prop(into)] then: Signal<u64>) -> impl IntoView {
     let Clock(now) = expect_context::<Clock>();

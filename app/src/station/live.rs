@@ -24,9 +24,12 @@ use web_sys::{
 use super::grid::OnlineCount;
 use super::RoomLive;
 
-/// Opens the stream at `url`, handing each event named in `handlers` its
-/// data (JSON text) to the handler of that name.
-fn follow(url: &str, handlers: Vec<(&'static str, Box<dyn Fn(String)>)>) {
+/// An event's name on the stream and what takes its data (JSON text).
+type Handler = (&'static str, Box<dyn Fn(String)>);
+
+/// Opens the stream at `url`, handing the data of each event named in
+/// `handlers` to the handler of that name.
+fn follow(url: &str, handlers: Vec<Handler>) {
     let Ok(stream) = EventSource::new(url) else {
         leptos::logging::error!("station: cannot open {url}");
         return;
@@ -63,7 +66,7 @@ pub fn follow_cards(
         .into_iter()
         .map(|c| (c.with_untracked(|c| c.key.clone()), c))
         .collect();
-    let mut handlers: Vec<(&'static str, Box<dyn Fn(String)>)> = vec![(
+    let mut handlers: Vec<Handler> = vec![(
         "cards",
         Box::new(move |data: String| {
             for card in read::<Vec<RoomCard>>("cards", &data).unwrap_or_default() {
