@@ -6,9 +6,12 @@
 #   target/site/pkg/roomctl.js      wasm-bindgen's JS (--target web)
 #   target/site/pkg/roomctl.wasm    the hydrated panel (hydrate, wasm-release
 #                                   profile), wasm-bindgen + wasm-opt -Oz
-#   target/site/pkg/{status,admin}.{js,wasm}  the status and admin pages
-#                                   (app, feature `status` / `admin`), each
-#                                   its own bundle, loaded by its page only
+#   target/site/pkg/{status,admin,station}.{js,wasm}  the status and admin
+#                                   pages and the central station's screens
+#                                   (app, feature `status` / `admin` /
+#                                   `station`), each its own bundle, loaded
+#                                   by its pages only (the station's by
+#                                   `roomctl station`'s live screens)
 #   target/site/pkg/designer.{js,wasm}  the Project Designer (designer/), its
 #                                   own bundle, loaded by /designer only
 #   target/site/pkg/roomctl.css     style/main.css
@@ -161,13 +164,13 @@ cp "$STAGE/$OUTPUT_NAME.wasm" "$STAGE/$OUTPUT_NAME.js" "$PKG/"
 rm -rf "$PKG/snippets"
 if [[ -d $STAGE/snippets ]]; then cp -r "$STAGE/snippets" "$PKG/snippets"; fi
 
-# 3a. The status and admin pages' own wasm: the same app crate with the
-#     `status` or `admin` feature, each hydrating its own screen only
+# 3a. The status and admin pages' and the station's own wasm: the same app
+#     crate with the `status`, `admin` or `station` feature, each hydrating its own screen only
 #     (app/src/lib.rs: each bundle carries only its own screens), as
 #     pkg/<name>.js and pkg/<name>.wasm. Each in a target directory of its
 #     own, so the app crate's feature sets never overwrite each other's
 #     app.wasm (their dependencies come from sccache).
-for SCREEN in status admin; do
+for SCREEN in status admin station; do
   SCREEN_FRONT="$TARGET_DIR/front-$SCREEN"
   SCREEN_STAGE="$FRONT/bindgen-$SCREEN"
   screen_args=(--package="$LIB_PACKAGE" --lib --target=wasm32-unknown-unknown
@@ -257,6 +260,13 @@ say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped 
 for SCREEN in status admin; do
   say "$SCREEN: $(gzip -9 -c "$PKG/$SCREEN.wasm" | wc -c) bytes of wasm gzipped (loaded by /$SCREEN only)"
 done
+# The station's screens have a budget of their own (docs/performance.md,
+# "Station wasm size"): a station on a slow link still opens its grid quickly.
+STATION_WASM_BUDGET=245760 # 240 KiB gzipped
+station_gz=$(gzip -9 -c "$PKG/station.wasm" | wc -c)
+say "station: $station_gz bytes of wasm gzipped, budget $STATION_WASM_BUDGET (loaded by roomctl station's grid, now view and room pages only)"
+(( station_gz <= STATION_WASM_BUDGET )) \
+  || die "the station's wasm is $station_gz bytes gzipped, over its budget of $STATION_WASM_BUDGET (see docs/performance.md: twiggy top on target/front-station/wasm32-unknown-unknown/wasm-release/app.wasm)"
 # The panel loads on every wall panel at every boot: its wasm has a budget
 # (docs/performance.md, "Panel wasm size"). Over it, the build fails.
 PANEL_WASM_BUDGET=262144 # 256 KiB gzipped (docs/performance.md: lowered once the status and admin pages had their own bundles)

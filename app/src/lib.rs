@@ -1,17 +1,20 @@
 // The panel's views are deeply nested types (no `into_any`, which would
 // add asynchronous hydration code for each; see `panel.rs`).
 #![recursion_limit = "256"]
-//! The roomctl web UI: touch panels, the status page and the admin page.
+//! The roomctl web UI: touch panels, the status page, the admin page and
+//! the central station's screens.
 //!
 //! Compiled for the server with `ssr` (renders every page with the current
 //! button and LED state) and for the browser into one wasm bundle per kind
 //! of screen, so each screen loads only its own code: `hydrate` alone is
 //! the panel's (`pkg/roomctl.wasm`, on every wall panel: its size has a
 //! budget), `status` the status page's (`pkg/status.wasm`), `admin` the
-//! admin page's (`pkg/admin.wasm`). [`Screen::bundle`] says which hydrates
-//! a page; a bundle's `hydrate()` leaves the other screens alone. Server
-//! state reaches components through [`backend::Backend`] in the Leptos
-//! context.
+//! admin page's (`pkg/admin.wasm`), `station` the central station's
+//! screens (`pkg/station.wasm`, served by `roomctl station`, see
+//! [`station`]). [`Screen::bundle`] says which bundle hydrates a page of
+//! the controller; a bundle's `hydrate()` leaves the other screens alone.
+//! Server state reaches components through [`backend::Backend`] in the
+//! Leptos context.
 //!
 //! Links between screens (panels, status, admin) are full page loads
 //! (`rel="external"`): each panel page owns one live channel for its whole
@@ -25,24 +28,38 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod base;
-#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
+#[cfg(any(
+    feature = "ssr",
+    not(any(feature = "status", feature = "admin", feature = "station"))
+))]
 mod icons;
-#[cfg(all(feature = "hydrate", not(any(feature = "status", feature = "admin"))))]
+#[cfg(all(
+    feature = "hydrate",
+    not(any(feature = "status", feature = "admin", feature = "station"))
+))]
 mod live;
-#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
+#[cfg(any(
+    feature = "ssr",
+    not(any(feature = "status", feature = "admin", feature = "station"))
+))]
 mod notice;
-#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
+#[cfg(any(
+    feature = "ssr",
+    not(any(feature = "status", feature = "admin", feature = "station"))
+))]
 mod panel;
-#[cfg(all(feature = "hydrate", not(feature = "admin")))]
+#[cfg(all(feature = "hydrate", not(any(feature = "admin", feature = "station"))))]
 mod socket;
-#[cfg(feature = "ssr")]
+#[cfg(any(feature = "ssr", feature = "station"))]
 pub mod station;
 #[cfg(any(feature = "ssr", feature = "status"))]
 mod status;
 #[cfg(feature = "status")]
 mod status_live;
-#[cfg(feature = "ssr")]
+#[cfg(any(feature = "ssr", feature = "station"))]
 pub mod text;
+#[cfg(any(feature = "ssr", feature = "status", feature = "station"))]
+mod time_ago;
 
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
@@ -99,11 +116,17 @@ pub fn App() -> impl IntoView {
 
 // A screen's view in the builds that carry it; in the other browser
 // bundles, nothing (they never hydrate the screen: see [`hydrate`]).
-#[cfg(any(feature = "ssr", not(any(feature = "status", feature = "admin"))))]
+#[cfg(any(
+    feature = "ssr",
+    not(any(feature = "status", feature = "admin", feature = "station"))
+))]
 fn panel_page(panel: Option<String>) -> impl IntoView {
     view! { <panel::PanelPage panel/> }
 }
-#[cfg(all(not(feature = "ssr"), any(feature = "status", feature = "admin")))]
+#[cfg(all(
+    not(feature = "ssr"),
+    any(feature = "status", feature = "admin", feature = "station")
+))]
 fn panel_page(_: Option<String>) -> impl IntoView {}
 
 #[cfg(any(feature = "ssr", feature = "status"))]
@@ -181,12 +204,16 @@ impl Screen {
 
     /// Whether this browser build hydrates the screen (the panel's build,
     /// `hydrate` alone, every screen without a bundle of its own).
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    #[cfg_attr(any(not(feature = "hydrate"), feature = "station"), allow(dead_code))]
     fn hydrated_here(&self) -> bool {
         match self.bundle_name() {
             Some("status") => cfg!(feature = "status"),
             Some("admin") => cfg!(feature = "admin"),
-            _ => !cfg!(any(feature = "status", feature = "admin")),
+            _ => !cfg!(any(
+                feature = "status",
+                feature = "admin",
+                feature = "station"
+            )),
         }
     }
 
@@ -239,7 +266,7 @@ mod tests {
 
 /// The browser entry point: hydrate the server-rendered page, if it is a
 /// screen of this bundle ([`Screen::bundle_name`]).
-#[cfg(feature = "hydrate")]
+#[cfg(all(feature = "hydrate", not(feature = "station")))]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
@@ -247,4 +274,13 @@ pub fn hydrate() {
         return;
     }
     leptos::mount::hydrate_body(App);
+}
+
+/// The station bundle's entry point: the station's own screens (served by
+/// `roomctl station`, not the controller: [`station::hydrate`]).
+#[cfg(feature = "station")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    station::hydrate();
 }

@@ -10,6 +10,8 @@ use controller_core::view::StatusReport;
 use leptos::either::Either;
 use leptos::prelude::*;
 
+use crate::time_ago::ago;
+
 /// A short key for styling a service's state (green, grey, red).
 fn state_key(state: &controller_core::view::ServiceState) -> &'static str {
     use controller_core::view::ServiceState::*;
@@ -20,15 +22,6 @@ fn state_key(state: &controller_core::view::ServiceState) -> &'static str {
         Disabled => "disabled",
         Failed(_) => "failed",
         Stopped => "stopped",
-    }
-}
-
-fn ago(now: u64, then: u64) -> String {
-    let s = now.saturating_sub(then);
-    match s {
-        0..=59 => format!("{s} s ago"),
-        60..=3599 => format!("{} min ago", s / 60),
-        _ => format!("{} h ago", s / 3600),
     }
 }
 

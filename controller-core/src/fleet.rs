@@ -161,6 +161,48 @@ impl RoomCard {
     }
 }
 
+/// The station's "now" view of every room: the order of its rows and the
+/// summary above them. Used for the page the server renders and again in
+/// the browser each time a room changes, so the two never disagree.
+pub mod now {
+    use super::RoomCard;
+
+    /// Where a room stands in the view: booked but not in use first (someone
+    /// may have forgotten, or the room can be released), then in use
+    /// without a booking, then booked, in use, free, rooms without a
+    /// calendar, and rooms not seen.
+    pub fn rank(card: &RoomCard) -> u8 {
+        match (card.online, card.day.booked, card.day.in_use) {
+            (false, _, _) => 6,
+            (_, Some(true), Some(false)) => 0,
+            (_, Some(false), Some(true)) => 1,
+            (_, Some(true), _) => 2,
+            (_, _, Some(true)) => 3,
+            (_, Some(false), _) => 4,
+            _ => 5,
+        }
+    }
+
+    /// The view's order: by [`rank`], then location, then name.
+    pub fn order(cards: &mut [RoomCard]) {
+        cards.sort_by(|a, b| (rank(a), &a.location, &a.name).cmp(&(rank(b), &b.location, &b.name)));
+    }
+
+    /// "3 rooms: 1 in use, 2 booked, 1 booked but not in use, 0 free"
+    /// (rooms offline count in the total only).
+    pub fn summary(cards: &[RoomCard]) -> String {
+        let count = |f: fn(&RoomCard) -> bool| cards.iter().filter(|c| c.online && f(c)).count();
+        format!(
+            "{} rooms: {} in use, {} booked, {} booked but not in use, {} free",
+            cards.len(),
+            count(|c| c.day.in_use == Some(true)),
+            count(|c| c.day.booked == Some(true)),
+            count(|c| c.day.booked == Some(true) && c.day.in_use == Some(false)),
+            count(|c| c.day.booked == Some(false)),
+        )
+    }
+}
+
 /// Which cards the grid shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardFilter {
@@ -324,6 +366,61 @@ pub fn device_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_now_view_puts_booked_empty_rooms_first_and_counts_online_rooms() {
+        let card = |name: &str, location: &str, online: bool, booked, in_use| RoomCard {
+            key: name.to_lowercase(),
+            name: name.into(),
+            location: location.into(),
+            online,
+            day: RoomDay {
+                booked,
+                in_use,
+                ..RoomDay::default()
+            },
+            ..RoomCard::default()
+        };
+        let mut cards = vec![
+            card("Gone", "A", false, Some(true), Some(false)),
+            card("Unknown", "A", true, None, None),
+            card("Free", "A", true, Some(false), Some(false)),
+            card("Busy", "A", true, None, Some(true)),
+            card("Meeting", "A", true, Some(true), Some(true)),
+            card("Squatted", "A", true, Some(false), Some(true)),
+            card("Forgotten 2", "B", true, Some(true), Some(false)),
+            card("Forgotten 1", "B", true, Some(true), Some(false)),
+            card("Forgotten 3", "A", true, Some(true), None),
+        ];
+        let ranks: Vec<u8> = cards.iter().map(now::rank).collect();
+        assert_eq!(ranks, [6, 5, 4, 3, 2, 1, 0, 0, 2]);
+        now::order(&mut cards);
+        let names: Vec<&str> = cards.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Forgotten 1",
+                "Forgotten 2",
+                "Squatted",
+                "Forgotten 3",
+                "Meeting",
+                "Busy",
+                "Free",
+                "Unknown",
+                "Gone"
+            ]
+        );
+        // The room offline is booked and empty by its last word, but
+        // counts in the total only.
+        assert_eq!(
+            now::summary(&cards),
+            "9 rooms: 3 in use, 4 booked, 2 booked but not in use, 2 free"
+        );
+        assert_eq!(
+            now::summary(&[]),
+            "0 rooms: 0 in use, 0 booked, 0 booked but not in use, 0 free"
+        );
+    }
 
     #[test]
     fn a_device_line_shows_power_input_and_lamp_hours_where_reported() {

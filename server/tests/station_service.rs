@@ -103,23 +103,45 @@ async fn the_station_pages_carry_the_panels_security_headers() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("script-src 'self';"), "{csp}");
 
-    // A logged-in page, and a script worth compressing.
+    // A logged-in page, and a stylesheet worth compressing.
     let cookie = log_in(st.addr).await;
     let (status, grid) = get_from(other(), st.addr, "/", &format!("Cookie: {cookie}\r\n")).await;
     assert_eq!(status, 200, "{grid}");
     assert_eq!(header(&grid, "x-frame-options"), Some("DENY"));
-    assert!(header(&grid, "content-security-policy")
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
-    let (status, script) =
-        get_from(other(), st.addr, "/station.js", "Accept-Encoding: gzip\r\n").await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        header(&script, "content-encoding"),
-        Some("gzip"),
-        "{script}"
+    let csp = header(&grid, "content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // A live screen: its wasm compiles and its hydration script (the
+    // only inline script) runs by this answer's nonce, as on the panel.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|n| n.split('\'').next())
+        .unwrap_or_else(|| panic!("a nonce: {csp}"));
+    assert!(
+        csp.contains(&format!(
+            "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval';"
+        )),
+        "{csp}"
     );
-    assert_eq!(header(&script, "x-content-type-options"), Some("nosniff"));
+    assert!(
+        grid.contains(&format!("<script type=\"module\" nonce=\"{nonce}\">")),
+        "{grid}"
+    );
+    assert!(grid.contains("/pkg/station.js"), "{grid}");
+    assert!(
+        !grid.contains("/pkg/roomctl"),
+        "not the panel's wasm: {grid}"
+    );
+    let (status, style) = get_from(
+        other(),
+        st.addr,
+        "/station.css",
+        "Accept-Encoding: gzip\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&style, "content-encoding"), Some("gzip"), "{style}");
+    assert_eq!(header(&style, "x-content-type-options"), Some("nosniff"));
     st.shutdown().await;
     panel.shutdown().await;
 }

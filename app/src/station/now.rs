@@ -1,70 +1,60 @@
 //! The building's day at a glance: every room the station watches, one
 //! row each, with what it is doing now (booked or free, in use or not,
 //! the meeting on as the room shows it, until when, the next meeting),
-//! the rooms booked and left empty first. Kept live by `public/station.js`
-//! from the same card events as the grid.
+//! the rooms booked and left empty first (`controller_core::fleet::now`:
+//! the order and the summary, the same on the server and in the browser).
+//! In the browser the rows follow the station's event stream and move to
+//! their place as rooms change.
 
-use controller_core::fleet::RoomCard;
+use std::collections::BTreeMap;
+
+use controller_core::fleet::{now, RoomCard};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
+use super::grid::{flag, link_word};
 use super::TopBar;
 
-/// The order of the "now" view: booked but not in use first (someone may
-/// have forgotten, or the room can be released), then in use without a
-/// booking, then booked, in use, free, and rooms not seen; by location
-/// and name within each.
-fn rank(c: &RoomCard) -> u8 {
-    match (c.online, c.day.booked, c.day.in_use) {
-        (false, _, _) => 6,
-        (_, Some(true), Some(false)) => 0,
-        (_, Some(false), Some(true)) => 1,
-        (_, Some(true), _) => 2,
-        (_, _, Some(true)) => 3,
-        (_, Some(false), _) => 4,
-        _ => 5,
-    }
+/// Everything the now view shows.
+#[derive(Serialize, Deserialize)]
+pub struct NowView {
+    pub user: String,
+    pub role: String,
+    /// Every room, in any order.
+    pub cards: Vec<RoomCard>,
 }
 
 #[component]
-pub fn NowPage(user: String, role: String, mut cards: Vec<RoomCard>) -> impl IntoView {
-    cards.sort_by(|a, b| (rank(a), &a.location, &a.name).cmp(&(rank(b), &b.location, &b.name)));
-    let count = |f: &dyn Fn(&RoomCard) -> bool| cards.iter().filter(|c| f(c)).count();
-    let summary = format!(
-        "{} rooms: {} in use, {} booked, {} booked but not in use, {} free",
-        cards.len(),
-        count(&|c| c.online && c.day.in_use == Some(true)),
-        count(&|c| c.online && c.day.booked == Some(true)),
-        count(&|c| c.online && c.day.booked == Some(true) && c.day.in_use == Some(false)),
-        count(&|c| c.online && c.day.booked == Some(false)),
-    );
+pub fn NowPage(view: NowView) -> impl IntoView {
+    let NowView { user, role, cards } = view;
     let keys = cards
         .iter()
         .map(|c| c.key.clone())
         .collect::<Vec<_>>()
         .join(",");
-    let rows = cards
+    let rooms: BTreeMap<String, RwSignal<RoomCard>> = cards
         .into_iter()
-        .map(|c| {
-            let flag = |b: Option<bool>| b.map_or("unknown", |b| if b { "true" } else { "false" });
-            view! {
-                <tr id=format!("now-{}", c.key) data-key=c.key.clone()
-                    data-booked=flag(c.day.booked) data-in-use=flag(c.day.in_use)
-                    class=if c.online { "online" } else { "offline" }>
-                    <th scope="row"><a href=format!("/room/{}", c.key) class="st-name">{c.name.clone()}</a></th>
-                    <td class="st-location">{c.location.clone()}</td>
-                    <td class="st-state">{if c.online { "online" } else { "offline" }}</td>
-                    <td class="st-day">{c.day.label.clone()}</td>
-                    <td class="st-meeting">{c.day.meeting.clone()}</td>
-                    <td class="st-next">{c.day.next.clone()}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+        .map(|c| (c.key.clone(), RwSignal::new(c)))
+        .collect();
+    #[cfg(feature = "station")]
+    super::live::follow_cards(&keys, rooms.values().copied().collect(), None);
+    let rooms = StoredValue::new(rooms);
+    // Every room as it is now: the order and the summary follow each change.
+    let all = move || rooms.with_value(|r| r.values().map(|c| c.get()).collect::<Vec<RoomCard>>());
+    let order = move || {
+        let mut cards = all();
+        now::order(&mut cards);
+        cards.into_iter().map(|c| c.key).collect::<Vec<String>>()
+    };
+    let row = move |key: String| {
+        let card = rooms.with_value(|r| r.get(&key).copied());
+        card.map(|card| view! { <NowRow card/> })
+    };
     view! {
         <TopBar user role/>
         <main class="st-now-page">
             <h1>"Now"</h1>
-            <p class="st-now-summary" aria-live="polite">{summary}</p>
+            <p class="st-now-summary" aria-live="polite">{move || now::summary(&all())}</p>
             <div class="st-scroll" role="region" tabindex="0" aria-label="Every room now">
             <table class="st-table st-now" data-keys=keys>
                 <thead><tr>
@@ -75,9 +65,29 @@ pub fn NowPage(user: String, role: String, mut cards: Vec<RoomCard>) -> impl Int
                     <th scope="col">"Meeting"</th>
                     <th scope="col">"Next"</th>
                 </tr></thead>
-                <tbody>{rows}</tbody>
+                <tbody><For each=order key=|k| k.clone() children=row/></tbody>
             </table>
             </div>
         </main>
+    }
+}
+
+/// One room's row, following `card`.
+#[component]
+fn NowRow(card: RwSignal<RoomCard>) -> impl IntoView {
+    let key = card.with_untracked(|c| c.key.clone());
+    let text = move |f: fn(&RoomCard) -> String| move || card.with(f);
+    view! {
+        <tr id=format!("now-{key}") data-key=key.clone()
+            data-booked=move || flag(card.with(|c| c.day.booked))
+            data-in-use=move || flag(card.with(|c| c.day.in_use))
+            class=move || link_word(card.with(|c| c.online))>
+            <th scope="row"><a href=format!("/room/{key}") class="st-name">{text(|c| c.name.clone())}</a></th>
+            <td class="st-location">{text(|c| c.location.clone())}</td>
+            <td class="st-state">{move || link_word(card.with(|c| c.online))}</td>
+            <td class="st-day">{text(|c| c.day.label.clone())}</td>
+            <td class="st-meeting">{text(|c| c.day.meeting.clone())}</td>
+            <td class="st-next">{text(|c| c.day.next.clone())}</td>
+        </tr>
     }
 }

@@ -2,7 +2,8 @@
 //! viewer sees, operator presses and acknowledges), the room grid, a
 //! room's panel, the alert list and its CSV, and one server-sent event
 //! stream per page that carries the cards (or the room) it shows as they
-//! change. A change is sent at once when the stream is idle; changes that
+//! change (read by the station's wasm, `app/src/station/live.rs`, which
+//! hydrates the grid, the now view and a room's page). A change is sent at once when the stream is idle; changes that
 //! come while a batch is being written are coalesced (one entry per room)
 //! into the next batch, so a busy fleet costs at most one card per room
 //! per batch and a quiet one no waiting at all. Every request that changes
@@ -16,9 +17,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::station::{self, GridPage, GridView, RoomPage, RoomView};
+use app::station::{
+    self, GridView, LiveDocument, NowView, OnlineCount, RoomLive, RoomView, StationPage,
+};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -28,11 +31,14 @@ use futures::{Stream, StreamExt};
 use leptos::prelude::*;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use tower_http::services::ServeFile;
+use tower_http::set_header::SetResponseHeader;
 
 use super::registry::RoomCommand;
 use super::usage::{self, Period};
 use super::{history, unix_now, Station};
 use crate::auth::{Role, User};
+use crate::services::http::layers::Framing;
 use crate::sessions::{cookie_token, STATION_COOKIE as COOKIE};
 
 /// Cards per grid page.
@@ -94,12 +100,24 @@ async fn now_page(State(st): Shared, headers: HeaderMap) -> Response {
         Ok(u) => u,
         Err(r) => return r.into_response(),
     };
-    let cards = st.registry.cards(&CardFilter::default());
-    let role = u.role.to_string();
-    Html(station::document("Now", move || {
-        view! { <station::NowPage user=u.name role cards/> }
-    }))
-    .into_response()
+    let view = NowView {
+        user: u.name,
+        role: u.role.to_string(),
+        cards: st.registry.cards(&CardFilter::default()),
+    };
+    live_page("Now", StationPage::Now(view))
+}
+
+/// A live screen (grid, now view, room), with the Content-Security-Policy
+/// of the app's pages: its wasm, and its hydration script by the nonce of
+/// this answer (`services::http::layers::page_policy`).
+fn live_page(title: &str, page: StationPage) -> Response {
+    let LiveDocument { html, nonce } = station::live_document(title, page, unix_now());
+    let policy = crate::services::http::layers::page_policy(&nonce, Framing::Deny);
+    match HeaderValue::from_str(&policy) {
+        Ok(policy) => ([(header::CONTENT_SECURITY_POLICY, policy)], Html(html)).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "no policy for the page").into_response(),
+    }
 }
 
 fn alerts_screen() -> Router<Arc<Station>> {
@@ -115,17 +133,24 @@ fn usage_screen() -> Router<Arc<Station>> {
         .route("/usage.csv", get(usage_csv))
 }
 
+/// The station's stylesheet, and its wasm bundle (`pkg/station.js`,
+/// `pkg/station.wasm` from the site scripts/build-site.sh builds, with their
+/// compressed copies; the panel's and the other screens' are not served).
 fn assets_screen() -> Router<Arc<Station>> {
-    Router::new()
-        .route(
-            "/station.js",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/javascript")],
-                    include_str!("../../../public/station.js"),
-                )
-            }),
+    let pkg =
+        std::path::PathBuf::from(&*crate::services::http::leptos_options().site_root).join("pkg");
+    let file = |name: &str| {
+        SetResponseHeader::if_not_present(
+            ServeFile::new(pkg.join(name))
+                .precompressed_br()
+                .precompressed_gzip(),
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
         )
+    };
+    Router::new()
+        .route_service("/pkg/station.js", file("station.js"))
+        .route_service("/pkg/station.wasm", file("station.wasm"))
         .route(
             "/station.css",
             get(|| async {
@@ -295,13 +320,8 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
         total,
         online,
         locations: st.registry.locations(),
-        now: unix_now(),
     };
-    Html(station::document(
-        "Rooms",
-        move || view! { <GridPage view/> },
-    ))
-    .into_response()
+    live_page("Rooms", StationPage::Grid(view))
 }
 
 async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
@@ -330,11 +350,7 @@ async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) ->
         layout,
         snapshot,
     };
-    Html(station::document(
-        &title,
-        move || view! { <RoomPage view/> },
-    ))
-    .into_response()
+    live_page(&title, StationPage::Room(Box::new(view)))
 }
 
 #[derive(Deserialize)]
@@ -621,17 +637,16 @@ pub fn stream(
             let mut events = Vec::with_capacity(2);
             if room_page {
                 let i = *changed.iter().next()?;
-                let data = st.registry.read(i, |r| {
-                    serde_json::json!({
-                        "card": r.card,
-                        "buttons": r.snapshot.buttons,
-                        "levels": r.snapshot.levels,
-                    })
+                let data = st.registry.read(i, |r| RoomLive {
+                    card: r.card.clone(),
+                    buttons: r.snapshot.buttons.clone(),
+                    levels: r.snapshot.levels.clone(),
                 });
+                let data = data.and_then(|d| serde_json::to_string(&d).ok());
                 events.push(
                     SseEvent::default()
                         .event("room")
-                        .data(data.unwrap_or_default().to_string()),
+                        .data(data.unwrap_or_default()),
                 );
             } else {
                 let cards: Vec<_> = changed
@@ -649,9 +664,15 @@ pub fn stream(
                 let counts = st.registry.counts();
                 if summary != Some(counts) {
                     summary = Some(counts);
-                    events.push(SseEvent::default().event("summary").data(
-                        serde_json::json!({ "online": counts.0, "total": counts.1 }).to_string(),
-                    ));
+                    let count = OnlineCount {
+                        online: counts.0,
+                        total: counts.1,
+                    };
+                    events.push(
+                        SseEvent::default()
+                            .event("summary")
+                            .data(serde_json::to_string(&count).unwrap_or_default()),
+                    );
                 }
             }
             Some((events, (st, rx, watched, summary, false)))

@@ -51,9 +51,10 @@ pub const DESIGNER_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsa
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/// The policy of the central station's pages (`roomctl station`): its own
-/// script and style files, nothing inline may run; style attributes are
-/// allowed (a room's buttons are placed by them), as on the panel's pages.
+/// The policy of the central station's pages without a script (`roomctl
+/// station`: its login form, alerts and usage; its live screens have the
+/// app pages' [`page_policy`]): nothing may run; style attributes are
+/// allowed, as on the panel's pages.
 pub const STATION_CSP: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
@@ -64,7 +65,7 @@ pub const STATION_CSP: &str = "default-src 'self'; script-src 'self'; \
 /// WebAssembly. Styles: inline style attributes are allowed (the panel
 /// grid's size and each button's place are style attributes).
 /// `framing`: who may show the page in a frame.
-fn page_policy(nonce: &str, framing: Framing) -> String {
+pub fn page_policy(nonce: &str, framing: Framing) -> String {
     let ancestors = match framing {
         Framing::Deny => "'none'",
         Framing::SameOrigin => "'self'",
