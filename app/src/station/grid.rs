@@ -25,13 +25,6 @@ pub struct GridView {
     pub locations: Vec<String>,
 }
 
-/// The grid's "N of M rooms online" (`summary` on the event stream).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OnlineCount {
-    pub online: usize,
-    pub total: usize,
-}
-
 /// The grid's link to page `p` of the same filter.
 fn page_link(f: &CardFilter, p: usize) -> String {
     format!(

@@ -21,8 +21,7 @@ use web_sys::{
     EventSource, MessageEvent, RequestCredentials, RequestInit, Response, UrlSearchParams,
 };
 
-use super::grid::OnlineCount;
-use super::RoomLive;
+use super::{OnlineCount, RoomLive};
 
 /// An event's name on the stream and what takes its data (JSON text).
 type Handler = (&'static str, Box<dyn Fn(String)>);

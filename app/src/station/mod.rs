@@ -24,13 +24,21 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 pub use alerts::AlertsPage;
-pub use grid::{GridPage, GridView, OnlineCount};
+pub use grid::{GridPage, GridView};
 pub use now::{NowPage, NowView};
 pub use room::{RoomLive, RoomPage, RoomView};
 #[cfg(feature = "ssr")]
 pub use usage::UsagePage;
 
 pub use crate::time_ago::ago;
+
+/// The grid's "N of M rooms online" (`summary` on the event stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineCount {
+    pub online: usize,
+    pub total: usize,
+}
+
 use crate::time_ago::Clock;
 
 /// A live screen and everything it shows: rendered by the server, sent

@@ -15,6 +15,7 @@
 //! full disk) removes what was staged and changes nothing.
 
 pub mod create;
+mod error;
 pub mod restore;
 mod staging;
 

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::restore::RestoreError;
+use super::error::RestoreError;
 
 /// One destination: a file or a directory, staged beside it.
 pub(super) struct Stage {

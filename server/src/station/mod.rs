@@ -15,6 +15,7 @@
 
 pub mod alerts;
 pub mod discovery;
+pub mod events;
 pub mod history;
 pub mod metrics;
 pub mod mqtt;

@@ -2,35 +2,26 @@
 //! viewer sees, operator presses and acknowledges), the room grid, a
 //! room's panel, the alert list and its CSV, and one server-sent event
 //! stream per page that carries the cards (or the room) it shows as they
-//! change (read by the station's wasm, `app/src/station/live.rs`, which
-//! hydrates the grid, the now view and a room's page). A change is sent at once when the stream is idle; changes that
-//! come while a batch is being written are coalesced (one entry per room)
-//! into the next batch, so a busy fleet costs at most one card per room
-//! per batch and a quiet one no waiting at all. Every request that changes
+//! change ([`super::events`]). Every request that changes
 //! something (login included) must come from the station's own pages
 //! (the controller's `csrf` check); the session cookie is SameSite=Strict
 //! and has its own name (`roomctl_station_session`), so a station and a
 //! controller on one host keep their logins apart.
 
 use std::collections::HashSet;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::station::{
-    self, GridView, LiveDocument, NowView, OnlineCount, RoomLive, RoomView, StationPage,
-};
+use app::station::{self, GridView, LiveDocument, NowView, RoomView, StationPage};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use controller_core::fleet::CardFilter;
-use futures::{Stream, StreamExt};
 use leptos::prelude::*;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeader;
 
@@ -570,113 +561,7 @@ async fn events(State(st): Shared, headers: HeaderMap, Query(q): Query<EventsQue
         .filter_map(|k| st.registry.find(k))
         .collect();
     let room_page = st.registry.find(&q.room).is_some();
-    Sse::new(stream(st, watched, room_page))
+    Sse::new(super::events::stream(st, watched, room_page))
         .keep_alive(KeepAlive::default())
         .into_response()
-}
-
-/// The stream behind [`events`]: first the current state of every watched
-/// room (a page is rendered before its stream is open, and a room that
-/// came online in between would otherwise stay shown offline until its
-/// next change), then, repeatedly, it waits for a change to a watched room,
-/// lets the tasks that are ready run once (so a burst that is already
-/// under way lands in one batch), takes every change queued by then, and
-/// sends them as one event. It is polled again only when the connection
-/// has taken the last event, so while a client is slow the changes pile up
-/// as a set of rooms, not as a queue of events.
-pub fn stream(
-    st: Arc<Station>,
-    watched: HashSet<usize>,
-    room_page: bool,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let rx = st.registry.subscribe();
-    // Subscribed before the first state is read: nothing falls between.
-    let start = (st, rx, watched, None::<(usize, usize)>, true);
-    let batches = futures::stream::unfold(
-        start,
-        move |(st, mut rx, watched, mut summary, first)| async move {
-            let mut changed: HashSet<usize> = HashSet::new();
-            if first {
-                changed.extend(watched.iter().copied());
-            } else {
-                loop {
-                    let next = tokio::select! {
-                        _ = st.shutdown.cancelled() => return None,
-                        r = rx.recv() => r,
-                    };
-                    match next {
-                        Ok(i) if watched.contains(&i) => {
-                            changed.insert(i);
-                            break;
-                        }
-                        // Another room: only the grid's summary may need sending.
-                        Ok(_) if !room_page && summary != Some(st.registry.counts()) => break,
-                        Ok(_) => {}
-                        // Too far behind to know what changed: send everything.
-                        Err(RecvError::Lagged(_)) => {
-                            changed.extend(watched.iter().copied());
-                            break;
-                        }
-                        Err(RecvError::Closed) => return None,
-                    }
-                }
-            }
-            tokio::task::yield_now().await;
-            loop {
-                match rx.try_recv() {
-                    Ok(i) if watched.contains(&i) => {
-                        changed.insert(i);
-                    }
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
-                        changed.extend(watched.iter().copied())
-                    }
-                    Err(_) => break,
-                }
-            }
-            let mut events = Vec::with_capacity(2);
-            if room_page {
-                let i = *changed.iter().next()?;
-                let data = st.registry.read(i, |r| RoomLive {
-                    card: r.card.clone(),
-                    buttons: r.snapshot.buttons.clone(),
-                    levels: r.snapshot.levels.clone(),
-                });
-                let data = data.and_then(|d| serde_json::to_string(&d).ok());
-                events.push(
-                    SseEvent::default()
-                        .event("room")
-                        .data(data.unwrap_or_default()),
-                );
-            } else {
-                let cards: Vec<_> = changed
-                    .iter()
-                    .filter_map(|i| st.registry.card(*i))
-                    .collect();
-                if !cards.is_empty() {
-                    events.push(
-                        SseEvent::default()
-                            .event("cards")
-                            .data(serde_json::to_string(&cards).unwrap_or_default()),
-                    );
-                }
-                // The grid's "N of M rooms online", when it changed.
-                let counts = st.registry.counts();
-                if summary != Some(counts) {
-                    summary = Some(counts);
-                    let count = OnlineCount {
-                        online: counts.0,
-                        total: counts.1,
-                    };
-                    events.push(
-                        SseEvent::default()
-                            .event("summary")
-                            .data(serde_json::to_string(&count).unwrap_or_default()),
-                    );
-                }
-            }
-            Some((events, (st, rx, watched, summary, false)))
-        },
-    );
-    batches.flat_map(|events| futures::stream::iter(events.into_iter().map(Ok)))
 }
