@@ -8,7 +8,11 @@
 //! costs at most `max_length` bytes of buffer, and what was dropped is
 //! counted in [`Dropped`].
 
+mod decoder;
+
 use super::schema::ChecksumKind;
+
+pub use decoder::{Decoder, Dropped};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Framing {
@@ -85,23 +89,6 @@ impl ByteEscape {
 /// Default and ceiling for `max_length`.
 pub const DEFAULT_MAX_FRAME: usize = 4096;
 pub const MAX_FRAME: usize = 64 * 1024;
-
-/// What the decoder threw away, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Dropped {
-    /// Bytes before a frame's header.
-    pub garbage_bytes: u64,
-    /// Frames with a wrong checksum, end byte or length.
-    pub bad_frames: u64,
-    /// Frames longer than `max_length`.
-    pub oversized: u64,
-}
-
-impl Dropped {
-    pub fn total(&self) -> u64 {
-        self.garbage_bytes + self.bad_frames + self.oversized
-    }
-}
 
 pub fn checksum(kind: ChecksumKind, bytes: &[u8]) -> u8 {
     match kind {
@@ -206,12 +193,7 @@ impl Framing {
     }
 
     pub fn decoder(&self) -> Decoder {
-        Decoder {
-            framing: self.clone(),
-            buffer: Vec::new(),
-            skipping: false,
-            dropped: Dropped::default(),
-        }
+        Decoder::new(self.clone())
     }
 
     /// The payload of one whole frame (header, length byte, checksum and end
@@ -219,199 +201,12 @@ impl Framing {
     pub fn unwrap(&self, frame: &[u8]) -> Option<Vec<u8>> {
         let mut d = self.decoder();
         let mut out = d.push(frame);
-        if out.len() == 1 && d.dropped.total() == 0 && d.buffer.is_empty() {
+        if out.len() == 1 && d.dropped.total() == 0 && d.is_idle() {
             out.pop()
         } else {
             None
         }
     }
-}
-
-/// Bytes in, payloads out.
-#[derive(Debug, Clone)]
-pub struct Decoder {
-    framing: Framing,
-    buffer: Vec<u8>,
-    /// A line grew past the limit: skip to its end.
-    skipping: bool,
-    pub dropped: Dropped,
-}
-
-impl Decoder {
-    /// Every whole payload in what has arrived so far.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        match self.framing.clone() {
-            Framing::Line {
-                receive,
-                max_length,
-                ..
-            } => {
-                for &b in bytes {
-                    if receive.contains(&b) {
-                        if self.skipping {
-                            self.skipping = false;
-                        } else if !self.buffer.is_empty() {
-                            out.push(std::mem::take(&mut self.buffer));
-                        }
-                    } else if !self.skipping {
-                        if self.buffer.len() >= max_length {
-                            self.buffer.clear();
-                            self.skipping = true;
-                            self.dropped.oversized += 1;
-                        } else {
-                            self.buffer.push(b);
-                        }
-                    }
-                }
-            }
-            Framing::Binary { .. } => {
-                self.buffer.extend_from_slice(bytes);
-                while let Some(payload) = self.next_binary() {
-                    out.push(payload);
-                }
-            }
-        }
-        out
-    }
-
-    /// Bytes held for a frame not yet complete.
-    pub fn buffered(&self) -> usize {
-        self.buffer.len()
-    }
-
-    fn drop_front(&mut self, n: usize) {
-        self.buffer.drain(..n.min(self.buffer.len()));
-    }
-
-    /// One frame from the buffer, dropping what cannot start one.
-    fn next_binary(&mut self) -> Option<Vec<u8>> {
-        // A copy (a few bytes), so the buffer can change while it is read.
-        let Framing::Binary {
-            header,
-            length,
-            checksum: sum,
-            terminator,
-            escape,
-            max_length,
-        } = self.framing.clone()
-        else {
-            return None;
-        };
-        loop {
-            // Find the header; what is before it is garbage.
-            if !header.is_empty() {
-                match find(&self.buffer, &header) {
-                    Some(0) => {}
-                    Some(i) => {
-                        self.dropped.garbage_bytes += i as u64;
-                        self.drop_front(i);
-                    }
-                    None => {
-                        let keep = header.len() - 1;
-                        let excess = self.buffer.len().saturating_sub(keep);
-                        self.dropped.garbage_bytes += excess as u64;
-                        self.drop_front(excess);
-                        return None;
-                    }
-                }
-            }
-            let total = match length {
-                Some((offset, adjust)) => {
-                    let len_byte = *self.buffer.get(offset)?;
-                    let counted = i64::from(len_byte) + i64::from(adjust);
-                    if counted < 0 {
-                        self.dropped.bad_frames += 1;
-                        self.drop_front(1.max(header.len()));
-                        continue;
-                    }
-                    offset
-                        + 1
-                        + counted as usize
-                        + usize::from(sum.is_some())
-                        + usize::from(terminator.is_some())
-                }
-                None => {
-                    let t =
-                        terminator.expect("validation: binary framing has a length or an end byte");
-                    match self.buffer.iter().position(|b| *b == t) {
-                        Some(i) => i + 1,
-                        None => {
-                            if self.buffer.len() > max_length {
-                                self.dropped.oversized += 1;
-                                self.buffer.clear();
-                            }
-                            return None;
-                        }
-                    }
-                }
-            };
-            if total > max_length {
-                self.dropped.oversized += 1;
-                self.drop_front(1.max(header.len()));
-                continue;
-            }
-            if self.buffer.len() < total {
-                return None;
-            }
-            let mut frame: Vec<u8> = self.buffer[..total].to_vec();
-            if let Some(e) = &escape {
-                // Validation: stuffed frames end with their end byte.
-                let inside = frame.get(header.len()..total - 1).unwrap_or(&[]);
-                match e.unstuff(inside) {
-                    Some(plain) => {
-                        frame.truncate(header.len());
-                        frame.extend_from_slice(&plain);
-                        frame.push(self.buffer[total - 1]);
-                    }
-                    None => {
-                        self.dropped.bad_frames += 1;
-                        self.drop_front(total);
-                        continue;
-                    }
-                }
-            }
-            let total_wire = total;
-            let total = frame.len();
-            let mut end = total;
-            if let Some(t) = terminator {
-                if frame[end - 1] != t {
-                    self.dropped.bad_frames += 1;
-                    self.drop_front(1.max(header.len()));
-                    continue;
-                }
-                end -= 1;
-            }
-            if let Some((kind, from)) = sum {
-                if end == 0 || from >= end {
-                    self.dropped.bad_frames += 1;
-                    self.drop_front(total_wire);
-                    continue;
-                }
-                end -= 1;
-                if checksum(kind, &frame[from..end]) != frame[end] {
-                    self.dropped.bad_frames += 1;
-                    self.drop_front(1.max(header.len()));
-                    continue;
-                }
-            }
-            if end < header.len() {
-                self.dropped.bad_frames += 1;
-                self.drop_front(total_wire);
-                continue;
-            }
-            let mut payload = frame[header.len()..end].to_vec();
-            if let Some((offset, _)) = length {
-                payload.remove(offset - header.len());
-            }
-            self.drop_front(total_wire);
-            return Some(payload);
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
