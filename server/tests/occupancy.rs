@@ -416,6 +416,28 @@ async fn a_no_show_is_found_at_its_instant_and_not_when_someone_came() {
     r.set_occupied(false, second + Span::minutes(6));
     r.advance(&c, second + Span::minutes(30));
     assert!(r.take_no_shows().is_empty(), "someone came");
+    // Without the occupancy service nobody could be seen: the rule is
+    // skipped, not fired.
+    let third = start + Span::hours(4);
+    let mut r = Reactor::new(c.project(), chrono_tz::UTC, Privacy::Busy, third);
+    r.set_calendar(
+        Arc::new(
+            controller_core::calendar::Calendar::parse(
+                &calendar_of(&[("c@roomctl.test", third, third + Span::hours(1))]),
+                chrono_tz::UTC,
+            )
+            .unwrap(),
+        ),
+        third,
+    );
+    r.set_occupancy_watched(false);
+    let said = r.advance(&c, third + Span::minutes(10));
+    assert!(r.take_no_shows().is_empty());
+    assert!(
+        said.iter()
+            .any(|l| l.contains("occupancy service is not running")),
+        "{said:?}"
+    );
     running.shutdown().await;
 }
 
@@ -453,9 +475,16 @@ async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
         "hold_minutes = 0",
     );
     // The calendar service is run by the test, with its clock: 300 ms
-    // before the no-show instant.
-    let running = TestSettings::only(&[]).start(loaded(&p)).await;
+    // before the no-show instant. The occupancy service runs (the room
+    // logic): nobody comes.
+    let running = TestSettings::only(&["logic"]).start(loaded(&p)).await;
     let c = running.controller.clone();
+    eventually(WAIT, "the occupancy service runs", || {
+        c.status()
+            .service("occupancy")
+            .is_some_and(|o| o.state == controller_core::view::ServiceState::Running)
+    })
+    .await;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let service = tokio::spawn(calendar::run(
         c.clone(),

@@ -17,6 +17,7 @@ use controller_core::calendar::{self, Booking, Calendar, Changes, Meeting, Priva
 use controller_core::engine::{Change, Command};
 use controller_core::project::occupancy::OCCUPIED;
 use controller_core::project::{Project, Value};
+use controller_core::view::ServiceState;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -58,6 +59,9 @@ pub struct Reactor {
     last_occupied: Option<DateTime<Utc>>,
     /// Meetings nobody came to, for the loop to release.
     no_shows: Vec<NoShow>,
+    /// Whether anything sets `occupied` (the occupancy service runs):
+    /// without it every meeting would look unattended.
+    occupancy_watched: bool,
 }
 
 /// A booking nobody came to: a `no_show` rule of `[occupancy]` fired.
@@ -84,7 +88,14 @@ impl Reactor {
             occupied: false,
             last_occupied: None,
             no_shows: Vec::new(),
+            occupancy_watched: true,
         }
+    }
+
+    /// Whether the room's occupancy is followed (the `occupancy` service
+    /// runs); while not, `no_show` rules are skipped, not fired.
+    pub fn set_occupancy_watched(&mut self, watched: bool) {
+        self.occupancy_watched = watched;
     }
 
     /// The room's `occupied` variable changed (or was read) at `at`.
@@ -239,6 +250,12 @@ impl Reactor {
             if now - n.at > LATE {
                 said.push(format!(
                     "{what}: skipped (its moment passed while the controller was off)"
+                ));
+                continue;
+            }
+            if !self.occupancy_watched {
+                said.push(format!(
+                    "{what}: skipped (the occupancy service is not running, so nobody is seen)"
                 ));
                 continue;
             }
@@ -513,6 +530,12 @@ pub async fn follow(
     let mut poller_alive = true;
     loop {
         let now = clock.now();
+        reactor.set_occupancy_watched(
+            controller
+                .status()
+                .service("occupancy")
+                .is_some_and(|o| o.state == ServiceState::Running),
+        );
         for line in reactor.advance(&controller, now) {
             controller.log().record(line);
         }
