@@ -441,11 +441,22 @@ async fn a_no_show_is_found_at_its_instant_and_not_when_someone_came() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
+/// A meeting on a real Radicale that started 10 minutes before a whole
+/// minute, the room's account `user` (`password`), and the calendar
+/// service run by the test with its clock 300 ms before that minute, the
+/// occupancy service running (nobody comes). Returns the meeting's end on
+/// the server once it changed (or after 10 s), the minute, the original
+/// end, and the audit trail's details.
+async fn no_show_on_radicale(
+    read_only: bool,
+) -> (
+    Option<DateTime<Utc>>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Vec<String>,
+) {
     let dav = support::radicale::Radicale::start().await;
     dav.make_calendar("/room/board/").await;
-    // The no-show instant on a whole minute: the meeting ends there.
     let instant = Utc::now()
         .with_nanosecond(0)
         .unwrap()
@@ -460,12 +471,17 @@ async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let password = dir.path().join("caldav-password");
-    std::fs::write(&password, format!("{}\n", dav.password)).unwrap();
+    let (user, secret) = if read_only {
+        ("lobby", support::radicale::READER_PASSWORD)
+    } else {
+        (dav.user, dav.password)
+    };
+    std::fs::write(&password, format!("{secret}\n")).unwrap();
     let mut s = Settings::defaults(roomctl::config::Profile::Development).calendar;
     s.enabled = true;
     s.url = dav.url("/room/board/");
     s.source = CalendarSource::Caldav;
-    s.username = dav.user.into();
+    s.username = user.into();
     s.password_file = Some(password);
     s.time_zone = "UTC".into();
     s.poll_secs = 3600;
@@ -474,9 +490,6 @@ async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
         "[[occupancy.sources]]\nvariable = \"pir\"\n",
         "hold_minutes = 0",
     );
-    // The calendar service is run by the test, with its clock: 300 ms
-    // before the no-show instant. The occupancy service runs (the room
-    // logic): nobody comes.
     let running = TestSettings::only(&["logic"]).start(loaded(&p)).await;
     let c = running.controller.clone();
     eventually(WAIT, "the occupancy service runs", || {
@@ -494,8 +507,17 @@ async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
         c.bus().subscribe(),
         shutdown.clone(),
     ));
+    eventually(WAIT, "the rule's outcome is in the audit trail", || {
+        c.audit()
+            .recent(50)
+            .iter()
+            .any(|e| e.detail.contains("occupancy:release (nobody came)"))
+    })
+    .await;
+    // A refusal is recorded before anything could be written: one look.
+    let looks = if read_only { 1 } else { 200 };
     let mut ended = None;
-    for _ in 0..200 {
+    for _ in 0..looks {
         ended = end_of(
             &dav.get("/room/board/standup.ics").await,
             "standup@roomctl.test",
@@ -505,18 +527,42 @@ async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let audit = c
+        .audit()
+        .recent(50)
+        .iter()
+        .map(|e| e.detail.clone())
+        .collect();
+    shutdown.cancel();
+    service.await.unwrap().unwrap();
+    running.shutdown().await;
+    (ended, instant, end, audit)
+}
+
+#[tokio::test]
+async fn a_booking_nobody_came_to_is_ended_on_the_caldav_server_and_audited() {
+    let (ended, instant, _, audit) = no_show_on_radicale(false).await;
     assert_eq!(
         ended,
         Some(instant),
         "the meeting ends when it was found empty"
     );
-    eventually(WAIT, "the release is in the audit trail", || {
-        c.audit().recent(50).iter().any(|e| {
-            e.detail.contains("ended") && e.detail.contains("occupancy:release (nobody came)")
-        })
-    })
-    .await;
-    shutdown.cancel();
-    service.await.unwrap().unwrap();
-    running.shutdown().await;
+    assert!(
+        audit
+            .iter()
+            .any(|d| d.contains("ended (asked by occupancy:release (nobody came))")),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_account_leaves_the_booking_and_only_records_the_no_show() {
+    let (ended, _, end, audit) = no_show_on_radicale(true).await;
+    assert_eq!(ended, Some(end), "the meeting is unchanged on the server");
+    assert!(
+        audit.iter().any(|d| d.contains("meeting not ended")
+            && d.contains("read-only account")
+            && d.contains("occupancy:release (nobody came)")),
+        "{audit:?}"
+    );
 }
