@@ -43,7 +43,7 @@ pub struct RoomCard {
 /// The variable a room's project sets to say someone is in the room (a
 /// presence sensor through feedback, MQTT, ...): when a room has it, it
 /// decides "in use"; otherwise the display being on does.
-pub const OCCUPIED_VARIABLE: &str = "occupied";
+pub const OCCUPIED_VARIABLE: &str = crate::project::occupancy::OCCUPIED;
 
 /// Whether a room with these variables is booked now: `None` when it shows
 /// no calendar (no `calendar_busy`) or its bookings are not known (its
