@@ -29,7 +29,8 @@ use support::{eventually, loaded, TestSettings, OTHER_ADDRESS};
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A room with a PIR as a variable, a lamp whose LED shows `occupied`, a
-/// shutdown sequence for the empty room, and the no-show rule.
+/// shutdown sequence for the empty room, the no-show rule, and a meeting
+/// tile.
 fn project(sources: &str, extra: &str) -> String {
     format!(
         r#"
@@ -62,12 +63,13 @@ steps = [ {{ wait_ms = 1 }} ]
 id = "p"
 name = "P"
 columns = 3
-rows = 1
+rows = 3
 
 [[panels.pages]]
 id = "main"
 title = "Main"
 buttons = [ {{ button = "lights", row = 0, col = 0 }}, {{ button = "in_use", row = 0, col = 1 }}, {{ button = "off", row = 0, col = 2 }} ]
+meetings = [ {{ row = 1, col = 0, width = 3, height = 2 }} ]
 
 [occupancy]
 {extra}
@@ -173,6 +175,14 @@ async fn an_mqtt_topic_makes_the_room_occupied_and_home_assistant_sees_it() {
             .is_none(),
         "occupied is not also a plain sensor"
     );
+    // The booking variables the meeting tile brings are sensors too.
+    eventually(WAIT, "the tile's booking variables are announced", || {
+        ha.json(&format!(
+            "homeassistant/sensor/{node}/var_calendar_busy/config"
+        ))
+        .is_some_and(|e| e["state_topic"] == format!("{prefix}/var/calendar_busy"))
+    })
+    .await;
 
     // The bridge subscribes once connected; until then a reading is lost,
     // so the sensor repeats itself as a real one would.

@@ -92,7 +92,9 @@ impl Discovery<'_> {
                 project,
             );
         }
-        for v in &project.variables {
+        // The file's variables, and the booking variables a meeting tile
+        // brings without their being declared (`calendar_busy`, ...).
+        for v in project.variables.iter().chain(&project.booking_state) {
             if occupancy && v.id == OCCUPIED {
                 continue;
             }
