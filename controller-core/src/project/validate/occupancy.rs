@@ -253,9 +253,26 @@ buttons = [ { button = "off", row = 0, col = 0 } ]
         ))
         .unwrap_err()
         .to_string();
+        assert!(when.contains("occupancy.rules[0].when"), "{when}");
+    }
+
+    #[test]
+    fn a_driver_devices_state_is_a_source() {
+        let device = "\n[[devices]]\nid = \"projector\"\ndriver = \"pjlink\"\naddress = \"127.0.0.1:4352\"\n";
+        let good = format!(
+            "{BASE}{device}\n[occupancy]\n[[occupancy.sources]]\nvariable = \"projector.power\"\noccupied_values = [\"on\"]\n"
+        );
+        let p = Project::from_toml(&good).unwrap();
+        assert_eq!(
+            p.occupancy.unwrap().sources[0].name(),
+            "variable projector.power"
+        );
+        let e = Project::from_toml(&good.replace("projector.power", "projector.motion"))
+            .unwrap_err()
+            .to_string();
         assert!(
-            when.contains("occupancy.rules[0].when") || when.contains("occupancy"),
-            "{when}"
+            e.contains("occupancy.sources[0].variable: the pjlink driver has no state \"motion\""),
+            "{e}"
         );
     }
 }
