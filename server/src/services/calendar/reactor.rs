@@ -1,6 +1,9 @@
 //! Following the calendar: the project's `[[schedule]]` rules fired at
-//! their instants, the booking variables kept current, and the room's
-//! "Extend" and "End" buttons written back to CalDAV.
+//! their instants, the booking variables kept current, the room's
+//! "Extend" and "End" buttons written back to CalDAV, and the `no_show`
+//! rules of `[occupancy]` (docs/occupancy.md): a meeting nobody came to
+//! (the `occupied` variable, read from the bus, never true since it
+//! started) is ended through the same write-back as "End".
 //!
 //! [`Reactor`] does the deciding with the time passed in (`advance(now)`),
 //! so tests move through a day of meetings without waiting; [`follow`] is
