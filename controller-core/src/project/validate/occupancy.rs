@@ -21,6 +21,12 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
             "[occupancy] has no way to see anyone: add [[occupancy.sources]] (a variable or an MQTT topic) or panel_activity = true",
         );
     }
+    if o.panel_activity && o.hold_minutes == 0 {
+        c.err(
+            field(&base, "hold_minutes"),
+            "with panel_activity a press holds the room for hold_minutes: 0 would never show it occupied; use 1 or more",
+        );
+    }
     if o.hold_minutes > MAX_MINUTES {
         c.err(
             field(&base, "hold_minutes"),
@@ -242,6 +248,15 @@ buttons = [ { button = "off", row = 0, col = 0 } ]
         .unwrap_err()
         .to_string();
         assert!(kind.contains("\"occupied\" as a bool"), "{kind}");
+        let zero = Project::from_toml(&format!(
+            "{BASE}\n[occupancy]\npanel_activity = true\nhold_minutes = 0\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            zero.contains("occupancy.hold_minutes: with panel_activity"),
+            "{zero}"
+        );
         let shape = Project::from_toml(&format!(
             "{BASE}\n[occupancy]\npanel_activity = true\nholdminutes = 5\n"
         ))
