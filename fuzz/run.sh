@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"lookup live extension central_request central_event panel_client project pjlink mqtt_command driver_response device_search calendar"}
+targets=${*:-"lookup live extension central_request central_event panel_client project pjlink mqtt_command driver_response device_search calendar occupancy_reading"}
 triple=$(rustc -vV | sed -n 's/^host: //p')
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 # The target triple keeps these flags off build scripts and proc macros.

@@ -43,7 +43,27 @@ pub struct RoomCard {
 /// The variable a room's project sets to say someone is in the room (a
 /// presence sensor through feedback, MQTT, ...): when a room has it, it
 /// decides "in use"; otherwise the display being on does.
-pub const OCCUPIED_VARIABLE: &str = "occupied";
+pub const OCCUPIED_VARIABLE: &str = crate::project::occupancy::OCCUPIED;
+
+/// Whether a room with these variables is booked now: `None` when it shows
+/// no calendar (no `calendar_busy`) or its bookings are not known (its
+/// `calendar_known` is false: the calendar is off or not read yet, and the
+/// booking variables hold their initial values, which are not "free"). A
+/// room without `calendar_known` (an older controller) is read by
+/// `calendar_busy` alone.
+pub fn booked(
+    variables: &std::collections::BTreeMap<String, crate::project::Value>,
+) -> Option<bool> {
+    use crate::project::meeting_tile as b;
+    use crate::project::Value;
+    if variables.get(b::KNOWN) == Some(&Value::Bool(false)) {
+        return None;
+    }
+    match variables.get(b::BUSY) {
+        Some(Value::Bool(busy)) => Some(*busy),
+        _ => None,
+    }
+}
 
 /// What a room is doing now, by its calendar (the booking variables its
 /// calendar service sets, docs/calendar.md) and its use: the station's
@@ -82,10 +102,7 @@ impl RoomDay {
             Some(Value::Text(t)) => t.clone(),
             _ => String::new(),
         };
-        let booked = match variables.get(b::BUSY) {
-            Some(Value::Bool(busy)) => Some(*busy),
-            _ => None,
-        };
+        let booked = booked(variables);
         let free_all_day = variables.get(b::FREE_ALL_DAY) == Some(&Value::Bool(true));
         let until = match booked {
             Some(true) => text(b::END),
@@ -480,6 +497,14 @@ mod tests {
         );
         vars.insert("free_all_day".into(), Value::Bool(true));
         assert_eq!(RoomDay::of(&vars, None).label, "Free all day");
+        vars.insert("calendar_known".into(), Value::Bool(true));
+        assert_eq!(RoomDay::of(&vars, None).label, "Free all day");
+        // The calendar is off: the booking variables' initial values say
+        // nothing, the room is not "free".
+        vars.insert("calendar_known".into(), Value::Bool(false));
+        let d = RoomDay::of(&vars, Some(false));
+        assert_eq!((d.booked, d.label.as_str()), (None, "Not in use"));
+        assert_eq!(RoomDay::of(&vars, None).label, "");
     }
 
     #[test]

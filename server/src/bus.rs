@@ -111,6 +111,19 @@ pub enum BusEvent {
     /// A panel's meeting tile asked to end or extend the meeting on now
     /// (the calendar service does it, or says why not).
     Meeting(MeetingRequest),
+    /// A message on a topic of the site's broker the project reads (an
+    /// occupancy sensor), as the MQTT bridge received it.
+    Reading(SensorReading),
+}
+
+/// A sensor's message from the site's broker (`[[occupancy.sources]]
+/// mqtt_topic`), for the occupancy service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorReading {
+    pub topic: String,
+    /// The payload as text (invalid UTF-8 replaced), at most
+    /// `controller_core::logic::occupancy::MAX_PAYLOAD` bytes.
+    pub payload: String,
 }
 
 /// "End meeting" or "Extend" from a panel, confirmed there.

@@ -11,7 +11,7 @@ use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::PortKind;
 use crate::services::{
     audit, calendar, central, device_search, extension, ftp, http, live, logic, lookup, mqtt,
-    repeat, telnet, Service, Supervisor,
+    occupancy, repeat, telnet, Service, Supervisor,
 };
 use crate::status::StatusBoard;
 
@@ -33,6 +33,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
         Box::new(lookup::LookupService),
         Box::new(repeat::RepeatService),
         Box::new(logic::LogicService),
+        Box::new(occupancy::OccupancyService),
         Box::new(device_search::DeviceSearchService),
         Box::new(mqtt::MqttService),
         Box::new(audit::AuditService),

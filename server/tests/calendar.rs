@@ -868,3 +868,43 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
     );
     running.shutdown().await;
 }
+
+/// A room whose project declares the booking variables but whose calendar
+/// is off (or not read yet) is not "Free" at the station: its bookings are
+/// not known (`calendar_known` false), so its card and its usage say
+/// nothing of bookings. Once a calendar is read, the room is free or booked.
+#[tokio::test]
+async fn a_room_whose_calendar_is_off_shows_no_booking_at_the_station() {
+    use controller_core::fleet::{booked, RoomDay};
+    let project = loaded(PROJECT).project;
+    assert!(
+        project.variable("calendar_known").is_some(),
+        "comes with the booking variables"
+    );
+    let controller = Controller::new(
+        Settings::defaults(roomctl::config::Profile::Development),
+        project.clone(),
+    );
+    let snapshot = controller.snapshot();
+    let vars = &snapshot.variables;
+    assert_eq!(vars.get("calendar_busy"), Some(&Value::Bool(false)));
+    assert_eq!(vars.get("calendar_known"), Some(&Value::Bool(false)));
+    assert_eq!(booked(vars), None);
+    let day = RoomDay::of(vars, Some(false));
+    assert_eq!((day.booked, day.label.as_str()), (None, "Not in use"));
+    let usage = roomctl::station::usage::state(&[], "", None, &snapshot);
+    assert_eq!(usage.booked, None);
+
+    // The calendar is read (an empty one): the room is free.
+    let start = utc(2026, 10, 18, 0, 0);
+    let mut reactor = Reactor::new(project, ZONE, Privacy::Busy, start);
+    reactor.set_calendar(
+        Arc::new(controller_core::calendar::Calendar::empty(ZONE)),
+        start,
+    );
+    reactor.advance(&controller, start);
+    let vars = controller.snapshot().variables;
+    assert_eq!(vars.get("calendar_known"), Some(&Value::Bool(true)));
+    assert_eq!(booked(&vars), Some(false));
+    assert!(RoomDay::of(&vars, Some(false)).label.starts_with("Free"));
+}

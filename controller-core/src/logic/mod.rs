@@ -8,6 +8,7 @@ pub mod address;
 pub mod escape;
 pub mod feedback;
 pub mod notices;
+pub mod occupancy;
 pub mod schedule;
 
 pub use address::{

@@ -43,6 +43,12 @@ pub fn changes(from: &Project, to: &Project) -> Vec<String> {
         &to.schedule,
         |r| &r.id,
     );
+    match (&from.occupancy, &to.occupancy) {
+        (None, Some(_)) => out.push("occupancy added".to_string()),
+        (Some(_), None) => out.push("occupancy removed".to_string()),
+        (Some(a), Some(b)) if a != b => out.push("occupancy changed".to_string()),
+        _ => {}
+    }
     // Feedback rules have no id: they are compared as a list.
     if from.feedback != to.feedback {
         out.push(format!(

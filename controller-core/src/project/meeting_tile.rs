@@ -57,6 +57,13 @@ pub const STATUS: &str = "meeting_status";
 /// The next meeting in words: `Next: 14:00 Budget` (empty when none, or
 /// when free all day).
 pub const NEXT: &str = "meeting_next";
+/// Whether the room's bookings are known (bool): set true by the calendar
+/// service once it has read a calendar (or its last good one from disk).
+/// False while the calendar is off or not read yet: the other booking
+/// variables then hold their initial values, which say nothing (not
+/// "free"). Every project that shows a booking has it (see
+/// [`booking_state`]).
+pub const KNOWN: &str = "calendar_known";
 /// What [`STATUS`] says until the calendar service has read a calendar.
 pub const NOT_KNOWN_YET: &str = "Bookings not known yet";
 
@@ -91,18 +98,31 @@ impl Project {
 
 /// The booking variables a project with a meeting tile gets without
 /// declaring them: those of [`BOOKING_VARIABLES`] its `[[variables]]` do
-/// not name. None for a project without a tile.
+/// not name, and [`KNOWN`]. A project without a tile that declares any
+/// booking variable gets [`KNOWN`] alone; one that declares none, nothing.
 pub fn booking_state(project: &Project) -> Vec<Variable> {
-    if !project.has_meeting_tile() {
-        return Vec::new();
+    let declared = |id: &str| project.variables.iter().any(|v| v.id == id);
+    let tile = project.has_meeting_tile();
+    let mut out: Vec<Variable> = Vec::new();
+    if tile {
+        out.extend(
+            BOOKING_VARIABLES
+                .iter()
+                .filter(|(id, _)| !declared(id))
+                .map(|(id, kind)| Variable {
+                    id: (*id).to_string(),
+                    kind: *kind,
+                    initial: (*id == STATUS).then(|| super::Value::Text(NOT_KNOWN_YET.into())),
+                }),
+        );
     }
-    BOOKING_VARIABLES
-        .iter()
-        .filter(|(id, _)| !project.variables.iter().any(|v| v.id == *id))
-        .map(|(id, kind)| Variable {
-            id: (*id).to_string(),
-            kind: *kind,
-            initial: (*id == STATUS).then(|| super::Value::Text(NOT_KNOWN_YET.into())),
-        })
-        .collect()
+    let shows_bookings = tile || BOOKING_VARIABLES.iter().any(|(id, _)| declared(id));
+    if shows_bookings && !declared(KNOWN) {
+        out.push(Variable {
+            id: KNOWN.to_string(),
+            kind: VariableKind::Bool,
+            initial: None,
+        });
+    }
+    out
 }

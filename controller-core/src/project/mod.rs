@@ -18,6 +18,7 @@ pub(crate) mod error;
 mod logic;
 mod meeting_rules;
 pub mod meeting_tile;
+pub mod occupancy;
 mod parse;
 mod schema;
 mod secrets;
@@ -33,6 +34,7 @@ pub use error::{ProjectError, ProjectErrors};
 pub use logic::*;
 pub use meeting_rules::*;
 pub use meeting_tile::MeetingPlace;
+pub use occupancy::{Occupancy, OccupancyRule, OccupancyWhen, PresenceSource};
 pub use schema::*;
 pub use secrets::{redact_secrets, HIDDEN};
 
@@ -91,6 +93,9 @@ impl Project {
         } = parsed;
         project.device_state = drivers::device_state(&project, library);
         project.booking_state = meeting_tile::booking_state(&project);
+        project
+            .booking_state
+            .extend(occupancy::occupancy_state(&project));
         // Meaning is checked even when some items' shape is wrong (on the
         // items that parsed), so one upload reports every error.
         errors.extend(validate::validate(&project, &locator, &broken, library));

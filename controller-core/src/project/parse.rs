@@ -133,6 +133,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
         device_state: Vec::new(),
         booking_state: Vec::new(),
         schedule: Vec::new(),
+        occupancy: None,
     };
     let mut has_info = false;
     for (key, value) in root.into_inner() {
@@ -153,6 +154,9 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
             "feedback" => project.feedback = shape.list("feedback", None, value),
             "timers" => project.timers = shape.list("timers", None, value),
             "schedule" => project.schedule = shape.list("schedule", None, value),
+            "occupancy" => {
+                project.occupancy = shape.item(vec![Seg::Key("occupancy".into())], value);
+            }
             _ => {
                 let path = [Seg::Key(name.to_string())];
                 let error = shape.locator.error(&path, UNKNOWN_FIELD);

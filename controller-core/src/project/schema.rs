@@ -39,14 +39,19 @@ pub struct Project {
     /// them as they read variables.
     #[serde(skip)]
     pub device_state: Vec<Variable>,
-    /// The booking variables a meeting tile shows that the file does not
-    /// declare (`meeting_tile::booking_state`): made when the project is
-    /// read, never written in the file.
+    /// The booking variables a meeting tile shows and the `occupied`
+    /// variable of `[occupancy]` that the file does not declare
+    /// (`meeting_tile::booking_state`, `occupancy::occupancy_state`): made
+    /// when the project is read, never written in the file.
     #[serde(skip)]
     pub booking_state: Vec<Variable>,
     /// Rules around the room's meetings (`[[schedule]]`, docs/calendar.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<ScheduleRule>,
+    /// Whether someone is in the room, and rules on an empty room
+    /// (`[occupancy]`, docs/occupancy.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupancy: Option<super::occupancy::Occupancy>,
 }
 
 /// The `[project]` table: who this room is.

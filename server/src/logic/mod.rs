@@ -134,6 +134,28 @@ pub(crate) fn press_and_release(
     Ok(())
 }
 
+/// Presses (and releases) `press`, or the button of the sequence
+/// `sequence`, as a rule does: `source` names the rule.
+pub(crate) fn press_or_run(
+    controller: &Controller,
+    project: &Project,
+    press: Option<&str>,
+    sequence: Option<&str>,
+    source: &str,
+) -> Result<(), String> {
+    let button = match (press, sequence) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(s)) => project
+            .sequences
+            .iter()
+            .find(|q| q.id == s)
+            .map(|q| q.button.clone())
+            .ok_or_else(|| format!("there is no sequence {s:?}"))?,
+        _ => return Ok(()),
+    };
+    press_and_release(controller, &button, source).map_err(|e| e.to_string())
+}
+
 /// Sets a button's LED to `mode` in the button's own colour.
 pub(crate) fn set_led(
     controller: &Controller,

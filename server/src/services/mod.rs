@@ -27,6 +27,7 @@ pub mod live;
 pub mod logic;
 pub mod lookup;
 pub mod mqtt;
+pub mod occupancy;
 pub mod repeat;
 pub mod telnet;
 

@@ -91,7 +91,7 @@ pub fn state(
     UsageState {
         display,
         source,
-        booked: flag(snapshot, controller_core::project::meeting_tile::BUSY),
+        booked: controller_core::fleet::booked(&snapshot.variables),
         occupied: flag(snapshot, controller_core::fleet::OCCUPIED_VARIABLE),
     }
 }

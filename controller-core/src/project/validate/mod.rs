@@ -10,6 +10,7 @@ mod buttons;
 mod devices;
 mod feedback;
 mod levels;
+mod occupancy;
 mod panels;
 mod schedule;
 mod sequences;
@@ -64,6 +65,7 @@ pub(super) fn validate(
     feedback::check(&mut c, &devices);
     timers::check(&mut c);
     schedule::check(&mut c);
+    occupancy::check(&mut c);
     c.errors
 }
 

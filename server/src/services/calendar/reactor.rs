@@ -1,6 +1,9 @@
 //! Following the calendar: the project's `[[schedule]]` rules fired at
-//! their instants, the booking variables kept current, and the room's
-//! "Extend" and "End" buttons written back to CalDAV.
+//! their instants, the booking variables kept current, the room's
+//! "Extend" and "End" buttons written back to CalDAV, and the `no_show`
+//! rules of `[occupancy]` (docs/occupancy.md): a meeting nobody came to
+//! (the `occupied` variable, read from the bus, never true since it
+//! started) is ended through the same write-back as "End".
 //!
 //! [`Reactor`] does the deciding with the time passed in (`advance(now)`),
 //! so tests move through a day of meetings without waiting; [`follow`] is
@@ -15,7 +18,9 @@ use chrono_tz::Tz;
 use controller_core::audit::{AuditEvent, AuditOutcome};
 use controller_core::calendar::{self, Booking, Calendar, Changes, Meeting, Privacy};
 use controller_core::engine::{Change, Command};
+use controller_core::project::occupancy::OCCUPIED;
 use controller_core::project::{Project, Value};
+use controller_core::view::ServiceState;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -51,6 +56,23 @@ pub struct Reactor {
     shown: HashMap<&'static str, Value>,
     /// Whether the room may change its meetings (the tile's buttons).
     changes: Changes,
+    /// The room's `occupied` variable as last seen on the bus.
+    occupied: bool,
+    /// The last moment `occupied` was seen true (or turned false).
+    last_occupied: Option<DateTime<Utc>>,
+    /// Meetings nobody came to, for the loop to release.
+    no_shows: Vec<NoShow>,
+    /// Whether anything sets `occupied` (the occupancy service runs):
+    /// without it every meeting would look unattended.
+    occupancy_watched: bool,
+}
+
+/// A booking nobody came to: a `no_show` rule of `[occupancy]` fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoShow {
+    pub rule: controller_core::project::OccupancyRule,
+    pub meeting: Meeting,
+    pub at: DateTime<Utc>,
 }
 
 impl Reactor {
@@ -66,7 +88,63 @@ impl Reactor {
             last_press: None,
             shown: HashMap::new(),
             changes: Changes::NONE,
+            occupied: false,
+            last_occupied: None,
+            no_shows: Vec::new(),
+            occupancy_watched: true,
         }
+    }
+
+    /// Whether the room's occupancy is followed (the `occupancy` service
+    /// runs); while not, `no_show` rules are skipped, not fired.
+    pub fn set_occupancy_watched(&mut self, watched: bool) {
+        self.occupancy_watched = watched;
+    }
+
+    /// The room's `occupied` variable changed (or was read) at `at`.
+    pub fn set_occupied(&mut self, occupied: bool, at: DateTime<Utc>) {
+        if occupied || self.occupied {
+            self.last_occupied = Some(self.last_occupied.map_or(at, |t| t.max(at)));
+        }
+        self.occupied = occupied;
+    }
+
+    /// The meetings nobody came to since the last call (the loop releases
+    /// them).
+    pub fn take_no_shows(&mut self) -> Vec<NoShow> {
+        std::mem::take(&mut self.no_shows)
+    }
+
+    /// Whether someone was in the room at any moment from `from` to now.
+    fn seen_since(&self, from: DateTime<Utc>) -> bool {
+        self.occupied || self.last_occupied.is_some_and(|t| t >= from)
+    }
+
+    /// The `no_show` rules' instants: each timed meeting's start plus the
+    /// rule's minutes, while the meeting is still on.
+    fn no_show_instants(
+        &self,
+    ) -> Vec<(
+        &controller_core::project::OccupancyRule,
+        &Meeting,
+        DateTime<Utc>,
+    )> {
+        let rules = self
+            .project
+            .occupancy
+            .iter()
+            .flat_map(|o| &o.rules)
+            .filter(|r| r.when == controller_core::project::OccupancyWhen::NoShow);
+        let mut out = Vec::new();
+        for rule in rules {
+            for m in self.meetings.iter().filter(|m| !m.all_day) {
+                let at = m.start + Span::minutes(i64::from(rule.minutes));
+                if at < m.end {
+                    out.push((rule, m, at));
+                }
+            }
+        }
+        out
     }
 
     /// Whether the room may change its meetings, and by how much "Extend"
@@ -153,6 +231,53 @@ impl Reactor {
                 (false, Err(e)) => format!("schedule {rule} at {when} failed: {e}"),
             });
         }
+        let after = self.checked.min(now);
+        let due: Vec<NoShow> = self
+            .no_show_instants()
+            .into_iter()
+            .filter(|(_, _, at)| after < *at && *at <= now)
+            .map(|(rule, meeting, at)| NoShow {
+                rule: rule.clone(),
+                meeting: meeting.clone(),
+                at,
+            })
+            .collect();
+        for n in due {
+            let what = format!(
+                "occupancy rule {} ({}): meeting {:?} at {}",
+                n.rule.id,
+                n.rule.action(),
+                n.meeting.uid,
+                local(n.meeting.start, self.zone)
+            );
+            if now - n.at > LATE {
+                said.push(format!(
+                    "{what}: skipped (its moment passed while the controller was off)"
+                ));
+                continue;
+            }
+            if !self.occupancy_watched {
+                said.push(format!(
+                    "{what}: skipped (the occupancy service is not running, so nobody is seen)"
+                ));
+                continue;
+            }
+            if self.seen_since(n.meeting.start) {
+                continue;
+            }
+            said.push(format!("{what}: nobody came in {} min", n.rule.minutes));
+            let pressed = crate::logic::press_or_run(
+                controller,
+                &self.project,
+                n.rule.press.as_deref(),
+                n.rule.sequence.as_deref(),
+                &format!("occupancy:{}", n.rule.id),
+            );
+            if let Err(e) = pressed {
+                said.push(format!("occupancy rule {} failed: {e}", n.rule.id));
+            }
+            self.no_shows.push(n);
+        }
         self.checked = now;
         self.publish(controller, now);
         said
@@ -168,8 +293,14 @@ impl Reactor {
             return;
         }
         let booking = Booking::at(&self.meetings, now);
+        let known = (
+            controller_core::project::meeting_tile::KNOWN,
+            Value::Bool(true),
+        );
         for (name, value) in
             calendar::variables(&booking, now, self.zone, self.privacy, self.changes)
+                .into_iter()
+                .chain([known])
         {
             // Declared in the file, or brought by a meeting tile.
             let Some(declared) = self.project.variable(name) else {
@@ -200,8 +331,16 @@ impl Reactor {
             .and_then(|t| t.with_nanosecond(0))
             .unwrap_or(now)
             + Span::minutes(1);
+        let no_show = self
+            .no_show_instants()
+            .into_iter()
+            .map(|(_, _, at)| at)
+            .filter(|at| *at > now)
+            .min();
         calendar::next_firing(&self.project.schedule, &self.meetings, self.zone, now)
-            .map_or(minute, |t| t.min(minute))
+            .into_iter()
+            .chain(no_show)
+            .fold(minute, |a, b| a.min(b))
     }
 
     /// The meeting on now, if any.
@@ -229,26 +368,28 @@ fn fire(
     project: &Project,
     rule: &controller_core::project::ScheduleRule,
 ) -> Result<(), String> {
-    let button = match (&rule.press, &rule.sequence) {
-        (Some(b), _) => b.clone(),
-        (None, Some(s)) => project
-            .sequences
-            .iter()
-            .find(|q| &q.id == s)
-            .map(|q| q.button.clone())
-            .ok_or_else(|| format!("there is no sequence {s:?}"))?,
-        _ => return Ok(()),
-    };
-    crate::logic::press_and_release(controller, &button, &format!("{SOURCE}:{}", rule.id))
-        .map_err(|e| e.to_string())
+    crate::logic::press_or_run(
+        controller,
+        project,
+        rule.press.as_deref(),
+        rule.sequence.as_deref(),
+        &format!("{SOURCE}:{}", rule.id),
+    )
 }
 
 /// Whether a press came from a person (panels, keypads, Telnet, central
 /// control, MQTT), not from the controller's own timers and rules.
 pub fn is_person(source: &str) -> bool {
-    !["timer:", "schedule:", "calendar", "logic", "sequence"]
-        .iter()
-        .any(|p| source.starts_with(p))
+    ![
+        "timer:",
+        "schedule:",
+        "occupancy:",
+        "calendar",
+        "logic",
+        "sequence",
+    ]
+    .iter()
+    .any(|p| source.starts_with(p))
 }
 
 /// The change a room's button asks for.
@@ -386,11 +527,41 @@ pub async fn follow(
         reactor.set_calendar(c.calendar.clone(), clock.now());
     }
     reactor.set_changes(changes(&s, current.as_ref()));
+    if let Some(Value::Bool(true)) = controller.snapshot().variables.get(OCCUPIED) {
+        reactor.set_occupied(true, clock.now());
+    }
     let mut poller_alive = true;
     loop {
         let now = clock.now();
+        reactor.set_occupancy_watched(
+            controller
+                .status()
+                .service("occupancy")
+                .is_some_and(|o| o.state == ServiceState::Running),
+        );
         for line in reactor.advance(&controller, now) {
             controller.log().record(line);
+        }
+        for n in reactor.take_no_shows() {
+            if !n.rule.release_booking {
+                continue;
+            }
+            let asker = Asker {
+                by: format!("occupancy:{} (nobody came)", n.rule.id),
+                service: "calendar",
+                address: None,
+            };
+            start_write(
+                &controller,
+                &s,
+                &client,
+                &reactor,
+                current.as_ref(),
+                Ask::End,
+                now,
+                asker,
+                &writes,
+            );
         }
         let wait = (reactor.next_wake(now) - now)
             .to_std()
@@ -421,6 +592,12 @@ pub async fn follow(
                         reactor.set_project(controller.project());
                     }
                     for change in &published.step.changes {
+                        if let Change::Variable { variable, value: Value::Bool(b) } = change {
+                            if variable == OCCUPIED {
+                                reactor.set_occupied(*b, clock.now());
+                            }
+                            continue;
+                        }
                         let Change::Pressed { button, source } = change else { continue };
                         if !is_person(source) {
                             continue;

@@ -30,10 +30,11 @@ use super::counters::Counters;
 use super::discovery::{self, Discovery};
 use super::refusals::Refusals;
 use super::NAME;
-use crate::bus::{BusEvent, Subscription};
+use crate::bus::{BusEvent, SensorReading, Subscription};
 use crate::config::MqttSettings;
 use crate::controller::Controller;
 use crate::held::HeldButtons;
+use controller_core::logic::occupancy::MAX_PAYLOAD;
 
 /// How often the status board's line for the bridge is refreshed, and a
 /// stale retained state retried.
@@ -81,6 +82,10 @@ pub struct Bridge {
     reported: String,
     /// Listening to this node's retained topics (see [`Sweep`]).
     sweep: Option<Sweep>,
+    /// The sensors' topics the project reads (`[[occupancy.sources]]
+    /// mqtt_topic`), subscribed while connected; their messages go to the
+    /// bus as [`BusEvent::Reading`].
+    sensors: BTreeSet<String>,
 }
 
 /// Stale retained topics cleanup. The broker keeps the last retained state
@@ -122,6 +127,7 @@ impl Bridge {
             stale: false,
             reported: String::new(),
             sweep: None,
+            sensors: BTreeSet::new(),
         }
     }
 
@@ -187,6 +193,8 @@ impl Bridge {
                 }
             }
         }
+        self.sensors.clear();
+        self.follow_sensors();
         self.publish_all();
         let mut filters = self.topics.state_filters().to_vec();
         if self.settings.ha_discovery {
@@ -241,6 +249,25 @@ impl Bridge {
         for topic in stale {
             self.clear_retained(topic);
         }
+    }
+
+    /// Subscribes to the sensor topics the project reads that are not
+    /// subscribed yet, and leaves those it no longer reads.
+    fn follow_sensors(&mut self) {
+        let wanted = sensor_topics(&self.project);
+        if !self.connected {
+            self.sensors.clear();
+            return;
+        }
+        for gone in self.sensors.difference(&wanted) {
+            let _ = self.client.try_unsubscribe(gone.clone());
+        }
+        for new in wanted.difference(&self.sensors) {
+            if !self.client.try_subscribe(new.clone(), QoS::AtLeastOnce) {
+                self.counters.dropped();
+            }
+        }
+        self.sensors = wanted;
     }
 
     /// Whether `topic` is one the sweep listens to: this node's discovery
@@ -316,7 +343,10 @@ impl Bridge {
                     self.info = info;
                 }
             }
-            BusEvent::SequenceFailed(_) | BusEvent::DeviceBusy(_) | BusEvent::Meeting(_) => {}
+            BusEvent::SequenceFailed(_)
+            | BusEvent::DeviceBusy(_)
+            | BusEvent::Meeting(_)
+            | BusEvent::Reading(_) => {}
         }
     }
 
@@ -325,6 +355,7 @@ impl Bridge {
             // A new project: new buttons, new entities, removed ones cleared.
             let (project, snapshot) = self.controller.project_and_snapshot();
             self.project = project;
+            self.follow_sensors();
             self.resync(snapshot);
             return;
         }
@@ -563,6 +594,19 @@ impl Bridge {
     // ---- in: commands ----
 
     fn command(&mut self, message: &Message) {
+        if self.sensors.contains(&message.topic) {
+            // A sensor's reading, not a command: to the bus, for the
+            // occupancy service (retained ones too: the sensor's last state).
+            if message.payload.len() <= MAX_PAYLOAD {
+                self.controller
+                    .bus()
+                    .publish(BusEvent::Reading(SensorReading {
+                        topic: message.topic.clone(),
+                        payload: String::from_utf8_lossy(&message.payload).into_owned(),
+                    }));
+            }
+            return;
+        }
         if self.is_swept(&message.topic) {
             // The sweep's subscriptions: noted, not a command. Empty ones
             // are already cleared; ones arriving after the sweep ended
@@ -681,6 +725,16 @@ impl Bridge {
 }
 
 /// The buttons whose state a step changed.
+/// The topics of the project's occupancy sensors read from the broker.
+fn sensor_topics(project: &Project) -> BTreeSet<String> {
+    project
+        .occupancy
+        .iter()
+        .flat_map(|o| &o.sources)
+        .filter_map(|s| s.mqtt_topic.clone())
+        .collect()
+}
+
 fn touched(step: &Step) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for change in &step.changes {

@@ -5,7 +5,8 @@
 //! controller: docs/mqtt.md says why.
 //!
 //! A toggle is a `switch`, an interlock group a `select`, a momentary
-//! button a `button`, a device's connectivity a `binary_sensor`. Every
+//! button a `button`, a device's connectivity a `binary_sensor`, the
+//! room's `occupied` variable a `binary_sensor` of class occupancy. Every
 //! entity is available while the status topic says `online` and belongs to
 //! one Home Assistant device (the controller), whose `suggested_area` is the
 //! project's location, so Home Assistant files the room's entities together.
@@ -13,7 +14,8 @@
 use std::collections::BTreeMap;
 
 use controller_core::driver::library::Library;
-use controller_core::project::{drivers, ButtonKind, Level, LevelKind, Project};
+use controller_core::project::occupancy::OCCUPIED;
+use controller_core::project::{drivers, ButtonKind, Level, LevelKind, Project, VariableKind};
 use controller_core::protocol::mqtt::{entity_id, topic_level, Topics, OFFLINE, ONLINE};
 use controller_core::view::DeviceStatus;
 use serde_json::{json, Value};
@@ -73,7 +75,29 @@ impl Discovery<'_> {
                 );
             }
         }
-        for v in &project.variables {
+        // The room's occupancy (`[occupancy]`, or a bool `occupied` the
+        // project sets itself) as an occupancy binary sensor.
+        let occupancy = project
+            .variable(OCCUPIED)
+            .is_some_and(|v| v.kind == VariableKind::Bool);
+        if occupancy {
+            let name = "Occupancy";
+            let entity = self.occupancy();
+            self.add(
+                &mut out,
+                "binary_sensor",
+                "occupancy",
+                name,
+                entity,
+                project,
+            );
+        }
+        // The file's variables, and the booking variables a meeting tile
+        // brings without their being declared (`calendar_busy`, ...).
+        for v in project.variables.iter().chain(&project.booking_state) {
+            if occupancy && v.id == OCCUPIED {
+                continue;
+            }
             let object = format!("var_{}", v.id);
             self.add(
                 &mut out,
@@ -243,6 +267,17 @@ impl Discovery<'_> {
         json!({
             "state_topic": self.topics.variable(variable),
             "value_template": "{{ value_json }}",
+        })
+    }
+
+    /// The `occupied` variable (JSON `true`/`false`) as ON/OFF.
+    fn occupancy(&self) -> Value {
+        json!({
+            "device_class": "occupancy",
+            "state_topic": self.topics.variable(OCCUPIED),
+            "value_template": "{{ 'ON' if value_json else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
         })
     }
 
