@@ -441,7 +441,7 @@ async fn a_caldav_collection_is_read_and_extend_and_end_write_back() {
         .find(|m| m.start == utc(2026, 10, 26, 8, 0))
         .unwrap();
     let written =
-        calendar::reactor::write_back(&client, &fetched, ZONE, m, utc(2026, 10, 26, 9, 15))
+        calendar::write_back::write_back(&client, &fetched, ZONE, m, utc(2026, 10, 26, 9, 15))
             .await
             .unwrap();
     let stored = dav.get("/room/board/standup.ics").await;
@@ -459,7 +459,7 @@ async fn a_caldav_collection_is_read_and_extend_and_end_write_back() {
     );
     assert_ne!(written.etag, fetched.resources[0].etag);
     // The ETag read before is stale now: the server refuses, nothing is lost.
-    let e = calendar::reactor::write_back(&client, &fetched, ZONE, m, utc(2026, 10, 26, 9, 30))
+    let e = calendar::write_back::write_back(&client, &fetched, ZONE, m, utc(2026, 10, 26, 9, 30))
         .await
         .unwrap_err();
     assert!(format!("{e:#}").contains("changed on the server"), "{e:#}");

@@ -110,31 +110,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
         broken: Broken::default(),
     };
     let root_span = root.span();
-    let mut project = Project {
-        project: ProjectInfo {
-            // Stands in for a [project] table that is missing or malformed,
-            // so the rest can still be validated; that table's own error is
-            // already reported.
-            format: super::first_format(),
-            name: "?".to_string(),
-            revision: 0,
-            description: String::new(),
-            location: String::new(),
-            help: String::new(),
-        },
-        buttons: Vec::new(),
-        panels: Vec::new(),
-        levels: Vec::new(),
-        variables: Vec::new(),
-        devices: Vec::new(),
-        sequences: Vec::new(),
-        feedback: Vec::new(),
-        timers: Vec::new(),
-        device_state: Vec::new(),
-        booking_state: Vec::new(),
-        schedule: Vec::new(),
-        occupancy: None,
-    };
+    let mut project = placeholder();
     let mut has_info = false;
     for (key, value) in root.into_inner() {
         let name = key.get_ref().as_ref();
@@ -182,6 +158,35 @@ pub(super) fn parse(text: &str) -> Result<Parsed<'_>, ProjectErrors> {
         locator: shape.locator,
         broken: shape.broken,
     })
+}
+
+/// The project the shape pass fills in, table by table.
+fn placeholder() -> Project {
+    Project {
+        project: ProjectInfo {
+            // Stands in for a [project] table that is missing or malformed,
+            // so the rest can still be validated; that table's own error is
+            // already reported.
+            format: super::first_format(),
+            name: "?".to_string(),
+            revision: 0,
+            description: String::new(),
+            location: String::new(),
+            help: String::new(),
+        },
+        buttons: Vec::new(),
+        panels: Vec::new(),
+        levels: Vec::new(),
+        variables: Vec::new(),
+        devices: Vec::new(),
+        sequences: Vec::new(),
+        feedback: Vec::new(),
+        timers: Vec::new(),
+        device_state: Vec::new(),
+        booking_state: Vec::new(),
+        schedule: Vec::new(),
+        occupancy: None,
+    }
 }
 
 /// The shape pass's state: errors so far, and where to place them.

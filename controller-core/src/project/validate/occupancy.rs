@@ -6,8 +6,9 @@
 use std::collections::HashSet;
 
 use super::{field, item, k, Checker};
+use crate::project::error::Seg;
 use crate::project::occupancy::{MAX_MINUTES, OCCUPIED};
-use crate::project::{OccupancyWhen, VariableKind};
+use crate::project::{OccupancyRule, OccupancyWhen, PresenceSource, VariableKind};
 
 pub(super) fn check(c: &mut Checker<'_, '_>) {
     let project = c.project;
@@ -38,86 +39,115 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
     }
     for (i, s) in o.sources.iter().enumerate() {
         let at = item(&base, "sources", i);
-        c.exactly_one(
-            at.clone(),
-            &[s.variable.is_some(), s.mqtt_topic.is_some()],
-            "an occupancy source has exactly one of `variable` and `mqtt_topic`",
-        );
-        if let Some(v) = &s.variable {
-            if v == OCCUPIED {
-                c.err(
-                    field(&at, "variable"),
-                    "\"occupied\" is what occupancy sets; name the sensor's own variable",
-                );
-            } else if project.variable(v).is_none() {
-                match c.device_state_error(v) {
-                    Some(None) => {}
-                    Some(Some(e)) => c.err(field(&at, "variable"), e),
-                    None => {
-                        c.reference(field(&at, "variable"), None::<()>, "variable", v);
-                    }
-                }
-            }
-        }
-        if let Some(t) = &s.mqtt_topic {
-            if t.trim().is_empty() {
-                c.err(field(&at, "mqtt_topic"), "the MQTT topic is empty");
-            } else if t.contains(['+', '#']) || t.contains('\0') {
-                c.err(
-                    field(&at, "mqtt_topic"),
-                    format!("{t:?}: name one topic, without the wildcards + and #"),
-                );
-            } else if t.len() > 256 {
-                c.err(
-                    field(&at, "mqtt_topic"),
-                    "the MQTT topic is longer than 256 characters",
-                );
-            }
-        }
-        if s.json_field
-            .as_deref()
-            .is_some_and(|f| f.is_empty() || f.split('.').any(str::is_empty))
-        {
+        source_reads(c, &at, s);
+        source_values(c, &at, s);
+    }
+    rules(c, &base, &o.rules);
+    for (i, v) in project.variables.iter().enumerate() {
+        if v.id == OCCUPIED && v.kind != VariableKind::Bool {
             c.err(
-                field(&at, "json_field"),
-                "the JSON field is empty; name it (`occupancy`, or `a.b` for a nested one)",
-            );
-        }
-        for (j, value) in s.occupied_values.iter().enumerate() {
-            if value.trim().is_empty() {
-                c.err(
-                    item(&at, "occupied_values", j),
-                    "an empty value; name what the sensor sends",
-                );
-            }
-            if s.vacant_values
-                .iter()
-                .any(|v| v.trim().eq_ignore_ascii_case(value.trim()))
-            {
-                c.err(
-                    item(&at, "occupied_values", j),
-                    format!("{value:?} is in both occupied_values and vacant_values"),
-                );
-            }
-        }
-        for (j, value) in s.vacant_values.iter().enumerate() {
-            if value.trim().is_empty() {
-                c.err(
-                    item(&at, "vacant_values", j),
-                    "an empty value; name what the sensor sends",
-                );
-            }
-        }
-        if s.occupied_above.is_some_and(|a| !a.is_finite()) {
-            c.err(
-                field(&at, "occupied_above"),
-                "occupied_above must be a number",
+                field(&item(&[], "variables", i), "kind"),
+                "occupancy sets \"occupied\" as a bool: declare it kind = \"bool\", or leave it out (a project with [occupancy] has it anyway)",
             );
         }
     }
+}
+
+/// A source reads exactly one thing that exists: a variable or a device's
+/// state (not `occupied` itself), or one MQTT topic.
+fn source_reads(c: &mut Checker<'_, '_>, at: &[Seg], s: &PresenceSource) {
+    let project = c.project;
+    let at = at.to_vec();
+    c.exactly_one(
+        at.clone(),
+        &[s.variable.is_some(), s.mqtt_topic.is_some()],
+        "an occupancy source has exactly one of `variable` and `mqtt_topic`",
+    );
+    if let Some(v) = &s.variable {
+        if v == OCCUPIED {
+            c.err(
+                field(&at, "variable"),
+                "\"occupied\" is what occupancy sets; name the sensor's own variable",
+            );
+        } else if project.variable(v).is_none() {
+            match c.device_state_error(v) {
+                Some(None) => {}
+                Some(Some(e)) => c.err(field(&at, "variable"), e),
+                None => {
+                    c.reference(field(&at, "variable"), None::<()>, "variable", v);
+                }
+            }
+        }
+    }
+    if let Some(t) = &s.mqtt_topic {
+        if t.trim().is_empty() {
+            c.err(field(&at, "mqtt_topic"), "the MQTT topic is empty");
+        } else if t.contains(['+', '#']) || t.contains('\0') {
+            c.err(
+                field(&at, "mqtt_topic"),
+                format!("{t:?}: name one topic, without the wildcards + and #"),
+            );
+        } else if t.len() > 256 {
+            c.err(
+                field(&at, "mqtt_topic"),
+                "the MQTT topic is longer than 256 characters",
+            );
+        }
+    }
+}
+
+/// How a source's values are read: a JSON field that names something,
+/// value lists that do not contradict, a finite threshold.
+fn source_values(c: &mut Checker<'_, '_>, at: &[Seg], s: &PresenceSource) {
+    let at = at.to_vec();
+    if s.json_field
+        .as_deref()
+        .is_some_and(|f| f.is_empty() || f.split('.').any(str::is_empty))
+    {
+        c.err(
+            field(&at, "json_field"),
+            "the JSON field is empty; name it (`occupancy`, or `a.b` for a nested one)",
+        );
+    }
+    for (j, value) in s.occupied_values.iter().enumerate() {
+        if value.trim().is_empty() {
+            c.err(
+                item(&at, "occupied_values", j),
+                "an empty value; name what the sensor sends",
+            );
+        }
+        if s.vacant_values
+            .iter()
+            .any(|v| v.trim().eq_ignore_ascii_case(value.trim()))
+        {
+            c.err(
+                item(&at, "occupied_values", j),
+                format!("{value:?} is in both occupied_values and vacant_values"),
+            );
+        }
+    }
+    for (j, value) in s.vacant_values.iter().enumerate() {
+        if value.trim().is_empty() {
+            c.err(
+                item(&at, "vacant_values", j),
+                "an empty value; name what the sensor sends",
+            );
+        }
+    }
+    if s.occupied_above.is_some_and(|a| !a.is_finite()) {
+        c.err(
+            field(&at, "occupied_above"),
+            "occupied_above must be a number",
+        );
+    }
+}
+
+/// The rules: unique ids, actions that exist, waits within a day.
+fn rules(c: &mut Checker<'_, '_>, base: &[Seg], rules: &[OccupancyRule]) {
+    let project = c.project;
     let mut ids = HashSet::new();
-    for (i, r) in o.rules.iter().enumerate() {
-        let at = item(&base, "rules", i);
+    for (i, r) in rules.iter().enumerate() {
+        let at = item(base, "rules", i);
         c.unique_id(field(&at, "id"), &r.id, "occupancy rule", &mut ids, "");
         let actions = usize::from(r.press.is_some()) + usize::from(r.sequence.is_some());
         match r.when {
@@ -147,14 +177,6 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
             c.err(
                 field(&at, "minutes"),
                 format!("{} minutes: use 1 to {MAX_MINUTES}", r.minutes),
-            );
-        }
-    }
-    for (i, v) in project.variables.iter().enumerate() {
-        if v.id == OCCUPIED && v.kind != VariableKind::Bool {
-            c.err(
-                field(&item(&[], "variables", i), "kind"),
-                "occupancy sets \"occupied\" as a bool: declare it kind = \"bool\", or leave it out (a project with [occupancy] has it anyway)",
             );
         }
     }

@@ -13,8 +13,10 @@
 //! status page, `/healthz`, the station).
 
 pub mod fetch;
+mod follow;
 pub mod holidays;
 pub mod reactor;
+pub mod write_back;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -258,7 +260,7 @@ pub async fn run(
         shutdown.clone(),
     ));
     let (writes, written) = mpsc::channel(8);
-    let result = reactor::follow(
+    let result = follow::follow(
         controller,
         s,
         client,

@@ -6,30 +6,21 @@
 //! started) is ended through the same write-back as "End".
 //!
 //! [`Reactor`] does the deciding with the time passed in (`advance(now)`),
-//! so tests move through a day of meetings without waiting; [`follow`] is
-//! the service's loop around it, sleeping until the next instant.
+//! so tests move through a day of meetings without waiting; `follow.rs` is
+//! the service's loop around it, sleeping until the next instant, and
+//! `write_back.rs` changes a meeting on the server.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, Timelike, Utc};
 use chrono_tz::Tz;
-use controller_core::audit::{AuditEvent, AuditOutcome};
 use controller_core::calendar::{self, Booking, Calendar, Changes, Meeting, Privacy};
-use controller_core::engine::{Change, Command};
-use controller_core::project::occupancy::OCCUPIED;
+use controller_core::engine::Command;
 use controller_core::project::{Project, Value};
-use controller_core::view::ServiceState;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
 
-use super::{local, Client, Current, Fetched, Resource};
-use crate::bus::{BusEvent, MeetingRequest};
-use crate::config::{CalendarSettings, CalendarSource};
+use super::local;
 use crate::controller::Controller;
-use crate::logic::Clock;
 
 /// Meetings are expanded for this long before and after now.
 const BEHIND: Span = Span::days(1);
@@ -189,6 +180,16 @@ impl Reactor {
         if now < self.checked || now > self.window.1 - Span::days(1) || now < self.window.0 {
             self.expand(now);
         }
+        let mut said = self.fire_schedule(controller, now);
+        said.extend(self.no_show_rules(controller, now));
+        self.checked = now;
+        self.publish(controller, now);
+        said
+    }
+
+    /// The `[[schedule]]` rules due since the last check: each fired, or
+    /// skipped when a person pressed a button since or its moment passed.
+    fn fire_schedule(&mut self, controller: &Controller, now: DateTime<Utc>) -> Vec<String> {
         let mut said = Vec::new();
         let due: Vec<Due> = {
             let firings = calendar::firings(
@@ -231,6 +232,14 @@ impl Reactor {
                 (false, Err(e)) => format!("schedule {rule} at {when} failed: {e}"),
             });
         }
+        said
+    }
+
+    /// The `no_show` rules due since the last check: a meeting nobody came
+    /// to (never occupied since it started) has its rule's action run and
+    /// is queued for release ([`Reactor::take_no_shows`]).
+    fn no_show_rules(&mut self, controller: &Controller, now: DateTime<Utc>) -> Vec<String> {
+        let mut said = Vec::new();
         let after = self.checked.min(now);
         let due: Vec<NoShow> = self
             .no_show_instants()
@@ -278,8 +287,6 @@ impl Reactor {
             }
             self.no_shows.push(n);
         }
-        self.checked = now;
-        self.publish(controller, now);
         said
     }
 
@@ -390,327 +397,4 @@ pub fn is_person(source: &str) -> bool {
     ]
     .iter()
     .any(|p| source.starts_with(p))
-}
-
-/// The change a room's button asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ask {
-    Extend,
-    End,
-}
-
-impl From<controller_core::protocol::panel::MeetingChange> for Ask {
-    fn from(c: controller_core::protocol::panel::MeetingChange) -> Ask {
-        use controller_core::protocol::panel::MeetingChange;
-        match c {
-            MeetingChange::Extend => Ask::Extend,
-            MeetingChange::End => Ask::End,
-        }
-    }
-}
-
-/// Who asked for a change: a press's source, or a panel's meeting tile
-/// (with its service and address, for the audit trail).
-#[derive(Debug, Clone)]
-pub struct Asker {
-    pub by: String,
-    pub service: &'static str,
-    pub address: Option<std::net::IpAddr>,
-}
-
-impl Asker {
-    fn audit(&self, controller: &Controller, outcome: AuditOutcome, detail: String) {
-        controller.audit().record(
-            AuditEvent::Booking,
-            outcome,
-            self.service,
-            None,
-            self.address,
-            format!("{detail} (asked by {})", self.by),
-        );
-    }
-}
-
-/// What the room may do about its meetings: change them only from a CalDAV
-/// collection whose account may write (or whose server does not say).
-pub fn changes(s: &CalendarSettings, current: Option<&Current>) -> Changes {
-    Changes {
-        allowed: s.source == CalendarSource::Caldav
-            && current.is_some_and(|c| c.fetched.writable != Some(false)),
-        extend_minutes: s.extend_minutes,
-    }
-}
-
-/// A write-back's result, for the loop to take in.
-pub struct Written {
-    pub ask: Ask,
-    pub meeting: Meeting,
-    pub asker: Asker,
-    pub result: anyhow::Result<Resource>,
-}
-
-/// Writes `meeting`'s new end to the resource that holds it.
-pub async fn write_back(
-    client: &Client,
-    fetched: &Fetched,
-    zone: Tz,
-    meeting: &Meeting,
-    end: DateTime<Utc>,
-) -> anyhow::Result<Resource> {
-    let resource = fetched
-        .resources
-        .iter()
-        .find(|r| {
-            Calendar::parse(&r.ics, zone)
-                .map(|c| c.has_event(&meeting.uid))
-                .unwrap_or(false)
-        })
-        .ok_or_else(|| {
-            anyhow::anyhow!("the event {:?} is no longer in the calendar", meeting.uid)
-        })?;
-    let ics = calendar::set_end(&resource.ics, meeting, end)?;
-    let etag = client.put(resource, ics.clone()).await?;
-    Ok(Resource {
-        href: resource.href.clone(),
-        etag,
-        ics,
-    })
-}
-
-/// The new end a button asks for, or why not.
-pub fn new_end(
-    ask: Ask,
-    meeting: &Meeting,
-    next_start: Option<DateTime<Utc>>,
-    minutes: u32,
-    now: DateTime<Utc>,
-    zone: Tz,
-) -> Result<DateTime<Utc>, String> {
-    match ask {
-        Ask::End => {
-            let now = now
-                .with_second(0)
-                .unwrap_or(now)
-                .with_nanosecond(0)
-                .unwrap_or(now);
-            Ok(now.max(meeting.start + Span::minutes(1)))
-        }
-        Ask::Extend => {
-            let end = meeting.end + Span::minutes(i64::from(minutes));
-            match next_start {
-                Some(next) if next < end => {
-                    Err(format!("the room is booked from {}", local(next, zone)))
-                }
-                _ => Ok(end),
-            }
-        }
-    }
-}
-
-/// The service's loop: takes each new calendar, fires the rules, keeps
-/// the variables, and starts the write-backs the room's buttons ask for.
-#[allow(clippy::too_many_arguments)]
-pub async fn follow(
-    controller: Controller,
-    s: CalendarSettings,
-    client: Client,
-    clock: Clock,
-    mut calendars: watch::Receiver<Option<Current>>,
-    mut steps: crate::bus::Subscription,
-    (writes, mut written): (mpsc::Sender<Written>, mpsc::Receiver<Written>),
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let zone = super::zone(&s)?;
-    let mut reactor = Reactor::new(controller.project(), zone, s.privacy, clock.now());
-    let mut current = calendars.borrow_and_update().clone();
-    if let Some(c) = &current {
-        reactor.set_calendar(c.calendar.clone(), clock.now());
-    }
-    reactor.set_changes(changes(&s, current.as_ref()));
-    if let Some(Value::Bool(true)) = controller.snapshot().variables.get(OCCUPIED) {
-        reactor.set_occupied(true, clock.now());
-    }
-    let mut poller_alive = true;
-    loop {
-        let now = clock.now();
-        reactor.set_occupancy_watched(
-            controller
-                .status()
-                .service("occupancy")
-                .is_some_and(|o| o.state == ServiceState::Running),
-        );
-        for line in reactor.advance(&controller, now) {
-            controller.log().record(line);
-        }
-        for n in reactor.take_no_shows() {
-            if !n.rule.release_booking {
-                continue;
-            }
-            let asker = Asker {
-                by: format!("occupancy:{} (nobody came)", n.rule.id),
-                service: "calendar",
-                address: None,
-            };
-            start_write(
-                &controller,
-                &s,
-                &client,
-                &reactor,
-                current.as_ref(),
-                Ask::End,
-                now,
-                asker,
-                &writes,
-            );
-        }
-        let wait = (reactor.next_wake(now) - now)
-            .to_std()
-            .unwrap_or_default()
-            .clamp(Duration::from_millis(10), Duration::from_secs(60));
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(wait) => {}
-            changed = calendars.changed(), if poller_alive => match changed {
-                Ok(()) => {
-                    current = calendars.borrow_and_update().clone();
-                    if let Some(c) = &current {
-                        reactor.set_calendar(c.calendar.clone(), clock.now());
-                    }
-                    reactor.set_changes(changes(&s, current.as_ref()));
-                }
-                Err(_) => poller_alive = false,
-            },
-            event = steps.recv() => match event {
-                Ok(event) => {
-                    if let BusEvent::Meeting(MeetingRequest { change, by, service, address }) = &*event {
-                        let asker = Asker { by: by.clone(), service, address: *address };
-                        start_write(&controller, &s, &client, &reactor, current.as_ref(), (*change).into(), clock.now(), asker, &writes);
-                        continue;
-                    }
-                    let Some(published) = event.step() else { continue };
-                    if published.step.loads_project() {
-                        reactor.set_project(controller.project());
-                    }
-                    for change in &published.step.changes {
-                        if let Change::Variable { variable, value: Value::Bool(b) } = change {
-                            if variable == OCCUPIED {
-                                reactor.set_occupied(*b, clock.now());
-                            }
-                            continue;
-                        }
-                        let Change::Pressed { button, source } = change else { continue };
-                        if !is_person(source) {
-                            continue;
-                        }
-                        let at = clock.now();
-                        reactor.pressed_by_person(at);
-                        let ask = if !s.extend_button.is_empty() && *button == s.extend_button {
-                            Ask::Extend
-                        } else if !s.end_button.is_empty() && *button == s.end_button {
-                            Ask::End
-                        } else {
-                            continue;
-                        };
-                        let asker = Asker { by: source.clone(), service: "calendar", address: None };
-                        start_write(&controller, &s, &client, &reactor, current.as_ref(), ask, at, asker, &writes);
-                    }
-                }
-                Err(RecvError::Lagged(_)) => reactor.set_project(controller.project()),
-                Err(RecvError::Closed) => return Ok(()),
-            },
-            Some(w) = written.recv() => {
-                let what = match w.ask { Ask::Extend => "extended", Ask::End => "ended" };
-                let title = format!("{:?} ({})", w.meeting.uid, local(w.meeting.start, zone));
-                match w.result {
-                    Ok(resource) => {
-                        controller.log().record(format!("calendar: meeting {title} {what} (asked by {})", w.asker.by));
-                        w.asker.audit(&controller, AuditOutcome::Ok, format!("meeting {title} {what}"));
-                        if let Some(c) = &current {
-                            let mut f = (*c.fetched).clone();
-                            if let Some(r) = f.resources.iter_mut().find(|r| r.href == resource.href) {
-                                *r = resource;
-                            }
-                            // The collection changed: the next poll reads it whole.
-                            f.etag = None;
-                            f.last_modified = None;
-                            if let Ok(cal) = super::parse(&f, zone) {
-                                let _ = super::save_cache(&s.cache_file, &f);
-                                let cal = Arc::new(cal);
-                                reactor.set_calendar(cal.clone(), clock.now());
-                                current = Some(Current { fetched: Arc::new(f), calendar: cal });
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        controller.log().record(format!("calendar: meeting {title} not {what}: {e:#}"));
-                        w.asker.audit(&controller, AuditOutcome::Failed, format!("meeting {title} not {what}: {e:#}"));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Starts one write-back on its own task (the loop never waits for the server).
-#[allow(clippy::too_many_arguments)]
-fn start_write(
-    controller: &Controller,
-    s: &CalendarSettings,
-    client: &Client,
-    reactor: &Reactor,
-    current: Option<&Current>,
-    ask: Ask,
-    now: DateTime<Utc>,
-    asker: Asker,
-    writes: &mpsc::Sender<Written>,
-) {
-    let zone = reactor.zone;
-    let what = match ask {
-        Ask::Extend => "extended",
-        Ask::End => "ended",
-    };
-    let refuse = |why: String| {
-        controller
-            .log()
-            .record(format!("calendar: the meeting is not {what}: {why}"));
-        asker.audit(
-            controller,
-            AuditOutcome::Failed,
-            format!("meeting not {what}: {why}"),
-        );
-    };
-    if !changes(s, current).allowed {
-        return refuse(
-            "the room's calendar cannot be changed from the room (an iCalendar feed, or a read-only account)".into(),
-        );
-    }
-    let (Some(current), Some(meeting)) = (current, reactor.meeting_on(now)) else {
-        return refuse("no meeting is on now".into());
-    };
-    if meeting.all_day {
-        return refuse("an all-day event is not changed from the room".into());
-    }
-    let end = match new_end(
-        ask,
-        &meeting,
-        reactor.next_start(now),
-        s.extend_minutes,
-        now,
-        zone,
-    ) {
-        Ok(end) => end,
-        Err(why) => return refuse(why),
-    };
-    let (client, fetched, writes) = (client.clone(), current.fetched.clone(), writes.clone());
-    tokio::spawn(async move {
-        let result = write_back(&client, &fetched, zone, &meeting, end).await;
-        let _ = writes
-            .send(Written {
-                ask,
-                meeting,
-                asker,
-                result,
-            })
-            .await;
-    });
 }

@@ -37,6 +37,16 @@ impl Discovery<'_> {
         devices: &[DeviceStatus],
     ) -> BTreeMap<String, Vec<u8>> {
         let mut out = BTreeMap::new();
+        self.button_configs(&mut out, project);
+        self.level_configs(&mut out, project);
+        self.variable_configs(&mut out, project);
+        self.device_configs(&mut out, project, devices);
+        out
+    }
+
+    /// Buttons: a toggle as a switch, a momentary one as a button, each
+    /// interlock group as one select.
+    fn button_configs(&self, out: &mut BTreeMap<String, Vec<u8>>, project: &Project) {
         let mut groups: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for b in &project.buttons {
             let (component, entity) = match (b.kind, &b.group) {
@@ -49,32 +59,35 @@ impl Discovery<'_> {
                 // Validation gives every interlock button a group.
                 (ButtonKind::Interlock, None) => continue,
             };
-            self.add(&mut out, component, &b.id, &b.label, entity, project);
+            self.add(out, component, &b.id, &b.label, entity, project);
         }
         for (group, members) in &groups {
             let entity = self.select(group, &options(members));
-            self.add(&mut out, "select", group, group, entity, project);
+            self.add(out, "select", group, group, entity, project);
         }
+    }
+
+    /// Levels: a fader as a number (and its mute as a switch), a meter as
+    /// a sensor.
+    fn level_configs(&self, out: &mut BTreeMap<String, Vec<u8>>, project: &Project) {
         for l in &project.levels {
             let object = format!("level_{}", l.id);
             let entity = match l.kind {
                 LevelKind::Fader => ("number", self.number(l)),
                 LevelKind::Meter => ("sensor", self.meter(l)),
             };
-            self.add(&mut out, entity.0, &object, &l.label, entity.1, project);
+            self.add(out, entity.0, &object, &l.label, entity.1, project);
             if l.mute && l.kind == LevelKind::Fader {
                 let object = format!("level_{}_mute", l.id);
                 let name = format!("{} mute", l.label);
-                self.add(
-                    &mut out,
-                    "switch",
-                    &object,
-                    &name,
-                    self.mute(&l.id),
-                    project,
-                );
+                self.add(out, "switch", &object, &name, self.mute(&l.id), project);
             }
         }
+    }
+
+    /// Variables as sensors, the room's occupancy as an occupancy binary
+    /// sensor.
+    fn variable_configs(&self, out: &mut BTreeMap<String, Vec<u8>>, project: &Project) {
         // The room's occupancy (`[occupancy]`, or a bool `occupied` the
         // project sets itself) as an occupancy binary sensor.
         let occupancy = project
@@ -83,14 +96,7 @@ impl Discovery<'_> {
         if occupancy {
             let name = "Occupancy";
             let entity = self.occupancy();
-            self.add(
-                &mut out,
-                "binary_sensor",
-                "occupancy",
-                name,
-                entity,
-                project,
-            );
+            self.add(out, "binary_sensor", "occupancy", name, entity, project);
         }
         // The file's variables, and the booking variables a meeting tile
         // brings without their being declared (`calendar_busy`, ...).
@@ -99,15 +105,18 @@ impl Discovery<'_> {
                 continue;
             }
             let object = format!("var_{}", v.id);
-            self.add(
-                &mut out,
-                "sensor",
-                &object,
-                &v.id,
-                self.variable(&v.id),
-                project,
-            );
+            self.add(out, "sensor", &object, &v.id, self.variable(&v.id), project);
         }
+    }
+
+    /// Devices: a driver device's main state as a sensor, each device's
+    /// link as a connectivity binary sensor.
+    fn device_configs(
+        &self,
+        out: &mut BTreeMap<String, Vec<u8>>,
+        project: &Project,
+        devices: &[DeviceStatus],
+    ) {
         // A driver device's main state (a projector's power, a switcher's
         // input) as a sensor of its own, read from `device/<id>/<state>`.
         for d in &project.devices {
@@ -124,13 +133,13 @@ impl Discovery<'_> {
             let who = if d.name.is_empty() { &d.id } else { &d.name };
             let name = format!("{who} {}", state.replace('_', " "));
             let entity = json!({ "state_topic": topic });
-            self.add(&mut out, "sensor", &object, &name, entity, project);
+            self.add(out, "sensor", &object, &name, entity, project);
         }
         for d in devices {
             let object = format!("device_{}", d.id);
             let name = format!("{} ({})", d.id, d.description());
             self.add(
-                &mut out,
+                out,
                 "binary_sensor",
                 &object,
                 &name,
@@ -138,7 +147,6 @@ impl Discovery<'_> {
                 project,
             );
         }
-        out
     }
 
     fn add(
