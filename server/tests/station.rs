@@ -200,6 +200,11 @@ async fn watches_rooms_presses_through_and_alerts_when_one_goes_away() {
     let (status, page) = get_with_cookie(st.addr, &format!("/room/{}", key(&st, 0)), &cookie).await;
     assert_eq!(status, 200);
     assert!(page.contains("data-button=\"mute\""), "{page}");
+    // Drawn disabled: the button presses once the page's code runs (an
+    // early tap would otherwise be lost without a word).
+    let at = page.find("data-button=\"mute\"").unwrap();
+    let tag = &page[page[..at].rfind('<').unwrap()..at + page[at..].find('>').unwrap()];
+    assert!(tag.contains("disabled"), "{tag}");
     let (status, _) = get_with_cookie(
         st.addr,
         "/?search=Room+B&page=0",

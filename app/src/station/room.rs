@@ -109,6 +109,11 @@ pub fn RoomPage(view: RoomView) -> impl IntoView {
     let snapshot = RwSignal::new(snapshot);
     #[cfg(feature = "station")]
     super::live::follow_room(&room, card, snapshot);
+    // The buttons press only once the page's code runs: until then they
+    // are drawn disabled (an effect runs in the browser only, after
+    // hydration), so an early tap is not silently lost.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     let body = match layout {
         None => view! { <p class="st-error">"This room has not sent its layout (offline, or a controller too old to send one)."</p> }.into_any(),
         Some(layout) => layout
@@ -126,7 +131,7 @@ pub fn RoomPage(view: RoomView) -> impl IntoView {
                                 let b = layout.button(&place.button)?;
                                 let title = format!("{:?}{}", b.kind, b.group.as_ref().map(|g| format!(" ({g})")).unwrap_or_default());
                                 let style = place_style(place.row, place.col, place.height, place.width);
-                                Some(view! { <RoomButton room=room.clone() id=b.id.clone() label=b.label.clone() title style snapshot can_press/> })
+                                Some(view! { <RoomButton room=room.clone() id=b.id.clone() label=b.label.clone() title style snapshot can_press ready/> })
                             }).collect_view();
                             let levels = page.levels.iter().map(|place| {
                                 let id = place.level.clone();
@@ -178,6 +183,8 @@ fn RoomButton(
     style: String,
     snapshot: RwSignal<Snapshot>,
     can_press: bool,
+    /// The page's code runs (see [`RoomPage`]).
+    ready: RwSignal<bool>,
 ) -> impl IntoView {
     let led = {
         let id = id.clone();
@@ -197,7 +204,7 @@ fn RoomButton(
     view! {
         <button type="button" class="st-button" data-button=id
             data-mode=move || led_mode().mode.as_str() data-color=move || led().color.as_str()
-            style=style disabled=!can_press title=title
+            style=style disabled=move || !(can_press && ready.get()) title=title
             on:pointerdown=move |ev| {
                 if !can_press || held.get_value() {
                     return;
