@@ -142,6 +142,14 @@ async fn the_station_pages_carry_the_panels_security_headers() {
     assert_eq!(status, 200);
     assert_eq!(header(&style, "content-encoding"), Some("gzip"), "{style}");
     assert_eq!(header(&style, "x-content-type-options"), Some("nosniff"));
+    // The page names its icon, and the station serves it.
+    assert!(
+        grid.contains("<link rel=\"icon\" href=\"/icon.svg\">"),
+        "{grid}"
+    );
+    let (status, icon) = get_from(other(), st.addr, "/icon.svg", "").await;
+    assert_eq!(status, 200, "{icon}");
+    assert_eq!(header(&icon, "content-type"), Some("image/svg+xml"));
     st.shutdown().await;
     panel.shutdown().await;
 }

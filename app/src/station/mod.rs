@@ -78,7 +78,7 @@ struct PageData {
 #[cfg(feature = "ssr")]
 fn head(title: &str) -> String {
     format!(
-        "<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · roomctl station</title><link rel=\"stylesheet\" href=\"/station.css\">",
+        "<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · roomctl station</title><link rel=\"stylesheet\" href=\"/station.css\"><link rel=\"icon\" href=\"/icon.svg\">",
         crate::text::escape_html(title)
     )
 }

@@ -151,6 +151,17 @@ fn assets_screen() -> Router<Arc<Station>> {
                 )
             }),
         )
+        // The product's icon, as the panel's pages have it (a browser
+        // asks for one on every page).
+        .route(
+            "/icon.svg",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "image/svg+xml")],
+                    include_str!("../../../public/icon.svg"),
+                )
+            }),
+        )
 }
 
 /// The station's screens as one router (without a socket: tests drive it
