@@ -67,7 +67,7 @@ KNOWN_FILES = {
     "server/src/config/sections.rs": 704,
     "server/src/services/http/live.rs": 690,
     "server/src/project_store.rs": 669,
-    "server/src/station/web.rs": 568,
+    "server/src/station/web.rs": 537,
     "controller-core/src/central_client.rs": 634,
     "server/src/services/http/admin.rs": 629,
     "server/src/logic/devices/mod.rs": 599,

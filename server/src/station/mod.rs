@@ -14,6 +14,7 @@
 //! docs/station.md.
 
 pub mod alerts;
+mod assets;
 pub mod discovery;
 pub mod events;
 pub mod history;

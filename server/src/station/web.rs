@@ -22,8 +22,6 @@ use axum::{Form, Json, Router};
 use controller_core::fleet::CardFilter;
 use leptos::prelude::*;
 use serde::Deserialize;
-use tower_http::services::ServeFile;
-use tower_http::set_header::SetResponseHeader;
 
 use super::registry::RoomCommand;
 use super::usage::{self, Period};
@@ -50,7 +48,7 @@ pub fn screens() -> Vec<Screen> {
         now_screen,
         alerts_screen,
         usage_screen,
-        assets_screen,
+        super::assets::screen,
     ]
 }
 
@@ -122,46 +120,6 @@ fn usage_screen() -> Router<Arc<Station>> {
     Router::new()
         .route("/usage", get(usage_page))
         .route("/usage.csv", get(usage_csv))
-}
-
-/// The station's stylesheet, and its wasm bundle (`pkg/station.js`,
-/// `pkg/station.wasm` from the site scripts/build-site.sh builds, with their
-/// compressed copies; the panel's and the other screens' are not served).
-fn assets_screen() -> Router<Arc<Station>> {
-    let pkg =
-        std::path::PathBuf::from(&*crate::services::http::leptos_options().site_root).join("pkg");
-    let file = |name: &str| {
-        SetResponseHeader::if_not_present(
-            ServeFile::new(pkg.join(name))
-                .precompressed_br()
-                .precompressed_gzip(),
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        )
-    };
-    Router::new()
-        .route_service("/pkg/station.js", file("station.js"))
-        .route_service("/pkg/station.wasm", file("station.wasm"))
-        .route(
-            "/station.css",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/css")],
-                    include_str!("../../../public/station.css"),
-                )
-            }),
-        )
-        // The product's icon, as the panel's pages have it (a browser
-        // asks for one on every page).
-        .route(
-            "/icon.svg",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "image/svg+xml")],
-                    include_str!("../../../public/icon.svg"),
-                )
-            }),
-        )
 }
 
 /// The station's screens as one router (without a socket: tests drive it

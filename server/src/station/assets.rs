@@ -1,0 +1,53 @@
+//! The station's static files: its stylesheet, the product's icon, and its
+//! wasm bundle (`pkg/station.{js,wasm}`, built by scripts/build-site.sh
+//! with the precompressed copies served when the browser takes them).
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::get;
+use axum::Router;
+use tower_http::services::ServeFile;
+use tower_http::set_header::SetResponseHeader;
+
+use super::Station;
+
+/// The station's stylesheet, and its wasm bundle (`pkg/station.js`,
+/// `pkg/station.wasm` from the site scripts/build-site.sh builds, with their
+/// compressed copies; the panel's and the other screens' are not served).
+pub(super) fn screen() -> Router<Arc<Station>> {
+    let pkg =
+        std::path::PathBuf::from(&*crate::services::http::leptos_options().site_root).join("pkg");
+    let file = |name: &str| {
+        SetResponseHeader::if_not_present(
+            ServeFile::new(pkg.join(name))
+                .precompressed_br()
+                .precompressed_gzip(),
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        )
+    };
+    Router::new()
+        .route_service("/pkg/station.js", file("station.js"))
+        .route_service("/pkg/station.wasm", file("station.wasm"))
+        .route(
+            "/station.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css")],
+                    include_str!("../../../public/station.css"),
+                )
+            }),
+        )
+        // The product's icon, as the panel's pages have it (a browser
+        // asks for one on every page).
+        .route(
+            "/icon.svg",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "image/svg+xml")],
+                    include_str!("../../../public/icon.svg"),
+                )
+            }),
+        )
+}
