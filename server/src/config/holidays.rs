@@ -68,9 +68,7 @@ impl HolidaySettings {
 
     /// The section's checks, in its own name.
     pub fn check(&self) -> anyhow::Result<()> {
-        self.as_feed()
-            .check()
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("[calendar]", "[holidays]")))
+        self.as_feed().check_in("holidays")
     }
 
     /// Relative paths are relative to the settings file's folder.

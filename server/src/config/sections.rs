@@ -393,41 +393,52 @@ impl CalendarSettings {
     /// The settings' own checks (at load, so a mistake stops the start with
     /// a message instead of a silent calendar).
     pub fn check(&self) -> anyhow::Result<()> {
+        self.check_in("calendar")
+    }
+
+    /// The checks, their messages naming `section` (`[holidays]` is read
+    /// as a calendar feed and checked by these).
+    pub fn check_in(&self, section: &str) -> anyhow::Result<()> {
         let c = self;
-        calendar_url(&c.url)?;
-        c.zone()?;
+        calendar_url(&c.url, section)?;
+        c.zone_in(section)?;
         anyhow::ensure!(
             c.poll_secs >= 10,
-            "[calendar] poll_secs = {} is under 10",
+            "[{section}] poll_secs = {} is under 10",
             c.poll_secs
         );
         anyhow::ensure!(
             (1..=300).contains(&c.timeout_secs),
-            "[calendar] timeout_secs must be 1 to 300"
+            "[{section}] timeout_secs must be 1 to 300"
         );
         anyhow::ensure!(
             (1..=controller_core::calendar::MAX_CALENDAR_BYTES).contains(&c.max_bytes),
-            "[calendar] max_bytes must be 1 to {}",
+            "[{section}] max_bytes must be 1 to {}",
             controller_core::calendar::MAX_CALENDAR_BYTES
         );
         anyhow::ensure!(
             (1..=240).contains(&c.extend_minutes),
-            "[calendar] extend_minutes must be 1 to 240"
+            "[{section}] extend_minutes must be 1 to 240"
         );
         if c.source == CalendarSource::Ics
             && !(c.extend_button.is_empty() && c.end_button.is_empty())
         {
-            anyhow::bail!("[calendar] extend_button and end_button need source = \"caldav\" (a published feed cannot be written)");
+            anyhow::bail!("[{section}] extend_button and end_button need source = \"caldav\" (a published feed cannot be written)");
         }
         Ok(())
     }
 
     /// The room's time zone.
     pub fn zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.zone_in("calendar")
+    }
+
+    /// The time zone, an error naming `section`.
+    pub fn zone_in(&self, section: &str) -> anyhow::Result<chrono_tz::Tz> {
         let c = self;
         c.time_zone.parse::<chrono_tz::Tz>().map_err(|_| {
             anyhow::anyhow!(
-                "[calendar] time_zone {:?} is not an IANA time zone (e.g. \"Europe/Copenhagen\")",
+                "[{section}] time_zone {:?} is not an IANA time zone (e.g. \"Europe/Copenhagen\")",
                 c.time_zone
             )
         })
@@ -444,24 +455,25 @@ impl CalendarSettings {
     }
 }
 
-/// The settings' URL: https (webcal is https), or http to this machine.
-pub fn calendar_url(text: &str) -> anyhow::Result<reqwest::Url> {
+/// The settings' URL: https (webcal is https), or http to this machine;
+/// an error names `section`.
+pub fn calendar_url(text: &str, section: &str) -> anyhow::Result<reqwest::Url> {
     let text = text.trim();
     let text = match text.strip_prefix("webcal://") {
         Some(rest) => format!("https://{rest}"),
         None => text.to_string(),
     };
     let url =
-        reqwest::Url::parse(&text).map_err(|e| anyhow::anyhow!("[calendar] url {text:?}: {e}"))?;
+        reqwest::Url::parse(&text).map_err(|e| anyhow::anyhow!("[{section}] url {text:?}: {e}"))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_local(&url) => Ok(url),
         "http" => {
             anyhow::bail!(
-                "[calendar] url {text:?}: plain http is only allowed to this machine; use https"
+                "[{section}] url {text:?}: plain http is only allowed to this machine; use https"
             )
         }
-        other => anyhow::bail!("[calendar] url {text:?}: {other}: is not http(s)"),
+        other => anyhow::bail!("[{section}] url {text:?}: {other}: is not http(s)"),
     }
 }
 

@@ -75,7 +75,7 @@ impl Client {
 
     /// A client whose messages name the settings section `section`.
     pub fn in_section(s: &CalendarSettings, section: &'static str) -> anyhow::Result<Client> {
-        let url = url_of(&s.url)?;
+        let url = url_of(&s.url, section)?;
         let password = match &s.password_file {
             Some(file) => Some(crate::secret_file::read_password_file(
                 file,
@@ -322,8 +322,8 @@ fn plain(e: reqwest::Error, section: &str) -> anyhow::Error {
 }
 
 /// The settings' URL (see [`CalendarSettings::url`]).
-pub fn url_of(text: &str) -> anyhow::Result<Url> {
-    crate::config::calendar_url(text)
+pub fn url_of(text: &str, section: &str) -> anyhow::Result<Url> {
+    crate::config::calendar_url(text, section)
 }
 
 /// rustls with the ring provider and the roots from `ca_file` or the
@@ -479,15 +479,19 @@ mod tests {
     #[test]
     fn urls_are_https_or_local_http() {
         assert_eq!(
-            url_of("webcal://example.org/a.ics").unwrap().as_str(),
+            url_of("webcal://example.org/a.ics", "calendar")
+                .unwrap()
+                .as_str(),
             "https://example.org/a.ics"
         );
-        assert!(url_of("http://127.0.0.1:5232/room/").is_ok());
-        assert!(url_of("http://localhost/x.ics").is_ok());
-        let e = url_of("http://example.org/a.ics").unwrap_err().to_string();
+        assert!(url_of("http://127.0.0.1:5232/room/", "calendar").is_ok());
+        assert!(url_of("http://localhost/x.ics", "calendar").is_ok());
+        let e = url_of("http://example.org/a.ics", "calendar")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("use https"), "{e}");
-        assert!(url_of("ftp://example.org/a.ics").is_err());
-        assert!(url_of("not a url").is_err());
+        assert!(url_of("ftp://example.org/a.ics", "calendar").is_err());
+        assert!(url_of("not a url", "calendar").is_err());
     }
 
     #[test]

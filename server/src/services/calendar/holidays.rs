@@ -39,7 +39,7 @@ impl Service for HolidayService {
         let h = &s.holidays;
         format!(
             "the closed days for timers from the iCalendar feed {} every {} s (outgoing), in {}; last good feed kept in {}; no port",
-            super::fetch::url_of(&h.url)
+            super::fetch::url_of(&h.url, "holidays")
                 .map(|u| super::redacted(&u))
                 .unwrap_or_default(),
             h.poll_secs,
@@ -53,7 +53,9 @@ impl Service for HolidayService {
             let feed = env.settings().holidays.as_feed();
             let client = Client::in_section(&feed, "holidays")
                 .map_err(|e| StartError::Failed(format!("{e:#}")))?;
-            let zone = super::zone(&feed).map_err(|e| StartError::Failed(format!("{e:#}")))?;
+            let zone = feed
+                .zone_in("holidays")
+                .map_err(|e| StartError::Failed(format!("{e:#}")))?;
             Ok(Started::running(
                 run(
                     env.controller,

@@ -58,7 +58,7 @@ impl Service for CalendarService {
         };
         format!(
             "the room's bookings from the {kind} {} every {} s (outgoing), in {}; last good calendar kept in {}; no port",
-            fetch::url_of(&c.url).map(|u| redacted(&u)).unwrap_or_default(),
+            fetch::url_of(&c.url, "calendar").map(|u| redacted(&u)).unwrap_or_default(),
             c.poll_secs,
             c.time_zone,
             c.cache_file.display()
