@@ -64,7 +64,7 @@ KNOWN_FNS = {
 KNOWN_FILES = {
     "server/src/services/mqtt/bridge/mod.rs": 682,
     "controller-core/src/engine/mod.rs": 714,
-    "server/src/config/sections.rs": 704,
+    "server/src/config/sections.rs": 546,
     "server/src/services/http/live.rs": 690,
     "server/src/project_store.rs": 669,
     "server/src/station/web.rs": 537,

@@ -62,7 +62,7 @@ impl HolidaySettings {
             max_bytes: self.max_bytes,
             cache_file: self.cache_file.clone(),
             stale_alert_secs: self.stale_alert_secs,
-            ..super::sections::calendar_defaults()
+            ..super::calendar::calendar_defaults()
         }
     }
 

@@ -8,6 +8,7 @@
 //! (unknown keys are errors). `roomctl config defaults --profile lan` prints
 //! the complete defaults; docs/configuration.md describes each field.
 
+mod calendar;
 mod holidays;
 mod sections;
 mod station;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+pub use calendar::{calendar_url, CalendarSettings, CalendarSource};
 pub use holidays::HolidaySettings;
 pub use sections::*;
 pub use station::{StationRoom, StationSettings, StationTransport, Webhook};
