@@ -41,7 +41,6 @@ struct Follower {
 
 /// The service's loop: takes each new calendar, fires the rules, keeps
 /// the variables, and starts the write-backs the room's buttons ask for.
-#[allow(clippy::too_many_arguments)]
 pub async fn follow(
     controller: Controller,
     s: CalendarSettings,
@@ -49,10 +48,11 @@ pub async fn follow(
     clock: Clock,
     mut calendars: watch::Receiver<Option<Current>>,
     mut steps: crate::bus::Subscription,
-    (writes, mut written): (mpsc::Sender<Written>, mpsc::Receiver<Written>),
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let zone = super::zone(&s)?;
+    let zone = s.zone_in("calendar")?;
+    // The write-backs' results, taken back in by this loop.
+    let (writes, mut written) = mpsc::channel(8);
     let reactor = Reactor::new(controller.project(), zone, s.privacy, clock.now());
     let mut f = Follower {
         controller,

@@ -8,15 +8,14 @@
 
 use std::time::Duration;
 
-use chrono_tz::Tz;
 use controller_core::calendar::MAX_CLOSED_DAYS_AHEAD;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{Client, Current};
-use crate::config::{CalendarSettings, Settings};
+use super::{Current, Feed};
+use crate::config::Settings;
 use crate::controller::Controller;
 use crate::logic::Clock;
 use crate::services::{Service, StartEnv, StartError, Started};
@@ -50,22 +49,10 @@ impl Service for HolidayService {
 
     fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
         async move {
-            let feed = env.settings().holidays.as_feed();
-            let client = Client::in_section(&feed, "holidays")
-                .map_err(|e| StartError::Failed(format!("{e:#}")))?;
-            let zone = feed
-                .zone_in("holidays")
+            let feed = Feed::new("holidays", env.settings().holidays.as_feed())
                 .map_err(|e| StartError::Failed(format!("{e:#}")))?;
             Ok(Started::running(
-                run(
-                    env.controller,
-                    feed,
-                    client,
-                    zone,
-                    Clock::System,
-                    env.shutdown,
-                )
-                .boxed(),
+                run(env.controller, feed, Clock::System, env.shutdown).boxed(),
             ))
         }
         .boxed()
@@ -75,20 +62,15 @@ impl Service for HolidayService {
 /// The kept feed's closed days at once, then each new feed's.
 pub async fn run(
     controller: Controller,
-    feed: CalendarSettings,
-    client: Client,
-    zone: Tz,
+    feed: Feed,
     clock: Clock,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let first = super::kept(&controller, "holidays", &feed, &client, zone);
+    let first = super::kept(&controller, &feed);
     let (tx, mut rx) = watch::channel(first.clone());
     let poller = tokio::spawn(super::poll(
         controller.clone(),
-        "holidays",
         feed,
-        client,
-        zone,
         first.map(|c| c.fetched),
         tx,
         shutdown.clone(),

@@ -29,7 +29,7 @@ use controller_core::calendar::Calendar;
 use controller_core::view::ServiceState;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{Service, StartEnv, StartError, Started};
@@ -94,11 +94,6 @@ fn redacted(url: &reqwest::Url) -> String {
     u.to_string()
 }
 
-/// The room's time zone (see [`CalendarSettings::zone`]).
-pub fn zone(c: &CalendarSettings) -> anyhow::Result<Tz> {
-    c.zone()
-}
-
 /// The documents read into one calendar (each CalDAV resource alone).
 pub fn parse(fetched: &Fetched, zone: Tz) -> anyhow::Result<Calendar> {
     let mut calendar = Calendar::empty(zone);
@@ -133,21 +128,43 @@ pub struct Current {
     pub calendar: Arc<Calendar>,
 }
 
+/// One calendar a service reads: the service (`calendar`, `holidays`: in
+/// its log lines, on the status board and in its settings' messages), its
+/// settings, the client for its URL and the zone its days are read in.
+#[derive(Clone)]
+pub struct Feed {
+    pub name: &'static str,
+    pub settings: CalendarSettings,
+    pub client: Client,
+    pub zone: Tz,
+}
+
+impl Feed {
+    pub fn new(name: &'static str, settings: CalendarSettings) -> anyhow::Result<Feed> {
+        Ok(Feed {
+            client: Client::in_section(&settings, name)?,
+            zone: settings.zone_in(name)?,
+            name,
+            settings,
+        })
+    }
+}
+
 /// Fetches every `poll_secs` and hands each new good calendar to `tx`;
-/// keeps it on disk. Never holds anything the reactor waits for. `name`:
-/// the service it runs for (`calendar`, `holidays`), in its log lines and
-/// its state on the status board.
-#[allow(clippy::too_many_arguments)]
+/// keeps it on disk. Never holds anything the reactor waits for.
 pub async fn poll(
     controller: Controller,
-    name: &'static str,
-    s: CalendarSettings,
-    client: Client,
-    zone: Tz,
+    feed: Feed,
     mut last: Option<Arc<Fetched>>,
     tx: watch::Sender<Option<Current>>,
     shutdown: CancellationToken,
 ) {
+    let Feed {
+        name,
+        settings: s,
+        client,
+        zone,
+    } = feed;
     let mut tick = tokio::time::interval(Duration::from_secs(s.poll_secs.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_good = tokio::time::Instant::now();
@@ -212,15 +229,15 @@ pub async fn poll(
     }
 }
 
-/// The last good calendar kept on disk for `client`'s URL, read again
-/// (`name`: the service, for the log).
-pub fn kept(
-    controller: &Controller,
-    name: &str,
-    s: &CalendarSettings,
-    client: &Client,
-    zone: Tz,
-) -> Option<Current> {
+/// The last good calendar kept on disk for the feed's URL, read again.
+pub fn kept(controller: &Controller, feed: &Feed) -> Option<Current> {
+    let Feed {
+        name,
+        settings: s,
+        client,
+        zone,
+    } = feed;
+    let zone = *zone;
     let cached = load_cache(&s.cache_file, client.url().as_str())?;
     match parse(&cached, zone) {
         Ok(c) => Some(Current {
@@ -246,31 +263,22 @@ pub async fn run(
     steps: crate::bus::Subscription,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let zone = zone(&s)?;
-    let first = kept(&controller, "calendar", &s, &client, zone);
+    let feed = Feed {
+        name: "calendar",
+        zone: s.zone_in("calendar")?,
+        settings: s.clone(),
+        client: client.clone(),
+    };
+    let first = kept(&controller, &feed);
     let (tx, rx) = watch::channel(first.clone());
     let poller = tokio::spawn(poll(
         controller.clone(),
-        "calendar",
-        s.clone(),
-        client.clone(),
-        zone,
+        feed,
         first.map(|c| c.fetched),
         tx,
         shutdown.clone(),
     ));
-    let (writes, written) = mpsc::channel(8);
-    let result = follow::follow(
-        controller,
-        s,
-        client,
-        clock,
-        rx,
-        steps,
-        (writes, written),
-        shutdown,
-    )
-    .await;
+    let result = follow::follow(controller, s, client, clock, rx, steps, shutdown).await;
     poller.abort();
     result
 }
