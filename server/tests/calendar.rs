@@ -179,13 +179,16 @@ async fn answer(State(feed): State<Feed>, headers: HeaderMap) -> Response {
     }
 }
 
-/// The feed server on a free port of 127.0.0.1.
+/// The feed server on a free port of 127.0.0.2 (the controller fetches
+/// from 127.0.0.1).
 async fn feed_server() -> (Feed, SocketAddr, tokio::task::JoinHandle<()>) {
     let feed = Feed::default();
     let app = axum::Router::new()
         .route("/room.ics", axum::routing::get(answer))
         .with_state(feed.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind((support::OTHER_ADDRESS, 0))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -705,7 +708,9 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
     let running = support::start(settings, loaded(TILE_PROJECT)).await;
     let c = running.controller.clone();
     let addr = running.addrs.panel.unwrap();
-    let (mut ws, _) = support::panel::panel(addr, "p").await;
+    // The room's tablet, on the LAN: another address than the controller's.
+    let tablet: std::net::IpAddr = support::OTHER_ADDRESS.parse().unwrap();
+    let (mut ws, _) = support::panel::panel_from(tablet, addr, "p").await;
     panel_sees(
         &mut ws,
         "meeting_title",
@@ -786,7 +791,7 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
         c.audit()
             .recent(50)
             .iter()
-            .filter(|e| e.service == "panel" && e.detail.contains("asked by panel:p@127.0.0.1"))
+            .filter(|e| e.service == "panel" && e.detail.contains("asked by panel:p@127.0.0.2"))
             .map(|e| (e.outcome, e.address.clone(), e.detail.clone()))
             .collect::<Vec<_>>()
     };
@@ -804,7 +809,7 @@ async fn the_panels_meeting_tile_extends_and_ends_the_meeting_on_the_server() {
     use controller_core::audit::AuditOutcome;
     assert!(
         trail.iter().any(|(o, a, d)| *o == AuditOutcome::Ok
-            && a.as_deref() == Some("127.0.0.1")
+            && a.as_deref() == Some("127.0.0.2")
             && d.contains("extended")),
         "{trail:?}"
     );

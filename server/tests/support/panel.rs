@@ -160,6 +160,20 @@ pub async fn panel_with(addr: SocketAddr, panel: &str, sparse: bool) -> (Ws, Sna
     (ws, snapshot)
 }
 
+/// [`panel`] from `source` (another address than the controller's, as a
+/// tablet on the LAN).
+pub async fn panel_from(source: std::net::IpAddr, addr: SocketAddr, panel: &str) -> (Ws, Snapshot) {
+    let mut ws = ws_connect_from(source, addr).await;
+    let ServerMessage::Welcome { protocol, .. } = hello(&mut ws, panel, None).await else {
+        panic!("welcome first")
+    };
+    assert_eq!(protocol, 1);
+    let ServerMessage::Snapshot { snapshot } = recv_data(&mut ws).await else {
+        panic!("snapshot second")
+    };
+    (ws, snapshot)
+}
+
 /// Connects, says hello (protocol 1) and reads the welcome.
 async fn connect_hello(addr: SocketAddr, panel: &str, sparse: bool, layout: Option<&str>) -> Ws {
     let mut ws = ws_connect(addr).await;

@@ -1,6 +1,6 @@
 //! A real CalDAV server for one test: Debian's `radicale` (installed by
 //! `scripts/setup.sh --e2e`), started by the test on a free port of
-//! 127.0.0.1 with a config file and storage in a temporary directory: one
+//! 127.0.0.2 (the controller, its client, comes from 127.0.0.1) with a config file and storage in a temporary directory: one
 //! user with a plain-text password (htpasswd), nothing shared with the
 //! machine's own Radicale, if any. A second user, `lobby` (password
 //! [`READER_PASSWORD`]), may read the first user's calendars and not
@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use super::free_port;
+use super::{free_port, OTHER_ADDRESS};
 
 /// The read-only user `lobby`'s password.
 pub const READER_PASSWORD: &str = "lobby-secret";
@@ -46,7 +46,7 @@ impl Radicale {
         std::fs::write(
             d.join("config"),
             format!(
-                "[server]\nhosts = 127.0.0.1:{port}\n\
+                "[server]\nhosts = {OTHER_ADDRESS}:{port}\n\
                  [auth]\ntype = htpasswd\nhtpasswd_filename = {}\nhtpasswd_encryption = plain\ndelay = 0\n\
                  [rights]\ntype = from_file\nfile = {}\n\
                  [storage]\nfilesystem_folder = {}\n\
@@ -67,7 +67,7 @@ impl Radicale {
             .spawn()
             .expect("radicale runs (scripts/setup.sh --e2e installs it)");
         for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if TcpStream::connect((OTHER_ADDRESS, port)).await.is_ok() {
                 return Radicale {
                     port,
                     user,
@@ -78,12 +78,12 @@ impl Radicale {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("radicale did not start on 127.0.0.1:{port}");
+        panic!("radicale did not start on {OTHER_ADDRESS}:{port}");
     }
 
     /// The address of `path` on the server.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://{OTHER_ADDRESS}:{}{path}", self.port)
     }
 
     fn client(&self) -> reqwest::Client {
