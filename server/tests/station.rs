@@ -568,7 +568,7 @@ async fn the_event_stream_starts_with_the_current_state() {
     .await;
     eventually(PATIENCE, "both rooms online", || online(&st) == 2).await;
     let cookie = log_in(st.addr).await;
-    let mut s = tokio::net::TcpStream::connect(st.addr).await.unwrap();
+    let mut s = support::connect_from(support::OTHER_ADDRESS, st.addr).await;
     let keys = format!("{},{}", key(&st, 0), key(&st, 1));
     let req = format!(
         "GET /events?keys={keys} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n",
