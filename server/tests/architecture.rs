@@ -139,6 +139,7 @@ async fn purposes_follow_the_effective_settings() {
 
 /// A project with one TCP device whose status LED is `link`.
 fn room(device: std::net::SocketAddr) -> String {
+    let panel = support::one_key_panel("link");
     format!(
         r#"
 [project]
@@ -149,17 +150,7 @@ id = "link"
 label = "Link"
 led = "feedback"
 
-[[panels]]
-id = "tablet"
-name = "Tablet"
-columns = 1
-rows = 1
-
-[[panels.pages]]
-id = "main"
-title = "Main"
-buttons = [{{ button = "link", row = 0, col = 0 }}]
-
+{panel}
 [[devices]]
 id = "dev"
 transport = "tcp"

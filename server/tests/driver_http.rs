@@ -21,6 +21,7 @@ use support::{eventually, loaded, TestSettings};
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn project(address: &str) -> String {
+    let panel = support::one_key_panel("preset1");
     format!(
         r#"[project]
 name = "Camera room"
@@ -30,17 +31,7 @@ id = "preset1"
 label = "Lectern"
 kind = "momentary"
 
-[[panels]]
-id = "tablet"
-name = "Tablet"
-columns = 1
-rows = 1
-
-[[panels.pages]]
-id = "main"
-title = "Main"
-buttons = [ {{ button = "preset1", row = 0, col = 0 }} ]
-
+{panel}
 [[devices]]
 id = "camera"
 driver = "panasonic-aw-ptz"

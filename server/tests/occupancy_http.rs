@@ -61,6 +61,7 @@ timeout_secs = 3
 "#;
 
 fn project(address: &str) -> String {
+    let panel = support::one_key_panel("lights");
     format!(
         r#"[project]
 name = "Sensed room"
@@ -69,17 +70,7 @@ name = "Sensed room"
 id = "lights"
 label = "Lights"
 
-[[panels]]
-id = "p"
-name = "P"
-columns = 1
-rows = 1
-
-[[panels.pages]]
-id = "main"
-title = "Main"
-buttons = [ {{ button = "lights", row = 0, col = 0 }} ]
-
+{panel}
 [[devices]]
 id = "sensor"
 driver = "acme-motion"

@@ -61,6 +61,7 @@ every_secs = 1
 "#;
 
 fn project(driver: &str, address: &str) -> String {
+    let panel = support::one_key_panel("close");
     format!(
         r#"[project]
 name = "Site room"
@@ -70,17 +71,7 @@ id = "close"
 label = "Close"
 kind = "momentary"
 
-[[panels]]
-id = "tablet"
-name = "Tablet"
-columns = 1
-rows = 1
-
-[[panels.pages]]
-id = "main"
-title = "Main"
-buttons = [ {{ button = "close", row = 0, col = 0 }} ]
-
+{panel}
 [[devices]]
 id = "relay"
 driver = "{driver}"

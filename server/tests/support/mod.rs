@@ -109,6 +109,16 @@ pub async fn simulate_driver(id: &str) -> roomctl::simulator::driver::DriverSimu
 /// server meets them as it meets another host (all of 127/8 is local).
 pub const OTHER_ADDRESS: &str = "127.0.0.2";
 
+/// A project's smallest panel: `tablet`, one page (`main`) holding the key
+/// `button` (the tests' project texts end their panels with it).
+pub fn one_key_panel(button: &str) -> String {
+    format!(
+        "[[panels]]\nid = \"tablet\"\nname = \"Tablet\"\ncolumns = 1\nrows = 1\n\n\
+         [[panels.pages]]\nid = \"main\"\ntitle = \"Main\"\n\
+         buttons = [ {{ button = \"{button}\", row = 0, col = 0 }} ]\n"
+    )
+}
+
 /// A TCP connection to `to` from `local` (an address of this host, port
 /// chosen by the system).
 pub async fn connect_from(local: &str, to: std::net::SocketAddr) -> tokio::net::TcpStream {
