@@ -121,7 +121,7 @@ impl Room {
         let mut text = DEMO_PROJECT_TOML.to_string();
         for (id, driver, address) in DEVICES {
             let sim = support::simulate_driver(driver).await;
-            text = text.replace(address, &sim.addr.to_string());
+            text = support::readdress(&text, &[(address, sim.addr)]);
             sims.insert(id, sim);
         }
         (Room { sims }, text)

@@ -29,10 +29,12 @@ const INTERVAL_MS: u128 = 100;
 /// port that refuses connections, polls every second and reconnects after
 /// one; the volume fader goes up to `max` dB.
 fn room(dsp: &FakeDevice, off: &FakeDevice, max: f64) -> String {
-    let text = support::RAW_DEMO
-        .replace("127.0.0.1:4352", &off.addr.to_string())
-        .replace("127.0.0.1:4353", &off.addr.to_string())
-        .replace("127.0.0.1:4354", &dsp.addr.to_string())
+    let moves = [
+        ("127.0.0.1:4352", off.addr),
+        ("127.0.0.1:4353", off.addr),
+        ("127.0.0.1:4354", dsp.addr),
+    ];
+    let text = support::readdress(support::RAW_DEMO, &moves)
         .replace("poll_secs = 2", "poll_secs = 1")
         .replace("reconnect_secs = 5", "reconnect_secs = 1")
         .replacen("max = 10.0", &format!("max = {max:.1}"), 1);

@@ -439,10 +439,12 @@ async fn the_demo_display_button_powers_the_simulated_projector() {
     })
     .await
     .unwrap();
-    let text = support::RAW_DEMO
-        .replace("127.0.0.1:4352", &sim.projector_addr.unwrap().to_string())
-        .replace("127.0.0.1:4353", &sim.matrix_addr.unwrap().to_string())
-        .replace("poll_secs = 5", "poll_secs = 1");
+    let moves = [
+        ("127.0.0.1:4352", sim.projector_addr.unwrap()),
+        ("127.0.0.1:4353", sim.matrix_addr.unwrap()),
+    ];
+    let text =
+        support::readdress(support::RAW_DEMO, &moves).replace("poll_secs = 5", "poll_secs = 1");
     let running = start(&text).await;
     let c = running.controller.clone();
     eventually(PATIENCE, "both devices are connected", || {

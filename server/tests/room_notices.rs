@@ -28,10 +28,12 @@ const PANEL_FROM: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 /// The demo project with its three devices at `projector`, `matrix` and
 /// `dsp`, polled every second and reconnected after one.
 fn room(projector: SocketAddr, matrix: SocketAddr, dsp: SocketAddr) -> String {
-    support::RAW_DEMO
-        .replace("127.0.0.1:4352", &projector.to_string())
-        .replace("127.0.0.1:4353", &matrix.to_string())
-        .replace("127.0.0.1:4354", &dsp.to_string())
+    let moves = [
+        ("127.0.0.1:4352", projector),
+        ("127.0.0.1:4353", matrix),
+        ("127.0.0.1:4354", dsp),
+    ];
+    support::readdress(support::RAW_DEMO, &moves)
         .replace("poll_secs = 5", "poll_secs = 1")
         .replace("poll_secs = 10", "poll_secs = 1")
         .replace("reconnect_secs = 5", "reconnect_secs = 1")

@@ -109,6 +109,16 @@ pub async fn simulate_driver(id: &str) -> roomctl::simulator::driver::DriverSimu
 /// server meets them as it meets another host (all of 127/8 is local).
 pub const OTHER_ADDRESS: &str = "127.0.0.2";
 
+/// `text` with each device address `from` moved to `to`, matched with its
+/// quotes: a port just written ("127.0.0.1:43531") is never taken for the
+/// start of the next device's ("127.0.0.1:4353"), as plain chained
+/// `replace` calls would (a random failure, one run in many).
+pub fn readdress(text: &str, moves: &[(&str, std::net::SocketAddr)]) -> String {
+    moves.iter().fold(text.to_string(), |text, (from, to)| {
+        text.replace(&format!("\"{from}\""), &format!("\"{to}\""))
+    })
+}
+
 /// A project's smallest panel: `tablet`, one page (`main`) holding the key
 /// `button` (the tests' project texts end their panels with it).
 pub fn one_key_panel(button: &str) -> String {
