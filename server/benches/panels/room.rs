@@ -108,10 +108,16 @@ async fn room(dsp: DspKind) -> (Server, SimDevice, SimDevice, SimDevice) {
         SimDevice::start(None),
         SimDevice::start(answers),
     );
-    let project = RAW_DEMO
-        .replace("127.0.0.1:4352", &projector.addr.to_string())
-        .replace("127.0.0.1:4353", &matrix.addr.to_string())
-        .replace("127.0.0.1:4354", &dsp.addr.to_string());
+    // Each address with its quotes: a port just written (127.0.0.1:43531)
+    // is never taken for the start of the next device's (127.0.0.1:4353).
+    let moves = [
+        ("127.0.0.1:4352", projector.addr),
+        ("127.0.0.1:4353", matrix.addr),
+        ("127.0.0.1:4354", dsp.addr),
+    ];
+    let project = moves.iter().fold(RAW_DEMO.to_string(), |text, (from, to)| {
+        text.replace(&format!("\"{from}\""), &format!("\"{to}\""))
+    });
     assert_ne!(project, RAW_DEMO, "the demo's device addresses");
     let server = start_server_with(5, Some(&project)).await;
     let deadline = Instant::now() + Duration::from_secs(15);
