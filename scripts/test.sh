@@ -9,8 +9,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/setup.sh --e2e
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+# One build from scratch: incremental state would only add gigabytes to
+# target/ (a CI machine's disk filled once while linking the tests).
+export CARGO_INCREMENTAL=0
 
-step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+# Each step's heading says how much disk is left, so a run that fills the
+# disk says where.
+step() {
+  printf '\n\033[1;34m==> %s\033[0m\n' "$*"
+  df -h --output=avail,target "$ROOT" 2>/dev/null | tail -n 1 | awk '{print "    disk free: " $1 " on " $2}' || true
+}
 
 step "cargo fmt --check"
 cargo fmt --all --check
