@@ -57,7 +57,7 @@ async fn run(quick: bool) {
     s.lookup.max_replies_per_sec = 1_000_000;
     s.live.destination = "127.0.0.1".parse().unwrap();
     s.live.port = live.local_addr().unwrap().port();
-    let running = roomctl::serve::start(s, roomctl::project_store::demo())
+    let running = roomctl::runtime::serve::start(s, roomctl::storage::project_store::demo())
         .await
         .unwrap();
     let central = running.addrs.central.unwrap();

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use controller_core::engine::Command;
 use controller_core::protocol::mqtt::{ButtonPayload, Topics};
 use controller_core::ButtonState;
-use roomctl::serve::Running;
+use roomctl::runtime::serve::Running;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use support::mosquitto::Mosquitto;
 use support::TestSettings;

@@ -19,8 +19,8 @@ use controller_core::fleet::RoomCard;
 use controller_core::project::{Led, LedColor, LedMode};
 use controller_core::protocol::central::{Event, Request};
 use controller_core::view::RoomLayout;
-use roomctl::auth::{hash_password, Role, UserEntry};
 use roomctl::config::{Profile, Settings, StationRoom};
+use roomctl::security::auth::{hash_password, Role, UserEntry};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 

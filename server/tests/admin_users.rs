@@ -6,7 +6,7 @@
 mod support;
 
 use controller_core::audit::{AuditEvent, AuditOutcome};
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use support::*;
 
 const CLIENT: &str = "127.0.0.2";

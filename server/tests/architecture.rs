@@ -13,7 +13,7 @@ use controller_core::protocol::central::{Event, Request};
 use controller_core::protocol::live::LiveMessage;
 use controller_core::view::ServiceState;
 use roomctl::cli::press::CentralClient;
-use roomctl::serve;
+use roomctl::runtime::serve;
 use support::{eventually, loaded, TestSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -77,7 +77,7 @@ async fn a_new_service_is_one_module_and_one_line() {
         Box::new(toy::Greeter) as Box<dyn roomctl::services::Service>,
         Box::new(support::idler::Idler),
     ]);
-    let running = serve::start_with(settings, roomctl::project_store::demo(), services)
+    let running = serve::start_with(settings, roomctl::storage::project_store::demo(), services)
         .await
         .expect("starts");
     let board = running.controller.status();
@@ -120,7 +120,7 @@ async fn purposes_follow_the_effective_settings() {
             s.extension.offline_after_secs = 12;
         })
         .build();
-    let running = serve::start(settings, roomctl::project_store::demo())
+    let running = serve::start(settings, roomctl::storage::project_store::demo())
         .await
         .unwrap();
     let board = running.controller.status();

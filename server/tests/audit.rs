@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use controller_core::audit::{AuditEntry, AuditEvent, AuditOutcome};
 use controller_core::engine::Command;
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use support::telnet::{command, login, read_until, send_line};
 use support::*;
 use syslog_rfc5424::{SyslogFacility, SyslogMessage, SyslogSeverity};
@@ -160,7 +160,7 @@ async fn a_failed_login_and_an_apply_reach_syslog_over_tcp() {
     failed_login_and_apply_reach_syslog(true).await;
 }
 
-fn remote_press(controller: &roomctl::controller::Controller, n: usize) {
+fn remote_press(controller: &roomctl::state::controller::Controller, n: usize) {
     for command in [
         Command::Press {
             button: "display_power".into(),

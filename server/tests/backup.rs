@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use controller_core::fleet::AlertRecord;
 use controller_core::project::DEMO_PROJECT_TOML;
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use roomctl::station::history::History;
 use support::{project, run, TestSettings};
 

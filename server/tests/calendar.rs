@@ -21,8 +21,8 @@ use controller_core::engine::Change;
 use controller_core::project::Value;
 use controller_core::view as roomctl_view;
 use roomctl::config::{CalendarSettings, CalendarSource, Settings};
-use roomctl::controller::Controller;
 use roomctl::services::calendar::{self, Client, Outcome, Reactor};
+use roomctl::state::controller::Controller;
 use support::{eventually, loaded, TestSettings};
 
 const ZONE: chrono_tz::Tz = chrono_tz::Europe::Copenhagen;
@@ -210,7 +210,7 @@ fn settings_for(addr: SocketAddr, dir: &std::path::Path) -> CalendarSettings {
 
 /// Every press the rules made, with the instant it was made at.
 fn presses(
-    rx: &mut roomctl::bus::Subscription,
+    rx: &mut roomctl::state::bus::Subscription,
     at: DateTime<Utc>,
     out: &mut Vec<(String, DateTime<Utc>)>,
 ) {

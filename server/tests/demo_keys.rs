@@ -21,8 +21,8 @@ use controller_core::driver::Value as DriverValue;
 use controller_core::engine::Snapshot;
 use controller_core::project::{LedMode, Project, Value, DEMO_PROJECT_TOML};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
-use roomctl::controller::Controller;
 use roomctl::simulator::driver::DriverSimulator;
+use roomctl::state::controller::Controller;
 use support::panel::{hello, recv, send, ws_connect_from, Ws};
 use support::{eventually, loaded, TestSettings};
 

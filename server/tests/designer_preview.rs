@@ -17,7 +17,7 @@ use std::time::Duration;
 use controller_core::project::LedMode;
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use futures::StreamExt;
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use support::http::{cookie_of, get_with_cookie, post_form, post_text, raw};
 use support::panel::{recv_data, send, ws_connect_at, Ws};
 use support::{loaded, press_and_release, TestSettings, ADMIN, ADMIN_PW, VIEWER, VIEWER_PW};

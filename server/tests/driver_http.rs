@@ -14,7 +14,7 @@ use controller_core::driver::simulator::Fault;
 use controller_core::driver::Value as DriverValue;
 use controller_core::project::Value;
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
-use roomctl::controller::Controller;
+use roomctl::state::controller::Controller;
 use support::panel::{hello, send, ws_connect_from};
 use support::{eventually, loaded, TestSettings};
 

@@ -100,7 +100,7 @@ async fn changes_from_other_sites_are_refused() {
     let env = TestSettings::upload((52120, 52129));
     let mut settings = env.settings.clone();
     settings.panel.enabled = true;
-    let running = support::start(settings, roomctl::project_store::demo()).await;
+    let running = support::start(settings, roomctl::storage::project_store::demo()).await;
     let addr = running.addrs.panel.unwrap();
     let login = format!("user={ADMIN}&password={ADMIN_PW}&next=%2Fstatus");
     let evil = Some("http://evil.example");
@@ -156,7 +156,7 @@ async fn read_until_closed(s: &mut tokio::net::TcpStream, what: &str) -> String 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_cannot_lock_installers_out() {
     let env = TestSettings::only(&["telnet", "ftp", "central"])
-        .user(ADMIN, roomctl::auth::Role::Admin, ADMIN_PW)
+        .user(ADMIN, roomctl::security::auth::Role::Admin, ADMIN_PW)
         .toml(
             "[telnet]\nmax_connections = 4\nlogin_timeout_secs = 3\n\
              [ftp]\nmax_connections = 4\nlogin_timeout_secs = 3\npassive_ports = [52130, 52139]\n\

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use controller_core::project::demo_project;
-use roomctl::auth::{Role, UserStore};
 use roomctl::config::Settings;
-use roomctl::controller::Controller;
-use roomctl::project_store::ProjectStore;
+use roomctl::security::auth::{Role, UserStore};
 use roomctl::services::http::PortKind;
 use roomctl::services::StartEnv;
+use roomctl::state::controller::Controller;
+use roomctl::storage::project_store::ProjectStore;
 use support::netns::{child_ran_exactly_one_test, in_namespace, namespace_problem, Loopback};
 use support::settings::SERVICES;
 use support::{eventually, TestSettings};

@@ -73,7 +73,7 @@ fn closure(first: NaiveDate, days: u64) -> String {
     )
 }
 
-fn next_run(running: &roomctl::serve::Running, id: &str) -> String {
+fn next_run(running: &roomctl::runtime::serve::Running, id: &str) -> String {
     running
         .controller
         .status()

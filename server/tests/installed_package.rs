@@ -461,7 +461,7 @@ fn the_packaged_units_are_hardened_and_may_write_what_the_settings_name() {
         projects.join("active.toml"),
         projects.join("history"),
         roomctl::config::generated_tls_dir(&projects).join("cert.pem"),
-        roomctl::installation::path(&projects),
+        roomctl::storage::installation::path(&projects),
         settings.audit.file.clone(),
     ];
     let station_writes = vec![settings.station.database.clone()];

@@ -9,9 +9,9 @@ use std::time::Duration;
 use controller_core::protocol::central::{ErrorCode, Event, Request};
 use controller_core::protocol::live::LiveMessage;
 use controller_core::protocol::panel::ServerMessage;
-use roomctl::auth::Role;
 use roomctl::cli::press::CentralClient;
-use roomctl::serve::Running;
+use roomctl::runtime::serve::Running;
+use roomctl::security::auth::Role;
 use support::panel::{panel, recv_data};
 use support::{eventually, press, rss_kib, TestSettings};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -303,7 +303,7 @@ async fn connection_cap_and_allow_list_refuse_with_a_reason() {
 
     let running = central_settings()
         .edit(|s| {
-            s.central.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
+            s.central.allow = roomctl::security::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
         })
         .start_demo()
         .await;

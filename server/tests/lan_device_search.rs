@@ -20,7 +20,7 @@ use controller_core::driver::discovery::{
 use controller_core::driver::library::Library;
 use controller_core::driver::simulator::Fault;
 use controller_core::driver::Value;
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use roomctl::services::lan_socket::multicast_udp;
 use roomctl::simulator::driver::DriverSimulator;
 use support::http::{cookie_of, get_with_cookie, post_form};

@@ -104,7 +104,7 @@ async fn two_controllers_are_both_discovered() {
     b.shutdown().await;
 }
 
-async fn unicast_controller(max_per_sec: u32) -> (roomctl::serve::Running, SocketAddr) {
+async fn unicast_controller(max_per_sec: u32) -> (roomctl::runtime::serve::Running, SocketAddr) {
     let running = TestSettings::only(&["panel", "apprimo", "lookup", "live", "central"])
         .name("Unicast room")
         .edit(|s| {
@@ -281,7 +281,7 @@ async fn discovery_works_on_a_lan_without_a_default_route() {
     s.central.port = 0;
     s.audit.file = Default::default();
     s.identity.name = "Isolated room".into();
-    let running = support::start(s, roomctl::project_store::demo()).await;
+    let running = support::start(s, roomctl::storage::project_store::demo()).await;
 
     let out = tokio::process::Command::new("ip")
         .args(["netns", "exec", b, env!("CARGO_BIN_EXE_roomctl")])
@@ -382,7 +382,7 @@ async fn discovery_works_on_an_address_without_a_broadcast_address() {
     s.central.port = 0;
     s.audit.file = Default::default();
     s.identity.name = "Room without brd".into();
-    let running = support::start(s, roomctl::project_store::demo()).await;
+    let running = support::start(s, roomctl::storage::project_store::demo()).await;
 
     let out = tokio::process::Command::new("ip")
         .args(["netns", "exec", b, env!("CARGO_BIN_EXE_roomctl")])

@@ -14,7 +14,7 @@ use controller_core::protocol::live::LiveMessage;
 use controller_core::view::ServiceState;
 use roomctl::cli::keypad::SimKeypad;
 use roomctl::cli::press::CentralClient;
-use roomctl::serve::Running;
+use roomctl::runtime::serve::Running;
 use support::netns::{in_namespace, Loopback};
 use support::settings::LAN_SERVICES;
 use support::{eventually, TestSettings};

@@ -12,8 +12,8 @@ use roomctl::cli::discover::discover;
 use roomctl::cli::keypad::SimKeypad;
 use roomctl::cli::press::CentralClient;
 use roomctl::config::{Profile, Settings};
-use roomctl::project_store;
 use roomctl::services::lan_socket::shared_udp;
+use roomctl::storage::project_store;
 use support::eventually;
 use support::netns::{in_namespace, Loopback, LAN_ADDRESS};
 
@@ -141,7 +141,7 @@ async fn network_bind_lets_two_controllers_share_the_ports() {
         // Telnet and FTP serve once there is an admin.
         s.users.push(support::settings::user(
             support::ADMIN,
-            roomctl::auth::Role::Admin,
+            roomctl::security::auth::Role::Admin,
             support::ADMIN_PW,
         ));
         s
@@ -151,7 +151,7 @@ async fn network_bind_lets_two_controllers_share_the_ports() {
 
     let tcp = ["panel", "apprimo", "https", "central", "telnet", "ftp"];
     for name in tcp.iter().chain(&["lookup"]) {
-        let at = |r: &roomctl::serve::Running| r.controller.status().service_addr(name);
+        let at = |r: &roomctl::runtime::serve::Running| r.controller.status().service_addr(name);
         let (Some(on_a), Some(on_b)) = (at(&a), at(&b)) else {
             panic!(
                 "{name} serves on both: {:?} / {:?}",

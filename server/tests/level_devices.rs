@@ -12,7 +12,7 @@ use std::time::Duration;
 use controller_core::engine::{Change, Command};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use futures::{SinkExt, StreamExt};
-use roomctl::controller::Controller;
+use roomctl::state::controller::Controller;
 use support::fake_device::{dsp, silent, FakeDevice};
 use support::panel::{panel, recv, send, settings, Ws};
 use support::{eventually, loaded};

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use controller_core::protocol::central::{Event, Request};
 use futures::future::join_all;
-use roomctl::auth::Role;
 use roomctl::cli::press::CentralClient;
+use roomctl::security::auth::Role;
 use support::http::{connect_from, raw_from};
 use support::{anon_rss_kib, rss_kib, TestSettings, ADMIN, ADMIN_PW};
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use controller_core::view::DeviceStatus;
-use roomctl::auth::Role;
 use roomctl::config::StationRoom;
+use roomctl::security::auth::Role;
 use roomctl::station;
 use support::http::raw_from;
 use support::netns::{in_namespace, Loopback};

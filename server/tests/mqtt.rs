@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use controller_core::engine::Command;
 use controller_core::project::{LedMode, Project, Value as VarValue, DEMO_PROJECT_TOML};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
-use roomctl::serve::Running;
+use roomctl::runtime::serve::Running;
 use serde_json::Value;
 use support::mosquitto::{Mosquitto, Watcher};
 use support::*;
@@ -618,7 +618,7 @@ async fn tls_and_a_password_reach_a_broker_that_demands_them(protocol: &str) {
         s
     };
     // The right password over TLS: connected.
-    let running = start(tls(&password), roomctl::project_store::demo()).await;
+    let running = start(tls(&password), roomctl::storage::project_store::demo()).await;
     eventually(WAIT, "connected over TLS with the password", || {
         board_line(&running)
             .contains(" connected;")
@@ -631,7 +631,7 @@ async fn tls_and_a_password_reach_a_broker_that_demands_them(protocol: &str) {
     // and the controller goes on.
     let wrong = env.dir.path().join("wrong");
     std::fs::write(&wrong, "nope\n").unwrap();
-    let running = start(tls(&wrong), roomctl::project_store::demo()).await;
+    let running = start(tls(&wrong), roomctl::storage::project_store::demo()).await;
     eventually(WAIT, "the refusal is on the status board", || {
         let line = board_line(&running);
         line.contains("connecting (").then_some(()).ok_or(line)

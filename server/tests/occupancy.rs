@@ -18,10 +18,10 @@ use controller_core::engine::{Change, Command};
 use controller_core::project::{LedMode, Value};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
 use roomctl::config::{CalendarSource, Settings};
-use roomctl::controller::Controller;
 use roomctl::logic::Clock;
 use roomctl::services::calendar::{self, Client, Reactor};
 use roomctl::services::occupancy::Follower;
+use roomctl::state::controller::Controller;
 use support::mosquitto::{Mosquitto, Watcher};
 use support::panel::{hello, send, ws_connect_from};
 use support::{eventually, loaded, TestSettings, OTHER_ADDRESS};
@@ -262,7 +262,7 @@ async fn a_press_on_a_panel_counts_as_someone_in_the_room() {
 }
 
 /// Every press of `button` an occupancy rule made so far.
-fn rule_presses(rx: &mut roomctl::bus::Subscription, button: &str) -> usize {
+fn rule_presses(rx: &mut roomctl::state::bus::Subscription, button: &str) -> usize {
     let mut n = 0;
     while let Ok(e) = rx.try_recv() {
         if let Some(p) = e.step() {

@@ -15,8 +15,8 @@ use controller_core::driver::library::Library;
 use controller_core::driver::simulator::Fault;
 use controller_core::driver::Value as DriverValue;
 use controller_core::project::Value;
-use roomctl::controller::Controller;
 use roomctl::simulator::driver::DriverSimulator;
+use roomctl::state::controller::Controller;
 use support::{eventually, loaded, TestSettings, OTHER_ADDRESS};
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -106,7 +106,7 @@ async fn a_motion_sensor_read_over_http_makes_the_room_occupied() {
     let folder = dir.path().join("site-drivers");
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(folder.join("acme-motion.toml"), SENSOR).unwrap();
-    let installed = roomctl::site_drivers::install(&folder);
+    let installed = roomctl::storage::site_drivers::install(&folder);
     assert_eq!(installed.site, vec!["acme-motion".to_string()]);
 
     let driver = Arc::clone(Library::shared().get("acme-motion").unwrap());

@@ -350,7 +350,7 @@ async fn a_taken_port_is_an_error_naming_the_port_and_service() {
     let settings = panel::settings()
         .toml(&format!("[panel]\nport = {port}\n"))
         .build();
-    let err = roomctl::serve::start(settings, roomctl::project_store::demo())
+    let err = roomctl::runtime::serve::start(settings, roomctl::storage::project_store::demo())
         .await
         .err()
         .expect("start fails");
@@ -391,7 +391,7 @@ async fn held_repeat_button_repeats_until_released() {
 }
 
 /// The demo with `change` made, loaded as an installer's apply does.
-fn apply(running: &roomctl::serve::Running, change: impl FnOnce(&mut Project)) {
+fn apply(running: &roomctl::runtime::serve::Running, change: impl FnOnce(&mut Project)) {
     let mut project = running.controller.project().as_ref().clone();
     change(&mut project);
     running

@@ -3,7 +3,7 @@
 mod support;
 
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use support::http::{cookie_of, get, get_with_cookie, post_form};
 use support::panel::{self, panel, recv_data, send, ws_connect};
 

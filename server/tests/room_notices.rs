@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use controller_core::project::{LedMode, Value};
 use controller_core::protocol::panel::{ClientMessage, ServerMessage};
-use roomctl::controller::Controller;
+use roomctl::state::controller::Controller;
 use support::fake_device::{Answer, FakeDevice};
 use support::panel::{hello, recv, recv_data, send, settings, ws_connect_from, Ws};
 use support::{eventually, loaded};

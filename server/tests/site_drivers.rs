@@ -98,7 +98,7 @@ async fn site_drivers_join_the_library_and_a_bad_one_is_reported_not_fatal() {
     std::fs::write(folder.join("README.txt"), "not a driver").unwrap();
 
     // What `roomctl serve` does first.
-    let installed = roomctl::site_drivers::install(&folder);
+    let installed = roomctl::storage::site_drivers::install(&folder);
     assert_eq!(installed.site, vec!["acme-relay".to_string()]);
     let library = Library::shared();
     assert!(library.get("acme-relay").is_some());

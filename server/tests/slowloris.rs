@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use roomctl::auth::Role;
 use roomctl::cli::press::CentralClient;
+use roomctl::security::auth::Role;
 use support::ftp::Control;
 use support::http::{connect_from, raw_from};
 use support::telnet::{read_until, send_line};

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use controller_core::project::LedMode;
-use roomctl::auth::Role;
 use roomctl::config::{Settings, StationRoom, StationSettings, StationTransport, Webhook};
-use roomctl::serve::Running;
+use roomctl::runtime::serve::Running;
+use roomctl::security::auth::Role;
 use roomctl::station::{self, RunningStation};
 use support::http::{cookie_of, get_with_cookie, post_form, raw};
 use support::mosquitto::Mosquitto;

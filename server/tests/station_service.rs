@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use controller_core::view::ServiceState;
-use roomctl::auth::Role;
 use roomctl::config::Settings;
+use roomctl::security::auth::Role;
 use roomctl::station::{self, StationService};
 use support::http::{connect_from, raw_from};
 use support::{TestSettings, OTHER_ADDRESS};
@@ -222,7 +222,7 @@ mod toy {
     use axum::response::{IntoResponse, Response};
     use axum::routing::get;
     use axum::Router;
-    use roomctl::auth::Role;
+    use roomctl::security::auth::Role;
     use roomctl::station::{web, Station};
 
     /// `/toy`: how many rooms the station watches.

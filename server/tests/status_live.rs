@@ -12,7 +12,7 @@ use std::time::Duration;
 use controller_core::view::StatusReport;
 use controller_core::Command;
 use futures::StreamExt;
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use support::fake_device::{Answer, FakeDevice};
 use support::http::{cookie_of, post_form, post_text};
 use support::panel::{settings, ws_connect_at, Ws};
@@ -75,7 +75,7 @@ fn projector_online(report: &StatusReport) -> Option<bool> {
 }
 
 /// A press and release of `button`, as a central-control client makes it.
-fn press(c: &roomctl::controller::Controller, button: &str) {
+fn press(c: &roomctl::state::controller::Controller, button: &str) {
     for command in [
         Command::Press {
             button: button.into(),

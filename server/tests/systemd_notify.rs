@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use roomctl::auth::Role;
+use roomctl::security::auth::Role;
 use support::TestSettings;
 use tokio::process::{Child, Command};
 

@@ -10,8 +10,8 @@ mod support;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use roomctl::auth::Role;
 use roomctl::config::{Profile, Settings};
+use roomctl::security::auth::Role;
 use support::ftp::Control;
 use support::http::{get, post_form};
 use support::*;

@@ -10,8 +10,8 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use roomctl::config::Settings;
-use roomctl::project_store::ProjectStore;
 use roomctl::station::history::History;
+use roomctl::storage::project_store::ProjectStore;
 use support::run;
 
 fn fixture() -> PathBuf {

@@ -297,7 +297,7 @@ async fn passwd_cap_allow_list_and_idle_timeout() {
         .verify(VIEWER, VIEWER_PW)
         .is_none());
     let file = roomctl::config::Settings::load(&h.settings_file(), None).unwrap();
-    assert!(roomctl::auth::UserStore::new(file.users)
+    assert!(roomctl::security::auth::UserStore::new(file.users)
         .verify(VIEWER, "a-new-secret-2")
         .is_some());
 
@@ -315,7 +315,7 @@ async fn passwd_cap_allow_list_and_idle_timeout() {
 
     // Allow-list: 127.0.0.1 not allowed.
     let mut h = TestSettings::upload((41180, 41189));
-    h.settings.telnet.allow = roomctl::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
+    h.settings.telnet.allow = roomctl::security::access::AllowList::parse(&["10.0.0.0/8"]).unwrap();
     let running = h.start().await;
     let mut s = TcpStream::connect(running.addrs.telnet.unwrap())
         .await
@@ -331,7 +331,7 @@ async fn no_admin_user_means_ftp_and_telnet_are_off() {
     let mut h = TestSettings::upload((41190, 41199));
     h.settings
         .users
-        .retain(|u| u.role != roomctl::auth::Role::Admin);
+        .retain(|u| u.role != roomctl::security::auth::Role::Admin);
     let running = h.start().await;
     assert!(running.addrs.telnet.is_none() && running.addrs.ftp.is_none());
     let ftp = running.controller.status().service("ftp").unwrap();

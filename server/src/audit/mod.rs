@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 pub use controller_core::audit::{AuditEntry, AuditEvent, AuditOutcome, AuditReport};
 
 use crate::config::AuditSettings;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
 
 /// How many entries are kept in memory (and read back at start).
 pub const TAIL: usize = 200;

@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::{Audit, AuditEvent, AuditOutcome};
-use crate::bus::Subscription;
+use crate::state::bus::Subscription;
 
 /// A press's source, split for the trail.
 #[derive(Debug, PartialEq, Eq)]

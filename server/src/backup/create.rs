@@ -12,7 +12,7 @@ use super::{
     STATION_DB, TLS, TLS_KEY,
 };
 use crate::config::Settings;
-use crate::project_store::{ACTIVE, PENDING, PREVIOUS};
+use crate::storage::project_store::{ACTIVE, PENDING, PREVIOUS};
 
 /// Writes the archive of the controller whose settings file is `config`
 /// to `out` (through a temporary file beside it: a failed backup leaves
@@ -80,7 +80,7 @@ pub fn create_bytes(config: &Path, private_key: bool) -> anyhow::Result<(Manifes
         version: FORMAT_VERSION,
         roomctl: env!("CARGO_PKG_VERSION").into(),
         controller: settings.identity.name.clone(),
-        created: crate::eventlog::unix_now(),
+        created: crate::state::eventlog::unix_now(),
         private_key: private_key && files.iter().any(|(n, _)| n == TLS_KEY),
         files: files
             .iter()

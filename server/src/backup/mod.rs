@@ -31,7 +31,7 @@ pub use restore::{restore, RestoreError, Restored};
 /// What the manifest's `format` says.
 pub const FORMAT: &str = "roomctl-backup";
 /// The archive format this roomctl writes, and the newest it reads
-/// (docs/install.md, "Backups"; `crate::formats` lists every stored format).
+/// (docs/install.md, "Backups"; `crate::storage::formats` lists every stored format).
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Names inside the archive.

@@ -274,9 +274,11 @@ fn check_staged(staging: &Staging) -> Result<(), RestoreError> {
             for name in ["active.toml", "previous.toml", "pending.toml"] {
                 let path = stage.staged.join(name);
                 if path.exists() {
-                    crate::project_store::load_file(&path).map_err(|e| RestoreError::Invalid {
-                        what: format!("project {name}"),
-                        why: format!("{e:#}"),
+                    crate::storage::project_store::load_file(&path).map_err(|e| {
+                        RestoreError::Invalid {
+                            what: format!("project {name}"),
+                            why: format!("{e:#}"),
+                        }
                     })?;
                 }
             }
@@ -285,7 +287,7 @@ fn check_staged(staging: &Staging) -> Result<(), RestoreError> {
                     let name = e.file_name().to_string_lossy().into_owned();
                     if name.ends_with(".json") {
                         let bytes = std::fs::read(e.path()).unwrap_or_default();
-                        crate::project_history::read_entry(&bytes).map_err(|why| {
+                        crate::storage::project_history::read_entry(&bytes).map_err(|why| {
                             RestoreError::Invalid {
                                 what: format!("history entry {name}"),
                                 why,
@@ -295,7 +297,7 @@ fn check_staged(staging: &Staging) -> Result<(), RestoreError> {
                 }
             }
         } else if stage.what == "the station database" {
-            crate::formats::check_station_db(&stage.staged).map_err(|why| {
+            crate::storage::formats::check_station_db(&stage.staged).map_err(|why| {
                 RestoreError::Invalid {
                     what: "station database".into(),
                     why,

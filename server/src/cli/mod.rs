@@ -91,7 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Restore(args)) => restore::run(&cli.config, args),
         Some(Command::Station(args)) => station::run(&cli.config, args).await,
         Some(Command::Validate { file }) => {
-            let loaded = crate::project_store::load_file(&file)?;
+            let loaded = crate::storage::project_store::load_file(&file)?;
             println!(
                 "{}: valid project \"{}\" (revision {}): {} buttons, {} panels",
                 file.display(),

@@ -178,9 +178,9 @@ fn pull(remote: &Remote, output: &Path, which: Which) -> anyhow::Result<()> {
     let password = password(remote)?;
     let mut ftp = ftp_login(remote, &password)?;
     let name = match which {
-        Which::Active => crate::project_store::ACTIVE,
-        Which::Previous => crate::project_store::PREVIOUS,
-        Which::Pending => crate::project_store::PENDING,
+        Which::Active => crate::storage::project_store::ACTIVE,
+        Which::Previous => crate::storage::project_store::PREVIOUS,
+        Which::Pending => crate::storage::project_store::PENDING,
     };
     let data = match ftp.retr_as_buffer(name) {
         Ok(d) => d.into_inner(),
@@ -193,7 +193,7 @@ fn pull(remote: &Remote, output: &Path, which: Which) -> anyhow::Result<()> {
     if output.as_os_str() == "-" {
         std::io::stdout().write_all(&data)?;
     } else {
-        crate::durable::write_atomic(
+        crate::storage::durable::write_atomic(
             output
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())

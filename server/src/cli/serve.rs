@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{Profile, Settings};
-use crate::project_store::{self, ProjectStore};
+use crate::storage::project_store::{self, ProjectStore};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct ServeArgs {
@@ -24,7 +24,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     settings.project.dir = settings.project_dir(config);
     settings.project.drivers_dir = settings.drivers_dir(config);
     // Before any project is read: a project may name a site driver.
-    crate::site_drivers::install(&settings.project.drivers_dir);
+    crate::storage::site_drivers::install(&settings.project.drivers_dir);
     settings.audit.file = settings.audit_file(config);
     settings.telnet.settings_file = Some(config.to_path_buf());
     settings.tls.resolve_paths(config);
@@ -44,13 +44,13 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
             settings.network.profile
         );
     }
-    if !crate::auth::UserStore::new(settings.users.clone()).has_admin() {
+    if !crate::security::auth::UserStore::new(settings.users.clone()).has_admin() {
         tracing::warn!(
             "no admin user is set, so admin pages, project upload (FTP/Telnet) and authenticated central control are off. \
              Create one with: roomctl user add admin --role admin"
         );
     }
-    let running = crate::serve::start(settings, project).await?;
+    let running = crate::runtime::serve::start(settings, project).await?;
     let controller = running.controller.clone();
     for s in controller.status().services() {
         tracing::info!("{:<10} {:<28} {}", s.name, s.endpoint, s.state);
@@ -86,12 +86,12 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         controller.clone(),
     );
     // Alive when the engine's lock can be taken.
-    crate::systemd::ready("serving", stop.clone(), move || {
+    crate::runtime::systemd::ready("serving", stop.clone(), move || {
         engine.revision();
         true
     });
     wait_for_signal().await;
-    crate::systemd::stopping();
+    crate::runtime::systemd::stopping();
     stop.cancel();
     running.shutdown().await;
     Ok(())

@@ -145,7 +145,8 @@ pub async fn run(config: &std::path::Path, args: SimulateArgs) -> anyhow::Result
     // settings file that does not load leaves the library alone).
     match crate::config::Settings::load(config, None) {
         Ok(settings) => {
-            for file in &crate::site_drivers::install(&settings.drivers_dir(config)).errors {
+            for file in &crate::storage::site_drivers::install(&settings.drivers_dir(config)).errors
+            {
                 eprintln!("site driver left out: {file}");
             }
         }

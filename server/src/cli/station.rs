@@ -22,12 +22,12 @@ pub async fn run(config: &Path, args: StationArgs) -> anyhow::Result<()> {
     println!("station: http://{}/", running.addr);
     let (stop, station) = (running.station.shutdown.clone(), running.station.clone());
     // Alive when the alert history's lock can be taken.
-    crate::systemd::ready("watching rooms", stop, move || {
+    crate::runtime::systemd::ready("watching rooms", stop, move || {
         drop(station.alerts.history());
         true
     });
     crate::cli::serve::wait_for_signal().await;
-    crate::systemd::stopping();
+    crate::runtime::systemd::stopping();
     running.shutdown().await;
     Ok(())
 }

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use crate::auth::{hash_password, Role};
 use crate::config::users::{remove_user, set_user};
 use crate::config::Settings;
+use crate::security::auth::{hash_password, Role};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {

@@ -42,8 +42,8 @@ pub enum Profile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The file's format version (`crate::formats`); a file without it is 1.
-    #[serde(default = "crate::formats::unversioned")]
+    /// The file's format version (`crate::storage::formats`); a file without it is 1.
+    #[serde(default = "crate::storage::formats::unversioned")]
     pub format: u32,
     pub network: NetworkSettings,
     pub identity: Identity,
@@ -92,7 +92,7 @@ impl Settings {
     /// development profile (or of `profile` when given).
     pub fn load(path: &Path, profile: Option<Profile>) -> anyhow::Result<Settings> {
         // It holds password hashes: refused when every user may change it.
-        crate::secret_file::check_permissions(path, "settings file")?;
+        crate::storage::secret_file::check_permissions(path, "settings file")?;
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -108,7 +108,7 @@ impl Settings {
     /// Parses settings text over the defaults of its profile.
     pub fn from_toml(text: &str, profile_override: Option<Profile>) -> anyhow::Result<Settings> {
         let user: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::formats::check_settings(&user)?;
+        crate::storage::formats::check_settings(&user)?;
         let profile = match profile_override {
             Some(p) => p,
             None => match user.get("network").and_then(|n| n.get("profile")) {

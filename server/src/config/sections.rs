@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{NetworkSettings, Profile, Settings};
-use crate::access::AllowList;
-pub use crate::auth::UserEntry;
+use crate::security::access::AllowList;
+pub use crate::security::auth::UserEntry;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -387,7 +387,7 @@ fn profile_defaults(profile: Profile) -> Settings {
         Ipv4Addr::new(127, 255, 255, 255).into()
     };
     Settings {
-        format: crate::formats::SETTINGS_VERSION,
+        format: crate::storage::formats::SETTINGS_VERSION,
         network: NetworkSettings {
             profile,
             bind,

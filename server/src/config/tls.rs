@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Profile;
-use crate::access::AllowList;
+use crate::security::access::AllowList;
 
 /// The controller's TLS certificate. Unset files mean: generate one at
 /// first start (for the controller's name and addresses) in `tls/` next

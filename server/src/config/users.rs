@@ -9,7 +9,7 @@ use anyhow::Context;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 
 use super::Settings;
-use crate::auth::Role;
+use crate::security::auth::Role;
 
 fn read_doc(config: &Path) -> anyhow::Result<DocumentMut> {
     let text = match std::fs::read_to_string(config) {
@@ -26,7 +26,7 @@ fn write_doc(config: &Path, doc: &DocumentMut) -> anyhow::Result<()> {
     // Check the result is valid settings before replacing the file.
     Settings::from_toml(&text, None).context("the edited settings would be invalid")?;
     // It holds password hashes: private to its owner (0600).
-    crate::secret_file::write_private(config, text.as_bytes())
+    crate::storage::secret_file::write_private(config, text.as_bytes())
 }
 
 /// Adds or updates a user in the settings file.

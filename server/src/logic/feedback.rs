@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::echoes::Echoes;
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 /// Lines waiting for the feedback task; a device's reader waits when full.
 pub const QUEUE: usize = 1024;

@@ -34,8 +34,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::devices::{DeviceError, Devices, Payload};
 use super::echoes::{settle_time, Echoes};
-use crate::bus::BusEvent;
-use crate::controller::Controller;
+use crate::state::bus::BusEvent;
+use crate::state::controller::Controller;
 
 /// Starts one driver per level of `project` that drives a device; their
 /// echo windows go in `echoes`.

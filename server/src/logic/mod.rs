@@ -25,8 +25,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Subscription;
-use crate::controller::Controller;
+use crate::state::bus::Subscription;
+use crate::state::controller::Controller;
 
 pub use timers::Clock;
 

@@ -22,8 +22,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::devices::{DeviceError, Devices, Payload};
-use crate::bus::{BusEvent, SequenceFailure};
-use crate::controller::Controller;
+use crate::state::bus::{BusEvent, SequenceFailure};
+use crate::state::controller::Controller;
 
 /// At most this many sequences run at once; a trigger beyond it is refused
 /// (and logged) rather than queued without bound.

@@ -22,7 +22,7 @@ use controller_core::project::{ClosedDaysRule, Project, Timer};
 use controller_core::view::TimerStatus;
 use tokio_util::sync::CancellationToken;
 
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 /// The longest single sleep, so clock changes are noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);

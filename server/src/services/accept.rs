@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::StartError;
-use crate::access::AllowList;
-use crate::controller::Controller;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
+use crate::security::access::AllowList;
+use crate::state::controller::Controller;
 
 /// The next connection, or `None` once the service is shutting down.
 pub async fn next_connection(

@@ -1,6 +1,6 @@
 //! The audit trail as a service (no port of its own): records the presses
 //! `[audit] presses` names from the bus, follows the settings file (user
-//! and settings changes, see `crate::settings_file`), and shows on the
+//! and settings changes, see `crate::storage::settings_file`), and shows on the
 //! status page where the trail is kept and forwarded. The trail itself
 //! (`crate::audit`) records from the first moment, before any service.
 

@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use super::lan_socket::{multicast_unavailable, subnet_broadcasts};
 use super::{Endpoint, Service, StartEnv, StartError, Started};
 use crate::config::{DeviceSearchSettings, Settings};
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 pub const NAME: &str = "device_search";
 

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::lan_socket::shared_udp;
 use super::{Endpoint, Service, StartEnv, StartError, Started};
-use crate::bus::{BusEvent, Encoding, Subscription};
 use crate::config::Settings;
-use crate::controller::Controller;
+use crate::state::bus::{BusEvent, Encoding, Subscription};
+use crate::state::controller::Controller;
 
 pub const NAME: &str = "live";
 

@@ -41,10 +41,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Bus;
 use crate::config::Settings;
-use crate::controller::Controller;
-use crate::project_store::ProjectStore;
+use crate::state::bus::Bus;
+use crate::state::controller::Controller;
+use crate::storage::project_store::ProjectStore;
 
 /// Everything a service is started with.
 #[derive(Clone)]

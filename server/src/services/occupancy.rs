@@ -31,10 +31,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::{Service, StartEnv, StartError, Started};
-use crate::bus::{BusEvent, SensorReading, Subscription};
 use crate::config::Settings;
-use crate::controller::Controller;
 use crate::logic::Clock;
+use crate::state::bus::{BusEvent, SensorReading, Subscription};
+use crate::state::controller::Controller;
 
 /// A rule whose instant passed longer ago than this (the clock jumped) is
 /// skipped, not fired late.

@@ -14,9 +14,9 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Service, StartEnv, StartError, Started};
-use crate::bus::Subscription;
 use crate::config::Settings;
-use crate::controller::Controller;
+use crate::state::bus::Subscription;
+use crate::state::controller::Controller;
 
 pub struct RepeatService;
 

@@ -24,8 +24,8 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::runtime::sync::lock;
 use crate::services::lan_socket::{multicast_udp, shared_udp, subnet_broadcast_towards};
-use crate::sync::lock;
 
 /// A client silent this long is disconnected.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);

@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use tokio_util::codec::{AnyDelimiterCodec, FramedRead};
 use tokio_util::sync::CancellationToken;
 
-use crate::sync::lock;
+use crate::runtime::sync::lock;
 
 use dsp::Dsp;
 use matrix::Matrix;

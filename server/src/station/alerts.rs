@@ -16,7 +16,7 @@ use super::registry::Registry;
 use super::unix_now;
 use super::webhook::{notify, Notice};
 use crate::config::Webhook;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertKind {

@@ -61,7 +61,7 @@ impl History {
         let db = Connection::open(path)
             .with_context(|| format!("cannot open the alert history {}", path.display()))?;
         db.execute_batch(SCHEMA)?;
-        crate::formats::migrate_station_db(&db)?;
+        crate::storage::formats::migrate_station_db(&db)?;
         db.execute(
             "UPDATE alerts SET cleared_at = ?1 WHERE cleared_at = 0",
             params![now as i64],

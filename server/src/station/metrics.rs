@@ -1,5 +1,5 @@
 //! The station's `GET /metrics` (Prometheus text exposition; any station
-//! user, see [`crate::scrape_access`]): rooms online and offline, and the
+//! user, see [`crate::security::scrape_access`]): rooms online and offline, and the
 //! open alerts by kind, read from the registry and the alert history at
 //! each scrape. docs/network.md, "Monitoring", has the scrape configuration.
 
@@ -17,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::Station;
-use crate::scrape_access::scrape_user;
+use crate::security::scrape_access::scrape_user;
 
 /// The most open alerts counted (the history keeps them bounded anyway).
 const MAX_OPEN_ALERTS: usize = 100_000;
@@ -102,7 +102,7 @@ pub async fn metrics(
         .unwrap_or_default();
     (
         [
-            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CONTENT_TYPE, crate::runtime::metrics::CONTENT_TYPE),
             (header::CACHE_CONTROL, "no-store"),
         ],
         text,

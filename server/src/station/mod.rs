@@ -34,13 +34,13 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::UserStore;
 use crate::config::{Settings, StationSettings};
-use crate::controller::Controller;
-use crate::project_store::ProjectStore;
+use crate::security::auth::UserStore;
+use crate::security::sessions::Sessions;
 use crate::services::{Service, Supervisor};
-use crate::sessions::Sessions;
-use crate::status::StatusBoard;
+use crate::state::controller::Controller;
+use crate::state::status::StatusBoard;
+use crate::storage::project_store::ProjectStore;
 use alerts::Alerts;
 use registry::Registry;
 pub use service::StationService;
@@ -56,7 +56,7 @@ pub struct Station {
     pub usage: usage::Recorder,
     pub users: Arc<UserStore>,
     /// The bounded password check and its back-off, as on a controller.
-    pub logins: crate::auth::Logins,
+    pub logins: crate::security::auth::Logins,
     pub sessions: Sessions,
     /// The supervisor's cancellation: every task of the station ends on it.
     pub shutdown: CancellationToken,
@@ -113,7 +113,7 @@ impl RunningStation {
     /// Stops every task, waiting at most the supervisor's deadline.
     pub async fn shutdown(self) {
         self.supervisor
-            .shutdown(crate::serve::SHUTDOWN_DEADLINE)
+            .shutdown(crate::runtime::serve::SHUTDOWN_DEADLINE)
             .await;
     }
 }
@@ -140,7 +140,10 @@ pub async fn start_with(
 ) -> anyhow::Result<RunningStation> {
     let mut host_settings = settings.clone();
     host_settings.audit.enabled = false;
-    let host = Controller::new(host_settings.clone(), crate::project_store::demo().project);
+    let host = Controller::new(
+        host_settings.clone(),
+        crate::storage::project_store::demo().project,
+    );
     let store = Arc::new(ProjectStore::for_settings(&host_settings));
     let started = station.started();
     let mut supervisor = Supervisor::new(host.clone(), store);
@@ -148,7 +151,9 @@ pub async fn start_with(
     list.extend(others);
     for service in &list {
         if let Err(e) = supervisor.start(service.as_ref()).await {
-            supervisor.shutdown(crate::serve::SHUTDOWN_DEADLINE).await;
+            supervisor
+                .shutdown(crate::runtime::serve::SHUTDOWN_DEADLINE)
+                .await;
             return Err(e);
         }
     }
@@ -161,7 +166,9 @@ pub async fn start_with(
             .service("station")
             .map(|s| format!("{:?}", s.state))
             .unwrap_or_default();
-        supervisor.shutdown(crate::serve::SHUTDOWN_DEADLINE).await;
+        supervisor
+            .shutdown(crate::runtime::serve::SHUTDOWN_DEADLINE)
+            .await;
         anyhow::bail!("the station did not start: {why}");
     };
     tracing::info!(
@@ -189,7 +196,7 @@ pub fn read_password(s: &StationSettings, base: &Path) -> anyhow::Result<String>
             } else {
                 base.join(f)
             };
-            crate::secret_file::read_password_file(&path, "station password file")
+            crate::storage::secret_file::read_password_file(&path, "station password file")
         }
         None => Ok(String::new()),
     }

@@ -26,7 +26,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::history::UsageRecord;
 use super::usage::{self, Subject, UsageState};
 use crate::config::StationSettings;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
 
 /// How many lit buttons a card lists.
 const MAX_LIT_ON_CARD: usize = 8;

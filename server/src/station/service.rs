@@ -23,11 +23,11 @@ use super::alerts::{self, Alerts};
 use super::history::{History, UsageRecord};
 use super::registry::Registry;
 use super::{discovery, mqtt, unix_now, usage, web, Station};
-use crate::auth::UserStore;
 use crate::config::{Settings, StationTransport};
+use crate::security::auth::UserStore;
+use crate::security::sessions::Sessions;
 use crate::services::http::layers;
 use crate::services::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::sessions::Sessions;
 
 /// The central station's web page and its watchers.
 pub struct StationService {
@@ -121,7 +121,7 @@ impl Service for StationService {
                 alerts: alerts.clone(),
                 usage: recorder,
                 users: Arc::new(users),
-                logins: crate::auth::Logins::default(),
+                logins: crate::security::auth::Logins::default(),
                 sessions: Sessions::default(),
                 shutdown: env.shutdown.clone(),
                 tasks: TaskTracker::new(),

@@ -35,7 +35,7 @@ pub mod telnet;
 use std::net::TcpListener;
 
 use controller_core::engine::Command;
-use roomctl::controller::Controller;
+use roomctl::state::controller::Controller;
 
 // Not every test binary uses every re-export.
 #[allow(unused_imports)]

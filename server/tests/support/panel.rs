@@ -20,10 +20,10 @@ pub fn settings() -> TestSettings {
 }
 
 /// The demo project with `pin` on its first (tablet) panel.
-pub fn demo_with_pin(pin: &str) -> roomctl::project_store::LoadedProject {
+pub fn demo_with_pin(pin: &str) -> roomctl::storage::project_store::LoadedProject {
     let mut project = controller_core::project::demo_project().clone();
     project.panels[0].pin = Some(pin.into());
-    roomctl::project_store::LoadedProject {
+    roomctl::storage::project_store::LoadedProject {
         project: std::sync::Arc::new(project),
         source: String::new(),
         origin: "test".into(),
@@ -197,7 +197,7 @@ async fn connect_hello(addr: SocketAddr, panel: &str, sparse: bool, layout: Opti
 
 /// The view the panel page at `/panel/{panel}` is rendered with, as the
 /// server builds it (its `layout` key is what an in-place panel says).
-pub fn view_of(controller: &roomctl::controller::Controller, panel: &str) -> PanelView {
+pub fn view_of(controller: &roomctl::state::controller::Controller, panel: &str) -> PanelView {
     let (project, snapshot) = controller.project_and_snapshot();
     PanelView::build(
         &controller.identity().name,

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use controller_core::project::{Project, DEMO_PROJECT_TOML};
-use roomctl::auth::{hash_password, Role};
 use roomctl::config::{Profile, Settings, UserEntry};
-use roomctl::project_store::{self, LoadedProject, ProjectStore};
-use roomctl::serve::{self, Running};
+use roomctl::runtime::serve::{self, Running};
+use roomctl::security::auth::{hash_password, Role};
+use roomctl::storage::project_store::{self, LoadedProject, ProjectStore};
 
 /// Every service [`TestSettings::only`] knows, by its settings section.
 pub const SERVICES: [&str; 14] = [

@@ -36,8 +36,8 @@ use tokio_util::codec::AnyDelimiterCodec;
 use tokio_util::sync::CancellationToken;
 
 use super::feedback::FeedbackLine;
-use crate::bus::{BusEvent, DeviceBusy};
-use crate::controller::Controller;
+use crate::state::bus::{BusEvent, DeviceBusy};
+use crate::state::controller::Controller;
 
 impl DeviceError {
     /// How the device let a request down, in the terms a panel notice

@@ -77,7 +77,7 @@ impl Client {
     pub fn in_section(s: &CalendarSettings, section: &'static str) -> anyhow::Result<Client> {
         let url = url_of(&s.url, section)?;
         let password = match &s.password_file {
-            Some(file) => Some(crate::secret_file::read_password_file(
+            Some(file) => Some(crate::storage::secret_file::read_password_file(
                 file,
                 "[calendar] password_file",
             )?),

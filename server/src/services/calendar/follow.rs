@@ -21,10 +21,10 @@ use tokio_util::sync::CancellationToken;
 use super::reactor::{is_person, Reactor};
 use super::write_back::{changes, new_end, write_back, Ask, Asker, Written};
 use super::{local, Client, Current};
-use crate::bus::{BusEvent, MeetingRequest};
 use crate::config::CalendarSettings;
-use crate::controller::Controller;
 use crate::logic::Clock;
+use crate::state::bus::{BusEvent, MeetingRequest};
+use crate::state::controller::Controller;
 
 /// What the loop holds between its wake-ups.
 struct Follower {
@@ -47,7 +47,7 @@ pub async fn follow(
     client: Client,
     clock: Clock,
     mut calendars: watch::Receiver<Option<Current>>,
-    mut steps: crate::bus::Subscription,
+    mut steps: crate::state::bus::Subscription,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let zone = s.zone_in("calendar")?;

@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Current, Feed};
 use crate::config::Settings;
-use crate::controller::Controller;
 use crate::logic::Clock;
 use crate::services::{Service, StartEnv, StartError, Started};
+use crate::state::controller::Controller;
 
 /// How often the closed days are worked out again without a new feed.
 const REFRESH: Duration = Duration::from_secs(3600);

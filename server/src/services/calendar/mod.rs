@@ -34,8 +34,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Service, StartEnv, StartError, Started};
 use crate::config::{CalendarSettings, CalendarSource, Settings};
-use crate::controller::Controller;
 use crate::logic::Clock;
+use crate::state::controller::Controller;
 pub use fetch::{Client, Fetched, Outcome, Resource};
 pub use reactor::Reactor;
 
@@ -118,7 +118,7 @@ pub fn save_cache(path: &Path, f: &Fetched) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot make the folder {}", dir.display()))?;
     }
-    crate::secret_file::write_private(path, &serde_json::to_vec(f)?)
+    crate::storage::secret_file::write_private(path, &serde_json::to_vec(f)?)
 }
 
 /// The calendar in use and what it came from.
@@ -260,7 +260,7 @@ pub async fn run(
     s: CalendarSettings,
     client: Client,
     clock: Clock,
-    steps: crate::bus::Subscription,
+    steps: crate::state::bus::Subscription,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let feed = Feed {

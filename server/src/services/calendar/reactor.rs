@@ -20,7 +20,7 @@ use controller_core::engine::Command;
 use controller_core::project::{Project, Value};
 
 use super::local;
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 /// Meetings are expanded for this long before and after now.
 const BEHIND: Span = Span::days(1);

@@ -10,7 +10,7 @@ use controller_core::calendar::{self, Calendar, Changes, Meeting};
 
 use super::{local, Client, Current, Fetched, Resource};
 use crate::config::{CalendarSettings, CalendarSource};
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 /// The change a room's button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,11 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::outbox::Outbox;
 use super::{BYE_TIMEOUT, SLOW_CONSUMER_BYE_TIMEOUT};
-use crate::auth::{LoginError, Role, User};
-use crate::bus::{BusEvent, Encoding, Subscription};
 use crate::config::CentralSettings;
-use crate::controller::Controller;
-use crate::held::HeldButtons;
+use crate::security::auth::{LoginError, Role, User};
+use crate::state::bus::{BusEvent, Encoding, Subscription};
+use crate::state::controller::Controller;
+use crate::state::held::HeldButtons;
 
 /// Failed logins before the connection is closed.
 const MAX_FAILED_LOGINS: u32 = 3;
@@ -355,7 +355,13 @@ impl Session {
             );
         }
         let source = self.held.source().to_string();
-        match crate::levels::set_by_user(&self.controller, level, value, muted, &source) {
+        match crate::state::level_request::set_by_user(
+            &self.controller,
+            level,
+            value,
+            muted,
+            &source,
+        ) {
             Ok(()) => self.ok("set_level", None),
             Err(why) => self.error(ErrorCode::UnknownLevel, why),
         }

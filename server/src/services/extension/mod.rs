@@ -29,10 +29,10 @@ use tokio_util::sync::CancellationToken;
 use self::registry::{next_expiry, ExtensionRegistry, Heard};
 use super::lan_socket::multicast_udp;
 use super::{Endpoint, Service, StartEnv, StartError, Started};
-use crate::bus::Subscription;
 use crate::config::Settings;
-use crate::controller::Controller;
-use crate::held::HeldButtons;
+use crate::state::bus::Subscription;
+use crate::state::controller::Controller;
+use crate::state::held::HeldButtons;
 
 pub const NAME: &str = "extension";
 
@@ -113,7 +113,7 @@ struct Extension {
     /// Keys each device holds down; released when it goes offline or away.
     held: HashMap<String, HeldButtons>,
     group: SocketAddr,
-    allow: crate::access::AllowList,
+    allow: crate::security::access::AllowList,
     keepalive: Duration,
     socket: UdpSocket,
     seq: u32,

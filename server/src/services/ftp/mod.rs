@@ -44,11 +44,11 @@ use unftp_core::auth::{
 
 use super::accept::{require_admin, serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::auth::LoginError;
 use crate::config::Settings;
-use crate::controller::Controller;
-use crate::project_store::ProjectStore;
-use crate::tls::TlsIdentity;
+use crate::security::auth::LoginError;
+use crate::security::tls::TlsIdentity;
+use crate::state::controller::Controller;
+use crate::storage::project_store::ProjectStore;
 use guard::ControlTls;
 use passive::PassiveBinder;
 use storage::{FtpUser, ProjectArea};
@@ -92,7 +92,8 @@ impl Service for FtpService {
                     "[ftp] passive_ports = [{lo}, {hi}] is not a valid range (first <= last, not 0)"
                 )));
             }
-            let tls = match crate::tls::TlsIdentity::load_or_create(controller.settings()) {
+            let tls = match crate::security::tls::TlsIdentity::load_or_create(controller.settings())
+            {
                 Ok(identity) => Some(identity),
                 Err(e) if s.require_tls => {
                     return Err(StartError::Failed(format!(

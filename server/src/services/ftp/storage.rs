@@ -21,9 +21,9 @@ use tokio::io::AsyncReadExt;
 use unftp_core::auth::UserDetail;
 use unftp_core::storage::{Error, ErrorKind, Fileinfo, Metadata, Result, StorageBackend};
 
-use crate::auth::Role;
-use crate::controller::Controller;
-use crate::project_store::{ProjectStore, ACTIVE, PENDING, PREVIOUS};
+use crate::security::auth::Role;
+use crate::state::controller::Controller;
+use crate::storage::project_store::{ProjectStore, ACTIVE, PENDING, PREVIOUS};
 
 /// The result of the last upload, readable over FTP.
 pub const REPORT: &str = "upload-report.txt";
@@ -257,7 +257,7 @@ impl StorageBackend<FtpUser> for ProjectArea {
         let len = bytes.len() as u64;
         let outcome = tokio::task::spawn_blocking(move || {
             let result = if len > limit {
-                let e = crate::project_store::StoreError::TooLarge { size: len, limit };
+                let e = crate::storage::project_store::StoreError::TooLarge { size: len, limit };
                 controller.log().record(format!(
                     "project upload by {by} refused; the running project is unchanged: {e}"
                 ));
@@ -270,17 +270,17 @@ impl StorageBackend<FtpUser> for ProjectArea {
                 Err(e) => format!("REFUSED: {name}: {e}\n"),
             };
             let _ = std::fs::create_dir_all(store.dir());
-            let _ = crate::durable::write_atomic(store.dir(), REPORT, report.as_bytes());
+            let _ = crate::storage::durable::write_atomic(store.dir(), REPORT, report.as_bytes());
             result
         })
         .await
         .map_err(|e| Error::new(ErrorKind::LocalError, e))?;
         match outcome {
             Ok(()) => Ok(len),
-            Err(e @ crate::project_store::StoreError::TooLarge { .. }) => {
+            Err(e @ crate::storage::project_store::StoreError::TooLarge { .. }) => {
                 Err(Error::new(ErrorKind::ExceededStorageAllocationError, e))
             }
-            Err(e @ crate::project_store::StoreError::Io { .. }) => {
+            Err(e @ crate::storage::project_store::StoreError::Io { .. }) => {
                 Err(Error::new(ErrorKind::LocalError, e))
             }
             // An invalid project: 551 (the errors are in upload-report.txt,

@@ -11,7 +11,7 @@
 //! framework's error text.
 //!
 //! Login is the panel service's `/login` form (one session store for every
-//! page, crate::sessions); every action here checks that the session's user
+//! page, crate::security::sessions); every action here checks that the session's user
 //! is still an admin. There is no default password: with no admin user
 //! nobody can log in.
 
@@ -26,10 +26,10 @@ use axum::Router;
 
 use app::text::escape_html as escape;
 
-use crate::auth::Role;
-use crate::controller::Controller;
-use crate::project_store::{Change, ProjectStore, ACTIVE, PENDING, PREVIOUS};
-use crate::sessions::session_token;
+use crate::security::auth::Role;
+use crate::security::sessions::session_token;
+use crate::state::controller::Controller;
+use crate::storage::project_store::{Change, ProjectStore, ACTIVE, PENDING, PREVIOUS};
 
 #[derive(Clone)]
 struct AdminState {

@@ -5,9 +5,9 @@ use controller_core::engine::Snapshot;
 use controller_core::project::{PanelProfile, Project};
 use controller_core::view::{PanelView, StatusReport};
 
-use crate::auth::Role;
-use crate::controller::Controller;
-use crate::sessions::allowed;
+use crate::security::auth::Role;
+use crate::security::sessions::allowed;
+use crate::state::controller::Controller;
 
 /// How many audit entries the status page shows.
 const AUDIT_SHOWN: usize = 50;
@@ -79,13 +79,13 @@ pub fn view_of(
 mod tests {
     use super::*;
     use crate::audit::{AuditEvent, AuditOutcome};
-    use crate::auth::User;
+    use crate::security::auth::User;
 
     #[test]
     fn the_audit_trail_is_shown_to_operators_and_admins_only() {
         let mut settings = crate::config::Settings::defaults(crate::config::Profile::Development);
         settings.audit.file = Default::default();
-        let controller = Controller::new(settings, crate::project_store::demo().project);
+        let controller = Controller::new(settings, crate::storage::project_store::demo().project);
         controller.audit().record(
             AuditEvent::Login,
             AuditOutcome::Failed,
@@ -104,7 +104,7 @@ mod tests {
                 name: format!("{role}"),
                 role,
             });
-            let cookie = format!("{}={token}", crate::sessions::COOKIE);
+            let cookie = format!("{}={token}", crate::security::sessions::COOKIE);
             backend.status(Some(&cookie)).unwrap().audit
         };
         assert_eq!(audit_for(Role::Viewer), None);

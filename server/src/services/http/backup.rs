@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use super::admin::admin_session;
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::controller::Controller;
-use crate::project_store::ProjectStore;
+use crate::state::controller::Controller;
+use crate::storage::project_store::ProjectStore;
 
 #[derive(Clone)]
 struct BackupState {

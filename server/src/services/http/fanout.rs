@@ -33,9 +33,9 @@ use tokio_util::sync::CancellationToken;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
 
-use crate::bus::Encoding;
-use crate::controller::Controller;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
+use crate::state::bus::Encoding;
+use crate::state::controller::Controller;
 
 /// Bytes a panel's socket may hold back in our queue (beyond what the
 /// kernel's send buffer took). A panel further behind than this stops

@@ -30,11 +30,11 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::auth::LoginError;
-use crate::bus::{BusEvent, Encoding, MeetingRequest, Subscription};
-use crate::controller::Controller;
-use crate::held::HeldButtons;
-use crate::woken::PollWhenWoken;
+use crate::runtime::woken::PollWhenWoken;
+use crate::security::auth::LoginError;
+use crate::state::bus::{BusEvent, Encoding, MeetingRequest, Subscription};
+use crate::state::controller::Controller;
+use crate::state::held::HeldButtons;
 
 use super::fanout::{Attention, Fanout, Fed, PlainSocket};
 
@@ -83,7 +83,10 @@ pub async fn upgrade(
     };
     let user = state.controller.sessions().from_headers(&headers);
     let login_missing = state.controller.settings().panel.require_login
-        && !crate::sessions::allowed(user.as_ref(), crate::auth::Role::Operator);
+        && !crate::security::sessions::allowed(
+            user.as_ref(),
+            crate::security::auth::Role::Operator,
+        );
     let user_agent = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
@@ -571,9 +574,15 @@ impl Session {
                 muted,
             } => {
                 let source = self.held.source().to_string();
-                crate::levels::set_by_user(&self.controller, &level, value, muted, &source)
-                    .err()
-                    .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
+                crate::state::level_request::set_by_user(
+                    &self.controller,
+                    &level,
+                    value,
+                    muted,
+                    &source,
+                )
+                .err()
+                .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
             }
             ClientMessage::Meeting { change } => {
                 let has_tile = self
@@ -611,7 +620,7 @@ impl Session {
 /// never, for one fed by the fan-out.
 async fn next_event(
     steps: &mut Option<Subscription>,
-) -> Result<Arc<crate::bus::BusEvent>, broadcast::error::RecvError> {
+) -> Result<Arc<crate::state::bus::BusEvent>, broadcast::error::RecvError> {
     match steps {
         Some(steps) => steps.recv().await,
         None => std::future::pending().await,

@@ -11,9 +11,9 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::secure::{self, Transport};
-use crate::auth::{LoginError, Role};
-use crate::controller::Controller;
-use crate::sessions::session_token;
+use crate::security::auth::{LoginError, Role};
+use crate::security::sessions::session_token;
+use crate::state::controller::Controller;
 
 #[derive(Deserialize)]
 pub struct Next {

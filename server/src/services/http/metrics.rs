@@ -1,6 +1,6 @@
 //! `GET /healthz` (public: `ok`, or 503 `degraded` with the reasons, for a
 //! load balancer or an uptime check) and `GET /metrics` (Prometheus text
-//! exposition, for a user: see [`crate::scrape_access`]) on the panel ports.
+//! exposition, for a user: see [`crate::security::scrape_access`]) on the panel ports.
 //! docs/network.md, "Monitoring", has the scrape configuration.
 
 use std::net::SocketAddr;
@@ -12,9 +12,9 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::auth::LoginError;
-use crate::controller::Controller;
-use crate::scrape_access::{scrape_user, Refused};
+use crate::security::auth::LoginError;
+use crate::security::scrape_access::{scrape_user, Refused};
+use crate::state::controller::Controller;
 
 pub fn routes<S: Clone + Send + Sync + 'static>(controller: Controller) -> Router<S> {
     Router::new()
@@ -24,7 +24,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(controller: Controller) -> Route
 }
 
 async fn healthz(State(controller): State<Controller>) -> Response {
-    let health = crate::health::assess(
+    let health = crate::runtime::health::assess(
         &controller.status().view(),
         controller.metrics().mqtt.broker_unreachable(),
     );
@@ -53,7 +53,7 @@ async fn metrics(
     if let Err(Refused::Login(LoginError::Wrong)) = &checked {
         // A successful scrape is not audited (one every 15 s would push
         // the real history out of the rotated files); a wrong password is.
-        let name = crate::scrape_access::basic_credentials(&headers)
+        let name = crate::security::scrape_access::basic_credentials(&headers)
             .map(|(n, _)| n)
             .unwrap_or_default();
         controller.metrics().failed_login("metrics");
@@ -72,7 +72,7 @@ async fn metrics(
     let text = controller.metrics().scrape(&controller.status().view());
     (
         [
-            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CONTENT_TYPE, crate::runtime::metrics::CONTENT_TYPE),
             (header::CACHE_CONTROL, "no-store"),
         ],
         text,

@@ -46,8 +46,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::accept::{serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::access::AllowList;
 use crate::config::Settings;
+use crate::security::access::AllowList;
 
 pub use backend::PortBackend;
 pub use secure::Transport;

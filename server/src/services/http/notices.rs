@@ -15,8 +15,8 @@ use controller_core::project::Project;
 use controller_core::protocol::panel::{ServerMessage, Severity};
 use controller_core::view::DeviceStatus;
 
-use crate::bus::{BusEvent, DeviceBusy, SequenceFailure};
-use crate::controller::Controller;
+use crate::state::bus::{BusEvent, DeviceBusy, SequenceFailure};
+use crate::state::controller::Controller;
 
 /// The notice a bus event makes, if any. Extension devices (keypads, I/O
 /// boxes) are the installer's business, not the room user's: only the

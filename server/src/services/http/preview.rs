@@ -66,9 +66,9 @@ use super::layers::{page_csp, Framing, FRAMED_CSP};
 use super::live::{self, LiveState};
 use super::PortBackend;
 use crate::config::Settings;
-use crate::controller::Controller;
-use crate::project_store::ProjectStore;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
+use crate::state::controller::Controller;
+use crate::storage::project_store::ProjectStore;
 use app::backend::Backend;
 
 /// Previews one admin session may hold (a few designer tabs).
@@ -336,7 +336,7 @@ async fn update(
     let checked = tokio::task::spawn_blocking(move || {
         let project = store.validate(&body)?;
         // Valid means UTF-8.
-        Ok::<_, crate::project_store::StoreError>((
+        Ok::<_, crate::storage::project_store::StoreError>((
             project,
             String::from_utf8_lossy(&body).into_owned(),
         ))

@@ -6,8 +6,8 @@
 
 use axum::http::{header, HeaderMap};
 
-use crate::controller::Controller;
-use crate::sessions::COOKIE;
+use crate::security::sessions::COOKIE;
+use crate::state::controller::Controller;
 
 /// How a request reached the controller; put into every request's
 /// extensions by the connection that carried it (absent: plain).

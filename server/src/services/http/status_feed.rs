@@ -27,7 +27,7 @@ use tokio::sync::{broadcast, Semaphore};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 /// The shortest time between two reports to one page.
 pub const MIN_GAP: Duration = Duration::from_millis(250);
@@ -199,7 +199,7 @@ fn close_reason(why: &str) -> String {
 
 /// Whether anything arrived while the channel was pausing between reports.
 fn news(
-    bus: &mut broadcast::Receiver<Arc<crate::bus::BusEvent>>,
+    bus: &mut broadcast::Receiver<Arc<crate::state::bus::BusEvent>>,
     board: &mut tokio::sync::watch::Receiver<u64>,
     log: &mut tokio::sync::watch::Receiver<u64>,
 ) -> bool {
@@ -207,7 +207,7 @@ fn news(
     on_bus | board.has_changed().unwrap_or(true) | log.has_changed().unwrap_or(true)
 }
 
-fn drain(bus: &mut broadcast::Receiver<Arc<crate::bus::BusEvent>>) {
+fn drain(bus: &mut broadcast::Receiver<Arc<crate::state::bus::BusEvent>>) {
     while !matches!(
         bus.try_recv(),
         Err(TryRecvError::Empty) | Err(TryRecvError::Closed)

@@ -1,6 +1,6 @@
 //! The HTTPS service (443 on a LAN): the panel port's pages (admin,
 //! status, panels) over TLS, with the controller's certificate
-//! ([`crate::tls::TlsIdentity`]: the installer's, or one generated at first
+//! ([`crate::security::tls::TlsIdentity`]: the installer's, or one generated at first
 //! start). The same router, allow-list rules and connection caps as the
 //! panel port; each connection's TLS handshake must finish within the
 //! header timeout. Panels keep working over plain HTTP on 80/8080 (wall
@@ -14,8 +14,8 @@ use futures::FutureExt;
 
 use super::{router, serve_router, PortKind};
 use crate::config::Settings;
+use crate::security::tls::TlsIdentity;
 use crate::services::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::tls::TlsIdentity;
 
 pub struct HttpsService;
 

@@ -28,9 +28,9 @@ use serde::Deserialize;
 
 use super::admin::{admin_session, data, page, wants_json, Denied};
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::auth::{hash_password, Role, UserEntry};
 use crate::config::Settings;
-use crate::controller::Controller;
+use crate::security::auth::{hash_password, Role, UserEntry};
+use crate::state::controller::Controller;
 
 /// One change at a time: checking "not the last admin" and writing the
 /// file are one step, so two admins removing each other at once cannot
@@ -160,7 +160,7 @@ fn write(
     change: &Change,
     hash: Option<String>,
 ) -> Result<String, Refused> {
-    let _one_at_a_time = crate::sync::lock(&WRITING);
+    let _one_at_a_time = crate::runtime::sync::lock(&WRITING);
     let Some(file) = file else {
         return Err(refused(
             StatusCode::CONFLICT,

@@ -25,8 +25,8 @@ use super::lan_socket::{
 };
 use super::{Endpoint, Service, StartEnv, StartError, Started};
 use crate::config::{LookupSettings, ReplyMode, Settings};
-use crate::controller::Controller;
-use crate::status::StatusBoard;
+use crate::state::controller::Controller;
+use crate::state::status::StatusBoard;
 
 pub const NAME: &str = "lookup";
 

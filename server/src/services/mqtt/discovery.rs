@@ -20,7 +20,7 @@ use controller_core::protocol::mqtt::{entity_id, topic_level, Topics, OFFLINE, O
 use controller_core::view::DeviceStatus;
 use serde_json::{json, Value};
 
-use crate::controller::Identity;
+use crate::state::controller::Identity;
 
 /// What every config of one controller shares.
 pub struct Discovery<'a> {

@@ -177,7 +177,9 @@ pub(crate) fn client(
         None
     } else {
         let password = match &s.password_file {
-            Some(path) => crate::secret_file::read_password_file(path, "[mqtt] password_file")?,
+            Some(path) => {
+                crate::storage::secret_file::read_password_file(path, "[mqtt] password_file")?
+            }
             None => String::new(),
         };
         Some((s.username.clone(), password))

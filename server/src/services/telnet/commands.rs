@@ -8,9 +8,9 @@ use std::sync::Arc;
 use controller_core::engine::Command;
 use controller_core::view::ServiceState;
 
-use crate::auth::{Role, User};
-use crate::controller::Controller;
-use crate::project_store::{Change, ProjectStore, PENDING};
+use crate::security::auth::{Role, User};
+use crate::state::controller::Controller;
+use crate::storage::project_store::{Change, ProjectStore, PENDING};
 
 pub enum Reply {
     Text(String),

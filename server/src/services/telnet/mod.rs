@@ -20,10 +20,10 @@ use tokio::net::TcpStream;
 
 use super::accept::{require_admin, serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
-use crate::auth::{hash_password, LoginError, User, UserStore};
 use crate::config::Settings;
-use crate::controller::Controller;
-use crate::project_store::ProjectStore;
+use crate::security::auth::{hash_password, LoginError, User, UserStore};
+use crate::state::controller::Controller;
+use crate::storage::project_store::ProjectStore;
 use commands::{Console, Reply};
 use terminal::{encode_text, Event, Terminal};
 

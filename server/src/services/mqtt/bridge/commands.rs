@@ -108,7 +108,7 @@ impl Bridge {
         value: Option<f64>,
         muted: Option<bool>,
     ) -> Result<(), String> {
-        crate::levels::set_by_user(&self.controller, &level, value, muted, "mqtt")
+        crate::state::level_request::set_by_user(&self.controller, &level, value, muted, "mqtt")
     }
 
     // ---- the status board ----

@@ -33,10 +33,10 @@ use super::counters::Counters;
 use super::discovery::{self, Discovery};
 use super::refusals::Refusals;
 use super::NAME;
-use crate::bus::{BusEvent, SensorReading, Subscription};
 use crate::config::MqttSettings;
-use crate::controller::Controller;
-use crate::held::HeldButtons;
+use crate::state::bus::{BusEvent, SensorReading, Subscription};
+use crate::state::controller::Controller;
+use crate::state::held::HeldButtons;
 
 /// How often the status board's line for the bridge is refreshed, and a
 /// stale retained state retried.
@@ -596,7 +596,7 @@ impl Bridge {
     /// The bridge's line on the status page: connection and counters.
     fn report(&mut self, connection: &str) {
         let (dropped, refused) = self.counters.read();
-        crate::metrics::MqttGauges::bridge_reports(
+        crate::runtime::metrics::MqttGauges::bridge_reports(
             &self.controller.metrics().mqtt,
             self.connected,
             dropped,

@@ -6,7 +6,7 @@
 
 use controller_core::view::ServiceState;
 
-use crate::status::BoardView;
+use crate::state::status::BoardView;
 
 /// The answer: no reasons means healthy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,8 +25,8 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::status::BoardView;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
+use crate::state::status::BoardView;
 
 /// The exposition format's content type (text format 0.0.4).
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -18,7 +18,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::sync::lock;
+use crate::runtime::sync::lock;
 
 /// What a user may do. Each role includes the ones below it.
 #[derive(

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Settings;
-use crate::controller::Controller;
-use crate::project_store::{LoadedProject, ProjectStore};
 use crate::services::http::PortKind;
 use crate::services::{
     audit, calendar, central, device_search, extension, ftp, http, live, logic, lookup, mqtt,
     occupancy, repeat, telnet, Service, Supervisor,
 };
-use crate::status::StatusBoard;
+use crate::state::controller::Controller;
+use crate::state::status::StatusBoard;
+use crate::storage::project_store::{LoadedProject, ProjectStore};
 
 /// How long services get to finish on shutdown.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -98,7 +98,7 @@ pub async fn start(settings: Settings, project: LoadedProject) -> anyhow::Result
 /// (by `roomctl serve` before the project, so that a project may name
 /// them); each file left out is in the log with its located errors.
 fn report_site_drivers(controller: &Controller, settings: &Settings) {
-    let site = crate::site_drivers::install(&settings.project.drivers_dir);
+    let site = crate::storage::site_drivers::install(&settings.project.drivers_dir);
     if !site.site.is_empty() {
         controller.log().record(format!(
             "site drivers from {}: {}",
@@ -126,7 +126,7 @@ pub async fn start_with(
     let mut settings = settings;
     if settings.identity.serial.is_empty() {
         // Blocking file I/O once at start (read, or make, a 32-byte file).
-        settings.identity.serial = crate::installation::serial(&settings.project.dir);
+        settings.identity.serial = crate::storage::installation::serial(&settings.project.dir);
     }
     let mut controller = Controller::new(settings.clone(), project.project.clone())
         .with_source(project.source.clone());

@@ -7,7 +7,7 @@
 //!
 //! Every file is replaced the same way ([`write_atomic`]): the new text goes
 //! to a temporary file in the same directory, which is fsynced, renamed over
-//! the old name, and the directory is fsynced ([`crate::durable`]). A rename
+//! the old name, and the directory is fsynced ([`crate::storage::durable`]). A rename
 //! within a directory is atomic, so a kill -9 at any moment leaves either
 //! the old file or the new one, complete. Uploads are validated before they are stored (an
 //! invalid upload never becomes `pending.toml`), and the active file is
@@ -21,7 +21,7 @@
 //! a valid `active.toml` (the old or the new one).
 //!
 //! Every project made the running one (apply, rollback) is also kept in
-//! `history/` ([`crate::project_history`]), after `active.toml` is written:
+//! `history/` ([`crate::storage::project_history`]), after `active.toml` is written:
 //! a crash before that loses a history entry, never the project.
 
 use std::path::{Path, PathBuf};
@@ -31,9 +31,9 @@ use anyhow::Context;
 use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJECT_TOML};
 
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::controller::Controller;
-use crate::durable::{self, write_atomic, DurableError};
-use crate::project_history::{self, Diff, Entry, History};
+use crate::state::controller::Controller;
+use crate::storage::durable::{self, write_atomic, DurableError};
+use crate::storage::project_history::{self, Diff, Entry, History};
 
 pub const ACTIVE: &str = "active.toml";
 pub const PREVIOUS: &str = "previous.toml";
@@ -216,7 +216,7 @@ impl ProjectStore {
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        crate::sync::lock(&self.lock)
+        crate::runtime::sync::lock(&self.lock)
     }
 
     /// The project to run at start: the active one if present and valid,

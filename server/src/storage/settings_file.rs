@@ -15,9 +15,9 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use crate::audit::{Audit, AuditEvent, AuditOutcome};
-use crate::auth::{UserEntry, UserStore};
 use crate::config::Settings;
-use crate::sync::lock;
+use crate::runtime::sync::lock;
+use crate::security::auth::{UserEntry, UserStore};
 
 /// What tells one version of the file from another without reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +188,7 @@ fn changed_sections(old: &Settings, new: &Settings) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Role;
+    use crate::security::auth::Role;
 
     fn u(name: &str, role: Role, hash: &str) -> UserEntry {
         UserEntry {

@@ -7,7 +7,7 @@
 use controller_core::engine::Command;
 use controller_core::project::LevelKind;
 
-use crate::controller::Controller;
+use crate::state::controller::Controller;
 
 /// Applies `muted` and then `value` to `level` on behalf of `source`; the
 /// reason when refused (no such fader, a meter, nothing to set, a value

@@ -18,14 +18,14 @@ use controller_core::project::Project;
 use controller_core::view::StatusReport;
 
 use crate::audit::{Audit, AuditEvent, AuditOutcome};
-use crate::auth::{LoginError, Logins, UserStore};
-use crate::bus::{Bus, BusEvent, Published, Subscription};
 use crate::config::Settings;
-use crate::eventlog::{unix_now, EventLog};
-use crate::sessions::Sessions;
-use crate::settings_file::SettingsFile;
-use crate::status::StatusBoard;
-use crate::sync::{lock, read, write};
+use crate::runtime::sync::{lock, read, write};
+use crate::security::auth::{LoginError, Logins, UserStore};
+use crate::security::sessions::Sessions;
+use crate::state::bus::{Bus, BusEvent, Published, Subscription};
+use crate::state::eventlog::{unix_now, EventLog};
+use crate::state::status::StatusBoard;
+use crate::storage::settings_file::SettingsFile;
 
 /// Identity as the services report it.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ struct Shared {
     status: StatusBoard,
     log: EventLog,
     audit: Audit,
-    metrics: crate::metrics::Metrics,
+    metrics: crate::runtime::metrics::Metrics,
     settings_file: Option<SettingsFile>,
     started: Instant,
     next_id: AtomicU64,
@@ -89,7 +89,7 @@ pub struct Controller(Arc<Shared>);
 /// over plain HTTP where admins log in over HTTPS).
 #[derive(Debug)]
 pub struct LoginRefused {
-    pub user: crate::auth::User,
+    pub user: crate::security::auth::User,
     /// Why, in the audit trail's words.
     pub why: String,
 }
@@ -104,7 +104,7 @@ impl Controller {
             // controller made without it (a preview, a unit test) has the
             // machine's.
             serial: if settings.identity.serial.is_empty() {
-                crate::installation::machine_serial()
+                crate::storage::installation::machine_serial()
             } else {
                 settings.identity.serial.clone()
             },
@@ -121,7 +121,7 @@ impl Controller {
             bus,
             users: RwLock::new(Arc::new(UserStore::new(settings.users.clone()))),
             audit: Audit::start(&settings.audit),
-            metrics: crate::metrics::Metrics::new(),
+            metrics: crate::runtime::metrics::Metrics::new(),
             settings_file: settings
                 .telnet
                 .settings_file
@@ -276,8 +276,8 @@ impl Controller {
     }
 
     /// Checks a login on `service` from `source` against the user store
-    /// as the settings file has it now (see [`crate::auth::verify`] and
-    /// [`crate::settings_file`]), and writes it to the audit trail: every
+    /// as the settings file has it now (see [`crate::security::auth::verify`] and
+    /// [`crate::storage::settings_file`]), and writes it to the audit trail: every
     /// success and every wrong password. Attempts refused unchecked
     /// (back-off, busy) are not written one by one: a flood of them would
     /// push the real history out of the rotated files; the failures that
@@ -288,7 +288,7 @@ impl Controller {
         source: std::net::IpAddr,
         name: String,
         password: String,
-    ) -> Result<crate::auth::User, LoginError> {
+    ) -> Result<crate::security::auth::User, LoginError> {
         // Nothing is refused here, so `Err(refused)` never comes.
         self.verify_login_unless(service, source, name, password, |_| None)
             .await
@@ -305,11 +305,17 @@ impl Controller {
         source: std::net::IpAddr,
         name: String,
         password: String,
-        refuse: impl FnOnce(&crate::auth::User) -> Option<String>,
-    ) -> Result<Result<crate::auth::User, LoginRefused>, LoginError> {
+        refuse: impl FnOnce(&crate::security::auth::User) -> Option<String>,
+    ) -> Result<Result<crate::security::auth::User, LoginRefused>, LoginError> {
         self.refresh_settings_file().await;
-        let result =
-            crate::auth::verify(&self.0.logins, self.users(), source, name.clone(), password).await;
+        let result = crate::security::auth::verify(
+            &self.0.logins,
+            self.users(),
+            source,
+            name.clone(),
+            password,
+        )
+        .await;
         let result = result.map(|user| match refuse(&user) {
             None => Ok(user),
             Some(why) => Err(LoginRefused { user, why }),
@@ -351,7 +357,7 @@ impl Controller {
     }
 
     /// Reads the settings file again if it changed (users take effect at
-    /// once; see [`crate::settings_file`]).
+    /// once; see [`crate::storage::settings_file`]).
     pub async fn refresh_settings_file(&self) {
         if self.0.settings_file.is_none() {
             return;
@@ -379,7 +385,7 @@ impl Controller {
     }
 
     /// Prometheus metrics (`/metrics`).
-    pub fn metrics(&self) -> &crate::metrics::Metrics {
+    pub fn metrics(&self) -> &crate::runtime::metrics::Metrics {
         &self.0.metrics
     }
 

@@ -18,8 +18,8 @@ use controller_core::view::{DeviceStatus, PanelSession, ServiceState, ServiceSta
 
 use tokio::sync::watch;
 
-use crate::bus::{Bus, BusEvent};
-use crate::sync::lock;
+use crate::runtime::sync::lock;
+use crate::state::bus::{Bus, BusEvent};
 
 /// A service as registered by the supervisor.
 #[derive(Clone)]

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
-use crate::sync::lock;
+use crate::runtime::sync::lock;
 
 pub struct EventLog {
     lines: Mutex<VecDeque<String>>,
