@@ -1,6 +1,6 @@
 //! The status report, a server function refreshed over HTTP. (The panel's
 //! view comes with its page: see `panel::page_data`; live changes use the
-//! WebSocket channel, see `live.rs` and docs/protocols.md.)
+//! WebSocket channel, see `panel_channel.rs` and docs/protocols.md.)
 
 use leptos::prelude::*;
 

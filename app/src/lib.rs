@@ -33,11 +33,6 @@ pub mod base;
     not(any(feature = "status", feature = "admin", feature = "station"))
 ))]
 mod icons;
-#[cfg(all(
-    feature = "hydrate",
-    not(any(feature = "status", feature = "admin", feature = "station"))
-))]
-mod live;
 #[cfg(any(
     feature = "ssr",
     not(any(feature = "status", feature = "admin", feature = "station"))
@@ -48,6 +43,11 @@ mod notice;
     not(any(feature = "status", feature = "admin", feature = "station"))
 ))]
 mod panel;
+#[cfg(all(
+    feature = "hydrate",
+    not(any(feature = "status", feature = "admin", feature = "station"))
+))]
+mod panel_channel;
 #[cfg(all(feature = "hydrate", not(any(feature = "admin", feature = "station"))))]
 mod socket;
 #[cfg(any(feature = "ssr", feature = "station"))]

@@ -1,6 +1,6 @@
 //! The controller's notices on a screen (a device down, a failed
 //! sequence): what one is, and the banner that shows them. The live
-//! channel (`live.rs`) fills the list; the panel shows it.
+//! channel (`panel_channel.rs`) fills the list; the panel shows it.
 
 use controller_core::protocol::panel::Severity;
 use leptos::prelude::*;

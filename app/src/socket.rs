@@ -1,5 +1,5 @@
 //! A WebSocket to the page's own controller, with its callbacks: the
-//! panel's live channel (`live.rs`) and the status page's
+//! panel's live channel (`panel_channel.rs`) and the status page's
 //! (`status_live.rs`). Hand-written over web-sys rather than a WebSocket
 //! crate to keep the wasm small.
 

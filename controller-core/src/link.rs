@@ -3,7 +3,7 @@
 //! lost, how long to wait before reconnecting, and when the controller has
 //! refused the panel for good. See "Panel live channel" in `docs/protocols.md`.
 //!
-//! No sockets and no clocks: the browser glue (`app/src/live.rs`) feeds in
+//! No sockets and no clocks: the browser glue (`app/src/panel_channel.rs`) feeds in
 //! what happened ([`PanelLink::opened`], [`PanelLink::received`],
 //! [`PanelLink::closed`], [`PanelLink::tick`]) with the time in milliseconds,
 //! performs the [`LinkAction`]s that come back, and calls [`PanelLink::tick`]

@@ -1,7 +1,7 @@
 //! The live-update (UDP 8001) decoder: no input panics; round trip holds.
 #![no_main]
 
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use controller_core::protocol::central::Request;
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use controller_core::protocol::lookup::LookupMessage;
 use futures::StreamExt;
 use roomctl::cli::press::CentralClient;

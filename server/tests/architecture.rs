@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use controller_core::protocol::central::{Event, Request};
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use controller_core::view::ServiceState;
 use roomctl::cli::press::CentralClient;
 use roomctl::runtime::serve;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use controller_core::protocol::central::{ErrorCode, Event, Request};
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use controller_core::protocol::panel::ServerMessage;
 use roomctl::cli::press::CentralClient;
 use roomctl::runtime::serve::Running;

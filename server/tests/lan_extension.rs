@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use controller_core::protocol::central::{Event, Request};
 use controller_core::protocol::extension::{ExtensionMessage, KeyAction};
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use controller_core::view::ServiceState;
 use roomctl::cli::keypad::SimKeypad;
 use roomctl::cli::press::CentralClient;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use controller_core::engine::Command;
 use controller_core::project::demo_project;
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use support::{press, TestSettings};
 use tokio::net::UdpSocket;
 
@@ -157,7 +157,7 @@ async fn the_watch_command_line_tool_prints_each_datagram() {
 #[tokio::test]
 async fn values_read_the_same_on_8001_and_central_control() {
     use controller_core::project::Value;
-    use controller_core::protocol::live::ValueEntry;
+    use controller_core::protocol::live_broadcast::ValueEntry;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let client: std::net::IpAddr = "127.0.0.2".parse().unwrap();
     let listener = UdpSocket::bind((client, 0)).await.unwrap();

@@ -7,7 +7,7 @@ mod support;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use controller_core::protocol::live::LiveMessage;
+use controller_core::protocol::live_broadcast::LiveMessage;
 use roomctl::cli::discover::discover;
 use roomctl::cli::keypad::SimKeypad;
 use roomctl::cli::press::CentralClient;

@@ -1,7 +1,7 @@
 //! The touch panel: a page of buttons with LEDs, tabs for the other pages.
 //!
 //! The server renders the current state; the browser builds the same panel
-//! in its place, opens the live channel (`live.rs`) and from then on shows
+//! in its place, opens the live channel (`panel_channel.rs`) and from then on shows
 //! only what the controller says: a press lights nothing locally except the
 //! pressed look of the key; the LED comes back from the engine. When the
 //! channel is down the page says so and greys the LEDs rather than show
@@ -30,7 +30,7 @@ use screen::PanelScreen;
 /// Sends a message on the live channel (a no-op while server-rendering).
 pub(crate) fn send(message: ClientMessage) {
     #[cfg(feature = "hydrate")]
-    crate::live::send(message);
+    crate::panel_channel::send(message);
     #[cfg(not(feature = "hydrate"))]
     let _ = message;
 }
@@ -146,9 +146,9 @@ fn follow_live(layout: RwSignal<Result<PanelView, String>>, ui: PanelUi, at_defa
     Effect::new(move |_| {
         // Starts once; waits for the PIN pad on panels that have a PIN.
         if ui.pin_entered.get() {
-            crate::live::start(
+            crate::panel_channel::start(
                 &first,
-                crate::live::stored_pin(),
+                crate::panel_channel::stored_pin(),
                 ui.state,
                 ui.link,
                 ui.notices,
@@ -172,17 +172,17 @@ fn follow_live(layout: RwSignal<Result<PanelView, String>>, ui: PanelUi, at_defa
             let Ok(view) = l else { return };
             let pages = &view.panel.pages;
             if done.is_none() {
-                if let Some(i) = crate::live::saved_page(&view.panel.id)
+                if let Some(i) = crate::panel_channel::saved_page(&view.panel.id)
                     .and_then(|saved| pages.iter().position(|p| p.id == saved))
                 {
                     ui.page.set(i);
                 }
             } else if let Some(p) = pages.get(index) {
-                crate::live::save_page(&view.panel.id, &p.id);
+                crate::panel_channel::save_page(&view.panel.id, &p.id);
             }
         });
     });
-    crate::live::go_home_when_idle(
+    crate::panel_channel::go_home_when_idle(
         move || {
             layout.with_untracked(|l| {
                 let secs = l.as_ref().ok()?.panel.idle_secs?;

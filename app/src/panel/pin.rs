@@ -22,9 +22,9 @@ pub(super) fn PinGate(ui: PanelUi) -> impl IntoView {
             <PinPad message=pin_message on_enter=move |pin: String| {
                 #[cfg(feature = "hydrate")]
                 {
-                    crate::live::store_pin(&pin);
+                    crate::panel_channel::store_pin(&pin);
                     if pin_entered.get_untracked() {
-                        crate::live::enter_pin(pin);
+                        crate::panel_channel::enter_pin(pin);
                     }
                 }
                 #[cfg(not(feature = "hydrate"))]

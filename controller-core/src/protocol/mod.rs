@@ -5,7 +5,7 @@
 
 pub mod central;
 pub mod extension;
-pub mod live;
+pub mod live_broadcast;
 pub mod lookup;
 pub mod mqtt;
 pub mod panel;

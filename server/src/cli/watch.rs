@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use controller_core::project::format_number;
-use controller_core::protocol::live::{LedEntry, LiveMessage, ValueEntry, MAX_DATAGRAM};
+use controller_core::protocol::live_broadcast::{LedEntry, LiveMessage, ValueEntry, MAX_DATAGRAM};
 
 use crate::services::lan_socket::shared_udp;
 

@@ -11,7 +11,7 @@
 pub mod devices;
 pub mod echoes;
 pub mod feedback;
-pub mod levels;
+pub mod level_driver;
 pub mod sequences;
 pub mod timers;
 
@@ -99,7 +99,7 @@ fn start(
     let (lines_tx, lines_rx) = mpsc::channel(feedback::QUEUE);
     let devices = devices::start(controller, &project, lines_tx, &token, &mut tasks);
     let echoes = echoes::Echoes::default();
-    levels::start(controller, &project, &devices, &echoes, &token, &mut tasks);
+    level_driver::start(controller, &project, &devices, &echoes, &token, &mut tasks);
     tasks.spawn(feedback::run(
         controller.clone(),
         project.clone(),

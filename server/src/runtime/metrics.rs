@@ -25,7 +25,7 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::runtime::sync::lock;
+use super::sync::lock;
 use crate::state::status::BoardView;
 
 /// The exposition format's content type (text format 0.0.4).

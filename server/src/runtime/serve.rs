@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::services::http::PortKind;
 use crate::services::{
-    audit, calendar, central, device_search, extension, ftp, http, live, logic, lookup, mqtt,
-    occupancy, repeat, telnet, Service, Supervisor,
+    audit, calendar, central, device_search, extension, ftp, http, live_broadcast, logic, lookup,
+    mqtt, occupancy, repeat, telnet, Service, Supervisor,
 };
 use crate::state::controller::Controller;
 use crate::state::status::StatusBoard;
@@ -28,7 +28,7 @@ pub fn services() -> Vec<Box<dyn Service>> {
         Box::new(ftp::FtpService),
         Box::new(telnet::TelnetService),
         Box::new(extension::ExtensionService),
-        Box::new(live::LiveService),
+        Box::new(live_broadcast::LiveService),
         Box::new(central::CentralService),
         Box::new(lookup::LookupService),
         Box::new(repeat::RepeatService),

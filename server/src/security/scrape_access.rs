@@ -2,7 +2,7 @@
 //! (viewer, the lowest role, or higher), by the browser's login session or by
 //! HTTP Basic credentials (what a Prometheus scrape job sends with
 //! `basic_auth`). The password goes through the one bounded check of
-//! every service ([`crate::security::auth::verify`]), back-off included.
+//! every service ([`super::auth::verify`]), back-off included.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-use crate::security::auth::{LoginError, Logins, User, UserStore};
-use crate::security::sessions::Sessions;
+use super::auth::{LoginError, Logins, User, UserStore};
+use super::sessions::Sessions;
 
 /// Why a scrape was turned away, as its answer.
 #[derive(Debug)]
@@ -72,7 +72,7 @@ pub async fn scrape_user(
         return Ok(user);
     }
     let (name, password) = basic_credentials(headers).ok_or(Refused::NoCredentials)?;
-    crate::security::auth::verify(logins, users, source, name, password)
+    super::auth::verify(logins, users, source, name, password)
         .await
         .map_err(Refused::Login)
 }

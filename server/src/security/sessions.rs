@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::http::{header, HeaderMap};
 
+use super::auth::{Role, User};
 use crate::runtime::sync::lock;
-use crate::security::auth::{Role, User};
 
 pub const COOKIE: &str = "roomctl_session";
 /// The central station's own cookie: a browser keeps cookies per host, not

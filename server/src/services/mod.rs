@@ -23,7 +23,7 @@ pub mod extension;
 pub mod ftp;
 pub mod http;
 pub mod lan_socket;
-pub mod live;
+pub mod live_broadcast;
 pub mod logic;
 pub mod lookup;
 pub mod mqtt;

@@ -17,14 +17,17 @@ use controller_core::engine::{Command, Engine, EngineError, Snapshot, Step};
 use controller_core::project::Project;
 use controller_core::view::StatusReport;
 
+use super::bus::{Bus, BusEvent, Published, Subscription};
+use super::eventlog::{unix_now, EventLog};
+use super::status::StatusBoard;
 use crate::audit::{Audit, AuditEvent, AuditOutcome};
 use crate::config::Settings;
-use crate::runtime::sync::{lock, read, write};
-use crate::security::auth::{LoginError, Logins, UserStore};
+use crate::runtime::{
+    metrics::Metrics,
+    sync::{lock, read, write},
+};
+use crate::security::auth::{self, LoginError, Logins, User, UserStore};
 use crate::security::sessions::Sessions;
-use crate::state::bus::{Bus, BusEvent, Published, Subscription};
-use crate::state::eventlog::{unix_now, EventLog};
-use crate::state::status::StatusBoard;
 use crate::storage::settings_file::SettingsFile;
 
 /// Identity as the services report it.
@@ -73,7 +76,7 @@ struct Shared {
     status: StatusBoard,
     log: EventLog,
     audit: Audit,
-    metrics: crate::runtime::metrics::Metrics,
+    metrics: Metrics,
     settings_file: Option<SettingsFile>,
     started: Instant,
     next_id: AtomicU64,
@@ -89,7 +92,7 @@ pub struct Controller(Arc<Shared>);
 /// over plain HTTP where admins log in over HTTPS).
 #[derive(Debug)]
 pub struct LoginRefused {
-    pub user: crate::security::auth::User,
+    pub user: User,
     /// Why, in the audit trail's words.
     pub why: String,
 }
@@ -121,7 +124,7 @@ impl Controller {
             bus,
             users: RwLock::new(Arc::new(UserStore::new(settings.users.clone()))),
             audit: Audit::start(&settings.audit),
-            metrics: crate::runtime::metrics::Metrics::new(),
+            metrics: Metrics::new(),
             settings_file: settings
                 .telnet
                 .settings_file
@@ -288,7 +291,7 @@ impl Controller {
         source: std::net::IpAddr,
         name: String,
         password: String,
-    ) -> Result<crate::security::auth::User, LoginError> {
+    ) -> Result<User, LoginError> {
         // Nothing is refused here, so `Err(refused)` never comes.
         self.verify_login_unless(service, source, name, password, |_| None)
             .await
@@ -305,17 +308,11 @@ impl Controller {
         source: std::net::IpAddr,
         name: String,
         password: String,
-        refuse: impl FnOnce(&crate::security::auth::User) -> Option<String>,
-    ) -> Result<Result<crate::security::auth::User, LoginRefused>, LoginError> {
+        refuse: impl FnOnce(&User) -> Option<String>,
+    ) -> Result<Result<User, LoginRefused>, LoginError> {
         self.refresh_settings_file().await;
-        let result = crate::security::auth::verify(
-            &self.0.logins,
-            self.users(),
-            source,
-            name.clone(),
-            password,
-        )
-        .await;
+        let result =
+            auth::verify(&self.0.logins, self.users(), source, name.clone(), password).await;
         let result = result.map(|user| match refuse(&user) {
             None => Ok(user),
             Some(why) => Err(LoginRefused { user, why }),
@@ -385,7 +382,7 @@ impl Controller {
     }
 
     /// Prometheus metrics (`/metrics`).
-    pub fn metrics(&self) -> &crate::runtime::metrics::Metrics {
+    pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
     }
 

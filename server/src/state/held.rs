@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use controller_core::engine::{Command, EngineError};
 
-use crate::state::controller::Controller;
+use super::controller::Controller;
 
 pub struct HeldButtons {
     controller: Controller,

@@ -7,7 +7,7 @@
 use controller_core::engine::Command;
 use controller_core::project::LevelKind;
 
-use crate::state::controller::Controller;
+use super::controller::Controller;
 
 /// Applies `muted` and then `value` to `level` on behalf of `source`; the
 /// reason when refused (no such fader, a meter, nothing to set, a value

@@ -18,8 +18,8 @@ use controller_core::view::{DeviceStatus, PanelSession, ServiceState, ServiceSta
 
 use tokio::sync::watch;
 
+use super::bus::{Bus, BusEvent};
 use crate::runtime::sync::lock;
-use crate::state::bus::{Bus, BusEvent};
 
 /// A service as registered by the supervisor.
 #[derive(Clone)]

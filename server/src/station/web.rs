@@ -26,7 +26,7 @@ use serde::Deserialize;
 use super::registry::RoomCommand;
 use super::usage::{self, Period};
 use super::{history, unix_now, Station};
-use crate::security::auth::{Role, User};
+use crate::security::auth::{self, Role, User};
 use crate::security::sessions::{cookie_token, STATION_COOKIE as COOKIE};
 use crate::services::http::layers::Framing;
 
@@ -185,9 +185,7 @@ async fn login(
 ) -> Response {
     let name: String = c.user.chars().take(64).collect();
     let users = st.users.clone();
-    match crate::security::auth::verify(&st.logins, users, peer.ip(), name.clone(), c.password)
-        .await
-    {
+    match auth::verify(&st.logins, users, peer.ip(), name.clone(), c.password).await {
         Ok(user) => {
             tracing::info!("station: {} ({}) logged in", user.name, user.role);
             let token = st.sessions.open(user);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use controller_core::project::{changes, Project};
 use serde::{Deserialize, Serialize};
 
-use crate::storage::durable::{write_atomic, DurableError};
+use super::durable::{write_atomic, DurableError};
 
 /// One applied project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,20 +31,20 @@ pub struct Entry {
     pub action: String,
     pub name: String,
     pub revision: u32,
-    /// The entry's format ([`crate::storage::formats`]); entries written before it
+    /// The entry's format ([`super::formats`]); entries written before it
     /// was kept are version 1.
-    #[serde(default = "crate::storage::formats::unversioned")]
+    #[serde(default = "super::formats::unversioned")]
     pub format: u32,
 }
 
 /// An entry as read from its JSON: refused when written by a newer roomctl.
 pub fn read_entry(bytes: &[u8]) -> Result<Entry, String> {
     let entry: Entry = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    if entry.format > crate::storage::formats::HISTORY_ENTRY_VERSION {
+    if entry.format > super::formats::HISTORY_ENTRY_VERSION {
         return Err(format!(
             "format {} is newer than this roomctl's ({})",
             entry.format,
-            crate::storage::formats::HISTORY_ENTRY_VERSION
+            super::formats::HISTORY_ENTRY_VERSION
         ));
     }
     Ok(entry)
@@ -114,7 +114,7 @@ impl History {
             action: action.to_string(),
             name: project.project.name.clone(),
             revision: project.project.revision,
-            format: crate::storage::formats::HISTORY_ENTRY_VERSION,
+            format: super::formats::HISTORY_ENTRY_VERSION,
         };
         write_atomic(&self.dir, &format!("{id:06}.toml"), text.as_bytes())?;
         let json = serde_json::to_vec_pretty(&entry).unwrap_or_default();

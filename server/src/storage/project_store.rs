@@ -7,7 +7,7 @@
 //!
 //! Every file is replaced the same way ([`write_atomic`]): the new text goes
 //! to a temporary file in the same directory, which is fsynced, renamed over
-//! the old name, and the directory is fsynced ([`crate::storage::durable`]). A rename
+//! the old name, and the directory is fsynced ([`super::durable`]). A rename
 //! within a directory is atomic, so a kill -9 at any moment leaves either
 //! the old file or the new one, complete. Uploads are validated before they are stored (an
 //! invalid upload never becomes `pending.toml`), and the active file is
@@ -21,7 +21,7 @@
 //! a valid `active.toml` (the old or the new one).
 //!
 //! Every project made the running one (apply, rollback) is also kept in
-//! `history/` ([`crate::storage::project_history`]), after `active.toml` is written:
+//! `history/` ([`super::project_history`]), after `active.toml` is written:
 //! a crash before that loses a history entry, never the project.
 
 use std::path::{Path, PathBuf};
@@ -30,10 +30,10 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use controller_core::project::{demo_project, Project, ProjectErrors, DEMO_PROJECT_TOML};
 
+use super::durable::{self, write_atomic, DurableError};
+use super::project_history::{self, Diff, Entry, History};
 use crate::audit::{AuditEvent, AuditOutcome};
 use crate::state::controller::Controller;
-use crate::storage::durable::{self, write_atomic, DurableError};
-use crate::storage::project_history::{self, Diff, Entry, History};
 
 pub const ACTIVE: &str = "active.toml";
 pub const PREVIOUS: &str = "previous.toml";

@@ -50,7 +50,7 @@ impl PanelBackend for PortBackend {
 
 /// The view of `panel` (or, when `None`, of the first panel of `profile`)
 /// in `project` with `snapshot`, or why there is none: for the page, and
-/// for the live channel's `layout` (`live.rs`).
+/// for the live channel's `layout` (`panel_channel.rs`).
 pub fn view_of(
     controller: &Controller,
     project: &Project,

@@ -10,10 +10,10 @@ pub(crate) mod csrf;
 mod designer;
 mod fanout;
 pub(crate) mod layers;
-pub mod live;
 mod login;
 mod metrics;
 mod notices;
+pub mod panel_channel;
 mod preview;
 mod secure;
 pub mod status_feed;
@@ -266,7 +266,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         shutdown: env.shutdown.clone(),
         sessions: sessions.clone(),
     };
-    let live = live::LiveState {
+    let live = panel_channel::LiveState {
         controller: env.controller.clone(),
         shutdown: env.shutdown.clone(),
         port,
@@ -310,7 +310,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         router = router.route(path, get(render.clone()));
     }
     let router = router
-        .route("/ws", get(live::upgrade).with_state(live))
+        .route("/ws", get(panel_channel::upgrade).with_state(live))
         .route(
             "/status/live",
             get(status_feed::upgrade).with_state(status_feed),

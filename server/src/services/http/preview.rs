@@ -15,7 +15,7 @@
 //!   default panel): the panel page, rendered by the app under the base
 //!   path `/designer/preview/{token}` (app/src/base.rs), so its live channel
 //!   is `/designer/preview/{token}/ws`: the same live-channel code as `/ws`
-//!   ([`super::live`]), given the preview's controller instead of the
+//!   ([`super::panel_channel`]), given the preview's controller instead of the
 //!   running one. These pages alone may be framed, by the controller's own
 //!   pages only (`frame-ancestors 'self'`, [`Framing::SameOrigin`]).
 //!
@@ -63,7 +63,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::admin::admin_session;
 use super::layers::{page_csp, Framing, FRAMED_CSP};
-use super::live::{self, LiveState};
+use super::panel_channel::{self, LiveState};
 use super::PortBackend;
 use crate::config::Settings;
 use crate::runtime::sync::lock;
@@ -425,7 +425,7 @@ async fn socket(
         sessions: panels,
         fanout: None,
     };
-    live::upgrade(ws, State(state), ConnectInfo(peer), None, headers).await
+    panel_channel::upgrade(ws, State(state), ConnectInfo(peer), None, headers).await
 }
 
 #[cfg(test)]

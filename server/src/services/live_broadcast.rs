@@ -1,4 +1,4 @@
-//! Live updates, UDP 8001 (`controller_core::protocol::live`): every engine
+//! Live updates, UDP 8001 (`controller_core::protocol::live_broadcast`): every engine
 //! step that changes an LED goes out as one datagram carrying its revision,
 //! encoded once ([`Encoding::LiveDatagram`]). A project load, and optionally
 //! a timer, send the full status; extension devices going online or offline
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use controller_core::engine::{Change, Step};
-use controller_core::protocol::live::{LedEntry, LiveMessage};
+use controller_core::protocol::live_broadcast::{LedEntry, LiveMessage};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::net::UdpSocket;

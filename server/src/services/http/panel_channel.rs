@@ -31,10 +31,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditEvent, AuditOutcome};
 use crate::runtime::woken::PollWhenWoken;
-use crate::security::auth::LoginError;
+use crate::security::auth::{LoginError, Role};
+use crate::security::sessions;
 use crate::state::bus::{BusEvent, Encoding, MeetingRequest, Subscription};
 use crate::state::controller::Controller;
 use crate::state::held::HeldButtons;
+use crate::state::level_request;
 
 use super::fanout::{Attention, Fanout, Fed, PlainSocket};
 
@@ -83,10 +85,7 @@ pub async fn upgrade(
     };
     let user = state.controller.sessions().from_headers(&headers);
     let login_missing = state.controller.settings().panel.require_login
-        && !crate::security::sessions::allowed(
-            user.as_ref(),
-            crate::security::auth::Role::Operator,
-        );
+        && !sessions::allowed(user.as_ref(), Role::Operator);
     let user_agent = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
@@ -574,15 +573,9 @@ impl Session {
                 muted,
             } => {
                 let source = self.held.source().to_string();
-                crate::state::level_request::set_by_user(
-                    &self.controller,
-                    &level,
-                    value,
-                    muted,
-                    &source,
-                )
-                .err()
-                .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
+                level_request::set_by_user(&self.controller, &level, value, muted, &source)
+                    .err()
+                    .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
             }
             ClientMessage::Meeting { change } => {
                 let has_tile = self
@@ -620,7 +613,7 @@ impl Session {
 /// never, for one fed by the fan-out.
 async fn next_event(
     steps: &mut Option<Subscription>,
-) -> Result<Arc<crate::state::bus::BusEvent>, broadcast::error::RecvError> {
+) -> Result<Arc<BusEvent>, broadcast::error::RecvError> {
     match steps {
         Some(steps) => steps.recv().await,
         None => std::future::pending().await,
