@@ -3,7 +3,7 @@
 //! controller's own pages (Origin), the CLI's rules, never the last admin,
 //! every change and refusal in the audit trail with who and from where.
 
-mod support;
+use crate::support;
 
 use controller_core::audit::{AuditEvent, AuditOutcome};
 use roomctl::security::auth::Role;

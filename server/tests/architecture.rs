@@ -5,7 +5,7 @@
 //! (central control on 5009, live updates on 8001), not only to the status
 //! page.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

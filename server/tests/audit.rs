@@ -4,7 +4,7 @@
 //! at its cap and is read back after a restart; a user removed from the
 //! settings file is audited and cannot log in any more, without a restart.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

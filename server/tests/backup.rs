@@ -4,7 +4,7 @@
 //! a disk that fills up during the restore change nothing; and the admin
 //! page's API does the same for a logged-in admin.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! Radicale (started by the test on loopback) is asked for its change tag
 //! at each poll, and read whole only when that changed.
 
-mod support;
+use crate::support;
 
 use roomctl::config::{CalendarSource, Profile, Settings};
 use roomctl::services::calendar::{Client, Outcome};

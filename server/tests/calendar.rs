@@ -6,7 +6,7 @@
 //! and bad feeds (malformed, huge, slow, unreachable) that keep the last
 //! good calendar and never hold up a button.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -10,7 +10,7 @@
 //! with the DSP's; the volume keys move the DSP and the fader. Loopback
 //! only.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

@@ -9,7 +9,7 @@
 //! nothing, a preview expires, only preview pages may be framed (by the
 //! controller's own pages).
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

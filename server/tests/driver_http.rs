@@ -5,7 +5,7 @@
 //! into the camera's state; a change made at the camera comes back with
 //! the polls; a camera that fails its requests is taken down.
 
-mod support;
+use crate::support;
 
 use std::net::IpAddr;
 use std::time::Duration;

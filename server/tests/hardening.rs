@@ -1,7 +1,7 @@
 //! Hardening against outside clients: brute force, forged cross-site
 //! requests, idle sockets, and the defects an outside review found.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

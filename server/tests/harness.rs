@@ -1,7 +1,7 @@
 //! Tests of the test harness itself (`support/`): the namespace runner's
 //! checks, `eventually`, the settings builder, the HTTP `oneshot` helper.
 
-mod support;
+use crate::support;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -15,7 +15,8 @@ use roomctl::services::http::PortKind;
 use roomctl::services::StartEnv;
 use roomctl::state::controller::Controller;
 use roomctl::storage::project_store::ProjectStore;
-use support::netns::{child_ran_exactly_one_test, in_namespace, namespace_problem, Loopback};
+use support::netns::{in_namespace, namespace_problem, Loopback};
+use support::process::child_ran_exactly_one_test;
 use support::settings::SERVICES;
 use support::{eventually, TestSettings};
 

@@ -5,7 +5,7 @@
 //! runs only on them runs on them, and a feed that goes away keeps the
 //! last good closed days (kept on disk, across a restart).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Central control (TCP 5009): a press produces the 8001 datagram and the
 //! panel update; login, roles, allow-list, limits, slow and hostile clients.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! driver its answer suggests. A device that answers SSDP without a
 //! matching driver is listed with none; a silent one is not listed.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};

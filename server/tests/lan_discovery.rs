@@ -1,7 +1,7 @@
 //! LAN lookup (UDP 8000): discover finds every controller, answers are
 //! never answered, unicast mode, rate limit, hostile input.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! namespace: keypads go online and offline, presses reach the engine, LEDs
 //! come back, the service joins the group, hostile datagrams harm nothing.
 
-mod support;
+use crate::support;
 
 use std::net::Ipv4Addr;
 use std::process::Stdio;

@@ -2,7 +2,7 @@
 //! revision, full status on a project load and on the timer, and a socket
 //! that ignores whatever is sent to it.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! 255.255.255.255, the multicast group on the LAN interface), tested on a
 //! LAN that exists only inside this test's network namespace.
 
-mod support;
+use crate::support;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

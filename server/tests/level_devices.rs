@@ -5,7 +5,7 @@
 //! late echoes of the controller's own commands do not make other panels'
 //! faders jump back, while a value the device chose (it clamped) wins.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

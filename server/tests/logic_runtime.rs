@@ -6,7 +6,7 @@
 //!
 //! One test binary for all of them (each server test binary costs a link).
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! number of clients. Alone in its test binary: it measures this process's
 //! resident memory, which other tests running beside it would disturb.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

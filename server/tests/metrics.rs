@@ -4,7 +4,7 @@
 //! `scripts/setup.sh --e2e`) started by the test inside its own network
 //! namespace scrapes both, and its HTTP API returns what they exposed.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! broker restart, the last will of a killed controller, Home Assistant
 //! discovery, and garbage on the command topics. Loopback only.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

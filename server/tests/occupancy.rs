@@ -6,7 +6,7 @@
 //! minutes" rule at its instant (the time passed in); and a booking nobody
 //! came to, ended on a real Radicale through the End write-back.
 
-mod support;
+use crate::support;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The panel service as browsers use it: server-rendered HTML with the
 //! current LED state, and the live WebSocket channel.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Panel security: PINs, required login, allow-lists, the admin-only status.
 
-mod support;
+use crate::support;
 
 use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
 use roomctl::security::auth::Role;

@@ -6,7 +6,7 @@
 //! longer confirm shows as unknown; a projector's "busy" refusal is a
 //! notice, and the next command is refused (not sent) while it is busy.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

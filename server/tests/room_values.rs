@@ -4,7 +4,7 @@
 //! reports move the fader; feedback sets variables; a device that is down
 //! shows on the panel as a notice.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! `PER_PORT` sockets per port, for as long as the real clients take
 //! (never more than `ATTACK_LIMIT`).
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};

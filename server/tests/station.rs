@@ -4,7 +4,7 @@
 //! clears it when it comes back, and a hostile controller neither crashes
 //! nor stalls it; with `transport = "mqtt"` the same through Mosquitto.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::Path;

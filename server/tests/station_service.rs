@@ -5,7 +5,7 @@
 //! HTTP layers (the same security headers, compression), as a browser on
 //! another machine (127.0.0.2) meets it.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;

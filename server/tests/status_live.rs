@@ -4,7 +4,7 @@
 //! login that may see the status page may open it, and a login that ends
 //! closes it with the reason.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

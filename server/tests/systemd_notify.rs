@@ -6,7 +6,7 @@
 //! again while they run, and STOPPING=1 on SIGTERM before a clean exit.
 //! Both bind loopback only (the development profile, ports chosen free).
 
-mod support;
+use crate::support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! to HTTPS), and FTPS (explicit `AUTH TLS`) with `[ftp] require_tls`.
 //! Every controller here listens on loopback only.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

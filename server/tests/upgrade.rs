@@ -5,7 +5,7 @@
 //! release must start on it and find every project, user, history entry
 //! and alert; this test runs it with the current one.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! The admin page with curl as the browser: log in, upload (multipart, as
 //! the page's form sends it), validate, apply, roll back, download. Loopback.
 
-mod support;
+use crate::support;
 
 use support::*;
 

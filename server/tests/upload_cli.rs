@@ -1,7 +1,7 @@
 //! `roomctl project push|pull|validate|rollback HOST` against a running
 //! controller (FTP through suppaftp, the console through Telnet). Loopback.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 

@@ -3,7 +3,7 @@
 //! kill the stored project is valid and the restarted controller runs it.
 //! Loopback only.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::Path;

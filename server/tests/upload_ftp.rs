@@ -3,7 +3,7 @@
 //! connection for the attacks (traversal, symlinks, FTP bounce). Loopback
 //! only.
 
-mod support;
+use crate::support;
 
 use support::ftp::Control;
 use support::*;

@@ -2,7 +2,7 @@
 //! refuses every option), a character-mode client (accepts ECHO/SGA, types
 //! with backspace) and nc-style bare lines. Loopback only.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -11,6 +11,7 @@
 //! - [`panel`]: the panel WebSocket client;
 //! - [`telnet`] and [`ftp`]: console and FTP control-connection clients;
 //! - [`netns`]: run a test inside a network namespace of its own;
+//! - [`process`]: run a test alone in a process of its own;
 //! - [`mosquitto`]: a real MQTT broker on a free loopback port, and a
 //!   subscriber that remembers what it saw;
 //! - [`radicale`]: a real CalDAV server on a free loopback port.
@@ -28,6 +29,7 @@ pub mod idler;
 pub mod mosquitto;
 pub mod netns;
 pub mod panel;
+pub mod process;
 pub mod radicale;
 pub mod settings;
 pub mod telnet;

@@ -59,51 +59,8 @@ pub fn in_namespace(test: &str, lo: Loopback) -> bool {
     if let Some(why) = namespace_problem("unshare") {
         panic!("{test} needs its own network namespace, but {why}");
     }
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new("unshare")
-        .arg("-n")
-        .arg(exe)
-        // --include-ignored: an ignored test (run with --ignored) runs in
-        // its namespace too.
-        .args([
-            test,
-            "--exact",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(NETNS_ENV, "1")
-        .output()
-        .expect("run the test under unshare -n");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // Shown with the parent's result (libtest captures it unless asked not to).
-    println!("--- {test} in its network namespace: stdout ---\n{stdout}");
-    println!("--- stderr ---\n{stderr}");
-    assert!(
-        out.status.success(),
-        "{test} failed inside its network namespace ({})",
-        out.status
-    );
-    assert!(
-        child_ran_exactly_one_test(&stdout),
-        "{test} did not run inside its network namespace: the child did not report \
-         `running 1 test` and `1 passed` (is the name passed to in_namespace the test's?)"
-    );
+    super::process::rerun(test, &["unshare", "-n"], NETNS_ENV, "its network namespace");
     false
-}
-
-/// Whether a test binary's output (run filtered to one test) says it ran
-/// exactly one test and that it passed: a `running 1 test` line and a
-/// `test result: ok. 1 passed; 0 failed; ...` line.
-pub fn child_ran_exactly_one_test(stdout: &str) -> bool {
-    let mut lines = stdout.lines().map(str::trim);
-    let ran_one = lines.clone().any(|l| l == "running 1 test");
-    let passed_one = lines.any(|l| {
-        l.strip_prefix("test result: ok. 1 passed; 0 failed; 0 ignored;")
-            .is_some()
-    });
-    ran_one && passed_one
 }
 
 /// Why `unshare -n` (run as `program`) cannot give a test a network
