@@ -42,7 +42,6 @@ KNOWN_FNS = {
     "controller-core/src/engine/mod.rs::press": 101,
     "server/src/logic/devices/driven.rs::serve": 96,
     "server/src/services/http/panel_channel.rs::run": 95,
-    "controller-core/src/driver/transcript.rs::round_trip": 95,
     "server/src/services/http/mod.rs::router": 94,
     "server/src/logic/feedback.rs::run": 92,
     "controller-core/src/link.rs::received": 92,

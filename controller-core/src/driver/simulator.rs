@@ -289,25 +289,33 @@ impl SimDevice {
 
     fn command(&mut self, payload: &[u8], out: &mut Vec<Output>) {
         let driver = Arc::clone(&self.driver);
-        // The most specific template wins (`POWR ?` over `POWR {value}`).
-        let found = driver
+        let matching: Vec<_> = driver
             .commands
             .iter()
             .filter_map(|c| c.matcher.read(payload).map(|v| (c, v)))
-            .max_by_key(|(c, _)| c.matcher.specificity());
-        let Some((command, values)) = found else {
+            .collect();
+        if matching.is_empty() {
             self.unknown += 1;
             return;
-        };
-        // A slot naming a setting must hold this device's value (a Samsung
-        // display answers only to its own id).
-        for (name, v) in &values {
-            if let Some(own) = self.settings.get(name) {
-                if command.params.iter().all(|(p, _)| p != name) && own != v {
-                    return;
-                }
-            }
         }
+        // Of the commands whose template matches, those addressed to this
+        // device: a slot naming a setting must hold this device's value (a
+        // Samsung display answers only to its own id; Symetrix's `GS2 1`
+        // is the fader query when the fader is control 1, the mute query
+        // when the mute is). None: the message is for another device.
+        // Then the most specific template wins (`POWR ?` over `POWR {value}`).
+        let found = matching
+            .into_iter()
+            .filter(|(command, values)| {
+                values.iter().all(|(name, v)| {
+                    command.params.iter().any(|(p, _)| p == name)
+                        || self.settings.get(name).is_none_or(|own| own == v)
+                })
+            })
+            .max_by_key(|(c, _)| c.matcher.specificity());
+        let Some((command, values)) = found else {
+            return;
+        };
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }

@@ -233,48 +233,16 @@ impl Transcript {
     }
 
     /// The driver against its simulator: login, then each command of the
-    /// transcript followed by every poll. Every state value the driver reads
-    /// must be what the simulator holds at that moment.
+    /// transcript followed by every poll. The simulator must recognise
+    /// each of them as that command (a poll it ignored would leave the
+    /// driver's state unread), and every state value the driver reads must
+    /// be what the simulator holds at that moment.
     pub fn round_trip(&self, driver: &Arc<Driver>) -> Result<usize, String> {
         let settings = self.settings(driver)?;
         let mut sim = SimDevice::new(Arc::clone(driver), settings.clone(), Fault::None);
         let mut session = Session::new(Arc::clone(driver), settings);
+        log_in(&mut sim, &mut session)?;
         let mut checked = 0;
-        let mut to_session = sim.connect();
-        let mut events = session.connected(0);
-        let mut rounds = 0;
-        // The login: pass bytes back and forth until both are quiet.
-        loop {
-            rounds += 1;
-            if rounds > 64 {
-                return Err("the login does not settle".to_string());
-            }
-            let mut to_sim = Vec::new();
-            for out in to_session.drain(..) {
-                match out {
-                    Output::Send { bytes, .. } => events.extend(session.receive(&bytes, 0)),
-                    Output::Close => return Err("the simulator closed during login".to_string()),
-                }
-            }
-            for e in events.drain(..) {
-                match e {
-                    Event::Send(b) => to_sim.push(b),
-                    Event::LoginRefused => {
-                        return Err("the simulator refused the login".to_string())
-                    }
-                    _ => {}
-                }
-            }
-            if to_sim.is_empty() {
-                break;
-            }
-            for b in to_sim {
-                to_session.extend(sim.receive(&b));
-            }
-        }
-        if session.phase() != super::session::Phase::Ready {
-            return Err(format!("the login did not finish ({:?})", session.phase()));
-        }
         for case in &self.commands {
             let params = Self::params(driver, case)?;
             let mut calls = vec![(case.command.clone(), params.clone())];
@@ -285,51 +253,104 @@ impl Transcript {
                     .map(|p| (p.command.clone(), p.params.clone())),
             );
             for (command, params) in calls {
-                let frame = session
-                    .command(&command, &params)
-                    .map_err(|e| e.to_string())?;
-                for out in sim.receive(&frame) {
-                    let Output::Send { bytes, .. } = out else {
-                        return Err("the simulator closed the connection".to_string());
-                    };
-                    for e in session.receive(&bytes, 0) {
-                        match e {
-                            Event::State { name, value } => {
-                                checked += 1;
-                                let held = sim.state().get(&name);
-                                if !same(held, &value) {
-                                    return Err(format!(
-                                        "after {}: the driver reads {name} = {value}, the simulator holds {held:?}",
-                                        case.command
-                                    ));
-                                }
-                            }
-                            Event::Unrecognised(m) => {
-                                return Err(format!(
-                                    "after {}: the driver does not recognise the simulator's {:?}",
-                                    case.command,
-                                    show(&m)
-                                ))
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            }
-            if sim.unknown > 0 {
-                return Err(format!(
-                    "the simulator did not recognise {} (sent for {})",
-                    show(
-                        &driver
-                            .encode(&case.command, &params, &sample_settings(driver))
-                            .unwrap_or_default()
-                    ),
-                    case.command
-                ));
+                checked += call(&mut sim, &mut session, &command, &params)
+                    .map_err(|why| format!("after {}: {why}", case.command))?;
             }
         }
         Ok(checked)
     }
+}
+
+/// The login between a driver's session and its simulator: bytes passed
+/// back and forth until both are quiet; the session must then be ready.
+fn log_in(sim: &mut SimDevice, session: &mut Session) -> Result<(), String> {
+    let mut to_session = sim.connect();
+    let mut events = session.connected(0);
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        if rounds > 64 {
+            return Err("the login does not settle".to_string());
+        }
+        let mut to_sim = Vec::new();
+        for out in to_session.drain(..) {
+            match out {
+                Output::Send { bytes, .. } => events.extend(session.receive(&bytes, 0)),
+                Output::Close => return Err("the simulator closed during login".to_string()),
+            }
+        }
+        for e in events.drain(..) {
+            match e {
+                Event::Send(b) => to_sim.push(b),
+                Event::LoginRefused => return Err("the simulator refused the login".to_string()),
+                _ => {}
+            }
+        }
+        if to_sim.is_empty() {
+            break;
+        }
+        for b in to_sim {
+            to_session.extend(sim.receive(&b));
+        }
+    }
+    if session.phase() != super::session::Phase::Ready {
+        return Err(format!("the login did not finish ({:?})", session.phase()));
+    }
+    Ok(())
+}
+
+/// One command from the session to the simulator and the reply back: the
+/// simulator must recognise it as `command`, and each state the driver
+/// reads from the reply must be what the simulator holds. The number of
+/// states checked.
+fn call(
+    sim: &mut SimDevice,
+    session: &mut Session,
+    command: &str,
+    params: &BTreeMap<String, Value>,
+) -> Result<usize, String> {
+    let frame = session
+        .command(command, params)
+        .map_err(|e| e.to_string())?;
+    let heard = sim.heard_total();
+    let replies = sim.receive(&frame);
+    let recognised = sim.history().next_back().map(|h| h.command.as_str());
+    if sim.heard_total() != heard + 1 || recognised != Some(command) {
+        return Err(format!(
+            "the simulator did not recognise {} as {command} (it heard {})",
+            show(&frame),
+            recognised
+                .filter(|_| sim.heard_total() > heard)
+                .unwrap_or("nothing")
+        ));
+    }
+    let mut checked = 0;
+    for out in replies {
+        let Output::Send { bytes, .. } = out else {
+            return Err("the simulator closed the connection".to_string());
+        };
+        for e in session.receive(&bytes, 0) {
+            match e {
+                Event::State { name, value } => {
+                    checked += 1;
+                    let held = sim.state().get(&name);
+                    if !same(held, &value) {
+                        return Err(format!(
+                            "the driver reads {name} = {value}, the simulator holds {held:?}"
+                        ));
+                    }
+                }
+                Event::Unrecognised(m) => {
+                    return Err(format!(
+                        "the driver does not recognise the simulator's {:?}",
+                        show(&m)
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(checked)
 }
 
 /// Equal, numbers to within what a reply's decimals keep.

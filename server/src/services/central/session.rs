@@ -23,8 +23,7 @@ use super::{BYE_TIMEOUT, SLOW_CONSUMER_BYE_TIMEOUT};
 use crate::config::CentralSettings;
 use crate::security::auth::{LoginError, Role, User};
 use crate::state::bus::{BusEvent, Encoding, Subscription};
-use crate::state::controller::Controller;
-use crate::state::held::HeldButtons;
+use crate::state::{controller::Controller, held::HeldButtons, level_request};
 
 /// Failed logins before the connection is closed.
 const MAX_FAILED_LOGINS: u32 = 3;
@@ -355,13 +354,7 @@ impl Session {
             );
         }
         let source = self.held.source().to_string();
-        match crate::state::level_request::set_by_user(
-            &self.controller,
-            level,
-            value,
-            muted,
-            &source,
-        ) {
+        match level_request::set_by_user(&self.controller, level, value, muted, &source) {
             Ok(()) => self.ok("set_level", None),
             Err(why) => self.error(ErrorCode::UnknownLevel, why),
         }
