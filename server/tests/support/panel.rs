@@ -32,7 +32,15 @@ pub fn demo_with_pin(pin: &str) -> roomctl::storage::project_store::LoadedProjec
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The panel channel at `addr`, from another address than the
+/// controller's as a tablet on the LAN is: from [`super::OTHER_ADDRESS`]
+/// (127.0.0.2) when the controller is on loopback, else from wherever the
+/// route leads (a namespace's LAN).
 pub async fn ws_connect(addr: SocketAddr) -> Ws {
+    if addr.ip().is_loopback() {
+        let other = super::OTHER_ADDRESS.parse().expect("an address");
+        return ws_connect_from(other, addr).await;
+    }
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("ws connects");

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::reactor::{is_person, Reactor};
 use super::write_back::{changes, new_end, write_back, Ask, Asker, Written};
-use super::{local, Client, Current};
+use super::{local, Client, Current, Feed};
 use crate::config::CalendarSettings;
 use crate::logic::Clock;
 use crate::state::bus::{BusEvent, MeetingRequest};
@@ -43,14 +43,18 @@ struct Follower {
 /// the variables, and starts the write-backs the room's buttons ask for.
 pub async fn follow(
     controller: Controller,
-    s: CalendarSettings,
-    client: Client,
+    feed: Feed,
     clock: Clock,
     mut calendars: watch::Receiver<Option<Current>>,
     mut steps: crate::state::bus::Subscription,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let zone = s.zone_in("calendar")?;
+    let Feed {
+        settings: s,
+        client,
+        zone,
+        ..
+    } = feed;
     // The write-backs' results, taken back in by this loop.
     let (writes, mut written) = mpsc::channel(8);
     let reactor = Reactor::new(controller.project(), zone, s.privacy, clock.now());

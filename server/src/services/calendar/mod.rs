@@ -266,19 +266,19 @@ pub async fn run(
     let feed = Feed {
         name: "calendar",
         zone: s.zone_in("calendar")?,
-        settings: s.clone(),
-        client: client.clone(),
+        settings: s,
+        client,
     };
     let first = kept(&controller, &feed);
     let (tx, rx) = watch::channel(first.clone());
     let poller = tokio::spawn(poll(
         controller.clone(),
-        feed,
+        feed.clone(),
         first.map(|c| c.fetched),
         tx,
         shutdown.clone(),
     ));
-    let result = follow::follow(controller, s, client, clock, rx, steps, shutdown).await;
+    let result = follow::follow(controller, feed, clock, rx, steps, shutdown).await;
     poller.abort();
     result
 }
