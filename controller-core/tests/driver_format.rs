@@ -126,6 +126,51 @@ fn a_binary_framing_without_an_end_is_refused() {
 }
 
 #[test]
+fn datagram_framing_needs_udp_and_takes_no_terminator() {
+    let udp = MINIMAL.replace("type = \"tcp\"", "type = \"udp\"").replace(
+        "type = \"line\"\nterminator = \"\\r\"",
+        "type = \"datagram\"",
+    );
+    let d = Driver::from_toml("test.toml", &udp).expect("datagram framing over udp");
+    assert_eq!(
+        d.framing,
+        controller_core::driver::Framing::Datagram { max_length: 4096 }
+    );
+    // No terminator is added: the datagram is the message.
+    let on = BTreeMap::from([("value".to_string(), Value::Text("on".to_string()))]);
+    assert_eq!(
+        d.encode("power", &on, &BTreeMap::new()).unwrap(),
+        b"POWER 1"
+    );
+
+    let tcp = udp.replace("type = \"udp\"", "type = \"tcp\"");
+    let line = tcp
+        .lines()
+        .position(|l| l == "type = \"datagram\"")
+        .unwrap()
+        + 1;
+    let errors = errors_of(&tcp);
+    assert!(
+        errors.iter().any(|(l, p, m)| *l == line
+            && p == "framing.type"
+            && m.contains("needs transport type = \"udp\"")
+            && m.contains("tcp")),
+        "{errors:?}"
+    );
+
+    let ended = udp.replace(
+        "type = \"datagram\"",
+        "type = \"datagram\"\nterminator = \"\\r\"",
+    );
+    let errors = errors_of(&ended);
+    assert!(
+        errors.iter().any(|(_, p, m)| p == "framing.terminator"
+            && m.contains("datagram framing has no terminator")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn a_file_name_that_is_not_an_id_is_refused() {
     let e = Driver::from_toml("My Driver.toml", MINIMAL).unwrap_err();
     assert!(e.errors[0].message.contains("not a driver id"), "{e}");

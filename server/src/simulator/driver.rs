@@ -372,7 +372,8 @@ async fn serve_http(
     lock(&device).connect();
     let terminator = match &framing {
         controller_core::driver::Framing::Line { terminator, .. } => terminator.clone(),
-        controller_core::driver::Framing::Binary { .. } => Vec::new(),
+        controller_core::driver::Framing::Binary { .. }
+        | controller_core::driver::Framing::Datagram { .. } => Vec::new(),
     };
     let stop = token.clone();
     let answer = move |method: Method, uri: Uri| {

@@ -10,11 +10,17 @@
 //! - SSDP (UPnP Device Architecture 1.1, 1.3.2 Search): an `M-SEARCH`
 //!   request to 239.255.255.250:1900 (or to one host); devices answer with
 //!   an HTTP-style `200 OK` carrying `ST`, `USN`, `SERVER` and `LOCATION`.
+//! - mDNS (DNS-SD, RFC 6762/6763; [`mdns`]): a PTR query for each service
+//!   type the library declares (`_ssc._udp.local`, Sennheiser Sound
+//!   Control) to 224.0.0.251:5353; devices answer with PTR, SRV, TXT and A.
 //!
 //! A driver says how its devices are found (`[discovery]` in its file):
-//! `pjlink_search = true`, or `ssdp = ["..."]`, texts that an SSDP answer's
-//! ST, SERVER or USN holds. Answers are small and bounded: anything longer
-//! than [`MAX_ANSWER`] or malformed is not read.
+//! `pjlink_search = true`, `ssdp = ["..."]`, texts that an SSDP answer's
+//! ST, SERVER or USN holds, or `mdns = ["_ssc._udp"]`, service types.
+//! Answers are small and bounded: anything longer than [`MAX_ANSWER`]
+//! (mDNS: [`mdns::MAX_PACKET`]) or malformed is not read.
+
+pub mod mdns;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -22,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::library::Library;
 use super::Driver;
+use mdns::{MdnsAnswer, MdnsResponder};
 
 /// The PJLink search port (UDP).
 pub const PJLINK_PORT: u16 = 4352;
@@ -32,6 +39,8 @@ pub const SSDP_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
 pub const SSDP_PORT: u16 = 1900;
 /// The longest answer read; longer datagrams are dropped.
 pub const MAX_ANSWER: usize = 2048;
+/// The longest datagram any search answer may be (mDNS's), for buffers.
+pub const MAX_DATAGRAM: usize = mdns::MAX_PACKET;
 
 /// What a device said when it was looked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +50,8 @@ pub enum Answer {
         mac: String,
     },
     Ssdp(SsdpAnswer),
+    /// A DNS-SD service instance announced over mDNS.
+    Mdns(MdnsAnswer),
 }
 
 /// The headers of an SSDP search answer that identify a device.
@@ -53,14 +64,31 @@ pub struct SsdpAnswer {
 }
 
 impl Answer {
-    /// Reads a datagram as a PJLink search answer or an SSDP answer.
+    /// Reads a datagram as a PJLink search answer, an SSDP answer or an
+    /// mDNS response (its first service instance: see [`Answer::read_all`]).
     pub fn read(datagram: &[u8]) -> Option<Answer> {
+        Answer::read_all(datagram).into_iter().next()
+    }
+
+    /// Every answer a datagram holds: one PJLink or SSDP answer, or each
+    /// service instance an mDNS response announces.
+    pub fn read_all(datagram: &[u8]) -> Vec<Answer> {
         if datagram.len() > MAX_ANSWER {
-            return None;
+            return mdns::read_answers(datagram)
+                .into_iter()
+                .map(Answer::Mdns)
+                .collect();
         }
-        read_pjlink(datagram)
+        if let Some(a) = read_pjlink(datagram)
             .map(|mac| Answer::Pjlink { mac })
             .or_else(|| read_ssdp_answer(datagram).map(Answer::Ssdp))
+        {
+            return vec![a];
+        }
+        mdns::read_answers(datagram)
+            .into_iter()
+            .map(Answer::Mdns)
+            .collect()
     }
 
     /// How the device is named in a list: its MAC address or SSDP server.
@@ -69,6 +97,7 @@ impl Answer {
             Answer::Pjlink { mac } => format!("PJLink class 2, MAC {mac}"),
             Answer::Ssdp(a) if !a.server.is_empty() => a.server.clone(),
             Answer::Ssdp(a) => a.st.clone(),
+            Answer::Mdns(a) => format!("{} ({})", a.instance, a.service),
         }
     }
 
@@ -86,6 +115,11 @@ impl Answer {
                         heard.iter().any(|h| h.contains(&m))
                     })
                 }
+                Answer::Mdns(a) => d
+                    .discovery
+                    .mdns
+                    .iter()
+                    .any(|s| mdns::service_type(s).is_ok_and(|s| s == a.service)),
             })
             .map(|d| d.id.clone())
             .collect()
@@ -100,6 +134,8 @@ pub enum FoundBy {
     Pjlink,
     /// SSDP (UDP 1900).
     Ssdp,
+    /// Multicast DNS service discovery (UDP 5353).
+    Mdns,
 }
 
 impl FoundBy {
@@ -107,6 +143,7 @@ impl FoundBy {
         match self {
             FoundBy::Pjlink => "PJLink search",
             FoundBy::Ssdp => "SSDP",
+            FoundBy::Mdns => "mDNS",
         }
     }
 }
@@ -121,7 +158,8 @@ pub struct FoundDevice {
     /// What it said about itself: its MAC address (PJLink) or its SSDP
     /// server string (or search target).
     pub identity: String,
-    /// SSDP: where its description is (`LOCATION`); empty for PJLink.
+    /// SSDP: where its description is (`LOCATION`); mDNS: the host and
+    /// port its SRV record names; empty for PJLink.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub location: String,
     /// The library drivers that fit it, by id (empty: none known).
@@ -134,6 +172,13 @@ impl FoundDevice {
         let (found_by, location) = match answer {
             Answer::Pjlink { .. } => (FoundBy::Pjlink, String::new()),
             Answer::Ssdp(a) => (FoundBy::Ssdp, a.location.clone()),
+            Answer::Mdns(a) => (
+                FoundBy::Mdns,
+                match a.port {
+                    Some(p) if !a.host.is_empty() => format!("{}:{p}", a.host),
+                    _ => a.host.clone(),
+                },
+            ),
         };
         FoundDevice {
             address: from.to_string(),
@@ -177,6 +222,19 @@ pub fn ssdp_search_targets(library: &Library) -> Vec<String> {
     targets
 }
 
+/// The DNS-SD service types the library's drivers declare, each once.
+pub fn mdns_services(library: &Library) -> Vec<String> {
+    let mut services: Vec<String> = library
+        .drivers
+        .values()
+        .flat_map(|d| d.discovery.mdns.iter())
+        .filter_map(|s| mdns::service_type(s).ok())
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
 /// Whether a device offering `own` answers a search for `searched`
 /// (UPnP Device Architecture 1.1, 1.3.2: `ssdp:all`, `upnp:rootdevice`
 /// or the exact type).
@@ -193,6 +251,8 @@ pub struct SearchResponder {
     pub pjlink: Option<Vec<u8>>,
     /// The SSDP answer, when the driver declares an SSDP match.
     pub ssdp: Option<SsdpAnswer>,
+    /// The mDNS service instance, when the driver declares a service type.
+    pub mdns: Option<MdnsResponder>,
 }
 
 impl SearchResponder {
@@ -220,13 +280,41 @@ impl SearchResponder {
                 location: format!("http://{address}:{port}/"),
             }
         });
-        (pjlink.is_some() || ssdp.is_some()).then_some(SearchResponder { pjlink, ssdp })
+        let mdns = driver
+            .discovery
+            .mdns
+            .first()
+            .and_then(|s| mdns::service_type(s).ok())
+            .map(|service| {
+                let host = format!("roomctl-sim-{}-{}-{}-{}", o[0], o[1], o[2], o[3]);
+                // One DNS label: at most 63 bytes.
+                let mut instance = format!("{host} {}", driver.identity.name);
+                while instance.len() > 63 {
+                    instance.pop();
+                }
+                MdnsResponder {
+                    service,
+                    instance: instance.trim().to_string(),
+                    host: format!("{host}.local"),
+                    port,
+                    address,
+                    txt: Vec::new(),
+                }
+            });
+        (pjlink.is_some() || ssdp.is_some() || mdns.is_some()).then_some(SearchResponder {
+            pjlink,
+            ssdp,
+            mdns,
+        })
     }
 
     /// The answer to a search datagram, if it is one this device answers.
     pub fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
         if is_pjlink_search(datagram) {
             return self.pjlink.clone();
+        }
+        if let Some(answer) = self.mdns.as_ref().and_then(|m| m.answer(datagram)) {
+            return Some(answer);
         }
         let searched = read_ssdp_search(datagram)?;
         let own = self.ssdp.as_ref()?;
@@ -413,6 +501,38 @@ mod tests {
 }
 
 #[cfg(test)]
+mod mdns_tests {
+    use super::*;
+
+    #[test]
+    fn an_ssc_announcement_suggests_the_ssc_driver() {
+        let library = Library::builtin();
+        assert_eq!(mdns_services(&library), vec!["_ssc._udp".to_string()]);
+        let device = MdnsResponder {
+            service: "_ssc._udp".into(),
+            instance: "SL MCR 4 DW".into(),
+            host: "slmcr.local".into(),
+            port: 45,
+            address: Ipv4Addr::new(10, 0, 0, 7),
+            txt: Vec::new(),
+        };
+        let reply = device
+            .answer(&mdns::query(&mdns_services(&library)))
+            .unwrap();
+        let answers = Answer::read_all(&reply);
+        assert_eq!(answers.len(), 1);
+        assert_eq!(
+            answers[0].suggest(&library),
+            vec!["sennheiser-ssc-slmcr".to_string()]
+        );
+        let found = FoundDevice::new(&answers[0], Ipv4Addr::new(10, 0, 0, 7).into(), &library);
+        assert_eq!(found.found_by, FoundBy::Mdns);
+        assert_eq!(found.identity, "SL MCR 4 DW (_ssc._udp)");
+        assert_eq!(found.location, "slmcr.local:45");
+    }
+}
+
+#[cfg(test)]
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -451,7 +571,7 @@ mod properties {
             let declared: Vec<&Arc<Driver>> = library
                 .drivers
                 .values()
-                .filter(|d| d.discovery.pjlink_search || !d.discovery.ssdp.is_empty())
+                .filter(|d| d.discovery.pjlink_search || !d.discovery.ssdp.is_empty() || !d.discovery.mdns.is_empty())
                 .collect();
             let driver = declared[pick % declared.len()];
             let responder = SearchResponder::for_driver(driver, ip.into(), 80).unwrap();
@@ -462,6 +582,7 @@ mod properties {
             for st in ssdp_search_targets(library) {
                 found.extend(responder.answer(&ssdp_search(&st, 1)));
             }
+            found.extend(responder.answer(&mdns::query(&mdns_services(library))));
             prop_assert!(!found.is_empty());
             for reply in found {
                 let answer = Answer::read(&reply).unwrap();
