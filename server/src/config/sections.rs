@@ -141,10 +141,17 @@ pub struct DeviceSearchSettings {
     /// Where SSDP searches (`M-SEARCH`, UDP 1900) go: the SSDP group
     /// 239.255.255.250, or one device's address; unset: not sent.
     pub ssdp_to: Option<IpAddr>,
+    /// Where the mDNS query (DNS-SD PTR questions for the service types
+    /// the drivers declare, e.g. `_ssc._udp.local`; UDP 5353) goes: the
+    /// mDNS group 224.0.0.251, or one device's address; unset: not sent.
+    /// Sent from the search socket's own port, so devices answer it by
+    /// unicast (RFC 6762, 6.7).
+    #[serde(default)]
+    pub mdns_to: Option<IpAddr>,
     /// The local address multicast searches leave from (0.0.0.0: the
     /// system's choice). On loopback it needs the MULTICAST flag.
     pub interface: Ipv4Addr,
-    /// Multicast TTL of SSDP searches (0 keeps them on this host).
+    /// Multicast TTL of SSDP and mDNS searches (0 keeps them on this host).
     pub ttl: u32,
     /// Search again every N seconds (0: once, at start).
     pub every_secs: u64,
@@ -505,6 +512,10 @@ fn profile_defaults(profile: Profile) -> Settings {
             // host loopback has no MULTICAST flag and the search would
             // leave by another interface).
             ssdp_to: lan.then_some(IpAddr::V4(controller_core::driver::discovery::SSDP_GROUP)),
+            // The same for mDNS (its group is multicast too).
+            mdns_to: lan.then_some(IpAddr::V4(
+                controller_core::driver::discovery::mdns::MDNS_GROUP,
+            )),
             interface: if lan {
                 Ipv4Addr::UNSPECIFIED
             } else {

@@ -5,7 +5,7 @@
 //! gateway would) on TCP, one client at a time as most of these devices
 //! allow; UDP drivers on UDP, answering each datagram's sender.
 //! [`DriverSimulator::answer_searches`] makes the device answer the LAN
-//! searches its driver declares (PJLink class 2 search, SSDP), as
+//! searches its driver declares (PJLink class 2 search, SSDP, mDNS), as
 //! controller-core's [`SearchResponder`] says.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use controller_core::driver::discovery::mdns::{MDNS_GROUP, MDNS_PORT};
 use controller_core::driver::discovery::{
-    SearchResponder, MAX_ANSWER, PJLINK_PORT, SSDP_GROUP, SSDP_PORT,
+    SearchResponder, MAX_DATAGRAM, PJLINK_PORT, SSDP_GROUP, SSDP_PORT,
 };
 use controller_core::driver::simulator::{Fault, Heard, Output, SimDevice, HISTORY};
 use controller_core::driver::{Driver, TransportKind, Value};
@@ -170,8 +171,9 @@ impl DriverSimulator {
     /// Answers the LAN searches the driver declares (`[discovery]`), as
     /// the device at `ip` (an address of this host: the simulator's own,
     /// or another one in a test's namespace): the PJLink class 2 search on
-    /// UDP 4352 and SSDP on UDP 1900, each heard by unicast and by
-    /// broadcast or multicast, and answered from `ip` to the searcher.
+    /// UDP 4352, SSDP on UDP 1900 and mDNS queries on UDP 5353, each heard
+    /// by unicast and by broadcast or multicast, and answered from `ip` to
+    /// the searcher (mDNS: the legacy unicast answer, to the query's port).
     /// Returns the addresses it listens on (none: the driver declares no
     /// search). A silent fault answers nothing.
     pub async fn answer_searches(&mut self, ip: Ipv4Addr) -> anyhow::Result<Vec<SocketAddr>> {
@@ -213,6 +215,16 @@ impl DriverSimulator {
                 Ok(group) => ears.push((Arc::new(group), unicast)),
                 Err(e) => tracing::warn!(
                     "{name}: SSDP searches to the group {SSDP_GROUP} are not heard: {e}"
+                ),
+            }
+        }
+        if responder.mdns.is_some() {
+            let unicast = Arc::new(bind(SocketAddr::new(ip.into(), MDNS_PORT))?);
+            ears.push((Arc::clone(&unicast), Arc::clone(&unicast)));
+            match multicast_udp(MDNS_GROUP, MDNS_PORT, ip, 1) {
+                Ok(group) => ears.push((Arc::new(group), unicast)),
+                Err(e) => tracing::warn!(
+                    "{name}: mDNS queries to the group {MDNS_GROUP} are not heard: {e}"
                 ),
             }
         }
@@ -433,7 +445,7 @@ async fn answer_searches(
     token: CancellationToken,
     name: String,
 ) {
-    let mut buf = vec![0u8; MAX_ANSWER + 1];
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     loop {
         let received = tokio::select! {
             _ = token.cancelled() => return,
