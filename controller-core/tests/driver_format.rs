@@ -429,6 +429,23 @@ proptest! {
         device_search(format!("%2ACKN={text}\r").as_bytes());
         device_search(format!("HTTP/1.1 200 OK\r\nST: {text}\r\n\r\n").as_bytes());
         device_search(format!("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nST: {text}\r\n\r\n").as_bytes());
+        // An mDNS answer around the text, whole and with random bytes
+        // written over part of it.
+        use controller_core::driver::discovery::mdns::{query, MdnsResponder};
+        let device = MdnsResponder {
+            service: "_ssc._udp".into(),
+            instance: text.chars().filter(|c| !c.is_control()).take(60).collect::<String>() + "x",
+            host: "device.local".into(),
+            port: 45,
+            address: [10, 0, 0, 9].into(),
+            txt: vec![format!("t={}", text.len())],
+        };
+        let mut reply = device.answer(&query(&["_ssc._udp".to_string()])).unwrap();
+        device_search(&reply);
+        let at = data.len() % reply.len();
+        let n = data.len().min(reply.len() - at);
+        reply[at..at + n].copy_from_slice(&data[..n]);
+        device_search(&reply);
     }
 
     /// Every command of every driver, with any valid parameters, encodes;
