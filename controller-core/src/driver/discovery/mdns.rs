@@ -25,6 +25,9 @@ pub const MAX_PACKET: usize = 9000;
 /// Seconds the simulated device's records live (RFC 6762, 10: 120 s for
 /// records naming a host, 75 minutes for others; one value keeps it simple).
 const TTL: u32 = 120;
+/// The records of one response that are looked at: a device's answer has
+/// a handful; a packet packed with hundreds costs no more than this.
+const MAX_RECORDS: usize = 64;
 
 /// A service instance a device announced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -145,6 +148,7 @@ pub fn read_answers(datagram: &[u8]) -> Vec<MdnsAnswer> {
         .answers
         .iter()
         .chain(&packet.additional_records)
+        .take(MAX_RECORDS)
         .collect();
     let mut found = Vec::new();
     for r in &records {
