@@ -28,7 +28,7 @@ FILE_LIMIT = 400
 
 # The sizes when the check came in (2026-12-07). Only shrink these.
 KNOWN_FNS = {
-    "server/src/config/sections.rs::profile_defaults": 169,
+    "server/src/config/sections.rs::profile_defaults": 153,
     "server/src/services/http/panel_channel.rs::serve": 143,
     "server/src/station/usage.rs::report": 135,
     "server/src/station/watcher.rs::session": 129,
@@ -63,7 +63,7 @@ KNOWN_FNS = {
 KNOWN_FILES = {
     "server/src/services/mqtt/bridge/mod.rs": 682,
     "controller-core/src/engine/mod.rs": 714,
-    "server/src/config/sections.rs": 546,
+    "server/src/config/sections.rs": 504,
     "server/src/services/http/panel_channel.rs": 692,
     "server/src/storage/project_store.rs": 669,
     "server/src/station/web.rs": 537,
@@ -77,7 +77,6 @@ KNOWN_FILES = {
     "server/src/logic/devices/driven.rs": 487,
     "server/src/services/calendar/fetch.rs": 475,
     "server/src/station/registry.rs": 455,
-    "server/src/simulator/driver.rs": 454,
     "server/src/state/controller.rs": 456,
     "controller-core/src/protocol/live_broadcast.rs": 444,
     "server/src/services/http/fanout.rs": 441,

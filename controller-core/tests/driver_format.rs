@@ -126,6 +126,51 @@ fn a_binary_framing_without_an_end_is_refused() {
 }
 
 #[test]
+fn datagram_framing_needs_udp_and_takes_no_terminator() {
+    let udp = MINIMAL.replace("type = \"tcp\"", "type = \"udp\"").replace(
+        "type = \"line\"\nterminator = \"\\r\"",
+        "type = \"datagram\"",
+    );
+    let d = Driver::from_toml("test.toml", &udp).expect("datagram framing over udp");
+    assert_eq!(
+        d.framing,
+        controller_core::driver::Framing::Datagram { max_length: 4096 }
+    );
+    // No terminator is added: the datagram is the message.
+    let on = BTreeMap::from([("value".to_string(), Value::Text("on".to_string()))]);
+    assert_eq!(
+        d.encode("power", &on, &BTreeMap::new()).unwrap(),
+        b"POWER 1"
+    );
+
+    let tcp = udp.replace("type = \"udp\"", "type = \"tcp\"");
+    let line = tcp
+        .lines()
+        .position(|l| l == "type = \"datagram\"")
+        .unwrap()
+        + 1;
+    let errors = errors_of(&tcp);
+    assert!(
+        errors.iter().any(|(l, p, m)| *l == line
+            && p == "framing.type"
+            && m.contains("needs transport type = \"udp\"")
+            && m.contains("tcp")),
+        "{errors:?}"
+    );
+
+    let ended = udp.replace(
+        "type = \"datagram\"",
+        "type = \"datagram\"\nterminator = \"\\r\"",
+    );
+    let errors = errors_of(&ended);
+    assert!(
+        errors.iter().any(|(_, p, m)| p == "framing.terminator"
+            && m.contains("datagram framing has no terminator")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn a_file_name_that_is_not_an_id_is_refused() {
     let e = Driver::from_toml("My Driver.toml", MINIMAL).unwrap_err();
     assert!(e.errors[0].message.contains("not a driver id"), "{e}");
@@ -384,6 +429,23 @@ proptest! {
         device_search(format!("%2ACKN={text}\r").as_bytes());
         device_search(format!("HTTP/1.1 200 OK\r\nST: {text}\r\n\r\n").as_bytes());
         device_search(format!("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nST: {text}\r\n\r\n").as_bytes());
+        // An mDNS answer around the text, whole and with random bytes
+        // written over part of it.
+        use controller_core::driver::discovery::mdns::{query, MdnsResponder};
+        let device = MdnsResponder {
+            service: "_ssc._udp".into(),
+            instance: text.chars().filter(|c| !c.is_control()).take(60).collect::<String>() + "x",
+            host: "device.local".into(),
+            port: 45,
+            address: [10, 0, 0, 9].into(),
+            txt: vec![format!("t={}", text.len())],
+        };
+        let mut reply = device.answer(&query(&["_ssc._udp".to_string()])).unwrap();
+        device_search(&reply);
+        let at = data.len() % reply.len();
+        let n = data.len().min(reply.len() - at);
+        reply[at..at + n].copy_from_slice(&data[..n]);
+        device_search(&reply);
     }
 
     /// Every command of every driver, with any valid parameters, encodes;

@@ -85,17 +85,20 @@ impl Link {
         }
     }
 
-    /// Exactly `n` bytes (UDP: whole datagrams adding up to `n`).
-    async fn read_exact(&mut self, n: usize) -> Vec<u8> {
+    /// Exactly `n` bytes, in the pieces they arrived in (UDP: whole
+    /// datagrams adding up to `n`, each a message for a datagram-framed
+    /// driver, so each is handed to the session on its own).
+    async fn read_exact(&mut self, n: usize) -> Vec<Vec<u8>> {
         if let Link::Http(_, answers) = self {
             assert!(answers.len() >= n, "the simulator's answers: {answers:?}");
-            return answers.drain(..n).collect();
+            return vec![answers.drain(..n).collect()];
         }
-        let mut out = Vec::new();
-        while out.len() < n {
+        let mut pieces = Vec::new();
+        let mut got_total = 0;
+        while got_total < n {
             let mut buf = vec![0u8; 65536];
             let got = match self {
-                Link::Tcp(s) => tokio::time::timeout(WAIT, s.read(&mut buf[..n - out.len()]))
+                Link::Tcp(s) => tokio::time::timeout(WAIT, s.read(&mut buf[..n - got_total]))
                     .await
                     .expect("the simulator answers")
                     .unwrap(),
@@ -106,9 +109,10 @@ impl Link {
                 Link::Http(..) => unreachable!("answered above"),
             };
             assert!(got > 0, "the simulator closed the connection");
-            out.extend_from_slice(&buf[..got]);
+            got_total += got;
+            pieces.push(buf[..got].to_vec());
         }
-        out
+        pieces
     }
 }
 
@@ -150,10 +154,10 @@ async fn round_trip(driver: Arc<Driver>) {
     } else {
         link.read_exact(greeting.len()).await
     };
-    assert_eq!(incoming, greeting, "{}: greeting", driver.id);
+    assert_eq!(incoming.concat(), greeting, "{}: greeting", driver.id);
     // Login: back and forth until both sides are quiet.
     for _ in 0..16 {
-        for e in session.receive(&incoming, 0) {
+        for e in incoming.iter().flat_map(|p| session.receive(p, 0)) {
             match e {
                 Event::Send(b) => to_device.push(b),
                 Event::LoginRefused => panic!("{}: login refused", driver.id),
@@ -173,7 +177,7 @@ async fn round_trip(driver: Arc<Driver>) {
         } else {
             link.read_exact(want.len()).await
         };
-        assert_eq!(incoming, want, "{}: login answers", driver.id);
+        assert_eq!(incoming.concat(), want, "{}: login answers", driver.id);
     }
     assert_eq!(session.phase(), Phase::Ready, "{}", driver.id);
     let mut read_states = 0;
@@ -195,8 +199,8 @@ async fn round_trip(driver: Arc<Driver>) {
             } else {
                 link.read_exact(want.len()).await
             };
-            assert_eq!(got, want, "{}: answer to {command}", driver.id);
-            for e in session.receive(&got, 0) {
+            assert_eq!(got.concat(), want, "{}: answer to {command}", driver.id);
+            for e in got.iter().flat_map(|p| session.receive(p, 0)) {
                 match e {
                     Event::State { name, value } => {
                         read_states += 1;
@@ -258,14 +262,14 @@ async fn the_command_line_starts_several_simulators_and_a_fault() {
     let mdc = &sims[0];
     let mut link = Link::open(TransportKind::Tcp, mdc.addr).await;
     link.send(&[0xAA, 0x11, 0x07, 0x00, 0x18]).await;
-    let answer = link.read_exact(8).await;
+    let answer = link.read_exact(8).await.concat();
     assert_eq!(&answer[..6], &[0xAA, 0xFF, 0x07, 0x03, 0x41, 0x11]);
     // The projector greets, answers one command, then hangs up.
     let pj = &sims[1];
     let mut link = Link::open(TransportKind::Tcp, pj.addr).await;
-    assert_eq!(link.read_exact(9).await, b"PJLINK 0\r");
+    assert_eq!(link.read_exact(9).await.concat(), b"PJLINK 0\r");
     link.send(b"%1POWR 1\r").await;
-    assert_eq!(link.read_exact(10).await, b"%1POWR=OK\r");
+    assert_eq!(link.read_exact(10).await.concat(), b"%1POWR=OK\r");
     let Link::Tcp(mut s) = link else {
         unreachable!()
     };

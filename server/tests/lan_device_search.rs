@@ -1,9 +1,10 @@
 //! Finding devices on the LAN (issue 22, item 7): the controller on
-//! 10.77.0.1 searches (PJLink class 2 broadcast to the subnet, SSDP to the
-//! multicast group); simulated devices of library drivers answer from
-//! other addresses of the test's own network namespace (10.77.0.2, .3, .4
-//! on the far end of a veth pair); the status page lists each with the
-//! driver its answer suggests. A device that answers SSDP without a
+//! 10.77.0.1 searches (PJLink class 2 broadcast to the subnet, SSDP and
+//! mDNS to their multicast groups); simulated devices of library drivers
+//! answer from other addresses of the test's own network namespace
+//! (10.77.0.2 to .6 on the far end of a veth pair); the status page lists
+//! each with the driver its answer suggests (a Sennheiser SSC receiver,
+//! found by its `_ssc._udp` DNS-SD announcement, with the SSC driver). A device that answers SSDP without a
 //! matching driver is listed with none; a silent one is not listed.
 
 use crate::support;
@@ -14,6 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use controller_core::driver::discovery::mdns::MDNS_GROUP;
 use controller_core::driver::discovery::{
     ssdp_answer, FoundBy, FoundDevice, SsdpAnswer, SSDP_GROUP,
 };
@@ -31,6 +33,7 @@ use support::{eventually, TestSettings};
 const SONY_ADDRESS: &str = "10.77.0.3";
 const PRINTER_ADDRESS: &str = "10.77.0.4";
 const SILENT_ADDRESS: &str = "10.77.0.5";
+const MIC_ADDRESS: &str = "10.77.0.6";
 
 async fn simulated(id: &str, ip: &str, fault: Fault) -> DriverSimulator {
     let library = Library::builtin();
@@ -68,7 +71,7 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     ) {
         return;
     }
-    for ip in [SONY_ADDRESS, PRINTER_ADDRESS, SILENT_ADDRESS] {
+    for ip in [SONY_ADDRESS, PRINTER_ADDRESS, SILENT_ADDRESS, MIC_ADDRESS] {
         let ok = Command::new("ip")
             .args(["addr", "add", &format!("{ip}/24"), "dev", "v1"])
             .status()
@@ -93,6 +96,7 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let projector = simulated("pjlink-class2", VETH_CLIENT, Fault::None).await;
     let display = simulated("sony-bravia", SONY_ADDRESS, Fault::None).await;
     let silent = simulated("pjlink-class2", SILENT_ADDRESS, Fault::Silent).await;
+    let mic = simulated("sennheiser-ssc-slmcr", MIC_ADDRESS, Fault::None).await;
     let printer = multicast_udp(SSDP_GROUP, 1900, PRINTER_ADDRESS.parse().unwrap(), 1).unwrap();
     let printer_reply = tokio::net::UdpSocket::bind((PRINTER_ADDRESS, 0))
         .await
@@ -124,6 +128,7 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
             s.device_search.interface = VETH_SERVER.parse().unwrap();
             s.device_search.pjlink_to = Some(Ipv4Addr::new(10, 77, 0, 255).into());
             s.device_search.ssdp_to = Some(SSDP_GROUP.into());
+            s.device_search.mdns_to = Some(MDNS_GROUP.into());
             s.device_search.ttl = 1;
             s.device_search.every_secs = 1;
         })
@@ -133,7 +138,8 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let search = c.status().service("device_search").unwrap();
     assert!(
         search.endpoint.contains("10.77.0.255:4352")
-            && search.endpoint.contains("239.255.255.250:1900"),
+            && search.endpoint.contains("239.255.255.250:1900")
+            && search.endpoint.contains("224.0.0.251:5353"),
         "{}",
         search.endpoint
     );
@@ -141,14 +147,16 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let projector_found = |f: &FoundDevice| is(f, VETH_CLIENT, FoundBy::Pjlink, &["pjlink-class2"]);
     let display_found = |f: &FoundDevice| is(f, SONY_ADDRESS, FoundBy::Ssdp, &["sony-bravia"]);
     let printer_found = |f: &FoundDevice| is(f, PRINTER_ADDRESS, FoundBy::Ssdp, &[]);
+    let mic_found = |f: &FoundDevice| is(f, MIC_ADDRESS, FoundBy::Mdns, &["sennheiser-ssc-slmcr"]);
     eventually(
         Duration::from_secs(20),
-        "all three devices are found",
+        "all four devices are found",
         || {
             let found = c.status().found_devices();
             if found.iter().any(&projector_found)
                 && found.iter().any(&display_found)
                 && found.iter().any(&printer_found)
+                && found.iter().any(&mic_found)
             {
                 Ok(())
             } else {
@@ -160,7 +168,18 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     let found = c.status().found_devices();
     // Each device once, however many rounds and copies of a search it heard;
     // the silent projector and the controller itself are not among them.
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
+    // The receiver's DNS-SD records: its instance, and the host and port
+    // of its SRV record (the simulator's SSC port).
+    let mic_entry = found.iter().find(|&f| mic_found(f)).unwrap();
+    assert_eq!(
+        mic_entry.identity,
+        "roomctl-sim-10-77-0-6 Sennheiser SpeechLine Multi-Channel Recei (_ssc._udp)"
+    );
+    assert_eq!(
+        mic_entry.location,
+        format!("roomctl-sim-10-77-0-6.local:{}", mic.addr.port())
+    );
     let projector_entry = found.iter().find(|&f| projector_found(f)).unwrap();
     assert_eq!(
         projector_entry.identity,
@@ -189,7 +208,14 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     )
     .await;
     let (_, page) = get_with_cookie(addr, "/status", &cookie_of(&login)).await;
-    assert!(page.contains("Found on the LAN (3)"), "{page}");
+    assert!(page.contains("Found on the LAN (4)"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "data-found=\"{MIC_ADDRESS}\" data-suggested=\"sennheiser-ssc-slmcr\""
+        )),
+        "{page}"
+    );
+    assert!(page.contains("mDNS"), "{page}");
     assert!(
         page.contains(&format!(
             "data-found=\"{VETH_CLIENT}\" data-suggested=\"pjlink-class2\""
@@ -205,7 +231,7 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
     assert!(page.contains("none in the library"), "{page}");
 
     running.shutdown().await;
-    for sim in [projector, display, silent] {
+    for sim in [projector, display, silent, mic] {
         sim.shutdown().await;
     }
     printer_task.abort();
@@ -213,7 +239,7 @@ async fn simulated_devices_on_the_lan_are_found_with_their_drivers() {
 }
 
 /// The development profile searches only on loopback, and only PJLink: no
-/// SSDP multicast is sent from a developer's machine by default.
+/// SSDP or mDNS multicast is sent from a developer's machine by default.
 #[test]
 fn the_development_default_stays_on_loopback() {
     let s = TestSettings::only(&["device_search"]).build();
@@ -222,9 +248,11 @@ fn the_development_default_stays_on_loopback() {
         Some(Ipv4Addr::new(127, 255, 255, 255).into())
     );
     assert_eq!(s.device_search.ssdp_to, None);
+    assert_eq!(s.device_search.mdns_to, None);
     assert_eq!(s.device_search.bind, IpAddr::from(Ipv4Addr::LOCALHOST));
     let lan = roomctl::config::Settings::defaults(roomctl::config::Profile::Lan);
     assert_eq!(lan.device_search.ssdp_to, Some(SSDP_GROUP.into()));
+    assert_eq!(lan.device_search.mdns_to, Some(MDNS_GROUP.into()));
     assert_eq!(
         lan.device_search.pjlink_to,
         Some(Ipv4Addr::BROADCAST.into())

@@ -66,18 +66,25 @@ pub fn driver_response(data: &[u8]) {
     }
 }
 
-/// A datagram on the search ports (UDP 4352 and 1900): read as an answer
-/// (the controller's side) and as a search (the simulators' side). An
-/// answer that is read names a well-formed device.
+/// A datagram on the search ports (UDP 4352, 1900 and 5353): read as an
+/// answer (the controller's side) and as a search (the simulators' side).
+/// An answer that is read names a well-formed device.
 pub fn device_search(data: &[u8]) {
-    if let Some(answer) = Answer::read(data) {
-        assert!(data.len() <= discovery::MAX_ANSWER);
+    for answer in Answer::read_all(data) {
+        assert!(data.len() <= discovery::MAX_DATAGRAM);
         match &answer {
             Answer::Pjlink { mac } => assert_eq!(mac.len(), 17, "{mac:?}"),
             Answer::Ssdp(a) => assert!(!a.st.is_empty() || !a.usn.is_empty()),
+            Answer::Mdns(a) => {
+                assert!(
+                    discovery::mdns::service_type(&a.service).as_deref() == Ok(a.service.as_str())
+                );
+                assert!(!a.instance.is_empty());
+            }
         }
     }
     let _ = discovery::read_ssdp_search(data);
+    let _ = discovery::mdns::read_query(data);
     for driver in drivers() {
         if let Some(responder) = SearchResponder::for_driver(driver, [10, 0, 0, 9].into(), 80) {
             if let Some(reply) = responder.answer(data) {

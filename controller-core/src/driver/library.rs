@@ -164,5 +164,14 @@ fn connects(d: &Driver) -> String {
     if !d.discovery.ssdp.is_empty() {
         s.push_str("; found by SSDP");
     }
+    if !d.discovery.mdns.is_empty() {
+        s.push_str(&format!(
+            "; found by mDNS ({})",
+            d.discovery.mdns.join(", ")
+        ));
+    }
+    if matches!(d.framing, super::Framing::Datagram { .. }) {
+        s.push_str(", one message per datagram");
+    }
     s
 }

@@ -5,7 +5,8 @@
 //! ```toml
 //! [driver]      # identity: name, maker, models, category, the document followed
 //! [transport]   # tcp / udp / serial, the default port, serial framing
-//! [framing]     # line (a terminator) or binary (header, length, checksum, end byte)
+//! [framing]     # line (a terminator), binary (header, length, checksum, end byte)
+//!               # or datagram (udp: each datagram is one message)
 //! [settings.X]  # per-device settings the templates may use ({password}, {id})
 //! [login]       # optional prompt/password exchange before commands
 //! [state.X]     # named, typed state the responses fill in
@@ -14,7 +15,7 @@
 //! [[polls]]     # commands sent on an interval
 //! [[on_connect]] # commands sent once per connection, after the login
 //! [liveness]    # how long without a recognised message before "down"
-//! [discovery]   # how the device is found on the LAN (PJLink search, SSDP)
+//! [discovery]   # how the device is found on the LAN (PJLink search, SSDP, mDNS)
 //! ```
 
 use std::collections::BTreeMap;
@@ -180,6 +181,8 @@ pub struct EscapeSpec {
 pub enum FramingKind {
     Line,
     Binary,
+    /// One datagram is one message, no terminator (udp only).
+    Datagram,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -365,4 +368,9 @@ pub struct DiscoverySpec {
     /// (case-insensitive) suggest this driver.
     #[serde(default)]
     pub ssdp: Vec<String>,
+    /// DNS-SD service types its devices announce over multicast DNS
+    /// (`"_ssc._udp"`): the search asks for each, and an answer naming
+    /// one suggests this driver.
+    #[serde(default)]
+    pub mdns: Vec<String>,
 }

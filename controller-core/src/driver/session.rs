@@ -296,7 +296,7 @@ impl Session {
 /// A login answer as sent: with the line terminator (binary drivers send it as is).
 pub(super) fn login_frame(framing: &Framing, bytes: &[u8]) -> Result<Vec<u8>, String> {
     match framing {
-        Framing::Line { .. } => framing.wrap(bytes),
+        Framing::Line { .. } | Framing::Datagram { .. } => framing.wrap(bytes),
         Framing::Binary { .. } => Ok(bytes.to_vec()),
     }
 }

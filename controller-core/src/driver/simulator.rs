@@ -272,7 +272,7 @@ impl SimDevice {
         });
         // The decoder has already removed the terminator a line login sends.
         let expected = expected.map(|e| match &driver.framing {
-            Framing::Line { .. } => e,
+            Framing::Line { .. } | Framing::Datagram { .. } => e,
             Framing::Binary { .. } => login_frame(&driver.framing, &e).unwrap_or(e),
         });
         if self.fault == Fault::RefuseLogin || expected.as_deref() != Some(payload) {

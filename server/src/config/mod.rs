@@ -9,6 +9,7 @@
 //! the complete defaults; docs/configuration.md describes each field.
 
 mod calendar;
+mod device_search;
 mod holidays;
 mod sections;
 mod station;
@@ -23,6 +24,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 pub use calendar::{calendar_url, CalendarSettings, CalendarSource};
+pub use device_search::DeviceSearchSettings;
 pub use holidays::HolidaySettings;
 pub use sections::*;
 pub use station::{StationRoom, StationSettings, StationTransport, Webhook};

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{NetworkSettings, Profile, Settings};
+use super::{DeviceSearchSettings, NetworkSettings, Profile, Settings};
 use crate::security::access::AllowList;
 pub use crate::security::auth::UserEntry;
 
@@ -124,32 +124,6 @@ pub struct LookupSettings {
     pub reply: ReplyMode,
     /// At most this many answers per second (all askers together).
     pub max_replies_per_sec: u32,
-}
-
-/// The device search (docs/drivers.md, "Finding devices on the LAN"):
-/// PJLink class 2 search and SSDP, for the status page's list of found
-/// devices.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceSearchSettings {
-    pub enabled: bool,
-    /// The address searches are sent from (and answers received on).
-    pub bind: IpAddr,
-    /// Where the PJLink class 2 search (`%2SRCH`, UDP 4352) goes: a
-    /// broadcast address, or one projector's; unset: not sent.
-    pub pjlink_to: Option<IpAddr>,
-    /// Where SSDP searches (`M-SEARCH`, UDP 1900) go: the SSDP group
-    /// 239.255.255.250, or one device's address; unset: not sent.
-    pub ssdp_to: Option<IpAddr>,
-    /// The local address multicast searches leave from (0.0.0.0: the
-    /// system's choice). On loopback it needs the MULTICAST flag.
-    pub interface: Ipv4Addr,
-    /// Multicast TTL of SSDP searches (0 keeps them on this host).
-    pub ttl: u32,
-    /// Search again every N seconds (0: once, at start).
-    pub every_secs: u64,
-    /// The list keeps at most this many devices.
-    pub max_found: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -497,23 +471,7 @@ fn profile_defaults(profile: Profile) -> Settings {
             require_tls: false,
         },
         logic: LogicSettings { enabled: true },
-        device_search: DeviceSearchSettings {
-            enabled: true,
-            bind,
-            pjlink_to: Some(broadcast),
-            // Development: no SSDP (the group is multicast; on a stock
-            // host loopback has no MULTICAST flag and the search would
-            // leave by another interface).
-            ssdp_to: lan.then_some(IpAddr::V4(controller_core::driver::discovery::SSDP_GROUP)),
-            interface: if lan {
-                Ipv4Addr::UNSPECIFIED
-            } else {
-                Ipv4Addr::LOCALHOST
-            },
-            ttl: if lan { 2 } else { 0 },
-            every_secs: 300,
-            max_found: 256,
-        },
+        device_search: DeviceSearchSettings::profile_default(lan, bind, broadcast),
         mqtt: MqttSettings {
             enabled: false,
             url: "mqtt://127.0.0.1:1883".into(),

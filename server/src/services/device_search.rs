@@ -7,10 +7,13 @@
 //! answer `%2ACKN=<MAC>` to the searcher's port 4352, so the socket is
 //! bound to 4352, shared with other programs of this host) and SSDP
 //! `M-SEARCH` requests (to the group 239.255.255.250:1900; devices answer
-//! `200 OK` to the sender), at start and every `every_secs`. What the
+//! `200 OK` to the sender) and the mDNS query (DNS-SD PTR questions for the
+//! service types drivers declare, to 224.0.0.251:5353; sent from a port
+//! other than 5353, it is a "legacy unicast" query that devices answer to
+//! the sender, RFC 6762 6.7), at start and every `every_secs`. What the
 //! requests and answers are, and which driver an answer suggests, is
 //! controller-core's (`driver::discovery`, sans-IO); this file only sends
-//! and receives. Answers are bounded ([`MAX_ANSWER`]) and the list is
+//! and receives. Answers are bounded ([`MAX_DATAGRAM`]) and the list is
 //! capped (`max_found`); nothing is answered, so the socket cannot be
 //! used to amplify.
 
@@ -18,9 +21,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use controller_core::driver::discovery::mdns::{self, MDNS_PORT};
 use controller_core::driver::discovery::{
-    ssdp_search, ssdp_search_targets, Answer, FoundDevice, MAX_ANSWER, PJLINK_PORT, PJLINK_SEARCH,
-    SSDP_PORT,
+    mdns_services, ssdp_search, ssdp_search_targets, Answer, FoundDevice, MAX_DATAGRAM,
+    PJLINK_PORT, PJLINK_SEARCH, SSDP_PORT,
 };
 use controller_core::driver::library::Library;
 use futures::future::BoxFuture;
@@ -60,6 +64,9 @@ impl Service for DeviceSearchService {
         if let Some(to) = d.ssdp_to {
             searches.push(format!("SSDP search to {to}:{SSDP_PORT}"));
         }
+        if let Some(to) = d.mdns_to {
+            searches.push(format!("mDNS query to {to}:{MDNS_PORT}"));
+        }
         let when = match d.every_secs {
             0 => "once at start".to_string(),
             n => format!("every {n} s"),
@@ -77,20 +84,25 @@ impl Service for DeviceSearchService {
     fn start(&self, env: StartEnv) -> BoxFuture<'static, Result<Started, StartError>> {
         async move {
             let settings = env.settings().device_search.clone();
-            if settings.pjlink_to.is_none() && settings.ssdp_to.is_none() {
+            if settings.pjlink_to.is_none()
+                && settings.ssdp_to.is_none()
+                && settings.mdns_to.is_none()
+            {
                 return Err(StartError::Off(
-                    "(neither pjlink_to nor ssdp_to is set in [device_search])".into(),
+                    "(none of pjlink_to, ssdp_to and mdns_to is set in [device_search])".into(),
                 ));
             }
-            let multicast = matches!(settings.ssdp_to, Some(IpAddr::V4(to)) if to.is_multicast());
+            let multicast = [settings.ssdp_to, settings.mdns_to]
+                .into_iter()
+                .any(|to| matches!(to, Some(IpAddr::V4(to)) if to.is_multicast()));
             if multicast {
                 // On loopback without MULTICAST the search would leave by
                 // another interface: refused, as for the extension bus.
                 if multicast_unavailable(settings.interface).is_some() {
                     return Err(StartError::Failed(format!(
-                        "the SSDP search cannot stay on {}: the interface has no MULTICAST flag \
+                        "the SSDP and mDNS searches cannot stay on {}: the interface has no MULTICAST flag \
                          (as root: `ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo`); \
-                         set [device_search] interface to the LAN address, or remove ssdp_to",
+                         set [device_search] interface to the LAN address, or remove ssdp_to and mdns_to",
                         settings.interface
                     )));
                 }
@@ -111,6 +123,9 @@ impl Service for DeviceSearchService {
             }
             if let Some(a) = settings.ssdp_to {
                 to.push(format!("{a}:{SSDP_PORT}"));
+            }
+            if let Some(a) = settings.mdns_to {
+                to.push(format!("{a}:{MDNS_PORT}"));
             }
             let search = DeviceSearch {
                 controller: env.controller.clone(),
@@ -167,7 +182,7 @@ impl DeviceSearch {
         rounds.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut searched = false;
         // One byte more than an answer may have: a longer one is seen as such.
-        let mut buf = vec![0u8; MAX_ANSWER + 1];
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         loop {
             tokio::select! {
                 _ = rounds.tick(), if every.is_some() || !searched => {
@@ -195,6 +210,13 @@ impl DeviceSearch {
                     .await;
             }
         }
+        if let Some(to) = self.settings.mdns_to {
+            let services = mdns_services(&self.library);
+            if !services.is_empty() {
+                self.send(&mdns::query(&services), SocketAddr::new(to, MDNS_PORT))
+                    .await;
+            }
+        }
     }
 
     async fn send(&self, datagram: &[u8], to: SocketAddr) {
@@ -216,16 +238,22 @@ impl DeviceSearch {
         tracing::warn!("{NAME}: cannot send a search to {to}: {e}");
     }
 
-    /// Reads one datagram; an answer puts its device on the list.
+    /// Reads one datagram; each answer in it puts its device on the list.
     fn answer(&self, datagram: &[u8], from: SocketAddr) {
-        let Some(answer) = Answer::read(datagram) else {
+        let answers = Answer::read_all(datagram);
+        if answers.is_empty() {
             tracing::debug!(
                 "{NAME}: {} bytes from {from} are not a search answer",
                 datagram.len()
             );
-            return;
-        };
-        let found = FoundDevice::new(&answer, from.ip(), &self.library);
+        }
+        for answer in answers {
+            self.found(&answer, from);
+        }
+    }
+
+    fn found(&self, answer: &Answer, from: SocketAddr) {
+        let found = FoundDevice::new(answer, from.ip(), &self.library);
         let line = format!(
             "found {} at {} by {}: {}",
             found.identity,

@@ -1,5 +1,6 @@
 //! The decoder: bytes in, in any split, payloads out, for line and binary
-//! framing; bounded, and counting what it drops ([`Dropped`]).
+//! framing (datagram framing: one push is one datagram, one payload);
+//! bounded, and counting what it drops ([`Dropped`]).
 
 use super::{checksum, ByteEscape, Framing};
 use crate::driver::schema::ChecksumKind;
@@ -46,10 +47,18 @@ impl Decoder {
         self.buffer.is_empty()
     }
 
-    /// Every whole payload in what has arrived so far.
+    /// Every whole payload in what has arrived so far. With datagram
+    /// framing, `bytes` is one whole datagram.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         match self.framing.clone() {
+            Framing::Datagram { max_length } => {
+                if bytes.len() > max_length {
+                    self.dropped.oversized += 1;
+                } else if !bytes.is_empty() {
+                    out.push(bytes.to_vec());
+                }
+            }
             Framing::Line {
                 receive,
                 max_length,

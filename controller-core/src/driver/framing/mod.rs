@@ -1,7 +1,8 @@
 //! Message framing: where one message ends and the next begins, in both
 //! directions. A driver's templates see payloads; this adds and removes the
 //! rest (a line terminator, or a binary frame's header, length byte,
-//! checksum and end byte).
+//! checksum and end byte). Datagram framing has no rest: over UDP each
+//! datagram is exactly one message (Sennheiser SSC's JSON objects).
 //!
 //! The decoder takes bytes as they arrive, in any split, and never grows
 //! without bound: a device that floods, sends garbage or oversized frames
@@ -37,6 +38,11 @@ pub enum Framing {
         escape: Option<ByteEscape>,
         max_length: usize,
     },
+    /// One datagram is one message, with no terminator: what is sent is
+    /// the payload, and each datagram received is one payload. Only for
+    /// transports that keep datagrams whole (udp); validation refuses it
+    /// on a byte stream. Text templates, as line framing's.
+    Datagram { max_length: usize },
 }
 
 /// Byte stuffing: each of `bytes` inside a frame (after the header, before
@@ -100,13 +106,21 @@ pub fn checksum(kind: ChecksumKind, bytes: &[u8]) -> u8 {
 impl Framing {
     pub fn max_length(&self) -> usize {
         match self {
-            Framing::Line { max_length, .. } | Framing::Binary { max_length, .. } => *max_length,
+            Framing::Line { max_length, .. }
+            | Framing::Binary { max_length, .. }
+            | Framing::Datagram { max_length } => *max_length,
         }
     }
 
     /// The whole frame for a payload.
     pub fn wrap(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
         let frame = match self {
+            Framing::Datagram { .. } => {
+                if payload.is_empty() {
+                    return Err("the message is empty: a datagram carries at least one byte".into());
+                }
+                payload.to_vec()
+            }
             Framing::Line { terminator, .. } => {
                 if let Some(b) = payload.iter().find(|b| terminator.contains(b)) {
                     return Err(format!(
@@ -188,7 +202,7 @@ impl Framing {
                 receive: terminator.clone(),
                 max_length: *max_length,
             },
-            binary => binary.clone(),
+            same => same.clone(),
         }
     }
 
@@ -197,7 +211,8 @@ impl Framing {
     }
 
     /// The payload of one whole frame (header, length byte, checksum and end
-    /// byte removed), or None when it is not a valid frame.
+    /// byte removed), or None when it is not a valid frame. For datagram
+    /// framing, `frame` is one whole datagram.
     pub fn unwrap(&self, frame: &[u8]) -> Option<Vec<u8>> {
         let mut d = self.decoder();
         let mut out = d.push(frame);
@@ -314,8 +329,35 @@ mod tests {
         assert_eq!(d.dropped.oversized, 1);
     }
 
+    fn datagram() -> Framing {
+        Framing::Datagram { max_length: 64 }
+    }
+
     fn framings() -> impl Strategy<Value = Framing> {
-        prop_oneof![Just(mdc()), Just(visca()), Just(london()), Just(line())]
+        prop_oneof![
+            Just(mdc()),
+            Just(visca()),
+            Just(london()),
+            Just(line()),
+            Just(datagram())
+        ]
+    }
+
+    #[test]
+    fn a_datagram_is_one_message_whatever_it_holds() {
+        let f = datagram();
+        let ssc = br#"{"device":{"identity":{"product":null}}}"#;
+        assert_eq!(f.wrap(ssc).unwrap(), ssc.to_vec());
+        let mut d = f.decoder();
+        // Line ends and NULs inside are the message's own bytes.
+        assert_eq!(d.push(b"a\r\nb\0c"), vec![b"a\r\nb\0c".to_vec()]);
+        assert!(d.push(b"").is_empty());
+        assert_eq!(d.push(&[b'x'; 65]), Vec::<Vec<u8>>::new());
+        assert_eq!(d.dropped.oversized, 1);
+        assert_eq!(d.buffered(), 0);
+        assert!(f.wrap(&[b'x'; 65]).is_err());
+        assert!(f.wrap(b"").is_err());
+        assert_eq!(f.unwrap(ssc), Some(ssc.to_vec()));
     }
 
     proptest! {
@@ -330,9 +372,31 @@ mod tests {
             }
         }
 
+        /// Each datagram is exactly one message (when it fits), never
+        /// joined with or split from another, and nothing is held back.
+        #[test]
+        fn each_datagram_is_one_message(datagrams in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..100), 0..8)) {
+            let f = datagram();
+            let mut d = f.decoder();
+            let mut oversized = 0;
+            for g in &datagrams {
+                let out = d.push(g);
+                match g.len() {
+                    0 => prop_assert!(out.is_empty()),
+                    n if n > f.max_length() => { oversized += 1; prop_assert!(out.is_empty()) }
+                    _ => {
+                        prop_assert_eq!(&out, &vec![g.clone()]);
+                        prop_assert_eq!(f.wrap(g).unwrap(), g.clone());
+                    }
+                }
+                prop_assert_eq!(d.buffered(), 0);
+            }
+            prop_assert_eq!(d.dropped.oversized, oversized);
+        }
+
         #[test]
         fn wrap_then_decode_gives_the_payload_back(
-            f in framings(),
+            f in framings().prop_filter("a byte stream", |f| !matches!(f, Framing::Datagram { .. })),
             payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 2..12), 1..6),
             split in 0usize..200,
         ) {

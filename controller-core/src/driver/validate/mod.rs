@@ -196,6 +196,7 @@ impl Check<'_, '_> {
         self.identity(&f.driver);
         let transport = self.transport(&f.transport);
         let framing = self.framing(&f.framing);
+        self.framing_fits_transport(&f.framing, &f.transport);
         let binary = matches!(framing, Some(Framing::Binary { .. }));
         if f.transport.kind == TransportKind::Http {
             self.http_requests(&f, binary);
@@ -271,6 +272,11 @@ impl Check<'_, '_> {
                     &[key("discovery"), key("ssdp"), Seg::Index(i)],
                     "an SSDP match is one header's text: no control characters or line breaks",
                 );
+            }
+        }
+        for (i, service) in d.mdns.iter().enumerate() {
+            if let Err(e) = super::discovery::mdns::service_type(service) {
+                self.err(&[key("discovery"), key("mdns"), Seg::Index(i)], e);
             }
         }
     }

@@ -126,6 +126,48 @@ impl Check<'_, '_> {
         match f.kind {
             FramingKind::Line => self.line_framing(f, max_length),
             FramingKind::Binary => self.binary_framing(f, max_length),
+            FramingKind::Datagram => self.datagram_framing(f, max_length),
+        }
+    }
+
+    /// One datagram, one message: nothing to set but `max_length`, and a
+    /// transport that keeps datagrams whole (a byte stream has no edges
+    /// to cut messages at).
+    fn datagram_framing(&mut self, f: &FramingSpec, max_length: usize) -> Option<Framing> {
+        for (field, set) in [
+            ("terminator", f.terminator.is_some()),
+            ("receive_terminator", f.receive_terminator.is_some()),
+            ("header", f.header.is_some()),
+            ("length", f.length.is_some()),
+            ("checksum", f.checksum.is_some()),
+            ("escape", f.escape.is_some()),
+        ] {
+            if set {
+                self.err(
+                    &at(&["framing", field]),
+                    format!("datagram framing has no {field}: each datagram is one whole message"),
+                );
+            }
+        }
+        Some(Framing::Datagram { max_length })
+    }
+
+    /// Datagram framing needs datagrams: udp.
+    pub(super) fn framing_fits_transport(&mut self, f: &FramingSpec, t: &TransportSpec) {
+        if f.kind == FramingKind::Datagram && t.kind != TransportKind::Udp {
+            let kind = match t.kind {
+                TransportKind::Tcp => "tcp",
+                TransportKind::Serial => "serial",
+                TransportKind::Http => "http",
+                TransportKind::Udp => "udp",
+            };
+            self.err(
+                &at(&["framing", "type"]),
+                format!(
+                    "datagram framing (one datagram, one message) needs transport type = \"udp\"; \
+                     a {kind} byte stream has no datagram edges: use line or binary framing"
+                ),
+            );
         }
     }
 

@@ -10,11 +10,24 @@
 //! - SSDP (UPnP Device Architecture 1.1, 1.3.2 Search): an `M-SEARCH`
 //!   request to 239.255.255.250:1900 (or to one host); devices answer with
 //!   an HTTP-style `200 OK` carrying `ST`, `USN`, `SERVER` and `LOCATION`.
+//! - mDNS (DNS-SD, RFC 6762/6763; [`mdns`]): a PTR query for each service
+//!   type the library declares (`_ssc._udp.local`, Sennheiser Sound
+//!   Control) to 224.0.0.251:5353; devices answer with PTR, SRV, TXT and A.
 //!
 //! A driver says how its devices are found (`[discovery]` in its file):
-//! `pjlink_search = true`, or `ssdp = ["..."]`, texts that an SSDP answer's
-//! ST, SERVER or USN holds. Answers are small and bounded: anything longer
-//! than [`MAX_ANSWER`] or malformed is not read.
+//! `pjlink_search = true`, `ssdp = ["..."]`, texts that an SSDP answer's
+//! ST, SERVER or USN holds, or `mdns = ["_ssc._udp"]`, service types.
+//! Answers are small and bounded: anything longer than [`MAX_ANSWER`]
+//! (mDNS: [`mdns::MAX_PACKET`]) or malformed is not read.
+
+pub mod mdns;
+mod ssdp;
+
+use ssdp::read_ssdp_answer;
+pub use ssdp::{
+    read_ssdp_search, ssdp_answer, ssdp_search, ssdp_search_matches, ssdp_search_targets,
+    SsdpAnswer,
+};
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -22,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::library::Library;
 use super::Driver;
+use mdns::{MdnsAnswer, MdnsResponder};
 
 /// The PJLink search port (UDP).
 pub const PJLINK_PORT: u16 = 4352;
@@ -32,6 +46,8 @@ pub const SSDP_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
 pub const SSDP_PORT: u16 = 1900;
 /// The longest answer read; longer datagrams are dropped.
 pub const MAX_ANSWER: usize = 2048;
+/// The longest datagram any search answer may be (mDNS's), for buffers.
+pub const MAX_DATAGRAM: usize = mdns::MAX_PACKET;
 
 /// What a device said when it was looked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,26 +57,36 @@ pub enum Answer {
         mac: String,
     },
     Ssdp(SsdpAnswer),
-}
-
-/// The headers of an SSDP search answer that identify a device.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SsdpAnswer {
-    pub st: String,
-    pub usn: String,
-    pub server: String,
-    pub location: String,
+    /// A DNS-SD service instance announced over mDNS.
+    Mdns(MdnsAnswer),
 }
 
 impl Answer {
-    /// Reads a datagram as a PJLink search answer or an SSDP answer.
+    /// Reads a datagram as a PJLink search answer, an SSDP answer or an
+    /// mDNS response (its first service instance: see [`Answer::read_all`]).
     pub fn read(datagram: &[u8]) -> Option<Answer> {
+        Answer::read_all(datagram).into_iter().next()
+    }
+
+    /// Every answer a datagram holds: one PJLink or SSDP answer, or each
+    /// service instance an mDNS response announces.
+    pub fn read_all(datagram: &[u8]) -> Vec<Answer> {
         if datagram.len() > MAX_ANSWER {
-            return None;
+            return mdns::read_answers(datagram)
+                .into_iter()
+                .map(Answer::Mdns)
+                .collect();
         }
-        read_pjlink(datagram)
+        if let Some(a) = read_pjlink(datagram)
             .map(|mac| Answer::Pjlink { mac })
             .or_else(|| read_ssdp_answer(datagram).map(Answer::Ssdp))
+        {
+            return vec![a];
+        }
+        mdns::read_answers(datagram)
+            .into_iter()
+            .map(Answer::Mdns)
+            .collect()
     }
 
     /// How the device is named in a list: its MAC address or SSDP server.
@@ -69,6 +95,7 @@ impl Answer {
             Answer::Pjlink { mac } => format!("PJLink class 2, MAC {mac}"),
             Answer::Ssdp(a) if !a.server.is_empty() => a.server.clone(),
             Answer::Ssdp(a) => a.st.clone(),
+            Answer::Mdns(a) => format!("{} ({})", a.instance, a.service),
         }
     }
 
@@ -86,6 +113,11 @@ impl Answer {
                         heard.iter().any(|h| h.contains(&m))
                     })
                 }
+                Answer::Mdns(a) => d
+                    .discovery
+                    .mdns
+                    .iter()
+                    .any(|s| mdns::service_type(s).is_ok_and(|s| s == a.service)),
             })
             .map(|d| d.id.clone())
             .collect()
@@ -100,6 +132,8 @@ pub enum FoundBy {
     Pjlink,
     /// SSDP (UDP 1900).
     Ssdp,
+    /// Multicast DNS service discovery (UDP 5353).
+    Mdns,
 }
 
 impl FoundBy {
@@ -107,6 +141,7 @@ impl FoundBy {
         match self {
             FoundBy::Pjlink => "PJLink search",
             FoundBy::Ssdp => "SSDP",
+            FoundBy::Mdns => "mDNS",
         }
     }
 }
@@ -121,7 +156,8 @@ pub struct FoundDevice {
     /// What it said about itself: its MAC address (PJLink) or its SSDP
     /// server string (or search target).
     pub identity: String,
-    /// SSDP: where its description is (`LOCATION`); empty for PJLink.
+    /// SSDP: where its description is (`LOCATION`); mDNS: the host and
+    /// port its SRV record names; empty for PJLink.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub location: String,
     /// The library drivers that fit it, by id (empty: none known).
@@ -134,6 +170,13 @@ impl FoundDevice {
         let (found_by, location) = match answer {
             Answer::Pjlink { .. } => (FoundBy::Pjlink, String::new()),
             Answer::Ssdp(a) => (FoundBy::Ssdp, a.location.clone()),
+            Answer::Mdns(a) => (
+                FoundBy::Mdns,
+                match a.port {
+                    Some(p) if !a.host.is_empty() => format!("{}:{p}", a.host),
+                    _ => a.host.clone(),
+                },
+            ),
         };
         FoundDevice {
             address: from.to_string(),
@@ -153,35 +196,17 @@ impl FoundDevice {
     }
 }
 
-/// The SSDP search targets worth asking for: every `urn:` the library's
-/// drivers declare (a device answers only searches for what it offers),
-/// and `upnp:rootdevice` when a driver matches on something else (its
-/// server string), since every UPnP device answers that one.
-pub fn ssdp_search_targets(library: &Library) -> Vec<String> {
-    let mut targets: Vec<String> = Vec::new();
-    let mut root = false;
-    for d in library.drivers.values() {
-        for m in &d.discovery.ssdp {
-            if m.to_ascii_lowercase().starts_with("urn:") {
-                if !targets.iter().any(|t| t.eq_ignore_ascii_case(m)) {
-                    targets.push(m.clone());
-                }
-            } else {
-                root = true;
-            }
-        }
-    }
-    if root {
-        targets.push("upnp:rootdevice".to_string());
-    }
-    targets
-}
-
-/// Whether a device offering `own` answers a search for `searched`
-/// (UPnP Device Architecture 1.1, 1.3.2: `ssdp:all`, `upnp:rootdevice`
-/// or the exact type).
-pub fn ssdp_search_matches(searched: &str, own: &str) -> bool {
-    searched == "ssdp:all" || searched == "upnp:rootdevice" || searched.eq_ignore_ascii_case(own)
+/// The DNS-SD service types the library's drivers declare, each once.
+pub fn mdns_services(library: &Library) -> Vec<String> {
+    let mut services: Vec<String> = library
+        .drivers
+        .values()
+        .flat_map(|d| d.discovery.mdns.iter())
+        .filter_map(|s| mdns::service_type(s).ok())
+        .collect();
+    services.sort();
+    services.dedup();
+    services
 }
 
 /// How a simulated device answers searches, from its driver's
@@ -193,6 +218,8 @@ pub struct SearchResponder {
     pub pjlink: Option<Vec<u8>>,
     /// The SSDP answer, when the driver declares an SSDP match.
     pub ssdp: Option<SsdpAnswer>,
+    /// The mDNS service instance, when the driver declares a service type.
+    pub mdns: Option<MdnsResponder>,
 }
 
 impl SearchResponder {
@@ -220,13 +247,41 @@ impl SearchResponder {
                 location: format!("http://{address}:{port}/"),
             }
         });
-        (pjlink.is_some() || ssdp.is_some()).then_some(SearchResponder { pjlink, ssdp })
+        let mdns = driver
+            .discovery
+            .mdns
+            .first()
+            .and_then(|s| mdns::service_type(s).ok())
+            .map(|service| {
+                let host = format!("roomctl-sim-{}-{}-{}-{}", o[0], o[1], o[2], o[3]);
+                // One DNS label: at most 63 bytes.
+                let mut instance = format!("{host} {}", driver.identity.name);
+                while instance.len() > 63 {
+                    instance.pop();
+                }
+                MdnsResponder {
+                    service,
+                    instance: instance.trim().to_string(),
+                    host: format!("{host}.local"),
+                    port,
+                    address,
+                    txt: Vec::new(),
+                }
+            });
+        (pjlink.is_some() || ssdp.is_some() || mdns.is_some()).then_some(SearchResponder {
+            pjlink,
+            ssdp,
+            mdns,
+        })
     }
 
     /// The answer to a search datagram, if it is one this device answers.
     pub fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
         if is_pjlink_search(datagram) {
             return self.pjlink.clone();
+        }
+        if let Some(answer) = self.mdns.as_ref().and_then(|m| m.answer(datagram)) {
+            return Some(answer);
         }
         let searched = read_ssdp_search(datagram)?;
         let own = self.ssdp.as_ref()?;
@@ -271,75 +326,6 @@ fn read_pjlink(datagram: &[u8]) -> Option<String> {
             .iter()
             .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
     well_formed.then(|| mac.to_ascii_uppercase())
-}
-
-/// An SSDP search request for `st` (`ssdp:all`, a device or service type).
-/// `mx`: the seconds devices may wait before answering (1-5).
-pub fn ssdp_search(st: &str, mx: u8) -> Vec<u8> {
-    format!(
-        "M-SEARCH * HTTP/1.1\r\nHOST: {SSDP_GROUP}:{SSDP_PORT}\r\nMAN: \"ssdp:discover\"\r\nMX: {}\r\nST: {st}\r\n\r\n",
-        mx.clamp(1, 5)
-    )
-    .into_bytes()
-}
-
-/// The search target of an SSDP search request (for the simulators).
-pub fn read_ssdp_search(datagram: &[u8]) -> Option<String> {
-    if datagram.len() > MAX_ANSWER {
-        return None;
-    }
-    let text = std::str::from_utf8(datagram).ok()?;
-    let mut lines = text.split("\r\n");
-    if lines.next()? != "M-SEARCH * HTTP/1.1" {
-        return None;
-    }
-    let headers = headers(lines);
-    if header(&headers, "MAN")? != "\"ssdp:discover\"" {
-        return None;
-    }
-    header(&headers, "ST").map(str::to_string)
-}
-
-/// An SSDP search answer.
-pub fn ssdp_answer(a: &SsdpAnswer) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: {}\r\nSERVER: {}\r\nST: {}\r\nUSN: {}\r\n\r\n",
-        a.location, a.server, a.st, a.usn
-    )
-    .into_bytes()
-}
-
-fn read_ssdp_answer(datagram: &[u8]) -> Option<SsdpAnswer> {
-    let text = std::str::from_utf8(datagram).ok()?;
-    let mut lines = text.split("\r\n");
-    let status = lines.next()?;
-    if !status.starts_with("HTTP/1.1 200") {
-        return None;
-    }
-    let headers = headers(lines);
-    let get = |name| header(&headers, name).unwrap_or_default().to_string();
-    let a = SsdpAnswer {
-        st: get("ST"),
-        usn: get("USN"),
-        server: get("SERVER"),
-        location: get("LOCATION"),
-    };
-    (!a.st.is_empty() || !a.usn.is_empty()).then_some(a)
-}
-
-fn headers<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<(&'a str, &'a str)> {
-    lines
-        .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim(), v.trim()))
-        .collect()
-}
-
-fn header<'a>(headers: &[(&'a str, &'a str)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
 }
 
 #[cfg(test)]
@@ -413,6 +399,38 @@ mod tests {
 }
 
 #[cfg(test)]
+mod mdns_tests {
+    use super::*;
+
+    #[test]
+    fn an_ssc_announcement_suggests_the_ssc_driver() {
+        let library = Library::builtin();
+        assert_eq!(mdns_services(&library), vec!["_ssc._udp".to_string()]);
+        let device = MdnsResponder {
+            service: "_ssc._udp".into(),
+            instance: "SL MCR 4 DW".into(),
+            host: "slmcr.local".into(),
+            port: 45,
+            address: Ipv4Addr::new(10, 0, 0, 7),
+            txt: Vec::new(),
+        };
+        let reply = device
+            .answer(&mdns::query(&mdns_services(&library)))
+            .unwrap();
+        let answers = Answer::read_all(&reply);
+        assert_eq!(answers.len(), 1);
+        assert_eq!(
+            answers[0].suggest(&library),
+            vec!["sennheiser-ssc-slmcr".to_string()]
+        );
+        let found = FoundDevice::new(&answers[0], Ipv4Addr::new(10, 0, 0, 7).into(), &library);
+        assert_eq!(found.found_by, FoundBy::Mdns);
+        assert_eq!(found.identity, "SL MCR 4 DW (_ssc._udp)");
+        assert_eq!(found.location, "slmcr.local:45");
+    }
+}
+
+#[cfg(test)]
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -451,7 +469,7 @@ mod properties {
             let declared: Vec<&Arc<Driver>> = library
                 .drivers
                 .values()
-                .filter(|d| d.discovery.pjlink_search || !d.discovery.ssdp.is_empty())
+                .filter(|d| d.discovery.pjlink_search || !d.discovery.ssdp.is_empty() || !d.discovery.mdns.is_empty())
                 .collect();
             let driver = declared[pick % declared.len()];
             let responder = SearchResponder::for_driver(driver, ip.into(), 80).unwrap();
@@ -462,6 +480,7 @@ mod properties {
             for st in ssdp_search_targets(library) {
                 found.extend(responder.answer(&ssdp_search(&st, 1)));
             }
+            found.extend(responder.answer(&mdns::query(&mdns_services(library))));
             prop_assert!(!found.is_empty());
             for reply in found {
                 let answer = Answer::read(&reply).unwrap();
