@@ -50,6 +50,8 @@ mod notice;
 mod panel;
 #[cfg(all(feature = "hydrate", not(any(feature = "admin", feature = "station"))))]
 mod socket;
+#[cfg(feature = "ssr")]
+pub use panel::view_in_page;
 #[cfg(any(feature = "ssr", feature = "station"))]
 pub mod station;
 #[cfg(any(feature = "ssr", feature = "status"))]

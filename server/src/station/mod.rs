@@ -20,6 +20,7 @@ pub mod events;
 pub mod history;
 pub mod metrics;
 pub mod mqtt;
+pub mod panel;
 pub mod registry;
 pub mod service;
 pub mod usage;
@@ -58,6 +59,9 @@ pub struct Station {
     /// The bounded password check and its back-off, as on a controller.
     pub logins: crate::auth::Logins,
     pub sessions: Sessions,
+    /// Room panels' live channels relayed at once, at most
+    /// (`[panel] max_connections`, see [`panel`]).
+    pub panels: Arc<tokio::sync::Semaphore>,
     /// The supervisor's cancellation: every task of the station ends on it.
     pub shutdown: CancellationToken,
     /// The tasks started while it runs (one watcher per room found, the

@@ -123,6 +123,9 @@ impl Service for StationService {
                 users: Arc::new(users),
                 logins: crate::auth::Logins::default(),
                 sessions: Sessions::default(),
+                panels: Arc::new(tokio::sync::Semaphore::new(
+                    settings.panel.max_connections.max(1),
+                )),
                 shutdown: env.shutdown.clone(),
                 tasks: TaskTracker::new(),
             });

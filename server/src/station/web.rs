@@ -1,6 +1,6 @@
 //! The station's web page: login (the `[[users]]` of the settings file;
 //! viewer sees, operator presses and acknowledges), the room grid, a
-//! room's panel, the alert list and its CSV, and one server-sent event
+//! room's page (its card and its real panel, [`super::panel`]), the alert list and its CSV, and one server-sent event
 //! stream per page that carries the cards (or the room) it shows as they
 //! change ([`super::events`]). Every request that changes
 //! something (login included) must come from the station's own pages
@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::station::{self, GridView, LiveDocument, NowView, RoomView, StationPage};
+use app::station::{self, GridView, LiveDocument, NowView, PanelTab, RoomView, StationPage};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{KeepAlive, Sse};
@@ -48,6 +48,7 @@ pub fn screens() -> Vec<Screen> {
         now_screen,
         alerts_screen,
         usage_screen,
+        super::panel::screen,
         super::assets::screen,
     ]
 }
@@ -284,31 +285,67 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
     live_page("Rooms", StationPage::Grid(view))
 }
 
-async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
+#[derive(Deserialize)]
+struct RoomQuery {
+    /// The panel shown (its id); the room's first when left out.
+    #[serde(default)]
+    panel: String,
+}
+
+/// A room's page: its card and its real panel ([`super::panel`]).
+async fn room(
+    State(st): Shared,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(q): Query<RoomQuery>,
+) -> Response {
     let u = match user(&st, &headers, Role::Viewer) {
         Ok(u) => u,
         Err(r) => return r.into_response(),
     };
     let found = st.registry.find(&key).and_then(|i| {
         st.registry.read(i, |r| {
-            (
-                r.card.clone(),
-                r.layout.as_deref().cloned(),
-                r.snapshot.clone(),
-            )
+            let panels: Vec<PanelTab> = r
+                .layout
+                .iter()
+                .flat_map(|l| &l.panels)
+                .map(|p| PanelTab {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                })
+                .collect();
+            (r.card.clone(), panels)
         })
     });
-    let Some((card, layout, snapshot)) = found else {
+    let Some((card, panels)) = found else {
         return (StatusCode::NOT_FOUND, "no such room").into_response();
     };
+    let unavailable = match super::panel::panel_address(&st, &key) {
+        Ok(_) if panels.is_empty() => Some("This room's project has no panels.".to_string()),
+        Ok(_) => None,
+        Err(_) if !card.online => Some(format!(
+            "The room is offline ({}): its panel shows here when the station reaches it again.",
+            card.problem
+        )),
+        Err(_) if card.address.parse::<std::net::SocketAddr>().is_err() => {
+            Some(super::panel::NOT_DIRECT.trim_end().to_string())
+        }
+        Err(_) => Some(super::panel::NO_PANEL_PORT.trim_end().to_string()),
+    };
+    let shown = panels
+        .iter()
+        .find(|p| p.id == q.panel)
+        .or(panels.first())
+        .map(|p| p.id.clone());
     let title = card.name.clone();
     let view = RoomView {
         user: u.name,
         can_press: u.role >= Role::Operator,
         role: u.role.to_string(),
         card,
-        layout,
-        snapshot,
+        panels,
+        shown,
+        unavailable,
     };
     live_page(&title, StationPage::Room(Box::new(view)))
 }

@@ -277,6 +277,13 @@ impl Session {
                 if self.role() < Some(Role::Admin) {
                     layout = layout.without_device_commands();
                 }
+                // Where the station relays its room page to (the port
+                // actually bound: 0 in the settings picks one).
+                layout.panel_port = self
+                    .controller
+                    .status()
+                    .service_addr("panel")
+                    .map(|a| a.port());
                 self.push_event(&Event::Layout { layout });
             }
             Request::Devices => {
