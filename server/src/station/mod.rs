@@ -23,6 +23,7 @@ pub mod mqtt;
 pub mod panel;
 pub mod registry;
 pub mod service;
+mod signin;
 pub mod usage;
 pub mod watcher;
 pub mod web;

@@ -24,9 +24,11 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use super::registry::RoomCommand;
+pub use super::signin::signed_in;
+use super::signin::user;
 use super::usage::{self, Period};
 use super::{history, unix_now, Station};
-use crate::auth::{Role, User};
+use crate::auth::Role;
 use crate::services::http::layers::Framing;
 use crate::sessions::{cookie_token, STATION_COOKIE as COOKIE};
 
@@ -51,17 +53,6 @@ pub fn screens() -> Vec<Screen> {
         super::panel::screen,
         super::assets::screen,
     ]
-}
-
-/// The logged-in user with at least `role`, or the answer that turns the
-/// request away (to the login form, or 403; boxed, as a response is
-/// large): for screens of their own.
-pub fn signed_in(
-    station: &Station,
-    headers: &HeaderMap,
-    role: Role,
-) -> Result<User, Box<Response>> {
-    user(station, headers, role).map_err(|e| Box::new(e.into_response()))
 }
 
 fn login_screen() -> Router<Arc<Station>> {
@@ -134,34 +125,6 @@ pub fn router(station: Arc<Station>, screens: &[Screen]) -> Router {
             crate::services::http::csrf::same_origin,
         ))
         .with_state(station)
-}
-
-/// Why a request was turned away.
-enum Denied {
-    /// No session: to the login form.
-    Login,
-    /// The user's role is below this.
-    Needs(Role),
-}
-
-impl IntoResponse for Denied {
-    fn into_response(self) -> Response {
-        match self {
-            Denied::Login => Redirect::to("/login").into_response(),
-            Denied::Needs(role) => {
-                (StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response()
-            }
-        }
-    }
-}
-
-/// The logged-in user with at least `role`.
-fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Denied> {
-    match cookie_token(headers, COOKIE).and_then(|t| station.sessions.user(&t)) {
-        Some(u) if u.role >= role => Ok(u),
-        Some(_) => Err(Denied::Needs(role)),
-        None => Err(Denied::Login),
-    }
 }
 
 #[derive(Deserialize)]
@@ -320,18 +283,7 @@ async fn room(
     let Some((card, panels)) = found else {
         return (StatusCode::NOT_FOUND, "no such room").into_response();
     };
-    let unavailable = match super::panel::panel_address(&st, &key) {
-        Ok(_) if panels.is_empty() => Some("This room's project has no panels.".to_string()),
-        Ok(_) => None,
-        Err(_) if !card.online => Some(format!(
-            "The room is offline ({}): its panel shows here when the station reaches it again.",
-            card.problem
-        )),
-        Err(_) if card.address.parse::<std::net::SocketAddr>().is_err() => {
-            Some(super::panel::NOT_DIRECT.trim_end().to_string())
-        }
-        Err(_) => Some(super::panel::NO_PANEL_PORT.trim_end().to_string()),
-    };
+    let unavailable = super::panel::unavailable(&st, &key, &card, panels.len());
     let shown = panels
         .iter()
         .find(|p| p.id == q.panel)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use controller_core::protocol::central::{step_line, ErrorCode, Event, Request, PROTOCOL_VERSION};
-use controller_core::view::{DeviceStatus, RoomLayout};
+use controller_core::view::DeviceStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
@@ -271,19 +271,7 @@ impl Session {
                 });
             }
             Request::Layout => {
-                let mut layout = RoomLayout::of(&self.controller.project());
-                // Which device a level drives, and with what, is the
-                // installer's business.
-                if self.role() < Some(Role::Admin) {
-                    layout = layout.without_device_commands();
-                }
-                // Where the station relays its room page to (the port
-                // actually bound: 0 in the settings picks one).
-                layout.panel_port = self
-                    .controller
-                    .status()
-                    .service_addr("panel")
-                    .map(|a| a.port());
+                let layout = super::room_layout(&self.controller, self.role());
                 self.push_event(&Event::Layout { layout });
             }
             Request::Devices => {
