@@ -78,26 +78,59 @@ pub(super) fn screen() -> Router<Arc<Station>> {
         .route("/room/{key}/panel/ws", get(relay::socket))
 }
 
+/// Why a room's panel cannot be reached from the station.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoPanel {
+    NoSuchRoom,
+    Offline,
+    /// Watched through the broker: no address the station reaches.
+    NotDirect,
+    /// Its layout names no panel port.
+    NoPort,
+}
+
+impl NoPanel {
+    fn text(self) -> &'static str {
+        match self {
+            NoPanel::NoSuchRoom => "There is no such room.",
+            NoPanel::Offline => {
+                "The room is offline: its panel shows here when the station reaches it again."
+            }
+            NoPanel::NotDirect => {
+                "This room is watched through the MQTT broker: the station does not reach it \
+                 directly, so its panel opens only on the room's own network."
+            }
+            NoPanel::NoPort => {
+                "This room's controller serves no panel the station can reach (its [panel] \
+                 service is off, or it is too old to say where it is)."
+            }
+        }
+    }
+
+    /// The answer in the room page's frame.
+    fn answer(self) -> Response {
+        let status = match self {
+            NoPanel::Offline => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::NOT_FOUND,
+        };
+        in_frame(status, format!("{}\n", self.text()))
+    }
+}
+
 /// Where room `key`'s panel service is: the address its central control
-/// was reached at, with the panel port its layout names; or the answer
-/// saying why there is none.
-fn panel_address(st: &Station, key: &str) -> Result<SocketAddr, Response> {
-    let Some(room) = st.registry.find(key) else {
-        return Err(in_frame(StatusCode::NOT_FOUND, "no such room\n"));
-    };
+/// was reached at, with the panel port its layout names.
+fn panel_address(st: &Station, key: &str) -> Result<SocketAddr, NoPanel> {
+    let room = st.registry.find(key).ok_or(NoPanel::NoSuchRoom)?;
     let found = st.registry.read(room, |r| {
         let reached = r.card.address.parse::<SocketAddr>().ok();
         let port = r.layout.as_ref().and_then(|l| l.panel_port);
-        (reached, port, r.card.online)
+        (r.card.online, reached, port)
     });
-    match found {
-        Some((Some(at), Some(port), _)) => Ok(SocketAddr::new(at.ip(), port)),
-        Some((_, _, false)) => Err(in_frame(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the room is offline: its panel shows again when the station reaches it\n",
-        )),
-        Some((None, _, _)) => Err(in_frame(StatusCode::NOT_FOUND, NOT_DIRECT)),
-        _ => Err(in_frame(StatusCode::NOT_FOUND, NO_PANEL_PORT)),
+    match found.ok_or(NoPanel::NoSuchRoom)? {
+        (false, _, _) => Err(NoPanel::Offline),
+        (true, None, _) => Err(NoPanel::NotDirect),
+        (true, Some(_), None) => Err(NoPanel::NoPort),
+        (true, Some(at), Some(port)) => Ok(SocketAddr::new(at.ip(), port)),
     }
 }
 
@@ -112,23 +145,12 @@ pub(super) fn unavailable(
     match panel_address(st, key) {
         Ok(_) if panels == 0 => Some("This room's project has no panels.".into()),
         Ok(_) => None,
-        Err(_) if !card.online => Some(format!(
-            "The room is offline ({}): its panel shows here when the station reaches it again.",
-            card.problem
-        )),
-        Err(_) if card.address.parse::<SocketAddr>().is_err() => {
-            Some(NOT_DIRECT.trim_end().to_string())
+        Err(NoPanel::Offline) if !card.problem.is_empty() => {
+            Some(format!("{} ({})", NoPanel::Offline.text(), card.problem))
         }
-        Err(_) => Some(NO_PANEL_PORT.trim_end().to_string()),
+        Err(why) => Some(why.text().into()),
     }
 }
-
-/// Why a room watched through the broker shows no panel.
-const NOT_DIRECT: &str = "this room is watched through the MQTT broker: the station does not \
-     reach it directly, so its panel opens only on the room's own network\n";
-/// Why a room without a panel service shows no panel.
-const NO_PANEL_PORT: &str = "this room's controller serves no panel the station can reach \
-     (its [panel] service is off, or it is too old to say where it is)\n";
 
 /// What the app renders: the room's view of one panel, as its page carried it.
 struct RoomPanel(Result<PanelView, String>);
@@ -159,7 +181,7 @@ async fn page(
     let key = params.get("key").cloned().unwrap_or_default();
     let address = match panel_address(&st, &key) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(why) => return why.answer(),
     };
     let path = match params.get("panel") {
         Some(panel) => format!("/panel/{}", app::text::urlencode(panel)),

@@ -50,7 +50,7 @@ pub(super) async fn socket(
     }
     let address = match panel_address(&st, &key) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(why) => return why.answer(),
     };
     let Ok(permit) = st.panels.clone().try_acquire_owned() else {
         return (
