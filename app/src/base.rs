@@ -1,7 +1,9 @@
 //! The base path the app is served under: empty for the controller's own
 //! pages (`/panel/wall`, `/ws`), `/designer/preview/{token}` for the
 //! Project Designer's preview, which serves the same panel over a preview
-//! controller (server/src/services/http/preview.rs). Every address the
+//! controller (server/src/services/http/preview.rs), `/room/{key}/panel`
+//! for a room's panel at the central station, whose live channel the
+//! station relays to that room (server/src/station/panel.rs). Every address the
 //! panel builds (its screen from the page's path, its live channel, its
 //! links) goes through here, so a panel served under a base talks only to
 //! that base: a preview page can never press a button of the running

@@ -50,6 +50,8 @@ mod panel;
 mod panel_channel;
 #[cfg(all(feature = "hydrate", not(any(feature = "admin", feature = "station"))))]
 mod socket;
+#[cfg(feature = "ssr")]
+pub use panel::view_in_page;
 #[cfg(any(feature = "ssr", feature = "station"))]
 pub mod station;
 #[cfg(any(feature = "ssr", feature = "status"))]

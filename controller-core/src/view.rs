@@ -134,6 +134,13 @@ pub struct RoomLayout {
     pub levels: Vec<Level>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<Variable>,
+    /// The port of the room's own panel service (plain HTTP), on the
+    /// address the station reached central control at: the station shows
+    /// a room's real panel by relaying to it. `None`: no such port (the
+    /// service is off, the layout came through a broker, an older
+    /// controller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panel_port: Option<u16>,
 }
 
 impl RoomLayout {
@@ -155,6 +162,7 @@ impl RoomLayout {
             buttons: project.buttons.clone(),
             levels: project.levels.clone(),
             variables: project.all_variables().cloned().collect(),
+            panel_port: None,
         }
     }
 

@@ -1,8 +1,11 @@
 // The central station against three real controllers on loopback: the
-// grid shows them live, a press on the station's room page lights the LED
-// on that room's own panel, a room that stops raises an offline alert that
-// an operator acknowledges, the usage page counts the press, and every
-// station page passes axe-core and fits a 390 px phone.
+// grid shows them live; a room's page is the room's real panel (in a
+// frame, its live channel relayed by the station to the room): its
+// templates rendered, a fader that moves the room's level, the project's
+// confirmation question, and a press that lights the LED on that room's
+// own panel; a room that stops raises an offline alert that an operator
+// acknowledges, the usage page counts the press, and every station page
+// passes axe-core and fits a 390 px phone.
 import { test, expect, type Page } from "@playwright/test";
 import { Controller, Station } from "./controller";
 import { checkAxe } from "./axe";
@@ -66,17 +69,53 @@ test("the station shows three rooms, presses in one and its panel lights up", as
   const panelMute = panel.locator('.page:not([hidden]) [data-button="mute"]');
   await expect(panelMute).toHaveAttribute("data-led", "off");
 
-  // The station's page for room B: press Mute there.
+  // The station's page for room B: the room's real panel, in a frame.
   await page.getByRole("link", { name: "Room B" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Room B");
-  const mute = page.locator('.st-button[data-button="mute"]').first();
-  await expect(mute).toHaveAttribute("data-mode", "off");
+  const frame = page.frameLocator("iframe.st-panel-frame");
+  await expect(frame.locator(".link")).toHaveAttribute("data-link", "live");
+  const shown = frame.locator(".page:not([hidden])");
+  // Its templates are the panel's own: rendered, never "{...}".
+  await expect(shown).toContainText(/Projector: \w+/);
+  await expect(shown).not.toContainText("{");
   await checkAxe(page, "station room page");
+  await shot(page, "station-room");
+
+  // A fader moves the room's level: the room's own panel follows.
+  const volume = shown.getByRole("slider", { name: "Volume" });
+  const panelVolume = panel.locator(".page:not([hidden])").getByRole("slider", { name: "Volume" });
+  const before = (await volume.getAttribute("aria-valuenow")) ?? "";
+  await expect(panelVolume).toHaveAttribute("aria-valuenow", before);
+  await volume.focus();
+  await volume.press("ArrowUp");
+  await expect(volume).not.toHaveAttribute("aria-valuenow", before);
+  const after = (await volume.getAttribute("aria-valuenow")) ?? "";
+  expect(Number(after)).toBeGreaterThan(Number(before));
+  await expect(panelVolume).toHaveAttribute("aria-valuenow", after);
+
+  // "All off" asks the project's question first; Cancel leaves the room be.
+  await shown.locator('[data-button="all_off"]').click();
+  const question = frame.getByRole("alertdialog");
+  await expect(question).toContainText("Switch the whole room off?");
+  await shot(page, "station-room-confirm");
+  await question.getByRole("button", { name: "Cancel" }).click();
+  await expect(question).toHaveCount(0);
+
+  // Mute, pressed in the station's frame, lights in the room.
+  const mute = shown.locator('[data-button="mute"]');
+  await expect(mute).toHaveAttribute("data-led", "off");
   await mute.click();
   await expect(panelMute).toHaveAttribute("data-led", "on");
-  // The station's page follows the room too.
-  await expect(mute).toHaveAttribute("data-mode", "on");
-  await shot(page, "station-room");
+  await expect(mute).toHaveAttribute("data-led", "on");
+
+  // The panel page itself (what the frame shows), axe-checked on its own.
+  const src = await page.locator("iframe.st-panel-frame").getAttribute("src");
+  const framed = await context.newPage();
+  framed.on("pageerror", (e) => errors.push(e.message));
+  await framed.goto(station.url(src ?? ""));
+  await expect(framed.locator(".link")).toHaveAttribute("data-link", "live");
+  await checkAxe(framed, "a room's panel at the station");
+  await framed.close();
   // Room A's panel did not change.
   expect(rooms[0].output).not.toContain("panic");
   await panel.close();
@@ -146,9 +185,10 @@ test("on a 390 px phone no station page scrolls sideways, and the grid's filters
   await page.goto(station.url("/"));
   await page.getByRole("link", { name: "Room B" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Room B");
-  await expect(page.locator(".st-button").first()).toBeVisible();
+  await expect(page.frameLocator("iframe.st-panel-frame").locator(".link")).toHaveAttribute("data-link", "live");
   await fits("a room page");
   await checkAxe(page, "station room page at 390 px");
+  await shot(page, "station-room-phone");
   await page.getByRole("link", { name: "Alerts" }).click();
   await fits("the alerts");
   await page.getByRole("link", { name: "Usage" }).click();

@@ -47,6 +47,7 @@ mod room_values;
 mod site_drivers;
 mod slowloris;
 mod station;
+mod station_panel;
 mod station_service;
 mod status_live;
 mod systemd_notify;

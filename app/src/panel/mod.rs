@@ -87,6 +87,19 @@ fn page_data(panel: Option<String>) -> (Result<PanelView, String>, String) {
     }
 }
 
+/// The panel's view as a page of this panel carries it (what
+/// [`page_data`] wrote), or `None` when `html` carries none that reads: the
+/// central station shows a room's real panel from the view of the room's
+/// own page (server/src/station/panel.rs), so the writer and this reader
+/// stay in one place.
+#[cfg(feature = "ssr")]
+pub fn view_in_page(html: &str) -> Option<Result<PanelView, String>> {
+    let (_, after) = html.split_once(&format!("id=\"{VIEW_SCRIPT}\""))?;
+    let (_, body) = after.split_once('>')?;
+    let (json, _) = body.split_once("</script>")?;
+    serde_json::from_str(json).ok()
+}
+
 /// What outlives one layout: the signals the live channel writes and the
 /// person's place on the panel. A new layout (a project was applied)
 /// renders [`PanelScreen`] anew with these, so the page shown, the PIN

@@ -4,22 +4,16 @@
 //! cards), `summary` (the grid's rooms online) or, on a room's page, `room`
 //! ([`super::RoomLive`]) — into the page's signals; the browser's
 //! `EventSource` opens it again by itself when it breaks, and the stream
-//! starts with the state of every room it follows. Presses go to the
-//! station one after another, so a release never overtakes its press.
+//! starts with the state of every room it follows. (A room's presses are
+//! its real panel's, in the frame of its page: server/src/station/panel.rs.)
 
-use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
-use controller_core::engine::Snapshot;
 use controller_core::fleet::RoomCard;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    EventSource, MessageEvent, RequestCredentials, RequestInit, Response, UrlSearchParams,
-};
+use web_sys::{EventSource, MessageEvent};
 
 use super::{OnlineCount, RoomLive};
 
@@ -91,71 +85,15 @@ pub fn follow_cards(
     );
 }
 
-/// Follows a room's card, LEDs and levels (its page).
-pub fn follow_room(room: &str, card: RwSignal<RoomCard>, snapshot: RwSignal<Snapshot>) {
+/// Follows a room's card (its page).
+pub fn follow_room(room: &str, card: RwSignal<RoomCard>) {
     let handler = move |data: String| {
         if let Some(live) = read::<RoomLive>("room", &data) {
             card.set(live.card);
-            snapshot.update(|s| {
-                s.buttons = live.buttons;
-                s.levels = live.levels;
-            });
         }
     };
     follow(
         &format!("/events?room={}", crate::text::urlencode(room)),
         vec![("room", Box::new(handler))],
     );
-}
-
-thread_local! {
-    /// Presses not yet sent: (room, button, action).
-    static PRESSES: RefCell<VecDeque<(String, String, &'static str)>> = RefCell::default();
-    /// A press is on its way.
-    static SENDING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Sends `action` (`press`, `release`, `tap`) on `button` to `room`
-/// through the station, after the presses before it.
-pub fn press(room: &str, button: &str, action: &'static str) {
-    PRESSES.with(|q| {
-        q.borrow_mut()
-            .push_back((room.to_string(), button.to_string(), action))
-    });
-    if SENDING.with(|s| s.replace(true)) {
-        return;
-    }
-    spawn_local(async {
-        while let Some((room, button, action)) = PRESSES.with(|q| q.borrow_mut().pop_front()) {
-            send(&room, &button, action).await;
-        }
-        SENDING.with(|s| s.set(false));
-    });
-}
-
-/// One press to the station (`POST /room/{key}/press`); a refusal (a
-/// viewer, a room offline) is said in the console.
-async fn send(room: &str, button: &str, action: &str) {
-    let Ok(body) = UrlSearchParams::new() else {
-        return;
-    };
-    body.append("button", button);
-    body.append("action", action);
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_credentials(RequestCredentials::SameOrigin);
-    init.set_body(&body);
-    let url = format!("/room/{}/press", crate::text::urlencode(room));
-    let answer = JsFuture::from(window().fetch_with_str_and_init(&url, &init)).await;
-    let Ok(response) = answer.map(JsCast::unchecked_into::<Response>) else {
-        leptos::logging::warn!("press: the station did not answer");
-        return;
-    };
-    if !response.ok() {
-        let text = match response.text() {
-            Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()),
-            Err(_) => None,
-        };
-        leptos::logging::warn!("press: {} {}", response.status(), text.unwrap_or_default());
-    }
 }

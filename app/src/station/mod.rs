@@ -1,10 +1,10 @@
 //! The central station's screens: the room grid, the "now" view of every
-//! room, one room's panel, the alert list, the usage figures and the login
+//! room, one room's page (its card and its real panel in a frame), the alert list, the usage figures and the login
 //! form. The server renders every one (feature `ssr`); the grid, the now
 //! view and a room's page are then hydrated by the station's own wasm
 //! (`pkg/station.wasm`, the app's `station` feature; nothing of it is in
-//! the panel's), which follows the station's event stream ([`live`]) and
-//! sends a room's presses. The page's state travels with the page as JSON
+//! the panel's), which follows the station's event stream ([`live`]). A
+//! room's panel is the panel's own page and wasm (server/src/station/panel.rs). The page's state travels with the page as JSON
 //! ([`StationPage`]) so the browser hydrates exactly what the server drew,
 //! with the same components: a card, a row and the now view's order exist
 //! once.
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use alerts::AlertsPage;
 pub use grid::{GridPage, GridView};
 pub use now::{NowPage, NowView};
-pub use room::{RoomLive, RoomPage, RoomView};
+pub use room::{PanelTab, RoomLive, RoomPage, RoomView};
 #[cfg(feature = "ssr")]
 pub use usage::UsagePage;
 
@@ -48,7 +48,7 @@ use crate::time_ago::Clock;
 pub enum StationPage {
     Grid(GridView),
     Now(NowView),
-    /// Boxed: a room's layout is larger than the other screens.
+    /// Boxed: the largest of the three.
     Room(Box<RoomView>),
 }
 

@@ -1,22 +1,27 @@
-//! One room's page: its panels drawn from the layout the controller sent
-//! (pages as sections, buttons on the page grid with their LED state,
-//! levels and text tiles), with presses sent through the station to the
-//! room over central control: a pointer presses and releases (the button
-//! keeps the pointer until it is lifted), a key (Enter, Space) taps. In
-//! the browser the LEDs, the levels and the room's link follow the
-//! station's event stream.
+//! One room's page: its card (kept live by the station's event stream) and
+//! the room's real panel in a frame, `/room/{key}/panel/panel/{id}`: the
+//! panel app itself, whose live channel the station relays to the room
+//! (server/src/station/panel.rs), so templates, confirmations, faders,
+//! the PIN and notices are the panel's own. A room with more than one
+//! panel lists them; the one shown is chosen by `?panel=`.
 
 use std::collections::BTreeMap;
 
-use controller_core::engine::{ButtonState, LevelState, Snapshot};
+use controller_core::engine::{ButtonState, LevelState};
 use controller_core::fleet::RoomCard;
-use controller_core::project::format_number;
-use controller_core::view::RoomLayout;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::grid::link_word;
 use super::TopBar;
+use crate::text::urlencode;
+
+/// One of a room's panels, as its page lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelTab {
+    pub id: String,
+    pub name: String,
+}
 
 /// Everything a room's page shows.
 #[derive(Serialize, Deserialize)]
@@ -24,13 +29,20 @@ pub struct RoomView {
     pub user: String,
     pub role: String,
     pub card: RoomCard,
-    pub layout: Option<RoomLayout>,
-    pub snapshot: Snapshot,
+    /// The room's panels (from the layout it sent).
+    pub panels: Vec<PanelTab>,
+    /// The panel shown (one of `panels`).
+    pub shown: Option<String>,
+    /// Why the room's panel cannot be shown here (offline, watched through
+    /// the broker, no panel service), when it cannot.
+    pub unavailable: Option<String>,
+    /// The user may operate the room (a viewer sees it only).
     pub can_press: bool,
 }
 
-/// A room's page's live event (`room` on the event stream): the room's
-/// card, LEDs and levels as they are now.
+/// A room's live event (`room` on the event stream): the room's card, LEDs
+/// and levels as they are now (the page follows the card; the stream's
+/// other readers the rest).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomLive {
     pub card: RoomCard,
@@ -39,124 +51,48 @@ pub struct RoomLive {
     pub levels: BTreeMap<String, LevelState>,
 }
 
-/// What a button does when sent to the room (the press form's `action`).
-#[derive(Clone, Copy)]
-enum Action {
-    Press,
-    Release,
-    /// A press and its release (a key, not a pointer).
-    Tap,
-}
-
-impl Action {
-    #[cfg_attr(not(feature = "station"), allow(dead_code))]
-    fn as_str(self) -> &'static str {
-        match self {
-            Action::Press => "press",
-            Action::Release => "release",
-            Action::Tap => "tap",
-        }
-    }
-}
-
-/// Sends `action` on `button` to the room (the browser only; the server
-/// never presses for a page it renders).
-fn send(room: &str, button: &str, action: Action) {
-    #[cfg(feature = "station")]
-    super::live::press(room, button, action.as_str());
-    #[cfg(not(feature = "station"))]
-    let _ = (room, button, action);
-}
-
-/// Keeps the pointer on the button until it is lifted, so its release
-/// comes to the button it pressed.
-fn capture(ev: &leptos::ev::PointerEvent) {
-    #[cfg(feature = "station")]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(el) = ev
-            .current_target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        {
-            let _ = el.set_pointer_capture(ev.pointer_id());
-        }
-    }
-    #[cfg(not(feature = "station"))]
-    let _ = ev;
-}
-
-/// A tile's place on its page's grid.
-fn place_style(row: u8, col: u8, height: u8, width: u8) -> String {
-    format!(
-        "grid-row: {} / span {height}; grid-column: {} / span {width};",
-        u16::from(row) + 1,
-        u16::from(col) + 1
-    )
-}
-
 #[component]
 pub fn RoomPage(view: RoomView) -> impl IntoView {
     let RoomView {
         user,
         role,
         card,
-        layout,
-        snapshot,
+        panels,
+        shown,
+        unavailable,
         can_press,
     } = view;
     let room = card.key.clone();
+    let name = card.name.clone();
     let card = RwSignal::new(card);
-    let snapshot = RwSignal::new(snapshot);
     #[cfg(feature = "station")]
-    super::live::follow_room(&room, card, snapshot);
-    // The buttons press only once the page's code runs: until then they
-    // are drawn disabled (an effect runs in the browser only, after
-    // hydration), so an early tap is not silently lost.
-    let ready = RwSignal::new(false);
-    Effect::new(move |_| ready.set(true));
-    let body = match layout {
-        None => view! { <p class="st-error">"This room has not sent its layout (offline, or a controller too old to send one)."</p> }.into_any(),
-        Some(layout) => layout
-            .panels
-            .iter()
-            .map(|panel| {
-                // `minmax(0, 1fr)`: a long label wraps in its button rather than
-                // widening the grid past a phone's screen.
-                let style = format!("grid-template-columns: repeat({}, minmax(0, 1fr)); grid-template-rows: repeat({}, 4.5rem);", panel.columns, panel.rows);
-                view! {
-                    <section class="st-panel">
-                        <h2>{panel.name.clone()}</h2>
-                        {panel.pages.iter().map(|page| {
-                            let buttons = page.buttons.iter().filter_map(|place| {
-                                let b = layout.button(&place.button)?;
-                                let title = format!("{:?}{}", b.kind, b.group.as_ref().map(|g| format!(" ({g})")).unwrap_or_default());
-                                let style = place_style(place.row, place.col, place.height, place.width);
-                                Some(view! { <RoomButton room=room.clone() id=b.id.clone() label=b.label.clone() title style snapshot can_press ready/> })
-                            }).collect_view();
-                            let levels = page.levels.iter().map(|place| {
-                                let id = place.level.clone();
-                                let label = layout.levels.iter().find(|l| l.id == place.level).map(|l| l.label.clone()).unwrap_or_else(|| place.level.clone());
-                                let style = place_style(place.row, place.col, place.height, place.width);
-                                let value = {
-                                    let id = id.clone();
-                                    move || snapshot.with(|s| s.levels.get(&id).map(|l| format_number(l.value)).unwrap_or_default())
-                                };
-                                view! { <div class="st-level" data-level=id style=style>{label}": "<b>{value}</b></div> }
-                            }).collect_view();
-                            let texts = page.texts.iter().map(|place| {
-                                let style = place_style(place.row, place.col, place.height, place.width);
-                                view! { <div class="st-text" style=style>{place.text.clone()}</div> }
-                            }).collect_view();
-                            view! {
-                                <h3>{page.title.clone()}</h3>
-                                <div class="st-page" style=style.clone()>{buttons}{levels}{texts}</div>
-                            }
-                        }).collect_view()}
-                    </section>
-                }
-            })
-            .collect_view()
-            .into_any(),
+    super::live::follow_room(&room, card);
+    let body = match unavailable {
+        Some(why) => view! { <p class="st-error">{why}</p> }.into_any(),
+        None => {
+            let key = urlencode(&room);
+            let tabs = (panels.len() > 1).then(|| {
+                let links = panels
+                    .iter()
+                    .map(|p| {
+                        let current = (shown.as_deref() == Some(p.id.as_str())).then_some("page");
+                        let href = format!("/room/{key}?panel={}", urlencode(&p.id));
+                        view! { <a href=href aria-current=current>{p.name.clone()}</a> }
+                    })
+                    .collect_view();
+                view! { <nav class="st-panels" aria-label="Panels">{links}</nav> }
+            });
+            let frame = shown.map(|id| {
+                let panel = panels
+                    .iter()
+                    .find(|p| p.id == id)
+                    .map_or(id.clone(), |p| p.name.clone());
+                let src = format!("/room/{key}/panel/panel/{}", urlencode(&id));
+                let title = format!("{name}: panel {panel}");
+                view! { <iframe class="st-panel-frame" src=src title=title></iframe> }
+            });
+            view! { {tabs}{frame} }.into_any()
+        }
     };
     view! {
         <TopBar user role/>
@@ -167,61 +103,10 @@ pub fn RoomPage(view: RoomView) -> impl IntoView {
                 " · "{move || card.with(|c| c.location.clone())}" · "
                 {move || card.with(|c| format!("{} (rev {})", c.project_name, c.project_revision))}
             </p>
+            {(!can_press).then(|| view! {
+                <p class="st-note">"You are signed in as a viewer: the panel shows the room as it is; its buttons and faders do nothing."</p>
+            })}
             {body}
         </main>
-    }
-}
-
-/// A button of the room: its LED from `snapshot`; pressed and released by
-/// a pointer, tapped by a key.
-#[component]
-fn RoomButton(
-    room: String,
-    id: String,
-    label: String,
-    title: String,
-    style: String,
-    snapshot: RwSignal<Snapshot>,
-    can_press: bool,
-    /// The page's code runs (see [`RoomPage`]).
-    ready: RwSignal<bool>,
-) -> impl IntoView {
-    let led = {
-        let id = id.clone();
-        move || snapshot.with(|s| s.led(&id).unwrap_or_default())
-    };
-    let led_mode = led.clone();
-    let target = StoredValue::new((room, id.clone()));
-    // Between this button's press and its release (a pointer held on it).
-    let held = StoredValue::new(false);
-    let go = move |action| target.with_value(|(room, id)| send(room, id, action));
-    let release = move || {
-        if held.get_value() {
-            held.set_value(false);
-            go(Action::Release);
-        }
-    };
-    view! {
-        <button type="button" class="st-button" data-button=id
-            data-mode=move || led_mode().mode.as_str() data-color=move || led().color.as_str()
-            style=style disabled=move || !(can_press && ready.get()) title=title
-            on:pointerdown=move |ev| {
-                if !can_press || held.get_value() {
-                    return;
-                }
-                capture(&ev);
-                held.set_value(true);
-                go(Action::Press);
-            }
-            on:pointerup=move |_| release()
-            on:pointercancel=move |_| release()
-            // A key (Enter, Space) clicks without a pointer: a tap.
-            on:click=move |ev| {
-                if can_press && ev.detail() == 0 {
-                    go(Action::Tap);
-                }
-            }>
-            {label}
-        </button>
     }
 }

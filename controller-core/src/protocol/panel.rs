@@ -259,6 +259,19 @@ impl DecodeError {
 }
 
 impl ClientMessage {
+    /// Whether the message operates the room (a press, a release, a
+    /// fader, a meeting change) rather than keeping the session: what a
+    /// panel shown "not available", or a station viewer, may not send.
+    pub fn operates(&self) -> bool {
+        matches!(
+            self,
+            ClientMessage::Press { .. }
+                | ClientMessage::Release { .. }
+                | ClientMessage::SetLevel { .. }
+                | ClientMessage::Meeting { .. }
+        )
+    }
+
     pub fn decode(text: &str) -> Result<ClientMessage, DecodeError> {
         if text.len() > MAX_CLIENT_MESSAGE_BYTES {
             return Err(DecodeError::TooLarge(text.len()));

@@ -20,8 +20,10 @@ pub mod events;
 pub mod history;
 pub mod metrics;
 pub mod mqtt;
+pub mod panel;
 pub mod registry;
 pub mod service;
+mod signin;
 pub mod usage;
 pub mod watcher;
 pub mod web;
@@ -58,6 +60,9 @@ pub struct Station {
     /// The bounded password check and its back-off, as on a controller.
     pub logins: crate::security::auth::Logins,
     pub sessions: Sessions,
+    /// Room panels' live channels relayed at once, at most
+    /// (`[panel] max_connections`, see [`panel`]).
+    pub panels: Arc<tokio::sync::Semaphore>,
     /// The supervisor's cancellation: every task of the station ends on it.
     pub shutdown: CancellationToken,
     /// The tasks started while it runs (one watcher per room found, the

@@ -16,6 +16,7 @@ use anyhow::Context;
 use axum::http::{header, HeaderValue};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -101,13 +102,8 @@ impl Service for StationService {
                     "the station needs an admin user for its web page: run `roomctl user add admin --role admin` with this settings file"
                 )));
             }
-            let near = |p: &PathBuf| {
-                if p.is_absolute() {
-                    p.clone()
-                } else {
-                    base.join(p)
-                }
-            };
+            // (An absolute path replaces the base it is joined to.)
+            let near = |p: &PathBuf| base.join(p);
             let history = History::open(&near(&s.database), unix_now())?;
             let registry = Registry::new();
             let alerts = Arc::new(Alerts::new(history, registry.clone(), s.webhooks.clone()));
@@ -123,6 +119,7 @@ impl Service for StationService {
                 users: Arc::new(users),
                 logins: crate::security::auth::Logins::default(),
                 sessions: Sessions::default(),
+                panels: Arc::new(Semaphore::new(settings.panel.max_connections.max(1))),
                 shutdown: env.shutdown.clone(),
                 tasks: TaskTracker::new(),
             });

@@ -1,6 +1,6 @@
 //! The station's web page: login (the `[[users]]` of the settings file;
 //! viewer sees, operator presses and acknowledges), the room grid, a
-//! room's panel, the alert list and its CSV, and one server-sent event
+//! room's page (its card and its real panel, [`super::panel`]), the alert list and its CSV, and one server-sent event
 //! stream per page that carries the cards (or the room) it shows as they
 //! change ([`super::events`]). Every request that changes
 //! something (login included) must come from the station's own pages
@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::station::{self, GridView, LiveDocument, NowView, RoomView, StationPage};
+use app::station::{self, GridView, LiveDocument, NowView, PanelTab, RoomView, StationPage};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{KeepAlive, Sse};
@@ -24,9 +24,11 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use super::registry::RoomCommand;
+pub use super::signin::signed_in;
+use super::signin::user;
 use super::usage::{self, Period};
 use super::{history, unix_now, Station};
-use crate::security::auth::{self, Role, User};
+use crate::security::auth::{self, Role};
 use crate::security::sessions::{cookie_token, STATION_COOKIE as COOKIE};
 use crate::services::http::layers::Framing;
 
@@ -48,19 +50,9 @@ pub fn screens() -> Vec<Screen> {
         now_screen,
         alerts_screen,
         usage_screen,
+        super::panel::screen,
         super::assets::screen,
     ]
-}
-
-/// The logged-in user with at least `role`, or the answer that turns the
-/// request away (to the login form, or 403; boxed, as a response is
-/// large): for screens of their own.
-pub fn signed_in(
-    station: &Station,
-    headers: &HeaderMap,
-    role: Role,
-) -> Result<User, Box<Response>> {
-    user(station, headers, role).map_err(|e| Box::new(e.into_response()))
 }
 
 fn login_screen() -> Router<Arc<Station>> {
@@ -133,34 +125,6 @@ pub fn router(station: Arc<Station>, screens: &[Screen]) -> Router {
             crate::services::http::csrf::same_origin,
         ))
         .with_state(station)
-}
-
-/// Why a request was turned away.
-enum Denied {
-    /// No session: to the login form.
-    Login,
-    /// The user's role is below this.
-    Needs(Role),
-}
-
-impl IntoResponse for Denied {
-    fn into_response(self) -> Response {
-        match self {
-            Denied::Login => Redirect::to("/login").into_response(),
-            Denied::Needs(role) => {
-                (StatusCode::FORBIDDEN, format!("this needs the {role} role")).into_response()
-            }
-        }
-    }
-}
-
-/// The logged-in user with at least `role`.
-fn user(station: &Station, headers: &HeaderMap, role: Role) -> Result<User, Denied> {
-    match cookie_token(headers, COOKIE).and_then(|t| station.sessions.user(&t)) {
-        Some(u) if u.role >= role => Ok(u),
-        Some(_) => Err(Denied::Needs(role)),
-        None => Err(Denied::Login),
-    }
 }
 
 #[derive(Deserialize)]
@@ -284,31 +248,56 @@ async fn grid(State(st): Shared, headers: HeaderMap, Query(q): Query<GridQuery>)
     live_page("Rooms", StationPage::Grid(view))
 }
 
-async fn room(State(st): Shared, headers: HeaderMap, Path(key): Path<String>) -> Response {
+#[derive(Deserialize)]
+struct RoomQuery {
+    /// The panel shown (its id); the room's first when left out.
+    #[serde(default)]
+    panel: String,
+}
+
+/// A room's page: its card and its real panel ([`super::panel`]).
+async fn room(
+    State(st): Shared,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(q): Query<RoomQuery>,
+) -> Response {
     let u = match user(&st, &headers, Role::Viewer) {
         Ok(u) => u,
         Err(r) => return r.into_response(),
     };
     let found = st.registry.find(&key).and_then(|i| {
         st.registry.read(i, |r| {
-            (
-                r.card.clone(),
-                r.layout.as_deref().cloned(),
-                r.snapshot.clone(),
-            )
+            let panels: Vec<PanelTab> = r
+                .layout
+                .iter()
+                .flat_map(|l| &l.panels)
+                .map(|p| PanelTab {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                })
+                .collect();
+            (r.card.clone(), panels)
         })
     });
-    let Some((card, layout, snapshot)) = found else {
+    let Some((card, panels)) = found else {
         return (StatusCode::NOT_FOUND, "no such room").into_response();
     };
+    let unavailable = super::panel::unavailable(&st, &key, &card, panels.len());
+    let shown = panels
+        .iter()
+        .find(|p| p.id == q.panel)
+        .or(panels.first())
+        .map(|p| p.id.clone());
     let title = card.name.clone();
     let view = RoomView {
         user: u.name,
         can_press: u.role >= Role::Operator,
         role: u.role.to_string(),
         card,
-        layout,
-        snapshot,
+        panels,
+        shown,
+        unavailable,
     };
     live_page(&title, StationPage::Room(Box::new(view)))
 }

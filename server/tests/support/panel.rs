@@ -80,8 +80,19 @@ pub async fn ws_connect_with(
     addr: SocketAddr,
     headers: &[(&'static str, &str)],
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    ws_connect_path_with(source, addr, "/ws", headers).await
+}
+
+/// [`ws_connect_with`] to the live channel at `path` (a station's room
+/// panel, `/room/{key}/panel/ws`).
+pub async fn ws_connect_path_with(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{addr}/ws").into_client_request()?;
+    let mut request = format!("ws://{addr}{path}").into_client_request()?;
     for (name, value) in headers {
         request
             .headers_mut()

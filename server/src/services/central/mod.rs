@@ -19,6 +19,9 @@ use futures::FutureExt;
 use super::accept::{serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
 use crate::config::Settings;
+use crate::security::auth::Role;
+use crate::state::controller::Controller;
+use controller_core::view::RoomLayout;
 use session::Session;
 
 /// How long a refused or closing client gets to read its `bye`.
@@ -28,6 +31,21 @@ const BYE_TIMEOUT: Duration = Duration::from_secs(1);
 const SLOW_CONSUMER_BYE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct CentralService;
+
+/// The answer to `layout` for a client of `role`: the running project as
+/// its panels draw it, and where the panel service is (the port actually
+/// bound: 0 in the settings picks one), so a station can show the room's
+/// real panel.
+fn room_layout(controller: &Controller, role: Option<Role>) -> RoomLayout {
+    let mut layout = RoomLayout::of(&controller.project());
+    // Which device a level drives, and with what, is the installer's
+    // business.
+    if role < Some(Role::Admin) {
+        layout = layout.without_device_commands();
+    }
+    layout.panel_port = controller.status().service_addr("panel").map(|a| a.port());
+    layout
+}
 
 fn bye(code: ErrorCode, message: &str) -> Bytes {
     Bytes::from(

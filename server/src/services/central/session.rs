@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use controller_core::protocol::central::{step_line, ErrorCode, Event, Request, PROTOCOL_VERSION};
-use controller_core::view::{DeviceStatus, RoomLayout};
+use controller_core::view::DeviceStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
@@ -270,12 +270,7 @@ impl Session {
                 });
             }
             Request::Layout => {
-                let mut layout = RoomLayout::of(&self.controller.project());
-                // Which device a level drives, and with what, is the
-                // installer's business.
-                if self.role() < Some(Role::Admin) {
-                    layout = layout.without_device_commands();
-                }
+                let layout = super::room_layout(&self.controller, self.role());
                 self.push_event(&Event::Layout { layout });
             }
             Request::Devices => {

@@ -111,6 +111,24 @@ pub fn page_csp(framing: Framing) {
     }
 }
 
+/// A plain-text answer shown inside a frame of the server's own pages
+/// (the designer's preview, the station's room panel): framable by them,
+/// as the pages it stands in for are (any other answer may not be framed
+/// at all, and the frame would show the browser's refusal instead of our
+/// words).
+pub fn in_frame(status: StatusCode, text: impl Into<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [
+            (header::CONTENT_SECURITY_POLICY, FRAMED_CSP),
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+        ],
+        text.into(),
+    )
+        .into_response()
+}
+
 /// Compress what is worth it, but never a protocol switch (the live
 /// channel's WebSocket handshake) or an answer without a body.
 fn worth_compressing(

@@ -530,14 +530,7 @@ impl Session {
             Ok(m) => m,
             Err(e) => return Some(Reply::Send(error(e.code(), e.to_string()))),
         };
-        if matches!(
-            message,
-            ClientMessage::Press { .. }
-                | ClientMessage::Release { .. }
-                | ClientMessage::SetLevel { .. }
-                | ClientMessage::Meeting { .. }
-        ) && !self.available()
-        {
+        if message.operates() && !self.available() {
             return Some(Reply::Send(error(
                 ErrorCode::Unavailable,
                 "this panel is not in the running project: it can operate nothing until it is sent a layout again",

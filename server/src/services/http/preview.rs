@@ -50,7 +50,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -62,7 +62,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::admin::admin_session;
-use super::layers::{page_csp, Framing, FRAMED_CSP};
+use super::layers::{in_frame, page_csp, Framing};
 use super::panel_channel::{self, LiveState};
 use super::PortBackend;
 use crate::config::Settings;
@@ -151,22 +151,6 @@ fn not_logged_in() -> Response {
         "Log in first",
         "The preview needs an admin login: log in at /login?next=/designer.",
     )
-}
-
-/// An answer shown inside the designer's iframe: framable by the
-/// controller's own pages, as the preview's panel pages are (any other
-/// answer may not be framed at all, and the frame would show the browser's
-/// refusal instead of our words).
-fn in_frame(status: StatusCode, text: &'static str) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_SECURITY_POLICY, FRAMED_CSP),
-            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
-        ],
-        text,
-    )
-        .into_response()
 }
 
 fn no_such_preview() -> Response {
