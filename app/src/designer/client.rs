@@ -63,8 +63,11 @@ fn keyboard(d: Designer) {
             _ => {}
         }
     });
+    // A field left: the next keystroke there is a new undo step.
+    let left = window_event_listener(leptos::ev::focusout, move |_| d.field_left());
     // The page's own listeners live as long as the page.
     std::mem::forget(keys);
+    std::mem::forget(left);
 }
 
 async fn load_info(d: Designer) {

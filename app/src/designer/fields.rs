@@ -182,8 +182,7 @@ pub fn input(d: Designer, label: impl Into<String>, at: String, opts: Opts) -> A
             on:input=move |ev| {
                 let typed = event_target_value(&ev);
                 d.edit(Some(&write_at), |m| opts.write(m, &write_at, &typed));
-            }
-            on:blur=move |_| d.field_left()/>
+            }/>
     }
     .into_any();
     wrap(
