@@ -78,9 +78,9 @@ pub fn button_fields(d: Designer, i: usize) -> AnyView {
             {icon_picker(d, base.clone())}
             <div class="row">
                 {select(d, "Kind", at("kind"), kinds, Opts::default().default_is("momentary"))}
-                {input(d, "Group", at("group"), Opts { list: Some("groups"), ..Opts::optional() }.hint("interlock buttons only"))}
+                {input(d, "Group", at("group"), Opts { list: Some(format!("groups-{i}")), ..Opts::optional() }.hint("interlock buttons only"))}
             </div>
-            {datalist("groups", groups)}
+            {datalist(format!("groups-{i}"), groups)}
             <div class="row">
                 {select(d, "LED colour", at("color"), colors, Opts::default().default_is("green"))}
                 {select(d, "LED follows", at("led"), sources, Opts::default().default_is("state"))}
@@ -93,8 +93,8 @@ pub fn button_fields(d: Designer, i: usize) -> AnyView {
                 </div>
             })}
             {input(d, "Confirm question", at("confirm"), Opts::optional().placeholder("e.g. Switch the whole room off?"))}
-            {input(d, "Mutes level", at("mutes"), Opts { list: Some("mute-levels"), ..Opts::optional() }.hint("a toggle that is this level's mute"))}
-            {datalist("mute-levels", mute_levels)}
+            {input(d, "Mutes level", at("mutes"), Opts { list: Some(format!("mute-levels-{i}")), ..Opts::optional() }.hint("a toggle that is this level's mute"))}
+            {datalist(format!("mute-levels-{i}"), mute_levels)}
             {condition(d, base.clone(), "enabled", "Enabled only while", "always enabled")}
             {condition(d, base.clone(), "led_when", "LED lit while", "the LED follows the button or feedback")}
         </div>
@@ -127,7 +127,9 @@ fn suggestions(d: Designer) -> (Memo<Vec<String>>, Memo<Vec<String>>) {
     )
 }
 
-fn datalist(id: &'static str, items: Memo<Vec<String>>) -> impl IntoView {
+/// Suggestions for one button's field (ids per button: the Buttons list
+/// shows every button's fields at once).
+fn datalist(id: String, items: Memo<Vec<String>>) -> impl IntoView {
     view! { <datalist id=id>{move || items.get().into_iter().map(|v| view! { <option value=v></option> }).collect_view()}</datalist> }
 }
 

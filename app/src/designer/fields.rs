@@ -31,7 +31,7 @@ pub struct Opts {
     pub hint: Option<&'static str>,
     pub placeholder: Option<&'static str>,
     /// A datalist's id for suggestions.
-    pub list: Option<&'static str>,
+    pub list: Option<String>,
     pub convert: Option<Convert>,
     pub on_set: Option<OnSet>,
     /// A select's first choice when optional ("(none)").
@@ -173,7 +173,7 @@ pub fn input(d: Designer, label: impl Into<String>, at: String, opts: Opts) -> A
     let control = view! {
         <input id=id.clone() type="text" data-path=at.clone()
             inputmode=opts.number.then_some("decimal")
-            placeholder=opts.placeholder list=opts.list
+            placeholder=opts.placeholder list=opts.list.clone()
             spellcheck="false" autocomplete="off"
             class:invalid=move || bad.get()
             aria-invalid=move || bad.get().then_some("true")
