@@ -12,8 +12,9 @@
 #                                   `station`), each its own bundle, loaded
 #                                   by its pages only (the station's by
 #                                   `roomctl station`'s live screens)
-#   target/site/pkg/designer.{js,wasm}  the Project Designer (designer/), its
-#                                   own bundle, loaded by /designer only
+#   target/site/pkg/designer.{js,wasm}  the Project Designer (app, feature
+#                                   `designer`, with the designer crate's
+#                                   checks), loaded by /designer only
 #   target/site/pkg/roomctl.css     style/main.css
 #   target/site/*                   public/
 #   *.br, *.gz beside them          build-time compressed copies
@@ -164,13 +165,14 @@ cp "$STAGE/$OUTPUT_NAME.wasm" "$STAGE/$OUTPUT_NAME.js" "$PKG/"
 rm -rf "$PKG/snippets"
 if [[ -d $STAGE/snippets ]]; then cp -r "$STAGE/snippets" "$PKG/snippets"; fi
 
-# 3a. The status and admin pages' and the station's own wasm: the same app
-#     crate with the `status`, `admin` or `station` feature, each hydrating its own screen only
+# 3a. The status and admin pages', the station's and the Project Designer's
+#     own wasm: the same app crate with the `status`, `admin`, `station` or
+#     `designer` feature, each hydrating its own screen only
 #     (app/src/lib.rs: each bundle carries only its own screens), as
 #     pkg/<name>.js and pkg/<name>.wasm. Each in a target directory of its
 #     own, so the app crate's feature sets never overwrite each other's
 #     app.wasm (their dependencies come from sccache).
-for SCREEN in status admin station; do
+for SCREEN in status admin station designer; do
   SCREEN_FRONT="$TARGET_DIR/front-$SCREEN"
   SCREEN_STAGE="$FRONT/bindgen-$SCREEN"
   screen_args=(--package="$LIB_PACKAGE" --lib --target=wasm32-unknown-unknown
@@ -195,32 +197,6 @@ for SCREEN in status admin station; do
   fi
   cp "$SCREEN_STAGE/$SCREEN.wasm" "$SCREEN_STAGE/$SCREEN.js" "$PKG/"
 done
-
-# 3b. The Project Designer's wasm (designer/: controller-core's validation,
-#     TOML edits and engine for /designer): its own bundle, pkg/designer.js
-#     and pkg/designer.wasm, loaded by /designer only, so the panel's wasm
-#     above does not grow. Same profile, tools and skip-when-unchanged stamp.
-DESIGNER_STAGE="$FRONT/bindgen-designer"
-say "cargo build --package=designer --lib --target=wasm32-unknown-unknown $(profile_args "$LIB_PROFILE")"
-cargo build --package=designer --lib --target=wasm32-unknown-unknown \
-  --target-dir="$FRONT" "$(profile_args "$LIB_PROFILE")"
-DESIGNER_IN="$FRONT/wasm32-unknown-unknown/$(profile_dir "$LIB_PROFILE")/designer.wasm"
-[[ -f $DESIGNER_IN ]] || die "cargo did not produce $DESIGNER_IN"
-stamp="$(sha256sum "$DESIGNER_IN" | cut -d' ' -f1) wasm-bindgen $WASM_BINDGEN_VERSION $("$WASM_OPT" --version) ${WASM_FEATURES[*]}"
-if [[ -f $DESIGNER_STAGE/stamp && "$(cat "$DESIGNER_STAGE/stamp")" == "$stamp" \
-      && -f $DESIGNER_STAGE/designer.wasm && -f $DESIGNER_STAGE/designer.js ]]; then
-  say "designer wasm unchanged: wasm-bindgen and wasm-opt skipped"
-else
-  rm -rf "$DESIGNER_STAGE" && mkdir -p "$DESIGNER_STAGE/out"
-  wasm-bindgen --target web --no-typescript --out-dir "$DESIGNER_STAGE/out" \
-    --out-name designer "$DESIGNER_IN"
-  "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" "$DESIGNER_STAGE/out/designer_bg.wasm" \
-    -o "$DESIGNER_STAGE/designer.wasm"
-  mv "$DESIGNER_STAGE/out/designer.js" "$DESIGNER_STAGE/designer.js"
-  rm -rf "$DESIGNER_STAGE/out"
-  printf '%s' "$stamp" > "$DESIGNER_STAGE/stamp"
-fi
-cp "$DESIGNER_STAGE/designer.wasm" "$DESIGNER_STAGE/designer.js" "$PKG/"
 
 # 4. The stylesheet (cargo-leptos also runs lightningcss over it; the file
 #    is plain CSS the supported browsers read as it is) and the assets.
@@ -256,7 +232,15 @@ node -e '
   }
 ' "$ROOT/$SITE_ROOT"
 
-say "designer: $(gzip -9 -c "$PKG/designer.wasm" | wc -c) bytes of wasm gzipped (loaded by /designer only)"
+# The Project Designer's budget (docs/performance.md, "Designer wasm
+# size"): controller-core's validator with its time-zone database, TOML
+# editing and regexes, and the Leptos screen; an installer's laptop loads
+# it once per visit, but it must not creep.
+DESIGNER_WASM_BUDGET=1638400 # 1600 KiB gzipped (1,582,392 B at its port to Leptos)
+designer_gz=$(gzip -9 -c "$PKG/designer.wasm" | wc -c)
+say "designer: $designer_gz bytes of wasm gzipped, budget $DESIGNER_WASM_BUDGET (loaded by /designer only)"
+(( designer_gz <= DESIGNER_WASM_BUDGET )) \
+  || die "the designer's wasm is $designer_gz bytes gzipped, over its budget of $DESIGNER_WASM_BUDGET (see docs/performance.md: twiggy top on target/front-designer/wasm32-unknown-unknown/wasm-release/app.wasm)"
 for SCREEN in status admin; do
   say "$SCREEN: $(gzip -9 -c "$PKG/$SCREEN.wasm" | wc -c) bytes of wasm gzipped (loaded by /$SCREEN only)"
 done

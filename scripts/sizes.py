@@ -33,7 +33,7 @@ KNOWN_FNS = {
     "server/src/station/usage.rs::report": 135,
     "server/src/station/watcher.rs::session": 129,
     "controller-core/src/engine/mod.rs::apply": 127,
-    "controller-core/src/project/validate/feedback.rs::check": 115,
+    "controller-core/src/project/validate/feedback.rs::check": 109,
     "server/src/services/central/session.rs::run": 106,
     "server/src/station/mqtt.rs::message": 106,
     "app/src/status.rs::StatusBody": 104,
@@ -57,7 +57,6 @@ KNOWN_FNS = {
     "server/src/services/calendar/fetch.rs::fetch": 83,
     "server/src/services/http/users.rs::apply": 82,
     "server/src/services/lookup/discover.rs::discover": 82,
-    "controller-core/src/project/validate/devices.rs::driver_device": 81,
 }
 KNOWN_FILES = {
     "server/src/services/mqtt/bridge/mod.rs": 682,
@@ -67,7 +66,7 @@ KNOWN_FILES = {
     "server/src/storage/project_store.rs": 669,
     "server/src/station/web.rs": 526,
     "controller-core/src/central_client.rs": 634,
-    "server/src/services/http/admin.rs": 629,
+    "server/src/services/http/admin.rs": 620,
     "server/src/logic/devices/mod.rs": 599,
     "controller-core/src/protocol/mqtt.rs": 588,
     "controller-core/src/project/edit.rs": 571,

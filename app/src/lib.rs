@@ -28,27 +28,54 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod base;
+#[cfg(any(feature = "ssr", feature = "designer"))]
+mod designer;
+#[cfg(any(feature = "admin", feature = "designer"))]
+mod fetch;
 #[cfg(any(
     feature = "ssr",
-    not(any(feature = "status", feature = "admin", feature = "station"))
+    not(any(
+        feature = "status",
+        feature = "admin",
+        feature = "station",
+        feature = "designer"
+    ))
 ))]
 mod icons;
 #[cfg(any(
     feature = "ssr",
-    not(any(feature = "status", feature = "admin", feature = "station"))
+    not(any(
+        feature = "status",
+        feature = "admin",
+        feature = "station",
+        feature = "designer"
+    ))
 ))]
 mod notice;
 #[cfg(any(
     feature = "ssr",
-    not(any(feature = "status", feature = "admin", feature = "station"))
+    not(any(
+        feature = "status",
+        feature = "admin",
+        feature = "station",
+        feature = "designer"
+    ))
 ))]
 mod panel;
 #[cfg(all(
     feature = "hydrate",
-    not(any(feature = "status", feature = "admin", feature = "station"))
+    not(any(
+        feature = "status",
+        feature = "admin",
+        feature = "station",
+        feature = "designer"
+    ))
 ))]
 mod panel_channel;
-#[cfg(all(feature = "hydrate", not(any(feature = "admin", feature = "station"))))]
+#[cfg(all(
+    feature = "hydrate",
+    not(any(feature = "admin", feature = "station", feature = "designer"))
+))]
 mod socket;
 #[cfg(feature = "ssr")]
 pub use panel::view_in_page;
@@ -68,6 +95,11 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 
 pub use controller_core::link::LinkState;
+
+/// The logged-in admin a designer page is rendered for: the server's
+/// gate in front of the designer puts it in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUser(pub String);
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -110,7 +142,11 @@ pub fn App() -> impl IntoView {
             // asynchronous hydration code whether it is used or not.
             Screen::Panel(panel) => EitherOf4::A(panel_page(panel)),
             Screen::Status => EitherOf4::B(status_page()),
-            Screen::Admin => EitherOf4::C(admin_page()),
+            // The installer's screens share an arm: the panel's build,
+            // which carries neither, keeps its four.
+            screen @ (Screen::Admin | Screen::Designer) => {
+                EitherOf4::C(installer_page(screen == Screen::Designer))
+            }
             Screen::NotFound => EitherOf4::D(view! { <p class="notfound">"Page not found."</p> }),
         }}
     }
@@ -120,14 +156,24 @@ pub fn App() -> impl IntoView {
 // bundles, nothing (they never hydrate the screen: see [`hydrate`]).
 #[cfg(any(
     feature = "ssr",
-    not(any(feature = "status", feature = "admin", feature = "station"))
+    not(any(
+        feature = "status",
+        feature = "admin",
+        feature = "station",
+        feature = "designer"
+    ))
 ))]
 fn panel_page(panel: Option<String>) -> impl IntoView {
     view! { <panel::PanelPage panel/> }
 }
 #[cfg(all(
     not(feature = "ssr"),
-    any(feature = "status", feature = "admin", feature = "station")
+    any(
+        feature = "status",
+        feature = "admin",
+        feature = "station",
+        feature = "designer"
+    )
 ))]
 fn panel_page(_: Option<String>) -> impl IntoView {}
 
@@ -138,12 +184,25 @@ fn status_page() -> impl IntoView {
 #[cfg(not(any(feature = "ssr", feature = "status")))]
 fn status_page() -> impl IntoView {}
 
-#[cfg(any(feature = "ssr", feature = "admin"))]
-fn admin_page() -> impl IntoView {
+#[cfg(feature = "ssr")]
+fn installer_page(designer: bool) -> impl IntoView {
+    use leptos::either::Either;
+    if designer {
+        Either::Left(view! { <designer::DesignerPage/> })
+    } else {
+        Either::Right(view! { <admin::AdminPage/> })
+    }
+}
+#[cfg(all(not(feature = "ssr"), feature = "admin"))]
+fn installer_page(_: bool) -> impl IntoView {
     view! { <admin::AdminPage/> }
 }
-#[cfg(not(any(feature = "ssr", feature = "admin")))]
-fn admin_page() -> impl IntoView {}
+#[cfg(all(not(feature = "ssr"), feature = "designer"))]
+fn installer_page(_: bool) -> impl IntoView {
+    view! { <designer::DesignerPage/> }
+}
+#[cfg(not(any(feature = "ssr", feature = "admin", feature = "designer")))]
+fn installer_page(_: bool) -> impl IntoView {}
 
 /// The screens of the app, chosen by the request path.
 ///
@@ -160,12 +219,19 @@ pub enum Screen {
     Status,
     /// `/admin`.
     Admin,
+    /// The Project Designer ([`Screen::DESIGNER`]); the server renders it
+    /// for a logged-in admin only.
+    Designer,
     NotFound,
 }
 
 impl Screen {
     /// The paths the server renders the app for (axum's route syntax).
     pub const ROUTES: [&'static str; 4] = ["/", "/panel/{panel}", "/status", "/admin"];
+
+    /// The Project Designer's path: routed by the server apart from
+    /// [`Screen::ROUTES`], behind the admin login.
+    pub const DESIGNER: &'static str = "/designer";
 
     /// Exactly the paths of [`Screen::ROUTES`] (no trailing slashes, as the
     /// server routes them); anything else is [`Screen::NotFound`], which the
@@ -175,6 +241,9 @@ impl Screen {
             "" | "/" => Screen::Panel(None),
             "/status" => Screen::Status,
             "/admin" => Screen::Admin,
+            // Not in the panel's build, which never shows the designer.
+            #[cfg(any(feature = "ssr", feature = "designer"))]
+            Screen::DESIGNER => Screen::Designer,
             _ => match path.strip_prefix("/panel/") {
                 Some(id) if !id.is_empty() && !id.contains('/') => {
                     Screen::Panel(Some(id.to_string()))
@@ -191,6 +260,7 @@ impl Screen {
         match self {
             Screen::Status => Some("status"),
             Screen::Admin => Some("admin"),
+            Screen::Designer => Some("designer"),
             Screen::Panel(_) | Screen::NotFound => None,
         }
     }
@@ -211,10 +281,12 @@ impl Screen {
         match self.bundle_name() {
             Some("status") => cfg!(feature = "status"),
             Some("admin") => cfg!(feature = "admin"),
+            Some("designer") => cfg!(feature = "designer"),
             _ => !cfg!(any(
                 feature = "status",
                 feature = "admin",
-                feature = "station"
+                feature = "station",
+                feature = "designer"
             )),
         }
     }
@@ -252,6 +324,7 @@ mod tests {
         );
         assert_eq!(Screen::from_path("/status"), Screen::Status);
         assert_eq!(Screen::from_path("/admin"), Screen::Admin);
+        assert_eq!(Screen::from_path(Screen::DESIGNER), Screen::Designer);
         for other in [
             "/panel/",
             "/panel",

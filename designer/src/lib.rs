@@ -1,7 +1,8 @@
-//! The Project Designer's wasm (`/designer`, public/designer.js): the parts
-//! of controller-core the designer runs in the browser, behind a small
-//! JSON-in, JSON-out interface. The same code the controller runs, so what
-//! the designer says about a project is what an upload will say:
+//! The Project Designer's checks (`/designer`, app/src/designer/, compiled
+//! into its bundle pkg/designer.wasm): the parts of controller-core the
+//! designer runs in the browser, on the project as JSON. The same code the
+//! controller runs, so what the designer says about a project is what an
+//! upload will say:
 //! - [`open`]: a project's text read into the model the page edits;
 //! - [`check`]: the edited model written back into the installer's text
 //!   ([`edit_toml`]: comments and order kept) and validated as an upload is;
@@ -20,7 +21,6 @@ use controller_core::project::{edit_toml, ProjectError};
 use controller_core::Project;
 use serde::Serialize;
 use serde_json::json;
-use wasm_bindgen::prelude::*;
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| {
@@ -39,7 +39,6 @@ pub fn errors_of(text: &str) -> Vec<ProjectError> {
 
 /// `{"project": model or null, "errors": [...]}`: the model when the text's
 /// shape is right (even with meaning errors, so they can be fixed here).
-#[wasm_bindgen]
 pub fn open(text: &str) -> String {
     let errors = errors_of(text);
     let project = toml_model(text);
@@ -51,7 +50,6 @@ fn toml_model(text: &str) -> Option<Project> {
 }
 
 /// The errors of a project text, as JSON (`[{line, column, path, message}]`).
-#[wasm_bindgen]
 pub fn validate(text: &str) -> String {
     to_json(&errors_of(text))
 }
@@ -65,7 +63,6 @@ pub fn validate(text: &str) -> String {
 /// the typo, then the rest: each wrong value is named by its field path and
 /// stood in for by a placeholder of the right type for the check, and
 /// errors the placeholder itself causes are left out.
-#[wasm_bindgen]
 pub fn check(original: &str, project_json: &str) -> String {
     let mut model: serde_json::Value = match serde_json::from_str(project_json) {
         Ok(v) => v,
@@ -181,7 +178,6 @@ struct Capture {
 /// `{"error"}` for an expression that does not compile (the validator's
 /// words), else `{"matched": bool, "captures": [{name, text}]}` with `$0`
 /// the whole match.
-#[wasm_bindgen]
 pub fn regex_test(pattern: &str, line: &str) -> String {
     let regex = match compile_regex(pattern) {
         Ok(r) => r,
@@ -208,7 +204,6 @@ pub fn regex_test(pattern: &str, line: &str) -> String {
 /// 1970, the browser's clock), in the timer's time zone as the controller
 /// computes them: `{"runs": ["2026-11-27 07:00:00 CET", ...]}` or
 /// `{"error"}`.
-#[wasm_bindgen]
 pub fn next_runs(cron: &str, time_zone: &str, now_ms: f64, count: u32) -> String {
     let zone = if time_zone.is_empty() {
         "UTC"
@@ -231,16 +226,6 @@ pub fn next_runs(cron: &str, time_zone: &str, now_ms: f64, count: u32) -> String
         }
     }
     to_json(&json!({ "runs": runs }))
-}
-
-/// The panel's icons for the picker: `[{"name", "path"}]` (SVG path data).
-#[wasm_bindgen]
-pub fn icons() -> String {
-    let list: Vec<_> = controller_core::icons::NAMES
-        .iter()
-        .map(|n| json!({ "name": n, "path": controller_core::icons::path(n) }))
-        .collect();
-    to_json(&list)
 }
 
 #[cfg(test)]

@@ -158,6 +158,11 @@ test("the designer: build a page, validate live, undo/redo, save, diff, apply, t
     await page.keyboard.press("Control+y");
     await expect(page.locator("#error-count")).toHaveText("No errors");
 
+    // Every button's fields at once: unique ids, axe clean.
+    await page.getByRole("button", { name: "Buttons" }).click();
+    await expect(page.locator('[data-item^="buttons"]').first()).toBeVisible();
+    await checkAxe(page, "/designer, buttons");
+
     // A sequence for the new button.
     await page.getByRole("button", { name: "Sequences" }).click();
     await page.getByRole("button", { name: "Add sequence" }).click();

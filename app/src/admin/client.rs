@@ -11,10 +11,9 @@ use leptos::task::spawn_local;
 use serde_json::{json, Value};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    FormData, Headers, HtmlFormElement, ProgressEvent, RequestCredentials, RequestInit, Response,
-    ScrollIntoViewOptions, ScrollLogicalPosition, UrlSearchParams, XmlHttpRequest,
+    FormData, HtmlFormElement, ProgressEvent, ScrollIntoViewOptions, ScrollLogicalPosition,
+    UrlSearchParams, XmlHttpRequest,
 };
 
 use super::{text, Admin};
@@ -43,41 +42,10 @@ fn set_user(admin: Admin, user: Option<String>) {
     admin.user.set(user);
 }
 
-/// One request; (status, answer). No answer or an answer that is not JSON
-/// is said in words, as the controller's own answers are.
+/// One request; (status, answer) ([`crate::fetch::call`]); a 401 means
+/// the session is over.
 async fn call(admin: Admin, method: &str, url: &str, body: Option<JsValue>) -> (u16, Value) {
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_credentials(RequestCredentials::SameOrigin);
-    if let Ok(headers) = Headers::new() {
-        let _ = headers.set("Accept", "application/json");
-        init.set_headers(&headers);
-    }
-    if let Some(body) = &body {
-        init.set_body(body);
-    }
-    let answer = JsFuture::from(window().fetch_with_str_and_init(url, &init)).await;
-    let Ok(response) = answer.map(JsCast::unchecked_into::<Response>) else {
-        return (
-            0,
-            json!({"ok": false, "title": "No answer",
-                   "text": "The controller did not answer; check the network and try again."}),
-        );
-    };
-    let status = response.status();
-    let text = match response.text() {
-        Ok(promise) => JsFuture::from(promise)
-            .await
-            .ok()
-            .and_then(|t| t.as_string()),
-        Err(_) => None,
-    };
-    let body = text
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| {
-            json!({"ok": false, "title": "Unexpected answer",
-                   "text": format!("The controller answered with status {status}.")})
-        });
+    let (status, body) = crate::fetch::call(method, url, body).await;
     if status == 401 {
         set_user(admin, None);
     }

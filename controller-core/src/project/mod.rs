@@ -20,9 +20,11 @@ mod meeting_rules;
 pub mod meeting_tile;
 pub mod occupancy;
 mod parse;
+mod refs;
 mod schema;
 mod secrets;
 mod validate;
+pub mod vocab;
 
 use crate::driver::library::Library;
 
@@ -35,6 +37,7 @@ pub use logic::*;
 pub use meeting_rules::*;
 pub use meeting_tile::MeetingPlace;
 pub use occupancy::{Occupancy, OccupancyRule, OccupancyWhen, PresenceSource};
+pub use refs::{button_references, ButtonRef};
 pub use schema::*;
 pub use secrets::{redact_secrets, HIDDEN};
 

@@ -108,9 +108,6 @@ pub(super) fn check<'p>(c: &mut Checker<'p, '_>, library: &Library) -> Devices<'
             1..=3600,
             "reconnect_secs",
         );
-        if let Some(b) = &d.status_led {
-            c.button_ref(field(&base, "status_led"), b);
-        }
         if let Some(expr) = &d.busy {
             if let Err(e) = compile_regex(expr) {
                 c.err(field(&base, "busy"), e.to_string());
@@ -191,9 +188,6 @@ fn driver_device(
         1..=3600,
         "reconnect_secs",
     );
-    if let Some(b) = &d.status_led {
-        c.button_ref(field(base, "status_led"), b);
-    }
     let settings = match device_settings(d, driver) {
         Ok(s) => Some(s),
         Err(e) => {

@@ -7,11 +7,9 @@ use super::{field, item, Checker};
 use crate::logic::feedback::compile_regex;
 use crate::project::drivers::listed;
 
-/// A target holding `$` names a regex capture, known only once a reply
-/// matches; the server logs a bad one then, so it is not checked here.
-fn is_capture(target: &str) -> bool {
-    target.contains('$')
-}
+// A target holding `$` names a regex capture, known only once a reply
+// matches; the server logs a bad one then, so it is not checked here.
+use crate::project::refs::is_capture;
 
 pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
     let project = c.project;
@@ -106,18 +104,12 @@ pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
                 "an `equals` rule has no captures: give the `value` to set",
             );
         }
-        if let Some(b) = &f.press {
-            if !is_capture(b) {
-                c.button_ref(field(&base, "press"), b);
-            }
-        }
         if let Some(mode) = &f.led {
             if !is_capture(mode) {
                 c.led_mode(field(&base, "led"), mode);
             }
             match &f.button {
-                Some(b) if !is_capture(b) => c.button_ref(field(&base, "button"), b),
-                Some(_) => {}
+                Some(_) => {} // button_refs: the reference, if not a capture
                 None => c.err(base.clone(), "a feedback rule with `led` needs a `button`"),
             }
         } else if f.button.is_some() {

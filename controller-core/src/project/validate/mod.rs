@@ -57,6 +57,10 @@ pub(super) fn validate(
     );
     buttons::check(&mut c);
     panels::check(&mut c);
+    // Every field naming a button, found as the designer finds them.
+    for (path, id) in super::refs::button_refs(project) {
+        c.button_ref(path, id);
+    }
     panels::check_booking_kinds(&mut c);
     let devices = devices::check(&mut c, library);
     levels::check(&mut c, &devices);

@@ -166,9 +166,6 @@ fn rules(c: &mut Checker<'_, '_>, base: &[Seg], rules: &[OccupancyRule]) {
             ),
             OccupancyWhen::NoShow => {}
         }
-        if let Some(b) = &r.press {
-            c.button_ref(field(&at, "press"), b);
-        }
         if let Some(s) = &r.sequence {
             let found = project.sequences.iter().find(|q| &q.id == s);
             c.reference(field(&at, "sequence"), found, "sequence", s);

@@ -17,9 +17,6 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
             &[r.press.is_some(), r.sequence.is_some()],
             "a schedule rule has exactly one of `press` and `sequence`",
         );
-        if let Some(b) = &r.press {
-            c.button_ref(field(&base, "press"), b);
-        }
         if let Some(s) = &r.sequence {
             let found = project.sequences.iter().find(|q| &q.id == s);
             c.reference(field(&base, "sequence"), found, "sequence", s);

@@ -8,6 +8,7 @@ use super::devices::{Devices, Link};
 use super::{at, field, item, k, Checker, Seg, MAX_STEPS};
 use crate::logic::{decode_escapes, decode_hex, parse_http_step};
 use crate::project::drivers::{command_bytes, step_params, ParamField};
+use crate::project::vocab::{exactly_one_of, STEP_ACTIONS};
 use crate::project::{Step, Transport};
 
 /// For each button, the buttons its sequences press.
@@ -20,7 +21,6 @@ pub(super) fn check(c: &mut Checker<'_, '_>, devices: &Devices<'_>) {
     for (i, s) in project.sequences.iter().enumerate() {
         let base = item(&[], "sequences", i);
         c.unique_id(field(&base, "id"), &s.id, "sequence", &mut ids, "");
-        c.button_ref(field(&base, "button"), &s.button);
         if s.steps.is_empty() {
             c.err(field(&base, "steps"), "a sequence needs at least one step");
         }
@@ -58,7 +58,7 @@ fn check_step(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: Vec<Seg>, st
             step.adjust_level.is_some(),
             step.command.is_some(),
         ],
-        "a step has exactly one of send, send_hex, http, command, wait_ms, led, press, set_variable, set_level, adjust_level",
+        &exactly_one_of("a step", &STEP_ACTIONS),
     );
     step_value(c, &base, step);
     step_device(c, devices, &base, step);
@@ -66,7 +66,7 @@ fn check_step(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: Vec<Seg>, st
     if let Some(mode) = &step.led {
         c.led_mode(field(&base, "led"), mode);
         match &step.button {
-            Some(b) => c.button_ref(field(&base, "button"), b),
+            Some(_) => {} // button_refs: the reference
             None => c.err(base.clone(), "an `led` step needs a `button`"),
         }
     } else if step.button.is_some() {
@@ -74,9 +74,6 @@ fn check_step(c: &mut Checker<'_, '_>, devices: &Devices<'_>, base: Vec<Seg>, st
             field(&base, "button"),
             "`button` belongs to an `led` step; to press a button use `press`",
         );
-    }
-    if let Some(b) = &step.press {
-        c.button_ref(field(&base, "press"), b);
     }
     if let Some(w) = step.wait_ms {
         if w > 600_000 {

@@ -17,9 +17,6 @@ pub(super) fn check(c: &mut Checker<'_, '_>) {
             &[t.press.is_some(), t.set_variable.is_some()],
             "a timer has exactly one of `press` and `set_variable`",
         );
-        if let Some(b) = &t.press {
-            c.button_ref(field(&base, "press"), b);
-        }
         match (&t.set_variable, &t.value) {
             (Some(v), Some(value)) => {
                 c.variable_ref(field(&base, "set_variable"), v);

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::{at, field, item, k, Checker, Seg};
+use crate::project::vocab::{exactly_one_of, COMPARISONS};
 use crate::project::{VarCondition, Variable};
 
 pub(super) fn check(c: &mut Checker<'_, '_>) {
@@ -70,7 +71,7 @@ fn condition(c: &mut Checker<'_, '_>, base: &[Seg], cond: &VarCondition) {
             cond.above.is_some(),
             cond.below.is_some(),
         ],
-        "a condition has exactly one of equals, not_equals, above, below",
+        &exactly_one_of("a condition", &COMPARISONS),
     );
     for (name, limit) in [("above", cond.above), ("below", cond.below)] {
         if limit.is_some_and(|l| !l.is_finite()) {

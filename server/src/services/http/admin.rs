@@ -56,7 +56,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/admin/api/diff", get(diff))
         .route("/admin/api/restore/{id}", post(restore))
         .route("/admin/api/version/{which}", get(version))
-        .route("/designer", get(designer_page))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -169,14 +168,6 @@ impl IntoResponse for Denied {
             "Log in first",
             "This needs an admin login: log in at /login?next=/admin.",
         )
-    }
-}
-
-/// `/designer` for an admin; the login form (back here after) otherwise.
-async fn designer_page(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    match st.user(&headers) {
-        Ok(user) => super::designer::page(&user).into_response(),
-        Err(_) => axum::response::Redirect::to("/login?next=/designer").into_response(),
     }
 }
 

@@ -1,35 +1,44 @@
-//! `/designer`: the Project Designer's page shell. The designer itself is
-//! public/designer.js (the page) and pkg/designer.{js,wasm} (controller-core
-//! compiled to wasm: validation, comment-keeping TOML edits), its own
-//! bundle, loaded by this page only, so a panel never downloads it. It
-//! works on the admin API (`/admin/api/*`, admin.rs) with the admin page's
-//! session: open a version, upload the edit as the pending project, diff,
-//! apply; its preview is the real panel over a preview controller
+//! `/designer`: the Project Designer's route. The designer is a screen of
+//! the app (app/src/designer/), rendered by the server like the other
+//! screens and hydrated by its own bundle (pkg/designer.{js,wasm}, loaded
+//! by this page only, so a panel never downloads it), for a logged-in admin
+//! only. It works on the admin API (`/admin/api/*`, admin.rs) with the admin
+//! page's session: open a version, upload the edit as the pending project,
+//! diff, apply; its preview is the real panel over a preview controller
 //! (preview.rs), framed by this page.
 
-use app::text::escape_html as escape;
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use app::AdminUser;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::MethodRouter;
+use axum::Router;
 
-use super::layers::DESIGNER_CSP;
+use crate::state::controller::Controller;
 
-/// The page for a logged-in admin (the caller checks the session), with
-/// the designer's own Content-Security-Policy (its wasm must compile).
-pub fn page(user: &str) -> impl IntoResponse {
-    let html = Html(format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Project Designer · roomctl</title>
-<link rel="stylesheet" href="/pkg/roomctl.css"><link rel="stylesheet" href="/designer.css"></head>
-<body class="designer-body"><div id="designer" class="designer" data-user="{user}">
-<header class="designer-head"><h1>Project Designer</h1>
-<nav aria-label="Pages"><a href="/admin">Admin</a> · <a href="/status">Status</a> · <a href="/">Panel</a></nav>
-<span class="designer-session">Logged in as <strong>{user}</strong></span>
-<form method="post" action="/logout"><button type="submit">Log out</button></form></header>
-<main id="designer-main"><p id="designer-loading" role="status">Loading the designer…</p>
-<noscript><p>The designer needs JavaScript. Projects can also be uploaded as files on the <a href="/admin">admin page</a>.</p></noscript></main>
-</div><script type="module" src="/designer.js"></script></body></html>"#,
-        user = escape(user),
-    ));
-    ([(header::CONTENT_SECURITY_POLICY, DESIGNER_CSP)], html)
+/// In front of the designer's screen: an admin's session (whose name the
+/// page shows), or the login form, back here after.
+async fn admin_only(
+    State(controller): State<Controller>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match super::admin::admin_session(&controller, request.headers()) {
+        Some((_, user)) => {
+            request.extensions_mut().insert(AdminUser(user));
+            next.run(request).await
+        }
+        None => Redirect::to(&format!("/login?next={}", app::Screen::DESIGNER)).into_response(),
+    }
+}
+
+/// The designer's route on `router`: `page` (the app's renderer) behind
+/// [`admin_only`].
+pub(super) fn route<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    page: MethodRouter<S>,
+    controller: Controller,
+) -> Router<S> {
+    let gate = axum::middleware::from_fn_with_state(controller, admin_only);
+    router.route(app::Screen::DESIGNER, page.layer(gate))
 }

@@ -44,13 +44,6 @@ pub const FRAMED_CSP: &str = "default-src 'self'; script-src 'self'; style-src '
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
      form-action 'self'; frame-ancestors 'self'";
 
-/// The policy of the Project Designer's page (designer.rs): its own script
-/// files only, nothing inline, and `'wasm-unsafe-eval'` for its
-/// WebAssembly; style attributes are allowed (tiles are placed by them).
-pub const DESIGNER_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
-
 /// The policy of the central station's pages without a script (`roomctl
 /// station`: its login form, alerts and usage; its live screens have the
 /// app pages' [`page_policy`]): nothing may run; style attributes are
@@ -185,13 +178,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_designer_policy_allows_its_wasm_and_no_inline_script() {
-        assert!(DESIGNER_CSP.contains("script-src 'self' 'wasm-unsafe-eval';"));
-        assert!(!DESIGNER_CSP.contains("script-src 'self' 'unsafe-inline'"));
-        assert!(HeaderValue::from_str(DESIGNER_CSP).is_ok());
-    }
-
-    #[test]
     fn page_policy_allows_the_nonce_and_wasm_only() {
         let p = page_policy("abc", Framing::Deny);
         assert!(p.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';"));
@@ -199,7 +185,6 @@ mod tests {
         assert!(!p.contains("script-src 'self' 'unsafe-inline'"));
         assert!(p.ends_with("frame-ancestors 'none'"));
         assert!(BASE_CSP.contains("frame-ancestors 'none'"));
-        assert!(DESIGNER_CSP.contains("frame-ancestors 'none'"));
         // Only the designer's preview may be framed, and only by the
         // controller's own pages.
         let p = page_policy("abc", Framing::SameOrigin);

@@ -305,10 +305,10 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         port,
     ));
     previews.watch();
-    let mut router = Router::new();
-    for path in Screen::ROUTES {
-        router = router.route(path, get(render.clone()));
-    }
+    let router = Screen::ROUTES
+        .iter()
+        .fold(Router::new(), |r, p| r.route(p, get(render.clone())));
+    let router = designer::route(router, get(render.clone()), env.controller.clone());
     let router = router
         .route("/ws", get(panel_channel::upgrade).with_state(live))
         .route(
