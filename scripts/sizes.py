@@ -32,7 +32,6 @@ KNOWN_FNS = {
     "server/src/services/http/panel_channel.rs::serve": 143,
     "server/src/station/usage.rs::report": 135,
     "server/src/station/watcher.rs::session": 129,
-    "controller-core/src/project/validate/feedback.rs::check": 115,
     "server/src/services/central/session.rs::run": 106,
     "server/src/station/mqtt.rs::message": 106,
     "app/src/status.rs::StatusBody": 104,
