@@ -35,7 +35,6 @@ KNOWN_FNS = {
     "server/src/station/mqtt.rs::message": 106,
     "app/src/status.rs::StatusBody": 104,
     "controller-core/src/driver/transcript.rs::check": 103,
-    "server/src/services/extension/mod.rs::on_datagram": 101,
     "server/src/logic/devices/driven.rs::serve": 96,
     "server/src/services/http/panel_channel.rs::run": 95,
     "controller-core/src/driver/transcript.rs::round_trip": 95,
@@ -85,7 +84,6 @@ KNOWN_FILES = {
     "server/src/services/http/mod.rs": 419,
     "controller-core/src/project/controls.rs": 407,
     "server/src/services/http/users.rs": 404,
-    "server/src/services/extension/mod.rs": 403,
 }
 
 FN = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?(?:extern\s+\"[^\"]*\"\s+)?fn\s+([A-Za-z_][A-Za-z0-9_]*)")
