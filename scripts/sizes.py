@@ -29,7 +29,6 @@ FILE_LIMIT = 400
 # The sizes when the check came in (2026-12-07). Only shrink these.
 KNOWN_FNS = {
     "server/src/config/sections.rs::profile_defaults": 169,
-    "server/src/services/http/panel_channel.rs::serve": 143,
     "server/src/station/usage.rs::report": 135,
     "server/src/station/watcher.rs::session": 129,
     "server/src/station/mqtt.rs::message": 106,
@@ -54,7 +53,7 @@ KNOWN_FNS = {
 KNOWN_FILES = {
     "server/src/services/mqtt/bridge/mod.rs": 682,
     "server/src/config/sections.rs": 546,
-    "server/src/services/http/panel_channel.rs": 692,
+    "server/src/services/http/panel_channel.rs": 528,
     "server/src/storage/project_store.rs": 669,
     "server/src/station/web.rs": 537,
     "controller-core/src/central_client.rs": 634,
