@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use controller_core::project::{PanelProfile, Project};
-use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage};
+use controller_core::protocol::panel::{ClientMessage, ErrorCode, MeetingChange, ServerMessage};
 use controller_core::view::PanelSession;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -195,57 +195,14 @@ impl Session {
         let controller = state.controller.clone();
         let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
 
-        // 1. hello: which panel, and its PIN if it has one.
-        let hello = tokio::select! {
-            m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
-            _ = state.shutdown.cancelled() => return,
-        };
-        let (panel, sparse, pin, layout) = match hello {
-            Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
-                Ok(ClientMessage::Hello {
-                    panel,
-                    pin,
-                    sparse,
-                    layout,
-                    ..
-                }) => match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
-                    Ok(()) => {
-                        // Kept only as a PIN the panel was let in with.
-                        let pin = pin.filter(|given| {
-                            controller
-                                .project()
-                                .panel(&panel)
-                                .and_then(|p| p.pin.as_ref())
-                                == Some(given)
-                        });
-                        (panel, sparse, pin, layout)
-                    }
-                    // A panel that can show "not available" stays
-                    // connected: the project may get its panel back.
-                    Err((ErrorCode::UnknownPanel, _)) if layout.is_some() => {
-                        (panel, sparse, None, Some(String::new()))
-                    }
-                    Err((code, why)) => {
-                        refuse(&mut socket, code, why, CLOSE_REFUSED).await;
-                        return;
-                    }
-                },
-                Ok(_) => {
-                    let why = "the first message must be hello";
-                    refuse(&mut socket, ErrorCode::Malformed, why, CLOSE_REFUSED).await;
-                    return;
-                }
-                Err(e) => {
-                    refuse(&mut socket, e.code(), e.to_string(), CLOSE_REFUSED).await;
-                    return;
-                }
-            },
-            Ok(Some(Err(_))) => {
-                let why = format!("a message may be at most {MAX_WS_MESSAGE} bytes");
-                refuse(&mut socket, ErrorCode::TooLarge, why, CLOSE_TOO_BIG).await;
-                return;
-            }
-            _ => return,
+        let Some(Hello {
+            panel,
+            sparse,
+            pin,
+            layout,
+        }) = read_hello(&mut socket, &state, peer).await
+        else {
+            return;
         };
 
         let id = controller.next_id();
@@ -408,17 +365,11 @@ impl Session {
                 Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
             },
             ClientMessage::Ping { seq } => {
-                let now = self.controller.now();
-                self.controller
-                    .status()
-                    .panel_update(self.id, |s| s.last_keepalive_at = now);
+                self.kept_alive();
                 Some(Reply::Send(text_pong(seq)))
             }
             ClientMessage::Pong { .. } => {
-                let now = self.controller.now();
-                self.controller
-                    .status()
-                    .panel_update(self.id, |s| s.last_keepalive_at = now);
+                self.kept_alive();
                 None
             }
             ClientMessage::Resync => Some(Reply::Resync),
@@ -432,36 +383,120 @@ impl Session {
                     .err()
                     .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
             }
-            ClientMessage::Meeting { change } => {
-                let has_tile = self
-                    .controller
-                    .project()
-                    .panel(&self.panel)
-                    .is_some_and(|p| p.pages.iter().any(|page| !page.meetings.is_empty()));
-                if !has_tile {
-                    return Some(Reply::Send(error(
-                        ErrorCode::Unavailable,
-                        "this panel has no meeting tile",
-                    )));
-                }
-                // The calendar service does it (or says why not, in the
-                // audit trail and the log); the tile shows the result.
-                self.controller
-                    .bus()
-                    .publish(BusEvent::Meeting(MeetingRequest {
-                        change,
-                        by: self.held.source().to_string(),
-                        service: "panel",
-                        address: Some(self.address),
-                    }));
-                None
-            }
+            ClientMessage::Meeting { change } => self.meeting(change),
             ClientMessage::Hello { .. } => Some(Reply::Send(error(
                 ErrorCode::Malformed,
                 "hello was already received",
             ))),
         }
     }
+
+    /// The panel's keep-alive: the status board's last-heard time.
+    fn kept_alive(&self) {
+        let now = self.controller.now();
+        self.controller
+            .status()
+            .panel_update(self.id, |s| s.last_keepalive_at = now);
+    }
+
+    /// A meeting change from the panel's tile, handed to the calendar
+    /// service; refused for a panel without a meeting tile.
+    fn meeting(&self, change: MeetingChange) -> Option<Reply> {
+        let has_tile = self
+            .controller
+            .project()
+            .panel(&self.panel)
+            .is_some_and(|p| p.pages.iter().any(|page| !page.meetings.is_empty()));
+        if !has_tile {
+            return Some(Reply::Send(error(
+                ErrorCode::Unavailable,
+                "this panel has no meeting tile",
+            )));
+        }
+        // The calendar service does it (or says why not, in the
+        // audit trail and the log); the tile shows the result.
+        self.controller
+            .bus()
+            .publish(BusEvent::Meeting(MeetingRequest {
+                change,
+                by: self.held.source().to_string(),
+                service: "panel",
+                address: Some(self.address),
+            }));
+        None
+    }
+}
+
+/// What a panel said in hello, once it is let in.
+struct Hello {
+    panel: String,
+    sparse: bool,
+    /// Kept only as a PIN the panel was let in with.
+    pin: Option<String>,
+    layout: Option<String>,
+}
+
+/// The panel's hello: which panel, and its PIN if it has one. None (after
+/// refusing it, when it can still be told why) when the panel is not let in.
+async fn read_hello(socket: &mut WebSocket, state: &LiveState, peer: SocketAddr) -> Option<Hello> {
+    let controller = &state.controller;
+    let hello = tokio::select! {
+        m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
+        _ = state.shutdown.cancelled() => return None,
+    };
+    let refused = match hello {
+        Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
+            Ok(ClientMessage::Hello {
+                panel,
+                pin,
+                sparse,
+                layout,
+                ..
+            }) => match check_panel(controller, peer.ip(), &panel, pin.as_deref()) {
+                Ok(()) => {
+                    let pin = pin.filter(|given| {
+                        controller
+                            .project()
+                            .panel(&panel)
+                            .and_then(|p| p.pin.as_ref())
+                            == Some(given)
+                    });
+                    return Some(Hello {
+                        panel,
+                        sparse,
+                        pin,
+                        layout,
+                    });
+                }
+                // A panel that can show "not available" stays
+                // connected: the project may get its panel back.
+                Err((ErrorCode::UnknownPanel, _)) if layout.is_some() => {
+                    return Some(Hello {
+                        panel,
+                        sparse,
+                        pin: None,
+                        layout: Some(String::new()),
+                    });
+                }
+                Err((code, why)) => (code, why, CLOSE_REFUSED),
+            },
+            Ok(_) => (
+                ErrorCode::Malformed,
+                "the first message must be hello".to_string(),
+                CLOSE_REFUSED,
+            ),
+            Err(e) => (e.code(), e.to_string(), CLOSE_REFUSED),
+        },
+        Ok(Some(Err(_))) => (
+            ErrorCode::TooLarge,
+            format!("a message may be at most {MAX_WS_MESSAGE} bytes"),
+            CLOSE_TOO_BIG,
+        ),
+        _ => return None,
+    };
+    let (code, why, close_code) = refused;
+    refuse(socket, code, why, close_code).await;
+    None
 }
 
 fn text_pong(seq: u64) -> Message {
