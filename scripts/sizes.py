@@ -36,8 +36,6 @@ KNOWN_FNS = {
     "controller-core/src/driver/transcript.rs::check": 103,
     "server/src/logic/devices/driven.rs::serve": 96,
     "controller-core/src/driver/transcript.rs::round_trip": 95,
-    "server/src/services/http/mod.rs::router": 94,
-    "server/src/services/http/mod.rs::serve_router": 91,
     "server/src/simulator/mod.rs::start": 91,
     "server/src/services/ftp/mod.rs::session": 89,
     "app/src/station/usage.rs::UsagePage": 89,
@@ -75,7 +73,6 @@ KNOWN_FILES = {
     "controller-core/src/project/drivers.rs": 427,
     "server/src/station/watcher.rs": 423,
     "server/src/security/auth.rs": 422,
-    "server/src/services/http/mod.rs": 419,
     "controller-core/src/project/controls.rs": 407,
     "server/src/services/http/users.rs": 404,
 }
