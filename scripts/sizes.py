@@ -42,7 +42,6 @@ KNOWN_FNS = {
     "server/src/station/service.rs::start": 88,
     "server/src/audit/mod.rs::start": 84,
     "server/src/services/calendar/fetch.rs::fetch": 83,
-    "server/src/services/http/users.rs::apply": 82,
     "server/src/services/lookup/discover.rs::discover": 82,
     "controller-core/src/project/validate/devices.rs::driver_device": 81,
 }
@@ -74,7 +73,6 @@ KNOWN_FILES = {
     "server/src/station/watcher.rs": 423,
     "server/src/security/auth.rs": 422,
     "controller-core/src/project/controls.rs": 407,
-    "server/src/services/http/users.rs": 404,
 }
 
 FN = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?(?:extern\s+\"[^\"]*\"\s+)?fn\s+([A-Za-z_][A-Za-z0-9_]*)")
