@@ -40,9 +40,7 @@ KNOWN_FNS = {
     "server/src/services/ftp/mod.rs::session": 89,
     "app/src/station/usage.rs::UsagePage": 89,
     "server/src/station/service.rs::start": 88,
-    "server/src/audit/mod.rs::start": 84,
     "server/src/services/calendar/fetch.rs::fetch": 83,
-    "server/src/services/lookup/discover.rs::discover": 82,
     "controller-core/src/project/validate/devices.rs::driver_device": 81,
 }
 KNOWN_FILES = {
