@@ -37,10 +37,8 @@ KNOWN_FNS = {
     "server/src/logic/devices/driven.rs::serve": 96,
     "controller-core/src/driver/transcript.rs::round_trip": 95,
     "server/src/simulator/mod.rs::start": 91,
-    "server/src/services/ftp/mod.rs::session": 89,
     "app/src/station/usage.rs::UsagePage": 89,
     "server/src/station/service.rs::start": 88,
-    "server/src/services/calendar/fetch.rs::fetch": 83,
     "controller-core/src/project/validate/devices.rs::driver_device": 81,
 }
 KNOWN_FILES = {
