@@ -28,7 +28,6 @@ FILE_LIMIT = 400
 
 # The sizes when the check came in (2026-12-07). Only shrink these.
 KNOWN_FNS = {
-    "server/src/config/sections.rs::profile_defaults": 169,
     "server/src/station/usage.rs::report": 135,
     "server/src/station/watcher.rs::session": 129,
     "server/src/station/mqtt.rs::message": 106,
@@ -36,14 +35,12 @@ KNOWN_FNS = {
     "controller-core/src/driver/transcript.rs::check": 103,
     "server/src/logic/devices/driven.rs::serve": 96,
     "controller-core/src/driver/transcript.rs::round_trip": 95,
-    "server/src/simulator/mod.rs::start": 91,
     "app/src/station/usage.rs::UsagePage": 89,
     "server/src/station/service.rs::start": 88,
     "controller-core/src/project/validate/devices.rs::driver_device": 81,
 }
 KNOWN_FILES = {
     "server/src/services/mqtt/bridge/mod.rs": 682,
-    "server/src/config/sections.rs": 546,
     "server/src/services/http/panel_channel.rs": 563,
     "server/src/storage/project_store.rs": 669,
     "server/src/station/web.rs": 537,
