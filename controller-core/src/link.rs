@@ -11,8 +11,8 @@
 //! the unit and property tests below, and the wasm glue has no decisions left
 //! to get wrong.
 
-use crate::engine::{Snapshot, StepOutcome};
-use crate::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, Severity};
+use crate::engine::Snapshot;
+use crate::protocol::panel::{ClientMessage, ErrorCode, Severity};
 use crate::view::PanelView;
 
 /// The controller's keep-alive interval is never taken to be shorter than
@@ -222,101 +222,6 @@ impl PanelLink {
         }
     }
 
-    /// A message from the controller. Anything heard counts as a sign of
-    /// life; ignored unless the connection is open.
-    pub fn received(&mut self, now: u64, message: ServerMessage) -> Vec<LinkAction> {
-        let Phase::Open { last_heard, .. } = &mut self.phase else {
-            return Vec::new();
-        };
-        *last_heard = now;
-        match message {
-            ServerMessage::Welcome { keepalive_ms, .. } => {
-                self.keepalive_ms = keepalive_ms.max(MIN_KEEPALIVE_MS);
-                Vec::new()
-            }
-            ServerMessage::Snapshot { snapshot } => {
-                let project_changed = self.held.project_name != snapshot.project_name
-                    || self.held.project_revision != snapshot.project_revision;
-                self.held = snapshot;
-                // A snapshot, not the welcome, ends the backoff: only now
-                // does the page show the controller's state again.
-                self.backoff_ms = FIRST_BACKOFF_MS;
-                let mut actions = vec![LinkAction::ShowSnapshot];
-                actions.extend(self.set_state(LinkState::Live));
-                // An in-place link was sent a `layout` first if its layout
-                // changed; another project with the same layout is fine.
-                if project_changed && self.layout.is_none() {
-                    actions.push(LinkAction::Reload);
-                }
-                actions
-            }
-            ServerMessage::Step { step, after } => {
-                let mut actions = Vec::new();
-                match self.held.receive_after(&step, after) {
-                    StepOutcome::Applied => actions.push(LinkAction::ShowSnapshot),
-                    StepOutcome::Stale => {}
-                    // The controller answers with a snapshot, which replaces
-                    // the held state whole.
-                    StepOutcome::Gap => actions.push(LinkAction::Send(ClientMessage::Resync)),
-                }
-                // To an in-place link the controller sends such a step only
-                // when the new project leaves its layout as it was.
-                if step.loads_project() && self.layout.is_none() {
-                    actions.push(LinkAction::Reload);
-                }
-                actions
-            }
-            ServerMessage::Layout { view } => {
-                if self.layout.is_none() {
-                    return vec![LinkAction::Reload];
-                }
-                self.layout = Some(view.layout.clone());
-                self.held = view.snapshot.clone();
-                self.backoff_ms = FIRST_BACKOFF_MS;
-                let mut actions = vec![LinkAction::ShowLayout(view), LinkAction::ShowSnapshot];
-                actions.extend(self.set_state(LinkState::Live));
-                actions
-            }
-            ServerMessage::Unavailable { message } => {
-                if self.layout.is_none() {
-                    return vec![LinkAction::Reload];
-                }
-                // Holding no layout: the controller sends the panel's
-                // layout whole when it exists again.
-                self.layout = Some(String::new());
-                self.backoff_ms = FIRST_BACKOFF_MS;
-                let mut actions = vec![LinkAction::Unavailable(message)];
-                actions.extend(self.set_state(LinkState::Live));
-                actions
-            }
-            ServerMessage::Ping { seq } => vec![LinkAction::Send(ClientMessage::Pong { seq })],
-            ServerMessage::Pong { .. } => Vec::new(),
-            ServerMessage::Notice {
-                key,
-                severity,
-                message,
-                active,
-            } => vec![LinkAction::Notice {
-                key,
-                severity,
-                message,
-                active,
-            }],
-            ServerMessage::Error { code, message } => match code {
-                ErrorCode::PinRequired
-                | ErrorCode::WrongPin
-                | ErrorCode::Forbidden
-                | ErrorCode::UnknownPanel => self.refuse(code, message),
-                // About one message of ours; the session goes on.
-                ErrorCode::TooLarge
-                | ErrorCode::Malformed
-                | ErrorCode::UnknownButton
-                | ErrorCode::UnknownLevel
-                | ErrorCode::Unavailable => Vec::new(),
-            },
-        }
-    }
-
     /// Time passed: ping when a keep-alive interval has passed since the last
     /// one, declare the link lost after one interval (plus grace) of silence,
     /// reconnect when the backoff is over. Call at [`Self::next_deadline`];
@@ -394,7 +299,7 @@ impl PanelLink {
         actions
     }
 
-    fn refuse(&mut self, code: ErrorCode, message: String) -> Vec<LinkAction> {
+    pub(super) fn refuse(&mut self, code: ErrorCode, message: String) -> Vec<LinkAction> {
         let mut actions = Vec::new();
         if matches!(code, ErrorCode::WrongPin | ErrorCode::PinRequired) {
             self.phase = Phase::AwaitingPin;
@@ -413,7 +318,7 @@ impl PanelLink {
         actions
     }
 
-    fn set_state(&mut self, state: LinkState) -> Option<LinkAction> {
+    pub(super) fn set_state(&mut self, state: LinkState) -> Option<LinkAction> {
         if self.state == state {
             return None;
         }
@@ -422,5 +327,6 @@ impl PanelLink {
     }
 }
 
+mod received;
 #[cfg(test)]
 mod tests;

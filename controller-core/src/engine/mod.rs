@@ -9,9 +9,12 @@
 //!
 //! Deterministic and free of I/O: no clocks, no sockets, no tasks.
 
+mod buttons;
+mod install;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod values;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -19,7 +22,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::project::{ButtonKind, Led, LedMode, LedSource, Project, Value};
+use crate::project::{Led, Project, Value};
 
 pub use snapshot::{ButtonState, LevelState, Snapshot, StepOutcome};
 
@@ -230,103 +233,6 @@ impl Engine {
         engine
     }
 
-    /// Installs `project`. What still exists carries over from the project
-    /// that ran before (nothing does on a new engine): a button with the
-    /// same id, kind and group keeps its LED mode, latch and hold; a level
-    /// with the same id keeps its value (clamped and stepped to the new
-    /// range) and its mute if it still has one; a variable with the same id
-    /// keeps its value if it converts to the new kind. So applying an edited
-    /// project does not drop the selected source or the volume.
-    fn install(&mut self, project: Arc<Project>) {
-        self.groups.clear();
-        for b in &project.buttons {
-            if let (ButtonKind::Interlock, Some(g)) = (b.kind, &b.group) {
-                self.groups.entry(g.clone()).or_default().push(b.id.clone());
-            }
-        }
-        let old_project = std::mem::replace(&mut self.project, project.clone());
-        let old = std::mem::take(&mut self.state);
-        self.state.revision = old.revision;
-        self.state.project_name = project.project.name.clone();
-        self.state.project_revision = project.project.revision;
-        self.state.buttons = initial_buttons(&project);
-        for b in &project.buttons {
-            let same = old_project
-                .button(&b.id)
-                .is_some_and(|was| was.kind == b.kind && was.group == b.group);
-            if let (true, Some(was), Some(now)) = (
-                same,
-                old.buttons.get(&b.id),
-                self.state.buttons.get_mut(&b.id),
-            ) {
-                *now = ButtonState {
-                    led: Led {
-                        mode: was.led.mode,
-                        color: b.color,
-                    },
-                    ..*was
-                };
-            }
-        }
-        self.state.levels = project
-            .levels
-            .iter()
-            .map(|l| {
-                let was = old.levels.get(&l.id);
-                let state = LevelState {
-                    value: was
-                        .and_then(|w| l.quantise(w.value))
-                        .unwrap_or_else(|| l.initial_value()),
-                    muted: l.mute.then(|| was.is_some_and(|w| w.muted == Some(true))),
-                };
-                (l.id.clone(), state)
-            })
-            .collect();
-        self.state.variables = project
-            .all_variables()
-            .map(|v| {
-                let value = old
-                    .variables
-                    .get(&v.id)
-                    .and_then(|w| w.coerce(v.kind))
-                    .unwrap_or_else(|| v.initial_value());
-                (v.id.clone(), value)
-            })
-            .collect();
-        // A level's mute button shows the level's mute.
-        for b in &project.buttons {
-            let Some(level) = b.mutes.as_ref().filter(|_| b.kind == ButtonKind::Toggle) else {
-                continue;
-            };
-            let muted = self
-                .state
-                .levels
-                .get(level)
-                .is_some_and(|l| l.muted == Some(true));
-            if let Some(state) = self.state.buttons.get_mut(&b.id) {
-                state.latched = muted;
-                state.led = if muted {
-                    Led::on(b.color)
-                } else {
-                    Led::off(b.color)
-                };
-            }
-        }
-        // LEDs that follow a condition show what it says now.
-        for b in &project.buttons {
-            if let Some(cond) = &b.led_when {
-                let lit = cond.holds(self.state.variables.get(&cond.variable));
-                if let Some(state) = self.state.buttons.get_mut(&b.id) {
-                    state.led = if lit {
-                        Led::on(b.color)
-                    } else {
-                        Led::off(b.color)
-                    };
-                }
-            }
-        }
-    }
-
     pub fn project(&self) -> &Arc<Project> {
         &self.project
     }
@@ -354,117 +260,46 @@ impl Engine {
         match command {
             Command::Press { button, source } => self.press(button, source, &mut changes)?,
             Command::Release { button, source } => self.release(button, source, &mut changes)?,
-            Command::Repeat { button, source } => {
-                let state = self.known(&button)?;
-                if state.held {
-                    changes.push(Change::Repeated { button, source });
-                }
-            }
-            Command::SetLed { button, led, .. } => {
-                let state = *self.known(&button)?;
-                // A toggle whose LED shows the device's state (`led =
-                // "feedback"`, e.g. display power) is latched exactly while
-                // the device reports it on (or on its way): so after "All
-                // off" the display's button no longer reports itself pressed.
-                let follows = self
-                    .project
-                    .button(&button)
-                    .is_some_and(|b| b.kind == ButtonKind::Toggle && b.led == LedSource::Feedback);
-                let lit = led.mode != LedMode::Off;
-                if state.led != led {
-                    changes.push(Change::Led {
-                        button: button.clone(),
-                        led,
-                    });
-                }
-                if follows && state.latched != lit {
-                    changes.push(Change::Latched {
-                        button,
-                        latched: lit,
-                    });
-                }
-            }
-            Command::Deselect { button, .. } => {
-                let state = *self.known(&button)?;
-                let def = self
-                    .project
-                    .button(&button)
-                    .ok_or_else(|| EngineError::UnknownButton(button.clone()))?;
-                if def.kind != ButtonKind::Momentary && state.latched {
-                    changes.push(Change::Latched {
-                        button: button.clone(),
-                        latched: false,
-                    });
-                    if def.led == LedSource::State
-                        && def.led_when.is_none()
-                        && state.led.mode != LedMode::Off
-                    {
-                        changes.push(Change::Led {
-                            button,
-                            led: Led::off(def.color),
-                        });
-                    }
-                }
-            }
+            Command::Repeat { button, source } => self.repeat(button, source, &mut changes)?,
+            Command::SetLed { button, led, .. } => self.set_led(button, led, &mut changes)?,
+            Command::Deselect { button, .. } => self.deselect(button, &mut changes)?,
             Command::SetLevel {
                 level,
                 value,
                 source,
-            } => {
-                let def = self
-                    .project
-                    .level(&level)
-                    .ok_or_else(|| EngineError::UnknownLevel(level.clone()))?;
-                let value = def.quantise(value).ok_or_else(|| EngineError::BadValue {
-                    target: level.clone(),
-                    value: value.to_string(),
-                })?;
-                let state = self.level_state(&level)?;
-                if state.value != value {
-                    changes.push(Change::Level {
-                        level,
-                        value,
-                        source,
-                    });
-                }
-            }
+            } => self.set_level(level, value, source, &mut changes)?,
             Command::SetMute {
                 level,
                 muted,
                 source,
-            } => {
-                let def = self
-                    .project
-                    .level(&level)
-                    .ok_or_else(|| EngineError::UnknownLevel(level.clone()))?;
-                if !def.mute {
-                    return Err(EngineError::NoMute(level));
-                }
-                if self.level_state(&level)?.muted != Some(muted) {
-                    self.mute_buttons(&level, muted, &mut changes);
-                    changes.push(Change::Mute {
-                        level,
-                        muted,
-                        source,
-                    });
-                }
-            }
+            } => self.set_mute(level, muted, source, &mut changes)?,
             Command::SetVariable {
                 variable, value, ..
             } => self.set_variable(variable, value, &mut changes)?,
             Command::LoadProject { project, .. } => {
                 self.install(project);
-                changes.push(Change::ProjectLoaded {
-                    name: self.state.project_name.clone(),
-                    project_revision: self.state.project_revision,
-                    buttons: self.state.buttons.clone(),
-                    levels: self.state.levels.clone(),
-                    variables: self.state.variables.clone(),
-                });
+                changes.push(self.project_loaded());
             }
         }
+        Ok(self.commit(changes))
+    }
+
+    /// The whole initial state of the project just installed.
+    fn project_loaded(&self) -> Change {
+        Change::ProjectLoaded {
+            name: self.state.project_name.clone(),
+            project_revision: self.state.project_revision,
+            buttons: self.state.buttons.clone(),
+            levels: self.state.levels.clone(),
+            variables: self.state.variables.clone(),
+        }
+    }
+
+    /// Stamps `changes` with the next revision and applies them; `None` when
+    /// there are none.
+    fn commit(&mut self, mut changes: Vec<Change>) -> Option<Step> {
         if changes.is_empty() {
-            return Ok(None);
+            return None;
         }
         // Level and variable changes last: the wire form splits them off
         // (see `Step`), and this order makes that split lossless.
@@ -474,240 +309,6 @@ impl Engine {
             changes,
         };
         self.state.apply(&step);
-        Ok(Some(step))
+        Some(step)
     }
-
-    fn level_state(&self, level: &str) -> Result<&LevelState, EngineError> {
-        self.state
-            .levels
-            .get(level)
-            .ok_or_else(|| EngineError::UnknownLevel(level.to_string()))
-    }
-
-    /// The variable's new value, and the LEDs that follow a condition on it.
-    fn set_variable(
-        &self,
-        variable: String,
-        value: Value,
-        changes: &mut Vec<Change>,
-    ) -> Result<(), EngineError> {
-        let def = self
-            .project
-            .variable(&variable)
-            .ok_or_else(|| EngineError::UnknownVariable(variable.clone()))?;
-        let value = value
-            .coerce(def.kind)
-            .ok_or_else(|| EngineError::BadValue {
-                target: variable.clone(),
-                value: value.to_string(),
-            })?;
-        if self.state.variables.get(&variable) == Some(&value) {
-            return Ok(());
-        }
-        for b in &self.project.buttons {
-            let Some(cond) = b.led_when.as_ref().filter(|c| c.variable == variable) else {
-                continue;
-            };
-            let led = if cond.holds(Some(&value)) {
-                Led::on(b.color)
-            } else {
-                Led::off(b.color)
-            };
-            if self.state.led(&b.id).is_some_and(|now| now != led) {
-                changes.push(Change::Led {
-                    button: b.id.clone(),
-                    led,
-                });
-            }
-        }
-        changes.push(Change::Variable { variable, value });
-        Ok(())
-    }
-
-    /// The latch and LED of every button that is `level`'s mute, made to
-    /// show `muted`.
-    fn mute_buttons(&self, level: &str, muted: bool, changes: &mut Vec<Change>) {
-        for b in &self.project.buttons {
-            if b.mutes.as_deref() != Some(level) || b.kind != ButtonKind::Toggle {
-                continue;
-            }
-            let Some(state) = self.state.buttons.get(&b.id) else {
-                continue;
-            };
-            if state.latched != muted {
-                changes.push(Change::Latched {
-                    button: b.id.clone(),
-                    latched: muted,
-                });
-            }
-            let led = if muted {
-                Led::on(b.color)
-            } else {
-                Led::off(b.color)
-            };
-            if state.led != led {
-                changes.push(Change::Led {
-                    button: b.id.clone(),
-                    led,
-                });
-            }
-        }
-    }
-
-    fn known(&self, button: &str) -> Result<&ButtonState, EngineError> {
-        self.state
-            .buttons
-            .get(button)
-            .ok_or_else(|| EngineError::UnknownButton(button.to_string()))
-    }
-
-    fn press(
-        &self,
-        button: String,
-        source: Source,
-        changes: &mut Vec<Change>,
-    ) -> Result<(), EngineError> {
-        let state = self.known(&button)?;
-        let def = self
-            .project
-            .button(&button)
-            .ok_or_else(|| EngineError::UnknownButton(button.clone()))?;
-        let was_latched = state.latched;
-        changes.push(Change::Pressed {
-            button: button.clone(),
-            source: source.clone(),
-        });
-        let follows_state = def.led == LedSource::State && def.led_when.is_none();
-        let lit = |on: bool| {
-            if on {
-                Led::on(def.color)
-            } else {
-                Led::off(def.color)
-            }
-        };
-        match def.kind {
-            ButtonKind::Momentary => {
-                if follows_state && state.led != lit(true) {
-                    changes.push(Change::Led {
-                        button,
-                        led: lit(true),
-                    });
-                }
-            }
-            ButtonKind::Toggle if def.mutes.is_some() => {
-                // The level's mute flips; this button (and any other mute
-                // button of the level) shows it.
-                let level = def.mutes.clone().unwrap_or_default();
-                let muted = self.level_state(&level)?.muted != Some(true);
-                self.mute_buttons(&level, muted, changes);
-                changes.push(Change::Mute {
-                    level,
-                    muted,
-                    source,
-                });
-            }
-            ButtonKind::Toggle => {
-                let latched = !was_latched;
-                changes.push(Change::Latched {
-                    button: button.clone(),
-                    latched,
-                });
-                if follows_state && state.led != lit(latched) {
-                    changes.push(Change::Led {
-                        button,
-                        led: lit(latched),
-                    });
-                }
-            }
-            ButtonKind::Interlock => {
-                let group = def.group.as_deref().unwrap_or_default();
-                for other in self.groups.get(group).into_iter().flatten() {
-                    if *other == button {
-                        continue;
-                    }
-                    let Some(other_state) = self.state.buttons.get(other) else {
-                        continue;
-                    };
-                    if other_state.latched {
-                        changes.push(Change::Latched {
-                            button: other.clone(),
-                            latched: false,
-                        });
-                    }
-                    let other_def = self.project.button(other);
-                    if let Some(od) =
-                        other_def.filter(|d| d.led == LedSource::State && d.led_when.is_none())
-                    {
-                        if other_state.led.mode != LedMode::Off {
-                            changes.push(Change::Led {
-                                button: other.clone(),
-                                led: Led::off(od.color),
-                            });
-                        }
-                    }
-                }
-                if !was_latched {
-                    changes.push(Change::Latched {
-                        button: button.clone(),
-                        latched: true,
-                    });
-                }
-                if follows_state && state.led != lit(true) {
-                    changes.push(Change::Led {
-                        button,
-                        led: lit(true),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn release(
-        &self,
-        button: String,
-        source: Source,
-        changes: &mut Vec<Change>,
-    ) -> Result<(), EngineError> {
-        let state = self.known(&button)?;
-        if !state.held {
-            return Ok(());
-        }
-        let def = self
-            .project
-            .button(&button)
-            .ok_or_else(|| EngineError::UnknownButton(button.clone()))?;
-        changes.push(Change::Released {
-            button: button.clone(),
-            source,
-        });
-        if def.kind == ButtonKind::Momentary
-            && def.led == LedSource::State
-            && def.led_when.is_none()
-            && state.led.mode != LedMode::Off
-        {
-            changes.push(Change::Led {
-                button,
-                led: Led::off(def.color),
-            });
-        }
-        Ok(())
-    }
-}
-
-fn initial_buttons(project: &Project) -> BTreeMap<String, ButtonState> {
-    project
-        .buttons
-        .iter()
-        .map(|b| {
-            (
-                b.id.clone(),
-                ButtonState {
-                    led: Led::off(b.color),
-                    latched: false,
-                    held: false,
-                },
-            )
-        })
-        .collect()
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::*;
-use crate::project::{demo_project, LedColor, LedMode, Value};
+use crate::project::{demo_project, ButtonKind, LedColor, LedMode, Value};
 
 fn engine() -> Engine {
     Engine::new(Arc::new(demo_project().clone()))

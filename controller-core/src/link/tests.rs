@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::engine::{ButtonState, Change, Step};
 use crate::project::{Led, LedColor};
+use crate::protocol::panel::ServerMessage;
 
 const KEEPALIVE: u64 = 5000;
 

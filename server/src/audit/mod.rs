@@ -75,17 +75,7 @@ impl Audit {
                 file_path.display()
             ));
         }
-        let target = if settings.enabled && !settings.syslog.is_empty() {
-            match crate::config::SyslogTarget::parse(&settings.syslog) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    tracing::warn!("audit: [audit] syslog: {e}; not forwarding");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let target = syslog_target(settings);
         let audit_file = if wants_file && problem.is_none() {
             match file::AuditFile::open(&file_path, settings.max_bytes, settings.keep) {
                 Ok(f) => Some(f),
@@ -115,17 +105,7 @@ impl Audit {
         let syslog_failed = Arc::new(AtomicU64::new(0));
         let writer = if audit_file.is_some() || target.is_some() {
             let sink = target.map(|t| syslog::SyslogSink::new(t, syslog_failed.clone()));
-            let (tx, rx) = sync_channel::<AuditEntry>(QUEUE);
-            let spawned = std::thread::Builder::new()
-                .name("audit-writer".into())
-                .spawn(move || write_entries(rx, audit_file, sink));
-            match spawned {
-                Ok(_) => Some(tx),
-                Err(e) => {
-                    tracing::warn!("audit: cannot start the writer: {e}");
-                    None
-                }
-            }
+            start_writer(audit_file, sink)
         } else {
             None
         };
@@ -288,6 +268,40 @@ fn write_entries(
         }
         if let Some(s) = sink.as_mut() {
             s.send(&entry, &line);
+        }
+    }
+}
+
+/// Where the trail is forwarded by syslog, if the settings say so and the
+/// target reads.
+fn syslog_target(settings: &AuditSettings) -> Option<crate::config::SyslogTarget> {
+    if !settings.enabled || settings.syslog.is_empty() {
+        return None;
+    }
+    match crate::config::SyslogTarget::parse(&settings.syslog) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!("audit: [audit] syslog: {e}; not forwarding");
+            None
+        }
+    }
+}
+
+/// Starts the thread that writes entries to the file and the syslog sink;
+/// the queue to it, or None when the thread cannot start.
+fn start_writer(
+    audit_file: Option<file::AuditFile>,
+    sink: Option<syslog::SyslogSink>,
+) -> Option<SyncSender<AuditEntry>> {
+    let (tx, rx) = sync_channel::<AuditEntry>(QUEUE);
+    let spawned = std::thread::Builder::new()
+        .name("audit-writer".into())
+        .spawn(move || write_entries(rx, audit_file, sink));
+    match spawned {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::warn!("audit: cannot start the writer: {e}");
+            None
         }
     }
 }

@@ -9,6 +9,7 @@
 //! the complete defaults; docs/configuration.md describes each field.
 
 mod calendar;
+mod defaults;
 mod device_search;
 mod holidays;
 mod sections;
@@ -87,7 +88,7 @@ pub struct NetworkSettings {
 impl Settings {
     /// The complete defaults of a profile.
     pub fn defaults(profile: Profile) -> Settings {
-        sections::defaults(profile)
+        defaults::defaults(profile)
     }
 
     /// Reads settings from `path`; a missing file means the defaults of the
@@ -129,7 +130,7 @@ impl Settings {
             .and_then(|n| n.get("bind"))
             .and_then(|b| b.as_str())
             .and_then(|b| b.parse::<IpAddr>().ok());
-        let mut merged = toml::Table::try_from(sections::defaults_bound(profile, bind))
+        let mut merged = toml::Table::try_from(defaults::defaults_bound(profile, bind))
             .context("serialising defaults")?;
         merge(&mut merged, user);
         if let Some(toml::Value::Table(n)) = merged.get_mut("network") {

@@ -37,15 +37,12 @@ pub async fn run(
     echoes: Echoes,
     shutdown: CancellationToken,
 ) {
-    let mut rules: HashMap<&str, Vec<FeedbackMatcher>> = HashMap::new();
-    for (i, rule) in project.feedback.iter().enumerate() {
-        match FeedbackMatcher::new(rule) {
-            Ok(m) => rules.entry(rule.device.as_str()).or_default().push(m),
-            Err(e) => controller
-                .log()
-                .record(format!("feedback[{i}] is ignored: {e}")),
-        }
-    }
+    let rules = matchers(&controller, &project);
+    let acting = Acting {
+        controller: &controller,
+        project: &project,
+        echoes: &echoes,
+    };
     loop {
         let line = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -62,55 +59,8 @@ pub async fn run(
             let Some(action) = rule.apply(&line.line) else {
                 continue;
             };
-            let source = format!("feedback:{}", line.device);
             let result = match action {
-                Ok(FeedbackAction::Press { button }) => {
-                    super::press_and_release(&controller, &button, &source)
-                        .map_err(|e| e.to_string())
-                }
-                Ok(FeedbackAction::Led { button, mode }) => {
-                    super::set_led(&controller, &project, &button, mode, &source)
-                        .map_err(|e| e.to_string())
-                }
-                Ok(FeedbackAction::SetVariable { variable, value }) => controller
-                    .execute(Command::SetVariable {
-                        variable,
-                        value: Value::Text(value),
-                        source,
-                    })
-                    .map(drop)
-                    .map_err(|e| e.to_string()),
-                Ok(FeedbackAction::SetLevel { level, value }) => {
-                    // Compared as the engine keeps it (on a step, in range).
-                    let reported = project
-                        .level(&level)
-                        .and_then(|d| d.quantise(value))
-                        .unwrap_or(value);
-                    let mut result = Ok(());
-                    let id = level.clone();
-                    let applied = echoes.report(&id, reported, || {
-                        result = controller
-                            .execute(Command::SetLevel {
-                                level,
-                                value,
-                                source,
-                            })
-                            .map(drop)
-                            .map_err(|e| e.to_string());
-                    });
-                    if !applied {
-                        tracing::debug!("{:?}: an echo of a command in flight", line.line);
-                    }
-                    result
-                }
-                Ok(FeedbackAction::SetMute { level, muted }) => controller
-                    .execute(Command::SetMute {
-                        level,
-                        muted,
-                        source,
-                    })
-                    .map(drop)
-                    .map_err(|e| e.to_string()),
+                Ok(action) => acting.act(action, &line),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(e) = result {
@@ -120,5 +70,98 @@ pub async fn run(
                 ));
             }
         }
+    }
+}
+
+/// The project's feedback rules by device; a rule that does not compile is
+/// logged and left out.
+fn matchers<'p>(
+    controller: &Controller,
+    project: &'p Project,
+) -> HashMap<&'p str, Vec<FeedbackMatcher>> {
+    let mut rules: HashMap<&str, Vec<FeedbackMatcher>> = HashMap::new();
+    for (i, rule) in project.feedback.iter().enumerate() {
+        match FeedbackMatcher::new(rule) {
+            Ok(m) => rules.entry(rule.device.as_str()).or_default().push(m),
+            Err(e) => controller
+                .log()
+                .record(format!("feedback[{i}] is ignored: {e}")),
+        }
+    }
+    rules
+}
+
+/// What a matched rule acts on.
+struct Acting<'a> {
+    controller: &'a Controller,
+    project: &'a Project,
+    echoes: &'a Echoes,
+}
+
+impl Acting<'_> {
+    /// Does what a rule matched on `line` says.
+    fn act(&self, action: FeedbackAction, line: &FeedbackLine) -> Result<(), String> {
+        let controller = self.controller;
+        let source = format!("feedback:{}", line.device);
+        match action {
+            FeedbackAction::Press { button } => {
+                super::press_and_release(controller, &button, &source).map_err(|e| e.to_string())
+            }
+            FeedbackAction::Led { button, mode } => {
+                super::set_led(controller, self.project, &button, mode, &source)
+                    .map_err(|e| e.to_string())
+            }
+            FeedbackAction::SetVariable { variable, value } => controller
+                .execute(Command::SetVariable {
+                    variable,
+                    value: Value::Text(value),
+                    source,
+                })
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            FeedbackAction::SetLevel { level, value } => self.set_level(level, value, source, line),
+            FeedbackAction::SetMute { level, muted } => controller
+                .execute(Command::SetMute {
+                    level,
+                    muted,
+                    source,
+                })
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Moves a level as its device reported, unless that only echoes a
+    /// command in flight.
+    fn set_level(
+        &self,
+        level: String,
+        value: f64,
+        source: String,
+        line: &FeedbackLine,
+    ) -> Result<(), String> {
+        // Compared as the engine keeps it (on a step, in range).
+        let reported = self
+            .project
+            .level(&level)
+            .and_then(|d| d.quantise(value))
+            .unwrap_or(value);
+        let mut result = Ok(());
+        let id = level.clone();
+        let applied = self.echoes.report(&id, reported, || {
+            result = self
+                .controller
+                .execute(Command::SetLevel {
+                    level,
+                    value,
+                    source,
+                })
+                .map(drop)
+                .map_err(|e| e.to_string());
+        });
+        if !applied {
+            tracing::debug!("{:?}: an echo of a command in flight", line.line);
+        }
+        result
     }
 }

@@ -112,6 +112,17 @@ enum Sent {
     Later(Pending),
 }
 
+/// Where a driver is with its device.
+#[derive(Default)]
+struct Owing {
+    pending: Pending,
+    /// When the last command went out: the next may go at `last + interval`.
+    last: Option<Instant>,
+    /// The device was down at the last try: nothing is sent until it is
+    /// connected again.
+    waiting: bool,
+}
+
 struct Driver {
     controller: Controller,
     /// The device's library driver, when the level calls its commands.
@@ -128,14 +139,9 @@ impl Driver {
         let echo = format!("feedback:{}", self.device);
         let interval = interval_of(level);
         let mut events = self.controller.bus().subscribe();
-        let mut pending = Pending::default();
-        // When the last command went out: the next may go at `last + interval`.
-        let mut last: Option<Instant> = None;
-        // The device was down at the last try: nothing is sent until it is
-        // connected again.
-        let mut waiting = false;
+        let mut owing = Owing::default();
         loop {
-            let due = match (pending.is_empty() || waiting, last) {
+            let due = match (owing.pending.is_empty() || owing.waiting, owing.last) {
                 (true, _) => None,
                 (false, Some(at)) => Some(at + interval),
                 (false, None) => Some(Instant::now()),
@@ -143,72 +149,98 @@ impl Driver {
             let settles = self.echoes.closes_at(&level.id);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = sleep_until(due) => {
-                    last = Some(Instant::now());
-                    match self.send(std::mem::take(&mut pending)).await {
-                        Sent::Done => {}
-                        Sent::Later(unsent) => pending.restore(unsent),
-                        Sent::DeviceDown(unsent, why) => {
-                            pending.restore(unsent);
-                            waiting = true;
-                            self.controller.log().record(format!(
-                                "level {}: {why}; its value will be sent when the device is back",
-                                level.id
-                            ));
-                        }
-                    }
-                }
-                _ = sleep_until(settles) => {
-                    self.echoes.close(&level.id, |value| {
-                        let settle = Command::SetLevel {
-                            level: level.id.clone(),
-                            value,
-                            source: echo.clone(),
-                        };
-                        if let Err(e) = self.controller.execute(settle) {
-                            self.controller.log().record(format!("level {}: {e}", level.id));
-                        }
-                    });
-                }
+                _ = sleep_until(due) => self.send_owed(&mut owing).await,
+                _ = sleep_until(settles) => self.settle(&echo),
                 event = events.recv() => match event {
-                    Ok(event) => match &*event {
-                        BusEvent::Step(published) => {
-                            for change in published.step.values() {
-                                match change {
-                                    Change::Level { level: id, value, source } if *id == level.id && *source != echo => {
-                                        pending.value = Some(*value);
-                                    }
-                                    Change::Mute { level: id, muted, source } if *id == level.id && *source != echo => {
-                                        pending.muted = Some(*muted);
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                        BusEvent::Device(status) if status.id == self.device && status.online => {
-                            waiting = false;
-                        }
-                        _ => {}
-                    },
-                    // Fell behind: send what the level is now, and look
-                    // again whether the device is connected.
-                    Err(RecvError::Lagged(_)) => {
-                        if let Some(state) = self.controller.snapshot().levels.get(&level.id) {
-                            pending.value = Some(state.value);
-                            pending.muted = state.muted;
-                        }
-                        if waiting {
-                            waiting = !self
-                                .controller
-                                .status()
-                                .devices()
-                                .iter()
-                                .any(|d| d.id == self.device && d.online);
-                        }
-                    }
+                    Ok(event) => self.heard(&event, &echo, &mut owing),
+                    Err(RecvError::Lagged(_)) => self.caught_up(&mut owing),
                     Err(RecvError::Closed) => return,
                 },
             }
+        }
+    }
+
+    /// Sends what is owed now; what could not go stays owed.
+    async fn send_owed(&self, owing: &mut Owing) {
+        owing.last = Some(Instant::now());
+        match self.send(std::mem::take(&mut owing.pending)).await {
+            Sent::Done => {}
+            Sent::Later(unsent) => owing.pending.restore(unsent),
+            Sent::DeviceDown(unsent, why) => {
+                owing.pending.restore(unsent);
+                owing.waiting = true;
+                self.controller.log().record(format!(
+                    "level {}: {why}; its value will be sent when the device is back",
+                    self.level.id
+                ));
+            }
+        }
+    }
+
+    /// The echo window closed: the level settles on the device's last report.
+    fn settle(&self, echo: &str) {
+        let level = &self.level;
+        self.echoes.close(&level.id, |value| {
+            let settle = Command::SetLevel {
+                level: level.id.clone(),
+                value,
+                source: echo.to_string(),
+            };
+            if let Err(e) = self.controller.execute(settle) {
+                self.controller
+                    .log()
+                    .record(format!("level {}: {e}", level.id));
+            }
+        });
+    }
+
+    /// A bus event: the level's moves (not the device's own) become owed;
+    /// the device coming online ends the wait.
+    fn heard(&self, event: &BusEvent, echo: &str, owing: &mut Owing) {
+        let id = &self.level.id;
+        match event {
+            BusEvent::Step(published) => {
+                for change in published.step.values() {
+                    match change {
+                        Change::Level {
+                            level,
+                            value,
+                            source,
+                        } if level == id && source != echo => {
+                            owing.pending.value = Some(*value);
+                        }
+                        Change::Mute {
+                            level,
+                            muted,
+                            source,
+                        } if level == id && source != echo => {
+                            owing.pending.muted = Some(*muted);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            BusEvent::Device(status) if status.id == self.device && status.online => {
+                owing.waiting = false;
+            }
+            _ => {}
+        }
+    }
+
+    /// Fell behind the bus: send what the level is now, and look again
+    /// whether the device is connected.
+    fn caught_up(&self, owing: &mut Owing) {
+        if let Some(state) = self.controller.snapshot().levels.get(&self.level.id) {
+            owing.pending.value = Some(state.value);
+            owing.pending.muted = state.muted;
+        }
+        if owing.waiting {
+            owing.waiting = !self
+                .controller
+                .status()
+                .devices()
+                .iter()
+                .any(|d| d.id == self.device && d.online);
         }
     }
 

@@ -14,7 +14,7 @@ use controller_core::driver::library::Library;
 use controller_core::engine::{Change, Command, Snapshot, StepOutcome};
 use controller_core::logic::{decode_escapes, decode_hex, parse_http_step, Trouble};
 use controller_core::project::drivers;
-use controller_core::project::{Condition, LedMode, Project, Sequence, Step, Trigger};
+use controller_core::project::{Condition, LedMode, Project, Sequence, Step, Trigger, Value};
 use controller_core::template;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -206,22 +206,37 @@ async fn run_step(
     source: &str,
 ) -> Result<(), StepFailed> {
     let device = step.device.as_deref().unwrap_or_default();
-    if let Some(text) = &step.send {
+    if let Some(payload) = device_payload(controller, project, step, device)? {
+        return Ok(devices.request(device, payload).await?);
+    }
+    if let Some(ms) = step.wait_ms {
+        tokio::time::sleep(Duration::from_millis(ms.into())).await;
+        return Ok(());
+    }
+    engine_step(controller, project, step, source)
+}
+
+/// What a step sends its device (text, hex, an HTTP request or a driver's
+/// command), if it sends anything.
+fn device_payload(
+    controller: &Controller,
+    project: &Project,
+    step: &Step,
+    device: &str,
+) -> Result<Option<Payload>, String> {
+    let payload = if let Some(text) = &step.send {
         // `{name}` sends a variable's or level's value as it is now.
         let text = template::render_state(text, &controller.snapshot());
-        let bytes = decode_escapes(&text).map_err(|e| e.to_string())?;
-        Ok(devices.request(device, Payload::Line(bytes)).await?)
+        Payload::Line(decode_escapes(&text).map_err(|e| e.to_string())?)
     } else if let Some(hex) = &step.send_hex {
-        let bytes = decode_hex(hex).map_err(|e| e.to_string())?;
-        Ok(devices.request(device, Payload::Raw(bytes)).await?)
+        Payload::Raw(decode_hex(hex).map_err(|e| e.to_string())?)
     } else if let Some(http) = &step.http {
         let req = parse_http_step(http).map_err(|e| e.to_string())?;
-        let payload = Payload::Http {
+        Payload::Http {
             method: req.method,
             path: req.path,
             body: step.body.clone(),
-        };
-        Ok(devices.request(device, payload).await?)
+        }
     } else if let Some(command) = &step.command {
         let driver = project
             .devices
@@ -232,15 +247,24 @@ async fn run_step(
         let params =
             drivers::step_params(driver, command, step.value.as_ref(), step.params.as_ref())
                 .map_err(|e| e.message)?;
-        let payload = Payload::Command {
+        Payload::Command {
             name: command.clone(),
             params,
-        };
-        Ok(devices.request(device, payload).await?)
-    } else if let Some(ms) = step.wait_ms {
-        tokio::time::sleep(Duration::from_millis(ms.into())).await;
-        Ok(())
-    } else if let Some(mode) = &step.led {
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(payload))
+}
+
+/// A step that acts on the engine: an LED, a press, a variable or a level.
+fn engine_step(
+    controller: &Controller,
+    project: &Project,
+    step: &Step,
+    source: &str,
+) -> Result<(), StepFailed> {
+    if let Some(mode) = &step.led {
         let mode = LedMode::parse(mode).ok_or_else(|| format!("unknown LED mode {mode:?}"))?;
         let button = step.button.as_deref().unwrap_or_default();
         Ok(super::set_led(controller, project, button, mode, source).map_err(|e| e.to_string())?)
@@ -256,23 +280,7 @@ async fn run_step(
             .map(drop)
             .map_err(|e| e.to_string().into())
     } else if let (Some(level), Some(by)) = (&step.adjust_level, &step.value) {
-        let by = by
-            .as_number()
-            .ok_or_else(|| format!("{by} is not a number"))?;
-        let now = controller
-            .snapshot()
-            .levels
-            .get(level)
-            .map(|l| l.value)
-            .ok_or_else(|| format!("there is no level {level:?}"))?;
-        controller
-            .execute(Command::SetLevel {
-                level: level.clone(),
-                value: now + by,
-                source: source.to_string(),
-            })
-            .map(drop)
-            .map_err(|e| e.to_string().into())
+        adjust_level(controller, level, by, source)
     } else if let (Some(level), Some(value)) = (&step.set_level, &step.value) {
         let value = value
             .as_number()
@@ -288,4 +296,30 @@ async fn run_step(
     } else {
         Err(String::from("the step has no action").into())
     }
+}
+
+/// Moves `level` by `by` from where it is now.
+fn adjust_level(
+    controller: &Controller,
+    level: &str,
+    by: &Value,
+    source: &str,
+) -> Result<(), StepFailed> {
+    let by = by
+        .as_number()
+        .ok_or_else(|| format!("{by} is not a number"))?;
+    let now = controller
+        .snapshot()
+        .levels
+        .get(level)
+        .map(|l| l.value)
+        .ok_or_else(|| format!("there is no level {level:?}"))?;
+    controller
+        .execute(Command::SetLevel {
+            level: level.to_string(),
+            value: now + by,
+            source: source.to_string(),
+        })
+        .map(drop)
+        .map_err(|e| e.to_string().into())
 }

@@ -95,6 +95,48 @@ pub struct Simulator {
 
 type Handler = Arc<dyn Fn(&[u8]) -> Vec<Vec<u8>> + Send + Sync>;
 
+/// The simulated PJLink projector on `addr`: greets, answers each request
+/// from `state`, and logs what it received. Where it listens.
+async fn serve_projector(
+    addr: SocketAddr,
+    state: Arc<Mutex<Projector>>,
+    (token, received): (&CancellationToken, &ReceivedLog),
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("the simulated projector cannot listen on tcp {addr}"))?;
+    let bound = listener.local_addr()?;
+    let log = received.clone();
+    let handler: Handler = Arc::new(move |line: &[u8]| {
+        note(&log, "projector", line);
+        let Ok(request) = Request::decode(line) else {
+            return Vec::new();
+        };
+        let mut p = lock(&state);
+        let response = p.handle(&request, tokio::time::Instant::now());
+        tracing::info!(
+            "projector: {} -> {}",
+            String::from_utf8_lossy(line),
+            String::from_utf8_lossy(&response.encode()).trim_end()
+        );
+        vec![response.encode()]
+    });
+    let greeting = format!("{}\r", pjlink::GREETING).into_bytes();
+    let codec = || {
+        AnyDelimiterCodec::new_with_max_length(b"\r\n".to_vec(), Vec::new(), pjlink::MAX_LINE_BYTES)
+    };
+    tasks.spawn(accept_loop(
+        listener,
+        token.clone(),
+        "projector",
+        greeting,
+        codec,
+        handler,
+    ));
+    Ok(bound)
+}
+
 impl Simulator {
     /// Binds every configured device (an error names the one that failed).
     pub async fn start(config: SimulatorConfig) -> anyhow::Result<Simulator> {
@@ -105,42 +147,8 @@ impl Simulator {
         let received = ReceivedLog::default();
         let mut projector_addr = None;
         if let Some(addr) = config.projector {
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("the simulated projector cannot listen on tcp {addr}"))?;
-            projector_addr = Some(listener.local_addr()?);
-            let state = projector.clone();
-            let log = received.clone();
-            let handler: Handler = Arc::new(move |line: &[u8]| {
-                note(&log, "projector", line);
-                let Ok(request) = Request::decode(line) else {
-                    return Vec::new();
-                };
-                let mut p = lock(&state);
-                let response = p.handle(&request, tokio::time::Instant::now());
-                tracing::info!(
-                    "projector: {} -> {}",
-                    String::from_utf8_lossy(line),
-                    String::from_utf8_lossy(&response.encode()).trim_end()
-                );
-                vec![response.encode()]
-            });
-            let greeting = format!("{}\r", pjlink::GREETING).into_bytes();
-            let codec = || {
-                AnyDelimiterCodec::new_with_max_length(
-                    b"\r\n".to_vec(),
-                    Vec::new(),
-                    pjlink::MAX_LINE_BYTES,
-                )
-            };
-            tasks.spawn(accept_loop(
-                listener,
-                token.clone(),
-                "projector",
-                greeting,
-                codec,
-                handler,
-            ));
+            let spawned = serve_projector(addr, projector.clone(), (&token, &received), &mut tasks);
+            projector_addr = Some(spawned.await?);
         }
         let mut matrix_addr = None;
         if let Some(addr) = config.matrix {

@@ -127,23 +127,10 @@ impl Client {
     /// conditional headers.
     pub async fn fetch(&self, last: Option<&Fetched>) -> anyhow::Result<Outcome> {
         let last = last.filter(|l| l.url == self.url.as_str());
-        let mut headers = HeaderMap::new();
-        if let (Some(l), CalendarSource::Ics) = (last, self.source) {
-            if let Some(v) = l
-                .etag
-                .as_deref()
-                .and_then(|v| HeaderValue::from_str(v).ok())
-            {
-                headers.insert(IF_NONE_MATCH, v);
-            }
-            if let Some(v) = l
-                .last_modified
-                .as_deref()
-                .and_then(|v| HeaderValue::from_str(v).ok())
-            {
-                headers.insert(IF_MODIFIED_SINCE, v);
-            }
-        }
+        let headers = match (last, self.source) {
+            (Some(l), CalendarSource::Ics) => conditional_headers(l),
+            _ => HeaderMap::new(),
+        };
         // A CalDAV collection says first whether it changed at all (a small
         // PROPFIND), so an unchanged one is not read whole every poll.
         let tag = match self.source {
@@ -470,6 +457,19 @@ pub fn multistatus(xml: &str) -> anyhow::Result<Vec<Resource>> {
         }
     }
     Ok(out)
+}
+
+/// The headers that let an unchanged ICS file answer 304.
+fn conditional_headers(last: &Fetched) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let value = |v: &Option<String>| v.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
+    if let Some(v) = value(&last.etag) {
+        headers.insert(IF_NONE_MATCH, v);
+    }
+    if let Some(v) = value(&last.last_modified) {
+        headers.insert(IF_MODIFIED_SINCE, v);
+    }
+    headers
 }
 
 #[cfg(test)]

@@ -5,31 +5,28 @@
 //! engine or another client. Steps are encoded once for every subscriber
 //! ([`Encoding::CentralLine`]). Buttons it holds are released when it goes.
 
+mod requests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use controller_core::protocol::central::{step_line, ErrorCode, Event, Request, PROTOCOL_VERSION};
+use controller_core::protocol::central::{step_line, ErrorCode, Event, PROTOCOL_VERSION};
 use controller_core::view::DeviceStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Duration, Instant};
-use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
+use tokio_util::codec::LinesCodec;
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::Outbox;
 use super::{BYE_TIMEOUT, SLOW_CONSUMER_BYE_TIMEOUT};
 use crate::config::CentralSettings;
-use crate::security::auth::{LoginError, Role, User};
+use crate::security::auth::User;
 use crate::state::bus::{BusEvent, Encoding, Subscription};
-use crate::state::{controller::Controller, held::HeldButtons, level_request};
-
-/// Failed logins before the connection is closed.
-const MAX_FAILED_LOGINS: u32 = 3;
-
-static OK_PRESS: &[u8] = b"{\"type\":\"ok\",\"request\":\"press\"}\n";
-static OK_RELEASE: &[u8] = b"{\"type\":\"ok\",\"request\":\"release\"}\n";
+use crate::state::{controller::Controller, held::HeldButtons};
 
 /// A reason to end the connection, sent as `bye`.
 type Closing = (ErrorCode, String);
@@ -43,6 +40,25 @@ pub struct Session {
     /// Buttons this client holds down; released when it goes away.
     held: HeldButtons,
     queue: Outbox,
+}
+
+/// The connection's limits, from the settings (each at least its floor).
+struct Limits {
+    max_line: usize,
+    max_queue: usize,
+    idle: Duration,
+    login: Duration,
+}
+
+impl Limits {
+    fn of(settings: &CentralSettings) -> Limits {
+        Limits {
+            max_line: settings.max_message_bytes.max(64),
+            max_queue: settings.max_queue.max(1),
+            idle: Duration::from_secs(settings.idle_timeout_secs.max(1)),
+            login: Duration::from_secs(settings.login_timeout_secs.max(1)),
+        }
+    }
 }
 
 /// What the bus brought a subscribed client.
@@ -70,83 +86,110 @@ impl Session {
     }
 
     pub async fn run(mut self, stream: TcpStream, shutdown: CancellationToken) {
-        let settings = self.settings.clone();
-        let max_line = settings.max_message_bytes.max(64);
-        let max_queue = settings.max_queue.max(1);
-        let idle = Duration::from_secs(settings.idle_timeout_secs.max(1));
+        let limits = Limits::of(&self.settings);
         let (mut reader, mut writer) = stream.into_split();
-        let mut codec = LinesCodec::new_with_max_length(max_line);
-        let mut inbuf = BytesMut::with_capacity(1024);
-        let mut subscription: Option<Subscription> = None;
-        let mut last_heard = Instant::now();
-        let idle_timer = tokio::time::sleep(idle);
-        tokio::pin!(idle_timer);
-        let login_timeout = Duration::from_secs(settings.login_timeout_secs.max(1));
-        let login_deadline = tokio::time::sleep(login_timeout);
-        tokio::pin!(login_deadline);
+        self.say_hello(&limits);
+        let closing = self
+            .serve(&mut reader, &mut writer, &limits, &shutdown)
+            .await;
+        self.say_goodbye(writer, closing).await;
+    }
 
+    fn say_hello(&mut self, limits: &Limits) {
         let identity = self.controller.identity();
         self.push_event(&Event::Hello {
             protocol: PROTOCOL_VERSION,
             controller: identity.name.clone(),
             serial: identity.serial.clone(),
-            login_required: settings.require_login,
-            max_message_bytes: max_line,
-            idle_timeout_secs: idle.as_secs(),
+            login_required: self.settings.require_login,
+            max_message_bytes: limits.max_line,
+            idle_timeout_secs: limits.idle.as_secs(),
         });
+    }
 
-        let closing: Closing = loop {
+    /// The connection's loop, until a reason to end it.
+    async fn serve(
+        &mut self,
+        reader: &mut OwnedReadHalf,
+        writer: &mut OwnedWriteHalf,
+        limits: &Limits,
+        shutdown: &CancellationToken,
+    ) -> Closing {
+        let mut codec = LinesCodec::new_with_max_length(limits.max_line);
+        let mut inbuf = BytesMut::with_capacity(1024);
+        let mut subscription: Option<Subscription> = None;
+        let mut last_heard = Instant::now();
+        let idle_timer = tokio::time::sleep(limits.idle);
+        tokio::pin!(idle_timer);
+        let login_deadline = tokio::time::sleep(limits.login);
+        tokio::pin!(login_deadline);
+        loop {
             let mut closing = None;
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
                     closing = Some((ErrorCode::ShuttingDown, "the controller is stopping".into()));
                 }
-                w = self.queue.write_some(&mut writer), if !self.queue.is_empty() => {
+                w = self.queue.write_some(writer), if !self.queue.is_empty() => {
                     if w.is_err() {
                         // The client is gone: nothing more can reach it.
                         self.queue = Outbox::default();
-                        break (ErrorCode::ShuttingDown, String::new());
+                        return (ErrorCode::ShuttingDown, String::new());
                     }
                 }
                 r = reader.read_buf(&mut inbuf) => match r {
-                    Ok(0) | Err(_) => break (ErrorCode::ShuttingDown, String::new()),
+                    Ok(0) | Err(_) => return (ErrorCode::ShuttingDown, String::new()),
                     Ok(_) => {
                         last_heard = Instant::now();
                         closing = self.read_lines(&mut codec, &mut inbuf, &mut subscription).await;
                     }
                 },
-                pushed = next_pushed(&mut subscription) => match pushed {
-                    Pushed::Step(event) => {
-                        if let Some(p) = event.step() {
-                            self.queue.push_back(p.encoded(Encoding::CentralLine, |s| Bytes::from(step_line(s))));
-                        }
-                    }
-                    Pushed::Device(d) => self.push_event(&Event::Device { id: d.id, kind: d.kind, address: d.address, online: d.online }),
-                    Pushed::Lagged => closing = Some(slow_consumer()),
-                },
+                pushed = next_pushed(&mut subscription) => closing = self.push(pushed),
                 _ = &mut login_deadline, if self.role().is_none() => {
-                    closing = Some((ErrorCode::LoginRequired, format!("no login within {} s", login_timeout.as_secs())));
+                    closing = Some((ErrorCode::LoginRequired, format!("no login within {} s", limits.login.as_secs())));
                 }
                 _ = &mut idle_timer => {
-                    if last_heard.elapsed() >= idle {
-                        closing = Some((ErrorCode::IdleTimeout, format!("nothing received for {} s; send ping more often", idle.as_secs())));
+                    if last_heard.elapsed() >= limits.idle {
+                        closing = Some((ErrorCode::IdleTimeout, format!("nothing received for {} s; send ping more often", limits.idle.as_secs())));
                     } else {
-                        idle_timer.as_mut().reset(last_heard + idle);
+                        idle_timer.as_mut().reset(last_heard + limits.idle);
                     }
                 }
             }
-            if closing.is_none() && self.queue.over(max_queue) {
+            if closing.is_none() && self.queue.over(limits.max_queue) {
                 closing = Some(slow_consumer());
             }
             if let Some(c) = closing {
-                break c;
+                return c;
             }
-        };
-        // What is still owed to the client: the rest of a half-written line
-        // and, unless it is too slow to read them, the queued lines (a
-        // client may send its requests and half-close at once). Then the
-        // reason, if there is one.
+        }
+    }
+
+    /// Queues what the bus brought; a client too slow for the bus goes.
+    fn push(&mut self, pushed: Pushed) -> Option<Closing> {
+        match pushed {
+            Pushed::Step(event) => {
+                if let Some(p) = event.step() {
+                    self.queue
+                        .push_back(p.encoded(Encoding::CentralLine, |s| Bytes::from(step_line(s))));
+                }
+            }
+            Pushed::Device(d) => self.push_event(&Event::Device {
+                id: d.id,
+                kind: d.kind,
+                address: d.address,
+                online: d.online,
+            }),
+            Pushed::Lagged => return Some(slow_consumer()),
+        }
+        None
+    }
+
+    /// Releases the client's buttons and writes what is still owed to it:
+    /// the rest of a half-written line and, unless it is too slow to read
+    /// them, the queued lines (a client may send its requests and
+    /// half-close at once). Then the reason, if there is one.
+    async fn say_goodbye(mut self, mut writer: OwnedWriteHalf, closing: Closing) {
         let mut owed = self.queue.drain_owed(closing.0 != ErrorCode::SlowConsumer);
         if !closing.1.is_empty() {
             tracing::info!("central: closing {}: {}", self.peer, closing.1);
@@ -185,192 +228,6 @@ impl Session {
             code,
             message: message.into(),
         });
-    }
-
-    /// Handles every complete line in `inbuf`.
-    async fn read_lines(
-        &mut self,
-        codec: &mut LinesCodec,
-        inbuf: &mut BytesMut,
-        subscription: &mut Option<Subscription>,
-    ) -> Option<Closing> {
-        loop {
-            match codec.decode(inbuf) {
-                Ok(Some(line)) => {
-                    if let Some(c) = self.handle(&line, subscription).await {
-                        return Some(c);
-                    }
-                }
-                Ok(None) => return None,
-                Err(LinesCodecError::MaxLineLengthExceeded) => self.error(
-                    ErrorCode::TooLarge,
-                    format!(
-                        "a line may be at most {} bytes; it was discarded",
-                        codec.max_length()
-                    ),
-                ),
-                Err(LinesCodecError::Io(_)) => {
-                    self.error(ErrorCode::Malformed, "a line must be UTF-8 JSON")
-                }
-            }
-        }
-    }
-
-    fn role(&self) -> Option<Role> {
-        match &self.user {
-            Some(u) => Some(u.role),
-            None if !self.settings.require_login => Some(Role::Operator),
-            None => None,
-        }
-    }
-
-    async fn handle(
-        &mut self,
-        line: &str,
-        subscription: &mut Option<Subscription>,
-    ) -> Option<Closing> {
-        let request =
-            match Request::decode(line.as_bytes(), self.settings.max_message_bytes.max(64)) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.error(e.code(), e.to_string());
-                    return None;
-                }
-            };
-        match request {
-            Request::Hello { protocol, .. } => {
-                if protocol == PROTOCOL_VERSION {
-                    self.ok("hello", None);
-                } else {
-                    self.error(
-                        ErrorCode::UnsupportedVersion,
-                        format!("this controller speaks protocol version {PROTOCOL_VERSION}"),
-                    );
-                }
-            }
-            Request::Ping { seq } => self.push_event(&Event::Pong { seq }),
-            Request::Login { user, password } => return self.login(user, password).await,
-            _ if self.role().is_none() => self.error(
-                ErrorCode::LoginRequired,
-                "log in first: {\"type\":\"login\",\"user\":...,\"password\":...}",
-            ),
-            Request::Status => {
-                let snapshot = self.controller.snapshot();
-                self.push_event(&Event::Status {
-                    subscribed: false,
-                    snapshot,
-                });
-            }
-            Request::Subscribe => {
-                let (snapshot, bus) = self.controller.subscribe();
-                *subscription = Some(bus);
-                self.push_event(&Event::Status {
-                    subscribed: true,
-                    snapshot,
-                });
-            }
-            Request::Layout => {
-                let layout = super::room_layout(&self.controller, self.role());
-                self.push_event(&Event::Layout { layout });
-            }
-            Request::Devices => {
-                let devices = self.controller.status().devices();
-                self.push_event(&Event::Devices { devices });
-            }
-            Request::Unsubscribe => {
-                *subscription = None;
-                self.ok("unsubscribe", None);
-            }
-            Request::SetLevel {
-                level,
-                value,
-                muted,
-            } => self.set_level(&level, value, muted),
-            Request::Press { button } => self.operate(button, true),
-            Request::Release { button } => self.operate(button, false),
-        }
-        None
-    }
-
-    fn ok(&mut self, request: &str, detail: Option<String>) {
-        self.push_event(&Event::Ok {
-            request: request.into(),
-            detail,
-        });
-    }
-
-    async fn login(&mut self, user: String, password: String) -> Option<Closing> {
-        let verified = self
-            .controller
-            .verify_login("central", self.peer.ip(), user, password)
-            .await;
-        match verified {
-            Ok(u) => {
-                self.controller.log().record(format!(
-                    "central: {} logged in from {} ({})",
-                    u.name,
-                    self.peer.ip(),
-                    u.role
-                ));
-                self.held
-                    .set_source(format!("central:{}@{}", u.name, self.peer.ip()));
-                self.ok("login", Some(u.role.to_string()));
-                self.user = Some(u);
-                None
-            }
-            Err(LoginError::Busy) => {
-                // Nothing was checked: not a failed login.
-                self.error(ErrorCode::Busy, LoginError::Busy.to_string());
-                None
-            }
-            Err(why) => {
-                self.failed_logins += 1;
-                self.controller.log().record(format!(
-                    "central: failed login from {}: {why}",
-                    self.peer.ip()
-                ));
-                if self.failed_logins >= MAX_FAILED_LOGINS {
-                    return Some((
-                        ErrorCode::WrongCredentials,
-                        format!("{MAX_FAILED_LOGINS} failed logins"),
-                    ));
-                }
-                self.error(ErrorCode::WrongCredentials, why.to_string());
-                None
-            }
-        }
-    }
-
-    fn set_level(&mut self, level: &str, value: Option<f64>, muted: Option<bool>) {
-        if self.role() < Some(Role::Operator) {
-            return self.error(
-                ErrorCode::Forbidden,
-                "moving levels needs the operator role",
-            );
-        }
-        let source = self.held.source().to_string();
-        match level_request::set_by_user(&self.controller, level, value, muted, &source) {
-            Ok(()) => self.ok("set_level", None),
-            Err(why) => self.error(ErrorCode::UnknownLevel, why),
-        }
-    }
-
-    fn operate(&mut self, button: String, press: bool) {
-        if self.role() < Some(Role::Operator) {
-            return self.error(
-                ErrorCode::Forbidden,
-                "pressing buttons needs the operator role",
-            );
-        }
-        let (result, ok) = if press {
-            (self.held.press(&button), OK_PRESS)
-        } else {
-            (self.held.release(&button), OK_RELEASE)
-        };
-        match result {
-            Ok(()) => self.queue.push_back(Bytes::from_static(ok)),
-            Err(e) => self.error(ErrorCode::UnknownButton, e.to_string()),
-        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! central-control subscribers, ...). Keys a device holds are released when
 //! it goes offline or says goodbye.
 
+mod datagram;
 pub mod registry;
 
 use std::collections::HashMap;
@@ -17,16 +18,16 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use controller_core::engine::Step;
 use controller_core::project::Led;
-use controller_core::protocol::extension::{ExtensionMessage, KeyAction, MAX_DATAGRAM};
+use controller_core::protocol::extension::{ExtensionMessage, MAX_DATAGRAM};
 use controller_core::view::DeviceStatus;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::net::UdpSocket;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::time::{Duration, Instant, MissedTickBehavior};
+use tokio::time::{Duration, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use self::registry::{next_expiry, ExtensionRegistry, Heard};
+use self::registry::{next_expiry, ExtensionRegistry};
 use super::lan_socket::multicast_udp;
 use super::{Endpoint, Service, StartEnv, StartError, Started};
 use crate::config::Settings;
@@ -175,108 +176,6 @@ impl Extension {
     async fn send(&self, message: &ExtensionMessage) {
         if let Err(e) = self.socket.send_to(&message.encode(), self.group).await {
             tracing::debug!("extension: cannot send to {}: {e}", self.group);
-        }
-    }
-
-    async fn on_datagram(&mut self, datagram: &[u8], from: SocketAddr) {
-        if !self.allow.allows(from.ip()) {
-            self.dropped += 1;
-            return;
-        }
-        let message = match ExtensionMessage::decode(datagram) {
-            Ok(m) if !m.from_controller() => m,
-            // Controllers' own messages (ours, looped back, or another's).
-            Ok(_) => return,
-            Err(_) => {
-                self.dropped += 1;
-                return;
-            }
-        };
-        let Some(id) = message.device().map(str::to_string) else {
-            return;
-        };
-        if matches!(message, ExtensionMessage::Goodbye { .. }) && self.registry.get(&id).is_none() {
-            return; // never seen: nothing to take offline
-        }
-        let heard = self.registry.heard(&id, from, Instant::now());
-        for gone in self.registry.take_evicted() {
-            self.held.remove(&gone);
-            self.controller.status().remove_device(&gone);
-        }
-        if heard == Heard::RegistryFull {
-            self.dropped += 1;
-            return;
-        }
-        let came_online = heard == Heard::CameOnline;
-        match message {
-            ExtensionMessage::Announce {
-                kind,
-                firmware,
-                keys,
-                ..
-            } => {
-                let changed = self.registry.get_mut(&id).is_some_and(|d| {
-                    let keys = keys.into_iter().collect();
-                    let changed = d.kind != kind || d.firmware != firmware || d.keys != keys;
-                    d.kind = kind;
-                    d.firmware = firmware;
-                    d.keys = keys;
-                    changed
-                });
-                if came_online {
-                    self.came_online(&id);
-                } else if changed {
-                    self.report(&id);
-                }
-                self.send_all_leds(&id).await;
-            }
-            ExtensionMessage::Goodbye { .. } => {
-                if came_online {
-                    self.came_online(&id);
-                }
-                if self.registry.gone(&id) {
-                    self.went_offline(&id, "said goodbye");
-                }
-            }
-            ExtensionMessage::Key {
-                seq,
-                action,
-                button,
-                ..
-            } => {
-                if came_online {
-                    self.came_online(&id);
-                }
-                let Some(device) = self.registry.get_mut(&id) else {
-                    return;
-                };
-                if device.last_key_seq.is_some_and(|last| is_stale(seq, last)) {
-                    return; // a retransmission, or one that arrived late
-                }
-                if !device.keys.contains(&button) {
-                    // Only keys the device announced operate buttons: a
-                    // device cannot reach a button it did not declare.
-                    tracing::debug!(
-                        "extension: {id} sent key {button:?}, which it never announced"
-                    );
-                    return;
-                }
-                device.last_key_seq = Some(seq);
-                let source = format!("keypad:{id}@{}", from.ip());
-                let held = self
-                    .held
-                    .entry(id.clone())
-                    .or_insert_with(|| HeldButtons::new(self.controller.clone(), source.clone()));
-                held.set_source(source);
-                let result = match action {
-                    KeyAction::Press => held.press(&button),
-                    KeyAction::Release => held.release(&button),
-                };
-                if let Err(e) = result {
-                    tracing::debug!("extension: key from {id}: {e}");
-                }
-            }
-            ExtensionMessage::ControllerHello { .. } | ExtensionMessage::Leds { .. } => {}
         }
     }
 

@@ -210,19 +210,8 @@ async fn session(
         .build()
         .map_err(|e| anyhow::anyhow!("ftp configuration: {e}"))?;
 
-    // A loopback socket pair: libunftp serves one end, the guard the other.
-    let pair = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-    let inner_client = TcpStream::connect(pair.local_addr()?).await?;
-    let ours = inner_client.local_addr()?;
-    // Take only our own connection (another local program could race to
-    // connect to the ephemeral port first).
-    let inner_server = loop {
-        let (s, from) = pair.accept().await?;
-        if from == ours {
-            break s;
-        }
-    };
-    drop(pair);
+    // libunftp serves one end, the guard the other.
+    let (inner_client, inner_server) = loopback_pair().await?;
     let served = tokio::spawn(async move {
         let _ = server.service(inner_server).await;
     });
@@ -241,6 +230,21 @@ async fn session(
     .await;
     served.abort();
     Ok(())
+}
+
+/// A connected loopback socket pair: (client end, server end).
+async fn loopback_pair() -> std::io::Result<(TcpStream, TcpStream)> {
+    let pair = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    let client = TcpStream::connect(pair.local_addr()?).await?;
+    let ours = client.local_addr()?;
+    // Take only our own connection (another local program could race to
+    // connect to the ephemeral port first).
+    loop {
+        let (server, from) = pair.accept().await?;
+        if from == ours {
+            return Ok((client, server));
+        }
+    }
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {

@@ -6,6 +6,7 @@ pub mod admin;
 mod assets;
 mod backend;
 mod backup;
+mod connections;
 pub(crate) mod csrf;
 mod designer;
 mod fanout;
@@ -22,34 +23,24 @@ mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use app::backend::Backend;
 use app::{shell, Screen};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
-use bytes::Bytes;
 use controller_core::project::PanelProfile;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use leptos::prelude::*;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 
-use super::accept::{serve_connections, Gate, Refusals};
 use super::{bind_tcp, Endpoint, Service, StartEnv, StartError, Started};
 use crate::config::Settings;
-use crate::security::access::AllowList;
 
 pub use backend::PortBackend;
+pub(crate) use connections::serve_router;
 pub use secure::Transport;
 pub use tls::HttpsService;
 
@@ -148,156 +139,14 @@ impl Service for PanelService {
     }
 }
 
-/// Serves `router` on `listener` behind the panel settings' allow-list,
-/// connection caps and header timeout: plain HTTP, or HTTPS when `tls`
-/// is given (the handshake must finish within the header timeout too).
-pub(crate) fn serve_router(
-    env: &StartEnv,
-    name: &'static str,
-    listener: TcpListener,
-    router: Router,
-    allow: AllowList,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-) -> BoxFuture<'static, anyhow::Result<()>> {
-    let s = env.settings();
-    let not_allowed = not_allowed_text(name);
-    let router = router.layer(middleware::from_fn_with_state(
-        (Arc::new(allow.clone()), not_allowed),
-        allow_list,
-    ));
-    let gate = Gate::new(allow, s.panel.max_http_connections);
-    // A TLS client cannot read a plain-text refusal: it is only closed.
-    let refusal = |status, text| match tls {
-        Some(_) => Bytes::new(),
-        None => plain_refusal(status, text),
-    };
-    let refusals = Refusals {
-        not_allowed: refusal("403 Forbidden", not_allowed),
-        full: refusal(
-            "503 Service Unavailable",
-            "too many connections; try again later\n",
-        ),
-        address_full: refusal(
-            "503 Service Unavailable",
-            "too many connections from this address; try again later\n",
-        ),
-    };
-    let header_timeout = Duration::from_secs(s.panel.header_timeout_secs.max(1));
-    let shutdown = env.shutdown.clone();
-    serve_connections(
-        listener,
-        name,
-        gate,
-        refusals,
-        env.shutdown.clone(),
-        move |tcp, peer| {
-            let (router, shutdown, tls) = (router.clone(), shutdown.clone(), tls.clone());
-            async move {
-                // Panel messages are small and latency-bound: send each at
-                // once instead of letting Nagle's algorithm hold it behind
-                // an unacknowledged one.
-                let _ = tcp.set_nodelay(true);
-                match tls {
-                    None => {
-                        // Every write goes through one queue shared with
-                        // the panels' fan-out (fanout.rs).
-                        let io = fanout::PlainIo::new(tcp);
-                        let socket = io.socket();
-                        serve_http(
-                            io,
-                            peer,
-                            Transport::Plain,
-                            Some(socket),
-                            router,
-                            header_timeout,
-                            shutdown,
-                        )
-                        .await
-                    }
-                    Some(acceptor) => {
-                        match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
-                            Ok(Ok(stream)) => {
-                                serve_http(
-                                    stream,
-                                    peer,
-                                    Transport::Tls,
-                                    None,
-                                    router,
-                                    header_timeout,
-                                    shutdown,
-                                )
-                                .await
-                            }
-                            Ok(Err(e)) => {
-                                tracing::debug!("{name}: TLS handshake with {peer} failed: {e}")
-                            }
-                            Err(_) => {
-                                tracing::debug!("{name}: no TLS handshake from {peer} in time")
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-    .boxed()
-}
-
 /// The whole HTTP app of one port (pages, live channel, login, admin API),
 /// without a socket: tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
     let options = leptos_options();
-    let settings = env.settings();
-    let default_panel = match kind {
-        PortKind::Apprimo if !settings.apprimo.default_panel.is_empty() => {
-            Some(settings.apprimo.default_panel.clone())
-        }
-        _ => None,
-    };
-    let backend = Backend(Arc::new(PortBackend {
-        controller: env.controller.clone(),
-        profile: kind.profile(),
-        default_panel,
-    }));
-    let sessions = Arc::new(Semaphore::new(settings.panel.max_connections));
-    let status_feed = status_feed::StatusFeed {
-        backend: backend.clone(),
-        controller: env.controller.clone(),
-        shutdown: env.shutdown.clone(),
-        sessions: sessions.clone(),
-    };
-    let live = panel_channel::LiveState {
-        controller: env.controller.clone(),
-        shutdown: env.shutdown.clone(),
-        port,
-        sessions,
-        fanout: Some(fanout::Fanout::new(
-            env.controller.clone(),
-            env.shutdown.clone(),
-        )),
-    };
+    let backend = port_backend(env, kind);
+    let (status_feed, live) = live_channels(env, &backend, port);
     // Leptos runs resources on the tokio runtime (a no-op when set already).
     let _ = any_spawner::Executor::init_tokio();
-    // The app's screens, rendered once every resource has loaded (a panel
-    // page arrives with its LEDs' current state, not a loading fallback).
-    let render = {
-        let backend = backend.clone();
-        let options = options.clone();
-        leptos_axum::render_app_async_with_context(
-            move || {
-                provide_context(backend.clone());
-                layers::page_csp(layers::Framing::Deny);
-            },
-            move || shell(options.clone()),
-        )
-    };
-    let server_fns = move |request: Request| {
-        let backend = backend.clone();
-        leptos_axum::handle_server_fns_with_context(
-            move || provide_context(backend.clone()),
-            request,
-        )
-    };
     let previews = Arc::new(preview::Previews::new(
         env.controller.clone(),
         env.store.clone(),
@@ -305,11 +154,7 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         port,
     ));
     previews.watch();
-    let router = Screen::ROUTES
-        .iter()
-        .fold(Router::new(), |r, p| r.route(p, get(render.clone())));
-    let router = designer::route(router, get(render.clone()), env.controller.clone());
-    let router = router
+    let router = screens(backend, &options, env.controller.clone())
         .route("/ws", get(panel_channel::upgrade).with_state(live))
         .route(
             "/status/live",
@@ -330,89 +175,88 @@ pub fn router(env: &StartEnv, kind: PortKind, port: u16) -> Router {
         .merge(metrics::routes(env.controller.clone()))
         .merge(backup::routes(env.controller.clone(), env.store.clone()))
         .merge(preview::routes(previews))
-        .route(
-            "/api/{*server_fn}",
-            get(server_fns.clone()).post(server_fns),
-        )
         .fallback_service(assets::service(&options))
         .with_state(options)
         .layer(middleware::from_fn(csrf::same_origin));
-    layers::around(router, settings)
+    layers::around(router, env.settings())
 }
 
-/// A complete HTTP/1.1 answer for a connection refused at accept.
-fn plain_refusal(status: &str, text: &str) -> Bytes {
-    Bytes::from(format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    ))
-}
-
-/// Serves one HTTP connection with hyper directly rather than through
-/// `axum::serve`, for two things axum::serve does not offer: a header read
-/// timeout of our choosing (axum::serve builds its hyper connection itself,
-/// with no way to set `header_read_timeout`; tower-http's TimeoutLayer
-/// starts only once the head has arrived, so it cannot see a client that
-/// dribbles its headers), and the accept loop of every TCP service
-/// ([`serve_connections`]: connection cap and per-address cap).
-async fn serve_http<Io>(
-    io: Io,
-    peer: SocketAddr,
-    transport: Transport,
-    plain: Option<fanout::PlainSocket>,
-    router: Router,
-    header_timeout: Duration,
-    shutdown: CancellationToken,
-) where
-    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = tower::ServiceBuilder::new()
-        .map_request(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request.extensions_mut().insert(transport);
-            if let Some(socket) = &plain {
-                request.extensions_mut().insert(socket.clone());
-            }
-            request
-        })
-        .service(router);
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
-        // The live channel's WebSocket takes the connection over.
-        .with_upgrades();
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
+/// What the app's screens on this port read: the controller, the port's
+/// profile and (on the Apprimo port) its default panel.
+fn port_backend(env: &StartEnv, kind: PortKind) -> Backend {
+    let settings = env.settings();
+    let default_panel = match kind {
+        PortKind::Apprimo if !settings.apprimo.default_panel.is_empty() => {
+            Some(settings.apprimo.default_panel.clone())
         }
-    }
+        _ => None,
+    };
+    Backend(Arc::new(PortBackend {
+        controller: env.controller.clone(),
+        profile: kind.profile(),
+        default_panel,
+    }))
 }
 
-/// How long a request in progress may take to finish at shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What a client outside the allow-list is told: the panel, Apprimo and
-/// HTTPS ports share `[panel] allow`; the station has its own.
-fn not_allowed_text(service: &str) -> &'static str {
-    match service {
-        "station" => "this address is not on the station's allow-list\n",
-        _ => "this address is not on the panel service's allow-list\n",
-    }
+/// The port's two WebSockets, the status page's feed and the panels' live
+/// channel, sharing one cap on sessions.
+fn live_channels(
+    env: &StartEnv,
+    backend: &Backend,
+    port: u16,
+) -> (status_feed::StatusFeed, panel_channel::LiveState) {
+    let sessions = Arc::new(Semaphore::new(env.settings().panel.max_connections));
+    let status_feed = status_feed::StatusFeed {
+        backend: backend.clone(),
+        controller: env.controller.clone(),
+        shutdown: env.shutdown.clone(),
+        sessions: sessions.clone(),
+    };
+    let live = panel_channel::LiveState {
+        controller: env.controller.clone(),
+        shutdown: env.shutdown.clone(),
+        port,
+        sessions,
+        fanout: Some(fanout::Fanout::new(
+            env.controller.clone(),
+            env.shutdown.clone(),
+        )),
+    };
+    (status_feed, live)
 }
 
-async fn allow_list(
-    State((allow, not_allowed)): State<(Arc<AllowList>, &'static str)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if allow.allows(peer.ip()) {
-        next.run(request).await
-    } else {
-        (StatusCode::FORBIDDEN, not_allowed).into_response()
-    }
+/// The app's screens, rendered once every resource has loaded (a panel
+/// page arrives with its LEDs' current state, not a loading fallback), and
+/// their server functions.
+fn screens(
+    backend: Backend,
+    options: &LeptosOptions,
+    controller: crate::state::controller::Controller,
+) -> Router<LeptosOptions> {
+    let render = {
+        let backend = backend.clone();
+        let options = options.clone();
+        leptos_axum::render_app_async_with_context(
+            move || {
+                provide_context(backend.clone());
+                layers::page_csp(layers::Framing::Deny);
+            },
+            move || shell(options.clone()),
+        )
+    };
+    let server_fns = move |request: Request| {
+        let backend = backend.clone();
+        leptos_axum::handle_server_fns_with_context(
+            move || provide_context(backend.clone()),
+            request,
+        )
+    };
+    let router = Screen::ROUTES
+        .iter()
+        .fold(Router::new(), |r, p| r.route(p, get(render.clone())));
+    let router = designer::route(router, get(render.clone()), controller);
+    router.route(
+        "/api/{*server_fn}",
+        get(server_fns.clone()).post(server_fns),
+    )
 }

@@ -15,33 +15,32 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use bytes::Bytes;
 use controller_core::project::{PanelProfile, Project};
-use controller_core::protocol::panel::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
+use controller_core::protocol::panel::{ClientMessage, ErrorCode, MeetingChange, ServerMessage};
 use controller_core::view::PanelSession;
-use futures::SinkExt;
-use tokio::sync::{broadcast, Semaphore};
-use tokio::time::{interval_at, Instant, MissedTickBehavior};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::runtime::woken::PollWhenWoken;
 use crate::security::auth::{LoginError, Role};
 use crate::security::sessions;
-use crate::state::bus::{BusEvent, Encoding, MeetingRequest, Subscription};
+use crate::state::bus::{BusEvent, MeetingRequest, Subscription};
 use crate::state::controller::Controller;
 use crate::state::held::HeldButtons;
 use crate::state::level_request;
 
-use super::fanout::{Attention, Fanout, Fed, PlainSocket};
+use super::fanout::{Fanout, Fed, PlainSocket};
 
 /// Largest WebSocket message accepted at all; above the panel protocol's own
 /// limit so an oversized message still gets a readable `error` reply.
+mod serve;
+
 const MAX_WS_MESSAGE: usize = 64 * 1024;
 /// A new connection must say hello within this time.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -196,57 +195,14 @@ impl Session {
         let controller = state.controller.clone();
         let keepalive = Duration::from_secs(controller.settings().panel.keepalive_secs.max(1));
 
-        // 1. hello: which panel, and its PIN if it has one.
-        let hello = tokio::select! {
-            m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
-            _ = state.shutdown.cancelled() => return,
-        };
-        let (panel, sparse, pin, layout) = match hello {
-            Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
-                Ok(ClientMessage::Hello {
-                    panel,
-                    pin,
-                    sparse,
-                    layout,
-                    ..
-                }) => match check_panel(&controller, peer.ip(), &panel, pin.as_deref()) {
-                    Ok(()) => {
-                        // Kept only as a PIN the panel was let in with.
-                        let pin = pin.filter(|given| {
-                            controller
-                                .project()
-                                .panel(&panel)
-                                .and_then(|p| p.pin.as_ref())
-                                == Some(given)
-                        });
-                        (panel, sparse, pin, layout)
-                    }
-                    // A panel that can show "not available" stays
-                    // connected: the project may get its panel back.
-                    Err((ErrorCode::UnknownPanel, _)) if layout.is_some() => {
-                        (panel, sparse, None, Some(String::new()))
-                    }
-                    Err((code, why)) => {
-                        refuse(&mut socket, code, why, CLOSE_REFUSED).await;
-                        return;
-                    }
-                },
-                Ok(_) => {
-                    let why = "the first message must be hello";
-                    refuse(&mut socket, ErrorCode::Malformed, why, CLOSE_REFUSED).await;
-                    return;
-                }
-                Err(e) => {
-                    refuse(&mut socket, e.code(), e.to_string(), CLOSE_REFUSED).await;
-                    return;
-                }
-            },
-            Ok(Some(Err(_))) => {
-                let why = format!("a message may be at most {MAX_WS_MESSAGE} bytes");
-                refuse(&mut socket, ErrorCode::TooLarge, why, CLOSE_TOO_BIG).await;
-                return;
-            }
-            _ => return,
+        let Some(Hello {
+            panel,
+            sparse,
+            pin,
+            layout,
+        }) = read_hello(&mut socket, &state, peer).await
+        else {
+            return;
         };
 
         let id = controller.next_id();
@@ -280,150 +236,6 @@ impl Session {
         session.serve(&mut socket, &state, keepalive, fed).await;
         drop(session);
         controller.status().panel_disconnected(id);
-    }
-
-    async fn serve(
-        &mut self,
-        socket: &mut WebSocket,
-        state: &LiveState,
-        keepalive: Duration,
-        fed: Option<Fed>,
-    ) {
-        let welcome = ServerMessage::Welcome {
-            protocol: PROTOCOL_VERSION,
-            keepalive_ms: keepalive.as_millis() as u64,
-            controller: self.controller.identity().name.clone(),
-        };
-        if socket.send(text(&welcome)).await.is_err() {
-            return;
-        }
-        let Some(mut steps) = self.resync(socket, fed.as_ref(), true).await else {
-            return;
-        };
-        for notice in super::notices::current(&self.controller) {
-            if socket.send(text(&notice)).await.is_err() {
-                return;
-            }
-        }
-        let mut ping = interval_at(Instant::now() + keepalive, keepalive);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // The task wakes once per step it sends; the keep-alive clock and
-        // the shutdown are polled only when their own wakers fire, not on
-        // every step (the shutdown's locks are shared by every panel task).
-        let mut tick = PollWhenWoken::new(std::future::poll_fn(move |cx| ping.poll_tick(cx)));
-        let mut shutdown = PollWhenWoken::new(state.shutdown.clone().cancelled_owned());
-        let mut seq = 0u64;
-        loop {
-            tokio::select! {
-                // In this order: the panel's own messages first (a panel
-                // that floods only delays its own steps), then steps.
-                biased;
-                incoming = socket.recv() => {
-                    let message = match incoming {
-                        Some(Ok(m)) => m,
-                        // Over the frame/message limit (the only read error
-                        // after which the socket can still say why).
-                        Some(Err(_)) => {
-                            let why = format!("a message may be at most {MAX_WS_MESSAGE} bytes");
-                            refuse(socket, ErrorCode::TooLarge, why, CLOSE_TOO_BIG).await;
-                            return;
-                        }
-                        None => return,
-                    };
-                    self.last_heard = Instant::now();
-                    match message {
-                        Message::Text(t) => {
-                            if let Some(reply) = self.handle(&t) {
-                                match reply {
-                                    Reply::Send(m) => if socket.send(m).await.is_err() { return },
-                                    Reply::Resync => match self.resync(socket, fed.as_ref(), true).await {
-                                        Some(rx) => steps = rx,
-                                        None => return,
-                                    },
-                                }
-                            }
-                        }
-                        Message::Binary(_) => {
-                            if socket.send(error(ErrorCode::Malformed, "messages are JSON text")).await.is_err() { return }
-                        }
-                        Message::Close(_) => return,
-                        Message::Ping(_) | Message::Pong(_) => {}
-                    }
-                }
-                event = next_event(&mut steps) => match event {
-                    Ok(event) => {
-                        let Some(published) = event.step() else {
-                            if let Some(notice) = super::notices::of_event(&self.controller.project(), &event) {
-                                if socket.send(text(&notice)).await.is_err() { return }
-                            }
-                            continue;
-                        };
-                        if published.step.loads_project() {
-                            if self.layout.is_some() {
-                                // The new layout (or the same one's state).
-                                match self.resync(socket, fed.as_ref(), false).await {
-                                    Some(rx) => steps = rx,
-                                    None => return,
-                                }
-                                continue;
-                            }
-                            if !self.pin_still_good(&self.controller.project()) {
-                                refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
-                                return;
-                            }
-                        } else if self.layout.as_deref() == Some("") {
-                            // Showing "not available": no state to update.
-                            continue;
-                        }
-                        if self.sparse && !published.shown {
-                            continue;
-                        }
-                        let bytes = published.encoded(Encoding::PanelJson, |step| {
-                            Bytes::from(ServerMessage::step_bytes(step, published.after))
-                        });
-                        let Ok(text) = Utf8Bytes::try_from(bytes) else { continue };
-                        if socket.send(Message::Text(text)).await.is_err() { return }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => match self.resync(socket, fed.as_ref(), false).await {
-                        Some(rx) => steps = rx,
-                        None => return,
-                    },
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                attention = needs_attention(fed.as_ref()) => match attention {
-                    Attention::Drain => if socket.flush().await.is_err() { return },
-                    Attention::Resync => match self.resync(socket, fed.as_ref(), false).await {
-                        Some(rx) => steps = rx,
-                        None => return,
-                    },
-                    Attention::ProjectLoaded => {
-                        if !self.pin_still_good(&self.controller.project()) {
-                            refuse(socket, ErrorCode::PinRequired, PIN_CHANGED, CLOSE_REFUSED).await;
-                            return;
-                        }
-                        // Bytes may be queued behind the step, too.
-                        if socket.flush().await.is_err() { return }
-                    }
-                    Attention::Failed => return,
-                },
-                _ = &mut tick => {
-                    if self.last_heard.elapsed() > keepalive * 3 {
-                        let _ = socket.send(Message::Close(Some(CloseFrame {
-                            code: 4000,
-                            reason: "no keep-alive for three intervals".into(),
-                        }))).await;
-                        self.controller.log().record(format!("{} dropped: silent for three keep-alive intervals", self.held.source()));
-                        return;
-                    }
-                    seq += 1;
-                    if socket.send(text(&ServerMessage::Ping { seq })).await.is_err() { return }
-                }
-                _ = &mut shutdown => {
-                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "controller stopping".into() }))).await;
-                    return;
-                }
-            }
-        }
     }
 
     /// Sends a fresh snapshot and returns the stream that continues from it
@@ -546,17 +358,11 @@ impl Session {
                 Err(e) => Some(Reply::Send(error(ErrorCode::UnknownButton, e.to_string()))),
             },
             ClientMessage::Ping { seq } => {
-                let now = self.controller.now();
-                self.controller
-                    .status()
-                    .panel_update(self.id, |s| s.last_keepalive_at = now);
+                self.kept_alive();
                 Some(Reply::Send(text_pong(seq)))
             }
             ClientMessage::Pong { .. } => {
-                let now = self.controller.now();
-                self.controller
-                    .status()
-                    .panel_update(self.id, |s| s.last_keepalive_at = now);
+                self.kept_alive();
                 None
             }
             ClientMessage::Resync => Some(Reply::Resync),
@@ -570,55 +376,120 @@ impl Session {
                     .err()
                     .map(|why| Reply::Send(error(ErrorCode::UnknownLevel, why)))
             }
-            ClientMessage::Meeting { change } => {
-                let has_tile = self
-                    .controller
-                    .project()
-                    .panel(&self.panel)
-                    .is_some_and(|p| p.pages.iter().any(|page| !page.meetings.is_empty()));
-                if !has_tile {
-                    return Some(Reply::Send(error(
-                        ErrorCode::Unavailable,
-                        "this panel has no meeting tile",
-                    )));
-                }
-                // The calendar service does it (or says why not, in the
-                // audit trail and the log); the tile shows the result.
-                self.controller
-                    .bus()
-                    .publish(BusEvent::Meeting(MeetingRequest {
-                        change,
-                        by: self.held.source().to_string(),
-                        service: "panel",
-                        address: Some(self.address),
-                    }));
-                None
-            }
+            ClientMessage::Meeting { change } => self.meeting(change),
             ClientMessage::Hello { .. } => Some(Reply::Send(error(
                 ErrorCode::Malformed,
                 "hello was already received",
             ))),
         }
     }
-}
 
-/// The next bus event, for a panel that reads the bus itself (a TLS panel);
-/// never, for one fed by the fan-out.
-async fn next_event(
-    steps: &mut Option<Subscription>,
-) -> Result<Arc<BusEvent>, broadcast::error::RecvError> {
-    match steps {
-        Some(steps) => steps.recv().await,
-        None => std::future::pending().await,
+    /// The panel's keep-alive: the status board's last-heard time.
+    fn kept_alive(&self) {
+        let now = self.controller.now();
+        self.controller
+            .status()
+            .panel_update(self.id, |s| s.last_keepalive_at = now);
+    }
+
+    /// A meeting change from the panel's tile, handed to the calendar
+    /// service; refused for a panel without a meeting tile.
+    fn meeting(&self, change: MeetingChange) -> Option<Reply> {
+        let has_tile = self
+            .controller
+            .project()
+            .panel(&self.panel)
+            .is_some_and(|p| p.pages.iter().any(|page| !page.meetings.is_empty()));
+        if !has_tile {
+            return Some(Reply::Send(error(
+                ErrorCode::Unavailable,
+                "this panel has no meeting tile",
+            )));
+        }
+        // The calendar service does it (or says why not, in the
+        // audit trail and the log); the tile shows the result.
+        self.controller
+            .bus()
+            .publish(BusEvent::Meeting(MeetingRequest {
+                change,
+                by: self.held.source().to_string(),
+                service: "panel",
+                address: Some(self.address),
+            }));
+        None
     }
 }
 
-/// What the fan-out needs from this panel's task; never, for a TLS panel.
-async fn needs_attention(fed: Option<&Fed>) -> Attention {
-    match fed {
-        Some(fed) => fed.attention().await,
-        None => std::future::pending().await,
-    }
+/// What a panel said in hello, once it is let in.
+struct Hello {
+    panel: String,
+    sparse: bool,
+    /// Kept only as a PIN the panel was let in with.
+    pin: Option<String>,
+    layout: Option<String>,
+}
+
+/// The panel's hello: which panel, and its PIN if it has one. None (after
+/// refusing it, when it can still be told why) when the panel is not let in.
+async fn read_hello(socket: &mut WebSocket, state: &LiveState, peer: SocketAddr) -> Option<Hello> {
+    let controller = &state.controller;
+    let hello = tokio::select! {
+        m = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()) => m,
+        _ = state.shutdown.cancelled() => return None,
+    };
+    let refused = match hello {
+        Ok(Some(Ok(Message::Text(t)))) => match ClientMessage::decode(&t) {
+            Ok(ClientMessage::Hello {
+                panel,
+                pin,
+                sparse,
+                layout,
+                ..
+            }) => match check_panel(controller, peer.ip(), &panel, pin.as_deref()) {
+                Ok(()) => {
+                    let pin = pin.filter(|given| {
+                        controller
+                            .project()
+                            .panel(&panel)
+                            .and_then(|p| p.pin.as_ref())
+                            == Some(given)
+                    });
+                    return Some(Hello {
+                        panel,
+                        sparse,
+                        pin,
+                        layout,
+                    });
+                }
+                // A panel that can show "not available" stays
+                // connected: the project may get its panel back.
+                Err((ErrorCode::UnknownPanel, _)) if layout.is_some() => {
+                    return Some(Hello {
+                        panel,
+                        sparse,
+                        pin: None,
+                        layout: Some(String::new()),
+                    });
+                }
+                Err((code, why)) => (code, why, CLOSE_REFUSED),
+            },
+            Ok(_) => (
+                ErrorCode::Malformed,
+                "the first message must be hello".to_string(),
+                CLOSE_REFUSED,
+            ),
+            Err(e) => (e.code(), e.to_string(), CLOSE_REFUSED),
+        },
+        Ok(Some(Err(_))) => (
+            ErrorCode::TooLarge,
+            format!("a message may be at most {MAX_WS_MESSAGE} bytes"),
+            CLOSE_TOO_BIG,
+        ),
+        _ => return None,
+    };
+    let (code, why, close_code) = refused;
+    refuse(socket, code, why, close_code).await;
+    None
 }
 
 fn text_pong(seq: u64) -> Message {

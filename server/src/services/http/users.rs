@@ -14,9 +14,9 @@
 //! where. Answers are the admin API's: JSON for the page's script, else a
 //! short page.
 
+mod store;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, State};
@@ -28,14 +28,8 @@ use serde::Deserialize;
 
 use super::admin::{admin_session, data, page, wants_json, Denied};
 use crate::audit::{AuditEvent, AuditOutcome};
-use crate::config::Settings;
-use crate::security::auth::{hash_password, Role, UserEntry};
+use crate::security::auth::{Role, UserEntry};
 use crate::state::controller::Controller;
-
-/// One change at a time: checking "not the last admin" and writing the
-/// file are one step, so two admins removing each other at once cannot
-/// leave none.
-static WRITING: Mutex<()> = Mutex::new(());
 
 /// The longest user name the page takes.
 const MAX_NAME: usize = 64;
@@ -151,66 +145,6 @@ fn check(users: &[UserEntry], change: &Change) -> Result<(), Refused> {
     }
 }
 
-/// Makes `change` in the settings file (`hash`: the new password's), after
-/// checking it against the file's users as they are now; the running
-/// controller takes them at once. What was done, in words for the audit.
-fn write(
-    controller: &Controller,
-    file: Option<PathBuf>,
-    change: &Change,
-    hash: Option<String>,
-) -> Result<String, Refused> {
-    let _one_at_a_time = crate::runtime::sync::lock(&WRITING);
-    let Some(file) = file else {
-        return Err(refused(
-            StatusCode::CONFLICT,
-            "This controller was started without a settings file, so its users cannot be \
-             changed here: start it with one (roomctl --config FILE serve).",
-        ));
-    };
-    let cannot = |e: anyhow::Error| {
-        tracing::error!(
-            "admin page: cannot change users in {}: {e:#}",
-            file.display()
-        );
-        refused(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "The settings file {} could not be changed; nothing changed. The controller's log says why.",
-                file.display()
-            ),
-        )
-    };
-    let users = Settings::load(&file, None).map_err(cannot)?.users;
-    check(&users, change)?;
-    let existing = users.iter().find(|u| u.name == change.name());
-    let name = change.name();
-    let done = match (change, existing) {
-        (Change::Add { role, .. }, _) => {
-            let hash = hash.unwrap_or_default();
-            crate::config::users::set_user(&file, name, *role, &hash).map_err(cannot)?;
-            format!("added {name} ({role})")
-        }
-        (Change::Role { role, .. }, Some(u)) => {
-            crate::config::users::set_user(&file, name, *role, &u.password_hash).map_err(cannot)?;
-            format!("{name}: role changed from {} to {role}", u.role)
-        }
-        (Change::Password { .. }, Some(u)) => {
-            let hash = hash.unwrap_or_default();
-            crate::config::users::set_user(&file, name, u.role, &hash).map_err(cannot)?;
-            format!("{name}: password reset")
-        }
-        (Change::Remove { .. }, _) => {
-            crate::config::users::remove_user(&file, name).map_err(cannot)?;
-            format!("removed {name}")
-        }
-        // `check` found the user for every change but Add.
-        (_, None) => return Err(refused(StatusCode::NOT_FOUND, "No such user.")),
-    };
-    controller.adopt_settings_file();
-    Ok(done)
-}
-
 /// Checks, hashes (off the async threads), writes, audits and answers.
 async fn apply(
     controller: Controller,
@@ -238,28 +172,7 @@ async fn apply(
             return page(&headers, status, "Not done", &text);
         }
     };
-    let worker = controller.clone();
-    let file = controller.settings().telnet.settings_file.clone();
-    let asked = change.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let hash = match password {
-            Some(p) => Some(hash_password(&p).map_err(|_| {
-                refused(
-                    StatusCode::BAD_REQUEST,
-                    "A password needs at least 8 characters; nothing changed.",
-                )
-            })?),
-            None => None,
-        };
-        write(&worker, file, &asked, hash)
-    })
-    .await
-    .unwrap_or_else(|_| {
-        Err(refused(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The change failed; nothing changed.",
-        ))
-    });
+    let result = store::hash_and_write(&controller, &change, password).await;
     let done = match result {
         Ok(done) => done,
         Err(Refused(status, text)) => {
@@ -283,7 +196,13 @@ async fn apply(
             (name == admin && matches!(change, Change::Password { .. })).then_some(token.as_str());
         controller.sessions().close_user(&name, keep);
     }
-    let (title, text) = match change {
+    let (title, text) = done_page(&change, &name);
+    page(&headers, StatusCode::OK, title, &text)
+}
+
+/// The title and text of the page that says a change was made.
+fn done_page(change: &Change, name: &str) -> (&'static str, String) {
+    match change {
         Change::Add { role, .. } => ("User added", format!("{name} ({role}) can log in now.")),
         Change::Role { role, .. } => ("Role changed", format!("{name} is now {role}.")),
         Change::Password { .. } => (
@@ -291,8 +210,7 @@ async fn apply(
             format!("{name} logs in with the new password from now on."),
         ),
         Change::Remove { .. } => ("User removed", format!("{name} can no longer log in.")),
-    };
-    page(&headers, StatusCode::OK, title, &text)
+    }
 }
 
 /// The users and their roles (never their hashes).

@@ -47,7 +47,18 @@ pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<
     };
     let nonce = nonce();
     let request = LookupMessage::Request { nonce }.encode();
-    if let Err(e) = sender.send_to(&request, target).await {
+    send_request(&sender, &request, target).await?;
+    Ok(collect_replies(&sender, &listener, wait).await)
+}
+
+/// Sends the request to `target`; when 255.255.255.255 cannot be reached,
+/// to each of this machine's networks instead.
+async fn send_request(
+    sender: &UdpSocket,
+    request: &[u8],
+    target: SocketAddr,
+) -> anyhow::Result<()> {
+    if let Err(e) = sender.send_to(request, target).await {
         // 255.255.255.255 has no route on a LAN without a gateway: ask on
         // each of this machine's networks instead.
         let networks = if target.ip() == IpAddr::V4(Ipv4Addr::BROADCAST) {
@@ -58,7 +69,7 @@ pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<
         let mut sent = 0;
         for b in &networks {
             if sender
-                .send_to(&request, SocketAddr::new((*b).into(), target.port()))
+                .send_to(request, SocketAddr::new((*b).into(), target.port()))
                 .await
                 .is_ok()
             {
@@ -79,6 +90,15 @@ pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<
                 .join(", ")
         );
     }
+    Ok(())
+}
+
+/// The distinct replies heard on either socket until `wait` has passed.
+async fn collect_replies(
+    sender: &UdpSocket,
+    listener: &Option<UdpSocket>,
+    wait: Duration,
+) -> Vec<Found> {
     let deadline = Instant::now() + wait;
     let mut found: Vec<Found> = Vec::new();
     let mut a = vec![0u8; MAX_DATAGRAM + 1];
@@ -86,7 +106,7 @@ pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<
     loop {
         let received = tokio::select! {
             r = sender.recv_from(&mut a) => r.map(|(n, from)| (a[..n].to_vec(), from)),
-            r = recv(&listener, &mut b) => r.map(|(n, from)| (b[..n].to_vec(), from)),
+            r = recv(listener, &mut b) => r.map(|(n, from)| (b[..n].to_vec(), from)),
             _ = tokio::time::sleep_until(deadline) => break,
         };
         let Ok((bytes, from)) = received else {
@@ -101,7 +121,7 @@ pub async fn discover(target: SocketAddr, wait: Duration) -> anyhow::Result<Vec<
             }
         }
     }
-    Ok(found)
+    found
 }
 
 async fn recv(s: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
