@@ -207,6 +207,12 @@ async fn raw(addr: &str) -> BufReader<TcpStream> {
 
 #[tokio::test]
 async fn oversized_garbage_and_truncated_lines_get_errors_and_the_connection_lives() {
+    // It measures this process's memory: no other test may run beside it.
+    if !support::process::alone(
+        "oversized_garbage_and_truncated_lines_get_errors_and_the_connection_lives",
+    ) {
+        return;
+    }
     let running = central_settings()
         .edit(|s| {
             s.central.require_login = false;

@@ -63,6 +63,12 @@ async fn failed_web_login(source: IpAddr, addr: SocketAddr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_of_failed_logins_keep_memory_bounded_and_real_clients_served() {
+    // It measures this process's memory: no other test may run beside it.
+    if !support::process::alone(
+        "bursts_of_failed_logins_keep_memory_bounded_and_real_clients_served",
+    ) {
+        return;
+    }
     let running = TestSettings::only(&["panel", "central"])
         .user(ADMIN, Role::Admin, ADMIN_PW)
         .start_demo()

@@ -1,8 +1,9 @@
 //! A test re-run in a process of its own: this test executable started
 //! again, filtered to exactly one test. For tests that need what a
 //! process has only once: a network namespace of its own
-//! ([`super::netns::in_namespace`]), or the site-driver library, which a
-//! controller installs once per process ([`alone`]).
+//! ([`super::netns::in_namespace`]), the site-driver library, which a
+//! controller installs once per process, or the process's memory, which a
+//! test measures ([`alone`]).
 //!
 //! ```ignore
 //! #[tokio::test]
