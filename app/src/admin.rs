@@ -301,36 +301,9 @@ fn user_url(name: &str) -> String {
 /// Two versions compared: the changes in words, then the lines.
 #[component]
 fn Diff(d: Value) -> impl IntoView {
-    let mut changes: Vec<String> = d["changes"]
-        .as_array()
-        .map(|c| {
-            c.iter()
-                .filter_map(|c| c.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    if changes.is_empty() {
-        changes.push("no changes in meaning".into());
-    }
-    let lines = text(&d, "unified")
-        .split('\n')
-        .map(|line| {
-            let class = if line.starts_with('+') && !line.starts_with("+++") {
-                "add"
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                "del"
-            } else if line.starts_with("@@") {
-                "hunk"
-            } else {
-                ""
-            };
-            view! { <span class=class>{format!("{line}\n")}</span> }
-        })
-        .collect_view();
     view! {
         <h3>{format!("From {} to {}", text(&d, "from"), text(&d, "to"))}</h3>
-        <ul class="changes">{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
-        <pre class="unified">{lines}</pre>
+        {crate::diff::diff_body(&d)}
     }
 }
 

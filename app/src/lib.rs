@@ -30,6 +30,8 @@ pub mod backend;
 pub mod base;
 #[cfg(any(feature = "ssr", feature = "designer"))]
 mod designer;
+#[cfg(any(feature = "ssr", feature = "admin", feature = "designer"))]
+mod diff;
 #[cfg(any(feature = "admin", feature = "designer"))]
 mod fetch;
 #[cfg(any(

@@ -271,39 +271,9 @@ fn output_panel(d: Designer) -> impl IntoView {
 }
 
 fn diff_view(diff: serde_json::Value) -> impl IntoView {
-    let mut changes: Vec<String> = diff["changes"]
-        .as_array()
-        .map(|c| {
-            c.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if changes.is_empty() {
-        changes.push("no changes in meaning".into());
-    }
-    let unified = diff["unified"].as_str().unwrap_or("").to_string();
-    let lines: Vec<(&'static str, String)> = unified
-        .split('\n')
-        .map(|line| {
-            let class = if line.starts_with('+') && !line.starts_with("+++") {
-                "add"
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                "del"
-            } else if line.starts_with("@@") {
-                "hunk"
-            } else {
-                ""
-            };
-            (class, format!("{line}\n"))
-        })
-        .collect();
     view! {
         <h3>"What changed, against the running project"</h3>
-        <ul class="changes">{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
-        <pre class="unified" aria-label="Text differences">
-            {lines.into_iter().map(|(class, text)| view! { <span class=class>{text}</span> }).collect_view()}
-        </pre>
+        {crate::diff::diff_body(&diff)}
     }
 }
 
